@@ -1,0 +1,326 @@
+//! The syntax tree of one rule file, with spans, as the parser builds it.
+
+use crate::date::Date;
+use crate::source::Span;
+use rust_decimal::Decimal;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Name {
+    pub text: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct File {
+    pub header: Header,
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Header {
+    /// `act ID { ... }`: the file that carries an act version's metadata.
+    Act(Box<ActHeader>),
+    /// `part of ID`: a further file of the act version in the same folder.
+    PartOf(Name),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ActHeader {
+    pub id: Name,
+    pub span: Span,
+    pub title: Option<String>,
+    pub cited_as: Option<(String, Span)>,
+    pub kind: Option<Name>,
+    pub adopted: Option<(Date, Span)>,
+    pub in_force: Option<(Date, Span)>,
+    pub gazette: Option<String>,
+    pub supersedes: Option<(Date, Span)>,
+    pub review: Option<Review>,
+    pub refers_to: Vec<(String, Span)>,
+    pub articles: Option<(u32, u32, Span)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Review {
+    pub every_years: u32,
+    pub citation: Citation,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Citation {
+    pub text: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum Item {
+    Import(Name),
+    Enum(EnumDecl),
+    Record(RecordDecl),
+    Table(TableDecl),
+    Fact(FactDecl),
+    Define(DefineDecl),
+    Outcome(OutcomeDecl),
+    Rule(RuleDecl),
+    Example(ExampleDecl),
+}
+
+#[derive(Debug, Clone)]
+pub struct EnumDecl {
+    pub name: Name,
+    pub description: Option<String>,
+    pub variants: Vec<(Name, Option<String>)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordDecl {
+    pub name: Name,
+    pub description: Option<String>,
+    pub fields: Vec<FieldDecl>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FieldDecl {
+    pub name: Name,
+    pub ty: TypeExpr,
+    pub default: Option<Literal>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum TypeExpr {
+    Named { name: Name, range: Option<Range> },
+    Optional(Box<TypeExpr>, Span),
+    Set(Box<TypeExpr>, Span),
+    List(Box<TypeExpr>, Span),
+}
+
+impl TypeExpr {
+    pub fn span(&self) -> Span {
+        match self {
+            TypeExpr::Named { name, .. } => name.span,
+            TypeExpr::Optional(_, s) | TypeExpr::Set(_, s) | TypeExpr::List(_, s) => *s,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Range {
+    pub min: Option<Decimal>,
+    pub max: Option<Decimal>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableDecl {
+    pub name: Name,
+    pub description: Option<String>,
+    pub citation: Citation,
+    pub columns: Vec<(Name, TypeExpr)>,
+    pub rows: Vec<TableRow>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableRow {
+    pub key: String,
+    pub key_span: Span,
+    pub cells: Vec<Literal>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FactDecl {
+    pub name: Name,
+    pub ty: TypeExpr,
+    pub default: Option<Literal>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DefineDecl {
+    pub name: Name,
+    pub ty: TypeExpr,
+    pub description: Option<String>,
+    pub citation: Option<Citation>,
+    pub body: Expr,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutcomeDecl {
+    pub name: Name,
+    pub ty: TypeExpr,
+    pub description: Option<String>,
+    pub otherwise: Option<Expr>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleDecl {
+    pub name: Name,
+    pub description: Option<String>,
+    pub citation: Option<Citation>,
+    pub overrides: Vec<Name>,
+    pub condition: Expr,
+    pub conclusion: Conclusion,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Conclusion {
+    pub outcome: Name,
+    /// `None` for the bare form `then in_scope`, meaning `= true`.
+    pub value: Option<Expr>,
+    /// `includes` adds to a set outcome; `=` sets a single one.
+    pub includes: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExampleDecl {
+    pub name: String,
+    pub span: Span,
+    pub given: Vec<(Name, Literal)>,
+    pub as_of: Option<(Date, Span)>,
+    pub expects: Vec<Expectation>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Expectation {
+    pub outcome: Name,
+    pub value: Literal,
+    pub because: Option<(String, Span)>,
+}
+
+/// A constant written in the file: in examples, defaults and table rows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Literal {
+    Bool(bool, Span),
+    Number(Decimal, Span),
+    Money(Decimal, Span),
+    Date(Date, Span),
+    Text(String, Span),
+    /// A bare word: an enum variant, checked against the expected type.
+    Word(String, Span),
+    None(Span),
+    List(Vec<Literal>, Span),
+    Record(Vec<(Name, Literal)>, Span),
+}
+
+impl Literal {
+    pub fn span(&self) -> Span {
+        match self {
+            Literal::Bool(_, s)
+            | Literal::Number(_, s)
+            | Literal::Money(_, s)
+            | Literal::Date(_, s)
+            | Literal::Text(_, s)
+            | Literal::Word(_, s)
+            | Literal::None(s)
+            | Literal::List(_, s)
+            | Literal::Record(_, s) => *s,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    And,
+    Or,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    In,
+    NotIn,
+    Contains,
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::And => "and",
+            BinOp::Or => "or",
+            BinOp::Eq => "=",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::In => "in",
+            BinOp::NotIn => "not in",
+            BinOp::Contains => "contains",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AggKind {
+    Sum,
+    Largest,
+    Smallest,
+    Any,
+    All,
+    Count,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    Max,
+    Min,
+    Date,
+    Year,
+    DaysBetween,
+    AddDays,
+    AddYears,
+}
+
+impl Builtin {
+    pub fn name(self) -> &'static str {
+        match self {
+            Builtin::Max => "max",
+            Builtin::Min => "min",
+            Builtin::Date => "date",
+            Builtin::Year => "year",
+            Builtin::DaysBetween => "days_between",
+            Builtin::AddDays => "add_days",
+            Builtin::AddYears => "add_years",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum ExprKind {
+    Literal(Literal),
+    Today,
+    Name(String),
+    Field(Box<Expr>, Name),
+    Neg(Box<Expr>),
+    Not(Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    IsGiven(Box<Expr>, bool),
+    If(Box<Expr>, Box<Expr>, Box<Expr>),
+    SetLiteral(Vec<Expr>),
+    Call(Builtin, Vec<Expr>),
+    /// `sum BODY for VAR in LIST where FILTER`, `any VAR in LIST where FILTER`, ...
+    Aggregate {
+        kind: AggKind,
+        var: Name,
+        collection: Box<Expr>,
+        body: Option<Box<Expr>>,
+        filter: Option<Box<Expr>>,
+    },
+}

@@ -1,0 +1,361 @@
+//! What each `lexnis` subcommand does; `main.rs` only parses flags and calls these.
+//! Every function returns the process exit status: 0 success, 1 a check or test
+//! failed, 2 bad input.
+
+use crate::date::Date;
+use crate::diagnostic::{render_all, Diagnostic, RenderOptions};
+use crate::eval::Evaluator;
+use crate::lower::Compiled;
+use crate::policy::{compile, compile_parsed, parse_all, CompileError, PolicySource};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILED: u8 = 1;
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum EvalFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
+}
+
+/// Where the rules come from and which day they are read on.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyArgs {
+    pub policies: Option<PathBuf>,
+    pub as_of: Option<String>,
+}
+
+fn stderr_options() -> RenderOptions {
+    RenderOptions {
+        color: std::io::stderr().is_terminal(),
+    }
+}
+
+fn print_compile_error(e: &CompileError) {
+    eprint!(
+        "{}",
+        render_all(&e.diagnostics, &e.sources, stderr_options())
+    );
+}
+
+/// Today's date from the system clock (UTC).
+pub fn today() -> Date {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Date::from_days((secs / 86_400) as i64)
+}
+
+/// Reads `--as-of`; a malformed date is bad input.
+pub fn parse_as_of(as_of: Option<&str>) -> Result<Date, String> {
+    match as_of {
+        None => Ok(today()),
+        Some(text) => {
+            Date::parse(text).map_err(|e| format!("error: invalid value for --as-of: {e}"))
+        }
+    }
+}
+
+fn load_source(paths: &[PathBuf]) -> Result<PolicySource, String> {
+    if paths.is_empty() {
+        return Ok(PolicySource::bundled());
+    }
+    PolicySource::from_paths(paths).map_err(|e| format!("error: cannot read rule files: {e}"))
+}
+
+/// Loads and compiles the policies named by the flags; prints the errors if any.
+pub fn compiled_policies(args: &PolicyArgs) -> Result<Compiled, u8> {
+    let as_of = parse_as_of(args.as_of.as_deref()).map_err(|m| {
+        eprintln!("{m}");
+        EXIT_BAD_INPUT
+    })?;
+    let paths: Vec<PathBuf> = args.policies.iter().cloned().collect();
+    let source = load_source(&paths).map_err(|m| {
+        eprintln!("{m}");
+        EXIT_BAD_INPUT
+    })?;
+    compile(&source, as_of).map_err(|e| {
+        print_compile_error(&e);
+        EXIT_BAD_INPUT
+    })
+}
+
+/// `lexnis check`: compiles the rules on every date on which an act version comes
+/// into force, so that every version is checked with the others it meets.
+pub fn check(paths: &[PathBuf]) -> u8 {
+    let source = match load_source(paths) {
+        Ok(s) => s,
+        Err(m) => {
+            eprintln!("{m}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut diagnostics: Vec<Diagnostic> = Vec::new();
+    let mut versions = 0;
+    match parse_all(&source) {
+        Err(e) => diagnostics.extend(e.diagnostics),
+        Ok(parsed) => match crate::resolve::act_versions(&parsed) {
+            Err(e) => diagnostics.extend(e.diagnostics),
+            Ok(acts) => {
+                let mut dates: Vec<Date> = acts
+                    .values()
+                    .flatten()
+                    .filter_map(|v| v.header.in_force.map(|d| d.0))
+                    .collect();
+                versions = dates.len();
+                dates.sort();
+                dates.dedup();
+                for date in dates {
+                    let found = match compile_parsed(&source, &parsed, date) {
+                        Ok(c) => c.warnings,
+                        Err(e) => e.diagnostics,
+                    };
+                    for d in found {
+                        if !diagnostics.contains(&d) {
+                            diagnostics.push(d);
+                        }
+                    }
+                }
+            }
+        },
+    }
+    eprint!(
+        "{}",
+        render_all(&diagnostics, &source.sources, stderr_options())
+    );
+    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    if errors > 0 {
+        return EXIT_BAD_INPUT;
+    }
+    println!(
+        "ok: {} file(s), {} act version(s) checked, {} warning(s)",
+        source.files.len(),
+        versions,
+        diagnostics.len()
+    );
+    EXIT_OK
+}
+
+fn read_facts(path: &Path) -> Result<String, String> {
+    if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| format!("error: cannot read standard input: {e}"))?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(path)
+        .map_err(|e| format!("error: cannot read facts file {}: {e}", path.display()))
+}
+
+/// `lexnis eval`: one entity, its outcome and the explanation.
+pub fn eval(facts_path: &Path, args: PolicyArgs, format: EvalFormat) -> u8 {
+    let compiled = match compiled_policies(&args) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let text = match read_facts(facts_path) {
+        Ok(t) => t,
+        Err(m) => {
+            eprintln!("{m}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let name = facts_path.display().to_string();
+    let doc: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {name}: not valid JSON: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let facts = match crate::facts::load_facts(&compiled.program, &doc) {
+        Ok(f) => f,
+        Err(errors) => {
+            eprintln!("error: {name}: the facts do not match the schema of the rules in force");
+            for e in &errors {
+                eprintln!("  - {e}");
+            }
+            eprintln!(
+                "{} problem(s); `lexnis schema` prints the expected shape",
+                errors.len()
+            );
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut ev = Evaluator::new(&compiled);
+    let outcomes = match ev.run(facts) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {name}: cannot decide: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let trace = crate::trace::build_trace(&ev);
+    let out = match format {
+        EvalFormat::Text => crate::render::explain_text(&ev, &outcomes, &trace),
+        EvalFormat::Markdown => crate::render::explain_markdown(&ev, &outcomes, &trace),
+        EvalFormat::Json => {
+            let json = crate::render::result_json(&ev, &outcomes, Some(&trace));
+            serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"
+        }
+    };
+    print_out(&out)
+}
+
+fn print_out(text: &str) -> u8 {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`lexnis ... | head`) is not an error of ours.
+    let _ = stdout.write_all(text.as_bytes());
+    EXIT_OK
+}
+
+/// `lexnis graph`.
+pub fn graph(args: PolicyArgs, format: GraphFormat) -> u8 {
+    match compiled_policies(&args) {
+        Ok(c) => print_out(&match format {
+            GraphFormat::Dot => crate::render::graph_dot(&c),
+            GraphFormat::Mermaid => crate::render::graph_mermaid(&c),
+        }),
+        Err(code) => code,
+    }
+}
+
+/// `lexnis test`: runs every inline example; fails if any does.
+pub fn test(paths: &[PathBuf]) -> u8 {
+    let source = match load_source(paths) {
+        Ok(s) => s,
+        Err(m) => {
+            eprintln!("{m}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let results = match crate::example::run_examples(&source) {
+        Ok(r) => r,
+        Err(crate::example::ExampleError::Compile(e)) => {
+            print_compile_error(&e);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut out = String::new();
+    for r in &results {
+        let mark = if r.passed { "ok  " } else { "FAIL" };
+        out.push_str(&format!(
+            "{mark} {} :: {} ({}, as of {})\n",
+            r.act, r.name, r.source, r.as_of
+        ));
+        for f in &r.failures {
+            out.push_str(&format!("       {f}\n"));
+        }
+    }
+    let failed = results.iter().filter(|r| !r.passed).count();
+    out.push_str(&format!(
+        "\n{} passed, {} failed\n",
+        results.len() - failed,
+        failed
+    ));
+    print_out(&out);
+    if failed > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+/// `lexnis catalog`: the rows of every table (the annexes).
+pub fn catalog(args: PolicyArgs, table: Option<&str>, format: ListFormat) -> u8 {
+    let compiled = match compiled_policies(&args) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let p = &compiled.program;
+    if let Some(name) = table {
+        if !p.tables.iter().any(|t| t.name == name) {
+            let hint = crate::suggest::did_you_mean(
+                name,
+                p.tables.iter().map(|t| t.name.as_str()),
+                "run `lexnis catalog` to see every table",
+            );
+            eprintln!("error: no table named `{name}`: {hint}");
+            return EXIT_BAD_INPUT;
+        }
+    }
+    let tables: Vec<_> = p
+        .tables
+        .iter()
+        .filter(|t| table.is_none_or(|n| n == t.name))
+        .collect();
+    let out = match format {
+        ListFormat::Json => {
+            let json: Vec<serde_json::Value> = tables
+                .iter()
+                .map(|t| {
+                    let rows: Vec<serde_json::Value> = t
+                        .rows
+                        .iter()
+                        .map(|r| {
+                            let mut m = serde_json::Map::new();
+                            m.insert("id".into(), r.key.clone().into());
+                            for ((c, ty), v) in t.columns.iter().zip(&r.cells) {
+                                m.insert(c.clone(), crate::value::to_json(p, ty, v));
+                            }
+                            serde_json::Value::Object(m)
+                        })
+                        .collect();
+                    serde_json::json!({"table": t.name, "description": t.description, "citation": p.full_citation(t.act, &t.citation), "rows": rows})
+                })
+                .collect();
+            serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"
+        }
+        ListFormat::Text => {
+            let mut s = String::new();
+            for t in tables {
+                s.push_str(&format!(
+                    "{} — {} [{}]\n",
+                    t.name,
+                    t.description.as_deref().unwrap_or(""),
+                    p.full_citation(t.act, &t.citation)
+                ));
+                for r in &t.rows {
+                    let cells: Vec<String> = t
+                        .columns
+                        .iter()
+                        .zip(&r.cells)
+                        .map(|((_, ty), v)| crate::value::display(p, ty, v))
+                        .collect();
+                    s.push_str(&format!("  {:<12} {}\n", r.key, cells.join(" | ")));
+                }
+                s.push('\n');
+            }
+            s
+        }
+    };
+    print_out(&out)
+}
+
+/// `lexnis schema`: the JSON Schema of facts documents.
+pub fn schema(args: PolicyArgs) -> u8 {
+    match compiled_policies(&args) {
+        Ok(c) => print_out(
+            &(serde_json::to_string_pretty(&crate::schema::facts_schema(&c.program))
+                .unwrap_or_default()
+                + "\n"),
+        ),
+        Err(code) => code,
+    }
+}

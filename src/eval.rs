@@ -1,0 +1,446 @@
+//! Stage 5: facts through the DAG. Entry point: [`Evaluator::run`].
+//!
+//! Nodes are computed on demand and remembered, so a condition that is already
+//! decided (`false and ...`) never computes the rest, and a shared sub-expression
+//! is computed once. The memo table is kept afterwards: `trace` reads it.
+
+use crate::ast::{AggKind, Builtin};
+use crate::check::{ArithOp, CmpOp};
+use crate::date::Date;
+use crate::facts::Facts;
+use crate::lower::{Compiled, Op};
+use crate::program::OutcomeId;
+use crate::source::Span;
+use crate::value::{compare, Value};
+use rust_decimal::Decimal;
+
+/// A value the rules needed but could not compute from these facts.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EvalError {
+    pub message: String,
+    /// The rule, definition or outcome being computed, by name.
+    pub within: Option<String>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl std::fmt::Display for EvalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.within {
+            Some(w) => write!(f, "{} (in {w})", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Reusable evaluation state for one compiled policy; one per thread.
+pub struct Evaluator<'c> {
+    pub compiled: &'c Compiled,
+    memo: Vec<Option<Value>>,
+    locals: Vec<Value>,
+    facts: Option<Facts>,
+    as_of: Date,
+}
+
+type Eval = Result<Value, EvalError>;
+
+impl<'c> Evaluator<'c> {
+    pub fn new(compiled: &'c Compiled) -> Evaluator<'c> {
+        Evaluator {
+            compiled,
+            memo: vec![None; compiled.node_count()],
+            locals: Vec::new(),
+            facts: None,
+            as_of: compiled.program.as_of.unwrap_or(Date {
+                year: 1970,
+                month: 1,
+                day: 1,
+            }),
+        }
+    }
+
+    /// Computes every outcome for these facts, in declaration order.
+    pub fn run(&mut self, facts: Facts) -> Result<Vec<Value>, EvalError> {
+        self.memo.iter_mut().for_each(|m| *m = None);
+        self.locals.clear();
+        self.facts = Some(facts);
+        let outcomes = self.compiled.outcome_nodes.clone();
+        outcomes.iter().map(|n| self.value(*n)).collect()
+    }
+
+    pub fn as_of(&self) -> Date {
+        self.as_of
+    }
+
+    pub fn facts(&self) -> Option<&Facts> {
+        self.facts.as_ref()
+    }
+
+    /// The remembered value of a node, if this run computed it.
+    pub fn memo(&self, node: u32) -> Option<&Value> {
+        self.memo[node as usize].as_ref()
+    }
+
+    pub fn outcome_value(&self, id: OutcomeId) -> Option<&Value> {
+        self.memo(self.compiled.outcome_nodes[id.index()])
+    }
+
+    fn value(&mut self, n: u32) -> Eval {
+        if let Some(v) = &self.memo[n as usize] {
+            return Ok(v.clone());
+        }
+        let v = self.compute(n)?;
+        self.memo[n as usize] = Some(v.clone());
+        Ok(v)
+    }
+
+    fn error(&self, n: u32, message: impl Into<String>) -> EvalError {
+        let node = self.compiled.node(n);
+        EvalError {
+            message: message.into(),
+            within: None,
+            span: node.span,
+        }
+    }
+
+    fn bool(&mut self, n: u32) -> Result<bool, EvalError> {
+        match self.value(n)? {
+            Value::Bool(b) => Ok(b),
+            _ => Err(self.absent(n)),
+        }
+    }
+
+    fn num(&mut self, n: u32) -> Result<Decimal, EvalError> {
+        match self.value(n)? {
+            Value::Num(d) => Ok(d),
+            _ => Err(self.absent(n)),
+        }
+    }
+
+    fn date(&mut self, n: u32) -> Result<Date, EvalError> {
+        match self.value(n)? {
+            Value::Date(d) => Ok(d),
+            _ => Err(self.absent(n)),
+        }
+    }
+
+    fn absent(&self, n: u32) -> EvalError {
+        let p = &self.compiled.program;
+        let text = p.sources.snippet(self.compiled.node(n).span).to_string();
+        let mut e = self.error(
+            n,
+            format!("`{text}` has no value for this entity: an optional fact it needs is absent"),
+        );
+        e.message
+            .push_str("; guard the rule with `... is given and ...` or supply the fact");
+        e
+    }
+
+    fn compute(&mut self, n: u32) -> Eval {
+        let op = &self.compiled.node(n).op;
+        Ok(match op {
+            Op::Const(v) => v.clone(),
+            Op::Today => Value::Date(self.as_of),
+            Op::Fact(id) => self
+                .facts
+                .as_ref()
+                .map_or(Value::Absent, |f| f.get(*id).clone()),
+            Op::Define(id, body) => {
+                let body = *body;
+                self.value(body)
+                    .map_err(|e| self.within(e, &self.compiled.program.defines[id.index()].name))?
+            }
+            Op::Local(d) => self
+                .locals
+                .get(*d as usize)
+                .cloned()
+                .unwrap_or(Value::Absent),
+            Op::Field(b, i) => match self.value(*b)? {
+                Value::Record(fields) => fields[*i as usize].clone(),
+                _ => Value::Absent,
+            },
+            Op::Column(b, t, c) => match self.value(*b)? {
+                Value::Key(k) => self.compiled.program.tables[t.index()].rows[k as usize].cells
+                    [*c as usize]
+                    .clone(),
+                _ => Value::Absent,
+            },
+            Op::Not(a) => Value::Bool(!self.bool(*a)?),
+            Op::Neg(a) => Value::Num(-self.num(*a)?),
+            Op::And(items) => {
+                let items = items.clone();
+                for i in items {
+                    if !self.bool(i)? {
+                        return Ok(Value::Bool(false));
+                    }
+                }
+                Value::Bool(true)
+            }
+            Op::Or(items) => {
+                let items = items.clone();
+                for i in items {
+                    if self.bool(i)? {
+                        return Ok(Value::Bool(true));
+                    }
+                }
+                Value::Bool(false)
+            }
+            Op::Compare(op, a, b) => self.compare(*op, *a, *b)?,
+            Op::Arith(op, a, b) => self.arith(n, *op, *a, *b)?,
+            Op::Member(a, b, negated) => {
+                let (a, b, negated) = (*a, *b, *negated);
+                let elem = self.value(a)?;
+                let coll = self.value(b)?;
+                let found = match &coll {
+                    Value::Set(items) => items.binary_search_by(|x| compare(x, &elem)).is_ok(),
+                    Value::List(items) => items.contains(&elem),
+                    _ => return Err(self.absent(b)),
+                };
+                Value::Bool(found != negated)
+            }
+            Op::IsGiven(a, given) => {
+                let given = *given;
+                Value::Bool((self.value(*a)? != Value::Absent) == given)
+            }
+            Op::If(c, a, b) => {
+                let (c, a, b) = (*c, *a, *b);
+                if self.bool(c)? {
+                    self.value(a)?
+                } else {
+                    self.value(b)?
+                }
+            }
+            Op::SetLit(items) => {
+                let items = items.clone();
+                let values = items
+                    .into_iter()
+                    .map(|i| self.value(i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Value::set(values)
+            }
+            Op::Call(b, args) => self.call(n, *b, &args.clone())?,
+            Op::Aggregate { .. } => self.aggregate(n)?,
+            Op::RuleApplies {
+                rule,
+                condition,
+                overriders,
+            } => {
+                let (rule, condition, overriders) = (*rule, *condition, overriders.clone());
+                let name = &self.compiled.program.rules[rule.index()].name;
+                let applies = self
+                    .rule_applies(condition, &overriders)
+                    .map_err(|e| self.within(e, name))?;
+                Value::Bool(applies)
+            }
+            Op::Outcome {
+                outcome,
+                rules,
+                default,
+                collect,
+            } => {
+                let (outcome, rules, default, collect) =
+                    (*outcome, rules.clone(), *default, *collect);
+                let name = &self.compiled.program.outcomes[outcome.index()].name;
+                self.outcome(&rules, default, collect)
+                    .map_err(|e| self.within(e, name))?
+            }
+        })
+    }
+
+    fn within(&self, mut e: EvalError, name: &str) -> EvalError {
+        if e.within.is_none() {
+            e.within = Some(name.to_string());
+        }
+        e
+    }
+
+    fn rule_applies(&mut self, condition: u32, overriders: &[u32]) -> Result<bool, EvalError> {
+        if !self.bool(condition)? {
+            return Ok(false);
+        }
+        for o in overriders {
+            if self.bool(*o)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    fn outcome(&mut self, rules: &[(u32, u32)], default: Option<u32>, collect: bool) -> Eval {
+        let mut collected = Vec::new();
+        for (applies, value) in rules {
+            if self.bool(*applies)? {
+                let v = self.value(*value)?;
+                if !collect {
+                    return Ok(v);
+                }
+                collected.push(v);
+            }
+        }
+        if collect && !collected.is_empty() {
+            return Ok(Value::set(collected));
+        }
+        match default {
+            Some(d) => self.value(d),
+            None if collect => Ok(Value::set(Vec::new())),
+            None => Ok(Value::Absent),
+        }
+    }
+
+    fn compare(&mut self, op: CmpOp, a: u32, b: u32) -> Eval {
+        let x = self.value(a)?;
+        let y = self.value(b)?;
+        if matches!(op, CmpOp::Eq | CmpOp::Ne) {
+            return Ok(Value::Bool((x == y) == (op == CmpOp::Eq)));
+        }
+        if x == Value::Absent {
+            return Err(self.absent(a));
+        }
+        if y == Value::Absent {
+            return Err(self.absent(b));
+        }
+        let ord = compare(&x, &y);
+        Ok(Value::Bool(match op {
+            CmpOp::Lt => ord.is_lt(),
+            CmpOp::Le => ord.is_le(),
+            CmpOp::Gt => ord.is_gt(),
+            _ => ord.is_ge(),
+        }))
+    }
+
+    fn arith(&mut self, n: u32, op: ArithOp, a: u32, b: u32) -> Eval {
+        let x = self.num(a)?;
+        let y = self.num(b)?;
+        let r = match op {
+            ArithOp::Add => x.checked_add(y),
+            ArithOp::Sub => x.checked_sub(y),
+            ArithOp::Mul => x.checked_mul(y),
+            ArithOp::Div if y.is_zero() => {
+                return Err(self.error(n, format!("division by zero in `{}`", self.snippet(n))))
+            }
+            ArithOp::Div => x.checked_div(y),
+        };
+        r.map(Value::Num).ok_or_else(|| {
+            self.error(
+                n,
+                format!(
+                    "the result of `{}` is too large to represent exactly",
+                    self.snippet(n)
+                ),
+            )
+        })
+    }
+
+    fn snippet(&self, n: u32) -> String {
+        self.compiled
+            .program
+            .sources
+            .snippet(self.compiled.node(n).span)
+            .to_string()
+    }
+
+    fn call(&mut self, n: u32, b: Builtin, args: &[u32]) -> Eval {
+        Ok(match b {
+            Builtin::Max | Builtin::Min => {
+                let x = self.value(args[0])?;
+                let y = self.value(args[1])?;
+                let ord = compare(&x, &y);
+                if (b == Builtin::Max) == ord.is_ge() {
+                    x
+                } else {
+                    y
+                }
+            }
+            Builtin::Date => {
+                let parts = [self.num(args[0])?, self.num(args[1])?, self.num(args[2])?];
+                let [y, m, d] = parts.map(|p| i64::try_from(p).unwrap_or(-1));
+                let (y, m, d) = (
+                    i32::try_from(y).unwrap_or(-1),
+                    u8::try_from(m).unwrap_or(0),
+                    u8::try_from(d).unwrap_or(0),
+                );
+                Value::Date(Date::new(y, m, d).map_err(|e| self.error(n, e.0))?)
+            }
+            Builtin::Year => Value::Num(Decimal::from(self.date(args[0])?.year)),
+            Builtin::DaysBetween => {
+                let a = self.date(args[0])?;
+                let z = self.date(args[1])?;
+                Value::Num(Decimal::from(z.to_days() - a.to_days()))
+            }
+            Builtin::AddDays | Builtin::AddYears => {
+                let d = self.date(args[0])?;
+                let k = i64::try_from(self.num(args[1])?)
+                    .map_err(|_| self.error(n, "not a whole number of days or years"))?;
+                Value::Date(if b == Builtin::AddDays {
+                    d.add_days(k)
+                } else {
+                    d.add_years(k as i32)
+                })
+            }
+        })
+    }
+
+    fn aggregate(&mut self, n: u32) -> Eval {
+        let Op::Aggregate {
+            kind,
+            depth,
+            collection,
+            body,
+            filter,
+            scoped,
+        } = &self.compiled.node(n).op
+        else {
+            unreachable!("aggregate() is called on aggregate nodes only")
+        };
+        let (kind, depth, body, filter) = (*kind, *depth as usize, *body, *filter);
+        let scoped = scoped.clone();
+        let items = match self.value(*collection)? {
+            Value::Set(v) | Value::List(v) => v,
+            _ => return Err(self.absent(*collection)),
+        };
+        let mut acc: Option<Value> = None;
+        let mut count = 0i64;
+        for item in items.iter() {
+            self.locals.truncate(depth);
+            self.locals.push(item.clone());
+            for s in &scoped {
+                self.memo[*s as usize] = None;
+            }
+            if let Some(f) = filter {
+                if !self.bool(f)? {
+                    continue;
+                }
+            }
+            count += 1;
+            match kind {
+                AggKind::Any => return self.done(depth, Value::Bool(true)),
+                AggKind::Count | AggKind::All => {}
+                AggKind::Sum | AggKind::Largest | AggKind::Smallest => {
+                    let v = self.num(body.expect("checked: sums have a body"))?;
+                    acc = Some(Value::Num(match (&acc, kind) {
+                        (None, _) => v,
+                        (Some(Value::Num(a)), AggKind::Sum) => a
+                            .checked_add(v)
+                            .ok_or_else(|| self.error(n, "sum too large"))?,
+                        (Some(Value::Num(a)), AggKind::Largest) => (*a).max(v),
+                        (Some(Value::Num(a)), _) => (*a).min(v),
+                        _ => v,
+                    }));
+                }
+            }
+        }
+        let result = match kind {
+            AggKind::Any => Value::Bool(false),
+            AggKind::All => Value::Bool(count as usize == items.len()),
+            AggKind::Count => Value::Num(Decimal::from(count)),
+            AggKind::Sum => acc.unwrap_or(Value::Num(Decimal::ZERO)),
+            _ => acc.unwrap_or(Value::Absent),
+        };
+        self.done(depth, result)
+    }
+
+    fn done(&mut self, depth: usize, v: Value) -> Eval {
+        self.locals.truncate(depth);
+        Ok(v)
+    }
+}

@@ -1,0 +1,159 @@
+//! Inline examples (`example "..." { given ... expect ... }`) run as tests.
+//! Entry point: [`run_examples`].
+
+use crate::ast::ExampleDecl;
+use crate::date::Date;
+use crate::eval::Evaluator;
+use crate::facts::{convert, load_facts};
+use crate::lower::Compiled;
+use crate::policy::{compile_parsed, parse_all, CompileError, PolicySource};
+use crate::resolve::{act_versions, ResolveError};
+use crate::trace::build_trace;
+use crate::value::display;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExampleResult {
+    pub act: String,
+    pub name: String,
+    /// `file:line:column` of the example.
+    pub source: String,
+    pub as_of: String,
+    pub passed: bool,
+    pub failures: Vec<String>,
+}
+
+/// Why the examples could not be run at all.
+#[derive(Debug)]
+pub enum ExampleError {
+    Compile(CompileError),
+}
+
+impl From<CompileError> for ExampleError {
+    fn from(e: CompileError) -> Self {
+        ExampleError::Compile(e)
+    }
+}
+
+/// Runs every example of every act version, each on the date it names (or, by
+/// default, the day its act version comes into force).
+pub fn run_examples(source: &PolicySource) -> Result<Vec<ExampleResult>, ExampleError> {
+    let parsed = parse_all(source)?;
+    let versions = act_versions(&parsed).map_err(|ResolveError { diagnostics }| CompileError {
+        stage: crate::policy::Stage::Resolve,
+        diagnostics,
+        sources: source.sources.clone(),
+    })?;
+    let mut by_date: BTreeMap<Date, Vec<(String, &ExampleDecl)>> = BTreeMap::new();
+    for (act, vs) in &versions {
+        for v in vs {
+            let in_force = v.header.in_force.map(|d| d.0).unwrap_or(Date {
+                year: 1970,
+                month: 1,
+                day: 1,
+            });
+            for f in &v.files {
+                for item in &parsed[*f].ast.items {
+                    if let crate::ast::Item::Example(e) = item {
+                        let date = e.as_of.map_or(in_force, |d| d.0);
+                        by_date.entry(date).or_default().push((act.clone(), e));
+                    }
+                }
+            }
+        }
+    }
+    let mut results = Vec::new();
+    for (date, examples) in by_date {
+        let compiled = compile_parsed(source, &parsed, date)?;
+        for (act, e) in examples {
+            results.push(run_one(&compiled, &act, e, date));
+        }
+    }
+    Ok(results)
+}
+
+fn run_one(compiled: &Compiled, act: &str, e: &ExampleDecl, date: Date) -> ExampleResult {
+    let p = &compiled.program;
+    let mut result = ExampleResult {
+        act: act.to_string(),
+        name: e.name.clone(),
+        source: p.sources.location(e.span),
+        as_of: date.to_string(),
+        passed: false,
+        failures: Vec::new(),
+    };
+    if p.acts.iter().all(|a| a.id != act) {
+        result
+            .failures
+            .push(format!("act `{act}` is not in force on {date}"));
+        return result;
+    }
+    let doc = serde_json::Value::Object(
+        e.given
+            .iter()
+            .map(|(n, v)| (n.text.clone(), crate::literal::to_json(v)))
+            .collect(),
+    );
+    let facts = match load_facts(p, &doc) {
+        Ok(f) => f,
+        Err(errors) => {
+            result
+                .failures
+                .extend(errors.iter().map(|er| format!("given: {er}")));
+            return result;
+        }
+    };
+    let mut ev = Evaluator::new(compiled);
+    let outcomes = match ev.run(facts) {
+        Ok(o) => o,
+        Err(er) => {
+            result.failures.push(format!("evaluation failed: {er}"));
+            return result;
+        }
+    };
+    let trace = build_trace(&ev);
+    for ex in &e.expects {
+        let Some(id) = p.outcome_by_name(&ex.outcome.text) else {
+            let names = p.outcomes.iter().map(|o| o.name.as_str());
+            let hint =
+                crate::suggest::did_you_mean(&ex.outcome.text, names, "expect names an outcome");
+            result
+                .failures
+                .push(format!("`{}` is not an outcome ({hint})", ex.outcome.text));
+            continue;
+        };
+        let ty = &p.outcomes[id.index()].ty;
+        let mut errors = Vec::new();
+        let want = convert(p, ty, &crate::literal::to_json(&ex.value), "$", &mut errors);
+        if let Some(er) = errors.first() {
+            result
+                .failures
+                .push(format!("expect {}: {}", ex.outcome.text, er.message));
+            continue;
+        }
+        let got = &outcomes[id.index()];
+        if *got != want {
+            result.failures.push(format!(
+                "expected {} = {}, got {}",
+                ex.outcome.text,
+                display(p, ty, &want),
+                display(p, ty, got)
+            ));
+        }
+        if let Some((cite, _)) = &ex.because {
+            let cited = trace.steps.iter().any(|s| {
+                s.citation
+                    .as_deref()
+                    .is_some_and(|c| c.contains(cite.as_str()))
+            });
+            if !cited {
+                result.failures.push(format!(
+                    "expected the explanation to cite \"{cite}\", but no step does"
+                ));
+            }
+        }
+    }
+    result.passed = result.failures.is_empty();
+    result
+}

@@ -1,0 +1,465 @@
+//! Stage 4: the checked program to a decision DAG. Entry point: [`lower`].
+//!
+//! Nodes are facts, derived values, conditions (every sub-expression) and
+//! conclusions (rule applications and outcomes). Equal sub-expressions are one node
+//! (hash-consing). Nodes are added operands first, so node order is a topological
+//! order: the evaluator relies on it. Precedence between rules is compiled here: a
+//! rule applies when its condition holds and no rule that overrides it holds.
+
+use crate::ast::{AggKind, Builtin};
+use crate::check::{ArithOp, Checked, CmpOp, TExpr, TKind};
+use crate::diagnostic::Diagnostic;
+use crate::program::*;
+use crate::source::Span;
+use crate::value::Value;
+use petgraph::graph::{DiGraph, NodeIndex};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone)]
+pub struct LowerError {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// What a node computes; operands are indices of earlier nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Op {
+    Const(Value),
+    Today,
+    Fact(FactId),
+    /// A named derived value; its value is that of `body`.
+    Define(DefineId, u32),
+    Local(u32),
+    Field(u32, u32),
+    Column(u32, TableId, u32),
+    Not(u32),
+    Neg(u32),
+    And(Vec<u32>),
+    Or(Vec<u32>),
+    Compare(CmpOp, u32, u32),
+    Arith(ArithOp, u32, u32),
+    Member(u32, u32, bool),
+    IsGiven(u32, bool),
+    If(u32, u32, u32),
+    SetLit(Vec<u32>),
+    Call(Builtin, Vec<u32>),
+    /// `scoped` lists the nodes that depend on this aggregate's variable: they are
+    /// computed again for every element.
+    Aggregate {
+        kind: AggKind,
+        depth: u32,
+        collection: u32,
+        body: Option<u32>,
+        filter: Option<u32>,
+        scoped: Vec<u32>,
+    },
+    /// The rule's condition holds and none of the rules that override it applies.
+    RuleApplies {
+        rule: RuleId,
+        condition: u32,
+        overriders: Vec<u32>,
+    },
+    /// The outcome: the value of the first applying rule (all of them, for a set),
+    /// otherwise the default.
+    Outcome {
+        outcome: OutcomeId,
+        rules: Vec<(u32, u32)>,
+        default: Option<u32>,
+        collect: bool,
+    },
+}
+
+impl Op {
+    pub fn operands(&self) -> Vec<u32> {
+        match self {
+            Op::Const(_) | Op::Today | Op::Fact(_) | Op::Local(_) => vec![],
+            Op::Define(_, a)
+            | Op::Field(a, _)
+            | Op::Column(a, _, _)
+            | Op::Not(a)
+            | Op::Neg(a)
+            | Op::IsGiven(a, _) => vec![*a],
+            Op::And(v) | Op::Or(v) | Op::SetLit(v) | Op::Call(_, v) => v.clone(),
+            Op::Compare(_, a, b) | Op::Arith(_, a, b) | Op::Member(a, b, _) => vec![*a, *b],
+            Op::If(a, b, c) => vec![*a, *b, *c],
+            Op::Aggregate {
+                collection,
+                body,
+                filter,
+                ..
+            } => std::iter::once(*collection)
+                .chain(*body)
+                .chain(*filter)
+                .collect(),
+            Op::RuleApplies {
+                condition,
+                overriders,
+                ..
+            } => std::iter::once(*condition)
+                .chain(overriders.iter().copied())
+                .collect(),
+            Op::Outcome { rules, default, .. } => rules
+                .iter()
+                .flat_map(|(a, v)| [*a, *v])
+                .chain(*default)
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub op: Op,
+    pub ty: Type,
+    /// Where the node was first written.
+    pub span: Span,
+    /// Depends on an aggregate's variable.
+    pub scoped: bool,
+}
+
+/// The compiled policy set: declarations, and the DAG that decides.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub program: Program,
+    /// Edges run from an operand to the node that reads it.
+    pub graph: DiGraph<Node, ()>,
+    pub define_nodes: Vec<u32>,
+    pub rule_nodes: Vec<u32>,
+    pub outcome_nodes: Vec<u32>,
+    pub fact_nodes: Vec<Option<u32>>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+impl Compiled {
+    pub fn node(&self, i: u32) -> &Node {
+        &self.graph.raw_nodes()[i as usize].weight
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.graph.node_count()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Todo,
+    InProgress,
+    Done(u32),
+}
+
+/// Builds the DAG; a cycle between definitions, rules and outcomes is an error.
+pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
+    let p = &checked.program;
+    let mut l = Lowerer {
+        checked: &checked,
+        graph: DiGraph::new(),
+        interned: HashMap::new(),
+        defines: vec![State::Todo; p.defines.len()],
+        rules: vec![State::Todo; p.rules.len()],
+        outcomes: vec![State::Todo; p.outcomes.len()],
+        facts: vec![None; p.facts.len()],
+        stack: Vec::new(),
+        cycle: None,
+    };
+    let define_nodes: Vec<u32> = (0..p.defines.len())
+        .map(|i| l.define(DefineId(i as u32), p.defines[i].span))
+        .collect();
+    let outcome_nodes: Vec<u32> = (0..p.outcomes.len())
+        .map(|i| l.outcome(OutcomeId(i as u32), p.outcomes[i].span))
+        .collect();
+    let rule_nodes: Vec<u32> = (0..p.rules.len())
+        .map(|i| l.rule(RuleId(i as u32), p.rules[i].span))
+        .collect();
+    if let Some(d) = l.cycle.take() {
+        return Err(LowerError {
+            diagnostics: vec![d],
+        });
+    }
+    let (graph, facts) = (l.graph, l.facts);
+    Ok(Compiled {
+        warnings: checked.warnings.clone(),
+        program: checked.program,
+        graph,
+        define_nodes,
+        rule_nodes,
+        outcome_nodes,
+        fact_nodes: facts,
+    })
+}
+
+/// One step of the chain being lowered: what it is, its name, where it was referenced.
+#[derive(Clone)]
+struct Frame {
+    what: &'static str,
+    name: String,
+    span: Span,
+}
+
+struct Lowerer<'c> {
+    checked: &'c Checked,
+    graph: DiGraph<Node, ()>,
+    interned: HashMap<Op, u32>,
+    defines: Vec<State>,
+    rules: Vec<State>,
+    outcomes: Vec<State>,
+    facts: Vec<Option<u32>>,
+    stack: Vec<Frame>,
+    cycle: Option<Diagnostic>,
+}
+
+impl<'c> Lowerer<'c> {
+    fn add(&mut self, op: Op, ty: Type, span: Span) -> u32 {
+        if let Some(&i) = self.interned.get(&op) {
+            return i;
+        }
+        let operands = op.operands();
+        let scoped = matches!(op, Op::Local(_))
+            || operands.iter().any(|o| {
+                self.graph.raw_nodes()[*o as usize].weight.scoped && !self.binds_all(&op, *o)
+            });
+        let idx = self
+            .graph
+            .add_node(Node {
+                op: op.clone(),
+                ty,
+                span,
+                scoped,
+            })
+            .index() as u32;
+        for o in operands {
+            self.graph
+                .add_edge(NodeIndex::new(o as usize), NodeIndex::new(idx as usize), ());
+        }
+        self.interned.insert(op, idx);
+        idx
+    }
+
+    /// An aggregate's body is scoped by its own variable but the aggregate is not,
+    /// unless the body also uses an outer variable.
+    fn binds_all(&self, op: &Op, operand: u32) -> bool {
+        match op {
+            Op::Aggregate {
+                depth, collection, ..
+            } if operand != *collection => !self.uses_outer_local(operand, *depth),
+            _ => false,
+        }
+    }
+
+    fn uses_outer_local(&self, node: u32, depth: u32) -> bool {
+        let n = &self.graph.raw_nodes()[node as usize].weight;
+        match &n.op {
+            Op::Local(d) => *d < depth,
+            op if n.scoped => op
+                .operands()
+                .iter()
+                .any(|o| self.uses_outer_local(*o, depth)),
+            _ => false,
+        }
+    }
+
+    /// Enters a named item; returns false (and records the cycle) if already on the stack.
+    fn enter(&mut self, what: &'static str, name: &str, span: Span, state: State) -> bool {
+        if state == State::InProgress {
+            if self.cycle.is_none() {
+                self.cycle = Some(self.cycle_diagnostic(name, span));
+            }
+            return false;
+        }
+        self.stack.push(Frame {
+            what,
+            name: name.to_string(),
+            span,
+        });
+        true
+    }
+
+    fn cycle_diagnostic(&self, name: &str, span: Span) -> Diagnostic {
+        let start = self.stack.iter().position(|f| f.name == name).unwrap_or(0);
+        let chain: Vec<&Frame> = self.stack[start..].iter().collect();
+        let names: Vec<String> = chain
+            .iter()
+            .map(|f| f.name.clone())
+            .chain(std::iter::once(name.to_string()))
+            .collect();
+        let mut d = Diagnostic::error(
+            "lexnis::lower::cycle",
+            format!("dependency cycle: {}", names.join(" -> ")),
+        )
+        .label(
+            span,
+            format!("`{name}` is needed here, while it is being computed"),
+        );
+        for f in chain.iter().skip(1) {
+            d = d.label(f.span, format!("{} `{}` is needed here", f.what, f.name));
+        }
+        d.help(
+            "a value cannot depend on itself: break the chain by removing one of these references",
+        )
+    }
+
+    fn define(&mut self, id: DefineId, span: Span) -> u32 {
+        let def = &self.checked.program.defines[id.index()];
+        if let State::Done(n) = self.defines[id.index()] {
+            return n;
+        }
+        if !self.enter("definition", &def.name, span, self.defines[id.index()]) {
+            return self.add(Op::Const(Value::Absent), def.ty.clone(), span);
+        }
+        self.defines[id.index()] = State::InProgress;
+        let body = self.expr(&self.checked.defines[id.index()]);
+        let node = self.add(Op::Define(id, body), def.ty.clone(), def.span);
+        self.defines[id.index()] = State::Done(node);
+        self.stack.pop();
+        node
+    }
+
+    fn rule(&mut self, id: RuleId, span: Span) -> u32 {
+        let def = &self.checked.program.rules[id.index()];
+        if let State::Done(n) = self.rules[id.index()] {
+            return n;
+        }
+        if !self.enter("rule", &def.name, span, self.rules[id.index()]) {
+            return self.add(Op::Const(Value::Bool(false)), Type::Bool, span);
+        }
+        self.rules[id.index()] = State::InProgress;
+        let checked = &self.checked.rules[id.index()];
+        let condition = self.expr(&checked.condition);
+        // Defeat by an overrider that itself applies: with `overridden_by` closed
+        // under transitivity this equals defeat by any overrider whose condition
+        // holds, and it lets the trace name the rule that prevailed.
+        let overriders = checked
+            .overridden_by
+            .iter()
+            .map(|o| self.rule(*o, def.span))
+            .collect();
+        let node = self.add(
+            Op::RuleApplies {
+                rule: id,
+                condition,
+                overriders,
+            },
+            Type::Bool,
+            def.span,
+        );
+        self.rules[id.index()] = State::Done(node);
+        self.stack.pop();
+        node
+    }
+
+    fn outcome(&mut self, id: OutcomeId, span: Span) -> u32 {
+        let def = &self.checked.program.outcomes[id.index()];
+        if let State::Done(n) = self.outcomes[id.index()] {
+            return n;
+        }
+        if !self.enter("outcome", &def.name, span, self.outcomes[id.index()]) {
+            return self.add(Op::Const(Value::Absent), def.ty.clone(), span);
+        }
+        self.outcomes[id.index()] = State::InProgress;
+        let p = &self.checked.program;
+        let mut rules = Vec::new();
+        for (i, r) in p.rules.iter().enumerate().filter(|(_, r)| r.outcome == id) {
+            let applies = self.rule(RuleId(i as u32), r.span);
+            let value = self.expr(&self.checked.rules[i].value);
+            rules.push((applies, value));
+        }
+        let default = self.checked.outcome_defaults[id.index()]
+            .as_ref()
+            .map(|d| self.expr(d));
+        let collect = matches!(def.ty, Type::Set(_));
+        let node = self.add(
+            Op::Outcome {
+                outcome: id,
+                rules,
+                default,
+                collect,
+            },
+            def.ty.clone(),
+            def.span,
+        );
+        self.outcomes[id.index()] = State::Done(node);
+        self.stack.pop();
+        node
+    }
+
+    fn expr(&mut self, e: &TExpr) -> u32 {
+        let op = match &e.kind {
+            TKind::Const(v) => Op::Const(v.clone()),
+            TKind::Today => Op::Today,
+            TKind::Fact(id) => {
+                let n = self.add(
+                    Op::Fact(*id),
+                    e.ty.clone(),
+                    self.checked.program.facts[id.index()].spec.span,
+                );
+                self.facts[id.index()] = Some(n);
+                return n;
+            }
+            TKind::Define(id) => return self.define(*id, e.span),
+            TKind::Outcome(id) => return self.outcome(*id, e.span),
+            TKind::Local(d) => Op::Local(*d),
+            TKind::Field(b, i) => Op::Field(self.expr(b), *i),
+            TKind::Column(b, t, c) => Op::Column(self.expr(b), *t, *c),
+            TKind::Not(a) => Op::Not(self.expr(a)),
+            TKind::Neg(a) => Op::Neg(self.expr(a)),
+            TKind::And(..) => Op::And(self.flatten(e, true)),
+            TKind::Or(..) => Op::Or(self.flatten(e, false)),
+            TKind::Compare(op, a, b) => Op::Compare(*op, self.expr(a), self.expr(b)),
+            TKind::Arith(op, a, b) => Op::Arith(*op, self.expr(a), self.expr(b)),
+            TKind::Member(a, b, neg) => Op::Member(self.expr(a), self.expr(b), *neg),
+            TKind::IsGiven(a, g) => Op::IsGiven(self.expr(a), *g),
+            TKind::If(c, a, b) => Op::If(self.expr(c), self.expr(a), self.expr(b)),
+            TKind::SetLit(items) => Op::SetLit(items.iter().map(|i| self.expr(i)).collect()),
+            TKind::Call(b, args) => Op::Call(*b, args.iter().map(|a| self.expr(a)).collect()),
+            TKind::Aggregate {
+                kind,
+                depth,
+                collection,
+                body,
+                filter,
+            } => {
+                let collection = self.expr(collection);
+                let body = body.as_ref().map(|b| self.expr(b));
+                let filter = filter.as_ref().map(|f| self.expr(f));
+                let scoped = self.scoped_nodes(body.into_iter().chain(filter));
+                Op::Aggregate {
+                    kind: *kind,
+                    depth: *depth,
+                    collection,
+                    body,
+                    filter,
+                    scoped,
+                }
+            }
+        };
+        self.add(op, e.ty.clone(), e.span)
+    }
+
+    /// The scoped nodes an aggregate must recompute per element: those reachable
+    /// from its body and filter that depend on a variable.
+    fn scoped_nodes(&self, roots: impl Iterator<Item = u32>) -> Vec<u32> {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo: Vec<u32> = roots.collect();
+        while let Some(n) = todo.pop() {
+            let node = &self.graph.raw_nodes()[n as usize].weight;
+            if node.scoped && seen.insert(n) {
+                todo.extend(node.op.operands());
+            }
+        }
+        seen.into_iter().collect()
+    }
+
+    /// `a and (b and c)` becomes one node with three operands.
+    fn flatten(&mut self, e: &TExpr, and: bool) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut todo = vec![e];
+        while let Some(x) = todo.pop() {
+            match (&x.kind, and) {
+                (TKind::And(a, b), true) | (TKind::Or(a, b), false) => {
+                    todo.push(b);
+                    todo.push(a);
+                }
+                _ => out.push(self.expr(x)),
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,121 @@
+//! The `lexnis` command: flags only; the work is in the library's `commands` module.
+
+use clap::{Parser, Subcommand};
+use lexnis::commands::{self, EvalFormat, GraphFormat, ListFormat, PolicyArgs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "lexnis",
+    version,
+    about = "Compile, evaluate and explain the Italian NIS rules (D.Lgs. 138/2024, DPCM 221/2024)",
+    long_about = "lexnis compiles rule files (.law) that encode the NIS decree and its implementing acts, \
+evaluates the facts of an entity against them, and explains every outcome with the article, comma \
+and lettera that decided it. Without --policies it uses the rules built into the binary.",
+    after_help = "Exit status: 0 success, 1 a check or test failed, 2 bad input (rule file, facts, or flags)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct Policies {
+    /// Folder of rule files to use instead of the bundled policies
+    #[arg(long, value_name = "DIR")]
+    policies: Option<PathBuf>,
+    /// Use the act versions in force on this date (YYYY-MM-DD); default: today
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<String>,
+}
+
+impl Policies {
+    fn args(self) -> PolicyArgs {
+        PolicyArgs {
+            policies: self.policies,
+            as_of: self.as_of,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and check rule files; print every error and warning
+    #[command(
+        after_help = "Examples:\n  lexnis check\n  lexnis check policies/it/dlgs-138-2024\n  lexnis check my-draft.law"
+    )]
+    Check {
+        /// Rule files or folders (default: the bundled policies)
+        paths: Vec<PathBuf>,
+    },
+    /// Evaluate one entity's facts and explain the outcome
+    #[command(
+        after_help = "Examples:\n  lexnis eval examples/energia-grande.json\n  lexnis eval examples/energia-grande.json --format json --as-of 2025-06-01\n  cat facts.json | lexnis eval -"
+    )]
+    Eval {
+        /// Facts document (JSON); `-` reads standard input
+        facts: PathBuf,
+        #[command(flatten)]
+        policies: Policies,
+        /// text: numbered steps with citations; json: the result schema (docs/schema/result.schema.json); markdown: for reports
+        #[arg(long, value_enum, default_value = "text")]
+        format: EvalFormat,
+    },
+    /// Print the compiled decision graph
+    #[command(
+        after_help = "Examples:\n  lexnis graph > nis.dot && dot -Tsvg nis.dot > nis.svg\n  lexnis graph --format mermaid"
+    )]
+    Graph {
+        #[command(flatten)]
+        policies: Policies,
+        #[arg(long, value_enum, default_value = "dot")]
+        format: GraphFormat,
+    },
+    /// Run the inline examples of rule files as tests
+    #[command(after_help = "Examples:\n  lexnis test\n  lexnis test policies/it")]
+    Test {
+        /// Rule files or folders (default: the bundled policies)
+        paths: Vec<PathBuf>,
+    },
+    /// List the entries of the annex tables (sectors, entity types, administrations)
+    #[command(
+        after_help = "Examples:\n  lexnis catalog\n  lexnis catalog --table EntityType --format json"
+    )]
+    Catalog {
+        #[command(flatten)]
+        policies: Policies,
+        /// Only this table
+        #[arg(long)]
+        table: Option<String>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
+    /// Print the JSON Schema of facts documents for the policies in force
+    #[command(after_help = "Examples:\n  lexnis schema > facts.schema.json")]
+    Schema {
+        #[command(flatten)]
+        policies: Policies,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Check { paths } => commands::check(&paths),
+        Command::Eval {
+            facts,
+            policies,
+            format,
+        } => commands::eval(&facts, policies.args(), format),
+        Command::Graph { policies, format } => commands::graph(policies.args(), format),
+        Command::Test { paths } => commands::test(&paths),
+        Command::Catalog {
+            policies,
+            table,
+            format,
+        } => commands::catalog(policies.args(), table.as_deref(), format),
+        Command::Schema { policies } => commands::schema(policies.args()),
+    };
+    ExitCode::from(code)
+}

@@ -1,0 +1,985 @@
+//! Stage 1: rule-file text to syntax tree. Entry point: [`parse_file`].
+
+use crate::ast::*;
+use crate::date::Date;
+use crate::diagnostic::Diagnostic;
+use crate::source::{FileId, Span};
+use pest::iterators::Pair;
+use pest::Parser as _;
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/lexnis.pest"]
+struct LexnisParser;
+
+/// A rule file that could not be read; each diagnostic points at the place.
+#[derive(Debug, Clone)]
+pub struct ParseError {
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses one rule file.
+pub fn parse_file(file: FileId, text: &str) -> Result<File, ParseError> {
+    let mut pairs = LexnisParser::parse(Rule::file, text).map_err(|e| ParseError {
+        diagnostics: vec![syntax_error(file, text, e)],
+    })?;
+    let mut builder = Builder {
+        file,
+        errors: Vec::new(),
+    };
+    let ast = builder.file(pairs.next().expect("the file rule always yields one pair"));
+    if builder.errors.is_empty() {
+        Ok(ast)
+    } else {
+        Err(ParseError {
+            diagnostics: builder.errors,
+        })
+    }
+}
+
+fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
+    use pest::error::{ErrorVariant, InputLocation};
+    let pos = match e.location {
+        InputLocation::Pos(p) => p,
+        InputLocation::Span((s, _)) => s,
+    };
+    let end = text[pos..]
+        .char_indices()
+        .find(|(_, c)| c.is_whitespace())
+        .map_or(text.len(), |(i, _)| pos + i)
+        .max((pos + 1).min(text.len()));
+    let found = if pos >= text.len() {
+        "the end of the file".to_string()
+    } else {
+        format!("`{}`", &text[pos..end])
+    };
+    let expected = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => {
+            let mut words: Vec<&str> = positives.iter().map(|r| describe_rule(*r)).collect();
+            words.sort();
+            words.dedup();
+            words
+        }
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let expected_text = join_words(&expected);
+    let message = if expected_text.is_empty() {
+        format!("unexpected {found}")
+    } else {
+        format!("expected {expected_text}, found {found}")
+    };
+    Diagnostic::error("lexnis::parse::syntax", message)
+        .label(Span::new(file, pos, end), "here")
+        .help(syntax_help(&expected, text, pos))
+}
+
+fn syntax_help(expected: &[&str], text: &str, pos: usize) -> String {
+    let rest = &text[pos.min(text.len())..];
+    if rest.starts_with('\'') {
+        return "strings are written between double quotes: \"like this\"".into();
+    }
+    if expected.contains(&"a citation (cite \"art. N, c. N, lett. x)\")") {
+        return "every rule and definition must say which provision it encodes: add a line `cite \"art. N, c. N\"` before `when` or `=`".into();
+    }
+    if expected.iter().any(|w| w.starts_with("a header")) {
+        return "a rule file starts with `act ID { ... }` or `part of ID`".into();
+    }
+    "check the line against the examples in docs/language.md; a keyword may be misspelt or a quote, comma or brace missing".into()
+}
+
+fn join_words(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [init @ .., last] => format!("{} or {}", init.join(", "), last),
+    }
+}
+
+/// Grammar rules in a drafter's words.
+fn describe_rule(rule: Rule) -> &'static str {
+    match rule {
+        Rule::EOI => "the end of the file",
+        Rule::header | Rule::act_header | Rule::part_header | Rule::kw_act | Rule::kw_part => {
+            "a header (`act ID { ... }` or `part of ID`)"
+        }
+        Rule::import_decl
+        | Rule::enum_decl
+        | Rule::record_decl
+        | Rule::table_decl
+        | Rule::fact_decl
+        | Rule::define_decl
+        | Rule::outcome_decl
+        | Rule::rule_decl
+        | Rule::example_decl => {
+            "a declaration (import, enum, record, table, fact, define, outcome, rule or example)"
+        }
+        Rule::title_field
+        | Rule::cited_field
+        | Rule::kind_field
+        | Rule::adopted_field
+        | Rule::in_force_field
+        | Rule::gazette_field
+        | Rule::supersedes_field
+        | Rule::review_field
+        | Rule::refers_field
+        | Rule::articles_field => "an act field (title, cited as, kind, adopted, in force from, gazette, supersedes, review every, refers to, articles)",
+        Rule::citation | Rule::kw_cite => "a citation (cite \"art. N, c. N, lett. x)\")",
+        Rule::description => "a description in double quotes",
+        Rule::string => "a text in double quotes",
+        Rule::date => "a date like 2024-10-16",
+        Rule::integer => "a whole number",
+        Rule::number | Rule::number_lit | Rule::signed_number | Rule::neg_number => "a number",
+        Rule::money => "an amount like 50_000_000 EUR",
+        Rule::ident | Rule::name_ref | Rule::enum_lit => "a name",
+        Rule::type_name | Rule::type_expr | Rule::base_type => "a type (bool, int, decimal, money, date, text, or a declared type)",
+        Rule::field_name => "a field name",
+        Rule::rule_name => "a rule name",
+        Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::comparison
+        | Rule::sum_expr | Rule::product | Rule::unary | Rule::postfix => "an expression",
+        Rule::compare_op | Rule::not_in => "a comparison (=, !=, <, <=, >, >=, in, contains)",
+        Rule::add_op | Rule::mul_op => "an arithmetic operator",
+        Rule::literal | Rule::record_lit | Rule::list_lit => "a value",
+        Rule::kw_when => "`when` followed by the rule's condition",
+        Rule::kw_then => "`then` followed by the rule's conclusion",
+        Rule::overrides | Rule::kw_overrides => "`overrides`",
+        Rule::kw_and => "`and`",
+        Rule::kw_or => "`or`",
+        Rule::kw_else => "`else`",
+        Rule::kw_for => "`for`",
+        Rule::kw_in => "`in`",
+        Rule::kw_of => "`of`",
+        Rule::kw_is => "`is`",
+        Rule::kw_where => "`where`",
+        Rule::default_clause | Rule::kw_default => "`default`",
+        Rule::otherwise_clause | Rule::kw_otherwise => "`otherwise`",
+        Rule::range | Rule::between_range | Rule::at_least_range => "a range (between A and B, at least A)",
+        Rule::given | Rule::expect | Rule::as_of => "`given`, `as of` or `expect`",
+        Rule::because => "`because`",
+        Rule::columns => "`columns`",
+        Rule::row => "a table row (\"key\": value, ...)",
+        Rule::field_decl => "a field (name: type)",
+        Rule::variant => "an enum variant",
+        Rule::conclusion => "a conclusion (outcome = value)",
+        Rule::conclude_op | Rule::kw_includes => "`=` or `includes`",
+        _ => "something else",
+    }
+}
+
+struct Builder {
+    file: FileId,
+    errors: Vec<Diagnostic>,
+}
+
+fn inner(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
+    pair.into_inner()
+}
+
+/// Drops keyword tokens, which carry no meaning once parsed.
+fn significant(pair: Pair<'_, Rule>) -> Vec<Pair<'_, Rule>> {
+    inner(pair)
+        .filter(|p| !format!("{:?}", p.as_rule()).starts_with("kw_"))
+        .collect()
+}
+
+impl Builder {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn name(&self, pair: &Pair<'_, Rule>) -> Name {
+        Name {
+            text: pair.as_str().to_string(),
+            span: self.span(pair),
+        }
+    }
+
+    fn string(&self, pair: &Pair<'_, Rule>) -> String {
+        let raw = pair.as_str();
+        let body = &raw[1..raw.len() - 1];
+        let mut out = String::with_capacity(body.len());
+        let mut chars = body.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                match chars.next() {
+                    Some('n') => out.push('\n'),
+                    Some('t') => out.push('\t'),
+                    Some(other) => out.push(other),
+                    None => {}
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn date(&mut self, pair: &Pair<'_, Rule>) -> Date {
+        match Date::parse(pair.as_str()) {
+            Ok(d) => d,
+            Err(e) => {
+                self.errors.push(
+                    Diagnostic::error("lexnis::parse::malformed_date", format!("malformed date `{}`", pair.as_str()))
+                        .label(self.span(pair), e.0)
+                        .help("write dates as YYYY-MM-DD with a day that exists in that month, e.g. 2025-02-28"),
+                );
+                Date {
+                    year: 1970,
+                    month: 1,
+                    day: 1,
+                }
+            }
+        }
+    }
+
+    fn number(&mut self, pair: &Pair<'_, Rule>) -> Decimal {
+        let text: String = pair.as_str().chars().filter(|c| *c != '_').collect();
+        match Decimal::from_str(&text) {
+            Ok(d) => d,
+            Err(_) => {
+                self.errors.push(
+                    Diagnostic::error(
+                        "lexnis::parse::number",
+                        format!("`{}` is too large or too precise", pair.as_str()),
+                    )
+                    .label(self.span(pair), "this number")
+                    .help("numbers are exact decimals of at most 28 digits"),
+                );
+                Decimal::ZERO
+            }
+        }
+    }
+
+    fn file(&mut self, pair: Pair<'_, Rule>) -> File {
+        let mut header = None;
+        let mut items = Vec::new();
+        for p in inner(pair) {
+            match p.as_rule() {
+                Rule::header => header = Some(self.header(p)),
+                Rule::EOI => {}
+                _ => {
+                    if let Some(item) = self.item(p) {
+                        items.push(item)
+                    }
+                }
+            }
+        }
+        File {
+            header: header.expect("grammar requires a header"),
+            items,
+        }
+    }
+
+    fn header(&mut self, pair: Pair<'_, Rule>) -> Header {
+        let p = inner(pair).next().expect("header has one child");
+        match p.as_rule() {
+            Rule::part_header => {
+                let id = significant(p).into_iter().next().expect("part of ID");
+                Header::PartOf(self.name(&id))
+            }
+            _ => Header::Act(Box::new(self.act_header(p))),
+        }
+    }
+
+    fn act_header(&mut self, pair: Pair<'_, Rule>) -> ActHeader {
+        let span = self.span(&pair);
+        let mut parts = significant(pair).into_iter();
+        let id = self.name(&parts.next().expect("act id"));
+        let mut h = ActHeader {
+            id,
+            span,
+            ..ActHeader::default()
+        };
+        for field in parts {
+            let fspan = self.span(&field);
+            let rule = field.as_rule();
+            let vals = significant(field);
+            match rule {
+                Rule::title_field => h.title = Some(self.string(&vals[0])),
+                Rule::cited_field => h.cited_as = Some((self.string(&vals[0]), fspan)),
+                Rule::kind_field => h.kind = Some(self.name(&vals[0])),
+                Rule::adopted_field => h.adopted = Some((self.date(&vals[0]), fspan)),
+                Rule::in_force_field => h.in_force = Some((self.date(&vals[0]), fspan)),
+                Rule::gazette_field => h.gazette = Some(self.string(&vals[0])),
+                Rule::supersedes_field => h.supersedes = Some((self.date(&vals[0]), fspan)),
+                Rule::refers_field => h.refers_to.push((self.string(&vals[0]), fspan)),
+                Rule::review_field => {
+                    h.review = Some(Review {
+                        every_years: vals[0].as_str().parse().unwrap_or(0),
+                        citation: self.citation(vals[1].clone()),
+                        span: fspan,
+                    })
+                }
+                Rule::articles_field => {
+                    let a = vals[0].as_str().parse().unwrap_or(0);
+                    let b = vals[1].as_str().parse().unwrap_or(0);
+                    h.articles = Some((a, b, fspan));
+                }
+                _ => {}
+            }
+        }
+        h
+    }
+
+    fn citation(&self, pair: Pair<'_, Rule>) -> Citation {
+        let s = significant(pair).into_iter().next().expect("cite string");
+        Citation {
+            text: self.string(&s),
+            span: self.span(&s),
+        }
+    }
+
+    fn description(&self, pair: Pair<'_, Rule>) -> String {
+        let s = inner(pair).next().expect("description string");
+        self.string(&s)
+    }
+
+    fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
+        let rule = pair.as_rule();
+        let span = self.span(&pair);
+        let parts = significant(pair);
+        Some(match rule {
+            Rule::import_decl => Item::Import(self.name(&parts[0])),
+            Rule::enum_decl => Item::Enum(self.enum_decl(parts)),
+            Rule::record_decl => Item::Record(self.record_decl(parts)),
+            Rule::table_decl => Item::Table(self.table_decl(parts)),
+            Rule::fact_decl => Item::Fact(self.fact_decl(parts)),
+            Rule::define_decl => Item::Define(self.define_decl(parts)),
+            Rule::outcome_decl => Item::Outcome(self.outcome_decl(parts)),
+            Rule::rule_decl => Item::Rule(self.rule_decl(parts, span)),
+            Rule::example_decl => Item::Example(self.example_decl(parts, span)),
+            _ => return None,
+        })
+    }
+
+    fn enum_decl(&mut self, parts: Vec<Pair<'_, Rule>>) -> EnumDecl {
+        let mut it = parts.into_iter();
+        let name = self.name(&it.next().expect("enum name"));
+        let mut description = None;
+        let mut variants = Vec::new();
+        for p in it {
+            match p.as_rule() {
+                Rule::description => description = Some(self.description(p)),
+                Rule::variant => {
+                    let mut v = inner(p);
+                    let vname = self.name(&v.next().expect("variant name"));
+                    let vdesc = v.next().map(|d| self.description(d));
+                    variants.push((vname, vdesc));
+                }
+                _ => {}
+            }
+        }
+        EnumDecl {
+            name,
+            description,
+            variants,
+        }
+    }
+
+    fn record_decl(&mut self, parts: Vec<Pair<'_, Rule>>) -> RecordDecl {
+        let mut it = parts.into_iter();
+        let name = self.name(&it.next().expect("record name"));
+        let mut description = None;
+        let mut fields = Vec::new();
+        for p in it {
+            match p.as_rule() {
+                Rule::description => description = Some(self.description(p)),
+                Rule::field_decl => fields.push(self.field_decl(p)),
+                _ => {}
+            }
+        }
+        RecordDecl {
+            name,
+            description,
+            fields,
+        }
+    }
+
+    fn field_decl(&mut self, pair: Pair<'_, Rule>) -> FieldDecl {
+        let mut it = significant(pair).into_iter();
+        let name = self.name(&it.next().expect("field name"));
+        let ty = self.type_expr(it.next().expect("field type"));
+        let (default, description) = self.default_and_description(it);
+        FieldDecl {
+            name,
+            ty,
+            default,
+            description,
+        }
+    }
+
+    fn default_and_description<'a>(
+        &mut self,
+        rest: impl Iterator<Item = Pair<'a, Rule>>,
+    ) -> (Option<Literal>, Option<String>) {
+        let mut default = None;
+        let mut description = None;
+        for p in rest {
+            match p.as_rule() {
+                Rule::default_clause => {
+                    let lit = significant(p).into_iter().next().expect("default value");
+                    default = Some(self.literal(lit));
+                }
+                Rule::description => description = Some(self.description(p)),
+                _ => {}
+            }
+        }
+        (default, description)
+    }
+
+    fn type_expr(&mut self, pair: Pair<'_, Rule>) -> TypeExpr {
+        let span = self.span(&pair);
+        let p = inner(pair).next().expect("type_expr has one child");
+        match p.as_rule() {
+            Rule::optional_type | Rule::set_type | Rule::list_type => {
+                let rule = p.as_rule();
+                let inner_ty = significant(p).into_iter().next().expect("element type");
+                let boxed = Box::new(self.type_expr(inner_ty));
+                match rule {
+                    Rule::optional_type => TypeExpr::Optional(boxed, span),
+                    Rule::set_type => TypeExpr::Set(boxed, span),
+                    _ => TypeExpr::List(boxed, span),
+                }
+            }
+            _ => {
+                let mut it = inner(p);
+                let name = self.name(&it.next().expect("type name"));
+                let range = it.next().map(|r| self.range(r));
+                TypeExpr::Named { name, range }
+            }
+        }
+    }
+
+    fn range(&mut self, pair: Pair<'_, Rule>) -> Range {
+        let span = self.span(&pair);
+        let p = inner(pair).next().expect("range kind");
+        let rule = p.as_rule();
+        let nums: Vec<_> = significant(p);
+        let values: Vec<Decimal> = nums.iter().map(|n| self.number(n)).collect();
+        match rule {
+            Rule::between_range => Range {
+                min: Some(values[0]),
+                max: Some(values[1]),
+                span,
+            },
+            _ => Range {
+                min: Some(values[0]),
+                max: None,
+                span,
+            },
+        }
+    }
+
+    fn table_decl(&mut self, parts: Vec<Pair<'_, Rule>>) -> TableDecl {
+        let mut it = parts.into_iter();
+        let name = self.name(&it.next().expect("table name"));
+        let mut description = None;
+        let mut citation = None;
+        let mut columns = Vec::new();
+        let mut rows = Vec::new();
+        for p in it {
+            match p.as_rule() {
+                Rule::description => description = Some(self.description(p)),
+                Rule::citation => citation = Some(self.citation(p)),
+                Rule::columns => {
+                    for c in significant(p) {
+                        let mut ci = inner(c);
+                        let cname = self.name(&ci.next().expect("column name"));
+                        let cty = self.type_expr(ci.next().expect("column type"));
+                        columns.push((cname, cty));
+                    }
+                }
+                Rule::row => {
+                    let mut ri = inner(p);
+                    let key_pair = ri.next().expect("row key");
+                    rows.push(TableRow {
+                        key: self.string(&key_pair),
+                        key_span: self.span(&key_pair),
+                        cells: ri.map(|c| self.literal(c)).collect(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        TableDecl {
+            name,
+            description,
+            citation: citation.expect("grammar requires a table citation"),
+            columns,
+            rows,
+        }
+    }
+
+    fn fact_decl(&mut self, parts: Vec<Pair<'_, Rule>>) -> FactDecl {
+        let mut it = parts.into_iter();
+        let name = self.name(&it.next().expect("fact name"));
+        let ty = self.type_expr(it.next().expect("fact type"));
+        let (default, description) = self.default_and_description(it);
+        FactDecl {
+            name,
+            ty,
+            default,
+            description,
+        }
+    }
+
+    fn define_decl(&mut self, parts: Vec<Pair<'_, Rule>>) -> DefineDecl {
+        let mut it = parts.into_iter();
+        let name = self.name(&it.next().expect("define name"));
+        let ty = self.type_expr(it.next().expect("define type"));
+        let mut description = None;
+        let mut citation = None;
+        let mut body = None;
+        for p in it {
+            match p.as_rule() {
+                Rule::description => description = Some(self.description(p)),
+                Rule::citation => citation = Some(self.citation(p)),
+                Rule::expr => body = Some(self.expr(p)),
+                _ => {}
+            }
+        }
+        DefineDecl {
+            name,
+            ty,
+            description,
+            citation,
+            body: body.expect("grammar requires a body"),
+        }
+    }
+
+    fn outcome_decl(&mut self, parts: Vec<Pair<'_, Rule>>) -> OutcomeDecl {
+        let mut it = parts.into_iter();
+        let name = self.name(&it.next().expect("outcome name"));
+        let ty = self.type_expr(it.next().expect("outcome type"));
+        let mut description = None;
+        let mut otherwise = None;
+        for p in it {
+            match p.as_rule() {
+                Rule::description => description = Some(self.description(p)),
+                Rule::otherwise_clause => {
+                    let e = significant(p).into_iter().next().expect("otherwise value");
+                    otherwise = Some(self.expr(e));
+                }
+                _ => {}
+            }
+        }
+        OutcomeDecl {
+            name,
+            ty,
+            description,
+            otherwise,
+        }
+    }
+
+    fn rule_decl(&mut self, parts: Vec<Pair<'_, Rule>>, span: Span) -> RuleDecl {
+        let mut it = parts.into_iter();
+        let name = self.name(&it.next().expect("rule name"));
+        let mut description = None;
+        let mut citation = None;
+        let mut overrides = Vec::new();
+        let mut condition = None;
+        let mut conclusion = None;
+        for p in it {
+            match p.as_rule() {
+                Rule::description => description = Some(self.description(p)),
+                Rule::citation => citation = Some(self.citation(p)),
+                Rule::overrides => {
+                    overrides = significant(p).iter().map(|n| self.name(n)).collect()
+                }
+                Rule::expr => condition = Some(self.expr(p)),
+                Rule::conclusion => conclusion = Some(self.conclusion(p)),
+                _ => {}
+            }
+        }
+        RuleDecl {
+            name,
+            description,
+            citation,
+            overrides,
+            condition: condition.expect("grammar requires a condition"),
+            conclusion: conclusion.expect("grammar requires a conclusion"),
+            span,
+        }
+    }
+
+    fn conclusion(&mut self, pair: Pair<'_, Rule>) -> Conclusion {
+        let mut it = inner(pair);
+        let outcome = self.name(&it.next().expect("outcome name"));
+        match it.next() {
+            None => Conclusion {
+                outcome,
+                value: None,
+                includes: false,
+            },
+            Some(op) => {
+                let includes = op.as_str() != "=";
+                let value = self.expr(it.next().expect("conclusion value"));
+                Conclusion {
+                    outcome,
+                    value: Some(value),
+                    includes,
+                }
+            }
+        }
+    }
+
+    fn example_decl(&mut self, parts: Vec<Pair<'_, Rule>>, span: Span) -> ExampleDecl {
+        let mut it = parts.into_iter();
+        let name_pair = it.next().expect("example name");
+        let mut ex = ExampleDecl {
+            name: self.string(&name_pair),
+            span,
+            given: Vec::new(),
+            as_of: None,
+            expects: Vec::new(),
+        };
+        for p in it {
+            match p.as_rule() {
+                Rule::given => {
+                    for a in significant(p) {
+                        let mut ai = inner(a);
+                        let n = self.name(&ai.next().expect("given name"));
+                        let v = self.literal(ai.next().expect("given value"));
+                        ex.given.push((n, v));
+                    }
+                }
+                Rule::as_of => {
+                    let d = significant(p).into_iter().next().expect("as of date");
+                    ex.as_of = Some((self.date(&d), self.span(&d)));
+                }
+                Rule::expect => {
+                    let mut ei = significant(p).into_iter();
+                    let outcome = self.name(&ei.next().expect("expect name"));
+                    let value = self.literal(ei.next().expect("expect value"));
+                    let because = ei.next().map(|b| {
+                        let s = significant(b).into_iter().next().expect("because text");
+                        (self.string(&s), self.span(&s))
+                    });
+                    ex.expects.push(Expectation {
+                        outcome,
+                        value,
+                        because,
+                    });
+                }
+                _ => {}
+            }
+        }
+        ex
+    }
+
+    fn literal(&mut self, pair: Pair<'_, Rule>) -> Literal {
+        let span = self.span(&pair);
+        let p = if pair.as_rule() == Rule::literal {
+            inner(pair).next().expect("literal has one child")
+        } else {
+            pair
+        };
+        match p.as_rule() {
+            Rule::record_lit => Literal::Record(
+                inner(p)
+                    .map(|f| {
+                        let mut fi = inner(f);
+                        let n = self.name(&fi.next().expect("field name"));
+                        let v = self.literal(fi.next().expect("field value"));
+                        (n, v)
+                    })
+                    .collect(),
+                span,
+            ),
+            Rule::list_lit => Literal::List(inner(p).map(|l| self.literal(l)).collect(), span),
+            _ => self.scalar(p),
+        }
+    }
+
+    fn scalar(&mut self, p: Pair<'_, Rule>) -> Literal {
+        let span = self.span(&p);
+        match p.as_rule() {
+            Rule::money => {
+                let n = inner(p).next().expect("money amount");
+                Literal::Money(self.number(&n), span)
+            }
+            Rule::date => Literal::Date(self.date(&p), span),
+            Rule::number_lit => Literal::Number(self.number(&p), span),
+            Rule::neg_number => {
+                let n = inner(p).next().expect("negated number");
+                Literal::Number(-self.number(&n), span)
+            }
+            Rule::string => Literal::Text(self.string(&p), span),
+            Rule::boolean => Literal::Bool(p.as_str() == "true", span),
+            Rule::none_lit => Literal::None(span),
+            _ => Literal::Word(p.as_str().to_string(), span),
+        }
+    }
+
+    fn expr(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::expr | Rule::not_expr | Rule::unary | Rule::where_clause => {
+                self.wrapper(pair, span)
+            }
+            Rule::if_expr => {
+                let mut e: Vec<Expr> = significant(pair)
+                    .into_iter()
+                    .map(|p| self.expr(p))
+                    .collect();
+                let otherwise = e.pop().expect("else");
+                let then = e.pop().expect("then");
+                let cond = e.pop().expect("if");
+                Expr {
+                    kind: ExprKind::If(Box::new(cond), Box::new(then), Box::new(otherwise)),
+                    span,
+                }
+            }
+            Rule::or_expr | Rule::and_expr => {
+                let op = if pair.as_rule() == Rule::or_expr {
+                    BinOp::Or
+                } else {
+                    BinOp::And
+                };
+                let operands: Vec<Expr> = significant(pair)
+                    .into_iter()
+                    .map(|p| self.expr(p))
+                    .collect();
+                self.fold_left(operands, op)
+            }
+            Rule::comparison => self.comparison(pair, span),
+            Rule::sum_expr | Rule::product => self.arith(pair),
+            Rule::postfix => {
+                let mut it = inner(pair);
+                let mut e = self.expr(it.next().expect("postfix primary"));
+                for f in it {
+                    let fname = self.name(&f);
+                    let fspan = e.span.join(fname.span);
+                    e = Expr {
+                        kind: ExprKind::Field(Box::new(e), fname),
+                        span: fspan,
+                    };
+                }
+                e
+            }
+            Rule::name_ref => Expr {
+                kind: ExprKind::Name(pair.as_str().to_string()),
+                span,
+            },
+            Rule::today => Expr {
+                kind: ExprKind::Today,
+                span,
+            },
+            Rule::set_literal => Expr {
+                kind: ExprKind::SetLiteral(inner(pair).map(|p| self.expr(p)).collect()),
+                span,
+            },
+            Rule::call => self.call(pair, span),
+            Rule::aggregate | Rule::quantifier => self.aggregate(pair, span),
+            _ => Expr {
+                kind: ExprKind::Literal(self.scalar(pair)),
+                span,
+            },
+        }
+    }
+
+    /// `not x`, `-x` and single-child wrappers.
+    fn wrapper(&mut self, pair: Pair<'_, Rule>, span: Span) -> Expr {
+        let children: Vec<_> = inner(pair).collect();
+        match children.first().map(|p| p.as_rule()) {
+            Some(Rule::kw_not) => {
+                let operand = self.expr(children[1].clone());
+                Expr {
+                    kind: ExprKind::Not(Box::new(operand)),
+                    span,
+                }
+            }
+            Some(Rule::kw_where) => self.expr(children[1].clone()),
+            Some(Rule::neg) => {
+                let operand = self.expr(children[1].clone());
+                Expr {
+                    kind: ExprKind::Neg(Box::new(operand)),
+                    span,
+                }
+            }
+            _ => self.expr(children.into_iter().next().expect("wrapper has a child")),
+        }
+    }
+
+    fn fold_left(&mut self, operands: Vec<Expr>, op: BinOp) -> Expr {
+        let mut it = operands.into_iter();
+        let mut acc = it.next().expect("at least one operand");
+        for rhs in it {
+            let span = acc.span.join(rhs.span);
+            acc = Expr {
+                kind: ExprKind::Binary(op, Box::new(acc), Box::new(rhs)),
+                span,
+            };
+        }
+        acc
+    }
+
+    fn comparison(&mut self, pair: Pair<'_, Rule>, span: Span) -> Expr {
+        let children: Vec<_> = inner(pair).collect();
+        let lhs = self.expr(children[0].clone());
+        if children.len() == 1 {
+            return lhs;
+        }
+        if children[1].as_rule() == Rule::is_test {
+            let given =
+                inner(children[1].clone()).nth(1).map(|p| p.as_rule()) == Some(Rule::kw_given);
+            return Expr {
+                kind: ExprKind::IsGiven(Box::new(lhs), given),
+                span,
+            };
+        }
+        let op_text: String = children[1]
+            .as_str()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let op = match op_text.as_str() {
+            "<=" => BinOp::Le,
+            ">=" => BinOp::Ge,
+            "!=" => BinOp::Ne,
+            "=" => BinOp::Eq,
+            "<" => BinOp::Lt,
+            ">" => BinOp::Gt,
+            "in" => BinOp::In,
+            "contains" => BinOp::Contains,
+            _ => BinOp::NotIn,
+        };
+        let rhs = self.expr(children[2].clone());
+        Expr {
+            kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+            span,
+        }
+    }
+
+    fn arith(&mut self, pair: Pair<'_, Rule>) -> Expr {
+        let mut it = inner(pair);
+        let mut acc = self.expr(it.next().expect("first operand"));
+        while let (Some(op), Some(rhs)) = (it.next(), it.next()) {
+            let rhs = self.expr(rhs);
+            let op = match op.as_str() {
+                "+" => BinOp::Add,
+                "-" => BinOp::Sub,
+                "*" => BinOp::Mul,
+                _ => BinOp::Div,
+            };
+            let span = acc.span.join(rhs.span);
+            acc = Expr {
+                kind: ExprKind::Binary(op, Box::new(acc), Box::new(rhs)),
+                span,
+            };
+        }
+        acc
+    }
+
+    fn call(&mut self, pair: Pair<'_, Rule>, span: Span) -> Expr {
+        let mut it = inner(pair);
+        let builtin = match it.next().expect("builtin name").as_str() {
+            "max" => Builtin::Max,
+            "min" => Builtin::Min,
+            "date" => Builtin::Date,
+            "year" => Builtin::Year,
+            "days_between" => Builtin::DaysBetween,
+            "add_days" => Builtin::AddDays,
+            _ => Builtin::AddYears,
+        };
+        Expr {
+            kind: ExprKind::Call(builtin, it.map(|p| self.expr(p)).collect()),
+            span,
+        }
+    }
+
+    fn aggregate(&mut self, pair: Pair<'_, Rule>, span: Span) -> Expr {
+        let is_quantifier = pair.as_rule() == Rule::quantifier;
+        let mut it = significant(pair).into_iter();
+        let kind = match it.next().expect("aggregate kind").as_str() {
+            "sum" => AggKind::Sum,
+            "largest" => AggKind::Largest,
+            "smallest" => AggKind::Smallest,
+            "any" => AggKind::Any,
+            "all" => AggKind::All,
+            _ => AggKind::Count,
+        };
+        let body = if is_quantifier {
+            None
+        } else {
+            Some(Box::new(self.expr(it.next().expect("aggregate body"))))
+        };
+        let var = self.name(&it.next().expect("aggregate variable"));
+        let collection = Box::new(self.expr(it.next().expect("aggregate collection")));
+        let filter = it.next().map(|w| Box::new(self.expr(w)));
+        Expr {
+            kind: ExprKind::Aggregate {
+                kind,
+                var,
+                collection,
+                body,
+                filter,
+            },
+            span,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<File, ParseError> {
+        parse_file(FileId(0), text)
+    }
+
+    #[test]
+    fn parses_act_header_and_rule() {
+        let f = parse(
+            r#"act nis {
+                 title "Decreto NIS"
+                 in force from 2024-10-16
+               }
+               fact staff: decimal at least 0 "effettivi"
+               outcome in_scope: bool otherwise false
+               rule scope.by_size cite "art. 3, c. 2"
+                 when staff >= 50 and not (staff > 1000)
+                 then in_scope"#,
+        )
+        .unwrap();
+        assert_eq!(f.items.len(), 3);
+        match &f.items[2] {
+            Item::Rule(r) => {
+                assert_eq!(r.name.text, "scope.by_size");
+                assert!(matches!(
+                    r.condition.kind,
+                    ExprKind::Binary(BinOp::And, _, _)
+                ));
+            }
+            other => panic!("expected a rule, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn aggregate_filter_binds_tighter_than_and() {
+        let f = parse(
+            r#"part of nis
+               define x: bool cite "art. 1" = any t in types where t.annex = "I" and flag"#,
+        )
+        .unwrap();
+        let Item::Define(d) = &f.items[0] else {
+            panic!()
+        };
+        assert!(matches!(d.body.kind, ExprKind::Binary(BinOp::And, _, _)));
+    }
+
+    #[test]
+    fn syntax_errors_speak_in_words() {
+        let err = parse("act nis { title 'x' }").unwrap_err();
+        let d = &err.diagnostics[0];
+        assert!(!d.message.contains("kw_"), "{}", d.message);
+        assert!(d.help.as_deref().unwrap().contains("double quotes"));
+    }
+
+    #[test]
+    fn impossible_date_is_reported() {
+        let err = parse("act nis { in force from 2025-02-29 }").unwrap_err();
+        assert_eq!(err.diagnostics[0].code, "lexnis::parse::malformed_date");
+    }
+}

@@ -1,0 +1,168 @@
+//! Loading rule files and running the compile stages in order. Entry point: [`compile`].
+
+use crate::date::Date;
+use crate::diagnostic::Diagnostic;
+use crate::lower::Compiled;
+use crate::resolve::ParsedFile;
+use crate::source::{FileId, SourceMap};
+use std::path::{Path, PathBuf};
+
+mod bundled {
+    include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
+}
+
+/// The rule files of a policy set, not yet parsed.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySource {
+    pub sources: SourceMap,
+    /// Each file with the folder that groups it into an act version.
+    pub files: Vec<(FileId, String)>,
+}
+
+/// Rule files that could not be read from disk.
+#[derive(Debug)]
+pub struct LoadError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path.display(), self.message)
+    }
+}
+
+impl PolicySource {
+    /// The policy set built into the binary from policies/.
+    pub fn bundled() -> PolicySource {
+        let mut p = PolicySource::default();
+        for (path, text) in bundled::BUNDLED {
+            p.add(path, text);
+        }
+        p
+    }
+
+    /// Adds one file; its folder is the directory part of `name`.
+    pub fn add(&mut self, name: &str, text: &str) -> FileId {
+        let folder = Path::new(name)
+            .parent()
+            .map_or_else(String::new, |p| p.to_string_lossy().into_owned());
+        let id = self.sources.add(name, text);
+        self.files.push((id, folder));
+        id
+    }
+
+    /// Every `.law` file under the given paths (files or folders), in a stable order.
+    pub fn from_paths(paths: &[PathBuf]) -> Result<PolicySource, LoadError> {
+        let mut found = Vec::new();
+        for path in paths {
+            if path.is_dir() {
+                collect_law_files(path, &mut found)?;
+            } else if path.exists() {
+                found.push(path.clone());
+            } else {
+                return Err(LoadError {
+                    path: path.clone(),
+                    message: "no such file or folder".into(),
+                });
+            }
+        }
+        if found.is_empty() {
+            return Err(LoadError {
+                path: paths.first().cloned().unwrap_or_default(),
+                message: "no .law rule files found here".into(),
+            });
+        }
+        found.sort();
+        let mut p = PolicySource::default();
+        for f in found {
+            let text = std::fs::read_to_string(&f).map_err(|e| LoadError {
+                path: f.clone(),
+                message: e.to_string(),
+            })?;
+            p.add(&f.to_string_lossy(), &text);
+        }
+        Ok(p)
+    }
+}
+
+fn collect_law_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
+        path: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_law_files(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "law") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Which stage stopped the compilation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Parse,
+    Resolve,
+    Check,
+    Lower,
+}
+
+/// A policy set that does not compile, with every diagnostic found.
+#[derive(Debug, Clone)]
+pub struct CompileError {
+    pub stage: Stage,
+    pub diagnostics: Vec<Diagnostic>,
+    pub sources: SourceMap,
+}
+
+/// Parses every file of the source; all files' syntax errors are reported together.
+pub fn parse_all(source: &PolicySource) -> Result<Vec<ParsedFile>, CompileError> {
+    let mut parsed = Vec::new();
+    let mut diagnostics = Vec::new();
+    for (id, folder) in &source.files {
+        match crate::parse::parse_file(*id, &source.sources.file(*id).text) {
+            Ok(ast) => parsed.push(ParsedFile {
+                file: *id,
+                folder: folder.clone(),
+                ast,
+            }),
+            Err(e) => diagnostics.extend(e.diagnostics),
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(CompileError {
+            stage: Stage::Parse,
+            diagnostics,
+            sources: source.sources.clone(),
+        })
+    }
+}
+
+/// Runs parse, resolve, check and lower for the act versions in force on `as_of`.
+pub fn compile(source: &PolicySource, as_of: Date) -> Result<Compiled, CompileError> {
+    let parsed = parse_all(source)?;
+    compile_parsed(source, &parsed, as_of)
+}
+
+/// As [`compile`], for files already parsed (to compile one source at several dates).
+pub fn compile_parsed(
+    source: &PolicySource,
+    parsed: &[ParsedFile],
+    as_of: Date,
+) -> Result<Compiled, CompileError> {
+    let fail = |stage, diagnostics| CompileError {
+        stage,
+        diagnostics,
+        sources: source.sources.clone(),
+    };
+    let program = crate::resolve::resolve(source.sources.clone(), parsed, as_of)
+        .map_err(|e| fail(Stage::Resolve, e.diagnostics))?;
+    let checked = crate::check::check(program).map_err(|e| fail(Stage::Check, e.diagnostics))?;
+    crate::lower::lower(checked).map_err(|e| fail(Stage::Lower, e.diagnostics))
+}

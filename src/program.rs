@@ -1,0 +1,280 @@
+//! The policy set after name resolution: every declaration of every act version
+//! in force, indexed by id. Built by `resolve`, typed by `check`, lowered by `lower`.
+
+use crate::ast;
+use crate::date::Date;
+use crate::source::{SourceMap, Span};
+use crate::value::Value;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+macro_rules! ids {
+    ($($name:ident),*) => {$(
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+        pub struct $name(pub u32);
+        impl $name { pub fn index(self) -> usize { self.0 as usize } }
+    )*};
+}
+ids!(ActId, EnumId, RecordId, TableId, FactId, DefineId, OutcomeId, RuleId);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Type {
+    Bool,
+    Int,
+    Decimal,
+    Money,
+    Date,
+    Text,
+    Enum(EnumId),
+    /// A key of a table: one of its rows.
+    Table(TableId),
+    Record(RecordId),
+    Set(Box<Type>),
+    List(Box<Type>),
+    Optional(Box<Type>),
+    /// The type of the literal `none` before it meets an optional type.
+    Nothing,
+}
+
+impl Type {
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, Type::Int | Type::Decimal | Type::Money)
+    }
+
+    /// The type with any `optional` wrapper removed.
+    pub fn required(&self) -> &Type {
+        match self {
+            Type::Optional(t) => t.required(),
+            t => t,
+        }
+    }
+
+    pub fn element(&self) -> Option<&Type> {
+        match self.required() {
+            Type::Set(t) | Type::List(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// An act version in force on the evaluation date.
+#[derive(Debug, Clone)]
+pub struct Act {
+    pub id: String,
+    pub title: Option<String>,
+    /// How citations name this act, e.g. "D.Lgs. 138/2024".
+    pub cited_as: String,
+    pub kind: Option<String>,
+    pub adopted: Option<Date>,
+    pub in_force: Date,
+    pub gazette: Option<String>,
+    pub supersedes: Option<Date>,
+    pub review: Option<ReviewCadence>,
+    /// External acts this one may cite without encoding them.
+    pub refers_to: Vec<String>,
+    pub articles: Option<(u32, u32)>,
+    pub imports: Vec<ActId>,
+    pub header_span: Span,
+    /// Folder holding this version's files.
+    pub folder: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReviewCadence {
+    pub every_years: u32,
+    pub citation: String,
+    pub span: Span,
+}
+
+impl Act {
+    /// The day by which the act must have been revised (art. 40, c. 10 and 11):
+    /// its adoption (or, failing that, in-force) date plus the declared cadence.
+    pub fn review_deadline(&self) -> Option<Date> {
+        let review = self.review.as_ref()?;
+        let from = self.adopted.unwrap_or(self.in_force);
+        Some(from.add_years(review.every_years as i32))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EnumDef {
+    pub name: String,
+    pub act: ActId,
+    pub description: Option<String>,
+    pub variants: Vec<(String, Option<String>)>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct FieldSpec {
+    pub name: String,
+    pub ty: Type,
+    pub range: Option<ast::Range>,
+    pub default: Option<Value>,
+    pub description: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct RecordDef {
+    pub name: String,
+    pub act: ActId,
+    pub description: Option<String>,
+    pub fields: Vec<FieldSpec>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableDef {
+    pub name: String,
+    pub act: ActId,
+    pub description: Option<String>,
+    pub citation: String,
+    pub columns: Vec<(String, Type)>,
+    pub rows: Vec<TableRowDef>,
+    pub index: HashMap<String, u32>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct TableRowDef {
+    pub key: String,
+    pub cells: Vec<Value>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct FactDef {
+    pub act: ActId,
+    pub spec: FieldSpec,
+}
+
+#[derive(Debug, Clone)]
+pub struct DefineDef {
+    pub name: String,
+    pub act: ActId,
+    pub ty: Type,
+    pub description: Option<String>,
+    pub citation: String,
+    pub body: ast::Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutcomeDef {
+    pub name: String,
+    pub act: ActId,
+    pub ty: Type,
+    pub description: Option<String>,
+    pub otherwise: Option<ast::Expr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleDef {
+    pub name: String,
+    pub act: ActId,
+    pub description: Option<String>,
+    pub citation: String,
+    pub citation_span: Span,
+    pub overrides: Vec<RuleId>,
+    pub condition: ast::Expr,
+    pub outcome: OutcomeId,
+    /// `None` means `true` (the bare form `then in_scope`).
+    pub value: Option<ast::Expr>,
+    pub includes: bool,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExampleDef {
+    pub act: ActId,
+    pub decl: ast::ExampleDecl,
+}
+
+/// What a name in an expression refers to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Symbol {
+    Fact(FactId),
+    Define(DefineId),
+    Outcome(OutcomeId),
+    Variant(EnumId, u32),
+}
+
+/// The whole policy set in force on one date.
+#[derive(Debug, Clone, Default)]
+pub struct Program {
+    pub sources: SourceMap,
+    pub as_of: Option<Date>,
+    pub acts: Vec<Act>,
+    pub enums: Vec<EnumDef>,
+    pub records: Vec<RecordDef>,
+    pub tables: Vec<TableDef>,
+    pub facts: Vec<FactDef>,
+    pub defines: Vec<DefineDef>,
+    pub outcomes: Vec<OutcomeDef>,
+    pub rules: Vec<RuleDef>,
+    pub examples: Vec<ExampleDef>,
+    pub symbols: HashMap<String, Symbol>,
+    pub types: HashMap<String, Type>,
+    /// Which act declared each expression-level name, for import checks.
+    pub symbol_acts: HashMap<String, ActId>,
+}
+
+impl Program {
+    pub fn act(&self, id: ActId) -> &Act {
+        &self.acts[id.index()]
+    }
+
+    pub fn fact_by_name(&self, name: &str) -> Option<FactId> {
+        match self.symbols.get(name) {
+            Some(Symbol::Fact(id)) => Some(*id),
+            _ => None,
+        }
+    }
+
+    pub fn outcome_by_name(&self, name: &str) -> Option<OutcomeId> {
+        match self.symbols.get(name) {
+            Some(Symbol::Outcome(id)) => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// A type as a drafter writes it.
+    pub fn type_name(&self, ty: &Type) -> String {
+        match ty {
+            Type::Bool => "bool".into(),
+            Type::Int => "int".into(),
+            Type::Decimal => "decimal".into(),
+            Type::Money => "money".into(),
+            Type::Date => "date".into(),
+            Type::Text => "text".into(),
+            Type::Enum(id) => self.enums[id.index()].name.clone(),
+            Type::Table(id) => self.tables[id.index()].name.clone(),
+            Type::Record(id) => self.records[id.index()].name.clone(),
+            Type::Set(t) => format!("set of {}", self.type_name(t)),
+            Type::List(t) => format!("list of {}", self.type_name(t)),
+            Type::Optional(t) => format!("optional {}", self.type_name(t)),
+            Type::Nothing => "none".into(),
+        }
+    }
+
+    /// The full citation of a provision: the act's name, then the text as written.
+    pub fn full_citation(&self, act: ActId, citation: &str) -> String {
+        let act = self.act(act);
+        let known_prefix = std::iter::once(&act.cited_as)
+            .chain(act.refers_to.iter())
+            .chain(act.imports.iter().map(|i| &self.acts[i.index()].cited_as))
+            .any(|p| citation.starts_with(p.as_str()));
+        if known_prefix {
+            citation.to_string()
+        } else {
+            format!("{}, {}", act.cited_as, citation)
+        }
+    }
+}
+
+/// A decimal bound for messages: `250`, not `250.000`.
+pub fn show_decimal(d: Decimal) -> String {
+    d.normalize().to_string()
+}

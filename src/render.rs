@@ -1,0 +1,272 @@
+//! Stage 7: results and graphs for people and programs. Entry points:
+//! [`result_json`], [`explain_text`], [`explain_markdown`], [`graph_dot`], [`graph_mermaid`].
+
+use crate::eval::Evaluator;
+use crate::lower::{Compiled, Op};
+use crate::program::Program;
+use crate::trace::{Step, StepKind, Trace};
+use crate::value::{display, to_json, Value};
+use serde_json::{json, Map, Value as Json};
+use std::fmt::Write as _;
+
+/// Names a result object uses for itself; outcomes may not take them.
+pub const RESERVED_KEYS: [&str; 6] = [
+    "id",
+    "as_of",
+    "policy_versions",
+    "warnings",
+    "trace",
+    "error",
+];
+
+/// The act versions used, with their review status (art. 40, c. 10 and 11).
+pub fn policy_versions(program: &Program) -> Json {
+    let as_of = program.as_of;
+    Json::Array(
+        program
+            .acts
+            .iter()
+            .map(|a| {
+                let deadline = a.review_deadline();
+                json!({
+                    "act": a.id,
+                    "cited_as": a.cited_as,
+                    "in_force": a.in_force.to_string(),
+                    "review_deadline": deadline.map(|d| d.to_string()),
+                    "review_overdue": matches!((deadline, as_of), (Some(d), Some(t)) if t > d),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Warnings that hold for every evaluation under this program: overdue reviews.
+pub fn program_warnings(program: &Program) -> Vec<String> {
+    let Some(as_of) = program.as_of else {
+        return Vec::new();
+    };
+    program
+        .acts
+        .iter()
+        .filter_map(|a| {
+            let deadline = a.review_deadline()?;
+            let review = a.review.as_ref()?;
+            (as_of > deadline).then(|| {
+                format!(
+                    "{} ({}) was due for review by {deadline} under {}; the version in force may be out of date",
+                    a.cited_as, a.id, review.citation
+                )
+            })
+        })
+        .collect()
+}
+
+/// The JSON result of one evaluation: id, outcomes by name, versions, warnings, trace.
+pub fn result_json(ev: &Evaluator<'_>, outcomes: &[Value], trace: Option<&Trace>) -> Json {
+    let p = &ev.compiled.program;
+    let mut m = Map::new();
+    let id = ev.facts().and_then(|f| f.id.clone());
+    m.insert("id".into(), id.map_or(Json::Null, Json::String));
+    m.insert("as_of".into(), Json::String(ev.as_of().to_string()));
+    for (o, v) in p.outcomes.iter().zip(outcomes) {
+        m.insert(o.name.clone(), to_json(p, &o.ty, v));
+    }
+    m.insert("policy_versions".into(), policy_versions(p));
+    m.insert("warnings".into(), json!(program_warnings(p)));
+    if let Some(t) = trace {
+        m.insert(
+            "trace".into(),
+            serde_json::to_value(&t.steps).unwrap_or(Json::Null),
+        );
+    }
+    Json::Object(m)
+}
+
+fn versions_line(p: &Program) -> String {
+    p.acts
+        .iter()
+        .map(|a| format!("{} (in force from {})", a.cited_as, a.in_force))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A lawyer-readable explanation: outcomes, then numbered steps with citations.
+pub fn explain_text(ev: &Evaluator<'_>, outcomes: &[Value], trace: &Trace) -> String {
+    let p = &ev.compiled.program;
+    let mut out = String::new();
+    let id = ev
+        .facts()
+        .and_then(|f| f.id.clone())
+        .unwrap_or_else(|| "(no id)".into());
+    let _ = writeln!(out, "Entity {id}, as of {}", ev.as_of());
+    let _ = writeln!(out, "Rules: {}", versions_line(p));
+    for w in program_warnings(p) {
+        let _ = writeln!(out, "Warning: {w}");
+    }
+    let _ = writeln!(out, "\nOutcome");
+    let width = p.outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0);
+    for (o, v) in p.outcomes.iter().zip(outcomes) {
+        let _ = writeln!(out, "  {:width$}  {}", o.name, display(p, &o.ty, v));
+    }
+    let _ = writeln!(out, "\nWhy");
+    for (i, s) in trace.steps.iter().enumerate() {
+        write_step(&mut out, i + 1, s);
+    }
+    out
+}
+
+fn write_step(out: &mut String, number: usize, s: &Step) {
+    let head = match s.kind {
+        StepKind::Fact => format!("Fact {} = {}", s.name, s.shown),
+        StepKind::Definition => format!("{} = {}", s.name, s.shown),
+        StepKind::Rule => match (&s.value, &s.overridden_by) {
+            (Json::Bool(true), _) => format!("Rule {} applies", s.name),
+            (_, Some(by)) => format!("Rule {} does not apply: {} prevails over it", s.name, by),
+            _ => format!("Rule {} does not apply", s.name),
+        },
+        StepKind::Outcome => format!("Therefore {} = {}", s.name, s.shown),
+    };
+    let _ = writeln!(out, "{number:>3}. {head}");
+    let pad = "     ";
+    if let Some(d) = &s.description {
+        let _ = writeln!(out, "{pad}«{d}»");
+    }
+    if let Some(c) = &s.citation {
+        let _ = writeln!(out, "{pad}[{c}]");
+    }
+    if let Some(c) = &s.condition {
+        let _ = writeln!(out, "{pad}when {c}");
+    }
+    if !s.prevails_over.is_empty() {
+        let _ = writeln!(out, "{pad}prevails over: {}", s.prevails_over.join(", "));
+    }
+    if !s.inputs.is_empty() {
+        let _ = writeln!(out, "{pad}from: {}", s.inputs.join(", "));
+    }
+}
+
+/// The same explanation as Markdown, for reports.
+pub fn explain_markdown(ev: &Evaluator<'_>, outcomes: &[Value], trace: &Trace) -> String {
+    let p = &ev.compiled.program;
+    let mut out = String::new();
+    let id = ev
+        .facts()
+        .and_then(|f| f.id.clone())
+        .unwrap_or_else(|| "(no id)".into());
+    let _ = writeln!(
+        out,
+        "## Entity `{id}`, as of {}\n\nRules: {}\n",
+        ev.as_of(),
+        versions_line(p)
+    );
+    for w in program_warnings(p) {
+        let _ = writeln!(out, "> **Warning:** {w}\n");
+    }
+    let _ = writeln!(out, "| outcome | value |\n|---|---|");
+    for (o, v) in p.outcomes.iter().zip(outcomes) {
+        let _ = writeln!(out, "| {} | `{}` |", o.name, display(p, &o.ty, v));
+    }
+    let _ = writeln!(out, "\n### Why\n");
+    for (i, s) in trace.steps.iter().enumerate() {
+        let mut text = String::new();
+        write_step(&mut text, i + 1, s);
+        let mut lines = text.lines();
+        let head = lines.next().unwrap_or_default().trim_start();
+        let head = head.split_once(". ").map_or(head, |(_, h)| h);
+        let _ = writeln!(out, "{}. **{}**", i + 1, head);
+        for l in lines {
+            let _ = writeln!(out, "   {}  ", l.trim());
+        }
+    }
+    out
+}
+
+/// A short label for a node of the DAG.
+fn node_label(c: &Compiled, n: u32) -> (String, &'static str) {
+    let p = &c.program;
+    let node = c.node(n);
+    match &node.op {
+        Op::Fact(id) => (format!("fact {}", p.facts[id.index()].spec.name), "fact"),
+        Op::Define(id, _) => (
+            format!(
+                "{}\\n[{}]",
+                p.defines[id.index()].name,
+                p.defines[id.index()].citation
+            ),
+            "define",
+        ),
+        Op::RuleApplies { rule, .. } => {
+            let r = &p.rules[rule.index()];
+            (format!("rule {}\\n[{}]", r.name, r.citation), "rule")
+        }
+        Op::Outcome { outcome, .. } => (
+            format!("outcome {}", p.outcomes[outcome.index()].name),
+            "outcome",
+        ),
+        Op::Const(v) => (display(p, &node.ty, v), "condition"),
+        _ => {
+            let text = p
+                .sources
+                .snippet(node.span)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let short: String = text.chars().take(48).collect();
+            (
+                if short.len() < text.len() {
+                    format!("{short}…")
+                } else {
+                    short
+                },
+                "condition",
+            )
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('"', "\\\"")
+}
+
+/// The DAG in Graphviz DOT: facts, definitions, conditions, rules and outcomes.
+pub fn graph_dot(c: &Compiled) -> String {
+    let mut out = String::from(
+        "digraph lexnis {\n  rankdir=LR;\n  node [fontname=\"Helvetica\", fontsize=10];\n",
+    );
+    for i in 0..c.node_count() as u32 {
+        let (label, kind) = node_label(c, i);
+        let shape = match kind {
+            "fact" => "shape=box, style=rounded",
+            "define" => "shape=box",
+            "rule" => "shape=box, style=filled, fillcolor=\"#e8f0fe\"",
+            "outcome" => "shape=doubleoctagon",
+            _ => "shape=ellipse, fontsize=8",
+        };
+        let _ = writeln!(out, "  n{i} [label=\"{}\", {shape}];", escape(&label));
+    }
+    for e in c.graph.raw_edges() {
+        let _ = writeln!(out, "  n{} -> n{};", e.source().index(), e.target().index());
+    }
+    out.push_str("}\n");
+    out
+}
+
+/// The DAG as a Mermaid flowchart, for Markdown viewers.
+pub fn graph_mermaid(c: &Compiled) -> String {
+    let mut out = String::from("flowchart LR\n");
+    for i in 0..c.node_count() as u32 {
+        let (label, kind) = node_label(c, i);
+        let label = label.replace("\\n", "<br/>").replace('"', "#quot;");
+        let (open, close) = match kind {
+            "fact" => ("([", "])"),
+            "outcome" => ("{{", "}}"),
+            "rule" | "define" => ("[", "]"),
+            _ => ("(", ")"),
+        };
+        let _ = writeln!(out, "  n{i}{open}\"{label}\"{close}");
+    }
+    for e in c.graph.raw_edges() {
+        let _ = writeln!(out, "  n{} --> n{}", e.source().index(), e.target().index());
+    }
+    out
+}

@@ -1,0 +1,103 @@
+//! The JSON Schema (draft 2020-12) of facts documents, generated from the fact
+//! declarations, so that the published schema can never drift from the rules.
+
+use crate::program::{show_decimal, FieldSpec, Program, Type};
+use serde_json::{json, Map, Value as Json};
+
+pub fn facts_schema(p: &Program) -> Json {
+    let mut properties = Map::new();
+    properties.insert(
+        "id".into(),
+        json!({"type": ["string", "number"], "description": "Identifier of the entity, echoed in the result"}),
+    );
+    let mut required = Vec::new();
+    for f in &p.facts {
+        properties.insert(f.spec.name.clone(), field_schema(p, &f.spec));
+        if is_required(&f.spec) {
+            required.push(Json::String(f.spec.name.clone()));
+        }
+    }
+    let mut defs = Map::new();
+    for r in &p.records {
+        defs.insert(
+            r.name.clone(),
+            record_schema(p, &r.fields, r.description.as_deref()),
+        );
+    }
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "lexnis facts document",
+        "description": format!("Facts of one entity for the acts in force on {}: {}", p.as_of.map(|d| d.to_string()).unwrap_or_default(), p.acts.iter().map(|a| a.cited_as.as_str()).collect::<Vec<_>>().join(", ")),
+        "type": "object",
+        "properties": properties,
+        "required": required,
+        "additionalProperties": false,
+        "$defs": defs,
+    })
+}
+
+fn is_required(f: &FieldSpec) -> bool {
+    f.default.is_none() && !matches!(f.ty, Type::Optional(_))
+}
+
+fn record_schema(p: &Program, fields: &[FieldSpec], description: Option<&str>) -> Json {
+    let properties: Map<String, Json> = fields
+        .iter()
+        .map(|f| (f.name.clone(), field_schema(p, f)))
+        .collect();
+    let required: Vec<Json> = fields
+        .iter()
+        .filter(|f| is_required(f))
+        .map(|f| Json::String(f.name.clone()))
+        .collect();
+    let mut s = json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false});
+    if let Some(d) = description {
+        s["description"] = Json::String(d.to_string());
+    }
+    s
+}
+
+fn field_schema(p: &Program, f: &FieldSpec) -> Json {
+    let mut s = type_schema(p, &f.ty);
+    if let (Some(r), Some(obj)) = (&f.range, s.as_object_mut()) {
+        if let Some(min) = r.min {
+            obj.insert("x-minimum".into(), Json::String(show_decimal(min)));
+        }
+        if let Some(max) = r.max {
+            obj.insert("x-maximum".into(), Json::String(show_decimal(max)));
+        }
+    }
+    if let (Some(d), Some(obj)) = (&f.description, s.as_object_mut()) {
+        obj.insert("description".into(), Json::String(d.clone()));
+    }
+    s
+}
+
+fn type_schema(p: &Program, ty: &Type) -> Json {
+    let number = json!({"oneOf": [{"type": "number"}, {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"}]});
+    match ty {
+        Type::Bool => json!({"type": "boolean"}),
+        Type::Int => {
+            json!({"oneOf": [{"type": "integer"}, {"type": "string", "pattern": "^-?[0-9]+$"}]})
+        }
+        Type::Decimal => number,
+        Type::Money => {
+            let mut m = number;
+            m["x-unit"] = json!("EUR");
+            m
+        }
+        Type::Date => json!({"type": "string", "format": "date"}),
+        Type::Text | Type::Nothing => json!({"type": "string"}),
+        Type::Enum(id) => {
+            json!({"enum": p.enums[id.index()].variants.iter().map(|v| v.0.clone()).collect::<Vec<_>>()})
+        }
+        Type::Table(id) => {
+            let t = &p.tables[id.index()];
+            json!({"enum": t.rows.iter().map(|r| r.key.clone()).collect::<Vec<_>>(), "description": format!("a key of table {}: see `lexnis catalog --table {}`", t.name, t.name)})
+        }
+        Type::Record(id) => json!({"$ref": format!("#/$defs/{}", p.records[id.index()].name)}),
+        Type::Set(t) => json!({"type": "array", "items": type_schema(p, t), "uniqueItems": true}),
+        Type::List(t) => json!({"type": "array", "items": type_schema(p, t)}),
+        Type::Optional(t) => json!({"anyOf": [type_schema(p, t), {"type": "null"}]}),
+    }
+}

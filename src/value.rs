@@ -1,0 +1,202 @@
+//! Runtime values. Numbers are exact decimals (int, decimal and money alike);
+//! enum variants and table keys are indices, named again only when rendered.
+
+use crate::date::Date;
+use crate::program::{Program, Type};
+use rust_decimal::Decimal;
+use std::sync::Arc;
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Value {
+    /// An optional fact or field that the facts leave out.
+    Absent,
+    Bool(bool),
+    Num(Decimal),
+    Date(Date),
+    Text(Arc<str>),
+    Enum(u32),
+    Key(u32),
+    /// Sorted and without repeats, so that equality is set equality.
+    Set(Arc<Vec<Value>>),
+    List(Arc<Vec<Value>>),
+    Record(Arc<Vec<Value>>),
+}
+
+impl Value {
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_num(&self) -> Option<Decimal> {
+        match self {
+            Value::Num(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// Builds a set value: sorts and removes repeats.
+    pub fn set(mut items: Vec<Value>) -> Value {
+        items.sort_by(compare);
+        items.dedup();
+        Value::Set(Arc::new(items))
+    }
+
+    pub fn items(&self) -> &[Value] {
+        match self {
+            Value::Set(v) | Value::List(v) => v,
+            _ => &[],
+        }
+    }
+}
+
+/// A total order, used to keep sets sorted; values of one type compare as expected.
+pub fn compare(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    use Value::*;
+    match (a, b) {
+        (Bool(x), Bool(y)) => x.cmp(y),
+        (Num(x), Num(y)) => x.cmp(y),
+        (Date(x), Date(y)) => x.cmp(y),
+        (Text(x), Text(y)) => x.cmp(y),
+        (Enum(x), Enum(y)) | (Key(x), Key(y)) => x.cmp(y),
+        (Set(x), Set(y)) | (List(x), List(y)) | (Record(x), Record(y)) => {
+            for (p, q) in x.iter().zip(y.iter()) {
+                let o = compare(p, q);
+                if o != Ordering::Equal {
+                    return o;
+                }
+            }
+            x.len().cmp(&y.len())
+        }
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+fn rank(v: &Value) -> u8 {
+    match v {
+        Value::Absent => 0,
+        Value::Bool(_) => 1,
+        Value::Num(_) => 2,
+        Value::Date(_) => 3,
+        Value::Text(_) => 4,
+        Value::Enum(_) => 5,
+        Value::Key(_) => 6,
+        Value::Set(_) => 7,
+        Value::List(_) => 8,
+        Value::Record(_) => 9,
+    }
+}
+
+/// A value as JSON, with enum variants and table keys by name.
+pub fn to_json(program: &Program, ty: &Type, value: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match (ty, value) {
+        (_, Value::Absent) => J::Null,
+        (Type::Optional(t), v) => to_json(program, t, v),
+        (_, Value::Bool(b)) => J::Bool(*b),
+        (Type::Int, Value::Num(n)) => match i64::try_from(*n) {
+            Ok(i) => J::from(i),
+            Err(_) => J::String(n.normalize().to_string()),
+        },
+        // Decimals and money go out as strings: exact, whatever the reader's floats.
+        (_, Value::Num(n)) => J::String(n.normalize().to_string()),
+        (_, Value::Date(d)) => J::String(d.to_string()),
+        (_, Value::Text(t)) => J::String(t.to_string()),
+        (Type::Enum(e), Value::Enum(i)) => {
+            J::String(program.enums[e.index()].variants[*i as usize].0.clone())
+        }
+        (Type::Table(t), Value::Key(i)) => {
+            J::String(program.tables[t.index()].rows[*i as usize].key.clone())
+        }
+        (Type::Set(t) | Type::List(t), Value::Set(items) | Value::List(items)) => {
+            J::Array(items.iter().map(|v| to_json(program, t, v)).collect())
+        }
+        (Type::Record(r), Value::Record(fields)) => {
+            let def = &program.records[r.index()];
+            J::Object(
+                def.fields
+                    .iter()
+                    .zip(fields.iter())
+                    .map(|(f, v)| (f.name.clone(), to_json(program, &f.ty, v)))
+                    .collect(),
+            )
+        }
+        (_, other) => J::String(format!("{other:?}")),
+    }
+}
+
+/// A value as a drafter would write it in a rule file.
+pub fn display(program: &Program, ty: &Type, value: &Value) -> String {
+    match (ty.required(), value) {
+        (_, Value::Absent) => "none".into(),
+        (Type::Money, Value::Num(n)) => format!("{} EUR", group_thousands(*n)),
+        (_, Value::Num(n)) => n.normalize().to_string(),
+        (_, Value::Text(t)) => format!("\"{t}\""),
+        (Type::Table(_), _) => to_json(program, ty, value).to_string(),
+        (Type::Set(t) | Type::List(t), Value::Set(items) | Value::List(items)) => {
+            let parts: Vec<_> = items.iter().map(|v| display(program, t, v)).collect();
+            format!("[{}]", parts.join(", "))
+        }
+        (Type::Record(r), Value::Record(fields)) => {
+            let def = &program.records[r.index()];
+            let parts: Vec<_> = def
+                .fields
+                .iter()
+                .zip(fields.iter())
+                .map(|(f, v)| format!("{}: {}", f.name, display(program, &f.ty, v)))
+                .collect();
+            format!("{{{}}}", parts.join(", "))
+        }
+        _ => match to_json(program, ty, value) {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        },
+    }
+}
+
+fn group_thousands(n: Decimal) -> String {
+    let text = n.normalize().to_string();
+    let (sign, rest) = text
+        .strip_prefix('-')
+        .map_or(("", text.as_str()), |r| ("-", r));
+    let (int, frac) = rest
+        .split_once('.')
+        .map_or((rest, None), |(i, f)| (i, Some(f)));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push('_');
+        }
+        grouped.push(c);
+    }
+    match frac {
+        Some(f) => format!("{sign}{grouped}.{f}"),
+        None => format!("{sign}{grouped}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn money_is_grouped_like_the_source() {
+        assert_eq!(group_thousands(Decimal::from(50_000_000)), "50_000_000");
+        assert_eq!(
+            group_thousands(Decimal::from_str("-1234.50").unwrap()),
+            "-1_234.5"
+        );
+        assert_eq!(group_thousands(Decimal::from(999)), "999");
+    }
+
+    #[test]
+    fn sets_are_canonical() {
+        let a = Value::set(vec![Value::Key(2), Value::Key(1), Value::Key(2)]);
+        let b = Value::set(vec![Value::Key(1), Value::Key(2)]);
+        assert_eq!(a, b);
+    }
+}
