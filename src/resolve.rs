@@ -53,7 +53,7 @@ pub fn act_versions(
                 continue;
             }
             versions.push(ActVersion {
-                header: h.clone(),
+                header: (**h).clone(),
                 folder: f.folder.clone(),
                 files: vec![i],
             });
