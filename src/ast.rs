@@ -56,6 +56,8 @@ pub struct Citation {
 #[derive(Debug, Clone)]
 pub enum Item {
     Import(Name),
+    /// `report a, b`: definitions shown in results beside the outcomes.
+    Report(Vec<Name>),
     Enum(EnumDecl),
     Record(RecordDecl),
     Table(TableDecl),

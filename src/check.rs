@@ -689,8 +689,15 @@ impl<'p> Checker<'p> {
                 } else {
                     (a, b)
                 };
-                let e = self.expr(elem, None);
-                let c = self.expr(coll, Some(&Type::Set(Box::new(e.ty.required().clone()))));
+                // A quoted key (`"I.1.a.1" in entity_types`) takes its type from the collection.
+                let (e, c) = if matches!(elem.kind, ExprKind::Literal(Literal::Text(..))) {
+                    let c = self.expr(coll, None);
+                    (self.expr(elem, c.ty.element()), c)
+                } else {
+                    let e = self.expr(elem, None);
+                    let set_of_elem = Type::Set(Box::new(e.ty.required().clone()));
+                    (e, self.expr(coll, Some(&set_of_elem)))
+                };
                 match c.ty.element().cloned() {
                     Some(t) => self.expect_type(&e, &t),
                     None => self.mismatch(
@@ -732,7 +739,8 @@ impl<'p> Checker<'p> {
             self.mismatch(r.span, &lt, &r.ty, Some(help));
         }
         let ordered = matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge);
-        if ordered && !(l.ty.required().is_numeric() || *l.ty.required() == Type::Date) {
+        let known = *l.ty.required() != Type::Nothing;
+        if ordered && known && !(l.ty.required().is_numeric() || *l.ty.required() == Type::Date) {
             self.mismatch(
                 l.span,
                 "a number, an amount or a date",

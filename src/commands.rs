@@ -187,14 +187,7 @@ pub fn eval(facts_path: &Path, args: PolicyArgs, format: EvalFormat) -> u8 {
     let facts = match crate::facts::load_facts(&compiled.program, &doc) {
         Ok(f) => f,
         Err(errors) => {
-            eprintln!("error: {name}: the facts do not match the schema of the rules in force");
-            for e in &errors {
-                eprintln!("  - {e}");
-            }
-            eprintln!(
-                "{} problem(s); `lexnis schema` prints the expected shape",
-                errors.len()
-            );
+            eprint!("{}", crate::render::fact_errors_text(&name, &errors));
             return EXIT_BAD_INPUT;
         }
     };

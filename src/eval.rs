@@ -59,13 +59,17 @@ impl<'c> Evaluator<'c> {
         }
     }
 
-    /// Computes every outcome for these facts, in declaration order.
+    /// Computes every result (outcomes, then reported definitions) for these facts.
     pub fn run(&mut self, facts: Facts) -> Result<Vec<Value>, EvalError> {
         self.memo.iter_mut().for_each(|m| *m = None);
         self.locals.clear();
         self.facts = Some(facts);
-        let outcomes = self.compiled.outcome_nodes.clone();
-        outcomes.iter().map(|n| self.value(*n)).collect()
+        let compiled = self.compiled;
+        compiled
+            .results
+            .iter()
+            .map(|r| self.value(r.node))
+            .collect()
     }
 
     pub fn as_of(&self) -> Date {

@@ -114,16 +114,23 @@ fn run_one(compiled: &Compiled, act: &str, e: &ExampleDecl, date: Date) -> Examp
     };
     let trace = build_trace(&ev);
     for ex in &e.expects {
-        let Some(id) = p.outcome_by_name(&ex.outcome.text) else {
-            let names = p.outcomes.iter().map(|o| o.name.as_str());
-            let hint =
-                crate::suggest::did_you_mean(&ex.outcome.text, names, "expect names an outcome");
+        let Some(index) = compiled
+            .results
+            .iter()
+            .position(|r| r.name == ex.outcome.text)
+        else {
+            let names = compiled.results.iter().map(|r| r.name.as_str());
+            let hint = crate::suggest::did_you_mean(
+                &ex.outcome.text,
+                names,
+                "expect names an outcome or a reported definition",
+            );
             result
                 .failures
                 .push(format!("`{}` is not an outcome ({hint})", ex.outcome.text));
             continue;
         };
-        let ty = &p.outcomes[id.index()].ty;
+        let ty = &compiled.results[index].ty;
         let mut errors = Vec::new();
         let want = convert(p, ty, &crate::literal::to_json(&ex.value), "$", &mut errors);
         if let Some(er) = errors.first() {
@@ -132,7 +139,7 @@ fn run_one(compiled: &Compiled, act: &str, e: &ExampleDecl, date: Date) -> Examp
                 .push(format!("expect {}: {}", ex.outcome.text, er.message));
             continue;
         }
-        let got = &outcomes[id.index()];
+        let got = &outcomes[index];
         if *got != want {
             result.failures.push(format!(
                 "expected {} = {}, got {}",

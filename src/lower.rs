@@ -116,6 +116,14 @@ pub struct Node {
     pub scoped: bool,
 }
 
+/// One named value of a result.
+#[derive(Debug, Clone)]
+pub struct ResultItem {
+    pub name: String,
+    pub ty: Type,
+    pub node: u32,
+}
+
 /// The compiled policy set: declarations, and the DAG that decides.
 #[derive(Debug, Clone)]
 pub struct Compiled {
@@ -125,6 +133,8 @@ pub struct Compiled {
     pub define_nodes: Vec<u32>,
     pub rule_nodes: Vec<u32>,
     pub outcome_nodes: Vec<u32>,
+    /// What a result shows: every outcome, then every reported definition.
+    pub results: Vec<ResultItem>,
     pub fact_nodes: Vec<Option<u32>>,
     pub warnings: Vec<Diagnostic>,
 }
@@ -174,6 +184,17 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
             diagnostics: vec![d],
         });
     }
+    let results = p
+        .outcomes
+        .iter()
+        .zip(&outcome_nodes)
+        .map(|(o, n)| (o.name.clone(), o.ty.clone(), *n))
+        .chain(p.reports.iter().map(|d| {
+            let def = &p.defines[d.index()];
+            (def.name.clone(), def.ty.clone(), define_nodes[d.index()])
+        }))
+        .map(|(name, ty, node)| ResultItem { name, ty, node })
+        .collect();
     let (graph, facts) = (l.graph, l.facts);
     Ok(Compiled {
         warnings: checked.warnings.clone(),
@@ -182,6 +203,7 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         define_nodes,
         rule_nodes,
         outcome_nodes,
+        results,
         fact_nodes: facts,
     })
 }

@@ -104,6 +104,7 @@ fn describe_rule(rule: Rule) -> &'static str {
             "a header (`act ID { ... }` or `part of ID`)"
         }
         Rule::import_decl
+        | Rule::report_decl
         | Rule::enum_decl
         | Rule::record_decl
         | Rule::table_decl
@@ -341,6 +342,7 @@ impl Builder {
         let parts = significant(pair);
         Some(match rule {
             Rule::import_decl => Item::Import(self.name(&parts[0])),
+            Rule::report_decl => Item::Report(parts.iter().map(|p| self.name(p)).collect()),
             Rule::enum_decl => Item::Enum(self.enum_decl(parts)),
             Rule::record_decl => Item::Record(self.record_decl(parts)),
             Rule::table_decl => Item::Table(self.table_decl(parts)),

@@ -215,6 +215,8 @@ pub struct Program {
     pub outcomes: Vec<OutcomeDef>,
     pub rules: Vec<RuleDef>,
     pub examples: Vec<ExampleDef>,
+    /// Definitions reported in results beside the outcomes.
+    pub reports: Vec<DefineId>,
     pub symbols: HashMap<String, Symbol>,
     pub types: HashMap<String, Type>,
     /// Which act declared each expression-level name, for import checks.

@@ -68,8 +68,8 @@ pub fn result_json(ev: &Evaluator<'_>, outcomes: &[Value], trace: Option<&Trace>
     let id = ev.facts().and_then(|f| f.id.clone());
     m.insert("id".into(), id.map_or(Json::Null, Json::String));
     m.insert("as_of".into(), Json::String(ev.as_of().to_string()));
-    for (o, v) in p.outcomes.iter().zip(outcomes) {
-        m.insert(o.name.clone(), to_json(p, &o.ty, v));
+    for (r, v) in ev.compiled.results.iter().zip(outcomes) {
+        m.insert(r.name.clone(), to_json(p, &r.ty, v));
     }
     m.insert("policy_versions".into(), policy_versions(p));
     m.insert("warnings".into(), json!(program_warnings(p)));
@@ -104,9 +104,15 @@ pub fn explain_text(ev: &Evaluator<'_>, outcomes: &[Value], trace: &Trace) -> St
         let _ = writeln!(out, "Warning: {w}");
     }
     let _ = writeln!(out, "\nOutcome");
-    let width = p.outcomes.iter().map(|o| o.name.len()).max().unwrap_or(0);
-    for (o, v) in p.outcomes.iter().zip(outcomes) {
-        let _ = writeln!(out, "  {:width$}  {}", o.name, display(p, &o.ty, v));
+    let width = ev
+        .compiled
+        .results
+        .iter()
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(0);
+    for (r, v) in ev.compiled.results.iter().zip(outcomes) {
+        let _ = writeln!(out, "  {:width$}  {}", r.name, display(p, &r.ty, v));
     }
     let _ = writeln!(out, "\nWhy");
     for (i, s) in trace.steps.iter().enumerate() {
@@ -163,8 +169,8 @@ pub fn explain_markdown(ev: &Evaluator<'_>, outcomes: &[Value], trace: &Trace) -
         let _ = writeln!(out, "> **Warning:** {w}\n");
     }
     let _ = writeln!(out, "| outcome | value |\n|---|---|");
-    for (o, v) in p.outcomes.iter().zip(outcomes) {
-        let _ = writeln!(out, "| {} | `{}` |", o.name, display(p, &o.ty, v));
+    for (r, v) in ev.compiled.results.iter().zip(outcomes) {
+        let _ = writeln!(out, "| {} | `{}` |", r.name, display(p, &r.ty, v));
     }
     let _ = writeln!(out, "\n### Why\n");
     for (i, s) in trace.steps.iter().enumerate() {
@@ -178,6 +184,21 @@ pub fn explain_markdown(ev: &Evaluator<'_>, outcomes: &[Value], trace: &Trace) -
             let _ = writeln!(out, "   {}  ", l.trim());
         }
     }
+    out
+}
+
+/// Problems with a facts document, one per line, each with its JSON path.
+pub fn fact_errors_text(document: &str, errors: &[crate::facts::FactError]) -> String {
+    let mut out =
+        format!("error: {document}: the facts do not match the schema of the rules in force\n");
+    for e in errors {
+        let _ = writeln!(out, "  - {e}");
+    }
+    let _ = writeln!(
+        out,
+        "{} problem(s); `lexnis schema` prints the expected shape",
+        errors.len()
+    );
     out
 }
 

@@ -146,6 +146,7 @@ pub fn resolve(
     r.declare_records_and_tables(&items);
     r.declare_values(&items);
     r.declare_rules(&items);
+    r.declare_reports(&items);
     if r.diags.iter().any(Diagnostic::is_error) {
         Err(ResolveError {
             diagnostics: r.diags,
@@ -683,6 +684,32 @@ impl Resolver {
                     decl: e.clone(),
                 }),
                 _ => {}
+            }
+        }
+    }
+
+    fn declare_reports(&mut self, items: &[(ActId, &Item)]) {
+        for (_, item) in items {
+            let Item::Report(names) = item else { continue };
+            for n in names {
+                match self.p.symbols.get(&n.text) {
+                    Some(Symbol::Define(id)) if !self.p.reports.contains(id) => {
+                        self.p.reports.push(*id)
+                    }
+                    Some(Symbol::Define(_)) => {}
+                    _ => {
+                        let defines = self.p.defines.iter().map(|d| d.name.as_str());
+                        let help = did_you_mean(&n.text, defines, "`report` lists definitions (declared with `define`) to show in results; outcomes are always shown");
+                        self.diags.push(
+                            Diagnostic::error(
+                                "lexnis::resolve::unknown_report",
+                                format!("`report {}`: no definition has this name", n.text),
+                            )
+                            .label(n.span, "not a definition")
+                            .help(help),
+                        );
+                    }
+                }
             }
         }
     }

@@ -128,7 +128,7 @@ pub fn build_trace(ev: &Evaluator<'_>) -> Trace {
     let c = ev.compiled;
     // For each named node reached, the named nodes it read.
     let mut inputs: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
-    let mut todo: Vec<u32> = c.outcome_nodes.clone();
+    let mut todo: Vec<u32> = c.results.iter().map(|r| r.node).collect();
     while let Some(named) = todo.pop() {
         if inputs.contains_key(&named) {
             continue;

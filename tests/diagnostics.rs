@@ -1,0 +1,234 @@
+//! Every diagnostic a drafter or a tooling team can meet, rendered exactly as the
+//! CLI prints it (without colours). Each snapshot is an assertion: it was read.
+
+use lexnis::date::Date;
+use lexnis::diagnostic::{render_all, RenderOptions};
+use lexnis::facts::load_facts;
+use lexnis::policy::{compile, PolicySource};
+
+const HEADER: &str = r#"act nis {
+  title "Decreto NIS (estratto per i test)"
+  cited as "D.Lgs. 138/2024"
+  in force from 2024-10-16
+  refers to "Racc. 2003/361/CE"
+  articles 1 to 45
+}
+"#;
+
+const BASE: &str = r#"
+enum SizeClass { small, medium, large }
+table EntityType "Tipologie" cite "allegato I" {
+  columns annex: text, name: text
+  "I.1.a.1": "I", "Imprese elettriche"
+  "II.1.1": "II", "Fornitori di servizi postali"
+}
+record Enterprise {
+  staff: decimal at least 0
+  turnover_eur: money at least 0
+}
+record Partner {
+  share_pct: decimal between 0 and 100
+  staff: decimal at least 0
+}
+fact entity_types: set of EntityType
+fact size: Enterprise
+fact partners: list of Partner default []
+define staff_total: decimal cite "Racc. 2003/361/CE, allegato, art. 6, par. 2"
+  = size.staff + sum p.staff * p.share_pct / 100 for p in partners where p.share_pct >= 25
+define annex_I: bool cite "art. 3, c. 1" = any t in entity_types where t.annex = "I"
+outcome in_scope: bool otherwise false
+"#;
+
+fn as_of() -> Date {
+    Date::parse("2025-06-01").unwrap()
+}
+
+/// Compiles `body` after the standard header and renders what it reports.
+fn diagnostics_of(name: &str, body: &str) -> String {
+    let mut source = PolicySource::default();
+    source.add(name, &format!("{HEADER}{body}"));
+    match compile(&source, as_of()) {
+        Ok(c) => render_all(&c.warnings, &c.program.sources, RenderOptions::default()),
+        Err(e) => render_all(&e.diagnostics, &e.sources, RenderOptions::default()),
+    }
+}
+
+fn with_base(extra: &str) -> String {
+    format!("{BASE}{extra}")
+}
+
+#[test]
+fn syntax_error_names_expected_tokens_in_words() {
+    let out = diagnostics_of(
+        "policies/nis/scope.law",
+        &with_base("rule scope.size cite \"art. 3, c. 2\"\n  when staff_total >= 50\n  in_scope\n"),
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn unknown_name_suggests_the_closest() {
+    let out = diagnostics_of(
+        "policies/nis/scope.law",
+        &with_base(
+            "rule scope.size cite \"art. 3, c. 2\"\n  when staf_total >= 50\n  then in_scope\n",
+        ),
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn type_mismatch_money_against_number() {
+    let out = diagnostics_of(
+        "policies/nis/scope.law",
+        &with_base("rule scope.size cite \"art. 3, c. 2\"\n  when size.turnover_eur > 10_000_000\n  then in_scope\n"),
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn rule_without_citation() {
+    let out = diagnostics_of(
+        "policies/nis/scope.law",
+        &with_base("rule scope.size\n  when staff_total >= 50\n  then in_scope\n"),
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn duplicate_rule() {
+    let rule = "rule scope.size cite \"art. 3, c. 2\"\n  when staff_total >= 50\n  then in_scope\n";
+    let out = diagnostics_of(
+        "policies/nis/scope.law",
+        &with_base(&format!("{rule}{rule}")),
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn dependency_cycle_prints_the_chain() {
+    let out = diagnostics_of(
+        "policies/nis/size.law",
+        &with_base(
+            "define headcount: decimal cite \"Racc. 2003/361/CE, allegato, art. 5\" = staff_total + adjustment\n\
+             define adjustment: decimal cite \"Racc. 2003/361/CE, allegato, art. 6, par. 2\" = headcount / 10\n\
+             rule scope.size cite \"art. 3, c. 2\" when headcount >= 50 then in_scope\n",
+        ),
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn ambiguous_exception_precedence() {
+    let out = diagnostics_of(
+        "policies/nis/classification.law",
+        &with_base(
+            "enum Classification { essential, important }\n\
+             outcome classification: optional Classification\n\
+             rule class.important cite \"art. 6, c. 2\" when staff_total >= 50 then classification = important\n\
+             rule class.essential cite \"art. 6, c. 1, lett. a)\" when staff_total >= 250 then classification = essential\n",
+        ),
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn unknown_table_entry() {
+    let out = diagnostics_of(
+        "policies/nis/scope.law",
+        &with_base("rule scope.energy cite \"art. 3, c. 2\"\n  when \"I.1.a.9\" in entity_types\n  then in_scope\n"),
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn malformed_date() {
+    let mut source = PolicySource::default();
+    source.add(
+        "policies/nis/act.law",
+        "act nis {\n  cited as \"D.Lgs. 138/2024\"\n  in force from 2024-02-30\n}\n",
+    );
+    let e = compile(&source, as_of()).unwrap_err();
+    insta::assert_snapshot!(render_all(
+        &e.diagnostics,
+        &e.sources,
+        RenderOptions::default()
+    ));
+}
+
+#[test]
+fn import_of_unknown_act() {
+    let out = diagnostics_of(
+        "policies/nis/scope.law",
+        &with_base("import dpcm_221_2042\n"),
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn unused_fact_is_a_warning() {
+    let out = diagnostics_of(
+        "policies/nis/scope.law",
+        &with_base("fact critical_entity: bool default false\nrule scope.size cite \"art. 3, c. 2\" when staff_total >= 50 then in_scope\n"),
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn citation_must_name_a_known_act_and_article() {
+    let out = diagnostics_of(
+        "policies/nis/scope.law",
+        &with_base(
+            "rule scope.a cite \"art. 63, c. 2\" when staff_total >= 50 then in_scope\n\
+             rule scope.b cite \"D.Lgs. 65/2018, art. 4\" when staff_total >= 60 then in_scope\n",
+        ),
+    );
+    insta::assert_snapshot!(out);
+}
+
+fn facts_errors(doc: &str) -> String {
+    let mut source = PolicySource::default();
+    source.add(
+        "policies/nis/scope.law",
+        &format!("{HEADER}{BASE}rule scope.size cite \"art. 3, c. 2\" when staff_total >= 50 and any t in entity_types where t.annex = \"I\" then in_scope\n"),
+    );
+    let compiled = compile(&source, as_of()).unwrap();
+    let json: serde_json::Value = serde_json::from_str(doc).unwrap();
+    let errors = load_facts(&compiled.program, &json).unwrap_err();
+    lexnis::render::fact_errors_text("facts.json", &errors)
+}
+
+#[test]
+fn facts_missing_field() {
+    insta::assert_snapshot!(facts_errors(
+        r#"{"entity_types": ["I.1.a.1"], "size": {"staff": 10}}"#
+    ));
+}
+
+#[test]
+fn facts_wrong_type_names_the_json_path() {
+    insta::assert_snapshot!(facts_errors(
+        r#"{"entity_types": ["I.1.a.1"], "size": {"staff": "many", "turnover_eur": 1}, "partners": [{"share_pct": "30", "staff": true}]}"#
+    ));
+}
+
+#[test]
+fn facts_unknown_field() {
+    insta::assert_snapshot!(facts_errors(
+        r#"{"entity_types": ["I.1.a.1"], "size": {"staff": 10, "turnover_eur": 1}, "sise": {}}"#
+    ));
+}
+
+#[test]
+fn facts_value_out_of_range() {
+    insta::assert_snapshot!(facts_errors(
+        r#"{"entity_types": ["I.1.a.1"], "size": {"staff": -3, "turnover_eur": 1}, "partners": [{"share_pct": 130, "staff": 5}]}"#
+    ));
+}
+
+#[test]
+fn facts_unknown_entity_type() {
+    insta::assert_snapshot!(facts_errors(
+        r#"{"entity_types": ["I.1.a.2"], "size": {"staff": 10, "turnover_eur": 1}}"#
+    ));
+}
