@@ -374,7 +374,14 @@ impl<'c> Evaluator<'c> {
             Builtin::AddDays | Builtin::AddYears => {
                 let d = self.date(args[0])?;
                 let k = i64::try_from(self.num(args[1])?)
-                    .map_err(|_| self.error(n, "not a whole number of days or years"))?;
+                    .ok()
+                    .filter(|k| k.abs() <= 1_000_000)
+                    .ok_or_else(|| {
+                        self.error(
+                            n,
+                            "expected a whole number of days or years, at most 1_000_000",
+                        )
+                    })?;
                 Value::Date(if b == Builtin::AddDays {
                     d.add_days(k)
                 } else {

@@ -101,7 +101,22 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let code = match cli.command {
+    // Deeply nested rule expressions recurse in the compiler: give it room.
+    let worker = std::thread::Builder::new()
+        .stack_size(256 * 1024 * 1024)
+        .spawn(move || run(cli))
+        .map(|h| h.join());
+    match worker {
+        Ok(Ok(code)) => ExitCode::from(code),
+        _ => {
+            eprintln!("error: lexnis stopped unexpectedly; please report this with the input that caused it");
+            ExitCode::from(70)
+        }
+    }
+}
+
+fn run(cli: Cli) -> u8 {
+    match cli.command {
         Command::Check { paths } => commands::check(&paths),
         Command::Eval {
             facts,
@@ -116,6 +131,5 @@ fn main() -> ExitCode {
             format,
         } => commands::catalog(policies.args(), table.as_deref(), format),
         Command::Schema { policies } => commands::schema(policies.args()),
-    };
-    ExitCode::from(code)
+    }
 }

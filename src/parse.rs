@@ -21,6 +21,17 @@ pub struct ParseError {
 
 /// Parses one rule file.
 pub fn parse_file(file: FileId, text: &str) -> Result<File, ParseError> {
+    if let Some(at) = too_deep(text) {
+        let d = Diagnostic::error(
+            "lexnis::parse::too_deep",
+            format!("brackets nested more than {MAX_DEPTH} deep"),
+        )
+        .label(Span::new(file, at, at + 1), "this bracket")
+        .help("split the expression with `define` into named steps");
+        return Err(ParseError {
+            diagnostics: vec![d],
+        });
+    }
     let mut pairs = LexnisParser::parse(Rule::file, text).map_err(|e| ParseError {
         diagnostics: vec![syntax_error(file, text, e)],
     })?;
@@ -36,6 +47,32 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, ParseError> {
             diagnostics: builder.errors,
         })
     }
+}
+
+const MAX_DEPTH: usize = 64;
+
+/// The offset of the first bracket nested deeper than [`MAX_DEPTH`], outside strings.
+fn too_deep(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            b'(' | b'[' | b'{' if !in_string => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(i);
+                }
+            }
+            b')' | b']' | b'}' if !in_string => depth = depth.saturating_sub(1),
+            b'\n' => in_string = false,
+            _ => {}
+        }
+    }
+    None
 }
 
 fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {

@@ -1,0 +1,197 @@
+//! No input may make lexnis panic: random and mutated rule files and facts
+//! documents must come back as error values.
+
+use lexnis::date::Date;
+use lexnis::eval::Evaluator;
+use lexnis::facts::load_facts;
+use lexnis::policy::{compile, PolicySource};
+use proptest::prelude::*;
+
+const MINI: &str = include_str!("fixtures/mini.law");
+
+fn as_of() -> Date {
+    Date::parse("2025-06-01").unwrap()
+}
+
+/// Compiles, then runs the examples' facts and a fixed document through the evaluator.
+fn exercise(text: &str) {
+    let mut source = PolicySource::default();
+    source.add("policies/fuzz/act.law", text);
+    if let Ok(compiled) = compile(&source, as_of()) {
+        let doc = serde_json::json!({"entity_types": ["I.1.a.1"], "size": {"staff": 60, "turnover_eur": 1}});
+        if let Ok(facts) = load_facts(&compiled.program, &doc) {
+            let mut ev = Evaluator::new(&compiled);
+            if ev.run(facts).is_ok() {
+                let _ = lexnis::trace::build_trace(&ev);
+            }
+        }
+    }
+    let _ = lexnis::example::run_examples(&source);
+}
+
+#[derive(Debug, Clone)]
+enum Edit {
+    Delete(usize, usize),
+    Insert(usize, String),
+    Duplicate(usize, usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let tokens = prop::sample::select(vec![
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "\"",
+        ",",
+        ":",
+        "=",
+        "and",
+        "or",
+        "not",
+        "when",
+        "then",
+        "rule",
+        "define",
+        "fact",
+        "cite",
+        "overrides",
+        "sum",
+        "for",
+        "in",
+        "where",
+        "EUR",
+        "2024-02-30",
+        "999999999999999999999999999999",
+        "-",
+        "/",
+        "0",
+        "act",
+        "part of",
+        "#",
+        "\n",
+        "largest",
+        "is given",
+        "today",
+        "date(2025, 2, 30)",
+        "add_years(today, 99999999999)",
+        "add_days(today, -5)",
+        "x.y.z",
+        "set of",
+        "optional",
+        "[]",
+    ]);
+    prop_oneof![
+        (any::<usize>(), 0usize..40).prop_map(|(a, n)| Edit::Delete(a, n)),
+        (any::<usize>(), tokens.prop_map(|t| format!(" {t} ")))
+            .prop_map(|(a, t)| Edit::Insert(a, t)),
+        (any::<usize>(), 0usize..200).prop_map(|(a, n)| Edit::Duplicate(a, n)),
+    ]
+}
+
+fn apply(text: &str, edits: &[Edit]) -> String {
+    let mut s: Vec<char> = text.chars().collect();
+    for e in edits {
+        let len = s.len().max(1);
+        match e {
+            Edit::Delete(at, n) => {
+                let at = at % len;
+                let end = (at + n).min(s.len());
+                s.drain(at.min(s.len())..end);
+            }
+            Edit::Insert(at, t) => {
+                let at = at % len;
+                let at = at.min(s.len());
+                s.splice(at..at, t.chars());
+            }
+            Edit::Duplicate(at, n) => {
+                let at = (at % len).min(s.len());
+                let end = (at + n).min(s.len());
+                let copy: Vec<char> = s[at..end].to_vec();
+                s.splice(at..at, copy);
+            }
+        }
+    }
+    s.into_iter().collect()
+}
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::Bool),
+        any::<i64>().prop_map(|i| serde_json::json!(i)),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| serde_json::json!(f)),
+        prop::sample::select(vec![
+            "I.1.a.1",
+            "II.1.1",
+            "x",
+            "",
+            "1e400",
+            "-5",
+            "2025-02-29",
+            "12.5"
+        ])
+        .prop_map(|s| serde_json::json!(s)),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        let keys = prop::sample::select(vec![
+            "entity_types",
+            "size",
+            "partners",
+            "staff",
+            "turnover_eur",
+            "id",
+            "zzz",
+        ]);
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            prop::collection::btree_map(keys.prop_map(String::from), inner, 0..5)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn mutated_rule_files_never_panic(edits in prop::collection::vec(edit(), 1..6)) {
+        exercise(&apply(MINI, &edits));
+    }
+
+    #[test]
+    fn random_text_never_panics(text in "\\PC{0,300}") {
+        exercise(&text);
+        exercise(&format!("act a {{ in force from 2024-01-01 }}\n{text}"));
+    }
+
+    #[test]
+    fn random_facts_never_panic(doc in json_value()) {
+        let mut source = PolicySource::default();
+        source.add("policies/fuzz/act.law", MINI);
+        let compiled = compile(&source, as_of()).unwrap();
+        if let Ok(facts) = load_facts(&compiled.program, &doc) {
+            let mut ev = Evaluator::new(&compiled);
+            if ev.run(facts).is_ok() {
+                let _ = lexnis::trace::build_trace(&ev);
+            }
+        }
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let deep = format!(
+        "act a {{ in force from 2024-01-01 }}\ndefine x: int cite \"art. 1\" = {}1{}",
+        "(".repeat(5000),
+        ")".repeat(5000)
+    );
+    let mut source = PolicySource::default();
+    source.add("policies/deep/act.law", &deep);
+    let err = compile(&source, as_of()).unwrap_err();
+    assert_eq!(err.diagnostics[0].code, "lexnis::parse::too_deep");
+}
