@@ -141,6 +141,8 @@ pub struct FactDecl {
 #[derive(Debug, Clone)]
 pub struct DefineDecl {
     pub name: Name,
+    /// Parameters, for a definition used as a function: `define f(x: int): ...`.
+    pub params: Vec<(Name, TypeExpr)>,
     pub ty: TypeExpr,
     pub description: Option<String>,
     pub citation: Option<Citation>,
@@ -317,6 +319,8 @@ pub enum ExprKind {
     If(Box<Expr>, Box<Expr>, Box<Expr>),
     SetLiteral(Vec<Expr>),
     Call(Builtin, Vec<Expr>),
+    /// A call of a definition with parameters.
+    Apply(Name, Vec<Expr>),
     /// `sum BODY for VAR in LIST where FILTER`, `any VAR in LIST where FILTER`, ...
     Aggregate {
         kind: AggKind,

@@ -63,6 +63,8 @@ pub enum TKind {
     If(Box<TExpr>, Box<TExpr>, Box<TExpr>),
     SetLit(Vec<TExpr>),
     Call(Builtin, Vec<TExpr>),
+    /// A definition with parameters applied to arguments; inlined by `lower`.
+    Apply(DefineId, Vec<TExpr>),
     Aggregate {
         kind: AggKind,
         depth: u32,
@@ -95,7 +97,9 @@ impl TExpr {
                 b.walk(f);
                 c.walk(f);
             }
-            TKind::SetLit(items) | TKind::Call(_, items) => items.iter().for_each(|e| e.walk(f)),
+            TKind::SetLit(items) | TKind::Call(_, items) | TKind::Apply(_, items) => {
+                items.iter().for_each(|e| e.walk(f))
+            }
             TKind::Aggregate {
                 collection,
                 body,
@@ -233,9 +237,68 @@ impl<'p> Checker<'p> {
 
     fn define(&mut self, d: &DefineDef) -> TExpr {
         self.act = d.act;
+        // Parameters are the first locals, so the body refers to them as `Local(i)`.
+        self.locals = d.params.clone();
         let body = self.expr(&d.body, Some(&d.ty));
+        self.locals.clear();
         self.expect_type(&body, &d.ty);
         body
+    }
+
+    fn apply(&mut self, name: &ast::Name, args: &[ast::Expr], span: Span) -> TExpr {
+        let p = self.p;
+        let def = match p.symbols.get(&name.text) {
+            Some(Symbol::Define(id)) if !p.defines[id.index()].params.is_empty() => Some(*id),
+            _ => None,
+        };
+        let Some(id) = def else {
+            let functions = p
+                .defines
+                .iter()
+                .filter(|d| !d.params.is_empty())
+                .map(|d| d.name.as_str());
+            let help = did_you_mean(&name.text, functions, "only definitions declared with parameters, `define f(x: T): T = ...`, can be called");
+            self.error(
+                "lexnis::check::not_a_function",
+                format!("`{}` cannot be called", name.text),
+                name.span,
+                "not a definition with parameters".into(),
+                help,
+            );
+            return texpr(TKind::Const(Value::Absent), Type::Nothing, span);
+        };
+        self.check_visible(&name.text, name.span);
+        let d = &p.defines[id.index()];
+        if args.len() != d.params.len() {
+            let list = d
+                .params
+                .iter()
+                .map(|(n, t)| format!("{n}: {}", p.type_name(t)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            self.error(
+                "lexnis::check::arity",
+                format!(
+                    "`{}` takes {} argument(s), found {}",
+                    d.name,
+                    d.params.len(),
+                    args.len()
+                ),
+                span,
+                "this call".into(),
+                format!("call it as {}({list})", d.name),
+            );
+        }
+        let targs = args
+            .iter()
+            .zip(&d.params)
+            .map(|(a, (_, ty))| {
+                let t = self.expr(a, Some(ty));
+                self.expect_type(&t, ty);
+                t
+            })
+            .collect();
+        texpr(TKind::Apply(id, targs), d.ty.clone(), span)
     }
 
     fn rule(&mut self, r: &RuleDef) -> (TExpr, TExpr) {
@@ -378,6 +441,7 @@ impl<'p> Checker<'p> {
                 texpr(TKind::SetLit(items), Type::Set(Box::new(elem)), span)
             }
             ExprKind::Call(b, args) => self.call(*b, args, span),
+            ExprKind::Apply(name, args) => self.apply(name, args, span),
             ExprKind::Aggregate {
                 kind,
                 var,
@@ -514,6 +578,17 @@ impl<'p> Checker<'p> {
                 self.p.facts[id.index()].spec.ty.clone(),
                 span,
             ),
+            Symbol::Define(id) if !self.p.defines[id.index()].params.is_empty() => {
+                let d = &self.p.defines[id.index()];
+                self.error(
+                    "lexnis::check::missing_arguments",
+                    format!("`{n}` needs {} argument(s)", d.params.len()),
+                    span,
+                    "a definition with parameters".into(),
+                    format!("call it with its arguments: {n}(...)"),
+                );
+                texpr(TKind::Const(Value::Absent), d.ty.clone(), span)
+            }
             Symbol::Define(id) => texpr(
                 TKind::Define(id),
                 self.p.defines[id.index()].ty.clone(),

@@ -130,7 +130,8 @@ pub struct Compiled {
     pub program: Program,
     /// Edges run from an operand to the node that reads it.
     pub graph: DiGraph<Node, ()>,
-    pub define_nodes: Vec<u32>,
+    /// The node of each definition; `None` for those with parameters.
+    pub define_nodes: Vec<Option<u32>>,
     pub rule_nodes: Vec<u32>,
     pub outcome_nodes: Vec<u32>,
     /// What a result shows: every outcome, then every reported definition.
@@ -169,9 +170,17 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         facts: vec![None; p.facts.len()],
         stack: Vec::new(),
         cycle: None,
+        inlining: Vec::new(),
+        depth: 0,
     };
-    let define_nodes: Vec<u32> = (0..p.defines.len())
-        .map(|i| l.define(DefineId(i as u32), p.defines[i].span))
+    // Definitions with parameters have no node of their own: each call is inlined.
+    let define_nodes: Vec<Option<u32>> = (0..p.defines.len())
+        .map(|i| {
+            p.defines[i]
+                .params
+                .is_empty()
+                .then(|| l.define(DefineId(i as u32), p.defines[i].span))
+        })
         .collect();
     let outcome_nodes: Vec<u32> = (0..p.outcomes.len())
         .map(|i| l.outcome(OutcomeId(i as u32), p.outcomes[i].span))
@@ -188,11 +197,12 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         .outcomes
         .iter()
         .zip(&outcome_nodes)
-        .map(|(o, n)| (o.name.clone(), o.ty.clone(), *n))
+        .map(|(o, n)| (o.name.clone(), o.ty.clone(), Some(*n)))
         .chain(p.reports.iter().map(|d| {
             let def = &p.defines[d.index()];
             (def.name.clone(), def.ty.clone(), define_nodes[d.index()])
         }))
+        .filter_map(|(name, ty, node)| Some((name, ty, node?)))
         .map(|(name, ty, node)| ResultItem { name, ty, node })
         .collect();
     let (graph, facts) = (l.graph, l.facts);
@@ -226,6 +236,17 @@ struct Lowerer<'c> {
     facts: Vec<Option<u32>>,
     stack: Vec<Frame>,
     cycle: Option<Diagnostic>,
+    /// The calls being inlined, innermost last.
+    inlining: Vec<Inline>,
+    /// How many aggregate variables are bound where lowering is now.
+    depth: u32,
+}
+
+/// A call being inlined: its parameters stand for the argument nodes, and the
+/// body's own aggregate variables move up past the caller's.
+struct Inline {
+    args: Vec<u32>,
+    shift: u32,
 }
 
 impl<'c> Lowerer<'c> {
@@ -351,7 +372,7 @@ impl<'c> Lowerer<'c> {
         let overriders = checked
             .overridden_by
             .iter()
-            .map(|o| self.rule(*o, def.span))
+            .map(|o| self.closed(|l| l.rule(*o, def.span)))
             .collect();
         let node = self.add(
             Op::RuleApplies {
@@ -379,7 +400,7 @@ impl<'c> Lowerer<'c> {
         let p = &self.checked.program;
         let mut rules = Vec::new();
         for (i, r) in p.rules.iter().enumerate().filter(|(_, r)| r.outcome == id) {
-            let applies = self.rule(RuleId(i as u32), r.span);
+            let applies = self.closed(|l| l.rule(RuleId(i as u32), r.span));
             let value = self.expr(&self.checked.rules[i].value);
             rules.push((applies, value));
         }
@@ -415,9 +436,14 @@ impl<'c> Lowerer<'c> {
                 self.facts[id.index()] = Some(n);
                 return n;
             }
-            TKind::Define(id) => return self.define(*id, e.span),
-            TKind::Outcome(id) => return self.outcome(*id, e.span),
-            TKind::Local(d) => Op::Local(*d),
+            TKind::Define(id) => return self.closed(|l| l.define(*id, e.span)),
+            TKind::Outcome(id) => return self.closed(|l| l.outcome(*id, e.span)),
+            TKind::Local(d) => match self.inlining.last() {
+                Some(call) if (*d as usize) < call.args.len() => return call.args[*d as usize],
+                Some(call) => Op::Local(*d - call.args.len() as u32 + call.shift),
+                None => Op::Local(*d),
+            },
+            TKind::Apply(id, args) => return self.apply(*id, args, e.span),
             TKind::Field(b, i) => Op::Field(self.expr(b), *i),
             TKind::Column(b, t, c) => Op::Column(self.expr(b), *t, *c),
             TKind::Not(a) => Op::Not(self.expr(a)),
@@ -439,12 +465,18 @@ impl<'c> Lowerer<'c> {
                 filter,
             } => {
                 let collection = self.expr(collection);
+                let depth = match self.inlining.last() {
+                    Some(call) => *depth - call.args.len() as u32 + call.shift,
+                    None => *depth,
+                };
+                let outer = std::mem::replace(&mut self.depth, depth + 1);
                 let body = body.as_ref().map(|b| self.expr(b));
                 let filter = filter.as_ref().map(|f| self.expr(f));
+                self.depth = outer;
                 let scoped = self.scoped_nodes(body.into_iter().chain(filter));
                 Op::Aggregate {
                     kind: *kind,
-                    depth: *depth,
+                    depth,
                     collection,
                     body,
                     filter,
@@ -453,6 +485,37 @@ impl<'c> Lowerer<'c> {
             }
         };
         self.add(op, e.ty.clone(), e.span)
+    }
+
+    /// Inlines a call: the body is lowered with the parameters bound to the
+    /// argument nodes, under a named node so that the trace shows the call.
+    fn apply(&mut self, id: DefineId, args: &[TExpr], span: Span) -> u32 {
+        let def = &self.checked.program.defines[id.index()];
+        let args: Vec<u32> = args.iter().map(|a| self.expr(a)).collect();
+        if !self.enter("definition", &def.name, span, self.defines[id.index()]) {
+            return self.add(Op::Const(Value::Absent), def.ty.clone(), span);
+        }
+        self.defines[id.index()] = State::InProgress;
+        self.inlining.push(Inline {
+            args,
+            shift: self.depth,
+        });
+        let body = self.expr(&self.checked.defines[id.index()]);
+        self.inlining.pop();
+        self.defines[id.index()] = State::Todo;
+        self.stack.pop();
+        self.add(Op::Define(id, body), def.ty.clone(), span)
+    }
+
+    /// Lowers a named item (definition, rule, outcome) outside any call or aggregate
+    /// it happens to be reached from: named items are closed.
+    fn closed<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        let inlining = std::mem::take(&mut self.inlining);
+        let depth = std::mem::replace(&mut self.depth, 0);
+        let out = f(self);
+        self.inlining = inlining;
+        self.depth = depth;
+        out
     }
 
     /// The scoped nodes an aggregate must recompute per element: those reachable

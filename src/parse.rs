@@ -169,7 +169,8 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::integer => "a whole number",
         Rule::number | Rule::number_lit | Rule::signed_number | Rule::neg_number => "a number",
         Rule::money => "an amount like 50_000_000 EUR",
-        Rule::ident | Rule::name_ref | Rule::enum_lit => "a name",
+        Rule::ident | Rule::name_ref | Rule::enum_lit | Rule::apply => "a name",
+        Rule::params | Rule::param => "parameters (name: type, ...)",
         Rule::type_name | Rule::type_expr | Rule::base_type => "a type (bool, int, decimal, money, date, text, or a declared type)",
         Rule::field_name => "a field name",
         Rule::rule_name => "a rule name",
@@ -566,7 +567,17 @@ impl Builder {
     fn define_decl(&mut self, parts: Vec<Pair<'_, Rule>>) -> DefineDecl {
         let mut it = parts.into_iter();
         let name = self.name(&it.next().expect("define name"));
-        let ty = self.type_expr(it.next().expect("define type"));
+        let mut next = it.next().expect("define type");
+        let mut params = Vec::new();
+        if next.as_rule() == Rule::params {
+            for param in inner(next) {
+                let mut pi = inner(param);
+                let pname = self.name(&pi.next().expect("parameter name"));
+                params.push((pname, self.type_expr(pi.next().expect("parameter type"))));
+            }
+            next = it.next().expect("define type");
+        }
+        let ty = self.type_expr(next);
         let mut description = None;
         let mut citation = None;
         let mut body = None;
@@ -580,6 +591,7 @@ impl Builder {
         }
         DefineDecl {
             name,
+            params,
             ty,
             description,
             citation,
@@ -810,6 +822,14 @@ impl Builder {
                 span,
             },
             Rule::call => self.call(pair, span),
+            Rule::apply => {
+                let mut it = inner(pair);
+                let name = self.name(&it.next().expect("function name"));
+                Expr {
+                    kind: ExprKind::Apply(name, it.map(|p| self.expr(p)).collect()),
+                    span,
+                }
+            }
             Rule::aggregate | Rule::quantifier => self.aggregate(pair, span),
             _ => Expr {
                 kind: ExprKind::Literal(self.scalar(pair)),

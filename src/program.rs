@@ -152,6 +152,8 @@ pub struct FactDef {
 #[derive(Debug, Clone)]
 pub struct DefineDef {
     pub name: String,
+    /// Non-empty for a definition used as a function.
+    pub params: Vec<(String, Type)>,
     pub act: ActId,
     pub ty: Type,
     pub description: Option<String>,

@@ -646,10 +646,16 @@ impl Resolver {
                         &mut spans,
                     ) {
                         let ty = self.type_of(&d.ty);
+                        let params = d
+                            .params
+                            .iter()
+                            .map(|(n, t)| (n.text.clone(), self.type_of(t)))
+                            .collect();
                         let citation =
                             self.require_citation(d.citation.as_ref(), &d.name, "definition");
                         self.p.defines.push(DefineDef {
                             name: d.name.text.clone(),
+                            params,
                             act: *act,
                             ty,
                             description: d.description.clone(),
@@ -693,6 +699,13 @@ impl Resolver {
             let Item::Report(names) = item else { continue };
             for n in names {
                 match self.p.symbols.get(&n.text) {
+                    Some(Symbol::Define(id)) if !self.p.defines[id.index()].params.is_empty() => {
+                        self.diags.push(
+                            Diagnostic::error("lexnis::resolve::report_function", format!("`report {}`: a definition with parameters has no single value to report", n.text))
+                                .label(n.span, "has parameters")
+                                .help("report a definition that applies it, e.g. `define x: T cite \"...\" = f(...)`"),
+                        )
+                    }
                     Some(Symbol::Define(id)) if !self.p.reports.contains(id) => {
                         self.p.reports.push(*id)
                     }

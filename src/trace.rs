@@ -180,7 +180,7 @@ fn step(ev: &Evaluator<'_>, n: u32, inputs: &BTreeSet<u32>) -> Step {
         Op::Define(id, _) => {
             let d = &p.defines[id.index()];
             s.kind = StepKind::Definition;
-            s.name = d.name.clone();
+            s.name = node_name(c, n);
             s.description = d.description.clone();
             s.citation = Some(p.full_citation(d.act, &d.citation));
         }
@@ -246,6 +246,13 @@ pub fn node_name(c: &Compiled, n: u32) -> String {
     let p = &c.program;
     match &c.node(n).op {
         Op::Fact(id) => p.facts[id.index()].spec.name.clone(),
+        // A call is named by the text of the call: `size_class_of(size.staff, ...)`.
+        Op::Define(id, _) if !p.defines[id.index()].params.is_empty() => p
+            .sources
+            .snippet(c.node(n).span)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" "),
         Op::Define(id, _) => p.defines[id.index()].name.clone(),
         Op::RuleApplies { rule, .. } => p.rules[rule.index()].name.clone(),
         Op::Outcome { outcome, .. } => p.outcomes[outcome.index()].name.clone(),

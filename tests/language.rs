@@ -1,0 +1,129 @@
+//! The language's constructs, each evaluated on small programs.
+
+use lexnis::date::Date;
+use lexnis::eval::Evaluator;
+use lexnis::facts::load_facts;
+use lexnis::policy::{compile, PolicySource};
+use serde_json::json;
+
+const HEADER: &str = "act t {\n  cited as \"L. 1/2024\"\n  in force from 2024-01-01\n}\n";
+
+/// Compiles `body`, evaluates `facts`, and returns the result JSON.
+fn run(body: &str, facts: serde_json::Value) -> serde_json::Value {
+    let mut source = PolicySource::default();
+    source.add("policies/t/act.law", &format!("{HEADER}{body}"));
+    let compiled = match compile(&source, Date::parse("2025-03-10").unwrap()) {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "{}",
+            lexnis::diagnostic::render_all(&e.diagnostics, &e.sources, Default::default())
+        ),
+    };
+    let facts = load_facts(&compiled.program, &facts).unwrap();
+    let mut ev = Evaluator::new(&compiled);
+    let values = ev.run(facts).unwrap();
+    lexnis::render::result_json(&ev, &values, None)
+}
+
+#[test]
+fn functions_inline_with_their_own_aggregates_inside_aggregates() {
+    let out = run(
+        r#"
+record Item { weight: decimal, parts: list of decimal }
+fact items: list of Item
+define heavy(w: decimal, limit: decimal): bool cite "art. 1" = w > limit
+define part_total(xs: list of decimal): decimal cite "art. 2" = sum x for x in xs
+define heavy_items: int cite "art. 3" = count i in items where heavy(i.weight + part_total(i.parts), 10)
+report heavy_items
+outcome any_heavy: bool otherwise false
+rule r cite "art. 4" when heavy_items > 0 then any_heavy
+"#,
+        json!({"items": [{"weight": 5, "parts": [1, 2]}, {"weight": 5, "parts": [3, 4]}, {"weight": 11, "parts": []}]}),
+    );
+    assert_eq!(out["heavy_items"], json!(2));
+    assert_eq!(out["any_heavy"], json!(true));
+}
+
+#[test]
+fn precedence_lets_the_special_rule_prevail() {
+    let body = r#"
+enum Kind { general_case, special_case }
+fact x: int
+outcome kind: Kind otherwise general_case
+rule general cite "art. 1" when x > 0 then kind = general_case
+rule special cite "art. 2" overrides general when x > 10 then kind = special_case
+"#;
+    assert_eq!(run(body, json!({"x": 5}))["kind"], json!("general_case"));
+    assert_eq!(run(body, json!({"x": 50}))["kind"], json!("special_case"));
+}
+
+#[test]
+fn set_outcomes_collect_every_applying_rule() {
+    let body = r#"
+enum Tag { alpha, beta, gamma }
+fact x: int
+outcome tags: set of Tag
+rule a cite "art. 1" when x > 0 then tags includes alpha
+rule b cite "art. 2" when x > 5 then tags includes beta
+rule c cite "art. 3" when x > 50 then tags includes gamma
+"#;
+    assert_eq!(run(body, json!({"x": 7}))["tags"], json!(["alpha", "beta"]));
+    assert_eq!(run(body, json!({"x": 0}))["tags"], json!([]));
+}
+
+#[test]
+fn money_is_exact_and_optional_facts_are_guarded() {
+    let body = r#"
+record Money2 { amount: money }
+fact a: money
+fact b: optional Money2
+define total: money cite "art. 1" = a + (if b is given then b.amount else 0 EUR)
+define third: money cite "art. 2" = total / 3
+report total, third
+outcome over: bool otherwise false
+rule r cite "art. 3" when total > 0.3 EUR then over
+"#;
+    let out = run(body, json!({"a": "0.1", "b": {"amount": 0.2}}));
+    assert_eq!(out["total"], json!("0.3"));
+    assert_eq!(out["over"], json!(false));
+    let out = run(body, json!({"a": 10}));
+    assert_eq!(out["total"], json!("10"));
+    assert_eq!(out["third"], json!("3.3333333333333333333333333333"));
+}
+
+#[test]
+fn dates_and_builtins() {
+    let body = r#"
+define deadline: date cite "art. 1" = if today <= date(year(today), 2, 28) then date(year(today), 2, 28) else date(year(today) + 1, 2, 28)
+define in_days: int cite "art. 2" = days_between(today, deadline)
+define later: date cite "art. 3" = add_years(date(2024, 2, 29), 1)
+report deadline, in_days, later
+outcome soon: bool otherwise false
+rule r cite "art. 4" when in_days < 30 then soon
+"#;
+    let out = run(body, json!({}));
+    assert_eq!(out["deadline"], json!("2026-02-28"));
+    assert_eq!(out["later"], json!("2025-02-28"));
+    assert_eq!(out["soon"], json!(false));
+}
+
+#[test]
+fn tables_are_looked_up_by_key() {
+    let body = r#"
+table Sector "settori" cite "allegato I" {
+  columns number: int, name: text
+  "I.1": 1, "energia"
+  "I.2": 2, "trasporti"
+}
+fact sectors: set of Sector
+define transport: bool cite "allegato I, punto 2" = any s in sectors where s.number = 2
+define energy: bool cite "allegato I, punto 1" = "I.1" in sectors
+report transport, energy
+outcome n: int otherwise 0
+rule r cite "art. 1" when transport or energy then n = count s in sectors
+"#;
+    let out = run(body, json!({"sectors": ["I.2", "I.2"]}));
+    assert_eq!(out["transport"], json!(true));
+    assert_eq!(out["energy"], json!(false));
+    assert_eq!(out["n"], json!(1), "a set holds each key once");
+}
