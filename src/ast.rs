@@ -153,6 +153,8 @@ pub struct DefineDecl {
 pub struct OutcomeDecl {
     pub name: Name,
     pub ty: TypeExpr,
+    /// The key in result documents, when it differs from the name.
+    pub reported_as: Option<(String, Span)>,
     pub description: Option<String>,
     pub otherwise: Option<Expr>,
 }

@@ -352,3 +352,78 @@ pub fn schema(args: PolicyArgs) -> u8 {
         Err(code) => code,
     }
 }
+
+/// `lexnis batch`: many records, one result each, in input order.
+pub fn batch(
+    facts: &Path,
+    out: &Path,
+    args: PolicyArgs,
+    options: &crate::batch::BatchOptions,
+) -> u8 {
+    if options.jobs == 0 {
+        eprintln!("error: --jobs must be at least 1");
+        return EXIT_BAD_INPUT;
+    }
+    let compiled = match compiled_policies(&args) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let input: Box<dyn std::io::BufRead + Send> = if facts == Path::new("-") {
+        Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin()))
+    } else {
+        match std::fs::File::open(facts) {
+            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+            Err(e) => {
+                eprintln!("error: cannot read facts file {}: {e}", facts.display());
+                return EXIT_BAD_INPUT;
+            }
+        }
+    };
+    let mut output: Box<dyn Write> = if out == Path::new("-") {
+        Box::new(std::io::BufWriter::with_capacity(
+            1 << 16,
+            std::io::stdout().lock(),
+        ))
+    } else {
+        match std::fs::File::create(out) {
+            Ok(f) => Box::new(std::io::BufWriter::with_capacity(1 << 16, f)),
+            Err(e) => {
+                eprintln!("error: cannot write results to {}: {e}", out.display());
+                return EXIT_BAD_INPUT;
+            }
+        }
+    };
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos} records  {per_sec}  {elapsed_precise}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar
+    });
+    let mut progress = |n: u64| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    };
+    let result = crate::batch::run_batch(&compiled, input, &mut output, options, &mut progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    match result {
+        Ok(summary) => {
+            eprint!("{}", summary.text());
+            if summary.errors > 0 {
+                EXIT_FAILED
+            } else {
+                EXIT_OK
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {}", e.0);
+            EXIT_BAD_INPUT
+        }
+    }
+}

@@ -117,7 +117,7 @@ fn run_one(compiled: &Compiled, act: &str, e: &ExampleDecl, date: Date) -> Examp
         let Some(index) = compiled
             .results
             .iter()
-            .position(|r| r.name == ex.outcome.text)
+            .position(|r| r.name == ex.outcome.text || r.key == ex.outcome.text)
         else {
             let names = compiled.results.iter().map(|r| r.name.as_str());
             let hint = crate::suggest::did_you_mean(

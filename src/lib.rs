@@ -1,4 +1,5 @@
 pub mod ast;
+pub mod batch;
 pub mod check;
 pub mod commands;
 pub mod date;

@@ -120,6 +120,8 @@ pub struct Node {
 #[derive(Debug, Clone)]
 pub struct ResultItem {
     pub name: String,
+    /// The key in result documents.
+    pub key: String,
     pub ty: Type,
     pub node: u32,
 }
@@ -197,13 +199,24 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         .outcomes
         .iter()
         .zip(&outcome_nodes)
-        .map(|(o, n)| (o.name.clone(), o.ty.clone(), Some(*n)))
+        .map(|(o, n)| (o.name.clone(), o.key.clone(), o.ty.clone(), Some(*n)))
         .chain(p.reports.iter().map(|d| {
             let def = &p.defines[d.index()];
-            (def.name.clone(), def.ty.clone(), define_nodes[d.index()])
+            (
+                def.name.clone(),
+                def.name.clone(),
+                def.ty.clone(),
+                define_nodes[d.index()],
+            )
         }))
-        .filter_map(|(name, ty, node)| Some((name, ty, node?)))
-        .map(|(name, ty, node)| ResultItem { name, ty, node })
+        .filter_map(|(name, key, ty, node)| {
+            Some(ResultItem {
+                name,
+                key,
+                ty,
+                node: node?,
+            })
+        })
         .collect();
     let (graph, facts) = (l.graph, l.facts);
     Ok(Compiled {

@@ -91,6 +91,32 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: ListFormat,
     },
+    /// Evaluate a stream of facts records on all cores, one result per record, in order
+    #[command(
+        after_help = "Examples:\n  lexnis batch --facts entities.jsonl --out results.jsonl\n  lexnis batch --facts entities.csv --input csv --output csv --jobs 2\n  lexnis generate --count 1000000 | lexnis batch --trace none > results.jsonl\n\nEvery input record gives exactly one output record; a record that fails gives an error\nrecord with its line number, and the batch goes on. A summary goes to stderr.\nExit status: 0 all records evaluated, 1 some records failed, 2 bad flags or rules."
+    )]
+    Batch {
+        /// Facts records; `-` (the default) reads standard input
+        #[arg(long, value_name = "FILE", default_value = "-")]
+        facts: PathBuf,
+        /// Format of the records
+        #[arg(long, value_enum, default_value = "jsonl")]
+        input: lexnis::batch::InputFormat,
+        /// Where to write the results; `-` (the default) is standard output
+        #[arg(long, value_name = "FILE", default_value = "-")]
+        out: PathBuf,
+        /// Format of the results
+        #[arg(long, value_enum, default_value = "jsonl")]
+        output: lexnis::batch::OutputFormat,
+        /// How much of the explanation each result carries
+        #[arg(long, value_enum, default_value = "none")]
+        trace: lexnis::batch::TraceMode,
+        /// Worker threads (default: one per core)
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+        #[command(flatten)]
+        policies: Policies,
+    },
     /// Print the JSON Schema of facts documents for the policies in force
     #[command(after_help = "Examples:\n  lexnis schema > facts.schema.json")]
     Schema {
@@ -131,5 +157,24 @@ fn run(cli: Cli) -> u8 {
             format,
         } => commands::catalog(policies.args(), table.as_deref(), format),
         Command::Schema { policies } => commands::schema(policies.args()),
+        Command::Batch {
+            facts,
+            input,
+            out,
+            output,
+            trace,
+            jobs,
+            policies,
+        } => {
+            let options = lexnis::batch::BatchOptions {
+                input,
+                output,
+                trace,
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                ..Default::default()
+            };
+            commands::batch(&facts, &out, policies.args(), &options)
+        }
     }
 }

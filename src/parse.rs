@@ -605,8 +605,13 @@ impl Builder {
         let ty = self.type_expr(it.next().expect("outcome type"));
         let mut description = None;
         let mut otherwise = None;
+        let mut reported_as = None;
         for p in it {
             match p.as_rule() {
+                Rule::reported_as => {
+                    let s = significant(p).into_iter().next().expect("reported as key");
+                    reported_as = Some((self.string(&s), self.span(&s)));
+                }
                 Rule::description => description = Some(self.description(p)),
                 Rule::otherwise_clause => {
                     let e = significant(p).into_iter().next().expect("otherwise value");
@@ -618,6 +623,7 @@ impl Builder {
         OutcomeDecl {
             name,
             ty,
+            reported_as,
             description,
             otherwise,
         }

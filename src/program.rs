@@ -165,6 +165,8 @@ pub struct DefineDef {
 #[derive(Debug, Clone)]
 pub struct OutcomeDef {
     pub name: String,
+    /// The key of this outcome in result documents.
+    pub key: String,
     pub act: ActId,
     pub ty: Type,
     pub description: Option<String>,
@@ -282,3 +284,13 @@ impl Program {
 pub fn show_decimal(d: Decimal) -> String {
     d.normalize().to_string()
 }
+
+/// Fields every result document has; outcomes may not be reported under these keys.
+pub const RESERVED_KEYS: [&str; 6] = [
+    "id",
+    "as_of",
+    "policy_versions",
+    "warnings",
+    "trace",
+    "error",
+];

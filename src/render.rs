@@ -69,7 +69,7 @@ pub fn result_json(ev: &Evaluator<'_>, outcomes: &[Value], trace: Option<&Trace>
     m.insert("id".into(), id.map_or(Json::Null, Json::String));
     m.insert("as_of".into(), Json::String(ev.as_of().to_string()));
     for (r, v) in ev.compiled.results.iter().zip(outcomes) {
-        m.insert(r.name.clone(), to_json(p, &r.ty, v));
+        m.insert(r.key.clone(), to_json(p, &r.ty, v));
     }
     m.insert("policy_versions".into(), policy_versions(p));
     m.insert("warnings".into(), json!(program_warnings(p)));
@@ -112,7 +112,7 @@ pub fn explain_text(ev: &Evaluator<'_>, outcomes: &[Value], trace: &Trace) -> St
         .max()
         .unwrap_or(0);
     for (r, v) in ev.compiled.results.iter().zip(outcomes) {
-        let _ = writeln!(out, "  {:width$}  {}", r.name, display(p, &r.ty, v));
+        let _ = writeln!(out, "  {:width$}  {}", r.key, display(p, &r.ty, v));
     }
     let _ = writeln!(out, "\nWhy");
     for (i, s) in trace.steps.iter().enumerate() {
@@ -170,7 +170,7 @@ pub fn explain_markdown(ev: &Evaluator<'_>, outcomes: &[Value], trace: &Trace) -
     }
     let _ = writeln!(out, "| outcome | value |\n|---|---|");
     for (r, v) in ev.compiled.results.iter().zip(outcomes) {
-        let _ = writeln!(out, "| {} | `{}` |", r.name, display(p, &r.ty, v));
+        let _ = writeln!(out, "| {} | `{}` |", r.key, display(p, &r.ty, v));
     }
     let _ = writeln!(out, "\n### Why\n");
     for (i, s) in trace.steps.iter().enumerate() {

@@ -147,6 +147,7 @@ pub fn resolve(
     r.declare_values(&items);
     r.declare_rules(&items);
     r.declare_reports(&items);
+    r.check_result_keys(&items);
     if r.diags.iter().any(Diagnostic::is_error) {
         Err(ResolveError {
             diagnostics: r.diags,
@@ -677,6 +678,10 @@ impl Resolver {
                         let ty = self.type_of(&o.ty);
                         self.p.outcomes.push(OutcomeDef {
                             name: o.name.text.clone(),
+                            key: o
+                                .reported_as
+                                .as_ref()
+                                .map_or_else(|| o.name.text.clone(), |k| k.0.clone()),
                             act: *act,
                             ty,
                             description: o.description.clone(),
@@ -723,6 +728,51 @@ impl Resolver {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    /// Result documents hold outcomes and reports by key beside their own fields.
+    fn check_result_keys(&mut self, items: &[(ActId, &Item)]) {
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        let outcome_keys = items.iter().filter_map(|(_, i)| match i {
+            Item::Outcome(o) => Some(
+                o.reported_as
+                    .clone()
+                    .unwrap_or_else(|| (o.name.text.clone(), o.name.span)),
+            ),
+            _ => None,
+        });
+        let report_keys = self.p.reports.iter().map(|d| {
+            (
+                self.p.defines[d.index()].name.clone(),
+                self.p.defines[d.index()].span,
+            )
+        });
+        let keys: Vec<(String, Span)> = outcome_keys.chain(report_keys).collect();
+        for (key, span) in keys {
+            if crate::program::RESERVED_KEYS.contains(&key.as_str()) {
+                self.diags.push(
+                    Diagnostic::error(
+                        "lexnis::resolve::reserved_key",
+                        format!("`{key}` is a field of every result and cannot name an outcome"),
+                    )
+                    .label(span, "reserved")
+                    .help(format!(
+                        "rename it, or add `reported as \"...\"`; reserved: {}",
+                        crate::program::RESERVED_KEYS.join(", ")
+                    )),
+                );
+            } else if let Some(first) = seen.insert(key.clone(), span) {
+                self.diags.push(
+                    Diagnostic::error(
+                        "lexnis::resolve::duplicate_result_key",
+                        format!("two results are reported as `{key}`"),
+                    )
+                    .label(span, "second")
+                    .label(first, "first")
+                    .help("give one of them another name with `reported as \"...\"`"),
+                );
             }
         }
     }

@@ -1,0 +1,716 @@
+//! Batch evaluation: a stream of facts records in, one result per record out, in
+//! input order, on every core, in flat memory. Entry point: [`run_batch`].
+//!
+//! A reader thread cuts the input into records and sends them in chunks over a
+//! bounded channel; worker threads (each with its own evaluator) turn a chunk into
+//! output lines; the calling thread writes the chunks back in order. Bounded
+//! channels keep at most a few chunks per worker in memory, however long the input.
+//! A record that cannot be read or evaluated becomes an error record with its line
+//! number: the output always has exactly one record per input record.
+
+use crate::eval::Evaluator;
+use crate::facts::{load_facts, FactError};
+use crate::lower::{Compiled, Op};
+use crate::value::{to_json, Value};
+use serde_json::{json, Map, Value as Json};
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::sync::mpsc::{sync_channel, Receiver};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputFormat {
+    /// One JSON object per line
+    Jsonl,
+    /// A JSON array of objects
+    Json,
+    /// A header row, then one row per entity; nested fields as `size.staff`
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TraceMode {
+    /// Outcomes only
+    None,
+    /// The rules that applied, with their citations
+    Compact,
+    /// Every step of the explanation
+    Full,
+}
+
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    pub input: InputFormat,
+    pub output: OutputFormat,
+    pub trace: TraceMode,
+    pub jobs: usize,
+    /// Records per chunk handed to a worker.
+    pub chunk: usize,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        BatchOptions {
+            input: InputFormat::Jsonl,
+            output: OutputFormat::Jsonl,
+            trace: TraceMode::None,
+            jobs: 1,
+            chunk: 512,
+        }
+    }
+}
+
+/// What the batch did, for the summary line and the exit status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BatchSummary {
+    pub records: u64,
+    pub errors: u64,
+    /// For every bool or enum outcome, how many records got each value.
+    pub outcomes: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+impl BatchSummary {
+    fn merge(&mut self, other: BatchSummary) {
+        self.records += other.records;
+        self.errors += other.errors;
+        for (k, counts) in other.outcomes {
+            let mine = self.outcomes.entry(k).or_default();
+            for (v, n) in counts {
+                *mine.entry(v).or_default() += n;
+            }
+        }
+    }
+
+    /// One line per outcome: `classification: essential 12, important 40, none 3`.
+    pub fn text(&self) -> String {
+        let mut out = format!(
+            "{} record(s) read, {} error(s)\n",
+            self.records, self.errors
+        );
+        for (k, counts) in &self.outcomes {
+            let parts: Vec<String> = counts.iter().map(|(v, n)| format!("{v} {n}")).collect();
+            out.push_str(&format!("  {k}: {}\n", parts.join(", ")));
+        }
+        out
+    }
+}
+
+/// One record as read: its first line in the input, and its text or what was wrong.
+#[derive(Debug)]
+struct Input {
+    line: u64,
+    payload: Result<Payload, String>,
+}
+
+#[derive(Debug)]
+enum Payload {
+    Text(String),
+    Value(Json),
+}
+
+/// Why the batch could not run at all (as opposed to a record that failed).
+#[derive(Debug)]
+pub struct BatchError(pub String);
+
+/// Evaluates every record of `input` and writes one result per record to `output`.
+/// `progress` is called from the writing thread after each chunk with the count so far.
+pub fn run_batch(
+    compiled: &Compiled,
+    input: Box<dyn BufRead + Send>,
+    output: &mut dyn Write,
+    options: &BatchOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<BatchSummary, BatchError> {
+    let jobs = options.jobs.max(1);
+    let chunk = options.chunk.max(1);
+    let (chunk_tx, chunk_rx) = sync_channel::<(u64, Vec<Input>)>(jobs * 2);
+    let chunk_rx = std::sync::Mutex::new(chunk_rx);
+    let (out_tx, out_rx) = sync_channel::<(u64, Vec<u8>, BatchSummary)>(jobs * 2);
+    let format = options.input;
+    let csv_columns = result_columns(compiled);
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            read_records(input, format, chunk, |seq, batch| {
+                chunk_tx.send((seq, batch)).is_ok()
+            })
+        });
+        for _ in 0..jobs {
+            let out_tx = out_tx.clone();
+            let chunk_rx = &chunk_rx;
+            let csv_columns = &csv_columns;
+            scope.spawn(move || {
+                let mut worker = Worker::new(compiled, options, csv_columns);
+                loop {
+                    let next = chunk_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((seq, records))) = next else { break };
+                    let (bytes, summary) = worker.chunk(records);
+                    if out_tx.send((seq, bytes, summary)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(out_tx);
+        let written = write_in_order(out_rx, output, options, &csv_columns, progress);
+        let read = reader
+            .join()
+            .map_err(|_| BatchError("the reader thread stopped unexpectedly".into()))?;
+        read.map_err(BatchError)?;
+        written
+    })
+}
+
+/// Writes chunks in sequence order, holding back those that arrive early.
+fn write_in_order(
+    rx: Receiver<(u64, Vec<u8>, BatchSummary)>,
+    output: &mut dyn Write,
+    options: &BatchOptions,
+    csv_columns: &[String],
+    progress: &mut dyn FnMut(u64),
+) -> Result<BatchSummary, BatchError> {
+    let io = |e: std::io::Error| BatchError(format!("cannot write the results: {e}"));
+    if options.output == OutputFormat::Csv {
+        output
+            .write_all(csv_header(csv_columns).as_bytes())
+            .map_err(io)?;
+    }
+    let mut summary = BatchSummary::default();
+    let mut pending: BTreeMap<u64, (Vec<u8>, BatchSummary)> = BTreeMap::new();
+    let mut next = 0u64;
+    for (seq, bytes, part) in rx {
+        pending.insert(seq, (bytes, part));
+        while let Some((bytes, part)) = pending.remove(&next) {
+            output.write_all(&bytes).map_err(io)?;
+            summary.merge(part);
+            next += 1;
+            progress(summary.records);
+        }
+    }
+    output.flush().map_err(io)?;
+    Ok(summary)
+}
+
+/// Cuts the input into records and hands them over in chunks; stops early if the
+/// receiver hangs up. Returns an error only if the input itself cannot be read.
+fn read_records(
+    mut input: Box<dyn BufRead + Send>,
+    format: InputFormat,
+    chunk: usize,
+    mut send: impl FnMut(u64, Vec<Input>) -> bool,
+) -> Result<(), String> {
+    let mut seq = 0u64;
+    let mut batch = Vec::with_capacity(chunk);
+    let mut emit = |record: Input, batch: &mut Vec<Input>| -> bool {
+        batch.push(record);
+        if batch.len() == chunk {
+            let full = std::mem::replace(batch, Vec::with_capacity(chunk));
+            let ok = send(seq, full);
+            seq += 1;
+            return ok;
+        }
+        true
+    };
+    let result = match format {
+        InputFormat::Jsonl => read_jsonl(&mut input, &mut |r| emit(r, &mut batch)),
+        InputFormat::Json => read_json_array(&mut input, &mut |r| emit(r, &mut batch)),
+        InputFormat::Csv => read_csv(input, &mut |r| emit(r, &mut batch)),
+    };
+    if !batch.is_empty() {
+        send(seq, batch);
+    }
+    result
+}
+
+fn read_jsonl(input: &mut dyn BufRead, emit: &mut dyn FnMut(Input) -> bool) -> Result<(), String> {
+    let mut line_no = 0u64;
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = input
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Ok(());
+        }
+        line_no += 1;
+        let text = String::from_utf8_lossy(&buf);
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let record = Input {
+            line: line_no,
+            payload: Ok(Payload::Text(text.to_string())),
+        };
+        if !emit(record) {
+            return Ok(());
+        }
+    }
+}
+
+/// Streams the elements of a top-level JSON array without reading it whole: it
+/// tracks strings and nesting to find where each element ends.
+fn read_json_array(
+    input: &mut dyn BufRead,
+    emit: &mut dyn FnMut(Input) -> bool,
+) -> Result<(), String> {
+    let mut line = 1u64;
+    let mut state = ArrayScan::default();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let n = input
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        for &b in &buf {
+            if let Some(element) = state.push(b, line) {
+                if !emit(element) {
+                    return Ok(());
+                }
+            }
+            if b == b'\n' {
+                line += 1;
+            }
+        }
+    }
+    match state.finish(line) {
+        Some(tail) => {
+            emit(tail);
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
+#[derive(Default)]
+struct ArrayScan {
+    started: bool,
+    ended: bool,
+    depth: u32,
+    in_string: bool,
+    escaped: bool,
+    current: Vec<u8>,
+    start_line: u64,
+}
+
+impl ArrayScan {
+    fn push(&mut self, b: u8, line: u64) -> Option<Input> {
+        if !self.started {
+            if b == b'[' {
+                self.started = true;
+            } else if !b.is_ascii_whitespace() {
+                self.started = true;
+                self.ended = true;
+                return Some(Input {
+                    line,
+                    payload: Err(
+                        "the input is not a JSON array: use --input jsonl for one object per line"
+                            .into(),
+                    ),
+                });
+            }
+            return None;
+        }
+        if self.ended {
+            return None;
+        }
+        if self.in_string {
+            self.current.push(b);
+            match b {
+                _ if self.escaped => self.escaped = false,
+                b'\\' => self.escaped = true,
+                b'"' => self.in_string = false,
+                _ => {}
+            }
+            return None;
+        }
+        match b {
+            b',' | b']' if self.depth == 0 => {
+                if b == b']' {
+                    self.ended = true;
+                }
+                let text = String::from_utf8_lossy(&self.current).trim().to_string();
+                self.current.clear();
+                if text.is_empty() {
+                    return None;
+                }
+                Some(Input {
+                    line: self.start_line,
+                    payload: Ok(Payload::Text(text)),
+                })
+            }
+            _ => {
+                if self.current.iter().all(u8::is_ascii_whitespace) && !b.is_ascii_whitespace() {
+                    self.start_line = line;
+                }
+                match b {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.depth += 1,
+                    b'}' | b']' => self.depth = self.depth.saturating_sub(1),
+                    _ => {}
+                }
+                self.current.push(b);
+                None
+            }
+        }
+    }
+
+    /// What is left when the input ends: an unterminated element or array.
+    fn finish(&mut self, line: u64) -> Option<Input> {
+        let rest = String::from_utf8_lossy(&self.current).trim().to_string();
+        if self.ended || (!self.started && rest.is_empty()) {
+            return None;
+        }
+        let start = if rest.is_empty() {
+            line
+        } else {
+            self.start_line
+        };
+        Some(Input {
+            line: start,
+            payload: Err("the JSON array is not closed: the input ends inside it".into()),
+        })
+    }
+}
+
+/// CSV: a header row names the fields; a dotted name (`size.staff`) is a nested
+/// field; a cell that reads as JSON (a number, a list, an object, true/false) is
+/// taken as such, any other cell as text; an empty cell is left out.
+fn read_csv(
+    input: Box<dyn BufRead + Send>,
+    emit: &mut dyn FnMut(Input) -> bool,
+) -> Result<(), String> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("cannot read the CSV header: {e}"))?
+        .clone();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let line = record.position().map_or(line, |p| p.line());
+                let payload = csv_row(&headers, &record).map(Payload::Value);
+                if !emit(Input { line, payload }) {
+                    return Ok(());
+                }
+            }
+            Err(e) => {
+                let line = e.position().map_or(line, |p| p.line());
+                if !emit(Input {
+                    line,
+                    payload: Err(format!("unreadable CSV row: {e}")),
+                }) {
+                    return Ok(());
+                }
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(e.to_string());
+                }
+            }
+        }
+    }
+}
+
+fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Json, String> {
+    if row.len() != headers.len() {
+        return Err(format!(
+            "the row has {} cells but the header names {} columns",
+            row.len(),
+            headers.len()
+        ));
+    }
+    let mut root = Map::new();
+    for (name, cell) in headers.iter().zip(row.iter()) {
+        if cell.is_empty() {
+            continue;
+        }
+        let value = serde_json::from_str::<Json>(cell)
+            .ok()
+            .filter(|v| !v.is_string())
+            .unwrap_or_else(|| Json::String(cell.to_string()));
+        let mut path: Vec<&str> = name.split('.').collect();
+        let last = path.pop().unwrap_or(name);
+        let mut target = &mut root;
+        for part in path {
+            let slot = target
+                .entry(part.to_string())
+                .or_insert_with(|| Json::Object(Map::new()));
+            if !slot.is_object() {
+                return Err(format!(
+                    "column `{name}` nests inside `{part}`, which another column gives a value"
+                ));
+            }
+            target = slot.as_object_mut().expect("checked to be an object");
+        }
+        target.insert(last.to_string(), value);
+    }
+    Ok(Json::Object(root))
+}
+
+/// The result keys, in order: the CSV columns after `line`, `id` and `error`.
+fn result_columns(compiled: &Compiled) -> Vec<String> {
+    compiled.results.iter().map(|r| r.key.clone()).collect()
+}
+
+fn csv_header(columns: &[String]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fixed = ["line", "id", "error"].iter().map(|s| s.to_string());
+    let _ = w.write_record(fixed.chain(columns.iter().cloned()));
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// One worker's evaluator and buffers.
+struct Worker<'c> {
+    ev: Evaluator<'c>,
+    options: &'c BatchOptions,
+    csv_columns: &'c [String],
+    /// Outcomes counted in the summary: key, type, node.
+    counted: Vec<(String, crate::program::Type, u32)>,
+}
+
+impl<'c> Worker<'c> {
+    fn new(compiled: &'c Compiled, options: &'c BatchOptions, csv_columns: &'c [String]) -> Self {
+        use crate::program::Type;
+        let counted = compiled
+            .results
+            .iter()
+            .filter(|r| matches!(r.ty.required(), Type::Bool | Type::Enum(_)))
+            .map(|r| (r.key.clone(), r.ty.clone(), r.node))
+            .collect();
+        Worker {
+            ev: Evaluator::new(compiled),
+            options,
+            csv_columns,
+            counted,
+        }
+    }
+
+    fn chunk(&mut self, records: Vec<Input>) -> (Vec<u8>, BatchSummary) {
+        let mut out = Vec::with_capacity(records.len() * 256);
+        let mut summary = BatchSummary::default();
+        let mut csv = (self.options.output == OutputFormat::Csv).then(|| {
+            csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new())
+        });
+        for record in records {
+            summary.records += 1;
+            let result = self.record(record.line, record.payload);
+            if result.get("error").is_some() {
+                summary.errors += 1;
+            } else {
+                self.count(&mut summary);
+            }
+            match &mut csv {
+                Some(w) => {
+                    let _ = w.write_record(csv_cells(&result, self.csv_columns));
+                }
+                None => {
+                    let _ = serde_json::to_writer(&mut out, &result);
+                    out.push(b'\n');
+                }
+            }
+        }
+        if let Some(w) = csv {
+            out = w.into_inner().unwrap_or_default();
+        }
+        (out, summary)
+    }
+
+    fn count(&self, summary: &mut BatchSummary) {
+        let p = &self.ev.compiled.program;
+        for (key, ty, node) in &self.counted {
+            let value = self.ev.memo(*node).cloned().unwrap_or(Value::Absent);
+            let label = match to_json(p, ty, &value) {
+                Json::String(s) => s,
+                Json::Null => "none".into(),
+                other => other.to_string(),
+            };
+            *summary
+                .outcomes
+                .entry(key.clone())
+                .or_default()
+                .entry(label)
+                .or_default() += 1;
+        }
+    }
+
+    /// The result of one record, or its error record.
+    fn record(&mut self, line: u64, payload: Result<Payload, String>) -> Json {
+        let doc = match payload {
+            Ok(Payload::Value(v)) => v,
+            Ok(Payload::Text(t)) => match serde_json::from_str::<Json>(&t) {
+                Ok(v) => v,
+                Err(e) => {
+                    return error_record(
+                        line,
+                        None,
+                        "not_json",
+                        &format!("not valid JSON: {e}"),
+                        Vec::new(),
+                    )
+                }
+            },
+            Err(message) => return error_record(line, None, "unreadable", &message, Vec::new()),
+        };
+        let id = doc.get(crate::facts::ID_FIELD).cloned();
+        let facts = match load_facts(&self.ev.compiled.program, &doc) {
+            Ok(f) => f,
+            Err(errors) => {
+                return error_record(
+                    line,
+                    id,
+                    "invalid_facts",
+                    "the facts do not match the schema",
+                    errors,
+                )
+            }
+        };
+        let values = match self.ev.run(facts) {
+            Ok(v) => v,
+            Err(e) => return error_record(line, id, "evaluation", &e.to_string(), Vec::new()),
+        };
+        let mut result = match self.options.trace {
+            TraceMode::Full => crate::render::result_json(
+                &self.ev,
+                &values,
+                Some(&crate::trace::build_trace(&self.ev)),
+            ),
+            _ => crate::render::result_json(&self.ev, &values, None),
+        };
+        let mut record = Map::new();
+        record.insert("line".into(), json!(line));
+        if let Json::Object(m) = &mut result {
+            record.append(m);
+        }
+        if self.options.trace == TraceMode::Compact {
+            record.insert("trace".into(), compact_trace(&self.ev));
+        }
+        Json::Object(record)
+    }
+}
+
+fn error_record(
+    line: u64,
+    id: Option<Json>,
+    kind: &str,
+    message: &str,
+    errors: Vec<FactError>,
+) -> Json {
+    let mut error = json!({"kind": kind, "message": message});
+    if !errors.is_empty() {
+        error["details"] = serde_json::to_value(errors).unwrap_or(Json::Null);
+    }
+    json!({"line": line, "id": id.unwrap_or(Json::Null), "error": error})
+}
+
+/// The rules that applied, by name with their citations: enough to audit a batch.
+pub fn compact_trace(ev: &Evaluator<'_>) -> Json {
+    let c = ev.compiled;
+    let p = &c.program;
+    let applied: Vec<Json> = c
+        .rule_nodes
+        .iter()
+        .filter(|n| ev.memo(**n) == Some(&Value::Bool(true)))
+        .filter_map(|n| match &c.node(*n).op {
+            Op::RuleApplies { rule, .. } => {
+                let r = &p.rules[rule.index()];
+                Some(json!({"rule": r.name, "citation": p.full_citation(r.act, &r.citation)}))
+            }
+            _ => None,
+        })
+        .collect();
+    Json::Array(applied)
+}
+
+fn csv_cells(result: &Json, columns: &[String]) -> Vec<String> {
+    let cell = |v: Option<&Json>| match v {
+        None | Some(Json::Null) => String::new(),
+        Some(Json::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    let error = result.get("error").map(|e| {
+        let mut text = e
+            .get("message")
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if let Some(Json::Array(details)) = e.get("details") {
+            let parts: Vec<String> = details
+                .iter()
+                .map(|d| format!("{}: {}", cell(d.get("path")), cell(d.get("message"))))
+                .collect();
+            text = format!("{text}: {}", parts.join("; "));
+        }
+        text
+    });
+    let mut cells = vec![
+        cell(result.get("line")),
+        cell(result.get("id")),
+        error.unwrap_or_default(),
+    ];
+    cells.extend(columns.iter().map(|c| cell(result.get(c))));
+    cells
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(text: &str) -> Vec<(u64, Result<String, String>)> {
+        let mut out = Vec::new();
+        let mut input: &[u8] = text.as_bytes();
+        read_json_array(&mut input, &mut |r| {
+            out.push((
+                r.line,
+                r.payload.map(|p| match p {
+                    Payload::Text(t) => t,
+                    Payload::Value(v) => v.to_string(),
+                }),
+            ));
+            true
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn json_arrays_are_cut_at_top_level_commas() {
+        let out = scan("[\n {\"a\": [1, 2], \"s\": \"x,]\\\"\"},\n {\"b\": {}}\n]");
+        assert_eq!(out.len(), 2);
+        assert_eq!(
+            out[0],
+            (2, Ok("{\"a\": [1, 2], \"s\": \"x,]\\\"\"}".to_string()))
+        );
+        assert_eq!(out[1].0, 3);
+    }
+
+    #[test]
+    fn an_unclosed_array_is_one_error_record() {
+        let out = scan("[{\"a\": 1}, {\"b\": ");
+        assert_eq!(out.len(), 2);
+        assert!(out[1].1.is_err());
+    }
+
+    #[test]
+    fn csv_rows_nest_dotted_columns() {
+        let headers =
+            csv::StringRecord::from(vec!["id", "size.staff", "entity_types", "flag", "empty"]);
+        let row = csv::StringRecord::from(vec!["acme", "120", "[\"I.1.a.1\"]", "true", ""]);
+        let v = csv_row(&headers, &row).unwrap();
+        assert_eq!(
+            v,
+            json!({"id": "acme", "size": {"staff": 120}, "entity_types": ["I.1.a.1"], "flag": true})
+        );
+    }
+}
