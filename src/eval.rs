@@ -141,7 +141,10 @@ impl<'c> Evaluator<'c> {
     }
 
     fn compute(&mut self, n: u32) -> Eval {
-        let op = &self.compiled.node(n).op;
+        // The graph outlives `self`: borrowing it through a copy of the reference
+        // lets the operands be read without cloning them.
+        let compiled: &'c Compiled = self.compiled;
+        let op = &compiled.node(n).op;
         Ok(match op {
             Op::Const(v) => v.clone(),
             Op::Today => Value::Date(self.as_of),
@@ -172,8 +175,7 @@ impl<'c> Evaluator<'c> {
             Op::Not(a) => Value::Bool(!self.bool(*a)?),
             Op::Neg(a) => Value::Num(-self.num(*a)?),
             Op::And(items) => {
-                let items = items.clone();
-                for i in items {
+                for &i in items {
                     if !self.bool(i)? {
                         return Ok(Value::Bool(false));
                     }
@@ -181,8 +183,7 @@ impl<'c> Evaluator<'c> {
                 Value::Bool(true)
             }
             Op::Or(items) => {
-                let items = items.clone();
-                for i in items {
+                for &i in items {
                     if self.bool(i)? {
                         return Ok(Value::Bool(true));
                     }
@@ -215,24 +216,23 @@ impl<'c> Evaluator<'c> {
                 }
             }
             Op::SetLit(items) => {
-                let items = items.clone();
                 let values = items
-                    .into_iter()
-                    .map(|i| self.value(i))
+                    .iter()
+                    .map(|i| self.value(*i))
                     .collect::<Result<Vec<_>, _>>()?;
                 Value::set(values)
             }
-            Op::Call(b, args) => self.call(n, *b, &args.clone())?,
+            Op::Call(b, args) => self.call(n, *b, args)?,
             Op::Aggregate { .. } => self.aggregate(n)?,
             Op::RuleApplies {
                 rule,
                 condition,
                 overriders,
             } => {
-                let (rule, condition, overriders) = (*rule, *condition, overriders.clone());
+                let (rule, condition, overriders) = (*rule, *condition, overriders);
                 let name = &self.compiled.program.rules[rule.index()].name;
                 let applies = self
-                    .rule_applies(condition, &overriders)
+                    .rule_applies(condition, overriders)
                     .map_err(|e| self.within(e, name))?;
                 Value::Bool(applies)
             }
@@ -242,10 +242,9 @@ impl<'c> Evaluator<'c> {
                 default,
                 collect,
             } => {
-                let (outcome, rules, default, collect) =
-                    (*outcome, rules.clone(), *default, *collect);
+                let (outcome, rules, default, collect) = (*outcome, rules, *default, *collect);
                 let name = &self.compiled.program.outcomes[outcome.index()].name;
-                self.outcome(&rules, default, collect)
+                self.outcome(rules, default, collect)
                     .map_err(|e| self.within(e, name))?
             }
         })
@@ -392,6 +391,7 @@ impl<'c> Evaluator<'c> {
     }
 
     fn aggregate(&mut self, n: u32) -> Eval {
+        let compiled: &'c Compiled = self.compiled;
         let Op::Aggregate {
             kind,
             depth,
@@ -399,12 +399,11 @@ impl<'c> Evaluator<'c> {
             body,
             filter,
             scoped,
-        } = &self.compiled.node(n).op
+        } = &compiled.node(n).op
         else {
             unreachable!("aggregate() is called on aggregate nodes only")
         };
         let (kind, depth, body, filter) = (*kind, *depth as usize, *body, *filter);
-        let scoped = scoped.clone();
         let items = match self.value(*collection)? {
             Value::Set(v) | Value::List(v) => v,
             _ => return Err(self.absent(*collection)),
@@ -414,7 +413,7 @@ impl<'c> Evaluator<'c> {
         for item in items.iter() {
             self.locals.truncate(depth);
             self.locals.push(item.clone());
-            for s in &scoped {
+            for s in scoped {
                 self.memo[*s as usize] = None;
             }
             if let Some(f) = filter {

@@ -132,7 +132,13 @@ fn run_one(compiled: &Compiled, act: &str, e: &ExampleDecl, date: Date) -> Examp
         };
         let ty = &compiled.results[index].ty;
         let mut errors = Vec::new();
-        let want = convert(p, ty, &crate::literal::to_json(&ex.value), "$", &mut errors);
+        let want = convert(
+            p,
+            ty,
+            &crate::literal::to_json(&ex.value),
+            &crate::facts::JsonPath::Root,
+            &mut errors,
+        );
         if let Some(er) = errors.first() {
             result
                 .failures

@@ -44,6 +44,25 @@ impl std::fmt::Display for FactError {
     }
 }
 
+/// Where a value sits in the document; turned into text (`$.partners[0].staff`)
+/// only when there is an error to report, so that valid records cost no strings.
+#[derive(Clone, Copy)]
+pub enum JsonPath<'a> {
+    Root,
+    Field(&'a JsonPath<'a>, &'a str),
+    Index(&'a JsonPath<'a>, usize),
+}
+
+impl std::fmt::Display for JsonPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JsonPath::Root => f.write_str("$"),
+            JsonPath::Field(parent, name) => write!(f, "{parent}.{name}"),
+            JsonPath::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
 /// The facts of one entity, one slot per declared fact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Facts {
@@ -73,14 +92,18 @@ pub fn load_facts(program: &Program, doc: &Json) -> Result<Facts, Vec<FactError>
         Some(Json::String(s)) => Some(s.clone()),
         Some(Json::Number(n)) => Some(n.to_string()),
         Some(other) => {
-            errors.push(wrong_type("$.id", "a text or a number", other));
+            errors.push(wrong_type(
+                &JsonPath::Field(&JsonPath::Root, ID_FIELD),
+                "a text or a number",
+                other,
+            ));
             None
         }
     };
     for key in map.keys() {
         if key != ID_FIELD && program.fact_by_name(key).is_none() {
             errors.push(unknown_field(
-                format!("$.{key}"),
+                &JsonPath::Field(&JsonPath::Root, key),
                 key,
                 program.facts.iter().map(|f| f.spec.name.as_str()),
             ));
@@ -89,7 +112,7 @@ pub fn load_facts(program: &Program, doc: &Json) -> Result<Facts, Vec<FactError>
     let mut values = Vec::with_capacity(program.facts.len());
     for fact in &program.facts {
         let spec = &fact.spec;
-        let path = format!("$.{}", spec.name);
+        let path = JsonPath::Field(&JsonPath::Root, &spec.name);
         let value = match map.get(&spec.name) {
             Some(json) => convert_checked(
                 program,
@@ -99,13 +122,7 @@ pub fn load_facts(program: &Program, doc: &Json) -> Result<Facts, Vec<FactError>
                 &path,
                 &mut errors,
             ),
-            None => missing(
-                &spec.ty,
-                spec.default.as_ref(),
-                &path,
-                &program.type_name(&spec.ty),
-                &mut errors,
-            ),
+            None => missing(program, &spec.ty, spec.default.as_ref(), &path, &mut errors),
         };
         values.push(value);
     }
@@ -121,17 +138,17 @@ pub fn convert(
     program: &Program,
     ty: &Type,
     json: &Json,
-    path: &str,
+    path: &JsonPath<'_>,
     errors: &mut Vec<FactError>,
 ) -> Value {
     convert_checked(program, ty, None, json, path, errors)
 }
 
 fn missing(
+    program: &Program,
     ty: &Type,
     default: Option<&Value>,
-    path: &str,
-    type_name: &str,
+    path: &JsonPath<'_>,
     errors: &mut Vec<FactError>,
 ) -> Value {
     if let Some(d) = default {
@@ -140,14 +157,18 @@ fn missing(
     if matches!(ty, Type::Optional(_)) {
         return Value::Absent;
     }
+    let name = match path {
+        JsonPath::Field(_, name) => name.to_string(),
+        other => other.to_string(),
+    };
     errors.push(FactError {
         kind: FactErrorKind::MissingField,
         path: path.to_string(),
-        message: format!("missing field: a value of type {type_name} is required"),
-        help: Some(format!(
-            "add `\"{}\": ...` to the facts",
-            path.rsplit('.').next().unwrap_or(path)
-        )),
+        message: format!(
+            "missing field: a value of type {} is required",
+            program.type_name(ty)
+        ),
+        help: Some(format!("add `\"{name}\": ...` to the facts")),
     });
     Value::Absent
 }
@@ -157,7 +178,7 @@ fn convert_checked(
     ty: &Type,
     range: Option<&crate::ast::Range>,
     json: &Json,
-    path: &str,
+    path: &JsonPath<'_>,
     errors: &mut Vec<FactError>,
 ) -> Value {
     let before = errors.len();
@@ -168,7 +189,12 @@ fn convert_checked(
     value
 }
 
-fn check_range(n: Decimal, range: &crate::ast::Range, path: &str, errors: &mut Vec<FactError>) {
+fn check_range(
+    n: Decimal,
+    range: &crate::ast::Range,
+    path: &JsonPath<'_>,
+    errors: &mut Vec<FactError>,
+) {
     let below = range.min.is_some_and(|m| n < m);
     let above = range.max.is_some_and(|m| n > m);
     if below || above {
@@ -194,7 +220,7 @@ fn convert_inner(
     program: &Program,
     ty: &Type,
     json: &Json,
-    path: &str,
+    path: &JsonPath<'_>,
     errors: &mut Vec<FactError>,
 ) -> Value {
     match ty {
@@ -287,7 +313,7 @@ fn convert_inner(
                     .iter()
                     .enumerate()
                     .map(|(i, item)| {
-                        convert_inner(program, elem, item, &format!("{path}[{i}]"), errors)
+                        convert_inner(program, elem, item, &JsonPath::Index(path, i), errors)
                     })
                     .collect();
                 if matches!(ty, Type::Set(_)) {
@@ -310,7 +336,7 @@ fn convert_record(
     program: &Program,
     id: crate::program::RecordId,
     json: &Json,
-    path: &str,
+    path: &JsonPath<'_>,
     errors: &mut Vec<FactError>,
 ) -> Value {
     let def = &program.records[id.index()];
@@ -323,7 +349,7 @@ fn convert_record(
     for key in map.keys() {
         if !def.fields.iter().any(|f| &f.name == key) {
             errors.push(unknown_field(
-                format!("{path}.{key}"),
+                &JsonPath::Field(path, key),
                 key,
                 def.fields.iter().map(|f| f.name.as_str()),
             ));
@@ -333,16 +359,10 @@ fn convert_record(
         .fields
         .iter()
         .map(|f| {
-            let fpath = format!("{path}.{}", f.name);
+            let fpath = JsonPath::Field(path, &f.name);
             match map.get(&f.name) {
                 Some(v) => convert_checked(program, &f.ty, f.range.as_ref(), v, &fpath, errors),
-                None => missing(
-                    &f.ty,
-                    f.default.as_ref(),
-                    &fpath,
-                    &program.type_name(&f.ty),
-                    errors,
-                ),
+                None => missing(program, &f.ty, f.default.as_ref(), &fpath, errors),
             }
         })
         .collect();
@@ -386,7 +406,7 @@ pub fn json_kind(json: &Json) -> String {
     }
 }
 
-fn wrong_type(path: &str, expected: &str, found: &Json) -> FactError {
+fn wrong_type(path: &JsonPath<'_>, expected: &str, found: &Json) -> FactError {
     FactError {
         kind: FactErrorKind::WrongType,
         path: path.to_string(),
@@ -398,11 +418,15 @@ fn wrong_type(path: &str, expected: &str, found: &Json) -> FactError {
     }
 }
 
-fn unknown_field<'a>(path: String, key: &str, known: impl Iterator<Item = &'a str>) -> FactError {
+fn unknown_field<'a>(
+    path: &JsonPath<'_>,
+    key: &str,
+    known: impl Iterator<Item = &'a str>,
+) -> FactError {
     let known: Vec<&str> = known.collect();
     FactError {
         kind: FactErrorKind::UnknownField,
-        path,
+        path: path.to_string(),
         message: format!("unknown field `{key}`"),
         help: Some(crate::suggest::did_you_mean(
             key,
@@ -413,7 +437,7 @@ fn unknown_field<'a>(path: String, key: &str, known: impl Iterator<Item = &'a st
 }
 
 fn unknown_entry<'a>(
-    path: &str,
+    path: &JsonPath<'_>,
     found: &str,
     of: &str,
     known: impl Iterator<Item = &'a str> + Clone,

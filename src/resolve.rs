@@ -425,7 +425,13 @@ impl Resolver {
     /// Reads a constant of a known type through the facts loader; reports at its span.
     fn constant(&mut self, ty: &Type, lit: &ast::Literal, what: &str) -> crate::value::Value {
         let mut errors = Vec::new();
-        let v = crate::facts::convert(&self.p, ty, &crate::literal::to_json(lit), "$", &mut errors);
+        let v = crate::facts::convert(
+            &self.p,
+            ty,
+            &crate::literal::to_json(lit),
+            &crate::facts::JsonPath::Root,
+            &mut errors,
+        );
         for e in errors {
             let code = if e.kind == crate::facts::FactErrorKind::UnknownEntry {
                 "lexnis::resolve::unknown_table_entry"
