@@ -427,3 +427,41 @@ pub fn batch(
         }
     }
 }
+
+/// `lexnis generate`: a synthetic population.
+pub fn generate(count: u64, seed: u64, out: &Path, args: PolicyArgs) -> u8 {
+    let compiled = match compiled_policies(&args) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let catalogue = match crate::generate::Catalogue::from_program(&compiled.program) {
+        Ok(c) => c,
+        Err(m) => {
+            eprintln!("error: {m}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut output: Box<dyn Write> = if out == Path::new("-") {
+        Box::new(std::io::BufWriter::with_capacity(
+            1 << 16,
+            std::io::stdout().lock(),
+        ))
+    } else {
+        match std::fs::File::create(out) {
+            Ok(f) => Box::new(std::io::BufWriter::with_capacity(1 << 16, f)),
+            Err(e) => {
+                eprintln!("error: cannot write {}: {e}", out.display());
+                return EXIT_BAD_INPUT;
+            }
+        }
+    };
+    match crate::generate::generate(&catalogue, count, seed, &mut output) {
+        Ok(()) => EXIT_OK,
+        // A reader that stops early (`| head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        Err(e) => {
+            eprintln!("error: cannot write the population: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}

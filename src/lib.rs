@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod eval;
 pub mod example;
 pub mod facts;
+pub mod generate;
 pub mod literal;
 pub mod lower;
 pub mod parse;

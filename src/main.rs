@@ -117,6 +117,23 @@ enum Command {
         #[command(flatten)]
         policies: Policies,
     },
+    /// Write a synthetic population of NIS entities (JSON lines), the same for the same seed
+    #[command(
+        after_help = "Examples:\n  lexnis generate --count 10000 --seed 42 --out population.jsonl\n  lexnis generate --count 1000000 | lexnis batch > results.jsonl\n\nProportions: docs/regulators.md."
+    )]
+    Generate {
+        /// How many entities
+        #[arg(long, default_value_t = 1000)]
+        count: u64,
+        /// Seed of the pseudo-random stream
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output file; `-` (the default) is standard output
+        #[arg(long, value_name = "FILE", default_value = "-")]
+        out: PathBuf,
+        #[command(flatten)]
+        policies: Policies,
+    },
     /// Print the JSON Schema of facts documents for the policies in force
     #[command(after_help = "Examples:\n  lexnis schema > facts.schema.json")]
     Schema {
@@ -157,6 +174,12 @@ fn run(cli: Cli) -> u8 {
             format,
         } => commands::catalog(policies.args(), table.as_deref(), format),
         Command::Schema { policies } => commands::schema(policies.args()),
+        Command::Generate {
+            count,
+            seed,
+            out,
+            policies,
+        } => commands::generate(count, seed, &out, policies.args()),
         Command::Batch {
             facts,
             input,
