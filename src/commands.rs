@@ -465,3 +465,64 @@ pub fn generate(count: u64, seed: u64, out: &Path, args: PolicyArgs) -> u8 {
         }
     }
 }
+
+/// `lexnis lint`: review deadlines of every act version.
+pub fn lint(paths: &[PathBuf], as_of: Option<&str>, strict: bool, format: ListFormat) -> u8 {
+    let as_of = match parse_as_of(as_of) {
+        Ok(d) => d,
+        Err(m) => {
+            eprintln!("{m}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let source = match load_source(paths) {
+        Ok(s) => s,
+        Err(m) => {
+            eprintln!("{m}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let acts = match parse_all(&source).and_then(|parsed| {
+        crate::resolve::act_versions(&parsed).map_err(|e| CompileError {
+            stage: crate::policy::Stage::Resolve,
+            diagnostics: e.diagnostics,
+            sources: source.sources.clone(),
+        })
+    }) {
+        Ok(a) => a,
+        Err(e) => {
+            print_compile_error(&e);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let entries = crate::review::review_report(&acts, as_of);
+    let diagnostics = crate::review::overdue_diagnostics(&entries, as_of, strict);
+    match format {
+        ListFormat::Text => {
+            print_out(&format!(
+                "Review deadlines as of {as_of}\n{}",
+                crate::review::review_text(&entries)
+            ));
+        }
+        ListFormat::Json => {
+            print_out(
+                &(serde_json::to_string_pretty(
+                    &serde_json::json!({"as_of": as_of, "acts": entries}),
+                )
+                .unwrap_or_default()
+                    + "\n"),
+            );
+        }
+    }
+    if !diagnostics.is_empty() {
+        eprint!(
+            "{}",
+            render_all(&diagnostics, &source.sources, stderr_options())
+        );
+    }
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        EXIT_BAD_INPUT
+    } else {
+        EXIT_OK
+    }
+}

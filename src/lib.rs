@@ -15,6 +15,7 @@ pub mod policy;
 pub mod program;
 pub mod render;
 pub mod resolve;
+pub mod review;
 pub mod schema;
 pub mod source;
 pub mod suggest;

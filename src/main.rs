@@ -134,6 +134,22 @@ enum Command {
         #[command(flatten)]
         policies: Policies,
     },
+    /// List every act version with its review deadline (art. 40, c. 10-11); flag the overdue
+    #[command(
+        after_help = "Examples:\n  lexnis lint\n  lexnis lint --as-of 2028-01-01 --strict\n\nExit status: 0, or 2 when --strict and a version in force is overdue."
+    )]
+    Lint {
+        /// Rule files or folders (default: the bundled policies)
+        paths: Vec<PathBuf>,
+        /// The date to judge on (YYYY-MM-DD); default: today
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+        /// Treat an overdue review as an error
+        #[arg(long)]
+        strict: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ListFormat,
+    },
     /// Print the JSON Schema of facts documents for the policies in force
     #[command(after_help = "Examples:\n  lexnis schema > facts.schema.json")]
     Schema {
@@ -174,6 +190,12 @@ fn run(cli: Cli) -> u8 {
             format,
         } => commands::catalog(policies.args(), table.as_deref(), format),
         Command::Schema { policies } => commands::schema(policies.args()),
+        Command::Lint {
+            paths,
+            as_of,
+            strict,
+            format,
+        } => commands::lint(&paths, as_of.as_deref(), strict, format),
         Command::Generate {
             count,
             seed,

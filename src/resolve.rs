@@ -34,6 +34,40 @@ pub struct ActVersion {
     pub files: Vec<usize>,
 }
 
+impl ActVersion {
+    /// The act's metadata, as the program and `lexnis lint` see it.
+    pub fn act(&self) -> Act {
+        let h = &self.header;
+        Act {
+            id: h.id.text.clone(),
+            title: h.title.clone(),
+            cited_as: h
+                .cited_as
+                .as_ref()
+                .map_or_else(|| h.id.text.clone(), |c| c.0.clone()),
+            kind: h.kind.as_ref().map(|k| k.text.clone()),
+            adopted: h.adopted.map(|d| d.0),
+            in_force: h.in_force.map(|d| d.0).unwrap_or(Date {
+                year: 1970,
+                month: 1,
+                day: 1,
+            }),
+            gazette: h.gazette.clone(),
+            supersedes: h.supersedes.map(|d| d.0),
+            review: h.review.as_ref().map(|r| ReviewCadence {
+                every_years: r.every_years,
+                citation: r.citation.text.clone(),
+                span: r.span,
+            }),
+            refers_to: h.refers_to.iter().map(|r| r.0.clone()).collect(),
+            articles: h.articles.map(|(a, b, _)| (a, b)),
+            imports: Vec::new(),
+            header_span: h.id.span,
+            folder: self.folder.clone(),
+        }
+    }
+}
+
 /// Groups files into act versions, keyed by act id, oldest first.
 pub fn act_versions(
     files: &[ParsedFile],
@@ -193,35 +227,7 @@ impl Resolver {
     }
 
     fn add_act(&mut self, v: &ActVersion) {
-        let h = &v.header;
-        let cited_as = h
-            .cited_as
-            .as_ref()
-            .map_or_else(|| h.id.text.clone(), |c| c.0.clone());
-        self.p.acts.push(Act {
-            id: h.id.text.clone(),
-            title: h.title.clone(),
-            cited_as,
-            kind: h.kind.as_ref().map(|k| k.text.clone()),
-            adopted: h.adopted.map(|d| d.0),
-            in_force: h.in_force.map(|d| d.0).unwrap_or(Date {
-                year: 1970,
-                month: 1,
-                day: 1,
-            }),
-            gazette: h.gazette.clone(),
-            supersedes: h.supersedes.map(|d| d.0),
-            review: h.review.as_ref().map(|r| ReviewCadence {
-                every_years: r.every_years,
-                citation: r.citation.text.clone(),
-                span: r.span,
-            }),
-            refers_to: h.refers_to.iter().map(|r| r.0.clone()).collect(),
-            articles: h.articles.map(|(a, b, _)| (a, b)),
-            imports: Vec::new(),
-            header_span: h.id.span,
-            folder: v.folder.clone(),
-        });
+        self.p.acts.push(v.act());
     }
 
     fn link_imports(&mut self, act: ActId, v: &ActVersion, files: &[ParsedFile]) {
