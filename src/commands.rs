@@ -526,3 +526,100 @@ pub fn lint(paths: &[PathBuf], as_of: Option<&str>, strict: bool, format: ListFo
         EXIT_OK
     }
 }
+
+/// The flags of `lexnis diff`.
+pub struct DiffArgs {
+    pub old: String,
+    pub new: String,
+    pub as_of: Option<String>,
+    pub facts: Option<PathBuf>,
+    pub entity: Option<PathBuf>,
+    pub semantic: bool,
+    pub format: EvalFormat,
+}
+
+fn compile_spec(spec: &str, as_of: Date) -> Result<Compiled, u8> {
+    let source = PolicySource::from_spec(spec).map_err(|e| {
+        eprintln!("error: cannot read rules `{spec}`: {e}");
+        EXIT_BAD_INPUT
+    })?;
+    compile(&source, as_of).map_err(|e| {
+        print_compile_error(&e);
+        EXIT_BAD_INPUT
+    })
+}
+
+/// Records of a facts file: a JSON array or JSON lines, each with its line number.
+pub fn read_records(path: &Path) -> Result<Vec<(u64, Result<serde_json::Value, String>)>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if text.trim_start().starts_with('[') {
+        let values: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| format!("{}: not a valid JSON array: {e}", path.display()))?;
+        return Ok(values.into_iter().enumerate().map(|(i, v)| (i as u64 + 1, Ok(v))).collect());
+    }
+    Ok(text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| (i as u64 + 1, serde_json::from_str(l).map_err(|e| format!("not valid JSON: {e}"))))
+        .collect())
+}
+
+/// `lexnis diff`.
+pub fn diff(args: &DiffArgs) -> u8 {
+    let as_of = match parse_as_of(args.as_of.as_deref()) {
+        Ok(d) => d,
+        Err(m) => {
+            eprintln!("{m}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let (old, new) = match (compile_spec(&args.old, as_of), compile_spec(&args.new, as_of)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(code), _) | (_, Err(code)) => return code,
+    };
+    let style = crate::render::diff::Style { color: std::io::stdout().is_terminal() };
+    let changes = crate::diff::diff_rules(&old.program, &new.program);
+    let mut report = serde_json::json!({"old": args.old, "new": args.new, "as_of": as_of, "rule_changes": changes});
+    let mut text = format!("lexnis diff {} -> {} (as of {as_of})\n\n", args.old, args.new);
+    let mut markdown = format!("# lexnis diff `{}` → `{}` (as of {as_of})\n\n", args.old, args.new);
+    text.push_str(&crate::render::diff::rules_text(&changes, style));
+    markdown.push_str(&crate::render::diff::rules_markdown(&changes));
+    if let Some(path) = &args.facts {
+        let records = match read_records(path) {
+            Ok(r) => r,
+            Err(m) => {
+                eprintln!("error: {m}");
+                return EXIT_BAD_INPUT;
+            }
+        };
+        let population = crate::diff::diff_population(&old, &new, records.into_iter());
+        text.push_str(&crate::render::diff::population_text(&population, style));
+        markdown.push_str(&crate::render::diff::population_markdown(&population));
+        report["population"] = serde_json::to_value(&population).unwrap_or_default();
+    }
+    if let Some(path) = &args.entity {
+        let doc = match std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("error: cannot read entity {}: {e}", path.display());
+                return EXIT_BAD_INPUT;
+            }
+        };
+        match crate::diff::diff_entity(&old, &new, &doc) {
+            Ok(d) => {
+                text.push_str(&crate::render::diff::entity_text(&d, style));
+                markdown.push_str(&format!("\n```\n{}```\n", crate::render::diff::entity_text(&d, crate::render::diff::Style { color: false })));
+                report["entity"] = serde_json::to_value(&d).unwrap_or_default();
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
+    print_out(&match args.format {
+        EvalFormat::Text => text,
+        EvalFormat::Markdown => markdown,
+        EvalFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
+    })
+}

@@ -21,3 +21,4 @@ pub mod source;
 pub mod suggest;
 pub mod trace;
 pub mod value;
+pub mod diff;

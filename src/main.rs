@@ -150,6 +150,26 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: ListFormat,
     },
+    /// Compare two revisions of the rules: what changed, who changes outcome, and why
+    #[command(after_help = "OLD and NEW are folders of rule files (several joined with `,`) or git revisions.\n\nExamples:\n  lexnis diff HEAD~1 HEAD\n  lexnis diff policies/it policies/it,policies/amendments/a-large-200 --as-of 2026-06-01 --facts population.jsonl\n  lexnis diff policies/it policies/it,policies/amendments/c-repeal-safeguard --entity examples/energia-collegata.json\n  lexnis diff policies/it policies/it,policies/amendments/b-annex-ii-type --semantic --format markdown")]
+    Diff {
+        old: String,
+        new: String,
+        /// The date on which both revisions are read (YYYY-MM-DD); default: today
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
+        /// A population to evaluate under both revisions (JSON array or JSON lines)
+        #[arg(long, value_name = "FILE")]
+        facts: Option<PathBuf>,
+        /// One entity whose two traces are shown side by side
+        #[arg(long, value_name = "FILE")]
+        entity: Option<PathBuf>,
+        /// Search the fact space for every kind of entity the revisions decide differently
+        #[arg(long)]
+        semantic: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        format: EvalFormat,
+    },
     /// Print the JSON Schema of facts documents for the policies in force
     #[command(after_help = "Examples:\n  lexnis schema > facts.schema.json")]
     Schema {
@@ -190,6 +210,9 @@ fn run(cli: Cli) -> u8 {
             format,
         } => commands::catalog(policies.args(), table.as_deref(), format),
         Command::Schema { policies } => commands::schema(policies.args()),
+        Command::Diff { old, new, as_of, facts, entity, semantic, format } => {
+            commands::diff(&commands::DiffArgs { old, new, as_of, facts, entity, semantic, format })
+        }
         Command::Lint {
             paths,
             as_of,

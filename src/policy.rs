@@ -86,6 +86,44 @@ impl PolicySource {
     }
 }
 
+impl PolicySource {
+    /// The rule files under `policies/` (amendments aside) at a git revision of the
+    /// repository that holds the current directory.
+    pub fn from_git(rev: &str) -> Result<PolicySource, LoadError> {
+        let fail = |message: String| LoadError { path: PathBuf::from(rev), message };
+        let git = |args: &[&str]| -> Result<String, LoadError> {
+            let out = std::process::Command::new("git").args(args).output().map_err(|e| fail(format!("cannot run git: {e}")))?;
+            if !out.status.success() {
+                return Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+            }
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        git(&["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
+            .map_err(|_| fail("neither a folder nor a git revision of this repository".into()))?;
+        let prefix = git(&["rev-parse", "--show-prefix"])?.trim().to_string();
+        let root = format!("{prefix}policies");
+        let listing = git(&["ls-tree", "-r", "--name-only", rev, "--", &root])?;
+        let mut p = PolicySource::default();
+        for path in listing.lines().filter(|l| l.ends_with(".law") && !l.contains("/amendments/")) {
+            let text = git(&["show", &format!("{rev}:{path}")])?;
+            p.add(&format!("{rev}:{}", path.strip_prefix(&prefix).unwrap_or(path)), &text);
+        }
+        if p.files.is_empty() {
+            return Err(fail(format!("no .law files under {root} at this revision")));
+        }
+        Ok(p)
+    }
+
+    /// A folder, several folders joined with `,`, or a git revision.
+    pub fn from_spec(spec: &str) -> Result<PolicySource, LoadError> {
+        let paths: Vec<PathBuf> = spec.split(',').map(PathBuf::from).collect();
+        if paths.iter().all(|p| p.exists()) {
+            return PolicySource::from_paths(&paths);
+        }
+        PolicySource::from_git(spec)
+    }
+}
+
 fn collect_law_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
     let entries = std::fs::read_dir(dir).map_err(|e| LoadError {
         path: dir.to_path_buf(),

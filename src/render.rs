@@ -291,3 +291,5 @@ pub fn graph_mermaid(c: &Compiled) -> String {
     }
     out
 }
+
+pub mod diff;

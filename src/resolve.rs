@@ -149,6 +149,7 @@ pub fn resolve(
 ) -> Result<Program, ResolveError> {
     let versions = act_versions(files)?;
     let mut r = Resolver {
+        not_yet_in_force: BTreeMap::new(),
         p: Program {
             sources,
             as_of: Some(as_of),
@@ -194,9 +195,14 @@ pub fn resolve(
 struct Resolver {
     p: Program,
     diags: Vec<Diagnostic>,
+    /// Acts whose first version comes into force after the date: first date, header.
+    not_yet_in_force: BTreeMap<String, (Option<Date>, Span)>,
 }
 
 impl Resolver {
+    /// For each act, the latest version in force on `as_of`. An act whose first
+    /// version is later is left out (the law did not yet exist); it is remembered so
+    /// that an import of it can say when it comes into force.
     fn choose_versions<'a>(
         &mut self,
         versions: &'a BTreeMap<String, Vec<ActVersion>>,
@@ -204,23 +210,22 @@ impl Resolver {
     ) -> Vec<&'a ActVersion> {
         let mut chosen = Vec::new();
         for (id, vs) in versions {
-            match vs
-                .iter()
-                .rev()
-                .find(|v| v.header.in_force.is_some_and(|(d, _)| d <= as_of))
-            {
+            match vs.iter().rev().find(|v| v.header.in_force.is_some_and(|(d, _)| d <= as_of)) {
                 Some(v) => chosen.push(v),
                 None => {
-                    let first = vs[0]
-                        .header
-                        .in_force
-                        .map_or_else(String::new, |d| d.0.to_string());
-                    self.diags.push(
-                        Diagnostic::error("lexnis::resolve::not_in_force", format!("act `{id}` has no version in force on {as_of}"))
-                            .label(vs[0].header.id.span, format!("its first version is in force from {first}"))
-                            .help(format!("evaluate with `--as-of {first}` or later, or leave this act out of --policies")),
-                    );
+                    let first = vs[0].header.in_force.map(|d| d.0);
+                    self.not_yet_in_force.insert(id.clone(), (first, vs[0].header.id.span));
                 }
+            }
+        }
+        if chosen.is_empty() {
+            if let Some((id, (first, span))) = self.not_yet_in_force.iter().next() {
+                let first = first.map_or_else(String::new, |d| d.to_string());
+                self.diags.push(
+                    Diagnostic::error("lexnis::resolve::not_in_force", format!("no act is in force on {as_of}"))
+                        .label(*span, format!("`{id}`: its first version is in force from {first}"))
+                        .help(format!("evaluate with `--as-of {first}` or later")),
+                );
             }
         }
         chosen
@@ -244,6 +249,15 @@ impl Resolver {
                         .help("remove this line: an act always sees its own declarations"),
                     ),
                     Some(i) => self.p.acts[act.index()].imports.push(ActId(i as u32)),
+                    None if self.not_yet_in_force.contains_key(&name.text) => {
+                        let first = self.not_yet_in_force[&name.text].0.map_or_else(String::new, |d| d.to_string());
+                        let as_of = self.p.as_of.map_or_else(String::new, |d| d.to_string());
+                        self.diags.push(
+                            Diagnostic::error("lexnis::resolve::import_not_in_force", format!("act `{}` imports `{}`, which is not yet in force on {as_of}", self.p.acts[act.index()].id, name.text))
+                                .label(name.span, format!("in force from {first}"))
+                                .help(format!("evaluate with `--as-of {first}` or later, or give the importing act a version in force from {first}")),
+                        );
+                    }
                     None => {
                         let known: Vec<&str> = self.p.acts.iter().map(|a| a.id.as_str()).collect();
                         self.diags.push(

@@ -1,0 +1,412 @@
+//! Comparing two revisions of the rules. Entry points: [`diff_rules`] (what changed
+//! in the text), [`diff_population`] (who changes outcome and which rule moved
+//! them), [`diff_entity`] (one entity's two traces side by side).
+
+use crate::eval::Evaluator;
+use crate::facts::load_facts;
+use crate::lower::{Compiled, Op};
+use crate::program::{ActId, Program};
+use crate::value::{to_json, Value};
+use serde::Serialize;
+use serde_json::Value as Json;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    Added,
+    Removed,
+    Changed,
+}
+
+/// Where an item is written, and how.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Written {
+    /// `file:line:column`
+    pub source: String,
+    pub text: String,
+}
+
+/// One declaration that differs between the revisions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleChange {
+    pub act: String,
+    /// `art. 3`, `allegato I`, or `(other)`: the grouping a reader of the act expects.
+    pub provision: String,
+    pub kind: ChangeKind,
+    /// `rule scope.c2`, `define size_class`, `table EntityType row "II.8.1"`, ...
+    pub item: String,
+    /// What differs: `condition`, `citation`, `value`, ...
+    pub aspects: Vec<String>,
+    pub old: Option<Written>,
+    pub new: Option<Written>,
+}
+
+/// A declaration reduced to what matters for comparison.
+struct Entry {
+    act: String,
+    provision: String,
+    /// Aspect name and its normalized text.
+    aspects: Vec<(&'static str, String)>,
+    written: Written,
+}
+
+fn squeeze(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `art. 3` from "art. 3, c. 2"; `allegato I` from "allegato I, punto 8".
+fn provision_of(citation: &str) -> String {
+    let c = citation.rsplit_once("art.").map_or(citation, |(_, rest)| rest);
+    if citation.contains("art.") {
+        let n: String = c.trim_start().chars().take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '-').collect();
+        return format!("art. {n}");
+    }
+    if let Some(i) = citation.find("allegato") {
+        let word: String = citation[i..].split(',').next().unwrap_or("allegato").trim().to_string();
+        return word;
+    }
+    "(other)".into()
+}
+
+fn entries(p: &Program) -> BTreeMap<String, Entry> {
+    let mut out = BTreeMap::new();
+    let act = |a: ActId| p.act(a).id.clone();
+    let text = |span| squeeze(p.sources.snippet(span));
+    let at = |span| p.sources.location(span);
+    for r in &p.rules {
+        let overrides: Vec<&str> = r.overrides.iter().map(|o| p.rules[o.index()].name.as_str()).collect();
+        let value = r.value.as_ref().map_or_else(|| "true".into(), |v| text(v.span));
+        let conclusion = format!("{} {} {value}", p.outcomes[r.outcome.index()].name, if r.includes { "includes" } else { "=" });
+        out.insert(
+            format!("rule {}", r.name),
+            Entry {
+                act: act(r.act),
+                provision: provision_of(&r.citation),
+                aspects: vec![
+                    ("citation", r.citation.clone()),
+                    ("condition", text(r.condition.span)),
+                    ("conclusion", conclusion.clone()),
+                    ("overrides", overrides.join(", ")),
+                    ("description", r.description.clone().unwrap_or_default()),
+                ],
+                written: Written { source: at(r.span), text: format!("when {} then {conclusion}", text(r.condition.span)) },
+            },
+        );
+    }
+    for d in &p.defines {
+        let params: Vec<String> = d.params.iter().map(|(n, t)| format!("{n}: {}", p.type_name(t))).collect();
+        out.insert(
+            format!("define {}", d.name),
+            Entry {
+                act: act(d.act),
+                provision: provision_of(&d.citation),
+                aspects: vec![
+                    ("citation", d.citation.clone()),
+                    ("type", format!("({}) {}", params.join(", "), p.type_name(&d.ty))),
+                    ("value", text(d.body.span)),
+                ],
+                written: Written { source: at(d.span), text: text(d.body.span) },
+            },
+        );
+    }
+    for f in &p.facts {
+        let s = &f.spec;
+        let default = s.default.as_ref().map(|v| crate::value::display(p, &s.ty, v)).unwrap_or_default();
+        let range = s.range.as_ref().map(|r| format!("{:?}..{:?}", r.min, r.max)).unwrap_or_default();
+        out.insert(
+            format!("fact {}", s.name),
+            Entry {
+                act: act(f.act),
+                provision: "(facts)".into(),
+                aspects: vec![("type", p.type_name(&s.ty)), ("default", default), ("range", range)],
+                written: Written { source: at(s.span), text: format!("{}: {}", s.name, p.type_name(&s.ty)) },
+            },
+        );
+    }
+    for o in &p.outcomes {
+        let otherwise = o.otherwise.as_ref().map(|e| text(e.span)).unwrap_or_default();
+        out.insert(
+            format!("outcome {}", o.name),
+            Entry {
+                act: act(o.act),
+                provision: "(outcomes)".into(),
+                aspects: vec![("type", p.type_name(&o.ty)), ("otherwise", otherwise.clone())],
+                written: Written { source: at(o.span), text: format!("{}: {} otherwise {otherwise}", o.name, p.type_name(&o.ty)) },
+            },
+        );
+    }
+    for t in &p.tables {
+        for row in &t.rows {
+            let cells: Vec<String> = t.columns.iter().zip(&row.cells).map(|((_, ty), v)| crate::value::display(p, ty, v)).collect();
+            out.insert(
+                format!("table {} row \"{}\"", t.name, row.key),
+                Entry {
+                    act: act(t.act),
+                    provision: provision_of(&t.citation),
+                    aspects: vec![("cells", cells.join(" | "))],
+                    written: Written { source: at(row.span), text: cells.join(" | ") },
+                },
+            );
+        }
+    }
+    for e in &p.enums {
+        for (v, _) in &e.variants {
+            out.insert(
+                format!("enum {} variant {v}", e.name),
+                Entry {
+                    act: act(e.act),
+                    provision: "(vocabulary)".into(),
+                    aspects: vec![],
+                    written: Written { source: at(e.span), text: v.clone() },
+                },
+            );
+        }
+    }
+    out
+}
+
+/// Every declaration added, removed or changed, grouped by act and provision.
+pub fn diff_rules(old: &Program, new: &Program) -> Vec<RuleChange> {
+    let (a, b) = (entries(old), entries(new));
+    let mut changes = Vec::new();
+    for (item, e) in &a {
+        match b.get(item) {
+            None => changes.push(RuleChange {
+                act: e.act.clone(),
+                provision: e.provision.clone(),
+                kind: ChangeKind::Removed,
+                item: item.clone(),
+                aspects: vec![],
+                old: Some(e.written.clone()),
+                new: None,
+            }),
+            Some(n) => {
+                let aspects: Vec<String> = e
+                    .aspects
+                    .iter()
+                    .zip(&n.aspects)
+                    .filter(|(x, y)| x.1 != y.1)
+                    .map(|(x, _)| x.0.to_string())
+                    .collect();
+                if !aspects.is_empty() {
+                    changes.push(RuleChange {
+                        act: n.act.clone(),
+                        provision: n.provision.clone(),
+                        kind: ChangeKind::Changed,
+                        item: item.clone(),
+                        aspects,
+                        old: Some(e.written.clone()),
+                        new: Some(n.written.clone()),
+                    });
+                }
+            }
+        }
+    }
+    for (item, n) in &b {
+        if !a.contains_key(item) {
+            changes.push(RuleChange {
+                act: n.act.clone(),
+                provision: n.provision.clone(),
+                kind: ChangeKind::Added,
+                item: item.clone(),
+                aspects: vec![],
+                old: None,
+                new: Some(n.written.clone()),
+            });
+        }
+    }
+    changes.sort_by(|x, y| (&x.act, provision_key(&x.provision), &x.item).cmp(&(&y.act, provision_key(&y.provision), &y.item)));
+    changes
+}
+
+/// Articles in numeric order, then annexes, then the rest.
+fn provision_key(p: &str) -> (u8, u32, String) {
+    match p.strip_prefix("art. ") {
+        Some(n) => (0, n.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap_or(0), p.to_string()),
+        None if p.starts_with("allegato") => (1, 0, p.to_string()),
+        None => (2, 0, p.to_string()),
+    }
+}
+
+/// One record's results under both revisions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangedRecord {
+    pub line: u64,
+    pub id: Option<String>,
+    /// Result key, old value, new value.
+    pub changes: Vec<(String, Json, Json)>,
+    /// The first rule or definition whose value differs, with its citation.
+    pub diverging: Option<Divergence>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Divergence {
+    pub name: String,
+    pub citation: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Transition {
+    pub result: String,
+    pub from: Json,
+    pub to: Json,
+    pub count: u64,
+    /// How many of these records first diverge at each rule.
+    pub by_rule: Vec<(Divergence, u64)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PopulationDiff {
+    pub records: u64,
+    pub changed: u64,
+    /// Records that could not be evaluated under one revision or both.
+    pub errors: Vec<(u64, String)>,
+    pub transitions: Vec<Transition>,
+    pub changed_records: Vec<ChangedRecord>,
+}
+
+/// The results of a record under one revision: by key, as JSON.
+fn results_by_key(ev: &Evaluator<'_>, values: &[Value]) -> BTreeMap<String, Json> {
+    let p = &ev.compiled.program;
+    ev.compiled.results.iter().zip(values).map(|(r, v)| (r.key.clone(), to_json(p, &r.ty, v))).collect()
+}
+
+/// Evaluates a facts document; the error names the revision.
+fn evaluate(ev: &mut Evaluator<'_>, doc: &Json, which: &str) -> Result<BTreeMap<String, Json>, String> {
+    let facts = load_facts(&ev.compiled.program, doc)
+        .map_err(|errs| format!("{which} revision: {}", errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
+    let values = ev.run(facts).map_err(|e| format!("{which} revision: {e}"))?;
+    Ok(results_by_key(ev, &values))
+}
+
+/// The result keys whose values differ: key, old, new.
+fn changed_results(a: &BTreeMap<String, Json>, b: &BTreeMap<String, Json>) -> Vec<(String, Json, Json)> {
+    let keys = a.keys().chain(b.keys().filter(|k| !a.contains_key(*k)));
+    keys.filter_map(|k| {
+        let (x, y) = (a.get(k).cloned().unwrap_or(Json::Null), b.get(k).cloned().unwrap_or(Json::Null));
+        (x != y).then(|| (k.clone(), x, y))
+    })
+    .collect()
+}
+
+/// Records moving between two values of one result, by diverging rule.
+struct Moves {
+    from: Json,
+    to: Json,
+    count: u64,
+    by_rule: BTreeMap<Divergence, u64>,
+}
+
+/// Values of named nodes (definitions and rules) by name, in node order.
+fn named_values(ev: &Evaluator<'_>) -> Vec<(String, Json, String)> {
+    let c = ev.compiled;
+    let p = &c.program;
+    (0..c.node_count() as u32)
+        .filter_map(|n| {
+            let node = c.node(n);
+            let (citation, act) = match &node.op {
+                Op::Define(id, _) => (&p.defines[id.index()].citation, p.defines[id.index()].act),
+                Op::RuleApplies { rule, .. } => (&p.rules[rule.index()].citation, p.rules[rule.index()].act),
+                _ => return None,
+            };
+            let value = ev.memo(n).map_or(Json::Null, |v| to_json(p, &node.ty, v));
+            Some((crate::trace::node_name(c, n), value, p.full_citation(act, citation)))
+        })
+        .collect()
+}
+
+/// The first named node, in the new revision's order, whose value differs.
+fn first_divergence(old: &Evaluator<'_>, new: &Evaluator<'_>) -> Option<Divergence> {
+    let before: BTreeMap<String, Json> = named_values(old).into_iter().map(|(n, v, _)| (n, v)).collect();
+    let after = named_values(new);
+    let first_new = after.iter().find(|(name, value, _)| before.get(name).is_none_or(|b| b != value));
+    if let Some((name, _, citation)) = first_new {
+        return Some(Divergence { name: name.clone(), citation: citation.clone() });
+    }
+    let names: std::collections::HashSet<&String> = after.iter().map(|(n, _, _)| n).collect();
+    named_values(old)
+        .into_iter()
+        .find(|(n, _, _)| !names.contains(n))
+        .map(|(name, _, citation)| Divergence { name: format!("{name} (removed)"), citation })
+}
+
+/// Evaluates every record under both revisions and reports who moves where.
+pub fn diff_population(old: &Compiled, new: &Compiled, records: impl Iterator<Item = (u64, Result<Json, String>)>) -> PopulationDiff {
+    let mut ev_old = Evaluator::new(old);
+    let mut ev_new = Evaluator::new(new);
+    let mut out = PopulationDiff::default();
+    let mut table: BTreeMap<(String, String, String), Moves> = BTreeMap::new();
+    for (line, doc) in records {
+        out.records += 1;
+        let doc = match doc {
+            Ok(d) => d,
+            Err(e) => {
+                out.errors.push((line, e));
+                continue;
+            }
+        };
+        let id = doc.get(crate::facts::ID_FIELD).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+        let (a, b) = match (evaluate(&mut ev_old, &doc, "old"), evaluate(&mut ev_new, &doc, "new")) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => {
+                out.errors.push((line, e));
+                continue;
+            }
+        };
+        let changes = changed_results(&a, &b);
+        if changes.is_empty() {
+            continue;
+        }
+        out.changed += 1;
+        let diverging = first_divergence(&ev_old, &ev_new);
+        for (k, x, y) in &changes {
+            let entry = table.entry((k.clone(), x.to_string(), y.to_string())).or_insert_with(|| Moves {
+                from: x.clone(),
+                to: y.clone(),
+                count: 0,
+                by_rule: BTreeMap::new(),
+            });
+            entry.count += 1;
+            if let Some(d) = &diverging {
+                *entry.by_rule.entry(d.clone()).or_default() += 1;
+            }
+        }
+        out.changed_records.push(ChangedRecord { line, id, changes, diverging });
+    }
+    out.transitions = table
+        .into_iter()
+        .map(|((result, _, _), Moves { from, to, count, by_rule })| {
+            let mut by_rule: Vec<(Divergence, u64)> = by_rule.into_iter().collect();
+            by_rule.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            Transition { result, from, to, count, by_rule }
+        })
+        .collect();
+    out.transitions.sort_by(|a, b| a.result.cmp(&b.result).then(b.count.cmp(&a.count)));
+    out
+}
+
+/// One entity's explanation under both revisions, step by step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EntityDiff {
+    pub id: Option<String>,
+    pub old: Vec<crate::trace::Step>,
+    pub new: Vec<crate::trace::Step>,
+    pub diverging: Option<Divergence>,
+    pub changes: Vec<(String, Json, Json)>,
+}
+
+pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityDiff, String> {
+    let mut ev_old = Evaluator::new(old);
+    let mut ev_new = Evaluator::new(new);
+    let a = evaluate(&mut ev_old, doc, "old")?;
+    let b = evaluate(&mut ev_new, doc, "new")?;
+    let changes = changed_results(&a, &b);
+    Ok(EntityDiff {
+        id: doc.get(crate::facts::ID_FIELD).and_then(|v| v.as_str()).map(str::to_string),
+        old: crate::trace::build_trace(&ev_old).steps,
+        new: crate::trace::build_trace(&ev_new).steps,
+        diverging: first_divergence(&ev_old, &ev_new),
+        changes,
+    })
+}

@@ -1,0 +1,168 @@
+//! Rendering of diffs: text (coloured on a terminal), Markdown for reports; JSON
+//! is the serialisation of the diff structures themselves.
+
+use crate::diff::{ChangeKind, EntityDiff, PopulationDiff, RuleChange};
+use serde_json::Value as Json;
+use std::fmt::Write as _;
+
+/// ANSI colours, or none.
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+fn mark(kind: ChangeKind) -> (&'static str, &'static str) {
+    match kind {
+        ChangeKind::Added => ("+", "32"),
+        ChangeKind::Removed => ("-", "31"),
+        ChangeKind::Changed => ("~", "33"),
+    }
+}
+
+pub fn rules_text(changes: &[RuleChange], style: Style) -> String {
+    let mut out = String::new();
+    if changes.is_empty() {
+        out.push_str("No rule changes.\n");
+        return out;
+    }
+    let _ = writeln!(out, "Rule changes: {}", changes.len());
+    let mut group = (String::new(), String::new());
+    for c in changes {
+        if (c.act.clone(), c.provision.clone()) != group {
+            group = (c.act.clone(), c.provision.clone());
+            let _ = writeln!(out, "\n{}", style.paint("1", &format!("{} — {}", c.act, c.provision)));
+        }
+        let (sign, color) = mark(c.kind);
+        let aspects = if c.aspects.is_empty() { String::new() } else { format!("  [{}]", c.aspects.join(", ")) };
+        let _ = writeln!(out, "  {} {}{aspects}", style.paint(color, sign), c.item);
+        if let Some(o) = &c.old {
+            let _ = writeln!(out, "      old {}  {}", o.source, style.paint("31", &o.text));
+        }
+        if let Some(n) = &c.new {
+            let _ = writeln!(out, "      new {}  {}", n.source, style.paint("32", &n.text));
+        }
+    }
+    out
+}
+
+pub fn rules_markdown(changes: &[RuleChange]) -> String {
+    let mut out = String::from("## Rule changes\n\n");
+    if changes.is_empty() {
+        out.push_str("No rule changes.\n");
+        return out;
+    }
+    out.push_str("| act | provision | change | item | what | old | new |\n|---|---|---|---|---|---|---|\n");
+    for c in changes {
+        let cell = |w: &Option<crate::diff::Written>| w.as_ref().map_or(String::new(), |w| format!("`{}` ({})", w.text.replace('|', "\\|"), w.source));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:?} | `{}` | {} | {} | {} |",
+            c.act,
+            c.provision,
+            c.kind,
+            c.item,
+            c.aspects.join(", "),
+            cell(&c.old),
+            cell(&c.new)
+        );
+    }
+    out
+}
+
+fn show(v: &Json) -> String {
+    match v {
+        Json::Null => "none".into(),
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub fn population_text(d: &PopulationDiff, style: Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\nPopulation: {} record(s), {} changed outcome, {} could not be evaluated", d.records, d.changed, d.errors.len());
+    if !d.transitions.is_empty() {
+        let _ = writeln!(out, "\nTransitions");
+    }
+    for t in &d.transitions {
+        let _ = writeln!(out, "  {}: {} -> {}  {}", t.result, show(&t.from), show(&t.to), style.paint("1", &t.count.to_string()));
+        for (rule, n) in &t.by_rule {
+            let _ = writeln!(out, "      {n:>8}  first diverging at {}  [{}]", rule.name, rule.citation);
+        }
+    }
+    if !d.changed_records.is_empty() {
+        let _ = writeln!(out, "\nChanged records");
+    }
+    for r in &d.changed_records {
+        let changes: Vec<String> = r.changes.iter().map(|(k, a, b)| format!("{k}: {} -> {}", show(a), show(b))).collect();
+        let why = r.diverging.as_ref().map_or(String::new(), |d| format!("  (first diverging at {} [{}])", d.name, d.citation));
+        let _ = writeln!(out, "  line {} id {}  {}{why}", r.line, r.id.as_deref().unwrap_or("-"), changes.join("; "));
+    }
+    for (line, e) in &d.errors {
+        let _ = writeln!(out, "  line {line}: {}", style.paint("31", e));
+    }
+    out
+}
+
+pub fn population_markdown(d: &PopulationDiff) -> String {
+    let mut out = format!("\n## Population\n\n{} record(s), {} changed outcome, {} could not be evaluated.\n", d.records, d.changed, d.errors.len());
+    if !d.transitions.is_empty() {
+        out.push_str("\n| result | from | to | records | first diverging rule |\n|---|---|---|---|---|\n");
+        for t in &d.transitions {
+            let rules: Vec<String> = t.by_rule.iter().map(|(r, n)| format!("{n} at `{}` ({})", r.name, r.citation)).collect();
+            let _ = writeln!(out, "| {} | {} | {} | {} | {} |", t.result, show(&t.from), show(&t.to), t.count, rules.join("; "));
+        }
+    }
+    if !d.changed_records.is_empty() {
+        out.push_str("\n| line | id | changes | first diverging rule |\n|---|---|---|---|\n");
+        for r in &d.changed_records {
+            let changes: Vec<String> = r.changes.iter().map(|(k, a, b)| format!("{k}: {} → {}", show(a), show(b))).collect();
+            let why = r.diverging.as_ref().map_or(String::new(), |d| format!("`{}` ({})", d.name, d.citation));
+            let _ = writeln!(out, "| {} | {} | {} | {} |", r.line, r.id.as_deref().unwrap_or("-"), changes.join("; "), why);
+        }
+    }
+    out
+}
+
+fn step_line(s: &crate::trace::Step) -> String {
+    format!("{} = {}", s.name, s.shown)
+}
+
+/// The two traces side by side; `>>` marks the first step that differs.
+pub fn entity_text(d: &EntityDiff, style: Style) -> String {
+    let mut out = format!("\nEntity {}\n", d.id.as_deref().unwrap_or("(no id)"));
+    for (k, a, b) in &d.changes {
+        let _ = writeln!(out, "  {k}: {} -> {}", show(a), show(b));
+    }
+    if let Some(div) = &d.diverging {
+        let _ = writeln!(out, "  first divergence: {} [{}]", div.name, div.citation);
+    }
+    let width = d.old.iter().map(|s| step_line(s).chars().count()).max().unwrap_or(0).clamp(20, 70);
+    let _ = writeln!(out, "\n   {:width$}   new", "old");
+    let rows = d.old.len().max(d.new.len());
+    let mut marked = false;
+    for i in 0..rows {
+        let a = d.old.get(i).map(step_line).unwrap_or_default();
+        let b = d.new.get(i).map(step_line).unwrap_or_default();
+        let differs = a != b;
+        let marker = if differs && !marked {
+            marked = true;
+            ">>"
+        } else {
+            "  "
+        };
+        let a: String = a.chars().take(width).collect();
+        let line = format!("{marker} {a:width$} | {b}");
+        let _ = writeln!(out, "{}", if differs { style.paint("33", &line) } else { line });
+    }
+    out
+}
