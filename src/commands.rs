@@ -551,16 +551,27 @@ fn compile_spec(spec: &str, as_of: Date) -> Result<Compiled, u8> {
 
 /// Records of a facts file: a JSON array or JSON lines, each with its line number.
 pub fn read_records(path: &Path) -> Result<Vec<(u64, Result<serde_json::Value, String>)>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if text.trim_start().starts_with('[') {
-        let values: Vec<serde_json::Value> = serde_json::from_str(&text).map_err(|e| format!("{}: not a valid JSON array: {e}", path.display()))?;
-        return Ok(values.into_iter().enumerate().map(|(i, v)| (i as u64 + 1, Ok(v))).collect());
+        let values: Vec<serde_json::Value> = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a valid JSON array: {e}", path.display()))?;
+        return Ok(values
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (i as u64 + 1, Ok(v)))
+            .collect());
     }
     Ok(text
         .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| (i as u64 + 1, serde_json::from_str(l).map_err(|e| format!("not valid JSON: {e}"))))
+        .map(|(i, l)| {
+            (
+                i as u64 + 1,
+                serde_json::from_str(l).map_err(|e| format!("not valid JSON: {e}")),
+            )
+        })
         .collect())
 }
 
@@ -573,15 +584,26 @@ pub fn diff(args: &DiffArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let (old, new) = match (compile_spec(&args.old, as_of), compile_spec(&args.new, as_of)) {
+    let (old, new) = match (
+        compile_spec(&args.old, as_of),
+        compile_spec(&args.new, as_of),
+    ) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(code), _) | (_, Err(code)) => return code,
     };
-    let style = crate::render::diff::Style { color: std::io::stdout().is_terminal() };
+    let style = crate::render::diff::Style {
+        color: std::io::stdout().is_terminal(),
+    };
     let changes = crate::diff::diff_rules(&old.program, &new.program);
     let mut report = serde_json::json!({"old": args.old, "new": args.new, "as_of": as_of, "rule_changes": changes});
-    let mut text = format!("lexnis diff {} -> {} (as of {as_of})\n\n", args.old, args.new);
-    let mut markdown = format!("# lexnis diff `{}` → `{}` (as of {as_of})\n\n", args.old, args.new);
+    let mut text = format!(
+        "lexnis diff {} -> {} (as of {as_of})\n\n",
+        args.old, args.new
+    );
+    let mut markdown = format!(
+        "# lexnis diff `{}` → `{}` (as of {as_of})\n\n",
+        args.old, args.new
+    );
     text.push_str(&crate::render::diff::rules_text(&changes, style));
     markdown.push_str(&crate::render::diff::rules_markdown(&changes));
     if let Some(path) = &args.facts {
@@ -598,7 +620,10 @@ pub fn diff(args: &DiffArgs) -> u8 {
         report["population"] = serde_json::to_value(&population).unwrap_or_default();
     }
     if let Some(path) = &args.entity {
-        let doc = match std::fs::read_to_string(path).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+        let doc = match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        {
             Ok(d) => d,
             Err(e) => {
                 eprintln!("error: cannot read entity {}: {e}", path.display());
@@ -608,7 +633,13 @@ pub fn diff(args: &DiffArgs) -> u8 {
         match crate::diff::diff_entity(&old, &new, &doc) {
             Ok(d) => {
                 text.push_str(&crate::render::diff::entity_text(&d, style));
-                markdown.push_str(&format!("\n```\n{}```\n", crate::render::diff::entity_text(&d, crate::render::diff::Style { color: false })));
+                markdown.push_str(&format!(
+                    "\n```\n{}```\n",
+                    crate::render::diff::entity_text(
+                        &d,
+                        crate::render::diff::Style { color: false }
+                    )
+                ));
                 report["entity"] = serde_json::to_value(&d).unwrap_or_default();
             }
             Err(e) => {

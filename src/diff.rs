@@ -57,13 +57,24 @@ fn squeeze(text: &str) -> String {
 
 /// `art. 3` from "art. 3, c. 2"; `allegato I` from "allegato I, punto 8".
 fn provision_of(citation: &str) -> String {
-    let c = citation.rsplit_once("art.").map_or(citation, |(_, rest)| rest);
+    let c = citation
+        .rsplit_once("art.")
+        .map_or(citation, |(_, rest)| rest);
     if citation.contains("art.") {
-        let n: String = c.trim_start().chars().take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '-').collect();
+        let n: String = c
+            .trim_start()
+            .chars()
+            .take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '-')
+            .collect();
         return format!("art. {n}");
     }
     if let Some(i) = citation.find("allegato") {
-        let word: String = citation[i..].split(',').next().unwrap_or("allegato").trim().to_string();
+        let word: String = citation[i..]
+            .split(',')
+            .next()
+            .unwrap_or("allegato")
+            .trim()
+            .to_string();
         return word;
     }
     "(other)".into()
@@ -75,9 +86,20 @@ fn entries(p: &Program) -> BTreeMap<String, Entry> {
     let text = |span| squeeze(p.sources.snippet(span));
     let at = |span| p.sources.location(span);
     for r in &p.rules {
-        let overrides: Vec<&str> = r.overrides.iter().map(|o| p.rules[o.index()].name.as_str()).collect();
-        let value = r.value.as_ref().map_or_else(|| "true".into(), |v| text(v.span));
-        let conclusion = format!("{} {} {value}", p.outcomes[r.outcome.index()].name, if r.includes { "includes" } else { "=" });
+        let overrides: Vec<&str> = r
+            .overrides
+            .iter()
+            .map(|o| p.rules[o.index()].name.as_str())
+            .collect();
+        let value = r
+            .value
+            .as_ref()
+            .map_or_else(|| "true".into(), |v| text(v.span));
+        let conclusion = format!(
+            "{} {} {value}",
+            p.outcomes[r.outcome.index()].name,
+            if r.includes { "includes" } else { "=" }
+        );
         out.insert(
             format!("rule {}", r.name),
             Entry {
@@ -90,12 +112,19 @@ fn entries(p: &Program) -> BTreeMap<String, Entry> {
                     ("overrides", overrides.join(", ")),
                     ("description", r.description.clone().unwrap_or_default()),
                 ],
-                written: Written { source: at(r.span), text: format!("when {} then {conclusion}", text(r.condition.span)) },
+                written: Written {
+                    source: at(r.span),
+                    text: format!("when {} then {conclusion}", text(r.condition.span)),
+                },
             },
         );
     }
     for d in &p.defines {
-        let params: Vec<String> = d.params.iter().map(|(n, t)| format!("{n}: {}", p.type_name(t))).collect();
+        let params: Vec<String> = d
+            .params
+            .iter()
+            .map(|(n, t)| format!("{n}: {}", p.type_name(t)))
+            .collect();
         out.insert(
             format!("define {}", d.name),
             Entry {
@@ -103,49 +132,88 @@ fn entries(p: &Program) -> BTreeMap<String, Entry> {
                 provision: provision_of(&d.citation),
                 aspects: vec![
                     ("citation", d.citation.clone()),
-                    ("type", format!("({}) {}", params.join(", "), p.type_name(&d.ty))),
+                    (
+                        "type",
+                        format!("({}) {}", params.join(", "), p.type_name(&d.ty)),
+                    ),
                     ("value", text(d.body.span)),
                 ],
-                written: Written { source: at(d.span), text: text(d.body.span) },
+                written: Written {
+                    source: at(d.span),
+                    text: text(d.body.span),
+                },
             },
         );
     }
     for f in &p.facts {
         let s = &f.spec;
-        let default = s.default.as_ref().map(|v| crate::value::display(p, &s.ty, v)).unwrap_or_default();
-        let range = s.range.as_ref().map(|r| format!("{:?}..{:?}", r.min, r.max)).unwrap_or_default();
+        let default = s
+            .default
+            .as_ref()
+            .map(|v| crate::value::display(p, &s.ty, v))
+            .unwrap_or_default();
+        let range = s
+            .range
+            .as_ref()
+            .map(|r| format!("{:?}..{:?}", r.min, r.max))
+            .unwrap_or_default();
         out.insert(
             format!("fact {}", s.name),
             Entry {
                 act: act(f.act),
                 provision: "(facts)".into(),
-                aspects: vec![("type", p.type_name(&s.ty)), ("default", default), ("range", range)],
-                written: Written { source: at(s.span), text: format!("{}: {}", s.name, p.type_name(&s.ty)) },
+                aspects: vec![
+                    ("type", p.type_name(&s.ty)),
+                    ("default", default),
+                    ("range", range),
+                ],
+                written: Written {
+                    source: at(s.span),
+                    text: format!("{}: {}", s.name, p.type_name(&s.ty)),
+                },
             },
         );
     }
     for o in &p.outcomes {
-        let otherwise = o.otherwise.as_ref().map(|e| text(e.span)).unwrap_or_default();
+        let otherwise = o
+            .otherwise
+            .as_ref()
+            .map(|e| text(e.span))
+            .unwrap_or_default();
         out.insert(
             format!("outcome {}", o.name),
             Entry {
                 act: act(o.act),
                 provision: "(outcomes)".into(),
-                aspects: vec![("type", p.type_name(&o.ty)), ("otherwise", otherwise.clone())],
-                written: Written { source: at(o.span), text: format!("{}: {} otherwise {otherwise}", o.name, p.type_name(&o.ty)) },
+                aspects: vec![
+                    ("type", p.type_name(&o.ty)),
+                    ("otherwise", otherwise.clone()),
+                ],
+                written: Written {
+                    source: at(o.span),
+                    text: format!("{}: {} otherwise {otherwise}", o.name, p.type_name(&o.ty)),
+                },
             },
         );
     }
     for t in &p.tables {
         for row in &t.rows {
-            let cells: Vec<String> = t.columns.iter().zip(&row.cells).map(|((_, ty), v)| crate::value::display(p, ty, v)).collect();
+            let cells: Vec<String> = t
+                .columns
+                .iter()
+                .zip(&row.cells)
+                .map(|((_, ty), v)| crate::value::display(p, ty, v))
+                .collect();
             out.insert(
                 format!("table {} row \"{}\"", t.name, row.key),
                 Entry {
                     act: act(t.act),
                     provision: provision_of(&t.citation),
                     aspects: vec![("cells", cells.join(" | "))],
-                    written: Written { source: at(row.span), text: cells.join(" | ") },
+                    written: Written {
+                        source: at(row.span),
+                        text: cells.join(" | "),
+                    },
                 },
             );
         }
@@ -158,7 +226,10 @@ fn entries(p: &Program) -> BTreeMap<String, Entry> {
                     act: act(e.act),
                     provision: "(vocabulary)".into(),
                     aspects: vec![],
-                    written: Written { source: at(e.span), text: v.clone() },
+                    written: Written {
+                        source: at(e.span),
+                        text: v.clone(),
+                    },
                 },
             );
         }
@@ -216,14 +287,28 @@ pub fn diff_rules(old: &Program, new: &Program) -> Vec<RuleChange> {
             });
         }
     }
-    changes.sort_by(|x, y| (&x.act, provision_key(&x.provision), &x.item).cmp(&(&y.act, provision_key(&y.provision), &y.item)));
+    changes.sort_by(|x, y| {
+        (&x.act, provision_key(&x.provision), &x.item).cmp(&(
+            &y.act,
+            provision_key(&y.provision),
+            &y.item,
+        ))
+    });
     changes
 }
 
 /// Articles in numeric order, then annexes, then the rest.
 fn provision_key(p: &str) -> (u8, u32, String) {
     match p.strip_prefix("art. ") {
-        Some(n) => (0, n.chars().take_while(char::is_ascii_digit).collect::<String>().parse().unwrap_or(0), p.to_string()),
+        Some(n) => (
+            0,
+            n.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+                .parse()
+                .unwrap_or(0),
+            p.to_string(),
+        ),
         None if p.starts_with("allegato") => (1, 0, p.to_string()),
         None => (2, 0, p.to_string()),
     }
@@ -269,22 +354,46 @@ pub struct PopulationDiff {
 /// The results of a record under one revision: by key, as JSON.
 fn results_by_key(ev: &Evaluator<'_>, values: &[Value]) -> BTreeMap<String, Json> {
     let p = &ev.compiled.program;
-    ev.compiled.results.iter().zip(values).map(|(r, v)| (r.key.clone(), to_json(p, &r.ty, v))).collect()
+    ev.compiled
+        .results
+        .iter()
+        .zip(values)
+        .map(|(r, v)| (r.key.clone(), to_json(p, &r.ty, v)))
+        .collect()
 }
 
 /// Evaluates a facts document; the error names the revision.
-fn evaluate(ev: &mut Evaluator<'_>, doc: &Json, which: &str) -> Result<BTreeMap<String, Json>, String> {
-    let facts = load_facts(&ev.compiled.program, doc)
-        .map_err(|errs| format!("{which} revision: {}", errs.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")))?;
-    let values = ev.run(facts).map_err(|e| format!("{which} revision: {e}"))?;
+fn evaluate(
+    ev: &mut Evaluator<'_>,
+    doc: &Json,
+    which: &str,
+) -> Result<BTreeMap<String, Json>, String> {
+    let facts = load_facts(&ev.compiled.program, doc).map_err(|errs| {
+        format!(
+            "{which} revision: {}",
+            errs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
+    })?;
+    let values = ev
+        .run(facts)
+        .map_err(|e| format!("{which} revision: {e}"))?;
     Ok(results_by_key(ev, &values))
 }
 
 /// The result keys whose values differ: key, old, new.
-fn changed_results(a: &BTreeMap<String, Json>, b: &BTreeMap<String, Json>) -> Vec<(String, Json, Json)> {
+fn changed_results(
+    a: &BTreeMap<String, Json>,
+    b: &BTreeMap<String, Json>,
+) -> Vec<(String, Json, Json)> {
     let keys = a.keys().chain(b.keys().filter(|k| !a.contains_key(*k)));
     keys.filter_map(|k| {
-        let (x, y) = (a.get(k).cloned().unwrap_or(Json::Null), b.get(k).cloned().unwrap_or(Json::Null));
+        let (x, y) = (
+            a.get(k).cloned().unwrap_or(Json::Null),
+            b.get(k).cloned().unwrap_or(Json::Null),
+        );
         (x != y).then(|| (k.clone(), x, y))
     })
     .collect()
@@ -307,32 +416,53 @@ fn named_values(ev: &Evaluator<'_>) -> Vec<(String, Json, String)> {
             let node = c.node(n);
             let (citation, act) = match &node.op {
                 Op::Define(id, _) => (&p.defines[id.index()].citation, p.defines[id.index()].act),
-                Op::RuleApplies { rule, .. } => (&p.rules[rule.index()].citation, p.rules[rule.index()].act),
+                Op::RuleApplies { rule, .. } => {
+                    (&p.rules[rule.index()].citation, p.rules[rule.index()].act)
+                }
                 _ => return None,
             };
             let value = ev.memo(n).map_or(Json::Null, |v| to_json(p, &node.ty, v));
-            Some((crate::trace::node_name(c, n), value, p.full_citation(act, citation)))
+            Some((
+                crate::trace::node_name(c, n),
+                value,
+                p.full_citation(act, citation),
+            ))
         })
         .collect()
 }
 
 /// The first named node, in the new revision's order, whose value differs.
 fn first_divergence(old: &Evaluator<'_>, new: &Evaluator<'_>) -> Option<Divergence> {
-    let before: BTreeMap<String, Json> = named_values(old).into_iter().map(|(n, v, _)| (n, v)).collect();
+    let before: BTreeMap<String, Json> = named_values(old)
+        .into_iter()
+        .map(|(n, v, _)| (n, v))
+        .collect();
     let after = named_values(new);
-    let first_new = after.iter().find(|(name, value, _)| before.get(name).is_none_or(|b| b != value));
+    let first_new = after
+        .iter()
+        .find(|(name, value, _)| before.get(name).is_none_or(|b| b != value));
     if let Some((name, _, citation)) = first_new {
-        return Some(Divergence { name: name.clone(), citation: citation.clone() });
+        return Some(Divergence {
+            name: name.clone(),
+            citation: citation.clone(),
+        });
     }
     let names: std::collections::HashSet<&String> = after.iter().map(|(n, _, _)| n).collect();
     named_values(old)
         .into_iter()
         .find(|(n, _, _)| !names.contains(n))
-        .map(|(name, _, citation)| Divergence { name: format!("{name} (removed)"), citation })
+        .map(|(name, _, citation)| Divergence {
+            name: format!("{name} (removed)"),
+            citation,
+        })
 }
 
 /// Evaluates every record under both revisions and reports who moves where.
-pub fn diff_population(old: &Compiled, new: &Compiled, records: impl Iterator<Item = (u64, Result<Json, String>)>) -> PopulationDiff {
+pub fn diff_population(
+    old: &Compiled,
+    new: &Compiled,
+    records: impl Iterator<Item = (u64, Result<Json, String>)>,
+) -> PopulationDiff {
     let mut ev_old = Evaluator::new(old);
     let mut ev_new = Evaluator::new(new);
     let mut out = PopulationDiff::default();
@@ -346,8 +476,13 @@ pub fn diff_population(old: &Compiled, new: &Compiled, records: impl Iterator<It
                 continue;
             }
         };
-        let id = doc.get(crate::facts::ID_FIELD).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
-        let (a, b) = match (evaluate(&mut ev_old, &doc, "old"), evaluate(&mut ev_new, &doc, "new")) {
+        let id = doc
+            .get(crate::facts::ID_FIELD)
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+        let (a, b) = match (
+            evaluate(&mut ev_old, &doc, "old"),
+            evaluate(&mut ev_new, &doc, "new"),
+        ) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => {
                 out.errors.push((line, e));
@@ -361,28 +496,52 @@ pub fn diff_population(old: &Compiled, new: &Compiled, records: impl Iterator<It
         out.changed += 1;
         let diverging = first_divergence(&ev_old, &ev_new);
         for (k, x, y) in &changes {
-            let entry = table.entry((k.clone(), x.to_string(), y.to_string())).or_insert_with(|| Moves {
-                from: x.clone(),
-                to: y.clone(),
-                count: 0,
-                by_rule: BTreeMap::new(),
-            });
+            let entry = table
+                .entry((k.clone(), x.to_string(), y.to_string()))
+                .or_insert_with(|| Moves {
+                    from: x.clone(),
+                    to: y.clone(),
+                    count: 0,
+                    by_rule: BTreeMap::new(),
+                });
             entry.count += 1;
             if let Some(d) = &diverging {
                 *entry.by_rule.entry(d.clone()).or_default() += 1;
             }
         }
-        out.changed_records.push(ChangedRecord { line, id, changes, diverging });
+        out.changed_records.push(ChangedRecord {
+            line,
+            id,
+            changes,
+            diverging,
+        });
     }
     out.transitions = table
         .into_iter()
-        .map(|((result, _, _), Moves { from, to, count, by_rule })| {
-            let mut by_rule: Vec<(Divergence, u64)> = by_rule.into_iter().collect();
-            by_rule.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            Transition { result, from, to, count, by_rule }
-        })
+        .map(
+            |(
+                (result, _, _),
+                Moves {
+                    from,
+                    to,
+                    count,
+                    by_rule,
+                },
+            )| {
+                let mut by_rule: Vec<(Divergence, u64)> = by_rule.into_iter().collect();
+                by_rule.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                Transition {
+                    result,
+                    from,
+                    to,
+                    count,
+                    by_rule,
+                }
+            },
+        )
         .collect();
-    out.transitions.sort_by(|a, b| a.result.cmp(&b.result).then(b.count.cmp(&a.count)));
+    out.transitions
+        .sort_by(|a, b| a.result.cmp(&b.result).then(b.count.cmp(&a.count)));
     out
 }
 
@@ -403,7 +562,10 @@ pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityD
     let b = evaluate(&mut ev_new, doc, "new")?;
     let changes = changed_results(&a, &b);
     Ok(EntityDiff {
-        id: doc.get(crate::facts::ID_FIELD).and_then(|v| v.as_str()).map(str::to_string),
+        id: doc
+            .get(crate::facts::ID_FIELD)
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
         old: crate::trace::build_trace(&ev_old).steps,
         new: crate::trace::build_trace(&ev_new).steps,
         diverging: first_divergence(&ev_old, &ev_new),

@@ -151,7 +151,9 @@ enum Command {
         format: ListFormat,
     },
     /// Compare two revisions of the rules: what changed, who changes outcome, and why
-    #[command(after_help = "OLD and NEW are folders of rule files (several joined with `,`) or git revisions.\n\nExamples:\n  lexnis diff HEAD~1 HEAD\n  lexnis diff policies/it policies/it,policies/amendments/a-large-200 --as-of 2026-06-01 --facts population.jsonl\n  lexnis diff policies/it policies/it,policies/amendments/c-repeal-safeguard --entity examples/energia-collegata.json\n  lexnis diff policies/it policies/it,policies/amendments/b-annex-ii-type --semantic --format markdown")]
+    #[command(
+        after_help = "OLD and NEW are folders of rule files (several joined with `,`) or git revisions.\n\nExamples:\n  lexnis diff HEAD~1 HEAD\n  lexnis diff policies/it policies/it,policies/amendments/a-large-200 --as-of 2026-06-01 --facts population.jsonl\n  lexnis diff policies/it policies/it,policies/amendments/c-repeal-safeguard --entity examples/energia-collegata.json\n  lexnis diff policies/it policies/it,policies/amendments/b-annex-ii-type --semantic --format markdown"
+    )]
     Diff {
         old: String,
         new: String,
@@ -210,9 +212,23 @@ fn run(cli: Cli) -> u8 {
             format,
         } => commands::catalog(policies.args(), table.as_deref(), format),
         Command::Schema { policies } => commands::schema(policies.args()),
-        Command::Diff { old, new, as_of, facts, entity, semantic, format } => {
-            commands::diff(&commands::DiffArgs { old, new, as_of, facts, entity, semantic, format })
-        }
+        Command::Diff {
+            old,
+            new,
+            as_of,
+            facts,
+            entity,
+            semantic,
+            format,
+        } => commands::diff(&commands::DiffArgs {
+            old,
+            new,
+            as_of,
+            facts,
+            entity,
+            semantic,
+            format,
+        }),
         Command::Lint {
             paths,
             as_of,

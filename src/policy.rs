@@ -90,11 +90,19 @@ impl PolicySource {
     /// The rule files under `policies/` (amendments aside) at a git revision of the
     /// repository that holds the current directory.
     pub fn from_git(rev: &str) -> Result<PolicySource, LoadError> {
-        let fail = |message: String| LoadError { path: PathBuf::from(rev), message };
+        let fail = |message: String| LoadError {
+            path: PathBuf::from(rev),
+            message,
+        };
         let git = |args: &[&str]| -> Result<String, LoadError> {
-            let out = std::process::Command::new("git").args(args).output().map_err(|e| fail(format!("cannot run git: {e}")))?;
+            let out = std::process::Command::new("git")
+                .args(args)
+                .output()
+                .map_err(|e| fail(format!("cannot run git: {e}")))?;
             if !out.status.success() {
-                return Err(fail(String::from_utf8_lossy(&out.stderr).trim().to_string()));
+                return Err(fail(
+                    String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                ));
             }
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         };
@@ -104,9 +112,15 @@ impl PolicySource {
         let root = format!("{prefix}policies");
         let listing = git(&["ls-tree", "-r", "--name-only", rev, "--", &root])?;
         let mut p = PolicySource::default();
-        for path in listing.lines().filter(|l| l.ends_with(".law") && !l.contains("/amendments/")) {
+        for path in listing
+            .lines()
+            .filter(|l| l.ends_with(".law") && !l.contains("/amendments/"))
+        {
             let text = git(&["show", &format!("{rev}:{path}")])?;
-            p.add(&format!("{rev}:{}", path.strip_prefix(&prefix).unwrap_or(path)), &text);
+            p.add(
+                &format!("{rev}:{}", path.strip_prefix(&prefix).unwrap_or(path)),
+                &text,
+            );
         }
         if p.files.is_empty() {
             return Err(fail(format!("no .law files under {root} at this revision")));

@@ -114,14 +114,75 @@ pub fn explain_text(ev: &Evaluator<'_>, outcomes: &[Value], trace: &Trace) -> St
     for (r, v) in ev.compiled.results.iter().zip(outcomes) {
         let _ = writeln!(out, "  {:width$}  {}", r.key, display(p, &r.ty, v));
     }
-    let _ = writeln!(out, "\nWhy");
-    for (i, s) in trace.steps.iter().enumerate() {
-        write_step(&mut out, i + 1, s);
+    for (heading, steps) in explanation(ev, outcomes, trace) {
+        let _ = writeln!(out, "\nWhy {heading}");
+        for (number, step, inputs) in steps {
+            write_step(&mut out, number, step, &inputs);
+        }
     }
     out
 }
 
-fn write_step(out: &mut String, number: usize, s: &Step) {
+/// A numbered step, with its inputs by name and step number.
+type Numbered<'t> = (usize, &'t Step, Vec<String>);
+
+/// The trace grouped by result: under each result, the steps that decided it and
+/// were not already shown under an earlier one, inputs first. Steps are numbered in
+/// the order shown, and inputs refer back to those numbers.
+fn explanation<'t>(
+    ev: &Evaluator<'_>,
+    values: &[Value],
+    trace: &'t Trace,
+) -> Vec<(String, Vec<Numbered<'t>>)> {
+    let p = &ev.compiled.program;
+    let by_name: std::collections::HashMap<&str, usize> = trace
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let mut number_of: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    let mut groups = Vec::new();
+    for (r, v) in ev.compiled.results.iter().zip(values) {
+        let Some(&root) = by_name.get(r.name.as_str()) else {
+            continue;
+        };
+        let mut wanted = std::collections::BTreeSet::new();
+        let mut todo = vec![root];
+        while let Some(i) = todo.pop() {
+            if number_of.contains_key(&i) || !wanted.insert(i) {
+                continue;
+            }
+            todo.extend(
+                trace.steps[i]
+                    .inputs
+                    .iter()
+                    .filter_map(|n| by_name.get(n.as_str()).copied()),
+            );
+        }
+        let mut steps = Vec::new();
+        for i in wanted {
+            let number = number_of.len() + 1;
+            number_of.insert(i, number);
+            let step = &trace.steps[i];
+            let inputs = step
+                .inputs
+                .iter()
+                .map(
+                    |n| match by_name.get(n.as_str()).and_then(|j| number_of.get(j)) {
+                        Some(k) => format!("{n} ({k})"),
+                        None => n.clone(),
+                    },
+                )
+                .collect();
+            steps.push((number, step, inputs));
+        }
+        groups.push((format!("{} = {}", r.key, display(p, &r.ty, v)), steps));
+    }
+    groups
+}
+
+fn write_step(out: &mut String, number: usize, s: &Step, inputs: &[String]) {
     let head = match s.kind {
         StepKind::Fact => format!("Fact {} = {}", s.name, s.shown),
         StepKind::Definition => format!("{} = {}", s.name, s.shown),
@@ -146,8 +207,8 @@ fn write_step(out: &mut String, number: usize, s: &Step) {
     if !s.prevails_over.is_empty() {
         let _ = writeln!(out, "{pad}prevails over: {}", s.prevails_over.join(", "));
     }
-    if !s.inputs.is_empty() {
-        let _ = writeln!(out, "{pad}from: {}", s.inputs.join(", "));
+    if !inputs.is_empty() {
+        let _ = writeln!(out, "{pad}from: {}", inputs.join(", "));
     }
 }
 
@@ -172,16 +233,18 @@ pub fn explain_markdown(ev: &Evaluator<'_>, outcomes: &[Value], trace: &Trace) -
     for (r, v) in ev.compiled.results.iter().zip(outcomes) {
         let _ = writeln!(out, "| {} | `{}` |", r.key, display(p, &r.ty, v));
     }
-    let _ = writeln!(out, "\n### Why\n");
-    for (i, s) in trace.steps.iter().enumerate() {
-        let mut text = String::new();
-        write_step(&mut text, i + 1, s);
-        let mut lines = text.lines();
-        let head = lines.next().unwrap_or_default().trim_start();
-        let head = head.split_once(". ").map_or(head, |(_, h)| h);
-        let _ = writeln!(out, "{}. **{}**", i + 1, head);
-        for l in lines {
-            let _ = writeln!(out, "   {}  ", l.trim());
+    for (heading, steps) in explanation(ev, outcomes, trace) {
+        let _ = writeln!(out, "\n### Why `{heading}`\n");
+        for (number, step, inputs) in steps {
+            let mut text = String::new();
+            write_step(&mut text, number, step, &inputs);
+            let mut lines = text.lines();
+            let head = lines.next().unwrap_or_default().trim_start();
+            let head = head.split_once(". ").map_or(head, |(_, h)| h);
+            let _ = writeln!(out, "{number}. **{head}**  ");
+            for l in lines {
+                let _ = writeln!(out, "   {}  ", l.trim());
+            }
         }
     }
     out

@@ -210,11 +210,16 @@ impl Resolver {
     ) -> Vec<&'a ActVersion> {
         let mut chosen = Vec::new();
         for (id, vs) in versions {
-            match vs.iter().rev().find(|v| v.header.in_force.is_some_and(|(d, _)| d <= as_of)) {
+            match vs
+                .iter()
+                .rev()
+                .find(|v| v.header.in_force.is_some_and(|(d, _)| d <= as_of))
+            {
                 Some(v) => chosen.push(v),
                 None => {
                     let first = vs[0].header.in_force.map(|d| d.0);
-                    self.not_yet_in_force.insert(id.clone(), (first, vs[0].header.id.span));
+                    self.not_yet_in_force
+                        .insert(id.clone(), (first, vs[0].header.id.span));
                 }
             }
         }
@@ -222,9 +227,15 @@ impl Resolver {
             if let Some((id, (first, span))) = self.not_yet_in_force.iter().next() {
                 let first = first.map_or_else(String::new, |d| d.to_string());
                 self.diags.push(
-                    Diagnostic::error("lexnis::resolve::not_in_force", format!("no act is in force on {as_of}"))
-                        .label(*span, format!("`{id}`: its first version is in force from {first}"))
-                        .help(format!("evaluate with `--as-of {first}` or later")),
+                    Diagnostic::error(
+                        "lexnis::resolve::not_in_force",
+                        format!("no act is in force on {as_of}"),
+                    )
+                    .label(
+                        *span,
+                        format!("`{id}`: its first version is in force from {first}"),
+                    )
+                    .help(format!("evaluate with `--as-of {first}` or later")),
                 );
             }
         }
@@ -250,7 +261,9 @@ impl Resolver {
                     ),
                     Some(i) => self.p.acts[act.index()].imports.push(ActId(i as u32)),
                     None if self.not_yet_in_force.contains_key(&name.text) => {
-                        let first = self.not_yet_in_force[&name.text].0.map_or_else(String::new, |d| d.to_string());
+                        let first = self.not_yet_in_force[&name.text]
+                            .0
+                            .map_or_else(String::new, |d| d.to_string());
                         let as_of = self.p.as_of.map_or_else(String::new, |d| d.to_string());
                         self.diags.push(
                             Diagnostic::error("lexnis::resolve::import_not_in_force", format!("act `{}` imports `{}`, which is not yet in force on {as_of}", self.p.acts[act.index()].id, name.text))

@@ -40,16 +40,34 @@ pub fn rules_text(changes: &[RuleChange], style: Style) -> String {
     for c in changes {
         if (c.act.clone(), c.provision.clone()) != group {
             group = (c.act.clone(), c.provision.clone());
-            let _ = writeln!(out, "\n{}", style.paint("1", &format!("{} — {}", c.act, c.provision)));
+            let _ = writeln!(
+                out,
+                "\n{}",
+                style.paint("1", &format!("{} — {}", c.act, c.provision))
+            );
         }
         let (sign, color) = mark(c.kind);
-        let aspects = if c.aspects.is_empty() { String::new() } else { format!("  [{}]", c.aspects.join(", ")) };
+        let aspects = if c.aspects.is_empty() {
+            String::new()
+        } else {
+            format!("  [{}]", c.aspects.join(", "))
+        };
         let _ = writeln!(out, "  {} {}{aspects}", style.paint(color, sign), c.item);
         if let Some(o) = &c.old {
-            let _ = writeln!(out, "      old {}  {}", o.source, style.paint("31", &o.text));
+            let _ = writeln!(
+                out,
+                "      old {}  {}",
+                o.source,
+                style.paint("31", &o.text)
+            );
         }
         if let Some(n) = &c.new {
-            let _ = writeln!(out, "      new {}  {}", n.source, style.paint("32", &n.text));
+            let _ = writeln!(
+                out,
+                "      new {}  {}",
+                n.source,
+                style.paint("32", &n.text)
+            );
         }
     }
     out
@@ -61,9 +79,15 @@ pub fn rules_markdown(changes: &[RuleChange]) -> String {
         out.push_str("No rule changes.\n");
         return out;
     }
-    out.push_str("| act | provision | change | item | what | old | new |\n|---|---|---|---|---|---|---|\n");
+    out.push_str(
+        "| act | provision | change | item | what | old | new |\n|---|---|---|---|---|---|---|\n",
+    );
     for c in changes {
-        let cell = |w: &Option<crate::diff::Written>| w.as_ref().map_or(String::new(), |w| format!("`{}` ({})", w.text.replace('|', "\\|"), w.source));
+        let cell = |w: &Option<crate::diff::Written>| {
+            w.as_ref().map_or(String::new(), |w| {
+                format!("`{}` ({})", w.text.replace('|', "\\|"), w.source)
+            })
+        };
         let _ = writeln!(
             out,
             "| {} | {} | {:?} | `{}` | {} | {} | {} |",
@@ -89,23 +113,52 @@ fn show(v: &Json) -> String {
 
 pub fn population_text(d: &PopulationDiff, style: Style) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "\nPopulation: {} record(s), {} changed outcome, {} could not be evaluated", d.records, d.changed, d.errors.len());
+    let _ = writeln!(
+        out,
+        "\nPopulation: {} record(s), {} changed outcome, {} could not be evaluated",
+        d.records,
+        d.changed,
+        d.errors.len()
+    );
     if !d.transitions.is_empty() {
         let _ = writeln!(out, "\nTransitions");
     }
     for t in &d.transitions {
-        let _ = writeln!(out, "  {}: {} -> {}  {}", t.result, show(&t.from), show(&t.to), style.paint("1", &t.count.to_string()));
+        let _ = writeln!(
+            out,
+            "  {}: {} -> {}  {}",
+            t.result,
+            show(&t.from),
+            show(&t.to),
+            style.paint("1", &t.count.to_string())
+        );
         for (rule, n) in &t.by_rule {
-            let _ = writeln!(out, "      {n:>8}  first diverging at {}  [{}]", rule.name, rule.citation);
+            let _ = writeln!(
+                out,
+                "      {n:>8}  first diverging at {}  [{}]",
+                rule.name, rule.citation
+            );
         }
     }
     if !d.changed_records.is_empty() {
         let _ = writeln!(out, "\nChanged records");
     }
     for r in &d.changed_records {
-        let changes: Vec<String> = r.changes.iter().map(|(k, a, b)| format!("{k}: {} -> {}", show(a), show(b))).collect();
-        let why = r.diverging.as_ref().map_or(String::new(), |d| format!("  (first diverging at {} [{}])", d.name, d.citation));
-        let _ = writeln!(out, "  line {} id {}  {}{why}", r.line, r.id.as_deref().unwrap_or("-"), changes.join("; "));
+        let changes: Vec<String> = r
+            .changes
+            .iter()
+            .map(|(k, a, b)| format!("{k}: {} -> {}", show(a), show(b)))
+            .collect();
+        let why = r.diverging.as_ref().map_or(String::new(), |d| {
+            format!("  (first diverging at {} [{}])", d.name, d.citation)
+        });
+        let _ = writeln!(
+            out,
+            "  line {} id {}  {}{why}",
+            r.line,
+            r.id.as_deref().unwrap_or("-"),
+            changes.join("; ")
+        );
     }
     for (line, e) in &d.errors {
         let _ = writeln!(out, "  line {line}: {}", style.paint("31", e));
@@ -114,20 +167,53 @@ pub fn population_text(d: &PopulationDiff, style: Style) -> String {
 }
 
 pub fn population_markdown(d: &PopulationDiff) -> String {
-    let mut out = format!("\n## Population\n\n{} record(s), {} changed outcome, {} could not be evaluated.\n", d.records, d.changed, d.errors.len());
+    let mut out = format!(
+        "\n## Population\n\n{} record(s), {} changed outcome, {} could not be evaluated.\n",
+        d.records,
+        d.changed,
+        d.errors.len()
+    );
     if !d.transitions.is_empty() {
-        out.push_str("\n| result | from | to | records | first diverging rule |\n|---|---|---|---|---|\n");
+        out.push_str(
+            "\n| result | from | to | records | first diverging rule |\n|---|---|---|---|---|\n",
+        );
         for t in &d.transitions {
-            let rules: Vec<String> = t.by_rule.iter().map(|(r, n)| format!("{n} at `{}` ({})", r.name, r.citation)).collect();
-            let _ = writeln!(out, "| {} | {} | {} | {} | {} |", t.result, show(&t.from), show(&t.to), t.count, rules.join("; "));
+            let rules: Vec<String> = t
+                .by_rule
+                .iter()
+                .map(|(r, n)| format!("{n} at `{}` ({})", r.name, r.citation))
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                t.result,
+                show(&t.from),
+                show(&t.to),
+                t.count,
+                rules.join("; ")
+            );
         }
     }
     if !d.changed_records.is_empty() {
         out.push_str("\n| line | id | changes | first diverging rule |\n|---|---|---|---|\n");
         for r in &d.changed_records {
-            let changes: Vec<String> = r.changes.iter().map(|(k, a, b)| format!("{k}: {} → {}", show(a), show(b))).collect();
-            let why = r.diverging.as_ref().map_or(String::new(), |d| format!("`{}` ({})", d.name, d.citation));
-            let _ = writeln!(out, "| {} | {} | {} | {} |", r.line, r.id.as_deref().unwrap_or("-"), changes.join("; "), why);
+            let changes: Vec<String> = r
+                .changes
+                .iter()
+                .map(|(k, a, b)| format!("{k}: {} → {}", show(a), show(b)))
+                .collect();
+            let why = r
+                .diverging
+                .as_ref()
+                .map_or(String::new(), |d| format!("`{}` ({})", d.name, d.citation));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                r.line,
+                r.id.as_deref().unwrap_or("-"),
+                changes.join("; "),
+                why
+            );
         }
     }
     out
@@ -146,7 +232,13 @@ pub fn entity_text(d: &EntityDiff, style: Style) -> String {
     if let Some(div) = &d.diverging {
         let _ = writeln!(out, "  first divergence: {} [{}]", div.name, div.citation);
     }
-    let width = d.old.iter().map(|s| step_line(s).chars().count()).max().unwrap_or(0).clamp(20, 70);
+    let width = d
+        .old
+        .iter()
+        .map(|s| step_line(s).chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(20, 70);
     let _ = writeln!(out, "\n   {:width$}   new", "old");
     let rows = d.old.len().max(d.new.len());
     let mut marked = false;
@@ -162,7 +254,15 @@ pub fn entity_text(d: &EntityDiff, style: Style) -> String {
         };
         let a: String = a.chars().take(width).collect();
         let line = format!("{marker} {a:width$} | {b}");
-        let _ = writeln!(out, "{}", if differs { style.paint("33", &line) } else { line });
+        let _ = writeln!(
+            out,
+            "{}",
+            if differs {
+                style.paint("33", &line)
+            } else {
+                line
+            }
+        );
     }
     out
 }
