@@ -549,8 +549,11 @@ fn compile_spec(spec: &str, as_of: Date) -> Result<Compiled, u8> {
     })
 }
 
+/// A facts record with its line number, or why it could not be read.
+pub type NumberedRecord = (u64, Result<serde_json::Value, String>);
+
 /// Records of a facts file: a JSON array or JSON lines, each with its line number.
-pub fn read_records(path: &Path) -> Result<Vec<(u64, Result<serde_json::Value, String>)>, String> {
+pub fn read_records(path: &Path) -> Result<Vec<NumberedRecord>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if text.trim_start().starts_with('[') {
