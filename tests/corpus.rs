@@ -13,13 +13,20 @@ use std::sync::OnceLock;
 
 fn compiled() -> &'static Compiled {
     static COMPILED: OnceLock<Compiled> = OnceLock::new();
-    COMPILED.get_or_init(|| compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).expect("bundled policies compile"))
+    COMPILED.get_or_init(|| {
+        compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap())
+            .expect("bundled policies compile")
+    })
 }
 
 fn expected() -> &'static serde_json::Map<String, Value> {
     static EXPECTED: OnceLock<serde_json::Map<String, Value>> = OnceLock::new();
     EXPECTED.get_or_init(|| {
-        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/corpus/expected.json")).unwrap();
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/corpus/expected.json"
+        ))
+        .unwrap();
         serde_json::from_str(&text).unwrap()
     })
 }
@@ -36,12 +43,17 @@ fn corpus() {
         let trace = lexnis::trace::build_trace(&ev);
         let mut result = lexnis::render::result_json(&ev, &values, None);
         result["trace"] = lexnis::batch::compact_trace(&ev);
-        let want = expected().get(&name).unwrap_or_else(|| panic!("{name} has no entry in expected.json"));
+        let want = expected()
+            .get(&name)
+            .unwrap_or_else(|| panic!("{name} has no entry in expected.json"));
         for (key, value) in want.as_object().unwrap() {
             assert_eq!(&result[key], value, "{name}: {key}");
         }
         insta::assert_json_snapshot!("result", result);
-        insta::assert_snapshot!("explanation", lexnis::render::explain_text(&ev, &values, &trace));
+        insta::assert_snapshot!(
+            "explanation",
+            lexnis::render::explain_text(&ev, &values, &trace)
+        );
     });
 }
 

@@ -131,8 +131,14 @@ rule r cite "art. 1" when transport or energy then n = count s in sectors
 #[test]
 fn published_facts_schema_is_current() {
     let compiled = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
-    let generated = serde_json::to_string_pretty(&lexnis::schema::facts_schema(&compiled.program)).unwrap() + "\n";
-    let published = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/schema/facts.schema.json")).unwrap();
+    let generated = serde_json::to_string_pretty(&lexnis::schema::facts_schema(&compiled.program))
+        .unwrap()
+        + "\n";
+    let published = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/schema/facts.schema.json"
+    ))
+    .unwrap();
     assert!(
         generated == published,
         "docs/schema/facts.schema.json is out of date: run `lexnis schema --as-of 2025-06-01 > docs/schema/facts.schema.json`"
