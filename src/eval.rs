@@ -89,13 +89,19 @@ impl<'c> Evaluator<'c> {
         self.memo(self.compiled.outcome_nodes[id.index()])
     }
 
-    fn value(&mut self, n: u32) -> Eval {
-        if let Some(v) = &self.memo[n as usize] {
-            return Ok(v.clone());
+    /// Computes node `n` if this run has not yet, and lends its value.
+    fn ensure(&mut self, n: u32) -> Result<&Value, EvalError> {
+        let i = n as usize;
+        if self.memo[i].is_none() {
+            let v = self.compute(n)?;
+            self.memo[i] = Some(v);
         }
-        let v = self.compute(n)?;
-        self.memo[n as usize] = Some(v.clone());
-        Ok(v)
+        Ok(self.memo[i].as_ref().unwrap_or(&Value::Absent))
+    }
+
+    /// The value of node `n`, owned; prefer `ensure` where a reference will do.
+    fn value(&mut self, n: u32) -> Eval {
+        self.ensure(n).cloned()
     }
 
     fn error(&self, n: u32, message: impl Into<String>) -> EvalError {
@@ -108,22 +114,22 @@ impl<'c> Evaluator<'c> {
     }
 
     fn bool(&mut self, n: u32) -> Result<bool, EvalError> {
-        match self.value(n)? {
-            Value::Bool(b) => Ok(b),
+        match self.ensure(n)? {
+            Value::Bool(b) => Ok(*b),
             _ => Err(self.absent(n)),
         }
     }
 
     fn num(&mut self, n: u32) -> Result<Decimal, EvalError> {
-        match self.value(n)? {
-            Value::Num(d) => Ok(d),
+        match self.ensure(n)? {
+            Value::Num(d) => Ok(*d),
             _ => Err(self.absent(n)),
         }
     }
 
     fn date(&mut self, n: u32) -> Result<Date, EvalError> {
-        match self.value(n)? {
-            Value::Date(d) => Ok(d),
+        match self.ensure(n)? {
+            Value::Date(d) => Ok(*d),
             _ => Err(self.absent(n)),
         }
     }
@@ -162,14 +168,14 @@ impl<'c> Evaluator<'c> {
                 .get(*d as usize)
                 .cloned()
                 .unwrap_or(Value::Absent),
-            Op::Field(b, i) => match self.value(*b)? {
+            Op::Field(b, i) => match self.ensure(*b)? {
                 Value::Record(fields) => fields[*i as usize].clone(),
                 _ => Value::Absent,
             },
-            Op::Column(b, t, c) => match self.value(*b)? {
-                Value::Key(k) => self.compiled.program.tables[t.index()].rows[k as usize].cells
-                    [*c as usize]
-                    .clone(),
+            Op::Column(b, t, c) => match self.ensure(*b)? {
+                Value::Key(k) => {
+                    compiled.program.tables[t.index()].rows[*k as usize].cells[*c as usize].clone()
+                }
                 _ => Value::Absent,
             },
             Op::Not(a) => Value::Bool(!self.bool(*a)?),
@@ -194,18 +200,19 @@ impl<'c> Evaluator<'c> {
             Op::Arith(op, a, b) => self.arith(n, *op, *a, *b)?,
             Op::Member(a, b, negated) => {
                 let (a, b, negated) = (*a, *b, *negated);
-                let elem = self.value(a)?;
-                let coll = self.value(b)?;
-                let found = match &coll {
-                    Value::Set(items) => items.binary_search_by(|x| compare(x, &elem)).is_ok(),
-                    Value::List(items) => items.contains(&elem),
+                self.ensure(a)?;
+                self.ensure(b)?;
+                let (elem, coll) = (self.peek(a), self.peek(b));
+                let found = match coll {
+                    Value::Set(items) => items.binary_search_by(|x| compare(x, elem)).is_ok(),
+                    Value::List(items) => items.contains(elem),
                     _ => return Err(self.absent(b)),
                 };
                 Value::Bool(found != negated)
             }
             Op::IsGiven(a, given) => {
                 let given = *given;
-                Value::Bool((self.value(*a)? != Value::Absent) == given)
+                Value::Bool((*self.ensure(*a)? != Value::Absent) == given)
             }
             Op::If(c, a, b) => {
                 let (c, a, b) = (*c, *a, *b);
@@ -224,6 +231,26 @@ impl<'c> Evaluator<'c> {
             }
             Op::Call(b, args) => self.call(n, *b, args)?,
             Op::Aggregate { .. } => self.aggregate(n)?,
+            Op::TableAggregate {
+                kind,
+                collection,
+                matches,
+            } => {
+                let (kind, collection) = (*kind, *collection);
+                let keys = match self.ensure(collection)? {
+                    Value::Set(v) | Value::List(v) => v,
+                    _ => return Err(self.absent(collection)),
+                };
+                let hits = keys
+                    .iter()
+                    .filter(|k| matches!(k, Value::Key(i) if matches[*i as usize]))
+                    .count();
+                match kind {
+                    AggKind::Any => Value::Bool(hits > 0),
+                    AggKind::All => Value::Bool(hits == keys.len()),
+                    _ => Value::Num(Decimal::from(hits)),
+                }
+            }
             Op::RuleApplies {
                 rule,
                 condition,
@@ -290,19 +317,45 @@ impl<'c> Evaluator<'c> {
         }
     }
 
+    /// The value of `node` with the aggregate variable at `depth` bound to `local`;
+    /// `scoped` are the nodes to recompute. Used to fold conditions at compile time.
+    pub(crate) fn eval_for_local(
+        &mut self,
+        node: u32,
+        depth: u32,
+        local: Value,
+        scoped: &[u32],
+    ) -> Eval {
+        self.locals.clear();
+        self.locals.resize(depth as usize, Value::Absent);
+        self.locals.push(local);
+        for s in scoped {
+            self.memo[*s as usize] = None;
+        }
+        let v = self.value(node);
+        self.locals.clear();
+        v
+    }
+
+    /// A value already computed in this run.
+    fn peek(&self, n: u32) -> &Value {
+        self.memo[n as usize].as_ref().unwrap_or(&Value::Absent)
+    }
+
     fn compare(&mut self, op: CmpOp, a: u32, b: u32) -> Eval {
-        let x = self.value(a)?;
-        let y = self.value(b)?;
+        self.ensure(a)?;
+        self.ensure(b)?;
+        let (x, y) = (self.peek(a), self.peek(b));
         if matches!(op, CmpOp::Eq | CmpOp::Ne) {
             return Ok(Value::Bool((x == y) == (op == CmpOp::Eq)));
         }
-        if x == Value::Absent {
+        if *x == Value::Absent {
             return Err(self.absent(a));
         }
-        if y == Value::Absent {
+        if *y == Value::Absent {
             return Err(self.absent(b));
         }
-        let ord = compare(&x, &y);
+        let ord = compare(x, y);
         Ok(Value::Bool(match op {
             CmpOp::Lt => ord.is_lt(),
             CmpOp::Le => ord.is_le(),
@@ -404,8 +457,8 @@ impl<'c> Evaluator<'c> {
             unreachable!("aggregate() is called on aggregate nodes only")
         };
         let (kind, depth, body, filter) = (*kind, *depth as usize, *body, *filter);
-        let items = match self.value(*collection)? {
-            Value::Set(v) | Value::List(v) => v,
+        let items = match self.ensure(*collection)? {
+            Value::Set(v) | Value::List(v) => v.clone(),
             _ => return Err(self.absent(*collection)),
         };
         let mut acc: Option<Value> = None;

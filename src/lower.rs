@@ -52,6 +52,13 @@ pub enum Op {
         filter: Option<u32>,
         scoped: Vec<u32>,
     },
+    /// `any`, `all` or `count` over table keys whose condition depends on the row
+    /// alone: the condition was computed for every row at compile time.
+    TableAggregate {
+        kind: AggKind,
+        collection: u32,
+        matches: Vec<bool>,
+    },
     /// The rule's condition holds and none of the rules that override it applies.
     RuleApplies {
         rule: RuleId,
@@ -81,6 +88,7 @@ impl Op {
             Op::And(v) | Op::Or(v) | Op::SetLit(v) | Op::Call(_, v) => v.clone(),
             Op::Compare(_, a, b) | Op::Arith(_, a, b) | Op::Member(a, b, _) => vec![*a, *b],
             Op::If(a, b, c) => vec![*a, *b, *c],
+            Op::TableAggregate { collection, .. } => vec![*collection],
             Op::Aggregate {
                 collection,
                 body,
@@ -219,7 +227,7 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         })
         .collect();
     let (graph, facts) = (l.graph, l.facts);
-    Ok(Compiled {
+    let mut compiled = Compiled {
         warnings: checked.warnings.clone(),
         program: checked.program,
         graph,
@@ -228,7 +236,9 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         outcome_nodes,
         results,
         fact_nodes: facts,
-    })
+    };
+    fold_table_aggregates(&mut compiled);
+    Ok(compiled)
 }
 
 /// One step of the chain being lowered: what it is, its name, where it was referenced.
@@ -560,4 +570,72 @@ impl<'c> Lowerer<'c> {
         }
         out
     }
+}
+
+/// Replaces each `any`/`all`/`count` over table keys whose condition reads only the
+/// row (and constants) by a per-row table of answers computed now: the annex tests
+/// (`any t in entity_types where t.annex = "I"`) then cost a lookup per key.
+fn fold_table_aggregates(compiled: &mut Compiled) {
+    let mut folded = Vec::new();
+    {
+        let mut ev = crate::eval::Evaluator::new(compiled);
+        for n in 0..compiled.node_count() as u32 {
+            let node = compiled.node(n);
+            let Op::Aggregate {
+                kind,
+                depth,
+                collection,
+                body: None,
+                filter: Some(filter),
+                scoped,
+            } = &node.op
+            else {
+                continue;
+            };
+            if !matches!(kind, AggKind::Any | AggKind::All | AggKind::Count)
+                || !row_constant(compiled, *filter, *depth)
+            {
+                continue;
+            }
+            let Some(Type::Table(table)) = compiled.node(*collection).ty.element() else {
+                continue;
+            };
+            let rows = compiled.program.tables[table.index()].rows.len();
+            let matches: Option<Vec<bool>> = (0..rows)
+                .map(|row| {
+                    ev.eval_for_local(*filter, *depth, Value::Key(row as u32), scoped)
+                        .ok()
+                        .and_then(|v| v.as_bool())
+                })
+                .collect();
+            if let Some(matches) = matches {
+                folded.push((
+                    n,
+                    Op::TableAggregate {
+                        kind: *kind,
+                        collection: *collection,
+                        matches,
+                    },
+                ));
+            }
+        }
+    }
+    for (n, op) in folded {
+        compiled.graph[NodeIndex::new(n as usize)].op = op;
+    }
+}
+
+/// The condition reads nothing but the aggregate's own variable and constants.
+fn row_constant(c: &Compiled, root: u32, depth: u32) -> bool {
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        let node = c.node(n);
+        match &node.op {
+            Op::Const(_) => {}
+            Op::Local(d) if *d == depth => {}
+            op if node.scoped && !matches!(op, Op::Local(_)) => stack.extend(op.operands()),
+            _ => return false,
+        }
+    }
+    true
 }

@@ -81,11 +81,15 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
-    let end = text[pos..]
-        .char_indices()
-        .find(|(_, c)| c.is_whitespace())
-        .map_or(text.len(), |(i, _)| pos + i)
-        .max((pos + 1).min(text.len()));
+    // The offending word: up to the next white space, and at least one character.
+    let rest = &text[pos..];
+    let first = rest.chars().next().map_or(0, char::len_utf8);
+    let end = pos
+        + rest
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace())
+            .map_or(rest.len(), |(i, _)| i)
+            .max(first);
     let found = if pos >= text.len() {
         "the end of the file".to_string()
     } else {

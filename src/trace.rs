@@ -111,7 +111,9 @@ fn deciding_operands(c: &Compiled, ev: &Evaluator<'_>, n: u32) -> Vec<u32> {
                 (None, _) => evaluated(rules.iter().map(|(a, _)| *a).chain(*default).collect()),
             }
         }
-        Op::Aggregate { collection, .. } => vec![*collection],
+        Op::Aggregate { collection, .. } | Op::TableAggregate { collection, .. } => {
+            vec![*collection]
+        }
         op => evaluated(op.operands()),
     }
 }

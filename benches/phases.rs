@@ -1,0 +1,50 @@
+//! Where the time of one record goes: a quick split for profiling.
+use lexnis::date::Date;
+use lexnis::eval::Evaluator;
+use lexnis::policy::{compile, PolicySource};
+use std::time::Instant;
+
+fn main() {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "/tmp/pop.jsonl".into());
+    let text = std::fs::read_to_string(&path).expect("population file");
+    let lines: Vec<&str> = text.lines().collect();
+    let c = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
+    let t = Instant::now();
+    let docs: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let parse = t.elapsed();
+    let t = Instant::now();
+    let facts: Vec<_> = docs
+        .iter()
+        .map(|d| lexnis::facts::load_facts(&c.program, d).unwrap())
+        .collect();
+    let load = t.elapsed();
+    let mut ev = Evaluator::new(&c);
+    let t = Instant::now();
+    let mut outs = Vec::with_capacity(facts.len());
+    for f in facts {
+        outs.push(ev.run(f).unwrap());
+    }
+    let eval = t.elapsed();
+    let t = Instant::now();
+    let mut bytes = 0;
+    for o in &outs {
+        let j = lexnis::render::result_json(&ev, o, None);
+        bytes += serde_json::to_string(&j).unwrap().len();
+    }
+    let render = t.elapsed();
+    let n = lines.len() as f64;
+    for (name, d) in [
+        ("parse Value", parse),
+        ("load_facts", load),
+        ("eval", eval),
+        ("render+serialize", render),
+    ] {
+        println!("{name:18} {:8.3} us/record", d.as_secs_f64() * 1e6 / n);
+    }
+    println!("{bytes}");
+}
