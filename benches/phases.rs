@@ -30,6 +30,27 @@ fn main() {
         outs.push(ev.run(f).unwrap());
     }
     let eval = t.elapsed();
+    let filled = (0..c.node_count() as u32)
+        .filter(|n| ev.memo(*n).is_some())
+        .count();
+    println!(
+        "nodes {} computed in the last run {}",
+        c.node_count(),
+        filled
+    );
+    let mut kinds = std::collections::BTreeMap::new();
+    for n in 0..c.node_count() as u32 {
+        if ev.memo(n).is_some() {
+            let k = format!("{:?}", c.node(n).op);
+            let k = k
+                .split(|ch: char| !ch.is_alphanumeric())
+                .next()
+                .unwrap_or("")
+                .to_string();
+            *kinds.entry(k).or_insert(0) += 1;
+        }
+    }
+    println!("{kinds:?}");
     let t = Instant::now();
     let mut bytes = 0;
     for o in &outs {

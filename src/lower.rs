@@ -237,6 +237,7 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         results,
         fact_nodes: facts,
     };
+    fold_constants(&mut compiled);
     fold_table_aggregates(&mut compiled);
     Ok(compiled)
 }
@@ -569,6 +570,45 @@ impl<'c> Lowerer<'c> {
             }
         }
         out
+    }
+}
+
+/// Computes now every node that depends on nothing but constants and the
+/// evaluation date (fixed for a compiled program): set literals such as
+/// `["I", "II"]`, the art. 7 deadlines, arithmetic on constants. Named nodes stay,
+/// so that the trace still shows them.
+fn fold_constants(compiled: &mut Compiled) {
+    let mut folded: Vec<(u32, Value)> = Vec::new();
+    {
+        let mut is_const = vec![false; compiled.node_count()];
+        let mut ev = crate::eval::Evaluator::new(compiled);
+        for n in 0..compiled.node_count() as u32 {
+            let node = compiled.node(n);
+            let foldable = match &node.op {
+                Op::Const(_) => {
+                    is_const[n as usize] = true;
+                    continue;
+                }
+                Op::Today => true,
+                Op::Fact(_)
+                | Op::Local(_)
+                | Op::Define(..)
+                | Op::RuleApplies { .. }
+                | Op::Outcome { .. } => false,
+                Op::Aggregate { .. } | Op::TableAggregate { .. } => false,
+                op => op.operands().iter().all(|o| is_const[*o as usize]),
+            };
+            if !foldable {
+                continue;
+            }
+            if let Ok(v) = ev.eval_for_local(n, 0, Value::Absent, &[]) {
+                is_const[n as usize] = true;
+                folded.push((n, v));
+            }
+        }
+    }
+    for (n, v) in folded {
+        compiled.graph[NodeIndex::new(n as usize)].op = Op::Const(v);
     }
 }
 
