@@ -622,6 +622,12 @@ pub fn diff(args: &DiffArgs) -> u8 {
         markdown.push_str(&crate::render::diff::population_markdown(&population));
         report["population"] = serde_json::to_value(&population).unwrap_or_default();
     }
+    if args.semantic {
+        let semantic = crate::semantic::semantic_diff(&old, &new);
+        text.push_str(&crate::render::diff::semantic_text(&semantic, style));
+        markdown.push_str(&crate::render::diff::semantic_markdown(&semantic));
+        report["semantic"] = serde_json::to_value(&semantic).unwrap_or_default();
+    }
     if let Some(path) = &args.entity {
         let doc = match std::fs::read_to_string(path)
             .map_err(|e| e.to_string())

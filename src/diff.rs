@@ -38,6 +38,9 @@ pub struct RuleChange {
     pub item: String,
     /// What differs: `condition`, `citation`, `value`, ...
     pub aspects: Vec<String>,
+    /// For a change: the words that differ, e.g. `staff < 250 -> staff < 200`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     pub old: Option<Written>,
     pub new: Option<Written>,
 }
@@ -51,8 +54,59 @@ struct Entry {
     written: Written,
 }
 
+/// Source text on one line, without comments.
 fn squeeze(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    let without_comments = text
+        .lines()
+        .map(strip_comment)
+        .collect::<Vec<_>>()
+        .join(" ");
+    without_comments
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn strip_comment(line: &str) -> &str {
+    let mut in_string = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            '"' => in_string = !in_string,
+            '#' if !in_string => return &line[..i],
+            _ => {}
+        }
+    }
+    line
+}
+
+/// The words that differ between two texts, with two words of context:
+/// `... staff < 250 and ...` -> `... staff < 200 and ...`.
+pub fn word_change(old: &str, new: &str) -> String {
+    let (a, b): (Vec<&str>, Vec<&str>) = (old.split(' ').collect(), new.split(' ').collect());
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let from = prefix.saturating_sub(2);
+    let show = |w: &[&str], end: usize| {
+        let stop = (end + 2).min(w.len());
+        let mut s = w[from..stop].join(" ");
+        if from > 0 {
+            s = format!("... {s}");
+        }
+        if stop < w.len() {
+            s.push_str(" ...");
+        }
+        s
+    };
+    format!(
+        "{} -> {}",
+        show(&a, a.len() - suffix),
+        show(&b, b.len() - suffix)
+    )
 }
 
 /// `art. 3` from "art. 3, c. 2"; `allegato I` from "allegato I, punto 8".
@@ -249,6 +303,7 @@ pub fn diff_rules(old: &Program, new: &Program) -> Vec<RuleChange> {
                 kind: ChangeKind::Removed,
                 item: item.clone(),
                 aspects: vec![],
+                detail: None,
                 old: Some(e.written.clone()),
                 new: None,
             }),
@@ -267,6 +322,7 @@ pub fn diff_rules(old: &Program, new: &Program) -> Vec<RuleChange> {
                         kind: ChangeKind::Changed,
                         item: item.clone(),
                         aspects,
+                        detail: Some(word_change(&e.written.text, &n.written.text)),
                         old: Some(e.written.clone()),
                         new: Some(n.written.clone()),
                     });
@@ -282,6 +338,7 @@ pub fn diff_rules(old: &Program, new: &Program) -> Vec<RuleChange> {
                 kind: ChangeKind::Added,
                 item: item.clone(),
                 aspects: vec![],
+                detail: None,
                 old: None,
                 new: Some(n.written.clone()),
             });
@@ -313,6 +370,9 @@ fn provision_key(p: &str) -> (u8, u32, String) {
         None => (2, 0, p.to_string()),
     }
 }
+
+/// Result key, old value, new value, for every result that differs.
+pub type Changes = Vec<(String, Json, Json)>;
 
 /// One record's results under both revisions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -407,7 +467,9 @@ struct Moves {
     by_rule: BTreeMap<Divergence, u64>,
 }
 
-/// Values of named nodes (definitions and rules) by name, in node order.
+/// Values of the named nodes (definitions and rules) this run computed, by name,
+/// in node order. Nodes a run did not need are left out: not computing a value is
+/// not a different value.
 fn named_values(ev: &Evaluator<'_>) -> Vec<(String, Json, String)> {
     let c = ev.compiled;
     let p = &c.program;
@@ -421,7 +483,7 @@ fn named_values(ev: &Evaluator<'_>) -> Vec<(String, Json, String)> {
                 }
                 _ => return None,
             };
-            let value = ev.memo(n).map_or(Json::Null, |v| to_json(p, &node.ty, v));
+            let value = to_json(p, &node.ty, ev.memo(n)?);
             Some((
                 crate::trace::node_name(c, n),
                 value,
@@ -438,23 +500,34 @@ fn first_divergence(old: &Evaluator<'_>, new: &Evaluator<'_>) -> Option<Divergen
         .map(|(n, v, _)| (n, v))
         .collect();
     let after = named_values(new);
-    let first_new = after
-        .iter()
-        .find(|(name, value, _)| before.get(name).is_none_or(|b| b != value));
-    if let Some((name, _, citation)) = first_new {
-        return Some(Divergence {
+    let exists_in = |ev: &Evaluator<'_>, name: &str| {
+        let c = ev.compiled;
+        (0..c.node_count() as u32).any(|n| {
+            matches!(c.node(n).op, Op::Define(..) | Op::RuleApplies { .. })
+                && crate::trace::node_name(c, n) == name
+        })
+    };
+    let found = |name: &String, citation: &String| {
+        Some(Divergence {
             name: name.clone(),
             citation: citation.clone(),
-        });
+        })
+    };
+    // A value computed by both revisions that differs.
+    if let Some((name, _, citation)) = after
+        .iter()
+        .find(|(n, v, _)| before.get(n).is_some_and(|b| b != v))
+    {
+        return found(name, citation);
     }
-    let names: std::collections::HashSet<&String> = after.iter().map(|(n, _, _)| n).collect();
+    // A rule or definition that only the new revision has.
+    if let Some((name, _, citation)) = after.iter().find(|(n, _, _)| !exists_in(old, n)) {
+        return found(&format!("{name} (added)"), citation);
+    }
     named_values(old)
         .into_iter()
-        .find(|(n, _, _)| !names.contains(n))
-        .map(|(name, _, citation)| Divergence {
-            name: format!("{name} (removed)"),
-            citation,
-        })
+        .find(|(n, _, _)| !exists_in(new, n))
+        .and_then(|(name, _, citation)| found(&format!("{name} (removed)"), &citation))
 }
 
 /// Evaluates every record under both revisions and reports who moves where.
@@ -479,9 +552,11 @@ pub fn diff_population(
         let id = doc
             .get(crate::facts::ID_FIELD)
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+        let old_doc = crate::semantic::adapt(&old.program, &doc);
+        let new_doc = crate::semantic::adapt(&new.program, &doc);
         let (a, b) = match (
-            evaluate(&mut ev_old, &doc, "old"),
-            evaluate(&mut ev_new, &doc, "new"),
+            evaluate(&mut ev_old, &old_doc, "old"),
+            evaluate(&mut ev_new, &new_doc, "new"),
         ) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => {
@@ -543,6 +618,23 @@ pub fn diff_population(
     out.transitions
         .sort_by(|a, b| a.result.cmp(&b.result).then(b.count.cmp(&a.count)));
     out
+}
+
+/// The result changes of one facts document between two revisions, and where the
+/// revisions first diverge; `None` when nothing changes or either cannot evaluate it.
+pub fn compare_one(
+    ev_old: &mut Evaluator<'_>,
+    ev_new: &mut Evaluator<'_>,
+    old_doc: &Json,
+    new_doc: &Json,
+) -> Option<(Changes, Option<Divergence>)> {
+    let a = evaluate(ev_old, old_doc, "old").ok()?;
+    let b = evaluate(ev_new, new_doc, "new").ok()?;
+    let changes = changed_results(&a, &b);
+    if changes.is_empty() {
+        return None;
+    }
+    Some((changes, first_divergence(ev_old, ev_new)))
 }
 
 /// One entity's explanation under both revisions, step by step.

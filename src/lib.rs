@@ -18,6 +18,7 @@ pub mod render;
 pub mod resolve;
 pub mod review;
 pub mod schema;
+pub mod semantic;
 pub mod source;
 pub mod suggest;
 pub mod trace;

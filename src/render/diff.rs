@@ -53,6 +53,9 @@ pub fn rules_text(changes: &[RuleChange], style: Style) -> String {
             format!("  [{}]", c.aspects.join(", "))
         };
         let _ = writeln!(out, "  {} {}{aspects}", style.paint(color, sign), c.item);
+        if let Some(detail) = &c.detail {
+            let _ = writeln!(out, "      {}", style.paint("1", detail));
+        }
         if let Some(o) = &c.old {
             let _ = writeln!(
                 out,
@@ -88,6 +91,10 @@ pub fn rules_markdown(changes: &[RuleChange]) -> String {
                 format!("`{}` ({})", w.text.replace('|', "\\|"), w.source)
             })
         };
+        let what = match &c.detail {
+            Some(d) => format!("{}: `{}`", c.aspects.join(", "), d.replace('|', "\\|")),
+            None => c.aspects.join(", "),
+        };
         let _ = writeln!(
             out,
             "| {} | {} | {:?} | `{}` | {} | {} | {} |",
@@ -95,7 +102,7 @@ pub fn rules_markdown(changes: &[RuleChange]) -> String {
             c.provision,
             c.kind,
             c.item,
-            c.aspects.join(", "),
+            what,
             cell(&c.old),
             cell(&c.new)
         );
@@ -103,11 +110,21 @@ pub fn rules_markdown(changes: &[RuleChange]) -> String {
     out
 }
 
+/// A value in a table cell: long texts are cut to keep one record on one line.
 fn show(v: &Json) -> String {
-    match v {
+    let text = match v {
         Json::Null => "none".into(),
         Json::String(s) => s.clone(),
         other => other.to_string(),
+    };
+    cut(&text, 60)
+}
+
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() > max {
+        format!("{}...", text.chars().take(max - 3).collect::<String>())
+    } else {
+        text.to_string()
     }
 }
 
@@ -262,6 +279,67 @@ pub fn entity_text(d: &EntityDiff, style: Style) -> String {
             } else {
                 line
             }
+        );
+    }
+    out
+}
+
+fn changes_text(changes: &[(String, Json, Json)]) -> String {
+    changes
+        .iter()
+        .map(|(k, a, b)| format!("{k}: {} -> {}", show(a), show(b)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+pub fn semantic_text(d: &crate::semantic::SemanticDiff, style: Style) -> String {
+    let mut out = format!(
+        "\nSemantic diff: {} entities tried, {} region(s) decided differently\n",
+        d.entities_tried,
+        d.regions.len()
+    );
+    for (i, r) in d.regions.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "\n  region {}: {}  ({} entities)",
+            i + 1,
+            style.paint("1", &changes_text(&r.changes)),
+            r.entities
+        );
+        if let Some(div) = &r.diverging {
+            let _ = writeln!(
+                out,
+                "    first diverging at {} [{}]",
+                div.name, div.citation
+            );
+        }
+        let _ = writeln!(out, "    witness {}", r.witness);
+    }
+    out
+}
+
+pub fn semantic_markdown(d: &crate::semantic::SemanticDiff) -> String {
+    let mut out = format!(
+        "\n## Semantic diff\n\n{} entities tried, {} region(s) decided differently.\n\n",
+        d.entities_tried,
+        d.regions.len()
+    );
+    out.push_str(
+        "| # | changes | entities | first diverging rule | witness |\n|---|---|---|---|---|\n",
+    );
+    for (i, r) in d.regions.iter().enumerate() {
+        let why = r
+            .diverging
+            .as_ref()
+            .map_or(String::new(), |d| format!("`{}` ({})", d.name, d.citation));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | `{}` |",
+            i + 1,
+            changes_text(&r.changes).replace('|', "\\|"),
+            r.entities,
+            why,
+            r.witness
         );
     }
     out
