@@ -122,7 +122,7 @@ fn provision_of(citation: &str) -> String {
             .collect();
         return format!("art. {n}");
     }
-    if let Some(i) = citation.find("allegato") {
+    if let Some(i) = citation.find("allegat") {
         let word: String = citation[i..]
             .split(',')
             .next()
@@ -262,7 +262,7 @@ fn entries(p: &Program) -> BTreeMap<String, Entry> {
                 format!("table {} row \"{}\"", t.name, row.key),
                 Entry {
                     act: act(t.act),
-                    provision: provision_of(&t.citation),
+                    provision: annex_of_row(&row.key).unwrap_or_else(|| provision_of(&t.citation)),
                     aspects: vec![("cells", cells.join(" | "))],
                     written: Written {
                         source: at(row.span),
@@ -289,6 +289,13 @@ fn entries(p: &Program) -> BTreeMap<String, Entry> {
         }
     }
     out
+}
+
+/// `allegato II` for a row keyed `II.6.4`: annex tables key their rows by annex.
+fn annex_of_row(key: &str) -> Option<String> {
+    let numeral = key.split('.').next()?;
+    let roman = !numeral.is_empty() && numeral.chars().all(|c| matches!(c, 'I' | 'V' | 'X'));
+    roman.then(|| format!("allegato {numeral}"))
 }
 
 /// Every declaration added, removed or changed, grouped by act and provision.

@@ -1,0 +1,148 @@
+//! The diff tool on the three hypothetical amendments of policies/amendments:
+//! snapshots of every format, witnesses of the semantic diff re-checked by
+//! evaluation, and a revision compared with itself.
+
+use lexnis::date::Date;
+use lexnis::diff::{diff_entity, diff_population, diff_rules};
+use lexnis::eval::Evaluator;
+use lexnis::facts::load_facts;
+use lexnis::lower::Compiled;
+use lexnis::policy::{compile, PolicySource};
+use lexnis::render::diff::{self as render, Style};
+use lexnis::semantic::{adapt, semantic_diff};
+use serde_json::Value;
+use std::path::PathBuf;
+
+const AMENDMENTS: [&str; 3] = ["a-large-200", "b-annex-ii-type", "c-repeal-safeguard"];
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn as_of() -> Date {
+    Date::parse("2026-06-01").unwrap()
+}
+
+fn base() -> Compiled {
+    compile(
+        &PolicySource::from_paths(&[root().join("policies/it")]).unwrap(),
+        as_of(),
+    )
+    .unwrap()
+}
+
+fn amended(name: &str) -> Compiled {
+    let paths = [
+        root().join("policies/it"),
+        root().join("policies/amendments").join(name),
+    ];
+    compile(&PolicySource::from_paths(&paths).unwrap(), as_of()).unwrap()
+}
+
+/// Paths in snapshots are relative to the crate, whatever the checkout.
+fn relative(text: String) -> String {
+    text.replace(&format!("{}/", root().display()), "")
+}
+
+fn population() -> Vec<(u64, Result<Value, String>)> {
+    lexnis::commands::read_records(&root().join("tests/fixtures/population-300.jsonl")).unwrap()
+}
+
+fn outcomes(c: &Compiled, doc: &Value) -> serde_json::Map<String, Value> {
+    let facts = load_facts(&c.program, &adapt(&c.program, doc)).unwrap();
+    let mut ev = Evaluator::new(c);
+    let values = ev.run(facts).unwrap();
+    match lexnis::render::result_json(&ev, &values, None) {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn every_format_of_every_amendment() {
+    let old = base();
+    let plain = Style { color: false };
+    for name in AMENDMENTS {
+        let new = amended(name);
+        let rules = diff_rules(&old.program, &new.program);
+        let people = diff_population(&old, &new, population().into_iter());
+        let semantic = semantic_diff(&old, &new);
+        let text = format!(
+            "{}{}{}",
+            render::rules_text(&rules, plain),
+            render::population_text(&people, plain),
+            render::semantic_text(&semantic, plain)
+        );
+        let markdown = format!(
+            "{}{}{}",
+            render::rules_markdown(&rules),
+            render::population_markdown(&people),
+            render::semantic_markdown(&semantic)
+        );
+        let json =
+            serde_json::json!({"rule_changes": rules, "population": people, "semantic": semantic});
+        insta::assert_snapshot!(format!("{name}-text"), relative(text));
+        insta::assert_snapshot!(format!("{name}-markdown"), relative(markdown));
+        insta::assert_snapshot!(
+            format!("{name}-json"),
+            relative(serde_json::to_string_pretty(&json).unwrap())
+        );
+        assert!(
+            people.changed > 0 || name == "b-annex-ii-type",
+            "{name}: the population should feel the amendment"
+        );
+        assert!(
+            !semantic.regions.is_empty(),
+            "{name}: the semantic diff must find the change"
+        );
+    }
+}
+
+#[test]
+fn entity_traces_side_by_side() {
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/entity-diff.json")).unwrap(),
+    )
+    .unwrap();
+    let d = diff_entity(&base(), &amended("c-repeal-safeguard"), &doc).unwrap();
+    assert!(d.diverging.is_some());
+    insta::assert_snapshot!(render::entity_text(&d, Style { color: false }));
+}
+
+#[test]
+fn semantic_witnesses_show_the_claimed_difference() {
+    let old = base();
+    for name in AMENDMENTS {
+        let new = amended(name);
+        for region in semantic_diff(&old, &new).regions {
+            let (before, after) = (
+                outcomes(&old, &region.witness),
+                outcomes(&new, &region.witness),
+            );
+            for (key, from, to) in &region.changes {
+                assert_eq!(
+                    before.get(key).unwrap_or(&Value::Null),
+                    from,
+                    "{name}: witness {} {key}",
+                    region.witness
+                );
+                assert_eq!(
+                    after.get(key).unwrap_or(&Value::Null),
+                    to,
+                    "{name}: witness {} {key}",
+                    region.witness
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_revision_against_itself_changes_nothing() {
+    let (a, b) = (base(), base());
+    assert!(diff_rules(&a.program, &b.program).is_empty());
+    let people = diff_population(&a, &b, population().into_iter());
+    assert_eq!((people.records, people.changed), (300, 0));
+    assert!(people.errors.is_empty(), "{:?}", people.errors);
+    assert!(semantic_diff(&a, &b).regions.is_empty());
+}
