@@ -94,8 +94,12 @@ impl PolicySource {
             path: PathBuf::from(rev),
             message,
         };
-        let git = |args: &[&str]| -> Result<String, LoadError> {
-            let out = std::process::Command::new("git")
+        let run = |dir: Option<&str>, args: &[&str]| -> Result<String, LoadError> {
+            let mut cmd = std::process::Command::new("git");
+            if let Some(d) = dir {
+                cmd.arg("-C").arg(d);
+            }
+            let out = cmd
                 .args(args)
                 .output()
                 .map_err(|e| fail(format!("cannot run git: {e}")))?;
@@ -106,24 +110,26 @@ impl PolicySource {
             }
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         };
+        let top = run(None, &["rev-parse", "--show-toplevel"]).map_err(|_| {
+            fail("neither a folder nor a git revision: not inside a git repository".into())
+        })?;
+        let top = top.trim();
+        let git = |args: &[&str]| run(Some(top), args);
         git(&["rev-parse", "--verify", &format!("{rev}^{{commit}}")])
             .map_err(|_| fail("neither a folder nor a git revision of this repository".into()))?;
-        let prefix = git(&["rev-parse", "--show-prefix"])?.trim().to_string();
-        let root = format!("{prefix}policies");
-        let listing = git(&["ls-tree", "-r", "--name-only", rev, "--", &root])?;
+        let listing = git(&["ls-tree", "-r", "--name-only", rev, "--", "policies"])?;
         let mut p = PolicySource::default();
         for path in listing
             .lines()
-            .filter(|l| l.ends_with(".law") && !l.contains("/amendments/"))
+            .filter(|l| l.ends_with(".law") && !l.starts_with("policies/amendments/"))
         {
             let text = git(&["show", &format!("{rev}:{path}")])?;
-            p.add(
-                &format!("{rev}:{}", path.strip_prefix(&prefix).unwrap_or(path)),
-                &text,
-            );
+            p.add(&format!("{rev}:{path}"), &text);
         }
         if p.files.is_empty() {
-            return Err(fail(format!("no .law files under {root} at this revision")));
+            return Err(fail(
+                "no .law files under policies/ at this revision".into(),
+            ));
         }
         Ok(p)
     }
