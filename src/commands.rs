@@ -121,7 +121,7 @@ pub fn check(paths: &[PathBuf]) -> u8 {
                 dates.sort();
                 dates.dedup();
                 for date in dates {
-                    let found = match compile_parsed(&source, &parsed, date) {
+                    let found = match compile_parsed(&source, &parsed, date, None) {
                         Ok(c) => c.warnings,
                         Err(e) => e.diagnostics,
                     };
@@ -230,7 +230,14 @@ pub fn graph(args: PolicyArgs, format: GraphFormat) -> u8 {
 }
 
 /// `lexnis test`: runs every inline example; fails if any does.
-pub fn test(paths: &[PathBuf]) -> u8 {
+pub fn test(paths: &[PathBuf], as_of: Option<&str>) -> u8 {
+    let as_of = match as_of.map(|d| parse_as_of(Some(d))).transpose() {
+        Ok(d) => d,
+        Err(m) => {
+            eprintln!("{m}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     let source = match load_source(paths) {
         Ok(s) => s,
         Err(m) => {
@@ -238,7 +245,7 @@ pub fn test(paths: &[PathBuf]) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let results = match crate::example::run_examples(&source) {
+    let results = match crate::example::run_examples(&source, as_of) {
         Ok(r) => r,
         Err(crate::example::ExampleError::Compile(e)) => {
             print_compile_error(&e);

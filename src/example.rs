@@ -38,14 +38,19 @@ impl From<CompileError> for ExampleError {
 
 /// Runs every example of every act version, each on the date it names (or, by
 /// default, the day its act version comes into force).
-pub fn run_examples(source: &PolicySource) -> Result<Vec<ExampleResult>, ExampleError> {
+/// Every example is run against its own act version, pinned, on its date: the
+/// date it names, else `as_of` when given, else the day its version comes into force.
+pub fn run_examples(
+    source: &PolicySource,
+    as_of: Option<Date>,
+) -> Result<Vec<ExampleResult>, ExampleError> {
     let parsed = parse_all(source)?;
     let versions = act_versions(&parsed).map_err(|ResolveError { diagnostics }| CompileError {
         stage: crate::policy::Stage::Resolve,
         diagnostics,
         sources: source.sources.clone(),
     })?;
-    let mut by_date: BTreeMap<Date, Vec<(String, &ExampleDecl)>> = BTreeMap::new();
+    let mut by_date: BTreeMap<(Date, String, String), Vec<&ExampleDecl>> = BTreeMap::new();
     for (act, vs) in &versions {
         for v in vs {
             let in_force = v.header.in_force.map(|d| d.0).unwrap_or(Date {
@@ -56,17 +61,20 @@ pub fn run_examples(source: &PolicySource) -> Result<Vec<ExampleResult>, Example
             for f in &v.files {
                 for item in &parsed[*f].ast.items {
                     if let crate::ast::Item::Example(e) = item {
-                        let date = e.as_of.map_or(in_force, |d| d.0);
-                        by_date.entry(date).or_default().push((act.clone(), e));
+                        let date = e.as_of.map(|d| d.0).or(as_of).unwrap_or(in_force);
+                        by_date
+                            .entry((date, act.clone(), v.folder.clone()))
+                            .or_default()
+                            .push(e);
                     }
                 }
             }
         }
     }
     let mut results = Vec::new();
-    for (date, examples) in by_date {
-        let compiled = compile_parsed(source, &parsed, date)?;
-        for (act, e) in examples {
+    for ((date, act, folder), examples) in by_date {
+        let compiled = compile_parsed(source, &parsed, date, Some((&act, &folder)))?;
+        for e in examples {
             results.push(run_one(&compiled, &act, e, date));
         }
     }

@@ -77,6 +77,9 @@ enum Command {
     Test {
         /// Rule files or folders (default: the bundled policies)
         paths: Vec<PathBuf>,
+        /// Run the examples that name no date on this date (YYYY-MM-DD), each against its own act version
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<String>,
     },
     /// List the entries of the annex tables (sectors, entity types, administrations)
     #[command(
@@ -205,7 +208,7 @@ fn run(cli: Cli) -> u8 {
             format,
         } => commands::eval(&facts, policies.args(), format),
         Command::Graph { policies, format } => commands::graph(policies.args(), format),
-        Command::Test { paths } => commands::test(&paths),
+        Command::Test { paths, as_of } => commands::test(&paths, as_of.as_deref()),
         Command::Catalog {
             policies,
             table,

@@ -205,7 +205,7 @@ pub fn parse_all(source: &PolicySource) -> Result<Vec<ParsedFile>, CompileError>
 /// Runs parse, resolve, check and lower for the act versions in force on `as_of`.
 pub fn compile(source: &PolicySource, as_of: Date) -> Result<Compiled, CompileError> {
     let parsed = parse_all(source)?;
-    compile_parsed(source, &parsed, as_of)
+    compile_parsed(source, &parsed, as_of, None)
 }
 
 /// As [`compile`], for files already parsed (to compile one source at several dates).
@@ -213,13 +213,14 @@ pub fn compile_parsed(
     source: &PolicySource,
     parsed: &[ParsedFile],
     as_of: Date,
+    pin: Option<(&str, &str)>,
 ) -> Result<Compiled, CompileError> {
     let fail = |stage, diagnostics| CompileError {
         stage,
         diagnostics,
         sources: source.sources.clone(),
     };
-    let program = crate::resolve::resolve(source.sources.clone(), parsed, as_of)
+    let program = crate::resolve::resolve(source.sources.clone(), parsed, as_of, pin)
         .map_err(|e| fail(Stage::Resolve, e.diagnostics))?;
     let checked = crate::check::check(program).map_err(|e| fail(Stage::Check, e.diagnostics))?;
     crate::lower::lower(checked).map_err(|e| fail(Stage::Lower, e.diagnostics))

@@ -142,10 +142,13 @@ pub fn act_versions(
 }
 
 /// Resolves the versions in force on `as_of` into one program.
+/// `pin` names an act and the folder of the version to use for it, whatever the
+/// date says: an inline example is always run against its own version.
 pub fn resolve(
     sources: SourceMap,
     files: &[ParsedFile],
     as_of: Date,
+    pin: Option<(&str, &str)>,
 ) -> Result<Program, ResolveError> {
     let versions = act_versions(files)?;
     let mut r = Resolver {
@@ -157,7 +160,7 @@ pub fn resolve(
         },
         diags: Vec::new(),
     };
-    let chosen = r.choose_versions(&versions, as_of);
+    let chosen = r.choose_versions(&versions, as_of, pin);
     let act_files: Vec<(ActId, &ActVersion)> = chosen
         .iter()
         .enumerate()
@@ -207,14 +210,17 @@ impl Resolver {
         &mut self,
         versions: &'a BTreeMap<String, Vec<ActVersion>>,
         as_of: Date,
+        pin: Option<(&str, &str)>,
     ) -> Vec<&'a ActVersion> {
         let mut chosen = Vec::new();
         for (id, vs) in versions {
-            match vs
-                .iter()
-                .rev()
-                .find(|v| v.header.in_force.is_some_and(|(d, _)| d <= as_of))
-            {
+            let in_force = |v: &&ActVersion| v.header.in_force.is_some_and(|(d, _)| d <= as_of);
+            let pinned = pin.filter(|(act, _)| act == id).map(|(_, folder)| folder);
+            let found = match pinned {
+                Some(folder) => vs.iter().find(|v| v.folder == folder).filter(in_force),
+                None => vs.iter().rev().find(in_force),
+            };
+            match found {
                 Some(v) => chosen.push(v),
                 None => {
                     let first = vs[0].header.in_force.map(|d| d.0);

@@ -26,7 +26,7 @@ fn exercise(text: &str) {
             }
         }
     }
-    let _ = lexnis::example::run_examples(&source);
+    let _ = lexnis::example::run_examples(&source, None);
 }
 
 #[derive(Debug, Clone)]
