@@ -20,55 +20,99 @@ fn rate(n: usize, secs: f64) -> f64 {
 
 fn report(name: &str, n: usize, secs: f64) -> f64 {
     let r = rate(n, secs);
-    println!("{name:<58} {:>10.0} records/s  {:>8.3} us/record", r, secs * 1e6 / n as f64);
+    println!(
+        "{name:<58} {:>10.0} records/s  {:>8.3} us/record",
+        r,
+        secs * 1e6 / n as f64
+    );
     r
 }
 
 fn main() {
-    let n: usize = std::env::var("LEXNIS_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let n: usize = std::env::var("LEXNIS_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     let as_of = Date::parse("2025-06-01").unwrap();
     let compiled = compile(&PolicySource::bundled(), as_of).unwrap();
     let catalogue = lexnis::generate::Catalogue::from_program(&compiled.program).unwrap();
     let mut rng = lexnis::generate::Rng::new(7);
-    let lines: Vec<String> = (0..n).map(|i| lexnis::generate::entity(&mut rng, &catalogue, format!("b-{i}")).to_string()).collect();
+    let lines: Vec<String> = (0..n)
+        .map(|i| lexnis::generate::entity(&mut rng, &catalogue, format!("b-{i}")).to_string())
+        .collect();
     let bytes: usize = lines.iter().map(|l| l.len() + 1).sum();
-    println!("{n} records, {:.0} bytes per record, {cores} core(s)\n", bytes as f64 / n as f64);
+    println!(
+        "{n} records, {:.0} bytes per record, {cores} core(s)\n",
+        bytes as f64 / n as f64
+    );
 
     // The references.
     let t = Instant::now();
-    let typed: Vec<reference::Facts> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let parse_only = report("reference: typed serde_json parsing alone, 1 thread", n, t.elapsed().as_secs_f64());
+    let typed: Vec<reference::Facts> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let parse_only = report(
+        "reference: typed serde_json parsing alone, 1 thread",
+        n,
+        t.elapsed().as_secs_f64(),
+    );
     let t = Instant::now();
     let mut applied = 0usize;
     for l in &lines {
         let f: reference::Facts = serde_json::from_str(l).unwrap();
         applied += reference::decide(&f).trace.len();
     }
-    let hand_full = report("reference: hand-written rules, parsing + compact trace", n, t.elapsed().as_secs_f64());
+    let hand_full = report(
+        "reference: hand-written rules, parsing + compact trace",
+        n,
+        t.elapsed().as_secs_f64(),
+    );
     let t = Instant::now();
     for f in &typed {
         applied += usize::from(reference::decide(f).in_scope);
     }
-    let hand_eval = report("reference: hand-written rules, evaluation alone", n, t.elapsed().as_secs_f64());
+    let hand_eval = report(
+        "reference: hand-written rules, evaluation alone",
+        n,
+        t.elapsed().as_secs_f64(),
+    );
     let t = Instant::now();
     std::thread::scope(|s| {
         for part in lines.chunks(n.div_ceil(cores)) {
-            s.spawn(move || part.iter().map(|l| serde_json::from_str::<reference::Facts>(l).is_ok() as usize).sum::<usize>());
+            s.spawn(move || {
+                part.iter()
+                    .map(|l| serde_json::from_str::<reference::Facts>(l).is_ok() as usize)
+                    .sum::<usize>()
+            });
         }
     });
-    let parse_all_cores = report("reference: typed serde_json parsing alone, all cores", n, t.elapsed().as_secs_f64());
+    let parse_all_cores = report(
+        "reference: typed serde_json parsing alone, all cores",
+        n,
+        t.elapsed().as_secs_f64(),
+    );
 
     // Agreement, before any lexnis timing.
     let mut ev = Evaluator::new(&compiled);
     let keys: Vec<&str> = compiled.results.iter().map(|r| r.key.as_str()).collect();
     let at = |k: &str| keys.iter().position(|x| *x == k).unwrap();
-    let (scope, class, size, safeguard) = (at("in_scope"), at("classification"), at("size_class"), at("safeguard_clause"));
+    let (scope, class, size, safeguard) = (
+        at("in_scope"),
+        at("classification"),
+        at("size_class"),
+        at("safeguard_clause"),
+    );
     let mut disagreements = 0;
     for (l, f) in lines.iter().zip(&typed).take(50_000) {
         let doc: serde_json::Value = serde_json::from_str(l).unwrap();
-        let values = ev.run(load_facts(&compiled.program, &doc).unwrap()).unwrap();
-        let show = |i: usize| lexnis::value::to_json(&compiled.program, &compiled.results[i].ty, &values[i]);
+        let values = ev
+            .run(load_facts(&compiled.program, &doc).unwrap())
+            .unwrap();
+        let show = |i: usize| {
+            lexnis::value::to_json(&compiled.program, &compiled.results[i].ty, &values[i])
+        };
         let want = reference::decide(f);
         let same = show(scope) == serde_json::json!(want.in_scope)
             && show(class) == serde_json::json!(want.classification)
@@ -81,53 +125,116 @@ fn main() {
             }
         }
     }
-    println!("\nlexnis and the hand-written rules disagree on {disagreements} of {} records\n", n.min(50_000));
+    println!(
+        "\nlexnis and the hand-written rules disagree on {disagreements} of {} records\n",
+        n.min(50_000)
+    );
 
     // lexnis.
     let input = lines.join("\n") + "\n";
     let batch = |jobs: usize, trace: TraceMode| {
-        let options = BatchOptions { jobs, trace, ..BatchOptions::default() };
-        let reader: Box<dyn std::io::BufRead + Send> = Box::new(std::io::Cursor::new(input.clone().into_bytes()));
+        let options = BatchOptions {
+            jobs,
+            trace,
+            ..BatchOptions::default()
+        };
+        let reader: Box<dyn std::io::BufRead + Send> =
+            Box::new(std::io::Cursor::new(input.clone().into_bytes()));
         let t = Instant::now();
-        let summary = run_batch(&compiled, reader, &mut std::io::sink(), &options, &mut |_| {}).unwrap();
+        let summary = run_batch(
+            &compiled,
+            reader,
+            &mut std::io::sink(),
+            &options,
+            &mut |_| {},
+        )
+        .unwrap();
         assert_eq!(summary.records as usize, n);
         t.elapsed().as_secs_f64()
     };
-    let one = report("lexnis batch: 1 thread, parsing + compact trace + JSON out", n, batch(1, TraceMode::Compact));
-    let docs: Vec<serde_json::Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let facts: Vec<_> = docs.iter().map(|d| load_facts(&compiled.program, d).unwrap()).collect();
+    let one = report(
+        "lexnis batch: 1 thread, parsing + compact trace + JSON out",
+        n,
+        batch(1, TraceMode::Compact),
+    );
+    let docs: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let facts: Vec<_> = docs
+        .iter()
+        .map(|d| load_facts(&compiled.program, d).unwrap())
+        .collect();
     let t = Instant::now();
     for f in facts {
         ev.run(f).unwrap();
     }
-    let eval_alone = report("lexnis: evaluation alone (facts already loaded)", n, t.elapsed().as_secs_f64());
-    let all = report("lexnis batch: all cores, parsing, no trace, JSON out", n, batch(cores, TraceMode::None));
+    let eval_alone = report(
+        "lexnis: evaluation alone (facts already loaded)",
+        n,
+        t.elapsed().as_secs_f64(),
+    );
+    let all = report(
+        "lexnis batch: all cores, parsing, no trace, JSON out",
+        n,
+        batch(cores, TraceMode::None),
+    );
 
     // Diff with facts against one batch of the same records.
     let amended = compile(
         &PolicySource::from_paths(&[
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/it"),
-            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("policies/amendments/a-large-200"),
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("policies/amendments/a-large-200"),
         ])
         .unwrap(),
         Date::parse("2026-06-01").unwrap(),
     )
     .unwrap();
     let base_2026 = compile(&PolicySource::bundled(), Date::parse("2026-06-01").unwrap()).unwrap();
-    let records = docs.into_iter().enumerate().map(|(i, d)| (i as u64 + 1, Ok(d)));
+    let records = docs
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| (i as u64 + 1, Ok(d)));
     let t = Instant::now();
     let d = lexnis::diff::diff_population(&base_2026, &amended, records);
     let diff_secs = t.elapsed().as_secs_f64();
-    let diff = report("lexnis diff --facts (a-large-200), 1 thread, records parsed", n, diff_secs);
-    let none_one = report("lexnis batch: 1 thread, parsing, no trace (for the diff ratio)", n, batch(1, TraceMode::None));
-    println!("  ({} of {} records change outcome under the amendment)", d.changed, d.records);
+    let diff = report(
+        "lexnis diff --facts (a-large-200), 1 thread, records parsed",
+        n,
+        diff_secs,
+    );
+    let none_one = report(
+        "lexnis batch: 1 thread, parsing, no trace (for the diff ratio)",
+        n,
+        batch(1, TraceMode::None),
+    );
+    println!(
+        "  ({} of {} records change outcome under the amendment)",
+        d.changed, d.records
+    );
 
     println!("\nratios measured in this run (targets from issue 5 in brackets)");
-    println!("  1 thread with parsing and compact trace / hand-written:   {:.2}  [>= 0.8]", one / hand_full);
-    println!("  evaluation alone / hand-written evaluation alone:          {:.3}  [>= 0.5]", eval_alone / hand_eval);
+    println!(
+        "  1 thread with parsing and compact trace / hand-written:   {:.2}  [>= 0.8]",
+        one / hand_full
+    );
+    println!(
+        "  evaluation alone / hand-written evaluation alone:          {:.3}  [>= 0.5]",
+        eval_alone / hand_eval
+    );
     println!("  all cores with parsing, no trace:                          {:.0} records/s  [>= 1,000,000]", all);
-    println!("  all cores / parse-only on the same cores:                   {:.2}  [>= 0.5]", all / parse_all_cores);
-    println!("  diff with facts time / one batch time:                     {:.2}  [<= about 2]", none_one / diff);
-    println!("  parse-only 1 thread (for reference):                       {:.0} records/s", parse_only);
+    println!(
+        "  all cores / parse-only on the same cores:                   {:.2}  [>= 0.5]",
+        all / parse_all_cores
+    );
+    println!(
+        "  diff with facts time / one batch time:                     {:.2}  [<= about 2]",
+        none_one / diff
+    );
+    println!(
+        "  parse-only 1 thread (for reference):                       {:.0} records/s",
+        parse_only
+    );
     assert!(applied > 0);
 }

@@ -13,7 +13,7 @@ use crate::facts::{load_facts, FactError};
 use crate::lower::{Compiled, Op};
 use crate::value::{to_json, Value};
 use serde_json::{json, Map, Value as Json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Write};
 use std::sync::mpsc::{sync_channel, Receiver};
 
@@ -474,8 +474,9 @@ struct Worker<'c> {
     ev: Evaluator<'c>,
     options: &'c BatchOptions,
     csv_columns: &'c [String],
-    /// Outcomes counted in the summary: key, type, node.
-    counted: Vec<(String, crate::program::Type, u32)>,
+    /// The results counted in the summary, by index.
+    counted: Vec<usize>,
+    header: crate::render::ResultHeader,
 }
 
 impl<'c> Worker<'c> {
@@ -484,20 +485,23 @@ impl<'c> Worker<'c> {
         let counted = compiled
             .results
             .iter()
-            .filter(|r| matches!(r.ty.required(), Type::Bool | Type::Enum(_)))
-            .map(|r| (r.key.clone(), r.ty.clone(), r.node))
+            .enumerate()
+            .filter(|(_, r)| matches!(r.ty.required(), Type::Bool | Type::Enum(_)))
+            .map(|(i, _)| i)
             .collect();
         Worker {
             ev: Evaluator::new(compiled),
             options,
             csv_columns,
             counted,
+            header: crate::render::ResultHeader::new(&compiled.program),
         }
     }
 
     fn chunk(&mut self, records: Vec<Input>) -> (Vec<u8>, BatchSummary) {
         let mut out = Vec::with_capacity(records.len() * 256);
         let mut summary = BatchSummary::default();
+        let mut counts: HashMap<(usize, Value), u64> = HashMap::new();
         let mut csv = (self.options.output == OutputFormat::Csv).then(|| {
             csv::WriterBuilder::new()
                 .has_headers(false)
@@ -505,12 +509,17 @@ impl<'c> Worker<'c> {
         });
         for record in records {
             summary.records += 1;
-            let result = self.record(record.line, record.payload);
-            if result.get("error").is_some() {
-                summary.errors += 1;
-            } else {
-                self.count(&mut summary);
-            }
+            let result = match self.record(record.line, record.payload) {
+                Ok(values) => {
+                    for &i in &self.counted {
+                        *counts.entry((i, values[i].clone())).or_default() += 1;
+                    }
+                    self.write(&mut out, csv.as_mut(), record.line, &values);
+                    continue;
+                }
+                Err(error) => error,
+            };
+            summary.errors += 1;
             match &mut csv {
                 Some(w) => {
                     let _ = w.write_record(csv_cells(&result, self.csv_columns));
@@ -524,79 +533,86 @@ impl<'c> Worker<'c> {
         if let Some(w) = csv {
             out = w.into_inner().unwrap_or_default();
         }
-        (out, summary)
-    }
-
-    fn count(&self, summary: &mut BatchSummary) {
-        let p = &self.ev.compiled.program;
-        for (key, ty, node) in &self.counted {
-            let value = self.ev.memo(*node).cloned().unwrap_or(Value::Absent);
-            let label = match to_json(p, ty, &value) {
+        let c = self.ev.compiled;
+        for ((i, value), n) in counts {
+            let r = &c.results[i];
+            let label = match to_json(&c.program, &r.ty, &value) {
                 Json::String(s) => s,
                 Json::Null => "none".into(),
                 other => other.to_string(),
             };
             *summary
                 .outcomes
-                .entry(key.clone())
+                .entry(r.key.clone())
                 .or_default()
                 .entry(label)
-                .or_default() += 1;
+                .or_default() += n;
+        }
+        (out, summary)
+    }
+
+    /// Writes one result, straight from the values, as a JSON line or a CSV row.
+    fn write(
+        &self,
+        out: &mut Vec<u8>,
+        csv: Option<&mut csv::Writer<Vec<u8>>>,
+        line: u64,
+        values: &[Value],
+    ) {
+        let trace = match self.options.trace {
+            TraceMode::None => None,
+            TraceMode::Compact => Some(compact_trace(&self.ev)),
+            TraceMode::Full => serde_json::to_value(crate::trace::build_trace(&self.ev).steps).ok(),
+        };
+        let record = crate::render::ResultRecord {
+            header: &self.header,
+            ev: &self.ev,
+            values,
+            line: Some(line),
+            trace: trace.as_ref(),
+        };
+        match csv {
+            Some(w) => {
+                let json = serde_json::to_value(&record).unwrap_or(Json::Null);
+                let _ = w.write_record(csv_cells(&json, self.csv_columns));
+            }
+            None => {
+                let _ = serde_json::to_writer(&mut *out, &record);
+                out.push(b'\n');
+            }
         }
     }
 
-    /// The result of one record, or its error record.
-    fn record(&mut self, line: u64, payload: Result<Payload, String>) -> Json {
+    /// The values of one record, or its error record.
+    fn record(&mut self, line: u64, payload: Result<Payload, String>) -> Result<Vec<Value>, Json> {
         let doc = match payload {
             Ok(Payload::Value(v)) => v,
-            Ok(Payload::Text(t)) => match serde_json::from_str::<Json>(&t) {
-                Ok(v) => v,
-                Err(e) => {
-                    return error_record(
-                        line,
-                        None,
-                        "not_json",
-                        &format!("not valid JSON: {e}"),
-                        Vec::new(),
-                    )
-                }
-            },
-            Err(message) => return error_record(line, None, "unreadable", &message, Vec::new()),
-        };
-        let id = doc.get(crate::facts::ID_FIELD).cloned();
-        let facts = match load_facts(&self.ev.compiled.program, &doc) {
-            Ok(f) => f,
-            Err(errors) => {
-                return error_record(
+            Ok(Payload::Text(t)) => serde_json::from_str::<Json>(&t).map_err(|e| {
+                error_record(
                     line,
-                    id,
-                    "invalid_facts",
-                    "the facts do not match the schema",
-                    errors,
+                    None,
+                    "not_json",
+                    &format!("not valid JSON: {e}"),
+                    Vec::new(),
                 )
+            })?,
+            Err(message) => {
+                return Err(error_record(line, None, "unreadable", &message, Vec::new()))
             }
         };
-        let values = match self.ev.run(facts) {
-            Ok(v) => v,
-            Err(e) => return error_record(line, id, "evaluation", &e.to_string(), Vec::new()),
-        };
-        let mut result = match self.options.trace {
-            TraceMode::Full => crate::render::result_json(
-                &self.ev,
-                &values,
-                Some(&crate::trace::build_trace(&self.ev)),
-            ),
-            _ => crate::render::result_json(&self.ev, &values, None),
-        };
-        let mut record = Map::new();
-        record.insert("line".into(), json!(line));
-        if let Json::Object(m) = &mut result {
-            record.append(m);
-        }
-        if self.options.trace == TraceMode::Compact {
-            record.insert("trace".into(), compact_trace(&self.ev));
-        }
-        Json::Object(record)
+        let id = doc.get(crate::facts::ID_FIELD).cloned();
+        let facts = load_facts(&self.ev.compiled.program, &doc).map_err(|errors| {
+            error_record(
+                line,
+                id.clone(),
+                "invalid_facts",
+                "the facts do not match the schema",
+                errors,
+            )
+        })?;
+        self.ev
+            .run(facts)
+            .map_err(|e| error_record(line, id, "evaluation", &e.to_string(), Vec::new()))
     }
 }
 

@@ -418,23 +418,8 @@ pub struct PopulationDiff {
     pub changed_records: Vec<ChangedRecord>,
 }
 
-/// The results of a record under one revision: by key, as JSON.
-fn results_by_key(ev: &Evaluator<'_>, values: &[Value]) -> BTreeMap<String, Json> {
-    let p = &ev.compiled.program;
-    ev.compiled
-        .results
-        .iter()
-        .zip(values)
-        .map(|(r, v)| (r.key.clone(), to_json(p, &r.ty, v)))
-        .collect()
-}
-
 /// Evaluates a facts document; the error names the revision.
-fn evaluate(
-    ev: &mut Evaluator<'_>,
-    doc: &Json,
-    which: &str,
-) -> Result<BTreeMap<String, Json>, String> {
+fn evaluate(ev: &mut Evaluator<'_>, doc: &Json, which: &str) -> Result<Vec<Value>, String> {
     let facts = load_facts(&ev.compiled.program, doc).map_err(|errs| {
         format!(
             "{which} revision: {}",
@@ -444,26 +429,99 @@ fn evaluate(
                 .join("; ")
         )
     })?;
-    let values = ev
-        .run(facts)
-        .map_err(|e| format!("{which} revision: {e}"))?;
-    Ok(results_by_key(ev, &values))
+    ev.run(facts).map_err(|e| format!("{which} revision: {e}"))
 }
 
-/// The result keys whose values differ: key, old, new.
-fn changed_results(
-    a: &BTreeMap<String, Json>,
-    b: &BTreeMap<String, Json>,
-) -> Vec<(String, Json, Json)> {
-    let keys = a.keys().chain(b.keys().filter(|k| !a.contains_key(*k)));
-    keys.filter_map(|k| {
-        let (x, y) = (
-            a.get(k).cloned().unwrap_or(Json::Null),
-            b.get(k).cloned().unwrap_or(Json::Null),
+/// Pairs the results of two revisions by key, once, so that each record is
+/// compared value by value, and turned into JSON only where it changed.
+struct Comparer {
+    /// Key, index in the old results, index in the new results.
+    keys: Vec<(String, Option<usize>, Option<usize>)>,
+}
+
+impl Comparer {
+    fn new(old: &Compiled, new: &Compiled) -> Comparer {
+        let position = |c: &Compiled, k: &str| c.results.iter().position(|r| r.key == k);
+        let mut keys: Vec<(String, Option<usize>, Option<usize>)> = old
+            .results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.key.clone(), Some(i), position(new, &r.key)))
+            .collect();
+        keys.extend(
+            new.results
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| position(old, &r.key).is_none())
+                .map(|(i, r)| (r.key.clone(), None, Some(i))),
         );
-        (x != y).then(|| (k.clone(), x, y))
-    })
-    .collect()
+        Comparer { keys }
+    }
+
+    fn changes(&self, old: (&Compiled, &[Value]), new: (&Compiled, &[Value])) -> Changes {
+        fn side<'v>(
+            (c, values): (&'v Compiled, &'v [Value]),
+            i: Option<usize>,
+        ) -> Option<(&'v Program, &'v crate::program::Type, &'v Value)> {
+            i.map(|i| (&c.program, &c.results[i].ty, &values[i]))
+        }
+        let json = |v: Option<(&Program, &crate::program::Type, &Value)>| {
+            v.map_or(Json::Null, |(p, t, v)| to_json(p, t, v))
+        };
+        self.keys
+            .iter()
+            .filter_map(|(key, a, b)| {
+                let (x, y) = (side(old, *a), side(new, *b));
+                let same = match (x, y) {
+                    (Some(x), Some(y)) => same_value(x, y),
+                    _ => false,
+                };
+                (!same)
+                    .then(|| (key.clone(), json(x), json(y)))
+                    .filter(|(_, x, y)| x != y)
+            })
+            .collect()
+    }
+}
+
+/// Equal as their JSON would be, without writing it: enum variants and table keys
+/// compare by name, since the two revisions may number them differently.
+fn same_value(
+    a: (&Program, &crate::program::Type, &Value),
+    b: (&Program, &crate::program::Type, &Value),
+) -> bool {
+    use crate::program::Type;
+    let (pa, ta, va) = a;
+    let (pb, tb, vb) = b;
+    match (va, vb) {
+        (Value::Enum(x), Value::Enum(y)) => match (ta.required(), tb.required()) {
+            (Type::Enum(ea), Type::Enum(eb)) => {
+                pa.enums[ea.index()].variants[*x as usize].0
+                    == pb.enums[eb.index()].variants[*y as usize].0
+            }
+            _ => false,
+        },
+        (Value::Key(x), Value::Key(y)) => match (ta.required(), tb.required()) {
+            (Type::Table(xa), Type::Table(xb)) => {
+                pa.tables[xa.index()].rows[*x as usize].key
+                    == pb.tables[xb.index()].rows[*y as usize].key
+            }
+            _ => false,
+        },
+        (Value::Set(x) | Value::List(x), Value::Set(y) | Value::List(y)) => {
+            match (ta.element(), tb.element()) {
+                (Some(ea), Some(eb)) => {
+                    x.len() == y.len()
+                        && x.iter()
+                            .zip(y.iter())
+                            .all(|(u, v)| same_value((pa, ea, u), (pb, eb, v)))
+                }
+                _ => false,
+            }
+        }
+        (Value::Record(_), _) | (_, Value::Record(_)) => to_json(pa, ta, va) == to_json(pb, tb, vb),
+        (x, y) => x == y,
+    }
 }
 
 /// Records moving between two values of one result, by diverging rule.
@@ -547,6 +605,7 @@ pub fn diff_population(
     let mut ev_new = Evaluator::new(new);
     let mut out = PopulationDiff::default();
     let mut table: BTreeMap<(String, String, String), Moves> = BTreeMap::new();
+    let comparer = Comparer::new(old, new);
     for (line, doc) in records {
         out.records += 1;
         let doc = match doc {
@@ -571,7 +630,7 @@ pub fn diff_population(
                 continue;
             }
         };
-        let changes = changed_results(&a, &b);
+        let changes = comparer.changes((old, &a), (new, &b));
         if changes.is_empty() {
             continue;
         }
@@ -637,7 +696,8 @@ pub fn compare_one(
 ) -> Option<(Changes, Option<Divergence>)> {
     let a = evaluate(ev_old, old_doc, "old").ok()?;
     let b = evaluate(ev_new, new_doc, "new").ok()?;
-    let changes = changed_results(&a, &b);
+    let changes = Comparer::new(ev_old.compiled, ev_new.compiled)
+        .changes((ev_old.compiled, &a), (ev_new.compiled, &b));
     if changes.is_empty() {
         return None;
     }
@@ -659,7 +719,7 @@ pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityD
     let mut ev_new = Evaluator::new(new);
     let a = evaluate(&mut ev_old, doc, "old")?;
     let b = evaluate(&mut ev_new, doc, "new")?;
-    let changes = changed_results(&a, &b);
+    let changes = Comparer::new(old, new).changes((old, &a), (new, &b));
     Ok(EntityDiff {
         id: doc
             .get(crate::facts::ID_FIELD)

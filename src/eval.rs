@@ -36,7 +36,11 @@ impl std::fmt::Display for EvalError {
 /// Reusable evaluation state for one compiled policy; one per thread.
 pub struct Evaluator<'c> {
     pub compiled: &'c Compiled,
-    memo: Vec<Option<Value>>,
+    /// One slot per node; a slot holds this run's value only if its stamp is the
+    /// current run's, so a new run forgets everything without touching the slots.
+    memo: Vec<Value>,
+    stamps: Vec<u32>,
+    run_stamp: u32,
     locals: Vec<Value>,
     facts: Option<Facts>,
     as_of: Date,
@@ -48,7 +52,9 @@ impl<'c> Evaluator<'c> {
     pub fn new(compiled: &'c Compiled) -> Evaluator<'c> {
         Evaluator {
             compiled,
-            memo: vec![None; compiled.node_count()],
+            memo: vec![Value::Absent; compiled.node_count()],
+            stamps: vec![0; compiled.node_count()],
+            run_stamp: 1,
             locals: Vec::new(),
             facts: None,
             as_of: compiled.program.as_of.unwrap_or(Date {
@@ -61,7 +67,11 @@ impl<'c> Evaluator<'c> {
 
     /// Computes every result (outcomes, then reported definitions) for these facts.
     pub fn run(&mut self, facts: Facts) -> Result<Vec<Value>, EvalError> {
-        self.memo.iter_mut().for_each(|m| *m = None);
+        self.run_stamp = self.run_stamp.wrapping_add(1);
+        if self.run_stamp == 0 {
+            self.stamps.iter_mut().for_each(|s| *s = 0);
+            self.run_stamp = 1;
+        }
         self.locals.clear();
         self.facts = Some(facts);
         let compiled = self.compiled;
@@ -82,7 +92,8 @@ impl<'c> Evaluator<'c> {
 
     /// The remembered value of a node, if this run computed it.
     pub fn memo(&self, node: u32) -> Option<&Value> {
-        self.memo[node as usize].as_ref()
+        let i = node as usize;
+        (self.stamps[i] == self.run_stamp).then(|| &self.memo[i])
     }
 
     pub fn outcome_value(&self, id: OutcomeId) -> Option<&Value> {
@@ -92,11 +103,12 @@ impl<'c> Evaluator<'c> {
     /// Computes node `n` if this run has not yet, and lends its value.
     fn ensure(&mut self, n: u32) -> Result<&Value, EvalError> {
         let i = n as usize;
-        if self.memo[i].is_none() {
+        if self.stamps[i] != self.run_stamp {
             let v = self.compute(n)?;
-            self.memo[i] = Some(v);
+            self.memo[i] = v;
+            self.stamps[i] = self.run_stamp;
         }
-        Ok(self.memo[i].as_ref().unwrap_or(&Value::Absent))
+        Ok(&self.memo[i])
     }
 
     /// The value of node `n`, owned; prefer `ensure` where a reference will do.
@@ -330,7 +342,7 @@ impl<'c> Evaluator<'c> {
         self.locals.resize(depth as usize, Value::Absent);
         self.locals.push(local);
         for s in scoped {
-            self.memo[*s as usize] = None;
+            self.stamps[*s as usize] = 0;
         }
         let v = self.value(node);
         self.locals.clear();
@@ -339,7 +351,7 @@ impl<'c> Evaluator<'c> {
 
     /// A value already computed in this run.
     fn peek(&self, n: u32) -> &Value {
-        self.memo[n as usize].as_ref().unwrap_or(&Value::Absent)
+        &self.memo[n as usize]
     }
 
     fn compare(&mut self, op: CmpOp, a: u32, b: u32) -> Eval {
@@ -467,7 +479,7 @@ impl<'c> Evaluator<'c> {
             self.locals.truncate(depth);
             self.locals.push(item.clone());
             for s in scoped {
-                self.memo[*s as usize] = None;
+                self.stamps[*s as usize] = 0;
             }
             if let Some(f) = filter {
                 if !self.bool(f)? {

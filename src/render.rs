@@ -5,8 +5,8 @@ use crate::eval::Evaluator;
 use crate::lower::{Compiled, Op};
 use crate::program::Program;
 use crate::trace::{Step, StepKind, Trace};
-use crate::value::{display, to_json, Value};
-use serde_json::{json, Map, Value as Json};
+use crate::value::{display, Value};
+use serde_json::{json, Value as Json};
 use std::fmt::Write as _;
 
 /// Names a result object uses for itself; outcomes may not take them.
@@ -61,25 +61,74 @@ pub fn program_warnings(program: &Program) -> Vec<String> {
         .collect()
 }
 
+/// The parts of a result that are the same for every record of a program,
+/// serialised once.
+pub struct ResultHeader {
+    versions: Box<serde_json::value::RawValue>,
+    warnings: Box<serde_json::value::RawValue>,
+}
+
+impl ResultHeader {
+    pub fn new(p: &Program) -> ResultHeader {
+        let raw = |v: Json| serde_json::value::to_raw_value(&v).unwrap_or_else(|_| Box::default());
+        ResultHeader {
+            versions: raw(policy_versions(p)),
+            warnings: raw(json!(program_warnings(p))),
+        }
+    }
+}
+
+/// One result document: `line` (batch), id, date, every result by key, versions,
+/// warnings, and the trace when asked for. Serialised straight to the output.
+pub struct ResultRecord<'a> {
+    pub header: &'a ResultHeader,
+    pub ev: &'a Evaluator<'a>,
+    pub values: &'a [Value],
+    pub line: Option<u64>,
+    pub trace: Option<&'a Json>,
+}
+
+impl serde::Serialize for ResultRecord<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let p = &self.ev.compiled.program;
+        let mut m = s.serialize_map(None)?;
+        if let Some(line) = self.line {
+            m.serialize_entry("line", &line)?;
+        }
+        m.serialize_entry("id", &self.ev.facts().and_then(|f| f.id.as_deref()))?;
+        m.serialize_entry("as_of", &self.ev.as_of())?;
+        for (r, v) in self.ev.compiled.results.iter().zip(self.values) {
+            m.serialize_entry(
+                &r.key,
+                &crate::value::Typed {
+                    program: p,
+                    ty: &r.ty,
+                    value: v,
+                },
+            )?;
+        }
+        m.serialize_entry("policy_versions", &self.header.versions)?;
+        m.serialize_entry("warnings", &self.header.warnings)?;
+        if let Some(t) = self.trace {
+            m.serialize_entry("trace", t)?;
+        }
+        m.end()
+    }
+}
+
 /// The JSON result of one evaluation: id, outcomes by name, versions, warnings, trace.
 pub fn result_json(ev: &Evaluator<'_>, outcomes: &[Value], trace: Option<&Trace>) -> Json {
-    let p = &ev.compiled.program;
-    let mut m = Map::new();
-    let id = ev.facts().and_then(|f| f.id.clone());
-    m.insert("id".into(), id.map_or(Json::Null, Json::String));
-    m.insert("as_of".into(), Json::String(ev.as_of().to_string()));
-    for (r, v) in ev.compiled.results.iter().zip(outcomes) {
-        m.insert(r.key.clone(), to_json(p, &r.ty, v));
-    }
-    m.insert("policy_versions".into(), policy_versions(p));
-    m.insert("warnings".into(), json!(program_warnings(p)));
-    if let Some(t) = trace {
-        m.insert(
-            "trace".into(),
-            serde_json::to_value(&t.steps).unwrap_or(Json::Null),
-        );
-    }
-    Json::Object(m)
+    let header = ResultHeader::new(&ev.compiled.program);
+    let trace = trace.map(|t| serde_json::to_value(&t.steps).unwrap_or(Json::Null));
+    let record = ResultRecord {
+        header: &header,
+        ev,
+        values: outcomes,
+        line: None,
+        trace: trace.as_ref(),
+    };
+    serde_json::to_value(&record).unwrap_or(Json::Null)
 }
 
 fn versions_line(p: &Program) -> String {

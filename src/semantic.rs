@@ -253,28 +253,38 @@ fn candidates(plan: &Plan, thresholds: &[Decimal]) -> Vec<Json> {
 /// The document as the program can read it: table keys it does not know (an
 /// entity type added by the other revision) are dropped, as an entity of a type
 /// the annex does not list is of no annex type.
-pub fn adapt(p: &Program, doc: &Json) -> Json {
-    let Json::Object(map) = doc else {
-        return doc.clone();
+pub fn adapt<'d>(p: &Program, doc: &'d Json) -> std::borrow::Cow<'d, Json> {
+    use std::borrow::Cow;
+    let known = |table: &crate::program::TableId, k: &Json| {
+        k.as_str()
+            .is_none_or(|k| p.tables[table.index()].index.contains_key(k))
     };
-    let mut out = map.clone();
-    for f in &p.facts {
-        let Some(value) = out.get_mut(&f.spec.name) else {
-            continue;
-        };
-        let table = match f.spec.ty.required() {
+    let table_sets: Vec<(&str, crate::program::TableId)> = p
+        .facts
+        .iter()
+        .filter_map(|f| match f.spec.ty.required() {
             Type::Set(e) | Type::List(e) => match e.as_ref() {
-                Type::Table(t) => t,
-                _ => continue,
+                Type::Table(t) => Some((f.spec.name.as_str(), *t)),
+                _ => None,
             },
-            _ => continue,
-        };
-        let index = &p.tables[table.index()].index;
-        if let Json::Array(items) = value {
-            items.retain(|k| k.as_str().is_none_or(|k| index.contains_key(k)));
+            _ => None,
+        })
+        .collect();
+    let unknown = |name: &str, t: &crate::program::TableId| {
+        doc.get(name)
+            .and_then(Json::as_array)
+            .is_some_and(|items| items.iter().any(|k| !known(t, k)))
+    };
+    if !table_sets.iter().any(|(name, t)| unknown(name, t)) {
+        return Cow::Borrowed(doc);
+    }
+    let mut out = doc.clone();
+    for (name, t) in &table_sets {
+        if let Some(Json::Array(items)) = out.get_mut(*name) {
+            items.retain(|k| known(t, k));
         }
     }
-    Json::Object(out)
+    Cow::Owned(out)
 }
 
 /// Searches for the regions where `old` and `new` decide differently.

@@ -92,39 +92,61 @@ fn rank(v: &Value) -> u8 {
 
 /// A value as JSON, with enum variants and table keys by name.
 pub fn to_json(program: &Program, ty: &Type, value: &Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    match (ty, value) {
-        (_, Value::Absent) => J::Null,
-        (Type::Optional(t), v) => to_json(program, t, v),
-        (_, Value::Bool(b)) => J::Bool(*b),
-        (Type::Int, Value::Num(n)) => match i64::try_from(*n) {
-            Ok(i) => J::from(i),
-            Err(_) => J::String(n.normalize().to_string()),
-        },
-        // Decimals and money go out as strings: exact, whatever the reader's floats.
-        (_, Value::Num(n)) => J::String(n.normalize().to_string()),
-        (_, Value::Date(d)) => J::String(d.to_string()),
-        (_, Value::Text(t)) => J::String(t.to_string()),
-        (Type::Enum(e), Value::Enum(i)) => {
-            J::String(program.enums[e.index()].variants[*i as usize].0.clone())
+    serde_json::to_value(Typed { program, ty, value }).unwrap_or(serde_json::Value::Null)
+}
+
+/// A value with its type, serialised straight to JSON: results are written with no
+/// intermediate document. Decimals and money go out as strings, exact whatever the
+/// reader's floats; whole numbers of type `int` as numbers.
+pub struct Typed<'a> {
+    pub program: &'a Program,
+    pub ty: &'a Type,
+    pub value: &'a Value,
+}
+
+impl serde::Serialize for Typed<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        let p = self.program;
+        let typed = |ty, value| Typed {
+            program: p,
+            ty,
+            value,
+        };
+        match (self.ty, self.value) {
+            (_, Value::Absent) => s.serialize_none(),
+            (Type::Optional(t), v) => typed(t, v).serialize(s),
+            (_, Value::Bool(b)) => s.serialize_bool(*b),
+            (Type::Int, Value::Num(n)) => match i64::try_from(*n) {
+                Ok(i) => s.serialize_i64(i),
+                Err(_) => s.collect_str(&n.normalize()),
+            },
+            (_, Value::Num(n)) => s.collect_str(&n.normalize()),
+            (_, Value::Date(d)) => s.collect_str(d),
+            (_, Value::Text(t)) => s.serialize_str(t),
+            (Type::Enum(e), Value::Enum(i)) => {
+                s.serialize_str(&p.enums[e.index()].variants[*i as usize].0)
+            }
+            (Type::Table(t), Value::Key(i)) => {
+                s.serialize_str(&p.tables[t.index()].rows[*i as usize].key)
+            }
+            (Type::Set(t) | Type::List(t), Value::Set(items) | Value::List(items)) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for v in items.iter() {
+                    seq.serialize_element(&typed(t, v))?;
+                }
+                seq.end()
+            }
+            (Type::Record(r), Value::Record(fields)) => {
+                let def = &p.records[r.index()];
+                let mut map = s.serialize_map(Some(def.fields.len()))?;
+                for (f, v) in def.fields.iter().zip(fields.iter()) {
+                    map.serialize_entry(&f.name, &typed(&f.ty, v))?;
+                }
+                map.end()
+            }
+            (_, other) => s.collect_str(&format_args!("{other:?}")),
         }
-        (Type::Table(t), Value::Key(i)) => {
-            J::String(program.tables[t.index()].rows[*i as usize].key.clone())
-        }
-        (Type::Set(t) | Type::List(t), Value::Set(items) | Value::List(items)) => {
-            J::Array(items.iter().map(|v| to_json(program, t, v)).collect())
-        }
-        (Type::Record(r), Value::Record(fields)) => {
-            let def = &program.records[r.index()];
-            J::Object(
-                def.fields
-                    .iter()
-                    .zip(fields.iter())
-                    .map(|(f, v)| (f.name.clone(), to_json(program, &f.ty, v)))
-                    .collect(),
-            )
-        }
-        (_, other) => J::String(format!("{other:?}")),
     }
 }
 

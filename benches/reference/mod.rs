@@ -119,9 +119,13 @@ fn class_of(staff: Decimal, turnover: Decimal, balance: Decimal) -> Class {
     let m = Decimal::from(1_000_000);
     if staff < Decimal::from(10) && (turnover <= m * Decimal::TWO || balance <= m * Decimal::TWO) {
         Class::Micro
-    } else if staff < Decimal::from(50) && (turnover <= m * Decimal::TEN || balance <= m * Decimal::TEN) {
+    } else if staff < Decimal::from(50)
+        && (turnover <= m * Decimal::TEN || balance <= m * Decimal::TEN)
+    {
         Class::Small
-    } else if staff < Decimal::from(250) && (turnover <= m * Decimal::from(50) || balance <= m * Decimal::from(43)) {
+    } else if staff < Decimal::from(250)
+        && (turnover <= m * Decimal::from(50) || balance <= m * Decimal::from(43))
+    {
         Class::Medium
     } else {
         Class::Large
@@ -167,7 +171,13 @@ pub fn decide(f: &Facts) -> Decision {
         lt += l.turnover_eur;
         lb += l.balance_sheet_eur;
     }
-    let with = |s: &Size| class_of(s.staff + ps + ls, s.turnover_eur + pt + lt, s.balance_sheet_eur + pb + lb);
+    let with = |s: &Size| {
+        class_of(
+            s.staff + ps + ls,
+            s.turnover_eur + pt + lt,
+            s.balance_sheet_eur + pb + lb,
+        )
+    };
     let without = |s: &Size| class_of(s.staff, s.turnover_eur, s.balance_sheet_eur);
     let two_years = |now: Class, before: Option<Class>| match before {
         Some(b) if b != now => b,
@@ -183,11 +193,18 @@ pub fn decide(f: &Facts) -> Decision {
     let types: Vec<(&str, u32, &str, u32)> = f.entity_types.iter().map(|t| parse_type(t)).collect();
     let annex_i_ii = types.iter().any(|t| t.0 == "I" || t.0 == "II");
     let annex_iv = types.iter().any(|t| t.0 == "IV");
-    let letters: Vec<char> = f.entity_types.iter().filter_map(|t| size_independent(t)).collect();
+    let letters: Vec<char> = f
+        .entity_types
+        .iter()
+        .filter_map(|t| size_independent(t))
+        .collect();
     let ident = f.identified_by_authority.as_ref();
     let c8 = ident.is_some_and(|i| i.comma == 8);
     let c9 = ident.is_some_and(|i| i.comma == 9 && !i.criteria.is_empty());
-    let c10 = f.linked_to_nis_entity.as_ref().is_some_and(|l| !l.criteria.is_empty());
+    let c10 = f
+        .linked_to_nis_entity
+        .as_ref()
+        .is_some_and(|l| !l.criteria.is_empty());
     let mut scope = false;
     let mut apply = |cond: bool, name: &'static str, trace: &mut Vec<&'static str>| {
         if cond {
@@ -195,18 +212,38 @@ pub fn decide(f: &Facts) -> Decision {
             scope = true;
         }
     };
-    apply(annex_i_ii && size >= Class::Medium, "scope.c2", &mut d.trace);
+    apply(
+        annex_i_ii && size >= Class::Medium,
+        "scope.c2",
+        &mut d.trace,
+    );
     apply(f.critical_entity, "scope.c5_a", &mut d.trace);
     apply(letters.contains(&'b'), "scope.c5_b", &mut d.trace);
-    apply(f.qualified_trust_service_provider || letters.contains(&'c'), "scope.c5_c", &mut d.trace);
+    apply(
+        f.qualified_trust_service_provider || letters.contains(&'c'),
+        "scope.c5_c",
+        &mut d.trace,
+    );
     apply(letters.contains(&'d'), "scope.c5_d", &mut d.trace);
-    apply(f.domain_name_registration_provider, "scope.c5_e", &mut d.trace);
+    apply(
+        f.domain_name_registration_provider,
+        "scope.c5_e",
+        &mut d.trace,
+    );
     apply(f.public_administration.is_some(), "scope.c6", &mut d.trace);
     apply(annex_iv && c8, "scope.c8", &mut d.trace);
-    apply(c9 && (annex_i_ii || annex_iv || f.public_administration.is_some()), "scope.c9", &mut d.trace);
+    apply(
+        c9 && (annex_i_ii || annex_iv || f.public_administration.is_some()),
+        "scope.c9",
+        &mut d.trace,
+    );
     apply(c10, "scope.c10", &mut d.trace);
     if !f.italian_jurisdiction || f.dora_exempt {
-        d.trace.push(if f.dora_exempt { "scope.c15" } else { "scope.c1_jurisdiction" });
+        d.trace.push(if f.dora_exempt {
+            "scope.c15"
+        } else {
+            "scope.c1_jurisdiction"
+        });
         scope = false;
     }
     d.in_scope = scope;
@@ -215,14 +252,37 @@ pub fn decide(f: &Facts) -> Decision {
         let essential = [
             (annex_i && size == Class::Large, "class.c1_a"),
             (f.critical_entity, "class.c1_b"),
-            (size == Class::Medium && letters.contains(&'b'), "class.c1_c"),
-            (f.qualified_trust_service_provider || letters.contains(&'d'), "class.c1_d"),
-            (f.public_administration.as_deref() == Some("III.1.a"), "class.c1_e"),
-            (ident.is_some_and(|i| i.designation.as_deref() == Some("essential") && matches!(i.comma, 6 | 8 | 9 | 10)), "class.c2"),
+            (
+                size == Class::Medium && letters.contains(&'b'),
+                "class.c1_c",
+            ),
+            (
+                f.qualified_trust_service_provider || letters.contains(&'d'),
+                "class.c1_d",
+            ),
+            (
+                f.public_administration.as_deref() == Some("III.1.a"),
+                "class.c1_e",
+            ),
+            (
+                ident.is_some_and(|i| {
+                    i.designation.as_deref() == Some("essential")
+                        && matches!(i.comma, 6 | 8 | 9 | 10)
+                }),
+                "class.c2",
+            ),
         ];
         let winners: Vec<&'static str> = essential.iter().filter(|e| e.0).map(|e| e.1).collect();
-        d.classification = Some(if winners.is_empty() { "important" } else { "essential" });
-        d.trace.extend(if winners.is_empty() { vec!["class.c3"] } else { winners });
+        d.classification = Some(if winners.is_empty() {
+            "important"
+        } else {
+            "essential"
+        });
+        d.trace.extend(if winners.is_empty() {
+            vec!["class.c3"]
+        } else {
+            winners
+        });
         for (annex, sector, sub, _) in &types {
             let bit = match (*annex, *sector, *sub) {
                 ("I", 9 | 10, _) | ("IV", 4, _) => 0,
