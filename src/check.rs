@@ -1072,7 +1072,8 @@ impl<'p> Checker<'p> {
             return vec![Vec::new(); n];
         }
         let mut overridden_by = vec![Vec::new(); n];
-        for i in 0..n {
+        // Only rules that override others start a search: the others reach nothing.
+        for i in (0..n).filter(|i| graph.neighbors(*i as u32).next().is_some()) {
             let mut dfs = petgraph::visit::Dfs::new(&graph, i as u32);
             while let Some(j) = dfs.next(&graph) {
                 if j != i as u32 {
@@ -1086,26 +1087,26 @@ impl<'p> Checker<'p> {
 
     fn ambiguity(&mut self, overridden_by: &[Vec<RuleId>]) {
         let p = self.p;
-        for (i, a) in p.rules.iter().enumerate() {
-            if a.includes {
-                continue;
-            }
-            for (j, b) in p.rules.iter().enumerate().skip(i + 1) {
-                let ordered = overridden_by[i].contains(&RuleId(j as u32))
-                    || overridden_by[j].contains(&RuleId(i as u32));
-                if b.outcome != a.outcome
-                    || ordered
-                    || same_constant(a.value.as_ref(), b.value.as_ref())
-                {
+        for same_outcome in &p.rules_by_outcome {
+            for (k, ra) in same_outcome.iter().enumerate() {
+                let (i, a) = (ra.index(), &p.rules[ra.index()]);
+                if a.includes {
                     continue;
                 }
-                let outcome = &p.outcomes[a.outcome.index()].name;
-                self.diags.push(
+                for rb in &same_outcome[k + 1..] {
+                    let (j, b) = (rb.index(), &p.rules[rb.index()]);
+                    let ordered = overridden_by[i].contains(rb) || overridden_by[j].contains(ra);
+                    if ordered || same_constant(a.value.as_ref(), b.value.as_ref()) {
+                        continue;
+                    }
+                    let outcome = &p.outcomes[a.outcome.index()].name;
+                    self.diags.push(
                     Diagnostic::error("lexnis::check::ambiguous_precedence", format!("rules `{}` and `{}` may both apply and conclude different values for `{outcome}`", a.name, b.name))
                         .label(b.span, "this rule")
                         .label(a.span, "and this rule")
                         .help(format!("say which prevails: add `overrides {}` to the more specific rule (lex specialis), or the reverse", a.name)),
                 );
+                }
             }
         }
     }

@@ -423,8 +423,9 @@ impl<'c> Lowerer<'c> {
         self.outcomes[id.index()] = State::InProgress;
         let p = &self.checked.program;
         let mut rules = Vec::new();
-        for (i, r) in p.rules.iter().enumerate().filter(|(_, r)| r.outcome == id) {
-            let applies = self.closed(|l| l.rule(RuleId(i as u32), r.span));
+        for rule in &p.rules_by_outcome[id.index()] {
+            let (i, r) = (rule.index(), &p.rules[rule.index()]);
+            let applies = self.closed(|l| l.rule(*rule, r.span));
             let value = self.expr(&self.checked.rules[i].value);
             rules.push((applies, value));
         }

@@ -218,11 +218,15 @@ fn inner(pair: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
     pair.into_inner()
 }
 
+/// The keyword rules (`kw_*`) are the last ones of the grammar, so pest numbers
+/// them after every other rule (a unit test keeps this true).
+fn is_keyword(rule: Rule) -> bool {
+    rule as usize >= Rule::kw_act as usize
+}
+
 /// Drops keyword tokens, which carry no meaning once parsed.
 fn significant(pair: Pair<'_, Rule>) -> Vec<Pair<'_, Rule>> {
-    inner(pair)
-        .filter(|p| !format!("{:?}", p.as_rule()).starts_with("kw_"))
-        .collect()
+    inner(pair).filter(|p| !is_keyword(p.as_rule())).collect()
 }
 
 impl Builder {
@@ -1044,6 +1048,27 @@ mod tests {
         let d = &err.diagnostics[0];
         assert!(!d.message.contains("kw_"), "{}", d.message);
         assert!(d.help.as_deref().unwrap().contains("double quotes"));
+    }
+
+    #[test]
+    fn keyword_rules_come_last_in_the_grammar() {
+        let text = include_str!("../grammar/lexnis.pest");
+        let rules: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.split_once(" = ").map(|(name, _)| name.trim()))
+            .filter(|name| {
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+            })
+            .collect();
+        let first_keyword = rules.iter().position(|r| *r == "kw_act").unwrap();
+        assert!(
+            rules[first_keyword..].iter().all(|r| r.starts_with("kw_")),
+            "every rule after kw_act is a keyword"
+        );
+        assert!(
+            rules[..first_keyword].iter().all(|r| !r.starts_with("kw_")),
+            "no keyword before kw_act"
+        );
     }
 
     #[test]

@@ -221,6 +221,8 @@ pub struct Program {
     pub examples: Vec<ExampleDef>,
     /// Definitions reported in results beside the outcomes.
     pub reports: Vec<DefineId>,
+    /// The rules that conclude each outcome, in declaration order.
+    pub rules_by_outcome: Vec<Vec<RuleId>>,
     pub symbols: HashMap<String, Symbol>,
     pub types: HashMap<String, Type>,
     /// Which act declared each expression-level name, for import checks.

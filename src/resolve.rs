@@ -185,6 +185,10 @@ pub fn resolve(
     r.declare_values(&items);
     r.declare_rules(&items);
     r.declare_reports(&items);
+    r.p.rules_by_outcome = vec![Vec::new(); r.p.outcomes.len()];
+    for (i, rule) in r.p.rules.iter().enumerate() {
+        r.p.rules_by_outcome[rule.outcome.index()].push(RuleId(i as u32));
+    }
     r.check_result_keys(&items);
     if r.diags.iter().any(Diagnostic::is_error) {
         Err(ResolveError {

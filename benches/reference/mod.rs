@@ -113,6 +113,8 @@ pub struct Decision {
     pub safeguard: &'static str,
     pub authorities: u16,
     pub trace: Vec<&'static str>,
+    pub has_id: bool,
+    pub public_control_note: bool,
 }
 
 fn class_of(staff: Decimal, turnover: Decimal, balance: Decimal) -> Class {
@@ -155,7 +157,11 @@ fn size_independent(key: &str) -> Option<char> {
 }
 
 pub fn decide(f: &Facts) -> Decision {
-    let mut d = Decision::default();
+    let mut d = Decision {
+        has_id: f.id.is_some(),
+        public_control_note: f.public_bodies_share_pct >= Decimal::from(25),
+        ..Decision::default()
+    };
     let hundred = Decimal::ONE_HUNDRED;
     let quarter = Decimal::from(25);
     let partners = f.partners.iter().filter(|p| p.share_pct >= quarter);

@@ -1,0 +1,68 @@
+//! Criterion micro-benchmarks: compile time (the bundled NIS set, and synthetic
+//! sets of 1,000 and 10,000 rules, to show that it grows linearly) and the latency
+//! of one evaluation with and without its trace.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use lexnis::date::Date;
+use lexnis::eval::Evaluator;
+use lexnis::facts::load_facts;
+use lexnis::policy::{compile, PolicySource};
+use std::hint::black_box;
+
+/// A policy of `n` rules over ten facts, each rule with its own outcome.
+fn synthetic(n: usize) -> PolicySource {
+    let mut text =
+        String::from("act synthetic {\n  cited as \"L. 1/2025\"\n  in force from 2025-01-01\n}\n");
+    for f in 0..10 {
+        text.push_str(&format!("fact x{f}: decimal\n"));
+    }
+    for i in 0..n {
+        text.push_str(&format!(
+            "outcome o{i}: bool otherwise false\nrule r{i} cite \"art. 1\" when x{} > {i} and (x{} <= {} or x{} = 7) then o{i}\n",
+            i % 10,
+            (i + 1) % 10,
+            i * 2,
+            (i + 2) % 10
+        ));
+    }
+    let mut s = PolicySource::default();
+    s.add("policies/synthetic/act.law", &text);
+    s
+}
+
+fn bench_compile(c: &mut Criterion) {
+    let as_of = Date::parse("2025-06-01").unwrap();
+    let bundled = PolicySource::bundled();
+    c.bench_function("compile the bundled NIS set", |b| {
+        b.iter(|| compile(black_box(&bundled), as_of).unwrap())
+    });
+    let mut group = c.benchmark_group("compile synthetic");
+    group.sample_size(10);
+    for n in [1_000, 10_000] {
+        let source = synthetic(n);
+        group.bench_with_input(BenchmarkId::from_parameter(n), &source, |b, s| {
+            b.iter(|| compile(s, as_of).unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn bench_eval(c: &mut Criterion) {
+    let compiled = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("../examples/acme-energia.json")).unwrap();
+    let facts = load_facts(&compiled.program, &doc).unwrap();
+    let mut ev = Evaluator::new(&compiled);
+    c.bench_function("evaluate one entity", |b| {
+        b.iter(|| ev.run(black_box(facts.clone())).unwrap())
+    });
+    c.bench_function("evaluate one entity and build its trace", |b| {
+        b.iter(|| {
+            ev.run(black_box(facts.clone())).unwrap();
+            lexnis::trace::build_trace(&ev)
+        })
+    });
+}
+
+criterion_group!(benches, bench_compile, bench_eval);
+criterion_main!(benches);
