@@ -1,0 +1,130 @@
+//! Batch evaluation: one output record per input record, in input order, whatever
+//! the number of threads; an error record for every kind of bad record; JSONL and
+//! CSV outputs snapshotted.
+
+use lexnis::batch::{run_batch, BatchOptions, BatchSummary, InputFormat, OutputFormat, TraceMode};
+use lexnis::date::Date;
+use lexnis::lower::Compiled;
+use lexnis::policy::{compile, PolicySource};
+use proptest::prelude::*;
+use std::sync::OnceLock;
+
+fn compiled() -> &'static Compiled {
+    static C: OnceLock<Compiled> = OnceLock::new();
+    C.get_or_init(|| compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap())
+}
+
+fn run(input: &str, options: &BatchOptions) -> (String, BatchSummary) {
+    let mut out = Vec::new();
+    let reader: Box<dyn std::io::BufRead + Send> =
+        Box::new(std::io::Cursor::new(input.as_bytes().to_vec()));
+    let summary = run_batch(compiled(), reader, &mut out, options, &mut |_| {}).unwrap();
+    (String::from_utf8(out).unwrap(), summary)
+}
+
+const GOOD: &str = r#"{"id": "ok-1", "entity_types": ["I.1.a.1"], "size": {"staff": 300, "turnover_eur": 1, "balance_sheet_eur": 1}}"#;
+
+/// Every kind of bad record, each on its own line, between good ones.
+fn mixed() -> String {
+    [
+        GOOD,
+        r#"{"id": "bad-json", "size": "#,
+        r#"{"id": "missing", "entity_types": ["I.1.a.1"]}"#,
+        r#"{"id": "wrong-type", "entity_types": ["I.1.a.1"], "size": {"staff": "many", "turnover_eur": 1, "balance_sheet_eur": 1}}"#,
+        r#"{"id": "unknown-field", "entity_types": [], "size": {"staff": 1, "turnover_eur": 1, "balance_sheet_eur": 1}, "colour": "red"}"#,
+        r#"{"id": "out-of-range", "size": {"staff": -1, "turnover_eur": 1, "balance_sheet_eur": 1}}"#,
+        r#"{"id": "unknown-type", "entity_types": ["I.99.1"], "size": {"staff": 1, "turnover_eur": 1, "balance_sheet_eur": 1}}"#,
+        r#"[1, 2, 3]"#,
+        GOOD,
+    ]
+    .join("\n")
+}
+
+#[test]
+fn every_bad_record_becomes_an_error_record_and_the_batch_goes_on() {
+    let (out, summary) = run(&mixed(), &BatchOptions::default());
+    assert_eq!(out.lines().count(), 9);
+    assert_eq!((summary.records, summary.errors), (9, 7));
+    let kinds: Vec<String> = out
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let detail = v["error"]["details"][0]["kind"]
+                .as_str()
+                .map(str::to_string);
+            detail
+                .or_else(|| v["error"]["kind"].as_str().map(str::to_string))
+                .unwrap_or_else(|| "ok".into())
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "ok",
+            "not_json",
+            "missing_field",
+            "wrong_type",
+            "unknown_field",
+            "out_of_range",
+            "unknown_entry",
+            "wrong_type",
+            "ok"
+        ]
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn csv_in_and_out() {
+    let input =
+        "id,entity_types,size.staff,size.turnover_eur,size.balance_sheet_eur,critical_entity\n\
+                 acqua,\"[\"\"I.6.1\"\"]\",300,1,1,\n\
+                 rifiuti-piccola,\"[\"\"II.2.1\"\"]\",5,1,1,\n\
+                 critico,\"[\"\"II.2.1\"\"]\",5,1,1,true\n\
+                 corta,\"[\"\"II.2.1\"\"]\",5\n";
+    let options = BatchOptions {
+        input: InputFormat::Csv,
+        output: OutputFormat::Csv,
+        ..BatchOptions::default()
+    };
+    let (out, summary) = run(input, &options);
+    assert_eq!((summary.records, summary.errors), (4, 1));
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn json_array_input_with_compact_traces() {
+    let input = format!(
+        "[\n{GOOD},\n{}\n]",
+        GOOD.replace("ok-1", "ok-2").replace("300", "10")
+    );
+    let options = BatchOptions {
+        input: InputFormat::Json,
+        trace: TraceMode::Compact,
+        ..BatchOptions::default()
+    };
+    let (out, summary) = run(&input, &options);
+    assert_eq!(summary.records, 2);
+    insta::assert_snapshot!(out);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Order and count are the input's, with one thread or several, any chunk size.
+    #[test]
+    fn order_and_count_survive_parallelism(picks in prop::collection::vec(0usize..9, 0..300), chunk in 1usize..40, jobs in 2usize..5) {
+        let lines: Vec<String> = mixed().lines().map(str::to_string).collect();
+        let input: Vec<String> = picks.iter().enumerate().map(|(i, p)| lines[*p].replacen("\"id\": \"", &format!("\"id\": \"{i}-"), 1)).collect();
+        let input = input.join("\n");
+        let one = run(&input, &BatchOptions { jobs: 1, chunk, ..BatchOptions::default() });
+        let many = run(&input, &BatchOptions { jobs, chunk, ..BatchOptions::default() });
+        prop_assert_eq!(one.0.lines().count(), picks.len());
+        prop_assert_eq!(&one.0, &many.0);
+        prop_assert_eq!(one.1, many.1);
+        for (i, line) in one.0.lines().enumerate() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            prop_assert_eq!(v["line"].as_u64(), Some(i as u64 + 1));
+        }
+    }
+}
