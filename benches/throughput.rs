@@ -62,7 +62,8 @@ fn main() {
     let mut applied = 0usize;
     for l in &lines {
         let f: reference::Facts = serde_json::from_str(l).unwrap();
-        applied += reference::decide(&f).trace.len();
+        let d = reference::decide(&f);
+        applied += d.trace.len() + usize::from(d.has_id) + usize::from(d.public_control_note);
     }
     let hand_full = report(
         "reference: hand-written rules, parsing + compact trace",
