@@ -1,3 +1,41 @@
+//! lexnis: the Italian NIS rules (D.Lgs. 138/2024, DPCM 221/2024) as a compiled,
+//! explainable decision graph.
+//!
+//! Compile a policy set once, then evaluate the facts of many entities, from as
+//! many threads as you like: [`lower::Compiled`] is `Send + Sync`, and each thread
+//! keeps its own [`eval::Evaluator`], which reuses its memory from one entity to
+//! the next.
+//!
+//! ```
+//! use lexnis::{date::Date, eval::Evaluator, facts::load_facts, policy::{compile, PolicySource}};
+//!
+//! // The rules bundled into the crate, in force on 1 June 2025.
+//! let compiled = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap())
+//!     .expect("the bundled rules compile");
+//!
+//! let facts = serde_json::json!({
+//!     "id": "acqua-spa",
+//!     "entity_types": ["I.6.1"],
+//!     "size": {"staff": 300, "turnover_eur": 60000000, "balance_sheet_eur": 50000000}
+//! });
+//! let facts = load_facts(&compiled.program, &facts).expect("the facts match the schema");
+//!
+//! let mut evaluator = Evaluator::new(&compiled);
+//! let values = evaluator.run(facts).expect("the rules decide");
+//! let result = lexnis::render::result_json(&evaluator, &values, None);
+//! assert_eq!(result["in_scope"], true);
+//! assert_eq!(result["classification"], "essential");
+//! assert_eq!(result["sector_authorities"], serde_json::json!(["mase"]));
+//!
+//! // Why: the steps that decided, each with its citation.
+//! let trace = lexnis::trace::build_trace(&evaluator);
+//! assert!(trace.steps.iter().any(|s| s.citation.as_deref() == Some("D.Lgs. 138/2024, art. 6, c. 1, lett. a)")));
+//! ```
+//!
+//! The pipeline, one module per stage: [`parse`] → [`resolve`] → [`check`] →
+//! [`lower`] → [`eval`] → [`trace`] → [`render`]; [`diff`] and [`semantic`] compare
+//! revisions; [`batch`] streams records; [`policy::compile`] runs the compile stages.
+
 pub mod ast;
 pub mod batch;
 pub mod check;
@@ -23,3 +61,12 @@ pub mod source;
 pub mod suggest;
 pub mod trace;
 pub mod value;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_compiled_policy_can_be_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<crate::lower::Compiled>();
+    }
+}
