@@ -10,9 +10,9 @@
 
 use crate::eval::Evaluator;
 use crate::facts::{load_facts, FactError};
-use crate::lower::{Compiled, Op};
+use crate::lower::Compiled;
 use crate::value::{to_json, Value};
-use serde_json::{json, Map, Value as Json};
+use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, Write};
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -522,7 +522,8 @@ impl<'c> Worker<'c> {
             summary.errors += 1;
             match &mut csv {
                 Some(w) => {
-                    let _ = w.write_record(csv_cells(&result, self.csv_columns));
+                    let json = serde_json::to_value(&result).unwrap_or(Json::Null);
+                    let _ = w.write_record(csv_cells(&json, self.csv_columns));
                 }
                 None => {
                     let _ = serde_json::to_writer(&mut out, &result);
@@ -559,17 +560,25 @@ impl<'c> Worker<'c> {
         line: u64,
         values: &[Value],
     ) {
+        let (applied, steps);
         let trace = match self.options.trace {
             TraceMode::None => None,
-            TraceMode::Compact => Some(compact_trace(&self.ev)),
-            TraceMode::Full => serde_json::to_value(crate::trace::build_trace(&self.ev).steps).ok(),
+            TraceMode::Compact => {
+                applied = crate::trace::applied_rules(&self.ev);
+                Some(crate::trace::TraceView::Applied(&applied))
+            }
+            TraceMode::Full => {
+                steps = crate::trace::build_trace(&self.ev).steps;
+                Some(crate::trace::TraceView::Steps(&steps))
+            }
         };
         let record = crate::render::ResultRecord {
             header: &self.header,
             ev: &self.ev,
             values,
             line: Some(line),
-            trace: trace.as_ref(),
+            trace,
+            compact: true,
         };
         match csv {
             Some(w) => {
@@ -584,7 +593,11 @@ impl<'c> Worker<'c> {
     }
 
     /// The values of one record, or its error record.
-    fn record(&mut self, line: u64, payload: Result<Payload, String>) -> Result<Vec<Value>, Json> {
+    fn record(
+        &mut self,
+        line: u64,
+        payload: Result<Payload, String>,
+    ) -> Result<Vec<Value>, ErrorRecord> {
         let doc = match payload {
             Ok(Payload::Value(v)) => v,
             Ok(Payload::Text(t)) => serde_json::from_str::<Json>(&t).map_err(|e| {
@@ -616,37 +629,38 @@ impl<'c> Worker<'c> {
     }
 }
 
+/// The output record of an input record that failed: where, which, and why.
+#[derive(Debug, serde::Serialize)]
+struct ErrorRecord {
+    line: u64,
+    id: Option<Json>,
+    error: RecordError,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct RecordError {
+    kind: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    details: Vec<FactError>,
+}
+
 fn error_record(
     line: u64,
     id: Option<Json>,
-    kind: &str,
+    kind: &'static str,
     message: &str,
-    errors: Vec<FactError>,
-) -> Json {
-    let mut error = json!({"kind": kind, "message": message});
-    if !errors.is_empty() {
-        error["details"] = serde_json::to_value(errors).unwrap_or(Json::Null);
+    details: Vec<FactError>,
+) -> ErrorRecord {
+    ErrorRecord {
+        line,
+        id,
+        error: RecordError {
+            kind,
+            message: message.to_string(),
+            details,
+        },
     }
-    json!({"line": line, "id": id.unwrap_or(Json::Null), "error": error})
-}
-
-/// The rules that applied, by name with their citations: enough to audit a batch.
-pub fn compact_trace(ev: &Evaluator<'_>) -> Json {
-    let c = ev.compiled;
-    let p = &c.program;
-    let applied: Vec<Json> = c
-        .rule_nodes
-        .iter()
-        .filter(|n| ev.memo(**n) == Some(&Value::Bool(true)))
-        .filter_map(|n| match &c.node(*n).op {
-            Op::RuleApplies { rule, .. } => {
-                let r = &p.rules[rule.index()];
-                Some(json!({"rule": r.name, "citation": p.full_citation(r.act, &r.citation)}))
-            }
-            _ => None,
-        })
-        .collect();
-    Json::Array(applied)
 }
 
 fn csv_cells(result: &Json, columns: &[String]) -> Vec<String> {
@@ -726,7 +740,7 @@ mod tests {
         let v = csv_row(&headers, &row).unwrap();
         assert_eq!(
             v,
-            json!({"id": "acme", "size": {"staff": 120}, "entity_types": ["I.1.a.1"], "flag": true})
+            serde_json::json!({"id": "acme", "size": {"staff": 120}, "entity_types": ["I.1.a.1"], "flag": true})
         );
     }
 }

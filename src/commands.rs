@@ -203,10 +203,11 @@ pub fn eval(facts_path: &Path, args: PolicyArgs, format: EvalFormat) -> u8 {
     let out = match format {
         EvalFormat::Text => crate::render::explain_text(&ev, &outcomes, &trace),
         EvalFormat::Markdown => crate::render::explain_markdown(&ev, &outcomes, &trace),
-        EvalFormat::Json => {
-            let json = crate::render::result_json(&ev, &outcomes, Some(&trace));
-            serde_json::to_string_pretty(&json).unwrap_or_default() + "\n"
-        }
+        EvalFormat::Json => crate::render::result_text(
+            &ev,
+            &outcomes,
+            Some(crate::trace::TraceView::Steps(&trace.steps)),
+        ),
     };
     print_out(&out)
 }

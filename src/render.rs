@@ -64,16 +64,22 @@ pub fn program_warnings(program: &Program) -> Vec<String> {
 /// The parts of a result that are the same for every record of a program,
 /// serialised once.
 pub struct ResultHeader {
-    versions: Box<serde_json::value::RawValue>,
-    warnings: Box<serde_json::value::RawValue>,
+    versions: Json,
+    warnings: Json,
+    /// The same, already serialised, for one-line output.
+    raw_versions: Box<serde_json::value::RawValue>,
+    raw_warnings: Box<serde_json::value::RawValue>,
 }
 
 impl ResultHeader {
     pub fn new(p: &Program) -> ResultHeader {
-        let raw = |v: Json| serde_json::value::to_raw_value(&v).unwrap_or_else(|_| Box::default());
+        let raw = |v: &Json| serde_json::value::to_raw_value(v).unwrap_or_else(|_| Box::default());
+        let (versions, warnings) = (policy_versions(p), json!(program_warnings(p)));
         ResultHeader {
-            versions: raw(policy_versions(p)),
-            warnings: raw(json!(program_warnings(p))),
+            raw_versions: raw(&versions),
+            raw_warnings: raw(&warnings),
+            versions,
+            warnings,
         }
     }
 }
@@ -85,7 +91,9 @@ pub struct ResultRecord<'a> {
     pub ev: &'a Evaluator<'a>,
     pub values: &'a [Value],
     pub line: Option<u64>,
-    pub trace: Option<&'a Json>,
+    pub trace: Option<crate::trace::TraceView<'a>>,
+    /// One line (batch) rather than indented: the header goes out pre-serialised.
+    pub compact: bool,
 }
 
 impl serde::Serialize for ResultRecord<'_> {
@@ -108,25 +116,49 @@ impl serde::Serialize for ResultRecord<'_> {
                 },
             )?;
         }
-        m.serialize_entry("policy_versions", &self.header.versions)?;
-        m.serialize_entry("warnings", &self.header.warnings)?;
-        if let Some(t) = self.trace {
+        if self.compact {
+            m.serialize_entry("policy_versions", &self.header.raw_versions)?;
+            m.serialize_entry("warnings", &self.header.raw_warnings)?;
+        } else {
+            m.serialize_entry("policy_versions", &self.header.versions)?;
+            m.serialize_entry("warnings", &self.header.warnings)?;
+        }
+        if let Some(t) = &self.trace {
             m.serialize_entry("trace", t)?;
         }
         m.end()
     }
 }
 
-/// The JSON result of one evaluation: id, outcomes by name, versions, warnings, trace.
-pub fn result_json(ev: &Evaluator<'_>, outcomes: &[Value], trace: Option<&Trace>) -> Json {
+/// The result document as text, keys in their documented order (results in the
+/// order the rule files declare them).
+pub fn result_text(
+    ev: &Evaluator<'_>,
+    outcomes: &[Value],
+    trace: Option<crate::trace::TraceView<'_>>,
+) -> String {
     let header = ResultHeader::new(&ev.compiled.program);
-    let trace = trace.map(|t| serde_json::to_value(&t.steps).unwrap_or(Json::Null));
     let record = ResultRecord {
         header: &header,
         ev,
         values: outcomes,
         line: None,
-        trace: trace.as_ref(),
+        trace,
+        compact: false,
+    };
+    serde_json::to_string_pretty(&record).unwrap_or_default() + "\n"
+}
+
+/// The JSON result of one evaluation: id, outcomes by name, versions, warnings, trace.
+pub fn result_json(ev: &Evaluator<'_>, outcomes: &[Value], trace: Option<&Trace>) -> Json {
+    let header = ResultHeader::new(&ev.compiled.program);
+    let record = ResultRecord {
+        header: &header,
+        ev,
+        values: outcomes,
+        line: None,
+        trace: trace.map(|t| crate::trace::TraceView::Steps(&t.steps)),
+        compact: false,
     };
     serde_json::to_value(&record).unwrap_or(Json::Null)
 }

@@ -261,3 +261,38 @@ pub fn node_name(c: &Compiled, n: u32) -> String {
         _ => format!("#{n}"),
     }
 }
+
+/// A rule that applied, with its citation: the compact trace of batch results.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AppliedRule {
+    pub rule: String,
+    pub citation: String,
+}
+
+/// The rules that applied in the evaluation `ev` last ran, in declaration order.
+pub fn applied_rules(ev: &Evaluator<'_>) -> Vec<AppliedRule> {
+    let c = ev.compiled;
+    let p = &c.program;
+    c.rule_nodes
+        .iter()
+        .filter(|n| ev.memo(**n) == Some(&Value::Bool(true)))
+        .filter_map(|n| match &c.node(*n).op {
+            Op::RuleApplies { rule, .. } => {
+                let r = &p.rules[rule.index()];
+                Some(AppliedRule {
+                    rule: r.name.clone(),
+                    citation: p.full_citation(r.act, &r.citation),
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A trace as results carry it: every step, or only the rules that applied.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(untagged)]
+pub enum TraceView<'a> {
+    Steps(&'a [Step]),
+    Applied(&'a [AppliedRule]),
+}

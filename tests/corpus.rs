@@ -41,15 +41,21 @@ fn corpus() {
         let mut ev = Evaluator::new(c);
         let values = ev.run(facts).unwrap_or_else(|e| panic!("{name}: {e}"));
         let trace = lexnis::trace::build_trace(&ev);
+        let applied = lexnis::trace::applied_rules(&ev);
         let mut result = lexnis::render::result_json(&ev, &values, None);
-        result["trace"] = lexnis::batch::compact_trace(&ev);
+        result["trace"] = serde_json::to_value(&applied).unwrap();
         let want = expected()
             .get(&name)
             .unwrap_or_else(|| panic!("{name} has no entry in expected.json"));
         for (key, value) in want.as_object().unwrap() {
             assert_eq!(&result[key], value, "{name}: {key}");
         }
-        insta::assert_json_snapshot!("result", result);
+        let ordered = lexnis::render::result_text(
+            &ev,
+            &values,
+            Some(lexnis::trace::TraceView::Applied(&applied)),
+        );
+        insta::assert_snapshot!("result", ordered.trim_end());
         insta::assert_snapshot!(
             "explanation",
             lexnis::render::explain_text(&ev, &values, &trace)
