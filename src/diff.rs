@@ -532,67 +532,77 @@ struct Moves {
     by_rule: BTreeMap<Divergence, u64>,
 }
 
-/// Values of the named nodes (definitions and rules) this run computed, by name,
-/// in node order. Nodes a run did not need are left out: not computing a value is
-/// not a different value.
-fn named_values(ev: &Evaluator<'_>) -> Vec<(String, Json, String)> {
-    let c = ev.compiled;
-    let p = &c.program;
-    (0..c.node_count() as u32)
-        .filter_map(|n| {
-            let node = c.node(n);
-            let (citation, act) = match &node.op {
-                Op::Define(id, _) => (&p.defines[id.index()].citation, p.defines[id.index()].act),
-                Op::RuleApplies { rule, .. } => {
-                    (&p.rules[rule.index()].citation, p.rules[rule.index()].act)
-                }
-                _ => return None,
-            };
-            let value = to_json(p, &node.ty, ev.memo(n)?);
-            Some((
-                crate::trace::node_name(c, n),
-                value,
-                p.full_citation(act, citation),
-            ))
-        })
-        .collect()
+/// The named nodes (definitions and rules) of a compiled program, by name, in node
+/// order; computed once per program.
+struct Named {
+    nodes: Vec<(u32, String)>,
+    by_name: std::collections::HashMap<String, u32>,
 }
 
-/// The first named node, in the new revision's order, whose value differs.
-fn first_divergence(old: &Evaluator<'_>, new: &Evaluator<'_>) -> Option<Divergence> {
-    let before: BTreeMap<String, Json> = named_values(old)
-        .into_iter()
-        .map(|(n, v, _)| (n, v))
-        .collect();
-    let after = named_values(new);
-    let exists_in = |ev: &Evaluator<'_>, name: &str| {
-        let c = ev.compiled;
-        (0..c.node_count() as u32).any(|n| {
-            matches!(c.node(n).op, Op::Define(..) | Op::RuleApplies { .. })
-                && crate::trace::node_name(c, n) == name
-        })
-    };
-    let found = |name: &String, citation: &String| {
+impl Named {
+    fn new(c: &Compiled) -> Named {
+        let nodes: Vec<(u32, String)> = (0..c.node_count() as u32)
+            .filter(|n| matches!(c.node(*n).op, Op::Define(..) | Op::RuleApplies { .. }))
+            .map(|n| (n, crate::trace::node_name(c, n)))
+            .collect();
+        let by_name = nodes.iter().map(|(n, name)| (name.clone(), *n)).collect();
+        Named { nodes, by_name }
+    }
+}
+
+fn citation_of(c: &Compiled, n: u32) -> String {
+    let p = &c.program;
+    match &c.node(n).op {
+        Op::Define(id, _) => {
+            p.full_citation(p.defines[id.index()].act, &p.defines[id.index()].citation)
+        }
+        Op::RuleApplies { rule, .. } => {
+            p.full_citation(p.rules[rule.index()].act, &p.rules[rule.index()].citation)
+        }
+        _ => String::new(),
+    }
+}
+
+/// The first named node, in the new revision's order, computed by both revisions
+/// with different values; failing that, a rule or definition only one of them has.
+/// Not computing a value is not a different value.
+fn first_divergence(
+    old: &Evaluator<'_>,
+    new: &Evaluator<'_>,
+    names: &(Named, Named),
+) -> Option<Divergence> {
+    let (old_names, new_names) = names;
+    let (co, cn) = (old.compiled, new.compiled);
+    let found = |c: &Compiled, n: u32, name: String| {
         Some(Divergence {
-            name: name.clone(),
-            citation: citation.clone(),
+            name,
+            citation: citation_of(c, n),
         })
     };
-    // A value computed by both revisions that differs.
-    if let Some((name, _, citation)) = after
+    for (n, name) in &new_names.nodes {
+        let (Some(after), Some(&m)) = (new.memo(*n), old_names.by_name.get(name)) else {
+            continue;
+        };
+        let Some(before) = old.memo(m) else { continue };
+        if !same_value(
+            (&co.program, &co.node(m).ty, before),
+            (&cn.program, &cn.node(*n).ty, after),
+        ) {
+            return found(cn, *n, name.clone());
+        }
+    }
+    let added = new_names
+        .nodes
         .iter()
-        .find(|(n, v, _)| before.get(n).is_some_and(|b| b != v))
-    {
-        return found(name, citation);
+        .find(|(n, name)| new.memo(*n).is_some() && !old_names.by_name.contains_key(name));
+    if let Some((n, name)) = added {
+        return found(cn, *n, format!("{name} (added)"));
     }
-    // A rule or definition that only the new revision has.
-    if let Some((name, _, citation)) = after.iter().find(|(n, _, _)| !exists_in(old, n)) {
-        return found(&format!("{name} (added)"), citation);
-    }
-    named_values(old)
-        .into_iter()
-        .find(|(n, _, _)| !exists_in(new, n))
-        .and_then(|(name, _, citation)| found(&format!("{name} (removed)"), &citation))
+    old_names
+        .nodes
+        .iter()
+        .find(|(n, name)| old.memo(*n).is_some() && !new_names.by_name.contains_key(name))
+        .and_then(|(n, name)| found(co, *n, format!("{name} (removed)")))
 }
 
 /// Evaluates every record under both revisions and reports who moves where.
@@ -606,6 +616,7 @@ pub fn diff_population(
     let mut out = PopulationDiff::default();
     let mut table: BTreeMap<(String, String, String), Moves> = BTreeMap::new();
     let comparer = Comparer::new(old, new);
+    let names = (Named::new(old), Named::new(new));
     for (line, doc) in records {
         out.records += 1;
         let doc = match doc {
@@ -635,7 +646,7 @@ pub fn diff_population(
             continue;
         }
         out.changed += 1;
-        let diverging = first_divergence(&ev_old, &ev_new);
+        let diverging = first_divergence(&ev_old, &ev_new, &names);
         for (k, x, y) in &changes {
             let entry = table
                 .entry((k.clone(), x.to_string(), y.to_string()))
@@ -701,7 +712,8 @@ pub fn compare_one(
     if changes.is_empty() {
         return None;
     }
-    Some((changes, first_divergence(ev_old, ev_new)))
+    let names = (Named::new(ev_old.compiled), Named::new(ev_new.compiled));
+    Some((changes, first_divergence(ev_old, ev_new, &names)))
 }
 
 /// One entity's explanation under both revisions, step by step.
@@ -727,7 +739,7 @@ pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityD
             .map(str::to_string),
         old: crate::trace::build_trace(&ev_old).steps,
         new: crate::trace::build_trace(&ev_new).steps,
-        diverging: first_divergence(&ev_old, &ev_new),
+        diverging: first_divergence(&ev_old, &ev_new, &(Named::new(old), Named::new(new))),
         changes,
     })
 }
