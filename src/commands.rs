@@ -376,11 +376,21 @@ pub fn batch(
         Ok(c) => c,
         Err(code) => return code,
     };
+    // Bytes read so far, for the progress bar's ETA when the input has a known size.
+    let consumed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut size = None;
     let input: Box<dyn std::io::BufRead + Send> = if facts == Path::new("-") {
         Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin()))
     } else {
         match std::fs::File::open(facts) {
-            Ok(f) => Box::new(std::io::BufReader::with_capacity(1 << 16, f)),
+            Ok(f) => {
+                size = f.metadata().ok().map(|m| m.len());
+                let counted = Counted {
+                    inner: f,
+                    consumed: consumed.clone(),
+                };
+                Box::new(std::io::BufReader::with_capacity(1 << 16, counted))
+            }
             Err(e) => {
                 eprintln!("error: cannot read facts file {}: {e}", facts.display());
                 return EXIT_BAD_INPUT;
@@ -401,19 +411,17 @@ pub fn batch(
             }
         }
     };
-    let bar = std::io::stderr().is_terminal().then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {pos} records  {per_sec}  {elapsed_precise}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        bar
-    });
+    let bar = std::io::stderr().is_terminal().then(|| progress_bar(size));
+    let started = std::time::Instant::now();
     let mut progress = |n: u64| {
         if let Some(b) = &bar {
-            b.set_position(n);
+            let rate = n as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            b.set_message(format!("{n} records, {rate:.0} records/s"));
+            b.set_position(if size.is_some() {
+                consumed.load(std::sync::atomic::Ordering::Relaxed)
+            } else {
+                n
+            });
         }
     };
     let result = crate::batch::run_batch(&compiled, input, &mut output, options, &mut progress);
@@ -670,4 +678,39 @@ pub fn diff(args: &DiffArgs) -> u8 {
         EvalFormat::Markdown => markdown,
         EvalFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
     })
+}
+
+/// A reader that counts the bytes it hands out.
+struct Counted<R> {
+    inner: R,
+    consumed: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// A bar with percentage and ETA when the input's size is known; a spinner with
+/// the count and the rate otherwise (standard input).
+fn progress_bar(size: Option<u64>) -> indicatif::ProgressBar {
+    let (bar, template) = match size {
+        Some(len) => (
+            indicatif::ProgressBar::new(len),
+            "{bar:30} {percent:>3}%  {msg}  ETA {eta}",
+        ),
+        None => (
+            indicatif::ProgressBar::new_spinner(),
+            "{spinner} {msg}  {elapsed_precise}",
+        ),
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }
