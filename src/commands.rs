@@ -397,19 +397,9 @@ pub fn batch(
             }
         }
     };
-    let mut output: Box<dyn Write> = if out == Path::new("-") {
-        Box::new(std::io::BufWriter::with_capacity(
-            1 << 16,
-            std::io::stdout().lock(),
-        ))
-    } else {
-        match std::fs::File::create(out) {
-            Ok(f) => Box::new(std::io::BufWriter::with_capacity(1 << 16, f)),
-            Err(e) => {
-                eprintln!("error: cannot write results to {}: {e}", out.display());
-                return EXIT_BAD_INPUT;
-            }
-        }
+    let mut output = match open_output(out) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
     let bar = std::io::stderr().is_terminal().then(|| progress_bar(size));
     let started = std::time::Instant::now();
@@ -457,19 +447,9 @@ pub fn generate(count: u64, seed: u64, out: &Path, args: PolicyArgs) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let mut output: Box<dyn Write> = if out == Path::new("-") {
-        Box::new(std::io::BufWriter::with_capacity(
-            1 << 16,
-            std::io::stdout().lock(),
-        ))
-    } else {
-        match std::fs::File::create(out) {
-            Ok(f) => Box::new(std::io::BufWriter::with_capacity(1 << 16, f)),
-            Err(e) => {
-                eprintln!("error: cannot write {}: {e}", out.display());
-                return EXIT_BAD_INPUT;
-            }
-        }
+    let mut output = match open_output(out) {
+        Ok(o) => o,
+        Err(code) => return code,
     };
     match crate::generate::generate(&catalogue, count, seed, &mut output) {
         Ok(()) => EXIT_OK,
@@ -713,4 +693,21 @@ fn progress_bar(size: Option<u64>) -> indicatif::ProgressBar {
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar
+}
+
+/// Standard output for `-`, else the file (created or truncated), buffered.
+fn open_output(out: &Path) -> Result<Box<dyn Write>, u8> {
+    if out == Path::new("-") {
+        return Ok(Box::new(std::io::BufWriter::with_capacity(
+            1 << 16,
+            std::io::stdout().lock(),
+        )));
+    }
+    match std::fs::File::create(out) {
+        Ok(f) => Ok(Box::new(std::io::BufWriter::with_capacity(1 << 16, f))),
+        Err(e) => {
+            eprintln!("error: cannot write {}: {e}", out.display());
+            Err(EXIT_BAD_INPUT)
+        }
+    }
 }

@@ -288,7 +288,8 @@ pub fn show_decimal(d: Decimal) -> String {
 }
 
 /// Fields every result document has; outcomes may not be reported under these keys.
-pub const RESERVED_KEYS: [&str; 6] = [
+pub const RESERVED_KEYS: [&str; 7] = [
+    "line",
     "id",
     "as_of",
     "policy_versions",

@@ -9,15 +9,7 @@ use crate::value::{display, Value};
 use serde_json::{json, Value as Json};
 use std::fmt::Write as _;
 
-/// Names a result object uses for itself; outcomes may not take them.
-pub const RESERVED_KEYS: [&str; 6] = [
-    "id",
-    "as_of",
-    "policy_versions",
-    "warnings",
-    "trace",
-    "error",
-];
+pub use crate::program::RESERVED_KEYS;
 
 /// The act versions used, with their review status (art. 40, c. 10 and 11).
 pub fn policy_versions(program: &Program) -> Json {
@@ -163,6 +155,13 @@ pub fn result_json(ev: &Evaluator<'_>, outcomes: &[Value], trace: Option<&Trace>
     serde_json::to_value(&record).unwrap_or(Json::Null)
 }
 
+/// The entity's id as explanations show it.
+fn entity_id(ev: &Evaluator<'_>) -> String {
+    ev.facts()
+        .and_then(|f| f.id.clone())
+        .unwrap_or_else(|| "(no id)".into())
+}
+
 fn versions_line(p: &Program) -> String {
     p.acts
         .iter()
@@ -175,10 +174,7 @@ fn versions_line(p: &Program) -> String {
 pub fn explain_text(ev: &Evaluator<'_>, outcomes: &[Value], trace: &Trace) -> String {
     let p = &ev.compiled.program;
     let mut out = String::new();
-    let id = ev
-        .facts()
-        .and_then(|f| f.id.clone())
-        .unwrap_or_else(|| "(no id)".into());
+    let id = entity_id(ev);
     let _ = writeln!(out, "Entity {id}, as of {}", ev.as_of());
     let _ = writeln!(out, "Rules: {}", versions_line(p));
     for w in program_warnings(p) {
@@ -189,7 +185,7 @@ pub fn explain_text(ev: &Evaluator<'_>, outcomes: &[Value], trace: &Trace) -> St
         .compiled
         .results
         .iter()
-        .map(|r| r.name.len())
+        .map(|r| r.key.len())
         .max()
         .unwrap_or(0);
     for (r, v) in ev.compiled.results.iter().zip(outcomes) {
@@ -297,10 +293,7 @@ fn write_step(out: &mut String, number: usize, s: &Step, inputs: &[String]) {
 pub fn explain_markdown(ev: &Evaluator<'_>, outcomes: &[Value], trace: &Trace) -> String {
     let p = &ev.compiled.program;
     let mut out = String::new();
-    let id = ev
-        .facts()
-        .and_then(|f| f.id.clone())
-        .unwrap_or_else(|| "(no id)".into());
+    let id = entity_id(ev);
     let _ = writeln!(
         out,
         "## Entity `{id}`, as of {}\n\nRules: {}\n",

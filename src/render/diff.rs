@@ -219,10 +219,7 @@ pub fn population_markdown(d: &PopulationDiff) -> String {
                 .iter()
                 .map(|(k, a, b)| format!("{k}: {} → {}", show(a), show(b)))
                 .collect();
-            let why = r
-                .diverging
-                .as_ref()
-                .map_or(String::new(), |d| format!("`{}` ({})", d.name, d.citation));
+            let why = why_markdown(r.diverging.as_ref());
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} |",
@@ -328,10 +325,7 @@ pub fn semantic_markdown(d: &crate::semantic::SemanticDiff) -> String {
         "| # | changes | entities | first diverging rule | witness |\n|---|---|---|---|---|\n",
     );
     for (i, r) in d.regions.iter().enumerate() {
-        let why = r
-            .diverging
-            .as_ref()
-            .map_or(String::new(), |d| format!("`{}` ({})", d.name, d.citation));
+        let why = why_markdown(r.diverging.as_ref());
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | `{}` |",
@@ -343,4 +337,9 @@ pub fn semantic_markdown(d: &crate::semantic::SemanticDiff) -> String {
         );
     }
     out
+}
+
+/// The first diverging rule in a Markdown cell.
+fn why_markdown(d: Option<&crate::diff::Divergence>) -> String {
+    d.map_or(String::new(), |d| format!("`{}` ({})", d.name, d.citation))
 }
