@@ -223,6 +223,9 @@ pub struct Program {
     pub reports: Vec<DefineId>,
     /// The rules that conclude each outcome, in declaration order.
     pub rules_by_outcome: Vec<Vec<RuleId>>,
+    /// Acts found in the policy folders whose first version comes into force after
+    /// the evaluation date, with that first date: they are left out, and results say so.
+    pub not_yet_in_force: Vec<(String, Date)>,
     pub symbols: HashMap<String, Symbol>,
     pub types: HashMap<String, Type>,
     /// Which act declared each expression-level name, for import checks.

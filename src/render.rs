@@ -37,20 +37,20 @@ pub fn program_warnings(program: &Program) -> Vec<String> {
     let Some(as_of) = program.as_of else {
         return Vec::new();
     };
-    program
-        .acts
-        .iter()
-        .filter_map(|a| {
-            let deadline = a.review_deadline()?;
-            let review = a.review.as_ref()?;
-            (as_of > deadline).then(|| {
-                format!(
-                    "{} ({}) was due for review by {deadline} under {}; the version in force may be out of date",
-                    a.cited_as, a.id, review.citation
-                )
-            })
+    let overdue = program.acts.iter().filter_map(|a| {
+        let deadline = a.review_deadline()?;
+        let review = a.review.as_ref()?;
+        (as_of > deadline).then(|| {
+            format!(
+                "{} ({}) was due for review by {deadline} under {}; the version in force may be out of date",
+                a.cited_as, a.id, review.citation
+            )
         })
-        .collect()
+    });
+    let absent = program.not_yet_in_force.iter().map(|(id, first)| {
+        format!("act {id} is not yet in force on {as_of} (its first version applies from {first}): the result does not take it into account")
+    });
+    overdue.chain(absent).collect()
 }
 
 /// The parts of a result that are the same for every record of a program,

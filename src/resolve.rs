@@ -185,6 +185,11 @@ pub fn resolve(
     r.declare_values(&items);
     r.declare_rules(&items);
     r.declare_reports(&items);
+    r.p.not_yet_in_force = r
+        .not_yet_in_force
+        .iter()
+        .filter_map(|(id, (first, _))| Some((id.clone(), (*first)?)))
+        .collect();
     r.p.rules_by_outcome = vec![Vec::new(); r.p.outcomes.len()];
     for (i, rule) in r.p.rules.iter().enumerate() {
         r.p.rules_by_outcome[rule.outcome.index()].push(RuleId(i as u32));
