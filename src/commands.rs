@@ -40,6 +40,12 @@ pub struct PolicyArgs {
     pub as_of: Option<String>,
 }
 
+/// Prints an error about the input and gives the exit status for it.
+fn bad_input(message: impl std::fmt::Display) -> u8 {
+    eprintln!("{message}");
+    EXIT_BAD_INPUT
+}
+
 fn stderr_options() -> RenderOptions {
     RenderOptions {
         color: std::io::stderr().is_terminal(),
@@ -100,10 +106,7 @@ pub fn compiled_policies(args: &PolicyArgs) -> Result<Compiled, u8> {
 pub fn check(paths: &[PathBuf]) -> u8 {
     let source = match load_source(paths) {
         Ok(s) => s,
-        Err(m) => {
-            eprintln!("{m}");
-            return EXIT_BAD_INPUT;
-        }
+        Err(m) => return bad_input(m),
     };
     let mut diagnostics: Vec<Diagnostic> = Vec::new();
     let mut versions = 0;
@@ -171,10 +174,7 @@ pub fn eval(facts_path: &Path, args: PolicyArgs, format: EvalFormat) -> u8 {
     };
     let text = match read_facts(facts_path) {
         Ok(t) => t,
-        Err(m) => {
-            eprintln!("{m}");
-            return EXIT_BAD_INPUT;
-        }
+        Err(m) => return bad_input(m),
     };
     let name = facts_path.display().to_string();
     let doc: serde_json::Value = match serde_json::from_str(&text) {
@@ -234,17 +234,11 @@ pub fn graph(args: PolicyArgs, format: GraphFormat) -> u8 {
 pub fn test(paths: &[PathBuf], as_of: Option<&str>) -> u8 {
     let as_of = match as_of.map(|d| parse_as_of(Some(d))).transpose() {
         Ok(d) => d,
-        Err(m) => {
-            eprintln!("{m}");
-            return EXIT_BAD_INPUT;
-        }
+        Err(m) => return bad_input(m),
     };
     let source = match load_source(paths) {
         Ok(s) => s,
-        Err(m) => {
-            eprintln!("{m}");
-            return EXIT_BAD_INPUT;
-        }
+        Err(m) => return bad_input(m),
     };
     let results = match crate::example::run_examples(&source, as_of) {
         Ok(r) => r,
@@ -466,17 +460,11 @@ pub fn generate(count: u64, seed: u64, out: &Path, args: PolicyArgs) -> u8 {
 pub fn lint(paths: &[PathBuf], as_of: Option<&str>, strict: bool, format: ListFormat) -> u8 {
     let as_of = match parse_as_of(as_of) {
         Ok(d) => d,
-        Err(m) => {
-            eprintln!("{m}");
-            return EXIT_BAD_INPUT;
-        }
+        Err(m) => return bad_input(m),
     };
     let source = match load_source(paths) {
         Ok(s) => s,
-        Err(m) => {
-            eprintln!("{m}");
-            return EXIT_BAD_INPUT;
-        }
+        Err(m) => return bad_input(m),
     };
     let acts = match parse_all(&source).and_then(|parsed| {
         crate::resolve::act_versions(&parsed).map_err(|e| CompileError {
@@ -578,10 +566,7 @@ pub fn read_records(path: &Path) -> Result<Vec<NumberedRecord>, String> {
 pub fn diff(args: &DiffArgs) -> u8 {
     let as_of = match parse_as_of(args.as_of.as_deref()) {
         Ok(d) => d,
-        Err(m) => {
-            eprintln!("{m}");
-            return EXIT_BAD_INPUT;
-        }
+        Err(m) => return bad_input(m),
     };
     let (old, new) = match (
         compile_spec(&args.old, as_of),
