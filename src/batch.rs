@@ -598,31 +598,46 @@ impl<'c> Worker<'c> {
         line: u64,
         payload: Result<Payload, String>,
     ) -> Result<Vec<Value>, ErrorRecord> {
-        let doc = match payload {
-            Ok(Payload::Value(v)) => v,
-            Ok(Payload::Text(t)) => serde_json::from_str::<Json>(&t).map_err(|e| {
-                error_record(
-                    line,
-                    None,
-                    "not_json",
-                    &format!("not valid JSON: {e}"),
-                    Vec::new(),
-                )
-            })?,
-            Err(message) => {
-                return Err(error_record(line, None, "unreadable", &message, Vec::new()))
-            }
-        };
-        let id = doc.get(crate::facts::ID_FIELD).cloned();
-        let facts = load_facts(&self.ev.compiled.program, &doc).map_err(|errors| {
+        use crate::facts::TextFactsError;
+        let program = &self.ev.compiled.program;
+        let invalid = |id, errors| {
             error_record(
                 line,
-                id.clone(),
+                id,
                 "invalid_facts",
                 "the facts do not match the schema",
                 errors,
             )
-        })?;
+        };
+        let (facts, id) = match payload {
+            // Text is read straight into values, without a document tree.
+            Ok(Payload::Text(t)) => match crate::facts::load_facts_from_str(program, &t) {
+                Ok(f) => {
+                    let id = f.id.clone().map(Json::String);
+                    (f, id)
+                }
+                Err(TextFactsError::NotJson(e)) => {
+                    return Err(error_record(
+                        line,
+                        None,
+                        "not_json",
+                        &format!("not valid JSON: {e}"),
+                        Vec::new(),
+                    ))
+                }
+                Err(TextFactsError::Invalid(id, errors)) => return Err(invalid(id, errors)),
+            },
+            Ok(Payload::Value(doc)) => {
+                let id = doc.get(crate::facts::ID_FIELD).cloned();
+                match load_facts(program, &doc) {
+                    Ok(f) => (f, id),
+                    Err(errors) => return Err(invalid(id, errors)),
+                }
+            }
+            Err(message) => {
+                return Err(error_record(line, None, "unreadable", &message, Vec::new()))
+            }
+        };
         self.ev
             .run(facts)
             .map_err(|e| error_record(line, id, "evaluation", &e.to_string(), Vec::new()))

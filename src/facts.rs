@@ -464,3 +464,299 @@ fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// Why a facts document given as text could not be read.
+#[derive(Debug)]
+pub enum TextFactsError {
+    /// Not JSON at all.
+    NotJson(serde_json::Error),
+    /// JSON, but not facts of this schema; the id, if the document had one.
+    Invalid(Option<Json>, Vec<FactError>),
+}
+
+/// Reads a facts document straight from its text: objects and lists are walked as
+/// they are parsed and only scalar leaves become JSON values, which then go through
+/// the same conversion as [`load_facts`]. Same result, without building the tree.
+pub fn load_facts_from_str(program: &Program, text: &str) -> Result<Facts, TextFactsError> {
+    use serde::de::DeserializeSeed;
+    let errors = std::cell::RefCell::new(Vec::new());
+    let mut de = serde_json::Deserializer::from_str(text);
+    let seed = stream::DocumentSeed {
+        program,
+        errors: &errors,
+    };
+    let (id, values) = seed
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|_| v))
+        .map_err(TextFactsError::NotJson)?;
+    let errors = errors.into_inner();
+    if !errors.is_empty() {
+        return Err(TextFactsError::Invalid(id, errors));
+    }
+    let id = id.and_then(|v| match v {
+        Json::String(s) => Some(s),
+        Json::Number(n) => Some(n.to_string()),
+        _ => None,
+    });
+    Ok(Facts { id, values })
+}
+
+mod stream {
+    use super::*;
+    use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use std::borrow::Cow;
+    use std::cell::RefCell;
+
+    type Errors<'e> = &'e RefCell<Vec<FactError>>;
+
+    /// The whole document: the id and one value per declared fact.
+    pub struct DocumentSeed<'a> {
+        pub program: &'a Program,
+        pub errors: Errors<'a>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for DocumentSeed<'_> {
+        type Value = (Option<Json>, Vec<Value>);
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for DocumentSeed<'_> {
+        type Value = (Option<Json>, Vec<Value>);
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object of facts")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let p = self.program;
+            let mut slots: Vec<Option<Value>> = vec![None; p.facts.len()];
+            let mut id = None;
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                if key == ID_FIELD {
+                    let v: Json = map.next_value()?;
+                    if !matches!(v, Json::Null | Json::String(_) | Json::Number(_)) {
+                        self.errors.borrow_mut().push(wrong_type(
+                            &JsonPath::Field(&JsonPath::Root, ID_FIELD),
+                            "a text or a number",
+                            &v,
+                        ));
+                    }
+                    id = Some(v);
+                    continue;
+                }
+                match p.fact_by_name(&key) {
+                    Some(fact) => {
+                        let spec = &p.facts[fact.index()].spec;
+                        let path = JsonPath::Field(&JsonPath::Root, &spec.name);
+                        let seed = ValueSeed {
+                            program: p,
+                            ty: &spec.ty,
+                            range: spec.range.as_ref(),
+                            path: &path,
+                            errors: self.errors,
+                        };
+                        slots[fact.index()] = Some(map.next_value_seed(seed)?);
+                    }
+                    None => {
+                        let names = p.facts.iter().map(|f| f.spec.name.as_str());
+                        self.errors.borrow_mut().push(unknown_field(
+                            &JsonPath::Field(&JsonPath::Root, &key),
+                            &key,
+                            names,
+                        ));
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            let mut errors = self.errors.borrow_mut();
+            let values = slots
+                .into_iter()
+                .zip(&p.facts)
+                .map(|(slot, f)| {
+                    slot.unwrap_or_else(|| {
+                        missing(
+                            p,
+                            &f.spec.ty,
+                            f.spec.default.as_ref(),
+                            &JsonPath::Field(&JsonPath::Root, &f.spec.name),
+                            &mut errors,
+                        )
+                    })
+                })
+                .collect();
+            Ok((id.filter(|v| !v.is_null()), values))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            self.not_an_object(Json::Array(Vec::new()))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            self.not_an_object(Json::String(v.to_string()))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            self.not_an_object(Json::from(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            self.not_an_object(Json::from(v))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+            self.not_an_object(Json::from(v))
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+            self.not_an_object(Json::Bool(v))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            self.not_an_object(Json::Null)
+        }
+    }
+
+    impl DocumentSeed<'_> {
+        fn not_an_object<E>(&self, found: Json) -> Result<(Option<Json>, Vec<Value>), E> {
+            let e = load_facts(self.program, &found).err().unwrap_or_default();
+            self.errors.borrow_mut().extend(e);
+            Ok((None, Vec::new()))
+        }
+    }
+
+    /// One value of a declared type, at a path.
+    struct ValueSeed<'a> {
+        program: &'a Program,
+        ty: &'a Type,
+        range: Option<&'a crate::ast::Range>,
+        path: &'a JsonPath<'a>,
+        errors: Errors<'a>,
+    }
+
+    impl ValueSeed<'_> {
+        /// A scalar (or an unexpected container) goes through the shared conversion.
+        fn leaf(&self, json: Json) -> Value {
+            convert_checked(
+                self.program,
+                self.ty,
+                self.range,
+                &json,
+                self.path,
+                &mut self.errors.borrow_mut(),
+            )
+        }
+    }
+
+    impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+        type Value = Value;
+        fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for ValueSeed<'_> {
+        type Value = Value;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a value of the declared type")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(self.leaf(Json::Bool(v)))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(self.leaf(Json::from(v)))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(self.leaf(Json::from(v)))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            Ok(self.leaf(serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(self.leaf(Json::String(v.to_string())))
+        }
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(self.leaf(Json::Null))
+        }
+        fn visit_none<E>(self) -> Result<Value, E> {
+            Ok(self.leaf(Json::Null))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let (elem, is_set) = match self.ty.required() {
+                Type::Set(e) => (e.as_ref(), true),
+                Type::List(e) => (e.as_ref(), false),
+                _ => {
+                    let json =
+                        Json::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))?;
+                    return Ok(self.leaf(json));
+                }
+            };
+            let mut items = Vec::new();
+            loop {
+                let path = JsonPath::Index(self.path, items.len());
+                let seed = ValueSeed {
+                    program: self.program,
+                    ty: elem,
+                    range: None,
+                    path: &path,
+                    errors: self.errors,
+                };
+                match seq.next_element_seed(seed)? {
+                    Some(v) => items.push(v),
+                    None => break,
+                }
+            }
+            Ok(if is_set {
+                Value::set(items)
+            } else {
+                Value::List(Arc::new(items))
+            })
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let p = self.program;
+            let Type::Record(id) = self.ty.required() else {
+                let json = Json::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                return Ok(self.leaf(json));
+            };
+            let def = &p.records[id.index()];
+            let mut slots: Vec<Option<Value>> = vec![None; def.fields.len()];
+            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                match def.fields.iter().position(|f| f.name == *key) {
+                    Some(i) => {
+                        let f = &def.fields[i];
+                        let path = JsonPath::Field(self.path, &f.name);
+                        let seed = ValueSeed {
+                            program: p,
+                            ty: &f.ty,
+                            range: f.range.as_ref(),
+                            path: &path,
+                            errors: self.errors,
+                        };
+                        slots[i] = Some(map.next_value_seed(seed)?);
+                    }
+                    None => {
+                        let names = def.fields.iter().map(|f| f.name.as_str());
+                        self.errors.borrow_mut().push(unknown_field(
+                            &JsonPath::Field(self.path, &key),
+                            &key,
+                            names,
+                        ));
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            let mut errors = self.errors.borrow_mut();
+            let fields = slots
+                .into_iter()
+                .zip(&def.fields)
+                .map(|(slot, f)| {
+                    slot.unwrap_or_else(|| {
+                        missing(
+                            p,
+                            &f.ty,
+                            f.default.as_ref(),
+                            &JsonPath::Field(self.path, &f.name),
+                            &mut errors,
+                        )
+                    })
+                })
+                .collect();
+            Ok(Value::Record(Arc::new(fields)))
+        }
+    }
+
+    use serde::Deserialize as _;
+}

@@ -195,3 +195,55 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let err = compile(&source, as_of()).unwrap_err();
     assert_eq!(err.diagnostics[0].code, "lexnis::parse::too_deep");
 }
+
+/// The streaming loader and the tree loader must agree on every document.
+fn same_reading(doc: &serde_json::Value, compiled: &lexnis::lower::Compiled) {
+    let text = doc.to_string();
+    // Both loaders read the same text with the same number parser.
+    let reparsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let tree = load_facts(&compiled.program, &reparsed);
+    let stream = lexnis::facts::load_facts_from_str(&compiled.program, &text);
+    match (tree, stream) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "{text}"),
+        (Err(a), Err(lexnis::facts::TextFactsError::Invalid(_, b))) => {
+            let key = |e: &lexnis::facts::FactError| {
+                (format!("{:?}", e.kind), e.path.clone(), e.message.clone())
+            };
+            let (mut a, mut b): (Vec<_>, Vec<_>) =
+                (a.iter().map(key).collect(), b.iter().map(key).collect());
+            a.sort();
+            b.sort();
+            assert_eq!(a, b, "{text}");
+        }
+        (a, b) => panic!("{text}: tree {:?} but stream {:?}", a.is_ok(), b.is_ok()),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn streaming_and_tree_loaders_agree_on_random_documents(doc in json_value()) {
+        let mut source = PolicySource::default();
+        source.add("policies/fuzz/act.law", MINI);
+        let compiled = compile(&source, as_of()).unwrap();
+        same_reading(&doc, &compiled);
+    }
+}
+
+#[test]
+fn streaming_and_tree_loaders_agree_on_generated_entities() {
+    let compiled = compile(&PolicySource::bundled(), as_of()).unwrap();
+    let catalogue = lexnis::generate::Catalogue::from_program(&compiled.program).unwrap();
+    let mut rng = lexnis::generate::Rng::new(99);
+    for i in 0..2000 {
+        let mut doc = lexnis::generate::entity(&mut rng, &catalogue, format!("e{i}"));
+        if i % 7 == 0 {
+            doc["size"]["staff"] = serde_json::json!("not a number");
+        }
+        if i % 11 == 0 {
+            doc["unexpected"] = serde_json::json!(1);
+        }
+        same_reading(&doc, &compiled);
+    }
+}
