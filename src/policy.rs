@@ -179,10 +179,31 @@ pub struct CompileError {
 
 /// Parses every file of the source; all files' syntax errors are reported together.
 pub fn parse_all(source: &PolicySource) -> Result<Vec<ParsedFile>, CompileError> {
+    // Files are independent: they are parsed on every core, and kept in order.
+    let parse =
+        |(id, _): &(FileId, String)| crate::parse::parse_file(*id, &source.sources.file(*id).text);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(source.files.len().max(1));
+    let per_thread = source.files.len().div_ceil(threads).max(1);
+    let results: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = source
+            .files
+            .chunks(per_thread)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(parse).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
     let mut parsed = Vec::new();
     let mut diagnostics = Vec::new();
-    for (id, folder) in &source.files {
-        match crate::parse::parse_file(*id, &source.sources.file(*id).text) {
+    for ((id, folder), result) in source.files.iter().zip(results) {
+        match result {
             Ok(ast) => parsed.push(ParsedFile {
                 file: *id,
                 folder: folder.clone(),
