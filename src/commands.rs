@@ -90,7 +90,17 @@ pub fn compiled_policies(args: &PolicyArgs) -> Result<Compiled, u8> {
         eprintln!("{m}");
         EXIT_BAD_INPUT
     })?;
-    let paths: Vec<PathBuf> = args.policies.iter().cloned().collect();
+    // Several folders may be joined with `,` (an act and an amendment beside it).
+    let paths: Vec<PathBuf> = args
+        .policies
+        .iter()
+        .flat_map(|p| {
+            p.to_string_lossy()
+                .split(',')
+                .map(PathBuf::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
     let source = load_source(&paths).map_err(|m| {
         eprintln!("{m}");
         EXIT_BAD_INPUT

@@ -22,7 +22,7 @@ struct Cli {
 
 #[derive(clap::Args)]
 struct Policies {
-    /// Folder of rule files to use instead of the bundled policies
+    /// Folder of rule files to use instead of the bundled policies (several joined with `,`)
     #[arg(long, value_name = "DIR")]
     policies: Option<PathBuf>,
     /// Use the act versions in force on this date (YYYY-MM-DD); default: today
