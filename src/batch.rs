@@ -226,31 +226,40 @@ fn read_records(
     result
 }
 
-fn read_jsonl(input: &mut dyn BufRead, emit: &mut dyn FnMut(Input) -> bool) -> Result<(), String> {
-    let mut line_no = 0u64;
+/// Calls `each` with every line of the input (1-based number, bytes with the
+/// newline) until the input ends or `each` returns false.
+fn for_each_line(
+    input: &mut dyn BufRead,
+    mut each: impl FnMut(u64, &[u8]) -> bool,
+) -> Result<(), String> {
     let mut buf = Vec::new();
+    let mut line = 0u64;
     loop {
         buf.clear();
-        let n = input
+        if input
             .read_until(b'\n', &mut buf)
-            .map_err(|e| e.to_string())?;
-        if n == 0 {
+            .map_err(|e| e.to_string())?
+            == 0
+        {
             return Ok(());
         }
-        line_no += 1;
-        let text = String::from_utf8_lossy(&buf);
-        let text = text.trim();
-        if text.is_empty() {
-            continue;
-        }
-        let record = Input {
-            line: line_no,
-            payload: Ok(Payload::Text(text.to_string())),
-        };
-        if !emit(record) {
+        line += 1;
+        if !each(line, &buf) {
             return Ok(());
         }
     }
+}
+
+fn read_jsonl(input: &mut dyn BufRead, emit: &mut dyn FnMut(Input) -> bool) -> Result<(), String> {
+    for_each_line(input, |line, bytes| {
+        let text = String::from_utf8_lossy(bytes);
+        let text = text.trim();
+        text.is_empty()
+            || emit(Input {
+                line,
+                payload: Ok(Payload::Text(text.to_string())),
+            })
+    })
 }
 
 /// Streams the elements of a top-level JSON array without reading it whole: it
@@ -259,28 +268,25 @@ fn read_json_array(
     input: &mut dyn BufRead,
     emit: &mut dyn FnMut(Input) -> bool,
 ) -> Result<(), String> {
-    let mut line = 1u64;
     let mut state = ArrayScan::default();
-    let mut buf = Vec::new();
-    loop {
-        buf.clear();
-        let n = input
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| e.to_string())?;
-        if n == 0 {
-            break;
-        }
-        for &b in &buf {
+    let mut last = 1u64;
+    let mut stopped = false;
+    for_each_line(input, |line, bytes| {
+        last = line;
+        for &b in bytes {
             if let Some(element) = state.push(b, line) {
                 if !emit(element) {
-                    return Ok(());
+                    stopped = true;
+                    return false;
                 }
             }
-            if b == b'\n' {
-                line += 1;
-            }
         }
+        true
+    })?;
+    if stopped {
+        return Ok(());
     }
+    let line = last;
     match state.finish(line) {
         Some(tail) => {
             emit(tail);

@@ -9,7 +9,6 @@ use crate::check::{ArithOp, CmpOp};
 use crate::date::Date;
 use crate::facts::Facts;
 use crate::lower::{Compiled, Op};
-use crate::program::OutcomeId;
 use crate::source::Span;
 use crate::value::{compare, Value};
 use rust_decimal::Decimal;
@@ -94,10 +93,6 @@ impl<'c> Evaluator<'c> {
     pub fn memo(&self, node: u32) -> Option<&Value> {
         let i = node as usize;
         (self.stamps[i] == self.run_stamp).then(|| &self.memo[i])
-    }
-
-    pub fn outcome_value(&self, id: OutcomeId) -> Option<&Value> {
-        self.memo(self.compiled.outcome_nodes[id.index()])
     }
 
     /// Computes node `n` if this run has not yet, and lends its value.

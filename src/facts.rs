@@ -2,7 +2,7 @@
 //! Entry point: [`load_facts`]. The same conversion reads table rows, defaults and
 //! the `given` lines of inline examples, so that there is one notion of a valid value.
 
-use crate::program::{show_decimal, FactId, Program, Type};
+use crate::program::{show_decimal, FactId, FieldSpec, Program, Type};
 use crate::value::Value;
 use rust_decimal::Decimal;
 use serde_json::Value as Json;
@@ -527,63 +527,17 @@ mod stream {
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("an object of facts")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let p = self.program;
-            let mut slots: Vec<Option<Value>> = vec![None; p.facts.len()];
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let specs: Vec<&FieldSpec> = self.program.facts.iter().map(|f| &f.spec).collect();
             let mut id = None;
-            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                if key == ID_FIELD {
-                    let v: Json = map.next_value()?;
-                    if !matches!(v, Json::Null | Json::String(_) | Json::Number(_)) {
-                        self.errors.borrow_mut().push(wrong_type(
-                            &JsonPath::Field(&JsonPath::Root, ID_FIELD),
-                            "a text or a number",
-                            &v,
-                        ));
-                    }
-                    id = Some(v);
-                    continue;
-                }
-                match p.fact_by_name(&key) {
-                    Some(fact) => {
-                        let spec = &p.facts[fact.index()].spec;
-                        let path = JsonPath::Field(&JsonPath::Root, &spec.name);
-                        let seed = ValueSeed {
-                            program: p,
-                            ty: &spec.ty,
-                            range: spec.range.as_ref(),
-                            path: &path,
-                            errors: self.errors,
-                        };
-                        slots[fact.index()] = Some(map.next_value_seed(seed)?);
-                    }
-                    None => {
-                        let names = p.facts.iter().map(|f| f.spec.name.as_str());
-                        self.errors.borrow_mut().push(unknown_field(
-                            &JsonPath::Field(&JsonPath::Root, &key),
-                            &key,
-                            names,
-                        ));
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-            }
-            let mut errors = self.errors.borrow_mut();
-            let values = slots
-                .into_iter()
-                .zip(&p.facts)
-                .map(|(slot, f)| {
-                    slot.unwrap_or_else(|| {
-                        missing(
-                            p,
-                            &f.spec.ty,
-                            f.spec.default.as_ref(),
-                            &JsonPath::Field(&JsonPath::Root, &f.spec.name),
-                            &mut errors,
-                        )
-                    })
-                })
-                .collect();
+            let values = read_fields(
+                map,
+                self.program,
+                &specs,
+                &JsonPath::Root,
+                self.errors,
+                Some(&mut id),
+            )?;
             Ok((id.filter(|v| !v.is_null()), values))
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -705,57 +659,84 @@ mod stream {
                 Value::List(Arc::new(items))
             })
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
             let p = self.program;
             let Type::Record(id) = self.ty.required() else {
                 let json = Json::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
                 return Ok(self.leaf(json));
             };
             let def = &p.records[id.index()];
-            let mut slots: Vec<Option<Value>> = vec![None; def.fields.len()];
-            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                match def.fields.iter().position(|f| f.name == *key) {
-                    Some(i) => {
-                        let f = &def.fields[i];
-                        let path = JsonPath::Field(self.path, &f.name);
-                        let seed = ValueSeed {
-                            program: p,
-                            ty: &f.ty,
-                            range: f.range.as_ref(),
-                            path: &path,
-                            errors: self.errors,
-                        };
-                        slots[i] = Some(map.next_value_seed(seed)?);
-                    }
-                    None => {
-                        let names = def.fields.iter().map(|f| f.name.as_str());
-                        self.errors.borrow_mut().push(unknown_field(
-                            &JsonPath::Field(self.path, &key),
-                            &key,
-                            names,
-                        ));
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-            }
-            let mut errors = self.errors.borrow_mut();
-            let fields = slots
-                .into_iter()
-                .zip(&def.fields)
-                .map(|(slot, f)| {
-                    slot.unwrap_or_else(|| {
-                        missing(
-                            p,
-                            &f.ty,
-                            f.default.as_ref(),
-                            &JsonPath::Field(self.path, &f.name),
-                            &mut errors,
-                        )
-                    })
-                })
-                .collect();
+            let specs: Vec<&FieldSpec> = def.fields.iter().collect();
+            let fields = read_fields(map, p, &specs, self.path, self.errors, None)?;
             Ok(Value::Record(Arc::new(fields)))
         }
+    }
+
+    /// Reads an object field by field, each with its declared type; reports unknown
+    /// keys and fills missing ones with their defaults. With `id`, the document's
+    /// reserved `id` key is read into it.
+    fn read_fields<'de, A: MapAccess<'de>>(
+        mut map: A,
+        program: &Program,
+        specs: &[&FieldSpec],
+        path: &JsonPath<'_>,
+        errors: Errors<'_>,
+        mut id: Option<&mut Option<Json>>,
+    ) -> Result<Vec<Value>, A::Error> {
+        let mut slots: Vec<Option<Value>> = vec![None; specs.len()];
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if let (Some(id), true) = (id.as_deref_mut(), key == ID_FIELD) {
+                let v: Json = map.next_value()?;
+                if !matches!(v, Json::Null | Json::String(_) | Json::Number(_)) {
+                    errors.borrow_mut().push(wrong_type(
+                        &JsonPath::Field(path, ID_FIELD),
+                        "a text or a number",
+                        &v,
+                    ));
+                }
+                *id = Some(v);
+                continue;
+            }
+            match specs.iter().position(|f| f.name == *key) {
+                Some(i) => {
+                    let f = specs[i];
+                    let fpath = JsonPath::Field(path, &f.name);
+                    let seed = ValueSeed {
+                        program,
+                        ty: &f.ty,
+                        range: f.range.as_ref(),
+                        path: &fpath,
+                        errors,
+                    };
+                    slots[i] = Some(map.next_value_seed(seed)?);
+                }
+                None => {
+                    let names = specs.iter().map(|f| f.name.as_str());
+                    errors.borrow_mut().push(unknown_field(
+                        &JsonPath::Field(path, &key),
+                        &key,
+                        names,
+                    ));
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let mut errors = errors.borrow_mut();
+        Ok(slots
+            .into_iter()
+            .zip(specs)
+            .map(|(slot, f)| {
+                slot.unwrap_or_else(|| {
+                    missing(
+                        program,
+                        &f.ty,
+                        f.default.as_ref(),
+                        &JsonPath::Field(path, &f.name),
+                        &mut errors,
+                    )
+                })
+            })
+            .collect())
     }
 
     use serde::Deserialize as _;

@@ -146,7 +146,6 @@ pub struct Compiled {
     pub outcome_nodes: Vec<u32>,
     /// What a result shows: every outcome, then every reported definition.
     pub results: Vec<ResultItem>,
-    pub fact_nodes: Vec<Option<u32>>,
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -177,7 +176,6 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         defines: vec![State::Todo; p.defines.len()],
         rules: vec![State::Todo; p.rules.len()],
         outcomes: vec![State::Todo; p.outcomes.len()],
-        facts: vec![None; p.facts.len()],
         stack: Vec::new(),
         cycle: None,
         inlining: Vec::new(),
@@ -226,7 +224,7 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
             })
         })
         .collect();
-    let (graph, facts) = (l.graph, l.facts);
+    let graph = l.graph;
     let mut compiled = Compiled {
         warnings: checked.warnings.clone(),
         program: checked.program,
@@ -235,7 +233,6 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         rule_nodes,
         outcome_nodes,
         results,
-        fact_nodes: facts,
     };
     fold_constants(&mut compiled);
     fold_table_aggregates(&mut compiled);
@@ -257,7 +254,6 @@ struct Lowerer<'c> {
     defines: Vec<State>,
     rules: Vec<State>,
     outcomes: Vec<State>,
-    facts: Vec<Option<u32>>,
     stack: Vec<Frame>,
     cycle: Option<Diagnostic>,
     /// The calls being inlined, innermost last.
@@ -453,13 +449,8 @@ impl<'c> Lowerer<'c> {
             TKind::Const(v) => Op::Const(v.clone()),
             TKind::Today => Op::Today,
             TKind::Fact(id) => {
-                let n = self.add(
-                    Op::Fact(*id),
-                    e.ty.clone(),
-                    self.checked.program.facts[id.index()].spec.span,
-                );
-                self.facts[id.index()] = Some(n);
-                return n;
+                let span = self.checked.program.facts[id.index()].spec.span;
+                return self.add(Op::Fact(*id), e.ty.clone(), span);
             }
             TKind::Define(id) => return self.closed(|l| l.define(*id, e.span)),
             TKind::Outcome(id) => return self.closed(|l| l.outcome(*id, e.span)),

@@ -244,13 +244,6 @@ impl Program {
         }
     }
 
-    pub fn outcome_by_name(&self, name: &str) -> Option<OutcomeId> {
-        match self.symbols.get(name) {
-            Some(Symbol::Outcome(id)) => Some(*id),
-            _ => None,
-        }
-    }
-
     /// A type as a drafter writes it.
     pub fn type_name(&self, ty: &Type) -> String {
         match ty {

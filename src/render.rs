@@ -122,6 +122,24 @@ impl serde::Serialize for ResultRecord<'_> {
     }
 }
 
+/// The result of one evaluation outside a batch (no line number, indented).
+fn single_result<T>(
+    ev: &Evaluator<'_>,
+    outcomes: &[Value],
+    trace: Option<crate::trace::TraceView<'_>>,
+    write: impl FnOnce(&ResultRecord<'_>) -> T,
+) -> T {
+    let header = ResultHeader::new(&ev.compiled.program);
+    write(&ResultRecord {
+        header: &header,
+        ev,
+        values: outcomes,
+        line: None,
+        trace,
+        compact: false,
+    })
+}
+
 /// The result document as text, keys in their documented order (results in the
 /// order the rule files declare them).
 pub fn result_text(
@@ -129,30 +147,17 @@ pub fn result_text(
     outcomes: &[Value],
     trace: Option<crate::trace::TraceView<'_>>,
 ) -> String {
-    let header = ResultHeader::new(&ev.compiled.program);
-    let record = ResultRecord {
-        header: &header,
-        ev,
-        values: outcomes,
-        line: None,
-        trace,
-        compact: false,
-    };
-    serde_json::to_string_pretty(&record).unwrap_or_default() + "\n"
+    single_result(ev, outcomes, trace, |r| {
+        serde_json::to_string_pretty(r).unwrap_or_default() + "\n"
+    })
 }
 
 /// The JSON result of one evaluation: id, outcomes by name, versions, warnings, trace.
 pub fn result_json(ev: &Evaluator<'_>, outcomes: &[Value], trace: Option<&Trace>) -> Json {
-    let header = ResultHeader::new(&ev.compiled.program);
-    let record = ResultRecord {
-        header: &header,
-        ev,
-        values: outcomes,
-        line: None,
-        trace: trace.map(|t| crate::trace::TraceView::Steps(&t.steps)),
-        compact: false,
-    };
-    serde_json::to_value(&record).unwrap_or(Json::Null)
+    let steps = trace.map(|t| crate::trace::TraceView::Steps(&t.steps));
+    single_result(ev, outcomes, steps, |r| {
+        serde_json::to_value(r).unwrap_or(Json::Null)
+    })
 }
 
 /// The entity's id as explanations show it.
