@@ -24,6 +24,31 @@ fn main() {
         .collect();
     let load = t.elapsed();
     let mut ev = Evaluator::new(&c);
+    if std::env::args().any(|a| a == "--plan") {
+        let mut kinds = std::collections::BTreeMap::new();
+        for step in &c.plan.steps {
+            let k = match step {
+                lexnis::eval::plan::Step::General(n) => format!("{:?}", c.node(*n).op),
+                other => format!("{other:?}"),
+            };
+            let k: String = k.chars().take_while(|ch| ch.is_alphanumeric()).collect();
+            *kinds.entry(k).or_insert(0) += 1;
+        }
+        println!("{kinds:?}");
+        return;
+    }
+    if std::env::args().any(|a| a == "--eval-only") {
+        // For a profiler: evaluation alone, many times over.
+        let t = Instant::now();
+        for _ in 0..20 {
+            for f in &facts {
+                ev.run(f.clone()).unwrap();
+            }
+        }
+        let per = t.elapsed().as_secs_f64() * 1e6 / (20 * facts.len()) as f64;
+        println!("eval (facts cloned) {per:8.3} us/record");
+        return;
+    }
     let t = Instant::now();
     let mut outs = Vec::with_capacity(facts.len());
     for f in facts {
@@ -34,8 +59,9 @@ fn main() {
         .filter(|n| ev.memo(*n).is_some())
         .count();
     println!(
-        "nodes {} computed in the last run {}",
+        "nodes {}, scheduled for the eager pass {}, reached in the last run {}",
         c.node_count(),
+        c.schedule.len(),
         filled
     );
     let mut kinds = std::collections::BTreeMap::new();

@@ -1,8 +1,20 @@
 //! Stage 5: facts through the DAG. Entry point: [`Evaluator::run`].
 //!
-//! Nodes are computed on demand and remembered, so a condition that is already
-//! decided (`false and ...`) never computes the rest, and a shared sub-expression
-//! is computed once. The memo table is kept afterwards: `trace` reads it.
+//! Two ways through the same graph, with one definition of what each node computes
+//! ([`Evaluator::compute`]):
+//!
+//! - **eager** (what `run` does first): every node the results need, once, in the
+//!   graph's topological order, with no recursion. A node that cannot be computed
+//!   (an absent optional fact under `>`, a division by zero) is marked failed instead
+//!   of stopping the run, and its readers see the failure only if they would have
+//!   read it: `false and <failed>` is `false`, as in the law's reading of a
+//!   condition left to right.
+//! - **on demand** (the fallback): nodes computed recursively as they are needed and
+//!   remembered. `run` uses it only when a result failed in the eager pass, to report
+//!   the exact error the drafter must see; constant folding uses it at compile time.
+//!
+//! Which nodes the on-demand evaluation would have read (the trace shows only those)
+//! is recovered from the eager values when it is asked for: see [`Evaluator::memo`].
 
 use crate::ast::{AggKind, Builtin};
 use crate::check::{ArithOp, CmpOp};
@@ -12,6 +24,24 @@ use crate::lower::{Compiled, Op};
 use crate::source::Span;
 use crate::value::{compare, Value};
 use rust_decimal::Decimal;
+use std::cell::OnceCell;
+
+pub mod plan;
+mod reach;
+
+use plan::Step;
+
+/// What an eager slot holds, one byte per node: the booleans themselves, so that
+/// conditions are computed without moving values.
+const FALSE: u8 = 0;
+const TRUE: u8 = 1;
+/// A value of another type, in the memo table.
+const VALUE: u8 = 2;
+/// No value: the node failed.
+const FAILED: u8 = 3;
+
+static FALSE_VALUE: Value = Value::Bool(false);
+static TRUE_VALUE: Value = Value::Bool(true);
 
 /// A value the rules needed but could not compute from these facts.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -32,28 +62,81 @@ impl std::fmt::Display for EvalError {
     }
 }
 
+/// Why a node has no value. Cheap to make, because the eager pass makes one for
+/// every node it cannot compute, read or not; it becomes an [`EvalError`], with
+/// its words, only when it reaches a result.
+#[derive(Debug)]
+struct Fail<'c> {
+    kind: FailKind,
+    /// The innermost rule, definition or outcome being computed.
+    within: Option<&'c str>,
+}
+
+#[derive(Debug)]
+enum FailKind {
+    /// Node `.0` has no value of the kind its reader needs (an absent optional fact).
+    Absent(u32),
+    /// Node `.0` failed for the reason given.
+    Message(u32, Box<str>),
+    /// An operand already marked failed by the eager pass.
+    Operand,
+}
+
+impl Fail<'_> {
+    fn absent(n: u32) -> Self {
+        Fail {
+            kind: FailKind::Absent(n),
+            within: None,
+        }
+    }
+
+    fn message(n: u32, text: impl Into<Box<str>>) -> Self {
+        Fail {
+            kind: FailKind::Message(n, text.into()),
+            within: None,
+        }
+    }
+}
+
+type Eval<'c> = Result<Value, Fail<'c>>;
+
 /// Reusable evaluation state for one compiled policy; one per thread.
 pub struct Evaluator<'c> {
     pub compiled: &'c Compiled,
-    /// One slot per node; a slot holds this run's value only if its stamp is the
-    /// current run's, so a new run forgets everything without touching the slots.
+    /// One slot per node. In the eager mode every scheduled slot holds this run's
+    /// value (or `failed` says it has none); in the on-demand mode a slot holds this
+    /// run's value only if its stamp is the current run's.
     memo: Vec<Value>,
+    /// Eager mode: what each slot holds (`FALSE`, `TRUE`, `VALUE`, `FAILED`).
+    flags: Vec<u8>,
     stamps: Vec<u32>,
     run_stamp: u32,
+    eager: bool,
+    /// After an eager run: the nodes the on-demand evaluation would have computed,
+    /// worked out the first time a trace asks.
+    reached: OnceCell<Vec<bool>>,
     locals: Vec<Value>,
     facts: Option<Facts>,
     as_of: Date,
 }
 
-type Eval = Result<Value, EvalError>;
-
 impl<'c> Evaluator<'c> {
     pub fn new(compiled: &'c Compiled) -> Evaluator<'c> {
+        let memo: Vec<Value> = (0..compiled.node_count() as u32)
+            .map(|n| match &compiled.node(n).op {
+                Op::Const(v) => v.clone(),
+                _ => Value::Absent,
+            })
+            .collect();
+        let flags = memo.iter().map(flag_of).collect();
         Evaluator {
             compiled,
-            memo: vec![Value::Absent; compiled.node_count()],
+            memo,
+            flags,
             stamps: vec![0; compiled.node_count()],
             run_stamp: 1,
+            eager: false,
+            reached: OnceCell::new(),
             locals: Vec::new(),
             facts: None,
             as_of: compiled.program.as_of.unwrap_or(Date {
@@ -66,19 +149,222 @@ impl<'c> Evaluator<'c> {
 
     /// Computes every result (outcomes, then reported definitions) for these facts.
     pub fn run(&mut self, facts: Facts) -> Result<Vec<Value>, EvalError> {
+        self.run_eager(facts);
+        let compiled = self.compiled;
+        if compiled
+            .results
+            .iter()
+            .any(|r| self.flags[r.node as usize] == FAILED)
+        {
+            return self.run_on_demand();
+        }
+        Ok(compiled
+            .results
+            .iter()
+            .map(|r| self.slot(r.node).clone())
+            .collect())
+    }
+
+    /// The same results by the on-demand evaluation alone (for tests and for
+    /// measuring the eager pass against it).
+    pub fn run_lazily(&mut self, facts: Facts) -> Result<Vec<Value>, EvalError> {
+        self.facts = Some(facts);
+        self.run_on_demand()
+    }
+
+    fn run_eager(&mut self, facts: Facts) {
+        self.facts = Some(facts);
+        self.locals.clear();
+        self.eager = true;
+        self.reached = OnceCell::new();
+        let compiled = self.compiled;
+        for step in &compiled.plan.steps {
+            self.step(step);
+        }
+    }
+
+    fn run_on_demand(&mut self) -> Result<Vec<Value>, EvalError> {
+        self.eager = false;
         self.run_stamp = self.run_stamp.wrapping_add(1);
         if self.run_stamp == 0 {
             self.stamps.iter_mut().for_each(|s| *s = 0);
             self.run_stamp = 1;
         }
         self.locals.clear();
-        self.facts = Some(facts);
         let compiled = self.compiled;
         compiled
             .results
             .iter()
-            .map(|r| self.value(r.node))
+            .map(|r| self.value(r.node).map_err(|e| self.error_of(e)))
             .collect()
+    }
+
+    /// Eager mode: computes node `n` from its operands' slots into its own slot.
+    fn compute_into(&mut self, n: u32) {
+        match self.compute(n) {
+            Ok(v) => self.set(n, v),
+            Err(_) => self.flags[n as usize] = FAILED,
+        }
+    }
+
+    /// Eager mode: one step of the plan. The condition steps mirror `compute`
+    /// operand for operand, so that a failure is met exactly where it would be.
+    fn step(&mut self, step: &Step) {
+        let plan = &self.compiled.plan;
+        let (node, flag) = match *step {
+            Step::General(n) => return self.compute_into(n),
+            Step::And(n, items) => (n, self.all_of(plan.operands(items), TRUE)),
+            Step::Or(n, items) => (n, negate(self.all_of(plan.operands(items), FALSE))),
+            Step::Not(n, a) => (n, self.condition(a).map_or(FAILED, |b| u8::from(!b))),
+            Step::IsGiven(n, a, given) => (
+                n,
+                match self.flags[a as usize] {
+                    FAILED => FAILED,
+                    f => u8::from((f != VALUE || self.memo[a as usize] != Value::Absent) == given),
+                },
+            ),
+            Step::CompareNumbers(n, op, a, b) => match (self.slot(a), self.slot(b)) {
+                (Value::Num(x), Value::Num(y))
+                    if self.flags[a as usize] == VALUE && self.flags[b as usize] == VALUE =>
+                {
+                    (n, u8::from(cmp_holds(op, x.cmp(y))))
+                }
+                _ => return self.compute_into(n),
+            },
+            Step::Equal(n, a, b, negated) => match (self.flags[a as usize], self.flags[b as usize])
+            {
+                (FAILED, _) | (_, FAILED) => (n, FAILED),
+                _ => (n, u8::from((self.slot(a) == self.slot(b)) != negated)),
+            },
+            Step::Fact(n, id) => {
+                let v = self
+                    .facts
+                    .as_ref()
+                    .map_or(Value::Absent, |f| f.get(id).clone());
+                return self.set(n, v);
+            }
+            Step::Field(n, b, i) => {
+                let v = match (self.flags[b as usize], &self.memo[b as usize]) {
+                    (FAILED, _) => {
+                        self.flags[n as usize] = FAILED;
+                        return;
+                    }
+                    (VALUE, Value::Record(fields)) => fields[i as usize].clone(),
+                    _ => Value::Absent,
+                };
+                return self.set(n, v);
+            }
+            Step::Keys(n, kind, collection) => (n, self.keys_flag(n, kind, collection)),
+            Step::Rule {
+                node,
+                condition,
+                overriders,
+            } => (node, self.rule_flag(condition, plan.operands(overriders))),
+            Step::Copy(n, from) => return self.copy(n, from),
+            Step::Choose(n, c, a, b) => match self.condition(c) {
+                Ok(holds) => return self.copy(n, if holds { a } else { b }),
+                Err(()) => (n, FAILED),
+            },
+            Step::Pick {
+                node,
+                rules,
+                default,
+            } => {
+                for pair in plan.operands(rules).chunks_exact(2) {
+                    match self.condition(pair[0]) {
+                        Ok(true) => return self.copy(node, pair[1]),
+                        Ok(false) => {}
+                        Err(()) => {
+                            self.flags[node as usize] = FAILED;
+                            return;
+                        }
+                    }
+                }
+                match default {
+                    Some(d) => return self.copy(node, d),
+                    None => {
+                        self.memo[node as usize] = Value::Absent;
+                        (node, VALUE)
+                    }
+                }
+            }
+        };
+        self.flags[node as usize] = flag;
+    }
+
+    /// Eager mode: a condition's truth, or `Err` where `compute` would fail (the
+    /// operand failed, or has no truth value).
+    fn condition(&self, n: u32) -> Result<bool, ()> {
+        match self.flags[n as usize] {
+            FALSE => Ok(false),
+            TRUE => Ok(true),
+            _ => Err(()),
+        }
+    }
+
+    /// `TRUE` if every operand has the truth value `want`, the first one that has
+    /// not otherwise (`FALSE` or `FAILED`), read left to right. With `want` false
+    /// this is a negated `or`.
+    fn all_of(&self, items: &[u32], want: u8) -> u8 {
+        for &i in items {
+            match self.flags[i as usize] {
+                f if f == want => {}
+                f if f <= TRUE => return FALSE,
+                _ => return FAILED,
+            }
+        }
+        TRUE
+    }
+
+    fn rule_flag(&self, condition: u32, overriders: &[u32]) -> u8 {
+        match self.condition(condition) {
+            // It applies if every overrider is false.
+            Ok(true) => self.all_of(overriders, FALSE),
+            Ok(false) => FALSE,
+            Err(()) => FAILED,
+        }
+    }
+
+    /// `any`/`all` over table keys; a count is a number, left to `compute`.
+    fn keys_flag(&mut self, n: u32, kind: AggKind, collection: u32) -> u8 {
+        let compiled = self.compiled;
+        let Op::TableAggregate { matches, .. } = &compiled.node(n).op else {
+            unreachable!("planned from a table aggregate")
+        };
+        let keys = match (
+            self.flags[collection as usize],
+            &self.memo[collection as usize],
+        ) {
+            (VALUE, Value::Set(keys) | Value::List(keys)) => keys,
+            _ => return FAILED,
+        };
+        let hit = |k: &Value| matches!(k, Value::Key(i) if matches[*i as usize]);
+        match kind {
+            AggKind::Any => u8::from(keys.iter().any(hit)),
+            AggKind::All => u8::from(keys.iter().all(hit)),
+            _ => {
+                self.compute_into(n);
+                self.flags[n as usize]
+            }
+        }
+    }
+
+    /// Eager mode: node `n` takes value `v`.
+    fn set(&mut self, n: u32, v: Value) {
+        let i = n as usize;
+        self.flags[i] = flag_of(&v);
+        if self.flags[i] == VALUE {
+            self.memo[i] = v;
+        }
+    }
+
+    /// Eager mode: node `n` takes the value of node `from`.
+    fn copy(&mut self, n: u32, from: u32) {
+        let (i, f) = (n as usize, from as usize);
+        self.flags[i] = self.flags[f];
+        if self.flags[f] == VALUE {
+            self.memo[i] = self.memo[f].clone();
+        }
     }
 
     pub fn as_of(&self) -> Date {
@@ -89,15 +375,45 @@ impl<'c> Evaluator<'c> {
         self.facts.as_ref()
     }
 
-    /// The remembered value of a node, if this run computed it.
+    /// The value of a node, if the last run computed it reading the rules left to
+    /// right: a condition's operands after the first false one of an `and`, the rules
+    /// after the first that applied, the branch of an `if` not taken have none.
     pub fn memo(&self, node: u32) -> Option<&Value> {
         let i = node as usize;
-        (self.stamps[i] == self.run_stamp).then(|| &self.memo[i])
+        let computed = if self.eager {
+            self.reached.get_or_init(|| reach::reached(self))[i]
+        } else {
+            self.stamps[i] == self.run_stamp
+        };
+        computed.then(|| self.slot(node))
     }
 
-    /// Computes node `n` if this run has not yet, and lends its value.
-    fn ensure(&mut self, n: u32) -> Result<&Value, EvalError> {
+    /// The eager pass's slot of a node, whether or not a left-to-right reading
+    /// would have computed it.
+    fn slot(&self, node: u32) -> &Value {
+        let i = node as usize;
+        match self.flags[i] {
+            FALSE if self.eager => &FALSE_VALUE,
+            TRUE if self.eager => &TRUE_VALUE,
+            _ => &self.memo[i],
+        }
+    }
+
+    /// The value of node `n`: on demand, computed now if this run has not yet;
+    /// eagerly, the slot already computed (or its failure).
+    fn ensure(&mut self, n: u32) -> Result<&Value, Fail<'c>> {
         let i = n as usize;
+        if self.eager {
+            return match self.flags[i] {
+                FALSE => Ok(&FALSE_VALUE),
+                TRUE => Ok(&TRUE_VALUE),
+                VALUE => Ok(&self.memo[i]),
+                _ => Err(Fail {
+                    kind: FailKind::Operand,
+                    within: None,
+                }),
+            };
+        }
         if self.stamps[i] != self.run_stamp {
             let v = self.compute(n)?;
             self.memo[i] = v;
@@ -107,53 +423,53 @@ impl<'c> Evaluator<'c> {
     }
 
     /// The value of node `n`, owned; prefer `ensure` where a reference will do.
-    fn value(&mut self, n: u32) -> Eval {
+    fn value(&mut self, n: u32) -> Eval<'c> {
         self.ensure(n).cloned()
     }
 
-    fn error(&self, n: u32, message: impl Into<String>) -> EvalError {
-        let node = self.compiled.node(n);
+    /// The error a drafter reads: what could not be computed, where, and what to do.
+    fn error_of(&self, fail: Fail<'_>) -> EvalError {
+        let (node, message) = match fail.kind {
+            FailKind::Absent(n) => (
+                n,
+                format!(
+                    "`{}` has no value for this entity: an optional fact it needs is absent; \
+                     guard the rule with `... is given and ...` or supply the fact",
+                    self.snippet(n)
+                ),
+            ),
+            FailKind::Message(n, text) => (n, text.into()),
+            FailKind::Operand => (0, "a value needed here could not be computed".into()),
+        };
         EvalError {
-            message: message.into(),
-            within: None,
-            span: node.span,
+            message,
+            within: fail.within.map(str::to_string),
+            span: self.compiled.node(node).span,
         }
     }
 
-    fn bool(&mut self, n: u32) -> Result<bool, EvalError> {
+    fn bool(&mut self, n: u32) -> Result<bool, Fail<'c>> {
         match self.ensure(n)? {
             Value::Bool(b) => Ok(*b),
-            _ => Err(self.absent(n)),
+            _ => Err(Fail::absent(n)),
         }
     }
 
-    fn num(&mut self, n: u32) -> Result<Decimal, EvalError> {
+    fn num(&mut self, n: u32) -> Result<Decimal, Fail<'c>> {
         match self.ensure(n)? {
             Value::Num(d) => Ok(*d),
-            _ => Err(self.absent(n)),
+            _ => Err(Fail::absent(n)),
         }
     }
 
-    fn date(&mut self, n: u32) -> Result<Date, EvalError> {
+    fn date(&mut self, n: u32) -> Result<Date, Fail<'c>> {
         match self.ensure(n)? {
             Value::Date(d) => Ok(*d),
-            _ => Err(self.absent(n)),
+            _ => Err(Fail::absent(n)),
         }
     }
 
-    fn absent(&self, n: u32) -> EvalError {
-        let p = &self.compiled.program;
-        let text = p.sources.snippet(self.compiled.node(n).span).to_string();
-        let mut e = self.error(
-            n,
-            format!("`{text}` has no value for this entity: an optional fact it needs is absent"),
-        );
-        e.message
-            .push_str("; guard the rule with `... is given and ...` or supply the fact");
-        e
-    }
-
-    fn compute(&mut self, n: u32) -> Eval {
+    fn compute(&mut self, n: u32) -> Eval<'c> {
         // The graph outlives `self`: borrowing it through a copy of the reference
         // lets the operands be read without cloning them.
         let compiled: &'c Compiled = self.compiled;
@@ -166,9 +482,8 @@ impl<'c> Evaluator<'c> {
                 .as_ref()
                 .map_or(Value::Absent, |f| f.get(*id).clone()),
             Op::Define(id, body) => {
-                let body = *body;
-                self.value(body)
-                    .map_err(|e| self.within(e, &self.compiled.program.defines[id.index()].name))?
+                let name = &compiled.program.defines[id.index()].name;
+                self.value(*body).map_err(|e| within(e, name))?
             }
             Op::Local(d) => self
                 .locals
@@ -205,28 +520,16 @@ impl<'c> Evaluator<'c> {
             }
             Op::Compare(op, a, b) => self.compare(*op, *a, *b)?,
             Op::Arith(op, a, b) => self.arith(n, *op, *a, *b)?,
-            Op::Member(a, b, negated) => {
-                let (a, b, negated) = (*a, *b, *negated);
-                self.ensure(a)?;
-                self.ensure(b)?;
-                let (elem, coll) = (self.peek(a), self.peek(b));
-                let found = match coll {
-                    Value::Set(items) => items.binary_search_by(|x| compare(x, elem)).is_ok(),
-                    Value::List(items) => items.contains(elem),
-                    _ => return Err(self.absent(b)),
-                };
-                Value::Bool(found != negated)
-            }
+            Op::Member(a, b, negated) => self.member(*a, *b, *negated)?,
             Op::IsGiven(a, given) => {
                 let given = *given;
                 Value::Bool((*self.ensure(*a)? != Value::Absent) == given)
             }
             Op::If(c, a, b) => {
-                let (c, a, b) = (*c, *a, *b);
-                if self.bool(c)? {
-                    self.value(a)?
+                if self.bool(*c)? {
+                    self.value(*a)?
                 } else {
-                    self.value(b)?
+                    self.value(*b)?
                 }
             }
             Op::SetLit(items) => {
@@ -243,10 +546,9 @@ impl<'c> Evaluator<'c> {
                 collection,
                 matches,
             } => {
-                let (kind, collection) = (*kind, *collection);
-                let keys = match self.ensure(collection)? {
+                let keys = match self.ensure(*collection)? {
                     Value::Set(v) | Value::List(v) => v,
-                    _ => return Err(self.absent(collection)),
+                    _ => return Err(Fail::absent(*collection)),
                 };
                 let hits = keys
                     .iter()
@@ -263,11 +565,10 @@ impl<'c> Evaluator<'c> {
                 condition,
                 overriders,
             } => {
-                let (rule, condition, overriders) = (*rule, *condition, overriders);
-                let name = &self.compiled.program.rules[rule.index()].name;
+                let name = &compiled.program.rules[rule.index()].name;
                 let applies = self
-                    .rule_applies(condition, overriders)
-                    .map_err(|e| self.within(e, name))?;
+                    .rule_applies(*condition, overriders)
+                    .map_err(|e| within(e, name))?;
                 Value::Bool(applies)
             }
             Op::Outcome {
@@ -276,22 +577,14 @@ impl<'c> Evaluator<'c> {
                 default,
                 collect,
             } => {
-                let (outcome, rules, default, collect) = (*outcome, rules, *default, *collect);
-                let name = &self.compiled.program.outcomes[outcome.index()].name;
-                self.outcome(rules, default, collect)
-                    .map_err(|e| self.within(e, name))?
+                let name = &compiled.program.outcomes[outcome.index()].name;
+                self.outcome(rules, *default, *collect)
+                    .map_err(|e| within(e, name))?
             }
         })
     }
 
-    fn within(&self, mut e: EvalError, name: &str) -> EvalError {
-        if e.within.is_none() {
-            e.within = Some(name.to_string());
-        }
-        e
-    }
-
-    fn rule_applies(&mut self, condition: u32, overriders: &[u32]) -> Result<bool, EvalError> {
+    fn rule_applies(&mut self, condition: u32, overriders: &[u32]) -> Result<bool, Fail<'c>> {
         if !self.bool(condition)? {
             return Ok(false);
         }
@@ -303,7 +596,7 @@ impl<'c> Evaluator<'c> {
         Ok(true)
     }
 
-    fn outcome(&mut self, rules: &[(u32, u32)], default: Option<u32>, collect: bool) -> Eval {
+    fn outcome(&mut self, rules: &[(u32, u32)], default: Option<u32>, collect: bool) -> Eval<'c> {
         let mut collected = Vec::new();
         for (applies, value) in rules {
             if self.bool(*applies)? {
@@ -332,46 +625,48 @@ impl<'c> Evaluator<'c> {
         depth: u32,
         local: Value,
         scoped: &[u32],
-    ) -> Eval {
+    ) -> Result<Value, EvalError> {
+        self.eager = false;
         self.locals.clear();
         self.locals.resize(depth as usize, Value::Absent);
         self.locals.push(local);
         for s in scoped {
             self.stamps[*s as usize] = 0;
         }
-        let v = self.value(node);
+        let v = self.value(node).map_err(|e| self.error_of(e));
         self.locals.clear();
         v
     }
 
-    /// A value already computed in this run.
-    fn peek(&self, n: u32) -> &Value {
-        &self.memo[n as usize]
-    }
-
-    fn compare(&mut self, op: CmpOp, a: u32, b: u32) -> Eval {
+    fn compare(&mut self, op: CmpOp, a: u32, b: u32) -> Eval<'c> {
         self.ensure(a)?;
         self.ensure(b)?;
-        let (x, y) = (self.peek(a), self.peek(b));
+        let (x, y) = (self.slot(a), self.slot(b));
         if matches!(op, CmpOp::Eq | CmpOp::Ne) {
             return Ok(Value::Bool((x == y) == (op == CmpOp::Eq)));
         }
         if *x == Value::Absent {
-            return Err(self.absent(a));
+            return Err(Fail::absent(a));
         }
         if *y == Value::Absent {
-            return Err(self.absent(b));
+            return Err(Fail::absent(b));
         }
-        let ord = compare(x, y);
-        Ok(Value::Bool(match op {
-            CmpOp::Lt => ord.is_lt(),
-            CmpOp::Le => ord.is_le(),
-            CmpOp::Gt => ord.is_gt(),
-            _ => ord.is_ge(),
-        }))
+        Ok(Value::Bool(cmp_holds(op, compare(x, y))))
     }
 
-    fn arith(&mut self, n: u32, op: ArithOp, a: u32, b: u32) -> Eval {
+    fn member(&mut self, a: u32, b: u32, negated: bool) -> Eval<'c> {
+        self.ensure(a)?;
+        self.ensure(b)?;
+        let (elem, coll) = (self.slot(a), self.slot(b));
+        let found = match coll {
+            Value::Set(items) => items.binary_search_by(|x| compare(x, elem)).is_ok(),
+            Value::List(items) => items.contains(elem),
+            _ => return Err(Fail::absent(b)),
+        };
+        Ok(Value::Bool(found != negated))
+    }
+
+    fn arith(&mut self, n: u32, op: ArithOp, a: u32, b: u32) -> Eval<'c> {
         let x = self.num(a)?;
         let y = self.num(b)?;
         let r = match op {
@@ -379,12 +674,15 @@ impl<'c> Evaluator<'c> {
             ArithOp::Sub => x.checked_sub(y),
             ArithOp::Mul => x.checked_mul(y),
             ArithOp::Div if y.is_zero() => {
-                return Err(self.error(n, format!("division by zero in `{}`", self.snippet(n))))
+                return Err(Fail::message(
+                    n,
+                    format!("division by zero in `{}`", self.snippet(n)),
+                ))
             }
             ArithOp::Div => x.checked_div(y),
         };
         r.map(Value::Num).ok_or_else(|| {
-            self.error(
+            Fail::message(
                 n,
                 format!(
                     "the result of `{}` is too large to represent exactly",
@@ -402,7 +700,7 @@ impl<'c> Evaluator<'c> {
             .to_string()
     }
 
-    fn call(&mut self, n: u32, b: Builtin, args: &[u32]) -> Eval {
+    fn call(&mut self, n: u32, b: Builtin, args: &[u32]) -> Eval<'c> {
         Ok(match b {
             Builtin::Max | Builtin::Min => {
                 let x = self.value(args[0])?;
@@ -422,7 +720,7 @@ impl<'c> Evaluator<'c> {
                     u8::try_from(m).unwrap_or(0),
                     u8::try_from(d).unwrap_or(0),
                 );
-                Value::Date(Date::new(y, m, d).map_err(|e| self.error(n, e.0))?)
+                Value::Date(Date::new(y, m, d).map_err(|e| Fail::message(n, e.0))?)
             }
             Builtin::Year => Value::Num(Decimal::from(self.date(args[0])?.year)),
             Builtin::DaysBetween => {
@@ -436,7 +734,7 @@ impl<'c> Evaluator<'c> {
                     .ok()
                     .filter(|k| k.abs() <= 1_000_000)
                     .ok_or_else(|| {
-                        self.error(
+                        Fail::message(
                             n,
                             "expected a whole number of days or years, at most 1_000_000",
                         )
@@ -450,7 +748,7 @@ impl<'c> Evaluator<'c> {
         })
     }
 
-    fn aggregate(&mut self, n: u32) -> Eval {
+    fn aggregate(&mut self, n: u32) -> Eval<'c> {
         let compiled: &'c Compiled = self.compiled;
         let Op::Aggregate {
             kind,
@@ -466,15 +764,21 @@ impl<'c> Evaluator<'c> {
         let (kind, depth, body, filter) = (*kind, *depth as usize, *body, *filter);
         let items = match self.ensure(*collection)? {
             Value::Set(v) | Value::List(v) => v.clone(),
-            _ => return Err(self.absent(*collection)),
+            _ => return Err(Fail::absent(*collection)),
         };
-        let mut acc: Option<Value> = None;
+        let mut acc: Option<Decimal> = None;
         let mut count = 0i64;
         for item in items.iter() {
             self.locals.truncate(depth);
             self.locals.push(item.clone());
-            for s in scoped {
-                self.stamps[*s as usize] = 0;
+            // The nodes that read the variable are computed again for this element:
+            // eagerly now, or on demand once their stamps are stale.
+            for &s in scoped {
+                if self.eager {
+                    self.compute_into(s);
+                } else {
+                    self.stamps[s as usize] = 0;
+                }
             }
             if let Some(f) = filter {
                 if !self.bool(f)? {
@@ -487,15 +791,14 @@ impl<'c> Evaluator<'c> {
                 AggKind::Count | AggKind::All => {}
                 AggKind::Sum | AggKind::Largest | AggKind::Smallest => {
                     let v = self.num(body.expect("checked: sums have a body"))?;
-                    acc = Some(Value::Num(match (&acc, kind) {
+                    acc = Some(match (acc, kind) {
                         (None, _) => v,
-                        (Some(Value::Num(a)), AggKind::Sum) => a
+                        (Some(a), AggKind::Sum) => a
                             .checked_add(v)
-                            .ok_or_else(|| self.error(n, "sum too large"))?,
-                        (Some(Value::Num(a)), AggKind::Largest) => (*a).max(v),
-                        (Some(Value::Num(a)), _) => (*a).min(v),
-                        _ => v,
-                    }));
+                            .ok_or_else(|| Fail::message(n, "sum too large"))?,
+                        (Some(a), AggKind::Largest) => a.max(v),
+                        (Some(a), _) => a.min(v),
+                    });
                 }
             }
         }
@@ -503,14 +806,49 @@ impl<'c> Evaluator<'c> {
             AggKind::Any => Value::Bool(false),
             AggKind::All => Value::Bool(count as usize == items.len()),
             AggKind::Count => Value::Num(Decimal::from(count)),
-            AggKind::Sum => acc.unwrap_or(Value::Num(Decimal::ZERO)),
-            _ => acc.unwrap_or(Value::Absent),
+            AggKind::Sum => Value::Num(acc.unwrap_or(Decimal::ZERO)),
+            _ => acc.map_or(Value::Absent, Value::Num),
         };
         self.done(depth, result)
     }
 
-    fn done(&mut self, depth: usize, v: Value) -> Eval {
+    fn done(&mut self, depth: usize, v: Value) -> Eval<'c> {
         self.locals.truncate(depth);
         Ok(v)
     }
+}
+
+/// Whether an ordering satisfies `<`, `<=`, `>` or `>=`.
+fn cmp_holds(op: CmpOp, ord: std::cmp::Ordering) -> bool {
+    match op {
+        CmpOp::Lt => ord.is_lt(),
+        CmpOp::Le => ord.is_le(),
+        CmpOp::Gt => ord.is_gt(),
+        _ => ord.is_ge(),
+    }
+}
+
+/// The flag of the negation: a failure stays one.
+fn negate(flag: u8) -> u8 {
+    match flag {
+        FALSE => TRUE,
+        TRUE => FALSE,
+        other => other,
+    }
+}
+
+/// The eager flag of a value.
+fn flag_of(v: &Value) -> u8 {
+    match v {
+        Value::Bool(b) => u8::from(*b),
+        _ => VALUE,
+    }
+}
+
+/// Names the rule, definition or outcome a failure happened in, if none is yet.
+fn within<'c>(mut e: Fail<'c>, name: &'c str) -> Fail<'c> {
+    if e.within.is_none() {
+        e.within = Some(name);
+    }
+    e
 }

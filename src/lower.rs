@@ -146,6 +146,11 @@ pub struct Compiled {
     pub outcome_nodes: Vec<u32>,
     /// What a result shows: every outcome, then every reported definition.
     pub results: Vec<ResultItem>,
+    /// The nodes an eager evaluation computes, in order: those the results depend
+    /// on, less constants and the nodes an aggregate recomputes for each element.
+    pub schedule: Vec<u32>,
+    /// The schedule as steps for the eager evaluation.
+    pub plan: crate::eval::plan::Plan,
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -233,9 +238,13 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         rule_nodes,
         outcome_nodes,
         results,
+        schedule: Vec::new(),
+        plan: Default::default(),
     };
     fold_constants(&mut compiled);
     fold_table_aggregates(&mut compiled);
+    compiled.schedule = schedule(&compiled);
+    compiled.plan = crate::eval::plan::plan(&compiled);
     Ok(compiled)
 }
 
@@ -563,6 +572,29 @@ impl<'c> Lowerer<'c> {
         }
         out
     }
+}
+
+/// The eager evaluation order: every node a result depends on, in index order
+/// (operands first), except constants (their slots are filled once) and the nodes
+/// that read an aggregate's variable (the aggregate computes them per element).
+fn schedule(compiled: &Compiled) -> Vec<u32> {
+    let mut needed = vec![false; compiled.node_count()];
+    for r in &compiled.results {
+        needed[r.node as usize] = true;
+    }
+    for n in (0..compiled.node_count() as u32).rev() {
+        if needed[n as usize] {
+            for o in compiled.node(n).op.operands() {
+                needed[o as usize] = true;
+            }
+        }
+    }
+    (0..compiled.node_count() as u32)
+        .filter(|n| {
+            let node = compiled.node(*n);
+            needed[*n as usize] && !node.scoped && !matches!(node.op, Op::Const(_))
+        })
+        .collect()
 }
 
 /// Computes now every node that depends on nothing but constants and the
