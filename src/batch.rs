@@ -566,12 +566,14 @@ impl<'c> Worker<'c> {
         line: u64,
         values: &[Value],
     ) {
-        let (applied, steps);
+        let (applied, steps): (Vec<_>, _);
         let trace = match self.options.trace {
             TraceMode::None => None,
             TraceMode::Compact => {
-                applied = crate::trace::applied_rules(&self.ev);
-                Some(crate::trace::TraceView::Applied(&applied))
+                applied = crate::trace::applied_rule_ids(&self.ev)
+                    .map(|r| &*self.header.applied[r.index()])
+                    .collect();
+                Some(crate::trace::TraceView::Serialized(&applied))
             }
             TraceMode::Full => {
                 steps = crate::trace::build_trace(&self.ev).steps;

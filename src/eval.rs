@@ -24,7 +24,7 @@ use crate::lower::{Compiled, Op};
 use crate::source::Span;
 use crate::value::{compare, Value};
 use rust_decimal::Decimal;
-use std::cell::OnceCell;
+use std::cell::RefCell;
 
 pub mod plan;
 mod reach;
@@ -113,8 +113,10 @@ pub struct Evaluator<'c> {
     run_stamp: u32,
     eager: bool,
     /// After an eager run: the nodes the on-demand evaluation would have computed,
-    /// worked out the first time a trace asks.
-    reached: OnceCell<Vec<bool>>,
+    /// worked out the first time a trace asks (`None` until then).
+    reached: RefCell<Option<Vec<bool>>>,
+    /// The buffer of `reached`, kept between runs.
+    spare: RefCell<Vec<bool>>,
     locals: Vec<Value>,
     facts: Option<Facts>,
     as_of: Date,
@@ -136,7 +138,8 @@ impl<'c> Evaluator<'c> {
             stamps: vec![0; compiled.node_count()],
             run_stamp: 1,
             eager: false,
-            reached: OnceCell::new(),
+            reached: RefCell::new(None),
+            spare: RefCell::new(Vec::new()),
             locals: Vec::new(),
             facts: None,
             as_of: compiled.program.as_of.unwrap_or(Date {
@@ -176,7 +179,9 @@ impl<'c> Evaluator<'c> {
         self.facts = Some(facts);
         self.locals.clear();
         self.eager = true;
-        self.reached = OnceCell::new();
+        if let Some(marks) = self.reached.get_mut().take() {
+            *self.spare.get_mut() = marks;
+        }
         let compiled = self.compiled;
         for step in &compiled.plan.steps {
             self.step(step);
@@ -381,11 +386,22 @@ impl<'c> Evaluator<'c> {
     pub fn memo(&self, node: u32) -> Option<&Value> {
         let i = node as usize;
         let computed = if self.eager {
-            self.reached.get_or_init(|| reach::reached(self))[i]
+            self.reached_flag(i)
         } else {
             self.stamps[i] == self.run_stamp
         };
         computed.then(|| self.slot(node))
+    }
+
+    fn reached_flag(&self, i: usize) -> bool {
+        if let Some(marks) = self.reached.borrow().as_ref() {
+            return marks[i];
+        }
+        let mut marks = std::mem::take(&mut *self.spare.borrow_mut());
+        reach::reached(self, &mut marks);
+        let flag = marks[i];
+        *self.reached.borrow_mut() = Some(marks);
+        flag
     }
 
     /// The eager pass's slot of a node, whether or not a left-to-right reading

@@ -77,18 +77,28 @@ pub enum Op {
 
 impl Op {
     pub fn operands(&self) -> Vec<u32> {
+        let mut out = Vec::new();
+        self.for_each_operand(|o| out.push(o));
+        out
+    }
+
+    /// Calls `f` with every operand, in order, without collecting them.
+    pub fn for_each_operand(&self, mut f: impl FnMut(u32)) {
         match self {
-            Op::Const(_) | Op::Today | Op::Fact(_) | Op::Local(_) => vec![],
+            Op::Const(_) | Op::Today | Op::Fact(_) | Op::Local(_) => {}
             Op::Define(_, a)
             | Op::Field(a, _)
             | Op::Column(a, _, _)
             | Op::Not(a)
             | Op::Neg(a)
-            | Op::IsGiven(a, _) => vec![*a],
-            Op::And(v) | Op::Or(v) | Op::SetLit(v) | Op::Call(_, v) => v.clone(),
-            Op::Compare(_, a, b) | Op::Arith(_, a, b) | Op::Member(a, b, _) => vec![*a, *b],
-            Op::If(a, b, c) => vec![*a, *b, *c],
-            Op::TableAggregate { collection, .. } => vec![*collection],
+            | Op::IsGiven(a, _)
+            | Op::TableAggregate { collection: a, .. } => f(*a),
+            Op::And(v) | Op::Or(v) | Op::SetLit(v) | Op::Call(_, v) => v.iter().for_each(|o| f(*o)),
+            Op::Compare(_, a, b) | Op::Arith(_, a, b) | Op::Member(a, b, _) => {
+                f(*a);
+                f(*b);
+            }
+            Op::If(a, b, c) => [*a, *b, *c].into_iter().for_each(f),
             Op::Aggregate {
                 collection,
                 body,
@@ -97,19 +107,19 @@ impl Op {
             } => std::iter::once(*collection)
                 .chain(*body)
                 .chain(*filter)
-                .collect(),
+                .for_each(f),
             Op::RuleApplies {
                 condition,
                 overriders,
                 ..
             } => std::iter::once(*condition)
                 .chain(overriders.iter().copied())
-                .collect(),
+                .for_each(f),
             Op::Outcome { rules, default, .. } => rules
                 .iter()
                 .flat_map(|(a, v)| [*a, *v])
                 .chain(*default)
-                .collect(),
+                .for_each(f),
         }
     }
 }

@@ -271,22 +271,29 @@ pub struct AppliedRule {
 
 /// The rules that applied in the evaluation `ev` last ran, in declaration order.
 pub fn applied_rules(ev: &Evaluator<'_>) -> Vec<AppliedRule> {
-    let c = ev.compiled;
-    let p = &c.program;
-    c.rule_nodes
-        .iter()
-        .filter(|n| ev.memo(**n) == Some(&Value::Bool(true)))
-        .filter_map(|n| match &c.node(*n).op {
-            Op::RuleApplies { rule, .. } => {
-                let r = &p.rules[rule.index()];
-                Some(AppliedRule {
-                    rule: r.name.clone(),
-                    citation: p.full_citation(r.act, &r.citation),
-                })
+    let p = &ev.compiled.program;
+    applied_rule_ids(ev)
+        .map(|rule| {
+            let r = &p.rules[rule.index()];
+            AppliedRule {
+                rule: r.name.clone(),
+                citation: p.full_citation(r.act, &r.citation),
             }
-            _ => None,
         })
         .collect()
+}
+
+/// The ids of the rules that applied, in declaration order: what a compact trace
+/// lists, without making any text.
+pub fn applied_rule_ids<'e>(
+    ev: &'e Evaluator<'_>,
+) -> impl Iterator<Item = crate::program::RuleId> + 'e {
+    let c = ev.compiled;
+    c.rule_nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| ev.memo(**n) == Some(&Value::Bool(true)))
+        .map(|(i, _)| crate::program::RuleId(i as u32))
 }
 
 /// A trace as results carry it: every step, or only the rules that applied.
@@ -295,4 +302,6 @@ pub fn applied_rules(ev: &Evaluator<'_>) -> Vec<AppliedRule> {
 pub enum TraceView<'a> {
     Steps(&'a [Step]),
     Applied(&'a [AppliedRule]),
+    /// A compact trace of rules already serialised, one `{"rule", "citation"}` each.
+    Serialized(&'a [&'a serde_json::value::RawValue]),
 }

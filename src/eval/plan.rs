@@ -50,6 +50,28 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// The node this step computes.
+    pub fn node(&self) -> u32 {
+        match *self {
+            Step::General(n)
+            | Step::And(n, _)
+            | Step::Or(n, _)
+            | Step::Not(n, _)
+            | Step::IsGiven(n, _, _)
+            | Step::CompareNumbers(n, _, _, _)
+            | Step::Equal(n, _, _, _)
+            | Step::Fact(n, _)
+            | Step::Field(n, _, _)
+            | Step::Keys(n, _, _)
+            | Step::Rule { node: n, .. }
+            | Step::Copy(n, _)
+            | Step::Choose(n, _, _, _)
+            | Step::Pick { node: n, .. } => n,
+        }
+    }
+}
+
 /// The steps of the eager pass, in topological order.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {

@@ -7,29 +7,80 @@
 //! Only runs whose results all have values are asked, so every node reached here
 //! has one and only the short-circuits decide what its reading skipped.
 
+use super::plan::Step;
 use super::Evaluator;
 use crate::ast::AggKind;
 use crate::lower::Op;
 use crate::value::Value;
 
-/// One flag per node: would the on-demand evaluation have computed it?
-pub(super) fn reached(ev: &Evaluator<'_>) -> Vec<bool> {
+/// Sets `marks` to one flag per node: would the on-demand evaluation have computed it?
+pub(super) fn reached(ev: &Evaluator<'_>, marks: &mut Vec<bool>) {
     let c = ev.compiled;
-    let mut marks = vec![false; c.node_count()];
+    marks.clear();
+    marks.resize(c.node_count(), false);
     for r in &c.results {
         marks[r.node as usize] = true;
     }
-    // Operands come before their readers, so walking down the indices visits every
-    // reader before the operands it marks.
-    for n in (0..c.node_count()).rev() {
-        if marks[n] {
-            mark_operands(ev, n as u32, &mut marks);
+    // Steps come after their operands, so walking them backwards visits every
+    // reader before the operands it marks. Constants have no operands, and the
+    // nodes an aggregate recomputes are marked by the aggregate and walked here.
+    let plan = &c.plan;
+    for step in plan.steps.iter().rev() {
+        let node = step.node();
+        if marks[node as usize] {
+            mark_step(ev, step, marks);
         }
     }
-    marks
 }
 
-fn mark_operands(ev: &Evaluator<'_>, n: u32, marks: &mut [bool]) {
+fn mark_step(ev: &Evaluator<'_>, step: &Step, marks: &mut [bool]) {
+    let plan = &ev.compiled.plan;
+    let is_true = |m: u32| matches!(ev.slot(m), Value::Bool(true));
+    let mut mark = |m: u32| marks[m as usize] = true;
+    match *step {
+        Step::And(_, items) => mark_until(plan.operands(items), |i| !is_true(i), &mut mark),
+        Step::Or(_, items) => mark_until(plan.operands(items), is_true, &mut mark),
+        Step::Rule {
+            condition,
+            overriders,
+            ..
+        } => {
+            mark(condition);
+            if is_true(condition) {
+                mark_until(plan.operands(overriders), is_true, &mut mark);
+            }
+        }
+        Step::Choose(_, cond, a, b) => {
+            mark(cond);
+            mark(if is_true(cond) { a } else { b });
+        }
+        Step::Pick { rules, default, .. } => {
+            for pair in plan.operands(rules).chunks_exact(2) {
+                mark(pair[0]);
+                if is_true(pair[0]) {
+                    return mark(pair[1]);
+                }
+            }
+            if let Some(d) = default {
+                mark(d);
+            }
+        }
+        Step::Not(_, a) | Step::IsGiven(_, a, _) | Step::Copy(_, a) | Step::Field(_, a, _) => {
+            mark(a)
+        }
+        Step::Keys(_, _, collection) => mark(collection),
+        Step::CompareNumbers(_, _, a, b) | Step::Equal(_, a, b, _) => {
+            mark(a);
+            mark(b);
+        }
+        Step::Fact(..) => {}
+        Step::General(n) => mark_general(ev, n, marks),
+    }
+}
+
+/// A node the planner leaves to `compute`, or one an aggregate recomputes (walked
+/// as it is after the last element read): marked from its operation.
+fn mark_general(ev: &Evaluator<'_>, n: u32, marks: &mut [bool]) {
     let is_true = |m: u32| matches!(ev.slot(m), Value::Bool(true));
     let mut mark = |m: u32| marks[m as usize] = true;
     match &ev.compiled.node(n).op {
@@ -75,6 +126,7 @@ fn mark_operands(ev: &Evaluator<'_>, n: u32, marks: &mut [bool]) {
             collection,
             body,
             filter,
+            scoped,
             ..
         } => {
             mark(*collection);
@@ -90,13 +142,17 @@ fn mark_operands(ev: &Evaluator<'_>, n: u32, marks: &mut [bool]) {
                 }
                 None => true,
             };
-            if let (true, Some(b)) = (kept, body) {
-                if matches!(kind, AggKind::Sum | AggKind::Largest | AggKind::Smallest) {
-                    mark(*b);
+            let sums = matches!(kind, AggKind::Sum | AggKind::Largest | AggKind::Smallest);
+            if let (true, true, Some(b)) = (kept, sums, body) {
+                mark(*b);
+            }
+            for &s in scoped.iter().rev() {
+                if marks[s as usize] {
+                    mark_general(ev, s, marks);
                 }
             }
         }
-        op => op.operands().into_iter().for_each(mark),
+        op => op.for_each_operand(mark),
     }
 }
 
