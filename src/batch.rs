@@ -13,7 +13,7 @@ use crate::facts::{load_facts, FactError};
 use crate::lower::Compiled;
 use crate::value::{to_json, Value};
 use serde_json::{Map, Value as Json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::sync::mpsc::{sync_channel, Receiver};
 
@@ -507,7 +507,8 @@ impl<'c> Worker<'c> {
     fn chunk(&mut self, records: Vec<Input>) -> (Vec<u8>, BatchSummary) {
         let mut out = Vec::with_capacity(records.len() * 256);
         let mut summary = BatchSummary::default();
-        let mut counts: HashMap<(usize, Value), u64> = HashMap::new();
+        // Per counted result, records by value: none, false, true, then enum variants.
+        let mut counts: Vec<Vec<u64>> = vec![Vec::new(); self.counted.len()];
         let mut csv = (self.options.output == OutputFormat::Csv).then(|| {
             csv::WriterBuilder::new()
                 .has_headers(false)
@@ -517,8 +518,12 @@ impl<'c> Worker<'c> {
             summary.records += 1;
             let result = match self.record(record.line, record.payload) {
                 Ok(values) => {
-                    for &i in &self.counted {
-                        *counts.entry((i, values[i].clone())).or_default() += 1;
+                    for (slot, &i) in counts.iter_mut().zip(&self.counted) {
+                        let k = count_index(&values[i]);
+                        if slot.len() <= k {
+                            slot.resize(k + 1, 0);
+                        }
+                        slot[k] += 1;
                     }
                     self.write(&mut out, csv.as_mut(), record.line, &values);
                     continue;
@@ -541,8 +546,14 @@ impl<'c> Worker<'c> {
             out = w.into_inner().unwrap_or_default();
         }
         let c = self.ev.compiled;
-        for ((i, value), n) in counts {
+        let counted = counts
+            .iter()
+            .zip(&self.counted)
+            .flat_map(|(slot, &i)| slot.iter().enumerate().map(move |(k, n)| (i, k, *n)))
+            .filter(|(_, _, n)| *n > 0);
+        for (i, k, n) in counted {
             let r = &c.results[i];
+            let value = counted_value(k);
             let label = match to_json(&c.program, &r.ty, &value) {
                 Json::String(s) => s,
                 Json::Null => "none".into(),
@@ -649,6 +660,23 @@ impl<'c> Worker<'c> {
         self.ev
             .run(facts)
             .map_err(|e| error_record(line, id, "evaluation", &e.to_string(), Vec::new()))
+    }
+}
+
+/// Where a bool or enum value is counted: none, false, true, then the variants.
+fn count_index(v: &Value) -> usize {
+    match v {
+        Value::Bool(b) => 1 + usize::from(*b),
+        Value::Enum(i) => 3 + *i as usize,
+        _ => 0,
+    }
+}
+
+fn counted_value(index: usize) -> Value {
+    match index {
+        0 => Value::Absent,
+        1 | 2 => Value::Bool(index == 2),
+        i => Value::Enum(i as u32 - 3),
     }
 }
 

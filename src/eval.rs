@@ -773,6 +773,7 @@ impl<'c> Evaluator<'c> {
             body,
             filter,
             scoped,
+            filter_scoped,
         } = &compiled.node(n).op
         else {
             unreachable!("aggregate() is called on aggregate nodes only")
@@ -788,19 +789,19 @@ impl<'c> Evaluator<'c> {
             self.locals.truncate(depth);
             self.locals.push(item.clone());
             // The nodes that read the variable are computed again for this element:
-            // eagerly now, or on demand once their stamps are stale.
-            for &s in scoped {
-                if self.eager {
-                    self.compute_into(s);
-                } else {
-                    self.stamps[s as usize] = 0;
-                }
-            }
+            // eagerly now (those of the body only if the filter keeps it), or on
+            // demand once their stamps are stale.
+            let (for_filter, for_body) = match self.eager {
+                true => scoped.split_at(*filter_scoped as usize),
+                false => (&scoped[..], &[][..]),
+            };
+            self.refresh(for_filter);
             if let Some(f) = filter {
                 if !self.bool(f)? {
                     continue;
                 }
             }
+            self.refresh(for_body);
             count += 1;
             match kind {
                 AggKind::Any => return self.done(depth, Value::Bool(true)),
@@ -826,6 +827,17 @@ impl<'c> Evaluator<'c> {
             _ => acc.map_or(Value::Absent, Value::Num),
         };
         self.done(depth, result)
+    }
+
+    /// Makes an aggregate's nodes read the element just bound.
+    fn refresh(&mut self, scoped: &[u32]) {
+        for &s in scoped {
+            if self.eager {
+                self.compute_into(s);
+            } else {
+                self.stamps[s as usize] = 0;
+            }
+        }
     }
 
     fn done(&mut self, depth: usize, v: Value) -> Eval<'c> {

@@ -528,12 +528,11 @@ mod stream {
             f.write_str("an object of facts")
         }
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-            let specs: Vec<&FieldSpec> = self.program.facts.iter().map(|f| &f.spec).collect();
             let mut id = None;
             let values = read_fields(
                 map,
                 self.program,
-                &specs,
+                Specs::Facts(&self.program.facts),
                 &JsonPath::Root,
                 self.errors,
                 Some(&mut id),
@@ -582,6 +581,47 @@ mod stream {
     }
 
     impl ValueSeed<'_> {
+        /// A scalar of the expected kind, converted as it is read; `None` leaves it
+        /// to [`Self::leaf`], which says what is wrong.
+        fn number(&self, n: impl Into<Decimal>) -> Option<Value> {
+            if !self.ty.required().is_numeric() {
+                return None;
+            }
+            let n = n.into();
+            self.in_range(n).then_some(Value::Num(n))
+        }
+
+        fn in_range(&self, n: Decimal) -> bool {
+            self.range
+                .is_none_or(|r| r.min.is_none_or(|m| n >= m) && r.max.is_none_or(|m| n <= m))
+        }
+
+        fn text(&self, v: &str) -> Option<Value> {
+            let p = self.program;
+            match self.ty.required() {
+                Type::Table(id) => p.tables[id.index()].index.get(v).map(|k| Value::Key(*k)),
+                Type::Enum(id) => p.enums[id.index()]
+                    .variants
+                    .iter()
+                    .position(|(name, _)| name == v)
+                    .map(|i| Value::Enum(i as u32)),
+                Type::Text => Some(Value::Text(Arc::from(v))),
+                Type::Date => crate::date::Date::parse(v).ok().map(Value::Date),
+                Type::Decimal | Type::Money => Decimal::from_str(v.trim())
+                    .ok()
+                    .filter(|n| self.in_range(*n))
+                    .map(Value::Num),
+                _ => None,
+            }
+        }
+
+        fn null(&self) -> Value {
+            match self.ty {
+                Type::Optional(_) => Value::Absent,
+                _ => self.leaf(Json::Null),
+            }
+        }
+
         /// A scalar (or an unexpected container) goes through the shared conversion.
         fn leaf(&self, json: Json) -> Value {
             convert_checked(
@@ -608,25 +648,30 @@ mod stream {
             f.write_str("a value of the declared type")
         }
         fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-            Ok(self.leaf(Json::Bool(v)))
+            Ok(match self.ty.required() {
+                Type::Bool => Value::Bool(v),
+                _ => self.leaf(Json::Bool(v)),
+            })
         }
         fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-            Ok(self.leaf(Json::from(v)))
+            Ok(self.number(v).unwrap_or_else(|| self.leaf(Json::from(v))))
         }
         fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-            Ok(self.leaf(Json::from(v)))
+            Ok(self.number(v).unwrap_or_else(|| self.leaf(Json::from(v))))
         }
         fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
             Ok(self.leaf(serde_json::Number::from_f64(v).map_or(Json::Null, Json::Number)))
         }
         fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-            Ok(self.leaf(Json::String(v.to_string())))
+            Ok(self
+                .text(v)
+                .unwrap_or_else(|| self.leaf(Json::String(v.to_string()))))
         }
         fn visit_unit<E>(self) -> Result<Value, E> {
-            Ok(self.leaf(Json::Null))
+            Ok(self.null())
         }
         fn visit_none<E>(self) -> Result<Value, E> {
-            Ok(self.leaf(Json::Null))
+            Ok(self.null())
         }
         fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
             let (elem, is_set) = match self.ty.required() {
@@ -638,7 +683,7 @@ mod stream {
                     return Ok(self.leaf(json));
                 }
             };
-            let mut items = Vec::new();
+            let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(4));
             loop {
                 let path = JsonPath::Index(self.path, items.len());
                 let seed = ValueSeed {
@@ -666,8 +711,14 @@ mod stream {
                 return Ok(self.leaf(json));
             };
             let def = &p.records[id.index()];
-            let specs: Vec<&FieldSpec> = def.fields.iter().collect();
-            let fields = read_fields(map, p, &specs, self.path, self.errors, None)?;
+            let fields = read_fields(
+                map,
+                p,
+                Specs::Record(&def.fields),
+                self.path,
+                self.errors,
+                None,
+            )?;
             Ok(Value::Record(Arc::new(fields)))
         }
     }
@@ -675,10 +726,34 @@ mod stream {
     /// Reads an object field by field, each with its declared type; reports unknown
     /// keys and fills missing ones with their defaults. With `id`, the document's
     /// reserved `id` key is read into it.
+    /// The declared fields of an object: the facts of a document, or a record's.
+    #[derive(Clone, Copy)]
+    enum Specs<'a> {
+        Facts(&'a [crate::program::FactDef]),
+        Record(&'a [FieldSpec]),
+    }
+
+    impl<'a> Specs<'a> {
+        fn iter(self) -> impl Iterator<Item = &'a FieldSpec> + Clone {
+            let (facts, record) = match self {
+                Specs::Facts(f) => (f, &[][..]),
+                Specs::Record(r) => (&[][..], r),
+            };
+            facts.iter().map(|f| &f.spec).chain(record)
+        }
+
+        fn len(self) -> usize {
+            match self {
+                Specs::Facts(f) => f.len(),
+                Specs::Record(r) => r.len(),
+            }
+        }
+    }
+
     fn read_fields<'de, A: MapAccess<'de>>(
         mut map: A,
         program: &Program,
-        specs: &[&FieldSpec],
+        specs: Specs<'_>,
         path: &JsonPath<'_>,
         errors: Errors<'_>,
         mut id: Option<&mut Option<Json>>,
@@ -699,7 +774,7 @@ mod stream {
             }
             match specs.iter().position(|f| f.name == *key) {
                 Some(i) => {
-                    let f = specs[i];
+                    let f = specs.iter().nth(i).expect("found at this position");
                     let fpath = JsonPath::Field(path, &f.name);
                     let seed = ValueSeed {
                         program,
@@ -724,7 +799,7 @@ mod stream {
         let mut errors = errors.borrow_mut();
         Ok(slots
             .into_iter()
-            .zip(specs)
+            .zip(specs.iter())
             .map(|(slot, f)| {
                 slot.unwrap_or_else(|| {
                     missing(

@@ -43,6 +43,8 @@ pub enum Op {
     SetLit(Vec<u32>),
     Call(Builtin, Vec<u32>),
     /// `scoped` lists the nodes that depend on this aggregate's variable: they are
+    /// computed again for every element. The first `filter_scoped` of them are
+    /// those the filter reads, so that an element the filter drops costs no more.
     /// computed again for every element.
     Aggregate {
         kind: AggKind,
@@ -51,6 +53,7 @@ pub enum Op {
         body: Option<u32>,
         filter: Option<u32>,
         scoped: Vec<u32>,
+        filter_scoped: u32,
     },
     /// `any`, `all` or `count` over table keys whose condition depends on the row
     /// alone: the condition was computed for every row at compile time.
@@ -508,7 +511,14 @@ impl<'c> Lowerer<'c> {
                 let body = body.as_ref().map(|b| self.expr(b));
                 let filter = filter.as_ref().map(|f| self.expr(f));
                 self.depth = outer;
-                let scoped = self.scoped_nodes(body.into_iter().chain(filter));
+                let mut scoped = self.scoped_nodes(filter.into_iter());
+                let filter_scoped = scoped.len() as u32;
+                let for_body = self.scoped_nodes(body.into_iter());
+                let body_only: Vec<u32> = for_body
+                    .into_iter()
+                    .filter(|n| !scoped.contains(n))
+                    .collect();
+                scoped.extend(body_only);
                 Op::Aggregate {
                     kind: *kind,
                     depth,
@@ -516,6 +526,7 @@ impl<'c> Lowerer<'c> {
                     body,
                     filter,
                     scoped,
+                    filter_scoped,
                 }
             }
         };
@@ -662,6 +673,7 @@ fn fold_table_aggregates(compiled: &mut Compiled) {
                 body: None,
                 filter: Some(filter),
                 scoped,
+                ..
             } = &node.op
             else {
                 continue;
