@@ -13,6 +13,7 @@ use crate::facts::{load_facts, FactError};
 use crate::lower::Compiled;
 use crate::value::{to_json, Value};
 use serde_json::{Map, Value as Json};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -104,13 +105,22 @@ impl BatchSummary {
 #[derive(Debug)]
 struct Input {
     line: u64,
-    payload: Result<Payload, String>,
+    payload: Result<Payload<'static>, String>,
 }
 
 #[derive(Debug)]
-enum Payload {
-    Text(String),
+enum Payload<'a> {
+    Text(Cow<'a, str>),
     Value(Json),
+}
+
+/// What the reader hands a worker.
+enum Chunk {
+    /// Whole lines of JSONL input from line `first_line` on: the worker cuts
+    /// and reads them, so that the reader only copies bytes.
+    Lines { first_line: u64, text: Vec<u8> },
+    /// Records the reader had to cut itself (a JSON array, CSV rows).
+    Records(Vec<Input>),
 }
 
 /// Why the batch could not run at all (as opposed to a record that failed).
@@ -128,7 +138,7 @@ pub fn run_batch(
 ) -> Result<BatchSummary, BatchError> {
     let jobs = options.jobs.max(1);
     let chunk = options.chunk.max(1);
-    let (chunk_tx, chunk_rx) = sync_channel::<(u64, Vec<Input>)>(jobs * 2);
+    let (chunk_tx, chunk_rx) = sync_channel::<(u64, Chunk)>(jobs * 2);
     let chunk_rx = std::sync::Mutex::new(chunk_rx);
     let (out_tx, out_rx) = sync_channel::<(u64, Vec<u8>, BatchSummary)>(jobs * 2);
     let format = options.input;
@@ -201,27 +211,29 @@ fn read_records(
     mut input: Box<dyn BufRead + Send>,
     format: InputFormat,
     chunk: usize,
-    mut send: impl FnMut(u64, Vec<Input>) -> bool,
+    mut send: impl FnMut(u64, Chunk) -> bool,
 ) -> Result<(), String> {
+    if format == InputFormat::Jsonl {
+        return read_jsonl(&mut input, chunk, send);
+    }
     let mut seq = 0u64;
     let mut batch = Vec::with_capacity(chunk);
     let mut emit = |record: Input, batch: &mut Vec<Input>| -> bool {
         batch.push(record);
         if batch.len() == chunk {
             let full = std::mem::replace(batch, Vec::with_capacity(chunk));
-            let ok = send(seq, full);
+            let ok = send(seq, Chunk::Records(full));
             seq += 1;
             return ok;
         }
         true
     };
     let result = match format {
-        InputFormat::Jsonl => read_jsonl(&mut input, &mut |r| emit(r, &mut batch)),
-        InputFormat::Json => read_json_array(&mut input, &mut |r| emit(r, &mut batch)),
         InputFormat::Csv => read_csv(input, &mut |r| emit(r, &mut batch)),
+        _ => read_json_array(&mut input, &mut |r| emit(r, &mut batch)),
     };
     if !batch.is_empty() {
-        send(seq, batch);
+        send(seq, Chunk::Records(batch));
     }
     result
 }
@@ -250,16 +262,29 @@ fn for_each_line(
     }
 }
 
-fn read_jsonl(input: &mut dyn BufRead, emit: &mut dyn FnMut(Input) -> bool) -> Result<(), String> {
-    for_each_line(input, |line, bytes| {
-        let text = String::from_utf8_lossy(bytes);
-        let text = text.trim();
-        text.is_empty()
-            || emit(Input {
-                line,
-                payload: Ok(Payload::Text(text.to_string())),
-            })
-    })
+/// JSONL: `chunk` lines at a time, copied as they are.
+fn read_jsonl(
+    input: &mut dyn BufRead,
+    chunk: usize,
+    mut send: impl FnMut(u64, Chunk) -> bool,
+) -> Result<(), String> {
+    let (mut seq, mut first_line) = (0u64, 1u64);
+    loop {
+        let mut text = Vec::with_capacity(chunk * 320);
+        let mut lines = 0;
+        while lines < chunk {
+            match input.read_until(b'\n', &mut text) {
+                Ok(0) => break,
+                Ok(_) => lines += 1,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        if lines == 0 || !send(seq, Chunk::Lines { first_line, text }) || lines < chunk {
+            return Ok(());
+        }
+        seq += 1;
+        first_line += lines as u64;
+    }
 }
 
 /// Streams the elements of a top-level JSON array without reading it whole: it
@@ -350,7 +375,7 @@ impl ArrayScan {
                 }
                 Some(Input {
                     line: self.start_line,
-                    payload: Ok(Payload::Text(text)),
+                    payload: Ok(Payload::Text(Cow::Owned(text))),
                 })
             }
             _ => {
@@ -475,6 +500,15 @@ fn csv_header(columns: &[String]) -> String {
     String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
 }
 
+/// What a worker has made of a chunk so far.
+struct ChunkOutput {
+    out: Vec<u8>,
+    summary: BatchSummary,
+    /// Per counted result, records by value: none, false, true, then enum variants.
+    counts: Vec<Vec<u64>>,
+    csv: Option<csv::Writer<Vec<u8>>>,
+}
+
 /// One worker's evaluator and buffers.
 struct Worker<'c> {
     ev: Evaluator<'c>,
@@ -504,44 +538,76 @@ impl<'c> Worker<'c> {
         }
     }
 
-    fn chunk(&mut self, records: Vec<Input>) -> (Vec<u8>, BatchSummary) {
-        let mut out = Vec::with_capacity(records.len() * 256);
-        let mut summary = BatchSummary::default();
-        // Per counted result, records by value: none, false, true, then enum variants.
-        let mut counts: Vec<Vec<u64>> = vec![Vec::new(); self.counted.len()];
-        let mut csv = (self.options.output == OutputFormat::Csv).then(|| {
-            csv::WriterBuilder::new()
-                .has_headers(false)
-                .from_writer(Vec::new())
-        });
-        for record in records {
-            summary.records += 1;
-            let result = match self.record(record.line, record.payload) {
-                Ok(values) => {
-                    for (slot, &i) in counts.iter_mut().zip(&self.counted) {
-                        let k = count_index(&values[i]);
-                        if slot.len() <= k {
-                            slot.resize(k + 1, 0);
-                        }
-                        slot[k] += 1;
+    fn chunk(&mut self, chunk: Chunk) -> (Vec<u8>, BatchSummary) {
+        let mut acc = ChunkOutput {
+            out: Vec::with_capacity(self.options.chunk * 512),
+            summary: BatchSummary::default(),
+            counts: vec![Vec::new(); self.counted.len()],
+            csv: (self.options.output == OutputFormat::Csv).then(|| {
+                csv::WriterBuilder::new()
+                    .has_headers(false)
+                    .from_writer(Vec::new())
+            }),
+        };
+        match chunk {
+            Chunk::Lines { first_line, text } => {
+                for (i, line) in text.split_inclusive(|b| *b == b'\n').enumerate() {
+                    let text = match String::from_utf8_lossy(line) {
+                        Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
+                        Cow::Owned(t) => Cow::Owned(t.trim().to_string()),
+                    };
+                    if !text.is_empty() {
+                        let line = first_line + i as u64;
+                        self.one(&mut acc, line, Ok(Payload::Text(text)));
                     }
-                    self.write(&mut out, csv.as_mut(), record.line, &values);
-                    continue;
                 }
-                Err(error) => error,
-            };
-            summary.errors += 1;
-            match &mut csv {
-                Some(w) => {
-                    let json = serde_json::to_value(&result).unwrap_or(Json::Null);
-                    let _ = w.write_record(csv_cells(&json, self.csv_columns));
-                }
-                None => {
-                    let _ = serde_json::to_writer(&mut out, &result);
-                    out.push(b'\n');
+            }
+            Chunk::Records(records) => {
+                for r in records {
+                    self.one(&mut acc, r.line, r.payload);
                 }
             }
         }
+        self.finish(acc)
+    }
+
+    /// Evaluates one record into the chunk's output: its result or its error record.
+    fn one(&mut self, acc: &mut ChunkOutput, line: u64, payload: Result<Payload<'_>, String>) {
+        acc.summary.records += 1;
+        let error = match self.record(line, payload) {
+            Ok(values) => {
+                for (slot, &i) in acc.counts.iter_mut().zip(&self.counted) {
+                    let k = count_index(&values[i]);
+                    if slot.len() <= k {
+                        slot.resize(k + 1, 0);
+                    }
+                    slot[k] += 1;
+                }
+                return self.write(&mut acc.out, acc.csv.as_mut(), line, &values);
+            }
+            Err(error) => error,
+        };
+        acc.summary.errors += 1;
+        match &mut acc.csv {
+            Some(w) => {
+                let json = serde_json::to_value(&error).unwrap_or(Json::Null);
+                let _ = w.write_record(csv_cells(&json, self.csv_columns));
+            }
+            None => {
+                let _ = serde_json::to_writer(&mut acc.out, &error);
+                acc.out.push(b'\n');
+            }
+        }
+    }
+
+    /// The chunk's bytes, and its summary with the counted values named.
+    fn finish(&self, acc: ChunkOutput) -> (Vec<u8>, BatchSummary) {
+        let ChunkOutput {
+            mut out,
+            mut summary,
+            counts,
+            csv,
+        } = acc;
         if let Some(w) = csv {
             out = w.into_inner().unwrap_or_default();
         }
@@ -615,7 +681,7 @@ impl<'c> Worker<'c> {
     fn record(
         &mut self,
         line: u64,
-        payload: Result<Payload, String>,
+        payload: Result<Payload<'_>, String>,
     ) -> Result<Vec<Value>, ErrorRecord> {
         use crate::facts::TextFactsError;
         let program = &self.ev.compiled.program;

@@ -118,6 +118,8 @@ pub struct Evaluator<'c> {
     /// The buffer of `reached`, kept between runs.
     spare: RefCell<Vec<bool>>,
     locals: Vec<Value>,
+    /// The sets of `Collect` steps already made, by outcome node and rules applying.
+    sets: std::collections::HashMap<(u32, u64), Value>,
     facts: Option<Facts>,
     as_of: Date,
 }
@@ -141,6 +143,7 @@ impl<'c> Evaluator<'c> {
             reached: RefCell::new(None),
             spare: RefCell::new(Vec::new()),
             locals: Vec::new(),
+            sets: Default::default(),
             facts: None,
             as_of: compiled.program.as_of.unwrap_or(Date {
                 year: 1970,
@@ -157,8 +160,10 @@ impl<'c> Evaluator<'c> {
         if compiled
             .results
             .iter()
-            .any(|r| self.flags[r.node as usize] == FAILED)
+            .any(|r| self.flags[self.compiled.plan.alias[r.node as usize] as usize] == FAILED)
         {
+            let facts = &self.compiled.plan.facts;
+            facts.iter().for_each(|&(n, id)| self.swap_fact(n, id));
             return self.run_on_demand();
         }
         Ok(compiled
@@ -241,13 +246,12 @@ impl<'c> Evaluator<'c> {
                 (FAILED, _) | (_, FAILED) => (n, FAILED),
                 _ => (n, u8::from((self.slot(a) == self.slot(b)) != negated)),
             },
-            Step::Fact(n, id) => {
-                let v = self
-                    .facts
-                    .as_ref()
-                    .map_or(Value::Absent, |f| f.get(id).clone());
-                return self.set(n, v);
-            }
+            Step::Fact(n, id) => return self.swap_fact(n, id),
+            Step::Collect {
+                node,
+                rules,
+                default,
+            } => return self.collect(node, plan.operands(rules), default),
             Step::Field(n, b, i) => {
                 let v = match (self.flags[b as usize], &self.memo[b as usize]) {
                     (FAILED, _) => {
@@ -265,7 +269,6 @@ impl<'c> Evaluator<'c> {
                 condition,
                 overriders,
             } => (node, self.rule_flag(condition, plan.operands(overriders))),
-            Step::Copy(n, from) => return self.copy(n, from),
             Step::Choose(n, c, a, b) => match self.condition(c) {
                 Ok(holds) => return self.copy(n, if holds { a } else { b }),
                 Err(()) => (n, FAILED),
@@ -354,6 +357,53 @@ impl<'c> Evaluator<'c> {
         }
     }
 
+    /// Eager mode: a set-valued outcome whose rules conclude constants. The sets
+    /// are few (one per combination of rules that apply) and are made once.
+    fn collect(&mut self, node: u32, rules: &[u32], default: Option<u32>) {
+        let mut applying = 0u64;
+        for (k, &rule) in rules.iter().enumerate() {
+            match self.condition(rule) {
+                Ok(holds) => applying |= u64::from(holds) << k,
+                Err(()) => {
+                    self.flags[node as usize] = FAILED;
+                    return;
+                }
+            }
+        }
+        if let (0, Some(d)) = (applying, default) {
+            return self.copy(node, d);
+        }
+        let compiled = self.compiled;
+        let set = self.sets.entry((node, applying)).or_insert_with(|| {
+            let Op::Outcome { rules, .. } = &compiled.node(node).op else {
+                unreachable!("planned from an outcome")
+            };
+            let values = rules
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| applying >> k & 1 == 1)
+                .filter_map(|(_, (_, v))| match &compiled.node(*v).op {
+                    Op::Const(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .collect();
+            Value::set(values)
+        });
+        self.memo[node as usize] = set.clone();
+        self.flags[node as usize] = VALUE;
+    }
+
+    /// Eager mode: a fact's value moves into its node's slot (and the slot's old
+    /// value into the facts), without a copy; swapped back before an on-demand run.
+    fn swap_fact(&mut self, n: u32, id: crate::program::FactId) {
+        let i = n as usize;
+        match self.facts.as_mut() {
+            Some(f) => std::mem::swap(&mut self.memo[i], &mut f.values[id.index()]),
+            None => self.memo[i] = Value::Absent,
+        }
+        self.flags[i] = flag_of(&self.memo[i]);
+    }
+
     /// Eager mode: node `n` takes value `v`.
     fn set(&mut self, n: u32, v: Value) {
         let i = n as usize;
@@ -407,10 +457,13 @@ impl<'c> Evaluator<'c> {
     /// The eager pass's slot of a node, whether or not a left-to-right reading
     /// would have computed it.
     fn slot(&self, node: u32) -> &Value {
-        let i = node as usize;
+        if !self.eager {
+            return &self.memo[node as usize];
+        }
+        let i = self.compiled.plan.alias[node as usize] as usize;
         match self.flags[i] {
-            FALSE if self.eager => &FALSE_VALUE,
-            TRUE if self.eager => &TRUE_VALUE,
+            FALSE => &FALSE_VALUE,
+            TRUE => &TRUE_VALUE,
             _ => &self.memo[i],
         }
     }
@@ -420,6 +473,7 @@ impl<'c> Evaluator<'c> {
     fn ensure(&mut self, n: u32) -> Result<&Value, Fail<'c>> {
         let i = n as usize;
         if self.eager {
+            let i = self.compiled.plan.alias[i] as usize;
             return match self.flags[i] {
                 FALSE => Ok(&FALSE_VALUE),
                 TRUE => Ok(&TRUE_VALUE),

@@ -1,8 +1,9 @@
 //! The eager pass as a list of steps, made once per compiled policy. Most nodes of
 //! the NIS rules are conditions (`and`, `or`, rule applications) and names for
-//! other nodes (definitions, outcomes that pick a rule's value): those get a step
-//! of their own that reads and writes one byte per node, with no `Value` moved.
-//! Every other node is a `General` step, computed by [`super::Evaluator::compute`].
+//! other nodes: a definition shares the slot of its body (an alias, no step), and
+//! conditions get steps that read and write one byte per node, with no `Value`
+//! moved. Every other node is a `General` step, computed by
+//! [`super::Evaluator::compute`].
 
 use crate::ast::AggKind;
 use crate::check::CmpOp;
@@ -37,13 +38,19 @@ pub enum Step {
         condition: u32,
         overriders: Operands,
     },
-    /// A definition: the value of its body.
-    Copy(u32, u32),
     /// `if c then a else b`.
     Choose(u32, u32, u32, u32),
     /// A single-valued outcome: the value of the first rule that applies (pairs of
     /// operands: rule, value), otherwise the default, otherwise none.
     Pick {
+        node: u32,
+        rules: Operands,
+        default: Option<u32>,
+    },
+    /// A set-valued outcome whose rules all conclude constants (at most 64 rules):
+    /// the set of the values of the rules that apply, otherwise the default, and
+    /// for each combination of rules the same set, made once.
+    Collect {
         node: u32,
         rules: Operands,
         default: Option<u32>,
@@ -65,9 +72,9 @@ impl Step {
             | Step::Field(n, _, _)
             | Step::Keys(n, _, _)
             | Step::Rule { node: n, .. }
-            | Step::Copy(n, _)
             | Step::Choose(n, _, _, _)
-            | Step::Pick { node: n, .. } => n,
+            | Step::Pick { node: n, .. }
+            | Step::Collect { node: n, .. } => n,
         }
     }
 }
@@ -77,7 +84,18 @@ impl Step {
 pub struct Plan {
     pub steps: Vec<Step>,
     pub operands: Vec<u32>,
+    /// The fact steps' nodes and facts.
+    pub facts: Vec<(u32, FactId)>,
+    /// Per node, the node whose slot holds its value: itself, or for a definition
+    /// (and a rule no other rule overrides) the node it names.
+    pub alias: Vec<u32>,
+    /// Per node, the index of its step, or `NO_STEP`.
+    pub step_of: Vec<u32>,
 }
+
+/// In [`Plan::step_of`]: the node has no step (an alias, a constant, a node an
+/// aggregate computes).
+pub const NO_STEP: u32 = u32::MAX;
 
 impl Plan {
     pub fn operands(&self, (start, end): Operands) -> &[u32] {
@@ -93,52 +111,110 @@ impl Plan {
 
 /// The plan of every scheduled node (see [`Compiled::schedule`]).
 pub fn plan(compiled: &Compiled) -> Plan {
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        alias: (0..compiled.node_count() as u32).collect(),
+        step_of: vec![NO_STEP; compiled.node_count()],
+        ..Plan::default()
+    };
     for &n in &compiled.schedule {
-        let step = match &compiled.node(n).op {
-            Op::And(items) => Step::And(n, plan.push_operands(items.iter().copied())),
-            Op::Or(items) => Step::Or(n, plan.push_operands(items.iter().copied())),
-            Op::Not(a) => Step::Not(n, *a),
-            Op::IsGiven(a, given) => Step::IsGiven(n, *a, *given),
-            Op::Compare(op, a, b)
-                if !matches!(op, CmpOp::Eq | CmpOp::Ne)
-                    && compiled.node(*a).ty.is_numeric()
-                    && compiled.node(*b).ty.is_numeric() =>
-            {
-                Step::CompareNumbers(n, *op, *a, *b)
+        // A definition is its body, and a rule no other rule overrides is its
+        // condition: they share its slot, with no step of their own.
+        let op = &compiled.node(n).op;
+        match op {
+            Op::Define(_, same)
+            | Op::RuleApplies {
+                condition: same, ..
+            } if op.operands().len() == 1 => {
+                plan.alias[n as usize] = plan.alias[*same as usize];
+                continue;
             }
-            Op::Compare(op @ (CmpOp::Eq | CmpOp::Ne), a, b) => {
-                Step::Equal(n, *a, *b, *op == CmpOp::Ne)
-            }
-            Op::Fact(id) => Step::Fact(n, *id),
-            Op::Field(b, i) => Step::Field(n, *b, *i),
-            Op::TableAggregate {
-                kind, collection, ..
-            } => Step::Keys(n, *kind, *collection),
-            Op::RuleApplies {
-                condition,
-                overriders,
-                ..
-            } => Step::Rule {
-                node: n,
-                condition: *condition,
-                overriders: plan.push_operands(overriders.iter().copied()),
-            },
-            Op::Define(_, body) => Step::Copy(n, *body),
-            Op::If(c, a, b) => Step::Choose(n, *c, *a, *b),
-            Op::Outcome {
-                rules,
-                default,
-                collect: false,
-                ..
-            } => Step::Pick {
-                node: n,
-                rules: plan.push_operands(rules.iter().flat_map(|(a, v)| [*a, *v])),
-                default: *default,
-            },
-            _ => Step::General(n),
-        };
+            _ => {}
+        }
+        let step = step(compiled, &mut plan, n);
+        plan.step_of[n as usize] = plan.steps.len() as u32;
         plan.steps.push(step);
     }
     plan
+}
+
+/// The step of node `n`, its operands read through their aliases.
+fn step(compiled: &Compiled, plan: &mut Plan, n: u32) -> Step {
+    let r = |x: &u32| plan.alias[*x as usize];
+    match &compiled.node(n).op {
+        Op::And(items) => {
+            let items: Vec<u32> = items.iter().map(r).collect();
+            Step::And(n, plan.push_operands(items))
+        }
+        Op::Or(items) => {
+            let items: Vec<u32> = items.iter().map(r).collect();
+            Step::Or(n, plan.push_operands(items))
+        }
+        Op::Not(a) => Step::Not(n, r(a)),
+        Op::IsGiven(a, given) => Step::IsGiven(n, r(a), *given),
+        Op::Compare(op, a, b)
+            if !matches!(op, CmpOp::Eq | CmpOp::Ne)
+                && compiled.node(*a).ty.is_numeric()
+                && compiled.node(*b).ty.is_numeric() =>
+        {
+            Step::CompareNumbers(n, *op, r(a), r(b))
+        }
+        Op::Compare(op @ (CmpOp::Eq | CmpOp::Ne), a, b) => {
+            Step::Equal(n, r(a), r(b), *op == CmpOp::Ne)
+        }
+        Op::Fact(id) => {
+            plan.facts.push((n, *id));
+            Step::Fact(n, *id)
+        }
+        Op::Field(b, i) => Step::Field(n, r(b), *i),
+        Op::TableAggregate {
+            kind, collection, ..
+        } => Step::Keys(n, *kind, r(collection)),
+        Op::RuleApplies {
+            condition,
+            overriders,
+            ..
+        } => {
+            let condition = r(condition);
+            let overriders: Vec<u32> = overriders.iter().map(r).collect();
+            Step::Rule {
+                node: n,
+                condition,
+                overriders: plan.push_operands(overriders),
+            }
+        }
+        Op::If(c, a, b) => Step::Choose(n, r(c), r(a), r(b)),
+        Op::Outcome {
+            rules,
+            default,
+            collect: false,
+            ..
+        } => {
+            let default = default.as_ref().map(r);
+            let pairs: Vec<u32> = rules.iter().flat_map(|(a, v)| [r(a), r(v)]).collect();
+            Step::Pick {
+                node: n,
+                rules: plan.push_operands(pairs),
+                default,
+            }
+        }
+        Op::Outcome {
+            rules,
+            default,
+            collect: true,
+            ..
+        } if rules.len() <= 64
+            && rules
+                .iter()
+                .all(|(_, v)| matches!(compiled.node(*v).op, Op::Const(_))) =>
+        {
+            let default = default.as_ref().map(r);
+            let applies: Vec<u32> = rules.iter().map(|(a, _)| r(a)).collect();
+            Step::Collect {
+                node: n,
+                rules: plan.push_operands(applies),
+                default,
+            }
+        }
+        _ => Step::General(n),
+    }
 }

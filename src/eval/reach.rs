@@ -7,7 +7,6 @@
 //! Only runs whose results all have values are asked, so every node reached here
 //! has one and only the short-circuits decide what its reading skipped.
 
-use super::plan::Step;
 use super::Evaluator;
 use crate::ast::AggKind;
 use crate::lower::Op;
@@ -21,66 +20,20 @@ pub(super) fn reached(ev: &Evaluator<'_>, marks: &mut Vec<bool>) {
     for r in &c.results {
         marks[r.node as usize] = true;
     }
-    // Steps come after their operands, so walking them backwards visits every
-    // reader before the operands it marks. Constants have no operands, and the
-    // nodes an aggregate recomputes are marked by the aggregate and walked here.
-    let plan = &c.plan;
-    for step in plan.steps.iter().rev() {
-        let node = step.node();
+    // Operands come before their readers, so walking the schedule backwards visits
+    // every reader before the operands it marks. Constants have no operands; the
+    // nodes an aggregate recomputes are walked by the aggregate.
+    for &node in c.schedule.iter().rev() {
         if marks[node as usize] {
-            mark_step(ev, step, marks);
+            mark_operands(ev, node, marks);
         }
     }
 }
 
-fn mark_step(ev: &Evaluator<'_>, step: &Step, marks: &mut [bool]) {
-    let plan = &ev.compiled.plan;
-    let is_true = |m: u32| matches!(ev.slot(m), Value::Bool(true));
-    let mut mark = |m: u32| marks[m as usize] = true;
-    match *step {
-        Step::And(_, items) => mark_until(plan.operands(items), |i| !is_true(i), &mut mark),
-        Step::Or(_, items) => mark_until(plan.operands(items), is_true, &mut mark),
-        Step::Rule {
-            condition,
-            overriders,
-            ..
-        } => {
-            mark(condition);
-            if is_true(condition) {
-                mark_until(plan.operands(overriders), is_true, &mut mark);
-            }
-        }
-        Step::Choose(_, cond, a, b) => {
-            mark(cond);
-            mark(if is_true(cond) { a } else { b });
-        }
-        Step::Pick { rules, default, .. } => {
-            for pair in plan.operands(rules).chunks_exact(2) {
-                mark(pair[0]);
-                if is_true(pair[0]) {
-                    return mark(pair[1]);
-                }
-            }
-            if let Some(d) = default {
-                mark(d);
-            }
-        }
-        Step::Not(_, a) | Step::IsGiven(_, a, _) | Step::Copy(_, a) | Step::Field(_, a, _) => {
-            mark(a)
-        }
-        Step::Keys(_, _, collection) => mark(collection),
-        Step::CompareNumbers(_, _, a, b) | Step::Equal(_, a, b, _) => {
-            mark(a);
-            mark(b);
-        }
-        Step::Fact(..) => {}
-        Step::General(n) => mark_general(ev, n, marks),
-    }
-}
-
-/// A node the planner leaves to `compute`, or one an aggregate recomputes (walked
-/// as it is after the last element read): marked from its operation.
-fn mark_general(ev: &Evaluator<'_>, n: u32, marks: &mut [bool]) {
+/// Marks the operands node `n`'s reading would have computed, deciding its
+/// short-circuits on the values the slots hold. The operands are the node's own,
+/// not the slots they share (a definition is marked, then its body).
+fn mark_operands(ev: &Evaluator<'_>, n: u32, marks: &mut [bool]) {
     let is_true = |m: u32| matches!(ev.slot(m), Value::Bool(true));
     let mut mark = |m: u32| marks[m as usize] = true;
     match &ev.compiled.node(n).op {
@@ -148,7 +101,7 @@ fn mark_general(ev: &Evaluator<'_>, n: u32, marks: &mut [bool]) {
             }
             for &s in scoped.iter().rev() {
                 if marks[s as usize] {
-                    mark_general(ev, s, marks);
+                    mark_operands(ev, s, marks);
                 }
             }
         }
