@@ -821,7 +821,7 @@ mod tests {
             out.push((
                 r.line,
                 r.payload.map(|p| match p {
-                    Payload::Text(t) => t,
+                    Payload::Text(t) => t.into_owned(),
                     Payload::Value(v) => v.to_string(),
                 }),
             ));
