@@ -552,9 +552,9 @@ impl<'c> Worker<'c> {
         match chunk {
             Chunk::Lines { first_line, text } => {
                 for (i, line) in text.split_inclusive(|b| *b == b'\n').enumerate() {
-                    let text = match String::from_utf8_lossy(line) {
-                        Cow::Borrowed(t) => Cow::Borrowed(t.trim()),
-                        Cow::Owned(t) => Cow::Owned(t.trim().to_string()),
+                    let text = match std::str::from_utf8(line) {
+                        Ok(t) => Cow::Borrowed(t.trim()),
+                        Err(_) => Cow::Owned(String::from_utf8_lossy(line).trim().to_string()),
                     };
                     if !text.is_empty() {
                         let line = first_line + i as u64;

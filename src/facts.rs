@@ -742,6 +742,17 @@ mod stream {
             facts.iter().map(|f| &f.spec).chain(record)
         }
 
+        fn get(self, i: usize) -> &'a FieldSpec {
+            match self {
+                Specs::Facts(f) => &f[i].spec,
+                Specs::Record(r) => &r[i],
+            }
+        }
+
+        fn position(self, name: &str) -> Option<usize> {
+            (0..self.len()).find(|i| self.get(*i).name == name)
+        }
+
         fn len(self) -> usize {
             match self {
                 Specs::Facts(f) => f.len(),
@@ -772,9 +783,9 @@ mod stream {
                 *id = Some(v);
                 continue;
             }
-            match specs.iter().position(|f| f.name == *key) {
+            match specs.position(&key) {
                 Some(i) => {
-                    let f = specs.iter().nth(i).expect("found at this position");
+                    let f = specs.get(i);
                     let fpath = JsonPath::Field(path, &f.name);
                     let seed = ValueSeed {
                         program,
