@@ -40,6 +40,22 @@ const VALUE: u8 = 2;
 /// No value: the node failed.
 const FAILED: u8 = 3;
 
+/// Reading conditions left to right, by (state so far << 2 | next operand's flag):
+/// the next state, for "all true" and for "all false". A decided state (false, or
+/// failed) stays; an operand that is neither true nor false fails the reading.
+const ALL_TRUE: [u8; 16] = [
+    FALSE, FALSE, FALSE, FALSE, // decided false
+    FALSE, TRUE, FAILED, FAILED, // all true so far
+    FAILED, FAILED, FAILED, FAILED, // (not a state)
+    FAILED, FAILED, FAILED, FAILED, // failed
+];
+const ALL_FALSE: [u8; 16] = [
+    FALSE, FALSE, FALSE, FALSE, // decided: one was true
+    TRUE, FALSE, FAILED, FAILED, // all false so far
+    FAILED, FAILED, FAILED, FAILED, // (not a state)
+    FAILED, FAILED, FAILED, FAILED, // failed
+];
+
 static FALSE_VALUE: Value = Value::Bool(false);
 static TRUE_VALUE: Value = Value::Bool(true);
 
@@ -312,25 +328,21 @@ impl<'c> Evaluator<'c> {
 
     /// `TRUE` if every operand has the truth value `want`, the first one that has
     /// not otherwise (`FALSE` or `FAILED`), read left to right. With `want` false
-    /// this is a negated `or`.
+    /// this is a negated `or`. Branch-free: which operands decide changes from one
+    /// record to the next, and a table lookup costs the same whatever they are.
     fn all_of(&self, items: &[u32], want: u8) -> u8 {
-        for &i in items {
-            match self.flags[i as usize] {
-                f if f == want => {}
-                f if f <= TRUE => return FALSE,
-                _ => return FAILED,
-            }
-        }
-        TRUE
+        let table = if want == TRUE { &ALL_TRUE } else { &ALL_FALSE };
+        items.iter().fold(TRUE, |state, &i| {
+            table[usize::from(state << 2 | self.flags[i as usize]) & 15]
+        })
     }
 
     fn rule_flag(&self, condition: u32, overriders: &[u32]) -> u8 {
-        match self.condition(condition) {
-            // It applies if every overrider is false.
-            Ok(true) => self.all_of(overriders, FALSE),
-            Ok(false) => FALSE,
-            Err(()) => FAILED,
-        }
+        // It applies if its condition holds and every overrider is false.
+        let start = ALL_TRUE[usize::from(TRUE << 2 | self.flags[condition as usize]) & 15];
+        overriders.iter().fold(start, |state, &i| {
+            ALL_FALSE[usize::from(state << 2 | self.flags[i as usize]) & 15]
+        })
     }
 
     /// `any`/`all` over table keys; a count is a number, left to `compute`.
@@ -441,6 +453,21 @@ impl<'c> Evaluator<'c> {
             self.stamps[i] == self.run_stamp
         };
         computed.then(|| self.slot(node))
+    }
+
+    /// The rules that applied in the last run, by rule index, among those a
+    /// left-to-right reading reached (what a compact trace lists).
+    pub fn applied_rules(&self) -> Vec<bool> {
+        let mut applied = Vec::new();
+        if self.eager {
+            reach::applied_rules(self, &mut applied);
+        } else {
+            let c = self.compiled;
+            applied = (c.rule_nodes.iter())
+                .map(|n| self.memo(*n) == Some(&TRUE_VALUE))
+                .collect();
+        }
+        applied
     }
 
     fn reached_flag(&self, i: usize) -> bool {

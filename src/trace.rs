@@ -288,11 +288,10 @@ pub fn applied_rules(ev: &Evaluator<'_>) -> Vec<AppliedRule> {
 pub fn applied_rule_ids<'e>(
     ev: &'e Evaluator<'_>,
 ) -> impl Iterator<Item = crate::program::RuleId> + 'e {
-    let c = ev.compiled;
-    c.rule_nodes
-        .iter()
+    ev.applied_rules()
+        .into_iter()
         .enumerate()
-        .filter(|(_, n)| ev.memo(**n) == Some(&Value::Bool(true)))
+        .filter(|(_, applied)| *applied)
         .map(|(i, _)| crate::program::RuleId(i as u32))
 }
 

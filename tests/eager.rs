@@ -41,6 +41,14 @@ fn agree(c: &Compiled, doc: &serde_json::Value) {
     if want.is_err() {
         return;
     }
+    let applied: Vec<bool> = (c.rule_nodes.iter())
+        .map(|n| lazy.memo(*n) == Some(&lexnis::value::Value::Bool(true)))
+        .collect();
+    assert_eq!(
+        eager.applied_rules(),
+        applied,
+        "applied rules differ on {doc}"
+    );
     // The nodes that read an aggregate's variable hold whichever element was read
     // last: no explanation shows them, and they are not compared.
     for n in (0..c.node_count() as u32).filter(|n| !c.node(*n).scoped) {

@@ -89,13 +89,9 @@ pub struct Plan {
     /// Per node, the node whose slot holds its value: itself, or for a definition
     /// (and a rule no other rule overrides) the node it names.
     pub alias: Vec<u32>,
-    /// Per node, the index of its step, or `NO_STEP`.
-    pub step_of: Vec<u32>,
+    /// Rule indices, each before the rules it is overridden by (its operands).
+    pub rules_before_overriders: Vec<u32>,
 }
-
-/// In [`Plan::step_of`]: the node has no step (an alias, a constant, a node an
-/// aggregate computes).
-pub const NO_STEP: u32 = u32::MAX;
 
 impl Plan {
     pub fn operands(&self, (start, end): Operands) -> &[u32] {
@@ -113,7 +109,6 @@ impl Plan {
 pub fn plan(compiled: &Compiled) -> Plan {
     let mut plan = Plan {
         alias: (0..compiled.node_count() as u32).collect(),
-        step_of: vec![NO_STEP; compiled.node_count()],
         ..Plan::default()
     };
     for &n in &compiled.schedule {
@@ -131,9 +126,12 @@ pub fn plan(compiled: &Compiled) -> Plan {
             _ => {}
         }
         let step = step(compiled, &mut plan, n);
-        plan.step_of[n as usize] = plan.steps.len() as u32;
         plan.steps.push(step);
     }
+    let rules = &compiled.rule_nodes;
+    plan.rules_before_overriders = (0..rules.len() as u32).collect();
+    plan.rules_before_overriders
+        .sort_unstable_by_key(|r| std::cmp::Reverse(rules[*r as usize]));
     plan
 }
 

@@ -118,3 +118,54 @@ fn mark_until(items: &[u32], stop: impl Fn(u32) -> bool, mark: &mut impl FnMut(u
         }
     }
 }
+
+/// The rules that applied and that a left-to-right reading reached, by rule
+/// index, without walking the whole graph: rules are read only by outcomes (every
+/// outcome is a result, so every outcome is read) and by the rules they override.
+pub(super) fn applied_rules(ev: &Evaluator<'_>, reached: &mut Vec<bool>) {
+    let c = ev.compiled;
+    let is_true = |m: u32| matches!(ev.slot(m), Value::Bool(true));
+    reached.clear();
+    reached.resize(c.rule_nodes.len(), false);
+    let rule_of = |node: u32| match &c.node(node).op {
+        Op::RuleApplies { rule, .. } => Some(rule.index()),
+        _ => None,
+    };
+    for &o in &c.outcome_nodes {
+        if let Op::Outcome { rules, collect, .. } = &c.node(o).op {
+            for (applies, _) in rules {
+                if let Some(r) = rule_of(*applies) {
+                    reached[r] = true;
+                }
+                if is_true(*applies) && !collect {
+                    break;
+                }
+            }
+        }
+    }
+    for &r in &c.plan.rules_before_overriders {
+        let r = r as usize;
+        let Op::RuleApplies {
+            condition,
+            overriders,
+            ..
+        } = &c.node(c.rule_nodes[r]).op
+        else {
+            continue;
+        };
+        if !reached[r] || !is_true(*condition) {
+            continue;
+        }
+        for &o in overriders {
+            if let Some(i) = rule_of(o) {
+                reached[i] = true;
+            }
+            if is_true(o) {
+                break;
+            }
+        }
+    }
+    for (r, flag) in reached.iter_mut().enumerate() {
+        *flag = *flag && is_true(c.rule_nodes[r]);
+    }
+}
