@@ -257,6 +257,22 @@ impl<'c> Evaluator<'c> {
                 }
                 _ => return self.compute_into(n),
             },
+            Step::Arith(n, op, a, b) => match (self.slot(a), self.slot(b)) {
+                (Value::Num(x), Value::Num(y))
+                    if self.flags[a as usize] == VALUE && self.flags[b as usize] == VALUE =>
+                {
+                    match arith(op, *x, *y) {
+                        Some(v) => return self.set(n, Value::Num(v)),
+                        // Division by zero, overflow: `compute` says which.
+                        None => return self.compute_into(n),
+                    }
+                }
+                _ => return self.compute_into(n),
+            },
+            Step::Local(n, depth) => {
+                let v = self.locals.get(depth as usize).cloned();
+                return self.set(n, v.unwrap_or(Value::Absent));
+            }
             Step::Equal(n, a, b, negated) => match (self.flags[a as usize], self.flags[b as usize])
             {
                 (FAILED, _) | (_, FAILED) => (n, FAILED),
@@ -766,19 +782,13 @@ impl<'c> Evaluator<'c> {
     fn arith(&mut self, n: u32, op: ArithOp, a: u32, b: u32) -> Eval<'c> {
         let x = self.num(a)?;
         let y = self.num(b)?;
-        let r = match op {
-            ArithOp::Add => x.checked_add(y),
-            ArithOp::Sub => x.checked_sub(y),
-            ArithOp::Mul => x.checked_mul(y),
-            ArithOp::Div if y.is_zero() => {
-                return Err(Fail::message(
-                    n,
-                    format!("division by zero in `{}`", self.snippet(n)),
-                ))
-            }
-            ArithOp::Div => x.checked_div(y),
-        };
-        r.map(Value::Num).ok_or_else(|| {
+        if op == ArithOp::Div && y.is_zero() {
+            return Err(Fail::message(
+                n,
+                format!("division by zero in `{}`", self.snippet(n)),
+            ));
+        }
+        arith(op, x, y).map(Value::Num).ok_or_else(|| {
             Fail::message(
                 n,
                 format!(
@@ -912,11 +922,15 @@ impl<'c> Evaluator<'c> {
 
     /// Makes an aggregate's nodes read the element just bound.
     fn refresh(&mut self, scoped: &[u32]) {
+        let plan = &self.compiled.plan;
         for &s in scoped {
-            if self.eager {
-                self.compute_into(s);
-            } else {
+            if !self.eager {
                 self.stamps[s as usize] = 0;
+                continue;
+            }
+            match plan.scoped_step_of[s as usize] {
+                plan::NO_STEP => {}
+                step => self.step(&plan.scoped_steps[step as usize]),
             }
         }
     }
@@ -924,6 +938,16 @@ impl<'c> Evaluator<'c> {
     fn done(&mut self, depth: usize, v: Value) -> Eval<'c> {
         self.locals.truncate(depth);
         Ok(v)
+    }
+}
+
+/// Exact arithmetic; `None` on overflow or division by zero.
+fn arith(op: ArithOp, x: Decimal, y: Decimal) -> Option<Decimal> {
+    match op {
+        ArithOp::Add => x.checked_add(y),
+        ArithOp::Sub => x.checked_sub(y),
+        ArithOp::Mul => x.checked_mul(y),
+        ArithOp::Div => x.checked_div(y),
     }
 }
 

@@ -6,7 +6,7 @@
 //! [`super::Evaluator::compute`].
 
 use crate::ast::AggKind;
-use crate::check::CmpOp;
+use crate::check::{ArithOp, CmpOp};
 use crate::lower::{Compiled, Op};
 use crate::program::FactId;
 
@@ -30,6 +30,10 @@ pub enum Step {
     Fact(u32, FactId),
     /// A field of a record.
     Field(u32, u32, u32),
+    /// Arithmetic on two numbers.
+    Arith(u32, ArithOp, u32, u32),
+    /// An aggregate's variable (at a depth).
+    Local(u32, u32),
     /// `any`, `all` or `count` over table keys, answered per row at compile time.
     Keys(u32, AggKind, u32),
     /// The rule's condition holds and none of its overriders applies.
@@ -70,6 +74,8 @@ impl Step {
             | Step::Equal(n, _, _, _)
             | Step::Fact(n, _)
             | Step::Field(n, _, _)
+            | Step::Arith(n, _, _, _)
+            | Step::Local(n, _)
             | Step::Keys(n, _, _)
             | Step::Rule { node: n, .. }
             | Step::Choose(n, _, _, _)
@@ -89,6 +95,10 @@ pub struct Plan {
     /// Per node, the node whose slot holds its value: itself, or for a definition
     /// (and a rule no other rule overrides) the node it names.
     pub alias: Vec<u32>,
+    /// The steps of the nodes aggregates compute per element, and per node the
+    /// index of its step there (`NO_STEP` for a node that shares another's slot).
+    pub scoped_steps: Vec<Step>,
+    pub scoped_step_of: Vec<u32>,
     /// Rule indices, each before the rules it is overridden by (its operands).
     pub rules_before_overriders: Vec<u32>,
 }
@@ -105,13 +115,25 @@ impl Plan {
     }
 }
 
-/// The plan of every scheduled node (see [`Compiled::schedule`]).
+/// In [`Plan::scoped_step_of`]: the node has no step of its own.
+pub const NO_STEP: u32 = u32::MAX;
+
+/// The plan of every scheduled node (see [`Compiled::schedule`]), and of every
+/// node an aggregate computes per element.
 pub fn plan(compiled: &Compiled) -> Plan {
     let mut plan = Plan {
         alias: (0..compiled.node_count() as u32).collect(),
+        scoped_step_of: vec![NO_STEP; compiled.node_count()],
         ..Plan::default()
     };
-    for &n in &compiled.schedule {
+    let scoped = (0..compiled.node_count() as u32).filter(|n| {
+        let node = compiled.node(*n);
+        node.scoped && !matches!(node.op, Op::Const(_))
+    });
+    // Node order is topological, so an alias is known before it is read.
+    let mut nodes: Vec<u32> = compiled.schedule.iter().copied().chain(scoped).collect();
+    nodes.sort_unstable();
+    for n in nodes {
         // A definition is its body, and a rule no other rule overrides is its
         // condition: they share its slot, with no step of their own.
         let op = &compiled.node(n).op;
@@ -126,7 +148,12 @@ pub fn plan(compiled: &Compiled) -> Plan {
             _ => {}
         }
         let step = step(compiled, &mut plan, n);
-        plan.steps.push(step);
+        if compiled.node(n).scoped {
+            plan.scoped_step_of[n as usize] = plan.scoped_steps.len() as u32;
+            plan.scoped_steps.push(step);
+        } else {
+            plan.steps.push(step);
+        }
     }
     let rules = &compiled.rule_nodes;
     plan.rules_before_overriders = (0..rules.len() as u32).collect();
@@ -164,6 +191,8 @@ fn step(compiled: &Compiled, plan: &mut Plan, n: u32) -> Step {
             Step::Fact(n, *id)
         }
         Op::Field(b, i) => Step::Field(n, r(b), *i),
+        Op::Arith(op, a, b) => Step::Arith(n, *op, r(a), r(b)),
+        Op::Local(d) => Step::Local(n, *d),
         Op::TableAggregate {
             kind, collection, ..
         } => Step::Keys(n, *kind, r(collection)),
