@@ -117,6 +117,34 @@ pub struct Decision {
     pub public_control_note: bool,
 }
 
+/// A decision as a result line, for the reference that writes its output.
+#[derive(serde::Serialize)]
+pub struct ResultLine<'a> {
+    line: usize,
+    id: Option<&'a str>,
+    in_scope: bool,
+    classification: Option<&'static str>,
+    size_class: Option<&'static str>,
+    size_class_without_aggregation: Option<&'static str>,
+    safeguard_clause: &'static str,
+    trace: &'a [&'static str],
+}
+
+impl<'a> ResultLine<'a> {
+    pub fn new(line: usize, f: &'a Facts, d: &'a Decision) -> Self {
+        ResultLine {
+            line,
+            id: f.id.as_deref(),
+            in_scope: d.in_scope,
+            classification: d.classification,
+            size_class: d.size_class.map(Class::name),
+            size_class_without_aggregation: d.size_class_without_aggregation.map(Class::name),
+            safeguard_clause: d.safeguard,
+            trace: &d.trace,
+        }
+    }
+}
+
 fn class_of(staff: Decimal, turnover: Decimal, balance: Decimal) -> Class {
     let m = Decimal::from(1_000_000);
     if staff < Decimal::from(10) && (turnover <= m * Decimal::TWO || balance <= m * Decimal::TWO) {
