@@ -517,6 +517,8 @@ struct Worker<'c> {
     /// The results counted in the summary, by index.
     counted: Vec<usize>,
     header: crate::render::ResultHeader,
+    /// JSON lines written without a serialiser (all but full traces).
+    lines: crate::render::line::LineWriter,
 }
 
 impl<'c> Worker<'c> {
@@ -529,12 +531,16 @@ impl<'c> Worker<'c> {
             .filter(|(_, r)| matches!(r.ty.required(), Type::Bool | Type::Enum(_)))
             .map(|(i, _)| i)
             .collect();
+        let ev = Evaluator::new(compiled);
+        let header = crate::render::ResultHeader::new(&compiled.program);
+        let lines = crate::render::line::LineWriter::new(&ev, &header);
         Worker {
-            ev: Evaluator::new(compiled),
+            ev,
             options,
             csv_columns,
             counted,
-            header: crate::render::ResultHeader::new(&compiled.program),
+            header,
+            lines,
         }
     }
 
@@ -643,13 +649,23 @@ impl<'c> Worker<'c> {
         line: u64,
         values: &[Value],
     ) {
+        let applied_trace = |ev: &Evaluator<'_>| -> Vec<&serde_json::value::RawValue> {
+            crate::trace::applied_rule_ids(ev)
+                .map(|r| &*self.header.applied[r.index()])
+                .collect()
+        };
+        let trace = self.options.trace;
+        if csv.is_none() && trace != TraceMode::Full {
+            let applied = (trace == TraceMode::Compact).then(|| applied_trace(&self.ev));
+            return self
+                .lines
+                .write(out, &self.ev, values, line, applied.as_deref());
+        }
         let (applied, steps): (Vec<_>, _);
-        let trace = match self.options.trace {
+        let trace = match trace {
             TraceMode::None => None,
             TraceMode::Compact => {
-                applied = crate::trace::applied_rule_ids(&self.ev)
-                    .map(|r| &*self.header.applied[r.index()])
-                    .collect();
+                applied = applied_trace(&self.ev);
                 Some(crate::trace::TraceView::Serialized(&applied))
             }
             TraceMode::Full => {

@@ -449,3 +449,4 @@ pub fn graph_mermaid(c: &Compiled) -> String {
 }
 
 pub mod diff;
+pub mod line;
