@@ -651,7 +651,7 @@ impl<'c> Worker<'c> {
     ) {
         let applied_trace = |ev: &Evaluator<'_>| -> Vec<&serde_json::value::RawValue> {
             crate::trace::applied_rule_ids(ev)
-                .map(|r| &*self.header.applied[r.index()])
+                .map(|r| &*self.lines.applied[r.index()])
                 .collect()
         };
         let trace = self.options.trace;

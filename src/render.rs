@@ -61,27 +61,13 @@ pub struct ResultHeader {
     /// The same, already serialised, for one-line output.
     raw_versions: Box<serde_json::value::RawValue>,
     raw_warnings: Box<serde_json::value::RawValue>,
-    /// Each rule as a compact trace lists it, by rule id.
-    pub applied: Vec<Box<serde_json::value::RawValue>>,
 }
 
 impl ResultHeader {
     pub fn new(p: &Program) -> ResultHeader {
         let raw = |v: &Json| serde_json::value::to_raw_value(v).unwrap_or_else(|_| Box::default());
         let (versions, warnings) = (policy_versions(p), json!(program_warnings(p)));
-        let applied = p
-            .rules
-            .iter()
-            .map(|r| {
-                let rule = crate::trace::AppliedRule {
-                    rule: r.name.clone(),
-                    citation: p.full_citation(r.act, &r.citation),
-                };
-                serde_json::value::to_raw_value(&rule).unwrap_or_else(|_| Box::default())
-            })
-            .collect();
         ResultHeader {
-            applied,
             raw_versions: raw(&versions),
             raw_warnings: raw(&warnings),
             versions,

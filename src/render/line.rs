@@ -21,6 +21,8 @@ pub struct LineWriter {
     table_keys: Vec<Vec<Vec<u8>>>,
     /// `,"policy_versions":...,"warnings":...`
     tail: Vec<u8>,
+    /// Each rule as a compact trace lists it, by rule id.
+    pub applied: Vec<Box<RawValue>>,
 }
 
 fn json_string(s: &str) -> Vec<u8> {
@@ -47,7 +49,17 @@ impl LineWriter {
             header.raw_warnings.get().as_bytes(),
         ]
         .concat();
+        let applied = (p.rules.iter())
+            .map(|r| {
+                let rule = crate::trace::AppliedRule {
+                    rule: r.name.clone(),
+                    citation: p.full_citation(r.act, &r.citation),
+                };
+                serde_json::value::to_raw_value(&rule).unwrap_or_else(|_| Box::default())
+            })
+            .collect();
         LineWriter {
+            applied,
             keys,
             variants,
             table_keys,
@@ -159,7 +171,7 @@ mod tests {
             let facts = crate::facts::load_facts(&c.program, &doc).unwrap();
             let values = ev.run(facts).unwrap();
             let applied: Vec<&RawValue> = crate::trace::applied_rule_ids(&ev)
-                .map(|r| &*header.applied[r.index()])
+                .map(|r| &*lines.applied[r.index()])
                 .collect();
             let mut fast = Vec::new();
             lines.write(&mut fast, &ev, &values, i, Some(&applied));
