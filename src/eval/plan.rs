@@ -99,8 +99,27 @@ pub struct Plan {
     /// index of its step there (`NO_STEP` for a node that shares another's slot).
     pub scoped_steps: Vec<Step>,
     pub scoped_step_of: Vec<u32>,
-    /// Rule indices, each before the rules it is overridden by (its operands).
-    pub rules_before_overriders: Vec<u32>,
+    /// What a compact trace reads, by rule index and slot: each outcome's rules
+    /// (whether it collects them all), and each rule's condition and overriders,
+    /// every rule before those that override it.
+    pub outcome_rules: Vec<(bool, Vec<RuleSlot>)>,
+    pub rule_checks: Vec<RuleCheck>,
+    /// By rule index, the slot that says whether it applied.
+    pub rule_slots: Vec<u32>,
+}
+
+/// A rule by index, and the slot that says whether it applied.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleSlot {
+    pub rule: u32,
+    pub slot: u32,
+}
+
+#[derive(Debug, Clone)]
+pub struct RuleCheck {
+    pub rule: u32,
+    pub condition: u32,
+    pub overriders: Vec<RuleSlot>,
 }
 
 impl Plan {
@@ -155,11 +174,49 @@ pub fn plan(compiled: &Compiled) -> Plan {
             plan.steps.push(step);
         }
     }
-    let rules = &compiled.rule_nodes;
-    plan.rules_before_overriders = (0..rules.len() as u32).collect();
-    plan.rules_before_overriders
-        .sort_unstable_by_key(|r| std::cmp::Reverse(rules[*r as usize]));
+    trace_rules(compiled, &mut plan);
     plan
+}
+
+/// The rule lists a compact trace reads (see [`Plan::outcome_rules`]).
+fn trace_rules(compiled: &Compiled, plan: &mut Plan) {
+    let slot = |node: u32| -> Option<RuleSlot> {
+        match &compiled.node(node).op {
+            Op::RuleApplies { rule, .. } => Some(RuleSlot {
+                rule: rule.0,
+                slot: plan.alias[node as usize],
+            }),
+            _ => None,
+        }
+    };
+    plan.outcome_rules = (compiled.outcome_nodes.iter())
+        .filter_map(|o| match &compiled.node(*o).op {
+            Op::Outcome { rules, collect, .. } => Some((
+                *collect,
+                rules.iter().filter_map(|(a, _)| slot(*a)).collect(),
+            )),
+            _ => None,
+        })
+        .collect();
+    plan.rule_slots = (compiled.rule_nodes.iter())
+        .map(|n| plan.alias[*n as usize])
+        .collect();
+    let mut by_node: Vec<u32> = compiled.rule_nodes.clone();
+    by_node.sort_unstable_by_key(|n| std::cmp::Reverse(*n));
+    plan.rule_checks = (by_node.into_iter())
+        .filter_map(|n| match &compiled.node(n).op {
+            Op::RuleApplies {
+                rule,
+                condition,
+                overriders,
+            } => Some(RuleCheck {
+                rule: rule.0,
+                condition: plan.alias[*condition as usize],
+                overriders: overriders.iter().filter_map(|o| slot(*o)).collect(),
+            }),
+            _ => None,
+        })
+        .collect();
 }
 
 /// The step of node `n`, its operands read through their aliases.

@@ -123,49 +123,30 @@ fn mark_until(items: &[u32], stop: impl Fn(u32) -> bool, mark: &mut impl FnMut(u
 /// index, without walking the whole graph: rules are read only by outcomes (every
 /// outcome is a result, so every outcome is read) and by the rules they override.
 pub(super) fn applied_rules(ev: &Evaluator<'_>, reached: &mut Vec<bool>) {
-    let c = ev.compiled;
-    let is_true = |m: u32| matches!(ev.slot(m), Value::Bool(true));
+    let plan = &ev.compiled.plan;
+    let holds = |slot: u32| ev.flags[slot as usize] == super::TRUE;
     reached.clear();
-    reached.resize(c.rule_nodes.len(), false);
-    let rule_of = |node: u32| match &c.node(node).op {
-        Op::RuleApplies { rule, .. } => Some(rule.index()),
-        _ => None,
-    };
-    for &o in &c.outcome_nodes {
-        if let Op::Outcome { rules, collect, .. } = &c.node(o).op {
-            for (applies, _) in rules {
-                if let Some(r) = rule_of(*applies) {
-                    reached[r] = true;
-                }
-                if is_true(*applies) && !collect {
-                    break;
-                }
-            }
-        }
-    }
-    for &r in &c.plan.rules_before_overriders {
-        let r = r as usize;
-        let Op::RuleApplies {
-            condition,
-            overriders,
-            ..
-        } = &c.node(c.rule_nodes[r]).op
-        else {
-            continue;
-        };
-        if !reached[r] || !is_true(*condition) {
-            continue;
-        }
-        for &o in overriders {
-            if let Some(i) = rule_of(o) {
-                reached[i] = true;
-            }
-            if is_true(o) {
+    reached.resize(ev.compiled.rule_nodes.len(), false);
+    for (collect, rules) in &plan.outcome_rules {
+        for r in rules {
+            reached[r.rule as usize] = true;
+            if !collect && holds(r.slot) {
                 break;
             }
         }
     }
-    for (r, flag) in reached.iter_mut().enumerate() {
-        *flag = *flag && is_true(c.rule_nodes[r]);
+    for check in &plan.rule_checks {
+        if !reached[check.rule as usize] || !holds(check.condition) {
+            continue;
+        }
+        for o in &check.overriders {
+            reached[o.rule as usize] = true;
+            if holds(o.slot) {
+                break;
+            }
+        }
+    }
+    for (flag, slot) in reached.iter_mut().zip(&plan.rule_slots) {
+        *flag &= holds(*slot);
     }
 }
