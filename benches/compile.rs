@@ -36,6 +36,16 @@ fn bench_compile(c: &mut Criterion) {
     c.bench_function("compile the bundled NIS set", |b| {
         b.iter(|| compile(black_box(&bundled), as_of).unwrap())
     });
+    // The same, split: parsing (on every core), and the stages after it.
+    c.bench_function("parse the bundled NIS set", |b| {
+        b.iter(|| lexnis::policy::parse_all(black_box(&bundled)).unwrap())
+    });
+    let parsed = lexnis::policy::parse_all(&bundled).unwrap();
+    c.bench_function("resolve, check and lower the parsed NIS set", |b| {
+        b.iter(|| {
+            lexnis::policy::compile_parsed(&bundled, black_box(&parsed), as_of, None).unwrap()
+        })
+    });
     let mut group = c.benchmark_group("compile synthetic");
     group.sample_size(10);
     for n in [1_000, 10_000] {

@@ -179,30 +179,47 @@ pub struct CompileError {
 
 /// Parses every file of the source; all files' syntax errors are reported together.
 pub fn parse_all(source: &PolicySource) -> Result<Vec<ParsedFile>, CompileError> {
-    // Files are independent: they are parsed on every core, and kept in order.
-    let parse =
-        |(id, _): &(FileId, String)| crate::parse::parse_file(*id, &source.sources.file(*id).text);
+    // Files are independent: they are parsed on every core, each core given about
+    // the same number of bytes (largest files first, to the least loaded), and
+    // kept in order.
+    let text = |id: FileId| -> &str { &source.sources.file(id).text };
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(source.files.len().max(1));
-    let per_thread = source.files.len().div_ceil(threads).max(1);
-    let results: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = source
-            .files
-            .chunks(per_thread)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(parse).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    let mut by_size: Vec<usize> = (0..source.files.len()).collect();
+    by_size.sort_by_key(|i| std::cmp::Reverse(text(source.files[*i].0).len()));
+    let mut shares: Vec<(usize, Vec<usize>)> = vec![(0, Vec::new()); threads];
+    for i in by_size {
+        let lightest = (0..threads).min_by_key(|t| shares[*t].0).unwrap_or(0);
+        shares[lightest].0 += text(source.files[i].0).len();
+        shares[lightest].1.push(i);
+    }
+    let mut results: Vec<Option<_>> = (0..source.files.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (shares.iter())
+            .map(|(_, files)| {
+                scope.spawn(move || {
+                    (files.iter())
+                        .map(|i| {
+                            let id = source.files[*i].0;
+                            (*i, crate::parse::parse_file(id, text(id)))
+                        })
+                        .collect::<Vec<_>>()
+                })
             })
-            .collect()
+            .collect();
+        for h in handles {
+            let done = h
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            for (i, result) in done {
+                results[i] = Some(result);
+            }
+        }
     });
     let mut parsed = Vec::new();
     let mut diagnostics = Vec::new();
-    for ((id, folder), result) in source.files.iter().zip(results) {
+    for ((id, folder), result) in source.files.iter().zip(results.into_iter().flatten()) {
         match result {
             Ok(ast) => parsed.push(ParsedFile {
                 file: *id,
