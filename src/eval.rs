@@ -249,13 +249,14 @@ impl<'c> Evaluator<'c> {
                     f => u8::from((f != VALUE || self.memo[a as usize] != Value::Absent) == given),
                 },
             ),
-            Step::CompareNumbers(n, op, a, b) => match (self.slot(a), self.slot(b)) {
-                (Value::Num(x), Value::Num(y))
-                    if self.flags[a as usize] == VALUE && self.flags[b as usize] == VALUE =>
-                {
-                    (n, u8::from(cmp_holds(op, x.cmp(y))))
-                }
-                _ => return self.compute_into(n),
+            Step::Order(n, op, a, b) => match (self.flags[a as usize], self.flags[b as usize]) {
+                (FAILED, _) | (_, FAILED) => (n, FAILED),
+                _ => match (self.slot(a), self.slot(b)) {
+                    (Value::Num(x), Value::Num(y)) => (n, u8::from(cmp_holds(op, x.cmp(y)))),
+                    // An absent operand: `compute` says which.
+                    (Value::Absent, _) | (_, Value::Absent) => return self.compute_into(n),
+                    (x, y) => (n, u8::from(cmp_holds(op, compare(x, y)))),
+                },
             },
             Step::Arith(n, op, a, b) => match (self.slot(a), self.slot(b)) {
                 (Value::Num(x), Value::Num(y))

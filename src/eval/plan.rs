@@ -22,8 +22,8 @@ pub enum Step {
     Not(u32, u32),
     /// Whether the operand has a value (`given`) or has none.
     IsGiven(u32, u32, bool),
-    /// `<`, `<=`, `>`, `>=` between numbers.
-    CompareNumbers(u32, CmpOp, u32, u32),
+    /// `<`, `<=`, `>`, `>=`.
+    Order(u32, CmpOp, u32, u32),
     /// `=` (or `!=`, when the flag is true).
     Equal(u32, u32, u32, bool),
     /// A fact, from the facts of the run.
@@ -70,7 +70,7 @@ impl Step {
             | Step::Or(n, _)
             | Step::Not(n, _)
             | Step::IsGiven(n, _, _)
-            | Step::CompareNumbers(n, _, _, _)
+            | Step::Order(n, _, _, _)
             | Step::Equal(n, _, _, _)
             | Step::Fact(n, _)
             | Step::Field(n, _, _)
@@ -233,16 +233,10 @@ fn step(compiled: &Compiled, plan: &mut Plan, n: u32) -> Step {
         }
         Op::Not(a) => Step::Not(n, r(a)),
         Op::IsGiven(a, given) => Step::IsGiven(n, r(a), *given),
-        Op::Compare(op, a, b)
-            if !matches!(op, CmpOp::Eq | CmpOp::Ne)
-                && compiled.node(*a).ty.is_numeric()
-                && compiled.node(*b).ty.is_numeric() =>
-        {
-            Step::CompareNumbers(n, *op, r(a), r(b))
-        }
         Op::Compare(op @ (CmpOp::Eq | CmpOp::Ne), a, b) => {
             Step::Equal(n, r(a), r(b), *op == CmpOp::Ne)
         }
+        Op::Compare(op, a, b) => Step::Order(n, *op, r(a), r(b)),
         Op::Fact(id) => {
             plan.facts.push((n, *id));
             Step::Fact(n, *id)
