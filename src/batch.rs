@@ -272,14 +272,23 @@ fn read_jsonl(
     loop {
         let mut text = Vec::with_capacity(chunk * 320);
         let mut lines = 0;
+        let mut failed = None;
         while lines < chunk {
             match input.read_until(b'\n', &mut text) {
                 Ok(0) => break,
                 Ok(_) => lines += 1,
-                Err(e) => return Err(e.to_string()),
+                Err(e) => {
+                    failed = Some(e.to_string());
+                    break;
+                }
             }
         }
-        if lines == 0 || !send(seq, Chunk::Lines { first_line, text }) || lines < chunk {
+        // The lines read before a read error are still evaluated and written.
+        let sent = lines > 0 && send(seq, Chunk::Lines { first_line, text });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if !sent || lines < chunk {
             return Ok(());
         }
         seq += 1;

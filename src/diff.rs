@@ -418,6 +418,18 @@ pub struct PopulationDiff {
     pub changed_records: Vec<ChangedRecord>,
 }
 
+/// `first_divergence` reads which nodes each evaluation computed. After the eager
+/// pass that is exact unless aggregates read named values (`Plan::reach_is_exact`);
+/// then the document is evaluated again on demand, which records it exactly.
+fn exact_memo(ev: &mut Evaluator<'_>, doc: &Json) {
+    if ev.compiled.plan.reach_is_exact {
+        return;
+    }
+    if let Ok(facts) = load_facts(&ev.compiled.program, doc) {
+        let _ = ev.run_lazily(facts);
+    }
+}
+
 /// Evaluates a facts document; the error names the revision.
 fn evaluate(ev: &mut Evaluator<'_>, doc: &Json, which: &str) -> Result<Vec<Value>, String> {
     let facts = load_facts(&ev.compiled.program, doc).map_err(|errs| {
@@ -646,6 +658,8 @@ pub fn diff_population(
             continue;
         }
         out.changed += 1;
+        exact_memo(&mut ev_old, &old_doc);
+        exact_memo(&mut ev_new, &new_doc);
         let diverging = first_divergence(&ev_old, &ev_new, &names);
         for (k, x, y) in &changes {
             let entry = table
@@ -713,6 +727,8 @@ pub fn compare_one(
         return None;
     }
     let names = (Named::new(ev_old.compiled), Named::new(ev_new.compiled));
+    exact_memo(ev_old, old_doc);
+    exact_memo(ev_new, new_doc);
     Some((changes, first_divergence(ev_old, ev_new, &names)))
 }
 
@@ -732,6 +748,8 @@ pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityD
     let a = evaluate(&mut ev_old, doc, "old")?;
     let b = evaluate(&mut ev_new, doc, "new")?;
     let changes = Comparer::new(old, new).changes((old, &a), (new, &b));
+    exact_memo(&mut ev_old, doc);
+    exact_memo(&mut ev_new, doc);
     Ok(EntityDiff {
         id: doc
             .get(crate::facts::ID_FIELD)

@@ -1,7 +1,8 @@
 //! Stage 5: facts through the DAG. Entry point: [`Evaluator::run`].
 //!
 //! Two ways through the same graph, with one definition of what each node computes
-//! ([`Evaluator::compute`]):
+//! ([`Evaluator::compute`]; the eager pass's steps are shortcuts for the common
+//! cases, and hand anything unusual to it):
 //!
 //! - **eager** (what `run` does first): every node the results need, once, in the
 //!   graph's topological order, with no recursion. A node that cannot be computed
@@ -78,9 +79,9 @@ impl std::fmt::Display for EvalError {
     }
 }
 
-/// Why a node has no value. Cheap to make, because the eager pass makes one for
-/// every node it cannot compute, read or not; it becomes an [`EvalError`], with
-/// its words, only when it reaches a result.
+/// Why a node has no value. Cheap to make (no text), because the eager pass makes
+/// one for every node it cannot compute, read or not; it becomes an
+/// [`EvalError`], with its words, only when it reaches a result.
 #[derive(Debug)]
 struct Fail<'c> {
     kind: FailKind,
@@ -94,6 +95,10 @@ enum FailKind {
     Absent(u32),
     /// Node `.0` failed for the reason given.
     Message(u32, Box<str>),
+    /// Node `.0` divides by zero.
+    DivisionByZero(u32),
+    /// Node `.0`'s result has more digits than an exact decimal holds.
+    TooLarge(u32),
     /// An operand already marked failed by the eager pass.
     Operand,
 }
@@ -119,9 +124,10 @@ type Eval<'c> = Result<Value, Fail<'c>>;
 /// Reusable evaluation state for one compiled policy; one per thread.
 pub struct Evaluator<'c> {
     pub compiled: &'c Compiled,
-    /// One slot per node. In the eager mode every scheduled slot holds this run's
-    /// value (or `failed` says it has none); in the on-demand mode a slot holds this
-    /// run's value only if its stamp is the current run's.
+    /// One slot per node. In the eager mode a node's value is in `flags` if it is a
+    /// boolean, here if `flags` says `VALUE`, and a node that shares another's slot
+    /// (`Plan::alias`) is read there; in the on-demand mode a slot holds this run's
+    /// value only if its stamp is the current run's.
     memo: Vec<Value>,
     /// Eager mode: what each slot holds (`FALSE`, `TRUE`, `VALUE`, `FAILED`).
     flags: Vec<u8>,
@@ -403,6 +409,11 @@ impl<'c> Evaluator<'c> {
             return self.copy(node, d);
         }
         let compiled = self.compiled;
+        // A policy whose outcomes meet ever new combinations of rules would make
+        // this grow without end: it is bounded, and made again when full.
+        if self.sets.len() >= 4096 {
+            self.sets.clear();
+        }
         let set = self.sets.entry((node, applying)).or_insert_with(|| {
             let Op::Outcome { rules, .. } = &compiled.node(node).op else {
                 unreachable!("planned from an outcome")
@@ -455,8 +466,10 @@ impl<'c> Evaluator<'c> {
         self.as_of
     }
 
-    pub fn facts(&self) -> Option<&Facts> {
-        self.facts.as_ref()
+    /// The id of the facts last evaluated. (Their values are not kept: the eager
+    /// pass moves them into the graph.)
+    pub fn facts_id(&self) -> Option<&str> {
+        self.facts.as_ref().and_then(|f| f.id.as_deref())
     }
 
     /// The value of a node, if the last run computed it reading the rules left to
@@ -508,7 +521,8 @@ impl<'c> Evaluator<'c> {
         match self.flags[i] {
             FALSE => &FALSE_VALUE,
             TRUE => &TRUE_VALUE,
-            _ => &self.memo[i],
+            VALUE => &self.memo[i],
+            _ => &Value::Absent,
         }
     }
 
@@ -553,6 +567,18 @@ impl<'c> Evaluator<'c> {
                 ),
             ),
             FailKind::Message(n, text) => (n, text.into()),
+            FailKind::DivisionByZero(n) => {
+                (n, format!("division by zero in `{}`", self.snippet(n)))
+            }
+            FailKind::TooLarge(n) => (
+                n,
+                format!(
+                    "the result of `{}` is too large to represent exactly",
+                    self.snippet(n)
+                ),
+            ),
+            // Only the eager pass meets failed operands, and its failures are
+            // reported by evaluating again on demand.
             FailKind::Operand => (0, "a value needed here could not be computed".into()),
         };
         EvalError {
@@ -783,21 +809,13 @@ impl<'c> Evaluator<'c> {
     fn arith(&mut self, n: u32, op: ArithOp, a: u32, b: u32) -> Eval<'c> {
         let x = self.num(a)?;
         let y = self.num(b)?;
-        if op == ArithOp::Div && y.is_zero() {
-            return Err(Fail::message(
-                n,
-                format!("division by zero in `{}`", self.snippet(n)),
-            ));
-        }
-        arith(op, x, y).map(Value::Num).ok_or_else(|| {
-            Fail::message(
-                n,
-                format!(
-                    "the result of `{}` is too large to represent exactly",
-                    self.snippet(n)
-                ),
-            )
-        })
+        let kind = match op {
+            ArithOp::Div if y.is_zero() => FailKind::DivisionByZero(n),
+            _ => FailKind::TooLarge(n),
+        };
+        arith(op, x, y)
+            .map(Value::Num)
+            .ok_or(Fail { kind, within: None })
     }
 
     fn snippet(&self, n: u32) -> String {
@@ -878,7 +896,9 @@ impl<'c> Evaluator<'c> {
         let mut acc: Option<Decimal> = None;
         let mut count = 0i64;
         for item in items.iter() {
-            self.locals.truncate(depth);
+            // An aggregate that reads only its own variable is computed once, outside
+            // the aggregates it is written in: the outer variables are then unbound.
+            self.locals.resize(depth, Value::Absent);
             self.locals.push(item.clone());
             // The nodes that read the variable are computed again for this element:
             // eagerly now (those of the body only if the filter keeps it), or on

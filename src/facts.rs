@@ -723,9 +723,6 @@ mod stream {
         }
     }
 
-    /// Reads an object field by field, each with its declared type; reports unknown
-    /// keys and fills missing ones with their defaults. With `id`, the document's
-    /// reserved `id` key is read into it.
     /// The declared fields of an object: the facts of a document, or a record's.
     #[derive(Clone, Copy)]
     enum Specs<'a> {
@@ -761,6 +758,9 @@ mod stream {
         }
     }
 
+    /// Reads an object field by field, each with its declared type; reports unknown
+    /// keys and fills missing ones with their defaults. With `id`, the document's
+    /// reserved `id` key is read into it.
     fn read_fields<'de, A: MapAccess<'de>>(
         mut map: A,
         program: &Program,

@@ -45,7 +45,6 @@ pub enum Op {
     /// `scoped` lists the nodes that depend on this aggregate's variable: they are
     /// computed again for every element. The first `filter_scoped` of them are
     /// those the filter reads, so that an element the filter drops costs no more.
-    /// computed again for every element.
     Aggregate {
         kind: AggKind,
         depth: u32,

@@ -96,7 +96,7 @@ impl serde::Serialize for ResultRecord<'_> {
         if let Some(line) = self.line {
             m.serialize_entry("line", &line)?;
         }
-        m.serialize_entry("id", &self.ev.facts().and_then(|f| f.id.as_deref()))?;
+        m.serialize_entry("id", &self.ev.facts_id())?;
         m.serialize_entry("as_of", &self.ev.as_of())?;
         for (r, v) in self.ev.compiled.results.iter().zip(self.values) {
             m.serialize_entry(
@@ -162,9 +162,7 @@ pub fn result_json(ev: &Evaluator<'_>, outcomes: &[Value], trace: Option<&Trace>
 
 /// The entity's id as explanations show it.
 fn entity_id(ev: &Evaluator<'_>) -> String {
-    ev.facts()
-        .and_then(|f| f.id.clone())
-        .unwrap_or_else(|| "(no id)".into())
+    ev.facts_id().unwrap_or("(no id)").to_string()
 }
 
 fn versions_line(p: &Program) -> String {

@@ -128,3 +128,57 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn jsonl_lines_keep_their_numbers_through_blank_lines_crlf_and_bad_bytes() {
+    let mut input = Vec::new();
+    input.extend_from_slice(GOOD.as_bytes());
+    input.extend_from_slice(b"\r\n\r\n   \n");
+    input.extend_from_slice(b"{\"id\": \"bad-\xff-utf8\"}\r\n");
+    input.extend_from_slice(GOOD.as_bytes()); // the last line, without a newline
+    let mut out = Vec::new();
+    let reader: Box<dyn std::io::BufRead + Send> = Box::new(std::io::Cursor::new(input));
+    let options = BatchOptions {
+        chunk: 2,
+        ..BatchOptions::default()
+    };
+    let summary = run_batch(compiled(), reader, &mut out, &options, &mut |_| {}).unwrap();
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!((summary.records, summary.errors), (3, 1));
+    let numbers: Vec<u64> = lines.iter().map(|l| l["line"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, [1, 4, 5]);
+    assert_eq!(lines[0]["in_scope"], true);
+    assert_eq!(lines[1]["id"], "bad-\u{fffd}-utf8");
+    assert_eq!(lines[1]["error"]["kind"], "invalid_facts");
+    assert_eq!(lines[2]["in_scope"], true);
+}
+
+/// Gives its bytes, then fails: a disk or a pipe that breaks mid-file.
+struct BreaksAfter(std::io::Cursor<Vec<u8>>);
+
+impl std::io::Read for BreaksAfter {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self.0.read(buf)? {
+            0 => Err(std::io::Error::other("the input broke")),
+            n => Ok(n),
+        }
+    }
+}
+
+#[test]
+fn records_read_before_the_input_breaks_are_still_written() {
+    let input = format!("{GOOD}\n{GOOD}\n{GOOD}\n");
+    let reader: Box<dyn std::io::BufRead + Send> = Box::new(std::io::BufReader::new(BreaksAfter(
+        std::io::Cursor::new(input.into_bytes()),
+    )));
+    let mut out = Vec::new();
+    let options = BatchOptions::default();
+    let result = run_batch(compiled(), reader, &mut out, &options, &mut |_| {});
+    let error = result.expect_err("a broken input is an error");
+    assert!(error.0.contains("the input broke"), "{}", error.0);
+    assert_eq!(String::from_utf8(out).unwrap().lines().count(), 3);
+}

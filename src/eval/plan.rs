@@ -2,8 +2,10 @@
 //! the NIS rules are conditions (`and`, `or`, rule applications) and names for
 //! other nodes: a definition shares the slot of its body (an alias, no step), and
 //! conditions get steps that read and write one byte per node, with no `Value`
-//! moved. Every other node is a `General` step, computed by
-//! [`super::Evaluator::compute`].
+//! moved. Facts, fields, arithmetic, comparisons, `if`, and outcomes have steps of
+//! their own that hand the unusual case (an absent operand, a division by zero)
+//! to [`super::Evaluator::compute`]; aggregates and calls are `General` steps,
+//! computed by it.
 
 use crate::ast::AggKind;
 use crate::check::{ArithOp, CmpOp};
@@ -61,36 +63,13 @@ pub enum Step {
     },
 }
 
-impl Step {
-    /// The node this step computes.
-    pub fn node(&self) -> u32 {
-        match *self {
-            Step::General(n)
-            | Step::And(n, _)
-            | Step::Or(n, _)
-            | Step::Not(n, _)
-            | Step::IsGiven(n, _, _)
-            | Step::Order(n, _, _, _)
-            | Step::Equal(n, _, _, _)
-            | Step::Fact(n, _)
-            | Step::Field(n, _, _)
-            | Step::Arith(n, _, _, _)
-            | Step::Local(n, _)
-            | Step::Keys(n, _, _)
-            | Step::Rule { node: n, .. }
-            | Step::Choose(n, _, _, _)
-            | Step::Pick { node: n, .. }
-            | Step::Collect { node: n, .. } => n,
-        }
-    }
-}
-
 /// The steps of the eager pass, in topological order.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     pub steps: Vec<Step>,
     pub operands: Vec<u32>,
-    /// The fact steps' nodes and facts.
+    /// The fact steps' nodes and facts, to put the facts back where they were
+    /// moved from before an on-demand run.
     pub facts: Vec<(u32, FactId)>,
     /// Per node, the node whose slot holds its value: itself, or for a definition
     /// (and a rule no other rule overrides) the node it names.
@@ -106,6 +85,12 @@ pub struct Plan {
     pub rule_checks: Vec<RuleCheck>,
     /// By rule index, the slot that says whether it applied.
     pub rule_slots: Vec<u32>,
+    /// Whether [`super::Evaluator::memo`] after an eager run is exactly what an
+    /// on-demand run computes: true unless an aggregate's elements read a value
+    /// from outside the aggregate other than a constant or a fact. Such a value
+    /// may be read for some elements only, and the eager pass keeps only the last
+    /// element's reading (see `eval::reach`).
+    pub reach_is_exact: bool,
 }
 
 /// A rule by index, and the slot that says whether it applied.
@@ -175,6 +160,16 @@ pub fn plan(compiled: &Compiled) -> Plan {
         }
     }
     trace_rules(compiled, &mut plan);
+    plan.reach_is_exact = (0..compiled.node_count() as u32)
+        .filter(|n| compiled.node(*n).scoped)
+        .all(|n| {
+            let mut plain = true;
+            compiled.node(n).op.for_each_operand(|o| {
+                let operand = compiled.node(o);
+                plain &= operand.scoped || matches!(operand.op, Op::Const(_) | Op::Fact(_));
+            });
+            plain
+        });
     plan
 }
 

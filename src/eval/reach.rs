@@ -122,7 +122,8 @@ fn mark_until(items: &[u32], stop: impl Fn(u32) -> bool, mark: &mut impl FnMut(u
 /// The rules that applied and that a left-to-right reading reached, by rule
 /// index, without walking the whole graph: rules are read only by outcomes (every
 /// outcome is a result, so every outcome is read) and by the rules they override.
-pub(super) fn applied_rules(ev: &Evaluator<'_>, reached: &mut Vec<bool>) {
+pub(super) fn applied_rules(ev: &Evaluator<'_>, applied: &mut Vec<bool>) {
+    let reached = applied;
     let plan = &ev.compiled.plan;
     let holds = |slot: u32| ev.flags[slot as usize] == super::TRUE;
     reached.clear();

@@ -79,7 +79,7 @@ impl LineWriter {
     ) {
         let p = &ev.compiled.program;
         let _ = write!(out, "{{\"line\":{line},\"id\":");
-        match ev.facts().and_then(|f| f.id.as_deref()) {
+        match ev.facts_id() {
             Some(id) => {
                 let _ = serde_json::to_writer(&mut *out, id);
             }
