@@ -219,7 +219,10 @@ pub fn parse_all(source: &PolicySource) -> Result<Vec<ParsedFile>, CompileError>
     });
     let mut parsed = Vec::new();
     let mut diagnostics = Vec::new();
-    for ((id, folder), result) in source.files.iter().zip(results.into_iter().flatten()) {
+    let results = results
+        .into_iter()
+        .map(|r| r.expect("every file is given to one thread, which parses it"));
+    for ((id, folder), result) in source.files.iter().zip(results) {
         match result {
             Ok(ast) => parsed.push(ParsedFile {
                 file: *id,
