@@ -732,11 +732,7 @@ mod stream {
 
     impl<'a> Specs<'a> {
         fn iter(self) -> impl Iterator<Item = &'a FieldSpec> + Clone {
-            let (facts, record) = match self {
-                Specs::Facts(f) => (f, &[][..]),
-                Specs::Record(r) => (&[][..], r),
-            };
-            facts.iter().map(|f| &f.spec).chain(record)
+            (0..self.len()).map(move |i| self.get(i))
         }
 
         fn get(self, i: usize) -> &'a FieldSpec {
@@ -810,9 +806,10 @@ mod stream {
         let mut errors = errors.borrow_mut();
         Ok(slots
             .into_iter()
-            .zip(specs.iter())
-            .map(|(slot, f)| {
+            .enumerate()
+            .map(|(i, slot)| {
                 slot.unwrap_or_else(|| {
+                    let f = specs.get(i);
                     missing(
                         program,
                         &f.ty,
