@@ -302,7 +302,10 @@ impl<'c> Evaluator<'c> {
                 };
                 return self.set(n, v);
             }
-            Step::Keys(n, kind, collection) => (n, self.keys_flag(n, kind, collection)),
+            Step::Keys(n, kind, collection, rows) => (
+                n,
+                self.keys_flag(kind, collection, &plan.key_rows[rows as usize]),
+            ),
             Step::Rule {
                 node,
                 condition,
@@ -368,12 +371,8 @@ impl<'c> Evaluator<'c> {
         })
     }
 
-    /// `any`/`all` over table keys; a count is a number, left to `compute`.
-    fn keys_flag(&mut self, n: u32, kind: AggKind, collection: u32) -> u8 {
-        let compiled = self.compiled;
-        let Op::TableAggregate { matches, .. } = &compiled.node(n).op else {
-            unreachable!("planned from a table aggregate")
-        };
+    /// `any`/`all` over table keys.
+    fn keys_flag(&self, kind: AggKind, collection: u32, matches: &[bool]) -> u8 {
         let keys = match (
             self.flags[collection as usize],
             &self.memo[collection as usize],
@@ -383,12 +382,8 @@ impl<'c> Evaluator<'c> {
         };
         let hit = |k: &Value| matches!(k, Value::Key(i) if matches[*i as usize]);
         match kind {
-            AggKind::Any => u8::from(keys.iter().any(hit)),
             AggKind::All => u8::from(keys.iter().all(hit)),
-            _ => {
-                self.compute_into(n);
-                self.flags[n as usize]
-            }
+            _ => u8::from(keys.iter().any(hit)),
         }
     }
 

@@ -36,8 +36,9 @@ pub enum Step {
     Arith(u32, ArithOp, u32, u32),
     /// An aggregate's variable (at a depth).
     Local(u32, u32),
-    /// `any`, `all` or `count` over table keys, answered per row at compile time.
-    Keys(u32, AggKind, u32),
+    /// `any` or `all` over table keys, answered per row at compile time: the
+    /// answers are [`Plan::key_rows`] at the last index.
+    Keys(u32, AggKind, u32, u32),
     /// The rule's condition holds and none of its overriders applies.
     Rule {
         node: u32,
@@ -68,6 +69,8 @@ pub enum Step {
 pub struct Plan {
     pub steps: Vec<Step>,
     pub operands: Vec<u32>,
+    /// Per `Keys` step, the rows of the table that satisfy its condition.
+    pub key_rows: Vec<Vec<bool>>,
     /// The fact steps' nodes and facts, to put the facts back where they were
     /// moved from before an on-demand run.
     pub facts: Vec<(u32, FactId)>,
@@ -240,8 +243,14 @@ fn step(compiled: &Compiled, plan: &mut Plan, n: u32) -> Step {
         Op::Arith(op, a, b) => Step::Arith(n, *op, r(a), r(b)),
         Op::Local(d) => Step::Local(n, *d),
         Op::TableAggregate {
-            kind, collection, ..
-        } => Step::Keys(n, *kind, r(collection)),
+            kind: kind @ (AggKind::Any | AggKind::All),
+            collection,
+            matches,
+        } => {
+            let collection = r(collection);
+            plan.key_rows.push(matches.clone());
+            Step::Keys(n, *kind, collection, plan.key_rows.len() as u32 - 1)
+        }
         Op::RuleApplies {
             condition,
             overriders,
