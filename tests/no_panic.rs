@@ -21,7 +21,12 @@ fn exercise(text: &str) {
         let doc = serde_json::json!({"entity_types": ["I.1.a.1"], "size": {"staff": 60, "turnover_eur": 1}});
         if let Ok(facts) = load_facts(&compiled.program, &doc) {
             let mut ev = Evaluator::new(&compiled);
-            if ev.run(facts).is_ok() {
+            let mut lazy = Evaluator::new(&compiled);
+            let result = ev.run(facts.clone());
+            // Whatever the rules, the eager pass decides as the on-demand reading does.
+            assert_eq!(result, lazy.run_lazily(facts), "eager and on-demand differ");
+            if result.is_ok() {
+                assert_eq!(ev.applied_rules(), lazy.applied_rules());
                 let _ = lexnis::trace::build_trace(&ev);
             }
         }
@@ -176,7 +181,12 @@ proptest! {
         let compiled = compile(&source, as_of()).unwrap();
         if let Ok(facts) = load_facts(&compiled.program, &doc) {
             let mut ev = Evaluator::new(&compiled);
-            if ev.run(facts).is_ok() {
+            let mut lazy = Evaluator::new(&compiled);
+            let result = ev.run(facts.clone());
+            // Whatever the rules, the eager pass decides as the on-demand reading does.
+            assert_eq!(result, lazy.run_lazily(facts), "eager and on-demand differ");
+            if result.is_ok() {
+                assert_eq!(ev.applied_rules(), lazy.applied_rules());
                 let _ = lexnis::trace::build_trace(&ev);
             }
         }
