@@ -25,7 +25,7 @@ use crate::lower::{Compiled, Op};
 use crate::source::Span;
 use crate::value::{compare, Value};
 use rust_decimal::Decimal;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 pub mod plan;
 mod reach;
@@ -40,22 +40,6 @@ const TRUE: u8 = 1;
 const VALUE: u8 = 2;
 /// No value: the node failed.
 const FAILED: u8 = 3;
-
-/// Reading conditions left to right, by (state so far << 2 | next operand's flag):
-/// the next state, for "all true" and for "all false". A decided state (false, or
-/// failed) stays; an operand that is neither true nor false fails the reading.
-const ALL_TRUE: [u8; 16] = [
-    FALSE, FALSE, FALSE, FALSE, // decided false
-    FALSE, TRUE, FAILED, FAILED, // all true so far
-    FAILED, FAILED, FAILED, FAILED, // (not a state)
-    FAILED, FAILED, FAILED, FAILED, // failed
-];
-const ALL_FALSE: [u8; 16] = [
-    FALSE, FALSE, FALSE, FALSE, // decided: one was true
-    TRUE, FALSE, FAILED, FAILED, // all false so far
-    FAILED, FAILED, FAILED, FAILED, // (not a state)
-    FAILED, FAILED, FAILED, FAILED, // failed
-];
 
 static FALSE_VALUE: Value = Value::Bool(false);
 static TRUE_VALUE: Value = Value::Bool(true);
@@ -135,10 +119,9 @@ pub struct Evaluator<'c> {
     run_stamp: u32,
     eager: bool,
     /// After an eager run: the nodes the on-demand evaluation would have computed,
-    /// worked out the first time a trace asks (`None` until then).
-    reached: RefCell<Option<Vec<bool>>>,
-    /// The buffer of `reached`, kept between runs.
-    spare: RefCell<Vec<bool>>,
+    /// worked out the first time a trace asks (when `reached_known` is false).
+    reached: RefCell<Vec<bool>>,
+    reached_known: Cell<bool>,
     locals: Vec<Value>,
     /// The sets of `Collect` steps already made, by outcome node and rules applying.
     sets: std::collections::HashMap<(u32, u64), Value>,
@@ -162,8 +145,8 @@ impl<'c> Evaluator<'c> {
             stamps: vec![0; compiled.node_count()],
             run_stamp: 1,
             eager: false,
-            reached: RefCell::new(None),
-            spare: RefCell::new(Vec::new()),
+            reached: RefCell::new(Vec::new()),
+            reached_known: Cell::new(false),
             locals: Vec::new(),
             sets: Default::default(),
             facts: None,
@@ -184,8 +167,12 @@ impl<'c> Evaluator<'c> {
             .iter()
             .any(|r| self.flags[self.compiled.plan.alias[r.node as usize] as usize] == FAILED)
         {
-            let facts = &self.compiled.plan.facts;
-            facts.iter().for_each(|&(n, id)| self.swap_fact(n, id));
+            // The facts go back where the eager pass moved them from.
+            for step in &compiled.plan.steps {
+                if let Step::Fact(n, id) = *step {
+                    self.swap_fact(n, id);
+                }
+            }
             return self.run_on_demand();
         }
         Ok(compiled
@@ -206,9 +193,7 @@ impl<'c> Evaluator<'c> {
         self.facts = Some(facts);
         self.locals.clear();
         self.eager = true;
-        if let Some(marks) = self.reached.get_mut().take() {
-            *self.spare.get_mut() = marks;
-        }
+        self.reached_known.set(false);
         let compiled = self.compiled;
         for step in &compiled.plan.steps {
             self.step(step);
@@ -354,21 +339,25 @@ impl<'c> Evaluator<'c> {
 
     /// `TRUE` if every operand has the truth value `want`, the first one that has
     /// not otherwise (`FALSE` or `FAILED`), read left to right. With `want` false
-    /// this is a negated `or`. Branch-free: which operands decide changes from one
-    /// record to the next, and a table lookup costs the same whatever they are.
+    /// this is a negated `or`.
     fn all_of(&self, items: &[u32], want: u8) -> u8 {
-        let table = if want == TRUE { &ALL_TRUE } else { &ALL_FALSE };
-        items.iter().fold(TRUE, |state, &i| {
-            table[usize::from(state << 2 | self.flags[i as usize]) & 15]
-        })
+        for &i in items {
+            match self.flags[i as usize] {
+                f if f == want => {}
+                FALSE | TRUE => return FALSE,
+                _ => return FAILED,
+            }
+        }
+        TRUE
     }
 
     fn rule_flag(&self, condition: u32, overriders: &[u32]) -> u8 {
-        // It applies if its condition holds and every overrider is false.
-        let start = ALL_TRUE[usize::from(TRUE << 2 | self.flags[condition as usize]) & 15];
-        overriders.iter().fold(start, |state, &i| {
-            ALL_FALSE[usize::from(state << 2 | self.flags[i as usize]) & 15]
-        })
+        match self.condition(condition) {
+            // A rule that holds applies unless an overrider does.
+            Ok(true) => self.all_of(overriders, FALSE),
+            Ok(false) => FALSE,
+            Err(()) => FAILED,
+        }
     }
 
     /// `any`/`all` over table keys.
@@ -380,7 +369,7 @@ impl<'c> Evaluator<'c> {
             (VALUE, Value::Set(keys) | Value::List(keys)) => keys,
             _ => return FAILED,
         };
-        let hit = |k: &Value| matches!(k, Value::Key(i) if matches[*i as usize]);
+        let hit = |k: &Value| key_matches(k, matches);
         match kind {
             AggKind::All => u8::from(keys.iter().all(hit)),
             _ => u8::from(keys.iter().any(hit)),
@@ -496,14 +485,10 @@ impl<'c> Evaluator<'c> {
     }
 
     fn reached_flag(&self, i: usize) -> bool {
-        if let Some(marks) = self.reached.borrow().as_ref() {
-            return marks[i];
+        if !self.reached_known.replace(true) {
+            reach::reached(self, &mut self.reached.borrow_mut());
         }
-        let mut marks = std::mem::take(&mut *self.spare.borrow_mut());
-        reach::reached(self, &mut marks);
-        let flag = marks[i];
-        *self.reached.borrow_mut() = Some(marks);
-        flag
+        self.reached.borrow()[i]
     }
 
     /// The eager pass's slot of a node, whether or not a left-to-right reading
@@ -685,10 +670,7 @@ impl<'c> Evaluator<'c> {
                     Value::Set(v) | Value::List(v) => v,
                     _ => return Err(Fail::absent(*collection)),
                 };
-                let hits = keys
-                    .iter()
-                    .filter(|k| matches!(k, Value::Key(i) if matches[*i as usize]))
-                    .count();
+                let hits = keys.iter().filter(|k| key_matches(k, matches)).count();
                 match kind {
                     AggKind::Any => Value::Bool(hits > 0),
                     AggKind::All => Value::Bool(hits == keys.len()),
@@ -975,6 +957,12 @@ fn cmp_holds(op: CmpOp, ord: std::cmp::Ordering) -> bool {
         CmpOp::Gt => ord.is_gt(),
         _ => ord.is_ge(),
     }
+}
+
+/// Whether an element is a table key whose row satisfies a row condition
+/// answered at compile time.
+fn key_matches(k: &Value, matches: &[bool]) -> bool {
+    matches!(k, Value::Key(i) if matches[*i as usize])
 }
 
 /// The flag of the negation: a failure stays one.

@@ -71,9 +71,6 @@ pub struct Plan {
     pub operands: Vec<u32>,
     /// Per `Keys` step, the rows of the table that satisfy its condition.
     pub key_rows: Vec<Vec<bool>>,
-    /// The fact steps' nodes and facts, to put the facts back where they were
-    /// moved from before an on-demand run.
-    pub facts: Vec<(u32, FactId)>,
     /// Per node, the node whose slot holds its value: itself, or for a definition
     /// (and a rule no other rule overrides) the node it names.
     pub alias: Vec<u32>,
@@ -235,10 +232,7 @@ fn step(compiled: &Compiled, plan: &mut Plan, n: u32) -> Step {
             Step::Equal(n, r(a), r(b), *op == CmpOp::Ne)
         }
         Op::Compare(op, a, b) => Step::Order(n, *op, r(a), r(b)),
-        Op::Fact(id) => {
-            plan.facts.push((n, *id));
-            Step::Fact(n, *id)
-        }
+        Op::Fact(id) => Step::Fact(n, *id),
         Op::Field(b, i) => Step::Field(n, r(b), *i),
         Op::Arith(op, a, b) => Step::Arith(n, *op, r(a), r(b)),
         Op::Local(d) => Step::Local(n, *d),

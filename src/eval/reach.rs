@@ -123,31 +123,32 @@ fn mark_until(items: &[u32], stop: impl Fn(u32) -> bool, mark: &mut impl FnMut(u
 /// index, without walking the whole graph: rules are read only by outcomes (every
 /// outcome is a result, so every outcome is read) and by the rules they override.
 pub(super) fn applied_rules(ev: &Evaluator<'_>, applied: &mut Vec<bool>) {
-    let reached = applied;
     let plan = &ev.compiled.plan;
     let holds = |slot: u32| ev.flags[slot as usize] == super::TRUE;
-    reached.clear();
-    reached.resize(ev.compiled.rule_nodes.len(), false);
+    // The buffer first marks the rules reached, then keeps those that applied.
+    applied.clear();
+    applied.resize(ev.compiled.rule_nodes.len(), false);
     for (collect, rules) in &plan.outcome_rules {
         for r in rules {
-            reached[r.rule as usize] = true;
+            applied[r.rule as usize] = true;
             if !collect && holds(r.slot) {
                 break;
             }
         }
     }
     for check in &plan.rule_checks {
-        if !reached[check.rule as usize] || !holds(check.condition) {
+        if !applied[check.rule as usize] || !holds(check.condition) {
             continue;
         }
         for o in &check.overriders {
-            reached[o.rule as usize] = true;
+            applied[o.rule as usize] = true;
             if holds(o.slot) {
                 break;
             }
         }
     }
-    for (flag, slot) in reached.iter_mut().zip(&plan.rule_slots) {
+    // Of the rules reached, those that applied.
+    for (flag, slot) in applied.iter_mut().zip(&plan.rule_slots) {
         *flag &= holds(*slot);
     }
 }
