@@ -276,8 +276,8 @@ fn convert_inner(
             let def = &program.enums[id.index()];
             let names = || def.variants.iter().map(|v| v.0.as_str());
             match json.as_str() {
-                Some(s) => match def.variants.iter().position(|v| v.0 == s) {
-                    Some(i) => Value::Enum(i as u32),
+                Some(s) => match entry(program, ty, s) {
+                    Some(v) => v,
                     None => fail(errors, unknown_entry(path, s, &def.name, names())),
                 },
                 None => fail(
@@ -289,8 +289,8 @@ fn convert_inner(
         Type::Table(id) => {
             let table = &program.tables[id.index()];
             match json.as_str() {
-                Some(s) => match table.index.get(s) {
-                    Some(i) => Value::Key(*i),
+                Some(s) => match entry(program, ty, s) {
+                    Some(v) => v,
                     None => fail(
                         errors,
                         unknown_entry(
@@ -329,6 +329,22 @@ fn convert_inner(
             Json::Null => Value::Absent,
             other => fail(errors, wrong_type(path, "null", other)),
         },
+    }
+}
+
+/// The enum variant or table key named `s`, for a value of that type.
+fn entry(program: &Program, ty: &Type, s: &str) -> Option<Value> {
+    match ty {
+        Type::Table(id) => program.tables[id.index()]
+            .index
+            .get(s)
+            .map(|k| Value::Key(*k)),
+        Type::Enum(id) => program.enums[id.index()]
+            .variants
+            .iter()
+            .position(|(name, _)| name == s)
+            .map(|i| Value::Enum(i as u32)),
+        _ => None,
     }
 }
 
@@ -599,12 +615,7 @@ mod stream {
         fn text(&self, v: &str) -> Option<Value> {
             let p = self.program;
             match self.ty.required() {
-                Type::Table(id) => p.tables[id.index()].index.get(v).map(|k| Value::Key(*k)),
-                Type::Enum(id) => p.enums[id.index()]
-                    .variants
-                    .iter()
-                    .position(|(name, _)| name == v)
-                    .map(|i| Value::Enum(i as u32)),
+                ty @ (Type::Table(_) | Type::Enum(_)) => entry(p, ty, v),
                 Type::Text => Some(Value::Text(Arc::from(v))),
                 Type::Date => crate::date::Date::parse(v).ok().map(Value::Date),
                 Type::Decimal | Type::Money => Decimal::from_str(v.trim())

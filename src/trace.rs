@@ -273,14 +273,19 @@ pub struct AppliedRule {
 pub fn applied_rules(ev: &Evaluator<'_>) -> Vec<AppliedRule> {
     let p = &ev.compiled.program;
     applied_rule_ids(ev)
-        .map(|rule| {
-            let r = &p.rules[rule.index()];
-            AppliedRule {
-                rule: r.name.clone(),
-                citation: p.full_citation(r.act, &r.citation),
-            }
-        })
+        .map(|rule| AppliedRule::of(p, rule))
         .collect()
+}
+
+impl AppliedRule {
+    /// The compact-trace entry of a rule: its name and full citation.
+    pub fn of(p: &crate::program::Program, rule: crate::program::RuleId) -> AppliedRule {
+        let r = &p.rules[rule.index()];
+        AppliedRule {
+            rule: r.name.clone(),
+            citation: p.full_citation(r.act, &r.citation),
+        }
+    }
 }
 
 /// The ids of the rules that applied, in declaration order: what a compact trace

@@ -49,12 +49,9 @@ impl LineWriter {
             header.raw_warnings.get().as_bytes(),
         ]
         .concat();
-        let applied = (p.rules.iter())
+        let applied = (0..p.rules.len() as u32)
             .map(|r| {
-                let rule = crate::trace::AppliedRule {
-                    rule: r.name.clone(),
-                    citation: p.full_citation(r.act, &r.citation),
-                };
+                let rule = crate::trace::AppliedRule::of(p, crate::program::RuleId(r));
                 serde_json::value::to_raw_value(&rule).unwrap_or_else(|_| Box::default())
             })
             .collect();
