@@ -125,15 +125,8 @@ pub fn check(paths: &[PathBuf]) -> u8 {
         Ok(parsed) => match crate::resolve::act_versions(&parsed) {
             Err(e) => diagnostics.extend(e.diagnostics),
             Ok(acts) => {
-                let mut dates: Vec<Date> = acts
-                    .values()
-                    .flatten()
-                    .filter_map(|v| v.header.in_force.map(|d| d.0))
-                    .collect();
-                versions = dates.len();
-                dates.sort();
-                dates.dedup();
-                for date in dates {
+                versions = acts.values().map(Vec::len).sum();
+                for date in crate::resolve::in_force_dates(&acts) {
                     let found = match compile_parsed(&source, &parsed, date, None) {
                         Ok(c) => c.warnings,
                         Err(e) => e.diagnostics,
@@ -362,6 +355,28 @@ pub fn schema(args: PolicyArgs) -> u8 {
                 + "\n"),
         ),
         Err(code) => code,
+    }
+}
+
+/// `lexnis codegen`: the plans of the rules as Rust (see [`crate::codegen`]).
+pub fn codegen(paths: &[PathBuf], out: &Path) -> u8 {
+    let source = match load_source(paths) {
+        Ok(s) => s,
+        Err(m) => return bad_input(m),
+    };
+    let code = match crate::codegen::native_source(&[source], &[]) {
+        Ok(code) => code,
+        Err(e) => {
+            print_compile_error(&e);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if out == Path::new("-") {
+        return print_out(&code);
+    }
+    match std::fs::write(out, code) {
+        Ok(()) => EXIT_OK,
+        Err(e) => bad_input(format!("error: cannot write {}: {e}", out.display())),
     }
 }
 

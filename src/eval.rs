@@ -27,19 +27,26 @@ use crate::value::{compare, Value};
 use rust_decimal::Decimal;
 use std::cell::{Cell, RefCell};
 
+mod aggregate;
+mod cross_check;
 pub mod plan;
+pub(crate) use aggregate::Accumulator;
+pub use cross_check::cross_check;
 mod reach;
+mod steps;
 
 use plan::Step;
 
 /// What an eager slot holds, one byte per node: the booleans themselves, so that
 /// conditions are computed without moving values.
-const FALSE: u8 = 0;
-const TRUE: u8 = 1;
+pub(crate) const FALSE: u8 = 0;
+pub(crate) const TRUE: u8 = 1;
 /// A value of another type, in the memo table.
 const VALUE: u8 = 2;
 /// No value: the node failed.
 const FAILED: u8 = 3;
+/// Native plans only: not computed in this run (yet).
+const UNKNOWN: u8 = 4;
 
 static FALSE_VALUE: Value = Value::Bool(false);
 static TRUE_VALUE: Value = Value::Bool(true);
@@ -67,7 +74,7 @@ impl std::fmt::Display for EvalError {
 /// one for every node it cannot compute, read or not; it becomes an
 /// [`EvalError`], with its words, only when it reaches a result.
 #[derive(Debug)]
-struct Fail<'c> {
+pub(crate) struct Fail<'c> {
     kind: FailKind,
     /// The innermost rule, definition or outcome being computed.
     within: Option<&'c str>,
@@ -103,7 +110,7 @@ impl Fail<'_> {
     }
 }
 
-type Eval<'c> = Result<Value, Fail<'c>>;
+pub(crate) type Eval<'c> = Result<Value, Fail<'c>>;
 
 /// Reusable evaluation state for one compiled policy; one per thread.
 pub struct Evaluator<'c> {
@@ -124,9 +131,15 @@ pub struct Evaluator<'c> {
     reached_known: Cell<bool>,
     locals: Vec<Value>,
     /// The sets of `Collect` steps already made, by outcome node and rules applying.
-    sets: std::collections::HashMap<(u32, u64), Value>,
+    sets: std::collections::HashMap<(u32, u64), Value, std::hash::BuildHasherDefault<WordHasher>>,
     facts: Option<Facts>,
     as_of: Date,
+    /// The plan compiled to Rust, if the bundled rules had this one: run in place
+    /// of the interpreter's loop over the steps.
+    native: Option<crate::native::NativePlan>,
+    /// The flags a native run starts from: the constants', and `UNKNOWN` for the
+    /// nodes it computes on demand.
+    native_flags: Vec<u8>,
 }
 
 impl<'c> Evaluator<'c> {
@@ -137,7 +150,13 @@ impl<'c> Evaluator<'c> {
                 _ => Value::Absent,
             })
             .collect();
-        let flags = memo.iter().map(flag_of).collect();
+        let flags: Vec<u8> = memo.iter().map(flag_of).collect();
+        let native_flags = (0..compiled.node_count() as u32)
+            .map(|n| match &compiled.node(n).op {
+                Op::Const(_) => flags[n as usize],
+                _ => UNKNOWN,
+            })
+            .collect();
         Evaluator {
             compiled,
             memo,
@@ -150,6 +169,8 @@ impl<'c> Evaluator<'c> {
             locals: Vec::new(),
             sets: Default::default(),
             facts: None,
+            native: crate::native::find(compiled.plan.fingerprint, compiled.plan.steps.len()),
+            native_flags,
             as_of: compiled.program.as_of.unwrap_or(Date {
                 year: 1970,
                 month: 1,
@@ -194,10 +215,27 @@ impl<'c> Evaluator<'c> {
         self.locals.clear();
         self.eager = true;
         self.reached_known.set(false);
-        let compiled = self.compiled;
-        for step in &compiled.plan.steps {
-            self.step(step);
+        match self.native {
+            Some(run) => run(self),
+            None => {
+                let compiled = self.compiled;
+                for step in &compiled.plan.steps {
+                    self.step(step);
+                }
+            }
         }
+    }
+
+    /// The same evaluator, with the plan run by the interpreter even where a
+    /// native plan exists (to check one against the other, and to measure them).
+    pub fn interpreted(mut self) -> Self {
+        self.native = None;
+        self
+    }
+
+    /// Whether the eager pass runs a native plan (see `crate::native`).
+    pub fn is_native(&self) -> bool {
+        self.native.is_some()
     }
 
     fn run_on_demand(&mut self) -> Result<Vec<Value>, EvalError> {
@@ -214,236 +252,6 @@ impl<'c> Evaluator<'c> {
             .iter()
             .map(|r| self.value(r.node).map_err(|e| self.error_of(e)))
             .collect()
-    }
-
-    /// Eager mode: computes node `n` from its operands' slots into its own slot.
-    fn compute_into(&mut self, n: u32) {
-        match self.compute(n) {
-            Ok(v) => self.set(n, v),
-            Err(_) => self.flags[n as usize] = FAILED,
-        }
-    }
-
-    /// Eager mode: one step of the plan. The condition steps mirror `compute`
-    /// operand for operand, so that a failure is met exactly where it would be.
-    fn step(&mut self, step: &Step) {
-        let plan = &self.compiled.plan;
-        let (node, flag) = match *step {
-            Step::General(n) => return self.compute_into(n),
-            Step::And(n, items) => (n, self.all_of(plan.operands(items), TRUE)),
-            Step::Or(n, items) => (n, negate(self.all_of(plan.operands(items), FALSE))),
-            Step::Not(n, a) => (n, self.condition(a).map_or(FAILED, |b| u8::from(!b))),
-            Step::IsGiven(n, a, given) => (
-                n,
-                match self.flags[a as usize] {
-                    FAILED => FAILED,
-                    f => u8::from((f != VALUE || self.memo[a as usize] != Value::Absent) == given),
-                },
-            ),
-            Step::Order(n, op, a, b) => match (self.flags[a as usize], self.flags[b as usize]) {
-                (FAILED, _) | (_, FAILED) => (n, FAILED),
-                _ => match (self.slot(a), self.slot(b)) {
-                    (Value::Num(x), Value::Num(y)) => (n, u8::from(cmp_holds(op, x.cmp(y)))),
-                    // An absent operand: `compute` says which.
-                    (Value::Absent, _) | (_, Value::Absent) => return self.compute_into(n),
-                    (x, y) => (n, u8::from(cmp_holds(op, compare(x, y)))),
-                },
-            },
-            Step::Arith(n, op, a, b) => match (self.slot(a), self.slot(b)) {
-                (Value::Num(x), Value::Num(y))
-                    if self.flags[a as usize] == VALUE && self.flags[b as usize] == VALUE =>
-                {
-                    match arith(op, *x, *y) {
-                        Some(v) => return self.set(n, Value::Num(v)),
-                        // Division by zero, overflow: `compute` says which.
-                        None => return self.compute_into(n),
-                    }
-                }
-                _ => return self.compute_into(n),
-            },
-            Step::Local(n, depth) => {
-                let v = self.locals.get(depth as usize).cloned();
-                return self.set(n, v.unwrap_or(Value::Absent));
-            }
-            Step::Equal(n, a, b, negated) => match (self.flags[a as usize], self.flags[b as usize])
-            {
-                (FAILED, _) | (_, FAILED) => (n, FAILED),
-                _ => (n, u8::from((self.slot(a) == self.slot(b)) != negated)),
-            },
-            Step::Fact(n, id) => return self.swap_fact(n, id),
-            Step::Collect {
-                node,
-                rules,
-                default,
-            } => return self.collect(node, plan.operands(rules), default),
-            Step::Field(n, b, i) => {
-                let v = match (self.flags[b as usize], &self.memo[b as usize]) {
-                    (FAILED, _) => {
-                        self.flags[n as usize] = FAILED;
-                        return;
-                    }
-                    (VALUE, Value::Record(fields)) => fields[i as usize].clone(),
-                    _ => Value::Absent,
-                };
-                return self.set(n, v);
-            }
-            Step::Keys(n, kind, collection, rows) => (
-                n,
-                self.keys_flag(kind, collection, &plan.key_rows[rows as usize]),
-            ),
-            Step::Rule {
-                node,
-                condition,
-                overriders,
-            } => (node, self.rule_flag(condition, plan.operands(overriders))),
-            Step::Choose(n, c, a, b) => match self.condition(c) {
-                Ok(holds) => return self.copy(n, if holds { a } else { b }),
-                Err(()) => (n, FAILED),
-            },
-            Step::Pick {
-                node,
-                rules,
-                default,
-            } => {
-                for pair in plan.operands(rules).chunks_exact(2) {
-                    match self.condition(pair[0]) {
-                        Ok(true) => return self.copy(node, pair[1]),
-                        Ok(false) => {}
-                        Err(()) => {
-                            self.flags[node as usize] = FAILED;
-                            return;
-                        }
-                    }
-                }
-                match default {
-                    Some(d) => return self.copy(node, d),
-                    None => {
-                        self.memo[node as usize] = Value::Absent;
-                        (node, VALUE)
-                    }
-                }
-            }
-        };
-        self.flags[node as usize] = flag;
-    }
-
-    /// Eager mode: a condition's truth, or `Err` where `compute` would fail (the
-    /// operand failed, or has no truth value).
-    fn condition(&self, n: u32) -> Result<bool, ()> {
-        match self.flags[n as usize] {
-            FALSE => Ok(false),
-            TRUE => Ok(true),
-            _ => Err(()),
-        }
-    }
-
-    /// `TRUE` if every operand has the truth value `want`, the first one that has
-    /// not otherwise (`FALSE` or `FAILED`), read left to right. With `want` false
-    /// this is a negated `or`.
-    fn all_of(&self, items: &[u32], want: u8) -> u8 {
-        for &i in items {
-            match self.flags[i as usize] {
-                f if f == want => {}
-                FALSE | TRUE => return FALSE,
-                _ => return FAILED,
-            }
-        }
-        TRUE
-    }
-
-    fn rule_flag(&self, condition: u32, overriders: &[u32]) -> u8 {
-        match self.condition(condition) {
-            // A rule that holds applies unless an overrider does.
-            Ok(true) => self.all_of(overriders, FALSE),
-            Ok(false) => FALSE,
-            Err(()) => FAILED,
-        }
-    }
-
-    /// `any`/`all` over table keys.
-    fn keys_flag(&self, kind: AggKind, collection: u32, matches: &[bool]) -> u8 {
-        let keys = match (
-            self.flags[collection as usize],
-            &self.memo[collection as usize],
-        ) {
-            (VALUE, Value::Set(keys) | Value::List(keys)) => keys,
-            _ => return FAILED,
-        };
-        let hit = |k: &Value| key_matches(k, matches);
-        match kind {
-            AggKind::All => u8::from(keys.iter().all(hit)),
-            _ => u8::from(keys.iter().any(hit)),
-        }
-    }
-
-    /// Eager mode: a set-valued outcome whose rules conclude constants. The sets
-    /// are few (one per combination of rules that apply) and are made once.
-    fn collect(&mut self, node: u32, rules: &[u32], default: Option<u32>) {
-        let mut applying = 0u64;
-        for (k, &rule) in rules.iter().enumerate() {
-            match self.condition(rule) {
-                Ok(holds) => applying |= u64::from(holds) << k,
-                Err(()) => {
-                    self.flags[node as usize] = FAILED;
-                    return;
-                }
-            }
-        }
-        if let (0, Some(d)) = (applying, default) {
-            return self.copy(node, d);
-        }
-        let compiled = self.compiled;
-        // A policy whose outcomes meet ever new combinations of rules would make
-        // this grow without end: it is bounded, and made again when full.
-        if self.sets.len() >= 4096 {
-            self.sets.clear();
-        }
-        let set = self.sets.entry((node, applying)).or_insert_with(|| {
-            let Op::Outcome { rules, .. } = &compiled.node(node).op else {
-                unreachable!("planned from an outcome")
-            };
-            let values = rules
-                .iter()
-                .enumerate()
-                .filter(|(k, _)| applying >> k & 1 == 1)
-                .filter_map(|(_, (_, v))| match &compiled.node(*v).op {
-                    Op::Const(c) => Some(c.clone()),
-                    _ => None,
-                })
-                .collect();
-            Value::set(values)
-        });
-        self.memo[node as usize] = set.clone();
-        self.flags[node as usize] = VALUE;
-    }
-
-    /// Eager mode: a fact's value moves into its node's slot (and the slot's old
-    /// value into the facts), without a copy; swapped back before an on-demand run.
-    fn swap_fact(&mut self, n: u32, id: crate::program::FactId) {
-        let i = n as usize;
-        match self.facts.as_mut() {
-            Some(f) => std::mem::swap(&mut self.memo[i], &mut f.values[id.index()]),
-            None => self.memo[i] = Value::Absent,
-        }
-        self.flags[i] = flag_of(&self.memo[i]);
-    }
-
-    /// Eager mode: node `n` takes value `v`.
-    fn set(&mut self, n: u32, v: Value) {
-        let i = n as usize;
-        self.flags[i] = flag_of(&v);
-        if self.flags[i] == VALUE {
-            self.memo[i] = v;
-        }
-    }
-
-    /// Eager mode: node `n` takes the value of node `from`.
-    fn copy(&mut self, n: u32, from: u32) {
-        let (i, f) = (n as usize, from as usize);
-        self.flags[i] = self.flags[f];
-        if self.flags[f] == VALUE {
-            self.memo[i] = self.memo[f].clone();
-        }
     }
 
     pub fn as_of(&self) -> Date {
@@ -850,92 +658,31 @@ impl<'c> Evaluator<'c> {
             }
         })
     }
+}
 
-    fn aggregate(&mut self, n: u32) -> Eval<'c> {
-        let compiled: &'c Compiled = self.compiled;
-        let Op::Aggregate {
-            kind,
-            depth,
-            collection,
-            body,
-            filter,
-            scoped,
-            filter_scoped,
-        } = &compiled.node(n).op
-        else {
-            unreachable!("aggregate() is called on aggregate nodes only")
-        };
-        let (kind, depth, body, filter) = (*kind, *depth as usize, *body, *filter);
-        let items = match self.ensure(*collection)? {
-            Value::Set(v) | Value::List(v) => v.clone(),
-            _ => return Err(Fail::absent(*collection)),
-        };
-        let mut acc: Option<Decimal> = None;
-        let mut count = 0i64;
-        for item in items.iter() {
-            // An aggregate that reads only its own variable is computed once, outside
-            // the aggregates it is written in: the outer variables are then unbound.
-            self.locals.resize(depth, Value::Absent);
-            self.locals.push(item.clone());
-            // The nodes that read the variable are computed again for this element:
-            // eagerly now (those of the body only if the filter keeps it), or on
-            // demand once their stamps are stale.
-            let (for_filter, for_body) = match self.eager {
-                true => scoped.split_at(*filter_scoped as usize),
-                false => (&scoped[..], &[][..]),
-            };
-            self.refresh(for_filter);
-            if let Some(f) = filter {
-                if !self.bool(f)? {
-                    continue;
-                }
-            }
-            self.refresh(for_body);
-            count += 1;
-            match kind {
-                AggKind::Any => return self.done(depth, Value::Bool(true)),
-                AggKind::Count | AggKind::All => {}
-                AggKind::Sum | AggKind::Largest | AggKind::Smallest => {
-                    let v = self.num(body.expect("checked: sums have a body"))?;
-                    acc = Some(match (acc, kind) {
-                        (None, _) => v,
-                        (Some(a), AggKind::Sum) => a
-                            .checked_add(v)
-                            .ok_or_else(|| Fail::message(n, "sum too large"))?,
-                        (Some(a), AggKind::Largest) => a.max(v),
-                        (Some(a), _) => a.min(v),
-                    });
-                }
-            }
-        }
-        let result = match kind {
-            AggKind::Any => Value::Bool(false),
-            AggKind::All => Value::Bool(count as usize == items.len()),
-            AggKind::Count => Value::Num(Decimal::from(count)),
-            AggKind::Sum => Value::Num(acc.unwrap_or(Decimal::ZERO)),
-            _ => acc.map_or(Value::Absent, Value::Num),
-        };
-        self.done(depth, result)
-    }
+/// A hasher for keys made of a few integers, such as the `Collect` sets' (node,
+/// rules applying): a multiply per word, where `std`'s SipHash cost more than
+/// the step it served. The keys are not chosen by an adversary.
+#[derive(Default)]
+pub(crate) struct WordHasher(u64);
 
-    /// Makes an aggregate's nodes read the element just bound.
-    fn refresh(&mut self, scoped: &[u32]) {
-        let plan = &self.compiled.plan;
-        for &s in scoped {
-            if !self.eager {
-                self.stamps[s as usize] = 0;
-                continue;
-            }
-            match plan.scoped_step_of[s as usize] {
-                plan::NO_STEP => {}
-                step => self.step(&plan.scoped_steps[step as usize]),
-            }
+impl std::hash::Hasher for WordHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
         }
     }
 
-    fn done(&mut self, depth: usize, v: Value) -> Eval<'c> {
-        self.locals.truncate(depth);
-        Ok(v)
+    fn write_u32(&mut self, word: u32) {
+        self.write_u64(u64::from(word));
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 

@@ -39,6 +39,7 @@
 pub mod ast;
 pub mod batch;
 pub mod check;
+pub mod codegen;
 pub mod commands;
 pub mod date;
 pub mod diagnostic;
@@ -49,6 +50,7 @@ pub mod facts;
 pub mod generate;
 pub mod literal;
 pub mod lower;
+pub mod native;
 pub mod parse;
 pub mod policy;
 pub mod program;

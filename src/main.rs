@@ -175,6 +175,17 @@ enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: EvalFormat,
     },
+    /// Write the plans of the rules as Rust, for the bundled rules' native evaluation
+    #[command(
+        after_help = "Examples:\n  lexnis codegen --out src/native/bundled.rs   (after editing a bundled rule file; then rebuild)\n  lexnis codegen policies/it > plans.rs"
+    )]
+    Codegen {
+        /// Rule files or folders (default: the bundled policies)
+        paths: Vec<PathBuf>,
+        /// Where to write the Rust source; `-` is standard output
+        #[arg(long, value_name = "FILE", default_value = "-")]
+        out: PathBuf,
+    },
     /// Print the JSON Schema of facts documents for the policies in force
     #[command(after_help = "Examples:\n  lexnis schema > facts.schema.json")]
     Schema {
@@ -215,6 +226,7 @@ fn run(cli: Cli) -> u8 {
             format,
         } => commands::catalog(policies.args(), table.as_deref(), format),
         Command::Schema { policies } => commands::schema(policies.args()),
+        Command::Codegen { paths, out } => commands::codegen(&paths, &out),
         Command::Diff {
             old,
             new,

@@ -141,6 +141,17 @@ pub fn act_versions(
     }
 }
 
+/// Every day on which a version of some act comes into force, in order: the days
+/// on which the set of versions in force changes.
+pub fn in_force_dates(acts: &BTreeMap<String, Vec<ActVersion>>) -> Vec<Date> {
+    let mut dates: Vec<Date> = (acts.values().flatten())
+        .filter_map(|v| v.header.in_force.map(|(d, _)| d))
+        .collect();
+    dates.sort();
+    dates.dedup();
+    dates
+}
+
 /// Resolves the versions in force on `as_of` into one program.
 /// `pin` names an act and the folder of the version to use for it, whatever the
 /// date says: an inline example is always run against its own version.

@@ -1,6 +1,7 @@
-//! The eager evaluation (what `run` does) against the on-demand one it replaced:
-//! same results, same errors, and the same nodes computed, so that traces and the
-//! diff's first diverging rule are those of a left-to-right reading.
+//! The eager evaluation (what `run` does: a native plan for the bundled rules, the
+//! interpreter for others) against the on-demand one it replaced: same results,
+//! same errors, and the same nodes computed, so that traces and the diff's first
+//! diverging rule are those of a left-to-right reading.
 
 use lexnis::date::Date;
 use lexnis::eval::Evaluator;
@@ -9,55 +10,12 @@ use lexnis::lower::Compiled;
 use lexnis::policy::{compile, PolicySource};
 use serde_json::json;
 
-/// Evaluates `doc` both ways and asserts they agree on results and on every node.
+/// Evaluates `doc` every way (native plan, interpreter, on demand) and asserts
+/// they agree on results and on every node.
 fn agree(c: &Compiled, doc: &serde_json::Value) {
     let facts = load_facts(&c.program, doc).expect("facts match the schema");
-    let mut lazy = Evaluator::new(c);
-    let mut eager = Evaluator::new(c);
-    let want = lazy.run_lazily(facts.clone());
-    let got = eager.run(facts);
-    if got != want {
-        for n in (0..c.node_count() as u32).filter(|n| !c.node(*n).scoped) {
-            if eager.memo(n).is_some() && eager.memo(n) != lazy.memo(n) {
-                eprintln!(
-                    "first difference at #{n} {:?}: {:?} vs {:?}",
-                    c.node(n).op,
-                    eager.memo(n),
-                    lazy.memo(n)
-                );
-                for o in c.node(n).op.operands() {
-                    eprintln!(
-                        "  #{o} {:?}: {:?} vs {:?}",
-                        c.node(o).op,
-                        eager.memo(o),
-                        lazy.memo(o)
-                    );
-                }
-                break;
-            }
-        }
-    }
-    assert_eq!(got, want, "results differ on {doc}");
-    if want.is_err() {
-        return;
-    }
-    let applied: Vec<bool> = (c.rule_nodes.iter())
-        .map(|n| lazy.memo(*n) == Some(&lexnis::value::Value::Bool(true)))
-        .collect();
-    assert_eq!(
-        eager.applied_rules(),
-        applied,
-        "applied rules differ on {doc}"
-    );
-    // The nodes that read an aggregate's variable hold whichever element was read
-    // last: no explanation shows them, and they are not compared.
-    for n in (0..c.node_count() as u32).filter(|n| !c.node(*n).scoped) {
-        assert_eq!(
-            eager.memo(n),
-            lazy.memo(n),
-            "node #{n} ({:?}) differs on {doc}",
-            c.node(n).op
-        );
+    if let Err(e) = lexnis::eval::cross_check(c, &facts) {
+        panic!("{e}\non {doc}");
     }
 }
 
@@ -114,32 +72,8 @@ fn the_corpus_agrees() {
     assert!(seen >= 100, "only {seen} corpus entities found");
 }
 
-const SMALL: &str = r#"act t {
-  cited as "L. 1/2024"
-  in force from 2024-01-01
-}
-record Part { weight: optional decimal, share: decimal }
-fact x: optional int
-fact y: int
-fact parts: list of Part
-define big: bool cite "art. 1" = x > 3
-define guarded: bool cite "art. 2" = x is given and x > 3
-define ratio: decimal cite "art. 3" = 100 / y
-define heavy: decimal cite "art. 4" = sum p.weight for p in parts where p.share >= 25
-define first_heavy: bool cite "art. 5" = any p in parts where p.weight > 10
-outcome flag: bool otherwise false
-outcome level: decimal otherwise 0
-outcome weight: decimal otherwise 0
-outcome light: bool otherwise false
-outcome mixed: bool otherwise false
-define nested: bool cite "art. 11" = any p in parts where (p.share >= 25 and (count q in parts where q.share = 60) > 0)
-rule f cite "art. 12" when y = 10 and nested then mixed
-rule a cite "art. 6" when guarded or y > 5 then flag
-rule b cite "art. 7" overrides a when y > 100 and big then flag = false
-rule c cite "art. 8" when y = 7 or y = 0 then level = ratio
-rule d cite "art. 9" when y = 8 then weight = heavy
-rule e cite "art. 10" when y = 9 and first_heavy then light
-"#;
+/// A policy written to fail (also given a native plan by the crate's unit tests).
+const SMALL: &str = include_str!("policies/failing.law");
 
 #[test]
 fn failures_are_reported_only_where_a_left_to_right_reading_meets_them() {
@@ -151,23 +85,11 @@ fn failures_are_reported_only_where_a_left_to_right_reading_meets_them() {
             lexnis::diagnostic::render_all(&e.diagnostics, &e.sources, Default::default())
         )
     });
-    let part = |w: serde_json::Value, s: u32| json!({"weight": w, "share": s});
-    let docs = [
-        json!({"y": 1, "parts": []}),
-        json!({"y": 6, "parts": []}),
-        json!({"x": 5, "y": 101, "parts": []}),
-        json!({"y": 101, "parts": []}),
-        json!({"y": 0, "parts": []}),
-        json!({"y": 7, "parts": []}),
-        json!({"x": 1, "y": 0, "parts": []}),
-        json!({"y": 8, "parts": [part(json!(4), 30), part(json!(null), 10)]}),
-        json!({"y": 8, "parts": [part(json!(null), 30)]}),
-        json!({"y": 9, "parts": [part(json!(null), 30)]}),
-        json!({"y": 9, "parts": [part(json!(20), 30), part(json!(null), 30)]}),
-        // An aggregate inside another that reads only its own variable.
-        json!({"y": 10, "parts": [part(json!(5), 60), part(json!(4), 30)]}),
-        json!({"y": 10, "parts": [part(json!(4), 30)]}),
-    ];
+    // The last two: an aggregate inside another that reads only its own variable.
+    let docs: Vec<serde_json::Value> = include_str!("policies/failing.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let mut failures = 0;
     for doc in &docs {
         agree(&c, doc);

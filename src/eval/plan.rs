@@ -91,6 +91,9 @@ pub struct Plan {
     /// may be read for some elements only, and the eager pass keeps only the last
     /// element's reading (see `eval::reach`).
     pub reach_is_exact: bool,
+    /// A hash of `steps` and `operands`: the plan's shape, which a native plan
+    /// (`crate::native`) must have been written from to stand in for it.
+    pub fingerprint: u64,
 }
 
 /// A rule by index, and the slot that says whether it applied.
@@ -170,7 +173,28 @@ pub fn plan(compiled: &Compiled) -> Plan {
             });
             plain
         });
+    plan.fingerprint = fingerprint(compiled, &plan);
     plan
+}
+
+/// What a native plan is written from, hashed: the steps, and the operations of
+/// every node but the values of constants (which the evaluation date may change,
+/// and which a native plan reads from its slots). FNV-1a over the `Debug` text:
+/// stable from one build and machine to the next, unlike `std`'s hasher.
+fn fingerprint(compiled: &Compiled, plan: &Plan) -> u64 {
+    use std::fmt::Write as _;
+    let mut text = format!("{:?}{:?}", plan.steps, plan.operands);
+    for n in 0..compiled.node_count() as u32 {
+        match &compiled.node(n).op {
+            Op::Const(_) => text.push_str("C;"),
+            op => {
+                let _ = write!(text, "{op:?};");
+            }
+        }
+    }
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// The rule lists a compact trace reads (see [`Plan::outcome_rules`]).

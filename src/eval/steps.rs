@@ -1,0 +1,336 @@
+//! What each step of the eager plan does, one method per kind of [`Step`]. The
+//! interpreter ([`Evaluator::step`]) calls them through a `match`; the native plans
+//! of `crate::native` (Rust written by `lexnis codegen`) call the same methods with
+//! their operands as constants, so there is one definition of every step.
+//!
+//! The condition steps mirror `compute` operand for operand, so that a failure is
+//! met exactly where a left-to-right reading would meet it. Operands are slots
+//! already (the plan reads them through `Plan::alias`).
+
+use super::plan::Step;
+use super::{arith, cmp_holds, flag_of, key_matches, negate, Evaluator};
+use super::{FAILED, FALSE, FALSE_VALUE, TRUE, TRUE_VALUE, UNKNOWN, VALUE};
+use crate::ast::AggKind;
+use crate::check::{ArithOp, CmpOp};
+use crate::lower::Op;
+use crate::program::FactId;
+use crate::value::{compare, Value};
+
+impl<'c> Evaluator<'c> {
+    /// Eager mode: one step of the plan.
+    pub(super) fn step(&mut self, step: &Step) {
+        let plan = &self.compiled.plan;
+        match *step {
+            Step::General(n) => self.compute_into(n),
+            Step::And(n, items) => self.and(n, plan.operands(items)),
+            Step::Or(n, items) => self.or(n, plan.operands(items)),
+            Step::Not(n, a) => self.not(n, a),
+            Step::IsGiven(n, a, given) => self.is_given(n, a, given),
+            Step::Order(n, op, a, b) => self.order(n, op, a, b),
+            Step::Equal(n, a, b, negated) => self.equal(n, a, b, negated),
+            Step::Fact(n, id) => self.swap_fact(n, id),
+            Step::Field(n, b, i) => self.field(n, b, i),
+            Step::Arith(n, op, a, b) => self.arith_step(n, op, a, b),
+            Step::Local(n, depth) => self.local(n, depth),
+            Step::Keys(n, kind, collection, rows) => self.keys(n, kind, collection, rows),
+            Step::Rule {
+                node,
+                condition,
+                overriders,
+            } => self.rule(node, condition, plan.operands(overriders)),
+            Step::Choose(n, c, a, b) => self.choose(n, c, a, b),
+            Step::Pick {
+                node,
+                rules,
+                default,
+            } => self.pick(node, plan.operands(rules), default),
+            Step::Collect {
+                node,
+                rules,
+                default,
+            } => self.collect(node, plan.operands(rules), default),
+        }
+    }
+
+    /// A native run starts: every node but the constants is to be computed.
+    pub(crate) fn begin_native(&mut self) {
+        self.flags.copy_from_slice(&self.native_flags);
+    }
+
+    /// Native runs: whether node `n` was computed in this run.
+    #[inline(always)]
+    pub(crate) fn known(&self, n: u32) -> bool {
+        self.flags[n as usize] != UNKNOWN
+    }
+
+    /// Native runs: the flag of a slot computed in this run.
+    #[inline(always)]
+    pub(crate) fn flag(&self, n: u32) -> u8 {
+        self.flags[n as usize]
+    }
+
+    /// Eager mode: computes node `n` from its operands' slots into its own slot.
+    #[inline]
+    pub(crate) fn compute_into(&mut self, n: u32) {
+        match self.compute(n) {
+            Ok(v) => self.set(n, v),
+            Err(_) => self.flags[n as usize] = FAILED,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn and(&mut self, n: u32, items: &[u32]) {
+        self.flags[n as usize] = self.all_of(items, TRUE);
+    }
+
+    #[inline(always)]
+    pub(crate) fn or(&mut self, n: u32, items: &[u32]) {
+        self.flags[n as usize] = negate(self.all_of(items, FALSE));
+    }
+
+    #[inline(always)]
+    pub(crate) fn not(&mut self, n: u32, a: u32) {
+        self.flags[n as usize] = self.condition(a).map_or(FAILED, |b| u8::from(!b));
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_given(&mut self, n: u32, a: u32, given: bool) {
+        self.flags[n as usize] = match self.flags[a as usize] {
+            FAILED => FAILED,
+            f => u8::from((f != VALUE || self.memo[a as usize] != Value::Absent) == given),
+        };
+    }
+
+    /// `<`, `<=`, `>`, `>=`.
+    #[inline(always)]
+    pub(crate) fn order(&mut self, n: u32, op: CmpOp, a: u32, b: u32) {
+        let flag = match (self.flags[a as usize], self.flags[b as usize]) {
+            (FAILED, _) | (_, FAILED) => FAILED,
+            _ => match (self.planned(a), self.planned(b)) {
+                (Value::Num(x), Value::Num(y)) => u8::from(cmp_holds(op, x.cmp(y))),
+                // An absent operand: `compute` says which.
+                (Value::Absent, _) | (_, Value::Absent) => return self.compute_into(n),
+                (x, y) => u8::from(cmp_holds(op, compare(x, y))),
+            },
+        };
+        self.flags[n as usize] = flag;
+    }
+
+    /// `=`, or `!=` when `negated`.
+    #[inline(always)]
+    pub(crate) fn equal(&mut self, n: u32, a: u32, b: u32, negated: bool) {
+        self.flags[n as usize] = match (self.flags[a as usize], self.flags[b as usize]) {
+            (FAILED, _) | (_, FAILED) => FAILED,
+            _ => u8::from((self.planned(a) == self.planned(b)) != negated),
+        };
+    }
+
+    /// A fact's value moves into its node's slot (and the slot's old value into the
+    /// facts), without a copy; swapped back before an on-demand run.
+    #[inline(always)]
+    pub(crate) fn swap_fact(&mut self, n: u32, id: FactId) {
+        let i = n as usize;
+        match self.facts.as_mut() {
+            Some(f) => std::mem::swap(&mut self.memo[i], &mut f.values[id.index()]),
+            None => self.memo[i] = Value::Absent,
+        }
+        self.flags[i] = flag_of(&self.memo[i]);
+    }
+
+    /// Field `i` of the record in slot `b`.
+    #[inline(always)]
+    pub(crate) fn field(&mut self, n: u32, b: u32, i: u32) {
+        let v = match (self.flags[b as usize], &self.memo[b as usize]) {
+            (FAILED, _) => {
+                self.flags[n as usize] = FAILED;
+                return;
+            }
+            (VALUE, Value::Record(fields)) => fields[i as usize].clone(),
+            _ => Value::Absent,
+        };
+        self.set(n, v);
+    }
+
+    #[inline(always)]
+    pub(crate) fn arith_step(&mut self, n: u32, op: ArithOp, a: u32, b: u32) {
+        match (self.planned(a), self.planned(b)) {
+            (Value::Num(x), Value::Num(y))
+                if self.flags[a as usize] == VALUE && self.flags[b as usize] == VALUE =>
+            {
+                match arith(op, *x, *y) {
+                    Some(v) => self.set(n, Value::Num(v)),
+                    // Division by zero, overflow: `compute` says which.
+                    None => self.compute_into(n),
+                }
+            }
+            _ => self.compute_into(n),
+        }
+    }
+
+    /// An aggregate's variable at `depth`.
+    #[inline(always)]
+    pub(crate) fn local(&mut self, n: u32, depth: u32) {
+        let v = self.locals.get(depth as usize).cloned();
+        self.set(n, v.unwrap_or(Value::Absent));
+    }
+
+    /// `any`/`all` over the table keys in slot `collection`, answered per row by
+    /// `Plan::key_rows[rows]`.
+    #[inline(always)]
+    pub(crate) fn keys(&mut self, n: u32, kind: AggKind, collection: u32, rows: u32) {
+        let matches = &self.compiled.plan.key_rows[rows as usize];
+        let flag = match (
+            self.flags[collection as usize],
+            &self.memo[collection as usize],
+        ) {
+            (VALUE, Value::Set(keys) | Value::List(keys)) => {
+                let hit = |k: &Value| key_matches(k, matches);
+                match kind {
+                    AggKind::All => u8::from(keys.iter().all(hit)),
+                    _ => u8::from(keys.iter().any(hit)),
+                }
+            }
+            _ => FAILED,
+        };
+        self.flags[n as usize] = flag;
+    }
+
+    /// The rule's condition holds and none of its overriders applies.
+    #[inline(always)]
+    pub(crate) fn rule(&mut self, n: u32, condition: u32, overriders: &[u32]) {
+        self.flags[n as usize] = match self.condition(condition) {
+            Ok(true) => self.all_of(overriders, FALSE),
+            Ok(false) => FALSE,
+            Err(()) => FAILED,
+        };
+    }
+
+    /// `if c then a else b`.
+    #[inline(always)]
+    pub(crate) fn choose(&mut self, n: u32, c: u32, a: u32, b: u32) {
+        match self.condition(c) {
+            Ok(holds) => self.copy(n, if holds { a } else { b }),
+            Err(()) => self.flags[n as usize] = FAILED,
+        }
+    }
+
+    /// A single-valued outcome: `rules` are pairs (rule, value).
+    #[inline(always)]
+    pub(crate) fn pick(&mut self, n: u32, rules: &[u32], default: Option<u32>) {
+        for pair in rules.chunks_exact(2) {
+            match self.condition(pair[0]) {
+                Ok(true) => return self.copy(n, pair[1]),
+                Ok(false) => {}
+                Err(()) => {
+                    self.flags[n as usize] = FAILED;
+                    return;
+                }
+            }
+        }
+        match default {
+            Some(d) => self.copy(n, d),
+            None => {
+                self.memo[n as usize] = Value::Absent;
+                self.flags[n as usize] = VALUE;
+            }
+        }
+    }
+
+    /// A set-valued outcome whose rules conclude constants. The sets are few (one
+    /// per combination of rules that apply) and are made once.
+    pub(crate) fn collect(&mut self, node: u32, rules: &[u32], default: Option<u32>) {
+        let mut applying = 0u64;
+        for (k, &rule) in rules.iter().enumerate() {
+            match self.condition(rule) {
+                Ok(holds) => applying |= u64::from(holds) << k,
+                Err(()) => {
+                    self.flags[node as usize] = FAILED;
+                    return;
+                }
+            }
+        }
+        if let (0, Some(d)) = (applying, default) {
+            return self.copy(node, d);
+        }
+        let compiled = self.compiled;
+        // A policy whose outcomes meet ever new combinations of rules would make
+        // this grow without end: it is bounded, and made again when full.
+        if self.sets.len() >= 4096 {
+            self.sets.clear();
+        }
+        let set = self.sets.entry((node, applying)).or_insert_with(|| {
+            let Op::Outcome { rules, .. } = &compiled.node(node).op else {
+                unreachable!("planned from an outcome")
+            };
+            let values = rules
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| applying >> k & 1 == 1)
+                .filter_map(|(_, (_, v))| match &compiled.node(*v).op {
+                    Op::Const(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .collect();
+            Value::set(values)
+        });
+        self.memo[node as usize] = set.clone();
+        self.flags[node as usize] = VALUE;
+    }
+
+    /// A condition's truth, or `Err` where `compute` would fail (the operand
+    /// failed, or has no truth value).
+    #[inline(always)]
+    pub(super) fn condition(&self, n: u32) -> Result<bool, ()> {
+        match self.flags[n as usize] {
+            FALSE => Ok(false),
+            TRUE => Ok(true),
+            _ => Err(()),
+        }
+    }
+
+    /// `TRUE` if every operand has the truth value `want`, the first one that has
+    /// not otherwise (`FALSE` or `FAILED`), read left to right. With `want` false
+    /// this is a negated `or`.
+    #[inline(always)]
+    fn all_of(&self, items: &[u32], want: u8) -> u8 {
+        for &i in items {
+            match self.flags[i as usize] {
+                f if f == want => {}
+                FALSE | TRUE => return FALSE,
+                _ => return FAILED,
+            }
+        }
+        TRUE
+    }
+
+    /// The value in a slot of the plan (an operand already read through its alias).
+    #[inline(always)]
+    fn planned(&self, i: u32) -> &Value {
+        match self.flags[i as usize] {
+            FALSE => &FALSE_VALUE,
+            TRUE => &TRUE_VALUE,
+            VALUE => &self.memo[i as usize],
+            _ => &Value::Absent,
+        }
+    }
+
+    /// Node `n` takes value `v`.
+    #[inline(always)]
+    pub(super) fn set(&mut self, n: u32, v: Value) {
+        let i = n as usize;
+        self.flags[i] = flag_of(&v);
+        if self.flags[i] == VALUE {
+            self.memo[i] = v;
+        }
+    }
+
+    /// Node `n` takes the value of node `from`.
+    #[inline(always)]
+    fn copy(&mut self, n: u32, from: u32) {
+        let (i, f) = (n as usize, from as usize);
+        self.flags[i] = self.flags[f];
+        if self.flags[f] == VALUE {
+            self.memo[i] = self.memo[f].clone();
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Native plans: the plans of the bundled rules compiled to Rust by
+//! `lexnis codegen` ([`crate::codegen`]), run in place of the interpreter when a
+//! compiled policy's plan is one of them. Any other policy set, or a bundled rule
+//! file edited since the file was written, runs on the interpreter, with the same
+//! results: a native plan calls the interpreter's own step methods.
+
+use crate::eval::Evaluator;
+
+mod bundled;
+/// Plans of the amendments and of a policy written to fail, so that the unit
+/// tests check native plans beyond the bundled rules.
+#[cfg(test)]
+mod testing;
+
+/// A plan written as Rust: computes every result of the rules.
+pub type NativePlan = fn(&mut Evaluator<'_>);
+
+/// The native plan written from a plan with this fingerprint and number of steps.
+pub fn find(fingerprint: u64, steps: usize) -> Option<NativePlan> {
+    #[cfg(test)]
+    let plans = bundled::PLANS.iter().chain(testing::PLANS);
+    #[cfg(not(test))]
+    let plans = bundled::PLANS.iter();
+    plans
+        .into_iter()
+        .find(|(f, n, _)| *f == fingerprint && *n == steps)
+        .map(|(_, _, run)| *run)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::codegen::{native_source, BUNDLED_COMMAND};
+    use crate::date::Date;
+    use crate::eval::{cross_check, Evaluator};
+    use crate::facts::load_facts;
+    use crate::policy::{compile, PolicySource};
+    use std::path::{Path, PathBuf};
+
+    fn root() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn amended(amendment: &str) -> PolicySource {
+        let paths = [
+            root().join("policies/it"),
+            root().join("policies/amendments").join(amendment),
+        ];
+        PolicySource::from_paths(&paths).expect("the amendments are readable")
+    }
+
+    const AMENDMENTS: [&str; 3] = ["a-large-200", "b-annex-ii-type", "c-repeal-safeguard"];
+
+    fn failing() -> PolicySource {
+        let mut source = PolicySource::default();
+        source.add(
+            "policies/t/act.law",
+            include_str!("../../tests/policies/failing.law"),
+        );
+        source
+    }
+
+    /// Compares a generated file with what `codegen` writes now; with
+    /// `LEXNIS_UPDATE_NATIVE=1`, writes it.
+    fn current(path: &Path, written: String, command: &str) {
+        if std::env::var_os("LEXNIS_UPDATE_NATIVE").is_some() {
+            std::fs::write(path, written).expect("the source tree is writable");
+            return;
+        }
+        let on_disk = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            on_disk == written,
+            "{} is not the plan of the rules as they are now: run `{command}` \
+             (or the tests with LEXNIS_UPDATE_NATIVE=1), then build again",
+            path.display()
+        );
+    }
+
+    #[test]
+    fn the_bundled_native_plans_are_those_of_the_bundled_rules() {
+        let written = native_source(&[PolicySource::bundled()], &[]).expect("compiles");
+        current(
+            &root().join("src/native/bundled.rs"),
+            written,
+            BUNDLED_COMMAND,
+        );
+    }
+
+    #[test]
+    fn the_test_native_plans_are_current() {
+        let mut sources: Vec<PolicySource> = AMENDMENTS.iter().map(|a| amended(a)).collect();
+        sources.push(failing());
+        let bundled: Vec<u64> = super::bundled::PLANS.iter().map(|p| p.0).collect();
+        let written = native_source(&sources, &bundled).expect("compiles");
+        current(
+            &root().join("src/native/testing.rs"),
+            written,
+            "LEXNIS_UPDATE_NATIVE=1 cargo test --lib native",
+        );
+    }
+
+    #[test]
+    fn the_bundled_rules_run_natively_on_every_date() {
+        for date in ["2024-12-01", "2025-06-01", "2026-11-29", "2030-01-01"] {
+            let c = compile(&PolicySource::bundled(), Date::parse(date).unwrap()).unwrap();
+            assert!(Evaluator::new(&c).is_native(), "no native plan on {date}");
+        }
+    }
+
+    #[test]
+    fn native_plans_fail_where_the_interpreter_does() {
+        let c = compile(&failing(), Date::parse("2025-01-01").unwrap()).unwrap();
+        assert!(Evaluator::new(&c).is_native());
+        let mut failures = 0;
+        for line in include_str!("../../tests/policies/failing.jsonl").lines() {
+            let doc: serde_json::Value = serde_json::from_str(line).unwrap();
+            let facts = load_facts(&c.program, &doc).unwrap();
+            cross_check(&c, &facts).unwrap_or_else(|e| panic!("{e}\non {doc}"));
+            failures += usize::from(Evaluator::new(&c).run(facts).is_err());
+        }
+        assert_eq!(failures, 5);
+    }
+
+    #[test]
+    fn native_plans_of_the_amendments_agree_with_the_interpreter() {
+        for amendment in AMENDMENTS {
+            let c = compile(&amended(amendment), Date::parse("2026-06-01").unwrap()).unwrap();
+            assert!(Evaluator::new(&c).is_native(), "{amendment}");
+            let catalogue = crate::generate::Catalogue::from_program(&c.program).unwrap();
+            let mut rng = crate::generate::Rng::new(3);
+            for i in 0..2_000 {
+                let doc = crate::generate::entity(&mut rng, &catalogue, format!("e-{i}"));
+                let facts = load_facts(&c.program, &doc).unwrap();
+                cross_check(&c, &facts).unwrap_or_else(|e| panic!("{amendment}: {e}\non {doc}"));
+            }
+        }
+    }
+}
