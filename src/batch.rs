@@ -528,6 +528,10 @@ struct Worker<'c> {
     header: crate::render::ResultHeader,
     /// JSON lines written without a serialiser (all but full traces).
     lines: crate::render::line::LineWriter,
+    /// The results of the record being written, and the rules that applied:
+    /// reused from one record to the next.
+    values: Vec<Value>,
+    applied: Vec<bool>,
 }
 
 impl<'c> Worker<'c> {
@@ -550,6 +554,8 @@ impl<'c> Worker<'c> {
             counted,
             header,
             lines,
+            values: Vec::new(),
+            applied: Vec::new(),
         }
     }
 
@@ -590,15 +596,18 @@ impl<'c> Worker<'c> {
     fn one(&mut self, acc: &mut ChunkOutput, line: u64, payload: Result<Payload<'_>, String>) {
         acc.summary.records += 1;
         let error = match self.record(line, payload) {
-            Ok(values) => {
+            Ok(()) => {
                 for (slot, &i) in acc.counts.iter_mut().zip(&self.counted) {
-                    let k = count_index(&values[i]);
+                    let k = count_index(&self.values[i]);
                     if slot.len() <= k {
                         slot.resize(k + 1, 0);
                     }
                     slot[k] += 1;
                 }
-                return self.write(&mut acc.out, acc.csv.as_mut(), line, &values);
+                if self.options.trace == TraceMode::Compact {
+                    self.ev.applied_rules_into(&mut self.applied);
+                }
+                return self.write(&mut acc.out, acc.csv.as_mut(), line);
             }
             Err(error) => error,
         };
@@ -650,31 +659,23 @@ impl<'c> Worker<'c> {
         (out, summary)
     }
 
-    /// Writes one result, straight from the values, as a JSON line or a CSV row.
-    fn write(
-        &self,
-        out: &mut Vec<u8>,
-        csv: Option<&mut csv::Writer<Vec<u8>>>,
-        line: u64,
-        values: &[Value],
-    ) {
-        let applied_trace = |ev: &Evaluator<'_>| -> Vec<&serde_json::value::RawValue> {
-            crate::trace::applied_rule_ids(ev)
-                .map(|r| &*self.lines.applied[r.index()])
-                .collect()
-        };
+    /// Writes the result of the record just evaluated (`values`, and `applied`
+    /// for a compact trace), straight from the values, as a JSON line or a CSV row.
+    fn write(&self, out: &mut Vec<u8>, csv: Option<&mut csv::Writer<Vec<u8>>>, line: u64) {
+        let values = &self.values;
         let trace = self.options.trace;
         if csv.is_none() && trace != TraceMode::Full {
-            let applied = (trace == TraceMode::Compact).then(|| applied_trace(&self.ev));
-            return self
-                .lines
-                .write(out, &self.ev, values, line, applied.as_deref());
+            let applied = (trace == TraceMode::Compact).then_some(&self.applied[..]);
+            return self.lines.write(out, &self.ev, values, line, applied);
         }
         let (applied, steps): (Vec<_>, _);
         let trace = match trace {
             TraceMode::None => None,
             TraceMode::Compact => {
-                applied = applied_trace(&self.ev);
+                applied = (self.applied.iter().enumerate())
+                    .filter(|(_, a)| **a)
+                    .map(|(r, _)| &*self.lines.applied[r])
+                    .collect();
                 Some(crate::trace::TraceView::Serialized(&applied))
             }
             TraceMode::Full => {
@@ -702,12 +703,12 @@ impl<'c> Worker<'c> {
         }
     }
 
-    /// The values of one record, or its error record.
+    /// Evaluates one record into `values`, or makes its error record.
     fn record(
         &mut self,
         line: u64,
         payload: Result<Payload<'_>, String>,
-    ) -> Result<Vec<Value>, ErrorRecord> {
+    ) -> Result<(), ErrorRecord> {
         use crate::facts::TextFactsError;
         let program = &self.ev.compiled.program;
         let invalid = |id, errors| {
@@ -719,13 +720,10 @@ impl<'c> Worker<'c> {
                 errors,
             )
         };
-        let (facts, id) = match payload {
+        let facts = match payload {
             // Text is read straight into values, without a document tree.
             Ok(Payload::Text(t)) => match crate::facts::load_facts_from_str(program, &t) {
-                Ok(f) => {
-                    let id = f.id.clone().map(Json::String);
-                    (f, id)
-                }
+                Ok(f) => f,
                 Err(TextFactsError::NotJson(e)) => {
                     return Err(error_record(
                         line,
@@ -737,20 +735,27 @@ impl<'c> Worker<'c> {
                 }
                 Err(TextFactsError::Invalid(id, errors)) => return Err(invalid(id, errors)),
             },
-            Ok(Payload::Value(doc)) => {
-                let id = doc.get(crate::facts::ID_FIELD).cloned();
-                match load_facts(program, &doc) {
-                    Ok(f) => (f, id),
-                    Err(errors) => return Err(invalid(id, errors)),
+            Ok(Payload::Value(doc)) => match load_facts(program, &doc) {
+                Ok(f) => f,
+                Err(errors) => {
+                    return Err(invalid(doc.get(crate::facts::ID_FIELD).cloned(), errors))
                 }
-            }
+            },
             Err(message) => {
                 return Err(error_record(line, None, "unreadable", &message, Vec::new()))
             }
         };
-        self.ev
-            .run(facts)
-            .map_err(|e| error_record(line, id, "evaluation", &e.to_string(), Vec::new()))
+        let Err(e) = self.ev.run_into(facts, &mut self.values) else {
+            return Ok(());
+        };
+        let id = self.ev.facts_id().map(|id| Json::String(id.to_string()));
+        Err(error_record(
+            line,
+            id,
+            "evaluation",
+            &e.to_string(),
+            Vec::new(),
+        ))
     }
 }
 

@@ -181,6 +181,15 @@ impl<'c> Evaluator<'c> {
 
     /// Computes every result (outcomes, then reported definitions) for these facts.
     pub fn run(&mut self, facts: Facts) -> Result<Vec<Value>, EvalError> {
+        let mut values = Vec::with_capacity(self.compiled.results.len());
+        self.run_into(facts, &mut values)?;
+        Ok(values)
+    }
+
+    /// As [`Self::run`], into `values` (cleared first), so that a caller that
+    /// evaluates many entities reuses one vector.
+    pub fn run_into(&mut self, facts: Facts, values: &mut Vec<Value>) -> Result<(), EvalError> {
+        values.clear();
         self.run_eager(facts);
         let compiled = self.compiled;
         if compiled
@@ -194,13 +203,11 @@ impl<'c> Evaluator<'c> {
                     self.swap_fact(n, id);
                 }
             }
-            return self.run_on_demand();
+            values.extend(self.run_on_demand()?);
+            return Ok(());
         }
-        Ok(compiled
-            .results
-            .iter()
-            .map(|r| self.slot(r.node).clone())
-            .collect())
+        values.extend(compiled.results.iter().map(|r| self.slot(r.node).clone()));
+        Ok(())
     }
 
     /// The same results by the on-demand evaluation alone (for tests and for
@@ -281,15 +288,19 @@ impl<'c> Evaluator<'c> {
     /// left-to-right reading reached (what a compact trace lists).
     pub fn applied_rules(&self) -> Vec<bool> {
         let mut applied = Vec::new();
+        self.applied_rules_into(&mut applied);
+        applied
+    }
+
+    /// As [`Self::applied_rules`], into a vector the caller reuses.
+    pub fn applied_rules_into(&self, applied: &mut Vec<bool>) {
         if self.eager {
-            reach::applied_rules(self, &mut applied);
+            reach::applied_rules(self, applied);
         } else {
             let c = self.compiled;
-            applied = (c.rule_nodes.iter())
-                .map(|n| self.memo(*n) == Some(&TRUE_VALUE))
-                .collect();
+            applied.clear();
+            applied.extend((c.rule_nodes.iter()).map(|n| self.memo(*n) == Some(&TRUE_VALUE)));
         }
-        applied
     }
 
     fn reached_flag(&self, i: usize) -> bool {

@@ -776,7 +776,10 @@ mod stream {
         errors: Errors<'_>,
         mut id: Option<&mut Option<Json>>,
     ) -> Result<Vec<Value>, A::Error> {
-        let mut slots: Vec<Option<Value>> = vec![None; specs.len()];
+        // One vector, the fields read marked in `seen`; the others take their
+        // defaults at the end.
+        let mut values: Vec<Value> = vec![Value::Absent; specs.len()];
+        let mut seen = Seen::new(specs.len());
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             if let (Some(id), true) = (id.as_deref_mut(), key == ID_FIELD) {
                 let v: Json = map.next_value()?;
@@ -801,7 +804,8 @@ mod stream {
                         path: &fpath,
                         errors,
                     };
-                    slots[i] = Some(map.next_value_seed(seed)?);
+                    values[i] = map.next_value_seed(seed)?;
+                    seen.mark(i);
                 }
                 None => {
                     let names = specs.iter().map(|f| f.name.as_str());
@@ -815,22 +819,47 @@ mod stream {
             }
         }
         let mut errors = errors.borrow_mut();
-        Ok(slots
-            .into_iter()
-            .enumerate()
-            .map(|(i, slot)| {
-                slot.unwrap_or_else(|| {
-                    let f = specs.get(i);
-                    missing(
-                        program,
-                        &f.ty,
-                        f.default.as_ref(),
-                        &JsonPath::Field(path, &f.name),
-                        &mut errors,
-                    )
-                })
-            })
-            .collect())
+        for (i, value) in values.iter_mut().enumerate().filter(|(i, _)| !seen.has(*i)) {
+            let f = specs.get(i);
+            *value = missing(
+                program,
+                &f.ty,
+                f.default.as_ref(),
+                &JsonPath::Field(path, &f.name),
+                &mut errors,
+            );
+        }
+        Ok(values)
+    }
+
+    /// Which fields of an object were read: a bit each, in a word for the usual
+    /// object of at most 64 fields (no allocation per object).
+    enum Seen {
+        Few(u64),
+        Many(Vec<bool>),
+    }
+
+    impl Seen {
+        fn new(fields: usize) -> Seen {
+            match fields {
+                0..=64 => Seen::Few(0),
+                _ => Seen::Many(vec![false; fields]),
+            }
+        }
+
+        fn mark(&mut self, i: usize) {
+            match self {
+                Seen::Few(bits) => *bits |= 1 << i,
+                Seen::Many(flags) => flags[i] = true,
+            }
+        }
+
+        fn has(&self, i: usize) -> bool {
+            match self {
+                Seen::Few(bits) => bits >> i & 1 == 1,
+                Seen::Many(flags) => flags[i],
+            }
+        }
     }
 
     use serde::Deserialize as _;

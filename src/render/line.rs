@@ -65,14 +65,15 @@ impl LineWriter {
     }
 
     /// Writes the result of the run `ev` last made, with its line number and, if
-    /// given, its compact trace; ends with a newline.
+    /// given, its compact trace (the rules that applied, by rule index, as
+    /// [`Evaluator::applied_rules`] says); ends with a newline.
     pub fn write(
         &self,
         out: &mut Vec<u8>,
         ev: &Evaluator<'_>,
         values: &[Value],
         line: u64,
-        trace: Option<&[&RawValue]>,
+        trace: Option<&[bool]>,
     ) {
         let p = &ev.compiled.program;
         let _ = write!(out, "{{\"line\":{line},\"id\":");
@@ -90,7 +91,8 @@ impl LineWriter {
         out.extend_from_slice(&self.tail);
         if let Some(trace) = trace {
             out.extend_from_slice(b",\"trace\":[");
-            for (i, entry) in trace.iter().enumerate() {
+            let applied = (trace.iter().zip(&self.applied)).filter(|(a, _)| **a);
+            for (i, (_, entry)) in applied.enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -171,7 +173,7 @@ mod tests {
                 .map(|r| &*lines.applied[r.index()])
                 .collect();
             let mut fast = Vec::new();
-            lines.write(&mut fast, &ev, &values, i, Some(&applied));
+            lines.write(&mut fast, &ev, &values, i, Some(&ev.applied_rules()));
             let record = super::super::ResultRecord {
                 header: &header,
                 ev: &ev,
