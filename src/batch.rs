@@ -532,6 +532,8 @@ struct Worker<'c> {
     /// reused from one record to the next.
     values: Vec<Value>,
     applied: Vec<bool>,
+    /// The largest chunk output so far: the next one is made that large at once.
+    out_capacity: usize,
 }
 
 impl<'c> Worker<'c> {
@@ -556,12 +558,13 @@ impl<'c> Worker<'c> {
             lines,
             values: Vec::new(),
             applied: Vec::new(),
+            out_capacity: options.chunk * 512,
         }
     }
 
     fn chunk(&mut self, chunk: Chunk) -> (Vec<u8>, BatchSummary) {
         let mut acc = ChunkOutput {
-            out: Vec::with_capacity(self.options.chunk * 512),
+            out: Vec::with_capacity(self.out_capacity),
             summary: BatchSummary::default(),
             counts: vec![Vec::new(); self.counted.len()],
             csv: (self.options.output == OutputFormat::Csv).then(|| {
@@ -589,6 +592,7 @@ impl<'c> Worker<'c> {
                 }
             }
         }
+        self.out_capacity = self.out_capacity.max(acc.out.len());
         self.finish(acc)
     }
 

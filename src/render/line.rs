@@ -23,6 +23,11 @@ pub struct LineWriter {
     tail: Vec<u8>,
     /// Each rule as a compact trace lists it, by rule id.
     pub applied: Vec<Box<RawValue>>,
+    /// `,"as_of":"..."`: the evaluator's date is the same for every record.
+    as_of: Vec<u8>,
+    /// The texts the rules conclude (a procedure's wording), escaped once, by the
+    /// address of the text they share with every result that holds them.
+    texts: Vec<(usize, Vec<u8>)>,
 }
 
 fn json_string(s: &str) -> Vec<u8> {
@@ -55,12 +60,21 @@ impl LineWriter {
                 serde_json::value::to_raw_value(&rule).unwrap_or_else(|_| Box::default())
             })
             .collect();
+        let as_of = format!(",\"as_of\":\"{}\"", ev.as_of()).into_bytes();
+        let texts = (0..c.node_count() as u32)
+            .filter_map(|n| match &c.node(n).op {
+                crate::lower::Op::Const(Value::Text(t)) => Some((address(t), json_string(t))),
+                _ => None,
+            })
+            .collect();
         LineWriter {
             applied,
             keys,
             variants,
             table_keys,
             tail,
+            as_of,
+            texts,
         }
     }
 
@@ -76,14 +90,16 @@ impl LineWriter {
         trace: Option<&[bool]>,
     ) {
         let p = &ev.compiled.program;
-        let _ = write!(out, "{{\"line\":{line},\"id\":");
+        out.extend_from_slice(b"{\"line\":");
+        write_number(out, line);
+        out.extend_from_slice(b",\"id\":");
         match ev.facts_id() {
             Some(id) => {
                 let _ = serde_json::to_writer(&mut *out, id);
             }
             None => out.extend_from_slice(b"null"),
         }
-        let _ = write!(out, ",\"as_of\":\"{}\"", ev.as_of());
+        out.extend_from_slice(&self.as_of);
         for ((key, r), v) in self.keys.iter().zip(&ev.compiled.results).zip(values) {
             out.extend_from_slice(key);
             self.value(out, p, &r.ty, v);
@@ -120,9 +136,13 @@ impl LineWriter {
             (_, Value::Num(n)) => {
                 let _ = write!(out, "\"{}\"", n.normalize());
             }
-            (_, Value::Date(d)) => {
-                let _ = write!(out, "\"{d}\"");
-            }
+            (_, Value::Date(d)) => write_date(out, *d),
+            (_, Value::Text(t)) => match self.texts.iter().find(|(a, _)| *a == address(t)) {
+                Some((_, escaped)) => out.extend_from_slice(escaped),
+                None => {
+                    let _ = serde_json::to_writer(&mut *out, &**t);
+                }
+            },
             (Type::Enum(e), Value::Enum(i)) => {
                 out.extend_from_slice(&self.variants[e.index()][*i as usize])
             }
@@ -151,11 +171,76 @@ impl LineWriter {
     }
 }
 
+/// Where a text is held: results that copy a rule's text share it.
+fn address(text: &std::sync::Arc<str>) -> usize {
+    std::sync::Arc::as_ptr(text) as *const u8 as usize
+}
+
+/// A whole number in decimal, without the formatting machinery.
+fn write_number(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
+/// A date as a JSON string, as `Date`'s `Display` writes it.
+fn write_date(out: &mut Vec<u8>, d: crate::date::Date) {
+    let Ok(year @ 0..=9999) = u32::try_from(d.year) else {
+        let _ = write!(out, "\"{d}\"");
+        return;
+    };
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let (m, day) = (u32::from(d.month), u32::from(d.day));
+    out.extend_from_slice(&[
+        b'"',
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(m / 10),
+        digit(m),
+        b'-',
+        digit(day / 10),
+        digit(day),
+        b'"',
+    ]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::date::Date;
     use crate::policy::{compile, PolicySource};
+
+    #[test]
+    fn numbers_and_dates_are_written_as_display_writes_them() {
+        for n in [0, 7, 10, 512, 1_000_000, u64::MAX] {
+            let mut out = Vec::new();
+            write_number(&mut out, n);
+            assert_eq!(String::from_utf8(out).unwrap(), n.to_string());
+        }
+        for (year, month, day) in [
+            (2025, 6, 1),
+            (0, 1, 1),
+            (9999, 12, 31),
+            (10000, 1, 1),
+            (-1, 2, 3),
+        ] {
+            let d = Date { year, month, day };
+            let mut out = Vec::new();
+            write_date(&mut out, d);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("\"{d}\""));
+        }
+    }
 
     #[test]
     fn lines_are_the_bytes_of_the_serialised_result() {
