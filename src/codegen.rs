@@ -92,6 +92,8 @@ struct Writer<'c> {
     plan: &'c Plan,
     /// Whether each node has a function (a step other than a fact's).
     has_fn: Vec<bool>,
+    /// How many places call each node's function.
+    calls: std::cell::RefCell<Vec<u32>>,
 }
 
 impl<'c> Writer<'c> {
@@ -106,12 +108,12 @@ impl<'c> Writer<'c> {
         Writer {
             compiled,
             plan,
+            calls: std::cell::RefCell::new(vec![0; has_fn.len()]),
             has_fn,
         }
     }
 
     fn module(&self, out: &mut String) {
-        let start = out.len();
         // The facts move into their slots first; then each result, in order.
         out.push_str("pub(super) fn run(ev: &mut Evaluator<'_>) {\n    ev.begin_native();\n");
         for step in &self.plan.steps {
@@ -123,32 +125,35 @@ impl<'c> Writer<'c> {
             out.push_str(&self.ensure(self.plan.alias[r.node as usize]));
         }
         out.push_str("}\n");
-        let fns: Vec<(u32, String)> = (self.plan.steps.iter())
+        let bodies: Vec<(u32, String)> = (self.plan.steps.iter())
             .filter(|step| !matches!(step, Step::Fact(..)))
-            .map(|step| (step_node(step), self.node_fn(step)))
+            .map(|step| (step_node(step), self.node_body(step)))
             .collect();
-        // A node read from one place only is written into its reader.
-        let mut calls = vec![0u32; self.compiled.node_count()];
-        for text in std::iter::once(&out[start..]).chain(fns.iter().map(|(_, f)| f.as_str())) {
-            for call in text.split("    n").skip(1) {
-                if let Some(k) = call.split('(').next().and_then(|k| k.parse::<usize>().ok()) {
-                    calls[k] += 1;
-                }
-            }
-        }
-        for (n, text) in fns {
-            out.push_str(match calls[n as usize] {
-                1 => "#[inline(always)]\n",
-                _ => "#[inline]\n",
-            });
-            out.push_str(&text);
+        // A node read from one place only is computed once per run: it needs no
+        // check, and is written into its reader.
+        let calls = self.calls.borrow();
+        for (n, body) in bodies {
+            let once = calls[n as usize] == 1;
+            let _ = write!(
+                out,
+                "#[inline{}]\nfn n{n}(ev: &mut Evaluator<'_>) {{\n{}{body}}}\n",
+                if once { "(always)" } else { "" },
+                if once {
+                    String::new()
+                } else {
+                    format!("    if ev.known({n}) {{ return; }}\n")
+                },
+            );
         }
     }
 
     /// `    nK(ev);` if node `k` has a function, nothing for a fact or a constant.
     fn ensure(&self, k: u32) -> String {
         match self.has_fn[k as usize] {
-            true => format!("    n{k}(ev);\n"),
+            true => {
+                self.calls.borrow_mut()[k as usize] += 1;
+                format!("    n{k}(ev);\n")
+            }
             false => String::new(),
         }
     }
@@ -166,18 +171,16 @@ impl<'c> Writer<'c> {
         code
     }
 
-    fn node_fn(&self, step: &Step) -> String {
+    /// What node `n`'s function does once it knows the node is not computed yet.
+    fn node_body(&self, step: &Step) -> String {
         let n = step_node(step);
-        let mut out =
-            format!("fn n{n}(ev: &mut Evaluator<'_>) {{\n    if ev.known({n}) {{ return; }}\n");
-        out.push_str(&self.operands(step));
+        let mut out = self.operands(step);
         match (step, &self.compiled.node(n).op) {
             (Step::General(_), Op::Aggregate { .. }) => out.push_str(&self.aggregate(n)),
             _ => {
                 let _ = writeln!(out, "    {}", call(step, self.plan));
             }
         }
-        out.push_str("}\n");
         out
     }
 
@@ -210,8 +213,8 @@ impl<'c> Writer<'c> {
         };
         let (for_filter, for_body) = scoped.split_at(*filter_scoped as usize);
         let mut code = format!(
-            "    let Some(items) = ev.aggregate_items({n}, {collection}) else {{ return; }};\n    \
-             let mut acc = Accumulator::new(AggKind::{kind:?});\n    \
+            "    let mut acc = Accumulator::new(AggKind::{kind:?});\n    \
+             let Some(items) = ev.aggregate_items({n}, {collection}, &acc) else {{ return; }};\n    \
              for item in items.iter() {{\n        ev.bind_local({depth}, item);\n{}",
             steps(for_filter)
         );

@@ -135,10 +135,20 @@ impl<'c> Evaluator<'c> {
         self.locals.push(item.clone());
     }
 
-    /// Native plans: the elements of the collection in slot `collection`, or none
-    /// (and node `n` failed) if it holds no list or set.
-    pub(crate) fn aggregate_items(&mut self, n: u32, collection: u32) -> Option<Arc<Vec<Value>>> {
+    /// Native plans: the elements of the collection in slot `collection`; none if
+    /// node `n` is decided already: it failed (no list or set there), or the
+    /// collection is empty and `acc` says what that gives.
+    pub(crate) fn aggregate_items(
+        &mut self,
+        n: u32,
+        collection: u32,
+        acc: &Accumulator,
+    ) -> Option<Arc<Vec<Value>>> {
         match self.ensure(collection) {
+            Ok(Value::Set(v) | Value::List(v)) if v.is_empty() => {
+                self.set(n, acc.result(0));
+                None
+            }
             Ok(Value::Set(v) | Value::List(v)) => Some(v.clone()),
             _ => {
                 self.flags[n as usize] = FAILED;

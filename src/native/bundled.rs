@@ -56,8 +56,8 @@ pub(super) fn run(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n9(ev: &mut Evaluator<'_>) {
     if ev.known(9) { return; }
-    let Some(items) = ev.aggregate_items(9, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(9, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -82,8 +82,8 @@ fn n9(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n14(ev: &mut Evaluator<'_>) {
     if ev.known(14) { return; }
-    let Some(items) = ev.aggregate_items(14, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(14, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -108,8 +108,8 @@ fn n14(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n19(ev: &mut Evaluator<'_>) {
     if ev.known(19) { return; }
-    let Some(items) = ev.aggregate_items(19, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(19, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -134,8 +134,8 @@ fn n19(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n23(ev: &mut Evaluator<'_>) {
     if ev.known(23) { return; }
-    let Some(items) = ev.aggregate_items(23, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(23, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -158,8 +158,8 @@ fn n23(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n25(ev: &mut Evaluator<'_>) {
     if ev.known(25) { return; }
-    let Some(items) = ev.aggregate_items(25, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(25, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -182,8 +182,8 @@ fn n25(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n27(ev: &mut Evaluator<'_>) {
     if ev.known(27) { return; }
-    let Some(items) = ev.aggregate_items(27, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(27, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -210,7 +210,6 @@ fn n30(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n31(ev: &mut Evaluator<'_>) {
-    if ev.known(31) { return; }
     n30(ev);
     n9(ev);
     ev.arith_step(31, ArithOp::Add, 30, 9);
@@ -229,7 +228,6 @@ fn n33(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n34(ev: &mut Evaluator<'_>) {
-    if ev.known(34) { return; }
     n33(ev);
     n14(ev);
     ev.arith_step(34, ArithOp::Add, 33, 14);
@@ -248,7 +246,6 @@ fn n36(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n37(ev: &mut Evaluator<'_>) {
-    if ev.known(37) { return; }
     n36(ev);
     n19(ev);
     ev.arith_step(37, ArithOp::Add, 36, 19);
@@ -262,25 +259,21 @@ fn n38(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n40(ev: &mut Evaluator<'_>) {
-    if ev.known(40) { return; }
     n32(ev);
     ev.order(40, CmpOp::Lt, 32, 39);
 }
 #[inline(always)]
 fn n42(ev: &mut Evaluator<'_>) {
-    if ev.known(42) { return; }
     n35(ev);
     ev.order(42, CmpOp::Le, 35, 41);
 }
 #[inline(always)]
 fn n43(ev: &mut Evaluator<'_>) {
-    if ev.known(43) { return; }
     n38(ev);
     ev.order(43, CmpOp::Le, 38, 41);
 }
 #[inline(always)]
 fn n44(ev: &mut Evaluator<'_>) {
-    if ev.known(44) { return; }
     'read: {
     n42(ev);
     if ev.flag(42) != FALSE { break 'read; }
@@ -290,7 +283,6 @@ fn n44(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n45(ev: &mut Evaluator<'_>) {
-    if ev.known(45) { return; }
     'read: {
     n40(ev);
     if ev.flag(40) != TRUE { break 'read; }
@@ -300,25 +292,21 @@ fn n45(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n48(ev: &mut Evaluator<'_>) {
-    if ev.known(48) { return; }
     n32(ev);
     ev.order(48, CmpOp::Lt, 32, 47);
 }
 #[inline(always)]
 fn n50(ev: &mut Evaluator<'_>) {
-    if ev.known(50) { return; }
     n35(ev);
     ev.order(50, CmpOp::Le, 35, 49);
 }
 #[inline(always)]
 fn n51(ev: &mut Evaluator<'_>) {
-    if ev.known(51) { return; }
     n38(ev);
     ev.order(51, CmpOp::Le, 38, 49);
 }
 #[inline(always)]
 fn n52(ev: &mut Evaluator<'_>) {
-    if ev.known(52) { return; }
     'read: {
     n50(ev);
     if ev.flag(50) != FALSE { break 'read; }
@@ -328,7 +316,6 @@ fn n52(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n53(ev: &mut Evaluator<'_>) {
-    if ev.known(53) { return; }
     'read: {
     n48(ev);
     if ev.flag(48) != TRUE { break 'read; }
@@ -338,25 +325,21 @@ fn n53(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n56(ev: &mut Evaluator<'_>) {
-    if ev.known(56) { return; }
     n32(ev);
     ev.order(56, CmpOp::Lt, 32, 55);
 }
 #[inline(always)]
 fn n58(ev: &mut Evaluator<'_>) {
-    if ev.known(58) { return; }
     n35(ev);
     ev.order(58, CmpOp::Le, 35, 57);
 }
 #[inline(always)]
 fn n60(ev: &mut Evaluator<'_>) {
-    if ev.known(60) { return; }
     n38(ev);
     ev.order(60, CmpOp::Le, 38, 59);
 }
 #[inline(always)]
 fn n61(ev: &mut Evaluator<'_>) {
-    if ev.known(61) { return; }
     'read: {
     n58(ev);
     if ev.flag(58) != FALSE { break 'read; }
@@ -366,7 +349,6 @@ fn n61(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n62(ev: &mut Evaluator<'_>) {
-    if ev.known(62) { return; }
     'read: {
     n56(ev);
     if ev.flag(56) != TRUE { break 'read; }
@@ -376,7 +358,6 @@ fn n62(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n65(ev: &mut Evaluator<'_>) {
-    if ev.known(65) { return; }
     n62(ev);
     match ev.flag(62) {
         TRUE => {
@@ -389,7 +370,6 @@ fn n65(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n66(ev: &mut Evaluator<'_>) {
-    if ev.known(66) { return; }
     n53(ev);
     match ev.flag(53) {
         TRUE => {
@@ -417,25 +397,21 @@ fn n67(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n70(ev: &mut Evaluator<'_>) {
-    if ev.known(70) { return; }
     n30(ev);
     ev.order(70, CmpOp::Lt, 30, 39);
 }
 #[inline(always)]
 fn n71(ev: &mut Evaluator<'_>) {
-    if ev.known(71) { return; }
     n33(ev);
     ev.order(71, CmpOp::Le, 33, 41);
 }
 #[inline(always)]
 fn n72(ev: &mut Evaluator<'_>) {
-    if ev.known(72) { return; }
     n36(ev);
     ev.order(72, CmpOp::Le, 36, 41);
 }
 #[inline(always)]
 fn n73(ev: &mut Evaluator<'_>) {
-    if ev.known(73) { return; }
     'read: {
     n71(ev);
     if ev.flag(71) != FALSE { break 'read; }
@@ -445,7 +421,6 @@ fn n73(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n74(ev: &mut Evaluator<'_>) {
-    if ev.known(74) { return; }
     'read: {
     n70(ev);
     if ev.flag(70) != TRUE { break 'read; }
@@ -455,25 +430,21 @@ fn n74(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n75(ev: &mut Evaluator<'_>) {
-    if ev.known(75) { return; }
     n30(ev);
     ev.order(75, CmpOp::Lt, 30, 47);
 }
 #[inline(always)]
 fn n76(ev: &mut Evaluator<'_>) {
-    if ev.known(76) { return; }
     n33(ev);
     ev.order(76, CmpOp::Le, 33, 49);
 }
 #[inline(always)]
 fn n77(ev: &mut Evaluator<'_>) {
-    if ev.known(77) { return; }
     n36(ev);
     ev.order(77, CmpOp::Le, 36, 49);
 }
 #[inline(always)]
 fn n78(ev: &mut Evaluator<'_>) {
-    if ev.known(78) { return; }
     'read: {
     n76(ev);
     if ev.flag(76) != FALSE { break 'read; }
@@ -483,7 +454,6 @@ fn n78(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n79(ev: &mut Evaluator<'_>) {
-    if ev.known(79) { return; }
     'read: {
     n75(ev);
     if ev.flag(75) != TRUE { break 'read; }
@@ -493,25 +463,21 @@ fn n79(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n80(ev: &mut Evaluator<'_>) {
-    if ev.known(80) { return; }
     n30(ev);
     ev.order(80, CmpOp::Lt, 30, 55);
 }
 #[inline(always)]
 fn n81(ev: &mut Evaluator<'_>) {
-    if ev.known(81) { return; }
     n33(ev);
     ev.order(81, CmpOp::Le, 33, 57);
 }
 #[inline(always)]
 fn n82(ev: &mut Evaluator<'_>) {
-    if ev.known(82) { return; }
     n36(ev);
     ev.order(82, CmpOp::Le, 36, 59);
 }
 #[inline(always)]
 fn n83(ev: &mut Evaluator<'_>) {
-    if ev.known(83) { return; }
     'read: {
     n81(ev);
     if ev.flag(81) != FALSE { break 'read; }
@@ -521,7 +487,6 @@ fn n83(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n84(ev: &mut Evaluator<'_>) {
-    if ev.known(84) { return; }
     'read: {
     n80(ev);
     if ev.flag(80) != TRUE { break 'read; }
@@ -531,7 +496,6 @@ fn n84(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n85(ev: &mut Evaluator<'_>) {
-    if ev.known(85) { return; }
     n84(ev);
     match ev.flag(84) {
         TRUE => {
@@ -544,7 +508,6 @@ fn n85(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n86(ev: &mut Evaluator<'_>) {
-    if ev.known(86) { return; }
     n79(ev);
     match ev.flag(79) {
         TRUE => {
@@ -582,7 +545,6 @@ fn n92(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n93(ev: &mut Evaluator<'_>) {
-    if ev.known(93) { return; }
     n92(ev);
     n9(ev);
     ev.arith_step(93, ArithOp::Add, 92, 9);
@@ -601,7 +563,6 @@ fn n95(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n96(ev: &mut Evaluator<'_>) {
-    if ev.known(96) { return; }
     n95(ev);
     n14(ev);
     ev.arith_step(96, ArithOp::Add, 95, 14);
@@ -620,7 +581,6 @@ fn n98(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n99(ev: &mut Evaluator<'_>) {
-    if ev.known(99) { return; }
     n98(ev);
     n19(ev);
     ev.arith_step(99, ArithOp::Add, 98, 19);
@@ -634,25 +594,21 @@ fn n100(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n101(ev: &mut Evaluator<'_>) {
-    if ev.known(101) { return; }
     n94(ev);
     ev.order(101, CmpOp::Lt, 94, 39);
 }
 #[inline(always)]
 fn n102(ev: &mut Evaluator<'_>) {
-    if ev.known(102) { return; }
     n97(ev);
     ev.order(102, CmpOp::Le, 97, 41);
 }
 #[inline(always)]
 fn n103(ev: &mut Evaluator<'_>) {
-    if ev.known(103) { return; }
     n100(ev);
     ev.order(103, CmpOp::Le, 100, 41);
 }
 #[inline(always)]
 fn n104(ev: &mut Evaluator<'_>) {
-    if ev.known(104) { return; }
     'read: {
     n102(ev);
     if ev.flag(102) != FALSE { break 'read; }
@@ -662,7 +618,6 @@ fn n104(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n105(ev: &mut Evaluator<'_>) {
-    if ev.known(105) { return; }
     'read: {
     n101(ev);
     if ev.flag(101) != TRUE { break 'read; }
@@ -672,25 +627,21 @@ fn n105(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n106(ev: &mut Evaluator<'_>) {
-    if ev.known(106) { return; }
     n94(ev);
     ev.order(106, CmpOp::Lt, 94, 47);
 }
 #[inline(always)]
 fn n107(ev: &mut Evaluator<'_>) {
-    if ev.known(107) { return; }
     n97(ev);
     ev.order(107, CmpOp::Le, 97, 49);
 }
 #[inline(always)]
 fn n108(ev: &mut Evaluator<'_>) {
-    if ev.known(108) { return; }
     n100(ev);
     ev.order(108, CmpOp::Le, 100, 49);
 }
 #[inline(always)]
 fn n109(ev: &mut Evaluator<'_>) {
-    if ev.known(109) { return; }
     'read: {
     n107(ev);
     if ev.flag(107) != FALSE { break 'read; }
@@ -700,7 +651,6 @@ fn n109(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n110(ev: &mut Evaluator<'_>) {
-    if ev.known(110) { return; }
     'read: {
     n106(ev);
     if ev.flag(106) != TRUE { break 'read; }
@@ -710,25 +660,21 @@ fn n110(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n111(ev: &mut Evaluator<'_>) {
-    if ev.known(111) { return; }
     n94(ev);
     ev.order(111, CmpOp::Lt, 94, 55);
 }
 #[inline(always)]
 fn n112(ev: &mut Evaluator<'_>) {
-    if ev.known(112) { return; }
     n97(ev);
     ev.order(112, CmpOp::Le, 97, 57);
 }
 #[inline(always)]
 fn n113(ev: &mut Evaluator<'_>) {
-    if ev.known(113) { return; }
     n100(ev);
     ev.order(113, CmpOp::Le, 100, 59);
 }
 #[inline(always)]
 fn n114(ev: &mut Evaluator<'_>) {
-    if ev.known(114) { return; }
     'read: {
     n112(ev);
     if ev.flag(112) != FALSE { break 'read; }
@@ -738,7 +684,6 @@ fn n114(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n115(ev: &mut Evaluator<'_>) {
-    if ev.known(115) { return; }
     'read: {
     n111(ev);
     if ev.flag(111) != TRUE { break 'read; }
@@ -748,7 +693,6 @@ fn n115(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n116(ev: &mut Evaluator<'_>) {
-    if ev.known(116) { return; }
     n115(ev);
     match ev.flag(115) {
         TRUE => {
@@ -761,7 +705,6 @@ fn n116(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n117(ev: &mut Evaluator<'_>) {
-    if ev.known(117) { return; }
     n110(ev);
     match ev.flag(110) {
         TRUE => {
@@ -775,7 +718,6 @@ fn n117(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n118(ev: &mut Evaluator<'_>) {
-    if ev.known(118) { return; }
     n105(ev);
     match ev.flag(105) {
         TRUE => {
@@ -803,25 +745,21 @@ fn n121(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n123(ev: &mut Evaluator<'_>) {
-    if ev.known(123) { return; }
     n92(ev);
     ev.order(123, CmpOp::Lt, 92, 39);
 }
 #[inline(always)]
 fn n124(ev: &mut Evaluator<'_>) {
-    if ev.known(124) { return; }
     n95(ev);
     ev.order(124, CmpOp::Le, 95, 41);
 }
 #[inline(always)]
 fn n125(ev: &mut Evaluator<'_>) {
-    if ev.known(125) { return; }
     n98(ev);
     ev.order(125, CmpOp::Le, 98, 41);
 }
 #[inline(always)]
 fn n126(ev: &mut Evaluator<'_>) {
-    if ev.known(126) { return; }
     'read: {
     n124(ev);
     if ev.flag(124) != FALSE { break 'read; }
@@ -831,7 +769,6 @@ fn n126(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n127(ev: &mut Evaluator<'_>) {
-    if ev.known(127) { return; }
     'read: {
     n123(ev);
     if ev.flag(123) != TRUE { break 'read; }
@@ -841,25 +778,21 @@ fn n127(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n128(ev: &mut Evaluator<'_>) {
-    if ev.known(128) { return; }
     n92(ev);
     ev.order(128, CmpOp::Lt, 92, 47);
 }
 #[inline(always)]
 fn n129(ev: &mut Evaluator<'_>) {
-    if ev.known(129) { return; }
     n95(ev);
     ev.order(129, CmpOp::Le, 95, 49);
 }
 #[inline(always)]
 fn n130(ev: &mut Evaluator<'_>) {
-    if ev.known(130) { return; }
     n98(ev);
     ev.order(130, CmpOp::Le, 98, 49);
 }
 #[inline(always)]
 fn n131(ev: &mut Evaluator<'_>) {
-    if ev.known(131) { return; }
     'read: {
     n129(ev);
     if ev.flag(129) != FALSE { break 'read; }
@@ -869,7 +802,6 @@ fn n131(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n132(ev: &mut Evaluator<'_>) {
-    if ev.known(132) { return; }
     'read: {
     n128(ev);
     if ev.flag(128) != TRUE { break 'read; }
@@ -879,25 +811,21 @@ fn n132(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n133(ev: &mut Evaluator<'_>) {
-    if ev.known(133) { return; }
     n92(ev);
     ev.order(133, CmpOp::Lt, 92, 55);
 }
 #[inline(always)]
 fn n134(ev: &mut Evaluator<'_>) {
-    if ev.known(134) { return; }
     n95(ev);
     ev.order(134, CmpOp::Le, 95, 57);
 }
 #[inline(always)]
 fn n135(ev: &mut Evaluator<'_>) {
-    if ev.known(135) { return; }
     n98(ev);
     ev.order(135, CmpOp::Le, 98, 59);
 }
 #[inline(always)]
 fn n136(ev: &mut Evaluator<'_>) {
-    if ev.known(136) { return; }
     'read: {
     n134(ev);
     if ev.flag(134) != FALSE { break 'read; }
@@ -907,7 +835,6 @@ fn n136(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n137(ev: &mut Evaluator<'_>) {
-    if ev.known(137) { return; }
     'read: {
     n133(ev);
     if ev.flag(133) != TRUE { break 'read; }
@@ -917,7 +844,6 @@ fn n137(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n138(ev: &mut Evaluator<'_>) {
-    if ev.known(138) { return; }
     n137(ev);
     match ev.flag(137) {
         TRUE => {
@@ -930,7 +856,6 @@ fn n138(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n139(ev: &mut Evaluator<'_>) {
-    if ev.known(139) { return; }
     n132(ev);
     match ev.flag(132) {
         TRUE => {
@@ -944,7 +869,6 @@ fn n139(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n140(ev: &mut Evaluator<'_>) {
-    if ev.known(140) { return; }
     n127(ev);
     match ev.flag(127) {
         TRUE => {
@@ -972,20 +896,17 @@ fn n142(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n144(ev: &mut Evaluator<'_>) {
-    if ev.known(144) { return; }
     n121(ev);
     ev.is_given(144, 121, true);
 }
 #[inline(always)]
 fn n145(ev: &mut Evaluator<'_>) {
-    if ev.known(145) { return; }
     n121(ev);
     n67(ev);
     ev.equal(145, 121, 67, true);
 }
 #[inline(always)]
 fn n146(ev: &mut Evaluator<'_>) {
-    if ev.known(146) { return; }
     'read: {
     n144(ev);
     if ev.flag(144) != TRUE { break 'read; }
@@ -1010,20 +931,17 @@ fn n147(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n149(ev: &mut Evaluator<'_>) {
-    if ev.known(149) { return; }
     n142(ev);
     ev.is_given(149, 142, true);
 }
 #[inline(always)]
 fn n150(ev: &mut Evaluator<'_>) {
-    if ev.known(150) { return; }
     n142(ev);
     n87(ev);
     ev.equal(150, 142, 87, true);
 }
 #[inline(always)]
 fn n151(ev: &mut Evaluator<'_>) {
-    if ev.known(151) { return; }
     'read: {
     n149(ev);
     if ev.flag(149) != TRUE { break 'read; }
@@ -1048,30 +966,25 @@ fn n152(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n155(ev: &mut Evaluator<'_>) {
-    if ev.known(155) { return; }
     ev.is_given(155, 154, true);
 }
 #[inline(always)]
 fn n156(ev: &mut Evaluator<'_>) {
-    if ev.known(156) { return; }
     ev.field(156, 154, 3);
 }
 #[inline(always)]
 fn n158(ev: &mut Evaluator<'_>) {
-    if ev.known(158) { return; }
     ev.is_given(158, 157, true);
 }
 #[inline(always)]
 fn n159(ev: &mut Evaluator<'_>) {
-    if ev.known(159) { return; }
     ev.field(159, 157, 0);
 }
 #[inline(always)]
 fn n162(ev: &mut Evaluator<'_>) {
-    if ev.known(162) { return; }
     n159(ev);
-    let Some(items) = ev.aggregate_items(162, 159) else { return; };
     let mut acc = Accumulator::new(AggKind::Any);
+    let Some(items) = ev.aggregate_items(162, 159, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -1101,7 +1014,6 @@ fn n163(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n165(ev: &mut Evaluator<'_>) {
-    if ev.known(165) { return; }
     n163(ev);
     ev.not(165, 163);
 }
@@ -1146,7 +1058,6 @@ fn n171(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n172(ev: &mut Evaluator<'_>) {
-    if ev.known(172) { return; }
     'read: {
     n170(ev);
     if ev.flag(170) != FALSE { break 'read; }
@@ -1176,13 +1087,11 @@ fn n188(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n190(ev: &mut Evaluator<'_>) {
-    if ev.known(190) { return; }
     n188(ev);
     ev.equal(190, 188, 189, false);
 }
 #[inline(always)]
 fn n191(ev: &mut Evaluator<'_>) {
-    if ev.known(191) { return; }
     'read: {
     n187(ev);
     if ev.flag(187) != TRUE { break 'read; }
@@ -1192,21 +1101,18 @@ fn n191(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n194(ev: &mut Evaluator<'_>) {
-    if ev.known(194) { return; }
     n188(ev);
     ev.equal(194, 188, 193, false);
 }
 #[inline(always)]
 fn n195(ev: &mut Evaluator<'_>) {
-    if ev.known(195) { return; }
     ev.field(195, 186, 1);
 }
 #[inline(always)]
 fn n196(ev: &mut Evaluator<'_>) {
-    if ev.known(196) { return; }
     n195(ev);
-    let Some(items) = ev.aggregate_items(196, 195) else { return; };
     let mut acc = Accumulator::new(AggKind::Count);
+    let Some(items) = ev.aggregate_items(196, 195, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         match acc.add(ev, 196, None) {
@@ -1219,7 +1125,6 @@ fn n196(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n198(ev: &mut Evaluator<'_>) {
-    if ev.known(198) { return; }
     n196(ev);
     ev.order(198, CmpOp::Gt, 196, 197);
 }
@@ -1237,12 +1142,10 @@ fn n199(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n208(ev: &mut Evaluator<'_>) {
-    if ev.known(208) { return; }
     ev.keys(208, AggKind::Any, 174, 2);
 }
 #[inline(always)]
 fn n210(ev: &mut Evaluator<'_>) {
-    if ev.known(210) { return; }
     ev.keys(210, AggKind::Any, 174, 3);
 }
 #[inline]
@@ -1252,19 +1155,16 @@ fn n212(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n213(ev: &mut Evaluator<'_>) {
-    if ev.known(213) { return; }
     n212(ev);
     ev.is_given(213, 212, true);
 }
 #[inline(always)]
 fn n214(ev: &mut Evaluator<'_>) {
-    if ev.known(214) { return; }
     n212(ev);
     ev.equal(214, 212, 46, false);
 }
 #[inline(always)]
 fn n216(ev: &mut Evaluator<'_>) {
-    if ev.known(216) { return; }
     n188(ev);
     ev.equal(216, 188, 215, false);
 }
@@ -1275,7 +1175,6 @@ fn n218(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n219(ev: &mut Evaluator<'_>) {
-    if ev.known(219) { return; }
     'read: {
     n216(ev);
     if ev.flag(216) != TRUE { break 'read; }
@@ -1295,13 +1194,11 @@ fn n220(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n221(ev: &mut Evaluator<'_>) {
-    if ev.known(221) { return; }
     n188(ev);
     ev.equal(221, 188, 39, false);
 }
 #[inline(always)]
 fn n222(ev: &mut Evaluator<'_>) {
-    if ev.known(222) { return; }
     'read: {
     n221(ev);
     if ev.flag(221) != TRUE { break 'read; }
@@ -1311,7 +1208,6 @@ fn n222(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n223(ev: &mut Evaluator<'_>) {
-    if ev.known(223) { return; }
     'read: {
     n219(ev);
     if ev.flag(219) != FALSE { break 'read; }
@@ -1325,7 +1221,6 @@ fn n223(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n224(ev: &mut Evaluator<'_>) {
-    if ev.known(224) { return; }
     'read: {
     n187(ev);
     if ev.flag(187) != TRUE { break 'read; }
@@ -1339,7 +1234,6 @@ fn n224(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n244(ev: &mut Evaluator<'_>) {
-    if ev.known(244) { return; }
     'read: {
     n180(ev);
     if ev.flag(180) != TRUE { break 'read; }
@@ -1354,7 +1248,6 @@ fn n246(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n250(ev: &mut Evaluator<'_>) {
-    if ev.known(250) { return; }
     n244(ev);
     if ev.flag(244) == TRUE {
     'read: {
@@ -1366,7 +1259,6 @@ fn n250(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n253(ev: &mut Evaluator<'_>) {
-    if ev.known(253) { return; }
     if ev.flag(252) == TRUE {
     'read: {
     n246(ev);
@@ -1382,7 +1274,6 @@ fn n257(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n258(ev: &mut Evaluator<'_>) {
-    if ev.known(258) { return; }
     n257(ev);
     if ev.flag(257) == TRUE {
     'read: {
@@ -1394,12 +1285,10 @@ fn n258(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n262(ev: &mut Evaluator<'_>) {
-    if ev.known(262) { return; }
     ev.keys(262, AggKind::Any, 174, 5);
 }
 #[inline(always)]
 fn n263(ev: &mut Evaluator<'_>) {
-    if ev.known(263) { return; }
     'read: {
     if ev.flag(259) != FALSE { break 'read; }
     n262(ev);
@@ -1408,7 +1297,6 @@ fn n263(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n264(ev: &mut Evaluator<'_>) {
-    if ev.known(264) { return; }
     n263(ev);
     if ev.flag(263) == TRUE {
     'read: {
@@ -1425,7 +1313,6 @@ fn n267(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n268(ev: &mut Evaluator<'_>) {
-    if ev.known(268) { return; }
     n267(ev);
     if ev.flag(267) == TRUE {
     'read: {
@@ -1437,7 +1324,6 @@ fn n268(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n270(ev: &mut Evaluator<'_>) {
-    if ev.known(270) { return; }
     if ev.flag(269) == TRUE {
     'read: {
     n246(ev);
@@ -1448,7 +1334,6 @@ fn n270(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n271(ev: &mut Evaluator<'_>) {
-    if ev.known(271) { return; }
     n218(ev);
     if ev.flag(218) == TRUE {
     'read: {
@@ -1460,7 +1345,6 @@ fn n271(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n272(ev: &mut Evaluator<'_>) {
-    if ev.known(272) { return; }
     n220(ev);
     if ev.flag(220) == TRUE {
     'read: {
@@ -1472,7 +1356,6 @@ fn n272(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n273(ev: &mut Evaluator<'_>) {
-    if ev.known(273) { return; }
     'read: {
     n180(ev);
     if ev.flag(180) != FALSE { break 'read; }
@@ -1484,7 +1367,6 @@ fn n273(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n274(ev: &mut Evaluator<'_>) {
-    if ev.known(274) { return; }
     'read: {
     n199(ev);
     if ev.flag(199) != TRUE { break 'read; }
@@ -1494,7 +1376,6 @@ fn n274(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n275(ev: &mut Evaluator<'_>) {
-    if ev.known(275) { return; }
     n274(ev);
     if ev.flag(274) == TRUE {
     'read: {
@@ -1506,7 +1387,6 @@ fn n275(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n276(ev: &mut Evaluator<'_>) {
-    if ev.known(276) { return; }
     n163(ev);
     if ev.flag(163) == TRUE {
     'read: {
@@ -1653,7 +1533,6 @@ fn n283(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n285(ev: &mut Evaluator<'_>) {
-    if ev.known(285) { return; }
     'read: {
     if ev.flag(259) != FALSE { break 'read; }
     n267(ev);
@@ -1672,7 +1551,6 @@ fn n286(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n288(ev: &mut Evaluator<'_>) {
-    if ev.known(288) { return; }
     ev.compute_into(288);
 }
 #[inline]
@@ -1699,7 +1577,6 @@ fn n291(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n293(ev: &mut Evaluator<'_>) {
-    if ev.known(293) { return; }
     n278(ev);
     if ev.flag(278) == TRUE {
     'read: {
@@ -1799,7 +1676,6 @@ fn n297(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n299(ev: &mut Evaluator<'_>) {
-    if ev.known(299) { return; }
     'read: {
     n297(ev);
     match ev.flag(297) {
@@ -1814,7 +1690,6 @@ fn n299(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n303(ev: &mut Evaluator<'_>) {
-    if ev.known(303) { return; }
     'read: {
     n297(ev);
     if ev.flag(297) != TRUE && ev.flag(297) != FALSE { break 'read; }
@@ -1836,12 +1711,10 @@ fn n305(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n308(ev: &mut Evaluator<'_>) {
-    if ev.known(308) { return; }
     ev.keys(308, AggKind::Any, 174, 7);
 }
 #[inline(always)]
 fn n309(ev: &mut Evaluator<'_>) {
-    if ev.known(309) { return; }
     'read: {
     if ev.flag(269) != FALSE { break 'read; }
     n308(ev);
@@ -1850,7 +1723,6 @@ fn n309(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n310(ev: &mut Evaluator<'_>) {
-    if ev.known(310) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -1862,7 +1734,6 @@ fn n310(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n313(ev: &mut Evaluator<'_>) {
-    if ev.known(313) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE && ev.flag(278) != FALSE { break 'read; }
@@ -1876,7 +1747,6 @@ fn n313(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n315(ev: &mut Evaluator<'_>) {
-    if ev.known(315) { return; }
     'read: {
     n278(ev);
     match ev.flag(278) {
@@ -1891,7 +1761,6 @@ fn n315(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n317(ev: &mut Evaluator<'_>) {
-    if ev.known(317) { return; }
     'read: {
     n305(ev);
     match ev.flag(305) {
@@ -1906,7 +1775,6 @@ fn n317(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n320(ev: &mut Evaluator<'_>) {
-    if ev.known(320) { return; }
     ev.keys(320, AggKind::Any, 174, 8);
 }
 #[inline]
@@ -1916,13 +1784,11 @@ fn n321(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n322(ev: &mut Evaluator<'_>) {
-    if ev.known(322) { return; }
     n321(ev);
     ev.keys(322, AggKind::Any, 321, 9);
 }
 #[inline(always)]
 fn n323(ev: &mut Evaluator<'_>) {
-    if ev.known(323) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -1932,7 +1798,6 @@ fn n323(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n324(ev: &mut Evaluator<'_>) {
-    if ev.known(324) { return; }
     'read: {
     n320(ev);
     if ev.flag(320) != FALSE { break 'read; }
@@ -1942,7 +1807,6 @@ fn n324(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n326(ev: &mut Evaluator<'_>) {
-    if ev.known(326) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -1952,18 +1816,15 @@ fn n326(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n330(ev: &mut Evaluator<'_>) {
-    if ev.known(330) { return; }
     ev.keys(330, AggKind::Any, 174, 10);
 }
 #[inline(always)]
 fn n331(ev: &mut Evaluator<'_>) {
-    if ev.known(331) { return; }
     n321(ev);
     ev.keys(331, AggKind::Any, 321, 11);
 }
 #[inline(always)]
 fn n332(ev: &mut Evaluator<'_>) {
-    if ev.known(332) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -1973,7 +1834,6 @@ fn n332(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n333(ev: &mut Evaluator<'_>) {
-    if ev.known(333) { return; }
     'read: {
     n330(ev);
     if ev.flag(330) != FALSE { break 'read; }
@@ -1983,7 +1843,6 @@ fn n333(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n335(ev: &mut Evaluator<'_>) {
-    if ev.known(335) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -1993,7 +1852,6 @@ fn n335(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n337(ev: &mut Evaluator<'_>) {
-    if ev.known(337) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2003,18 +1861,15 @@ fn n337(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n341(ev: &mut Evaluator<'_>) {
-    if ev.known(341) { return; }
     ev.keys(341, AggKind::Any, 174, 12);
 }
 #[inline(always)]
 fn n342(ev: &mut Evaluator<'_>) {
-    if ev.known(342) { return; }
     n321(ev);
     ev.keys(342, AggKind::Any, 321, 13);
 }
 #[inline(always)]
 fn n343(ev: &mut Evaluator<'_>) {
-    if ev.known(343) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2024,7 +1879,6 @@ fn n343(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n344(ev: &mut Evaluator<'_>) {
-    if ev.known(344) { return; }
     'read: {
     n341(ev);
     if ev.flag(341) != FALSE { break 'read; }
@@ -2034,7 +1888,6 @@ fn n344(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n346(ev: &mut Evaluator<'_>) {
-    if ev.known(346) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2044,18 +1897,15 @@ fn n346(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n350(ev: &mut Evaluator<'_>) {
-    if ev.known(350) { return; }
     ev.keys(350, AggKind::Any, 174, 14);
 }
 #[inline(always)]
 fn n351(ev: &mut Evaluator<'_>) {
-    if ev.known(351) { return; }
     n321(ev);
     ev.keys(351, AggKind::Any, 321, 15);
 }
 #[inline(always)]
 fn n352(ev: &mut Evaluator<'_>) {
-    if ev.known(352) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2065,7 +1915,6 @@ fn n352(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n353(ev: &mut Evaluator<'_>) {
-    if ev.known(353) { return; }
     'read: {
     n350(ev);
     if ev.flag(350) != FALSE { break 'read; }
@@ -2075,18 +1924,15 @@ fn n353(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n356(ev: &mut Evaluator<'_>) {
-    if ev.known(356) { return; }
     ev.keys(356, AggKind::Any, 174, 16);
 }
 #[inline(always)]
 fn n357(ev: &mut Evaluator<'_>) {
-    if ev.known(357) { return; }
     n321(ev);
     ev.keys(357, AggKind::Any, 321, 17);
 }
 #[inline(always)]
 fn n358(ev: &mut Evaluator<'_>) {
-    if ev.known(358) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2096,7 +1942,6 @@ fn n358(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n359(ev: &mut Evaluator<'_>) {
-    if ev.known(359) { return; }
     'read: {
     n356(ev);
     if ev.flag(356) != FALSE { break 'read; }
@@ -2106,7 +1951,6 @@ fn n359(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n361(ev: &mut Evaluator<'_>) {
-    if ev.known(361) { return; }
     'read: {
     n353(ev);
     if ev.flag(353) != FALSE { break 'read; }
@@ -2116,7 +1960,6 @@ fn n361(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n362(ev: &mut Evaluator<'_>) {
-    if ev.known(362) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2126,18 +1969,15 @@ fn n362(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n366(ev: &mut Evaluator<'_>) {
-    if ev.known(366) { return; }
     ev.keys(366, AggKind::Any, 174, 18);
 }
 #[inline(always)]
 fn n367(ev: &mut Evaluator<'_>) {
-    if ev.known(367) { return; }
     n321(ev);
     ev.keys(367, AggKind::Any, 321, 19);
 }
 #[inline(always)]
 fn n368(ev: &mut Evaluator<'_>) {
-    if ev.known(368) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2147,7 +1987,6 @@ fn n368(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n369(ev: &mut Evaluator<'_>) {
-    if ev.known(369) { return; }
     'read: {
     n366(ev);
     if ev.flag(366) != FALSE { break 'read; }
@@ -2157,7 +1996,6 @@ fn n369(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n371(ev: &mut Evaluator<'_>) {
-    if ev.known(371) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2167,18 +2005,15 @@ fn n371(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n376(ev: &mut Evaluator<'_>) {
-    if ev.known(376) { return; }
     ev.keys(376, AggKind::Any, 174, 20);
 }
 #[inline(always)]
 fn n377(ev: &mut Evaluator<'_>) {
-    if ev.known(377) { return; }
     n321(ev);
     ev.keys(377, AggKind::Any, 321, 21);
 }
 #[inline(always)]
 fn n378(ev: &mut Evaluator<'_>) {
-    if ev.known(378) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2188,7 +2023,6 @@ fn n378(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n379(ev: &mut Evaluator<'_>) {
-    if ev.known(379) { return; }
     'read: {
     n376(ev);
     if ev.flag(376) != FALSE { break 'read; }
@@ -2198,7 +2032,6 @@ fn n379(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n381(ev: &mut Evaluator<'_>) {
-    if ev.known(381) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2208,18 +2041,15 @@ fn n381(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n384(ev: &mut Evaluator<'_>) {
-    if ev.known(384) { return; }
     ev.keys(384, AggKind::Any, 174, 22);
 }
 #[inline(always)]
 fn n385(ev: &mut Evaluator<'_>) {
-    if ev.known(385) { return; }
     n321(ev);
     ev.keys(385, AggKind::Any, 321, 23);
 }
 #[inline(always)]
 fn n386(ev: &mut Evaluator<'_>) {
-    if ev.known(386) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2229,7 +2059,6 @@ fn n386(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n387(ev: &mut Evaluator<'_>) {
-    if ev.known(387) { return; }
     'read: {
     n384(ev);
     if ev.flag(384) != FALSE { break 'read; }
@@ -2239,7 +2068,6 @@ fn n387(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n389(ev: &mut Evaluator<'_>) {
-    if ev.known(389) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2249,18 +2077,15 @@ fn n389(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n396(ev: &mut Evaluator<'_>) {
-    if ev.known(396) { return; }
     ev.keys(396, AggKind::Any, 174, 24);
 }
 #[inline(always)]
 fn n397(ev: &mut Evaluator<'_>) {
-    if ev.known(397) { return; }
     n321(ev);
     ev.keys(397, AggKind::Any, 321, 25);
 }
 #[inline(always)]
 fn n398(ev: &mut Evaluator<'_>) {
-    if ev.known(398) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2270,7 +2095,6 @@ fn n398(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n399(ev: &mut Evaluator<'_>) {
-    if ev.known(399) { return; }
     'read: {
     n396(ev);
     if ev.flag(396) != FALSE { break 'read; }
@@ -2280,7 +2104,6 @@ fn n399(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n401(ev: &mut Evaluator<'_>) {
-    if ev.known(401) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2290,18 +2113,15 @@ fn n401(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n408(ev: &mut Evaluator<'_>) {
-    if ev.known(408) { return; }
     ev.keys(408, AggKind::Any, 174, 26);
 }
 #[inline(always)]
 fn n409(ev: &mut Evaluator<'_>) {
-    if ev.known(409) { return; }
     n321(ev);
     ev.keys(409, AggKind::Any, 321, 27);
 }
 #[inline(always)]
 fn n410(ev: &mut Evaluator<'_>) {
-    if ev.known(410) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2311,7 +2131,6 @@ fn n410(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n411(ev: &mut Evaluator<'_>) {
-    if ev.known(411) { return; }
     'read: {
     n408(ev);
     if ev.flag(408) != FALSE { break 'read; }
@@ -2321,7 +2140,6 @@ fn n411(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n413(ev: &mut Evaluator<'_>) {
-    if ev.known(413) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2331,18 +2149,15 @@ fn n413(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n417(ev: &mut Evaluator<'_>) {
-    if ev.known(417) { return; }
     ev.keys(417, AggKind::Any, 174, 28);
 }
 #[inline(always)]
 fn n418(ev: &mut Evaluator<'_>) {
-    if ev.known(418) { return; }
     n321(ev);
     ev.keys(418, AggKind::Any, 321, 29);
 }
 #[inline(always)]
 fn n419(ev: &mut Evaluator<'_>) {
-    if ev.known(419) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2352,7 +2167,6 @@ fn n419(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n420(ev: &mut Evaluator<'_>) {
-    if ev.known(420) { return; }
     'read: {
     n417(ev);
     if ev.flag(417) != FALSE { break 'read; }
@@ -2362,7 +2176,6 @@ fn n420(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n422(ev: &mut Evaluator<'_>) {
-    if ev.known(422) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2372,7 +2185,6 @@ fn n422(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n424(ev: &mut Evaluator<'_>) {
-    if ev.known(424) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2381,18 +2193,15 @@ fn n424(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n427(ev: &mut Evaluator<'_>) {
-    if ev.known(427) { return; }
     ev.keys(427, AggKind::Any, 174, 30);
 }
 #[inline(always)]
 fn n428(ev: &mut Evaluator<'_>) {
-    if ev.known(428) { return; }
     n321(ev);
     ev.keys(428, AggKind::Any, 321, 31);
 }
 #[inline(always)]
 fn n429(ev: &mut Evaluator<'_>) {
-    if ev.known(429) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2402,7 +2211,6 @@ fn n429(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n430(ev: &mut Evaluator<'_>) {
-    if ev.known(430) { return; }
     'read: {
     n427(ev);
     if ev.flag(427) != FALSE { break 'read; }
@@ -2412,7 +2220,6 @@ fn n430(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n432(ev: &mut Evaluator<'_>) {
-    if ev.known(432) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2422,18 +2229,15 @@ fn n432(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n435(ev: &mut Evaluator<'_>) {
-    if ev.known(435) { return; }
     ev.keys(435, AggKind::Any, 174, 32);
 }
 #[inline(always)]
 fn n436(ev: &mut Evaluator<'_>) {
-    if ev.known(436) { return; }
     n321(ev);
     ev.keys(436, AggKind::Any, 321, 33);
 }
 #[inline(always)]
 fn n437(ev: &mut Evaluator<'_>) {
-    if ev.known(437) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2443,7 +2247,6 @@ fn n437(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n438(ev: &mut Evaluator<'_>) {
-    if ev.known(438) { return; }
     'read: {
     n435(ev);
     if ev.flag(435) != FALSE { break 'read; }
@@ -2453,7 +2256,6 @@ fn n438(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n440(ev: &mut Evaluator<'_>) {
-    if ev.known(440) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2463,18 +2265,15 @@ fn n440(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n444(ev: &mut Evaluator<'_>) {
-    if ev.known(444) { return; }
     ev.keys(444, AggKind::Any, 174, 34);
 }
 #[inline(always)]
 fn n445(ev: &mut Evaluator<'_>) {
-    if ev.known(445) { return; }
     n321(ev);
     ev.keys(445, AggKind::Any, 321, 35);
 }
 #[inline(always)]
 fn n446(ev: &mut Evaluator<'_>) {
-    if ev.known(446) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2484,7 +2283,6 @@ fn n446(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n447(ev: &mut Evaluator<'_>) {
-    if ev.known(447) { return; }
     'read: {
     n444(ev);
     if ev.flag(444) != FALSE { break 'read; }
@@ -2494,7 +2292,6 @@ fn n447(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n449(ev: &mut Evaluator<'_>) {
-    if ev.known(449) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2504,18 +2301,15 @@ fn n449(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n454(ev: &mut Evaluator<'_>) {
-    if ev.known(454) { return; }
     ev.keys(454, AggKind::Any, 174, 36);
 }
 #[inline(always)]
 fn n455(ev: &mut Evaluator<'_>) {
-    if ev.known(455) { return; }
     n321(ev);
     ev.keys(455, AggKind::Any, 321, 37);
 }
 #[inline(always)]
 fn n456(ev: &mut Evaluator<'_>) {
-    if ev.known(456) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2525,7 +2319,6 @@ fn n456(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n457(ev: &mut Evaluator<'_>) {
-    if ev.known(457) { return; }
     'read: {
     n454(ev);
     if ev.flag(454) != FALSE { break 'read; }
@@ -2535,7 +2328,6 @@ fn n457(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n459(ev: &mut Evaluator<'_>) {
-    if ev.known(459) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2545,18 +2337,15 @@ fn n459(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n463(ev: &mut Evaluator<'_>) {
-    if ev.known(463) { return; }
     ev.keys(463, AggKind::Any, 174, 38);
 }
 #[inline(always)]
 fn n464(ev: &mut Evaluator<'_>) {
-    if ev.known(464) { return; }
     n321(ev);
     ev.keys(464, AggKind::Any, 321, 39);
 }
 #[inline(always)]
 fn n465(ev: &mut Evaluator<'_>) {
-    if ev.known(465) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2566,7 +2355,6 @@ fn n465(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n466(ev: &mut Evaluator<'_>) {
-    if ev.known(466) { return; }
     'read: {
     n463(ev);
     if ev.flag(463) != FALSE { break 'read; }
@@ -2576,7 +2364,6 @@ fn n466(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n468(ev: &mut Evaluator<'_>) {
-    if ev.known(468) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2586,18 +2373,15 @@ fn n468(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n471(ev: &mut Evaluator<'_>) {
-    if ev.known(471) { return; }
     ev.keys(471, AggKind::Any, 174, 40);
 }
 #[inline(always)]
 fn n472(ev: &mut Evaluator<'_>) {
-    if ev.known(472) { return; }
     n321(ev);
     ev.keys(472, AggKind::Any, 321, 41);
 }
 #[inline(always)]
 fn n473(ev: &mut Evaluator<'_>) {
-    if ev.known(473) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2607,7 +2391,6 @@ fn n473(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n474(ev: &mut Evaluator<'_>) {
-    if ev.known(474) { return; }
     'read: {
     n471(ev);
     if ev.flag(471) != FALSE { break 'read; }
@@ -2617,7 +2400,6 @@ fn n474(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n476(ev: &mut Evaluator<'_>) {
-    if ev.known(476) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2627,18 +2409,15 @@ fn n476(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n480(ev: &mut Evaluator<'_>) {
-    if ev.known(480) { return; }
     ev.keys(480, AggKind::Any, 174, 42);
 }
 #[inline(always)]
 fn n481(ev: &mut Evaluator<'_>) {
-    if ev.known(481) { return; }
     n321(ev);
     ev.keys(481, AggKind::Any, 321, 43);
 }
 #[inline(always)]
 fn n482(ev: &mut Evaluator<'_>) {
-    if ev.known(482) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2648,7 +2427,6 @@ fn n482(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n483(ev: &mut Evaluator<'_>) {
-    if ev.known(483) { return; }
     'read: {
     n480(ev);
     if ev.flag(480) != FALSE { break 'read; }
@@ -2658,7 +2436,6 @@ fn n483(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n485(ev: &mut Evaluator<'_>) {
-    if ev.known(485) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2668,18 +2445,15 @@ fn n485(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n488(ev: &mut Evaluator<'_>) {
-    if ev.known(488) { return; }
     ev.keys(488, AggKind::Any, 174, 44);
 }
 #[inline(always)]
 fn n489(ev: &mut Evaluator<'_>) {
-    if ev.known(489) { return; }
     n321(ev);
     ev.keys(489, AggKind::Any, 321, 45);
 }
 #[inline(always)]
 fn n490(ev: &mut Evaluator<'_>) {
-    if ev.known(490) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2689,7 +2463,6 @@ fn n490(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n491(ev: &mut Evaluator<'_>) {
-    if ev.known(491) { return; }
     'read: {
     n488(ev);
     if ev.flag(488) != FALSE { break 'read; }
@@ -2699,18 +2472,15 @@ fn n491(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n494(ev: &mut Evaluator<'_>) {
-    if ev.known(494) { return; }
     ev.keys(494, AggKind::Any, 174, 46);
 }
 #[inline(always)]
 fn n495(ev: &mut Evaluator<'_>) {
-    if ev.known(495) { return; }
     n321(ev);
     ev.keys(495, AggKind::Any, 321, 47);
 }
 #[inline(always)]
 fn n496(ev: &mut Evaluator<'_>) {
-    if ev.known(496) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2720,7 +2490,6 @@ fn n496(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n497(ev: &mut Evaluator<'_>) {
-    if ev.known(497) { return; }
     'read: {
     n494(ev);
     if ev.flag(494) != FALSE { break 'read; }
@@ -2730,7 +2499,6 @@ fn n497(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n499(ev: &mut Evaluator<'_>) {
-    if ev.known(499) { return; }
     'read: {
     n491(ev);
     if ev.flag(491) != FALSE { break 'read; }
@@ -2740,7 +2508,6 @@ fn n499(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n500(ev: &mut Evaluator<'_>) {
-    if ev.known(500) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2750,18 +2517,15 @@ fn n500(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n504(ev: &mut Evaluator<'_>) {
-    if ev.known(504) { return; }
     ev.keys(504, AggKind::Any, 174, 48);
 }
 #[inline(always)]
 fn n505(ev: &mut Evaluator<'_>) {
-    if ev.known(505) { return; }
     n321(ev);
     ev.keys(505, AggKind::Any, 321, 49);
 }
 #[inline(always)]
 fn n506(ev: &mut Evaluator<'_>) {
-    if ev.known(506) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2771,7 +2535,6 @@ fn n506(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n507(ev: &mut Evaluator<'_>) {
-    if ev.known(507) { return; }
     'read: {
     n504(ev);
     if ev.flag(504) != FALSE { break 'read; }
@@ -2781,7 +2544,6 @@ fn n507(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n509(ev: &mut Evaluator<'_>) {
-    if ev.known(509) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2791,18 +2553,15 @@ fn n509(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n513(ev: &mut Evaluator<'_>) {
-    if ev.known(513) { return; }
     ev.keys(513, AggKind::Any, 174, 50);
 }
 #[inline(always)]
 fn n514(ev: &mut Evaluator<'_>) {
-    if ev.known(514) { return; }
     n321(ev);
     ev.keys(514, AggKind::Any, 321, 51);
 }
 #[inline(always)]
 fn n515(ev: &mut Evaluator<'_>) {
-    if ev.known(515) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2812,7 +2571,6 @@ fn n515(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n516(ev: &mut Evaluator<'_>) {
-    if ev.known(516) { return; }
     'read: {
     n513(ev);
     if ev.flag(513) != FALSE { break 'read; }
@@ -2822,7 +2580,6 @@ fn n516(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n518(ev: &mut Evaluator<'_>) {
-    if ev.known(518) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2832,18 +2589,15 @@ fn n518(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n525(ev: &mut Evaluator<'_>) {
-    if ev.known(525) { return; }
     ev.keys(525, AggKind::Any, 174, 52);
 }
 #[inline(always)]
 fn n526(ev: &mut Evaluator<'_>) {
-    if ev.known(526) { return; }
     n321(ev);
     ev.keys(526, AggKind::Any, 321, 53);
 }
 #[inline(always)]
 fn n527(ev: &mut Evaluator<'_>) {
-    if ev.known(527) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2853,7 +2607,6 @@ fn n527(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n528(ev: &mut Evaluator<'_>) {
-    if ev.known(528) { return; }
     'read: {
     n525(ev);
     if ev.flag(525) != FALSE { break 'read; }
@@ -2863,7 +2616,6 @@ fn n528(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n530(ev: &mut Evaluator<'_>) {
-    if ev.known(530) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2873,7 +2625,6 @@ fn n530(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n532(ev: &mut Evaluator<'_>) {
-    if ev.known(532) { return; }
     'read: {
     n326(ev);
     if ev.flag(326) != TRUE && ev.flag(326) != FALSE { break 'read; }
@@ -2925,12 +2676,10 @@ fn n532(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n534(ev: &mut Evaluator<'_>) {
-    if ev.known(534) { return; }
     ev.order(534, CmpOp::Ge, 533, 7);
 }
 #[inline(always)]
 fn n536(ev: &mut Evaluator<'_>) {
-    if ev.known(536) { return; }
     n166(ev);
     match ev.flag(166) {
         TRUE => {
@@ -2945,14 +2694,12 @@ fn n536(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n537(ev: &mut Evaluator<'_>) {
-    if ev.known(537) { return; }
     n168(ev);
     n536(ev);
     ev.equal(537, 168, 536, true);
 }
 #[inline(always)]
 fn n539(ev: &mut Evaluator<'_>) {
-    if ev.known(539) { return; }
     'read: {
     n534(ev);
     if ev.flag(534) != TRUE && ev.flag(534) != FALSE { break 'read; }
@@ -3000,8 +2747,8 @@ pub(super) fn run(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n9(ev: &mut Evaluator<'_>) {
     if ev.known(9) { return; }
-    let Some(items) = ev.aggregate_items(9, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(9, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -3026,8 +2773,8 @@ fn n9(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n14(ev: &mut Evaluator<'_>) {
     if ev.known(14) { return; }
-    let Some(items) = ev.aggregate_items(14, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(14, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -3052,8 +2799,8 @@ fn n14(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n19(ev: &mut Evaluator<'_>) {
     if ev.known(19) { return; }
-    let Some(items) = ev.aggregate_items(19, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(19, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -3078,8 +2825,8 @@ fn n19(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n23(ev: &mut Evaluator<'_>) {
     if ev.known(23) { return; }
-    let Some(items) = ev.aggregate_items(23, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(23, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -3102,8 +2849,8 @@ fn n23(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n25(ev: &mut Evaluator<'_>) {
     if ev.known(25) { return; }
-    let Some(items) = ev.aggregate_items(25, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(25, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -3126,8 +2873,8 @@ fn n25(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n27(ev: &mut Evaluator<'_>) {
     if ev.known(27) { return; }
-    let Some(items) = ev.aggregate_items(27, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(27, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -3154,7 +2901,6 @@ fn n30(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n31(ev: &mut Evaluator<'_>) {
-    if ev.known(31) { return; }
     n30(ev);
     n9(ev);
     ev.arith_step(31, ArithOp::Add, 30, 9);
@@ -3173,7 +2919,6 @@ fn n33(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n34(ev: &mut Evaluator<'_>) {
-    if ev.known(34) { return; }
     n33(ev);
     n14(ev);
     ev.arith_step(34, ArithOp::Add, 33, 14);
@@ -3192,7 +2937,6 @@ fn n36(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n37(ev: &mut Evaluator<'_>) {
-    if ev.known(37) { return; }
     n36(ev);
     n19(ev);
     ev.arith_step(37, ArithOp::Add, 36, 19);
@@ -3206,25 +2950,21 @@ fn n38(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n40(ev: &mut Evaluator<'_>) {
-    if ev.known(40) { return; }
     n32(ev);
     ev.order(40, CmpOp::Lt, 32, 39);
 }
 #[inline(always)]
 fn n42(ev: &mut Evaluator<'_>) {
-    if ev.known(42) { return; }
     n35(ev);
     ev.order(42, CmpOp::Le, 35, 41);
 }
 #[inline(always)]
 fn n43(ev: &mut Evaluator<'_>) {
-    if ev.known(43) { return; }
     n38(ev);
     ev.order(43, CmpOp::Le, 38, 41);
 }
 #[inline(always)]
 fn n44(ev: &mut Evaluator<'_>) {
-    if ev.known(44) { return; }
     'read: {
     n42(ev);
     if ev.flag(42) != FALSE { break 'read; }
@@ -3234,7 +2974,6 @@ fn n44(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n45(ev: &mut Evaluator<'_>) {
-    if ev.known(45) { return; }
     'read: {
     n40(ev);
     if ev.flag(40) != TRUE { break 'read; }
@@ -3244,25 +2983,21 @@ fn n45(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n48(ev: &mut Evaluator<'_>) {
-    if ev.known(48) { return; }
     n32(ev);
     ev.order(48, CmpOp::Lt, 32, 47);
 }
 #[inline(always)]
 fn n50(ev: &mut Evaluator<'_>) {
-    if ev.known(50) { return; }
     n35(ev);
     ev.order(50, CmpOp::Le, 35, 49);
 }
 #[inline(always)]
 fn n51(ev: &mut Evaluator<'_>) {
-    if ev.known(51) { return; }
     n38(ev);
     ev.order(51, CmpOp::Le, 38, 49);
 }
 #[inline(always)]
 fn n52(ev: &mut Evaluator<'_>) {
-    if ev.known(52) { return; }
     'read: {
     n50(ev);
     if ev.flag(50) != FALSE { break 'read; }
@@ -3272,7 +3007,6 @@ fn n52(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n53(ev: &mut Evaluator<'_>) {
-    if ev.known(53) { return; }
     'read: {
     n48(ev);
     if ev.flag(48) != TRUE { break 'read; }
@@ -3282,25 +3016,21 @@ fn n53(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n56(ev: &mut Evaluator<'_>) {
-    if ev.known(56) { return; }
     n32(ev);
     ev.order(56, CmpOp::Lt, 32, 55);
 }
 #[inline(always)]
 fn n58(ev: &mut Evaluator<'_>) {
-    if ev.known(58) { return; }
     n35(ev);
     ev.order(58, CmpOp::Le, 35, 57);
 }
 #[inline(always)]
 fn n60(ev: &mut Evaluator<'_>) {
-    if ev.known(60) { return; }
     n38(ev);
     ev.order(60, CmpOp::Le, 38, 59);
 }
 #[inline(always)]
 fn n61(ev: &mut Evaluator<'_>) {
-    if ev.known(61) { return; }
     'read: {
     n58(ev);
     if ev.flag(58) != FALSE { break 'read; }
@@ -3310,7 +3040,6 @@ fn n61(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n62(ev: &mut Evaluator<'_>) {
-    if ev.known(62) { return; }
     'read: {
     n56(ev);
     if ev.flag(56) != TRUE { break 'read; }
@@ -3320,7 +3049,6 @@ fn n62(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n65(ev: &mut Evaluator<'_>) {
-    if ev.known(65) { return; }
     n62(ev);
     match ev.flag(62) {
         TRUE => {
@@ -3333,7 +3061,6 @@ fn n65(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n66(ev: &mut Evaluator<'_>) {
-    if ev.known(66) { return; }
     n53(ev);
     match ev.flag(53) {
         TRUE => {
@@ -3361,25 +3088,21 @@ fn n67(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n70(ev: &mut Evaluator<'_>) {
-    if ev.known(70) { return; }
     n30(ev);
     ev.order(70, CmpOp::Lt, 30, 39);
 }
 #[inline(always)]
 fn n71(ev: &mut Evaluator<'_>) {
-    if ev.known(71) { return; }
     n33(ev);
     ev.order(71, CmpOp::Le, 33, 41);
 }
 #[inline(always)]
 fn n72(ev: &mut Evaluator<'_>) {
-    if ev.known(72) { return; }
     n36(ev);
     ev.order(72, CmpOp::Le, 36, 41);
 }
 #[inline(always)]
 fn n73(ev: &mut Evaluator<'_>) {
-    if ev.known(73) { return; }
     'read: {
     n71(ev);
     if ev.flag(71) != FALSE { break 'read; }
@@ -3389,7 +3112,6 @@ fn n73(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n74(ev: &mut Evaluator<'_>) {
-    if ev.known(74) { return; }
     'read: {
     n70(ev);
     if ev.flag(70) != TRUE { break 'read; }
@@ -3399,25 +3121,21 @@ fn n74(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n75(ev: &mut Evaluator<'_>) {
-    if ev.known(75) { return; }
     n30(ev);
     ev.order(75, CmpOp::Lt, 30, 47);
 }
 #[inline(always)]
 fn n76(ev: &mut Evaluator<'_>) {
-    if ev.known(76) { return; }
     n33(ev);
     ev.order(76, CmpOp::Le, 33, 49);
 }
 #[inline(always)]
 fn n77(ev: &mut Evaluator<'_>) {
-    if ev.known(77) { return; }
     n36(ev);
     ev.order(77, CmpOp::Le, 36, 49);
 }
 #[inline(always)]
 fn n78(ev: &mut Evaluator<'_>) {
-    if ev.known(78) { return; }
     'read: {
     n76(ev);
     if ev.flag(76) != FALSE { break 'read; }
@@ -3427,7 +3145,6 @@ fn n78(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n79(ev: &mut Evaluator<'_>) {
-    if ev.known(79) { return; }
     'read: {
     n75(ev);
     if ev.flag(75) != TRUE { break 'read; }
@@ -3437,25 +3154,21 @@ fn n79(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n80(ev: &mut Evaluator<'_>) {
-    if ev.known(80) { return; }
     n30(ev);
     ev.order(80, CmpOp::Lt, 30, 55);
 }
 #[inline(always)]
 fn n81(ev: &mut Evaluator<'_>) {
-    if ev.known(81) { return; }
     n33(ev);
     ev.order(81, CmpOp::Le, 33, 57);
 }
 #[inline(always)]
 fn n82(ev: &mut Evaluator<'_>) {
-    if ev.known(82) { return; }
     n36(ev);
     ev.order(82, CmpOp::Le, 36, 59);
 }
 #[inline(always)]
 fn n83(ev: &mut Evaluator<'_>) {
-    if ev.known(83) { return; }
     'read: {
     n81(ev);
     if ev.flag(81) != FALSE { break 'read; }
@@ -3465,7 +3178,6 @@ fn n83(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n84(ev: &mut Evaluator<'_>) {
-    if ev.known(84) { return; }
     'read: {
     n80(ev);
     if ev.flag(80) != TRUE { break 'read; }
@@ -3475,7 +3187,6 @@ fn n84(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n85(ev: &mut Evaluator<'_>) {
-    if ev.known(85) { return; }
     n84(ev);
     match ev.flag(84) {
         TRUE => {
@@ -3488,7 +3199,6 @@ fn n85(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n86(ev: &mut Evaluator<'_>) {
-    if ev.known(86) { return; }
     n79(ev);
     match ev.flag(79) {
         TRUE => {
@@ -3526,7 +3236,6 @@ fn n92(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n93(ev: &mut Evaluator<'_>) {
-    if ev.known(93) { return; }
     n92(ev);
     n9(ev);
     ev.arith_step(93, ArithOp::Add, 92, 9);
@@ -3545,7 +3254,6 @@ fn n95(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n96(ev: &mut Evaluator<'_>) {
-    if ev.known(96) { return; }
     n95(ev);
     n14(ev);
     ev.arith_step(96, ArithOp::Add, 95, 14);
@@ -3564,7 +3272,6 @@ fn n98(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n99(ev: &mut Evaluator<'_>) {
-    if ev.known(99) { return; }
     n98(ev);
     n19(ev);
     ev.arith_step(99, ArithOp::Add, 98, 19);
@@ -3578,25 +3285,21 @@ fn n100(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n101(ev: &mut Evaluator<'_>) {
-    if ev.known(101) { return; }
     n94(ev);
     ev.order(101, CmpOp::Lt, 94, 39);
 }
 #[inline(always)]
 fn n102(ev: &mut Evaluator<'_>) {
-    if ev.known(102) { return; }
     n97(ev);
     ev.order(102, CmpOp::Le, 97, 41);
 }
 #[inline(always)]
 fn n103(ev: &mut Evaluator<'_>) {
-    if ev.known(103) { return; }
     n100(ev);
     ev.order(103, CmpOp::Le, 100, 41);
 }
 #[inline(always)]
 fn n104(ev: &mut Evaluator<'_>) {
-    if ev.known(104) { return; }
     'read: {
     n102(ev);
     if ev.flag(102) != FALSE { break 'read; }
@@ -3606,7 +3309,6 @@ fn n104(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n105(ev: &mut Evaluator<'_>) {
-    if ev.known(105) { return; }
     'read: {
     n101(ev);
     if ev.flag(101) != TRUE { break 'read; }
@@ -3616,25 +3318,21 @@ fn n105(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n106(ev: &mut Evaluator<'_>) {
-    if ev.known(106) { return; }
     n94(ev);
     ev.order(106, CmpOp::Lt, 94, 47);
 }
 #[inline(always)]
 fn n107(ev: &mut Evaluator<'_>) {
-    if ev.known(107) { return; }
     n97(ev);
     ev.order(107, CmpOp::Le, 97, 49);
 }
 #[inline(always)]
 fn n108(ev: &mut Evaluator<'_>) {
-    if ev.known(108) { return; }
     n100(ev);
     ev.order(108, CmpOp::Le, 100, 49);
 }
 #[inline(always)]
 fn n109(ev: &mut Evaluator<'_>) {
-    if ev.known(109) { return; }
     'read: {
     n107(ev);
     if ev.flag(107) != FALSE { break 'read; }
@@ -3644,7 +3342,6 @@ fn n109(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n110(ev: &mut Evaluator<'_>) {
-    if ev.known(110) { return; }
     'read: {
     n106(ev);
     if ev.flag(106) != TRUE { break 'read; }
@@ -3654,25 +3351,21 @@ fn n110(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n111(ev: &mut Evaluator<'_>) {
-    if ev.known(111) { return; }
     n94(ev);
     ev.order(111, CmpOp::Lt, 94, 55);
 }
 #[inline(always)]
 fn n112(ev: &mut Evaluator<'_>) {
-    if ev.known(112) { return; }
     n97(ev);
     ev.order(112, CmpOp::Le, 97, 57);
 }
 #[inline(always)]
 fn n113(ev: &mut Evaluator<'_>) {
-    if ev.known(113) { return; }
     n100(ev);
     ev.order(113, CmpOp::Le, 100, 59);
 }
 #[inline(always)]
 fn n114(ev: &mut Evaluator<'_>) {
-    if ev.known(114) { return; }
     'read: {
     n112(ev);
     if ev.flag(112) != FALSE { break 'read; }
@@ -3682,7 +3375,6 @@ fn n114(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n115(ev: &mut Evaluator<'_>) {
-    if ev.known(115) { return; }
     'read: {
     n111(ev);
     if ev.flag(111) != TRUE { break 'read; }
@@ -3692,7 +3384,6 @@ fn n115(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n116(ev: &mut Evaluator<'_>) {
-    if ev.known(116) { return; }
     n115(ev);
     match ev.flag(115) {
         TRUE => {
@@ -3705,7 +3396,6 @@ fn n116(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n117(ev: &mut Evaluator<'_>) {
-    if ev.known(117) { return; }
     n110(ev);
     match ev.flag(110) {
         TRUE => {
@@ -3719,7 +3409,6 @@ fn n117(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n118(ev: &mut Evaluator<'_>) {
-    if ev.known(118) { return; }
     n105(ev);
     match ev.flag(105) {
         TRUE => {
@@ -3747,25 +3436,21 @@ fn n121(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n123(ev: &mut Evaluator<'_>) {
-    if ev.known(123) { return; }
     n92(ev);
     ev.order(123, CmpOp::Lt, 92, 39);
 }
 #[inline(always)]
 fn n124(ev: &mut Evaluator<'_>) {
-    if ev.known(124) { return; }
     n95(ev);
     ev.order(124, CmpOp::Le, 95, 41);
 }
 #[inline(always)]
 fn n125(ev: &mut Evaluator<'_>) {
-    if ev.known(125) { return; }
     n98(ev);
     ev.order(125, CmpOp::Le, 98, 41);
 }
 #[inline(always)]
 fn n126(ev: &mut Evaluator<'_>) {
-    if ev.known(126) { return; }
     'read: {
     n124(ev);
     if ev.flag(124) != FALSE { break 'read; }
@@ -3775,7 +3460,6 @@ fn n126(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n127(ev: &mut Evaluator<'_>) {
-    if ev.known(127) { return; }
     'read: {
     n123(ev);
     if ev.flag(123) != TRUE { break 'read; }
@@ -3785,25 +3469,21 @@ fn n127(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n128(ev: &mut Evaluator<'_>) {
-    if ev.known(128) { return; }
     n92(ev);
     ev.order(128, CmpOp::Lt, 92, 47);
 }
 #[inline(always)]
 fn n129(ev: &mut Evaluator<'_>) {
-    if ev.known(129) { return; }
     n95(ev);
     ev.order(129, CmpOp::Le, 95, 49);
 }
 #[inline(always)]
 fn n130(ev: &mut Evaluator<'_>) {
-    if ev.known(130) { return; }
     n98(ev);
     ev.order(130, CmpOp::Le, 98, 49);
 }
 #[inline(always)]
 fn n131(ev: &mut Evaluator<'_>) {
-    if ev.known(131) { return; }
     'read: {
     n129(ev);
     if ev.flag(129) != FALSE { break 'read; }
@@ -3813,7 +3493,6 @@ fn n131(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n132(ev: &mut Evaluator<'_>) {
-    if ev.known(132) { return; }
     'read: {
     n128(ev);
     if ev.flag(128) != TRUE { break 'read; }
@@ -3823,25 +3502,21 @@ fn n132(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n133(ev: &mut Evaluator<'_>) {
-    if ev.known(133) { return; }
     n92(ev);
     ev.order(133, CmpOp::Lt, 92, 55);
 }
 #[inline(always)]
 fn n134(ev: &mut Evaluator<'_>) {
-    if ev.known(134) { return; }
     n95(ev);
     ev.order(134, CmpOp::Le, 95, 57);
 }
 #[inline(always)]
 fn n135(ev: &mut Evaluator<'_>) {
-    if ev.known(135) { return; }
     n98(ev);
     ev.order(135, CmpOp::Le, 98, 59);
 }
 #[inline(always)]
 fn n136(ev: &mut Evaluator<'_>) {
-    if ev.known(136) { return; }
     'read: {
     n134(ev);
     if ev.flag(134) != FALSE { break 'read; }
@@ -3851,7 +3526,6 @@ fn n136(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n137(ev: &mut Evaluator<'_>) {
-    if ev.known(137) { return; }
     'read: {
     n133(ev);
     if ev.flag(133) != TRUE { break 'read; }
@@ -3861,7 +3535,6 @@ fn n137(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n138(ev: &mut Evaluator<'_>) {
-    if ev.known(138) { return; }
     n137(ev);
     match ev.flag(137) {
         TRUE => {
@@ -3874,7 +3547,6 @@ fn n138(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n139(ev: &mut Evaluator<'_>) {
-    if ev.known(139) { return; }
     n132(ev);
     match ev.flag(132) {
         TRUE => {
@@ -3888,7 +3560,6 @@ fn n139(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n140(ev: &mut Evaluator<'_>) {
-    if ev.known(140) { return; }
     n127(ev);
     match ev.flag(127) {
         TRUE => {
@@ -3916,20 +3587,17 @@ fn n142(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n144(ev: &mut Evaluator<'_>) {
-    if ev.known(144) { return; }
     n121(ev);
     ev.is_given(144, 121, true);
 }
 #[inline(always)]
 fn n145(ev: &mut Evaluator<'_>) {
-    if ev.known(145) { return; }
     n121(ev);
     n67(ev);
     ev.equal(145, 121, 67, true);
 }
 #[inline(always)]
 fn n146(ev: &mut Evaluator<'_>) {
-    if ev.known(146) { return; }
     'read: {
     n144(ev);
     if ev.flag(144) != TRUE { break 'read; }
@@ -3954,20 +3622,17 @@ fn n147(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n149(ev: &mut Evaluator<'_>) {
-    if ev.known(149) { return; }
     n142(ev);
     ev.is_given(149, 142, true);
 }
 #[inline(always)]
 fn n150(ev: &mut Evaluator<'_>) {
-    if ev.known(150) { return; }
     n142(ev);
     n87(ev);
     ev.equal(150, 142, 87, true);
 }
 #[inline(always)]
 fn n151(ev: &mut Evaluator<'_>) {
-    if ev.known(151) { return; }
     'read: {
     n149(ev);
     if ev.flag(149) != TRUE { break 'read; }
@@ -3997,25 +3662,21 @@ fn n155(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n156(ev: &mut Evaluator<'_>) {
-    if ev.known(156) { return; }
     ev.field(156, 154, 3);
 }
 #[inline(always)]
 fn n158(ev: &mut Evaluator<'_>) {
-    if ev.known(158) { return; }
     ev.is_given(158, 157, true);
 }
 #[inline(always)]
 fn n159(ev: &mut Evaluator<'_>) {
-    if ev.known(159) { return; }
     ev.field(159, 157, 0);
 }
 #[inline(always)]
 fn n162(ev: &mut Evaluator<'_>) {
-    if ev.known(162) { return; }
     n159(ev);
-    let Some(items) = ev.aggregate_items(162, 159) else { return; };
     let mut acc = Accumulator::new(AggKind::Any);
+    let Some(items) = ev.aggregate_items(162, 159, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -4045,7 +3706,6 @@ fn n163(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n165(ev: &mut Evaluator<'_>) {
-    if ev.known(165) { return; }
     n163(ev);
     ev.not(165, 163);
 }
@@ -4090,7 +3750,6 @@ fn n171(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n172(ev: &mut Evaluator<'_>) {
-    if ev.known(172) { return; }
     'read: {
     n170(ev);
     if ev.flag(170) != FALSE { break 'read; }
@@ -4120,13 +3779,11 @@ fn n188(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n190(ev: &mut Evaluator<'_>) {
-    if ev.known(190) { return; }
     n188(ev);
     ev.equal(190, 188, 189, false);
 }
 #[inline(always)]
 fn n191(ev: &mut Evaluator<'_>) {
-    if ev.known(191) { return; }
     'read: {
     n187(ev);
     if ev.flag(187) != TRUE { break 'read; }
@@ -4136,21 +3793,18 @@ fn n191(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n194(ev: &mut Evaluator<'_>) {
-    if ev.known(194) { return; }
     n188(ev);
     ev.equal(194, 188, 193, false);
 }
 #[inline(always)]
 fn n195(ev: &mut Evaluator<'_>) {
-    if ev.known(195) { return; }
     ev.field(195, 186, 1);
 }
 #[inline(always)]
 fn n196(ev: &mut Evaluator<'_>) {
-    if ev.known(196) { return; }
     n195(ev);
-    let Some(items) = ev.aggregate_items(196, 195) else { return; };
     let mut acc = Accumulator::new(AggKind::Count);
+    let Some(items) = ev.aggregate_items(196, 195, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         match acc.add(ev, 196, None) {
@@ -4163,7 +3817,6 @@ fn n196(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n198(ev: &mut Evaluator<'_>) {
-    if ev.known(198) { return; }
     n196(ev);
     ev.order(198, CmpOp::Gt, 196, 197);
 }
@@ -4181,12 +3834,10 @@ fn n199(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n208(ev: &mut Evaluator<'_>) {
-    if ev.known(208) { return; }
     ev.keys(208, AggKind::Any, 174, 2);
 }
 #[inline(always)]
 fn n210(ev: &mut Evaluator<'_>) {
-    if ev.known(210) { return; }
     ev.keys(210, AggKind::Any, 174, 3);
 }
 #[inline]
@@ -4196,19 +3847,16 @@ fn n212(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n213(ev: &mut Evaluator<'_>) {
-    if ev.known(213) { return; }
     n212(ev);
     ev.is_given(213, 212, true);
 }
 #[inline(always)]
 fn n214(ev: &mut Evaluator<'_>) {
-    if ev.known(214) { return; }
     n212(ev);
     ev.equal(214, 212, 46, false);
 }
 #[inline(always)]
 fn n216(ev: &mut Evaluator<'_>) {
-    if ev.known(216) { return; }
     n188(ev);
     ev.equal(216, 188, 215, false);
 }
@@ -4219,7 +3867,6 @@ fn n218(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n219(ev: &mut Evaluator<'_>) {
-    if ev.known(219) { return; }
     'read: {
     n216(ev);
     if ev.flag(216) != TRUE { break 'read; }
@@ -4239,13 +3886,11 @@ fn n220(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n221(ev: &mut Evaluator<'_>) {
-    if ev.known(221) { return; }
     n188(ev);
     ev.equal(221, 188, 39, false);
 }
 #[inline(always)]
 fn n222(ev: &mut Evaluator<'_>) {
-    if ev.known(222) { return; }
     'read: {
     n221(ev);
     if ev.flag(221) != TRUE { break 'read; }
@@ -4255,7 +3900,6 @@ fn n222(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n223(ev: &mut Evaluator<'_>) {
-    if ev.known(223) { return; }
     'read: {
     n219(ev);
     if ev.flag(219) != FALSE { break 'read; }
@@ -4269,7 +3913,6 @@ fn n223(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n224(ev: &mut Evaluator<'_>) {
-    if ev.known(224) { return; }
     'read: {
     n187(ev);
     if ev.flag(187) != TRUE { break 'read; }
@@ -4283,7 +3926,6 @@ fn n224(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n244(ev: &mut Evaluator<'_>) {
-    if ev.known(244) { return; }
     'read: {
     n180(ev);
     if ev.flag(180) != TRUE { break 'read; }
@@ -4298,7 +3940,6 @@ fn n246(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n250(ev: &mut Evaluator<'_>) {
-    if ev.known(250) { return; }
     n244(ev);
     if ev.flag(244) == TRUE {
     'read: {
@@ -4310,7 +3951,6 @@ fn n250(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n253(ev: &mut Evaluator<'_>) {
-    if ev.known(253) { return; }
     if ev.flag(252) == TRUE {
     'read: {
     n246(ev);
@@ -4326,7 +3966,6 @@ fn n257(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n258(ev: &mut Evaluator<'_>) {
-    if ev.known(258) { return; }
     n257(ev);
     if ev.flag(257) == TRUE {
     'read: {
@@ -4338,12 +3977,10 @@ fn n258(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n262(ev: &mut Evaluator<'_>) {
-    if ev.known(262) { return; }
     ev.keys(262, AggKind::Any, 174, 5);
 }
 #[inline(always)]
 fn n263(ev: &mut Evaluator<'_>) {
-    if ev.known(263) { return; }
     'read: {
     if ev.flag(259) != FALSE { break 'read; }
     n262(ev);
@@ -4352,7 +3989,6 @@ fn n263(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n264(ev: &mut Evaluator<'_>) {
-    if ev.known(264) { return; }
     n263(ev);
     if ev.flag(263) == TRUE {
     'read: {
@@ -4369,7 +4005,6 @@ fn n267(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n268(ev: &mut Evaluator<'_>) {
-    if ev.known(268) { return; }
     n267(ev);
     if ev.flag(267) == TRUE {
     'read: {
@@ -4381,7 +4016,6 @@ fn n268(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n270(ev: &mut Evaluator<'_>) {
-    if ev.known(270) { return; }
     if ev.flag(269) == TRUE {
     'read: {
     n246(ev);
@@ -4392,7 +4026,6 @@ fn n270(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n271(ev: &mut Evaluator<'_>) {
-    if ev.known(271) { return; }
     n218(ev);
     if ev.flag(218) == TRUE {
     'read: {
@@ -4404,7 +4037,6 @@ fn n271(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n272(ev: &mut Evaluator<'_>) {
-    if ev.known(272) { return; }
     n220(ev);
     if ev.flag(220) == TRUE {
     'read: {
@@ -4416,7 +4048,6 @@ fn n272(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n273(ev: &mut Evaluator<'_>) {
-    if ev.known(273) { return; }
     'read: {
     n180(ev);
     if ev.flag(180) != FALSE { break 'read; }
@@ -4428,7 +4059,6 @@ fn n273(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n274(ev: &mut Evaluator<'_>) {
-    if ev.known(274) { return; }
     'read: {
     n199(ev);
     if ev.flag(199) != TRUE { break 'read; }
@@ -4438,7 +4068,6 @@ fn n274(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n275(ev: &mut Evaluator<'_>) {
-    if ev.known(275) { return; }
     n274(ev);
     if ev.flag(274) == TRUE {
     'read: {
@@ -4450,7 +4079,6 @@ fn n275(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n276(ev: &mut Evaluator<'_>) {
-    if ev.known(276) { return; }
     n163(ev);
     if ev.flag(163) == TRUE {
     'read: {
@@ -4597,7 +4225,6 @@ fn n283(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n285(ev: &mut Evaluator<'_>) {
-    if ev.known(285) { return; }
     'read: {
     if ev.flag(259) != FALSE { break 'read; }
     n267(ev);
@@ -4616,7 +4243,6 @@ fn n286(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n288(ev: &mut Evaluator<'_>) {
-    if ev.known(288) { return; }
     ev.compute_into(288);
 }
 #[inline]
@@ -4643,7 +4269,6 @@ fn n291(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n293(ev: &mut Evaluator<'_>) {
-    if ev.known(293) { return; }
     n278(ev);
     if ev.flag(278) == TRUE {
     'read: {
@@ -4733,9 +4358,8 @@ fn n295(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n297(ev: &mut Evaluator<'_>) {
-    if ev.known(297) { return; }
-    let Some(items) = ev.aggregate_items(297, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Any);
+    let Some(items) = ev.aggregate_items(297, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -4756,9 +4380,8 @@ fn n297(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n298(ev: &mut Evaluator<'_>) {
-    if ev.known(298) { return; }
-    let Some(items) = ev.aggregate_items(298, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Count);
+    let Some(items) = ev.aggregate_items(298, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         match acc.add(ev, 298, None) {
@@ -4771,7 +4394,6 @@ fn n298(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n299(ev: &mut Evaluator<'_>) {
-    if ev.known(299) { return; }
     n298(ev);
     ev.order(299, CmpOp::Gt, 298, 197);
 }
@@ -4794,12 +4416,10 @@ fn n302(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n304(ev: &mut Evaluator<'_>) {
-    if ev.known(304) { return; }
     ev.field(304, 154, 0);
 }
 #[inline(always)]
 fn n305(ev: &mut Evaluator<'_>) {
-    if ev.known(305) { return; }
     'read: {
     n155(ev);
     if ev.flag(155) != TRUE { break 'read; }
@@ -4809,17 +4429,14 @@ fn n305(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n307(ev: &mut Evaluator<'_>) {
-    if ev.known(307) { return; }
     ev.field(307, 154, 1);
 }
 #[inline(always)]
 fn n308(ev: &mut Evaluator<'_>) {
-    if ev.known(308) { return; }
     ev.field(308, 154, 2);
 }
 #[inline(always)]
 fn n309(ev: &mut Evaluator<'_>) {
-    if ev.known(309) { return; }
     'read: {
     n155(ev);
     if ev.flag(155) != TRUE { break 'read; }
@@ -4841,7 +4458,6 @@ fn n311(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n313(ev: &mut Evaluator<'_>) {
-    if ev.known(313) { return; }
     'read: {
     n311(ev);
     match ev.flag(311) {
@@ -4856,7 +4472,6 @@ fn n313(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n317(ev: &mut Evaluator<'_>) {
-    if ev.known(317) { return; }
     'read: {
     n311(ev);
     if ev.flag(311) != TRUE && ev.flag(311) != FALSE { break 'read; }
@@ -4878,12 +4493,10 @@ fn n319(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n322(ev: &mut Evaluator<'_>) {
-    if ev.known(322) { return; }
     ev.keys(322, AggKind::Any, 174, 7);
 }
 #[inline(always)]
 fn n323(ev: &mut Evaluator<'_>) {
-    if ev.known(323) { return; }
     'read: {
     if ev.flag(269) != FALSE { break 'read; }
     n322(ev);
@@ -4892,7 +4505,6 @@ fn n323(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n324(ev: &mut Evaluator<'_>) {
-    if ev.known(324) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -4904,7 +4516,6 @@ fn n324(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n327(ev: &mut Evaluator<'_>) {
-    if ev.known(327) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE && ev.flag(278) != FALSE { break 'read; }
@@ -4918,7 +4529,6 @@ fn n327(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n329(ev: &mut Evaluator<'_>) {
-    if ev.known(329) { return; }
     'read: {
     n278(ev);
     match ev.flag(278) {
@@ -4933,7 +4543,6 @@ fn n329(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n331(ev: &mut Evaluator<'_>) {
-    if ev.known(331) { return; }
     'read: {
     n319(ev);
     match ev.flag(319) {
@@ -4948,7 +4557,6 @@ fn n331(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n334(ev: &mut Evaluator<'_>) {
-    if ev.known(334) { return; }
     ev.keys(334, AggKind::Any, 174, 8);
 }
 #[inline]
@@ -4958,13 +4566,11 @@ fn n335(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n336(ev: &mut Evaluator<'_>) {
-    if ev.known(336) { return; }
     n335(ev);
     ev.keys(336, AggKind::Any, 335, 9);
 }
 #[inline(always)]
 fn n337(ev: &mut Evaluator<'_>) {
-    if ev.known(337) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -4974,7 +4580,6 @@ fn n337(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n338(ev: &mut Evaluator<'_>) {
-    if ev.known(338) { return; }
     'read: {
     n334(ev);
     if ev.flag(334) != FALSE { break 'read; }
@@ -4984,7 +4589,6 @@ fn n338(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n340(ev: &mut Evaluator<'_>) {
-    if ev.known(340) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -4994,18 +4598,15 @@ fn n340(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n344(ev: &mut Evaluator<'_>) {
-    if ev.known(344) { return; }
     ev.keys(344, AggKind::Any, 174, 10);
 }
 #[inline(always)]
 fn n345(ev: &mut Evaluator<'_>) {
-    if ev.known(345) { return; }
     n335(ev);
     ev.keys(345, AggKind::Any, 335, 11);
 }
 #[inline(always)]
 fn n346(ev: &mut Evaluator<'_>) {
-    if ev.known(346) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5015,7 +4616,6 @@ fn n346(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n347(ev: &mut Evaluator<'_>) {
-    if ev.known(347) { return; }
     'read: {
     n344(ev);
     if ev.flag(344) != FALSE { break 'read; }
@@ -5025,7 +4625,6 @@ fn n347(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n349(ev: &mut Evaluator<'_>) {
-    if ev.known(349) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5035,7 +4634,6 @@ fn n349(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n351(ev: &mut Evaluator<'_>) {
-    if ev.known(351) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5045,18 +4643,15 @@ fn n351(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n355(ev: &mut Evaluator<'_>) {
-    if ev.known(355) { return; }
     ev.keys(355, AggKind::Any, 174, 12);
 }
 #[inline(always)]
 fn n356(ev: &mut Evaluator<'_>) {
-    if ev.known(356) { return; }
     n335(ev);
     ev.keys(356, AggKind::Any, 335, 13);
 }
 #[inline(always)]
 fn n357(ev: &mut Evaluator<'_>) {
-    if ev.known(357) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5066,7 +4661,6 @@ fn n357(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n358(ev: &mut Evaluator<'_>) {
-    if ev.known(358) { return; }
     'read: {
     n355(ev);
     if ev.flag(355) != FALSE { break 'read; }
@@ -5076,7 +4670,6 @@ fn n358(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n360(ev: &mut Evaluator<'_>) {
-    if ev.known(360) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5086,18 +4679,15 @@ fn n360(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n364(ev: &mut Evaluator<'_>) {
-    if ev.known(364) { return; }
     ev.keys(364, AggKind::Any, 174, 14);
 }
 #[inline(always)]
 fn n365(ev: &mut Evaluator<'_>) {
-    if ev.known(365) { return; }
     n335(ev);
     ev.keys(365, AggKind::Any, 335, 15);
 }
 #[inline(always)]
 fn n366(ev: &mut Evaluator<'_>) {
-    if ev.known(366) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5107,7 +4697,6 @@ fn n366(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n367(ev: &mut Evaluator<'_>) {
-    if ev.known(367) { return; }
     'read: {
     n364(ev);
     if ev.flag(364) != FALSE { break 'read; }
@@ -5117,18 +4706,15 @@ fn n367(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n370(ev: &mut Evaluator<'_>) {
-    if ev.known(370) { return; }
     ev.keys(370, AggKind::Any, 174, 16);
 }
 #[inline(always)]
 fn n371(ev: &mut Evaluator<'_>) {
-    if ev.known(371) { return; }
     n335(ev);
     ev.keys(371, AggKind::Any, 335, 17);
 }
 #[inline(always)]
 fn n372(ev: &mut Evaluator<'_>) {
-    if ev.known(372) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5138,7 +4724,6 @@ fn n372(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n373(ev: &mut Evaluator<'_>) {
-    if ev.known(373) { return; }
     'read: {
     n370(ev);
     if ev.flag(370) != FALSE { break 'read; }
@@ -5148,7 +4733,6 @@ fn n373(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n375(ev: &mut Evaluator<'_>) {
-    if ev.known(375) { return; }
     'read: {
     n367(ev);
     if ev.flag(367) != FALSE { break 'read; }
@@ -5158,7 +4742,6 @@ fn n375(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n376(ev: &mut Evaluator<'_>) {
-    if ev.known(376) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5168,18 +4751,15 @@ fn n376(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n380(ev: &mut Evaluator<'_>) {
-    if ev.known(380) { return; }
     ev.keys(380, AggKind::Any, 174, 18);
 }
 #[inline(always)]
 fn n381(ev: &mut Evaluator<'_>) {
-    if ev.known(381) { return; }
     n335(ev);
     ev.keys(381, AggKind::Any, 335, 19);
 }
 #[inline(always)]
 fn n382(ev: &mut Evaluator<'_>) {
-    if ev.known(382) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5189,7 +4769,6 @@ fn n382(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n383(ev: &mut Evaluator<'_>) {
-    if ev.known(383) { return; }
     'read: {
     n380(ev);
     if ev.flag(380) != FALSE { break 'read; }
@@ -5199,7 +4778,6 @@ fn n383(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n385(ev: &mut Evaluator<'_>) {
-    if ev.known(385) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5209,18 +4787,15 @@ fn n385(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n390(ev: &mut Evaluator<'_>) {
-    if ev.known(390) { return; }
     ev.keys(390, AggKind::Any, 174, 20);
 }
 #[inline(always)]
 fn n391(ev: &mut Evaluator<'_>) {
-    if ev.known(391) { return; }
     n335(ev);
     ev.keys(391, AggKind::Any, 335, 21);
 }
 #[inline(always)]
 fn n392(ev: &mut Evaluator<'_>) {
-    if ev.known(392) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5230,7 +4805,6 @@ fn n392(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n393(ev: &mut Evaluator<'_>) {
-    if ev.known(393) { return; }
     'read: {
     n390(ev);
     if ev.flag(390) != FALSE { break 'read; }
@@ -5240,7 +4814,6 @@ fn n393(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n395(ev: &mut Evaluator<'_>) {
-    if ev.known(395) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5250,18 +4823,15 @@ fn n395(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n398(ev: &mut Evaluator<'_>) {
-    if ev.known(398) { return; }
     ev.keys(398, AggKind::Any, 174, 22);
 }
 #[inline(always)]
 fn n399(ev: &mut Evaluator<'_>) {
-    if ev.known(399) { return; }
     n335(ev);
     ev.keys(399, AggKind::Any, 335, 23);
 }
 #[inline(always)]
 fn n400(ev: &mut Evaluator<'_>) {
-    if ev.known(400) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5271,7 +4841,6 @@ fn n400(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n401(ev: &mut Evaluator<'_>) {
-    if ev.known(401) { return; }
     'read: {
     n398(ev);
     if ev.flag(398) != FALSE { break 'read; }
@@ -5281,7 +4850,6 @@ fn n401(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n403(ev: &mut Evaluator<'_>) {
-    if ev.known(403) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5291,18 +4859,15 @@ fn n403(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n410(ev: &mut Evaluator<'_>) {
-    if ev.known(410) { return; }
     ev.keys(410, AggKind::Any, 174, 24);
 }
 #[inline(always)]
 fn n411(ev: &mut Evaluator<'_>) {
-    if ev.known(411) { return; }
     n335(ev);
     ev.keys(411, AggKind::Any, 335, 25);
 }
 #[inline(always)]
 fn n412(ev: &mut Evaluator<'_>) {
-    if ev.known(412) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5312,7 +4877,6 @@ fn n412(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n413(ev: &mut Evaluator<'_>) {
-    if ev.known(413) { return; }
     'read: {
     n410(ev);
     if ev.flag(410) != FALSE { break 'read; }
@@ -5322,7 +4886,6 @@ fn n413(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n415(ev: &mut Evaluator<'_>) {
-    if ev.known(415) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5332,18 +4895,15 @@ fn n415(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n422(ev: &mut Evaluator<'_>) {
-    if ev.known(422) { return; }
     ev.keys(422, AggKind::Any, 174, 26);
 }
 #[inline(always)]
 fn n423(ev: &mut Evaluator<'_>) {
-    if ev.known(423) { return; }
     n335(ev);
     ev.keys(423, AggKind::Any, 335, 27);
 }
 #[inline(always)]
 fn n424(ev: &mut Evaluator<'_>) {
-    if ev.known(424) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5353,7 +4913,6 @@ fn n424(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n425(ev: &mut Evaluator<'_>) {
-    if ev.known(425) { return; }
     'read: {
     n422(ev);
     if ev.flag(422) != FALSE { break 'read; }
@@ -5363,7 +4922,6 @@ fn n425(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n427(ev: &mut Evaluator<'_>) {
-    if ev.known(427) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5373,18 +4931,15 @@ fn n427(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n431(ev: &mut Evaluator<'_>) {
-    if ev.known(431) { return; }
     ev.keys(431, AggKind::Any, 174, 28);
 }
 #[inline(always)]
 fn n432(ev: &mut Evaluator<'_>) {
-    if ev.known(432) { return; }
     n335(ev);
     ev.keys(432, AggKind::Any, 335, 29);
 }
 #[inline(always)]
 fn n433(ev: &mut Evaluator<'_>) {
-    if ev.known(433) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5394,7 +4949,6 @@ fn n433(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n434(ev: &mut Evaluator<'_>) {
-    if ev.known(434) { return; }
     'read: {
     n431(ev);
     if ev.flag(431) != FALSE { break 'read; }
@@ -5404,7 +4958,6 @@ fn n434(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n436(ev: &mut Evaluator<'_>) {
-    if ev.known(436) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5414,7 +4967,6 @@ fn n436(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n438(ev: &mut Evaluator<'_>) {
-    if ev.known(438) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5423,18 +4975,15 @@ fn n438(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n441(ev: &mut Evaluator<'_>) {
-    if ev.known(441) { return; }
     ev.keys(441, AggKind::Any, 174, 30);
 }
 #[inline(always)]
 fn n442(ev: &mut Evaluator<'_>) {
-    if ev.known(442) { return; }
     n335(ev);
     ev.keys(442, AggKind::Any, 335, 31);
 }
 #[inline(always)]
 fn n443(ev: &mut Evaluator<'_>) {
-    if ev.known(443) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5444,7 +4993,6 @@ fn n443(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n444(ev: &mut Evaluator<'_>) {
-    if ev.known(444) { return; }
     'read: {
     n441(ev);
     if ev.flag(441) != FALSE { break 'read; }
@@ -5454,7 +5002,6 @@ fn n444(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n446(ev: &mut Evaluator<'_>) {
-    if ev.known(446) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5464,18 +5011,15 @@ fn n446(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n449(ev: &mut Evaluator<'_>) {
-    if ev.known(449) { return; }
     ev.keys(449, AggKind::Any, 174, 32);
 }
 #[inline(always)]
 fn n450(ev: &mut Evaluator<'_>) {
-    if ev.known(450) { return; }
     n335(ev);
     ev.keys(450, AggKind::Any, 335, 33);
 }
 #[inline(always)]
 fn n451(ev: &mut Evaluator<'_>) {
-    if ev.known(451) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5485,7 +5029,6 @@ fn n451(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n452(ev: &mut Evaluator<'_>) {
-    if ev.known(452) { return; }
     'read: {
     n449(ev);
     if ev.flag(449) != FALSE { break 'read; }
@@ -5495,7 +5038,6 @@ fn n452(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n454(ev: &mut Evaluator<'_>) {
-    if ev.known(454) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5505,18 +5047,15 @@ fn n454(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n458(ev: &mut Evaluator<'_>) {
-    if ev.known(458) { return; }
     ev.keys(458, AggKind::Any, 174, 34);
 }
 #[inline(always)]
 fn n459(ev: &mut Evaluator<'_>) {
-    if ev.known(459) { return; }
     n335(ev);
     ev.keys(459, AggKind::Any, 335, 35);
 }
 #[inline(always)]
 fn n460(ev: &mut Evaluator<'_>) {
-    if ev.known(460) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5526,7 +5065,6 @@ fn n460(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n461(ev: &mut Evaluator<'_>) {
-    if ev.known(461) { return; }
     'read: {
     n458(ev);
     if ev.flag(458) != FALSE { break 'read; }
@@ -5536,7 +5074,6 @@ fn n461(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n463(ev: &mut Evaluator<'_>) {
-    if ev.known(463) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5546,18 +5083,15 @@ fn n463(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n468(ev: &mut Evaluator<'_>) {
-    if ev.known(468) { return; }
     ev.keys(468, AggKind::Any, 174, 36);
 }
 #[inline(always)]
 fn n469(ev: &mut Evaluator<'_>) {
-    if ev.known(469) { return; }
     n335(ev);
     ev.keys(469, AggKind::Any, 335, 37);
 }
 #[inline(always)]
 fn n470(ev: &mut Evaluator<'_>) {
-    if ev.known(470) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5567,7 +5101,6 @@ fn n470(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n471(ev: &mut Evaluator<'_>) {
-    if ev.known(471) { return; }
     'read: {
     n468(ev);
     if ev.flag(468) != FALSE { break 'read; }
@@ -5577,7 +5110,6 @@ fn n471(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n473(ev: &mut Evaluator<'_>) {
-    if ev.known(473) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5587,18 +5119,15 @@ fn n473(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n477(ev: &mut Evaluator<'_>) {
-    if ev.known(477) { return; }
     ev.keys(477, AggKind::Any, 174, 38);
 }
 #[inline(always)]
 fn n478(ev: &mut Evaluator<'_>) {
-    if ev.known(478) { return; }
     n335(ev);
     ev.keys(478, AggKind::Any, 335, 39);
 }
 #[inline(always)]
 fn n479(ev: &mut Evaluator<'_>) {
-    if ev.known(479) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5608,7 +5137,6 @@ fn n479(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n480(ev: &mut Evaluator<'_>) {
-    if ev.known(480) { return; }
     'read: {
     n477(ev);
     if ev.flag(477) != FALSE { break 'read; }
@@ -5618,7 +5146,6 @@ fn n480(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n482(ev: &mut Evaluator<'_>) {
-    if ev.known(482) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5628,18 +5155,15 @@ fn n482(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n485(ev: &mut Evaluator<'_>) {
-    if ev.known(485) { return; }
     ev.keys(485, AggKind::Any, 174, 40);
 }
 #[inline(always)]
 fn n486(ev: &mut Evaluator<'_>) {
-    if ev.known(486) { return; }
     n335(ev);
     ev.keys(486, AggKind::Any, 335, 41);
 }
 #[inline(always)]
 fn n487(ev: &mut Evaluator<'_>) {
-    if ev.known(487) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5649,7 +5173,6 @@ fn n487(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n488(ev: &mut Evaluator<'_>) {
-    if ev.known(488) { return; }
     'read: {
     n485(ev);
     if ev.flag(485) != FALSE { break 'read; }
@@ -5659,7 +5182,6 @@ fn n488(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n490(ev: &mut Evaluator<'_>) {
-    if ev.known(490) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5669,18 +5191,15 @@ fn n490(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n494(ev: &mut Evaluator<'_>) {
-    if ev.known(494) { return; }
     ev.keys(494, AggKind::Any, 174, 42);
 }
 #[inline(always)]
 fn n495(ev: &mut Evaluator<'_>) {
-    if ev.known(495) { return; }
     n335(ev);
     ev.keys(495, AggKind::Any, 335, 43);
 }
 #[inline(always)]
 fn n496(ev: &mut Evaluator<'_>) {
-    if ev.known(496) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5690,7 +5209,6 @@ fn n496(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n497(ev: &mut Evaluator<'_>) {
-    if ev.known(497) { return; }
     'read: {
     n494(ev);
     if ev.flag(494) != FALSE { break 'read; }
@@ -5700,7 +5218,6 @@ fn n497(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n499(ev: &mut Evaluator<'_>) {
-    if ev.known(499) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5710,18 +5227,15 @@ fn n499(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n502(ev: &mut Evaluator<'_>) {
-    if ev.known(502) { return; }
     ev.keys(502, AggKind::Any, 174, 44);
 }
 #[inline(always)]
 fn n503(ev: &mut Evaluator<'_>) {
-    if ev.known(503) { return; }
     n335(ev);
     ev.keys(503, AggKind::Any, 335, 45);
 }
 #[inline(always)]
 fn n504(ev: &mut Evaluator<'_>) {
-    if ev.known(504) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5731,7 +5245,6 @@ fn n504(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n505(ev: &mut Evaluator<'_>) {
-    if ev.known(505) { return; }
     'read: {
     n502(ev);
     if ev.flag(502) != FALSE { break 'read; }
@@ -5741,18 +5254,15 @@ fn n505(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n508(ev: &mut Evaluator<'_>) {
-    if ev.known(508) { return; }
     ev.keys(508, AggKind::Any, 174, 46);
 }
 #[inline(always)]
 fn n509(ev: &mut Evaluator<'_>) {
-    if ev.known(509) { return; }
     n335(ev);
     ev.keys(509, AggKind::Any, 335, 47);
 }
 #[inline(always)]
 fn n510(ev: &mut Evaluator<'_>) {
-    if ev.known(510) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5762,7 +5272,6 @@ fn n510(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n511(ev: &mut Evaluator<'_>) {
-    if ev.known(511) { return; }
     'read: {
     n508(ev);
     if ev.flag(508) != FALSE { break 'read; }
@@ -5772,7 +5281,6 @@ fn n511(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n513(ev: &mut Evaluator<'_>) {
-    if ev.known(513) { return; }
     'read: {
     n505(ev);
     if ev.flag(505) != FALSE { break 'read; }
@@ -5782,7 +5290,6 @@ fn n513(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n514(ev: &mut Evaluator<'_>) {
-    if ev.known(514) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5792,18 +5299,15 @@ fn n514(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n518(ev: &mut Evaluator<'_>) {
-    if ev.known(518) { return; }
     ev.keys(518, AggKind::Any, 174, 48);
 }
 #[inline(always)]
 fn n519(ev: &mut Evaluator<'_>) {
-    if ev.known(519) { return; }
     n335(ev);
     ev.keys(519, AggKind::Any, 335, 49);
 }
 #[inline(always)]
 fn n520(ev: &mut Evaluator<'_>) {
-    if ev.known(520) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5813,7 +5317,6 @@ fn n520(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n521(ev: &mut Evaluator<'_>) {
-    if ev.known(521) { return; }
     'read: {
     n518(ev);
     if ev.flag(518) != FALSE { break 'read; }
@@ -5823,7 +5326,6 @@ fn n521(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n523(ev: &mut Evaluator<'_>) {
-    if ev.known(523) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5833,18 +5335,15 @@ fn n523(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n527(ev: &mut Evaluator<'_>) {
-    if ev.known(527) { return; }
     ev.keys(527, AggKind::Any, 174, 50);
 }
 #[inline(always)]
 fn n528(ev: &mut Evaluator<'_>) {
-    if ev.known(528) { return; }
     n335(ev);
     ev.keys(528, AggKind::Any, 335, 51);
 }
 #[inline(always)]
 fn n529(ev: &mut Evaluator<'_>) {
-    if ev.known(529) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5854,7 +5353,6 @@ fn n529(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n530(ev: &mut Evaluator<'_>) {
-    if ev.known(530) { return; }
     'read: {
     n527(ev);
     if ev.flag(527) != FALSE { break 'read; }
@@ -5864,7 +5362,6 @@ fn n530(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n532(ev: &mut Evaluator<'_>) {
-    if ev.known(532) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5874,18 +5371,15 @@ fn n532(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n539(ev: &mut Evaluator<'_>) {
-    if ev.known(539) { return; }
     ev.keys(539, AggKind::Any, 174, 52);
 }
 #[inline(always)]
 fn n540(ev: &mut Evaluator<'_>) {
-    if ev.known(540) { return; }
     n335(ev);
     ev.keys(540, AggKind::Any, 335, 53);
 }
 #[inline(always)]
 fn n541(ev: &mut Evaluator<'_>) {
-    if ev.known(541) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5895,7 +5389,6 @@ fn n541(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n542(ev: &mut Evaluator<'_>) {
-    if ev.known(542) { return; }
     'read: {
     n539(ev);
     if ev.flag(539) != FALSE { break 'read; }
@@ -5905,7 +5398,6 @@ fn n542(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n544(ev: &mut Evaluator<'_>) {
-    if ev.known(544) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5915,7 +5407,6 @@ fn n544(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n546(ev: &mut Evaluator<'_>) {
-    if ev.known(546) { return; }
     'read: {
     n340(ev);
     if ev.flag(340) != TRUE && ev.flag(340) != FALSE { break 'read; }
@@ -5967,12 +5458,10 @@ fn n546(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n548(ev: &mut Evaluator<'_>) {
-    if ev.known(548) { return; }
     ev.order(548, CmpOp::Ge, 547, 7);
 }
 #[inline(always)]
 fn n550(ev: &mut Evaluator<'_>) {
-    if ev.known(550) { return; }
     n166(ev);
     match ev.flag(166) {
         TRUE => {
@@ -5987,14 +5476,12 @@ fn n550(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n551(ev: &mut Evaluator<'_>) {
-    if ev.known(551) { return; }
     n168(ev);
     n550(ev);
     ev.equal(551, 168, 550, true);
 }
 #[inline(always)]
 fn n553(ev: &mut Evaluator<'_>) {
-    if ev.known(553) { return; }
     'read: {
     n548(ev);
     if ev.flag(548) != TRUE && ev.flag(548) != FALSE { break 'read; }
@@ -6004,7 +5491,6 @@ fn n553(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n554(ev: &mut Evaluator<'_>) {
-    if ev.known(554) { return; }
     'read: {
     n300(ev);
     if ev.flag(300) != TRUE { break 'read; }
@@ -6014,7 +5500,6 @@ fn n554(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n555(ev: &mut Evaluator<'_>) {
-    if ev.known(555) { return; }
     'read: {
     n300(ev);
     if ev.flag(300) != TRUE { break 'read; }
@@ -6039,7 +5524,6 @@ fn n557(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n558(ev: &mut Evaluator<'_>) {
-    if ev.known(558) { return; }
     n554(ev);
     if ev.flag(554) == TRUE {
     'read: {
@@ -6083,19 +5567,16 @@ fn n559(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n560(ev: &mut Evaluator<'_>) {
-    if ev.known(560) { return; }
     n559(ev);
     ev.equal(560, 559, 54, false);
 }
 #[inline(always)]
 fn n561(ev: &mut Evaluator<'_>) {
-    if ev.known(561) { return; }
     n559(ev);
     ev.equal(561, 559, 63, false);
 }
 #[inline(always)]
 fn n562(ev: &mut Evaluator<'_>) {
-    if ev.known(562) { return; }
     'read: {
     n560(ev);
     if ev.flag(560) != FALSE { break 'read; }
@@ -6105,7 +5586,6 @@ fn n562(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n565(ev: &mut Evaluator<'_>) {
-    if ev.known(565) { return; }
     'read: {
     n562(ev);
     match ev.flag(562) {

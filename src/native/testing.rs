@@ -59,8 +59,8 @@ pub(super) fn run(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n9(ev: &mut Evaluator<'_>) {
     if ev.known(9) { return; }
-    let Some(items) = ev.aggregate_items(9, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(9, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -85,8 +85,8 @@ fn n9(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n14(ev: &mut Evaluator<'_>) {
     if ev.known(14) { return; }
-    let Some(items) = ev.aggregate_items(14, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(14, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -111,8 +111,8 @@ fn n14(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n19(ev: &mut Evaluator<'_>) {
     if ev.known(19) { return; }
-    let Some(items) = ev.aggregate_items(19, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(19, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -137,8 +137,8 @@ fn n19(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n23(ev: &mut Evaluator<'_>) {
     if ev.known(23) { return; }
-    let Some(items) = ev.aggregate_items(23, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(23, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -161,8 +161,8 @@ fn n23(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n25(ev: &mut Evaluator<'_>) {
     if ev.known(25) { return; }
-    let Some(items) = ev.aggregate_items(25, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(25, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -185,8 +185,8 @@ fn n25(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n27(ev: &mut Evaluator<'_>) {
     if ev.known(27) { return; }
-    let Some(items) = ev.aggregate_items(27, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(27, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -213,7 +213,6 @@ fn n30(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n31(ev: &mut Evaluator<'_>) {
-    if ev.known(31) { return; }
     n30(ev);
     n9(ev);
     ev.arith_step(31, ArithOp::Add, 30, 9);
@@ -232,7 +231,6 @@ fn n33(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n34(ev: &mut Evaluator<'_>) {
-    if ev.known(34) { return; }
     n33(ev);
     n14(ev);
     ev.arith_step(34, ArithOp::Add, 33, 14);
@@ -251,7 +249,6 @@ fn n36(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n37(ev: &mut Evaluator<'_>) {
-    if ev.known(37) { return; }
     n36(ev);
     n19(ev);
     ev.arith_step(37, ArithOp::Add, 36, 19);
@@ -265,25 +262,21 @@ fn n38(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n40(ev: &mut Evaluator<'_>) {
-    if ev.known(40) { return; }
     n32(ev);
     ev.order(40, CmpOp::Lt, 32, 39);
 }
 #[inline(always)]
 fn n42(ev: &mut Evaluator<'_>) {
-    if ev.known(42) { return; }
     n35(ev);
     ev.order(42, CmpOp::Le, 35, 41);
 }
 #[inline(always)]
 fn n43(ev: &mut Evaluator<'_>) {
-    if ev.known(43) { return; }
     n38(ev);
     ev.order(43, CmpOp::Le, 38, 41);
 }
 #[inline(always)]
 fn n44(ev: &mut Evaluator<'_>) {
-    if ev.known(44) { return; }
     'read: {
     n42(ev);
     if ev.flag(42) != FALSE { break 'read; }
@@ -293,7 +286,6 @@ fn n44(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n45(ev: &mut Evaluator<'_>) {
-    if ev.known(45) { return; }
     'read: {
     n40(ev);
     if ev.flag(40) != TRUE { break 'read; }
@@ -303,25 +295,21 @@ fn n45(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n48(ev: &mut Evaluator<'_>) {
-    if ev.known(48) { return; }
     n32(ev);
     ev.order(48, CmpOp::Lt, 32, 47);
 }
 #[inline(always)]
 fn n50(ev: &mut Evaluator<'_>) {
-    if ev.known(50) { return; }
     n35(ev);
     ev.order(50, CmpOp::Le, 35, 49);
 }
 #[inline(always)]
 fn n51(ev: &mut Evaluator<'_>) {
-    if ev.known(51) { return; }
     n38(ev);
     ev.order(51, CmpOp::Le, 38, 49);
 }
 #[inline(always)]
 fn n52(ev: &mut Evaluator<'_>) {
-    if ev.known(52) { return; }
     'read: {
     n50(ev);
     if ev.flag(50) != FALSE { break 'read; }
@@ -331,7 +319,6 @@ fn n52(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n53(ev: &mut Evaluator<'_>) {
-    if ev.known(53) { return; }
     'read: {
     n48(ev);
     if ev.flag(48) != TRUE { break 'read; }
@@ -341,25 +328,21 @@ fn n53(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n56(ev: &mut Evaluator<'_>) {
-    if ev.known(56) { return; }
     n32(ev);
     ev.order(56, CmpOp::Lt, 32, 55);
 }
 #[inline(always)]
 fn n58(ev: &mut Evaluator<'_>) {
-    if ev.known(58) { return; }
     n35(ev);
     ev.order(58, CmpOp::Le, 35, 57);
 }
 #[inline(always)]
 fn n60(ev: &mut Evaluator<'_>) {
-    if ev.known(60) { return; }
     n38(ev);
     ev.order(60, CmpOp::Le, 38, 59);
 }
 #[inline(always)]
 fn n61(ev: &mut Evaluator<'_>) {
-    if ev.known(61) { return; }
     'read: {
     n58(ev);
     if ev.flag(58) != FALSE { break 'read; }
@@ -369,7 +352,6 @@ fn n61(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n62(ev: &mut Evaluator<'_>) {
-    if ev.known(62) { return; }
     'read: {
     n56(ev);
     if ev.flag(56) != TRUE { break 'read; }
@@ -379,7 +361,6 @@ fn n62(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n65(ev: &mut Evaluator<'_>) {
-    if ev.known(65) { return; }
     n62(ev);
     match ev.flag(62) {
         TRUE => {
@@ -392,7 +373,6 @@ fn n65(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n66(ev: &mut Evaluator<'_>) {
-    if ev.known(66) { return; }
     n53(ev);
     match ev.flag(53) {
         TRUE => {
@@ -420,25 +400,21 @@ fn n67(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n70(ev: &mut Evaluator<'_>) {
-    if ev.known(70) { return; }
     n30(ev);
     ev.order(70, CmpOp::Lt, 30, 39);
 }
 #[inline(always)]
 fn n71(ev: &mut Evaluator<'_>) {
-    if ev.known(71) { return; }
     n33(ev);
     ev.order(71, CmpOp::Le, 33, 41);
 }
 #[inline(always)]
 fn n72(ev: &mut Evaluator<'_>) {
-    if ev.known(72) { return; }
     n36(ev);
     ev.order(72, CmpOp::Le, 36, 41);
 }
 #[inline(always)]
 fn n73(ev: &mut Evaluator<'_>) {
-    if ev.known(73) { return; }
     'read: {
     n71(ev);
     if ev.flag(71) != FALSE { break 'read; }
@@ -448,7 +424,6 @@ fn n73(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n74(ev: &mut Evaluator<'_>) {
-    if ev.known(74) { return; }
     'read: {
     n70(ev);
     if ev.flag(70) != TRUE { break 'read; }
@@ -458,25 +433,21 @@ fn n74(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n75(ev: &mut Evaluator<'_>) {
-    if ev.known(75) { return; }
     n30(ev);
     ev.order(75, CmpOp::Lt, 30, 47);
 }
 #[inline(always)]
 fn n76(ev: &mut Evaluator<'_>) {
-    if ev.known(76) { return; }
     n33(ev);
     ev.order(76, CmpOp::Le, 33, 49);
 }
 #[inline(always)]
 fn n77(ev: &mut Evaluator<'_>) {
-    if ev.known(77) { return; }
     n36(ev);
     ev.order(77, CmpOp::Le, 36, 49);
 }
 #[inline(always)]
 fn n78(ev: &mut Evaluator<'_>) {
-    if ev.known(78) { return; }
     'read: {
     n76(ev);
     if ev.flag(76) != FALSE { break 'read; }
@@ -486,7 +457,6 @@ fn n78(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n79(ev: &mut Evaluator<'_>) {
-    if ev.known(79) { return; }
     'read: {
     n75(ev);
     if ev.flag(75) != TRUE { break 'read; }
@@ -496,25 +466,21 @@ fn n79(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n80(ev: &mut Evaluator<'_>) {
-    if ev.known(80) { return; }
     n30(ev);
     ev.order(80, CmpOp::Lt, 30, 55);
 }
 #[inline(always)]
 fn n81(ev: &mut Evaluator<'_>) {
-    if ev.known(81) { return; }
     n33(ev);
     ev.order(81, CmpOp::Le, 33, 57);
 }
 #[inline(always)]
 fn n82(ev: &mut Evaluator<'_>) {
-    if ev.known(82) { return; }
     n36(ev);
     ev.order(82, CmpOp::Le, 36, 59);
 }
 #[inline(always)]
 fn n83(ev: &mut Evaluator<'_>) {
-    if ev.known(83) { return; }
     'read: {
     n81(ev);
     if ev.flag(81) != FALSE { break 'read; }
@@ -524,7 +490,6 @@ fn n83(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n84(ev: &mut Evaluator<'_>) {
-    if ev.known(84) { return; }
     'read: {
     n80(ev);
     if ev.flag(80) != TRUE { break 'read; }
@@ -534,7 +499,6 @@ fn n84(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n85(ev: &mut Evaluator<'_>) {
-    if ev.known(85) { return; }
     n84(ev);
     match ev.flag(84) {
         TRUE => {
@@ -547,7 +511,6 @@ fn n85(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n86(ev: &mut Evaluator<'_>) {
-    if ev.known(86) { return; }
     n79(ev);
     match ev.flag(79) {
         TRUE => {
@@ -585,7 +548,6 @@ fn n92(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n93(ev: &mut Evaluator<'_>) {
-    if ev.known(93) { return; }
     n92(ev);
     n9(ev);
     ev.arith_step(93, ArithOp::Add, 92, 9);
@@ -604,7 +566,6 @@ fn n95(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n96(ev: &mut Evaluator<'_>) {
-    if ev.known(96) { return; }
     n95(ev);
     n14(ev);
     ev.arith_step(96, ArithOp::Add, 95, 14);
@@ -623,7 +584,6 @@ fn n98(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n99(ev: &mut Evaluator<'_>) {
-    if ev.known(99) { return; }
     n98(ev);
     n19(ev);
     ev.arith_step(99, ArithOp::Add, 98, 19);
@@ -637,25 +597,21 @@ fn n100(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n101(ev: &mut Evaluator<'_>) {
-    if ev.known(101) { return; }
     n94(ev);
     ev.order(101, CmpOp::Lt, 94, 39);
 }
 #[inline(always)]
 fn n102(ev: &mut Evaluator<'_>) {
-    if ev.known(102) { return; }
     n97(ev);
     ev.order(102, CmpOp::Le, 97, 41);
 }
 #[inline(always)]
 fn n103(ev: &mut Evaluator<'_>) {
-    if ev.known(103) { return; }
     n100(ev);
     ev.order(103, CmpOp::Le, 100, 41);
 }
 #[inline(always)]
 fn n104(ev: &mut Evaluator<'_>) {
-    if ev.known(104) { return; }
     'read: {
     n102(ev);
     if ev.flag(102) != FALSE { break 'read; }
@@ -665,7 +621,6 @@ fn n104(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n105(ev: &mut Evaluator<'_>) {
-    if ev.known(105) { return; }
     'read: {
     n101(ev);
     if ev.flag(101) != TRUE { break 'read; }
@@ -675,25 +630,21 @@ fn n105(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n106(ev: &mut Evaluator<'_>) {
-    if ev.known(106) { return; }
     n94(ev);
     ev.order(106, CmpOp::Lt, 94, 47);
 }
 #[inline(always)]
 fn n107(ev: &mut Evaluator<'_>) {
-    if ev.known(107) { return; }
     n97(ev);
     ev.order(107, CmpOp::Le, 97, 49);
 }
 #[inline(always)]
 fn n108(ev: &mut Evaluator<'_>) {
-    if ev.known(108) { return; }
     n100(ev);
     ev.order(108, CmpOp::Le, 100, 49);
 }
 #[inline(always)]
 fn n109(ev: &mut Evaluator<'_>) {
-    if ev.known(109) { return; }
     'read: {
     n107(ev);
     if ev.flag(107) != FALSE { break 'read; }
@@ -703,7 +654,6 @@ fn n109(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n110(ev: &mut Evaluator<'_>) {
-    if ev.known(110) { return; }
     'read: {
     n106(ev);
     if ev.flag(106) != TRUE { break 'read; }
@@ -713,25 +663,21 @@ fn n110(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n111(ev: &mut Evaluator<'_>) {
-    if ev.known(111) { return; }
     n94(ev);
     ev.order(111, CmpOp::Lt, 94, 55);
 }
 #[inline(always)]
 fn n112(ev: &mut Evaluator<'_>) {
-    if ev.known(112) { return; }
     n97(ev);
     ev.order(112, CmpOp::Le, 97, 57);
 }
 #[inline(always)]
 fn n113(ev: &mut Evaluator<'_>) {
-    if ev.known(113) { return; }
     n100(ev);
     ev.order(113, CmpOp::Le, 100, 59);
 }
 #[inline(always)]
 fn n114(ev: &mut Evaluator<'_>) {
-    if ev.known(114) { return; }
     'read: {
     n112(ev);
     if ev.flag(112) != FALSE { break 'read; }
@@ -741,7 +687,6 @@ fn n114(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n115(ev: &mut Evaluator<'_>) {
-    if ev.known(115) { return; }
     'read: {
     n111(ev);
     if ev.flag(111) != TRUE { break 'read; }
@@ -751,7 +696,6 @@ fn n115(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n116(ev: &mut Evaluator<'_>) {
-    if ev.known(116) { return; }
     n115(ev);
     match ev.flag(115) {
         TRUE => {
@@ -764,7 +708,6 @@ fn n116(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n117(ev: &mut Evaluator<'_>) {
-    if ev.known(117) { return; }
     n110(ev);
     match ev.flag(110) {
         TRUE => {
@@ -778,7 +721,6 @@ fn n117(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n118(ev: &mut Evaluator<'_>) {
-    if ev.known(118) { return; }
     n105(ev);
     match ev.flag(105) {
         TRUE => {
@@ -806,25 +748,21 @@ fn n121(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n123(ev: &mut Evaluator<'_>) {
-    if ev.known(123) { return; }
     n92(ev);
     ev.order(123, CmpOp::Lt, 92, 39);
 }
 #[inline(always)]
 fn n124(ev: &mut Evaluator<'_>) {
-    if ev.known(124) { return; }
     n95(ev);
     ev.order(124, CmpOp::Le, 95, 41);
 }
 #[inline(always)]
 fn n125(ev: &mut Evaluator<'_>) {
-    if ev.known(125) { return; }
     n98(ev);
     ev.order(125, CmpOp::Le, 98, 41);
 }
 #[inline(always)]
 fn n126(ev: &mut Evaluator<'_>) {
-    if ev.known(126) { return; }
     'read: {
     n124(ev);
     if ev.flag(124) != FALSE { break 'read; }
@@ -834,7 +772,6 @@ fn n126(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n127(ev: &mut Evaluator<'_>) {
-    if ev.known(127) { return; }
     'read: {
     n123(ev);
     if ev.flag(123) != TRUE { break 'read; }
@@ -844,25 +781,21 @@ fn n127(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n128(ev: &mut Evaluator<'_>) {
-    if ev.known(128) { return; }
     n92(ev);
     ev.order(128, CmpOp::Lt, 92, 47);
 }
 #[inline(always)]
 fn n129(ev: &mut Evaluator<'_>) {
-    if ev.known(129) { return; }
     n95(ev);
     ev.order(129, CmpOp::Le, 95, 49);
 }
 #[inline(always)]
 fn n130(ev: &mut Evaluator<'_>) {
-    if ev.known(130) { return; }
     n98(ev);
     ev.order(130, CmpOp::Le, 98, 49);
 }
 #[inline(always)]
 fn n131(ev: &mut Evaluator<'_>) {
-    if ev.known(131) { return; }
     'read: {
     n129(ev);
     if ev.flag(129) != FALSE { break 'read; }
@@ -872,7 +805,6 @@ fn n131(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n132(ev: &mut Evaluator<'_>) {
-    if ev.known(132) { return; }
     'read: {
     n128(ev);
     if ev.flag(128) != TRUE { break 'read; }
@@ -882,25 +814,21 @@ fn n132(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n133(ev: &mut Evaluator<'_>) {
-    if ev.known(133) { return; }
     n92(ev);
     ev.order(133, CmpOp::Lt, 92, 55);
 }
 #[inline(always)]
 fn n134(ev: &mut Evaluator<'_>) {
-    if ev.known(134) { return; }
     n95(ev);
     ev.order(134, CmpOp::Le, 95, 57);
 }
 #[inline(always)]
 fn n135(ev: &mut Evaluator<'_>) {
-    if ev.known(135) { return; }
     n98(ev);
     ev.order(135, CmpOp::Le, 98, 59);
 }
 #[inline(always)]
 fn n136(ev: &mut Evaluator<'_>) {
-    if ev.known(136) { return; }
     'read: {
     n134(ev);
     if ev.flag(134) != FALSE { break 'read; }
@@ -910,7 +838,6 @@ fn n136(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n137(ev: &mut Evaluator<'_>) {
-    if ev.known(137) { return; }
     'read: {
     n133(ev);
     if ev.flag(133) != TRUE { break 'read; }
@@ -920,7 +847,6 @@ fn n137(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n138(ev: &mut Evaluator<'_>) {
-    if ev.known(138) { return; }
     n137(ev);
     match ev.flag(137) {
         TRUE => {
@@ -933,7 +859,6 @@ fn n138(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n139(ev: &mut Evaluator<'_>) {
-    if ev.known(139) { return; }
     n132(ev);
     match ev.flag(132) {
         TRUE => {
@@ -947,7 +872,6 @@ fn n139(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n140(ev: &mut Evaluator<'_>) {
-    if ev.known(140) { return; }
     n127(ev);
     match ev.flag(127) {
         TRUE => {
@@ -975,20 +899,17 @@ fn n142(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n144(ev: &mut Evaluator<'_>) {
-    if ev.known(144) { return; }
     n121(ev);
     ev.is_given(144, 121, true);
 }
 #[inline(always)]
 fn n145(ev: &mut Evaluator<'_>) {
-    if ev.known(145) { return; }
     n121(ev);
     n67(ev);
     ev.equal(145, 121, 67, true);
 }
 #[inline(always)]
 fn n146(ev: &mut Evaluator<'_>) {
-    if ev.known(146) { return; }
     'read: {
     n144(ev);
     if ev.flag(144) != TRUE { break 'read; }
@@ -1013,20 +934,17 @@ fn n147(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n149(ev: &mut Evaluator<'_>) {
-    if ev.known(149) { return; }
     n142(ev);
     ev.is_given(149, 142, true);
 }
 #[inline(always)]
 fn n150(ev: &mut Evaluator<'_>) {
-    if ev.known(150) { return; }
     n142(ev);
     n87(ev);
     ev.equal(150, 142, 87, true);
 }
 #[inline(always)]
 fn n151(ev: &mut Evaluator<'_>) {
-    if ev.known(151) { return; }
     'read: {
     n149(ev);
     if ev.flag(149) != TRUE { break 'read; }
@@ -1056,25 +974,21 @@ fn n155(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n156(ev: &mut Evaluator<'_>) {
-    if ev.known(156) { return; }
     ev.field(156, 154, 3);
 }
 #[inline(always)]
 fn n158(ev: &mut Evaluator<'_>) {
-    if ev.known(158) { return; }
     ev.is_given(158, 157, true);
 }
 #[inline(always)]
 fn n159(ev: &mut Evaluator<'_>) {
-    if ev.known(159) { return; }
     ev.field(159, 157, 0);
 }
 #[inline(always)]
 fn n162(ev: &mut Evaluator<'_>) {
-    if ev.known(162) { return; }
     n159(ev);
-    let Some(items) = ev.aggregate_items(162, 159) else { return; };
     let mut acc = Accumulator::new(AggKind::Any);
+    let Some(items) = ev.aggregate_items(162, 159, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -1104,7 +1018,6 @@ fn n163(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n165(ev: &mut Evaluator<'_>) {
-    if ev.known(165) { return; }
     n163(ev);
     ev.not(165, 163);
 }
@@ -1149,7 +1062,6 @@ fn n171(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n172(ev: &mut Evaluator<'_>) {
-    if ev.known(172) { return; }
     'read: {
     n170(ev);
     if ev.flag(170) != FALSE { break 'read; }
@@ -1179,13 +1091,11 @@ fn n188(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n190(ev: &mut Evaluator<'_>) {
-    if ev.known(190) { return; }
     n188(ev);
     ev.equal(190, 188, 189, false);
 }
 #[inline(always)]
 fn n191(ev: &mut Evaluator<'_>) {
-    if ev.known(191) { return; }
     'read: {
     n187(ev);
     if ev.flag(187) != TRUE { break 'read; }
@@ -1195,21 +1105,18 @@ fn n191(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n194(ev: &mut Evaluator<'_>) {
-    if ev.known(194) { return; }
     n188(ev);
     ev.equal(194, 188, 193, false);
 }
 #[inline(always)]
 fn n195(ev: &mut Evaluator<'_>) {
-    if ev.known(195) { return; }
     ev.field(195, 186, 1);
 }
 #[inline(always)]
 fn n196(ev: &mut Evaluator<'_>) {
-    if ev.known(196) { return; }
     n195(ev);
-    let Some(items) = ev.aggregate_items(196, 195) else { return; };
     let mut acc = Accumulator::new(AggKind::Count);
+    let Some(items) = ev.aggregate_items(196, 195, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         match acc.add(ev, 196, None) {
@@ -1222,7 +1129,6 @@ fn n196(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n198(ev: &mut Evaluator<'_>) {
-    if ev.known(198) { return; }
     n196(ev);
     ev.order(198, CmpOp::Gt, 196, 197);
 }
@@ -1240,12 +1146,10 @@ fn n199(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n208(ev: &mut Evaluator<'_>) {
-    if ev.known(208) { return; }
     ev.keys(208, AggKind::Any, 174, 2);
 }
 #[inline(always)]
 fn n210(ev: &mut Evaluator<'_>) {
-    if ev.known(210) { return; }
     ev.keys(210, AggKind::Any, 174, 3);
 }
 #[inline]
@@ -1255,19 +1159,16 @@ fn n212(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n213(ev: &mut Evaluator<'_>) {
-    if ev.known(213) { return; }
     n212(ev);
     ev.is_given(213, 212, true);
 }
 #[inline(always)]
 fn n214(ev: &mut Evaluator<'_>) {
-    if ev.known(214) { return; }
     n212(ev);
     ev.equal(214, 212, 46, false);
 }
 #[inline(always)]
 fn n216(ev: &mut Evaluator<'_>) {
-    if ev.known(216) { return; }
     n188(ev);
     ev.equal(216, 188, 215, false);
 }
@@ -1278,7 +1179,6 @@ fn n218(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n219(ev: &mut Evaluator<'_>) {
-    if ev.known(219) { return; }
     'read: {
     n216(ev);
     if ev.flag(216) != TRUE { break 'read; }
@@ -1298,13 +1198,11 @@ fn n220(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n221(ev: &mut Evaluator<'_>) {
-    if ev.known(221) { return; }
     n188(ev);
     ev.equal(221, 188, 39, false);
 }
 #[inline(always)]
 fn n222(ev: &mut Evaluator<'_>) {
-    if ev.known(222) { return; }
     'read: {
     n221(ev);
     if ev.flag(221) != TRUE { break 'read; }
@@ -1314,7 +1212,6 @@ fn n222(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n223(ev: &mut Evaluator<'_>) {
-    if ev.known(223) { return; }
     'read: {
     n219(ev);
     if ev.flag(219) != FALSE { break 'read; }
@@ -1328,7 +1225,6 @@ fn n223(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n224(ev: &mut Evaluator<'_>) {
-    if ev.known(224) { return; }
     'read: {
     n187(ev);
     if ev.flag(187) != TRUE { break 'read; }
@@ -1342,7 +1238,6 @@ fn n224(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n244(ev: &mut Evaluator<'_>) {
-    if ev.known(244) { return; }
     'read: {
     n180(ev);
     if ev.flag(180) != TRUE { break 'read; }
@@ -1357,7 +1252,6 @@ fn n246(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n250(ev: &mut Evaluator<'_>) {
-    if ev.known(250) { return; }
     n244(ev);
     if ev.flag(244) == TRUE {
     'read: {
@@ -1369,7 +1263,6 @@ fn n250(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n253(ev: &mut Evaluator<'_>) {
-    if ev.known(253) { return; }
     if ev.flag(252) == TRUE {
     'read: {
     n246(ev);
@@ -1385,7 +1278,6 @@ fn n257(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n258(ev: &mut Evaluator<'_>) {
-    if ev.known(258) { return; }
     n257(ev);
     if ev.flag(257) == TRUE {
     'read: {
@@ -1397,12 +1289,10 @@ fn n258(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n262(ev: &mut Evaluator<'_>) {
-    if ev.known(262) { return; }
     ev.keys(262, AggKind::Any, 174, 5);
 }
 #[inline(always)]
 fn n263(ev: &mut Evaluator<'_>) {
-    if ev.known(263) { return; }
     'read: {
     if ev.flag(259) != FALSE { break 'read; }
     n262(ev);
@@ -1411,7 +1301,6 @@ fn n263(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n264(ev: &mut Evaluator<'_>) {
-    if ev.known(264) { return; }
     n263(ev);
     if ev.flag(263) == TRUE {
     'read: {
@@ -1428,7 +1317,6 @@ fn n267(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n268(ev: &mut Evaluator<'_>) {
-    if ev.known(268) { return; }
     n267(ev);
     if ev.flag(267) == TRUE {
     'read: {
@@ -1440,7 +1328,6 @@ fn n268(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n270(ev: &mut Evaluator<'_>) {
-    if ev.known(270) { return; }
     if ev.flag(269) == TRUE {
     'read: {
     n246(ev);
@@ -1451,7 +1338,6 @@ fn n270(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n271(ev: &mut Evaluator<'_>) {
-    if ev.known(271) { return; }
     n218(ev);
     if ev.flag(218) == TRUE {
     'read: {
@@ -1463,7 +1349,6 @@ fn n271(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n272(ev: &mut Evaluator<'_>) {
-    if ev.known(272) { return; }
     n220(ev);
     if ev.flag(220) == TRUE {
     'read: {
@@ -1475,7 +1360,6 @@ fn n272(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n273(ev: &mut Evaluator<'_>) {
-    if ev.known(273) { return; }
     'read: {
     n180(ev);
     if ev.flag(180) != FALSE { break 'read; }
@@ -1487,7 +1371,6 @@ fn n273(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n274(ev: &mut Evaluator<'_>) {
-    if ev.known(274) { return; }
     'read: {
     n199(ev);
     if ev.flag(199) != TRUE { break 'read; }
@@ -1497,7 +1380,6 @@ fn n274(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n275(ev: &mut Evaluator<'_>) {
-    if ev.known(275) { return; }
     n274(ev);
     if ev.flag(274) == TRUE {
     'read: {
@@ -1509,7 +1391,6 @@ fn n275(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n276(ev: &mut Evaluator<'_>) {
-    if ev.known(276) { return; }
     n163(ev);
     if ev.flag(163) == TRUE {
     'read: {
@@ -1656,7 +1537,6 @@ fn n283(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n285(ev: &mut Evaluator<'_>) {
-    if ev.known(285) { return; }
     'read: {
     if ev.flag(259) != FALSE { break 'read; }
     n267(ev);
@@ -1675,7 +1555,6 @@ fn n286(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n288(ev: &mut Evaluator<'_>) {
-    if ev.known(288) { return; }
     ev.compute_into(288);
 }
 #[inline]
@@ -1702,7 +1581,6 @@ fn n291(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n293(ev: &mut Evaluator<'_>) {
-    if ev.known(293) { return; }
     n278(ev);
     if ev.flag(278) == TRUE {
     'read: {
@@ -1792,9 +1670,8 @@ fn n295(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n297(ev: &mut Evaluator<'_>) {
-    if ev.known(297) { return; }
-    let Some(items) = ev.aggregate_items(297, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Any);
+    let Some(items) = ev.aggregate_items(297, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -1815,9 +1692,8 @@ fn n297(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n298(ev: &mut Evaluator<'_>) {
-    if ev.known(298) { return; }
-    let Some(items) = ev.aggregate_items(298, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Count);
+    let Some(items) = ev.aggregate_items(298, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         match acc.add(ev, 298, None) {
@@ -1830,7 +1706,6 @@ fn n298(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n299(ev: &mut Evaluator<'_>) {
-    if ev.known(299) { return; }
     n298(ev);
     ev.order(299, CmpOp::Gt, 298, 197);
 }
@@ -1853,12 +1728,10 @@ fn n302(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n304(ev: &mut Evaluator<'_>) {
-    if ev.known(304) { return; }
     ev.field(304, 154, 0);
 }
 #[inline(always)]
 fn n305(ev: &mut Evaluator<'_>) {
-    if ev.known(305) { return; }
     'read: {
     n155(ev);
     if ev.flag(155) != TRUE { break 'read; }
@@ -1868,17 +1741,14 @@ fn n305(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n307(ev: &mut Evaluator<'_>) {
-    if ev.known(307) { return; }
     ev.field(307, 154, 1);
 }
 #[inline(always)]
 fn n308(ev: &mut Evaluator<'_>) {
-    if ev.known(308) { return; }
     ev.field(308, 154, 2);
 }
 #[inline(always)]
 fn n309(ev: &mut Evaluator<'_>) {
-    if ev.known(309) { return; }
     'read: {
     n155(ev);
     if ev.flag(155) != TRUE { break 'read; }
@@ -1900,7 +1770,6 @@ fn n311(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n313(ev: &mut Evaluator<'_>) {
-    if ev.known(313) { return; }
     'read: {
     n311(ev);
     match ev.flag(311) {
@@ -1915,7 +1784,6 @@ fn n313(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n317(ev: &mut Evaluator<'_>) {
-    if ev.known(317) { return; }
     'read: {
     n311(ev);
     if ev.flag(311) != TRUE && ev.flag(311) != FALSE { break 'read; }
@@ -1937,12 +1805,10 @@ fn n319(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n322(ev: &mut Evaluator<'_>) {
-    if ev.known(322) { return; }
     ev.keys(322, AggKind::Any, 174, 7);
 }
 #[inline(always)]
 fn n323(ev: &mut Evaluator<'_>) {
-    if ev.known(323) { return; }
     'read: {
     if ev.flag(269) != FALSE { break 'read; }
     n322(ev);
@@ -1951,7 +1817,6 @@ fn n323(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n324(ev: &mut Evaluator<'_>) {
-    if ev.known(324) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -1963,7 +1828,6 @@ fn n324(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n327(ev: &mut Evaluator<'_>) {
-    if ev.known(327) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE && ev.flag(278) != FALSE { break 'read; }
@@ -1977,7 +1841,6 @@ fn n327(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n329(ev: &mut Evaluator<'_>) {
-    if ev.known(329) { return; }
     'read: {
     n278(ev);
     match ev.flag(278) {
@@ -1992,7 +1855,6 @@ fn n329(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n331(ev: &mut Evaluator<'_>) {
-    if ev.known(331) { return; }
     'read: {
     n319(ev);
     match ev.flag(319) {
@@ -2007,7 +1869,6 @@ fn n331(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n334(ev: &mut Evaluator<'_>) {
-    if ev.known(334) { return; }
     ev.keys(334, AggKind::Any, 174, 8);
 }
 #[inline]
@@ -2017,13 +1878,11 @@ fn n335(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n336(ev: &mut Evaluator<'_>) {
-    if ev.known(336) { return; }
     n335(ev);
     ev.keys(336, AggKind::Any, 335, 9);
 }
 #[inline(always)]
 fn n337(ev: &mut Evaluator<'_>) {
-    if ev.known(337) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2033,7 +1892,6 @@ fn n337(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n338(ev: &mut Evaluator<'_>) {
-    if ev.known(338) { return; }
     'read: {
     n334(ev);
     if ev.flag(334) != FALSE { break 'read; }
@@ -2043,7 +1901,6 @@ fn n338(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n340(ev: &mut Evaluator<'_>) {
-    if ev.known(340) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2053,18 +1910,15 @@ fn n340(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n344(ev: &mut Evaluator<'_>) {
-    if ev.known(344) { return; }
     ev.keys(344, AggKind::Any, 174, 10);
 }
 #[inline(always)]
 fn n345(ev: &mut Evaluator<'_>) {
-    if ev.known(345) { return; }
     n335(ev);
     ev.keys(345, AggKind::Any, 335, 11);
 }
 #[inline(always)]
 fn n346(ev: &mut Evaluator<'_>) {
-    if ev.known(346) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2074,7 +1928,6 @@ fn n346(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n347(ev: &mut Evaluator<'_>) {
-    if ev.known(347) { return; }
     'read: {
     n344(ev);
     if ev.flag(344) != FALSE { break 'read; }
@@ -2084,7 +1937,6 @@ fn n347(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n349(ev: &mut Evaluator<'_>) {
-    if ev.known(349) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2094,7 +1946,6 @@ fn n349(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n351(ev: &mut Evaluator<'_>) {
-    if ev.known(351) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2104,18 +1955,15 @@ fn n351(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n355(ev: &mut Evaluator<'_>) {
-    if ev.known(355) { return; }
     ev.keys(355, AggKind::Any, 174, 12);
 }
 #[inline(always)]
 fn n356(ev: &mut Evaluator<'_>) {
-    if ev.known(356) { return; }
     n335(ev);
     ev.keys(356, AggKind::Any, 335, 13);
 }
 #[inline(always)]
 fn n357(ev: &mut Evaluator<'_>) {
-    if ev.known(357) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2125,7 +1973,6 @@ fn n357(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n358(ev: &mut Evaluator<'_>) {
-    if ev.known(358) { return; }
     'read: {
     n355(ev);
     if ev.flag(355) != FALSE { break 'read; }
@@ -2135,7 +1982,6 @@ fn n358(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n360(ev: &mut Evaluator<'_>) {
-    if ev.known(360) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2145,18 +1991,15 @@ fn n360(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n364(ev: &mut Evaluator<'_>) {
-    if ev.known(364) { return; }
     ev.keys(364, AggKind::Any, 174, 14);
 }
 #[inline(always)]
 fn n365(ev: &mut Evaluator<'_>) {
-    if ev.known(365) { return; }
     n335(ev);
     ev.keys(365, AggKind::Any, 335, 15);
 }
 #[inline(always)]
 fn n366(ev: &mut Evaluator<'_>) {
-    if ev.known(366) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2166,7 +2009,6 @@ fn n366(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n367(ev: &mut Evaluator<'_>) {
-    if ev.known(367) { return; }
     'read: {
     n364(ev);
     if ev.flag(364) != FALSE { break 'read; }
@@ -2176,18 +2018,15 @@ fn n367(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n370(ev: &mut Evaluator<'_>) {
-    if ev.known(370) { return; }
     ev.keys(370, AggKind::Any, 174, 16);
 }
 #[inline(always)]
 fn n371(ev: &mut Evaluator<'_>) {
-    if ev.known(371) { return; }
     n335(ev);
     ev.keys(371, AggKind::Any, 335, 17);
 }
 #[inline(always)]
 fn n372(ev: &mut Evaluator<'_>) {
-    if ev.known(372) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2197,7 +2036,6 @@ fn n372(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n373(ev: &mut Evaluator<'_>) {
-    if ev.known(373) { return; }
     'read: {
     n370(ev);
     if ev.flag(370) != FALSE { break 'read; }
@@ -2207,7 +2045,6 @@ fn n373(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n375(ev: &mut Evaluator<'_>) {
-    if ev.known(375) { return; }
     'read: {
     n367(ev);
     if ev.flag(367) != FALSE { break 'read; }
@@ -2217,7 +2054,6 @@ fn n375(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n376(ev: &mut Evaluator<'_>) {
-    if ev.known(376) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2227,18 +2063,15 @@ fn n376(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n380(ev: &mut Evaluator<'_>) {
-    if ev.known(380) { return; }
     ev.keys(380, AggKind::Any, 174, 18);
 }
 #[inline(always)]
 fn n381(ev: &mut Evaluator<'_>) {
-    if ev.known(381) { return; }
     n335(ev);
     ev.keys(381, AggKind::Any, 335, 19);
 }
 #[inline(always)]
 fn n382(ev: &mut Evaluator<'_>) {
-    if ev.known(382) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2248,7 +2081,6 @@ fn n382(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n383(ev: &mut Evaluator<'_>) {
-    if ev.known(383) { return; }
     'read: {
     n380(ev);
     if ev.flag(380) != FALSE { break 'read; }
@@ -2258,7 +2090,6 @@ fn n383(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n385(ev: &mut Evaluator<'_>) {
-    if ev.known(385) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2268,18 +2099,15 @@ fn n385(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n390(ev: &mut Evaluator<'_>) {
-    if ev.known(390) { return; }
     ev.keys(390, AggKind::Any, 174, 20);
 }
 #[inline(always)]
 fn n391(ev: &mut Evaluator<'_>) {
-    if ev.known(391) { return; }
     n335(ev);
     ev.keys(391, AggKind::Any, 335, 21);
 }
 #[inline(always)]
 fn n392(ev: &mut Evaluator<'_>) {
-    if ev.known(392) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2289,7 +2117,6 @@ fn n392(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n393(ev: &mut Evaluator<'_>) {
-    if ev.known(393) { return; }
     'read: {
     n390(ev);
     if ev.flag(390) != FALSE { break 'read; }
@@ -2299,7 +2126,6 @@ fn n393(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n395(ev: &mut Evaluator<'_>) {
-    if ev.known(395) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2309,18 +2135,15 @@ fn n395(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n398(ev: &mut Evaluator<'_>) {
-    if ev.known(398) { return; }
     ev.keys(398, AggKind::Any, 174, 22);
 }
 #[inline(always)]
 fn n399(ev: &mut Evaluator<'_>) {
-    if ev.known(399) { return; }
     n335(ev);
     ev.keys(399, AggKind::Any, 335, 23);
 }
 #[inline(always)]
 fn n400(ev: &mut Evaluator<'_>) {
-    if ev.known(400) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2330,7 +2153,6 @@ fn n400(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n401(ev: &mut Evaluator<'_>) {
-    if ev.known(401) { return; }
     'read: {
     n398(ev);
     if ev.flag(398) != FALSE { break 'read; }
@@ -2340,7 +2162,6 @@ fn n401(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n403(ev: &mut Evaluator<'_>) {
-    if ev.known(403) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2350,18 +2171,15 @@ fn n403(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n410(ev: &mut Evaluator<'_>) {
-    if ev.known(410) { return; }
     ev.keys(410, AggKind::Any, 174, 24);
 }
 #[inline(always)]
 fn n411(ev: &mut Evaluator<'_>) {
-    if ev.known(411) { return; }
     n335(ev);
     ev.keys(411, AggKind::Any, 335, 25);
 }
 #[inline(always)]
 fn n412(ev: &mut Evaluator<'_>) {
-    if ev.known(412) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2371,7 +2189,6 @@ fn n412(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n413(ev: &mut Evaluator<'_>) {
-    if ev.known(413) { return; }
     'read: {
     n410(ev);
     if ev.flag(410) != FALSE { break 'read; }
@@ -2381,7 +2198,6 @@ fn n413(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n415(ev: &mut Evaluator<'_>) {
-    if ev.known(415) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2391,18 +2207,15 @@ fn n415(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n422(ev: &mut Evaluator<'_>) {
-    if ev.known(422) { return; }
     ev.keys(422, AggKind::Any, 174, 26);
 }
 #[inline(always)]
 fn n423(ev: &mut Evaluator<'_>) {
-    if ev.known(423) { return; }
     n335(ev);
     ev.keys(423, AggKind::Any, 335, 27);
 }
 #[inline(always)]
 fn n424(ev: &mut Evaluator<'_>) {
-    if ev.known(424) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2412,7 +2225,6 @@ fn n424(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n425(ev: &mut Evaluator<'_>) {
-    if ev.known(425) { return; }
     'read: {
     n422(ev);
     if ev.flag(422) != FALSE { break 'read; }
@@ -2422,7 +2234,6 @@ fn n425(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n427(ev: &mut Evaluator<'_>) {
-    if ev.known(427) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2432,18 +2243,15 @@ fn n427(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n431(ev: &mut Evaluator<'_>) {
-    if ev.known(431) { return; }
     ev.keys(431, AggKind::Any, 174, 28);
 }
 #[inline(always)]
 fn n432(ev: &mut Evaluator<'_>) {
-    if ev.known(432) { return; }
     n335(ev);
     ev.keys(432, AggKind::Any, 335, 29);
 }
 #[inline(always)]
 fn n433(ev: &mut Evaluator<'_>) {
-    if ev.known(433) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2453,7 +2261,6 @@ fn n433(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n434(ev: &mut Evaluator<'_>) {
-    if ev.known(434) { return; }
     'read: {
     n431(ev);
     if ev.flag(431) != FALSE { break 'read; }
@@ -2463,7 +2270,6 @@ fn n434(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n436(ev: &mut Evaluator<'_>) {
-    if ev.known(436) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2473,7 +2279,6 @@ fn n436(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n438(ev: &mut Evaluator<'_>) {
-    if ev.known(438) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2482,18 +2287,15 @@ fn n438(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n441(ev: &mut Evaluator<'_>) {
-    if ev.known(441) { return; }
     ev.keys(441, AggKind::Any, 174, 30);
 }
 #[inline(always)]
 fn n442(ev: &mut Evaluator<'_>) {
-    if ev.known(442) { return; }
     n335(ev);
     ev.keys(442, AggKind::Any, 335, 31);
 }
 #[inline(always)]
 fn n443(ev: &mut Evaluator<'_>) {
-    if ev.known(443) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2503,7 +2305,6 @@ fn n443(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n444(ev: &mut Evaluator<'_>) {
-    if ev.known(444) { return; }
     'read: {
     n441(ev);
     if ev.flag(441) != FALSE { break 'read; }
@@ -2513,7 +2314,6 @@ fn n444(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n446(ev: &mut Evaluator<'_>) {
-    if ev.known(446) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2523,18 +2323,15 @@ fn n446(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n449(ev: &mut Evaluator<'_>) {
-    if ev.known(449) { return; }
     ev.keys(449, AggKind::Any, 174, 32);
 }
 #[inline(always)]
 fn n450(ev: &mut Evaluator<'_>) {
-    if ev.known(450) { return; }
     n335(ev);
     ev.keys(450, AggKind::Any, 335, 33);
 }
 #[inline(always)]
 fn n451(ev: &mut Evaluator<'_>) {
-    if ev.known(451) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2544,7 +2341,6 @@ fn n451(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n452(ev: &mut Evaluator<'_>) {
-    if ev.known(452) { return; }
     'read: {
     n449(ev);
     if ev.flag(449) != FALSE { break 'read; }
@@ -2554,7 +2350,6 @@ fn n452(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n454(ev: &mut Evaluator<'_>) {
-    if ev.known(454) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2564,18 +2359,15 @@ fn n454(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n458(ev: &mut Evaluator<'_>) {
-    if ev.known(458) { return; }
     ev.keys(458, AggKind::Any, 174, 34);
 }
 #[inline(always)]
 fn n459(ev: &mut Evaluator<'_>) {
-    if ev.known(459) { return; }
     n335(ev);
     ev.keys(459, AggKind::Any, 335, 35);
 }
 #[inline(always)]
 fn n460(ev: &mut Evaluator<'_>) {
-    if ev.known(460) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2585,7 +2377,6 @@ fn n460(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n461(ev: &mut Evaluator<'_>) {
-    if ev.known(461) { return; }
     'read: {
     n458(ev);
     if ev.flag(458) != FALSE { break 'read; }
@@ -2595,7 +2386,6 @@ fn n461(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n463(ev: &mut Evaluator<'_>) {
-    if ev.known(463) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2605,18 +2395,15 @@ fn n463(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n468(ev: &mut Evaluator<'_>) {
-    if ev.known(468) { return; }
     ev.keys(468, AggKind::Any, 174, 36);
 }
 #[inline(always)]
 fn n469(ev: &mut Evaluator<'_>) {
-    if ev.known(469) { return; }
     n335(ev);
     ev.keys(469, AggKind::Any, 335, 37);
 }
 #[inline(always)]
 fn n470(ev: &mut Evaluator<'_>) {
-    if ev.known(470) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2626,7 +2413,6 @@ fn n470(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n471(ev: &mut Evaluator<'_>) {
-    if ev.known(471) { return; }
     'read: {
     n468(ev);
     if ev.flag(468) != FALSE { break 'read; }
@@ -2636,7 +2422,6 @@ fn n471(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n473(ev: &mut Evaluator<'_>) {
-    if ev.known(473) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2646,18 +2431,15 @@ fn n473(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n477(ev: &mut Evaluator<'_>) {
-    if ev.known(477) { return; }
     ev.keys(477, AggKind::Any, 174, 38);
 }
 #[inline(always)]
 fn n478(ev: &mut Evaluator<'_>) {
-    if ev.known(478) { return; }
     n335(ev);
     ev.keys(478, AggKind::Any, 335, 39);
 }
 #[inline(always)]
 fn n479(ev: &mut Evaluator<'_>) {
-    if ev.known(479) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2667,7 +2449,6 @@ fn n479(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n480(ev: &mut Evaluator<'_>) {
-    if ev.known(480) { return; }
     'read: {
     n477(ev);
     if ev.flag(477) != FALSE { break 'read; }
@@ -2677,7 +2458,6 @@ fn n480(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n482(ev: &mut Evaluator<'_>) {
-    if ev.known(482) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2687,18 +2467,15 @@ fn n482(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n485(ev: &mut Evaluator<'_>) {
-    if ev.known(485) { return; }
     ev.keys(485, AggKind::Any, 174, 40);
 }
 #[inline(always)]
 fn n486(ev: &mut Evaluator<'_>) {
-    if ev.known(486) { return; }
     n335(ev);
     ev.keys(486, AggKind::Any, 335, 41);
 }
 #[inline(always)]
 fn n487(ev: &mut Evaluator<'_>) {
-    if ev.known(487) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2708,7 +2485,6 @@ fn n487(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n488(ev: &mut Evaluator<'_>) {
-    if ev.known(488) { return; }
     'read: {
     n485(ev);
     if ev.flag(485) != FALSE { break 'read; }
@@ -2718,7 +2494,6 @@ fn n488(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n490(ev: &mut Evaluator<'_>) {
-    if ev.known(490) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2728,18 +2503,15 @@ fn n490(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n494(ev: &mut Evaluator<'_>) {
-    if ev.known(494) { return; }
     ev.keys(494, AggKind::Any, 174, 42);
 }
 #[inline(always)]
 fn n495(ev: &mut Evaluator<'_>) {
-    if ev.known(495) { return; }
     n335(ev);
     ev.keys(495, AggKind::Any, 335, 43);
 }
 #[inline(always)]
 fn n496(ev: &mut Evaluator<'_>) {
-    if ev.known(496) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2749,7 +2521,6 @@ fn n496(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n497(ev: &mut Evaluator<'_>) {
-    if ev.known(497) { return; }
     'read: {
     n494(ev);
     if ev.flag(494) != FALSE { break 'read; }
@@ -2759,7 +2530,6 @@ fn n497(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n499(ev: &mut Evaluator<'_>) {
-    if ev.known(499) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2769,18 +2539,15 @@ fn n499(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n502(ev: &mut Evaluator<'_>) {
-    if ev.known(502) { return; }
     ev.keys(502, AggKind::Any, 174, 44);
 }
 #[inline(always)]
 fn n503(ev: &mut Evaluator<'_>) {
-    if ev.known(503) { return; }
     n335(ev);
     ev.keys(503, AggKind::Any, 335, 45);
 }
 #[inline(always)]
 fn n504(ev: &mut Evaluator<'_>) {
-    if ev.known(504) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2790,7 +2557,6 @@ fn n504(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n505(ev: &mut Evaluator<'_>) {
-    if ev.known(505) { return; }
     'read: {
     n502(ev);
     if ev.flag(502) != FALSE { break 'read; }
@@ -2800,18 +2566,15 @@ fn n505(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n508(ev: &mut Evaluator<'_>) {
-    if ev.known(508) { return; }
     ev.keys(508, AggKind::Any, 174, 46);
 }
 #[inline(always)]
 fn n509(ev: &mut Evaluator<'_>) {
-    if ev.known(509) { return; }
     n335(ev);
     ev.keys(509, AggKind::Any, 335, 47);
 }
 #[inline(always)]
 fn n510(ev: &mut Evaluator<'_>) {
-    if ev.known(510) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2821,7 +2584,6 @@ fn n510(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n511(ev: &mut Evaluator<'_>) {
-    if ev.known(511) { return; }
     'read: {
     n508(ev);
     if ev.flag(508) != FALSE { break 'read; }
@@ -2831,7 +2593,6 @@ fn n511(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n513(ev: &mut Evaluator<'_>) {
-    if ev.known(513) { return; }
     'read: {
     n505(ev);
     if ev.flag(505) != FALSE { break 'read; }
@@ -2841,7 +2602,6 @@ fn n513(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n514(ev: &mut Evaluator<'_>) {
-    if ev.known(514) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2851,18 +2611,15 @@ fn n514(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n518(ev: &mut Evaluator<'_>) {
-    if ev.known(518) { return; }
     ev.keys(518, AggKind::Any, 174, 48);
 }
 #[inline(always)]
 fn n519(ev: &mut Evaluator<'_>) {
-    if ev.known(519) { return; }
     n335(ev);
     ev.keys(519, AggKind::Any, 335, 49);
 }
 #[inline(always)]
 fn n520(ev: &mut Evaluator<'_>) {
-    if ev.known(520) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2872,7 +2629,6 @@ fn n520(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n521(ev: &mut Evaluator<'_>) {
-    if ev.known(521) { return; }
     'read: {
     n518(ev);
     if ev.flag(518) != FALSE { break 'read; }
@@ -2882,7 +2638,6 @@ fn n521(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n523(ev: &mut Evaluator<'_>) {
-    if ev.known(523) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2892,18 +2647,15 @@ fn n523(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n527(ev: &mut Evaluator<'_>) {
-    if ev.known(527) { return; }
     ev.keys(527, AggKind::Any, 174, 50);
 }
 #[inline(always)]
 fn n528(ev: &mut Evaluator<'_>) {
-    if ev.known(528) { return; }
     n335(ev);
     ev.keys(528, AggKind::Any, 335, 51);
 }
 #[inline(always)]
 fn n529(ev: &mut Evaluator<'_>) {
-    if ev.known(529) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2913,7 +2665,6 @@ fn n529(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n530(ev: &mut Evaluator<'_>) {
-    if ev.known(530) { return; }
     'read: {
     n527(ev);
     if ev.flag(527) != FALSE { break 'read; }
@@ -2923,7 +2674,6 @@ fn n530(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n532(ev: &mut Evaluator<'_>) {
-    if ev.known(532) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2933,18 +2683,15 @@ fn n532(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n539(ev: &mut Evaluator<'_>) {
-    if ev.known(539) { return; }
     ev.keys(539, AggKind::Any, 174, 52);
 }
 #[inline(always)]
 fn n540(ev: &mut Evaluator<'_>) {
-    if ev.known(540) { return; }
     n335(ev);
     ev.keys(540, AggKind::Any, 335, 53);
 }
 #[inline(always)]
 fn n541(ev: &mut Evaluator<'_>) {
-    if ev.known(541) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -2954,7 +2701,6 @@ fn n541(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n542(ev: &mut Evaluator<'_>) {
-    if ev.known(542) { return; }
     'read: {
     n539(ev);
     if ev.flag(539) != FALSE { break 'read; }
@@ -2964,7 +2710,6 @@ fn n542(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n544(ev: &mut Evaluator<'_>) {
-    if ev.known(544) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -2974,7 +2719,6 @@ fn n544(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n546(ev: &mut Evaluator<'_>) {
-    if ev.known(546) { return; }
     'read: {
     n340(ev);
     if ev.flag(340) != TRUE && ev.flag(340) != FALSE { break 'read; }
@@ -3026,12 +2770,10 @@ fn n546(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n548(ev: &mut Evaluator<'_>) {
-    if ev.known(548) { return; }
     ev.order(548, CmpOp::Ge, 547, 7);
 }
 #[inline(always)]
 fn n550(ev: &mut Evaluator<'_>) {
-    if ev.known(550) { return; }
     n166(ev);
     match ev.flag(166) {
         TRUE => {
@@ -3046,14 +2788,12 @@ fn n550(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n551(ev: &mut Evaluator<'_>) {
-    if ev.known(551) { return; }
     n168(ev);
     n550(ev);
     ev.equal(551, 168, 550, true);
 }
 #[inline(always)]
 fn n553(ev: &mut Evaluator<'_>) {
-    if ev.known(553) { return; }
     'read: {
     n548(ev);
     if ev.flag(548) != TRUE && ev.flag(548) != FALSE { break 'read; }
@@ -3063,7 +2803,6 @@ fn n553(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n554(ev: &mut Evaluator<'_>) {
-    if ev.known(554) { return; }
     'read: {
     n300(ev);
     if ev.flag(300) != TRUE { break 'read; }
@@ -3073,7 +2812,6 @@ fn n554(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n555(ev: &mut Evaluator<'_>) {
-    if ev.known(555) { return; }
     'read: {
     n300(ev);
     if ev.flag(300) != TRUE { break 'read; }
@@ -3098,7 +2836,6 @@ fn n557(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n558(ev: &mut Evaluator<'_>) {
-    if ev.known(558) { return; }
     n554(ev);
     if ev.flag(554) == TRUE {
     'read: {
@@ -3142,19 +2879,16 @@ fn n559(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n560(ev: &mut Evaluator<'_>) {
-    if ev.known(560) { return; }
     n559(ev);
     ev.equal(560, 559, 54, false);
 }
 #[inline(always)]
 fn n561(ev: &mut Evaluator<'_>) {
-    if ev.known(561) { return; }
     n559(ev);
     ev.equal(561, 559, 63, false);
 }
 #[inline(always)]
 fn n562(ev: &mut Evaluator<'_>) {
-    if ev.known(562) { return; }
     'read: {
     n560(ev);
     if ev.flag(560) != FALSE { break 'read; }
@@ -3164,7 +2898,6 @@ fn n562(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n565(ev: &mut Evaluator<'_>) {
-    if ev.known(565) { return; }
     'read: {
     n562(ev);
     match ev.flag(562) {
@@ -3217,8 +2950,8 @@ pub(super) fn run(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n9(ev: &mut Evaluator<'_>) {
     if ev.known(9) { return; }
-    let Some(items) = ev.aggregate_items(9, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(9, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -3243,8 +2976,8 @@ fn n9(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n14(ev: &mut Evaluator<'_>) {
     if ev.known(14) { return; }
-    let Some(items) = ev.aggregate_items(14, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(14, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -3269,8 +3002,8 @@ fn n14(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n19(ev: &mut Evaluator<'_>) {
     if ev.known(19) { return; }
-    let Some(items) = ev.aggregate_items(19, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(19, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -3295,8 +3028,8 @@ fn n19(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n23(ev: &mut Evaluator<'_>) {
     if ev.known(23) { return; }
-    let Some(items) = ev.aggregate_items(23, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(23, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -3319,8 +3052,8 @@ fn n23(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n25(ev: &mut Evaluator<'_>) {
     if ev.known(25) { return; }
-    let Some(items) = ev.aggregate_items(25, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(25, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -3343,8 +3076,8 @@ fn n25(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n27(ev: &mut Evaluator<'_>) {
     if ev.known(27) { return; }
-    let Some(items) = ev.aggregate_items(27, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(27, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -3371,7 +3104,6 @@ fn n30(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n31(ev: &mut Evaluator<'_>) {
-    if ev.known(31) { return; }
     n30(ev);
     n9(ev);
     ev.arith_step(31, ArithOp::Add, 30, 9);
@@ -3390,7 +3122,6 @@ fn n33(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n34(ev: &mut Evaluator<'_>) {
-    if ev.known(34) { return; }
     n33(ev);
     n14(ev);
     ev.arith_step(34, ArithOp::Add, 33, 14);
@@ -3409,7 +3140,6 @@ fn n36(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n37(ev: &mut Evaluator<'_>) {
-    if ev.known(37) { return; }
     n36(ev);
     n19(ev);
     ev.arith_step(37, ArithOp::Add, 36, 19);
@@ -3423,25 +3153,21 @@ fn n38(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n40(ev: &mut Evaluator<'_>) {
-    if ev.known(40) { return; }
     n32(ev);
     ev.order(40, CmpOp::Lt, 32, 39);
 }
 #[inline(always)]
 fn n42(ev: &mut Evaluator<'_>) {
-    if ev.known(42) { return; }
     n35(ev);
     ev.order(42, CmpOp::Le, 35, 41);
 }
 #[inline(always)]
 fn n43(ev: &mut Evaluator<'_>) {
-    if ev.known(43) { return; }
     n38(ev);
     ev.order(43, CmpOp::Le, 38, 41);
 }
 #[inline(always)]
 fn n44(ev: &mut Evaluator<'_>) {
-    if ev.known(44) { return; }
     'read: {
     n42(ev);
     if ev.flag(42) != FALSE { break 'read; }
@@ -3451,7 +3177,6 @@ fn n44(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n45(ev: &mut Evaluator<'_>) {
-    if ev.known(45) { return; }
     'read: {
     n40(ev);
     if ev.flag(40) != TRUE { break 'read; }
@@ -3461,25 +3186,21 @@ fn n45(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n48(ev: &mut Evaluator<'_>) {
-    if ev.known(48) { return; }
     n32(ev);
     ev.order(48, CmpOp::Lt, 32, 47);
 }
 #[inline(always)]
 fn n50(ev: &mut Evaluator<'_>) {
-    if ev.known(50) { return; }
     n35(ev);
     ev.order(50, CmpOp::Le, 35, 49);
 }
 #[inline(always)]
 fn n51(ev: &mut Evaluator<'_>) {
-    if ev.known(51) { return; }
     n38(ev);
     ev.order(51, CmpOp::Le, 38, 49);
 }
 #[inline(always)]
 fn n52(ev: &mut Evaluator<'_>) {
-    if ev.known(52) { return; }
     'read: {
     n50(ev);
     if ev.flag(50) != FALSE { break 'read; }
@@ -3489,7 +3210,6 @@ fn n52(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n53(ev: &mut Evaluator<'_>) {
-    if ev.known(53) { return; }
     'read: {
     n48(ev);
     if ev.flag(48) != TRUE { break 'read; }
@@ -3499,25 +3219,21 @@ fn n53(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n56(ev: &mut Evaluator<'_>) {
-    if ev.known(56) { return; }
     n32(ev);
     ev.order(56, CmpOp::Lt, 32, 55);
 }
 #[inline(always)]
 fn n58(ev: &mut Evaluator<'_>) {
-    if ev.known(58) { return; }
     n35(ev);
     ev.order(58, CmpOp::Le, 35, 57);
 }
 #[inline(always)]
 fn n60(ev: &mut Evaluator<'_>) {
-    if ev.known(60) { return; }
     n38(ev);
     ev.order(60, CmpOp::Le, 38, 59);
 }
 #[inline(always)]
 fn n61(ev: &mut Evaluator<'_>) {
-    if ev.known(61) { return; }
     'read: {
     n58(ev);
     if ev.flag(58) != FALSE { break 'read; }
@@ -3527,7 +3243,6 @@ fn n61(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n62(ev: &mut Evaluator<'_>) {
-    if ev.known(62) { return; }
     'read: {
     n56(ev);
     if ev.flag(56) != TRUE { break 'read; }
@@ -3537,7 +3252,6 @@ fn n62(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n65(ev: &mut Evaluator<'_>) {
-    if ev.known(65) { return; }
     n62(ev);
     match ev.flag(62) {
         TRUE => {
@@ -3550,7 +3264,6 @@ fn n65(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n66(ev: &mut Evaluator<'_>) {
-    if ev.known(66) { return; }
     n53(ev);
     match ev.flag(53) {
         TRUE => {
@@ -3578,25 +3291,21 @@ fn n67(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n70(ev: &mut Evaluator<'_>) {
-    if ev.known(70) { return; }
     n30(ev);
     ev.order(70, CmpOp::Lt, 30, 39);
 }
 #[inline(always)]
 fn n71(ev: &mut Evaluator<'_>) {
-    if ev.known(71) { return; }
     n33(ev);
     ev.order(71, CmpOp::Le, 33, 41);
 }
 #[inline(always)]
 fn n72(ev: &mut Evaluator<'_>) {
-    if ev.known(72) { return; }
     n36(ev);
     ev.order(72, CmpOp::Le, 36, 41);
 }
 #[inline(always)]
 fn n73(ev: &mut Evaluator<'_>) {
-    if ev.known(73) { return; }
     'read: {
     n71(ev);
     if ev.flag(71) != FALSE { break 'read; }
@@ -3606,7 +3315,6 @@ fn n73(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n74(ev: &mut Evaluator<'_>) {
-    if ev.known(74) { return; }
     'read: {
     n70(ev);
     if ev.flag(70) != TRUE { break 'read; }
@@ -3616,25 +3324,21 @@ fn n74(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n75(ev: &mut Evaluator<'_>) {
-    if ev.known(75) { return; }
     n30(ev);
     ev.order(75, CmpOp::Lt, 30, 47);
 }
 #[inline(always)]
 fn n76(ev: &mut Evaluator<'_>) {
-    if ev.known(76) { return; }
     n33(ev);
     ev.order(76, CmpOp::Le, 33, 49);
 }
 #[inline(always)]
 fn n77(ev: &mut Evaluator<'_>) {
-    if ev.known(77) { return; }
     n36(ev);
     ev.order(77, CmpOp::Le, 36, 49);
 }
 #[inline(always)]
 fn n78(ev: &mut Evaluator<'_>) {
-    if ev.known(78) { return; }
     'read: {
     n76(ev);
     if ev.flag(76) != FALSE { break 'read; }
@@ -3644,7 +3348,6 @@ fn n78(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n79(ev: &mut Evaluator<'_>) {
-    if ev.known(79) { return; }
     'read: {
     n75(ev);
     if ev.flag(75) != TRUE { break 'read; }
@@ -3654,25 +3357,21 @@ fn n79(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n80(ev: &mut Evaluator<'_>) {
-    if ev.known(80) { return; }
     n30(ev);
     ev.order(80, CmpOp::Lt, 30, 55);
 }
 #[inline(always)]
 fn n81(ev: &mut Evaluator<'_>) {
-    if ev.known(81) { return; }
     n33(ev);
     ev.order(81, CmpOp::Le, 33, 57);
 }
 #[inline(always)]
 fn n82(ev: &mut Evaluator<'_>) {
-    if ev.known(82) { return; }
     n36(ev);
     ev.order(82, CmpOp::Le, 36, 59);
 }
 #[inline(always)]
 fn n83(ev: &mut Evaluator<'_>) {
-    if ev.known(83) { return; }
     'read: {
     n81(ev);
     if ev.flag(81) != FALSE { break 'read; }
@@ -3682,7 +3381,6 @@ fn n83(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n84(ev: &mut Evaluator<'_>) {
-    if ev.known(84) { return; }
     'read: {
     n80(ev);
     if ev.flag(80) != TRUE { break 'read; }
@@ -3692,7 +3390,6 @@ fn n84(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n85(ev: &mut Evaluator<'_>) {
-    if ev.known(85) { return; }
     n84(ev);
     match ev.flag(84) {
         TRUE => {
@@ -3705,7 +3402,6 @@ fn n85(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n86(ev: &mut Evaluator<'_>) {
-    if ev.known(86) { return; }
     n79(ev);
     match ev.flag(79) {
         TRUE => {
@@ -3743,7 +3439,6 @@ fn n92(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n93(ev: &mut Evaluator<'_>) {
-    if ev.known(93) { return; }
     n92(ev);
     n9(ev);
     ev.arith_step(93, ArithOp::Add, 92, 9);
@@ -3762,7 +3457,6 @@ fn n95(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n96(ev: &mut Evaluator<'_>) {
-    if ev.known(96) { return; }
     n95(ev);
     n14(ev);
     ev.arith_step(96, ArithOp::Add, 95, 14);
@@ -3781,7 +3475,6 @@ fn n98(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n99(ev: &mut Evaluator<'_>) {
-    if ev.known(99) { return; }
     n98(ev);
     n19(ev);
     ev.arith_step(99, ArithOp::Add, 98, 19);
@@ -3795,25 +3488,21 @@ fn n100(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n101(ev: &mut Evaluator<'_>) {
-    if ev.known(101) { return; }
     n94(ev);
     ev.order(101, CmpOp::Lt, 94, 39);
 }
 #[inline(always)]
 fn n102(ev: &mut Evaluator<'_>) {
-    if ev.known(102) { return; }
     n97(ev);
     ev.order(102, CmpOp::Le, 97, 41);
 }
 #[inline(always)]
 fn n103(ev: &mut Evaluator<'_>) {
-    if ev.known(103) { return; }
     n100(ev);
     ev.order(103, CmpOp::Le, 100, 41);
 }
 #[inline(always)]
 fn n104(ev: &mut Evaluator<'_>) {
-    if ev.known(104) { return; }
     'read: {
     n102(ev);
     if ev.flag(102) != FALSE { break 'read; }
@@ -3823,7 +3512,6 @@ fn n104(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n105(ev: &mut Evaluator<'_>) {
-    if ev.known(105) { return; }
     'read: {
     n101(ev);
     if ev.flag(101) != TRUE { break 'read; }
@@ -3833,25 +3521,21 @@ fn n105(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n106(ev: &mut Evaluator<'_>) {
-    if ev.known(106) { return; }
     n94(ev);
     ev.order(106, CmpOp::Lt, 94, 47);
 }
 #[inline(always)]
 fn n107(ev: &mut Evaluator<'_>) {
-    if ev.known(107) { return; }
     n97(ev);
     ev.order(107, CmpOp::Le, 97, 49);
 }
 #[inline(always)]
 fn n108(ev: &mut Evaluator<'_>) {
-    if ev.known(108) { return; }
     n100(ev);
     ev.order(108, CmpOp::Le, 100, 49);
 }
 #[inline(always)]
 fn n109(ev: &mut Evaluator<'_>) {
-    if ev.known(109) { return; }
     'read: {
     n107(ev);
     if ev.flag(107) != FALSE { break 'read; }
@@ -3861,7 +3545,6 @@ fn n109(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n110(ev: &mut Evaluator<'_>) {
-    if ev.known(110) { return; }
     'read: {
     n106(ev);
     if ev.flag(106) != TRUE { break 'read; }
@@ -3871,25 +3554,21 @@ fn n110(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n111(ev: &mut Evaluator<'_>) {
-    if ev.known(111) { return; }
     n94(ev);
     ev.order(111, CmpOp::Lt, 94, 55);
 }
 #[inline(always)]
 fn n112(ev: &mut Evaluator<'_>) {
-    if ev.known(112) { return; }
     n97(ev);
     ev.order(112, CmpOp::Le, 97, 57);
 }
 #[inline(always)]
 fn n113(ev: &mut Evaluator<'_>) {
-    if ev.known(113) { return; }
     n100(ev);
     ev.order(113, CmpOp::Le, 100, 59);
 }
 #[inline(always)]
 fn n114(ev: &mut Evaluator<'_>) {
-    if ev.known(114) { return; }
     'read: {
     n112(ev);
     if ev.flag(112) != FALSE { break 'read; }
@@ -3899,7 +3578,6 @@ fn n114(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n115(ev: &mut Evaluator<'_>) {
-    if ev.known(115) { return; }
     'read: {
     n111(ev);
     if ev.flag(111) != TRUE { break 'read; }
@@ -3909,7 +3587,6 @@ fn n115(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n116(ev: &mut Evaluator<'_>) {
-    if ev.known(116) { return; }
     n115(ev);
     match ev.flag(115) {
         TRUE => {
@@ -3922,7 +3599,6 @@ fn n116(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n117(ev: &mut Evaluator<'_>) {
-    if ev.known(117) { return; }
     n110(ev);
     match ev.flag(110) {
         TRUE => {
@@ -3936,7 +3612,6 @@ fn n117(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n118(ev: &mut Evaluator<'_>) {
-    if ev.known(118) { return; }
     n105(ev);
     match ev.flag(105) {
         TRUE => {
@@ -3964,25 +3639,21 @@ fn n121(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n123(ev: &mut Evaluator<'_>) {
-    if ev.known(123) { return; }
     n92(ev);
     ev.order(123, CmpOp::Lt, 92, 39);
 }
 #[inline(always)]
 fn n124(ev: &mut Evaluator<'_>) {
-    if ev.known(124) { return; }
     n95(ev);
     ev.order(124, CmpOp::Le, 95, 41);
 }
 #[inline(always)]
 fn n125(ev: &mut Evaluator<'_>) {
-    if ev.known(125) { return; }
     n98(ev);
     ev.order(125, CmpOp::Le, 98, 41);
 }
 #[inline(always)]
 fn n126(ev: &mut Evaluator<'_>) {
-    if ev.known(126) { return; }
     'read: {
     n124(ev);
     if ev.flag(124) != FALSE { break 'read; }
@@ -3992,7 +3663,6 @@ fn n126(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n127(ev: &mut Evaluator<'_>) {
-    if ev.known(127) { return; }
     'read: {
     n123(ev);
     if ev.flag(123) != TRUE { break 'read; }
@@ -4002,25 +3672,21 @@ fn n127(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n128(ev: &mut Evaluator<'_>) {
-    if ev.known(128) { return; }
     n92(ev);
     ev.order(128, CmpOp::Lt, 92, 47);
 }
 #[inline(always)]
 fn n129(ev: &mut Evaluator<'_>) {
-    if ev.known(129) { return; }
     n95(ev);
     ev.order(129, CmpOp::Le, 95, 49);
 }
 #[inline(always)]
 fn n130(ev: &mut Evaluator<'_>) {
-    if ev.known(130) { return; }
     n98(ev);
     ev.order(130, CmpOp::Le, 98, 49);
 }
 #[inline(always)]
 fn n131(ev: &mut Evaluator<'_>) {
-    if ev.known(131) { return; }
     'read: {
     n129(ev);
     if ev.flag(129) != FALSE { break 'read; }
@@ -4030,7 +3696,6 @@ fn n131(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n132(ev: &mut Evaluator<'_>) {
-    if ev.known(132) { return; }
     'read: {
     n128(ev);
     if ev.flag(128) != TRUE { break 'read; }
@@ -4040,25 +3705,21 @@ fn n132(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n133(ev: &mut Evaluator<'_>) {
-    if ev.known(133) { return; }
     n92(ev);
     ev.order(133, CmpOp::Lt, 92, 55);
 }
 #[inline(always)]
 fn n134(ev: &mut Evaluator<'_>) {
-    if ev.known(134) { return; }
     n95(ev);
     ev.order(134, CmpOp::Le, 95, 57);
 }
 #[inline(always)]
 fn n135(ev: &mut Evaluator<'_>) {
-    if ev.known(135) { return; }
     n98(ev);
     ev.order(135, CmpOp::Le, 98, 59);
 }
 #[inline(always)]
 fn n136(ev: &mut Evaluator<'_>) {
-    if ev.known(136) { return; }
     'read: {
     n134(ev);
     if ev.flag(134) != FALSE { break 'read; }
@@ -4068,7 +3729,6 @@ fn n136(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n137(ev: &mut Evaluator<'_>) {
-    if ev.known(137) { return; }
     'read: {
     n133(ev);
     if ev.flag(133) != TRUE { break 'read; }
@@ -4078,7 +3738,6 @@ fn n137(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n138(ev: &mut Evaluator<'_>) {
-    if ev.known(138) { return; }
     n137(ev);
     match ev.flag(137) {
         TRUE => {
@@ -4091,7 +3750,6 @@ fn n138(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n139(ev: &mut Evaluator<'_>) {
-    if ev.known(139) { return; }
     n132(ev);
     match ev.flag(132) {
         TRUE => {
@@ -4105,7 +3763,6 @@ fn n139(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n140(ev: &mut Evaluator<'_>) {
-    if ev.known(140) { return; }
     n127(ev);
     match ev.flag(127) {
         TRUE => {
@@ -4133,20 +3790,17 @@ fn n142(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n144(ev: &mut Evaluator<'_>) {
-    if ev.known(144) { return; }
     n121(ev);
     ev.is_given(144, 121, true);
 }
 #[inline(always)]
 fn n145(ev: &mut Evaluator<'_>) {
-    if ev.known(145) { return; }
     n121(ev);
     n67(ev);
     ev.equal(145, 121, 67, true);
 }
 #[inline(always)]
 fn n146(ev: &mut Evaluator<'_>) {
-    if ev.known(146) { return; }
     'read: {
     n144(ev);
     if ev.flag(144) != TRUE { break 'read; }
@@ -4171,20 +3825,17 @@ fn n147(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n149(ev: &mut Evaluator<'_>) {
-    if ev.known(149) { return; }
     n142(ev);
     ev.is_given(149, 142, true);
 }
 #[inline(always)]
 fn n150(ev: &mut Evaluator<'_>) {
-    if ev.known(150) { return; }
     n142(ev);
     n87(ev);
     ev.equal(150, 142, 87, true);
 }
 #[inline(always)]
 fn n151(ev: &mut Evaluator<'_>) {
-    if ev.known(151) { return; }
     'read: {
     n149(ev);
     if ev.flag(149) != TRUE { break 'read; }
@@ -4209,30 +3860,25 @@ fn n152(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n155(ev: &mut Evaluator<'_>) {
-    if ev.known(155) { return; }
     ev.is_given(155, 154, true);
 }
 #[inline(always)]
 fn n156(ev: &mut Evaluator<'_>) {
-    if ev.known(156) { return; }
     ev.field(156, 154, 3);
 }
 #[inline(always)]
 fn n158(ev: &mut Evaluator<'_>) {
-    if ev.known(158) { return; }
     ev.is_given(158, 157, true);
 }
 #[inline(always)]
 fn n159(ev: &mut Evaluator<'_>) {
-    if ev.known(159) { return; }
     ev.field(159, 157, 0);
 }
 #[inline(always)]
 fn n162(ev: &mut Evaluator<'_>) {
-    if ev.known(162) { return; }
     n159(ev);
-    let Some(items) = ev.aggregate_items(162, 159) else { return; };
     let mut acc = Accumulator::new(AggKind::Any);
+    let Some(items) = ev.aggregate_items(162, 159, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -4262,7 +3908,6 @@ fn n163(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n165(ev: &mut Evaluator<'_>) {
-    if ev.known(165) { return; }
     n163(ev);
     ev.not(165, 163);
 }
@@ -4307,7 +3952,6 @@ fn n171(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n172(ev: &mut Evaluator<'_>) {
-    if ev.known(172) { return; }
     'read: {
     n170(ev);
     if ev.flag(170) != FALSE { break 'read; }
@@ -4337,13 +3981,11 @@ fn n188(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n190(ev: &mut Evaluator<'_>) {
-    if ev.known(190) { return; }
     n188(ev);
     ev.equal(190, 188, 189, false);
 }
 #[inline(always)]
 fn n191(ev: &mut Evaluator<'_>) {
-    if ev.known(191) { return; }
     'read: {
     n187(ev);
     if ev.flag(187) != TRUE { break 'read; }
@@ -4353,21 +3995,18 @@ fn n191(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n194(ev: &mut Evaluator<'_>) {
-    if ev.known(194) { return; }
     n188(ev);
     ev.equal(194, 188, 193, false);
 }
 #[inline(always)]
 fn n195(ev: &mut Evaluator<'_>) {
-    if ev.known(195) { return; }
     ev.field(195, 186, 1);
 }
 #[inline(always)]
 fn n196(ev: &mut Evaluator<'_>) {
-    if ev.known(196) { return; }
     n195(ev);
-    let Some(items) = ev.aggregate_items(196, 195) else { return; };
     let mut acc = Accumulator::new(AggKind::Count);
+    let Some(items) = ev.aggregate_items(196, 195, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         match acc.add(ev, 196, None) {
@@ -4380,7 +4019,6 @@ fn n196(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n198(ev: &mut Evaluator<'_>) {
-    if ev.known(198) { return; }
     n196(ev);
     ev.order(198, CmpOp::Gt, 196, 197);
 }
@@ -4398,12 +4036,10 @@ fn n199(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n208(ev: &mut Evaluator<'_>) {
-    if ev.known(208) { return; }
     ev.keys(208, AggKind::Any, 174, 2);
 }
 #[inline(always)]
 fn n210(ev: &mut Evaluator<'_>) {
-    if ev.known(210) { return; }
     ev.keys(210, AggKind::Any, 174, 3);
 }
 #[inline]
@@ -4413,19 +4049,16 @@ fn n212(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n213(ev: &mut Evaluator<'_>) {
-    if ev.known(213) { return; }
     n212(ev);
     ev.is_given(213, 212, true);
 }
 #[inline(always)]
 fn n214(ev: &mut Evaluator<'_>) {
-    if ev.known(214) { return; }
     n212(ev);
     ev.equal(214, 212, 46, false);
 }
 #[inline(always)]
 fn n216(ev: &mut Evaluator<'_>) {
-    if ev.known(216) { return; }
     n188(ev);
     ev.equal(216, 188, 215, false);
 }
@@ -4436,7 +4069,6 @@ fn n218(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n219(ev: &mut Evaluator<'_>) {
-    if ev.known(219) { return; }
     'read: {
     n216(ev);
     if ev.flag(216) != TRUE { break 'read; }
@@ -4456,13 +4088,11 @@ fn n220(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n221(ev: &mut Evaluator<'_>) {
-    if ev.known(221) { return; }
     n188(ev);
     ev.equal(221, 188, 39, false);
 }
 #[inline(always)]
 fn n222(ev: &mut Evaluator<'_>) {
-    if ev.known(222) { return; }
     'read: {
     n221(ev);
     if ev.flag(221) != TRUE { break 'read; }
@@ -4472,7 +4102,6 @@ fn n222(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n223(ev: &mut Evaluator<'_>) {
-    if ev.known(223) { return; }
     'read: {
     n219(ev);
     if ev.flag(219) != FALSE { break 'read; }
@@ -4486,7 +4115,6 @@ fn n223(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n224(ev: &mut Evaluator<'_>) {
-    if ev.known(224) { return; }
     'read: {
     n187(ev);
     if ev.flag(187) != TRUE { break 'read; }
@@ -4500,7 +4128,6 @@ fn n224(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n244(ev: &mut Evaluator<'_>) {
-    if ev.known(244) { return; }
     'read: {
     n180(ev);
     if ev.flag(180) != TRUE { break 'read; }
@@ -4515,7 +4142,6 @@ fn n246(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n250(ev: &mut Evaluator<'_>) {
-    if ev.known(250) { return; }
     n244(ev);
     if ev.flag(244) == TRUE {
     'read: {
@@ -4527,7 +4153,6 @@ fn n250(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n253(ev: &mut Evaluator<'_>) {
-    if ev.known(253) { return; }
     if ev.flag(252) == TRUE {
     'read: {
     n246(ev);
@@ -4543,7 +4168,6 @@ fn n257(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n258(ev: &mut Evaluator<'_>) {
-    if ev.known(258) { return; }
     n257(ev);
     if ev.flag(257) == TRUE {
     'read: {
@@ -4555,12 +4179,10 @@ fn n258(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n262(ev: &mut Evaluator<'_>) {
-    if ev.known(262) { return; }
     ev.keys(262, AggKind::Any, 174, 5);
 }
 #[inline(always)]
 fn n263(ev: &mut Evaluator<'_>) {
-    if ev.known(263) { return; }
     'read: {
     if ev.flag(259) != FALSE { break 'read; }
     n262(ev);
@@ -4569,7 +4191,6 @@ fn n263(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n264(ev: &mut Evaluator<'_>) {
-    if ev.known(264) { return; }
     n263(ev);
     if ev.flag(263) == TRUE {
     'read: {
@@ -4586,7 +4207,6 @@ fn n267(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n268(ev: &mut Evaluator<'_>) {
-    if ev.known(268) { return; }
     n267(ev);
     if ev.flag(267) == TRUE {
     'read: {
@@ -4598,7 +4218,6 @@ fn n268(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n270(ev: &mut Evaluator<'_>) {
-    if ev.known(270) { return; }
     if ev.flag(269) == TRUE {
     'read: {
     n246(ev);
@@ -4609,7 +4228,6 @@ fn n270(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n271(ev: &mut Evaluator<'_>) {
-    if ev.known(271) { return; }
     n218(ev);
     if ev.flag(218) == TRUE {
     'read: {
@@ -4621,7 +4239,6 @@ fn n271(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n272(ev: &mut Evaluator<'_>) {
-    if ev.known(272) { return; }
     n220(ev);
     if ev.flag(220) == TRUE {
     'read: {
@@ -4633,7 +4250,6 @@ fn n272(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n273(ev: &mut Evaluator<'_>) {
-    if ev.known(273) { return; }
     'read: {
     n180(ev);
     if ev.flag(180) != FALSE { break 'read; }
@@ -4645,7 +4261,6 @@ fn n273(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n274(ev: &mut Evaluator<'_>) {
-    if ev.known(274) { return; }
     'read: {
     n199(ev);
     if ev.flag(199) != TRUE { break 'read; }
@@ -4655,7 +4270,6 @@ fn n274(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n275(ev: &mut Evaluator<'_>) {
-    if ev.known(275) { return; }
     n274(ev);
     if ev.flag(274) == TRUE {
     'read: {
@@ -4667,7 +4281,6 @@ fn n275(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n276(ev: &mut Evaluator<'_>) {
-    if ev.known(276) { return; }
     n163(ev);
     if ev.flag(163) == TRUE {
     'read: {
@@ -4814,7 +4427,6 @@ fn n283(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n285(ev: &mut Evaluator<'_>) {
-    if ev.known(285) { return; }
     'read: {
     if ev.flag(259) != FALSE { break 'read; }
     n267(ev);
@@ -4833,7 +4445,6 @@ fn n286(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n288(ev: &mut Evaluator<'_>) {
-    if ev.known(288) { return; }
     ev.compute_into(288);
 }
 #[inline]
@@ -4860,7 +4471,6 @@ fn n291(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n293(ev: &mut Evaluator<'_>) {
-    if ev.known(293) { return; }
     n278(ev);
     if ev.flag(278) == TRUE {
     'read: {
@@ -4950,9 +4560,8 @@ fn n295(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n297(ev: &mut Evaluator<'_>) {
-    if ev.known(297) { return; }
-    let Some(items) = ev.aggregate_items(297, 0) else { return; };
     let mut acc = Accumulator::new(AggKind::Any);
+    let Some(items) = ev.aggregate_items(297, 0, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(1, 0);
@@ -4973,9 +4582,8 @@ fn n297(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n298(ev: &mut Evaluator<'_>) {
-    if ev.known(298) { return; }
-    let Some(items) = ev.aggregate_items(298, 21) else { return; };
     let mut acc = Accumulator::new(AggKind::Count);
+    let Some(items) = ev.aggregate_items(298, 21, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         match acc.add(ev, 298, None) {
@@ -4988,13 +4596,11 @@ fn n298(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n299(ev: &mut Evaluator<'_>) {
-    if ev.known(299) { return; }
     n298(ev);
     ev.order(299, CmpOp::Gt, 298, 197);
 }
 #[inline(always)]
 fn n300(ev: &mut Evaluator<'_>) {
-    if ev.known(300) { return; }
     'read: {
     n297(ev);
     if ev.flag(297) != FALSE { break 'read; }
@@ -5004,7 +4610,6 @@ fn n300(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n302(ev: &mut Evaluator<'_>) {
-    if ev.known(302) { return; }
     n147(ev);
     n152(ev);
     ev.equal(302, 147, 152, true);
@@ -5021,7 +4626,6 @@ fn n304(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n306(ev: &mut Evaluator<'_>) {
-    if ev.known(306) { return; }
     'read: {
     n304(ev);
     match ev.flag(304) {
@@ -5036,7 +4640,6 @@ fn n306(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n310(ev: &mut Evaluator<'_>) {
-    if ev.known(310) { return; }
     'read: {
     n304(ev);
     if ev.flag(304) != TRUE && ev.flag(304) != FALSE { break 'read; }
@@ -5058,12 +4661,10 @@ fn n312(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n315(ev: &mut Evaluator<'_>) {
-    if ev.known(315) { return; }
     ev.keys(315, AggKind::Any, 174, 7);
 }
 #[inline(always)]
 fn n316(ev: &mut Evaluator<'_>) {
-    if ev.known(316) { return; }
     'read: {
     if ev.flag(269) != FALSE { break 'read; }
     n315(ev);
@@ -5072,7 +4673,6 @@ fn n316(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n317(ev: &mut Evaluator<'_>) {
-    if ev.known(317) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5084,7 +4684,6 @@ fn n317(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n320(ev: &mut Evaluator<'_>) {
-    if ev.known(320) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE && ev.flag(278) != FALSE { break 'read; }
@@ -5098,7 +4697,6 @@ fn n320(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n322(ev: &mut Evaluator<'_>) {
-    if ev.known(322) { return; }
     'read: {
     n278(ev);
     match ev.flag(278) {
@@ -5113,7 +4711,6 @@ fn n322(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n324(ev: &mut Evaluator<'_>) {
-    if ev.known(324) { return; }
     'read: {
     n312(ev);
     match ev.flag(312) {
@@ -5128,7 +4725,6 @@ fn n324(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n327(ev: &mut Evaluator<'_>) {
-    if ev.known(327) { return; }
     ev.keys(327, AggKind::Any, 174, 8);
 }
 #[inline]
@@ -5138,13 +4734,11 @@ fn n328(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n329(ev: &mut Evaluator<'_>) {
-    if ev.known(329) { return; }
     n328(ev);
     ev.keys(329, AggKind::Any, 328, 9);
 }
 #[inline(always)]
 fn n330(ev: &mut Evaluator<'_>) {
-    if ev.known(330) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5154,7 +4748,6 @@ fn n330(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n331(ev: &mut Evaluator<'_>) {
-    if ev.known(331) { return; }
     'read: {
     n327(ev);
     if ev.flag(327) != FALSE { break 'read; }
@@ -5164,7 +4757,6 @@ fn n331(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n333(ev: &mut Evaluator<'_>) {
-    if ev.known(333) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5174,18 +4766,15 @@ fn n333(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n337(ev: &mut Evaluator<'_>) {
-    if ev.known(337) { return; }
     ev.keys(337, AggKind::Any, 174, 10);
 }
 #[inline(always)]
 fn n338(ev: &mut Evaluator<'_>) {
-    if ev.known(338) { return; }
     n328(ev);
     ev.keys(338, AggKind::Any, 328, 11);
 }
 #[inline(always)]
 fn n339(ev: &mut Evaluator<'_>) {
-    if ev.known(339) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5195,7 +4784,6 @@ fn n339(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n340(ev: &mut Evaluator<'_>) {
-    if ev.known(340) { return; }
     'read: {
     n337(ev);
     if ev.flag(337) != FALSE { break 'read; }
@@ -5205,7 +4793,6 @@ fn n340(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n342(ev: &mut Evaluator<'_>) {
-    if ev.known(342) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5215,7 +4802,6 @@ fn n342(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n344(ev: &mut Evaluator<'_>) {
-    if ev.known(344) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5225,18 +4811,15 @@ fn n344(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n348(ev: &mut Evaluator<'_>) {
-    if ev.known(348) { return; }
     ev.keys(348, AggKind::Any, 174, 12);
 }
 #[inline(always)]
 fn n349(ev: &mut Evaluator<'_>) {
-    if ev.known(349) { return; }
     n328(ev);
     ev.keys(349, AggKind::Any, 328, 13);
 }
 #[inline(always)]
 fn n350(ev: &mut Evaluator<'_>) {
-    if ev.known(350) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5246,7 +4829,6 @@ fn n350(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n351(ev: &mut Evaluator<'_>) {
-    if ev.known(351) { return; }
     'read: {
     n348(ev);
     if ev.flag(348) != FALSE { break 'read; }
@@ -5256,7 +4838,6 @@ fn n351(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n353(ev: &mut Evaluator<'_>) {
-    if ev.known(353) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5266,18 +4847,15 @@ fn n353(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n357(ev: &mut Evaluator<'_>) {
-    if ev.known(357) { return; }
     ev.keys(357, AggKind::Any, 174, 14);
 }
 #[inline(always)]
 fn n358(ev: &mut Evaluator<'_>) {
-    if ev.known(358) { return; }
     n328(ev);
     ev.keys(358, AggKind::Any, 328, 15);
 }
 #[inline(always)]
 fn n359(ev: &mut Evaluator<'_>) {
-    if ev.known(359) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5287,7 +4865,6 @@ fn n359(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n360(ev: &mut Evaluator<'_>) {
-    if ev.known(360) { return; }
     'read: {
     n357(ev);
     if ev.flag(357) != FALSE { break 'read; }
@@ -5297,18 +4874,15 @@ fn n360(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n363(ev: &mut Evaluator<'_>) {
-    if ev.known(363) { return; }
     ev.keys(363, AggKind::Any, 174, 16);
 }
 #[inline(always)]
 fn n364(ev: &mut Evaluator<'_>) {
-    if ev.known(364) { return; }
     n328(ev);
     ev.keys(364, AggKind::Any, 328, 17);
 }
 #[inline(always)]
 fn n365(ev: &mut Evaluator<'_>) {
-    if ev.known(365) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5318,7 +4892,6 @@ fn n365(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n366(ev: &mut Evaluator<'_>) {
-    if ev.known(366) { return; }
     'read: {
     n363(ev);
     if ev.flag(363) != FALSE { break 'read; }
@@ -5328,7 +4901,6 @@ fn n366(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n368(ev: &mut Evaluator<'_>) {
-    if ev.known(368) { return; }
     'read: {
     n360(ev);
     if ev.flag(360) != FALSE { break 'read; }
@@ -5338,7 +4910,6 @@ fn n368(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n369(ev: &mut Evaluator<'_>) {
-    if ev.known(369) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5348,18 +4919,15 @@ fn n369(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n373(ev: &mut Evaluator<'_>) {
-    if ev.known(373) { return; }
     ev.keys(373, AggKind::Any, 174, 18);
 }
 #[inline(always)]
 fn n374(ev: &mut Evaluator<'_>) {
-    if ev.known(374) { return; }
     n328(ev);
     ev.keys(374, AggKind::Any, 328, 19);
 }
 #[inline(always)]
 fn n375(ev: &mut Evaluator<'_>) {
-    if ev.known(375) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5369,7 +4937,6 @@ fn n375(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n376(ev: &mut Evaluator<'_>) {
-    if ev.known(376) { return; }
     'read: {
     n373(ev);
     if ev.flag(373) != FALSE { break 'read; }
@@ -5379,7 +4946,6 @@ fn n376(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n378(ev: &mut Evaluator<'_>) {
-    if ev.known(378) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5389,18 +4955,15 @@ fn n378(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n383(ev: &mut Evaluator<'_>) {
-    if ev.known(383) { return; }
     ev.keys(383, AggKind::Any, 174, 20);
 }
 #[inline(always)]
 fn n384(ev: &mut Evaluator<'_>) {
-    if ev.known(384) { return; }
     n328(ev);
     ev.keys(384, AggKind::Any, 328, 21);
 }
 #[inline(always)]
 fn n385(ev: &mut Evaluator<'_>) {
-    if ev.known(385) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5410,7 +4973,6 @@ fn n385(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n386(ev: &mut Evaluator<'_>) {
-    if ev.known(386) { return; }
     'read: {
     n383(ev);
     if ev.flag(383) != FALSE { break 'read; }
@@ -5420,7 +4982,6 @@ fn n386(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n388(ev: &mut Evaluator<'_>) {
-    if ev.known(388) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5430,18 +4991,15 @@ fn n388(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n391(ev: &mut Evaluator<'_>) {
-    if ev.known(391) { return; }
     ev.keys(391, AggKind::Any, 174, 22);
 }
 #[inline(always)]
 fn n392(ev: &mut Evaluator<'_>) {
-    if ev.known(392) { return; }
     n328(ev);
     ev.keys(392, AggKind::Any, 328, 23);
 }
 #[inline(always)]
 fn n393(ev: &mut Evaluator<'_>) {
-    if ev.known(393) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5451,7 +5009,6 @@ fn n393(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n394(ev: &mut Evaluator<'_>) {
-    if ev.known(394) { return; }
     'read: {
     n391(ev);
     if ev.flag(391) != FALSE { break 'read; }
@@ -5461,7 +5018,6 @@ fn n394(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n396(ev: &mut Evaluator<'_>) {
-    if ev.known(396) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5471,18 +5027,15 @@ fn n396(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n403(ev: &mut Evaluator<'_>) {
-    if ev.known(403) { return; }
     ev.keys(403, AggKind::Any, 174, 24);
 }
 #[inline(always)]
 fn n404(ev: &mut Evaluator<'_>) {
-    if ev.known(404) { return; }
     n328(ev);
     ev.keys(404, AggKind::Any, 328, 25);
 }
 #[inline(always)]
 fn n405(ev: &mut Evaluator<'_>) {
-    if ev.known(405) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5492,7 +5045,6 @@ fn n405(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n406(ev: &mut Evaluator<'_>) {
-    if ev.known(406) { return; }
     'read: {
     n403(ev);
     if ev.flag(403) != FALSE { break 'read; }
@@ -5502,7 +5054,6 @@ fn n406(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n408(ev: &mut Evaluator<'_>) {
-    if ev.known(408) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5512,18 +5063,15 @@ fn n408(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n415(ev: &mut Evaluator<'_>) {
-    if ev.known(415) { return; }
     ev.keys(415, AggKind::Any, 174, 26);
 }
 #[inline(always)]
 fn n416(ev: &mut Evaluator<'_>) {
-    if ev.known(416) { return; }
     n328(ev);
     ev.keys(416, AggKind::Any, 328, 27);
 }
 #[inline(always)]
 fn n417(ev: &mut Evaluator<'_>) {
-    if ev.known(417) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5533,7 +5081,6 @@ fn n417(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n418(ev: &mut Evaluator<'_>) {
-    if ev.known(418) { return; }
     'read: {
     n415(ev);
     if ev.flag(415) != FALSE { break 'read; }
@@ -5543,7 +5090,6 @@ fn n418(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n420(ev: &mut Evaluator<'_>) {
-    if ev.known(420) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5553,18 +5099,15 @@ fn n420(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n424(ev: &mut Evaluator<'_>) {
-    if ev.known(424) { return; }
     ev.keys(424, AggKind::Any, 174, 28);
 }
 #[inline(always)]
 fn n425(ev: &mut Evaluator<'_>) {
-    if ev.known(425) { return; }
     n328(ev);
     ev.keys(425, AggKind::Any, 328, 29);
 }
 #[inline(always)]
 fn n426(ev: &mut Evaluator<'_>) {
-    if ev.known(426) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5574,7 +5117,6 @@ fn n426(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n427(ev: &mut Evaluator<'_>) {
-    if ev.known(427) { return; }
     'read: {
     n424(ev);
     if ev.flag(424) != FALSE { break 'read; }
@@ -5584,7 +5126,6 @@ fn n427(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n429(ev: &mut Evaluator<'_>) {
-    if ev.known(429) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5594,7 +5135,6 @@ fn n429(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n431(ev: &mut Evaluator<'_>) {
-    if ev.known(431) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5603,18 +5143,15 @@ fn n431(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n434(ev: &mut Evaluator<'_>) {
-    if ev.known(434) { return; }
     ev.keys(434, AggKind::Any, 174, 30);
 }
 #[inline(always)]
 fn n435(ev: &mut Evaluator<'_>) {
-    if ev.known(435) { return; }
     n328(ev);
     ev.keys(435, AggKind::Any, 328, 31);
 }
 #[inline(always)]
 fn n436(ev: &mut Evaluator<'_>) {
-    if ev.known(436) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5624,7 +5161,6 @@ fn n436(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n437(ev: &mut Evaluator<'_>) {
-    if ev.known(437) { return; }
     'read: {
     n434(ev);
     if ev.flag(434) != FALSE { break 'read; }
@@ -5634,7 +5170,6 @@ fn n437(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n439(ev: &mut Evaluator<'_>) {
-    if ev.known(439) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5644,18 +5179,15 @@ fn n439(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n442(ev: &mut Evaluator<'_>) {
-    if ev.known(442) { return; }
     ev.keys(442, AggKind::Any, 174, 32);
 }
 #[inline(always)]
 fn n443(ev: &mut Evaluator<'_>) {
-    if ev.known(443) { return; }
     n328(ev);
     ev.keys(443, AggKind::Any, 328, 33);
 }
 #[inline(always)]
 fn n444(ev: &mut Evaluator<'_>) {
-    if ev.known(444) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5665,7 +5197,6 @@ fn n444(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n445(ev: &mut Evaluator<'_>) {
-    if ev.known(445) { return; }
     'read: {
     n442(ev);
     if ev.flag(442) != FALSE { break 'read; }
@@ -5675,7 +5206,6 @@ fn n445(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n447(ev: &mut Evaluator<'_>) {
-    if ev.known(447) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5685,18 +5215,15 @@ fn n447(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n451(ev: &mut Evaluator<'_>) {
-    if ev.known(451) { return; }
     ev.keys(451, AggKind::Any, 174, 34);
 }
 #[inline(always)]
 fn n452(ev: &mut Evaluator<'_>) {
-    if ev.known(452) { return; }
     n328(ev);
     ev.keys(452, AggKind::Any, 328, 35);
 }
 #[inline(always)]
 fn n453(ev: &mut Evaluator<'_>) {
-    if ev.known(453) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5706,7 +5233,6 @@ fn n453(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n454(ev: &mut Evaluator<'_>) {
-    if ev.known(454) { return; }
     'read: {
     n451(ev);
     if ev.flag(451) != FALSE { break 'read; }
@@ -5716,7 +5242,6 @@ fn n454(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n456(ev: &mut Evaluator<'_>) {
-    if ev.known(456) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5726,18 +5251,15 @@ fn n456(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n461(ev: &mut Evaluator<'_>) {
-    if ev.known(461) { return; }
     ev.keys(461, AggKind::Any, 174, 36);
 }
 #[inline(always)]
 fn n462(ev: &mut Evaluator<'_>) {
-    if ev.known(462) { return; }
     n328(ev);
     ev.keys(462, AggKind::Any, 328, 37);
 }
 #[inline(always)]
 fn n463(ev: &mut Evaluator<'_>) {
-    if ev.known(463) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5747,7 +5269,6 @@ fn n463(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n464(ev: &mut Evaluator<'_>) {
-    if ev.known(464) { return; }
     'read: {
     n461(ev);
     if ev.flag(461) != FALSE { break 'read; }
@@ -5757,7 +5278,6 @@ fn n464(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n466(ev: &mut Evaluator<'_>) {
-    if ev.known(466) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5767,18 +5287,15 @@ fn n466(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n470(ev: &mut Evaluator<'_>) {
-    if ev.known(470) { return; }
     ev.keys(470, AggKind::Any, 174, 38);
 }
 #[inline(always)]
 fn n471(ev: &mut Evaluator<'_>) {
-    if ev.known(471) { return; }
     n328(ev);
     ev.keys(471, AggKind::Any, 328, 39);
 }
 #[inline(always)]
 fn n472(ev: &mut Evaluator<'_>) {
-    if ev.known(472) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5788,7 +5305,6 @@ fn n472(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n473(ev: &mut Evaluator<'_>) {
-    if ev.known(473) { return; }
     'read: {
     n470(ev);
     if ev.flag(470) != FALSE { break 'read; }
@@ -5798,7 +5314,6 @@ fn n473(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n475(ev: &mut Evaluator<'_>) {
-    if ev.known(475) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5808,18 +5323,15 @@ fn n475(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n478(ev: &mut Evaluator<'_>) {
-    if ev.known(478) { return; }
     ev.keys(478, AggKind::Any, 174, 40);
 }
 #[inline(always)]
 fn n479(ev: &mut Evaluator<'_>) {
-    if ev.known(479) { return; }
     n328(ev);
     ev.keys(479, AggKind::Any, 328, 41);
 }
 #[inline(always)]
 fn n480(ev: &mut Evaluator<'_>) {
-    if ev.known(480) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5829,7 +5341,6 @@ fn n480(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n481(ev: &mut Evaluator<'_>) {
-    if ev.known(481) { return; }
     'read: {
     n478(ev);
     if ev.flag(478) != FALSE { break 'read; }
@@ -5839,7 +5350,6 @@ fn n481(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n483(ev: &mut Evaluator<'_>) {
-    if ev.known(483) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5849,18 +5359,15 @@ fn n483(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n487(ev: &mut Evaluator<'_>) {
-    if ev.known(487) { return; }
     ev.keys(487, AggKind::Any, 174, 42);
 }
 #[inline(always)]
 fn n488(ev: &mut Evaluator<'_>) {
-    if ev.known(488) { return; }
     n328(ev);
     ev.keys(488, AggKind::Any, 328, 43);
 }
 #[inline(always)]
 fn n489(ev: &mut Evaluator<'_>) {
-    if ev.known(489) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5870,7 +5377,6 @@ fn n489(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n490(ev: &mut Evaluator<'_>) {
-    if ev.known(490) { return; }
     'read: {
     n487(ev);
     if ev.flag(487) != FALSE { break 'read; }
@@ -5880,7 +5386,6 @@ fn n490(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n492(ev: &mut Evaluator<'_>) {
-    if ev.known(492) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5890,18 +5395,15 @@ fn n492(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n495(ev: &mut Evaluator<'_>) {
-    if ev.known(495) { return; }
     ev.keys(495, AggKind::Any, 174, 44);
 }
 #[inline(always)]
 fn n496(ev: &mut Evaluator<'_>) {
-    if ev.known(496) { return; }
     n328(ev);
     ev.keys(496, AggKind::Any, 328, 45);
 }
 #[inline(always)]
 fn n497(ev: &mut Evaluator<'_>) {
-    if ev.known(497) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5911,7 +5413,6 @@ fn n497(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n498(ev: &mut Evaluator<'_>) {
-    if ev.known(498) { return; }
     'read: {
     n495(ev);
     if ev.flag(495) != FALSE { break 'read; }
@@ -5921,18 +5422,15 @@ fn n498(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n501(ev: &mut Evaluator<'_>) {
-    if ev.known(501) { return; }
     ev.keys(501, AggKind::Any, 174, 46);
 }
 #[inline(always)]
 fn n502(ev: &mut Evaluator<'_>) {
-    if ev.known(502) { return; }
     n328(ev);
     ev.keys(502, AggKind::Any, 328, 47);
 }
 #[inline(always)]
 fn n503(ev: &mut Evaluator<'_>) {
-    if ev.known(503) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5942,7 +5440,6 @@ fn n503(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n504(ev: &mut Evaluator<'_>) {
-    if ev.known(504) { return; }
     'read: {
     n501(ev);
     if ev.flag(501) != FALSE { break 'read; }
@@ -5952,7 +5449,6 @@ fn n504(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n506(ev: &mut Evaluator<'_>) {
-    if ev.known(506) { return; }
     'read: {
     n498(ev);
     if ev.flag(498) != FALSE { break 'read; }
@@ -5962,7 +5458,6 @@ fn n506(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n507(ev: &mut Evaluator<'_>) {
-    if ev.known(507) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -5972,18 +5467,15 @@ fn n507(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n511(ev: &mut Evaluator<'_>) {
-    if ev.known(511) { return; }
     ev.keys(511, AggKind::Any, 174, 48);
 }
 #[inline(always)]
 fn n512(ev: &mut Evaluator<'_>) {
-    if ev.known(512) { return; }
     n328(ev);
     ev.keys(512, AggKind::Any, 328, 49);
 }
 #[inline(always)]
 fn n513(ev: &mut Evaluator<'_>) {
-    if ev.known(513) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -5993,7 +5485,6 @@ fn n513(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n514(ev: &mut Evaluator<'_>) {
-    if ev.known(514) { return; }
     'read: {
     n511(ev);
     if ev.flag(511) != FALSE { break 'read; }
@@ -6003,7 +5494,6 @@ fn n514(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n516(ev: &mut Evaluator<'_>) {
-    if ev.known(516) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -6013,18 +5503,15 @@ fn n516(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n520(ev: &mut Evaluator<'_>) {
-    if ev.known(520) { return; }
     ev.keys(520, AggKind::Any, 174, 50);
 }
 #[inline(always)]
 fn n521(ev: &mut Evaluator<'_>) {
-    if ev.known(521) { return; }
     n328(ev);
     ev.keys(521, AggKind::Any, 328, 51);
 }
 #[inline(always)]
 fn n522(ev: &mut Evaluator<'_>) {
-    if ev.known(522) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -6034,7 +5521,6 @@ fn n522(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n523(ev: &mut Evaluator<'_>) {
-    if ev.known(523) { return; }
     'read: {
     n520(ev);
     if ev.flag(520) != FALSE { break 'read; }
@@ -6044,7 +5530,6 @@ fn n523(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n525(ev: &mut Evaluator<'_>) {
-    if ev.known(525) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -6054,18 +5539,15 @@ fn n525(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n532(ev: &mut Evaluator<'_>) {
-    if ev.known(532) { return; }
     ev.keys(532, AggKind::Any, 174, 52);
 }
 #[inline(always)]
 fn n533(ev: &mut Evaluator<'_>) {
-    if ev.known(533) { return; }
     n328(ev);
     ev.keys(533, AggKind::Any, 328, 53);
 }
 #[inline(always)]
 fn n534(ev: &mut Evaluator<'_>) {
-    if ev.known(534) { return; }
     'read: {
     n163(ev);
     if ev.flag(163) != TRUE { break 'read; }
@@ -6075,7 +5557,6 @@ fn n534(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n535(ev: &mut Evaluator<'_>) {
-    if ev.known(535) { return; }
     'read: {
     n532(ev);
     if ev.flag(532) != FALSE { break 'read; }
@@ -6085,7 +5566,6 @@ fn n535(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n537(ev: &mut Evaluator<'_>) {
-    if ev.known(537) { return; }
     'read: {
     n278(ev);
     if ev.flag(278) != TRUE { break 'read; }
@@ -6095,7 +5575,6 @@ fn n537(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n539(ev: &mut Evaluator<'_>) {
-    if ev.known(539) { return; }
     'read: {
     n333(ev);
     if ev.flag(333) != TRUE && ev.flag(333) != FALSE { break 'read; }
@@ -6147,12 +5626,10 @@ fn n539(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n541(ev: &mut Evaluator<'_>) {
-    if ev.known(541) { return; }
     ev.order(541, CmpOp::Ge, 540, 7);
 }
 #[inline(always)]
 fn n543(ev: &mut Evaluator<'_>) {
-    if ev.known(543) { return; }
     n166(ev);
     match ev.flag(166) {
         TRUE => {
@@ -6167,14 +5644,12 @@ fn n543(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n544(ev: &mut Evaluator<'_>) {
-    if ev.known(544) { return; }
     n168(ev);
     n543(ev);
     ev.equal(544, 168, 543, true);
 }
 #[inline(always)]
 fn n546(ev: &mut Evaluator<'_>) {
-    if ev.known(546) { return; }
     'read: {
     n541(ev);
     if ev.flag(541) != TRUE && ev.flag(541) != FALSE { break 'read; }
@@ -6184,7 +5659,6 @@ fn n546(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n547(ev: &mut Evaluator<'_>) {
-    if ev.known(547) { return; }
     'read: {
     n300(ev);
     if ev.flag(300) != TRUE { break 'read; }
@@ -6194,7 +5668,6 @@ fn n547(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n549(ev: &mut Evaluator<'_>) {
-    if ev.known(549) { return; }
     'read: {
     n547(ev);
     match ev.flag(547) {
@@ -6209,7 +5682,6 @@ fn n549(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n550(ev: &mut Evaluator<'_>) {
-    if ev.known(550) { return; }
     'read: {
     }
     ev.pick(550, &[], None);
@@ -6238,12 +5710,10 @@ fn n2(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n4(ev: &mut Evaluator<'_>) {
-    if ev.known(4) { return; }
     ev.is_given(4, 0, true);
 }
 #[inline(always)]
 fn n5(ev: &mut Evaluator<'_>) {
-    if ev.known(5) { return; }
     'read: {
     n4(ev);
     if ev.flag(4) != TRUE { break 'read; }
@@ -6253,14 +5723,12 @@ fn n5(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n9(ev: &mut Evaluator<'_>) {
-    if ev.known(9) { return; }
     ev.arith_step(9, ArithOp::Div, 7, 8);
 }
 #[inline(always)]
 fn n17(ev: &mut Evaluator<'_>) {
-    if ev.known(17) { return; }
-    let Some(items) = ev.aggregate_items(17, 11) else { return; };
     let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(17, 11, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(12, 0);
@@ -6282,9 +5750,8 @@ fn n17(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n21(ev: &mut Evaluator<'_>) {
-    if ev.known(21) { return; }
-    let Some(items) = ev.aggregate_items(21, 11) else { return; };
     let mut acc = Accumulator::new(AggKind::Any);
+    let Some(items) = ev.aggregate_items(21, 11, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(12, 0);
@@ -6305,9 +5772,8 @@ fn n21(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n27(ev: &mut Evaluator<'_>) {
-    if ev.known(27) { return; }
-    let Some(items) = ev.aggregate_items(27, 11) else { return; };
     let mut acc = Accumulator::new(AggKind::Count);
+    let Some(items) = ev.aggregate_items(27, 11, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(1, item);
         ev.local(23, 1);
@@ -6328,16 +5794,14 @@ fn n27(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n29(ev: &mut Evaluator<'_>) {
-    if ev.known(29) { return; }
     n27(ev);
     ev.order(29, CmpOp::Gt, 27, 28);
 }
 #[inline(always)]
 fn n31(ev: &mut Evaluator<'_>) {
-    if ev.known(31) { return; }
     n29(ev);
-    let Some(items) = ev.aggregate_items(31, 11) else { return; };
     let mut acc = Accumulator::new(AggKind::Any);
+    let Some(items) = ev.aggregate_items(31, 11, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
         ev.local(12, 0);
@@ -6359,12 +5823,10 @@ fn n31(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n34(ev: &mut Evaluator<'_>) {
-    if ev.known(34) { return; }
     ev.order(34, CmpOp::Gt, 8, 33);
 }
 #[inline(always)]
 fn n35(ev: &mut Evaluator<'_>) {
-    if ev.known(35) { return; }
     'read: {
     n5(ev);
     if ev.flag(5) != FALSE { break 'read; }
@@ -6374,7 +5836,6 @@ fn n35(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n36(ev: &mut Evaluator<'_>) {
-    if ev.known(36) { return; }
     ev.order(36, CmpOp::Gt, 8, 7);
 }
 #[inline]
@@ -6389,7 +5850,6 @@ fn n37(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n39(ev: &mut Evaluator<'_>) {
-    if ev.known(39) { return; }
     n35(ev);
     if ev.flag(35) == TRUE {
     'read: {
@@ -6400,7 +5860,6 @@ fn n39(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n42(ev: &mut Evaluator<'_>) {
-    if ev.known(42) { return; }
     'read: {
     n39(ev);
     match ev.flag(39) {
@@ -6423,17 +5882,14 @@ fn n42(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n44(ev: &mut Evaluator<'_>) {
-    if ev.known(44) { return; }
     ev.equal(44, 8, 43, false);
 }
 #[inline(always)]
 fn n45(ev: &mut Evaluator<'_>) {
-    if ev.known(45) { return; }
     ev.equal(45, 8, 28, false);
 }
 #[inline(always)]
 fn n46(ev: &mut Evaluator<'_>) {
-    if ev.known(46) { return; }
     'read: {
     n44(ev);
     if ev.flag(44) != FALSE { break 'read; }
@@ -6443,7 +5899,6 @@ fn n46(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n48(ev: &mut Evaluator<'_>) {
-    if ev.known(48) { return; }
     'read: {
     n46(ev);
     match ev.flag(46) {
@@ -6459,12 +5914,10 @@ fn n48(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n50(ev: &mut Evaluator<'_>) {
-    if ev.known(50) { return; }
     ev.equal(50, 8, 49, false);
 }
 #[inline(always)]
 fn n52(ev: &mut Evaluator<'_>) {
-    if ev.known(52) { return; }
     'read: {
     n50(ev);
     match ev.flag(50) {
@@ -6480,12 +5933,10 @@ fn n52(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n54(ev: &mut Evaluator<'_>) {
-    if ev.known(54) { return; }
     ev.equal(54, 8, 53, false);
 }
 #[inline(always)]
 fn n55(ev: &mut Evaluator<'_>) {
-    if ev.known(55) { return; }
     'read: {
     n54(ev);
     if ev.flag(54) != TRUE { break 'read; }
@@ -6495,7 +5946,6 @@ fn n55(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n57(ev: &mut Evaluator<'_>) {
-    if ev.known(57) { return; }
     'read: {
     n55(ev);
     match ev.flag(55) {
@@ -6510,12 +5960,10 @@ fn n57(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n58(ev: &mut Evaluator<'_>) {
-    if ev.known(58) { return; }
     ev.equal(58, 8, 19, false);
 }
 #[inline(always)]
 fn n59(ev: &mut Evaluator<'_>) {
-    if ev.known(59) { return; }
     'read: {
     n58(ev);
     if ev.flag(58) != TRUE { break 'read; }
@@ -6525,7 +5973,6 @@ fn n59(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n61(ev: &mut Evaluator<'_>) {
-    if ev.known(61) { return; }
     'read: {
     n59(ev);
     match ev.flag(59) {
