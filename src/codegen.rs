@@ -9,6 +9,13 @@
 //! source can put in force (one per in-force date), with the plan's fingerprint:
 //! `crate::native` runs it only for a compiled policy whose plan has that
 //! fingerprint, and everything else runs on the interpreter.
+//!
+//! Changing what the written code calls (a step method's name or arguments)
+//! breaks the build of the generated files themselves: empty their tables first
+//! (`pub(super) static PLANS: &[(u64, usize, super::NativePlan)] = &[];` as the
+//! whole of `src/native/bundled.rs` and `src/native/testing.rs`), build, and
+//! write them again with [`BUNDLED_COMMAND`] and `LEXNIS_UPDATE_NATIVE=1 cargo
+//! test --lib native`.
 
 use crate::date::Date;
 use crate::eval::plan::{Plan, Step};
