@@ -130,8 +130,9 @@ pub struct Evaluator<'c> {
     reached: RefCell<Vec<bool>>,
     reached_known: Cell<bool>,
     locals: Vec<Value>,
-    /// The sets of `Collect` steps already made, by outcome node and rules applying.
-    sets: std::collections::HashMap<(u32, u64), Value, std::hash::BuildHasherDefault<WordHasher>>,
+    /// The sets of `Collect` steps already made, by outcome node: (rules
+    /// applying, set).
+    sets: Vec<Vec<(u64, Value)>>,
     facts: Option<Facts>,
     as_of: Date,
     /// The plan compiled to Rust, if the bundled rules had this one: run in place
@@ -167,7 +168,7 @@ impl<'c> Evaluator<'c> {
             reached: RefCell::new(Vec::new()),
             reached_known: Cell::new(false),
             locals: Vec::new(),
-            sets: Default::default(),
+            sets: vec![Vec::new(); compiled.node_count()],
             facts: None,
             native: crate::native::find(compiled.plan.fingerprint, compiled.plan.steps.len()),
             native_flags,
@@ -186,10 +187,9 @@ impl<'c> Evaluator<'c> {
         Ok(values)
     }
 
-    /// As [`Self::run`], into `values` (cleared first), so that a caller that
-    /// evaluates many entities reuses one vector.
+    /// As [`Self::run`], into `values` (whatever it held is replaced), so that a
+    /// caller that evaluates many entities reuses one vector.
     pub fn run_into(&mut self, facts: Facts, values: &mut Vec<Value>) -> Result<(), EvalError> {
-        values.clear();
         self.run_eager(facts);
         let compiled = self.compiled;
         if compiled
@@ -203,10 +203,22 @@ impl<'c> Evaluator<'c> {
                     self.swap_fact(n, id);
                 }
             }
-            values.extend(self.run_on_demand()?);
+            values.clear();
+            *values = self.run_on_demand()?;
             return Ok(());
         }
-        values.extend(compiled.results.iter().map(|r| self.slot(r.node).clone()));
+        // A vector that held the last record's results keeps the sets they share
+        // with these (most records conclude the same few), without counting
+        // their references again.
+        values.truncate(compiled.results.len());
+        for (i, r) in compiled.results.iter().enumerate() {
+            let v = self.slot(r.node);
+            match values.get_mut(i) {
+                Some(old) if same_shared(old, v) => {}
+                Some(old) => *old = v.clone(),
+                None => values.push(v.clone()),
+            }
+        }
         Ok(())
     }
 
@@ -671,29 +683,15 @@ impl<'c> Evaluator<'c> {
     }
 }
 
-/// A hasher for keys made of a few integers, such as the `Collect` sets' (node,
-/// rules applying): a multiply per word, where `std`'s SipHash cost more than
-/// the step it served. The keys are not chosen by an adversary.
-#[derive(Default)]
-pub(crate) struct WordHasher(u64);
-
-impl std::hash::Hasher for WordHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-
-    fn write_u32(&mut self, word: u32) {
-        self.write_u64(u64::from(word));
-    }
-
-    fn write_u64(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
+/// Whether two values are one shared set, list or record (cheaper than equality,
+/// and enough to skip a copy).
+fn same_shared(a: &Value, b: &Value) -> bool {
+    use std::sync::Arc;
+    match (a, b) {
+        (Value::Set(x), Value::Set(y))
+        | (Value::List(x), Value::List(y))
+        | (Value::Record(x), Value::Record(y)) => Arc::ptr_eq(x, y),
+        _ => false,
     }
 }
 

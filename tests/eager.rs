@@ -38,6 +38,19 @@ fn the_bundled_rules_agree_on_a_generated_population() {
 }
 
 #[test]
+fn a_reused_result_vector_holds_the_results_of_the_last_run() {
+    let c = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
+    let mut reused = Evaluator::new(&c);
+    let mut values = vec![lexnis::value::Value::Bool(true); 3];
+    for doc in population(&c, 13, 5_000) {
+        let facts = load_facts(&c.program, &doc).unwrap();
+        reused.run_into(facts.clone(), &mut values).unwrap();
+        let fresh = Evaluator::new(&c).run(facts).unwrap();
+        assert_eq!(values, fresh, "on {doc}");
+    }
+}
+
+#[test]
 fn the_amended_rules_agree_on_a_generated_population() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     for amendment in ["a-large-200", "b-annex-ii-type", "c-repeal-safeguard"] {

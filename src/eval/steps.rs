@@ -8,13 +8,29 @@
 //! already (the plan reads them through `Plan::alias`).
 
 use super::plan::Step;
-use super::{arith, cmp_holds, flag_of, key_matches, negate, Evaluator};
+use super::{arith, cmp_holds, flag_of, key_matches, negate, same_shared, Evaluator};
 use super::{FAILED, FALSE, FALSE_VALUE, TRUE, TRUE_VALUE, UNKNOWN, VALUE};
 use crate::ast::AggKind;
 use crate::check::{ArithOp, CmpOp};
-use crate::lower::Op;
+use crate::lower::{Compiled, Op};
 use crate::program::FactId;
 use crate::value::{compare, Value};
+
+/// The set a `Collect` outcome concludes when the rules in `applying` (bits by
+/// the outcome's rules) apply.
+fn collected_set(compiled: &Compiled, node: u32, applying: u64) -> Value {
+    let Op::Outcome { rules, .. } = &compiled.node(node).op else {
+        unreachable!("planned from an outcome")
+    };
+    let values = (rules.iter().enumerate())
+        .filter(|(k, _)| applying >> k & 1 == 1)
+        .filter_map(|(_, (_, v))| match &compiled.node(*v).op {
+            Op::Const(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    Value::set(values)
+}
 
 impl<'c> Evaluator<'c> {
     /// Eager mode: one step of the plan.
@@ -184,11 +200,17 @@ impl<'c> Evaluator<'c> {
             &self.memo[collection as usize],
         ) {
             (VALUE, Value::Set(keys) | Value::List(keys)) => {
-                let hit = |k: &Value| key_matches(k, matches);
-                match kind {
-                    AggKind::All => u8::from(keys.iter().all(hit)),
-                    _ => u8::from(keys.iter().any(hit)),
+                // `any` stops at the first key that matches, `all` at the first
+                // that does not; a plain loop, which the compiler keeps inline.
+                let want = kind != AggKind::All;
+                let mut answer = !want;
+                for k in keys.iter() {
+                    if key_matches(k, matches) == want {
+                        answer = want;
+                        break;
+                    }
                 }
+                u8::from(answer)
             }
             _ => FAILED,
         };
@@ -252,28 +274,31 @@ impl<'c> Evaluator<'c> {
         if let (0, Some(d)) = (applying, default) {
             return self.copy(node, d);
         }
-        let compiled = self.compiled;
-        // A policy whose outcomes meet ever new combinations of rules would make
-        // this grow without end: it is bounded, and made again when full.
-        if self.sets.len() >= 4096 {
-            self.sets.clear();
+        // Each outcome keeps the sets it has made, the most used first (an entry
+        // found moves one place up); a policy whose outcomes meet ever new
+        // combinations of rules would make them grow without end: they are
+        // bounded, and made again when full.
+        let made = &mut self.sets[node as usize];
+        let found = match made.iter().position(|(a, _)| *a == applying) {
+            Some(0) => 0,
+            Some(i) => {
+                made.swap(i - 1, i);
+                i - 1
+            }
+            None => {
+                if made.len() >= 256 {
+                    made.clear();
+                }
+                made.push((applying, collected_set(self.compiled, node, applying)));
+                made.len() - 1
+            }
+        };
+        let set = &made[found].1;
+        // Most records meet the combination the last one met: the slot already
+        // holds the same set, with no reference to count again.
+        if !same_shared(&self.memo[node as usize], set) {
+            self.memo[node as usize] = set.clone();
         }
-        let set = self.sets.entry((node, applying)).or_insert_with(|| {
-            let Op::Outcome { rules, .. } = &compiled.node(node).op else {
-                unreachable!("planned from an outcome")
-            };
-            let values = rules
-                .iter()
-                .enumerate()
-                .filter(|(k, _)| applying >> k & 1 == 1)
-                .filter_map(|(_, (_, v))| match &compiled.node(*v).op {
-                    Op::Const(c) => Some(c.clone()),
-                    _ => None,
-                })
-                .collect();
-            Value::set(values)
-        });
-        self.memo[node as usize] = set.clone();
         self.flags[node as usize] = VALUE;
     }
 
