@@ -15,7 +15,7 @@ use crate::program::FactId;
 /// A range of [`Plan::operands`].
 pub type Operands = (u32, u32);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Hash)]
 pub enum Step {
     /// Computed by the general evaluator.
     General(u32),
@@ -179,22 +179,35 @@ pub fn plan(compiled: &Compiled) -> Plan {
 
 /// What a native plan is written from, hashed: the steps, and the operations of
 /// every node but the values of constants (which the evaluation date may change,
-/// and which a native plan reads from its slots). FNV-1a over the `Debug` text:
-/// stable from one build and machine to the next, unlike `std`'s hasher.
+/// and which a native plan reads from its slots). FNV-1a, unlike `std`'s hasher
+/// the same from one build to the next (a machine whose integers differ in size
+/// or byte order gets other fingerprints, and so the interpreter).
 fn fingerprint(compiled: &Compiled, plan: &Plan) -> u64 {
-    use std::fmt::Write as _;
-    let mut text = format!("{:?}{:?}", plan.steps, plan.operands);
+    use std::hash::{Hash, Hasher};
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    plan.steps.hash(&mut h);
+    plan.operands.hash(&mut h);
     for n in 0..compiled.node_count() as u32 {
         match &compiled.node(n).op {
-            Op::Const(_) => text.push_str("C;"),
-            op => {
-                let _ = write!(text, "{op:?};");
-            }
+            Op::Const(_) => h.write_u8(0xff),
+            op => op.hash(&mut h),
         }
     }
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+    h.finish()
+}
+
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// The rule lists a compact trace reads (see [`Plan::outcome_rules`]).

@@ -16,8 +16,8 @@ use crate::program::FactId;
 /// (fingerprint, steps, plan) of each plan.
 #[rustfmt::skip]
 pub(super) static PLANS: &[(u64, usize, super::NativePlan)] = &[
-    (0x7a8b4e9746ebd9ef, 321, plan_0::run),
-    (0x7644ba456935b8b7, 340, plan_1::run),
+    (0x5cdd8a66548f6090, 321, plan_0::run),
+    (0x01a459b274660f44, 340, plan_1::run),
 ];
 
 /// The plan on 2024-10-16 of: D.Lgs. 138/2024 of 2024-10-16.

@@ -16,9 +16,9 @@ use crate::program::FactId;
 /// (fingerprint, steps, plan) of each plan.
 #[rustfmt::skip]
 pub(super) static PLANS: &[(u64, usize, super::NativePlan)] = &[
-    (0x2cc47f8cf02cf56f, 340, plan_0::run),
-    (0x20c296689878c901, 329, plan_1::run),
-    (0x6a3fc45faaf26db7, 30, plan_2::run),
+    (0xe7805ead697d8838, 340, plan_0::run),
+    (0xbb6e05c79966e99d, 329, plan_1::run),
+    (0x20998f6891540824, 30, plan_2::run),
 ];
 
 /// The plan on 2026-01-01 of: D.Lgs. 138/2024 of 2026-01-01, DPCM 221/2024 of 2025-02-11.
