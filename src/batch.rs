@@ -724,10 +724,12 @@ impl<'c> Worker<'c> {
                 errors,
             )
         };
-        let facts = match payload {
+        // The id an evaluation error record carries: as the facts give it for text
+        // (copied only if there is an error), as the document has it otherwise.
+        let (facts, doc_id) = match payload {
             // Text is read straight into values, without a document tree.
             Ok(Payload::Text(t)) => match crate::facts::load_facts_from_str(program, &t) {
-                Ok(f) => f,
+                Ok(f) => (f, None),
                 Err(TextFactsError::NotJson(e)) => {
                     return Err(error_record(
                         line,
@@ -739,12 +741,13 @@ impl<'c> Worker<'c> {
                 }
                 Err(TextFactsError::Invalid(id, errors)) => return Err(invalid(id, errors)),
             },
-            Ok(Payload::Value(doc)) => match load_facts(program, &doc) {
-                Ok(f) => f,
-                Err(errors) => {
-                    return Err(invalid(doc.get(crate::facts::ID_FIELD).cloned(), errors))
+            Ok(Payload::Value(doc)) => {
+                let id = doc.get(crate::facts::ID_FIELD).cloned();
+                match load_facts(program, &doc) {
+                    Ok(f) => (f, id),
+                    Err(errors) => return Err(invalid(id, errors)),
                 }
-            },
+            }
             Err(message) => {
                 return Err(error_record(line, None, "unreadable", &message, Vec::new()))
             }
@@ -752,7 +755,7 @@ impl<'c> Worker<'c> {
         let Err(e) = self.ev.run_into(facts, &mut self.values) else {
             return Ok(());
         };
-        let id = self.ev.facts_id().map(|id| Json::String(id.to_string()));
+        let id = doc_id.or_else(|| self.ev.facts_id().map(|id| Json::String(id.to_string())));
         Err(error_record(
             line,
             id,

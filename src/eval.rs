@@ -10,6 +10,9 @@
 //!   of stopping the run, and its readers see the failure only if they would have
 //!   read it: `false and <failed>` is `false`, as in the law's reading of a
 //!   condition left to right.
+//!   For the bundled rules the pass is a **native plan** (`crate::native`, Rust
+//!   written by `lexnis codegen`): the same steps (`steps`, `aggregate`), each
+//!   node computed only when a left-to-right reading reads it.
 //! - **on demand** (the fallback): nodes computed recursively as they are needed and
 //!   remembered. `run` uses it only when a result failed in the eager pass, to report
 //!   the exact error the drafter must see; constant folding uses it at compile time.

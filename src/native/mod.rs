@@ -29,7 +29,7 @@ pub fn find(fingerprint: u64, steps: usize) -> Option<NativePlan> {
 
 #[cfg(test)]
 mod tests {
-    use crate::codegen::{native_source, BUNDLED_COMMAND};
+    use crate::codegen::{native_source, BUNDLED_COMMAND, TESTING_COMMAND};
     use crate::date::Date;
     use crate::eval::{cross_check, Evaluator};
     use crate::facts::load_facts;
@@ -94,7 +94,7 @@ mod tests {
         current(
             &root().join("src/native/testing.rs"),
             written,
-            "LEXNIS_UPDATE_NATIVE=1 cargo test --lib native",
+            TESTING_COMMAND,
         );
     }
 
