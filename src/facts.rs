@@ -780,7 +780,7 @@ mod stream {
         // defaults at the end.
         let mut values: Vec<Value> = vec![Value::Absent; specs.len()];
         let mut seen = Seen::new(specs.len());
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(FieldName(key)) = map.next_key::<FieldName<'de>>()? {
             if let (Some(id), true) = (id.as_deref_mut(), key == ID_FIELD) {
                 let v: Json = map.next_value()?;
                 if !matches!(v, Json::Null | Json::String(_) | Json::Number(_)) {
@@ -830,6 +830,31 @@ mod stream {
             );
         }
         Ok(values)
+    }
+
+    /// An object's key, borrowed from the text when it has no escapes. (serde's
+    /// own `Cow<str>` always copies: a string allocated for every key read.)
+    struct FieldName<'de>(Cow<'de, str>);
+
+    impl<'de> serde::Deserialize<'de> for FieldName<'de> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_str(FieldNameVisitor)
+        }
+    }
+
+    struct FieldNameVisitor;
+
+    impl<'de> Visitor<'de> for FieldNameVisitor {
+        type Value = FieldName<'de>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a field name")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<FieldName<'de>, E> {
+            Ok(FieldName(Cow::Borrowed(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<FieldName<'de>, E> {
+            Ok(FieldName(Cow::Owned(v.to_string())))
+        }
     }
 
     /// Which fields of an object were read: a bit each, in a word for the usual

@@ -257,3 +257,15 @@ fn streaming_and_tree_loaders_agree_on_generated_entities() {
         same_reading(&doc, &compiled);
     }
 }
+
+#[test]
+fn keys_written_with_escapes_are_read_as_the_same_keys() {
+    let c = compile(&PolicySource::bundled(), as_of()).unwrap();
+    let plain = r#"{"id": "x", "size": {"staff": 3, "turnover_eur": 1, "balance_sheet_eur": 1}, "critical_entity": true}"#;
+    let escaped = r#"{"\u0069d": "x", "si\u007ae": {"st\u0061ff": 3, "turnover_eur": 1, "balance_sheet_eur": 1}, "critical\u005fentity": true}"#;
+    let read = |text: &str| match lexnis::facts::load_facts_from_str(&c.program, text) {
+        Ok(f) => f,
+        Err(_) => panic!("{text} is a valid facts document"),
+    };
+    assert_eq!(read(plain), read(escaped));
+}
