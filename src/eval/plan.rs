@@ -79,8 +79,8 @@ pub struct Plan {
     pub scoped_steps: Vec<Step>,
     pub scoped_step_of: Vec<u32>,
     /// What a compact trace reads, by rule index and slot: each outcome's rules
-    /// (whether it collects them all), and each rule's condition and overriders,
-    /// every rule before those that override it.
+    /// (whether it collects them all), and each overridden rule's condition and
+    /// overriders, every rule before those that override it.
     pub outcome_rules: Vec<(bool, Vec<RuleSlot>)>,
     pub rule_checks: Vec<RuleCheck>,
     /// By rule index, the slot that says whether it applied.
@@ -248,6 +248,8 @@ fn trace_rules(compiled: &Compiled, plan: &mut Plan) {
             }),
             _ => None,
         })
+        // A rule that nothing overrides makes no other rule reached.
+        .filter(|check| !check.overriders.is_empty())
         .collect();
 }
 

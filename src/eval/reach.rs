@@ -124,7 +124,8 @@ fn mark_until(items: &[u32], stop: impl Fn(u32) -> bool, mark: &mut impl FnMut(u
 /// outcome is a result, so every outcome is read) and by the rules they override.
 pub(super) fn applied_rules(ev: &Evaluator<'_>, applied: &mut Vec<bool>) {
     let plan = &ev.compiled.plan;
-    let holds = |slot: u32| ev.flags[slot as usize] == super::TRUE;
+    let flags = &ev.flags[..];
+    let holds = |slot: u32| flags[slot as usize] == super::TRUE;
     // The buffer first marks the rules reached, then keeps those that applied.
     applied.clear();
     applied.resize(ev.compiled.rule_nodes.len(), false);
