@@ -331,21 +331,9 @@ impl<'c> Writer<'c> {
     /// and for an aggregate its collection and whatever the nodes it computes per
     /// element read from outside it (not its body and filter, which it computes).
     fn general_operands(&self, n: u32) -> Vec<u32> {
-        let op = &self.compiled.node(n).op;
         let mut operands = Vec::new();
-        match op {
-            Op::Aggregate {
-                collection, scoped, ..
-            } => {
-                operands.push(*collection);
-                for s in scoped {
-                    self.compiled.node(*s).op.for_each_operand(|o| {
-                        if !self.compiled.node(o).scoped {
-                            operands.push(o);
-                        }
-                    });
-                }
-            }
+        match &self.compiled.node(n).op {
+            Op::Aggregate { .. } => self.read_from_outside(n, &mut operands),
             op => op.for_each_operand(|o| operands.push(o)),
         }
         let mut slots: Vec<u32> = Vec::new();
@@ -356,6 +344,28 @@ impl<'c> Writer<'c> {
             }
         }
         slots
+    }
+}
+
+impl Writer<'_> {
+    /// What aggregate `n` reads from outside itself: its collection, and what the
+    /// nodes it computes per element read (its list of them takes in those of the
+    /// aggregates nested in it, which the interpreter computes reading slots).
+    fn read_from_outside(&self, n: u32, operands: &mut Vec<u32>) {
+        let Op::Aggregate {
+            collection, scoped, ..
+        } = &self.compiled.node(n).op
+        else {
+            return;
+        };
+        operands.push(*collection);
+        for s in scoped {
+            self.compiled.node(*s).op.for_each_operand(|o| {
+                if !self.compiled.node(o).scoped {
+                    operands.push(o);
+                }
+            });
+        }
     }
 }
 

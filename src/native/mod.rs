@@ -32,7 +32,7 @@ mod tests {
     use crate::codegen::{native_source, BUNDLED_COMMAND, TESTING_COMMAND};
     use crate::date::Date;
     use crate::eval::{cross_check, Evaluator};
-    use crate::facts::load_facts;
+    use crate::facts::{load_facts, Facts};
     use crate::policy::{compile, PolicySource};
     use std::path::{Path, PathBuf};
 
@@ -50,13 +50,30 @@ mod tests {
 
     const AMENDMENTS: [&str; 3] = ["a-large-200", "b-annex-ii-type", "c-repeal-safeguard"];
 
-    fn failing() -> PolicySource {
+    /// A one-file policy of tests/policies.
+    fn test_policy(text: &str) -> PolicySource {
         let mut source = PolicySource::default();
-        source.add(
-            "policies/t/act.law",
-            include_str!("../../tests/policies/failing.law"),
-        );
+        source.add("policies/t/act.law", text);
         source
+    }
+
+    fn failing() -> PolicySource {
+        test_policy(include_str!("../../tests/policies/failing.law"))
+    }
+
+    fn nested() -> PolicySource {
+        test_policy(include_str!("../../tests/policies/nested.law"))
+    }
+
+    /// The facts documents of a JSON-lines file, read against `c`.
+    fn documents(c: &crate::lower::Compiled, lines: &str) -> Vec<(serde_json::Value, Facts)> {
+        (lines.lines())
+            .map(|line| {
+                let doc: serde_json::Value = serde_json::from_str(line).unwrap();
+                let facts = load_facts(&c.program, &doc).unwrap();
+                (doc, facts)
+            })
+            .collect()
     }
 
     /// Compares a generated file with what `codegen` writes now; with
@@ -89,6 +106,7 @@ mod tests {
     fn the_test_native_plans_are_current() {
         let mut sources: Vec<PolicySource> = AMENDMENTS.iter().map(|a| amended(a)).collect();
         sources.push(failing());
+        sources.push(nested());
         let bundled: Vec<u64> = super::bundled::PLANS.iter().map(|p| p.0).collect();
         let written = native_source(&sources, &bundled).expect("compiles");
         current(
@@ -111,13 +129,24 @@ mod tests {
         let c = compile(&failing(), Date::parse("2025-01-01").unwrap()).unwrap();
         assert!(Evaluator::new(&c).is_native());
         let mut failures = 0;
-        for line in include_str!("../../tests/policies/failing.jsonl").lines() {
-            let doc: serde_json::Value = serde_json::from_str(line).unwrap();
-            let facts = load_facts(&c.program, &doc).unwrap();
+        for (doc, facts) in documents(&c, include_str!("../../tests/policies/failing.jsonl")) {
             cross_check(&c, &facts).unwrap_or_else(|e| panic!("{e}\non {doc}"));
             failures += usize::from(Evaluator::new(&c).run(facts).is_err());
         }
         assert_eq!(failures, 5);
+    }
+
+    #[test]
+    fn native_plans_compute_what_nested_aggregates_read_from_outside() {
+        let c = compile(&nested(), Date::parse("2025-01-01").unwrap()).unwrap();
+        assert!(Evaluator::new(&c).is_native());
+        let mut crossed = Vec::new();
+        for (doc, facts) in documents(&c, include_str!("../../tests/policies/nested.jsonl")) {
+            cross_check(&c, &facts).unwrap_or_else(|e| panic!("{e}\non {doc}"));
+            let values = Evaluator::new(&c).run(facts).unwrap();
+            crossed.push(values[0] == crate::value::Value::Bool(true));
+        }
+        assert_eq!(crossed, [true, false, true, false, false]);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub(super) static PLANS: &[(u64, usize, super::NativePlan)] = &[
     (0xe7805ead697d8838, 340, plan_0::run),
     (0xbb6e05c79966e99d, 329, plan_1::run),
     (0x20998f6891540824, 30, plan_2::run),
+    (0xb406a9e1329cb613, 7, plan_3::run),
 ];
 
 /// The plan on 2026-01-01 of: D.Lgs. 138/2024 of 2026-01-01, DPCM 221/2024 of 2025-02-11.
@@ -5984,5 +5985,77 @@ fn n61(ev: &mut Evaluator<'_>) {
     }
     }
     ev.pick(61, &[59, 40], Some(41));
+}
+}
+
+/// The plan on 2024-01-01 of: L. 2/2024 of 2024-01-01.
+#[rustfmt::skip]
+mod plan_3 {
+use super::*;
+pub(super) fn run(ev: &mut Evaluator<'_>) {
+    ev.begin_native();
+    ev.swap_fact(0, FactId(1));
+    ev.swap_fact(6, FactId(0));
+    n22(ev);
+}
+#[inline(always)]
+fn n8(ev: &mut Evaluator<'_>) {
+    ev.arith_step(8, ArithOp::Add, 6, 7);
+}
+#[inline(always)]
+fn n14(ev: &mut Evaluator<'_>) {
+    n8(ev);
+    let mut acc = Accumulator::new(AggKind::Any);
+    let Some(items) = ev.aggregate_items(14, 0, &acc) else { return; };
+    for item in items.iter() {
+        ev.bind_local(0, item);
+        ev.local(1, 1);
+        ev.field(2, 1, 0);
+        ev.local(3, 0);
+        ev.field(4, 3, 0);
+        ev.order(5, CmpOp::Gt, 2, 4);
+        ev.order(9, CmpOp::Ge, 2, 8);
+        ev.and(10, &[5, 9]);
+        ev.compute_into(11);
+        ev.order(13, CmpOp::Gt, 11, 12);
+        match ev.aggregate_keeps(14, 0, 13) {
+            Some(true) => {}
+            Some(false) => continue,
+            None => return,
+        }
+        match acc.add(ev, 14, None) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(_) => return ev.aggregate_failed(14, 0),
+        }
+    }
+    ev.aggregate_done(14, 0, &acc, items.len());
+}
+#[inline(always)]
+fn n17(ev: &mut Evaluator<'_>) {
+    ev.order(17, CmpOp::Ge, 6, 16);
+}
+#[inline(always)]
+fn n18(ev: &mut Evaluator<'_>) {
+    'read: {
+    n17(ev);
+    if ev.flag(17) != TRUE { break 'read; }
+    n14(ev);
+    }
+    ev.and(18, &[17, 14]);
+}
+#[inline(always)]
+fn n22(ev: &mut Evaluator<'_>) {
+    'read: {
+    n18(ev);
+    match ev.flag(18) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    }
+    ev.pick(22, &[18, 20], Some(21));
 }
 }
