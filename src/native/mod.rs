@@ -7,8 +7,8 @@
 use crate::eval::Evaluator;
 
 mod bundled;
-/// Plans of the amendments and of a policy written to fail, so that the unit
-/// tests check native plans beyond the bundled rules.
+/// Plans of the amendments and of the policies of tests/policies, so that the
+/// unit tests check native plans beyond the bundled rules.
 #[cfg(test)]
 mod testing;
 
