@@ -676,10 +676,7 @@ impl<'c> Worker<'c> {
         let trace = match trace {
             TraceMode::None => None,
             TraceMode::Compact => {
-                applied = (self.applied.iter().enumerate())
-                    .filter(|(_, a)| **a)
-                    .map(|(r, _)| &*self.lines.applied[r])
-                    .collect();
+                applied = self.lines.applied_entries(&self.applied).collect();
                 Some(crate::trace::TraceView::Serialized(&applied))
             }
             TraceMode::Full => {

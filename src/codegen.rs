@@ -114,7 +114,7 @@ impl<'c> Writer<'c> {
         let mut has_fn = vec![false; compiled.node_count()];
         for step in &plan.steps {
             if !matches!(step, Step::Fact(..)) {
-                has_fn[step_node(step) as usize] = true;
+                has_fn[step.node() as usize] = true;
             }
         }
         Writer {
@@ -129,8 +129,8 @@ impl<'c> Writer<'c> {
         // The facts move into their slots first; then each result, in order.
         out.push_str("pub(super) fn run(ev: &mut Evaluator<'_>) {\n    ev.begin_native();\n");
         for step in &self.plan.steps {
-            if let Step::Fact(n, id) = step {
-                let _ = writeln!(out, "    ev.swap_fact({n}, FactId({}));", id.0);
+            if let Step::Fact(..) = step {
+                let _ = writeln!(out, "    {}", call(step, self.plan));
             }
         }
         for r in &self.compiled.results {
@@ -139,7 +139,7 @@ impl<'c> Writer<'c> {
         out.push_str("}\n");
         let bodies: Vec<(u32, String)> = (self.plan.steps.iter())
             .filter(|step| !matches!(step, Step::Fact(..)))
-            .map(|step| (step_node(step), self.node_body(step)))
+            .map(|step| (step.node(), self.node_body(step)))
             .collect();
         // A node read from one place only is computed once per run: it needs no
         // check, and is written into its reader.
@@ -185,7 +185,7 @@ impl<'c> Writer<'c> {
 
     /// What node `n`'s function does once it knows the node is not computed yet.
     fn node_body(&self, step: &Step) -> String {
-        let n = step_node(step);
+        let n = step.node();
         let mut out = self.operands(step);
         match (step, &self.compiled.node(n).op) {
             (Step::General(_), Op::Aggregate { .. }) => out.push_str(&self.aggregate(n)),
@@ -374,25 +374,6 @@ fn list(items: &[u32]) -> String {
     items.join(", ")
 }
 
-/// The node a step computes.
-fn step_node(step: &Step) -> u32 {
-    match *step {
-        Step::General(n)
-        | Step::And(n, _)
-        | Step::Or(n, _)
-        | Step::Not(n, _)
-        | Step::IsGiven(n, _, _)
-        | Step::Order(n, _, _, _)
-        | Step::Equal(n, _, _, _)
-        | Step::Fact(n, _)
-        | Step::Field(n, _, _)
-        | Step::Arith(n, _, _, _)
-        | Step::Local(n, _)
-        | Step::Keys(n, _, _, _)
-        | Step::Choose(n, _, _, _) => n,
-        Step::Rule { node, .. } | Step::Pick { node, .. } | Step::Collect { node, .. } => node,
-    }
-}
 /// The step as a call of the method the interpreter calls for it.
 fn call(step: &Step, plan: &Plan) -> String {
     let list = |items| format!("&{:?}", plan.operands(items));

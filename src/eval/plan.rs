@@ -64,6 +64,28 @@ pub enum Step {
     },
 }
 
+impl Step {
+    /// The node the step computes.
+    pub fn node(&self) -> u32 {
+        match *self {
+            Step::General(n)
+            | Step::And(n, _)
+            | Step::Or(n, _)
+            | Step::Not(n, _)
+            | Step::IsGiven(n, _, _)
+            | Step::Order(n, _, _, _)
+            | Step::Equal(n, _, _, _)
+            | Step::Fact(n, _)
+            | Step::Field(n, _, _)
+            | Step::Arith(n, _, _, _)
+            | Step::Local(n, _)
+            | Step::Keys(n, _, _, _)
+            | Step::Choose(n, _, _, _) => n,
+            Step::Rule { node, .. } | Step::Pick { node, .. } | Step::Collect { node, .. } => node,
+        }
+    }
+}
+
 /// The steps of the eager pass, in topological order.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {

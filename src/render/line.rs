@@ -22,7 +22,7 @@ pub struct LineWriter {
     /// `,"policy_versions":...,"warnings":...`
     tail: Vec<u8>,
     /// Each rule as a compact trace lists it, by rule id.
-    pub applied: Vec<Box<RawValue>>,
+    applied: Vec<Box<RawValue>>,
     /// `,"as_of":"..."`: the evaluator's date is the same for every record.
     as_of: Vec<u8>,
     /// The texts the rules conclude (a procedure's wording), escaped once, by the
@@ -107,8 +107,7 @@ impl LineWriter {
         out.extend_from_slice(&self.tail);
         if let Some(trace) = trace {
             out.extend_from_slice(b",\"trace\":[");
-            let applied = (trace.iter().zip(&self.applied)).filter(|(a, _)| **a);
-            for (i, (_, entry)) in applied.enumerate() {
+            for (i, entry) in self.applied_entries(trace).enumerate() {
                 if i > 0 {
                     out.push(b',');
                 }
@@ -117,6 +116,16 @@ impl LineWriter {
             out.push(b']');
         }
         out.extend_from_slice(b"}\n");
+    }
+
+    /// The compact-trace entries of the rules that applied (flags by rule index).
+    pub fn applied_entries<'a>(
+        &'a self,
+        applied: &'a [bool],
+    ) -> impl Iterator<Item = &'a RawValue> {
+        (applied.iter().zip(&self.applied))
+            .filter(|(a, _)| **a)
+            .map(|(_, entry)| &**entry)
     }
 
     /// One value, as [`Typed`] writes it.
