@@ -1071,6 +1071,29 @@ mod tests {
         );
     }
 
+    /// The reserved words as docs/language.md lists them for drafters.
+    fn documented_reserved_words() -> Vec<&'static str> {
+        let doc = include_str!("../docs/language.md");
+        let section = doc.split("## Reserved words").nth(1).expect("the section");
+        let list = section.split('`').nth(1).expect("the list in backquotes");
+        list.split_whitespace().collect()
+    }
+
+    #[test]
+    fn every_documented_reserved_word_is_refused_as_a_name() {
+        let words = documented_reserved_words();
+        assert_eq!(words.len(), 50);
+        for word in words {
+            let text = format!("act a {{ }}\nfact {word}: bool\n");
+            assert!(parse(&text).is_err(), "`{word}` named a fact");
+            // A name that only begins with a reserved word is a name.
+            for name in [format!("{word}x"), format!("{word}_2")] {
+                let text = format!("act a {{ }}\nfact {name}: bool\n");
+                assert!(parse(&text).is_ok(), "`{name}` was refused");
+            }
+        }
+    }
+
     #[test]
     fn impossible_date_is_reported() {
         let err = parse("act nis { in force from 2025-02-29 }").unwrap_err();
