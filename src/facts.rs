@@ -778,7 +778,9 @@ mod stream {
     ) -> Result<Vec<Value>, A::Error> {
         // One vector, the fields read marked in `seen`; the others take their
         // defaults at the end.
-        let mut values: Vec<Value> = vec![Value::Absent; specs.len()];
+        let mut values: Vec<Value> = Vec::with_capacity(specs.len());
+        // Not `vec![Value::Absent; n]`, which clones the value n times.
+        values.resize_with(specs.len(), || Value::Absent);
         let mut seen = Seen::new(specs.len());
         while let Some(FieldName(key)) = map.next_key::<FieldName<'de>>()? {
             if let (Some(id), true) = (id.as_deref_mut(), key == ID_FIELD) {

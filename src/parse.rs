@@ -173,7 +173,8 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::integer => "a whole number",
         Rule::number | Rule::number_lit | Rule::signed_number | Rule::neg_number => "a number",
         Rule::money => "an amount like 50_000_000 EUR",
-        Rule::ident | Rule::name_ref | Rule::enum_lit | Rule::apply => "a name",
+        Rule::ident | Rule::name_ref | Rule::enum_lit => "a name",
+        Rule::arguments => "arguments in parentheses",
         Rule::params | Rule::param => "parameters (name: type, ...)",
         Rule::type_name | Rule::type_expr | Rule::base_type => "a type (bool, int, decimal, money, date, text, or a declared type)",
         Rule::field_name => "a field name",
@@ -823,10 +824,7 @@ impl Builder {
                 }
                 e
             }
-            Rule::name_ref => Expr {
-                kind: ExprKind::Name(pair.as_str().to_string()),
-                span,
-            },
+            Rule::name_ref => self.name_ref(pair, span),
             Rule::today => Expr {
                 kind: ExprKind::Today,
                 span,
@@ -836,18 +834,28 @@ impl Builder {
                 span,
             },
             Rule::call => self.call(pair, span),
-            Rule::apply => {
-                let mut it = inner(pair);
-                let name = self.name(&it.next().expect("function name"));
-                Expr {
-                    kind: ExprKind::Apply(name, it.map(|p| self.expr(p)).collect()),
-                    span,
-                }
-            }
             Rule::aggregate | Rule::quantifier => self.aggregate(pair, span),
             _ => Expr {
                 kind: ExprKind::Literal(self.scalar(pair)),
                 span,
+            },
+        }
+    }
+
+    /// A name, or a definition applied to arguments.
+    fn name_ref(&mut self, pair: Pair<'_, Rule>, span: Span) -> Expr {
+        let mut it = inner(pair);
+        let name = self.name(&it.next().expect("the name"));
+        match it.next() {
+            Some(arguments) => Expr {
+                kind: ExprKind::Apply(name, inner(arguments).map(|p| self.expr(p)).collect()),
+                span,
+            },
+            // The pair also spans the blanks after the name, where arguments
+            // were looked for.
+            None => Expr {
+                span: name.span,
+                kind: ExprKind::Name(name.text),
             },
         }
     }
