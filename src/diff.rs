@@ -3,7 +3,7 @@
 //! them), [`diff_entity`] (one entity's two traces side by side).
 
 use crate::eval::Evaluator;
-use crate::facts::load_facts;
+use crate::facts::{load_facts, read_alike, Facts};
 use crate::lower::{Compiled, Op};
 use crate::program::{ActId, Program};
 use crate::value::{to_json, Value};
@@ -430,9 +430,31 @@ fn exact_memo(ev: &mut Evaluator<'_>, doc: &Json) {
     }
 }
 
-/// Evaluates a facts document; the error names the revision.
-fn evaluate(ev: &mut Evaluator<'_>, doc: &Json, which: &str) -> Result<Vec<Value>, String> {
-    let facts = load_facts(&ev.compiled.program, doc).map_err(|errs| {
+/// Evaluates a facts document under both revisions; the error names the revision.
+/// When the revisions read facts alike ([`read_alike`]), the document is read
+/// once, and `new_doc` (then the same as `old_doc`) not at all.
+fn evaluate_both(
+    (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
+    old_doc: &Json,
+    new_doc: &Json,
+    alike: bool,
+) -> Result<(Vec<Value>, Vec<Value>), String> {
+    let old_facts = load(ev_old, old_doc, "old")?;
+    let new_facts = match alike {
+        true => old_facts.clone(),
+        false => load(ev_new, new_doc, "new")?,
+    };
+    let a = ev_old
+        .run(old_facts)
+        .map_err(|e| format!("old revision: {e}"))?;
+    let b = ev_new
+        .run(new_facts)
+        .map_err(|e| format!("new revision: {e}"))?;
+    Ok((a, b))
+}
+
+fn load(ev: &Evaluator<'_>, doc: &Json, which: &str) -> Result<Facts, String> {
+    load_facts(&ev.compiled.program, doc).map_err(|errs| {
         format!(
             "{which} revision: {}",
             errs.iter()
@@ -440,8 +462,7 @@ fn evaluate(ev: &mut Evaluator<'_>, doc: &Json, which: &str) -> Result<Vec<Value
                 .collect::<Vec<_>>()
                 .join("; ")
         )
-    })?;
-    ev.run(facts).map_err(|e| format!("{which} revision: {e}"))
+    })
 }
 
 /// Pairs the results of two revisions by key, once, so that each record is
@@ -629,6 +650,7 @@ pub fn diff_population(
     let mut table: BTreeMap<(String, String, String), Moves> = BTreeMap::new();
     let comparer = Comparer::new(old, new);
     let names = (Named::new(old), Named::new(new));
+    let alike = read_alike(&old.program, &new.program);
     for (line, doc) in records {
         out.records += 1;
         let doc = match doc {
@@ -642,13 +664,13 @@ pub fn diff_population(
             .get(crate::facts::ID_FIELD)
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
         let old_doc = crate::semantic::adapt(&old.program, &doc);
-        let new_doc = crate::semantic::adapt(&new.program, &doc);
-        let (a, b) = match (
-            evaluate(&mut ev_old, &old_doc, "old"),
-            evaluate(&mut ev_new, &new_doc, "new"),
-        ) {
-            (Ok(a), Ok(b)) => (a, b),
-            (Err(e), _) | (_, Err(e)) => {
+        let new_doc = match alike {
+            true => old_doc.clone(),
+            false => crate::semantic::adapt(&new.program, &doc),
+        };
+        let (a, b) = match evaluate_both((&mut ev_old, &mut ev_new), &old_doc, &new_doc, alike) {
+            Ok(results) => results,
+            Err(e) => {
                 out.errors.push((line, e));
                 continue;
             }
@@ -719,8 +741,8 @@ pub fn compare_one(
     old_doc: &Json,
     new_doc: &Json,
 ) -> Option<(Changes, Option<Divergence>)> {
-    let a = evaluate(ev_old, old_doc, "old").ok()?;
-    let b = evaluate(ev_new, new_doc, "new").ok()?;
+    let alike = read_alike(&ev_old.compiled.program, &ev_new.compiled.program);
+    let (a, b) = evaluate_both((ev_old, ev_new), old_doc, new_doc, alike).ok()?;
     let changes = Comparer::new(ev_old.compiled, ev_new.compiled)
         .changes((ev_old.compiled, &a), (ev_new.compiled, &b));
     if changes.is_empty() {
@@ -745,8 +767,8 @@ pub struct EntityDiff {
 pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityDiff, String> {
     let mut ev_old = Evaluator::new(old);
     let mut ev_new = Evaluator::new(new);
-    let a = evaluate(&mut ev_old, doc, "old")?;
-    let b = evaluate(&mut ev_new, doc, "new")?;
+    let alike = read_alike(&old.program, &new.program);
+    let (a, b) = evaluate_both((&mut ev_old, &mut ev_new), doc, doc, alike)?;
     let changes = Comparer::new(old, new).changes((old, &a), (new, &b));
     exact_memo(&mut ev_old, doc);
     exact_memo(&mut ev_new, doc);

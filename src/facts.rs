@@ -2,6 +2,9 @@
 //! Entry point: [`load_facts`]. The same conversion reads table rows, defaults and
 //! the `given` lines of inline examples, so that there is one notion of a valid value.
 
+mod alike;
+pub use alike::read_alike;
+
 use crate::program::{show_decimal, FactId, FieldSpec, Program, Type};
 use crate::value::Value;
 use rust_decimal::Decimal;
