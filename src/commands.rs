@@ -615,6 +615,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
     );
     text.push_str(&crate::render::diff::rules_text(&changes, style));
     markdown.push_str(&crate::render::diff::rules_markdown(&changes));
+    let mut records_failed = false;
     if let Some(path) = &args.facts {
         let records = match read_records(path) {
             Ok(r) => r,
@@ -624,6 +625,9 @@ pub fn diff(args: &DiffArgs) -> u8 {
             }
         };
         let population = crate::diff::diff_population(&old, &new, records.into_iter());
+        // As in a batch: the report covers every record, the status says that
+        // some could not be evaluated.
+        records_failed = !population.errors.is_empty();
         text.push_str(&crate::render::diff::population_text(&population, style));
         markdown.push_str(&crate::render::diff::population_markdown(&population));
         report["population"] = serde_json::to_value(&population).unwrap_or_default();
@@ -667,7 +671,11 @@ pub fn diff(args: &DiffArgs) -> u8 {
         EvalFormat::Text => text,
         EvalFormat::Markdown => markdown,
         EvalFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
-    })
+    });
+    match records_failed {
+        true => EXIT_FAILED,
+        false => EXIT_OK,
+    }
 }
 
 /// A reader that counts the bytes it hands out.

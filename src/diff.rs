@@ -663,10 +663,10 @@ pub fn diff_population(
         let id = doc
             .get(crate::facts::ID_FIELD)
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
-        let old_doc = crate::semantic::adapt(&old.program, &doc);
+        let old_doc = crate::semantic::adapt(&old.program, &new.program, &doc);
         let new_doc = match alike {
             true => old_doc.clone(),
-            false => crate::semantic::adapt(&new.program, &doc),
+            false => crate::semantic::adapt(&new.program, &old.program, &doc),
         };
         let (a, b) = match evaluate_both((&mut ev_old, &mut ev_new), &old_doc, &new_doc, alike) {
             Ok(results) => results,

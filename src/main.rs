@@ -13,7 +13,7 @@ use std::process::ExitCode;
     long_about = "lexnis compiles rule files (.law) that encode the NIS decree and its implementing acts, \
 evaluates the facts of an entity against them, and explains every outcome with the article, comma \
 and lettera that decided it. Without --policies it uses the rules built into the binary.",
-    after_help = "Exit status: 0 success, 1 a check or test failed, 2 bad input (rule file, facts, or flags)."
+    after_help = "Exit status: 0 success, 1 a check, a test or some records of a batch or diff failed, 2 bad input (rule file, facts, or flags)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -155,7 +155,7 @@ enum Command {
     },
     /// Compare two revisions of the rules: what changed, who changes outcome, and why
     #[command(
-        after_help = "OLD and NEW are folders of rule files (several joined with `,`) or git revisions.\n\nExamples:\n  lexnis diff HEAD~1 HEAD\n  lexnis diff policies/it policies/it,policies/amendments/a-large-200 --as-of 2026-06-01 --facts population.jsonl\n  lexnis diff policies/it policies/it,policies/amendments/c-repeal-safeguard --entity examples/energia-collegata.json\n  lexnis diff policies/it policies/it,policies/amendments/b-annex-ii-type --semantic --format markdown"
+        after_help = "OLD and NEW are folders of rule files (several joined with `,`) or git revisions.\n\nExamples:\n  lexnis diff HEAD~1 HEAD\n  lexnis diff policies/it policies/it,policies/amendments/a-large-200 --as-of 2026-06-01 --facts population.jsonl\n  lexnis diff policies/it policies/it,policies/amendments/c-repeal-safeguard --entity examples/energia-collegata.json\n  lexnis diff policies/it policies/it,policies/amendments/b-annex-ii-type --semantic --format markdown\n\nExit status: 0, or 1 when some --facts records could not be evaluated (each is listed), 2 bad input."
     )]
     Diff {
         old: String,

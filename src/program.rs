@@ -132,9 +132,12 @@ pub struct TableDef {
     pub citation: String,
     pub columns: Vec<(String, Type)>,
     pub rows: Vec<TableRowDef>,
-    pub index: HashMap<String, u32>,
+    pub index: KeyIndex,
     pub span: Span,
 }
+
+/// A table's row numbers by key.
+pub type KeyIndex = HashMap<String, u32>;
 
 #[derive(Debug, Clone)]
 pub struct TableRowDef {

@@ -16,7 +16,7 @@
 use crate::diff::Divergence;
 use crate::eval::Evaluator;
 use crate::lower::{Compiled, Op};
-use crate::program::{FieldSpec, Program, Type};
+use crate::program::{FieldSpec, KeyIndex, Program, Type};
 use crate::value::Value;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -250,38 +250,44 @@ fn candidates(plan: &Plan, thresholds: &[Decimal]) -> Vec<Json> {
     out
 }
 
-/// The document as the program can read it: table keys it does not know (an
-/// entity type added by the other revision) are dropped, as an entity of a type
-/// the annex does not list is of no annex type.
-pub fn adapt<'d>(p: &Program, doc: &'d Json) -> std::borrow::Cow<'d, Json> {
+/// The document as the program `p` can read it, in a comparison with `other`:
+/// the table keys that only `other` knows (an entity type added by the other
+/// revision) are dropped, as an entity of a type the annex does not list is of no
+/// annex type. A key neither revision knows stays, so that reading the document
+/// reports it, as a batch does.
+pub fn adapt<'d>(p: &'d Program, other: &'d Program, doc: &'d Json) -> std::borrow::Cow<'d, Json> {
     use std::borrow::Cow;
-    let known = |table: &crate::program::TableId, k: &Json| {
-        k.as_str()
-            .is_none_or(|k| p.tables[table.index()].index.contains_key(k))
-    };
-    let table_sets: Vec<(&str, crate::program::TableId)> = p
-        .facts
-        .iter()
-        .filter_map(|f| match f.spec.ty.required() {
-            Type::Set(e) | Type::List(e) => match e.as_ref() {
-                Type::Table(t) => Some((f.spec.name.as_str(), *t)),
-                _ => None,
-            },
+    // Per fact of `p` that is a set or list of table keys: its name, and the
+    // tables in which `p` and `other` look its keys up.
+    let key_table = |program: &'d Program, name: &str| {
+        let fact = program.facts.iter().find(|f| f.spec.name == name)?;
+        match fact.spec.ty.element() {
+            Some(Type::Table(t)) => Some(&program.tables[t.index()].index),
             _ => None,
+        }
+    };
+    let table_sets: Vec<(&str, &KeyIndex, &KeyIndex)> = (p.facts.iter())
+        .filter_map(|f| {
+            let name = f.spec.name.as_str();
+            Some((name, key_table(p, name)?, key_table(other, name)?))
         })
         .collect();
-    let unknown = |name: &str, t: &crate::program::TableId| {
+    let kept = |mine: &KeyIndex, theirs: &KeyIndex, k: &Json| {
+        k.as_str()
+            .is_none_or(|k| mine.contains_key(k) || !theirs.contains_key(k))
+    };
+    let drops = |&(name, mine, theirs): &(&str, &KeyIndex, &KeyIndex)| {
         doc.get(name)
             .and_then(Json::as_array)
-            .is_some_and(|items| items.iter().any(|k| !known(t, k)))
+            .is_some_and(|items| items.iter().any(|k| !kept(mine, theirs, k)))
     };
-    if !table_sets.iter().any(|(name, t)| unknown(name, t)) {
+    if !table_sets.iter().any(drops) {
         return Cow::Borrowed(doc);
     }
     let mut out = doc.clone();
-    for (name, t) in &table_sets {
+    for (name, mine, theirs) in &table_sets {
         if let Some(Json::Array(items)) = out.get_mut(*name) {
-            items.retain(|k| known(t, k));
+            items.retain(|k| kept(mine, theirs, k));
         }
     }
     Cow::Owned(out)
@@ -295,7 +301,7 @@ pub fn semantic_diff(old: &Compiled, new: &Compiled) -> SemanticDiff {
     let mut ev_new = Evaluator::new(new);
     let mut regions: BTreeMap<String, Region> = BTreeMap::new();
     for doc in &docs {
-        let old_doc = adapt(&old.program, doc);
+        let old_doc = adapt(&old.program, &new.program, doc);
         let Some((changes, diverging)) =
             crate::diff::compare_one(&mut ev_old, &mut ev_new, &old_doc, doc)
         else {

@@ -48,8 +48,9 @@ fn population() -> Vec<(u64, Result<Value, String>)> {
     lexnis::commands::read_records(&root().join("tests/fixtures/population-300.jsonl")).unwrap()
 }
 
-fn outcomes(c: &Compiled, doc: &Value) -> serde_json::Map<String, Value> {
-    let facts = load_facts(&c.program, &adapt(&c.program, doc)).unwrap();
+/// The outcomes of `c` for `doc`, compared with `other`.
+fn outcomes(c: &Compiled, other: &Compiled, doc: &Value) -> serde_json::Map<String, Value> {
+    let facts = load_facts(&c.program, &adapt(&c.program, &other.program, doc)).unwrap();
     let mut ev = Evaluator::new(c);
     let values = ev.run(facts).unwrap();
     match lexnis::render::result_json(&ev, &values, None) {
@@ -116,8 +117,8 @@ fn semantic_witnesses_show_the_claimed_difference() {
         let new = amended(name);
         for region in semantic_diff(&old, &new).regions {
             let (before, after) = (
-                outcomes(&old, &region.witness),
-                outcomes(&new, &region.witness),
+                outcomes(&old, &new, &region.witness),
+                outcomes(&new, &old, &region.witness),
             );
             for (key, from, to) in &region.changes {
                 assert_eq!(
@@ -135,6 +136,38 @@ fn semantic_witnesses_show_the_claimed_difference() {
             }
         }
     }
+}
+
+#[test]
+fn a_key_neither_revision_knows_is_an_error_record() {
+    // An entity type only the amended annex lists is no annex type for the old
+    // revision; one that neither lists is a mistake in the facts, reported as the
+    // batch reports it, not dropped.
+    let old = base();
+    let new = amended("b-annex-ii-type");
+    let record = |types: &str| {
+        let line = format!(
+            r#"{{"entity_types": [{types}], "size": {{"staff": 60, "turnover_eur": 20000000, "balance_sheet_eur": 20000000}}}}"#
+        );
+        serde_json::from_str::<Value>(&line).map_err(|e| e.to_string())
+    };
+    let added = new.program.tables.iter().flat_map(|t| &t.rows).find(|r| {
+        old.program
+            .tables
+            .iter()
+            .all(|t| !t.index.contains_key(&r.key))
+    });
+    let added = &added.expect("the amendment adds an entity type").key;
+    let records = vec![
+        (1, record(&format!(r#""I.9.2", "{added}""#))),
+        (2, record(r#""I.9.2", "I.99.z""#)),
+    ];
+    let people = diff_population(&old, &new, records.into_iter());
+    assert_eq!(people.records, 2);
+    assert_eq!(people.errors.len(), 1, "{:?}", people.errors);
+    let (line, message) = &people.errors[0];
+    assert_eq!(*line, 2);
+    assert!(message.contains("I.99.z"), "{message}");
 }
 
 #[test]
