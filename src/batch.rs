@@ -139,7 +139,10 @@ pub fn run_batch(
     let jobs = options.jobs.max(1);
     let chunk = options.chunk.max(1);
     let (chunk_tx, chunk_rx) = sync_channel::<(u64, Chunk)>(jobs * 2);
-    let chunk_rx = std::sync::Mutex::new(chunk_rx);
+    // Owned by the workers alone: when the writer fails, they stop, the last one
+    // drops the receiver, and the reader's next send fails, so every thread ends
+    // (the receiver kept here would leave the reader waiting on a full channel).
+    let chunk_rx = std::sync::Arc::new(std::sync::Mutex::new(chunk_rx));
     let (out_tx, out_rx) = sync_channel::<(u64, Vec<u8>, BatchSummary)>(jobs * 2);
     let format = options.input;
     let csv_columns = result_columns(compiled);
@@ -151,7 +154,7 @@ pub fn run_batch(
         });
         for _ in 0..jobs {
             let out_tx = out_tx.clone();
-            let chunk_rx = &chunk_rx;
+            let chunk_rx = std::sync::Arc::clone(&chunk_rx);
             let csv_columns = &csv_columns;
             scope.spawn(move || {
                 let mut worker = Worker::new(compiled, options, csv_columns);
@@ -165,7 +168,7 @@ pub fn run_batch(
                 }
             });
         }
-        drop(out_tx);
+        drop((out_tx, chunk_rx));
         let written = write_in_order(out_rx, output, options, &csv_columns, progress);
         let read = reader
             .join()

@@ -416,6 +416,14 @@ pub fn batch(
             }
         }
     };
+    if same_file(facts, out) {
+        eprintln!(
+            "error: --out {} is the facts file: writing the results would erase the records \
+             before they are read; write them to another file",
+            out.display()
+        );
+        return EXIT_BAD_INPUT;
+    }
     let mut output = match open_output(out) {
         Ok(o) => o,
         Err(code) => return code,
@@ -450,6 +458,18 @@ pub fn batch(
             eprintln!("error: {}", e.0);
             EXIT_BAD_INPUT
         }
+    }
+}
+
+/// Whether two paths name one existing file (`-`, standard input or output, is none).
+fn same_file(a: &Path, b: &Path) -> bool {
+    let dash = Path::new("-");
+    if a == dash || b == dash {
+        return false;
+    }
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
     }
 }
 
@@ -727,5 +747,24 @@ fn open_output(out: &Path) -> Result<Box<dyn Write>, u8> {
             eprintln!("error: cannot write {}: {e}", out.display());
             Err(EXIT_BAD_INPUT)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_file;
+    use std::path::Path;
+
+    #[test]
+    fn the_output_is_refused_when_it_is_the_facts_file() {
+        let dir = std::env::temp_dir().join(format!("lexnis-same-file-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let facts = dir.join("facts.jsonl");
+        std::fs::write(&facts, "{}\n").unwrap();
+        assert!(same_file(&facts, &facts));
+        assert!(same_file(&facts, &dir.join(".").join("facts.jsonl")));
+        assert!(!same_file(&facts, &dir.join("results.jsonl")));
+        assert!(!same_file(Path::new("-"), Path::new("-")));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -182,3 +182,49 @@ fn records_read_before_the_input_breaks_are_still_written() {
     assert!(error.0.contains("the input broke"), "{}", error.0);
     assert_eq!(String::from_utf8(out).unwrap().lines().count(), 3);
 }
+
+/// Takes `room` bytes, then fails: a full disk, or a pipe whose reader has gone.
+struct FailsAfter {
+    room: usize,
+}
+
+impl std::io::Write for FailsAfter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() > self.room {
+            return Err(std::io::Error::other("no space left"));
+        }
+        self.room -= buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_failing_output_ends_the_batch_with_an_error() {
+    // Far more records than the channels hold, so that the reader is still
+    // sending when the writer fails: it must stop too, not wait for ever.
+    let input = format!("{GOOD}\n").repeat(20_000);
+    for jobs in [1, 2] {
+        let input = input.clone();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let reader: Box<dyn std::io::BufRead + Send> =
+                Box::new(std::io::Cursor::new(input.into_bytes()));
+            let options = BatchOptions {
+                jobs,
+                chunk: 64,
+                ..BatchOptions::default()
+            };
+            let mut out = FailsAfter { room: 10_000 };
+            let result = run_batch(compiled(), reader, &mut out, &options, &mut |_| {});
+            let _ = done_tx.send(result.map(|s| s.records).map_err(|e| e.0));
+        });
+        let result = done_rx
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the batch ends");
+        let error = result.expect_err("a failing output is an error");
+        assert!(error.contains("no space left"), "{error}");
+    }
+}
