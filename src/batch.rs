@@ -300,7 +300,10 @@ fn read_jsonl(
 }
 
 /// Streams the elements of a top-level JSON array without reading it whole: it
-/// tracks strings and nesting to find where each element ends.
+/// tracks strings and nesting to find where each element ends. Every element
+/// gives one record; a flaw of the array itself (a missing or extra comma, text
+/// after the closing bracket) gives an error record where it is, so that nothing
+/// is dropped or merged without a word.
 fn read_json_array(
     input: &mut dyn BufRead,
     emit: &mut dyn FnMut(Input) -> bool,
@@ -310,8 +313,13 @@ fn read_json_array(
     let mut stopped = false;
     for_each_line(input, |line, bytes| {
         last = line;
+        // A byte-order mark before the array is not part of it.
+        let bytes = match line {
+            1 => bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes),
+            _ => bytes,
+        };
         for &b in bytes {
-            if let Some(element) = state.push(b, line) {
+            for element in state.push(b, line) {
                 if !emit(element) {
                     stopped = true;
                     return false;
@@ -323,104 +331,188 @@ fn read_json_array(
     if stopped {
         return Ok(());
     }
-    let line = last;
-    match state.finish(line) {
-        Some(tail) => {
-            emit(tail);
-            Ok(())
-        }
-        None => Ok(()),
-    }
+    state.finish(last, emit)
 }
 
 #[derive(Default)]
 struct ArrayScan {
     started: bool,
     ended: bool,
+    /// Text after the closing bracket was reported.
+    trailing: bool,
     depth: u32,
     in_string: bool,
     escaped: bool,
+    /// The element being read is a whole value (its closing bracket or quote met).
+    complete: bool,
+    /// A comma was met since the opening bracket.
+    comma: bool,
     current: Vec<u8>,
     start_line: u64,
 }
 
+/// An error record at `line`.
+fn flawed(line: u64, message: &str) -> Input {
+    Input {
+        line,
+        payload: Err(message.to_string()),
+    }
+}
+
 impl ArrayScan {
-    fn push(&mut self, b: u8, line: u64) -> Option<Input> {
+    /// Reads one byte; returns the records it completes (at most two).
+    fn push(&mut self, b: u8, line: u64) -> Vec<Input> {
         if !self.started {
-            if b == b'[' {
-                self.started = true;
-            } else if !b.is_ascii_whitespace() {
-                self.started = true;
-                self.ended = true;
-                return Some(Input {
-                    line,
-                    payload: Err(
-                        "the input is not a JSON array: use --input jsonl for one object per line"
-                            .into(),
-                    ),
-                });
-            }
-            return None;
+            return self.opening(b, line).into_iter().collect();
         }
         if self.ended {
-            return None;
+            return self.after_end(b, line).into_iter().collect();
         }
         if self.in_string {
             self.current.push(b);
             match b {
                 _ if self.escaped => self.escaped = false,
                 b'\\' => self.escaped = true,
-                b'"' => self.in_string = false,
+                b'"' => {
+                    self.in_string = false;
+                    self.complete = self.depth == 0;
+                }
                 _ => {}
             }
-            return None;
+            return Vec::new();
+        }
+        if self.depth == 0 && (b == b',' || b == b']') {
+            return self.separator(b, line).into_iter().collect();
+        }
+        let mut out = Vec::new();
+        if !b.is_ascii_whitespace() && self.current.iter().all(u8::is_ascii_whitespace) {
+            self.start_line = line;
+        }
+        if self.complete && self.depth == 0 && !b.is_ascii_whitespace() {
+            // A value right after a whole one: the comma between them is missing.
+            self.current.clear();
+            self.complete = false;
+            out.push(flawed(
+                self.start_line,
+                "a comma is missing after this element of the JSON array",
+            ));
+            self.start_line = line;
         }
         match b {
-            b',' | b']' if self.depth == 0 => {
-                if b == b']' {
-                    self.ended = true;
-                }
-                let text = String::from_utf8_lossy(&self.current).trim().to_string();
-                self.current.clear();
-                if text.is_empty() {
-                    return None;
-                }
-                Some(Input {
-                    line: self.start_line,
-                    payload: Ok(Payload::Text(Cow::Owned(text))),
-                })
+            b'"' => self.in_string = true,
+            b'{' | b'[' => self.depth += 1,
+            b'}' | b']' => {
+                self.depth = self.depth.saturating_sub(1);
+                self.complete = self.depth == 0;
             }
-            _ => {
-                if self.current.iter().all(u8::is_ascii_whitespace) && !b.is_ascii_whitespace() {
-                    self.start_line = line;
-                }
-                match b {
-                    b'"' => self.in_string = true,
-                    b'{' | b'[' => self.depth += 1,
-                    b'}' | b']' => self.depth = self.depth.saturating_sub(1),
-                    _ => {}
-                }
-                self.current.push(b);
-                None
-            }
+            _ => {}
+        }
+        self.current.push(b);
+        out
+    }
+
+    /// Before the array: blanks, then `[`.
+    fn opening(&mut self, b: u8, line: u64) -> Option<Input> {
+        if b == b'[' {
+            self.started = true;
+        } else if !b.is_ascii_whitespace() {
+            self.started = true;
+            self.ended = true;
+            self.trailing = true;
+            return Some(flawed(
+                line,
+                "the input is not a JSON array: use --input jsonl for one object per line",
+            ));
+        }
+        None
+    }
+
+    /// After the closing bracket: only blanks may follow.
+    fn after_end(&mut self, b: u8, line: u64) -> Option<Input> {
+        if self.trailing || b.is_ascii_whitespace() {
+            return None;
+        }
+        self.trailing = true;
+        Some(flawed(
+            line,
+            "text after the end of the JSON array: the input must be one array (use --input \
+             jsonl for one object per line)",
+        ))
+    }
+
+    /// A top-level `,` or `]`: the element read so far is complete.
+    fn separator(&mut self, b: u8, line: u64) -> Option<Input> {
+        let after_comma = self.comma;
+        let element = self.take_element();
+        self.comma |= b == b',';
+        self.ended = b == b']';
+        if let Some(payload) = element {
+            return Some(Input {
+                line: self.start_line,
+                payload,
+            });
+        }
+        match (b, after_comma) {
+            // `[]`: an empty array.
+            (b']', false) => None,
+            (b']', true) => Some(flawed(
+                line,
+                "a comma before `]` ends the JSON array: remove it",
+            )),
+            _ => Some(flawed(
+                line,
+                "an empty element in the JSON array (two commas, or a comma after `[`): remove \
+                 the extra comma",
+            )),
         }
     }
 
-    /// What is left when the input ends: an unterminated element or array.
-    fn finish(&mut self, line: u64) -> Option<Input> {
-        let rest = String::from_utf8_lossy(&self.current).trim().to_string();
-        if self.ended || (!self.started && rest.is_empty()) {
-            return None;
-        }
-        let start = if rest.is_empty() {
-            line
-        } else {
-            self.start_line
+    /// The element read so far, as text without its blanks (`None` if it is
+    /// empty); the scan starts the next one.
+    fn take_element(&mut self) -> Option<Result<Payload<'static>, String>> {
+        let bytes = std::mem::take(&mut self.current);
+        self.complete = false;
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => return Some(Err(not_utf8(&e.utf8_error()))),
         };
-        Some(Input {
-            line: start,
-            payload: Err("the JSON array is not closed: the input ends inside it".into()),
-        })
+        match text.trim_matches([' ', '\t', '\r', '\n']) {
+            "" => None,
+            t => Some(Ok(Payload::Text(Cow::Owned(t.to_string())))),
+        }
+    }
+
+    /// The input ends. An element cut short is an error record; an array left
+    /// open after whole elements fails the batch, once they are written, since
+    /// the input may have been cut.
+    fn finish(&mut self, line: u64, emit: &mut dyn FnMut(Input) -> bool) -> Result<(), String> {
+        if self.ended || !self.started {
+            return Ok(());
+        }
+        let complete = self.complete;
+        let rest = match self.take_element() {
+            Some(payload) if complete => payload,
+            rest => {
+                let start = if rest.is_some() {
+                    self.start_line
+                } else {
+                    line
+                };
+                emit(flawed(
+                    start,
+                    "the JSON array is not closed: the input ends inside it",
+                ));
+                return Ok(());
+            }
+        };
+        emit(Input {
+            line: self.start_line,
+            payload: rest,
+        });
+        Err(format!(
+            "the JSON array is not closed: the input ends after line {line} without `]`; \
+             the records before were evaluated, but the input may have been cut"
+        ))
     }
 }
 
@@ -578,14 +670,20 @@ impl<'c> Worker<'c> {
         };
         match chunk {
             Chunk::Lines { first_line, text } => {
-                for (i, line) in text.split_inclusive(|b| *b == b'\n').enumerate() {
-                    let text = match std::str::from_utf8(line) {
-                        Ok(t) => Cow::Borrowed(t.trim()),
-                        Err(_) => Cow::Owned(String::from_utf8_lossy(line).trim().to_string()),
+                for (i, bytes) in text.split_inclusive(|b| *b == b'\n').enumerate() {
+                    let line = first_line + i as u64;
+                    // A byte-order mark may open the file; it is not part of the record.
+                    let bytes = match line {
+                        1 => bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes),
+                        _ => bytes,
                     };
-                    if !text.is_empty() {
-                        let line = first_line + i as u64;
-                        self.one(&mut acc, line, Ok(Payload::Text(text)));
+                    match std::str::from_utf8(bytes) {
+                        // Only JSON's own blanks make a blank line.
+                        Ok(t) => match t.trim_matches([' ', '\t', '\r', '\n']) {
+                            "" => {}
+                            t => self.one(&mut acc, line, Ok(Payload::Text(Cow::Borrowed(t)))),
+                        },
+                        Err(e) => self.one(&mut acc, line, Err(not_utf8(&e))),
                     }
                 }
             }
@@ -808,7 +906,9 @@ fn error_record(
 ) -> ErrorRecord {
     ErrorRecord {
         line,
-        id,
+        // An id of another kind is itself one of the errors listed: the record
+        // carries none (the result schema allows a text or a number).
+        id: id.filter(|id| matches!(id, Json::String(_) | Json::Number(_))),
         error: RecordError {
             kind,
             message: message.to_string(),
@@ -847,14 +947,27 @@ fn csv_cells(result: &Json, columns: &[String]) -> Vec<String> {
     cells
 }
 
+/// The error of a record that is not UTF-8 text: read with replacement
+/// characters, its values (an id, a key) would no longer be the sender's.
+fn not_utf8(e: &std::str::Utf8Error) -> String {
+    format!(
+        "the record is not valid UTF-8 text (its byte {} is not): facts are read as UTF-8; \
+         convert the file, e.g. with iconv",
+        e.valid_up_to() + 1
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn scan(text: &str) -> Vec<(u64, Result<String, String>)> {
+    type Scanned = Vec<(u64, Result<String, String>)>;
+
+    /// The records of a JSON array input, and whether reading it failed.
+    fn scan_all(text: &str) -> (Scanned, Result<(), String>) {
         let mut out = Vec::new();
         let mut input: &[u8] = text.as_bytes();
-        read_json_array(&mut input, &mut |r| {
+        let result = read_json_array(&mut input, &mut |r| {
             out.push((
                 r.line,
                 r.payload.map(|p| match p {
@@ -863,9 +976,63 @@ mod tests {
                 }),
             ));
             true
-        })
-        .unwrap();
+        });
+        (out, result)
+    }
+
+    fn scan(text: &str) -> Scanned {
+        let (out, result) = scan_all(text);
+        result.unwrap();
         out
+    }
+
+    /// Each record as its text, or `error: ` and the first four words of its error.
+    fn shapes(out: &Scanned) -> Vec<String> {
+        (out.iter())
+            .map(|(_, r)| match r {
+                Ok(t) => t.clone(),
+                Err(e) => format!(
+                    "error: {}",
+                    e.split(' ').take(4).collect::<Vec<_>>().join(" ")
+                ),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn flaws_of_the_array_are_error_records_where_they_are() {
+        let cases: [(&str, &[&str]); 6] = [
+            ("[]", &[]),
+            ("\u{feff}[{\"a\": 1}]", &["{\"a\": 1}"]),
+            (
+                "[\n{\"a\": 1}\n{\"b\": 2},\n{\"c\": 3}\n]",
+                &["error: a comma is missing", "{\"b\": 2}", "{\"c\": 3}"],
+            ),
+            (
+                "[{\"a\": 1},,{\"c\": 3}]",
+                &["{\"a\": 1}", "error: an empty element in", "{\"c\": 3}"],
+            ),
+            (
+                "[{\"a\": 1},{\"c\": 3},]",
+                &["{\"a\": 1}", "{\"c\": 3}", "error: a comma before `]`"],
+            ),
+            (
+                "[{\"a\": 1}]\n[{\"b\": 2}] junk",
+                &["{\"a\": 1}", "error: text after the end"],
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(shapes(&scan(text)), expected.to_vec(), "{text}");
+        }
+        // The missing comma is reported at the element before it.
+        assert_eq!(scan("[\n{\"a\": 1}\n{\"b\": 2}]")[0].0, 2);
+    }
+
+    #[test]
+    fn an_array_left_open_after_whole_elements_fails_once_they_are_read() {
+        let (out, result) = scan_all("[{\"a\": 1},\n{\"b\": 2}\n");
+        assert_eq!(shapes(&out), ["{\"a\": 1}", "{\"b\": 2}"]);
+        assert!(result.unwrap_err().contains("not closed"));
     }
 
     #[test]

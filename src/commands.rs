@@ -163,10 +163,19 @@ fn read_facts(path: &Path) -> Result<String, String> {
         std::io::stdin()
             .read_to_string(&mut s)
             .map_err(|e| format!("error: cannot read standard input: {e}"))?;
-        return Ok(s);
+        return Ok(without_bom(s));
     }
     std::fs::read_to_string(path)
+        .map(without_bom)
         .map_err(|e| format!("error: cannot read facts file {}: {e}", path.display()))
+}
+
+/// The text without the byte-order mark some editors write at its start.
+fn without_bom(text: String) -> String {
+    match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    }
 }
 
 /// `lexnis eval`: one entity, its outcome and the explanation.
@@ -584,6 +593,7 @@ pub type NumberedRecord = (u64, Result<serde_json::Value, String>);
 /// Records of a facts file: a JSON array or JSON lines, each with its line number.
 pub fn read_records(path: &Path) -> Result<Vec<NumberedRecord>, String> {
     let text = std::fs::read_to_string(path)
+        .map(without_bom)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if text.trim_start().starts_with('[') {
         let values: Vec<serde_json::Value> = serde_json::from_str(&text)

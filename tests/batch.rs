@@ -152,8 +152,11 @@ fn jsonl_lines_keep_their_numbers_through_blank_lines_crlf_and_bad_bytes() {
     let numbers: Vec<u64> = lines.iter().map(|l| l["line"].as_u64().unwrap()).collect();
     assert_eq!(numbers, [1, 4, 5]);
     assert_eq!(lines[0]["in_scope"], true);
-    assert_eq!(lines[1]["id"], "bad-\u{fffd}-utf8");
-    assert_eq!(lines[1]["error"]["kind"], "invalid_facts");
+    // Not read with replacement characters: the id would no longer be the sender's.
+    assert_eq!(lines[1]["id"], serde_json::Value::Null);
+    assert_eq!(lines[1]["error"]["kind"], "unreadable");
+    let message = lines[1]["error"]["message"].as_str().unwrap();
+    assert!(message.contains("not valid UTF-8"), "{message}");
     assert_eq!(lines[2]["in_scope"], true);
 }
 
