@@ -12,11 +12,14 @@ use crate::eval::Evaluator;
 use crate::facts::{load_facts, FactError};
 use crate::lower::Compiled;
 use crate::value::{to_json, Value};
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::sync::mpsc::{sync_channel, Receiver};
+
+mod csv_input;
+use csv_input::read_csv;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputFormat {
@@ -516,82 +519,6 @@ impl ArrayScan {
     }
 }
 
-/// CSV: a header row names the fields; a dotted name (`size.staff`) is a nested
-/// field; a cell that reads as JSON (a number, a list, an object, true/false) is
-/// taken as such, any other cell as text; an empty cell is left out.
-fn read_csv(
-    input: Box<dyn BufRead + Send>,
-    emit: &mut dyn FnMut(Input) -> bool,
-) -> Result<(), String> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("cannot read the CSV header: {e}"))?
-        .clone();
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line();
-        match reader.read_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => {
-                let line = record.position().map_or(line, |p| p.line());
-                let payload = csv_row(&headers, &record).map(Payload::Value);
-                if !emit(Input { line, payload }) {
-                    return Ok(());
-                }
-            }
-            Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
-                if !emit(Input {
-                    line,
-                    payload: Err(format!("unreadable CSV row: {e}")),
-                }) {
-                    return Ok(());
-                }
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(e.to_string());
-                }
-            }
-        }
-    }
-}
-
-fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Json, String> {
-    if row.len() != headers.len() {
-        return Err(format!(
-            "the row has {} cells but the header names {} columns",
-            row.len(),
-            headers.len()
-        ));
-    }
-    let mut root = Map::new();
-    for (name, cell) in headers.iter().zip(row.iter()) {
-        if cell.is_empty() {
-            continue;
-        }
-        let value = serde_json::from_str::<Json>(cell)
-            .ok()
-            .filter(|v| !v.is_string())
-            .unwrap_or_else(|| Json::String(cell.to_string()));
-        let mut path: Vec<&str> = name.split('.').collect();
-        let last = path.pop().unwrap_or(name);
-        let mut target = &mut root;
-        for part in path {
-            let slot = target
-                .entry(part.to_string())
-                .or_insert_with(|| Json::Object(Map::new()));
-            if !slot.is_object() {
-                return Err(format!(
-                    "column `{name}` nests inside `{part}`, which another column gives a value"
-                ));
-            }
-            target = slot.as_object_mut().expect("checked to be an object");
-        }
-        target.insert(last.to_string(), value);
-    }
-    Ok(Json::Object(root))
-}
-
 /// The result keys, in order: the CSV columns after `line`, `id` and `error`.
 fn result_columns(compiled: &Compiled) -> Vec<String> {
     compiled.results.iter().map(|r| r.key.clone()).collect()
@@ -1051,17 +978,5 @@ mod tests {
         let out = scan("[{\"a\": 1}, {\"b\": ");
         assert_eq!(out.len(), 2);
         assert!(out[1].1.is_err());
-    }
-
-    #[test]
-    fn csv_rows_nest_dotted_columns() {
-        let headers =
-            csv::StringRecord::from(vec!["id", "size.staff", "entity_types", "flag", "empty"]);
-        let row = csv::StringRecord::from(vec!["acme", "120", "[\"I.1.a.1\"]", "true", ""]);
-        let v = csv_row(&headers, &row).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"id": "acme", "size": {"staff": 120}, "entity_types": ["I.1.a.1"], "flag": true})
-        );
     }
 }

@@ -189,16 +189,15 @@ pub fn eval(facts_path: &Path, args: PolicyArgs, format: EvalFormat) -> u8 {
         Err(m) => return bad_input(m),
     };
     let name = facts_path.display().to_string();
-    let doc: serde_json::Value = match serde_json::from_str(&text) {
-        Ok(d) => d,
-        Err(e) => {
+    // Read as a batch reads a record, so that both report the same errors (a key
+    // given twice among them, which a JSON document tree would hide).
+    let facts = match crate::facts::load_facts_from_str(&compiled.program, &text) {
+        Ok(f) => f,
+        Err(crate::facts::TextFactsError::NotJson(e)) => {
             eprintln!("error: {name}: not valid JSON: {e}");
             return EXIT_BAD_INPUT;
         }
-    };
-    let facts = match crate::facts::load_facts(&compiled.program, &doc) {
-        Ok(f) => f,
-        Err(errors) => {
+        Err(crate::facts::TextFactsError::Invalid(_, errors)) => {
             eprint!("{}", crate::render::fact_errors_text(&name, &errors));
             return EXIT_BAD_INPUT;
         }

@@ -24,6 +24,7 @@ pub enum FactErrorKind {
     UnknownField,
     OutOfRange,
     UnknownEntry,
+    DuplicateField,
 }
 
 /// One problem with one value of a facts document.
@@ -455,6 +456,17 @@ fn unknown_field<'a>(
     }
 }
 
+/// A key an object gives twice: reading on would keep one of the values without
+/// a word.
+fn duplicate_field(path: &JsonPath<'_>, key: &str) -> FactError {
+    FactError {
+        kind: FactErrorKind::DuplicateField,
+        path: path.to_string(),
+        message: format!("the field `{key}` is given twice in the same object"),
+        help: Some(format!("keep one `\"{key}\": ...`")),
+    }
+}
+
 fn unknown_entry<'a>(
     path: &JsonPath<'_>,
     found: &str,
@@ -788,6 +800,10 @@ mod stream {
         while let Some(FieldName(key)) = map.next_key::<FieldName<'de>>()? {
             if let (Some(id), true) = (id.as_deref_mut(), key == ID_FIELD) {
                 let v: Json = map.next_value()?;
+                if id.is_some() {
+                    let path = JsonPath::Field(path, ID_FIELD);
+                    errors.borrow_mut().push(duplicate_field(&path, ID_FIELD));
+                }
                 if !matches!(v, Json::Null | Json::String(_) | Json::Number(_)) {
                     errors.borrow_mut().push(wrong_type(
                         &JsonPath::Field(path, ID_FIELD),
@@ -802,6 +818,9 @@ mod stream {
                 Some(i) => {
                     let f = specs.get(i);
                     let fpath = JsonPath::Field(path, &f.name);
+                    if seen.has(i) {
+                        errors.borrow_mut().push(duplicate_field(&fpath, &f.name));
+                    }
                     let seed = ValueSeed {
                         program,
                         ty: &f.ty,

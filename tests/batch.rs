@@ -231,3 +231,17 @@ fn a_failing_output_ends_the_batch_with_an_error() {
         assert!(error.contains("no space left"), "{error}");
     }
 }
+
+#[test]
+fn a_key_given_twice_is_an_error_not_the_last_value() {
+    let record = r#"{"id": "twice", "entity_types": ["I.1.a.1"], "size": {"staff": 10, "turnover_eur": 1, "balance_sheet_eur": 1}, "size": {"staff": 300, "turnover_eur": 1, "balance_sheet_eur": 1, "staff": 3}}"#;
+    let (out, summary) = run(record, &BatchOptions::default());
+    assert_eq!((summary.records, summary.errors), (1, 1));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let details = v["error"]["details"].as_array().unwrap();
+    let paths: Vec<&str> = (details.iter())
+        .filter(|d| d["kind"] == "duplicate_field")
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["$.size", "$.size.staff"]);
+}

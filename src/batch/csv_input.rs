@@ -1,0 +1,208 @@
+//! CSV input for the batch: rows into facts documents, with the line each row
+//! starts on.
+
+use super::{Input, Payload};
+use serde_json::{Map, Value as Json};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io::{BufRead, Read};
+use std::rc::Rc;
+
+/// CSV: a header row names the fields; a dotted name (`size.staff`) is a nested
+/// field; a cell that reads as JSON (a number, a list, an object, true/false) is
+/// taken as such, any other cell as text; an empty cell is left out.
+pub(super) fn read_csv(
+    input: Box<dyn BufRead + Send>,
+    emit: &mut dyn FnMut(Input) -> bool,
+) -> Result<(), String> {
+    let lines = Rc::new(RefCell::new(LineIndex::default()));
+    let counted = NewlinesSeen {
+        inner: input,
+        lines: Rc::clone(&lines),
+        offset: 0,
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(counted);
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("cannot read the CSV header: {e}"))?
+        .clone();
+    if let Some(name) = repeated(&headers) {
+        return Err(format!(
+            "the CSV header names the column `{name}` twice: which value would count? \
+             Keep one"
+        ));
+    }
+    let mut record = csv::StringRecord::new();
+    loop {
+        let at = reader.position().byte();
+        let read = reader.read_record(&mut record);
+        // The line a record starts on, counted from the bytes themselves: the csv
+        // crate's own count leaves out blank lines, and the header's line with
+        // CRLF endings.
+        let line =
+            |p: Option<&csv::Position>| lines.borrow_mut().line_at(p.map_or(at, |p| p.byte()));
+        match read {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let line = line(record.position());
+                let payload = csv_row(&headers, &record).map(Payload::Value);
+                if !emit(Input { line, payload }) {
+                    return Ok(());
+                }
+            }
+            Err(e) => {
+                let line = line(e.position());
+                if !emit(Input {
+                    line,
+                    payload: Err(format!("unreadable CSV row: {e}")),
+                }) {
+                    return Ok(());
+                }
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(e.to_string());
+                }
+            }
+        }
+    }
+}
+
+/// A column the header names twice.
+fn repeated(headers: &csv::StringRecord) -> Option<&str> {
+    let mut seen = std::collections::HashSet::new();
+    headers.iter().find(|name| !seen.insert(*name))
+}
+
+/// The line ends (`\r`, `\n`) read so far and not yet passed: line numbers for
+/// offsets that only grow, in memory bounded by what the CSV reader buffers.
+#[derive(Debug, Default)]
+struct LineIndex {
+    /// Newlines before the last offset asked about.
+    passed: u64,
+    /// Offset of each line-end byte ahead, and whether it is a `\n`.
+    ahead: VecDeque<(u64, bool)>,
+}
+
+impl LineIndex {
+    /// The line (from 1) of the record the CSV reader places at `offset`. The
+    /// reader places a record right after the one before, so the blank lines and
+    /// the `\n` of a `\r\n` in between are skipped first.
+    fn line_at(&mut self, mut offset: u64) -> u64 {
+        while let Some(&(at, newline)) = self.ahead.front() {
+            if at > offset {
+                break;
+            }
+            if at == offset {
+                offset += 1;
+            }
+            self.ahead.pop_front();
+            self.passed += u64::from(newline);
+        }
+        self.passed + 1
+    }
+}
+
+/// The CSV input, noting where its lines end as the CSV reader reads it.
+struct NewlinesSeen {
+    inner: Box<dyn BufRead + Send>,
+    lines: Rc<RefCell<LineIndex>>,
+    offset: u64,
+}
+
+impl Read for NewlinesSeen {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let ends = (buf[..n].iter().enumerate())
+            .filter(|(_, b)| matches!(b, b'\r' | b'\n'))
+            .map(|(i, b)| (self.offset + i as u64, *b == b'\n'));
+        self.lines.borrow_mut().ahead.extend(ends);
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Json, String> {
+    if row.len() != headers.len() {
+        return Err(format!(
+            "the row has {} cells but the header names {} columns",
+            row.len(),
+            headers.len()
+        ));
+    }
+    let mut root = Map::new();
+    for (name, cell) in headers.iter().zip(row.iter()) {
+        if cell.is_empty() {
+            continue;
+        }
+        let value = serde_json::from_str::<Json>(cell)
+            .ok()
+            .filter(|v| !v.is_string())
+            .unwrap_or_else(|| Json::String(cell.to_string()));
+        let mut path: Vec<&str> = name.split('.').collect();
+        let last = path.pop().unwrap_or(name);
+        let mut target = &mut root;
+        for part in path {
+            let slot = target
+                .entry(part.to_string())
+                .or_insert_with(|| Json::Object(Map::new()));
+            if !slot.is_object() {
+                return Err(format!(
+                    "column `{name}` nests inside `{part}`, which another column gives a value"
+                ));
+            }
+            target = slot.as_object_mut().expect("checked to be an object");
+        }
+        target.insert(last.to_string(), value);
+    }
+    Ok(Json::Object(root))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (line, row or error) of each record of a CSV text.
+    fn rows(text: &'static str) -> Vec<(u64, Result<String, String>)> {
+        let mut out = Vec::new();
+        let input: Box<dyn BufRead + Send> = Box::new(text.as_bytes());
+        read_csv(input, &mut |r| {
+            let row = r.payload.map(|p| match p {
+                Payload::Value(v) => v["id"].to_string(),
+                Payload::Text(t) => t.into_owned(),
+            });
+            out.push((r.line, row));
+            true
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn rows_keep_their_lines_through_crlf_blank_lines_and_quoted_newlines() {
+        let lines = |text| rows(text).into_iter().map(|(l, _)| l).collect::<Vec<_>>();
+        assert_eq!(lines("id,n\r\na,1\r\nb,2\r\n"), [2, 3]);
+        assert_eq!(lines("id,n\na,1\n\nb,2\n\n\nc,3\n"), [2, 4, 7]);
+        assert_eq!(lines("id,n\n\"a\nstill a\",1\nb,2"), [2, 4]);
+        assert_eq!(lines("\u{feff}id,n\na,1\n"), [2]);
+    }
+
+    #[test]
+    fn a_column_named_twice_is_refused() {
+        let input: Box<dyn BufRead + Send> = Box::new(&b"id,size.staff,size.staff\na,1,2\n"[..]);
+        let error = read_csv(input, &mut |_| true).unwrap_err();
+        assert!(error.contains("`size.staff` twice"), "{error}");
+    }
+
+    #[test]
+    fn csv_rows_nest_dotted_columns() {
+        let headers =
+            csv::StringRecord::from(vec!["id", "size.staff", "entity_types", "flag", "empty"]);
+        let row = csv::StringRecord::from(vec!["acme", "120", "[\"I.1.a.1\"]", "true", ""]);
+        let v = csv_row(&headers, &row).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"id": "acme", "size": {"staff": 120}, "entity_types": ["I.1.a.1"], "flag": true})
+        );
+    }
+}
