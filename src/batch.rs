@@ -148,7 +148,7 @@ pub fn run_batch(
     let chunk_rx = std::sync::Arc::new(std::sync::Mutex::new(chunk_rx));
     let (out_tx, out_rx) = sync_channel::<(u64, Vec<u8>, BatchSummary)>(jobs * 2);
     let format = options.input;
-    let csv_columns = result_columns(compiled);
+    let csv_columns = csv_columns(compiled, options.trace);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             read_records(input, format, chunk, |seq, batch| {
@@ -519,9 +519,15 @@ impl ArrayScan {
     }
 }
 
-/// The result keys, in order: the CSV columns after `line`, `id` and `error`.
-fn result_columns(compiled: &Compiled) -> Vec<String> {
-    compiled.results.iter().map(|r| r.key.clone()).collect()
+/// The CSV columns after `line`, `id` and `error`: the results in order, then
+/// what else a JSON line carries (the date, the act versions and their review
+/// warnings, the trace asked for), so that a CSV output leaves nothing out. New
+/// columns are added at the end, so that existing readers keep their positions.
+fn csv_columns(compiled: &Compiled, trace: TraceMode) -> Vec<String> {
+    let results = compiled.results.iter().map(|r| r.key.clone());
+    let context = ["as_of", "policy_versions", "warnings"].map(String::from);
+    let trace = (trace != TraceMode::None).then(|| "trace".to_string());
+    results.chain(context).chain(trace).collect()
 }
 
 fn csv_header(columns: &[String]) -> String {
