@@ -766,7 +766,7 @@ impl<'c> Worker<'c> {
                         line,
                         None,
                         "not_json",
-                        &format!("not valid JSON: {e}"),
+                        &not_json(&e),
                         Vec::new(),
                     ))
                 }
@@ -878,6 +878,25 @@ fn csv_cells(result: &Json, columns: &[String]) -> Vec<String> {
     ];
     cells.extend(columns.iter().map(|c| cell(result.get(c))));
     cells
+}
+
+/// What is wrong with a record that is not JSON, placed within the record (serde
+/// counts from the record's first line, which the error record's `line` gives).
+fn not_json(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let place = format!(" at line {} column {}", e.line(), e.column());
+    let what = full.strip_suffix(&place).unwrap_or(&full);
+    match e.line() {
+        0 => format!("not valid JSON: {what}"),
+        1 => format!(
+            "not valid JSON: {what} (column {} of the record)",
+            e.column()
+        ),
+        n => format!(
+            "not valid JSON: {what} (line {n} of the record, column {})",
+            e.column()
+        ),
+    }
 }
 
 /// The error of a record that is not UTF-8 text: read with replacement

@@ -406,6 +406,13 @@ pub fn batch(
     // Bytes read so far, for the progress bar's ETA when the input has a known size.
     let consumed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut size = None;
+    if facts.is_dir() {
+        eprintln!(
+            "error: cannot read facts file {}: it is a folder; give a file of records",
+            facts.display()
+        );
+        return EXIT_BAD_INPUT;
+    }
     let input: Box<dyn std::io::BufRead + Send> = if facts == Path::new("-") {
         Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin()))
     } else {

@@ -247,6 +247,22 @@ fn convert_inner(
                 },
             ),
             Some(n) => Value::Num(n),
+            // A number lexnis cannot hold exactly is out of range, not of a wrong type.
+            None if json.is_number() || json.as_str().is_some_and(is_decimal_text) => fail(
+                errors,
+                FactError {
+                    kind: FactErrorKind::OutOfRange,
+                    path: path.to_string(),
+                    message: format!(
+                        "{} is too large or too precise to compute with exactly",
+                        json_kind(json)
+                    ),
+                    help: Some(format!(
+                        "numbers are exact decimals of at most 28 digits (up to {})",
+                        Decimal::MAX
+                    )),
+                },
+            ),
             None => fail(
                 errors,
                 wrong_type(
@@ -405,8 +421,25 @@ fn number(json: &Json) -> Option<Decimal> {
                     .ok()
             }
         }
-        Json::String(s) => Decimal::from_str(s.trim()).ok(),
+        Json::String(s) => decimal_text(s),
         _ => None,
+    }
+}
+
+/// A decimal written as text, as the facts schema allows it: digits, an optional
+/// minus sign and an optional fraction (no blanks, exponent or bare point).
+fn decimal_text(s: &str) -> Option<Decimal> {
+    is_decimal_text(s)
+        .then(|| Decimal::from_str(s).ok())
+        .flatten()
+}
+
+fn is_decimal_text(s: &str) -> bool {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let unsigned = s.strip_prefix('-').unwrap_or(s);
+    match unsigned.split_once('.') {
+        Some((whole, fraction)) => digits(whole) && digits(fraction),
+        None => digits(unsigned),
     }
 }
 
@@ -427,6 +460,14 @@ pub fn json_kind(json: &Json) -> String {
 }
 
 fn wrong_type(path: &JsonPath<'_>, expected: &str, found: &Json) -> FactError {
+    // A single value where a list is expected: say how a list is written (a CSV
+    // cell holds one the same way).
+    let help = (expected.starts_with("a list") && !found.is_array()).then(|| {
+        format!(
+            "a list is written in brackets, e.g. [{}]; in a CSV cell too",
+            found
+        )
+    });
     FactError {
         kind: FactErrorKind::WrongType,
         path: path.to_string(),
@@ -434,7 +475,7 @@ fn wrong_type(path: &JsonPath<'_>, expected: &str, found: &Json) -> FactError {
             "wrong type: expected {expected}, found {}",
             json_kind(found)
         ),
-        help: None,
+        help,
     }
 }
 
@@ -633,8 +674,7 @@ mod stream {
                 ty @ (Type::Table(_) | Type::Enum(_)) => entry(p, ty, v),
                 Type::Text => Some(Value::Text(Arc::from(v))),
                 Type::Date => crate::date::Date::parse(v).ok().map(Value::Date),
-                Type::Decimal | Type::Money => Decimal::from_str(v.trim())
-                    .ok()
+                Type::Decimal | Type::Money => decimal_text(v)
                     .filter(|n| self.in_range(*n))
                     .map(Value::Num),
                 _ => None,
@@ -912,4 +952,42 @@ mod stream {
     }
 
     use serde::Deserialize as _;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decimal_text, load_facts_from_str, FactErrorKind, TextFactsError};
+
+    #[test]
+    fn decimal_text_is_what_the_facts_schema_allows() {
+        for good in ["10", "-3", "1234.50", "0.5"] {
+            assert!(decimal_text(good).is_some(), "{good}");
+        }
+        for bad in ["1e5", " 10", "10 ", "10.", ".5", "+1", "1_000", "", "-"] {
+            assert!(decimal_text(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_number_too_large_to_hold_is_out_of_range() {
+        let program = crate::policy::compile(
+            &crate::policy::PolicySource::bundled(),
+            crate::date::Date::parse("2025-06-01").unwrap(),
+        )
+        .unwrap()
+        .program;
+        let size = |staff: &str| {
+            format!(
+                r#"{{"size": {{"staff": {staff}, "turnover_eur": 1, "balance_sheet_eur": 1}}}}"#
+            )
+        };
+        for staff in ["1e29", "\"99999999999999999999999999999999\""] {
+            let Err(TextFactsError::Invalid(_, errors)) =
+                load_facts_from_str(&program, &size(staff))
+            else {
+                panic!("{staff} was read");
+            };
+            assert_eq!(errors[0].kind, FactErrorKind::OutOfRange, "{staff}");
+        }
+    }
 }
