@@ -317,10 +317,7 @@ fn read_json_array(
     for_each_line(input, |line, bytes| {
         last = line;
         // A byte-order mark before the array is not part of it.
-        let bytes = match line {
-            1 => bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes),
-            _ => bytes,
-        };
+        let bytes = without_bom(line, bytes);
         for &b in bytes {
             for element in state.push(b, line) {
                 if !emit(element) {
@@ -479,7 +476,7 @@ impl ArrayScan {
             Ok(text) => text,
             Err(e) => return Some(Err(not_utf8(&e.utf8_error()))),
         };
-        match text.trim_matches([' ', '\t', '\r', '\n']) {
+        match text.trim_matches(JSON_BLANKS) {
             "" => None,
             t => Some(Ok(Payload::Text(Cow::Owned(t.to_string())))),
         }
@@ -606,13 +603,10 @@ impl<'c> Worker<'c> {
                 for (i, bytes) in text.split_inclusive(|b| *b == b'\n').enumerate() {
                     let line = first_line + i as u64;
                     // A byte-order mark may open the file; it is not part of the record.
-                    let bytes = match line {
-                        1 => bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes),
-                        _ => bytes,
-                    };
+                    let bytes = without_bom(line, bytes);
                     match std::str::from_utf8(bytes) {
                         // Only JSON's own blanks make a blank line.
-                        Ok(t) => match t.trim_matches([' ', '\t', '\r', '\n']) {
+                        Ok(t) => match t.trim_matches(JSON_BLANKS) {
                             "" => {}
                             t => self.one(&mut acc, line, Ok(Payload::Text(Cow::Borrowed(t)))),
                         },
@@ -899,9 +893,23 @@ fn not_json(e: &serde_json::Error) -> String {
     }
 }
 
+/// The byte-order mark some editors write at the start of a UTF-8 file.
+pub(crate) const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The blanks JSON allows around a value; only these make a line blank.
+pub(crate) const JSON_BLANKS: [char; 4] = [' ', '\t', '\r', '\n'];
+
+/// `bytes` without a byte-order mark if they are the input's first line.
+pub(crate) fn without_bom(line: u64, bytes: &[u8]) -> &[u8] {
+    match line {
+        1 => bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes),
+        _ => bytes,
+    }
+}
+
 /// The error of a record that is not UTF-8 text: read with replacement
 /// characters, its values (an id, a key) would no longer be the sender's.
-fn not_utf8(e: &std::str::Utf8Error) -> String {
+pub(crate) fn not_utf8(e: &std::str::Utf8Error) -> String {
     format!(
         "the record is not valid UTF-8 text (its byte {} is not): facts are read as UTF-8; \
          convert the file, e.g. with iconv",

@@ -163,15 +163,15 @@ fn read_facts(path: &Path) -> Result<String, String> {
         std::io::stdin()
             .read_to_string(&mut s)
             .map_err(|e| format!("error: cannot read standard input: {e}"))?;
-        return Ok(without_bom(s));
+        return Ok(text_without_bom(s));
     }
     std::fs::read_to_string(path)
-        .map(without_bom)
+        .map(text_without_bom)
         .map_err(|e| format!("error: cannot read facts file {}: {e}", path.display()))
 }
 
 /// The text without the byte-order mark some editors write at its start.
-fn without_bom(text: String) -> String {
+fn text_without_bom(text: String) -> String {
     match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_string(),
         None => text,
@@ -598,28 +598,71 @@ pub type NumberedRecord = (u64, Result<serde_json::Value, String>);
 
 /// Records of a facts file: a JSON array or JSON lines, each with its line number.
 pub fn read_records(path: &Path) -> Result<Vec<NumberedRecord>, String> {
-    let text = std::fs::read_to_string(path)
-        .map(without_bom)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if text.trim_start().starts_with('[') {
-        let values: Vec<serde_json::Value> = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a valid JSON array: {e}", path.display()))?;
-        return Ok(values
-            .into_iter()
-            .enumerate()
-            .map(|(i, v)| (i as u64 + 1, Ok(v)))
-            .collect());
+    Ok(stream_records(path)?.collect())
+}
+
+/// The records of a facts file, one at a time: JSON lines are read as they come,
+/// so that a population of millions is never in memory at once; a JSON array is
+/// read whole. A line that is not UTF-8 or not JSON is an error record, as in a
+/// batch; a read that fails ends the records with one.
+pub fn stream_records(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRecord>>, String> {
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    if path.is_dir() {
+        return Err(format!("cannot read {}: it is a folder", path.display()));
     }
-    Ok(text
-        .lines()
+    let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(cannot)?);
+    let start = std::io::BufRead::fill_buf(&mut reader).map_err(cannot)?;
+    let start = crate::batch::without_bom(1, start);
+    if start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return json_array_records(path).map(|r| Box::new(r.into_iter()) as Box<_>);
+    }
+    let mut line = 0u64;
+    let mut ended = false;
+    let mut bytes = Vec::new();
+    Ok(Box::new(std::iter::from_fn(move || {
+        while !ended {
+            bytes.clear();
+            line += 1;
+            match std::io::BufRead::read_until(&mut reader, b'\n', &mut bytes) {
+                Ok(0) => ended = true,
+                Ok(_) => {
+                    if let Some(record) = jsonl_record(line, &bytes) {
+                        return Some(record);
+                    }
+                }
+                Err(e) => {
+                    ended = true;
+                    return Some((line, Err(format!("cannot read further: {e}"))));
+                }
+            }
+        }
+        None
+    })))
+}
+
+/// One line of a JSON-lines file: `None` if it is blank.
+fn jsonl_record(line: u64, bytes: &[u8]) -> Option<NumberedRecord> {
+    use crate::batch::{not_utf8, without_bom, JSON_BLANKS};
+    let record = match std::str::from_utf8(without_bom(line, bytes)) {
+        Ok(text) => match text.trim_matches(JSON_BLANKS) {
+            "" => return None,
+            text => serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}")),
+        },
+        Err(e) => Err(not_utf8(&e)),
+    };
+    Some((line, record))
+}
+
+fn json_array_records(path: &Path) -> Result<Vec<NumberedRecord>, String> {
+    let text = std::fs::read_to_string(path)
+        .map(text_without_bom)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let values: Vec<serde_json::Value> = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a valid JSON array: {e}", path.display()))?;
+    Ok(values
+        .into_iter()
         .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            (
-                i as u64 + 1,
-                serde_json::from_str(l).map_err(|e| format!("not valid JSON: {e}")),
-            )
-        })
+        .map(|(i, v)| (i as u64 + 1, Ok(v)))
         .collect())
 }
 
@@ -653,14 +696,14 @@ pub fn diff(args: &DiffArgs) -> u8 {
     markdown.push_str(&crate::render::diff::rules_markdown(&changes));
     let mut records_failed = false;
     if let Some(path) = &args.facts {
-        let records = match read_records(path) {
+        let records = match stream_records(path) {
             Ok(r) => r,
             Err(m) => {
                 eprintln!("error: {m}");
                 return EXIT_BAD_INPUT;
             }
         };
-        let population = crate::diff::diff_population(&old, &new, records.into_iter());
+        let population = crate::diff::diff_population(&old, &new, records);
         // As in a batch: the report covers every record, the status says that
         // some could not be evaluated.
         records_failed = !population.errors.is_empty();
@@ -768,8 +811,22 @@ fn open_output(out: &Path) -> Result<Box<dyn Write>, u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::same_file;
+    use super::{same_file, stream_records};
     use std::path::Path;
+
+    #[test]
+    fn a_population_is_read_a_line_at_a_time_with_every_line_accounted_for() {
+        let dir = std::env::temp_dir().join(format!("lexnis-stream-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("population.jsonl");
+        let text = b"\xEF\xBB\xBF{\"id\": 1}\r\n\n{\"id\": \"\xff\"}\nnot json\n  \n{\"id\": 5}";
+        std::fs::write(&path, text).unwrap();
+        let records: Vec<_> = stream_records(&path).unwrap().collect();
+        let shapes: Vec<(u64, bool)> = records.iter().map(|(l, r)| (*l, r.is_ok())).collect();
+        assert_eq!(shapes, [(1, true), (3, false), (4, false), (6, true)]);
+        assert!(records[1].1.as_ref().unwrap_err().contains("UTF-8"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn the_output_is_refused_when_it_is_the_facts_file() {
