@@ -876,7 +876,7 @@ fn csv_cells(result: &Json, columns: &[String]) -> Vec<String> {
 
 /// What is wrong with a record that is not JSON, placed within the record (serde
 /// counts from the record's first line, which the error record's `line` gives).
-fn not_json(e: &serde_json::Error) -> String {
+pub(crate) fn not_json(e: &serde_json::Error) -> String {
     let full = e.to_string();
     let place = format!(" at line {} column {}", e.line(), e.column());
     let what = full.strip_suffix(&place).unwrap_or(&full);

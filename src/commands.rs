@@ -642,11 +642,11 @@ pub fn stream_records(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRec
 
 /// One line of a JSON-lines file: `None` if it is blank.
 fn jsonl_record(line: u64, bytes: &[u8]) -> Option<NumberedRecord> {
-    use crate::batch::{not_utf8, without_bom, JSON_BLANKS};
+    use crate::batch::{not_json, not_utf8, without_bom, JSON_BLANKS};
     let record = match std::str::from_utf8(without_bom(line, bytes)) {
         Ok(text) => match text.trim_matches(JSON_BLANKS) {
             "" => return None,
-            text => serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}")),
+            text => serde_json::from_str(text).map_err(|e| not_json(&e)),
         },
         Err(e) => Err(not_utf8(&e)),
     };

@@ -735,13 +735,14 @@ pub fn diff_population(
 
 /// The result changes of one facts document between two revisions, and where the
 /// revisions first diverge; `None` when nothing changes or either cannot evaluate it.
+/// `alike`: whether the revisions read facts alike ([`read_alike`], worked out
+/// once by the caller for all its documents).
 pub fn compare_one(
-    ev_old: &mut Evaluator<'_>,
-    ev_new: &mut Evaluator<'_>,
+    (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
     old_doc: &Json,
     new_doc: &Json,
+    alike: bool,
 ) -> Option<(Changes, Option<Divergence>)> {
-    let alike = read_alike(&ev_old.compiled.program, &ev_new.compiled.program);
     let (a, b) = evaluate_both((ev_old, ev_new), old_doc, new_doc, alike).ok()?;
     let changes = Comparer::new(ev_old.compiled, ev_new.compiled)
         .changes((ev_old.compiled, &a), (ev_new.compiled, &b));

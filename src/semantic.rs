@@ -300,10 +300,11 @@ pub fn semantic_diff(old: &Compiled, new: &Compiled) -> SemanticDiff {
     let mut ev_old = Evaluator::new(old);
     let mut ev_new = Evaluator::new(new);
     let mut regions: BTreeMap<String, Region> = BTreeMap::new();
+    let alike = crate::facts::read_alike(&old.program, &new.program);
     for doc in &docs {
         let old_doc = adapt(&old.program, &new.program, doc);
-        let Some((changes, diverging)) =
-            crate::diff::compare_one(&mut ev_old, &mut ev_new, &old_doc, doc)
+        let evaluators = (&mut ev_old, &mut ev_new);
+        let Some((changes, diverging)) = crate::diff::compare_one(evaluators, &old_doc, doc, alike)
         else {
             continue;
         };
