@@ -42,7 +42,7 @@ pub struct PolicyArgs {
 
 /// Prints an error about the input and gives the exit status for it.
 fn bad_input(message: impl std::fmt::Display) -> u8 {
-    eprintln!("{message}");
+    crate::say!("{message}");
     EXIT_BAD_INPUT
 }
 
@@ -53,7 +53,7 @@ fn stderr_options() -> RenderOptions {
 }
 
 fn print_compile_error(e: &CompileError) {
-    eprint!(
+    crate::say_raw!(
         "{}",
         render_all(&e.diagnostics, &e.sources, stderr_options())
     );
@@ -87,7 +87,7 @@ fn load_source(paths: &[PathBuf]) -> Result<PolicySource, String> {
 /// Loads and compiles the policies named by the flags; prints the errors if any.
 pub fn compiled_policies(args: &PolicyArgs) -> Result<Compiled, u8> {
     let as_of = parse_as_of(args.as_of.as_deref()).map_err(|m| {
-        eprintln!("{m}");
+        crate::say!("{m}");
         EXIT_BAD_INPUT
     })?;
     // Several folders may be joined with `,` (an act and an amendment beside it).
@@ -102,7 +102,7 @@ pub fn compiled_policies(args: &PolicyArgs) -> Result<Compiled, u8> {
         })
         .collect();
     let source = load_source(&paths).map_err(|m| {
-        eprintln!("{m}");
+        crate::say!("{m}");
         EXIT_BAD_INPUT
     })?;
     compile(&source, as_of).map_err(|e| {
@@ -140,7 +140,7 @@ pub fn check(paths: &[PathBuf]) -> u8 {
             }
         },
     }
-    eprint!(
+    crate::say_raw!(
         "{}",
         render_all(&diagnostics, &source.sources, stderr_options())
     );
@@ -148,13 +148,12 @@ pub fn check(paths: &[PathBuf]) -> u8 {
     if errors > 0 {
         return EXIT_BAD_INPUT;
     }
-    println!(
-        "ok: {} file(s), {} act version(s) checked, {} warning(s)",
+    print_out(&format!(
+        "ok: {} file(s), {} act version(s) checked, {} warning(s)\n",
         source.files.len(),
         versions,
         diagnostics.len()
-    );
-    EXIT_OK
+    ))
 }
 
 fn read_facts(path: &Path) -> Result<String, String> {
@@ -194,11 +193,11 @@ pub fn eval(facts_path: &Path, args: PolicyArgs, format: EvalFormat) -> u8 {
     let facts = match crate::facts::load_facts_from_str(&compiled.program, &text) {
         Ok(f) => f,
         Err(crate::facts::TextFactsError::NotJson(e)) => {
-            eprintln!("error: {name}: not valid JSON: {e}");
+            crate::say!("error: {name}: not valid JSON: {e}");
             return EXIT_BAD_INPUT;
         }
         Err(crate::facts::TextFactsError::Invalid(_, errors)) => {
-            eprint!("{}", crate::render::fact_errors_text(&name, &errors));
+            crate::say_raw!("{}", crate::render::fact_errors_text(&name, &errors));
             return EXIT_BAD_INPUT;
         }
     };
@@ -206,7 +205,7 @@ pub fn eval(facts_path: &Path, args: PolicyArgs, format: EvalFormat) -> u8 {
     let outcomes = match ev.run(facts) {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("error: {name}: cannot decide: {e}");
+            crate::say!("error: {name}: cannot decide: {e}");
             return EXIT_BAD_INPUT;
         }
     };
@@ -297,7 +296,7 @@ pub fn catalog(args: PolicyArgs, table: Option<&str>, format: ListFormat) -> u8 
                 p.tables.iter().map(|t| t.name.as_str()),
                 "run `lexnis catalog` to see every table",
             );
-            eprintln!("error: no table named `{name}`: {hint}");
+            crate::say!("error: no table named `{name}`: {hint}");
             return EXIT_BAD_INPUT;
         }
     }
@@ -396,7 +395,7 @@ pub fn batch(
     options: &crate::batch::BatchOptions,
 ) -> u8 {
     if options.jobs == 0 {
-        eprintln!("error: --jobs must be at least 1");
+        crate::say!("error: --jobs must be at least 1");
         return EXIT_BAD_INPUT;
     }
     let compiled = match compiled_policies(&args) {
@@ -407,7 +406,7 @@ pub fn batch(
     let consumed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let mut size = None;
     if facts.is_dir() {
-        eprintln!(
+        crate::say!(
             "error: cannot read facts file {}: it is a folder; give a file of records",
             facts.display()
         );
@@ -426,13 +425,13 @@ pub fn batch(
                 Box::new(std::io::BufReader::with_capacity(1 << 16, counted))
             }
             Err(e) => {
-                eprintln!("error: cannot read facts file {}: {e}", facts.display());
+                crate::say!("error: cannot read facts file {}: {e}", facts.display());
                 return EXIT_BAD_INPUT;
             }
         }
     };
     if same_file(facts, out) {
-        eprintln!(
+        crate::say!(
             "error: --out {} is the facts file: writing the results would erase the records \
              before they are read; write them to another file",
             out.display()
@@ -462,7 +461,7 @@ pub fn batch(
     }
     match result {
         Ok(summary) => {
-            eprint!("{}", summary.text());
+            crate::say_raw!("{}", summary.text());
             if summary.errors > 0 {
                 EXIT_FAILED
             } else {
@@ -470,7 +469,7 @@ pub fn batch(
             }
         }
         Err(e) => {
-            eprintln!("error: {}", e.0);
+            crate::say!("error: {}", e.0);
             EXIT_BAD_INPUT
         }
     }
@@ -497,7 +496,7 @@ pub fn generate(count: u64, seed: u64, out: &Path, args: PolicyArgs) -> u8 {
     let catalogue = match crate::generate::Catalogue::from_program(&compiled.program) {
         Ok(c) => c,
         Err(m) => {
-            eprintln!("error: {m}");
+            crate::say!("error: {m}");
             return EXIT_BAD_INPUT;
         }
     };
@@ -510,7 +509,7 @@ pub fn generate(count: u64, seed: u64, out: &Path, args: PolicyArgs) -> u8 {
         // A reader that stops early (`| head`) is not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
         Err(e) => {
-            eprintln!("error: cannot write the population: {e}");
+            crate::say!("error: cannot write the population: {e}");
             EXIT_BAD_INPUT
         }
     }
@@ -559,7 +558,7 @@ pub fn lint(paths: &[PathBuf], as_of: Option<&str>, strict: bool, format: ListFo
         }
     }
     if !diagnostics.is_empty() {
-        eprint!(
+        crate::say_raw!(
             "{}",
             render_all(&diagnostics, &source.sources, stderr_options())
         );
@@ -584,7 +583,7 @@ pub struct DiffArgs {
 
 fn compile_spec(spec: &str, as_of: Date) -> Result<Compiled, u8> {
     let source = PolicySource::from_spec(spec).map_err(|e| {
-        eprintln!("error: cannot read rules `{spec}`: {e}");
+        crate::say!("error: cannot read rules `{spec}`: {e}");
         EXIT_BAD_INPUT
     })?;
     compile(&source, as_of).map_err(|e| {
@@ -699,7 +698,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
         let records = match stream_records(path) {
             Ok(r) => r,
             Err(m) => {
-                eprintln!("error: {m}");
+                crate::say!("error: {m}");
                 return EXIT_BAD_INPUT;
             }
         };
@@ -724,7 +723,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
         {
             Ok(d) => d,
             Err(e) => {
-                eprintln!("error: cannot read entity {}: {e}", path.display());
+                crate::say!("error: cannot read entity {}: {e}", path.display());
                 return EXIT_BAD_INPUT;
             }
         };
@@ -741,7 +740,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
                 report["entity"] = serde_json::to_value(&d).unwrap_or_default();
             }
             Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
+                crate::say!("error: {}: {e}", path.display());
                 return EXIT_BAD_INPUT;
             }
         }
@@ -803,7 +802,7 @@ fn open_output(out: &Path) -> Result<Box<dyn Write>, u8> {
     match std::fs::File::create(out) {
         Ok(f) => Ok(Box::new(std::io::BufWriter::with_capacity(1 << 16, f))),
         Err(e) => {
-            eprintln!("error: cannot write {}: {e}", out.display());
+            crate::say!("error: cannot write {}: {e}", out.display());
             Err(EXIT_BAD_INPUT)
         }
     }

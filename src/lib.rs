@@ -36,6 +36,25 @@
 //! [`lower`] → [`eval`] → [`trace`] → [`render`]; [`diff`] and [`semantic`] compare
 //! revisions; [`batch`] streams records; [`policy::compile`] runs the compile stages.
 
+/// `eprintln!` that does not panic when standard error is closed (`lexnis ...
+/// 2>&1 | head`): a message that cannot be shown is no reason to crash.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!`, likewise.
+#[macro_export]
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod ast;
 pub mod batch;
 pub mod check;

@@ -204,7 +204,7 @@ fn main() -> ExitCode {
     match worker {
         Ok(Ok(code)) => ExitCode::from(code),
         _ => {
-            eprintln!("error: lexnis stopped unexpectedly; please report this with the input that caused it");
+            lexnis::say!("error: lexnis stopped unexpectedly; please report this with the input that caused it");
             ExitCode::from(70)
         }
     }

@@ -269,3 +269,20 @@ fn keys_written_with_escapes_are_read_as_the_same_keys() {
     };
     assert_eq!(read(plain), read(escaped));
 }
+
+#[test]
+fn a_closed_standard_error_is_no_reason_to_crash() {
+    // `lexnis ... 2>&1 | head`: the reader of the messages has gone before they
+    // are written. The command ends with its own status (2: a revision that does
+    // not exist), not with a panic (101).
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lexnis"))
+        .args(["diff", "policies/it", "no-such-revision"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("lexnis runs");
+    drop(child.stderr.take());
+    let status = child.wait().expect("lexnis ends");
+    assert_eq!(status.code(), Some(2));
+}
