@@ -769,10 +769,14 @@ pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityD
     let mut ev_old = Evaluator::new(old);
     let mut ev_new = Evaluator::new(new);
     let alike = read_alike(&old.program, &new.program);
-    let (a, b) = evaluate_both((&mut ev_old, &mut ev_new), doc, doc, alike)?;
+    // As for a population: an entity type only one revision lists is no annex
+    // type for the other.
+    let old_doc = crate::semantic::adapt(&old.program, &new.program, doc);
+    let new_doc = crate::semantic::adapt(&new.program, &old.program, doc);
+    let (a, b) = evaluate_both((&mut ev_old, &mut ev_new), &old_doc, &new_doc, alike)?;
     let changes = Comparer::new(old, new).changes((old, &a), (new, &b));
-    exact_memo(&mut ev_old, doc);
-    exact_memo(&mut ev_new, doc);
+    exact_memo(&mut ev_old, &old_doc);
+    exact_memo(&mut ev_new, &new_doc);
     Ok(EntityDiff {
         id: doc
             .get(crate::facts::ID_FIELD)
