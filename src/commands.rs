@@ -645,7 +645,7 @@ fn jsonl_record(line: u64, bytes: &[u8]) -> Option<NumberedRecord> {
     let record = match std::str::from_utf8(without_bom(line, bytes)) {
         Ok(text) => match text.trim_matches(JSON_BLANKS) {
             "" => return None,
-            text => serde_json::from_str(text).map_err(|e| not_json(&e)),
+            text => crate::facts::parse_document(text).map_err(|e| not_json(&e)),
         },
         Err(e) => Err(not_utf8(&e)),
     };
@@ -656,7 +656,7 @@ fn json_array_records(path: &Path) -> Result<Vec<NumberedRecord>, String> {
     let text = std::fs::read_to_string(path)
         .map(text_without_bom)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let values: Vec<serde_json::Value> = serde_json::from_str(&text)
+    let values = crate::facts::parse_documents(&text)
         .map_err(|e| format!("{}: not a valid JSON array: {e}", path.display()))?;
     Ok(values
         .into_iter()
@@ -718,8 +718,9 @@ pub fn diff(args: &DiffArgs) -> u8 {
     }
     if let Some(path) = &args.entity {
         let doc = match std::fs::read_to_string(path)
+            .map(text_without_bom)
             .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+            .and_then(|t| crate::facts::parse_document(&t).map_err(|e| e.to_string()))
         {
             Ok(d) => d,
             Err(e) => {

@@ -3,7 +3,9 @@
 //! the `given` lines of inline examples, so that there is one notion of a valid value.
 
 mod alike;
+mod document;
 pub use alike::read_alike;
+pub use document::{parse_document, parse_documents};
 
 use crate::program::{show_decimal, FactId, FieldSpec, Program, Type};
 use crate::value::Value;
