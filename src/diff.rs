@@ -624,6 +624,9 @@ fn first_divergence(
             return found(cn, *n, name.clone());
         }
     }
+    if let Some((n, name)) = changed_conclusion(old, new, names) {
+        return found(cn, n, name);
+    }
     let added = new_names
         .nodes
         .iter()
@@ -636,6 +639,43 @@ fn first_divergence(
         .iter()
         .find(|(n, name)| old.memo(*n).is_some() && !new_names.by_name.contains_key(name))
         .and_then(|(n, name)| found(co, *n, format!("{name} (removed)")))
+}
+
+/// A rule that applied under both revisions but concludes another value under the
+/// new one (`includes mimit` where it said `includes mase`): the rule's own value
+/// is the same, its outcome's is not. The first such rule in the new order.
+fn changed_conclusion(
+    old: &Evaluator<'_>,
+    new: &Evaluator<'_>,
+    (old_names, new_names): &(Named, Named),
+) -> Option<(u32, String)> {
+    let (co, cn) = (old.compiled, new.compiled);
+    let applied = |ev: &Evaluator<'_>, n: u32| ev.memo(n) == Some(&Value::Bool(true));
+    let concluded = conclusions(cn);
+    let concluded_before = conclusions(co);
+    (new_names.nodes.iter()).find_map(|(n, name)| {
+        let m = *old_names.by_name.get(name)?;
+        let (after, before) = (concluded.get(n)?, concluded_before.get(&m)?);
+        let differ = match (&co.node(*before).op, &cn.node(*after).op) {
+            (Op::Const(x), Op::Const(y)) => !same_value(
+                (&co.program, &co.node(*before).ty, x),
+                (&cn.program, &cn.node(*after).ty, y),
+            ),
+            _ => false,
+        };
+        (differ && applied(new, *n) && applied(old, m)).then(|| (*n, name.clone()))
+    })
+}
+
+/// The value each rule concludes, by rule node.
+fn conclusions(c: &Compiled) -> std::collections::HashMap<u32, u32> {
+    (0..c.node_count() as u32)
+        .filter_map(|n| match &c.node(n).op {
+            Op::Outcome { rules, .. } => Some(rules.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
 /// Evaluates every record under both revisions and reports who moves where.

@@ -179,3 +179,44 @@ fn a_revision_against_itself_changes_nothing() {
     assert!(people.errors.is_empty(), "{:?}", people.errors);
     assert!(semantic_diff(&a, &b).regions.is_empty());
 }
+
+#[test]
+fn a_rule_that_concludes_another_value_is_named_as_the_cause() {
+    // The amendment changes only what art. 11, c. 2, lett. e), n. 1) concludes: the
+    // rule applies to the same entities, so its own value does not change.
+    let dir = std::env::temp_dir().join(format!("lexnis-conclusion-{}", std::process::id()));
+    let version = dir.join("dlgs-138-2024/2026-01-01");
+    std::fs::create_dir_all(&version).unwrap();
+    let base_version = root().join("policies/it/dlgs-138-2024/2024-10-16");
+    for entry in std::fs::read_dir(&base_version).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = match name.as_str() {
+            "00-atto.law" => text.replace(
+                "in force from 2024-10-16",
+                "in force from 2026-01-01\n  supersedes 2024-10-16",
+            ),
+            "art11-autorita.law" => text.replace(
+                "sector_of(\"I\", 1) then sector_authorities includes mase",
+                "sector_of(\"I\", 1) then sector_authorities includes mimit",
+            ),
+            _ => text,
+        };
+        std::fs::write(version.join(&name), text).unwrap();
+    }
+    let paths = [root().join("policies/it"), dir.clone()];
+    let new = compile(&PolicySource::from_paths(&paths).unwrap(), as_of()).unwrap();
+    let people = diff_population(&base(), &new, population().into_iter());
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(people.changed > 0, "energy entities change authority");
+    for record in &people.changed_records {
+        let cause = record.diverging.as_ref().expect("a cause is named");
+        assert_eq!(cause.name, "authority.mase_energy");
+        assert!(
+            cause.citation.contains("art. 11, c. 2, lett. e), n. 1)"),
+            "{}",
+            cause.citation
+        );
+    }
+}
