@@ -597,12 +597,14 @@ fn citation_of(c: &Compiled, n: u32) -> String {
 }
 
 /// The first named node, in the new revision's order, computed by both revisions
-/// with different values; failing that, a rule or definition only one of them has.
-/// Not computing a value is not a different value.
+/// with different values; failing that, a rule that concludes another value, then
+/// a rule or definition only one of them has. Not computing a value is not a
+/// different value. With `within`, only the nodes a result reads count.
 fn first_divergence(
     old: &Evaluator<'_>,
     new: &Evaluator<'_>,
     names: &(Named, Named),
+    within: Option<&Cones>,
 ) -> Option<Divergence> {
     let (old_names, new_names) = names;
     let (co, cn) = (old.compiled, new.compiled);
@@ -612,7 +614,9 @@ fn first_divergence(
             citation: citation_of(c, n),
         })
     };
-    for (n, name) in &new_names.nodes {
+    let in_new = |n: u32| within.is_none_or(|c| c.new[n as usize]);
+    let in_old = |n: u32| within.is_none_or(|c| c.old[n as usize]);
+    for (n, name) in new_names.nodes.iter().filter(|(n, _)| in_new(*n)) {
         let (Some(after), Some(&m)) = (new.memo(*n), old_names.by_name.get(name)) else {
             continue;
         };
@@ -624,21 +628,72 @@ fn first_divergence(
             return found(cn, *n, name.clone());
         }
     }
-    if let Some((n, name)) = changed_conclusion(old, new, names) {
+    if let Some((n, name)) = changed_conclusion(old, new, names).filter(|(n, _)| in_new(*n)) {
         return found(cn, n, name);
     }
-    let added = new_names
-        .nodes
-        .iter()
-        .find(|(n, name)| new.memo(*n).is_some() && !old_names.by_name.contains_key(name));
-    if let Some((n, name)) = added {
-        return found(cn, *n, format!("{name} (added)"));
+    // A rule only one revision has is a cause where it applied; one that did not
+    // apply is named only if nothing else is.
+    for applied in [true, false] {
+        if let Some((n, name)) = only_in((new, new_names), old_names, applied, in_new) {
+            return found(cn, *n, format!("{name} (added)"));
+        }
+        if let Some((n, name)) = only_in((old, old_names), new_names, applied, in_old) {
+            return found(co, *n, format!("{name} (removed)"));
+        }
     }
-    old_names
-        .nodes
-        .iter()
-        .find(|(n, name)| old.memo(*n).is_some() && !new_names.by_name.contains_key(name))
-        .and_then(|(n, name)| found(co, *n, format!("{name} (removed)")))
+    None
+}
+
+/// The first node that `ev`'s revision names and the other does not, that `ev`
+/// computed and that `inside` keeps; with `applied`, only a rule that applied.
+fn only_in<'n>(
+    (ev, mine): (&Evaluator<'_>, &'n Named),
+    theirs: &Named,
+    applied: bool,
+    inside: impl Fn(u32) -> bool,
+) -> Option<&'n (u32, String)> {
+    (mine.nodes.iter()).find(|(n, name)| {
+        inside(*n)
+            && !theirs.by_name.contains_key(name)
+            && ev
+                .memo(*n)
+                .is_some_and(|v| !applied || *v == Value::Bool(true))
+    })
+}
+
+/// The nodes a result reads, directly or not, in each revision.
+struct Cones {
+    old: Vec<bool>,
+    new: Vec<bool>,
+}
+
+impl Cones {
+    /// Per result both revisions have, by key.
+    fn of_results(old: &Compiled, new: &Compiled) -> std::collections::HashMap<String, Cones> {
+        let node_of =
+            |c: &Compiled, key: &str| c.results.iter().find(|r| r.key == key).map(|r| r.node);
+        (new.results.iter())
+            .filter_map(|r| {
+                let cones = Cones {
+                    old: reads(old, node_of(old, &r.key)?),
+                    new: reads(new, r.node),
+                };
+                Some((r.key.clone(), cones))
+            })
+            .collect()
+    }
+}
+
+/// The nodes `root` reads, directly or not, itself included.
+fn reads(c: &Compiled, root: u32) -> Vec<bool> {
+    let mut seen = vec![false; c.node_count()];
+    let mut stack = vec![root];
+    while let Some(n) = stack.pop() {
+        if !std::mem::replace(&mut seen[n as usize], true) {
+            c.node(n).op.for_each_operand(|o| stack.push(o));
+        }
+    }
+    seen
 }
 
 /// A rule that applied under both revisions but concludes another value under the
@@ -691,6 +746,7 @@ pub fn diff_population(
     let comparer = Comparer::new(old, new);
     let names = (Named::new(old), Named::new(new));
     let alike = read_alike(&old.program, &new.program);
+    let cones = Cones::of_results(old, new);
     for (line, doc) in records {
         out.records += 1;
         let doc = match doc {
@@ -722,8 +778,14 @@ pub fn diff_population(
         out.changed += 1;
         exact_memo(&mut ev_old, &old_doc);
         exact_memo(&mut ev_new, &new_doc);
-        let diverging = first_divergence(&ev_old, &ev_new, &names);
+        let diverging = first_divergence(&ev_old, &ev_new, &names, None);
         for (k, x, y) in &changes {
+            // Each result's cause among what that result reads; the record's
+            // first divergence if nothing it reads diverges.
+            let cause = cones
+                .get(k)
+                .and_then(|c| first_divergence(&ev_old, &ev_new, &names, Some(c)))
+                .or_else(|| diverging.clone());
             let entry = table
                 .entry((k.clone(), x.to_string(), y.to_string()))
                 .or_insert_with(|| Moves {
@@ -733,8 +795,8 @@ pub fn diff_population(
                     by_rule: BTreeMap::new(),
                 });
             entry.count += 1;
-            if let Some(d) = &diverging {
-                *entry.by_rule.entry(d.clone()).or_default() += 1;
+            if let Some(d) = cause {
+                *entry.by_rule.entry(d).or_default() += 1;
             }
         }
         out.changed_records.push(ChangedRecord {
@@ -792,7 +854,7 @@ pub fn compare_one(
     let names = (Named::new(ev_old.compiled), Named::new(ev_new.compiled));
     exact_memo(ev_old, old_doc);
     exact_memo(ev_new, new_doc);
-    Some((changes, first_divergence(ev_old, ev_new, &names)))
+    Some((changes, first_divergence(ev_old, ev_new, &names, None)))
 }
 
 /// One entity's explanation under both revisions, step by step.
@@ -824,7 +886,7 @@ pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityD
             .map(str::to_string),
         old: crate::trace::build_trace(&ev_old).steps,
         new: crate::trace::build_trace(&ev_new).steps,
-        diverging: first_divergence(&ev_old, &ev_new, &(Named::new(old), Named::new(new))),
+        diverging: first_divergence(&ev_old, &ev_new, &(Named::new(old), Named::new(new)), None),
         changes,
     })
 }
