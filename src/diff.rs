@@ -570,6 +570,8 @@ struct Moves {
 struct Named {
     nodes: Vec<(u32, String)>,
     by_name: std::collections::HashMap<String, u32>,
+    /// The value each rule concludes, by rule node.
+    concludes: std::collections::HashMap<u32, u32>,
 }
 
 impl Named {
@@ -579,7 +581,18 @@ impl Named {
             .map(|n| (n, crate::trace::node_name(c, n)))
             .collect();
         let by_name = nodes.iter().map(|(n, name)| (name.clone(), *n)).collect();
-        Named { nodes, by_name }
+        let concludes = (0..c.node_count() as u32)
+            .filter_map(|n| match &c.node(n).op {
+                Op::Outcome { rules, .. } => Some(rules.clone()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        Named {
+            nodes,
+            by_name,
+            concludes,
+        }
     }
 }
 
@@ -628,7 +641,7 @@ fn first_divergence(
             return found(cn, *n, name.clone());
         }
     }
-    if let Some((n, name)) = changed_conclusion(old, new, names).filter(|(n, _)| in_new(*n)) {
+    if let Some((n, name)) = changed_conclusion(old, new, names, in_new) {
         return found(cn, n, name);
     }
     // A rule only one revision has is a cause where it applied; one that did not
@@ -698,19 +711,20 @@ fn reads(c: &Compiled, root: u32) -> Vec<bool> {
 
 /// A rule that applied under both revisions but concludes another value under the
 /// new one (`includes mimit` where it said `includes mase`): the rule's own value
-/// is the same, its outcome's is not. The first such rule in the new order.
+/// is the same, its outcome's is not. The first such rule in the new order that
+/// `inside` keeps.
 fn changed_conclusion(
     old: &Evaluator<'_>,
     new: &Evaluator<'_>,
     (old_names, new_names): &(Named, Named),
+    inside: impl Fn(u32) -> bool,
 ) -> Option<(u32, String)> {
     let (co, cn) = (old.compiled, new.compiled);
     let applied = |ev: &Evaluator<'_>, n: u32| ev.memo(n) == Some(&Value::Bool(true));
-    let concluded = conclusions(cn);
-    let concluded_before = conclusions(co);
-    (new_names.nodes.iter()).find_map(|(n, name)| {
+    let mut candidates = new_names.nodes.iter().filter(|(n, _)| inside(*n));
+    candidates.find_map(|(n, name)| {
         let m = *old_names.by_name.get(name)?;
-        let (after, before) = (concluded.get(n)?, concluded_before.get(&m)?);
+        let (after, before) = (new_names.concludes.get(n)?, old_names.concludes.get(&m)?);
         let differ = match (&co.node(*before).op, &cn.node(*after).op) {
             (Op::Const(x), Op::Const(y)) => !same_value(
                 (&co.program, &co.node(*before).ty, x),
@@ -720,17 +734,6 @@ fn changed_conclusion(
         };
         (differ && applied(new, *n) && applied(old, m)).then(|| (*n, name.clone()))
     })
-}
-
-/// The value each rule concludes, by rule node.
-fn conclusions(c: &Compiled) -> std::collections::HashMap<u32, u32> {
-    (0..c.node_count() as u32)
-        .filter_map(|n| match &c.node(n).op {
-            Op::Outcome { rules, .. } => Some(rules.clone()),
-            _ => None,
-        })
-        .flatten()
-        .collect()
 }
 
 /// Evaluates every record under both revisions and reports who moves where.
