@@ -652,10 +652,26 @@ fn jsonl_record(line: u64, bytes: &[u8]) -> Option<NumberedRecord> {
     Some((line, record))
 }
 
+/// A file that starts with `[`: a JSON array, unless its first line is a whole
+/// value followed by more lines (JSON lines whose first record is an array, which
+/// is then that record's error, not the whole file's).
 fn json_array_records(path: &Path) -> Result<Vec<NumberedRecord>, String> {
     let text = std::fs::read_to_string(path)
         .map(text_without_bom)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let first_is_whole = lines
+        .next()
+        .is_some_and(|(_, l)| crate::facts::parse_document(l).is_ok());
+    if first_is_whole && lines.next().is_some() {
+        let numbered = text.split_inclusive('\n').enumerate();
+        return Ok(numbered
+            .filter_map(|(i, l)| jsonl_record(i as u64 + 1, l.as_bytes()))
+            .collect());
+    }
     let values = crate::facts::parse_documents(&text)
         .map_err(|e| format!("{}: not a valid JSON array: {e}", path.display()))?;
     Ok(values
@@ -825,6 +841,17 @@ mod tests {
         let shapes: Vec<(u64, bool)> = records.iter().map(|(l, r)| (*l, r.is_ok())).collect();
         assert_eq!(shapes, [(1, true), (3, false), (4, false), (6, true)]);
         assert!(records[1].1.as_ref().unwrap_err().contains("UTF-8"));
+        // JSON lines whose first record is an array are still JSON lines; a JSON
+        // array over several lines is an array.
+        std::fs::write(&path, "[1, 2]\n{\"id\": 2}\n").unwrap();
+        let records: Vec<_> = stream_records(&path).unwrap().collect();
+        assert_eq!(records.iter().map(|(l, _)| *l).collect::<Vec<_>>(), [1, 2]);
+        std::fs::write(&path, "[\n  {\"id\": 1},\n  {\"id\": 2}\n]\n").unwrap();
+        let records: Vec<_> = stream_records(&path).unwrap().collect();
+        assert!(records
+            .iter()
+            .all(|(_, r)| r.as_ref().is_ok_and(|d| d.is_object())));
+        assert_eq!(records.len(), 2);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
