@@ -88,11 +88,11 @@ pub fn rules_markdown(changes: &[RuleChange]) -> String {
     for c in changes {
         let cell = |w: &Option<crate::diff::Written>| {
             w.as_ref().map_or(String::new(), |w| {
-                format!("`{}` ({})", w.text.replace('|', "\\|"), w.source)
+                format!("`{}` ({})", table_cell(&w.text), w.source)
             })
         };
         let what = match &c.detail {
-            Some(d) => format!("{}: `{}`", c.aspects.join(", "), d.replace('|', "\\|")),
+            Some(d) => format!("{}: `{}`", c.aspects.join(", "), table_cell(d)),
             None => c.aspects.join(", "),
         };
         let _ = writeln!(
@@ -183,6 +183,11 @@ pub fn population_text(d: &PopulationDiff, style: Style) -> String {
     out
 }
 
+/// Text for a markdown table cell: a `|` would end the cell.
+fn table_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
 pub fn population_markdown(d: &PopulationDiff) -> String {
     let mut out = format!(
         "\n## Population\n\n{} record(s), {} changed outcome, {} could not be evaluated.\n",
@@ -204,10 +209,10 @@ pub fn population_markdown(d: &PopulationDiff) -> String {
                 out,
                 "| {} | {} | {} | {} | {} |",
                 t.result,
-                show(&t.from),
-                show(&t.to),
+                table_cell(&show(&t.from)),
+                table_cell(&show(&t.to)),
                 t.count,
-                rules.join("; ")
+                table_cell(&rules.join("; "))
             );
         }
     }
@@ -224,9 +229,9 @@ pub fn population_markdown(d: &PopulationDiff) -> String {
                 out,
                 "| {} | {} | {} | {} |",
                 r.line,
-                r.id.as_deref().unwrap_or("-"),
-                changes.join("; "),
-                why
+                table_cell(r.id.as_deref().unwrap_or("-")),
+                table_cell(&changes.join("; ")),
+                table_cell(&why)
             );
         }
     }
@@ -330,10 +335,10 @@ pub fn semantic_markdown(d: &crate::semantic::SemanticDiff) -> String {
             out,
             "| {} | {} | {} | {} | `{}` |",
             i + 1,
-            changes_text(&r.changes).replace('|', "\\|"),
+            table_cell(&changes_text(&r.changes)),
             r.entities,
-            why,
-            r.witness
+            table_cell(&why),
+            table_cell(&r.witness.to_string())
         );
     }
     out
