@@ -334,6 +334,24 @@ fn read_json_array(
     state.finish(last, emit)
 }
 
+/// The elements of a JSON array as text, each with the line it starts on (or why
+/// it is not an element), as a batch cuts them; then whether the array was left
+/// open after them. For `lexnis diff`, whose records are JSON trees.
+pub(crate) type Elements = Vec<(u64, Result<String, String>)>;
+
+pub(crate) fn json_array_elements(input: &mut dyn BufRead) -> (Elements, Result<(), String>) {
+    let mut out = Vec::new();
+    let result = read_json_array(input, &mut |r| {
+        let text = r.payload.map(|p| match p {
+            Payload::Text(t) => t.into_owned(),
+            Payload::Value(v) => v.to_string(),
+        });
+        out.push((r.line, text));
+        true
+    });
+    (out, result)
+}
+
 #[derive(Default)]
 struct ArrayScan {
     started: bool,
@@ -921,23 +939,11 @@ pub(crate) fn not_utf8(e: &std::str::Utf8Error) -> String {
 mod tests {
     use super::*;
 
-    type Scanned = Vec<(u64, Result<String, String>)>;
+    type Scanned = Elements;
 
     /// The records of a JSON array input, and whether reading it failed.
     fn scan_all(text: &str) -> (Scanned, Result<(), String>) {
-        let mut out = Vec::new();
-        let mut input: &[u8] = text.as_bytes();
-        let result = read_json_array(&mut input, &mut |r| {
-            out.push((
-                r.line,
-                r.payload.map(|p| match p {
-                    Payload::Text(t) => t.into_owned(),
-                    Payload::Value(v) => v.to_string(),
-                }),
-            ));
-            true
-        });
-        (out, result)
+        json_array_elements(&mut text.as_bytes())
     }
 
     fn scan(text: &str) -> Scanned {

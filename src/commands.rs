@@ -613,7 +613,7 @@ pub fn stream_records(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRec
     let start = std::io::BufRead::fill_buf(&mut reader).map_err(cannot)?;
     let start = crate::batch::without_bom(1, start);
     if start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return json_array_records(path).map(|r| Box::new(r.into_iter()) as Box<_>);
+        return json_array_records(path);
     }
     let mut line = 0u64;
     let mut ended = false;
@@ -654,8 +654,10 @@ fn jsonl_record(line: u64, bytes: &[u8]) -> Option<NumberedRecord> {
 
 /// A file that starts with `[`: a JSON array, unless its first line is a whole
 /// value followed by more lines (JSON lines whose first record is an array, which
-/// is then that record's error, not the whole file's).
-fn json_array_records(path: &Path) -> Result<Vec<NumberedRecord>, String> {
+/// is then that record's error, not the whole file's). An array is cut into its
+/// elements as a batch cuts it, each with the line it starts on, and an element
+/// becomes a JSON tree only when its turn comes.
+fn json_array_records(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRecord>>, String> {
     let text = std::fs::read_to_string(path)
         .map(text_without_bom)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -668,17 +670,20 @@ fn json_array_records(path: &Path) -> Result<Vec<NumberedRecord>, String> {
         .is_some_and(|(_, l)| crate::facts::parse_document(l).is_ok());
     if first_is_whole && lines.next().is_some() {
         let numbered = text.split_inclusive('\n').enumerate();
-        return Ok(numbered
+        let records: Vec<NumberedRecord> = numbered
             .filter_map(|(i, l)| jsonl_record(i as u64 + 1, l.as_bytes()))
-            .collect());
+            .collect();
+        return Ok(Box::new(records.into_iter()));
     }
-    let values = crate::facts::parse_documents(&text)
-        .map_err(|e| format!("{}: not a valid JSON array: {e}", path.display()))?;
-    Ok(values
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| (i as u64 + 1, Ok(v)))
-        .collect())
+    let (mut elements, end) = crate::batch::json_array_elements(&mut text.as_bytes());
+    if let Err(e) = end {
+        elements.push((text.lines().count() as u64, Err(e)));
+    }
+    let read =
+        |text: String| crate::facts::parse_document(&text).map_err(|e| crate::batch::not_json(&e));
+    Ok(Box::new(elements.into_iter().map(
+        move |(line, element)| (line, element.and_then(read)),
+    )))
 }
 
 /// `lexnis diff`.
