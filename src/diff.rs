@@ -2,11 +2,14 @@
 //! in the text), [`diff_population`] (who changes outcome and which rule moved
 //! them), [`diff_entity`] (one entity's two traces side by side).
 
+mod adapt;
+
 use crate::eval::Evaluator;
 use crate::facts::{load_facts, read_alike, Facts};
 use crate::lower::{Compiled, Op};
 use crate::program::{ActId, Program};
 use crate::value::{to_json, Value};
+pub use adapt::Adapter;
 use serde::Serialize;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -750,6 +753,10 @@ pub fn diff_population(
     let names = (Named::new(old), Named::new(new));
     let alike = read_alike(&old.program, &new.program);
     let cones = Cones::of_results(old, new);
+    let adapters = (
+        Adapter::new(&old.program, &new.program),
+        Adapter::new(&new.program, &old.program),
+    );
     for (line, doc) in records {
         out.records += 1;
         let doc = match doc {
@@ -762,10 +769,10 @@ pub fn diff_population(
         let id = doc
             .get(crate::facts::ID_FIELD)
             .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
-        let old_doc = crate::semantic::adapt(&old.program, &new.program, &doc);
+        let old_doc = adapters.0.adapt(&doc);
         let new_doc = match alike {
             true => old_doc.clone(),
-            false => crate::semantic::adapt(&new.program, &old.program, &doc),
+            false => adapters.1.adapt(&doc),
         };
         let (a, b) = match evaluate_both((&mut ev_old, &mut ev_new), &old_doc, &new_doc, alike) {
             Ok(results) => results,
@@ -847,17 +854,20 @@ pub fn compare_one(
     old_doc: &Json,
     new_doc: &Json,
     alike: bool,
-) -> Option<(Changes, Option<Divergence>)> {
-    let (a, b) = evaluate_both((ev_old, ev_new), old_doc, new_doc, alike).ok()?;
+) -> Result<Option<(Changes, Option<Divergence>)>, String> {
+    let (a, b) = evaluate_both((ev_old, ev_new), old_doc, new_doc, alike)?;
     let changes = Comparer::new(ev_old.compiled, ev_new.compiled)
         .changes((ev_old.compiled, &a), (ev_new.compiled, &b));
     if changes.is_empty() {
-        return None;
+        return Ok(None);
     }
     let names = (Named::new(ev_old.compiled), Named::new(ev_new.compiled));
     exact_memo(ev_old, old_doc);
     exact_memo(ev_new, new_doc);
-    Some((changes, first_divergence(ev_old, ev_new, &names, None)))
+    Ok(Some((
+        changes,
+        first_divergence(ev_old, ev_new, &names, None),
+    )))
 }
 
 /// One entity's explanation under both revisions, step by step.
@@ -876,8 +886,8 @@ pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityD
     let alike = read_alike(&old.program, &new.program);
     // As for a population: an entity type only one revision lists is no annex
     // type for the other.
-    let old_doc = crate::semantic::adapt(&old.program, &new.program, doc);
-    let new_doc = crate::semantic::adapt(&new.program, &old.program, doc);
+    let old_doc = Adapter::new(&old.program, &new.program).adapt(doc);
+    let new_doc = Adapter::new(&new.program, &old.program).adapt(doc);
     let (a, b) = evaluate_both((&mut ev_old, &mut ev_new), &old_doc, &new_doc, alike)?;
     let changes = Comparer::new(old, new).changes((old, &a), (new, &b));
     exact_memo(&mut ev_old, &old_doc);

@@ -13,10 +13,10 @@
 //! Lists (partners, linked enterprises) are left empty: differences that only
 //! aggregation reveals are found by `diff --facts` over a population.
 
-use crate::diff::Divergence;
+use crate::diff::{Adapter, Divergence};
 use crate::eval::Evaluator;
 use crate::lower::{Compiled, Op};
-use crate::program::{FieldSpec, KeyIndex, Program, Type};
+use crate::program::{FieldSpec, Program, Type};
 use crate::value::Value;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -39,6 +39,19 @@ pub struct Region {
 pub struct SemanticDiff {
     pub entities_tried: u64,
     pub regions: Vec<Region>,
+    /// Entities tried that one revision could not evaluate: the search says so
+    /// rather than leave a part of the space out in silence.
+    pub unevaluated: u64,
+    /// The first of them, with the reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unevaluated_example: Option<Unevaluated>,
+}
+
+/// An entity the search built that a revision could not evaluate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unevaluated {
+    pub reason: String,
+    pub entity: Json,
 }
 
 /// Numbers compared against in either revision, with their neighbours.
@@ -102,212 +115,293 @@ struct Plan {
     /// Alternative settings of one fact: (fact, value).
     seeds: Vec<(String, Json)>,
     /// Numeric fields of required records: (fact, field).
-    numbers: Vec<(String, String)>,
+    numbers: Vec<(String, NumberField)>,
     /// Yes/no facts.
     flags: Vec<String>,
+    /// Numeric facts.
+    scalars: Vec<NumberField>,
     /// Lists of records, probed with one element: (fact, element template, numeric fields).
-    lists: Vec<(String, Map<String, Json>, Vec<String>)>,
+    lists: Vec<(String, Json, Vec<NumberField>)>,
     /// Optional records, probed with every yes/no field true: (fact, value).
     options: Vec<(String, Json)>,
 }
 
-fn plan(p: &Program) -> Plan {
+/// The search plan read off the facts schemas of both revisions: a fact, field or
+/// table key that only one declares is tried too (the other revision does not
+/// read it: see [`crate::diff::Adapter`]).
+fn plan(programs: [&Program; 2]) -> Plan {
     let mut plan = Plan {
         base: Map::new(),
         seeds: Vec::new(),
         numbers: Vec::new(),
         flags: Vec::new(),
+        scalars: Vec::new(),
         lists: Vec::new(),
         options: Vec::new(),
     };
-    for f in &p.facts {
-        let FieldSpec { name, ty, .. } = &f.spec;
-        let required = f.spec.default.is_none() && !matches!(ty, Type::Optional(_));
-        if required {
-            if let Some(v) = base_value(p, ty, f.spec.range.as_ref().and_then(|r| r.min)) {
-                plan.base.insert(name.clone(), v);
-            }
-        }
-        match ty.required() {
-            Type::Bool => plan.flags.push(name.clone()),
-            Type::Set(elem) | Type::List(elem) if matches!(elem.as_ref(), Type::Table(_)) => {
-                if let Type::Table(t) = elem.as_ref() {
-                    plan.seeds.extend(
-                        p.tables[t.index()]
-                            .rows
-                            .iter()
-                            .map(|r| (name.clone(), json!([r.key]))),
-                    );
-                }
-            }
-            Type::Table(t) => plan.seeds.extend(
-                p.tables[t.index()]
-                    .rows
-                    .iter()
-                    .map(|r| (name.clone(), json!(r.key))),
-            ),
-            Type::Enum(e) => plan.seeds.extend(
-                p.enums[e.index()]
-                    .variants
-                    .iter()
-                    .map(|v| (name.clone(), json!(v.0))),
-            ),
-            Type::List(elem) if matches!(elem.as_ref(), Type::Record(_)) => {
-                let Type::Record(r) = elem.as_ref() else {
-                    continue;
-                };
-                let Some(Json::Object(template)) = base_value(p, elem, None) else {
-                    continue;
-                };
-                let numbers = p.records[r.index()]
-                    .fields
-                    .iter()
-                    .filter(|f| f.ty.is_numeric())
-                    .map(|f| f.name.clone())
-                    .collect();
-                plan.lists.push((name.clone(), template, numbers));
-            }
-            Type::Record(r) if !required => {
-                let Some(Json::Object(mut value)) = base_value(p, ty.required(), None) else {
-                    continue;
-                };
-                for field in p.records[r.index()]
-                    .fields
-                    .iter()
-                    .filter(|f| f.ty == Type::Bool)
-                {
-                    value.insert(field.name.clone(), json!(true));
-                }
-                plan.options.push((name.clone(), Json::Object(value)));
-            }
-            Type::Record(r) if required => {
-                for field in &p.records[r.index()].fields {
-                    if field.ty.is_numeric() {
-                        plan.numbers.push((name.clone(), field.name.clone()));
-                    }
-                }
-            }
-            _ => {}
+    for p in programs {
+        for f in &p.facts {
+            add_fact(&mut plan, p, &f.spec);
         }
     }
     plan
 }
 
-/// Every entity the search tries, in a fixed order.
-fn candidates(plan: &Plan, thresholds: &[Decimal]) -> Vec<Json> {
-    let mut out = Vec::new();
-    let mut records: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (fact, field) in &plan.numbers {
-        records
-            .entry(fact.as_str())
-            .or_default()
-            .push(field.as_str());
+/// What the search tries of one fact of `p`, added to what it tries already.
+fn add_fact(plan: &mut Plan, p: &Program, spec: &FieldSpec) {
+    let FieldSpec { name, ty, .. } = spec;
+    let required = spec.default.is_none() && !matches!(ty, Type::Optional(_));
+    if required {
+        if let Some(v) = base_value(p, ty, spec.range.as_ref().and_then(|r| r.min)) {
+            merge(plan.base.entry(name.clone()).or_insert(Json::Null), v);
+        }
     }
+    let mut seeds = Vec::new();
+    match ty.required() {
+        Type::Bool => plan.flags.push(name.clone()),
+        ty if ty.is_numeric() => plan.scalars.push(NumberField::of(spec)),
+        Type::Set(elem) | Type::List(elem) if matches!(elem.as_ref(), Type::Table(_)) => {
+            if let Type::Table(t) = elem.as_ref() {
+                let rows = p.tables[t.index()].rows.iter();
+                seeds.extend(rows.map(|r| (name.clone(), json!([r.key]))));
+            }
+        }
+        Type::Table(t) => {
+            let rows = p.tables[t.index()].rows.iter();
+            seeds.extend(rows.map(|r| (name.clone(), json!(r.key))));
+        }
+        Type::Enum(e) => {
+            let variants = p.enums[e.index()].variants.iter();
+            seeds.extend(variants.map(|v| (name.clone(), json!(v.0))));
+        }
+        Type::List(elem) if matches!(elem.as_ref(), Type::Record(_)) => {
+            let Type::Record(r) = elem.as_ref() else {
+                return;
+            };
+            let Some(template) = base_value(p, elem, None) else {
+                return;
+            };
+            let numbers = numeric_fields(p, *r);
+            match plan.lists.iter_mut().find(|(list, ..)| list == name) {
+                Some((_, known, known_numbers)) => {
+                    merge(known, template);
+                    known_numbers.extend(numbers);
+                }
+                None => plan.lists.push((name.clone(), template, numbers)),
+            }
+        }
+        Type::Record(r) if !required => {
+            let Some(Json::Object(mut value)) = base_value(p, ty.required(), None) else {
+                return;
+            };
+            for field in p.records[r.index()].fields.iter() {
+                if field.ty == Type::Bool {
+                    value.insert(field.name.clone(), json!(true));
+                }
+            }
+            match plan.options.iter_mut().find(|(option, _)| option == name) {
+                Some((_, known)) => merge(known, Json::Object(value)),
+                None => plan.options.push((name.clone(), Json::Object(value))),
+            }
+        }
+        Type::Record(r) if required => {
+            let fields = numeric_fields(p, *r).into_iter();
+            plan.numbers
+                .extend(fields.map(|field| (name.clone(), field)));
+        }
+        _ => {}
+    }
+    plan.seeds.extend(seeds);
+    // A fact both revisions declare is tried once (with the newer one's range).
+    dedup(&mut plan.seeds, |seed| seed.clone());
+    dedup(&mut plan.numbers, |(fact, field)| {
+        (fact.clone(), field.name.clone())
+    });
+    dedup(&mut plan.flags, String::clone);
+    dedup(&mut plan.scalars, |fact| fact.name.clone());
+    for (_, _, numbers) in &mut plan.lists {
+        dedup(numbers, |field| field.name.clone());
+    }
+}
+
+/// A numeric field of a record, and the values its range admits.
+#[derive(Debug, Clone, PartialEq)]
+struct NumberField {
+    name: String,
+    min: Option<Decimal>,
+    max: Option<Decimal>,
+}
+
+impl NumberField {
+    fn of(spec: &FieldSpec) -> NumberField {
+        NumberField {
+            name: spec.name.clone(),
+            min: spec.range.as_ref().and_then(|r| r.min),
+            max: spec.range.as_ref().and_then(|r| r.max),
+        }
+    }
+
+    /// A value out of the field's range makes no entity (a share of 249%): the
+    /// search does not try it.
+    fn admits(&self, n: Decimal) -> bool {
+        self.min.is_none_or(|m| n >= m) && self.max.is_none_or(|m| n <= m)
+    }
+}
+
+fn numeric_fields(p: &Program, r: crate::program::RecordId) -> Vec<NumberField> {
+    let fields = p.records[r.index()].fields.iter();
+    fields
+        .filter(|f| f.ty.is_numeric())
+        .map(NumberField::of)
+        .collect()
+}
+
+/// Removes the items whose key an earlier item has, keeping the order.
+fn dedup<T, K: PartialEq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
+    let mut seen: Vec<K> = Vec::with_capacity(items.len());
+    items.retain(|item| {
+        let k = key(item);
+        let new = !seen.contains(&k);
+        if new {
+            seen.push(k);
+        }
+        new
+    });
+}
+
+/// Adds to `into` the fields of `from` it lacks (a record field only one revision
+/// declares); anything else already in `into` stays.
+fn merge(into: &mut Json, from: Json) {
+    match (into, from) {
+        (Json::Object(a), Json::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(known) => merge(known, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (into @ Json::Null, from) => *into = from,
+        _ => {}
+    }
+}
+
+/// Every entity the search tries, in a fixed order, each handed to `try_one` (the
+/// entities are not kept: there are tens of thousands).
+fn candidates(plan: &Plan, thresholds: &[Decimal], try_one: &mut dyn FnMut(Map<String, Json>)) {
+    let mut records: BTreeMap<&str, Vec<&NumberField>> = BTreeMap::new();
+    for (fact, field) in &plan.numbers {
+        records.entry(fact.as_str()).or_default().push(field);
+    }
+    // An object with every field that admits it set to one candidate.
+    let sized = |mut doc: Json, fields: &[&NumberField], number: Decimal| {
+        for field in fields.iter().filter(|f| f.admits(number)) {
+            doc[field.name.as_str()] = json!(number.to_string());
+        }
+        doc
+    };
+    let with_record = |doc: &Map<String, Json>, record: &str, fields: &[&NumberField], n| {
+        let mut doc = doc.clone();
+        let value = doc.remove(record).unwrap_or(Json::Null);
+        doc.insert(record.to_string(), sized(value, fields, n));
+        doc
+    };
     for seed in std::iter::once(None).chain(plan.seeds.iter().map(Some)) {
         let mut seeded = plan.base.clone();
         if let Some((fact, value)) = seed {
             seeded.insert(fact.clone(), value.clone());
         }
         for (record, fields) in &records {
-            for t in thresholds {
-                let number = json!(t.to_string());
-                for field in fields {
-                    let mut doc = seeded.clone();
-                    doc[*record][*field] = number.clone();
-                    out.push(Json::Object(doc));
+            for &number in thresholds {
+                for field in fields.iter().filter(|f| f.admits(number)) {
+                    try_one(with_record(&seeded, record, &[field], number));
                 }
-                let mut doc = seeded.clone();
-                for field in fields {
-                    doc[*record][*field] = number.clone();
-                }
-                out.push(Json::Object(doc));
+                // What an optional record decides may turn on the size (the
+                // safeguard clause of DPCM 221/2024 on a size class).
+                with_each_option(plan, with_record(&seeded, record, fields, number), try_one);
             }
         }
         for flag in &plan.flags {
             let mut doc = seeded.clone();
             doc.insert(flag.clone(), json!(true));
-            out.push(Json::Object(doc));
+            try_one(doc);
         }
-    }
-    // Aggregation probes: one partner or linked enterprise of every size the
-    // thresholds suggest, alone and with each optional record declared.
-    for (list, template, numbers) in &plan.lists {
-        for t in thresholds {
-            let mut element = template.clone();
-            for field in numbers {
-                element.insert(field.clone(), json!(t.to_string()));
-            }
-            let mut doc = plan.base.clone();
-            doc.insert(list.clone(), json!([element]));
-            out.push(Json::Object(doc.clone()));
-            for (option, value) in &plan.options {
-                let mut with = doc.clone();
-                with.insert(option.clone(), value.clone());
-                out.push(Json::Object(with));
+        for &number in thresholds {
+            for fact in plan.scalars.iter().filter(|f| f.admits(number)) {
+                let mut doc = seeded.clone();
+                doc.insert(fact.name.clone(), json!(number.to_string()));
+                try_one(doc);
             }
         }
     }
-    out
+    // Aggregation probes: one partner or linked enterprise of every candidate
+    // size, beside an entity of every candidate size (aggregation moves an entity
+    // across a threshold only from near it).
+    let mut sizes = vec![plan.base.clone()];
+    for (record, fields) in &records {
+        sizes.extend((thresholds.iter()).map(|n| with_record(&plan.base, record, fields, *n)));
+    }
+    for (list, template, fields) in &plan.lists {
+        let fields: Vec<&NumberField> = fields.iter().collect();
+        for &number in thresholds {
+            let element = sized(template.clone(), &fields, number);
+            for size in &sizes {
+                let mut doc = size.clone();
+                doc.insert(list.clone(), json!([element]));
+                with_each_option(plan, doc, try_one);
+            }
+        }
+    }
 }
 
-/// The document as the program `p` can read it, in a comparison with `other`:
-/// the table keys that only `other` knows (an entity type added by the other
-/// revision) are dropped, as an entity of a type the annex does not list is of no
-/// annex type. A key neither revision knows stays, so that reading the document
-/// reports it, as a batch does.
-pub fn adapt<'d>(p: &'d Program, other: &'d Program, doc: &'d Json) -> std::borrow::Cow<'d, Json> {
-    use std::borrow::Cow;
-    // Per fact of `p` that is a set or list of table keys: its name, and the
-    // tables in which `p` and `other` look its keys up.
-    let key_table = |program: &'d Program, name: &str| {
-        let fact = program.facts.iter().find(|f| f.spec.name == name)?;
-        match fact.spec.ty.element() {
-            Some(Type::Table(t)) => Some(&program.tables[t.index()].index),
-            _ => None,
-        }
-    };
-    let table_sets: Vec<(&str, &KeyIndex, &KeyIndex)> = (p.facts.iter())
-        .filter_map(|f| {
-            let name = f.spec.name.as_str();
-            Some((name, key_table(p, name)?, key_table(other, name)?))
+/// The entity, then the entity with each optional record declared (the plain one
+/// first, so that it is the witness of a region both fall in).
+fn with_each_option(
+    plan: &Plan,
+    doc: Map<String, Json>,
+    try_one: &mut dyn FnMut(Map<String, Json>),
+) {
+    let declared: Vec<Map<String, Json>> = (plan.options.iter())
+        .map(|(option, value)| {
+            let mut with = doc.clone();
+            with.insert(option.clone(), value.clone());
+            with
         })
         .collect();
-    let kept = |mine: &KeyIndex, theirs: &KeyIndex, k: &Json| {
-        k.as_str()
-            .is_none_or(|k| mine.contains_key(k) || !theirs.contains_key(k))
-    };
-    let drops = |&(name, mine, theirs): &(&str, &KeyIndex, &KeyIndex)| {
-        doc.get(name)
-            .and_then(Json::as_array)
-            .is_some_and(|items| items.iter().any(|k| !kept(mine, theirs, k)))
-    };
-    if !table_sets.iter().any(drops) {
-        return Cow::Borrowed(doc);
-    }
-    let mut out = doc.clone();
-    for (name, mine, theirs) in &table_sets {
-        if let Some(Json::Array(items)) = out.get_mut(*name) {
-            items.retain(|k| kept(mine, theirs, k));
-        }
-    }
-    Cow::Owned(out)
+    try_one(doc);
+    declared.into_iter().for_each(try_one);
 }
 
 /// Searches for the regions where `old` and `new` decide differently.
 pub fn semantic_diff(old: &Compiled, new: &Compiled) -> SemanticDiff {
-    let plan = plan(&new.program);
-    let docs = candidates(&plan, &thresholds(&[old, new]));
+    let plan = plan([&new.program, &old.program]);
     let mut ev_old = Evaluator::new(old);
     let mut ev_new = Evaluator::new(new);
     let mut regions: BTreeMap<String, Region> = BTreeMap::new();
+    let mut out = SemanticDiff::default();
     let alike = crate::facts::read_alike(&old.program, &new.program);
-    for doc in &docs {
-        let old_doc = adapt(&old.program, &new.program, doc);
+    let for_old = Adapter::new(&old.program, &new.program);
+    let for_new = Adapter::new(&new.program, &old.program);
+    candidates(&plan, &thresholds(&[old, new]), &mut |doc| {
+        out.entities_tried += 1;
+        let doc = Json::Object(doc);
+        let (old_doc, new_doc) = (for_old.adapt(&doc), for_new.adapt(&doc));
         let evaluators = (&mut ev_old, &mut ev_new);
-        let Some((changes, diverging)) = crate::diff::compare_one(evaluators, &old_doc, doc, alike)
-        else {
-            continue;
-        };
+        let (changes, diverging) =
+            match crate::diff::compare_one(evaluators, &old_doc, &new_doc, alike) {
+                Ok(Some(found)) => found,
+                Ok(None) => return,
+                Err(reason) => {
+                    out.unevaluated += 1;
+                    out.unevaluated_example.get_or_insert_with(|| Unevaluated {
+                        reason,
+                        entity: doc.clone(),
+                    });
+                    return;
+                }
+            };
         let key = format!("{changes:?}|{diverging:?}");
         regions
             .entry(key)
@@ -318,15 +412,12 @@ pub fn semantic_diff(old: &Compiled, new: &Compiled) -> SemanticDiff {
                 witness: doc.clone(),
             })
             .entities += 1;
-    }
-    let mut regions: Vec<Region> = regions.into_values().collect();
-    regions.sort_by(|a, b| {
+    });
+    out.regions = regions.into_values().collect();
+    out.regions.sort_by(|a, b| {
         b.entities
             .cmp(&a.entities)
             .then_with(|| format!("{:?}", a.changes).cmp(&format!("{:?}", b.changes)))
     });
-    SemanticDiff {
-        entities_tried: docs.len() as u64,
-        regions,
-    }
+    out
 }

@@ -3,13 +3,13 @@
 //! evaluation, and a revision compared with itself.
 
 use lexnis::date::Date;
-use lexnis::diff::{diff_entity, diff_population, diff_rules};
+use lexnis::diff::{diff_entity, diff_population, diff_rules, Adapter};
 use lexnis::eval::Evaluator;
 use lexnis::facts::load_facts;
 use lexnis::lower::Compiled;
 use lexnis::policy::{compile, PolicySource};
 use lexnis::render::diff::{self as render, Style};
-use lexnis::semantic::{adapt, semantic_diff};
+use lexnis::semantic::semantic_diff;
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -50,7 +50,8 @@ fn population() -> Vec<(u64, Result<Value, String>)> {
 
 /// The outcomes of `c` for `doc`, compared with `other`.
 fn outcomes(c: &Compiled, other: &Compiled, doc: &Value) -> serde_json::Map<String, Value> {
-    let facts = load_facts(&c.program, &adapt(&c.program, &other.program, doc)).unwrap();
+    let adapted = Adapter::new(&c.program, &other.program).adapt(doc);
+    let facts = load_facts(&c.program, &adapted).unwrap();
     let mut ev = Evaluator::new(c);
     let values = ev.run(facts).unwrap();
     match lexnis::render::result_json(&ev, &values, None) {
@@ -180,35 +181,48 @@ fn a_revision_against_itself_changes_nothing() {
     assert!(semantic_diff(&a, &b).regions.is_empty());
 }
 
+/// The bundled decree amended from 2026-01-01 by replacing, in the named files of
+/// its version, each `from` with its `to` (a hypothetical amendment for a test).
+fn amended_in(tag: &str, edits: &[(&str, &str, &str)]) -> Compiled {
+    let dir = std::env::temp_dir().join(format!("lexnis-{tag}-{}", std::process::id()));
+    let version = dir.join("dlgs-138-2024/2026-01-01");
+    std::fs::create_dir_all(&version).unwrap();
+    let base_version = root().join("policies/it/dlgs-138-2024/2024-10-16");
+    let mut edits = edits.to_vec();
+    edits.push((
+        "00-atto.law",
+        "in force from 2024-10-16",
+        "in force from 2026-01-01\n  supersedes 2024-10-16",
+    ));
+    for entry in std::fs::read_dir(&base_version).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let mut text = std::fs::read_to_string(&path).unwrap();
+        for (_, from, to) in edits.iter().filter(|(file, ..)| *file == name) {
+            assert!(text.contains(from), "{name} has no {from:?}");
+            text = text.replace(from, to);
+        }
+        std::fs::write(version.join(&name), text).unwrap();
+    }
+    let paths = [root().join("policies/it"), dir.clone()];
+    let compiled = compile(&PolicySource::from_paths(&paths).unwrap(), as_of());
+    std::fs::remove_dir_all(&dir).unwrap();
+    compiled.unwrap_or_else(|e| panic!("{tag}: {e:?}"))
+}
+
 #[test]
 fn a_rule_that_concludes_another_value_is_named_as_the_cause() {
     // The amendment changes only what art. 11, c. 2, lett. e), n. 1) concludes: the
     // rule applies to the same entities, so its own value does not change.
-    let dir = std::env::temp_dir().join(format!("lexnis-conclusion-{}", std::process::id()));
-    let version = dir.join("dlgs-138-2024/2026-01-01");
-    std::fs::create_dir_all(&version).unwrap();
-    let base_version = root().join("policies/it/dlgs-138-2024/2024-10-16");
-    for entry in std::fs::read_dir(&base_version).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_string();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = match name.as_str() {
-            "00-atto.law" => text.replace(
-                "in force from 2024-10-16",
-                "in force from 2026-01-01\n  supersedes 2024-10-16",
-            ),
-            "art11-autorita.law" => text.replace(
-                "sector_of(\"I\", 1) then sector_authorities includes mase",
-                "sector_of(\"I\", 1) then sector_authorities includes mimit",
-            ),
-            _ => text,
-        };
-        std::fs::write(version.join(&name), text).unwrap();
-    }
-    let paths = [root().join("policies/it"), dir.clone()];
-    let new = compile(&PolicySource::from_paths(&paths).unwrap(), as_of()).unwrap();
+    let new = amended_in(
+        "conclusion",
+        &[(
+            "art11-autorita.law",
+            "sector_of(\"I\", 1) then sector_authorities includes mase",
+            "sector_of(\"I\", 1) then sector_authorities includes mimit",
+        )],
+    );
     let people = diff_population(&base(), &new, population().into_iter());
-    std::fs::remove_dir_all(&dir).unwrap();
     assert!(people.changed > 0, "energy entities change authority");
     for record in &people.changed_records {
         let cause = record.diverging.as_ref().expect("a cause is named");
@@ -219,4 +233,110 @@ fn a_rule_that_concludes_another_value_is_named_as_the_cause() {
             cause.citation
         );
     }
+}
+
+/// The regions of a semantic diff, by the results they change, after checking
+/// that every entity tried could be evaluated under both revisions.
+fn searched(old: &Compiled, new: &Compiled) -> Vec<String> {
+    let found = semantic_diff(old, new);
+    assert_eq!(found.unevaluated, 0, "{:?}", found.unevaluated_example);
+    let changes = found.regions.iter().flat_map(|r| &r.changes);
+    changes
+        .map(|(key, from, to)| format!("{key}: {from} -> {to}"))
+        .collect()
+}
+
+#[test]
+fn every_entity_the_semantic_search_builds_is_evaluated() {
+    for name in AMENDMENTS {
+        let (old, new) = (base(), amended(name));
+        for (a, b) in [(&old, &new), (&new, &old)] {
+            let found = semantic_diff(a, b);
+            assert_eq!(
+                found.unevaluated, 0,
+                "{name}: {:?}",
+                found.unevaluated_example
+            );
+        }
+    }
+}
+
+#[test]
+fn the_semantic_search_finds_the_safeguard_clause_a_new_size_threshold_moves() {
+    // 249 staff with a partner's 25% share of 25 staff: 255 aggregated. At 250 the
+    // aggregation makes the entity large (the clause can be asked); at 200 it is
+    // large either way (nothing to derogate): DPCM 221/2024, art. 2, c. 1.
+    let changes = searched(&base(), &amended("a-large-200"));
+    assert!(
+        changes
+            .iter()
+            .any(|c| c == "safeguard_clause: \"available\" -> \"not_applicable\""),
+        "{changes:?}"
+    );
+}
+
+#[test]
+fn the_semantic_search_finds_a_removed_annex_row_both_ways() {
+    let row = "  \"I.9.2\": \"I\", 9, \"\", \"gestione dei servizi TIC\",\n      \"Managed security service providers\",\n      \"\", true\n";
+    let new = amended_in("row", &[("01-allegati.law", row, "")]);
+    let leaves = "in_scope: true -> false";
+    assert!(searched(&base(), &new)
+        .iter()
+        .any(|c| c.starts_with(leaves)));
+    let enters = "in_scope: false -> true";
+    assert!(searched(&new, &base())
+        .iter()
+        .any(|c| c.starts_with(enters)));
+}
+
+#[test]
+fn a_fact_only_one_revision_declares_is_tried_and_read_by_that_one_alone() {
+    // A required fact added to the conditions of art. 11, c. 2, lett. e), n. 1).
+    let new = amended_in(
+        "fact",
+        &[(
+            "art11-autorita.law",
+            "when in_scope and sector_of(\"I\", 1) then sector_authorities includes mase",
+            "when in_scope and sector_of(\"I\", 1) and energy_audited then sector_authorities includes mase\nfact energy_audited: bool",
+        )],
+    );
+    let lost = "sector_authorities: [\"mase\"] -> []";
+    assert!(searched(&base(), &new).iter().any(|c| c == lost), "added");
+    let gained = "sector_authorities: [] -> [\"mase\"]";
+    assert!(
+        searched(&new, &base()).iter().any(|c| c == gained),
+        "removed"
+    );
+    // A population written for the new revision: the old one does not read the
+    // fact; one written for the old lacks it, which the new one reports.
+    let record = |extra: &str| {
+        let line = format!(
+            r#"{{"entity_types": ["I.1.a.1"], "size": {{"staff": 300, "turnover_eur": 1, "balance_sheet_eur": 1}}{extra}}}"#
+        );
+        serde_json::from_str::<Value>(&line).map_err(|e| e.to_string())
+    };
+    let records = vec![(1, record(r#", "energy_audited": false"#)), (2, record(""))];
+    let people = diff_population(&base(), &new, records.into_iter());
+    assert_eq!((people.records, people.changed), (2, 1));
+    assert_eq!(people.errors.len(), 1, "{:?}", people.errors);
+    assert_eq!(people.errors[0].0, 2);
+    assert!(
+        people.errors[0].1.contains("energy_audited"),
+        "{:?}",
+        people.errors
+    );
+}
+
+#[test]
+fn entities_the_search_cannot_evaluate_are_counted_and_shown() {
+    // y = 0 divides by zero (art. 3 of the test policy) under both revisions.
+    let mut source = PolicySource::default();
+    source.add("policies/t/act.law", include_str!("policies/failing.law"));
+    let c = compile(&source, as_of()).unwrap();
+    let found = semantic_diff(&c, &c);
+    assert!(found.regions.is_empty());
+    assert!(found.unevaluated > 0);
+    let text = render::semantic_text(&found, Style { color: false });
+    insta::assert_snapshot!(text);
+    assert!(render::semantic_markdown(&found).contains("could not be evaluated"));
 }

@@ -300,6 +300,10 @@ pub fn semantic_text(d: &crate::semantic::SemanticDiff, style: Style) -> String 
         d.entities_tried,
         d.regions.len()
     );
+    if let Some(e) = &d.unevaluated_example {
+        let _ = writeln!(out, "{}", unevaluated_text(d.unevaluated, e));
+        let _ = writeln!(out, "    entity {}", e.entity);
+    }
     for (i, r) in d.regions.iter().enumerate() {
         let _ = writeln!(
             out,
@@ -326,6 +330,10 @@ pub fn semantic_markdown(d: &crate::semantic::SemanticDiff) -> String {
         d.entities_tried,
         d.regions.len()
     );
+    if let Some(e) = &d.unevaluated_example {
+        let text = unevaluated_text(d.unevaluated, e);
+        let _ = writeln!(out, "**{}** Entity: `{}`\n", text.trim(), e.entity);
+    }
     out.push_str(
         "| # | changes | entities | first diverging rule | witness |\n|---|---|---|---|---|\n",
     );
@@ -342,6 +350,15 @@ pub fn semantic_markdown(d: &crate::semantic::SemanticDiff) -> String {
         );
     }
     out
+}
+
+/// Entities the search built that a revision could not read or evaluate: the
+/// regions they would show are not in the report.
+fn unevaluated_text(count: u64, first: &crate::semantic::Unevaluated) -> String {
+    format!(
+        "  {count} of them could not be evaluated, so the search says nothing of them; the first: {}",
+        first.reason
+    )
 }
 
 /// The first diverging rule in a Markdown cell.

@@ -1,0 +1,170 @@
+//! A facts document as one revision reads it, in a comparison with another: what
+//! only the other revision declares is left out, so that an amendment that adds or
+//! removes a fact, a record field or a table row is compared on the entities it
+//! moves rather than reported as a mistake in every record.
+
+use crate::program::{KeyIndex, Program, Type};
+use serde_json::Value as Json;
+use std::borrow::Cow;
+
+/// Built once for a pair of programs, applied to every record.
+pub struct Adapter<'p> {
+    /// Facts only the other revision declares.
+    other_facts: Vec<&'p str>,
+    /// Fields only the other revision declares, of a record (or list of records)
+    /// fact both declare: (fact, field).
+    other_fields: Vec<(&'p str, &'p str)>,
+    /// Facts that are sets or lists of table keys in both: the fact, and the
+    /// tables in which this revision and the other look its keys up.
+    key_sets: Vec<(&'p str, &'p KeyIndex, &'p KeyIndex)>,
+}
+
+impl<'p> Adapter<'p> {
+    /// How `p` reads documents written for a comparison with `other`: a fact,
+    /// field or table key that only `other` knows is dropped (an entity type that
+    /// the other revision's annex adds is no annex type for `p`). What neither
+    /// revision knows stays, so that reading the document reports it, as a batch
+    /// does.
+    pub fn new(p: &'p Program, other: &'p Program) -> Adapter<'p> {
+        let mut adapter = Adapter {
+            other_facts: Vec::new(),
+            other_fields: Vec::new(),
+            key_sets: Vec::new(),
+        };
+        for theirs in &other.facts {
+            let name = theirs.spec.name.as_str();
+            let Some(mine) = p.facts.iter().find(|f| f.spec.name == name) else {
+                adapter.other_facts.push(name);
+                continue;
+            };
+            let (mine, theirs) = (&mine.spec.ty, &theirs.spec.ty);
+            if let (Some(mine), Some(theirs)) = (record_of(p, mine), record_of(other, theirs)) {
+                let fields = theirs.iter().map(|f| f.name.as_str());
+                adapter.other_fields.extend(
+                    fields
+                        .filter(|t| mine.iter().all(|m| m.name != *t))
+                        .map(|field| (name, field)),
+                );
+            }
+            if let (Some(Type::Table(m)), Some(Type::Table(t))) = (mine.element(), theirs.element())
+            {
+                let (m, t) = (&p.tables[m.index()].index, &other.tables[t.index()].index);
+                adapter.key_sets.push((name, m, t));
+            }
+        }
+        adapter
+    }
+
+    /// The document as this revision reads it: borrowed when nothing is dropped.
+    pub fn adapt<'d>(&self, doc: &'d Json) -> Cow<'d, Json> {
+        let Json::Object(facts) = doc else {
+            return Cow::Borrowed(doc);
+        };
+        let drops_fact = self.other_facts.iter().any(|f| facts.contains_key(*f));
+        let drops_field = (self.other_fields.iter())
+            .any(|(fact, field)| objects(facts.get(*fact)).any(|o| o.contains_key(*field)));
+        let drops_key = self.key_sets.iter().any(|(name, mine, theirs)| {
+            (facts.get(*name).and_then(Json::as_array))
+                .is_some_and(|keys| keys.iter().any(|k| !kept(mine, theirs, k)))
+        });
+        if !(drops_fact || drops_field || drops_key) {
+            return Cow::Borrowed(doc);
+        }
+        let mut out = facts.clone();
+        for fact in &self.other_facts {
+            out.remove(*fact);
+        }
+        for (fact, field) in &self.other_fields {
+            for object in objects_mut(out.get_mut(*fact)) {
+                object.remove(*field);
+            }
+        }
+        for (name, mine, theirs) in &self.key_sets {
+            if let Some(Json::Array(keys)) = out.get_mut(*name) {
+                keys.retain(|k| kept(mine, theirs, k));
+            }
+        }
+        Cow::Owned(Json::Object(out))
+    }
+}
+
+/// The fields of a record fact, or of the records of a list fact.
+fn record_of<'p>(p: &'p Program, ty: &Type) -> Option<&'p [crate::program::FieldSpec]> {
+    match ty.element().unwrap_or(ty.required()) {
+        Type::Record(r) => Some(&p.records[r.index()].fields),
+        _ => None,
+    }
+}
+
+/// A key stays unless only the other revision knows it.
+fn kept(mine: &KeyIndex, theirs: &KeyIndex, key: &Json) -> bool {
+    key.as_str()
+        .is_none_or(|k| mine.contains_key(k) || !theirs.contains_key(k))
+}
+
+/// The object a fact holds, or the objects of the list it holds.
+fn objects(value: Option<&Json>) -> impl Iterator<Item = &serde_json::Map<String, Json>> {
+    let items = match value {
+        Some(Json::Array(items)) => items.as_slice(),
+        Some(v) => std::slice::from_ref(v),
+        None => &[],
+    };
+    items.iter().filter_map(Json::as_object)
+}
+
+fn objects_mut(
+    value: Option<&mut Json>,
+) -> impl Iterator<Item = &mut serde_json::Map<String, Json>> {
+    let items = match value {
+        Some(Json::Array(items)) => items.as_mut_slice(),
+        Some(v) => std::slice::from_mut(v),
+        None => &mut [],
+    };
+    items.iter_mut().filter_map(Json::as_object_mut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Adapter;
+    use crate::date::Date;
+    use crate::policy::{compile, PolicySource};
+    use serde_json::json;
+
+    fn program(text: &str) -> crate::program::Program {
+        let mut source = PolicySource::default();
+        source.add("policies/t/act.law", text);
+        compile(&source, Date::parse("2025-01-01").unwrap())
+            .unwrap_or_else(|e| panic!("{e:?}"))
+            .program
+    }
+
+    const HEAD: &str = "act t {\n  cited as \"L. 1/2024\"\n  in force from 2024-01-01\n}\n";
+    const RULE: &str =
+        "outcome big: bool otherwise false\nrule r cite \"art. 1\" when size.staff > 10 then big\n";
+
+    #[test]
+    fn what_only_the_other_revision_declares_is_dropped() {
+        let old = program(&format!(
+            "{HEAD}record Size {{ staff: int }}\nfact size: Size\nfact listed: bool\n{RULE}"
+        ));
+        let new = program(&format!(
+            "{HEAD}record Size {{ staff: int, turnover: money }}\nfact size: Size\n{RULE}"
+        ));
+        let doc = json!({"size": {"staff": 3, "turnover": 5}, "listed": true, "typo": 1});
+        let for_old = Adapter::new(&old, &new);
+        assert_eq!(
+            *for_old.adapt(&doc),
+            json!({"size": {"staff": 3}, "listed": true, "typo": 1})
+        );
+        let for_new = Adapter::new(&new, &old);
+        assert_eq!(
+            *for_new.adapt(&doc),
+            json!({"size": {"staff": 3, "turnover": 5}, "typo": 1})
+        );
+        let plain = json!({"size": {"staff": 3}});
+        assert!(matches!(
+            for_old.adapt(&plain),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+}
