@@ -86,7 +86,9 @@ impl<'c> Evaluator<'c> {
     }
 
     /// Eager mode: computes node `n` from its operands' slots into its own slot.
-    #[inline]
+    /// Out of line: the native plans call it where the inlined steps meet an
+    /// unusual operand, and each call site stays small.
+    #[inline(never)]
     pub(crate) fn compute_into(&mut self, n: u32) {
         match self.compute(n) {
             Ok(v) => self.set(n, v),
@@ -117,13 +119,22 @@ impl<'c> Evaluator<'c> {
         };
     }
 
-    /// `<`, `<=`, `>`, `>=`.
+    /// `<`, `<=`, `>`, `>=`. Inlined for two numbers, the usual case; the rest
+    /// out of line, so that a native plan's many comparisons stay small.
     #[inline(always)]
     pub(crate) fn order(&mut self, n: u32, op: CmpOp, a: u32, b: u32) {
+        if let (Some(Value::Num(x)), Some(Value::Num(y))) = (self.held(a), self.held(b)) {
+            self.flags[n as usize] = u8::from(cmp_holds(op, x.cmp(y)));
+            return;
+        }
+        self.order_other(n, op, a, b);
+    }
+
+    #[inline(never)]
+    fn order_other(&mut self, n: u32, op: CmpOp, a: u32, b: u32) {
         let flag = match (self.flags[a as usize], self.flags[b as usize]) {
             (FAILED, _) | (_, FAILED) => FAILED,
             _ => match (self.planned(a), self.planned(b)) {
-                (Value::Num(x), Value::Num(y)) => u8::from(cmp_holds(op, x.cmp(y))),
                 // An absent operand: `compute` says which.
                 (Value::Absent, _) | (_, Value::Absent) => return self.compute_into(n),
                 (x, y) => u8::from(cmp_holds(op, compare(x, y))),
@@ -169,18 +180,14 @@ impl<'c> Evaluator<'c> {
 
     #[inline(always)]
     pub(crate) fn arith_step(&mut self, n: u32, op: ArithOp, a: u32, b: u32) {
-        match (self.planned(a), self.planned(b)) {
-            (Value::Num(x), Value::Num(y))
-                if self.flags[a as usize] == VALUE && self.flags[b as usize] == VALUE =>
-            {
-                match arith(op, *x, *y) {
-                    Some(v) => self.set(n, Value::Num(v)),
-                    // Division by zero, overflow: `compute` says which.
-                    None => self.compute_into(n),
-                }
+        if let (Some(Value::Num(x)), Some(Value::Num(y))) = (self.held(a), self.held(b)) {
+            if let Some(v) = arith(op, *x, *y) {
+                return self.set(n, Value::Num(v));
             }
-            _ => self.compute_into(n),
         }
+        // Division by zero, overflow, an operand absent or failed: `compute`
+        // says which.
+        self.compute_into(n);
     }
 
     /// An aggregate's variable at `depth`.
@@ -326,6 +333,15 @@ impl<'c> Evaluator<'c> {
             }
         }
         TRUE
+    }
+
+    /// The value a slot holds, if it holds one (not a truth value, not a failure).
+    #[inline(always)]
+    fn held(&self, i: u32) -> Option<&Value> {
+        match self.flags[i as usize] {
+            VALUE => Some(&self.memo[i as usize]),
+            _ => None,
+        }
     }
 
     /// The value in a slot of the plan (an operand already read through its alias).
