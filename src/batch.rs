@@ -788,7 +788,8 @@ impl<'c> Worker<'c> {
                 let id = doc.get(crate::facts::ID_FIELD).cloned();
                 match load_facts(program, &doc) {
                     Ok(f) => (f, id),
-                    Err(errors) => return Err(invalid(id, errors)),
+                    // Documents come from CSV rows.
+                    Err(errors) => return Err(invalid(id, csv_input::in_csv_terms(errors))),
                 }
             }
             Err(message) => {

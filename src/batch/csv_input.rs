@@ -2,6 +2,7 @@
 //! starts on.
 
 use super::{Input, Payload};
+use crate::facts::{FactError, FactErrorKind};
 use serde_json::{Map, Value as Json};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -158,6 +159,20 @@ fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Json,
     Ok(Json::Object(root))
 }
 
+/// The facts errors of a CSV row, with the help a CSV user can follow: a missing
+/// field is a column to add (or a cell to fill), not a JSON key.
+pub(super) fn in_csv_terms(mut errors: Vec<FactError>) -> Vec<FactError> {
+    for e in errors.iter_mut() {
+        let column = e.path.strip_prefix("$.").filter(|c| !c.contains('['));
+        if let (FactErrorKind::MissingField, Some(column)) = (&e.kind, column) {
+            e.help = Some(format!(
+                "add a column `{column}` to the header, or fill its cell in this row"
+            ));
+        }
+    }
+    errors
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,6 +218,31 @@ mod tests {
         assert_eq!(
             v,
             serde_json::json!({"id": "acme", "size": {"staff": 120}, "entity_types": ["I.1.a.1"], "flag": true})
+        );
+    }
+
+    #[test]
+    fn a_missing_field_of_a_csv_row_is_a_column_to_add() {
+        let missing = |path: &str| FactError {
+            kind: FactErrorKind::MissingField,
+            path: path.into(),
+            message: "missing field".into(),
+            help: Some("add `\"x\": ...` to the facts".into()),
+        };
+        let errors = in_csv_terms(vec![
+            missing("$.size.balance_sheet_eur"),
+            missing("$.partners[0].staff"),
+        ]);
+        assert_eq!(
+            errors[0].help.as_deref(),
+            Some(
+                "add a column `size.balance_sheet_eur` to the header, or fill its cell in this row"
+            )
+        );
+        // Inside a list, which a CSV cell holds as JSON: the JSON help stands.
+        assert_eq!(
+            errors[1].help.as_deref(),
+            Some("add `\"x\": ...` to the facts")
         );
     }
 }
