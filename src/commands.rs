@@ -692,12 +692,15 @@ pub fn diff(args: &DiffArgs) -> u8 {
         Ok(d) => d,
         Err(m) => return bad_input(m),
     };
-    let (old, new) = match (
-        compile_spec(&args.old, as_of),
-        compile_spec(&args.new, as_of),
-    ) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(code), _) | (_, Err(code)) => return code,
+    // One revision at a time: two that share their files would report the same
+    // errors twice.
+    let old = match compile_spec(&args.old, as_of) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let new = match compile_spec(&args.new, as_of) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
     let style = crate::render::diff::Style {
         color: std::io::stdout().is_terminal(),

@@ -140,7 +140,27 @@ impl PolicySource {
         if paths.iter().all(|p| p.exists()) {
             return PolicySource::from_paths(&paths);
         }
-        PolicySource::from_git(spec)
+        let git = PolicySource::from_git(spec);
+        if paths.len() == 1 || git.is_ok() {
+            return git;
+        }
+        // A list of folders with one wrong: name it, rather than report the
+        // whole list as no git revision.
+        let fail = |path: &Path, message: &str| LoadError {
+            path: path.to_path_buf(),
+            message: message.into(),
+        };
+        Err(match paths.iter().find(|p| p.as_os_str().is_empty()) {
+            Some(_) => fail(
+                Path::new(spec),
+                "an entry of the list is empty: folders are joined by single commas, \
+                 with none at either end",
+            ),
+            None => fail(
+                paths.iter().find(|p| !p.exists()).unwrap_or(&paths[0]),
+                "no such folder (in a list joined with `,`, each entry is a folder)",
+            ),
+        })
     }
 }
 

@@ -340,3 +340,45 @@ fn entities_the_search_cannot_evaluate_are_counted_and_shown() {
     insta::assert_snapshot!(text);
     assert!(render::semantic_markdown(&found).contains("could not be evaluated"));
 }
+
+/// `lexnis diff ARGS` from the crate's folder: exit status and standard error.
+fn diff_command(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lexnis"))
+        .arg("diff")
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+#[test]
+fn a_wrong_entry_in_a_list_of_folders_is_named() {
+    let (code, stderr) = diff_command(&["policies/it,", "policies/it", "--as-of", "2026-01-01"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("an entry of the list is empty"), "{stderr}");
+    let (code, stderr) = diff_command(&[
+        "policies/it,policies/no-such-folder",
+        "policies/it",
+        "--as-of",
+        "2026-01-01",
+    ]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("policies/no-such-folder: no such folder"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_error_both_revisions_share_is_reported_once() {
+    let amended = "policies/it,policies/amendments/a-large-200";
+    let (code, stderr) = diff_command(&["policies/it", amended, "--as-of", "2020-01-01"]);
+    assert_eq!(code, 2);
+    assert_eq!(
+        stderr.matches("no act is in force on 2020-01-01").count(),
+        1,
+        "{stderr}"
+    );
+}
