@@ -416,9 +416,18 @@ pub struct PopulationDiff {
     pub records: u64,
     pub changed: u64,
     /// Records that could not be evaluated under one revision or both.
-    pub errors: Vec<(u64, String)>,
+    pub errors: Vec<FailedRecord>,
     pub transitions: Vec<Transition>,
     pub changed_records: Vec<ChangedRecord>,
+}
+
+/// A record that could not be read, or evaluated under one revision or both.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailedRecord {
+    pub line: u64,
+    /// The record's `id`, if it could be read.
+    pub id: Option<String>,
+    pub reason: String,
 }
 
 /// `first_divergence` reads which nodes each evaluation computed. After the eager
@@ -761,8 +770,9 @@ pub fn diff_population(
         out.records += 1;
         let doc = match doc {
             Ok(d) => d,
-            Err(e) => {
-                out.errors.push((line, e));
+            Err(reason) => {
+                let id = None;
+                out.errors.push(FailedRecord { line, id, reason });
                 continue;
             }
         };
@@ -776,8 +786,8 @@ pub fn diff_population(
         };
         let (a, b) = match evaluate_both((&mut ev_old, &mut ev_new), &old_doc, &new_doc, alike) {
             Ok(results) => results,
-            Err(e) => {
-                out.errors.push((line, e));
+            Err(reason) => {
+                out.errors.push(FailedRecord { line, id, reason });
                 continue;
             }
         };

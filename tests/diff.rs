@@ -146,9 +146,9 @@ fn a_key_neither_revision_knows_is_an_error_record() {
     // batch reports it, not dropped.
     let old = base();
     let new = amended("b-annex-ii-type");
-    let record = |types: &str| {
+    let record = |n: u32, types: &str| {
         let line = format!(
-            r#"{{"entity_types": [{types}], "size": {{"staff": 60, "turnover_eur": 20000000, "balance_sheet_eur": 20000000}}}}"#
+            r#"{{"id": "e-{n}", "entity_types": [{types}], "size": {{"staff": 60, "turnover_eur": 20000000, "balance_sheet_eur": 20000000}}}}"#
         );
         serde_json::from_str::<Value>(&line).map_err(|e| e.to_string())
     };
@@ -160,15 +160,21 @@ fn a_key_neither_revision_knows_is_an_error_record() {
     });
     let added = &added.expect("the amendment adds an entity type").key;
     let records = vec![
-        (1, record(&format!(r#""I.9.2", "{added}""#))),
-        (2, record(r#""I.9.2", "I.99.z""#)),
+        (1, record(1, &format!(r#""I.9.2", "{added}""#))),
+        (2, record(2, r#""I.9.2", "I.99.z""#)),
     ];
     let people = diff_population(&old, &new, records.into_iter());
     assert_eq!(people.records, 2);
     assert_eq!(people.errors.len(), 1, "{:?}", people.errors);
-    let (line, message) = &people.errors[0];
-    assert_eq!(*line, 2);
-    assert!(message.contains("I.99.z"), "{message}");
+    let failed = &people.errors[0];
+    assert_eq!((failed.line, failed.id.as_deref()), (2, Some("e-2")));
+    assert!(failed.reason.contains("I.99.z"), "{}", failed.reason);
+    let plain = Style { color: false };
+    insta::assert_snapshot!(format!(
+        "{}\n---\n{}",
+        render::population_text(&people, plain),
+        render::population_markdown(&people)
+    ));
 }
 
 #[test]
@@ -319,9 +325,9 @@ fn a_fact_only_one_revision_declares_is_tried_and_read_by_that_one_alone() {
     let people = diff_population(&base(), &new, records.into_iter());
     assert_eq!((people.records, people.changed), (2, 1));
     assert_eq!(people.errors.len(), 1, "{:?}", people.errors);
-    assert_eq!(people.errors[0].0, 2);
+    assert_eq!(people.errors[0].line, 2);
     assert!(
-        people.errors[0].1.contains("energy_audited"),
+        people.errors[0].reason.contains("energy_audited"),
         "{:?}",
         people.errors
     );

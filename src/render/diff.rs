@@ -177,8 +177,17 @@ pub fn population_text(d: &PopulationDiff, style: Style) -> String {
             changes.join("; ")
         );
     }
-    for (line, e) in &d.errors {
-        let _ = writeln!(out, "  line {line}: {}", style.paint("31", e));
+    if !d.errors.is_empty() {
+        out.push_str("\nRecords that could not be evaluated\n");
+    }
+    for e in &d.errors {
+        let id = e.id.as_deref().unwrap_or("-");
+        let _ = writeln!(
+            out,
+            "  line {} id {id}  {}",
+            e.line,
+            style.paint("31", &e.reason)
+        );
     }
     out
 }
@@ -233,6 +242,15 @@ pub fn population_markdown(d: &PopulationDiff) -> String {
                 table_cell(&changes.join("; ")),
                 table_cell(&why)
             );
+        }
+    }
+    if !d.errors.is_empty() {
+        out.push_str(
+            "\nRecords that could not be evaluated:\n\n| line | id | reason |\n|---|---|---|\n",
+        );
+        for e in &d.errors {
+            let id = table_cell(e.id.as_deref().unwrap_or("-"));
+            let _ = writeln!(out, "| {} | {id} | {} |", e.line, table_cell(&e.reason));
         }
     }
     out
