@@ -277,11 +277,10 @@ pub fn entity_text(d: &EntityDiff, style: Style) -> String {
         .unwrap_or(0)
         .clamp(20, 70);
     let _ = writeln!(out, "\n   {:width$}   new", "old");
-    let rows = d.old.len().max(d.new.len());
     let mut marked = false;
-    for i in 0..rows {
-        let a = d.old.get(i).map(step_line).unwrap_or_default();
-        let b = d.new.get(i).map(step_line).unwrap_or_default();
+    for (a, b) in aligned(&d.old, &d.new) {
+        let a = a.map(step_line).unwrap_or_default();
+        let b = b.map(step_line).unwrap_or_default();
         let differs = a != b;
         let marker = if differs && !marked {
             marked = true;
@@ -289,8 +288,8 @@ pub fn entity_text(d: &EntityDiff, style: Style) -> String {
         } else {
             "  "
         };
-        let a: String = a.chars().take(width).collect();
-        let line = format!("{marker} {a:width$} | {b}");
+        let a = cut(&a, width);
+        let line = format!("{marker} {a:width$} | {b}").trim_end().to_string();
         let _ = writeln!(
             out,
             "{}",
@@ -302,6 +301,44 @@ pub fn entity_text(d: &EntityDiff, style: Style) -> String {
         );
     }
     out
+}
+
+/// The steps of two traces paired by name, in order (a longest common
+/// subsequence): a step only one revision takes faces an empty line, and the
+/// steps after it stay face to face.
+fn aligned<'s>(
+    old: &'s [crate::trace::Step],
+    new: &'s [crate::trace::Step],
+) -> Vec<(
+    Option<&'s crate::trace::Step>,
+    Option<&'s crate::trace::Step>,
+)> {
+    let (n, m) = (old.len(), new.len());
+    // common[i][j]: the longest common run of names of old[i..] and new[j..].
+    let mut common = vec![vec![0u32; m + 1]; n + 1];
+    for i in (0..n).rev() {
+        for j in (0..m).rev() {
+            common[i][j] = if old[i].name == new[j].name {
+                common[i + 1][j + 1] + 1
+            } else {
+                common[i + 1][j].max(common[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j, mut rows) = (0, 0, Vec::with_capacity(n.max(m)));
+    while i < n || j < m {
+        if i < n && j < m && old[i].name == new[j].name {
+            rows.push((Some(&old[i]), Some(&new[j])));
+            (i, j) = (i + 1, j + 1);
+        } else if j == m || (i < n && common[i + 1][j] >= common[i][j + 1]) {
+            rows.push((Some(&old[i]), None));
+            i += 1;
+        } else {
+            rows.push((None, Some(&new[j])));
+            j += 1;
+        }
+    }
+    rows
 }
 
 fn changes_text(changes: &[(String, Json, Json)]) -> String {
