@@ -670,19 +670,21 @@ fn first_divergence(
 }
 
 /// The first node that `ev`'s revision names and the other does not, that `ev`
-/// computed and that `inside` keeps; with `applied`, only a rule that applied.
+/// computed and that `inside` keeps; with `applied`, only a rule that applied (a
+/// definition that holds is a cause only if no such rule is).
 fn only_in<'n>(
     (ev, mine): (&Evaluator<'_>, &'n Named),
     theirs: &Named,
     applied: bool,
     inside: impl Fn(u32) -> bool,
 ) -> Option<&'n (u32, String)> {
+    let is_rule = |n: u32| matches!(ev.compiled.node(n).op, Op::RuleApplies { .. });
     (mine.nodes.iter()).find(|(n, name)| {
         inside(*n)
             && !theirs.by_name.contains_key(name)
             && ev
                 .memo(*n)
-                .is_some_and(|v| !applied || *v == Value::Bool(true))
+                .is_some_and(|v| !applied || (is_rule(*n) && *v == Value::Bool(true)))
     })
 }
 

@@ -388,3 +388,22 @@ fn an_error_both_revisions_share_is_reported_once() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_rule_that_applied_is_named_before_a_definition_that_holds() {
+    // Undoing c-repeal-safeguard: the clause is met again under DPCM 221/2024,
+    // art. 3, c. 1 (clause.criteria_met), not under the definition of a request
+    // that the rule reads (art. 4, c. 1).
+    let people = diff_population(
+        &amended("c-repeal-safeguard"),
+        &base(),
+        population().into_iter(),
+    );
+    let met = people
+        .transitions
+        .iter()
+        .find(|t| t.result == "safeguard_clause" && t.to == "criteria_met")
+        .expect("some entities meet the criteria again");
+    let causes: Vec<&str> = met.by_rule.iter().map(|(d, _)| d.name.as_str()).collect();
+    assert_eq!(causes, ["clause.criteria_met (added)"]);
+}
