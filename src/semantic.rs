@@ -4,14 +4,18 @@
 //!
 //! The space is cut along the values the rules themselves compare against: every
 //! numeric constant that appears in a comparison (and one unit either side), every
-//! table key and enum value, both truth values. From a base entity, the search sets
-//! one table- or enum-valued fact at a time (each key alone), and for each of those
-//! varies every number of the required records over the threshold candidates, one
-//! field at a time and all fields of a record together, and flips every yes/no fact.
-//! A region is a set of result changes together with the rule where the two
-//! revisions first diverge; the first entity found in it is its witness.
-//! Lists (partners, linked enterprises) are left empty: differences that only
-//! aggregation reveals are found by `diff --facts` over a population.
+//! table key and enum value, both truth values, over the facts of both revisions.
+//! From a base entity, the search sets one table- or enum-valued fact at a time
+//! (each key alone), and for each of those varies every number of the required
+//! records over the candidates their ranges admit, one field at a time and all
+//! fields of a record together (those also with each optional record declared),
+//! sets each numeric fact to each candidate, and flips every yes/no fact. It then
+//! puts one partner or linked enterprise of each candidate size beside an entity of
+//! each candidate size. A region is a set of result changes together with the rule
+//! where the two revisions first diverge; the first entity found in it is its
+//! witness. An entity a revision cannot evaluate is counted, not dropped.
+//! Combinations beyond these (two table keys, a partner and a linked enterprise)
+//! are found by `diff --facts` over a population.
 
 use crate::diff::{Adapter, Divergence};
 use crate::eval::Evaluator;
@@ -144,6 +148,16 @@ fn plan(programs: [&Program; 2]) -> Plan {
             add_fact(&mut plan, p, &f.spec);
         }
     }
+    // A fact both revisions declare is tried once (with the first one's range).
+    dedup(&mut plan.seeds, |seed| seed.clone());
+    dedup(&mut plan.numbers, |(fact, field)| {
+        (fact.clone(), field.name.clone())
+    });
+    dedup(&mut plan.flags, String::clone);
+    dedup(&mut plan.scalars, |fact| fact.name.clone());
+    for (_, _, numbers) in &mut plan.lists {
+        dedup(numbers, |field| field.name.clone());
+    }
     plan
 }
 
@@ -156,23 +170,25 @@ fn add_fact(plan: &mut Plan, p: &Program, spec: &FieldSpec) {
             merge(plan.base.entry(name.clone()).or_insert(Json::Null), v);
         }
     }
-    let mut seeds = Vec::new();
     match ty.required() {
         Type::Bool => plan.flags.push(name.clone()),
         ty if ty.is_numeric() => plan.scalars.push(NumberField::of(spec)),
         Type::Set(elem) | Type::List(elem) if matches!(elem.as_ref(), Type::Table(_)) => {
             if let Type::Table(t) = elem.as_ref() {
                 let rows = p.tables[t.index()].rows.iter();
-                seeds.extend(rows.map(|r| (name.clone(), json!([r.key]))));
+                plan.seeds
+                    .extend(rows.map(|r| (name.clone(), json!([r.key]))));
             }
         }
         Type::Table(t) => {
             let rows = p.tables[t.index()].rows.iter();
-            seeds.extend(rows.map(|r| (name.clone(), json!(r.key))));
+            plan.seeds
+                .extend(rows.map(|r| (name.clone(), json!(r.key))));
         }
         Type::Enum(e) => {
             let variants = p.enums[e.index()].variants.iter();
-            seeds.extend(variants.map(|v| (name.clone(), json!(v.0))));
+            plan.seeds
+                .extend(variants.map(|v| (name.clone(), json!(v.0))));
         }
         Type::List(elem) if matches!(elem.as_ref(), Type::Record(_)) => {
             let Type::Record(r) = elem.as_ref() else {
@@ -210,17 +226,6 @@ fn add_fact(plan: &mut Plan, p: &Program, spec: &FieldSpec) {
                 .extend(fields.map(|field| (name.clone(), field)));
         }
         _ => {}
-    }
-    plan.seeds.extend(seeds);
-    // A fact both revisions declare is tried once (with the newer one's range).
-    dedup(&mut plan.seeds, |seed| seed.clone());
-    dedup(&mut plan.numbers, |(fact, field)| {
-        (fact.clone(), field.name.clone())
-    });
-    dedup(&mut plan.flags, String::clone);
-    dedup(&mut plan.scalars, |fact| fact.name.clone());
-    for (_, _, numbers) in &mut plan.lists {
-        dedup(numbers, |field| field.name.clone());
     }
 }
 

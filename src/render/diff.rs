@@ -314,7 +314,7 @@ fn aligned<'s>(
     Option<&'s crate::trace::Step>,
 )> {
     let (n, m) = (old.len(), new.len());
-    // common[i][j]: the longest common run of names of old[i..] and new[j..].
+    // common[i][j]: how many names old[i..] and new[j..] share, in order.
     let mut common = vec![vec![0u32; m + 1]; n + 1];
     for i in (0..n).rev() {
         for j in (0..m).rev() {
