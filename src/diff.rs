@@ -421,6 +421,16 @@ pub struct PopulationDiff {
     pub changed_records: Vec<ChangedRecord>,
 }
 
+/// A record's `id` as text, as a batch reports it: a text or a number (a null is no
+/// id).
+fn record_id(doc: &Json) -> Option<String> {
+    match doc.get(crate::facts::ID_FIELD)? {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// A record that could not be read, or evaluated under one revision or both.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FailedRecord {
@@ -778,9 +788,7 @@ pub fn diff_population(
                 continue;
             }
         };
-        let id = doc
-            .get(crate::facts::ID_FIELD)
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+        let id = record_id(&doc);
         let old_doc = adapters.0.adapt(&doc);
         let new_doc = match alike {
             true => old_doc.clone(),
@@ -905,10 +913,7 @@ pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityD
     exact_memo(&mut ev_old, &old_doc);
     exact_memo(&mut ev_new, &new_doc);
     Ok(EntityDiff {
-        id: doc
-            .get(crate::facts::ID_FIELD)
-            .and_then(|v| v.as_str())
-            .map(str::to_string),
+        id: record_id(doc),
         old: crate::trace::build_trace(&ev_old).steps,
         new: crate::trace::build_trace(&ev_new).steps,
         diverging: first_divergence(&ev_old, &ev_new, &(Named::new(old), Named::new(new)), None),

@@ -155,7 +155,7 @@ enum Command {
     },
     /// Compare two revisions of the rules: what changed, who changes outcome, and why
     #[command(
-        after_help = "OLD and NEW are folders of rule files (several joined with `,`) or git revisions.\n\nExamples:\n  lexnis diff HEAD~1 HEAD\n  lexnis diff policies/it policies/it,policies/amendments/a-large-200 --as-of 2026-06-01 --facts population.jsonl\n  lexnis diff policies/it policies/it,policies/amendments/c-repeal-safeguard --entity examples/energia-collegata.json\n  lexnis diff policies/it policies/it,policies/amendments/b-annex-ii-type --semantic --format markdown\n\nExit status: 0, or 1 when some --facts records could not be evaluated (each is listed), 2 bad input."
+        after_help = "OLD and NEW are folders of rule files (several joined with `,`) or git revisions.\n\nExamples:\n  lexnis diff HEAD~1 HEAD\n  lexnis diff policies/it policies/it,policies/amendments/a-large-200 --as-of 2026-06-01 --facts population.jsonl\n  lexnis diff policies/it policies/it,policies/amendments/c-repeal-safeguard --entity examples/acme-energia.json\n  lexnis diff policies/it policies/it,policies/amendments/b-annex-ii-type --semantic --format markdown\n\nExit status: 0, or 1 when some --facts records could not be evaluated (each is listed), 2 bad input."
     )]
     Diff {
         old: String,

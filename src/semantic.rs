@@ -118,8 +118,8 @@ struct Plan {
     base: Map<String, Json>,
     /// Alternative settings of one fact: (fact, value).
     seeds: Vec<(String, Json)>,
-    /// Numeric fields of required records: (fact, field).
-    numbers: Vec<(String, NumberField)>,
+    /// Numeric fields of required records, by fact.
+    numbers: BTreeMap<String, Vec<NumberField>>,
     /// Yes/no facts.
     flags: Vec<String>,
     /// Numeric facts.
@@ -128,6 +128,9 @@ struct Plan {
     lists: Vec<(String, Json, Vec<NumberField>)>,
     /// Optional records, probed with every yes/no field true: (fact, value).
     options: Vec<(String, Json)>,
+    /// The fields of optional records that are varied one at a time, the others
+    /// as in `options`: (fact, field, how).
+    option_fields: Vec<(String, String, Trial)>,
 }
 
 /// The search plan read off the facts schemas of both revisions: a fact, field or
@@ -137,28 +140,68 @@ fn plan(programs: [&Program; 2]) -> Plan {
     let mut plan = Plan {
         base: Map::new(),
         seeds: Vec::new(),
-        numbers: Vec::new(),
+        numbers: BTreeMap::new(),
         flags: Vec::new(),
         scalars: Vec::new(),
         lists: Vec::new(),
         options: Vec::new(),
+        option_fields: Vec::new(),
     };
     for p in programs {
         for f in &p.facts {
             add_fact(&mut plan, p, &f.spec);
         }
     }
-    // A fact both revisions declare is tried once (with the first one's range).
+    // A fact both revisions declare is tried once, over the wider of its two
+    // ranges: a value only one range admits is an entity the other revision
+    // refuses, which the search reports.
     dedup(&mut plan.seeds, |seed| seed.clone());
-    dedup(&mut plan.numbers, |(fact, field)| {
-        (fact.clone(), field.name.clone())
-    });
+    plan.numbers.values_mut().for_each(widen);
     dedup(&mut plan.flags, String::clone);
-    dedup(&mut plan.scalars, |fact| fact.name.clone());
+    widen(&mut plan.scalars);
     for (_, _, numbers) in &mut plan.lists {
-        dedup(numbers, |field| field.name.clone());
+        widen(numbers);
     }
+    merge_trials(&mut plan.option_fields);
     plan
+}
+
+/// One trial per field of an optional record: the values of both revisions, the
+/// wider range.
+fn merge_trials(trials: &mut Vec<(String, String, Trial)>) {
+    let mut kept: Vec<(String, String, Trial)> = Vec::with_capacity(trials.len());
+    for (fact, field, trial) in trials.drain(..) {
+        let known = kept.iter_mut().find(|(f, n, _)| *f == fact && *n == field);
+        match (known, trial) {
+            (Some((.., Trial::Values(known))), Trial::Values(values)) => {
+                known.extend(values);
+                dedup(known, Json::clone);
+            }
+            (Some((.., Trial::Number(known))), Trial::Number(n)) => {
+                let mut both = vec![known.clone(), n];
+                widen(&mut both);
+                *known = both.remove(0);
+            }
+            (Some(_), _) => {}
+            (None, trial) => kept.push((fact, field, trial)),
+        }
+    }
+    *trials = kept;
+}
+
+/// Keeps one number field of each name, its range the union of theirs.
+fn widen(fields: &mut Vec<NumberField>) {
+    let mut kept: Vec<NumberField> = Vec::with_capacity(fields.len());
+    for field in fields.drain(..) {
+        match kept.iter_mut().find(|k| k.name == field.name) {
+            Some(k) => {
+                k.min = k.min.zip(field.min).map(|(a, b)| a.min(b));
+                k.max = k.max.zip(field.max).map(|(a, b)| a.max(b));
+            }
+            None => kept.push(field),
+        }
+    }
+    *fields = kept;
 }
 
 /// What the search tries of one fact of `p`, added to what it tries already.
@@ -173,22 +216,9 @@ fn add_fact(plan: &mut Plan, p: &Program, spec: &FieldSpec) {
     match ty.required() {
         Type::Bool => plan.flags.push(name.clone()),
         ty if ty.is_numeric() => plan.scalars.push(NumberField::of(spec)),
-        Type::Set(elem) | Type::List(elem) if matches!(elem.as_ref(), Type::Table(_)) => {
-            if let Type::Table(t) = elem.as_ref() {
-                let rows = p.tables[t.index()].rows.iter();
-                plan.seeds
-                    .extend(rows.map(|r| (name.clone(), json!([r.key]))));
-            }
-        }
-        Type::Table(t) => {
-            let rows = p.tables[t.index()].rows.iter();
-            plan.seeds
-                .extend(rows.map(|r| (name.clone(), json!(r.key))));
-        }
-        Type::Enum(e) => {
-            let variants = p.enums[e.index()].variants.iter();
-            plan.seeds
-                .extend(variants.map(|v| (name.clone(), json!(v.0))));
+        ty if !choices(p, ty).is_empty() => {
+            let values = choices(p, ty).into_iter();
+            plan.seeds.extend(values.map(|v| (name.clone(), v)));
         }
         Type::List(elem) if matches!(elem.as_ref(), Type::Record(_)) => {
             let Type::Record(r) = elem.as_ref() else {
@@ -214,6 +244,13 @@ fn add_fact(plan: &mut Plan, p: &Program, spec: &FieldSpec) {
                 if field.ty == Type::Bool {
                     value.insert(field.name.clone(), json!(true));
                 }
+                let trial = match choices(p, &field.ty) {
+                    values if !values.is_empty() => Trial::Values(values),
+                    _ if field.ty.required().is_numeric() => Trial::Number(NumberField::of(field)),
+                    _ => continue,
+                };
+                plan.option_fields
+                    .push((name.clone(), field.name.clone(), trial));
             }
             match plan.options.iter_mut().find(|(option, _)| option == name) {
                 Some((_, known)) => merge(known, Json::Object(value)),
@@ -221,12 +258,39 @@ fn add_fact(plan: &mut Plan, p: &Program, spec: &FieldSpec) {
             }
         }
         Type::Record(r) if required => {
-            let fields = numeric_fields(p, *r).into_iter();
-            plan.numbers
-                .extend(fields.map(|field| (name.clone(), field)));
+            let fields = numeric_fields(p, *r);
+            plan.numbers.entry(name.clone()).or_default().extend(fields);
         }
         _ => {}
     }
+}
+
+/// The values the search tries for a fact or field of a table, an enum, or a set
+/// or list of them (one element at a time); none for other types.
+fn choices(p: &Program, ty: &Type) -> Vec<Json> {
+    let single = |ty: &Type| -> Vec<Json> {
+        match ty.required() {
+            Type::Table(t) => (p.tables[t.index()].rows.iter())
+                .map(|r| json!(r.key))
+                .collect(),
+            Type::Enum(e) => (p.enums[e.index()].variants.iter())
+                .map(|v| json!(v.0))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    match ty.element() {
+        Some(elem) => single(elem).into_iter().map(|v| json!([v])).collect(),
+        None => single(ty),
+    }
+}
+
+/// How the search varies one field of an optional record.
+enum Trial {
+    /// Each candidate number the field's range admits.
+    Number(NumberField),
+    /// Each of these values.
+    Values(Vec<Json>),
 }
 
 /// A numeric field of a record, and the values its range admits.
@@ -296,10 +360,9 @@ fn merge(into: &mut Json, from: Json) {
 /// Every entity the search tries, in a fixed order, each handed to `try_one` (the
 /// entities are not kept: there are tens of thousands).
 fn candidates(plan: &Plan, thresholds: &[Decimal], try_one: &mut dyn FnMut(Map<String, Json>)) {
-    let mut records: BTreeMap<&str, Vec<&NumberField>> = BTreeMap::new();
-    for (fact, field) in &plan.numbers {
-        records.entry(fact.as_str()).or_default().push(field);
-    }
+    let records: BTreeMap<&str, Vec<&NumberField>> = (plan.numbers.iter())
+        .map(|(fact, fields)| (fact.as_str(), fields.iter().collect()))
+        .collect();
     // An object with every field that admits it set to one candidate.
     let sized = |mut doc: Json, fields: &[&NumberField], number: Decimal| {
         for field in fields.iter().filter(|f| f.admits(number)) {
@@ -332,6 +395,39 @@ fn candidates(plan: &Plan, thresholds: &[Decimal], try_one: &mut dyn FnMut(Map<S
             let mut doc = seeded.clone();
             doc.insert(flag.clone(), json!(true));
             try_one(doc);
+        }
+        // One partner or linked enterprise of each candidate size, beside an
+        // entity of this kind and the smallest size.
+        for (list, template, fields) in &plan.lists {
+            let fields: Vec<&NumberField> = fields.iter().collect();
+            for &number in thresholds {
+                let mut doc = seeded.clone();
+                doc.insert(
+                    list.clone(),
+                    json!([sized(template.clone(), &fields, number)]),
+                );
+                try_one(doc);
+            }
+        }
+        // Each field of an optional record varied in turn, the record declared.
+        for (option, value) in &plan.options {
+            let fields = plan.option_fields.iter().filter(|(o, ..)| o == option);
+            for (_, field, trial) in fields {
+                let values: Vec<Json> = match trial {
+                    Trial::Values(values) => values.clone(),
+                    Trial::Number(n) => (thresholds.iter())
+                        .filter(|t| n.admits(**t))
+                        .map(|t| json!(t.to_string()))
+                        .collect(),
+                };
+                for v in values {
+                    let mut doc = seeded.clone();
+                    let mut declared = value.clone();
+                    declared[field.as_str()] = v;
+                    doc.insert(option.clone(), declared);
+                    try_one(doc);
+                }
+            }
         }
         for &number in thresholds {
             for fact in plan.scalars.iter().filter(|f| f.admits(number)) {

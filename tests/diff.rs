@@ -407,3 +407,77 @@ fn a_rule_that_applied_is_named_before_a_definition_that_holds() {
     let causes: Vec<&str> = met.by_rule.iter().map(|(d, _)| d.name.as_str()).collect();
     assert_eq!(causes, ["clause.criteria_met (added)"]);
 }
+
+#[test]
+fn a_key_only_the_other_annex_lists_is_dropped_wherever_it_is() {
+    // In a set of a record (art. 11, c. 3: the types of the NIS entity linked to)
+    // and as a single key (annex III): no type of the annex for the old revision.
+    let row = "  \"III.1.d\": \"altri soggetti pubblici (denominazione provvisoria: testo dell'allegato III non recuperato)\", false, false\n";
+    let new = amended_in(
+        "pa",
+        &[(
+            "01-allegati.law",
+            row,
+            &format!("{row}  \"III.1.e\": \"ipotetica\", true, false\n"),
+        )],
+    );
+    let doc: Value = serde_json::json!({
+        "public_administration": "III.1.e",
+        "linked_to_nis_entity": {"criteria": ["a"], "entity_types": ["I.9.2"]},
+    });
+    let old = base();
+    assert_eq!(
+        *Adapter::new(&old.program, &new.program).adapt(&doc),
+        serde_json::json!({"linked_to_nis_entity": {"criteria": ["a"], "entity_types": ["I.9.2"]}})
+    );
+    assert!(matches!(
+        Adapter::new(&new.program, &old.program).adapt(&doc),
+        std::borrow::Cow::Borrowed(_)
+    ));
+    let changes = searched(&old, &new);
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.starts_with("in_scope: false -> true")),
+        "{changes:?}"
+    );
+    let b = amended("b-annex-ii-type");
+    let nested = serde_json::json!({"linked_to_nis_entity": {"criteria": ["a"], "entity_types": ["II.6.4", "I.9.2"]}});
+    assert_eq!(
+        Adapter::new(&old.program, &b.program).adapt(&nested)["linked_to_nis_entity"]
+            ["entity_types"],
+        serde_json::json!(["I.9.2"])
+    );
+}
+
+#[test]
+fn the_fields_of_an_optional_record_are_varied() {
+    // The identification of art. 3, c. 8 read as c. 7: only an entity identified
+    // under comma 8 (a field of an optional record) shows it.
+    let new = amended_in("comma", &[("art03-ambito.law", "comma = 8", "comma = 7")]);
+    let changes = searched(&base(), &new);
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.starts_with("in_scope: true -> false")),
+        "{changes:?}"
+    );
+}
+
+#[test]
+fn a_narrowed_range_is_reported_not_left_out() {
+    let new = amended_in(
+        "range",
+        &[(
+            "00-atto.law",
+            "public_bodies_share_pct: decimal between 0 and 100",
+            "public_bodies_share_pct: decimal between 0 and 20",
+        )],
+    );
+    for (a, b) in [(&base(), &new), (&new, &base())] {
+        let found = semantic_diff(a, b);
+        assert!(found.unevaluated > 0);
+        let reason = found.unevaluated_example.unwrap().reason;
+        assert!(reason.contains("between 0 and 20"), "{reason}");
+    }
+}

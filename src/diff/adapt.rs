@@ -14,9 +14,46 @@ pub struct Adapter<'p> {
     /// Fields only the other revision declares, of a record (or list of records)
     /// fact both declare: (fact, field).
     other_fields: Vec<(&'p str, &'p str)>,
-    /// Facts that are sets or lists of table keys in both: the fact, and the
-    /// tables in which this revision and the other look its keys up.
-    key_sets: Vec<(&'p str, &'p KeyIndex, &'p KeyIndex)>,
+    /// Where both revisions read table keys.
+    key_sites: Vec<KeySite<'p>>,
+}
+
+/// A fact, or a field of a record fact, that holds a table key or a set or list
+/// of them in both revisions, with the tables in which this revision and the
+/// other look its keys up.
+struct KeySite<'p> {
+    fact: &'p str,
+    field: Option<&'p str>,
+    mine: &'p KeyIndex,
+    theirs: &'p KeyIndex,
+}
+
+impl KeySite<'_> {
+    /// Whether a value written here holds a key only the other revision knows.
+    fn drops(&self, value: &Json) -> bool {
+        match value {
+            Json::Array(keys) => keys.iter().any(|k| !self.kept(k)),
+            key => !self.kept(key),
+        }
+    }
+
+    /// The value of `container[name]` without the keys only the other revision
+    /// knows: a single such key leaves the fact or field out.
+    fn prune(&self, container: &mut serde_json::Map<String, Json>, name: &str) {
+        match container.get_mut(name) {
+            Some(Json::Array(keys)) => keys.retain(|k| self.kept(k)),
+            Some(key) if !self.kept(key) => {
+                container.remove(name);
+            }
+            _ => {}
+        }
+    }
+
+    /// A key stays unless only the other revision knows it.
+    fn kept(&self, key: &Json) -> bool {
+        key.as_str()
+            .is_none_or(|k| self.mine.contains_key(k) || !self.theirs.contains_key(k))
+    }
 }
 
 impl<'p> Adapter<'p> {
@@ -29,7 +66,7 @@ impl<'p> Adapter<'p> {
         let mut adapter = Adapter {
             other_facts: Vec::new(),
             other_fields: Vec::new(),
-            key_sets: Vec::new(),
+            key_sites: Vec::new(),
         };
         for theirs in &other.facts {
             let name = theirs.spec.name.as_str();
@@ -38,18 +75,24 @@ impl<'p> Adapter<'p> {
                 continue;
             };
             let (mine, theirs) = (&mine.spec.ty, &theirs.spec.ty);
-            if let (Some(mine), Some(theirs)) = (record_of(p, mine), record_of(other, theirs)) {
-                let fields = theirs.iter().map(|f| f.name.as_str());
-                adapter.other_fields.extend(
-                    fields
-                        .filter(|t| mine.iter().all(|m| m.name != *t))
-                        .map(|field| (name, field)),
-                );
-            }
-            if let (Some(Type::Table(m)), Some(Type::Table(t))) = (mine.element(), theirs.element())
-            {
-                let (m, t) = (&p.tables[m.index()].index, &other.tables[t.index()].index);
-                adapter.key_sets.push((name, m, t));
+            let site = |field, mine: &Type, theirs: &Type| {
+                let (mine, theirs) = (key_table(p, mine)?, key_table(other, theirs)?);
+                Some(KeySite {
+                    fact: name,
+                    field,
+                    mine,
+                    theirs,
+                })
+            };
+            adapter.key_sites.extend(site(None, mine, theirs));
+            let (Some(mine), Some(theirs)) = (record_of(p, mine), record_of(other, theirs)) else {
+                continue;
+            };
+            for t in theirs {
+                match mine.iter().find(|m| m.name == t.name) {
+                    Some(m) => adapter.key_sites.extend(site(Some(&t.name), &m.ty, &t.ty)),
+                    None => adapter.other_fields.push((name, &t.name)),
+                }
             }
         }
         adapter
@@ -63,9 +106,11 @@ impl<'p> Adapter<'p> {
         let drops_fact = self.other_facts.iter().any(|f| facts.contains_key(*f));
         let drops_field = (self.other_fields.iter())
             .any(|(fact, field)| objects(facts.get(*fact)).any(|o| o.contains_key(*field)));
-        let drops_key = self.key_sets.iter().any(|(name, mine, theirs)| {
-            (facts.get(*name).and_then(Json::as_array))
-                .is_some_and(|keys| keys.iter().any(|k| !kept(mine, theirs, k)))
+        let drops_key = self.key_sites.iter().any(|site| match site.field {
+            None => facts.get(site.fact).is_some_and(|v| site.drops(v)),
+            Some(field) => {
+                objects(facts.get(site.fact)).any(|o| o.get(field).is_some_and(|v| site.drops(v)))
+            }
         });
         if !(drops_fact || drops_field || drops_key) {
             return Cow::Borrowed(doc);
@@ -79,9 +124,14 @@ impl<'p> Adapter<'p> {
                 object.remove(*field);
             }
         }
-        for (name, mine, theirs) in &self.key_sets {
-            if let Some(Json::Array(keys)) = out.get_mut(*name) {
-                keys.retain(|k| kept(mine, theirs, k));
+        for site in &self.key_sites {
+            match site.field {
+                None => site.prune(&mut out, site.fact),
+                Some(field) => {
+                    for object in objects_mut(out.get_mut(site.fact)) {
+                        site.prune(object, field);
+                    }
+                }
             }
         }
         Cow::Owned(Json::Object(out))
@@ -96,10 +146,13 @@ fn record_of<'p>(p: &'p Program, ty: &Type) -> Option<&'p [crate::program::Field
     }
 }
 
-/// A key stays unless only the other revision knows it.
-fn kept(mine: &KeyIndex, theirs: &KeyIndex, key: &Json) -> bool {
-    key.as_str()
-        .is_none_or(|k| mine.contains_key(k) || !theirs.contains_key(k))
+/// The table a fact or field of this type looks its keys up in: a table key, or a
+/// set or list of them.
+fn key_table<'p>(p: &'p Program, ty: &Type) -> Option<&'p KeyIndex> {
+    match ty.element().unwrap_or(ty.required()) {
+        Type::Table(t) => Some(&p.tables[t.index()].index),
+        _ => None,
+    }
 }
 
 /// The object a fact holds, or the objects of the list it holds.

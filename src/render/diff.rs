@@ -277,17 +277,13 @@ pub fn entity_text(d: &EntityDiff, style: Style) -> String {
         .unwrap_or(0)
         .clamp(20, 70);
     let _ = writeln!(out, "\n   {:width$}   new", "old");
-    let mut marked = false;
-    for (a, b) in aligned(&d.old, &d.new) {
+    let rows = aligned(&d.old, &d.new);
+    let marked = divergence_row(&rows, d.diverging.as_ref());
+    for (i, (a, b)) in rows.into_iter().enumerate() {
         let a = a.map(step_line).unwrap_or_default();
         let b = b.map(step_line).unwrap_or_default();
         let differs = a != b;
-        let marker = if differs && !marked {
-            marked = true;
-            ">>"
-        } else {
-            "  "
-        };
+        let marker = if Some(i) == marked { ">>" } else { "  " };
         let a = cut(&a, width);
         let line = format!("{marker} {a:width$} | {b}").trim_end().to_string();
         let _ = writeln!(
@@ -303,16 +299,33 @@ pub fn entity_text(d: &EntityDiff, style: Style) -> String {
     out
 }
 
+type Row<'s> = (
+    Option<&'s crate::trace::Step>,
+    Option<&'s crate::trace::Step>,
+);
+
+/// The row `>>` marks: the step where the revisions first diverge, as the diff
+/// names it; else the first row whose two sides differ.
+fn divergence_row(rows: &[Row<'_>], diverging: Option<&crate::diff::Divergence>) -> Option<usize> {
+    let named = diverging.map(|d| {
+        let name = d.name.as_str();
+        name.strip_suffix(" (added)")
+            .or_else(|| name.strip_suffix(" (removed)"))
+            .unwrap_or(name)
+    });
+    let is_named = |(a, b): &Row<'_>| {
+        [a, b]
+            .iter()
+            .any(|s| s.is_some_and(|s| Some(s.name.as_str()) == named))
+    };
+    let differs = |(a, b): &Row<'_>| a.map(step_line) != b.map(step_line);
+    (rows.iter().position(is_named)).or_else(|| rows.iter().position(differs))
+}
+
 /// The steps of two traces paired by name, in order (a longest common
 /// subsequence): a step only one revision takes faces an empty line, and the
 /// steps after it stay face to face.
-fn aligned<'s>(
-    old: &'s [crate::trace::Step],
-    new: &'s [crate::trace::Step],
-) -> Vec<(
-    Option<&'s crate::trace::Step>,
-    Option<&'s crate::trace::Step>,
-)> {
+fn aligned<'s>(old: &'s [crate::trace::Step], new: &'s [crate::trace::Step]) -> Vec<Row<'s>> {
     let (n, m) = (old.len(), new.len());
     // common[i][j]: how many names old[i..] and new[j..] share, in order.
     let mut common = vec![vec![0u32; m + 1]; n + 1];
@@ -362,10 +375,15 @@ pub fn semantic_text(d: &crate::semantic::SemanticDiff, style: Style) -> String 
     for (i, r) in d.regions.iter().enumerate() {
         let _ = writeln!(
             out,
-            "\n  region {}: {}  ({} entities)",
+            "\n  region {}: {}  ({} {})",
             i + 1,
             style.paint("1", &changes_text(&r.changes)),
-            r.entities
+            r.entities,
+            if r.entities == 1 {
+                "entity"
+            } else {
+                "entities"
+            }
         );
         if let Some(div) = &r.diverging {
             let _ = writeln!(
