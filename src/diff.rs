@@ -7,7 +7,7 @@ mod adapt;
 use crate::eval::Evaluator;
 use crate::facts::{load_facts, read_alike, Facts};
 use crate::lower::{Compiled, Op};
-use crate::program::{ActId, Program};
+use crate::program::{show_decimal, ActId, Program};
 use crate::value::{to_json, Value};
 pub use adapt::Adapter;
 use serde::Serialize;
@@ -203,33 +203,18 @@ fn entries(p: &Program) -> BTreeMap<String, Entry> {
         );
     }
     for f in &p.facts {
-        let s = &f.spec;
-        let default = s
-            .default
-            .as_ref()
-            .map(|v| crate::value::display(p, &s.ty, v))
-            .unwrap_or_default();
-        let range = s
-            .range
-            .as_ref()
-            .map(|r| format!("{:?}..{:?}", r.min, r.max))
-            .unwrap_or_default();
+        let spec = &f.spec;
         out.insert(
-            format!("fact {}", s.name),
-            Entry {
-                act: act(f.act),
-                provision: "(facts)".into(),
-                aspects: vec![
-                    ("type", p.type_name(&s.ty)),
-                    ("default", default),
-                    ("range", range),
-                ],
-                written: Written {
-                    source: at(s.span),
-                    text: format!("{}: {}", s.name, p.type_name(&s.ty)),
-                },
-            },
+            format!("fact {}", spec.name),
+            field_entry(p, act(f.act), spec),
         );
+    }
+    // A record's fields are facts too: a changed default or range moves entities.
+    for r in &p.records {
+        for spec in &r.fields {
+            let item = format!("record {} field {}", r.name, spec.name);
+            out.insert(item, field_entry(p, act(r.act), spec));
+        }
     }
     for o in &p.outcomes {
         let otherwise = o
@@ -292,6 +277,39 @@ fn entries(p: &Program) -> BTreeMap<String, Entry> {
         }
     }
     out
+}
+
+/// A fact or record field as the diff compares it: its type, range and default,
+/// written as in the rule files.
+fn field_entry(p: &Program, act: String, spec: &crate::program::FieldSpec) -> Entry {
+    let default = (spec.default.as_ref())
+        .map(|v| crate::value::display(p, &spec.ty, v))
+        .unwrap_or_default();
+    let range = match spec.range.as_ref().map(|r| (r.min, r.max)) {
+        Some((Some(a), Some(b))) => format!("between {} and {}", show_decimal(a), show_decimal(b)),
+        Some((Some(a), None)) => format!("at least {}", show_decimal(a)),
+        Some((None, Some(b))) => format!("at most {}", show_decimal(b)),
+        _ => String::new(),
+    };
+    let mut text = format!("{}: {}", spec.name, p.type_name(&spec.ty));
+    for (word, part) in [("", &range), ("default ", &default)] {
+        if !part.is_empty() {
+            text.push_str(&format!(" {word}{part}"));
+        }
+    }
+    Entry {
+        act,
+        provision: "(facts)".into(),
+        aspects: vec![
+            ("type", p.type_name(&spec.ty)),
+            ("default", default),
+            ("range", range),
+        ],
+        written: Written {
+            source: p.sources.location(spec.span),
+            text,
+        },
+    }
 }
 
 /// `allegato II` for a row keyed `II.6.4`: annex tables key their rows by annex.

@@ -481,3 +481,26 @@ fn a_narrowed_range_is_reported_not_left_out() {
         assert!(reason.contains("between 0 and 20"), "{reason}");
     }
 }
+
+#[test]
+fn a_changed_record_field_or_fact_range_is_a_rule_change() {
+    let new = amended_in(
+        "fields",
+        &[
+            (
+                "00-atto.law",
+                "consolidated:      bool default false",
+                "consolidated:      bool default true",
+            ),
+            (
+                "00-atto.law",
+                "public_bodies_share_pct: decimal between 0 and 100",
+                "public_bodies_share_pct: decimal between 0 and 20",
+            ),
+        ],
+    );
+    let changes = diff_rules(&base().program, &new.program);
+    let text = render::rules_text(&changes, Style { color: false });
+    let amendment = std::env::temp_dir().join(format!("lexnis-fields-{}", std::process::id()));
+    insta::assert_snapshot!(relative(text).replace(&amendment.display().to_string(), "AMENDMENT"));
+}
