@@ -609,6 +609,9 @@ struct Moves {
 /// order; computed once per program.
 struct Named {
     nodes: Vec<(u32, String)>,
+    /// The named nodes and the outcomes: what a node's value may differ because of.
+    upstream: Vec<(u32, String)>,
+    /// The named nodes and the outcomes, by name.
     by_name: std::collections::HashMap<String, u32>,
     /// The value each rule concludes, by rule node.
     concludes: std::collections::HashMap<u32, u32>,
@@ -616,11 +619,24 @@ struct Named {
 
 impl Named {
     fn new(c: &Compiled) -> Named {
-        let nodes: Vec<(u32, String)> = (0..c.node_count() as u32)
-            .filter(|n| matches!(c.node(*n).op, Op::Define(..) | Op::RuleApplies { .. }))
+        let upstream: Vec<(u32, String)> = (0..c.node_count() as u32)
+            .filter(|n| {
+                let op = &c.node(*n).op;
+                matches!(
+                    op,
+                    Op::Define(..) | Op::RuleApplies { .. } | Op::Outcome { .. }
+                )
+            })
             .map(|n| (n, crate::trace::node_name(c, n)))
             .collect();
-        let by_name = nodes.iter().map(|(n, name)| (name.clone(), *n)).collect();
+        let nodes = (upstream.iter())
+            .filter(|(n, _)| !matches!(c.node(*n).op, Op::Outcome { .. }))
+            .cloned()
+            .collect();
+        let by_name = upstream
+            .iter()
+            .map(|(n, name)| (name.clone(), *n))
+            .collect();
         let concludes = (0..c.node_count() as u32)
             .filter_map(|n| match &c.node(n).op {
                 Op::Outcome { rules, .. } => Some(rules.clone()),
@@ -630,6 +646,7 @@ impl Named {
             .collect();
         Named {
             nodes,
+            upstream,
             by_name,
             concludes,
         }
@@ -650,9 +667,11 @@ fn citation_of(c: &Compiled, n: u32) -> String {
 }
 
 /// The first named node, in the new revision's order, computed by both revisions
-/// with different values; failing that, a rule that concludes another value, then
-/// a rule or definition only one of them has. Not computing a value is not a
-/// different value. With `within`, only the nodes a result reads count.
+/// with different values and reading none that differs (a rule that reads a
+/// changed outcome changes because of it, and is not a cause); failing that, a
+/// rule that concludes another value, then a rule or definition only one of them
+/// has. Not computing a value is not a different value. With `within`, only the
+/// nodes a result reads count.
 fn first_divergence(
     old: &Evaluator<'_>,
     new: &Evaluator<'_>,
@@ -669,15 +688,25 @@ fn first_divergence(
     };
     let in_new = |n: u32| within.is_none_or(|c| c.new[n as usize]);
     let in_old = |n: u32| within.is_none_or(|c| c.old[n as usize]);
-    for (n, name) in new_names.nodes.iter().filter(|(n, _)| in_new(*n)) {
-        let (Some(after), Some(&m)) = (new.memo(*n), old_names.by_name.get(name)) else {
-            continue;
+    let differs = |n: u32, name: &str| {
+        let (Some(after), Some(&m)) = (new.memo(n), old_names.by_name.get(name)) else {
+            return false;
         };
-        let Some(before) = old.memo(m) else { continue };
-        if !same_value(
-            (&co.program, &co.node(m).ty, before),
-            (&cn.program, &cn.node(*n).ty, after),
-        ) {
+        old.memo(m).is_some_and(|before| {
+            !same_value(
+                (&co.program, &co.node(m).ty, before),
+                (&cn.program, &cn.node(n).ty, after),
+            )
+        })
+    };
+    // Whether a named node or outcome that `n` reads differs as well.
+    let downstream = |n: u32| {
+        let cone = reads(cn, n);
+        (new_names.upstream.iter())
+            .any(|(k, name)| *k != n && cone[*k as usize] && differs(*k, name))
+    };
+    for (n, name) in new_names.nodes.iter().filter(|(n, _)| in_new(*n)) {
+        if differs(*n, name) && !downstream(*n) {
             return found(cn, *n, name.clone());
         }
     }

@@ -504,3 +504,30 @@ fn a_changed_record_field_or_fact_range_is_a_rule_change() {
     let amendment = std::env::temp_dir().join(format!("lexnis-fields-{}", std::process::id()));
     insta::assert_snapshot!(relative(text).replace(&amendment.display().to_string(), "AMENDMENT"));
 }
+
+#[test]
+fn a_rule_read_downstream_of_the_change_is_not_its_cause() {
+    // Repealing art. 3, c. 5, lett. e) takes registrars out of scope; the rules of
+    // art. 6 that read `in_scope` then change too, as a consequence.
+    let rule = "rule scope.c5_e \"fornitori di servizi di registrazione dei nomi di dominio\"\n  cite \"art. 3, c. 5, lett. e)\"\n  when domain_name_registration_provider\n  then in_scope\n";
+    let new = amended_in(
+        "repeal",
+        &[
+            ("art03-ambito.law", rule, ""),
+            ("art03-ambito.law", "scope.c5_d, scope.c5_e,", "scope.c5_d,"),
+        ],
+    );
+    let record = serde_json::json!({
+        "id": "registrar",
+        "domain_name_registration_provider": true,
+        "size": {"staff": 3, "turnover_eur": 1, "balance_sheet_eur": 1},
+    });
+    let people = diff_population(&base(), &new, vec![(1, Ok(record))].into_iter());
+    assert_eq!(people.changed, 1, "{:?}", people.errors);
+    let cause = people.changed_records[0].diverging.as_ref().unwrap();
+    assert_eq!(cause.name, "scope.c5_e (removed)");
+    for t in &people.transitions {
+        let causes: Vec<&str> = t.by_rule.iter().map(|(d, _)| d.name.as_str()).collect();
+        assert_eq!(causes, ["scope.c5_e (removed)"], "{}", t.result);
+    }
+}
