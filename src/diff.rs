@@ -479,29 +479,42 @@ fn evaluate_both(
     new_doc: &Json,
     alike: bool,
 ) -> Result<(Vec<Value>, Vec<Value>), String> {
-    let old_facts = load(ev_old, old_doc, "old")?;
-    let new_facts = match alike {
-        true => old_facts.clone(),
-        false => load(ev_new, new_doc, "new")?,
+    // Both revisions are tried, so that a record both refuse says why for each.
+    let (old_facts, new_facts) = match alike {
+        true => {
+            let facts = load(ev_old, old_doc).map_err(|e| failed(Some(e.clone()), Some(e)))?;
+            (facts.clone(), facts)
+        }
+        false => match (load(ev_old, old_doc), load(ev_new, new_doc)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (a, b) => return Err(failed(a.err(), b.err())),
+        },
     };
-    let a = ev_old
-        .run(old_facts)
-        .map_err(|e| format!("old revision: {e}"))?;
-    let b = ev_new
-        .run(new_facts)
-        .map_err(|e| format!("new revision: {e}"))?;
-    Ok((a, b))
+    match (ev_old.run(old_facts), ev_new.run(new_facts)) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => Err(failed(
+            a.err().map(|e| e.to_string()),
+            b.err().map(|e| e.to_string()),
+        )),
+    }
 }
 
-fn load(ev: &Evaluator<'_>, doc: &Json, which: &str) -> Result<Facts, String> {
+/// Why a record could not be evaluated, under the revision that refused it, or
+/// both: said once if they say the same.
+fn failed(old: Option<String>, new: Option<String>) -> String {
+    match (old, new) {
+        (Some(a), Some(b)) if a == b => format!("both revisions: {a}"),
+        (Some(a), Some(b)) => format!("old revision: {a}; new revision: {b}"),
+        (Some(a), None) => format!("old revision: {a}"),
+        (None, b) => format!("new revision: {}", b.unwrap_or_default()),
+    }
+}
+
+fn load(ev: &Evaluator<'_>, doc: &Json) -> Result<Facts, String> {
     load_facts(&ev.compiled.program, doc).map_err(|errs| {
-        format!(
-            "{which} revision: {}",
-            errs.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
+        (errs.iter().map(ToString::to_string))
+            .collect::<Vec<_>>()
+            .join("; ")
     })
 }
 

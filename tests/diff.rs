@@ -184,7 +184,15 @@ fn a_revision_against_itself_changes_nothing() {
     let people = diff_population(&a, &b, population().into_iter());
     assert_eq!((people.records, people.changed), (300, 0));
     assert!(people.errors.is_empty(), "{:?}", people.errors);
-    assert!(semantic_diff(&a, &b).regions.is_empty());
+    let semantic = semantic_diff(&a, &b);
+    assert!(semantic.regions.is_empty());
+    assert!(!render::semantic_markdown(&semantic).contains("| # |"));
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("examples/acme-energia.json")).unwrap(),
+    )
+    .unwrap();
+    let entity = render::entity_text(&diff_entity(&a, &b, &doc).unwrap(), Style { color: false });
+    assert!(entity.contains("no result changes"), "{entity}");
 }
 
 /// The bundled decree amended from 2026-01-01 by replacing, in the named files of

@@ -266,7 +266,11 @@ pub fn entity_text(d: &EntityDiff, style: Style) -> String {
     for (k, a, b) in &d.changes {
         let _ = writeln!(out, "  {k}: {} -> {}", show(a), show(b));
     }
+    if d.changes.is_empty() {
+        out.push_str("  no result changes\n");
+    }
     if let Some(div) = &d.diverging {
+        // Steps may differ on the way to the same results.
         let _ = writeln!(out, "  first divergence: {} [{}]", div.name, div.citation);
     }
     let width = d
@@ -407,9 +411,11 @@ pub fn semantic_markdown(d: &crate::semantic::SemanticDiff) -> String {
         let text = unevaluated_text(d.unevaluated, e);
         let _ = writeln!(out, "**{}** Entity: `{}`\n", text.trim(), e.entity);
     }
-    out.push_str(
-        "| # | changes | entities | first diverging rule | witness |\n|---|---|---|---|---|\n",
-    );
+    if !d.regions.is_empty() {
+        out.push_str(
+            "| # | changes | entities | first diverging rule | witness |\n|---|---|---|---|---|\n",
+        );
+    }
     for (i, r) in d.regions.iter().enumerate() {
         let why = why_markdown(r.diverging.as_ref());
         let _ = writeln!(
