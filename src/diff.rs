@@ -7,7 +7,7 @@ mod adapt;
 use crate::eval::Evaluator;
 use crate::facts::{load_facts, read_alike, Facts};
 use crate::lower::{Compiled, Op};
-use crate::program::{show_decimal, ActId, Program};
+use crate::program::{ActId, Program};
 use crate::value::{to_json, Value};
 pub use adapt::Adapter;
 use serde::Serialize;
@@ -285,12 +285,9 @@ fn field_entry(p: &Program, act: String, spec: &crate::program::FieldSpec) -> En
     let default = (spec.default.as_ref())
         .map(|v| crate::value::display(p, &spec.ty, v))
         .unwrap_or_default();
-    let range = match spec.range.as_ref().map(|r| (r.min, r.max)) {
-        Some((Some(a), Some(b))) => format!("between {} and {}", show_decimal(a), show_decimal(b)),
-        Some((Some(a), None)) => format!("at least {}", show_decimal(a)),
-        Some((None, Some(b))) => format!("at most {}", show_decimal(b)),
-        _ => String::new(),
-    };
+    let range = (spec.range.as_ref())
+        .map(crate::program::range_text)
+        .unwrap_or_default();
     let mut text = format!("{}: {}", spec.name, p.type_name(&spec.ty));
     for (word, part) in [("", &range), ("default ", &default)] {
         if !part.is_empty() {

@@ -204,12 +204,7 @@ fn check_range(
     let below = range.min.is_some_and(|m| n < m);
     let above = range.max.is_some_and(|m| n > m);
     if below || above {
-        let bounds = match (range.min, range.max) {
-            (Some(a), Some(b)) => format!("between {} and {}", show_decimal(a), show_decimal(b)),
-            (Some(a), None) => format!("at least {}", show_decimal(a)),
-            (None, Some(b)) => format!("at most {}", show_decimal(b)),
-            (None, None) => String::new(),
-        };
+        let bounds = crate::program::range_text(range);
         errors.push(FactError {
             kind: FactErrorKind::OutOfRange,
             path: path.to_string(),

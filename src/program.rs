@@ -286,6 +286,17 @@ pub fn show_decimal(d: Decimal) -> String {
     d.normalize().to_string()
 }
 
+/// A range as the rule files write it: `between 0 and 100`, `at least 1`; empty
+/// for no bound.
+pub fn range_text(range: &crate::ast::Range) -> String {
+    match (range.min, range.max) {
+        (Some(a), Some(b)) => format!("between {} and {}", show_decimal(a), show_decimal(b)),
+        (Some(a), None) => format!("at least {}", show_decimal(a)),
+        (None, Some(b)) => format!("at most {}", show_decimal(b)),
+        (None, None) => String::new(),
+    }
+}
+
 /// Fields every result document has; outcomes may not be reported under these keys.
 pub const RESERVED_KEYS: [&str; 7] = [
     "line",

@@ -177,11 +177,7 @@ fn merge_trials(trials: &mut Vec<(String, String, Trial)>) {
                 known.extend(values);
                 dedup(known, Json::clone);
             }
-            (Some((.., Trial::Number(known))), Trial::Number(n)) => {
-                let mut both = vec![known.clone(), n];
-                widen(&mut both);
-                *known = both.remove(0);
-            }
+            (Some((.., Trial::Number(known))), Trial::Number(n)) => known.widen(&n),
             (Some(_), _) => {}
             (None, trial) => kept.push((fact, field, trial)),
         }
@@ -194,10 +190,7 @@ fn widen(fields: &mut Vec<NumberField>) {
     let mut kept: Vec<NumberField> = Vec::with_capacity(fields.len());
     for field in fields.drain(..) {
         match kept.iter_mut().find(|k| k.name == field.name) {
-            Some(k) => {
-                k.min = k.min.zip(field.min).map(|(a, b)| a.min(b));
-                k.max = k.max.zip(field.max).map(|(a, b)| a.max(b));
-            }
+            Some(k) => k.widen(&field),
             None => kept.push(field),
         }
     }
@@ -213,13 +206,11 @@ fn add_fact(plan: &mut Plan, p: &Program, spec: &FieldSpec) {
             merge(plan.base.entry(name.clone()).or_insert(Json::Null), v);
         }
     }
+    let values = choices(p, ty).into_iter();
+    plan.seeds.extend(values.map(|v| (name.clone(), v)));
     match ty.required() {
         Type::Bool => plan.flags.push(name.clone()),
         ty if ty.is_numeric() => plan.scalars.push(NumberField::of(spec)),
-        ty if !choices(p, ty).is_empty() => {
-            let values = choices(p, ty).into_iter();
-            plan.seeds.extend(values.map(|v| (name.clone(), v)));
-        }
         Type::List(elem) if matches!(elem.as_ref(), Type::Record(_)) => {
             let Type::Record(r) = elem.as_ref() else {
                 return;
@@ -308,6 +299,12 @@ impl NumberField {
             min: spec.range.as_ref().and_then(|r| r.min),
             max: spec.range.as_ref().and_then(|r| r.max),
         }
+    }
+
+    /// The range becomes the union of its own and `other`'s.
+    fn widen(&mut self, other: &NumberField) {
+        self.min = self.min.zip(other.min).map(|(a, b)| a.min(b));
+        self.max = self.max.zip(other.max).map(|(a, b)| a.max(b));
     }
 
     /// A value out of the field's range makes no entity (a share of 249%): the
