@@ -9,7 +9,7 @@ use crate::facts::{load_facts, read_alike, Facts};
 use crate::lower::{Compiled, Op};
 use crate::program::{ActId, Program};
 use crate::value::{to_json, Value};
-pub use adapt::Adapter;
+pub use adapt::{Adapter, Read};
 use serde::Serialize;
 use serde_json::Value as Json;
 use std::collections::BTreeMap;
@@ -472,17 +472,17 @@ fn exact_memo(ev: &mut Evaluator<'_>, doc: &Json) {
 /// once, and `new_doc` (then the same as `old_doc`) not at all.
 fn evaluate_both(
     (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
-    old_doc: &Json,
-    new_doc: &Json,
+    old_read: &Read<'_>,
+    new_read: &Read<'_>,
     alike: bool,
 ) -> Result<(Vec<Value>, Vec<Value>), String> {
     // Both revisions are tried, so that a record both refuse says why for each.
     let (old_facts, new_facts) = match alike {
         true => {
-            let facts = load(ev_old, old_doc).map_err(|e| failed(Some(e.clone()), Some(e)))?;
+            let facts = load(ev_old, old_read).map_err(|e| failed(Some(e.clone()), Some(e)))?;
             (facts.clone(), facts)
         }
-        false => match (load(ev_old, old_doc), load(ev_new, new_doc)) {
+        false => match (load(ev_old, old_read), load(ev_new, new_read)) {
             (Ok(a), Ok(b)) => (a, b),
             (a, b) => return Err(failed(a.err(), b.err())),
         },
@@ -507,9 +507,15 @@ fn failed(old: Option<String>, new: Option<String>) -> String {
     }
 }
 
-fn load(ev: &Evaluator<'_>, doc: &Json) -> Result<Facts, String> {
-    load_facts(&ev.compiled.program, doc).map_err(|errs| {
-        (errs.iter().map(ToString::to_string))
+/// The facts of a document as a revision reads it; the errors name the places
+/// in the document as written.
+fn load(ev: &Evaluator<'_>, read: &Read<'_>) -> Result<Facts, String> {
+    load_facts(&ev.compiled.program, &read.doc).map_err(|errs| {
+        (errs.into_iter())
+            .map(|e| {
+                let path = read.original_path(&e.path);
+                crate::facts::FactError { path, ..e }.to_string()
+            })
             .collect::<Vec<_>>()
             .join("; ")
     })
@@ -846,12 +852,12 @@ pub fn diff_population(
             }
         };
         let id = record_id(&doc);
-        let old_doc = adapters.0.adapt(&doc);
-        let new_doc = match alike {
-            true => old_doc.clone(),
-            false => adapters.1.adapt(&doc),
-        };
-        let (a, b) = match evaluate_both((&mut ev_old, &mut ev_new), &old_doc, &new_doc, alike) {
+        let old_read = adapters.0.read(&doc);
+        // Revisions that read facts alike read the document once.
+        let new_read = (!alike).then(|| adapters.1.read(&doc));
+        let new_read = new_read.as_ref().unwrap_or(&old_read);
+        let (old_doc, new_doc) = (&old_read.doc, &new_read.doc);
+        let (a, b) = match evaluate_both((&mut ev_old, &mut ev_new), &old_read, new_read, alike) {
             Ok(results) => results,
             Err(reason) => {
                 out.errors.push(FailedRecord { line, id, reason });
@@ -863,8 +869,8 @@ pub fn diff_population(
             continue;
         }
         out.changed += 1;
-        exact_memo(&mut ev_old, &old_doc);
-        exact_memo(&mut ev_new, &new_doc);
+        exact_memo(&mut ev_old, old_doc);
+        exact_memo(&mut ev_new, new_doc);
         let diverging = first_divergence(&ev_old, &ev_new, &names, None);
         for (k, x, y) in &changes {
             // Each result's cause among what that result reads; the record's
@@ -928,11 +934,12 @@ pub fn diff_population(
 /// once by the caller for all its documents).
 pub fn compare_one(
     (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
-    old_doc: &Json,
-    new_doc: &Json,
+    old_read: &Read<'_>,
+    new_read: &Read<'_>,
     alike: bool,
 ) -> Result<Option<(Changes, Option<Divergence>)>, String> {
-    let (a, b) = evaluate_both((ev_old, ev_new), old_doc, new_doc, alike)?;
+    let (a, b) = evaluate_both((ev_old, ev_new), old_read, new_read, alike)?;
+    let (old_doc, new_doc) = (&old_read.doc, &new_read.doc);
     let changes = Comparer::new(ev_old.compiled, ev_new.compiled)
         .changes((ev_old.compiled, &a), (ev_new.compiled, &b));
     if changes.is_empty() {
@@ -963,12 +970,15 @@ pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityD
     let alike = read_alike(&old.program, &new.program);
     // As for a population: an entity type only one revision lists is no annex
     // type for the other.
-    let old_doc = Adapter::new(&old.program, &new.program).adapt(doc);
-    let new_doc = Adapter::new(&new.program, &old.program).adapt(doc);
-    let (a, b) = evaluate_both((&mut ev_old, &mut ev_new), &old_doc, &new_doc, alike)?;
+    let adapters = (
+        Adapter::new(&old.program, &new.program),
+        Adapter::new(&new.program, &old.program),
+    );
+    let (old_read, new_read) = (adapters.0.read(doc), adapters.1.read(doc));
+    let (a, b) = evaluate_both((&mut ev_old, &mut ev_new), &old_read, &new_read, alike)?;
     let changes = Comparer::new(old, new).changes((old, &a), (new, &b));
-    exact_memo(&mut ev_old, &old_doc);
-    exact_memo(&mut ev_new, &new_doc);
+    exact_memo(&mut ev_old, &old_read.doc);
+    exact_memo(&mut ev_new, &new_read.doc);
     Ok(EntityDiff {
         id: record_id(doc),
         old: crate::trace::build_trace(&ev_old).steps,

@@ -485,10 +485,10 @@ pub fn semantic_diff(old: &Compiled, new: &Compiled) -> SemanticDiff {
     candidates(&plan, &thresholds(&[old, new]), &mut |doc| {
         out.entities_tried += 1;
         let doc = Json::Object(doc);
-        let (old_doc, new_doc) = (for_old.adapt(&doc), for_new.adapt(&doc));
+        let (old_read, new_read) = (for_old.read(&doc), for_new.read(&doc));
         let evaluators = (&mut ev_old, &mut ev_new);
         let (changes, diverging) =
-            match crate::diff::compare_one(evaluators, &old_doc, &new_doc, alike) {
+            match crate::diff::compare_one(evaluators, &old_read, &new_read, alike) {
                 Ok(Some(found)) => found,
                 Ok(None) => return,
                 Err(reason) => {

@@ -539,3 +539,24 @@ fn a_rule_read_downstream_of_the_change_is_not_its_cause() {
         assert_eq!(causes, ["scope.c5_e (removed)"], "{}", t.result);
     }
 }
+
+#[test]
+fn an_error_names_the_place_in_the_record_as_written() {
+    // II.6.4, which only the amended annex lists, is left out for the old
+    // revision: the unknown key after it is still at index 1 of the record.
+    let record: Value = serde_json::json!({
+        "id": "shifted",
+        "entity_types": ["II.6.4", "I.99.z"],
+        "size": {"staff": 60, "turnover_eur": 1, "balance_sheet_eur": 1},
+    });
+    let people = diff_population(
+        &base(),
+        &amended("b-annex-ii-type"),
+        vec![(1, Ok(record))].into_iter(),
+    );
+    let reason = &people.errors[0].reason;
+    assert!(
+        reason.starts_with("both revisions: $.entity_types[1]: \"I.99.z\""),
+        "{reason}"
+    );
+}

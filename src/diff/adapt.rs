@@ -18,6 +18,46 @@ pub struct Adapter<'p> {
     key_sites: Vec<KeySite<'p>>,
 }
 
+/// A document as one revision reads it ([`Adapter::read`]).
+pub struct Read<'a> {
+    /// What the revision reads.
+    pub doc: Cow<'a, Json>,
+    original: &'a Json,
+    key_sites: &'a [KeySite<'a>],
+}
+
+impl Read<'_> {
+    /// A path into what the revision reads as a path into the document as written:
+    /// a key left out shifts the indices of the keys after it.
+    pub fn original_path(&self, path: &str) -> String {
+        if let Cow::Borrowed(_) = self.doc {
+            return path.to_string();
+        }
+        for site in self.key_sites {
+            let (prefix, written) = match site.field {
+                None => (format!("$.{}", site.fact), self.original.get(site.fact)),
+                Some(field) => (
+                    format!("$.{}.{field}", site.fact),
+                    (self.original.get(site.fact)).and_then(|o| o.get(field)),
+                ),
+            };
+            let (Some(Json::Array(keys)), Some(rest)) =
+                (written, path.strip_prefix(&format!("{prefix}[")))
+            else {
+                continue;
+            };
+            let Some((index, rest)) = rest.split_once(']') else {
+                continue;
+            };
+            let kept = (keys.iter().enumerate()).filter(|(_, k)| site.kept(k));
+            if let Some((i, _)) = index.parse().ok().and_then(|n| kept.clone().nth(n)) {
+                return format!("{prefix}[{i}]{rest}");
+            }
+        }
+        path.to_string()
+    }
+}
+
 /// A fact, or a field of a record fact, that holds a table key or a set or list
 /// of them in both revisions, with the tables in which this revision and the
 /// other look its keys up.
@@ -96,6 +136,15 @@ impl<'p> Adapter<'p> {
             }
         }
         adapter
+    }
+
+    /// The document as this revision reads it, with the way back to its paths.
+    pub fn read<'a>(&'a self, doc: &'a Json) -> Read<'a> {
+        Read {
+            doc: self.adapt(doc),
+            original: doc,
+            key_sites: &self.key_sites,
+        }
     }
 
     /// The document as this revision reads it: borrowed when nothing is dropped.
