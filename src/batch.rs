@@ -335,21 +335,91 @@ fn read_json_array(
 }
 
 /// The elements of a JSON array as text, each with the line it starts on (or why
-/// it is not an element), as a batch cuts them; then whether the array was left
-/// open after them. For `lexnis diff`, whose records are JSON trees.
-pub(crate) type Elements = Vec<(u64, Result<String, String>)>;
+/// it is not an element), cut as a batch cuts them and read from the input as
+/// they are asked for; once they are all read, [`ArrayElements::end`] says whether
+/// the array was left open. For `lexnis diff`, whose records are JSON trees.
+pub(crate) struct ArrayElements<R> {
+    input: R,
+    scan: ArrayScan,
+    ready: std::collections::VecDeque<(u64, Result<String, String>)>,
+    line: u64,
+    end: Option<Result<(), String>>,
+    buf: Vec<u8>,
+}
 
-pub(crate) fn json_array_elements(input: &mut dyn BufRead) -> (Elements, Result<(), String>) {
-    let mut out = Vec::new();
-    let result = read_json_array(input, &mut |r| {
-        let text = r.payload.map(|p| match p {
+impl<R: BufRead> ArrayElements<R> {
+    pub(crate) fn new(input: R) -> Self {
+        ArrayElements {
+            input,
+            scan: ArrayScan::default(),
+            ready: Default::default(),
+            line: 0,
+            end: None,
+            buf: Vec::new(),
+        }
+    }
+
+    /// After the last element: `Err` if the array was left open or the input
+    /// could not be read to its end.
+    pub(crate) fn end(&self) -> Result<(), String> {
+        self.end.clone().unwrap_or(Ok(()))
+    }
+
+    /// How many lines were read.
+    pub(crate) fn lines_read(&self) -> u64 {
+        self.line.max(1)
+    }
+
+    fn take(&mut self, record: Input) {
+        let text = record.payload.map(|p| match p {
             Payload::Text(t) => t.into_owned(),
             Payload::Value(v) => v.to_string(),
         });
-        out.push((r.line, text));
-        true
-    });
-    (out, result)
+        self.ready.push_back((record.line, text));
+    }
+
+    /// Reads one more line into `ready`, or ends.
+    fn read_line(&mut self) {
+        self.buf.clear();
+        match self.input.read_until(b'\n', &mut self.buf) {
+            Ok(0) => {
+                let mut last = Vec::new();
+                let end = self.scan.finish(self.line.max(1), &mut |r| {
+                    last.push(r);
+                    true
+                });
+                last.into_iter().for_each(|r| self.take(r));
+                self.end = Some(end);
+            }
+            Ok(_) => {
+                self.line += 1;
+                // A byte-order mark before the array is not part of it.
+                let bytes = without_bom(self.line, &self.buf);
+                let mut found = Vec::new();
+                for &b in bytes {
+                    found.extend(self.scan.push(b, self.line));
+                }
+                found.into_iter().for_each(|r| self.take(r));
+            }
+            Err(e) => self.end = Some(Err(e.to_string())),
+        }
+    }
+}
+
+impl<R: BufRead> Iterator for ArrayElements<R> {
+    type Item = (u64, Result<String, String>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(element) = self.ready.pop_front() {
+                return Some(element);
+            }
+            if self.end.is_some() {
+                return None;
+            }
+            self.read_line();
+        }
+    }
 }
 
 #[derive(Default)]
@@ -940,11 +1010,13 @@ pub(crate) fn not_utf8(e: &std::str::Utf8Error) -> String {
 mod tests {
     use super::*;
 
-    type Scanned = Elements;
+    type Scanned = Vec<(u64, Result<String, String>)>;
 
     /// The records of a JSON array input, and whether reading it failed.
     fn scan_all(text: &str) -> (Scanned, Result<(), String>) {
-        json_array_elements(&mut text.as_bytes())
+        let mut elements = ArrayElements::new(text.as_bytes());
+        let out = elements.by_ref().collect();
+        (out, elements.end())
     }
 
     fn scan(text: &str) -> Scanned {

@@ -600,9 +600,9 @@ pub fn read_records(path: &Path) -> Result<Vec<NumberedRecord>, String> {
     Ok(stream_records(path)?.collect())
 }
 
-/// The records of a facts file, one at a time: JSON lines are read as they come,
-/// so that a population of millions is never in memory at once; a JSON array is
-/// read whole. A line that is not UTF-8 or not JSON is an error record, as in a
+/// The records of a facts file, one at a time: JSON lines and the elements of a
+/// JSON array are read as they come, so that a population of millions is never in
+/// memory at once. A line that is not UTF-8 or not JSON is an error record, as in a
 /// batch; a read that fails ends the records with one.
 pub fn stream_records(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRecord>>, String> {
     let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
@@ -615,10 +615,17 @@ pub fn stream_records(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRec
     if start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         return json_array_records(path);
     }
+    Ok(jsonl_records(reader))
+}
+
+/// The records of JSON lines, read as they are asked for.
+fn jsonl_records(
+    mut reader: impl std::io::BufRead + 'static,
+) -> Box<dyn Iterator<Item = NumberedRecord>> {
     let mut line = 0u64;
     let mut ended = false;
     let mut bytes = Vec::new();
-    Ok(Box::new(std::iter::from_fn(move || {
+    Box::new(std::iter::from_fn(move || {
         while !ended {
             bytes.clear();
             line += 1;
@@ -636,7 +643,7 @@ pub fn stream_records(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRec
             }
         }
         None
-    })))
+    }))
 }
 
 /// One line of a JSON-lines file: `None` if it is blank.
@@ -655,35 +662,48 @@ fn jsonl_record(line: u64, bytes: &[u8]) -> Option<NumberedRecord> {
 /// A file that starts with `[`: a JSON array, unless its first line is a whole
 /// value followed by more lines (JSON lines whose first record is an array, which
 /// is then that record's error, not the whole file's). An array is cut into its
-/// elements as a batch cuts it, each with the line it starts on, and an element
-/// becomes a JSON tree only when its turn comes.
+/// elements as a batch cuts it, as they are asked for, each with the line it
+/// starts on.
 fn json_array_records(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRecord>>, String> {
-    let text = std::fs::read_to_string(path)
-        .map(text_without_bom)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let first_is_whole = lines
-        .next()
-        .is_some_and(|(_, l)| crate::facts::parse_document(l).is_ok());
-    if first_is_whole && lines.next().is_some() {
-        let numbered = text.split_inclusive('\n').enumerate();
-        let records: Vec<NumberedRecord> = numbered
-            .filter_map(|(i, l)| jsonl_record(i as u64 + 1, l.as_bytes()))
-            .collect();
-        return Ok(Box::new(records.into_iter()));
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(cannot)?);
+    // The first two lines with text: a first line that is a whole document
+    // followed by another makes JSON lines, whose first record is an array.
+    let mut head = Vec::new();
+    let mut texts = Vec::new();
+    for number in 1.. {
+        let start = head.len();
+        if texts.len() == 2
+            || std::io::BufRead::read_until(&mut reader, b'\n', &mut head).map_err(cannot)? == 0
+        {
+            break;
+        }
+        let line = crate::batch::without_bom(number, &head[start..]);
+        if !line.trim_ascii().is_empty() {
+            texts.push(line.to_vec());
+        }
     }
-    let (mut elements, end) = crate::batch::json_array_elements(&mut text.as_bytes());
-    if let Err(e) = end {
-        elements.push((text.lines().count() as u64, Err(e)));
+    let whole =
+        |t: &Vec<u8>| std::str::from_utf8(t).is_ok_and(|t| crate::facts::parse_document(t).is_ok());
+    let input = std::io::BufReader::new(std::io::Cursor::new(head).chain(reader));
+    if texts.len() == 2 && whole(&texts[0]) {
+        return Ok(jsonl_records(input));
     }
     let read =
         |text: String| crate::facts::parse_document(&text).map_err(|e| crate::batch::not_json(&e));
-    Ok(Box::new(elements.into_iter().map(
-        move |(line, element)| (line, element.and_then(read)),
-    )))
+    let mut elements = crate::batch::ArrayElements::new(input);
+    let mut ended = false;
+    Ok(Box::new(std::iter::from_fn(move || {
+        if let Some((line, element)) = elements.next() {
+            return Some((line, element.and_then(read)));
+        }
+        // An array left open: its last record says so.
+        let open = elements
+            .end()
+            .err()
+            .filter(|_| !std::mem::replace(&mut ended, true));
+        open.map(|e| (elements.lines_read(), Err(e)))
+    })))
 }
 
 /// `lexnis diff`.
