@@ -244,30 +244,6 @@ fn read_records(
     result
 }
 
-/// Calls `each` with every line of the input (1-based number, bytes with the
-/// newline) until the input ends or `each` returns false.
-fn for_each_line(
-    input: &mut dyn BufRead,
-    mut each: impl FnMut(u64, &[u8]) -> bool,
-) -> Result<(), String> {
-    let mut buf = Vec::new();
-    let mut line = 0u64;
-    loop {
-        buf.clear();
-        if input
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| e.to_string())?
-            == 0
-        {
-            return Ok(());
-        }
-        line += 1;
-        if !each(line, &buf) {
-            return Ok(());
-        }
-    }
-}
-
 /// JSONL: `chunk` lines at a time, copied as they are.
 fn read_jsonl(
     input: &mut dyn BufRead,
@@ -311,27 +287,14 @@ fn read_json_array(
     input: &mut dyn BufRead,
     emit: &mut dyn FnMut(Input) -> bool,
 ) -> Result<(), String> {
-    let mut state = ArrayScan::default();
-    let mut last = 1u64;
-    let mut stopped = false;
-    for_each_line(input, |line, bytes| {
-        last = line;
-        // A byte-order mark before the array is not part of it.
-        let bytes = without_bom(line, bytes);
-        for &b in bytes {
-            for element in state.push(b, line) {
-                if !emit(element) {
-                    stopped = true;
-                    return false;
-                }
-            }
+    let mut elements = ArrayElements::new(input);
+    for (line, element) in elements.by_ref() {
+        let payload = element.map(|text| Payload::Text(Cow::Owned(text)));
+        if !emit(Input { line, payload }) {
+            return Ok(());
         }
-        true
-    })?;
-    if stopped {
-        return Ok(());
     }
-    state.finish(last, emit)
+    elements.end()
 }
 
 /// The elements of a JSON array as text, each with the line it starts on (or why
