@@ -613,7 +613,7 @@ pub fn stream_records(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRec
     let start = std::io::BufRead::fill_buf(&mut reader).map_err(cannot)?;
     let start = crate::batch::without_bom(1, start);
     if start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-        return json_array_records(path);
+        return json_array_records(reader).map_err(cannot);
     }
     Ok(jsonl_records(reader))
 }
@@ -664,20 +664,18 @@ fn jsonl_record(line: u64, bytes: &[u8]) -> Option<NumberedRecord> {
 /// is then that record's error, not the whole file's). An array is cut into its
 /// elements as a batch cuts it, as they are asked for, each with the line it
 /// starts on.
-fn json_array_records(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRecord>>, String> {
-    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
-    let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(cannot)?);
+fn json_array_records(
+    mut reader: impl std::io::BufRead + 'static,
+) -> std::io::Result<Box<dyn Iterator<Item = NumberedRecord>>> {
     // The first two lines with text: a first line that is a whole document
     // followed by another makes JSON lines, whose first record is an array.
-    let mut head = Vec::new();
-    let mut texts = Vec::new();
-    for number in 1.. {
+    let (mut head, mut texts, mut number) = (Vec::new(), Vec::new(), 0);
+    while texts.len() < 2 {
         let start = head.len();
-        if texts.len() == 2
-            || std::io::BufRead::read_until(&mut reader, b'\n', &mut head).map_err(cannot)? == 0
-        {
+        if reader.read_until(b'\n', &mut head)? == 0 {
             break;
         }
+        number += 1;
         let line = crate::batch::without_bom(number, &head[start..]);
         if !line.trim_ascii().is_empty() {
             texts.push(line.to_vec());

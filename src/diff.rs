@@ -469,7 +469,7 @@ fn exact_memo(ev: &mut Evaluator<'_>, doc: &Json) {
 
 /// Evaluates a facts document under both revisions; the error names the revision.
 /// When the revisions read facts alike ([`read_alike`]), the document is read
-/// once, and `new_doc` (then the same as `old_doc`) not at all.
+/// once, and `new_read` (then the same as `old_read`) not at all.
 fn evaluate_both(
     (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
     old_read: &Read<'_>,
@@ -929,7 +929,8 @@ pub fn diff_population(
 }
 
 /// The result changes of one facts document between two revisions, and where the
-/// revisions first diverge; `None` when nothing changes or either cannot evaluate it.
+/// revisions first diverge; `None` when nothing changes, `Err` (why) when either
+/// cannot evaluate it.
 /// `alike`: whether the revisions read facts alike ([`read_alike`], worked out
 /// once by the caller for all its documents).
 pub fn compare_one(
