@@ -4,6 +4,10 @@ use lexnis::eval::Evaluator;
 use lexnis::policy::{compile, PolicySource};
 use std::time::Instant;
 
+// The allocator the `lexnis` binary runs with, for the references and lexnis alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let path = std::env::args()
         .nth(1)

@@ -7,6 +7,10 @@
 
 mod reference;
 
+// The allocator the `lexnis` binary runs with, for the references and lexnis alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use lexnis::batch::{run_batch, BatchOptions, TraceMode};
 use lexnis::date::Date;
 use lexnis::eval::Evaluator;
