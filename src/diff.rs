@@ -3,6 +3,7 @@
 //! them), [`diff_entity`] (one entity's two traces side by side).
 
 mod adapt;
+mod cone;
 
 use crate::eval::Evaluator;
 use crate::facts::{load_facts, read_alike, Facts};
@@ -715,9 +716,10 @@ fn first_divergence(
             )
         })
     };
-    // Whether a named node or outcome that `n` reads differs as well.
+    // Whether a named node or outcome that `n`'s value was worked out from
+    // differs as well.
     let downstream = |n: u32| {
-        let cone = reads(cn, n);
+        let cone = cone::read_in(new, n);
         (new_names.upstream.iter())
             .any(|(k, name)| *k != n && cone[*k as usize] && differs(*k, name))
     };
@@ -761,39 +763,68 @@ fn only_in<'n>(
     })
 }
 
-/// The nodes a result reads, directly or not, in each revision.
+/// The nodes a result's value was worked out from in each revision's last run
+/// ([`cone::read_in`]).
 struct Cones {
     old: Vec<bool>,
     new: Vec<bool>,
 }
 
 impl Cones {
-    /// Per result both revisions have, by key.
-    fn of_results(old: &Compiled, new: &Compiled) -> std::collections::HashMap<String, Cones> {
+    /// The node of each result both revisions have, by key: (old, new).
+    fn result_nodes(
+        old: &Compiled,
+        new: &Compiled,
+    ) -> std::collections::HashMap<String, (u32, u32)> {
         let node_of =
             |c: &Compiled, key: &str| c.results.iter().find(|r| r.key == key).map(|r| r.node);
         (new.results.iter())
-            .filter_map(|r| {
-                let cones = Cones {
-                    old: reads(old, node_of(old, &r.key)?),
-                    new: reads(new, r.node),
-                };
-                Some((r.key.clone(), cones))
-            })
+            .filter_map(|r| Some((r.key.clone(), (node_of(old, &r.key)?, r.node))))
             .collect()
+    }
+
+    fn of((ev_old, ev_new): (&Evaluator<'_>, &Evaluator<'_>), (old, new): (u32, u32)) -> Cones {
+        Cones {
+            old: cone::read_in(ev_old, old),
+            new: cone::read_in(ev_new, new),
+        }
     }
 }
 
-/// The nodes `root` reads, directly or not, itself included.
-fn reads(c: &Compiled, root: u32) -> Vec<bool> {
-    let mut seen = vec![false; c.node_count()];
-    let mut stack = vec![root];
-    while let Some(n) = stack.pop() {
-        if !std::mem::replace(&mut seen[n as usize], true) {
-            c.node(n).op.for_each_operand(|o| stack.push(o));
+/// What names the cause of a record's changes, made once per pair of programs.
+pub struct Causes {
+    names: (Named, Named),
+    result_nodes: std::collections::HashMap<String, (u32, u32)>,
+}
+
+impl Causes {
+    pub fn new(old: &Compiled, new: &Compiled) -> Causes {
+        Causes {
+            names: (Named::new(old), Named::new(new)),
+            result_nodes: Cones::result_nodes(old, new),
         }
     }
-    seen
+
+    /// After both evaluators ran a record (with [`exact_memo`]): the cause of each
+    /// change, among what that result was worked out from (the record's first
+    /// divergence if nothing there diverges), and the record's cause: its first
+    /// change's.
+    fn of(
+        &self,
+        (ev_old, ev_new): (&Evaluator<'_>, &Evaluator<'_>),
+        changes: &Changes,
+    ) -> (Option<Divergence>, Vec<Option<Divergence>>) {
+        let first = first_divergence(ev_old, ev_new, &self.names, None);
+        let each: Vec<Option<Divergence>> = (changes.iter())
+            .map(|(key, _, _)| {
+                (self.result_nodes.get(key))
+                    .map(|nodes| Cones::of((ev_old, ev_new), *nodes))
+                    .and_then(|c| first_divergence(ev_old, ev_new, &self.names, Some(&c)))
+                    .or_else(|| first.clone())
+            })
+            .collect();
+        (each.first().cloned().flatten().or(first), each)
+    }
 }
 
 /// A rule that applied under both revisions but concludes another value under the
@@ -834,9 +865,8 @@ pub fn diff_population(
     let mut out = PopulationDiff::default();
     let mut table: BTreeMap<(String, String, String), Moves> = BTreeMap::new();
     let comparer = Comparer::new(old, new);
-    let names = (Named::new(old), Named::new(new));
+    let causes = Causes::new(old, new);
     let alike = read_alike(&old.program, &new.program);
-    let cones = Cones::of_results(old, new);
     let adapters = (
         Adapter::new(&old.program, &new.program),
         Adapter::new(&new.program, &old.program),
@@ -871,14 +901,8 @@ pub fn diff_population(
         out.changed += 1;
         exact_memo(&mut ev_old, old_doc);
         exact_memo(&mut ev_new, new_doc);
-        let diverging = first_divergence(&ev_old, &ev_new, &names, None);
-        for (k, x, y) in &changes {
-            // Each result's cause among what that result reads; the record's
-            // first divergence if nothing it reads diverges.
-            let cause = cones
-                .get(k)
-                .and_then(|c| first_divergence(&ev_old, &ev_new, &names, Some(c)))
-                .or_else(|| diverging.clone());
+        let (diverging, each) = causes.of((&ev_old, &ev_new), &changes);
+        for ((k, x, y), cause) in changes.iter().zip(each) {
             let entry = table
                 .entry((k.clone(), x.to_string(), y.to_string()))
                 .or_insert_with(|| Moves {
@@ -928,16 +952,16 @@ pub fn diff_population(
     out
 }
 
-/// The result changes of one facts document between two revisions, and where the
-/// revisions first diverge; `None` when nothing changes, `Err` (why) when either
-/// cannot evaluate it.
-/// `alike`: whether the revisions read facts alike ([`read_alike`], worked out
-/// once by the caller for all its documents).
+/// The result changes of one facts document between two revisions, and their
+/// cause (that of the first change, [`Causes`]); `None` when nothing changes,
+/// `Err` (why) when either cannot evaluate it.
+/// `alike`: whether the revisions read facts alike ([`read_alike`]); it and
+/// `causes` are worked out once by the caller for all its documents.
 pub fn compare_one(
     (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
-    old_read: &Read<'_>,
-    new_read: &Read<'_>,
+    (old_read, new_read): (&Read<'_>, &Read<'_>),
     alike: bool,
+    causes: &Causes,
 ) -> Result<Option<(Changes, Option<Divergence>)>, String> {
     let (a, b) = evaluate_both((ev_old, ev_new), old_read, new_read, alike)?;
     let (old_doc, new_doc) = (&old_read.doc, &new_read.doc);
@@ -946,13 +970,10 @@ pub fn compare_one(
     if changes.is_empty() {
         return Ok(None);
     }
-    let names = (Named::new(ev_old.compiled), Named::new(ev_new.compiled));
     exact_memo(ev_old, old_doc);
     exact_memo(ev_new, new_doc);
-    Ok(Some((
-        changes,
-        first_divergence(ev_old, ev_new, &names, None),
-    )))
+    let (cause, _) = causes.of((ev_old, ev_new), &changes);
+    Ok(Some((changes, cause)))
 }
 
 /// One entity's explanation under both revisions, step by step.
@@ -980,11 +1001,12 @@ pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityD
     let changes = Comparer::new(old, new).changes((old, &a), (new, &b));
     exact_memo(&mut ev_old, &old_read.doc);
     exact_memo(&mut ev_new, &new_read.doc);
+    let (diverging, _) = Causes::new(old, new).of((&ev_old, &ev_new), &changes);
     Ok(EntityDiff {
         id: record_id(doc),
         old: crate::trace::build_trace(&ev_old).steps,
         new: crate::trace::build_trace(&ev_new).steps,
-        diverging: first_divergence(&ev_old, &ev_new, &(Named::new(old), Named::new(new)), None),
+        diverging,
         changes,
     })
 }

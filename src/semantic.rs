@@ -482,13 +482,14 @@ pub fn semantic_diff(old: &Compiled, new: &Compiled) -> SemanticDiff {
     let alike = crate::facts::read_alike(&old.program, &new.program);
     let for_old = Adapter::new(&old.program, &new.program);
     let for_new = Adapter::new(&new.program, &old.program);
+    let causes = crate::diff::Causes::new(old, new);
     candidates(&plan, &thresholds(&[old, new]), &mut |doc| {
         out.entities_tried += 1;
         let doc = Json::Object(doc);
         let (old_read, new_read) = (for_old.read(&doc), for_new.read(&doc));
         let evaluators = (&mut ev_old, &mut ev_new);
         let (changes, diverging) =
-            match crate::diff::compare_one(evaluators, &old_read, &new_read, alike) {
+            match crate::diff::compare_one(evaluators, (&old_read, &new_read), alike, &causes) {
                 Ok(Some(found)) => found,
                 Ok(None) => return,
                 Err(reason) => {

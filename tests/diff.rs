@@ -541,6 +541,45 @@ fn a_rule_read_downstream_of_the_change_is_not_its_cause() {
 }
 
 #[test]
+fn the_cause_is_what_the_changed_result_was_worked_out_from() {
+    // Staff 210 this year and 150 last: with 200 as the large threshold, the
+    // two-year rule (Racc. 2003/361/CE, allegato, art. 4, par. 2) keeps the
+    // entity medium and the note appears. Both size classes of this year move
+    // (no partners: the aggregated class is the entity's own). Without the
+    // safeguard clause the note compares the aggregated class; with it granted
+    // (art. 3, c. 4) the entity's own class, and the aggregated one moved nothing.
+    let entity = |id: &str, granted: bool| {
+        serde_json::json!({
+            "id": id,
+            "entity_types": ["I.1.a.1"],
+            "size": {"staff": 210, "turnover_eur": 1_000_000, "balance_sheet_eur": 1_000_000},
+            "previous_size": {"staff": 150, "turnover_eur": 1_000_000, "balance_sheet_eur": 1_000_000},
+            "safeguard_clause": {"requested": true, "systems_independent": true,
+                                 "services_independent": true, "granted": granted},
+        })
+    };
+    let aggregated = "size_class_of(size.staff + partner_staff + linked_staff, size.turnover_eur + partner_turnover + linked_turnover, size.balance_sheet_eur + partner_balance_sheet + linked_balance_sheet)";
+    let own = "size_class_of(size.staff, size.turnover_eur, size.balance_sheet_eur)";
+    let new = amended("a-large-200");
+    for (granted, expected) in [(false, aggregated), (true, own)] {
+        let record = entity(if granted { "granted" } else { "aggregated" }, granted);
+        let people = diff_population(&base(), &new, vec![(1, Ok(record))].into_iter());
+        let [change] = &people.changed_records[..] else {
+            panic!("one changed record: {:?}", people.errors)
+        };
+        assert_eq!(
+            change.changes.iter().map(|(k, _, _)| k.as_str()).collect::<Vec<_>>(),
+            ["notes"]
+        );
+        assert_eq!(change.diverging.as_ref().unwrap().name, expected, "granted: {granted}");
+        let causes: Vec<&str> = (people.transitions.iter())
+            .flat_map(|t| t.by_rule.iter().map(|(d, _)| d.name.as_str()))
+            .collect();
+        assert_eq!(causes, [expected], "granted: {granted}");
+    }
+}
+
+#[test]
 fn an_error_names_the_place_in_the_record_as_written() {
     // II.6.4, which only the amended annex lists, is left out for the old
     // revision: the unknown key after it is still at index 1 of the record.
