@@ -9,9 +9,11 @@
 //! (each key alone), and for each of those varies every number of the required
 //! records over the candidates their ranges admit, one field at a time and all
 //! fields of a record together (those also with each optional record declared),
-//! sets each numeric fact to each candidate, and flips every yes/no fact. It then
-//! puts one partner or linked enterprise of each candidate size beside an entity of
-//! each candidate size. A region is a set of result changes together with the rule
+//! sets each numeric fact to each candidate, flips every yes/no fact, and puts
+//! beside the smallest entity one partner or linked enterprise of each candidate
+//! size, and of each share with each size ([`elements`]). It then puts one partner
+//! or linked enterprise of each candidate size beside an entity of each candidate
+//! size. A region is a set of result changes together with the rule
 //! where the two revisions first diverge; the first entity found in it is its
 //! witness. An entity a revision cannot evaluate is counted, not dropped.
 //! Combinations beyond these (two table keys, a partner and a linked enterprise)
@@ -393,16 +395,12 @@ fn candidates(plan: &Plan, thresholds: &[Decimal], try_one: &mut dyn FnMut(Map<S
             doc.insert(flag.clone(), json!(true));
             try_one(doc);
         }
-        // One partner or linked enterprise of each candidate size, beside an
-        // entity of this kind and the smallest size.
+        // One partner or linked enterprise of each candidate size (and share),
+        // beside an entity of this kind and the smallest size.
         for (list, template, fields) in &plan.lists {
-            let fields: Vec<&NumberField> = fields.iter().collect();
-            for &number in thresholds {
+            for element in elements(template, fields, thresholds) {
                 let mut doc = seeded.clone();
-                doc.insert(
-                    list.clone(),
-                    json!([sized(template.clone(), &fields, number)]),
-                );
+                doc.insert(list.clone(), json!([element]));
                 try_one(doc);
             }
         }
@@ -452,6 +450,38 @@ fn candidates(plan: &Plan, thresholds: &[Decimal], try_one: &mut dyn FnMut(Map<S
             }
         }
     }
+}
+
+/// The elements a list of records is probed with: every numeric field set to one
+/// candidate; then, for a field of narrower range than the others (a partner's
+/// share, at most 100), each value it admits with the other fields at each
+/// candidate, so that a share and a size vary apart (20% of 250 persons).
+fn elements(template: &Json, fields: &[NumberField], thresholds: &[Decimal]) -> Vec<Json> {
+    let set = |mut element: Json, fields: &[&NumberField], number: Decimal| {
+        for field in fields.iter().filter(|f| f.admits(number)) {
+            element[field.name.as_str()] = json!(number.to_string());
+        }
+        element
+    };
+    let all: Vec<&NumberField> = fields.iter().collect();
+    let mut out: Vec<Json> = (thresholds.iter())
+        .map(|n| set(template.clone(), &all, *n))
+        .collect();
+    let narrow = fields
+        .iter()
+        .filter(|f| thresholds.iter().any(|t| !f.admits(*t)));
+    for field in narrow {
+        let rest: Vec<&NumberField> = all
+            .iter()
+            .copied()
+            .filter(|f| f.name != field.name)
+            .collect();
+        for &value in thresholds.iter().filter(|t| field.admits(**t)) {
+            let apart = thresholds.iter().filter(|n| **n != value);
+            out.extend(apart.map(|n| set(set(template.clone(), &rest, *n), &[field], value)));
+        }
+    }
+    out
 }
 
 /// The entity, then the entity with each optional record declared (the plain one

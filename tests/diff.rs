@@ -290,6 +290,34 @@ fn the_semantic_search_finds_the_safeguard_clause_a_new_size_threshold_moves() {
 }
 
 #[test]
+fn the_semantic_search_varies_a_partners_share_apart_from_its_size() {
+    // Partners from a 20% holding (Racc. 2003/361/CE, allegato, art. 3, par. 2
+    // says 25%): 20% of a partner of 250 persons adds 50, which takes a micro
+    // enterprise of an annex I sector into scope. Found only with a share of 20
+    // beside a size of 250 or more, never with share and size alike.
+    let new = amended_in(
+        "share",
+        &[(
+            "02-dimensione.law",
+            "p.share_pct >= 25",
+            "p.share_pct >= 20",
+        )],
+    );
+    let found = semantic_diff(&base(), &new);
+    let into_scope = (found.regions.iter())
+        .find(|r| {
+            r.changes
+                .iter()
+                .any(|(k, from, to)| k == "in_scope" && from == false && to == true)
+        })
+        .expect("a region where entities come into scope");
+    let partner = &into_scope.witness["partners"][0];
+    assert_eq!(partner["share_pct"], "20", "{}", into_scope.witness);
+    let staff: f64 = partner["staff"].as_str().unwrap().parse().unwrap();
+    assert!(staff >= 250.0, "{}", into_scope.witness);
+}
+
+#[test]
 fn the_semantic_search_finds_a_removed_annex_row_both_ways() {
     let row = "  \"I.9.2\": \"I\", 9, \"\", \"gestione dei servizi TIC\",\n      \"Managed security service providers\",\n      \"\", true\n";
     let new = amended_in("row", &[("01-allegati.law", row, "")]);
@@ -568,10 +596,18 @@ fn the_cause_is_what_the_changed_result_was_worked_out_from() {
             panic!("one changed record: {:?}", people.errors)
         };
         assert_eq!(
-            change.changes.iter().map(|(k, _, _)| k.as_str()).collect::<Vec<_>>(),
+            change
+                .changes
+                .iter()
+                .map(|(k, _, _)| k.as_str())
+                .collect::<Vec<_>>(),
             ["notes"]
         );
-        assert_eq!(change.diverging.as_ref().unwrap().name, expected, "granted: {granted}");
+        assert_eq!(
+            change.diverging.as_ref().unwrap().name,
+            expected,
+            "granted: {granted}"
+        );
         let causes: Vec<&str> = (people.transitions.iter())
             .flat_map(|t| t.by_rule.iter().map(|(d, _)| d.name.as_str()))
             .collect();
