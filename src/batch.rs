@@ -52,6 +52,7 @@ pub struct BatchOptions {
     pub input: InputFormat,
     pub output: OutputFormat,
     pub trace: TraceMode,
+    /// Worker threads, 1 to [`MAX_JOBS`] (a value outside is brought inside).
     pub jobs: usize,
     /// Records per chunk handed to a worker.
     pub chunk: usize,
@@ -126,6 +127,10 @@ enum Chunk {
     Records(Vec<Input>),
 }
 
+/// The most worker threads a batch runs: more gain nothing on any machine and
+/// only cost memory (two chunks in flight per thread).
+pub const MAX_JOBS: usize = 1024;
+
 /// Why the batch could not run at all (as opposed to a record that failed).
 #[derive(Debug)]
 pub struct BatchError(pub String);
@@ -139,7 +144,7 @@ pub fn run_batch(
     options: &BatchOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<BatchSummary, BatchError> {
-    let jobs = options.jobs.max(1);
+    let jobs = options.jobs.clamp(1, MAX_JOBS);
     let chunk = options.chunk.max(1);
     let (chunk_tx, chunk_rx) = sync_channel::<(u64, Chunk)>(jobs * 2);
     // Owned by the workers alone: when the writer fails, they stop, the last one
@@ -537,6 +542,14 @@ impl ArrayScan {
     /// open after whole elements fails the batch, once they are written, since
     /// the input may have been cut.
     fn finish(&mut self, line: u64, emit: &mut dyn FnMut(Input) -> bool) -> Result<(), String> {
+        while !self.ended && self.started {
+            let Some(resumed) = self.resume_after_unclosed() else {
+                break;
+            };
+            if !resumed.into_iter().all(&mut *emit) {
+                return Ok(());
+            }
+        }
         if self.ended || !self.started {
             return Ok(());
         }
@@ -564,6 +577,43 @@ impl ArrayScan {
             "the JSON array is not closed: the input ends after line {line} without `]`; \
              the records before were evaluated, but the input may have been cut"
         ))
+    }
+}
+
+impl ArrayScan {
+    /// At the end of the input, inside the array: if the element being read spans
+    /// several lines and is no JSON value, one of its brackets or quotes was never
+    /// closed and it ran on through the elements after it. It becomes an error
+    /// record at its first line, and the scan reads again from the next line, as
+    /// after a comma; returns the records that gives (`None`: nothing to resume).
+    /// With one element a line, every element after the flawed one is read.
+    fn resume_after_unclosed(&mut self) -> Option<Vec<Input>> {
+        let text = &self.current;
+        let first = text.iter().position(|b| !b.is_ascii_whitespace())?;
+        let next_line = first + text[first..].iter().position(|b| *b == b'\n')? + 1;
+        if text[next_line..].iter().all(u8::is_ascii_whitespace) {
+            return None;
+        }
+        let whole = serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok();
+        if self.complete && whole {
+            return None;
+        }
+        let text = std::mem::take(&mut self.current);
+        let line = self.start_line;
+        let mut out = vec![flawed(
+            line,
+            "this element of the JSON array is never closed (a `}` or `]` is missing, or a \
+             string is not ended), so it runs on into the lines after it: it is left out, and \
+             the array is read again from the next line",
+        )];
+        (self.depth, self.in_string, self.escaped) = (0, false, false);
+        (self.complete, self.comma) = (false, true);
+        let mut at = line + 1;
+        for &b in &text[next_line..] {
+            out.extend(self.push(b, at));
+            at += u64::from(b == b'\n');
+        }
+        Some(out)
     }
 }
 

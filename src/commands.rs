@@ -394,8 +394,12 @@ pub fn batch(
     args: PolicyArgs,
     options: &crate::batch::BatchOptions,
 ) -> u8 {
-    if options.jobs == 0 {
-        crate::say!("error: --jobs must be at least 1");
+    if !(1..=crate::batch::MAX_JOBS).contains(&options.jobs) {
+        crate::say!(
+            "error: --jobs {} is not a number of threads: give 1 to {} (default: one per core)",
+            options.jobs,
+            crate::batch::MAX_JOBS
+        );
         return EXIT_BAD_INPUT;
     }
     let compiled = match compiled_policies(&args) {
@@ -480,6 +484,15 @@ fn same_file(a: &Path, b: &Path) -> bool {
     let dash = Path::new("-");
     if a == dash || b == dash {
         return false;
+    }
+    // The same file under two names (a hard link, a bind mount) is the same
+    // device and inode; elsewhere, the same canonical path.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
     }
     match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
         (Ok(x), Ok(y)) => x == y,

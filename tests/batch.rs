@@ -108,6 +108,38 @@ fn json_array_input_with_compact_traces() {
     insta::assert_snapshot!(out);
 }
 
+#[test]
+fn an_element_never_closed_loses_no_element_after_it() {
+    // One element a line; the third has lost its last `}` (then, apart, its
+    // closing quote): it would run to the end of the input, taking the records
+    // after it and the array's `]` with it.
+    let good = |i: usize| GOOD.replace("ok-1", &format!("ok-{i}"));
+    for flaw in [("}}", "}"), ("\"ok-3\"", "\"ok-3")] {
+        let mut elements: Vec<String> = (1..=6).map(good).collect();
+        elements[2] = elements[2].replacen(flaw.0, flaw.1, 1);
+        let input = format!("[\n{}\n]\n", elements.join(",\n"));
+        let options = BatchOptions {
+            input: InputFormat::Json,
+            ..BatchOptions::default()
+        };
+        let (out, summary) = run(&input, &options);
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!((summary.records, summary.errors), (6, 1), "{flaw:?}");
+        let lines_and_ids: Vec<(u64, Option<&str>)> = (lines.iter())
+            .map(|l| (l["line"].as_u64().unwrap(), l["id"].as_str()))
+            .collect();
+        let expected = [2, 3, 4, 5, 6, 7].map(|n| (n, (n != 4).then(|| format!("ok-{}", n - 1))));
+        let expected: Vec<(u64, Option<&str>)> =
+            expected.iter().map(|(n, id)| (*n, id.as_deref())).collect();
+        assert_eq!(lines_and_ids, expected, "{flaw:?}");
+        let message = lines[2]["error"]["message"].as_str().unwrap();
+        assert!(message.contains("never closed"), "{message}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
