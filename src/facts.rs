@@ -252,7 +252,11 @@ fn convert_inner(
                     path: path.to_string(),
                     message: format!(
                         "{} is too large or too precise to compute with exactly",
-                        json_kind(json)
+                        match json {
+                            // A number the reader kept as it was written.
+                            Json::String(s) if is_decimal_text(s) => s.clone(),
+                            other => json_kind(other),
+                        }
                     ),
                     help: Some(format!(
                         "numbers are exact decimals of at most 28 digits (up to {})",
@@ -425,13 +429,14 @@ fn number(json: &Json) -> Option<Decimal> {
 
 /// A decimal written as text, as the facts schema allows it: digits, an optional
 /// minus sign and an optional fraction (no blanks, exponent or bare point).
+/// Exact or nothing: a digit beyond what a decimal holds is not rounded away.
 fn decimal_text(s: &str) -> Option<Decimal> {
     is_decimal_text(s)
-        .then(|| Decimal::from_str(s).ok())
+        .then(|| Decimal::from_str_exact(s).ok())
         .flatten()
 }
 
-fn is_decimal_text(s: &str) -> bool {
+pub(crate) fn is_decimal_text(s: &str) -> bool {
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
     let unsigned = s.strip_prefix('-').unwrap_or(s);
     match unsigned.split_once('.') {
@@ -660,6 +665,17 @@ mod stream {
             self.in_range(n).then_some(Value::Num(n))
         }
 
+        /// A number written with a fraction or many digits, read digit for digit;
+        /// what does not fit the type goes through the shared conversion, which
+        /// says why (a fraction for an `int`, out of range, too precise).
+        fn number_text(&self, text: &str) -> Value {
+            let whole = |n: Decimal| n.fract().is_zero() || *self.ty.required() != Type::Int;
+            match decimal_text(text) {
+                Some(n) if self.in_range(n) && whole(n) => Value::Num(n),
+                _ => self.leaf(Json::String(text.to_string())),
+            }
+        }
+
         fn in_range(&self, n: Decimal) -> bool {
             self.range
                 .is_none_or(|r| r.min.is_none_or(|m| n >= m) && r.max.is_none_or(|m| n <= m))
@@ -701,8 +717,30 @@ mod stream {
     impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
         type Value = Value;
         fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
-            d.deserialize_any(self)
+            if !self.ty.required().is_numeric() {
+                return d.deserialize_any(self);
+            }
+            // A number is read from its text: a fraction or a long integer would
+            // reach the visitor as a float, and 249.99999999999999999 as 250.
+            let text = <&serde_json::value::RawValue>::deserialize(d)?.get();
+            if let Some(n) = whole_number(text) {
+                return Ok(self.number(n).unwrap_or_else(|| self.leaf(Json::from(n))));
+            }
+            if is_decimal_text(text) {
+                return Ok(self.number_text(text));
+            }
+            let mut value = serde_json::Deserializer::from_str(text);
+            serde::Deserializer::deserialize_any(&mut value, self).map_err(serde::de::Error::custom)
         }
+    }
+
+    /// The common number of a facts record: up to 18 digits, no sign, no fraction.
+    fn whole_number(text: &str) -> Option<u64> {
+        let digits = text.as_bytes();
+        if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        Some(digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
     }
 
     impl<'de> Visitor<'de> for ValueSeed<'_> {

@@ -140,6 +140,51 @@ fn an_element_never_closed_loses_no_element_after_it() {
     }
 }
 
+#[test]
+fn numbers_are_read_digit_for_digit_not_through_floats() {
+    // 249.99999999999999999 persons is below the 250 of a large enterprise (Racc.
+    // 2003/361/CE, allegato, art. 2): through a float it would be 250.
+    let record = |id: &str, staff: &str| {
+        format!(
+            r#"{{"id": "{id}", "entity_types": ["I.6.1"], "size": {{"staff": {staff}, "turnover_eur": 10000000, "balance_sheet_eur": 10000000}}}}"#
+        )
+    };
+    let input = [
+        record("number", "249.99999999999999999"),
+        record("text", "\"249.99999999999999999\""),
+        record("long", "12345678901234567890123"),
+        record("too-precise", "0.12345678901234567890123456789012"),
+    ]
+    .join("\n");
+    let (out, _) = run(&input, &BatchOptions::default());
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for line in &lines[..2] {
+        assert_eq!(line["size_class"], "medium", "{line}");
+        assert_eq!(line["classification"], "important", "{line}");
+    }
+    assert_eq!(lines[2]["size_class"], "large");
+    let detail = &lines[3]["error"]["details"][0];
+    assert_eq!(detail["kind"], "out_of_range", "{detail}");
+    assert!(
+        detail["message"].as_str().unwrap().starts_with("0.1234"),
+        "{detail}"
+    );
+
+    // The same in a CSV cell.
+    let csv = "id,entity_types,size.staff,size.turnover_eur,size.balance_sheet_eur\n\
+               c,\"[\"\"I.6.1\"\"]\",60,50000000.000000001,50000000\n";
+    let options = BatchOptions {
+        input: InputFormat::Csv,
+        ..BatchOptions::default()
+    };
+    let (out, _) = run(csv, &options);
+    let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(line["size_class"], "large", "{line}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 

@@ -123,6 +123,13 @@ impl Read for NewlinesSeen {
     }
 }
 
+/// Whether a cell read as a JSON number became a float: a decimal such as
+/// 50000000.000000001 is kept as its text instead, which the facts reader takes
+/// digit for digit (a float would round it to 50 million).
+fn rounded(value: &Json, cell: &str) -> bool {
+    value.as_number().is_some_and(|n| n.is_f64()) && crate::facts::is_decimal_text(cell)
+}
+
 fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Json, String> {
     if row.len() != headers.len() {
         return Err(format!(
@@ -138,7 +145,7 @@ fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Json,
         }
         let value = serde_json::from_str::<Json>(cell)
             .ok()
-            .filter(|v| !v.is_string())
+            .filter(|v| !v.is_string() && !rounded(v, cell))
             .unwrap_or_else(|| Json::String(cell.to_string()));
         let mut path: Vec<&str> = name.split('.').collect();
         let last = path.pop().unwrap_or(name);
