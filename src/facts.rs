@@ -874,7 +874,7 @@ mod stream {
         let mut seen = Seen::new(specs.len());
         while let Some(FieldName(key)) = map.next_key::<FieldName<'de>>()? {
             if let (Some(id), true) = (id.as_deref_mut(), key == ID_FIELD) {
-                let v: Json = map.next_value()?;
+                let v = id_as_written(map.next_value()?);
                 if id.is_some() {
                     let path = JsonPath::Field(path, ID_FIELD);
                     errors.borrow_mut().push(duplicate_field(&path, ID_FIELD));
@@ -929,6 +929,17 @@ mod stream {
             );
         }
         Ok(values)
+    }
+
+    /// The id as the record writes it: a number is kept as its text, since it is
+    /// a key to join results on (as a float, 12345678901234567890123 and ...124
+    /// would both be 1.2345678901234568e+22); anything else as JSON.
+    fn id_as_written(raw: &serde_json::value::RawValue) -> Json {
+        let text = raw.get();
+        match serde_json::from_str::<Json>(text) {
+            Ok(Json::Number(_)) | Err(_) => Json::String(text.to_string()),
+            Ok(json) => json,
+        }
     }
 
     /// An object's key, borrowed from the text when it has no escapes. (serde's

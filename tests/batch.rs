@@ -141,6 +141,37 @@ fn an_element_never_closed_loses_no_element_after_it() {
 }
 
 #[test]
+fn ids_are_echoed_as_written() {
+    // The id is the key results are joined on: two ids a float cannot tell apart
+    // stay apart, and an error record carries the id as a result line does.
+    let input = [
+        r#"{"id": 12345678901234567890123, "size": {"staff": 1, "turnover_eur": 1, "balance_sheet_eur": 1}}"#,
+        r#"{"id": 12345678901234567890124, "size": {"staff": 1, "turnover_eur": 1, "balance_sheet_eur": 1}}"#,
+        r#"{"id": 1e3, "size": null}"#,
+    ]
+    .join("\n");
+    let (out, _) = run(&input, &BatchOptions::default());
+    let ids: Vec<serde_json::Value> = (out.lines())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].clone())
+        .collect();
+    assert_eq!(
+        ids,
+        ["12345678901234567890123", "12345678901234567890124", "1e3"]
+    );
+
+    let csv = "id,size.staff,size.turnover_eur,size.balance_sheet_eur\n1.10,1,1,1\n1.1,1,1,1\nnull,1,1,1\n";
+    let options = BatchOptions {
+        input: InputFormat::Csv,
+        ..BatchOptions::default()
+    };
+    let (out, _) = run(csv, &options);
+    let ids: Vec<serde_json::Value> = (out.lines())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].clone())
+        .collect();
+    assert_eq!(ids, ["1.10", "1.1", "null"]);
+}
+
+#[test]
 fn numbers_are_read_digit_for_digit_not_through_floats() {
     // 249.99999999999999999 persons is below the 250 of a large enterprise (Racc.
     // 2003/361/CE, allegato, art. 2): through a float it would be 250.

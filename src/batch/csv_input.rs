@@ -143,8 +143,11 @@ fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Json,
         if cell.is_empty() {
             continue;
         }
-        let value = serde_json::from_str::<Json>(cell)
-            .ok()
+        // The id is echoed as written: `1.10` is not `1.1`, `null` is a name.
+        let as_json = (name != crate::facts::ID_FIELD)
+            .then(|| serde_json::from_str::<Json>(cell).ok())
+            .flatten();
+        let value = as_json
             .filter(|v| !v.is_string() && !rounded(v, cell))
             .unwrap_or_else(|| Json::String(cell.to_string()));
         let mut path: Vec<&str> = name.split('.').collect();
