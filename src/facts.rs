@@ -27,6 +27,8 @@ pub enum FactErrorKind {
     OutOfRange,
     UnknownEntry,
     DuplicateField,
+    /// An entry listed twice in a set.
+    DuplicateEntry,
 }
 
 /// One problem with one value of a facts document.
@@ -330,7 +332,7 @@ fn convert_inner(
         }
         Type::Set(elem) | Type::List(elem) => match json {
             Json::Array(items) => {
-                let values = items
+                let values: Vec<Value> = items
                     .iter()
                     .enumerate()
                     .map(|(i, item)| {
@@ -338,6 +340,7 @@ fn convert_inner(
                     })
                     .collect();
                 if matches!(ty, Type::Set(_)) {
+                    errors.extend(repeated_entry(&values, path));
                     Value::set(values)
                 } else {
                     Value::List(Arc::new(values))
@@ -530,6 +533,30 @@ fn unknown_entry<'a>(
             ),
         )),
     }
+}
+
+/// The first entry of a set that repeats an earlier one: the facts schema says a
+/// set has no repeats, and a repeat is more likely a slip than a wish.
+fn repeated_entry(items: &[Value], path: &JsonPath<'_>) -> Option<FactError> {
+    // The usual set has a few entries: compared pairwise, without a table.
+    let mut seen = std::collections::HashMap::new();
+    items.iter().enumerate().find_map(|(i, item)| {
+        let first = match items.len() {
+            0..=16 => items[..i]
+                .iter()
+                .position(|earlier| earlier == item)
+                .unwrap_or(i),
+            _ => *seen.entry(item).or_insert(i),
+        };
+        (first != i).then(|| FactError {
+            kind: FactErrorKind::DuplicateEntry,
+            path: JsonPath::Index(path, i).to_string(),
+            message: format!(
+                "this entry is listed already, at [{first}]: a set lists each entry once"
+            ),
+            help: Some("remove the repeat".into()),
+        })
+    })
 }
 
 fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
@@ -800,6 +827,9 @@ mod stream {
                 }
             }
             Ok(if is_set {
+                self.errors
+                    .borrow_mut()
+                    .extend(repeated_entry(&items, self.path));
                 Value::set(items)
             } else {
                 Value::List(Arc::new(items))

@@ -151,7 +151,11 @@ pub fn entity(rng: &mut Rng, cat: &Catalogue, id: String) -> Json {
     if !is_pa {
         types.push(rng.pick(&cat.entity_types).clone());
         if rng.chance(15) {
-            types.push(rng.pick(&cat.entity_types).clone());
+            // A second type, another one: a set lists each entry once.
+            let second = rng.pick(&cat.entity_types).clone();
+            if second != types[0] {
+                types.push(second);
+            }
         }
         if rng.chance(4) && !cat.annex_iv_types.is_empty() {
             types = vec![rng.pick(&cat.annex_iv_types).clone()];

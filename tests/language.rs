@@ -2,23 +2,28 @@
 
 use lexnis::date::Date;
 use lexnis::eval::Evaluator;
-use lexnis::facts::load_facts;
+use lexnis::facts::{load_facts, FactErrorKind};
 use lexnis::policy::{compile, PolicySource};
 use serde_json::json;
 
 const HEADER: &str = "act t {\n  cited as \"L. 1/2024\"\n  in force from 2024-01-01\n}\n";
 
-/// Compiles `body`, evaluates `facts`, and returns the result JSON.
-fn run(body: &str, facts: serde_json::Value) -> serde_json::Value {
+/// Compiles `body`, with the act header.
+fn compiled(body: &str) -> lexnis::lower::Compiled {
     let mut source = PolicySource::default();
     source.add("policies/t/act.law", &format!("{HEADER}{body}"));
-    let compiled = match compile(&source, Date::parse("2025-03-10").unwrap()) {
+    match compile(&source, Date::parse("2025-03-10").unwrap()) {
         Ok(c) => c,
         Err(e) => panic!(
             "{}",
             lexnis::diagnostic::render_all(&e.diagnostics, &e.sources, Default::default())
         ),
-    };
+    }
+}
+
+/// Compiles `body`, evaluates `facts`, and returns the result JSON.
+fn run(body: &str, facts: serde_json::Value) -> serde_json::Value {
+    let compiled = compiled(body);
     let facts = load_facts(&compiled.program, &facts).unwrap();
     let mut ev = Evaluator::new(&compiled);
     let values = ev.run(facts).unwrap();
@@ -122,10 +127,16 @@ report transport, energy
 outcome n: int otherwise 0
 rule r cite "art. 1" when transport or energy then n = count s in sectors
 "#;
-    let out = run(body, json!({"sectors": ["I.2", "I.2"]}));
+    let out = run(body, json!({"sectors": ["I.2"]}));
     assert_eq!(out["transport"], json!(true));
     assert_eq!(out["energy"], json!(false));
-    assert_eq!(out["n"], json!(1), "a set holds each key once");
+    assert_eq!(out["n"], json!(1));
+    // A set holds each key once: a repeat in the facts is named, not merged.
+    let program = compiled(body).program;
+    let errors = load_facts(&program, &json!({"sectors": ["I.2", "I.2"]})).unwrap_err();
+    let found: Vec<(FactErrorKind, &str)> =
+        errors.iter().map(|e| (e.kind, e.path.as_str())).collect();
+    assert_eq!(found, [(FactErrorKind::DuplicateEntry, "$.sectors[1]")]);
 }
 
 #[test]
