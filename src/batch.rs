@@ -368,6 +368,10 @@ impl<R: BufRead> ArrayElements<R> {
                     found.extend(self.scan.push(b, self.line));
                 }
                 found.into_iter().for_each(|r| self.take(r));
+                if self.scan.not_an_array.is_some() {
+                    // Nothing after can be read as elements: stop here.
+                    self.end = Some(self.scan.finish(self.line, &mut |_| true));
+                }
             }
             Err(e) => self.end = Some(Err(e.to_string())),
         }
@@ -405,6 +409,8 @@ struct ArrayScan {
     comma: bool,
     current: Vec<u8>,
     start_line: u64,
+    /// The input's first character, when it is not `[`.
+    not_an_array: Option<u8>,
 }
 
 /// An error record at `line`.
@@ -467,18 +473,15 @@ impl ArrayScan {
         out
     }
 
-    /// Before the array: blanks, then `[`.
-    fn opening(&mut self, b: u8, line: u64) -> Option<Input> {
+    /// Before the array: blanks, then `[`. Anything else is no array at all (a
+    /// file of JSON lines, most likely): the batch fails as for a wrong flag, at
+    /// the end, with nothing evaluated, since its records cannot even be counted.
+    fn opening(&mut self, b: u8, _line: u64) -> Option<Input> {
         if b == b'[' {
             self.started = true;
         } else if !b.is_ascii_whitespace() {
-            self.started = true;
-            self.ended = true;
-            self.trailing = true;
-            return Some(flawed(
-                line,
-                "the input is not a JSON array: use --input jsonl for one object per line",
-            ));
+            self.not_an_array = Some(b);
+            (self.started, self.ended, self.trailing) = (true, true, true);
         }
         None
     }
@@ -542,6 +545,13 @@ impl ArrayScan {
     /// open after whole elements fails the batch, once they are written, since
     /// the input may have been cut.
     fn finish(&mut self, line: u64, emit: &mut dyn FnMut(Input) -> bool) -> Result<(), String> {
+        if let Some(first) = self.not_an_array {
+            return Err(format!(
+                "the input is not a JSON array: it begins with `{}`, not `[`; for one object \
+                 per line use --input jsonl",
+                char::from(first).escape_default()
+            ));
+        }
         while !self.ended && self.started {
             let Some(resumed) = self.resume_after_unclosed() else {
                 break;

@@ -141,6 +141,27 @@ fn an_element_never_closed_loses_no_element_after_it() {
 }
 
 #[test]
+fn json_lines_read_as_an_array_fail_the_batch_as_a_wrong_flag_does() {
+    // Their records cannot be counted, let alone evaluated: no output, and the
+    // error says which flag to give.
+    let input = format!("{GOOD}\n{GOOD}\n");
+    let options = BatchOptions {
+        input: InputFormat::Json,
+        ..BatchOptions::default()
+    };
+    let mut out = Vec::new();
+    let reader: Box<dyn std::io::BufRead + Send> =
+        Box::new(std::io::Cursor::new(input.into_bytes()));
+    let error = run_batch(compiled(), reader, &mut out, &options, &mut |_| {}).unwrap_err();
+    assert!(
+        error.0.contains("not a JSON array") && error.0.contains("--input jsonl"),
+        "{}",
+        error.0
+    );
+    assert!(out.is_empty());
+}
+
+#[test]
 fn ids_are_echoed_as_written() {
     // The id is the key results are joined on: two ids a float cannot tell apart
     // stay apart, and an error record carries the id as a result line does.
