@@ -131,9 +131,12 @@ enum Chunk {
 /// only cost memory (two chunks in flight per thread).
 pub const MAX_JOBS: usize = 1024;
 
-/// Why the batch could not run at all (as opposed to a record that failed).
+/// Why the batch could not run at all, or not to the end of its input (as
+/// opposed to a record that failed): the message, and the summary of what was
+/// written before the input failed, if anything was (the records before an
+/// array left open at the end).
 #[derive(Debug)]
-pub struct BatchError(pub String);
+pub struct BatchError(pub String, pub Option<BatchSummary>);
 
 /// Evaluates every record of `input` and writes one result per record to `output`.
 /// `progress` is called from the writing thread after each chunk with the count so far.
@@ -180,9 +183,12 @@ pub fn run_batch(
         let written = write_in_order(out_rx, output, options, &csv_columns, progress);
         let read = reader
             .join()
-            .map_err(|_| BatchError("the reader thread stopped unexpectedly".into()))?;
-        read.map_err(BatchError)?;
-        written
+            .map_err(|_| BatchError("the reader thread stopped unexpectedly".into(), None))?;
+        match (read, written) {
+            (Err(message), Ok(summary)) => Err(BatchError(message, Some(summary))),
+            (Err(message), Err(_)) => Err(BatchError(message, None)),
+            (Ok(()), written) => written,
+        }
     })
 }
 
@@ -194,7 +200,7 @@ fn write_in_order(
     csv_columns: &[String],
     progress: &mut dyn FnMut(u64),
 ) -> Result<BatchSummary, BatchError> {
-    let io = |e: std::io::Error| BatchError(format!("cannot write the results: {e}"));
+    let io = |e: std::io::Error| BatchError(format!("cannot write the results: {e}"), None);
     if options.output == OutputFormat::Csv {
         output
             .write_all(csv_header(csv_columns).as_bytes())

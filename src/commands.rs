@@ -473,6 +473,9 @@ pub fn batch(
             }
         }
         Err(e) => {
+            if let Some(summary) = &e.1 {
+                crate::say_raw!("{}", summary.text());
+            }
             crate::say!("error: {}", e.0);
             EXIT_BAD_INPUT
         }

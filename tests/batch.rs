@@ -313,6 +313,8 @@ fn records_read_before_the_input_breaks_are_still_written() {
     let error = result.expect_err("a broken input is an error");
     assert!(error.0.contains("the input broke"), "{}", error.0);
     assert_eq!(String::from_utf8(out).unwrap().lines().count(), 3);
+    // What was written is summed up, for the summary printed before the error.
+    assert_eq!(error.1.map(|s| s.records), Some(3));
 }
 
 /// Takes `room` bytes, then fails: a full disk, or a pipe whose reader has gone.
