@@ -141,6 +141,58 @@ fn an_element_never_closed_loses_no_element_after_it() {
 }
 
 #[test]
+fn a_csv_quote_never_closed_loses_no_row_after_it() {
+    // The stray quote opens the first cell of row 4, then of the last cell of
+    // row 3: either would swallow every row after it into one cell.
+    let options = BatchOptions {
+        input: InputFormat::Csv,
+        ..BatchOptions::default()
+    };
+    for (row, quoted) in [(3, "\"e3,1,1,1"), (2, "e2,1,1,\"1")] {
+        let mut rows: Vec<String> = (0..8).map(|i| format!("e{i},1,1,1")).collect();
+        rows[row] = quoted.to_string();
+        let input = format!(
+            "id,size.staff,size.turnover_eur,size.balance_sheet_eur\n{}\n",
+            rows.join("\n")
+        );
+        let (out, summary) = run(&input, &options);
+        assert_eq!((summary.records, summary.errors), (8, 1), "{quoted}");
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let message = lines[row]["error"]["message"].as_str().unwrap();
+        assert!(message.contains("never closed"), "{message}");
+        assert_eq!(lines[row]["line"], row + 2);
+        assert_eq!(lines[7]["id"], "e7", "{quoted}");
+        assert_eq!(lines[7]["line"], 9, "{quoted}");
+    }
+}
+
+#[test]
+fn a_csv_value_given_whole_and_by_field_is_an_error_in_either_order() {
+    let options = BatchOptions {
+        input: InputFormat::Csv,
+        ..BatchOptions::default()
+    };
+    let whole = r#""{""staff"":1,""turnover_eur"":1,""balance_sheet_eur"":1}""#;
+    for (header, cells) in [
+        (
+            "id,size.staff,size.turnover_eur,size.balance_sheet_eur,size",
+            format!("a,300,1,1,{whole}"),
+        ),
+        (
+            "id,size,size.staff,size.turnover_eur,size.balance_sheet_eur",
+            format!("a,{whole},300,1,1"),
+        ),
+    ] {
+        let (out, summary) = run(&format!("{header}\n{cells}\n"), &options);
+        assert_eq!(summary.errors, 1, "{header}: {out}");
+        assert!(out.contains("both give `size.staff`"), "{out}");
+    }
+}
+
+#[test]
 fn json_lines_read_as_an_array_fail_the_batch_as_a_wrong_flag_does() {
     // Their records cannot be counted, let alone evaluated: no output, and the
     // error says which flag to give.

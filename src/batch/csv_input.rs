@@ -16,16 +16,9 @@ pub(super) fn read_csv(
     input: Box<dyn BufRead + Send>,
     emit: &mut dyn FnMut(Input) -> bool,
 ) -> Result<(), String> {
-    let lines = Rc::new(RefCell::new(LineIndex::default()));
-    let counted = NewlinesSeen {
-        inner: input,
-        lines: Rc::clone(&lines),
-        offset: 0,
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(counted);
-    let headers = reader
+    let mut rows = Rows::new(input, 0, true);
+    let headers = rows
+        .reader
         .headers()
         .map_err(|e| format!("cannot read the CSV header: {e}"))?
         .clone();
@@ -35,38 +28,137 @@ pub(super) fn read_csv(
              Keep one"
         ));
     }
-    let mut record = csv::StringRecord::new();
-    loop {
-        let at = reader.position().byte();
-        let read = reader.read_record(&mut record);
-        // The line a record starts on, counted from the bytes themselves: the csv
-        // crate's own count leaves out blank lines, and the header's line with
-        // CRLF endings.
-        let line =
-            |p: Option<&csv::Position>| lines.borrow_mut().line_at(p.map_or(at, |p| p.byte()));
-        match read {
-            Ok(false) => return Ok(()),
-            Ok(true) => {
-                let line = line(record.position());
-                let payload = csv_row(&headers, &record).map(Payload::Value);
-                if !emit(Input { line, payload }) {
-                    return Ok(());
+    // A quote never closed swallows the rest of the input into one cell: the
+    // rows are read again from the line after the one it opened on.
+    while let Some((line, rest)) = rows.read(&headers, emit)? {
+        rows = Rows::new(
+            Box::new(std::io::Cursor::new(rest.into_bytes())),
+            line - 1,
+            false,
+        );
+    }
+    Ok(())
+}
+
+/// A CSV reader and the line ends of what it read, its first line `lines_before`
+/// lines into the input.
+struct Rows {
+    reader: csv::Reader<NewlinesSeen>,
+    lines: Rc<RefCell<LineIndex>>,
+    lines_before: u64,
+}
+
+impl Rows {
+    fn new(input: Box<dyn BufRead + Send>, lines_before: u64, has_headers: bool) -> Rows {
+        let lines = Rc::new(RefCell::new(LineIndex::default()));
+        let counted = NewlinesSeen {
+            inner: input,
+            lines: Rc::clone(&lines),
+            offset: 0,
+            ended: false,
+            last_visible: None,
+        };
+        let reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(has_headers)
+            .from_reader(counted);
+        Rows {
+            reader,
+            lines,
+            lines_before,
+        }
+    }
+
+    /// Whether the last record read ends where the input does, and not on a
+    /// closing quote: a quoted cell still open when the input ended.
+    fn ends_in_open_quote(&self) -> bool {
+        let input = self.reader.get_ref();
+        let at_end = input.ended && self.reader.position().byte() == input.offset;
+        at_end && input.last_visible != Some(b'"')
+    }
+
+    /// Emits a record per row to the end, or until the receiver hangs up. A last
+    /// row whose last cell runs over several lines to the end of the input opened
+    /// a quote it never closed: it becomes an error record, and what its cell
+    /// swallowed after its first line is returned, with the line it starts on.
+    fn read(
+        &mut self,
+        headers: &csv::StringRecord,
+        emit: &mut dyn FnMut(Input) -> bool,
+    ) -> Result<Option<(u64, String)>, String> {
+        let mut record = csv::StringRecord::new();
+        loop {
+            let at = self.reader.position().byte();
+            let read = self.reader.read_record(&mut record);
+            // The line a record starts on, counted from the bytes themselves: the
+            // csv crate's own count leaves out blank lines, and the header's line
+            // with CRLF endings.
+            let line = |p: Option<&csv::Position>| {
+                let offset = p.map_or(at, |p| p.byte());
+                self.lines_before + self.lines.borrow_mut().line_at(offset)
+            };
+            let (line, payload) = match read {
+                Ok(false) => return Ok(None),
+                Ok(true) => {
+                    let line = line(record.position());
+                    if let Some(rest) = swallowed(&record, self.ends_in_open_quote()) {
+                        let message = format!(
+                            "a quote opened in this row is never closed, so its cell runs on \
+                             to the end of the input: the row is left out, and the rows are \
+                             read again from line {}",
+                            line + 1
+                        );
+                        let more = emit(Input {
+                            line,
+                            payload: Err(message),
+                        });
+                        return Ok(more.then_some((line + 1, rest)));
+                    }
+                    (line, csv_row(headers, &record).map(Payload::Value))
                 }
-            }
-            Err(e) => {
-                let line = line(e.position());
-                if !emit(Input {
-                    line,
-                    payload: Err(format!("unreadable CSV row: {e}")),
-                }) {
-                    return Ok(());
+                Err(e) => {
+                    if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                        let line = line(e.position());
+                        let payload = Err(format!("unreadable CSV row: {e}"));
+                        emit(Input { line, payload });
+                        return Err(e.to_string());
+                    }
+                    (line(e.position()), Err(format!("unreadable CSV row: {e}")))
                 }
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(e.to_string());
-                }
+            };
+            if !emit(Input { line, payload }) {
+                return Ok(None);
             }
         }
     }
+}
+
+/// What a row that ends the input in an open quote took in after the first line
+/// of its last cell.
+fn swallowed(row: &csv::StringRecord, open_quote: bool) -> Option<String> {
+    let after_first_line = row.iter().next_back()?.split_once('\n')?.1;
+    open_quote.then(|| after_first_line.to_string())
+}
+
+/// Two filled cells of a row where one column holds the other's value too
+/// (`size` and `size.staff`).
+fn overlapping<'h>(
+    headers: &'h csv::StringRecord,
+    row: &csv::StringRecord,
+) -> Option<(&'h str, &'h str)> {
+    let filled: Vec<&str> = (headers.iter().zip(row.iter()))
+        .filter(|(_, cell)| !cell.is_empty())
+        .map(|(name, _)| name)
+        .collect();
+    let within = |whole: &str, part: &str| {
+        part.strip_prefix(whole)
+            .is_some_and(|rest| rest.starts_with('.'))
+    };
+    (filled.iter()).find_map(|whole| {
+        (filled.iter())
+            .find(|part| within(whole, part))
+            .map(|part| (*whole, *part))
+    })
 }
 
 /// A column the header names twice.
@@ -109,11 +201,19 @@ struct NewlinesSeen {
     inner: Box<dyn BufRead + Send>,
     lines: Rc<RefCell<LineIndex>>,
     offset: u64,
+    /// The input has no more bytes.
+    ended: bool,
+    /// The last byte read that is not a blank.
+    last_visible: Option<u8>,
 }
 
 impl Read for NewlinesSeen {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
+        self.ended |= n == 0 && !buf.is_empty();
+        if let Some(&b) = buf[..n].iter().rev().find(|b| !b.is_ascii_whitespace()) {
+            self.last_visible = Some(b);
+        }
         let ends = (buf[..n].iter().enumerate())
             .filter(|(_, b)| matches!(b, b'\r' | b'\n'))
             .map(|(i, b)| (self.offset + i as u64, *b == b'\n'));
@@ -136,6 +236,12 @@ fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Json,
             "the row has {} cells but the header names {} columns",
             row.len(),
             headers.len()
+        ));
+    }
+    if let Some((whole, part)) = overlapping(headers, row) {
+        return Err(format!(
+            "the columns `{whole}` and `{part}` both give `{part}` (a cell of `{whole}` holds \
+             all of it): which value would count? Fill one of them"
         ));
     }
     let mut root = Map::new();
