@@ -84,7 +84,9 @@ impl Facts {
     }
 }
 
-/// Checks a facts document against the program's fact declarations.
+/// Checks a facts document against the program's fact declarations. The tree's
+/// numbers are taken as serde_json parsed them; for text, prefer
+/// [`load_facts_from_str`], which reads numbers digit for digit.
 pub fn load_facts(program: &Program, doc: &Json) -> Result<Facts, Vec<FactError>> {
     let mut errors = Vec::new();
     let Json::Object(map) = doc else {

@@ -32,6 +32,13 @@
 //! assert!(trace.steps.iter().any(|s| s.citation.as_deref() == Some("D.Lgs. 138/2024, art. 6, c. 1, lett. a)")));
 //! ```
 //!
+//! Facts given as text are best read with [`facts::load_facts_from_str`], as
+//! `lexnis batch` and `lexnis eval` read them: numbers digit for digit, a key
+//! given twice reported. [`facts::load_facts`] takes a tree already parsed, whose
+//! numbers are what serde_json made of them (a float for a number with a fraction:
+//! more than about 15 significant digits are rounded, so write such a value as a
+//! string) and whose repeated keys serde_json has already merged.
+//!
 //! The pipeline, one module per stage: [`parse`] → [`resolve`] → [`check`] →
 //! [`lower`] → [`eval`] → [`trace`] → [`render`]; [`diff`] and [`semantic`] compare
 //! revisions; [`batch`] streams records; [`policy::compile`] runs the compile stages.
