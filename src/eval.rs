@@ -1,7 +1,7 @@
 //! Stage 5: facts through the DAG. Entry point: [`Evaluator::run`].
 //!
 //! Two ways through the same graph, with one definition of what each node computes
-//! ([`Evaluator::compute`]; the eager pass's steps are shortcuts for the common
+//! (`Evaluator::compute`; the eager pass's steps are shortcuts for the common
 //! cases, and hand anything unusual to it):
 //!
 //! - **eager** (what `run` does first): every node the results need, once, in the

@@ -11,7 +11,7 @@
 //! fields of a record together (those also with each optional record declared),
 //! sets each numeric fact to each candidate, flips every yes/no fact, and puts
 //! beside the smallest entity one partner or linked enterprise of each candidate
-//! size, and of each share with each size ([`elements`]). It then puts one partner
+//! size, and of each share with each size (`elements`). It then puts one partner
 //! or linked enterprise of each candidate size beside an entity of each candidate
 //! size. A region is a set of result changes together with the rule
 //! where the two revisions first diverge; the first entity found in it is its

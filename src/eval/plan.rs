@@ -4,7 +4,7 @@
 //! conditions get steps that read and write one byte per node, with no `Value`
 //! moved. Facts, fields, arithmetic, comparisons, `if`, and outcomes have steps of
 //! their own that hand the unusual case (an absent operand, a division by zero)
-//! to [`super::Evaluator::compute`]; aggregates and calls are `General` steps,
+//! to `Evaluator::compute`; aggregates and calls are `General` steps,
 //! computed by it.
 
 use crate::ast::AggKind;
