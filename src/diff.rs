@@ -3,7 +3,6 @@
 //! them), [`diff_entity`] (one entity's two traces side by side).
 
 mod adapt;
-mod cone;
 
 use crate::eval::Evaluator;
 use crate::facts::{load_facts, read_alike, Facts};
@@ -719,7 +718,7 @@ fn first_divergence(
     // Whether a named node or outcome that `n`'s value was worked out from
     // differs as well.
     let downstream = |n: u32| {
-        let cone = cone::read_in(new, n);
+        let cone = new.read_for(n);
         (new_names.upstream.iter())
             .any(|(k, name)| *k != n && cone[*k as usize] && differs(*k, name))
     };
@@ -764,7 +763,7 @@ fn only_in<'n>(
 }
 
 /// The nodes a result's value was worked out from in each revision's last run
-/// ([`cone::read_in`]).
+/// ([`Evaluator::read_for`]).
 struct Cones {
     old: Vec<bool>,
     new: Vec<bool>,
@@ -785,8 +784,8 @@ impl Cones {
 
     fn of((ev_old, ev_new): (&Evaluator<'_>, &Evaluator<'_>), (old, new): (u32, u32)) -> Cones {
         Cones {
-            old: cone::read_in(ev_old, old),
-            new: cone::read_in(ev_new, new),
+            old: ev_old.read_for(old),
+            new: ev_new.read_for(new),
         }
     }
 }

@@ -318,6 +318,16 @@ impl<'c> Evaluator<'c> {
         }
     }
 
+    /// The nodes the value of `root` was worked out from in the last run, itself
+    /// included, as its reading went: the branch of an `if` not taken, the operands
+    /// after the one that decided an `and` or an `or`, the rules of an outcome
+    /// after the one that applied are not among them.
+    pub fn read_for(&self, root: u32) -> Vec<bool> {
+        let mut marks = Vec::new();
+        reach::reached_from([root], &|m| self.memo(m), self, &mut marks);
+        marks
+    }
+
     fn reached_flag(&self, i: usize) -> bool {
         if !self.reached_known.replace(true) {
             reach::reached(self, &mut self.reached.borrow_mut());

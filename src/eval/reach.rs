@@ -14,27 +14,45 @@ use crate::value::Value;
 
 /// Sets `marks` to one flag per node: would the on-demand evaluation have computed it?
 pub(super) fn reached(ev: &Evaluator<'_>, marks: &mut Vec<bool>) {
+    let results = ev.compiled.results.iter().map(|r| r.node);
+    reached_from(results, &|m| Some(ev.slot(m)), ev, marks);
+}
+
+/// Sets `marks` to the nodes the reading of `roots` computed, deciding the
+/// short-circuits on `value`; a node without a value was not computed, and what
+/// it reads is not followed.
+pub(super) fn reached_from<'v>(
+    roots: impl IntoIterator<Item = u32>,
+    value: &dyn Fn(u32) -> Option<&'v Value>,
+    ev: &Evaluator<'_>,
+    marks: &mut Vec<bool>,
+) {
     let c = ev.compiled;
     marks.clear();
     marks.resize(c.node_count(), false);
-    for r in &c.results {
-        marks[r.node as usize] = true;
+    for root in roots {
+        marks[root as usize] = true;
     }
     // Operands come before their readers, so walking the schedule backwards visits
     // every reader before the operands it marks. Constants have no operands; the
     // nodes an aggregate recomputes are walked by the aggregate.
     for &node in c.schedule.iter().rev() {
-        if marks[node as usize] {
-            mark_operands(ev, node, marks);
+        if marks[node as usize] && value(node).is_some() {
+            mark_operands(ev, value, node, marks);
         }
     }
 }
 
 /// Marks the operands node `n`'s reading would have computed, deciding its
-/// short-circuits on the values the slots hold. The operands are the node's own,
-/// not the slots they share (a definition is marked, then its body).
-fn mark_operands(ev: &Evaluator<'_>, n: u32, marks: &mut [bool]) {
-    let is_true = |m: u32| matches!(ev.slot(m), Value::Bool(true));
+/// short-circuits on `value`. The operands are the node's own, not the slots they
+/// share (a definition is marked, then its body).
+fn mark_operands<'v>(
+    ev: &Evaluator<'_>,
+    value: &dyn Fn(u32) -> Option<&'v Value>,
+    n: u32,
+    marks: &mut [bool],
+) {
+    let is_true = |m: u32| matches!(value(m), Some(Value::Bool(true)));
     let mut mark = |m: u32| marks[m as usize] = true;
     match &ev.compiled.node(n).op {
         Op::And(items) => mark_until(items, |i| !is_true(i), &mut mark),
@@ -85,7 +103,7 @@ fn mark_operands(ev: &Evaluator<'_>, n: u32, marks: &mut [bool]) {
             mark(*collection);
             // The variable's nodes hold the last element read (the first match of
             // an `any`): what was read for it is what the slots show.
-            if ev.slot(*collection).items().is_empty() {
+            if value(*collection).is_none_or(|c| c.items().is_empty()) {
                 return;
             }
             let kept = match filter {
@@ -101,7 +119,7 @@ fn mark_operands(ev: &Evaluator<'_>, n: u32, marks: &mut [bool]) {
             }
             for &s in scoped.iter().rev() {
                 if marks[s as usize] {
-                    mark_operands(ev, s, marks);
+                    mark_operands(ev, value, s, marks);
                 }
             }
         }
