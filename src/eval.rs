@@ -321,10 +321,15 @@ impl<'c> Evaluator<'c> {
     /// The nodes the value of `root` was worked out from in the last run, itself
     /// included, as its reading went: the branch of an `if` not taken, the operands
     /// after the one that decided an `and` or an `or`, the rules of an outcome
-    /// after the one that applied are not among them.
+    /// after the one that applied are not among them. An aggregate counts as
+    /// reading its filter and body, and all they read, for every element.
     pub fn read_for(&self, root: u32) -> Vec<bool> {
         let mut marks = Vec::new();
-        reach::reached_from([root], &|m| self.memo(m), self, &mut marks);
+        let reading = reach::Reading {
+            value: &|m| self.memo(m),
+            every_element: true,
+        };
+        reach::reached_from([root], &reading, self, &mut marks);
         marks
     }
 

@@ -434,11 +434,17 @@ fn number(json: &Json) -> Option<Decimal> {
 
 /// A decimal written as text, as the facts schema allows it: digits, an optional
 /// minus sign and an optional fraction (no blanks, exponent or bare point).
-/// Exact or nothing: a digit beyond what a decimal holds is not rounded away.
+/// Exact or nothing: a digit beyond what a decimal holds is not rounded away
+/// (zeros that end a fraction are no such digit).
 fn decimal_text(s: &str) -> Option<Decimal> {
-    is_decimal_text(s)
-        .then(|| Decimal::from_str_exact(s).ok())
-        .flatten()
+    if !is_decimal_text(s) {
+        return None;
+    }
+    let significant = match s.contains('.') {
+        true => s.trim_end_matches('0').trim_end_matches('.'),
+        false => s,
+    };
+    Decimal::from_str_exact(significant).ok()
 }
 
 pub(crate) fn is_decimal_text(s: &str) -> bool {
@@ -542,23 +548,27 @@ fn unknown_entry<'a>(
 fn repeated_entry(items: &[Value], path: &JsonPath<'_>) -> Option<FactError> {
     // The usual set has a few entries: compared pairwise, without a table.
     let mut seen = std::collections::HashMap::new();
-    items.iter().enumerate().find_map(|(i, item)| {
-        let first = match items.len() {
-            0..=16 => items[..i]
-                .iter()
-                .position(|earlier| earlier == item)
-                .unwrap_or(i),
-            _ => *seen.entry(item).or_insert(i),
-        };
-        (first != i).then(|| FactError {
-            kind: FactErrorKind::DuplicateEntry,
-            path: JsonPath::Index(path, i).to_string(),
-            message: format!(
-                "this entry is listed already, at [{first}]: a set lists each entry once"
-            ),
-            help: Some("remove the repeat".into()),
+    // An entry that could not be read is reported already: it repeats nothing.
+    let entries = items.iter().enumerate();
+    entries
+        .filter(|(_, item)| **item != Value::Absent)
+        .find_map(|(i, item)| {
+            let first = match items.len() {
+                0..=16 => items[..i]
+                    .iter()
+                    .position(|earlier| earlier == item)
+                    .unwrap_or(i),
+                _ => *seen.entry(item).or_insert(i),
+            };
+            (first != i).then(|| FactError {
+                kind: FactErrorKind::DuplicateEntry,
+                path: JsonPath::Index(path, i).to_string(),
+                message: format!(
+                    "this entry is listed already, at [{first}]: a set lists each entry once"
+                ),
+                help: Some("remove the repeat".into()),
+            })
         })
-    })
 }
 
 fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
@@ -759,7 +769,16 @@ mod stream {
                 return Ok(self.number_text(text));
             }
             let mut value = serde_json::Deserializer::from_str(text);
-            serde::Deserializer::deserialize_any(&mut value, self).map_err(serde::de::Error::custom)
+            serde::Deserializer::deserialize_any(&mut value, self).map_err(|e| {
+                // Its place in this value's text is not its place in the document:
+                // without it, the document's reader gives its own.
+                let message = e.to_string();
+                let message = match message.rsplit_once(" at line ") {
+                    Some((words, _)) if e.line() > 0 => words.to_string(),
+                    _ => message,
+                };
+                serde::de::Error::custom(message)
+            })
         }
     }
 
@@ -1041,6 +1060,10 @@ mod tests {
         for good in ["10", "-3", "1234.50", "0.5"] {
             assert!(decimal_text(good).is_some(), "{good}");
         }
+        // Exact: zeros that end a fraction hold no digit, others are not rounded.
+        let zeros = format!("250.{}", "0".repeat(30));
+        assert_eq!(decimal_text(&zeros), Some(rust_decimal::Decimal::from(250)));
+        assert_eq!(decimal_text(&format!("0.{}1", "0".repeat(30))), None);
         for bad in ["1e5", " 10", "10 ", "10.", ".5", "+1", "1_000", "", "-"] {
             assert!(decimal_text(bad).is_none(), "{bad:?}");
         }

@@ -214,6 +214,17 @@ fn json_lines_read_as_an_array_fail_the_batch_as_a_wrong_flag_does() {
 }
 
 #[test]
+fn entries_that_cannot_be_read_are_not_repeats_of_each_other() {
+    let input = r#"{"id": "x", "entity_types": ["I.99", "I.98"], "size": {"staff": 1, "turnover_eur": 1, "balance_sheet_eur": 1}}"#;
+    let (out, _) = run(input, &BatchOptions::default());
+    let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let kinds: Vec<&str> = (line["error"]["details"].as_array().unwrap().iter())
+        .map(|d| d["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["unknown_entry", "unknown_entry"], "{line}");
+}
+
+#[test]
 fn ids_are_echoed_as_written() {
     // The id is the key results are joined on: two ids a float cannot tell apart
     // stay apart, and an error record carries the id as a result line does.
@@ -272,6 +283,7 @@ fn numbers_are_read_digit_for_digit_not_through_floats() {
     assert_eq!(lines[2]["size_class"], "large");
     let detail = &lines[3]["error"]["details"][0];
     assert_eq!(detail["kind"], "out_of_range", "{detail}");
+    assert_eq!(lines[3]["error"]["details"].as_array().unwrap().len(), 1);
     assert!(
         detail["message"].as_str().unwrap().starts_with("0.1234"),
         "{detail}"

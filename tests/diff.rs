@@ -616,6 +616,43 @@ fn the_cause_is_what_the_changed_result_was_worked_out_from() {
 }
 
 #[test]
+fn a_value_read_inside_an_aggregate_is_a_cause_whatever_the_order_of_elements() {
+    // A hypothetical weight of the partners' staff, 1 then 2: the cause of the
+    // change is the weight, whether the partner the filter drops (10%) comes
+    // last or first; the slots hold only one element's values.
+    let weighted = |weight: &str| {
+        let define = format!(
+            "define partner_weight: decimal \"peso\" cite \"Racc. 2003/361/CE, allegato, art. 6, par. 2\" = {weight}\n"
+        );
+        amended_in(
+            &format!("weight-{weight}"),
+            &[(
+                "02-dimensione.law",
+                "  = sum p.staff * p.share_pct / 100 for p in partners where p.share_pct >= 25",
+                &format!("  = sum p.staff * p.share_pct / 100 * partner_weight for p in partners where p.share_pct >= 25\n{define}"),
+            )],
+        )
+    };
+    let partner = |share: u32, staff: u32| serde_json::json!({"share_pct": share, "staff": staff, "turnover_eur": 1, "balance_sheet_eur": 1});
+    let records = [
+        vec![partner(30, 100), partner(10, 5)],
+        vec![partner(10, 5), partner(30, 100)],
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, partners)| {
+        let doc = serde_json::json!({"id": i, "entity_types": ["II.4.1"], "partners": partners,
+            "size": {"staff": 15, "turnover_eur": 1, "balance_sheet_eur": 1}});
+        (i as u64 + 1, Ok(doc))
+    });
+    let people = diff_population(&weighted("1"), &weighted("2"), records);
+    assert_eq!(people.changed, 2, "{:?}", people.errors);
+    for record in &people.changed_records {
+        assert_eq!(record.diverging.as_ref().unwrap().name, "partner_weight");
+    }
+}
+
+#[test]
 fn an_error_names_the_place_in_the_record_as_written() {
     // II.6.4, which only the amended annex lists, is left out for the old
     // revision: the unknown key after it is still at index 1 of the record.

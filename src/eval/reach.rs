@@ -15,15 +15,30 @@ use crate::value::Value;
 /// Sets `marks` to one flag per node: would the on-demand evaluation have computed it?
 pub(super) fn reached(ev: &Evaluator<'_>, marks: &mut Vec<bool>) {
     let results = ev.compiled.results.iter().map(|r| r.node);
-    reached_from(results, &|m| Some(ev.slot(m)), ev, marks);
+    let reading = Reading {
+        value: &|m| Some(ev.slot(m)),
+        every_element: false,
+    };
+    reached_from(results, &reading, ev, marks);
+}
+
+/// How the walk decides what a node read.
+pub(super) struct Reading<'r, 'v> {
+    /// A node's value in the run; `None` if the run did not compute it.
+    pub value: &'r dyn Fn(u32) -> Option<&'v Value>,
+    /// Whether an aggregate read its filter and body, and all they read, for
+    /// every element: the slots hold one element's values only (the last read
+    /// eagerly, the last kept on demand), and another element may have read
+    /// what that one did not.
+    pub every_element: bool,
 }
 
 /// Sets `marks` to the nodes the reading of `roots` computed, deciding the
-/// short-circuits on `value`; a node without a value was not computed, and what
-/// it reads is not followed.
-pub(super) fn reached_from<'v>(
+/// short-circuits on the values `reading` gives; a node without a value was not
+/// computed, and what it reads is not followed.
+pub(super) fn reached_from(
     roots: impl IntoIterator<Item = u32>,
-    value: &dyn Fn(u32) -> Option<&'v Value>,
+    reading: &Reading<'_, '_>,
     ev: &Evaluator<'_>,
     marks: &mut Vec<bool>,
 ) {
@@ -37,21 +52,17 @@ pub(super) fn reached_from<'v>(
     // every reader before the operands it marks. Constants have no operands; the
     // nodes an aggregate recomputes are walked by the aggregate.
     for &node in c.schedule.iter().rev() {
-        if marks[node as usize] && value(node).is_some() {
-            mark_operands(ev, value, node, marks);
+        if marks[node as usize] && (reading.value)(node).is_some() {
+            mark_operands(ev, reading, node, marks);
         }
     }
 }
 
 /// Marks the operands node `n`'s reading would have computed, deciding its
-/// short-circuits on `value`. The operands are the node's own, not the slots they
-/// share (a definition is marked, then its body).
-fn mark_operands<'v>(
-    ev: &Evaluator<'_>,
-    value: &dyn Fn(u32) -> Option<&'v Value>,
-    n: u32,
-    marks: &mut [bool],
-) {
+/// short-circuits on `reading`. The operands are the node's own, not the slots
+/// they share (a definition is marked, then its body).
+fn mark_operands(ev: &Evaluator<'_>, reading: &Reading<'_, '_>, n: u32, marks: &mut [bool]) {
+    let value = reading.value;
     let is_true = |m: u32| matches!(value(m), Some(Value::Bool(true)));
     let mut mark = |m: u32| marks[m as usize] = true;
     match &ev.compiled.node(n).op {
@@ -106,6 +117,18 @@ fn mark_operands<'v>(
             if value(*collection).is_none_or(|c| c.items().is_empty()) {
                 return;
             }
+            if reading.every_element {
+                filter.iter().chain(body.iter()).for_each(|o| mark(*o));
+                for &s in scoped.iter().rev() {
+                    if marks[s as usize] {
+                        ev.compiled
+                            .node(s)
+                            .op
+                            .for_each_operand(|o| marks[o as usize] = true);
+                    }
+                }
+                return;
+            }
             let kept = match filter {
                 Some(f) => {
                     mark(*f);
@@ -119,7 +142,7 @@ fn mark_operands<'v>(
             }
             for &s in scoped.iter().rev() {
                 if marks[s as usize] {
-                    mark_operands(ev, value, s, marks);
+                    mark_operands(ev, reading, s, marks);
                 }
             }
         }
