@@ -133,8 +133,8 @@ pub const MAX_JOBS: usize = 1024;
 
 /// Why the batch could not run at all, or not to the end of its input (as
 /// opposed to a record that failed): the message, and the summary of what was
-/// written before the input failed, if anything was (the records before an
-/// array left open at the end).
+/// written before the input failed, when the input was read (the records before
+/// an array left open at the end; none, when it is no array at all).
 #[derive(Debug)]
 pub struct BatchError(pub String, pub Option<BatchSummary>);
 
@@ -417,6 +417,9 @@ struct ArrayScan {
     start_line: u64,
     /// The input's first character, when it is not `[`.
     not_an_array: Option<u8>,
+    /// Whether the elements read so far were each on one line (`None` before the
+    /// first): then an element still open at the end of its line is flawed.
+    one_a_line: Option<bool>,
 }
 
 /// An error record at `line`.
@@ -435,6 +438,14 @@ impl ArrayScan {
         }
         if self.ended {
             return self.after_end(b, line).into_iter().collect();
+        }
+        let open = self.depth > 0 || self.in_string;
+        if b == b'\n' && open && self.one_a_line == Some(true) {
+            return vec![self.skip_flawed(
+                "this element of the JSON array is never closed on its line, as the elements \
+                 before it are (a `}` or `]` is missing, or a string is not ended): it is left \
+                 out, and the array is read again from the next line",
+            )];
         }
         if self.in_string {
             self.current.push(b);
@@ -505,9 +516,23 @@ impl ArrayScan {
         ))
     }
 
+    /// The element being read is flawed: an error record at its first line, and
+    /// the scan goes on as if it had not been there.
+    fn skip_flawed(&mut self, message: &str) -> Input {
+        self.current.clear();
+        (self.depth, self.in_string, self.escaped) = (0, false, false);
+        (self.complete, self.comma) = (false, false);
+        flawed(self.start_line, message)
+    }
+
     /// A top-level `,` or `]`: the element read so far is complete.
     fn separator(&mut self, b: u8, line: u64) -> Option<Input> {
         let after_comma = self.comma;
+        let text = self.current.trim_ascii();
+        if !text.is_empty() {
+            let one_line = !text.contains(&b'\n');
+            self.one_a_line = Some(self.one_a_line.unwrap_or(true) && one_line);
+        }
         let element = self.take_element();
         self.comma |= b == b',';
         self.ended = b == b']';
@@ -585,13 +610,16 @@ impl ArrayScan {
                 return Ok(());
             }
         };
+        let start = self.start_line;
         emit(Input {
-            line: self.start_line,
+            line: start,
             payload: rest,
         });
         Err(format!(
-            "the JSON array is not closed: the input ends after line {line} without `]`; \
-             the records before were evaluated, but the input may have been cut"
+            "the JSON array is not closed: the input ends after line {line} without `]`, or \
+             the element at line {start} is never closed and took the rest of the input into \
+             it (then its error record says it is not JSON); the records before were \
+             evaluated, but the input may have been cut"
         ))
     }
 }
@@ -606,30 +634,56 @@ impl ArrayScan {
     fn resume_after_unclosed(&mut self) -> Option<Vec<Input>> {
         let text = &self.current;
         let first = text.iter().position(|b| !b.is_ascii_whitespace())?;
-        let next_line = first + text[first..].iter().position(|b| *b == b'\n')? + 1;
-        if text[next_line..].iter().all(u8::is_ascii_whitespace) {
-            return None;
-        }
+        let (skipped, resume) = next_element_line(text, first)?;
         let whole = serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok();
         if self.complete && whole {
             return None;
         }
         let text = std::mem::take(&mut self.current);
         let line = self.start_line;
-        let mut out = vec![flawed(
-            line,
-            "this element of the JSON array is never closed (a `}` or `]` is missing, or a \
-             string is not ended), so it runs on into the lines after it: it is left out, and \
-             the array is read again from the next line",
-        )];
-        (self.depth, self.in_string, self.escaped) = (0, false, false);
-        (self.complete, self.comma) = (false, true);
-        let mut at = line + 1;
-        for &b in &text[next_line..] {
+        let message = format!(
+            "this element of the JSON array is never closed (a `}}` or `]` is missing, or a \
+             string is not ended), so it runs on to the end of the input: it is left out, and \
+             the array is read again from line {}, the next that opens an element as it does",
+            line + skipped
+        );
+        let mut out = vec![self.skip_flawed(&message)];
+        let mut at = line + skipped;
+        for &b in &text[resume..] {
             out.extend(self.push(b, at));
             at += u64::from(b == b'\n');
         }
         Some(out)
+    }
+}
+
+/// Where to read again after an element that starts at `first` in `text` and is
+/// never closed: the next line that opens an object or a list no further right
+/// than it does (a pretty-printed array indents its elements alike, and what they
+/// hold further), or that closes the array left of it. The lines skipped from the
+/// element's first, and the offset.
+fn next_element_line(text: &[u8], first: usize) -> Option<(u64, usize)> {
+    let line_start = text[..first]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let indent = first - line_start;
+    let mut skipped = 0;
+    let mut at = first;
+    loop {
+        at += text[at..].iter().position(|b| *b == b'\n')? + 1;
+        skipped += 1;
+        let line = &text[at..];
+        let blanks = line
+            .iter()
+            .take_while(|b| matches!(b, b' ' | b'\t'))
+            .count();
+        let opens = blanks <= indent && matches!(line.get(blanks), Some(b'{' | b'['));
+        // Or the array's own `]`, left of its elements: the flawed one was last.
+        let closes_array = blanks < indent && line.get(blanks) == Some(&b']');
+        if opens || closes_array {
+            return Some((skipped, at));
+        }
     }
 }
 

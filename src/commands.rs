@@ -473,7 +473,7 @@ pub fn batch(
             }
         }
         Err(e) => {
-            if let Some(summary) = &e.1 {
+            if let Some(summary) = e.1.as_ref().filter(|s| s.records > 0) {
                 crate::say_raw!("{}", summary.text());
             }
             crate::say!("error: {}", e.0);

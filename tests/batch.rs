@@ -141,6 +141,48 @@ fn an_element_never_closed_loses_no_element_after_it() {
 }
 
 #[test]
+fn a_pretty_printed_element_never_closed_loses_no_element_after_it() {
+    // Pretty-printed, the third element's id string is not ended: the array is
+    // read again from the next line that opens an element at its indentation.
+    let element = |i: usize| {
+        format!(
+            "  {{\n    \"id\": \"ok-{i}\",\n    \"size\": {{\n      \"staff\": 1,\n      \"turnover_eur\": 1,\n      \"balance_sheet_eur\": 1\n    }}\n  }}"
+        )
+    };
+    let mut elements: Vec<String> = (1..=5).map(element).collect();
+    elements[2] = elements[2].replace("\"ok-3\"", "\"ok-3");
+    let last_flawed = (1..=2)
+        .map(element)
+        .chain([element(3).replacen("}", "", 1)]);
+    let options = BatchOptions {
+        input: InputFormat::Json,
+        ..BatchOptions::default()
+    };
+    for (flawed, input) in [
+        (2, format!("[\n{}\n]\n", elements.join(",\n"))),
+        (
+            2,
+            format!("[\n{}\n]\n", last_flawed.collect::<Vec<_>>().join(",\n")),
+        ),
+    ] {
+        let (out, summary) = run(&input, &options);
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let count = input.matches("\"id\"").count() as u64;
+        assert_eq!((summary.records, summary.errors), (count, 1), "{out}");
+        assert!(lines[flawed]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("never closed"));
+        for (i, line) in lines.iter().enumerate().filter(|(i, _)| *i != flawed) {
+            assert_eq!(line["id"], format!("ok-{}", i + 1), "{out}");
+        }
+    }
+}
+
+#[test]
 fn a_csv_quote_never_closed_loses_no_row_after_it() {
     // The stray quote opens the first cell of row 4, then of the last cell of
     // row 3: either would swallow every row after it into one cell.
@@ -167,6 +209,31 @@ fn a_csv_quote_never_closed_loses_no_row_after_it() {
         assert_eq!(lines[7]["id"], "e7", "{quoted}");
         assert_eq!(lines[7]["line"], 9, "{quoted}");
     }
+}
+
+#[test]
+fn a_csv_quote_closed_rows_later_is_named_not_evaluated() {
+    let options = BatchOptions {
+        input: InputFormat::Csv,
+        ..BatchOptions::default()
+    };
+    let input = "id,entity_types,size.staff,size.turnover_eur,size.balance_sheet_eur\n\
+                 \"a,[],1,1,1\nb,[],2,1,1\n\"c\",[],3,1,1\nd,[],4,1,1\n";
+    let (out, summary) = run(input, &options);
+    assert_eq!((summary.records, summary.errors), (2, 1), "{out}");
+    assert!(
+        out.contains("a quote opened in it is closed only on a later line"),
+        "{out}"
+    );
+    // A quote opened in the header and never closed takes the whole input.
+    let reader: Box<dyn std::io::BufRead + Send> =
+        Box::new(std::io::Cursor::new(b"\"id,size.staff\na,1\n".to_vec()));
+    let error = run_batch(compiled(), reader, &mut Vec::new(), &options, &mut |_| {}).unwrap_err();
+    assert!(
+        error.0.contains("header runs over several lines"),
+        "{}",
+        error.0
+    );
 }
 
 #[test]

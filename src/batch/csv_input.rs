@@ -22,6 +22,13 @@ pub(super) fn read_csv(
         .headers()
         .map_err(|e| format!("cannot read the CSV header: {e}"))?
         .clone();
+    if let Some(name) = headers.iter().find(|name| name.contains(['\n', '\r'])) {
+        return Err(format!(
+            "the CSV header runs over several lines (`{}`...): a quote opened in it is never \
+             closed; close it or remove it",
+            name.lines().next().unwrap_or_default()
+        ));
+    }
     if let Some(name) = repeated(&headers) {
         return Err(format!(
             "the CSV header names the column `{name}` twice: which value would count? \
@@ -231,6 +238,18 @@ fn rounded(value: &Json, cell: &str) -> bool {
 }
 
 fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Json, String> {
+    // A cell that spans lines shaped like rows: a quote opened in it was closed
+    // only further on, and the rows between are in it.
+    let row_shaped = |line: &str| line.matches(',').count() + 1 >= headers.len();
+    let swallowing =
+        (headers.iter().zip(row.iter())).find(|(_, cell)| cell.lines().skip(1).any(row_shaped));
+    if let Some((name, _)) = swallowing {
+        return Err(format!(
+            "the cell of column `{name}` runs over lines that look like rows of their own: a \
+             quote opened in it is closed only on a later line, and the rows between are not \
+             read; close the quote where the cell ends"
+        ));
+    }
     if row.len() != headers.len() {
         return Err(format!(
             "the row has {} cells but the header names {} columns",
