@@ -628,9 +628,10 @@ impl ArrayScan {
     /// At the end of the input, inside the array: if the element being read spans
     /// several lines and is no JSON value, one of its brackets or quotes was never
     /// closed and it ran on through the elements after it. It becomes an error
-    /// record at its first line, and the scan reads again from the next line, as
-    /// after a comma; returns the records that gives (`None`: nothing to resume).
-    /// With one element a line, every element after the flawed one is read.
+    /// record at its first line, and the scan reads again from the next line that
+    /// opens an element as it does ([`next_element_line`]); returns the records
+    /// that gives (`None`: nothing to resume). Arrays of one element a line do not
+    /// come here: their flawed element ends at its line ([`ArrayScan::push`]).
     fn resume_after_unclosed(&mut self) -> Option<Vec<Input>> {
         let text = &self.current;
         let first = text.iter().position(|b| !b.is_ascii_whitespace())?;

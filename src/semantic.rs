@@ -467,9 +467,10 @@ fn elements(template: &Json, fields: &[NumberField], thresholds: &[Decimal]) -> 
     let mut out: Vec<Json> = (thresholds.iter())
         .map(|n| set(template.clone(), &all, *n))
         .collect();
-    let narrow = fields
-        .iter()
-        .filter(|f| thresholds.iter().any(|t| !f.admits(*t)));
+    // Narrower than the widest of the others: it admits fewer candidates.
+    let admitted = |f: &NumberField| thresholds.iter().filter(|t| f.admits(**t)).count();
+    let widest = fields.iter().map(admitted).max().unwrap_or(0);
+    let narrow = fields.iter().filter(|f| admitted(f) < widest);
     for field in narrow {
         let rest: Vec<&NumberField> = all
             .iter()
