@@ -447,7 +447,7 @@ fn decimal_text(s: &str) -> Option<Decimal> {
     Decimal::from_str_exact(significant).ok()
 }
 
-pub(crate) fn is_decimal_text(s: &str) -> bool {
+fn is_decimal_text(s: &str) -> bool {
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
     let unsigned = s.strip_prefix('-').unwrap_or(s);
     match unsigned.split_once('.') {

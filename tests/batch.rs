@@ -366,6 +366,15 @@ fn numbers_are_read_digit_for_digit_not_through_floats() {
     let (out, _) = run(csv, &options);
     let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     assert_eq!(line["size_class"], "large", "{line}");
+
+    // And inside a cell that holds JSON: a share just under 25% is no partner
+    // (Racc. 2003/361/CE, allegato, art. 3, par. 2), whatever its size.
+    let csv = "id,entity_types,partners,size.staff,size.turnover_eur,size.balance_sheet_eur\n\
+               p,\"[\"\"I.6.1\"\"]\",\"[{\"\"share_pct\"\": 24.999999999999999999, \"\"staff\"\": 1000, \
+               \"\"turnover_eur\"\": 1, \"\"balance_sheet_eur\"\": 1}]\",20,1,1\n";
+    let (out, _) = run(csv, &options);
+    let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(line["size_class"], "small", "{line}");
 }
 
 proptest! {

@@ -230,13 +230,6 @@ impl Read for NewlinesSeen {
     }
 }
 
-/// Whether a cell read as a JSON number became a float: a decimal such as
-/// 50000000.000000001 is kept as its text instead, which the facts reader takes
-/// digit for digit (a float would round it to 50 million).
-fn rounded(value: &Json, cell: &str) -> bool {
-    value.as_number().is_some_and(|n| n.is_f64()) && crate::facts::is_decimal_text(cell)
-}
-
 fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Json, String> {
     // A cell that spans lines shaped like rows: a quote opened in it was closed
     // only further on, and the rows between are in it.
@@ -269,11 +262,13 @@ fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Json,
             continue;
         }
         // The id is echoed as written: `1.10` is not `1.1`, `null` is a name.
+        // A number a float would round stays text, also inside a JSON cell
+        // (facts::parse_document), which the facts reader takes exactly.
         let as_json = (name != crate::facts::ID_FIELD)
-            .then(|| serde_json::from_str::<Json>(cell).ok())
+            .then(|| crate::facts::parse_document(cell).ok())
             .flatten();
         let value = as_json
-            .filter(|v| !v.is_string() && !rounded(v, cell))
+            .filter(|v| !v.is_string())
             .unwrap_or_else(|| Json::String(cell.to_string()));
         let mut path: Vec<&str> = name.split('.').collect();
         let last = path.pop().unwrap_or(name);

@@ -1,14 +1,42 @@
 //! A facts document read into a JSON tree, refusing a key an object gives twice:
 //! `serde_json::Value` keeps the last value without a word, where the streaming
-//! reader of a batch reports it (`duplicate_field`).
+//! reader of a batch reports it (`duplicate_field`). A number a float cannot hold
+//! digit for digit is kept as its text, which the facts reader takes exactly.
 
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value as Json};
 use std::borrow::Cow;
+use std::marker::PhantomData;
 
 /// Parses `text` as one JSON value; a key given twice in an object is an error.
 pub fn parse_document(text: &str) -> Result<Json, serde_json::Error> {
+    // The exact reading parses each object twice: only for documents that need it.
+    if has_long_number(text) {
+        return serde_json::from_str::<Exact>(text).map(Json::from);
+    }
     serde_json::from_str::<Document>(text).map(|d| d.0)
+}
+
+/// Whether a number outside the strings of `text` has more than 15 digits, as
+/// many as a float holds for sure.
+fn has_long_number(text: &str) -> bool {
+    let (mut in_string, mut escaped, mut digits) = (false, false, 0);
+    for b in text.bytes() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            b'0'..=b'9' if !in_string => {
+                digits += 1;
+                if digits > 15 {
+                    return true;
+                }
+            }
+            b'.' if !in_string => {}
+            _ => digits = 0,
+        }
+    }
+    false
 }
 
 /// Parses `text` as a JSON array of such documents.
@@ -21,13 +49,60 @@ struct Document(Json);
 
 impl<'de> Deserialize<'de> for Document {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(DocumentVisitor).map(Document)
+        d.deserialize_any(DocumentVisitor::<Document>(PhantomData))
+            .map(Document)
     }
 }
 
-struct DocumentVisitor;
+impl From<Document> for Json {
+    fn from(d: Document) -> Json {
+        d.0
+    }
+}
 
-impl<'de> Visitor<'de> for DocumentVisitor {
+/// A value read from its text: a number whose float is not the number written
+/// (249.99999999999999999, 12345678901234567890123) stays that text.
+struct Exact(Json);
+
+impl<'de> Deserialize<'de> for Exact {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <&serde_json::value::RawValue>::deserialize(d)?.get();
+        let value = match text.as_bytes().first() {
+            Some(b'{' | b'[') => {
+                let mut inner = serde_json::Deserializer::from_str(text);
+                let visitor = DocumentVisitor::<Exact>(PhantomData);
+                serde::Deserializer::deserialize_any(&mut inner, visitor)
+            }
+            _ => serde_json::from_str::<Json>(text).map(|json| match json {
+                Json::Number(n)
+                    if super::decimal_text(&n.to_string()) != super::decimal_text(text) =>
+                {
+                    Json::String(text.to_string())
+                }
+                other => other,
+            }),
+        };
+        value.map(Exact).map_err(|e| {
+            // Its place in this value's text is not its place in the document.
+            let message = e.to_string();
+            let words = message
+                .rsplit_once(" at line ")
+                .map_or(message.as_str(), |(w, _)| w);
+            serde::de::Error::custom(words)
+        })
+    }
+}
+
+impl From<Exact> for Json {
+    fn from(d: Exact) -> Json {
+        d.0
+    }
+}
+
+/// Builds the tree, its values read as `N` reads them.
+struct DocumentVisitor<N>(PhantomData<N>);
+
+impl<'de, N: Deserialize<'de> + Into<Json>> Visitor<'de> for DocumentVisitor<N> {
     type Value = Json;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -59,15 +134,15 @@ impl<'de> Visitor<'de> for DocumentVisitor {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
         let mut items = Vec::new();
-        while let Some(Document(item)) = seq.next_element()? {
-            items.push(item);
+        while let Some(item) = seq.next_element::<N>()? {
+            items.push(item.into());
         }
         Ok(Json::Array(items))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            let Document(value) = map.next_value()?;
+            let value: Json = map.next_value::<N>()?.into();
             if object.insert(key.to_string(), value).is_some() {
                 return Err(serde::de::Error::custom(format!(
                     "the key `{key}` is given twice in the same object; keep one"
@@ -94,6 +169,20 @@ mod tests {
             assert!(error.contains("given twice"), "{text}: {error}");
         }
         assert!(parse_documents(r#"[{"a": 1}, {"a": 1, "a": 1}]"#).is_err());
+    }
+
+    #[test]
+    fn a_number_a_float_would_round_is_kept_as_written() {
+        let text =
+            r#"{"staff": 249.99999999999999999, "ids": [12345678901234567890123, 1.5], "id": 7}"#;
+        let tree = parse_document(text).unwrap();
+        assert_eq!(tree["staff"], "249.99999999999999999");
+        assert_eq!(
+            tree["ids"],
+            serde_json::json!(["12345678901234567890123", 1.5])
+        );
+        assert_eq!(tree["id"], 7);
+        assert!(parse_document(r#"{"a": {"b": 12345678901234567890, "b": 1}}"#).is_err());
     }
 
     #[test]
