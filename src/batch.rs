@@ -214,6 +214,12 @@ fn write_in_order(
         while let Some((bytes, part)) = pending.remove(&next) {
             output.write_all(&bytes).map_err(io)?;
             summary.merge(part);
+            if pending.is_empty() {
+                // Nothing else is ready: what is written goes out now, to a
+                // reader that waits for it (a chunk is hundreds of lines, or the
+                // few a slow producer gave).
+                output.flush().map_err(io)?;
+            }
             next += 1;
             progress(summary.records);
         }
@@ -255,37 +261,100 @@ fn read_records(
     result
 }
 
-/// JSONL: `chunk` lines at a time, copied as they are.
+/// JSONL: `chunk` lines at a time, copied as they are; fewer when the input has
+/// nothing more at hand (a producer that writes a record now and then is not
+/// kept waiting for a full chunk of results).
 fn read_jsonl(
     input: &mut dyn BufRead,
     chunk: usize,
     mut send: impl FnMut(u64, Chunk) -> bool,
 ) -> Result<(), String> {
     let (mut seq, mut first_line) = (0u64, 1u64);
+    let mut lines = Lines::new(chunk);
     loop {
-        let mut text = Vec::with_capacity(chunk * 320);
-        let mut lines = 0;
-        let mut failed = None;
-        while lines < chunk {
-            match input.read_until(b'\n', &mut text) {
-                Ok(0) => break,
-                Ok(_) => lines += 1,
-                Err(e) => {
-                    failed = Some(e.to_string());
+        let at_hand = match input.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                // The lines read before a read error are still evaluated and written.
+                let (count, text) = lines.take_all();
+                if count > 0 {
+                    send(seq, Chunk::Lines { first_line, text });
+                }
+                return Err(e.to_string());
+            }
+        };
+        if at_hand.is_empty() {
+            let (count, text) = lines.take_all();
+            if count > 0 {
+                send(seq, Chunk::Lines { first_line, text });
+            }
+            return Ok(());
+        }
+        let taken = lines.add(at_hand);
+        let drained = taken == at_hand.len();
+        input.consume(taken);
+        if let Some((count, text)) = lines.take_ready(drained) {
+            if !send(seq, Chunk::Lines { first_line, text }) {
+                return Ok(());
+            }
+            seq += 1;
+            first_line += count;
+        }
+    }
+}
+
+/// The lines of the chunk being read.
+struct Lines {
+    chunk: usize,
+    text: Vec<u8>,
+    /// Lines ended by a `\n` in `text`.
+    ended: usize,
+}
+
+impl Lines {
+    fn new(chunk: usize) -> Lines {
+        Lines {
+            chunk,
+            text: Vec::with_capacity(chunk * 320),
+            ended: 0,
+        }
+    }
+
+    /// Copies `bytes` up to the end of the chunk's last line; returns how many.
+    fn add(&mut self, bytes: &[u8]) -> usize {
+        let mut taken = 0;
+        while self.ended < self.chunk {
+            match bytes[taken..].iter().position(|b| *b == b'\n') {
+                Some(i) => {
+                    taken += i + 1;
+                    self.ended += 1;
+                }
+                None => {
+                    taken = bytes.len();
                     break;
                 }
             }
         }
-        // The lines read before a read error are still evaluated and written.
-        let sent = lines > 0 && send(seq, Chunk::Lines { first_line, text });
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        if !sent || lines < chunk {
-            return Ok(());
-        }
-        seq += 1;
-        first_line += lines as u64;
+        self.text.extend_from_slice(&bytes[..taken]);
+        taken
+    }
+
+    /// The chunk, when it is full, or when the input had nothing more at hand
+    /// and the chunk's last line is whole: its line count and text.
+    fn take_ready(&mut self, drained: bool) -> Option<(u64, Vec<u8>)> {
+        let whole = self.text.last() == Some(&b'\n');
+        let ready = self.ended == self.chunk || (drained && whole && self.ended > 0);
+        ready.then(|| self.take_all())
+    }
+
+    /// What is left, a last line without its `\n` included.
+    fn take_all(&mut self) -> (u64, Vec<u8>) {
+        let partial = u64::from(self.text.last().is_some_and(|b| *b != b'\n'));
+        let count = self.ended as u64 + partial;
+        self.ended = 0;
+        let text = std::mem::replace(&mut self.text, Vec::with_capacity(self.chunk * 320));
+        (count, text)
     }
 }
 

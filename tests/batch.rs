@@ -441,6 +441,55 @@ impl std::io::Read for BreaksAfter {
     }
 }
 
+/// Gives one line a read, as a producer that writes a record now and then.
+struct LineAtATime(std::collections::VecDeque<Vec<u8>>);
+
+impl std::io::Read for LineAtATime {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(line) = self.0.pop_front() else {
+            return Ok(0);
+        };
+        buf[..line.len()].copy_from_slice(&line);
+        Ok(line.len())
+    }
+}
+
+#[test]
+fn a_record_is_evaluated_when_it_comes_not_when_a_chunk_is_full() {
+    // Each record arrives alone (the next read would wait for the producer):
+    // its result is written then, not after 512 records have come. A line cut
+    // between two reads waits for its end.
+    let halves = GOOD.split_at(20);
+    let pieces = [
+        format!("{GOOD}\n"),
+        halves.0.to_string(),
+        format!("{}\n", halves.1),
+        format!("{GOOD}\n"),
+    ];
+    let reader = LineAtATime(pieces.iter().map(|p| p.clone().into_bytes()).collect());
+    let reader: Box<dyn std::io::BufRead + Send> = Box::new(std::io::BufReader::new(reader));
+    let mut written_after_each_chunk = Vec::new();
+    let mut out = Vec::new();
+    let summary = run_batch(
+        compiled(),
+        reader,
+        &mut out,
+        &BatchOptions::default(),
+        &mut |n| written_after_each_chunk.push(n),
+    )
+    .unwrap();
+    assert_eq!(summary.records, 3);
+    assert_eq!(written_after_each_chunk, [1, 2, 3]);
+    let lines: Vec<u64> = (String::from_utf8(out).unwrap().lines())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["line"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(lines, [1, 2, 3]);
+}
+
 #[test]
 fn records_read_before_the_input_breaks_are_still_written() {
     let input = format!("{GOOD}\n{GOOD}\n{GOOD}\n");
