@@ -74,8 +74,11 @@ impl<'de> Deserialize<'de> for Exact {
                 serde::Deserializer::deserialize_any(&mut inner, visitor)
             }
             _ => serde_json::from_str::<Json>(text).map(|json| match json {
+                // A plain decimal whose float differs (an exponent form stays a
+                // number, as the facts reader reads it).
                 Json::Number(n)
-                    if super::decimal_text(&n.to_string()) != super::decimal_text(text) =>
+                    if super::is_decimal_text(text)
+                        && super::decimal_text(&n.to_string()) != super::decimal_text(text) =>
                 {
                     Json::String(text.to_string())
                 }
@@ -182,6 +185,8 @@ mod tests {
             serde_json::json!(["12345678901234567890123", 1.5])
         );
         assert_eq!(tree["id"], 7);
+        let exponent = parse_document(r#"{"n": 1.2345678901234567e5}"#).unwrap();
+        assert!(exponent["n"].is_number());
         assert!(parse_document(r#"{"a": {"b": 12345678901234567890, "b": 1}}"#).is_err());
     }
 
