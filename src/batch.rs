@@ -116,6 +116,11 @@ struct Input {
 enum Payload<'a> {
     Text(Cow<'a, str>),
     Value(Json),
+    /// A CSV row that cannot be made a document, and its id, which it gives.
+    Unreadable {
+        id: String,
+        message: String,
+    },
 }
 
 /// What the reader hands a worker.
@@ -414,9 +419,10 @@ impl<R: BufRead> ArrayElements<R> {
     }
 
     fn take(&mut self, record: Input) {
-        let text = record.payload.map(|p| match p {
-            Payload::Text(t) => t.into_owned(),
-            Payload::Value(v) => v.to_string(),
+        let text = record.payload.and_then(|p| match p {
+            Payload::Text(t) => Ok(t.into_owned()),
+            Payload::Value(v) => Ok(v.to_string()),
+            Payload::Unreadable { message, .. } => Err(message),
         });
         self.ready.push_back((record.line, text));
     }
@@ -1014,6 +1020,10 @@ impl<'c> Worker<'c> {
                     // Documents come from CSV rows.
                     Err(errors) => return Err(invalid(id, csv_input::in_csv_terms(errors))),
                 }
+            }
+            Ok(Payload::Unreadable { id, message }) => {
+                let id = Some(Json::String(id));
+                return Err(error_record(line, id, "unreadable", &message, Vec::new()));
             }
             Err(message) => {
                 return Err(error_record(line, None, "unreadable", &message, Vec::new()))

@@ -256,6 +256,9 @@ fn a_csv_value_given_whole_and_by_field_is_an_error_in_either_order() {
         let (out, summary) = run(&format!("{header}\n{cells}\n"), &options);
         assert_eq!(summary.errors, 1, "{header}: {out}");
         assert!(out.contains("both give `size.staff`"), "{out}");
+        // The row's id is known, and the error record carries it.
+        let line: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(line["id"], "a", "{out}");
     }
 }
 

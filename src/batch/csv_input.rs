@@ -121,7 +121,15 @@ impl Rows {
                         });
                         return Ok(more.then_some((line + 1, rest)));
                     }
-                    (line, csv_row(headers, &record).map(Payload::Value))
+                    // A row that is no document still names its id, when it has one.
+                    let payload =
+                        csv_row(headers, &record)
+                            .map(Payload::Value)
+                            .or_else(|message| match id_cell(headers, &record) {
+                                Some(id) => Ok(Payload::Unreadable { id, message }),
+                                None => Err(message),
+                            });
+                    (line, payload)
                 }
                 Err(e) => {
                     if matches!(e.kind(), csv::ErrorKind::Io(_)) {
@@ -166,6 +174,17 @@ fn overlapping<'h>(
             .find(|part| within(whole, part))
             .map(|part| (*whole, *part))
     })
+}
+
+/// The row's id, if the header has the column and the cell is one line of text.
+fn id_cell(headers: &csv::StringRecord, row: &csv::StringRecord) -> Option<String> {
+    let at = headers
+        .iter()
+        .position(|name| name == crate::facts::ID_FIELD)?;
+    let cell = row
+        .get(at)
+        .filter(|c| !c.is_empty() && !c.contains(['\n', '\r']))?;
+    Some(cell.to_string())
 }
 
 /// A column the header names twice.
@@ -315,6 +334,7 @@ mod tests {
             let row = r.payload.map(|p| match p {
                 Payload::Value(v) => v["id"].to_string(),
                 Payload::Text(t) => t.into_owned(),
+                Payload::Unreadable { id, message } => format!("{id}: {message}"),
             });
             out.push((r.line, row));
             true
