@@ -150,7 +150,10 @@ impl<'c> Evaluator<'c> {
     pub fn new(compiled: &'c Compiled) -> Evaluator<'c> {
         let memo: Vec<Value> = (0..compiled.node_count() as u32)
             .map(|n| match &compiled.node(n).op {
-                Op::Const(v) => v.clone(),
+                // Each evaluator its own copy: a constant copied into a slot for
+                // every record would otherwise have its count changed by every
+                // thread at once.
+                Op::Const(v) => v.unshared(),
                 _ => Value::Absent,
             })
             .collect();

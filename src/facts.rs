@@ -162,7 +162,7 @@ fn missing(
     errors: &mut Vec<FactError>,
 ) -> Value {
     if let Some(d) = default {
-        return d.clone();
+        return thread_own_copy(d);
     }
     if matches!(ty, Type::Optional(_)) {
         return Value::Absent;
@@ -181,6 +181,23 @@ fn missing(
         help: Some(format!("add `\"{name}\": ...` to the facts")),
     });
     Value::Absent
+}
+
+/// A default as cheap to take as the program's own, without sharing it: the
+/// program is read by every thread of a batch, and two threads changing the
+/// count of one value's references wait on each other's caches (`perf`: the
+/// code that takes and drops defaults ran 1.6 to 2.5 times as long on two
+/// threads). The usual default that holds an allocation is an empty list or
+/// set; each thread keeps one of its own.
+fn thread_own_copy(default: &Value) -> Value {
+    thread_local! {
+        static EMPTY: Arc<Vec<Value>> = Arc::new(Vec::new());
+    }
+    match default {
+        Value::Set(items) if items.is_empty() => Value::Set(EMPTY.with(Arc::clone)),
+        Value::List(items) if items.is_empty() => Value::List(EMPTY.with(Arc::clone)),
+        other => other.unshared(),
+    }
 }
 
 fn convert_checked(

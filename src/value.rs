@@ -44,6 +44,20 @@ impl Value {
         Value::Set(Arc::new(items))
     }
 
+    /// A copy that shares no allocation with `self`: what one thread keeps of a
+    /// value all threads read, so that counting references to it does not make
+    /// the threads wait on one another's caches.
+    pub fn unshared(&self) -> Value {
+        let copy = |items: &Arc<Vec<Value>>| Arc::new(items.iter().map(Value::unshared).collect());
+        match self {
+            Value::Text(t) => Value::Text(Arc::from(&**t)),
+            Value::Set(items) => Value::Set(copy(items)),
+            Value::List(items) => Value::List(copy(items)),
+            Value::Record(fields) => Value::Record(copy(fields)),
+            other => other.clone(),
+        }
+    }
+
     pub fn items(&self) -> &[Value] {
         match self {
             Value::Set(v) | Value::List(v) => v,
