@@ -547,6 +547,12 @@ impl Comparer {
         Comparer { keys }
     }
 
+    /// The nodes of the result `key` in both revisions, if both have it.
+    fn nodes(&self, key: &str, (old, new): (&Compiled, &Compiled)) -> Option<(u32, u32)> {
+        let (_, a, b) = self.keys.iter().find(|(k, ..)| k == key)?;
+        Some((old.results[(*a)?].node, new.results[(*b)?].node))
+    }
+
     fn changes(&self, old: (&Compiled, &[Value]), new: (&Compiled, &[Value])) -> Changes {
         fn side<'v>(
             (c, values): (&'v Compiled, &'v [Value]),
@@ -770,18 +776,6 @@ struct Cones {
 }
 
 impl Cones {
-    /// The node of each result both revisions have, by key: (old, new).
-    fn result_nodes(
-        old: &Compiled,
-        new: &Compiled,
-    ) -> std::collections::HashMap<String, (u32, u32)> {
-        let node_of =
-            |c: &Compiled, key: &str| c.results.iter().find(|r| r.key == key).map(|r| r.node);
-        (new.results.iter())
-            .filter_map(|r| Some((r.key.clone(), (node_of(old, &r.key)?, r.node))))
-            .collect()
-    }
-
     fn of((ev_old, ev_new): (&Evaluator<'_>, &Evaluator<'_>), (old, new): (u32, u32)) -> Cones {
         Cones {
             old: ev_old.read_for(old),
@@ -790,17 +784,18 @@ impl Cones {
     }
 }
 
-/// What names the cause of a record's changes, made once per pair of programs.
-pub struct Causes {
+/// How two revisions' results are compared and their changes explained, made
+/// once per pair of programs: the results paired by key, the named nodes.
+pub struct Comparison {
+    comparer: Comparer,
     names: (Named, Named),
-    result_nodes: std::collections::HashMap<String, (u32, u32)>,
 }
 
-impl Causes {
-    pub fn new(old: &Compiled, new: &Compiled) -> Causes {
-        Causes {
+impl Comparison {
+    pub fn new(old: &Compiled, new: &Compiled) -> Comparison {
+        Comparison {
+            comparer: Comparer::new(old, new),
             names: (Named::new(old), Named::new(new)),
-            result_nodes: Cones::result_nodes(old, new),
         }
     }
 
@@ -808,21 +803,25 @@ impl Causes {
     /// change, among what that result was worked out from (the record's first
     /// divergence if nothing there diverges), and the record's cause: its first
     /// change's.
-    fn of(
+    fn causes(
         &self,
         (ev_old, ev_new): (&Evaluator<'_>, &Evaluator<'_>),
         changes: &Changes,
     ) -> (Option<Divergence>, Vec<Option<Divergence>>) {
-        let first = first_divergence(ev_old, ev_new, &self.names, None);
+        // Over the whole graph, and only if a result has no cause of its own.
+        let first = std::cell::OnceCell::new();
+        let first =
+            || (first.get_or_init(|| first_divergence(ev_old, ev_new, &self.names, None))).clone();
         let each: Vec<Option<Divergence>> = (changes.iter())
             .map(|(key, _, _)| {
-                (self.result_nodes.get(key))
-                    .map(|nodes| Cones::of((ev_old, ev_new), *nodes))
+                (self.comparer.nodes(key, (ev_old.compiled, ev_new.compiled)))
+                    .map(|nodes| Cones::of((ev_old, ev_new), nodes))
                     .and_then(|c| first_divergence(ev_old, ev_new, &self.names, Some(&c)))
-                    .or_else(|| first.clone())
+                    .or_else(&first)
             })
             .collect();
-        (each.first().cloned().flatten().or(first), each)
+        let record = each.first().cloned().flatten().or_else(&first);
+        (record, each)
     }
 }
 
@@ -863,8 +862,7 @@ pub fn diff_population(
     let mut ev_new = Evaluator::new(new);
     let mut out = PopulationDiff::default();
     let mut table: BTreeMap<(String, String, String), Moves> = BTreeMap::new();
-    let comparer = Comparer::new(old, new);
-    let causes = Causes::new(old, new);
+    let comparison = Comparison::new(old, new);
     let alike = read_alike(&old.program, &new.program);
     let adapters = (
         Adapter::new(&old.program, &new.program),
@@ -893,14 +891,14 @@ pub fn diff_population(
                 continue;
             }
         };
-        let changes = comparer.changes((old, &a), (new, &b));
+        let changes = comparison.comparer.changes((old, &a), (new, &b));
         if changes.is_empty() {
             continue;
         }
         out.changed += 1;
         exact_memo(&mut ev_old, old_doc);
         exact_memo(&mut ev_new, new_doc);
-        let (diverging, each) = causes.of((&ev_old, &ev_new), &changes);
+        let (diverging, each) = comparison.causes((&ev_old, &ev_new), &changes);
         for ((k, x, y), cause) in changes.iter().zip(each) {
             let entry = table
                 .entry((k.clone(), x.to_string(), y.to_string()))
@@ -952,26 +950,25 @@ pub fn diff_population(
 }
 
 /// The result changes of one facts document between two revisions, and their
-/// cause (that of the first change, [`Causes`]); `None` when nothing changes,
+/// cause (that of the first change, [`Comparison`]); `None` when nothing changes,
 /// `Err` (why) when either cannot evaluate it.
 /// `alike`: whether the revisions read facts alike ([`read_alike`]); it and
-/// `causes` are worked out once by the caller for all its documents.
+/// `comparison` are worked out once by the caller for all its documents.
 pub fn compare_one(
     (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
     (old_read, new_read): (&Read<'_>, &Read<'_>),
     alike: bool,
-    causes: &Causes,
+    comparison: &Comparison,
 ) -> Result<Option<(Changes, Option<Divergence>)>, String> {
     let (a, b) = evaluate_both((ev_old, ev_new), old_read, new_read, alike)?;
     let (old_doc, new_doc) = (&old_read.doc, &new_read.doc);
-    let changes = Comparer::new(ev_old.compiled, ev_new.compiled)
-        .changes((ev_old.compiled, &a), (ev_new.compiled, &b));
+    let changes = (comparison.comparer).changes((ev_old.compiled, &a), (ev_new.compiled, &b));
     if changes.is_empty() {
         return Ok(None);
     }
     exact_memo(ev_old, old_doc);
     exact_memo(ev_new, new_doc);
-    let (cause, _) = causes.of((ev_old, ev_new), &changes);
+    let (cause, _) = comparison.causes((ev_old, ev_new), &changes);
     Ok(Some((changes, cause)))
 }
 
@@ -997,10 +994,11 @@ pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityD
     );
     let (old_read, new_read) = (adapters.0.read(doc), adapters.1.read(doc));
     let (a, b) = evaluate_both((&mut ev_old, &mut ev_new), &old_read, &new_read, alike)?;
-    let changes = Comparer::new(old, new).changes((old, &a), (new, &b));
+    let comparison = Comparison::new(old, new);
+    let changes = comparison.comparer.changes((old, &a), (new, &b));
     exact_memo(&mut ev_old, &old_read.doc);
     exact_memo(&mut ev_new, &new_read.doc);
-    let (diverging, _) = Causes::new(old, new).of((&ev_old, &ev_new), &changes);
+    let (diverging, _) = comparison.causes((&ev_old, &ev_new), &changes);
     Ok(EntityDiff {
         id: record_id(doc),
         old: crate::trace::build_trace(&ev_old).steps,

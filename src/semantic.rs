@@ -362,13 +362,6 @@ fn candidates(plan: &Plan, thresholds: &[Decimal], try_one: &mut dyn FnMut(Map<S
     let records: BTreeMap<&str, Vec<&NumberField>> = (plan.numbers.iter())
         .map(|(fact, fields)| (fact.as_str(), fields.iter().collect()))
         .collect();
-    // An object with every field that admits it set to one candidate.
-    let sized = |mut doc: Json, fields: &[&NumberField], number: Decimal| {
-        for field in fields.iter().filter(|f| f.admits(number)) {
-            doc[field.name.as_str()] = json!(number.to_string());
-        }
-        doc
-    };
     let with_record = |doc: &Map<String, Json>, record: &str, fields: &[&NumberField], n| {
         let mut doc = doc.clone();
         let value = doc.remove(record).unwrap_or(Json::Null);
@@ -457,15 +450,9 @@ fn candidates(plan: &Plan, thresholds: &[Decimal], try_one: &mut dyn FnMut(Map<S
 /// share, at most 100), each value it admits with the other fields at each
 /// candidate, so that a share and a size vary apart (20% of 250 persons).
 fn elements(template: &Json, fields: &[NumberField], thresholds: &[Decimal]) -> Vec<Json> {
-    let set = |mut element: Json, fields: &[&NumberField], number: Decimal| {
-        for field in fields.iter().filter(|f| f.admits(number)) {
-            element[field.name.as_str()] = json!(number.to_string());
-        }
-        element
-    };
     let all: Vec<&NumberField> = fields.iter().collect();
     let mut out: Vec<Json> = (thresholds.iter())
-        .map(|n| set(template.clone(), &all, *n))
+        .map(|n| sized(template.clone(), &all, *n))
         .collect();
     // Narrower than the widest of the others: it admits fewer candidates.
     let admitted = |f: &NumberField| thresholds.iter().filter(|t| f.admits(**t)).count();
@@ -479,10 +466,18 @@ fn elements(template: &Json, fields: &[NumberField], thresholds: &[Decimal]) -> 
             .collect();
         for &value in thresholds.iter().filter(|t| field.admits(**t)) {
             let apart = thresholds.iter().filter(|n| **n != value);
-            out.extend(apart.map(|n| set(set(template.clone(), &rest, *n), &[field], value)));
+            out.extend(apart.map(|n| sized(sized(template.clone(), &rest, *n), &[field], value)));
         }
     }
     out
+}
+
+/// An object with every field that admits it set to one candidate.
+fn sized(mut object: Json, fields: &[&NumberField], number: Decimal) -> Json {
+    for field in fields.iter().filter(|f| f.admits(number)) {
+        object[field.name.as_str()] = json!(number.to_string());
+    }
+    object
 }
 
 /// The entity, then the entity with each optional record declared (the plain one
@@ -513,25 +508,29 @@ pub fn semantic_diff(old: &Compiled, new: &Compiled) -> SemanticDiff {
     let alike = crate::facts::read_alike(&old.program, &new.program);
     let for_old = Adapter::new(&old.program, &new.program);
     let for_new = Adapter::new(&new.program, &old.program);
-    let causes = crate::diff::Causes::new(old, new);
+    let comparison = crate::diff::Comparison::new(old, new);
     candidates(&plan, &thresholds(&[old, new]), &mut |doc| {
         out.entities_tried += 1;
         let doc = Json::Object(doc);
         let (old_read, new_read) = (for_old.read(&doc), for_new.read(&doc));
         let evaluators = (&mut ev_old, &mut ev_new);
-        let (changes, diverging) =
-            match crate::diff::compare_one(evaluators, (&old_read, &new_read), alike, &causes) {
-                Ok(Some(found)) => found,
-                Ok(None) => return,
-                Err(reason) => {
-                    out.unevaluated += 1;
-                    out.unevaluated_example.get_or_insert_with(|| Unevaluated {
-                        reason,
-                        entity: doc.clone(),
-                    });
-                    return;
-                }
-            };
+        let (changes, diverging) = match crate::diff::compare_one(
+            evaluators,
+            (&old_read, &new_read),
+            alike,
+            &comparison,
+        ) {
+            Ok(Some(found)) => found,
+            Ok(None) => return,
+            Err(reason) => {
+                out.unevaluated += 1;
+                out.unevaluated_example.get_or_insert_with(|| Unevaluated {
+                    reason,
+                    entity: doc.clone(),
+                });
+                return;
+            }
+        };
         let key = format!("{changes:?}|{diverging:?}");
         regions
             .entry(key)
