@@ -196,9 +196,11 @@ impl<'c> Writer<'c> {
         out
     }
 
-    /// The loop of an aggregate: each element bound, the steps of the nodes that
+    /// The loop of an aggregate: for each element, the steps of the nodes that
     /// read it run (those of the filter, then, if it keeps the element, those of
-    /// the body), as the interpreter's `aggregate` runs them.
+    /// the body), as the interpreter's `aggregate` runs them; none for an
+    /// aggregate of the elements themselves, which the collection's length
+    /// answers.
     fn aggregate(&self, n: u32) -> String {
         let Op::Aggregate {
             kind,
@@ -212,40 +214,84 @@ impl<'c> Writer<'c> {
         else {
             unreachable!("called on aggregates")
         };
-        let steps = |nodes: &[u32]| -> String {
+        let steps_of = |nodes: &[u32]| -> Vec<&Step> {
             (nodes.iter())
                 .filter_map(|s| match self.plan.scoped_step_of[*s as usize] {
                     crate::eval::plan::NO_STEP => None,
-                    i => Some(format!(
-                        "        {}\n",
-                        call(&self.plan.scoped_steps[i as usize], self.plan)
-                    )),
+                    i => Some(&self.plan.scoped_steps[i as usize]),
                 })
                 .collect()
         };
         let (for_filter, for_body) = scoped.split_at(*filter_scoped as usize);
         let mut code = format!(
             "    let mut acc = Accumulator::new(AggKind::{kind:?});\n    \
-             let Some(items) = ev.aggregate_items({n}, {collection}, &acc) else {{ return; }};\n    \
-             for item in items.iter() {{\n        ev.bind_local({depth}, item);\n{}",
-            steps(for_filter)
+             let Some(items) = ev.aggregate_items({n}, {collection}, &acc) else {{ return; }};\n"
         );
-        if let Some(f) = filter {
-            let _ = writeln!(
+        if filter.is_none() && body.is_none() {
+            // `count`, `any` or `all` of every element: the length says it.
+            code.push_str("    acc.keep_all(items.len());\n");
+        } else {
+            let element = Element {
+                depth: *depth,
+                direct: self.read_as_record(n),
+            };
+            let _ = write!(
                 code,
-                "        match ev.aggregate_keeps({n}, {depth}, {}) {{\n            Some(true) => {{}}\n            \
-                 Some(false) => continue,\n            None => return,\n        }}",
-                self.plan.alias[*f as usize]
+                "    for item in items.iter() {{\n{}{}",
+                element.bind(&steps_of(scoped)),
+                element.steps(&steps_of(for_filter), self.plan)
+            );
+            if let Some(f) = filter {
+                let _ = writeln!(
+                    code,
+                    "        match ev.aggregate_keeps({n}, {depth}, {}) {{\n            Some(true) => {{}}\n            \
+                     Some(false) => continue,\n            None => return,\n        }}",
+                    self.plan.alias[*f as usize]
+                );
+            }
+            let _ = write!(
+                code,
+                "{}        match acc.add(ev, {n}, {body:?}) {{\n            Ok(false) => {{}}\n            \
+                 Ok(true) => break,\n            Err(_) => return ev.aggregate_failed({n}, {depth}),\n        }}\n    }}\n",
+                element.steps(&steps_of(for_body), self.plan)
             );
         }
-        let _ = write!(
+        let _ = writeln!(
             code,
-            "{}        match acc.add(ev, {n}, {body:?}) {{\n            Ok(false) => {{}}\n            \
-             Ok(true) => break,\n            Err(_) => return ev.aggregate_failed({n}, {depth}),\n        }}\n    \
-             }}\n    ev.aggregate_done({n}, {depth}, &acc, items.len());\n",
-            steps(for_body)
+            "    ev.aggregate_done({n}, {depth}, &acc, items.len());"
         );
         code
+    }
+
+    /// The slot of aggregate `n`'s variable, if the nodes computed per element
+    /// read it only for its fields: those are then read from the element itself,
+    /// and the variable's slot is left alone (no explanation shows it).
+    fn read_as_record(&self, n: u32) -> Option<u32> {
+        let Op::Aggregate {
+            depth,
+            body,
+            filter,
+            scoped,
+            ..
+        } = &self.compiled.node(n).op
+        else {
+            return None;
+        };
+        let slot = |m: u32| self.plan.alias[m as usize];
+        let variable = scoped
+            .iter()
+            .copied()
+            .find(|s| matches!(self.compiled.node(*s).op, Op::Local(d) if d == *depth))?;
+        let variable = slot(variable);
+        let mut fields_only =
+            body.is_none_or(|b| slot(b) != variable) && filter.is_none_or(|f| slot(f) != variable);
+        for s in scoped {
+            let op = &self.compiled.node(*s).op;
+            op.for_each_operand(|o| {
+                fields_only &= slot(o) != variable || matches!(op, Op::Field(..));
+            });
+        }
+        fields_only.then_some(variable)
     }
 
     /// The code that computes the operands the step reads, as a left-to-right
@@ -366,6 +412,42 @@ impl Writer<'_> {
                 }
             });
         }
+    }
+}
+
+/// How the loop of an aggregate reads its element.
+struct Element {
+    depth: u32,
+    /// The variable's slot, when its fields are read from the element directly.
+    direct: Option<u32>,
+}
+
+impl Element {
+    /// Binds the variable for the steps that read it through the evaluator: a
+    /// `Local` step or the general evaluator (which may read any depth).
+    fn bind(&self, steps: &[&Step]) -> String {
+        let needs_binding = steps.iter().any(|s| match s {
+            Step::General(_) => true,
+            Step::Local(v, _) => Some(*v) != self.direct,
+            _ => false,
+        });
+        match needs_binding {
+            true => format!("        ev.bind_local({}, item);\n", self.depth),
+            false => String::new(),
+        }
+    }
+
+    /// The steps, with the variable's fields read from the element.
+    fn steps(&self, steps: &[&Step], plan: &Plan) -> String {
+        (steps.iter())
+            .filter_map(|s| match (*s, self.direct) {
+                (Step::Local(v, _), Some(d)) if *v == d => None,
+                (Step::Field(f, b, i), Some(d)) if *b == d => {
+                    Some(format!("        ev.item_field({f}, item, {i});\n"))
+                }
+                _ => Some(format!("        {}\n", call(s, plan))),
+            })
+            .collect()
     }
 }
 

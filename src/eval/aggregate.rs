@@ -55,6 +55,12 @@ impl Accumulator {
         Ok(false)
     }
 
+    /// Takes in every element of a collection of `len`: an aggregate with no
+    /// filter and no body (`count`, `any`, `all` of the elements themselves).
+    pub(crate) fn keep_all(&mut self, len: usize) {
+        self.kept = len;
+    }
+
     /// The aggregate's value, over a collection of `len` elements.
     pub(crate) fn result(&self, len: usize) -> Value {
         match self.kind {

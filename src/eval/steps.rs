@@ -178,6 +178,18 @@ impl<'c> Evaluator<'c> {
         self.set(n, v);
     }
 
+    /// Native plans: field `i` of an aggregate's element, read from the element
+    /// rather than from its variable's slot (as [`Self::field`] would read it
+    /// there).
+    #[inline(always)]
+    pub(crate) fn item_field(&mut self, n: u32, item: &Value, i: u32) {
+        let v = match item {
+            Value::Record(fields) => fields[i as usize].clone(),
+            _ => Value::Absent,
+        };
+        self.set(n, v);
+    }
+
     #[inline(always)]
     pub(crate) fn arith_step(&mut self, n: u32, op: ArithOp, a: u32, b: u32) {
         if let (Some(Value::Num(x)), Some(Value::Num(y))) = (self.held(a), self.held(b)) {

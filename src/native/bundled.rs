@@ -59,16 +59,14 @@ fn n9(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(9, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(9, 0, 8) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(2, 1, 1);
+        ev.item_field(2, item, 1);
         ev.arith_step(4, ArithOp::Mul, 2, 3);
         ev.arith_step(6, ArithOp::Div, 4, 5);
         match acc.add(ev, 9, Some(6)) {
@@ -85,16 +83,14 @@ fn n14(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(14, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(14, 0, 8) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(11, 1, 2);
+        ev.item_field(11, item, 2);
         ev.arith_step(12, ArithOp::Mul, 11, 3);
         ev.arith_step(13, ArithOp::Div, 12, 5);
         match acc.add(ev, 14, Some(13)) {
@@ -111,16 +107,14 @@ fn n19(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(19, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(19, 0, 8) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.arith_step(17, ArithOp::Mul, 16, 3);
         ev.arith_step(18, ArithOp::Div, 17, 5);
         match acc.add(ev, 19, Some(18)) {
@@ -137,16 +131,14 @@ fn n23(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(23, 21, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.not(22, 16);
         match ev.aggregate_keeps(23, 0, 22) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         match acc.add(ev, 23, Some(3)) {
             Ok(false) => {}
             Ok(true) => break,
@@ -161,16 +153,14 @@ fn n25(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(25, 21, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.not(22, 16);
         match ev.aggregate_keeps(25, 0, 22) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(2, 1, 1);
+        ev.item_field(2, item, 1);
         match acc.add(ev, 25, Some(2)) {
             Ok(false) => {}
             Ok(true) => break,
@@ -185,16 +175,14 @@ fn n27(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(27, 21, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.not(22, 16);
         match ev.aggregate_keeps(27, 0, 22) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(11, 1, 2);
+        ev.item_field(11, item, 2);
         match acc.add(ev, 27, Some(11)) {
             Ok(false) => {}
             Ok(true) => break,
@@ -1113,14 +1101,7 @@ fn n196(ev: &mut Evaluator<'_>) {
     n195(ev);
     let mut acc = Accumulator::new(AggKind::Count);
     let Some(items) = ev.aggregate_items(196, 195, &acc) else { return; };
-    for item in items.iter() {
-        ev.bind_local(0, item);
-        match acc.add(ev, 196, None) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(196, 0),
-        }
-    }
+    acc.keep_all(items.len());
     ev.aggregate_done(196, 0, &acc, items.len());
 }
 #[inline(always)]
@@ -2750,16 +2731,14 @@ fn n9(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(9, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(9, 0, 8) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(2, 1, 1);
+        ev.item_field(2, item, 1);
         ev.arith_step(4, ArithOp::Mul, 2, 3);
         ev.arith_step(6, ArithOp::Div, 4, 5);
         match acc.add(ev, 9, Some(6)) {
@@ -2776,16 +2755,14 @@ fn n14(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(14, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(14, 0, 8) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(11, 1, 2);
+        ev.item_field(11, item, 2);
         ev.arith_step(12, ArithOp::Mul, 11, 3);
         ev.arith_step(13, ArithOp::Div, 12, 5);
         match acc.add(ev, 14, Some(13)) {
@@ -2802,16 +2779,14 @@ fn n19(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(19, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(19, 0, 8) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.arith_step(17, ArithOp::Mul, 16, 3);
         ev.arith_step(18, ArithOp::Div, 17, 5);
         match acc.add(ev, 19, Some(18)) {
@@ -2828,16 +2803,14 @@ fn n23(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(23, 21, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.not(22, 16);
         match ev.aggregate_keeps(23, 0, 22) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         match acc.add(ev, 23, Some(3)) {
             Ok(false) => {}
             Ok(true) => break,
@@ -2852,16 +2825,14 @@ fn n25(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(25, 21, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.not(22, 16);
         match ev.aggregate_keeps(25, 0, 22) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(2, 1, 1);
+        ev.item_field(2, item, 1);
         match acc.add(ev, 25, Some(2)) {
             Ok(false) => {}
             Ok(true) => break,
@@ -2876,16 +2847,14 @@ fn n27(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(27, 21, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.not(22, 16);
         match ev.aggregate_keeps(27, 0, 22) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(11, 1, 2);
+        ev.item_field(11, item, 2);
         match acc.add(ev, 27, Some(11)) {
             Ok(false) => {}
             Ok(true) => break,
@@ -3805,14 +3774,7 @@ fn n196(ev: &mut Evaluator<'_>) {
     n195(ev);
     let mut acc = Accumulator::new(AggKind::Count);
     let Some(items) = ev.aggregate_items(196, 195, &acc) else { return; };
-    for item in items.iter() {
-        ev.bind_local(0, item);
-        match acc.add(ev, 196, None) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(196, 0),
-        }
-    }
+    acc.keep_all(items.len());
     ev.aggregate_done(196, 0, &acc, items.len());
 }
 #[inline(always)]
@@ -4361,9 +4323,7 @@ fn n297(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Any);
     let Some(items) = ev.aggregate_items(297, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(297, 0, 8) {
             Some(true) => {}
@@ -4382,14 +4342,7 @@ fn n297(ev: &mut Evaluator<'_>) {
 fn n298(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Count);
     let Some(items) = ev.aggregate_items(298, 21, &acc) else { return; };
-    for item in items.iter() {
-        ev.bind_local(0, item);
-        match acc.add(ev, 298, None) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(298, 0),
-        }
-    }
+    acc.keep_all(items.len());
     ev.aggregate_done(298, 0, &acc, items.len());
 }
 #[inline(always)]

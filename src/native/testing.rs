@@ -63,16 +63,14 @@ fn n9(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(9, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(9, 0, 8) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(2, 1, 1);
+        ev.item_field(2, item, 1);
         ev.arith_step(4, ArithOp::Mul, 2, 3);
         ev.arith_step(6, ArithOp::Div, 4, 5);
         match acc.add(ev, 9, Some(6)) {
@@ -89,16 +87,14 @@ fn n14(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(14, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(14, 0, 8) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(11, 1, 2);
+        ev.item_field(11, item, 2);
         ev.arith_step(12, ArithOp::Mul, 11, 3);
         ev.arith_step(13, ArithOp::Div, 12, 5);
         match acc.add(ev, 14, Some(13)) {
@@ -115,16 +111,14 @@ fn n19(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(19, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(19, 0, 8) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.arith_step(17, ArithOp::Mul, 16, 3);
         ev.arith_step(18, ArithOp::Div, 17, 5);
         match acc.add(ev, 19, Some(18)) {
@@ -141,16 +135,14 @@ fn n23(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(23, 21, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.not(22, 16);
         match ev.aggregate_keeps(23, 0, 22) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         match acc.add(ev, 23, Some(3)) {
             Ok(false) => {}
             Ok(true) => break,
@@ -165,16 +157,14 @@ fn n25(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(25, 21, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.not(22, 16);
         match ev.aggregate_keeps(25, 0, 22) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(2, 1, 1);
+        ev.item_field(2, item, 1);
         match acc.add(ev, 25, Some(2)) {
             Ok(false) => {}
             Ok(true) => break,
@@ -189,16 +179,14 @@ fn n27(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(27, 21, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.not(22, 16);
         match ev.aggregate_keeps(27, 0, 22) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(11, 1, 2);
+        ev.item_field(11, item, 2);
         match acc.add(ev, 27, Some(11)) {
             Ok(false) => {}
             Ok(true) => break,
@@ -1118,14 +1106,7 @@ fn n196(ev: &mut Evaluator<'_>) {
     n195(ev);
     let mut acc = Accumulator::new(AggKind::Count);
     let Some(items) = ev.aggregate_items(196, 195, &acc) else { return; };
-    for item in items.iter() {
-        ev.bind_local(0, item);
-        match acc.add(ev, 196, None) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(196, 0),
-        }
-    }
+    acc.keep_all(items.len());
     ev.aggregate_done(196, 0, &acc, items.len());
 }
 #[inline(always)]
@@ -1674,9 +1655,7 @@ fn n297(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Any);
     let Some(items) = ev.aggregate_items(297, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(297, 0, 8) {
             Some(true) => {}
@@ -1695,14 +1674,7 @@ fn n297(ev: &mut Evaluator<'_>) {
 fn n298(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Count);
     let Some(items) = ev.aggregate_items(298, 21, &acc) else { return; };
-    for item in items.iter() {
-        ev.bind_local(0, item);
-        match acc.add(ev, 298, None) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(298, 0),
-        }
-    }
+    acc.keep_all(items.len());
     ev.aggregate_done(298, 0, &acc, items.len());
 }
 #[inline(always)]
@@ -2954,16 +2926,14 @@ fn n9(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(9, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(9, 0, 8) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(2, 1, 1);
+        ev.item_field(2, item, 1);
         ev.arith_step(4, ArithOp::Mul, 2, 3);
         ev.arith_step(6, ArithOp::Div, 4, 5);
         match acc.add(ev, 9, Some(6)) {
@@ -2980,16 +2950,14 @@ fn n14(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(14, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(14, 0, 8) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(11, 1, 2);
+        ev.item_field(11, item, 2);
         ev.arith_step(12, ArithOp::Mul, 11, 3);
         ev.arith_step(13, ArithOp::Div, 12, 5);
         match acc.add(ev, 14, Some(13)) {
@@ -3006,16 +2974,14 @@ fn n19(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(19, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(19, 0, 8) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.arith_step(17, ArithOp::Mul, 16, 3);
         ev.arith_step(18, ArithOp::Div, 17, 5);
         match acc.add(ev, 19, Some(18)) {
@@ -3032,16 +2998,14 @@ fn n23(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(23, 21, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.not(22, 16);
         match ev.aggregate_keeps(23, 0, 22) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         match acc.add(ev, 23, Some(3)) {
             Ok(false) => {}
             Ok(true) => break,
@@ -3056,16 +3020,14 @@ fn n25(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(25, 21, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.not(22, 16);
         match ev.aggregate_keeps(25, 0, 22) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(2, 1, 1);
+        ev.item_field(2, item, 1);
         match acc.add(ev, 25, Some(2)) {
             Ok(false) => {}
             Ok(true) => break,
@@ -3080,16 +3042,14 @@ fn n27(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(27, 21, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(16, 1, 3);
+        ev.item_field(16, item, 3);
         ev.not(22, 16);
         match ev.aggregate_keeps(27, 0, 22) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(11, 1, 2);
+        ev.item_field(11, item, 2);
         match acc.add(ev, 27, Some(11)) {
             Ok(false) => {}
             Ok(true) => break,
@@ -4008,14 +3968,7 @@ fn n196(ev: &mut Evaluator<'_>) {
     n195(ev);
     let mut acc = Accumulator::new(AggKind::Count);
     let Some(items) = ev.aggregate_items(196, 195, &acc) else { return; };
-    for item in items.iter() {
-        ev.bind_local(0, item);
-        match acc.add(ev, 196, None) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(196, 0),
-        }
-    }
+    acc.keep_all(items.len());
     ev.aggregate_done(196, 0, &acc, items.len());
 }
 #[inline(always)]
@@ -4564,9 +4517,7 @@ fn n297(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Any);
     let Some(items) = ev.aggregate_items(297, 0, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.field(3, 1, 0);
+        ev.item_field(3, item, 0);
         ev.order(8, CmpOp::Ge, 3, 7);
         match ev.aggregate_keeps(297, 0, 8) {
             Some(true) => {}
@@ -4585,14 +4536,7 @@ fn n297(ev: &mut Evaluator<'_>) {
 fn n298(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Count);
     let Some(items) = ev.aggregate_items(298, 21, &acc) else { return; };
-    for item in items.iter() {
-        ev.bind_local(0, item);
-        match acc.add(ev, 298, None) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(298, 0),
-        }
-    }
+    acc.keep_all(items.len());
     ev.aggregate_done(298, 0, &acc, items.len());
 }
 #[inline(always)]
@@ -5731,16 +5675,14 @@ fn n17(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Sum);
     let Some(items) = ev.aggregate_items(17, 11, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(12, 0);
-        ev.field(14, 12, 1);
+        ev.item_field(14, item, 1);
         ev.order(16, CmpOp::Ge, 14, 15);
         match ev.aggregate_keeps(17, 0, 16) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.field(13, 12, 0);
+        ev.item_field(13, item, 0);
         match acc.add(ev, 17, Some(13)) {
             Ok(false) => {}
             Ok(true) => break,
@@ -5754,9 +5696,7 @@ fn n21(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Any);
     let Some(items) = ev.aggregate_items(21, 11, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(12, 0);
-        ev.field(13, 12, 0);
+        ev.item_field(13, item, 0);
         ev.order(20, CmpOp::Gt, 13, 19);
         match ev.aggregate_keeps(21, 0, 20) {
             Some(true) => {}
@@ -5776,9 +5716,7 @@ fn n27(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Count);
     let Some(items) = ev.aggregate_items(27, 11, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(1, item);
-        ev.local(23, 1);
-        ev.field(24, 23, 1);
+        ev.item_field(24, item, 1);
         ev.equal(26, 24, 25, false);
         match ev.aggregate_keeps(27, 1, 26) {
             Some(true) => {}
@@ -5804,9 +5742,7 @@ fn n31(ev: &mut Evaluator<'_>) {
     let mut acc = Accumulator::new(AggKind::Any);
     let Some(items) = ev.aggregate_items(31, 11, &acc) else { return; };
     for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(12, 0);
-        ev.field(14, 12, 1);
+        ev.item_field(14, item, 1);
         ev.order(16, CmpOp::Ge, 14, 15);
         ev.and(30, &[16, 29]);
         match ev.aggregate_keeps(31, 0, 30) {
@@ -6011,8 +5947,7 @@ fn n14(ev: &mut Evaluator<'_>) {
         ev.bind_local(0, item);
         ev.local(1, 1);
         ev.field(2, 1, 0);
-        ev.local(3, 0);
-        ev.field(4, 3, 0);
+        ev.item_field(4, item, 0);
         ev.order(5, CmpOp::Gt, 2, 4);
         ev.order(9, CmpOp::Ge, 2, 8);
         ev.and(10, &[5, 9]);
