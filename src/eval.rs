@@ -345,6 +345,16 @@ impl<'c> Evaluator<'c> {
 
     /// The eager pass's slot of a node, whether or not a left-to-right reading
     /// would have computed it.
+    /// This evaluator's copy of constant node `n`'s value (none if `n` is not a
+    /// constant): what its runs copy into results, so that a writer may
+    /// recognise the copy by its address.
+    pub(crate) fn constant(&self, n: u32) -> Option<&Value> {
+        match self.compiled.node(n).op {
+            Op::Const(_) => Some(&self.memo[n as usize]),
+            _ => None,
+        }
+    }
+
     fn slot(&self, node: u32) -> &Value {
         if !self.eager {
             return &self.memo[node as usize];
@@ -447,7 +457,8 @@ impl<'c> Evaluator<'c> {
         let compiled: &'c Compiled = self.compiled;
         let op = &compiled.node(n).op;
         Ok(match op {
-            Op::Const(v) => v.clone(),
+            // The evaluator's own copy (see `new`), not the graph's shared one.
+            Op::Const(_) => self.memo[n as usize].clone(),
             Op::Today => Value::Date(self.as_of),
             Op::Fact(id) => self
                 .facts

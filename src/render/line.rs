@@ -61,9 +61,11 @@ impl LineWriter {
             })
             .collect();
         let as_of = format!(",\"as_of\":\"{}\"", ev.as_of()).into_bytes();
+        // The evaluator's copies, which its results share: the graph's own
+        // constants are other allocations.
         let texts = (0..c.node_count() as u32)
-            .filter_map(|n| match &c.node(n).op {
-                crate::lower::Op::Const(Value::Text(t)) => Some((address(t), json_string(t))),
+            .filter_map(|n| match ev.constant(n) {
+                Some(Value::Text(t)) => Some((address(t), json_string(t))),
                 _ => None,
             })
             .collect();
@@ -249,6 +251,31 @@ mod tests {
             write_date(&mut out, d);
             assert_eq!(String::from_utf8(out).unwrap(), format!("\"{d}\""));
         }
+    }
+
+    #[test]
+    fn the_texts_results_conclude_are_escaped_once() {
+        let c = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
+        let catalogue = crate::generate::Catalogue::from_program(&c.program).unwrap();
+        let mut rng = crate::generate::Rng::new(5);
+        let mut ev = Evaluator::new(&c);
+        let lines = LineWriter::new(&ev, &ResultHeader::new(&c.program));
+        let mut texts = 0;
+        for i in 0..500 {
+            let doc = crate::generate::entity(&mut rng, &catalogue, format!("e-{i}"));
+            let facts = crate::facts::load_facts(&c.program, &doc).unwrap();
+            for v in ev.run(facts).unwrap() {
+                let items = std::iter::once(&v).chain(v.items());
+                for t in items.filter_map(|v| match v {
+                    Value::Text(t) => Some(t),
+                    _ => None,
+                }) {
+                    assert!(lines.texts.iter().any(|(a, _)| *a == address(t)), "{t}");
+                    texts += 1;
+                }
+            }
+        }
+        assert!(texts > 0, "no result concluded a text");
     }
 
     #[test]
