@@ -137,11 +137,36 @@ enum Chunk {
 pub const MAX_JOBS: usize = 1024;
 
 /// Why the batch could not run at all, or not to the end of its input (as
-/// opposed to a record that failed): the message, and the summary of what was
-/// written before the input failed, when the input was read (the records before
-/// an array left open at the end; none, when it is no array at all).
+/// opposed to a record that failed).
 #[derive(Debug)]
-pub struct BatchError(pub String, pub Option<BatchSummary>);
+pub struct BatchError {
+    pub message: String,
+    /// What was written before the input failed, when the input was read (the
+    /// records before an array left open at the end; none, when it is no array
+    /// at all).
+    pub summary: Option<BatchSummary>,
+    /// The output's reader closed it (`lexnis batch | head`): the batch stopped
+    /// writing because nobody reads what it writes, not because of a record.
+    pub output_closed: bool,
+}
+
+impl BatchError {
+    fn new(message: impl Into<String>, summary: Option<BatchSummary>) -> BatchError {
+        BatchError {
+            message: message.into(),
+            summary,
+            output_closed: false,
+        }
+    }
+
+    /// The output could not be written to.
+    fn writing(e: std::io::Error) -> BatchError {
+        BatchError {
+            output_closed: e.kind() == std::io::ErrorKind::BrokenPipe,
+            ..BatchError::new(format!("cannot write the results: {e}"), None)
+        }
+    }
+}
 
 /// Evaluates every record of `input` and writes one result per record to `output`.
 /// `progress` is called from the writing thread after each chunk with the count so far.
@@ -188,10 +213,10 @@ pub fn run_batch(
         let written = write_in_order(out_rx, output, options, &csv_columns, progress);
         let read = reader
             .join()
-            .map_err(|_| BatchError("the reader thread stopped unexpectedly".into(), None))?;
+            .map_err(|_| BatchError::new("the reader thread stopped unexpectedly", None))?;
         match (read, written) {
-            (Err(message), Ok(summary)) => Err(BatchError(message, Some(summary))),
-            (Err(message), Err(_)) => Err(BatchError(message, None)),
+            (Err(message), Ok(summary)) => Err(BatchError::new(message, Some(summary))),
+            (Err(message), Err(_)) => Err(BatchError::new(message, None)),
             (Ok(()), written) => written,
         }
     })
@@ -205,7 +230,7 @@ fn write_in_order(
     csv_columns: &[String],
     progress: &mut dyn FnMut(u64),
 ) -> Result<BatchSummary, BatchError> {
-    let io = |e: std::io::Error| BatchError(format!("cannot write the results: {e}"), None);
+    let io = BatchError::writing;
     if options.output == OutputFormat::Csv {
         output
             .write_all(csv_header(csv_columns).as_bytes())

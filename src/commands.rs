@@ -472,11 +472,14 @@ pub fn batch(
                 EXIT_OK
             }
         }
+        // A reader that stops early (`| head`) is not an error, as for every
+        // command that writes to standard output.
+        Err(e) if e.output_closed => EXIT_OK,
         Err(e) => {
-            if let Some(summary) = e.1.as_ref().filter(|s| s.records > 0) {
+            if let Some(summary) = e.summary.as_ref().filter(|s| s.records > 0) {
                 crate::say_raw!("{}", summary.text());
             }
-            crate::say!("error: {}", e.0);
+            crate::say!("error: {}", e.message);
             EXIT_BAD_INPUT
         }
     }

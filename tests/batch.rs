@@ -230,9 +230,9 @@ fn a_csv_quote_closed_rows_later_is_named_not_evaluated() {
         Box::new(std::io::Cursor::new(b"\"id,size.staff\na,1\n".to_vec()));
     let error = run_batch(compiled(), reader, &mut Vec::new(), &options, &mut |_| {}).unwrap_err();
     assert!(
-        error.0.contains("header runs over several lines"),
+        error.message.contains("header runs over several lines"),
         "{}",
-        error.0
+        error.message
     );
 }
 
@@ -276,9 +276,9 @@ fn json_lines_read_as_an_array_fail_the_batch_as_a_wrong_flag_does() {
         Box::new(std::io::Cursor::new(input.into_bytes()));
     let error = run_batch(compiled(), reader, &mut out, &options, &mut |_| {}).unwrap_err();
     assert!(
-        error.0.contains("not a JSON array") && error.0.contains("--input jsonl"),
+        error.message.contains("not a JSON array") && error.message.contains("--input jsonl"),
         "{}",
-        error.0
+        error.message
     );
     assert!(out.is_empty());
 }
@@ -503,21 +503,27 @@ fn records_read_before_the_input_breaks_are_still_written() {
     let options = BatchOptions::default();
     let result = run_batch(compiled(), reader, &mut out, &options, &mut |_| {});
     let error = result.expect_err("a broken input is an error");
-    assert!(error.0.contains("the input broke"), "{}", error.0);
+    assert!(
+        error.message.contains("the input broke"),
+        "{}",
+        error.message
+    );
     assert_eq!(String::from_utf8(out).unwrap().lines().count(), 3);
     // What was written is summed up, for the summary printed before the error.
-    assert_eq!(error.1.map(|s| s.records), Some(3));
+    assert_eq!(error.summary.map(|s| s.records), Some(3));
 }
 
-/// Takes `room` bytes, then fails: a full disk, or a pipe whose reader has gone.
+/// Takes `room` bytes, then fails with `kind`: a full disk, or a pipe whose
+/// reader has gone.
 struct FailsAfter {
     room: usize,
+    kind: std::io::ErrorKind,
 }
 
 impl std::io::Write for FailsAfter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if buf.len() > self.room {
-            return Err(std::io::Error::other("no space left"));
+            return Err(std::io::Error::new(self.kind, "no space left"));
         }
         self.room -= buf.len();
         Ok(buf.len())
@@ -543,9 +549,12 @@ fn a_failing_output_ends_the_batch_with_an_error() {
                 chunk: 64,
                 ..BatchOptions::default()
             };
-            let mut out = FailsAfter { room: 10_000 };
+            let mut out = FailsAfter {
+                room: 10_000,
+                kind: std::io::ErrorKind::Other,
+            };
             let result = run_batch(compiled(), reader, &mut out, &options, &mut |_| {});
-            let _ = done_tx.send(result.map(|s| s.records).map_err(|e| e.0));
+            let _ = done_tx.send(result.map(|s| s.records).map_err(|e| e.message));
         });
         let result = done_rx
             .recv_timeout(std::time::Duration::from_secs(120))
@@ -567,4 +576,52 @@ fn a_key_given_twice_is_an_error_not_the_last_value() {
         .map(|d| d["path"].as_str().unwrap())
         .collect();
     assert_eq!(paths, ["$.size", "$.size.staff"]);
+}
+
+#[test]
+fn a_closed_output_stops_the_batch_and_says_so_apart_from_other_errors() {
+    let reader: Box<dyn std::io::BufRead + Send> =
+        Box::new(std::io::Cursor::new(mixed().into_bytes()));
+    let options = BatchOptions::default();
+    let mut out = FailsAfter {
+        room: 1_000,
+        kind: std::io::ErrorKind::BrokenPipe,
+    };
+    let error = run_batch(compiled(), reader, &mut out, &options, &mut |_| {}).unwrap_err();
+    assert!(error.output_closed, "{}", error.message);
+    assert!(
+        error.message.contains("cannot write the results"),
+        "{}",
+        error.message
+    );
+}
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error_of_the_batch() {
+    // `lexnis batch ... | head -1`: the results' reader goes after one line; the
+    // batch stops quietly with status 0, as `generate` and `eval` do.
+    use std::io::BufRead;
+    let catalogue = lexnis::generate::Catalogue::from_program(&compiled().program).unwrap();
+    let mut population = Vec::new();
+    lexnis::generate::generate(&catalogue, 20_000, 3, &mut population).unwrap();
+    let path = std::env::temp_dir().join(format!("lexnis-head-{}.jsonl", std::process::id()));
+    std::fs::write(&path, population).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lexnis"))
+        .args(["batch", "--as-of", "2025-06-01", "--facts"])
+        .arg(&path)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("lexnis runs");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let output = child.wait_with_output().expect("lexnis ends");
+    std::fs::remove_file(&path).ok();
+    assert!(first.starts_with("{\"line\":1,"), "{first}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
 }
