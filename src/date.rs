@@ -48,7 +48,20 @@ impl Date {
                 "day {day} does not exist in {year}-{month:02}: that month has {last} days"
             )));
         }
-        Ok(Date { year, month, day })
+        Date { year, month, day }.written_as_yyyy_mm_dd()
+    }
+
+    /// The date, if its year has the four digits of `YYYY-MM-DD` (0000 to
+    /// 9999): a date the rules compute is written in results and read back as a
+    /// fact in that form, and a longer year would be neither.
+    pub fn written_as_yyyy_mm_dd(self) -> Result<Date, DateError> {
+        match (0..=9999).contains(&self.year) {
+            true => Ok(self),
+            false => Err(DateError(format!(
+                "{self} is not a date that can be written as YYYY-MM-DD: \
+                 years run from 0000 to 9999"
+            ))),
+        }
     }
 
     /// Reads `YYYY-MM-DD`.

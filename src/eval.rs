@@ -705,11 +705,12 @@ impl<'c> Evaluator<'c> {
                             "expected a whole number of days or years, at most 1_000_000",
                         )
                     })?;
-                Value::Date(if b == Builtin::AddDays {
-                    d.add_days(k)
-                } else {
-                    d.add_years(k as i32)
-                })
+                let moved = match b {
+                    Builtin::AddDays => d.add_days(k),
+                    _ => d.add_years(k as i32),
+                };
+                let moved = moved.written_as_yyyy_mm_dd();
+                Value::Date(moved.map_err(|e| Fail::message(n, e.0))?)
             }
         })
     }

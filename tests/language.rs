@@ -113,6 +113,30 @@ rule r cite "art. 4" when in_days < 30 then soon
 }
 
 #[test]
+fn a_date_past_year_9999_is_an_error_not_a_five_digit_year() {
+    // Results carry dates as YYYY-MM-DD, which facts read back: a rule that
+    // computes a date past 9999-12-31 (or before 0000-01-01) fails where it does.
+    for (expr, year) in [
+        ("add_years(date(9999, 3, 1), 1)", "10000"),
+        ("add_days(date(9999, 12, 31), 1)", "10000"),
+        ("add_days(date(0, 1, 1), -1)", "-001"),
+        ("date(10000, 1, 1)", "10000"),
+    ] {
+        let body = format!(
+            "define d: date cite \"art. 1\" = {expr}\nreport d\n\
+             outcome o: bool otherwise false\nrule r cite \"art. 2\" when d > date(2025, 1, 1) then o\n"
+        );
+        let c = compiled(&body);
+        let facts = lexnis::facts::load_facts(&c.program, &json!({})).unwrap();
+        let error = lexnis::eval::Evaluator::new(&c).run(facts).unwrap_err();
+        assert!(
+            error.message.contains(&format!("{year}-")) && error.message.contains("0000 to 9999"),
+            "{expr}: {error}"
+        );
+    }
+}
+
+#[test]
 fn tables_are_looked_up_by_key() {
     let body = r#"
 table Sector "settori" cite "allegato I" {
