@@ -412,8 +412,32 @@ pub struct ChangedRecord {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct Divergence {
+    /// The rule's or definition's name, as its revision writes it.
     pub name: String,
     pub citation: String,
+    /// Whether both revisions have the step, or the new one added it, or it
+    /// removed it.
+    pub presence: Presence,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Presence {
+    Both,
+    Added,
+    Removed,
+}
+
+impl Divergence {
+    /// The step as a reader is shown it: its name, and whether only one
+    /// revision has it.
+    pub fn step(&self) -> String {
+        match self.presence {
+            Presence::Both => self.name.clone(),
+            Presence::Added => format!("{} (added)", self.name),
+            Presence::Removed => format!("{} (removed)", self.name),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -702,10 +726,11 @@ fn first_divergence(
 ) -> Option<Divergence> {
     let (old_names, new_names) = names;
     let (co, cn) = (old.compiled, new.compiled);
-    let found = |c: &Compiled, n: u32, name: String| {
+    let found = |c: &Compiled, n: u32, name: String, presence| {
         Some(Divergence {
             name,
             citation: citation_of(c, n),
+            presence,
         })
     };
     let in_new = |n: u32| within.is_none_or(|c| c.new[n as usize]);
@@ -730,20 +755,20 @@ fn first_divergence(
     };
     for (n, name) in new_names.nodes.iter().filter(|(n, _)| in_new(*n)) {
         if differs(*n, name) && !downstream(*n) {
-            return found(cn, *n, name.clone());
+            return found(cn, *n, name.clone(), Presence::Both);
         }
     }
     if let Some((n, name)) = changed_conclusion(old, new, names, in_new) {
-        return found(cn, n, name);
+        return found(cn, n, name, Presence::Both);
     }
     // A rule only one revision has is a cause where it applied; one that did not
     // apply is named only if nothing else is.
     for applied in [true, false] {
         if let Some((n, name)) = only_in((new, new_names), old_names, applied, in_new) {
-            return found(cn, *n, format!("{name} (added)"));
+            return found(cn, *n, name.clone(), Presence::Added);
         }
         if let Some((n, name)) = only_in((old, old_names), new_names, applied, in_old) {
-            return found(co, *n, format!("{name} (removed)"));
+            return found(co, *n, name.clone(), Presence::Removed);
         }
     }
     None

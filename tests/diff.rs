@@ -3,7 +3,7 @@
 //! evaluation, and a revision compared with itself.
 
 use lexnis::date::Date;
-use lexnis::diff::{diff_entity, diff_population, diff_rules, Adapter};
+use lexnis::diff::{diff_entity, diff_population, diff_rules, Adapter, Presence};
 use lexnis::eval::Evaluator;
 use lexnis::facts::load_facts;
 use lexnis::lower::Compiled;
@@ -440,8 +440,13 @@ fn a_rule_that_applied_is_named_before_a_definition_that_holds() {
         .iter()
         .find(|t| t.result == "safeguard_clause" && t.to == "criteria_met")
         .expect("some entities meet the criteria again");
-    let causes: Vec<&str> = met.by_rule.iter().map(|(d, _)| d.name.as_str()).collect();
+    let causes: Vec<String> = met.by_rule.iter().map(|(d, _)| d.step()).collect();
     assert_eq!(causes, ["clause.criteria_met (added)"]);
+    let (cause, _) = &met.by_rule[0];
+    assert_eq!(
+        (cause.name.as_str(), cause.presence),
+        ("clause.criteria_met", Presence::Added)
+    );
 }
 
 #[test]
@@ -561,9 +566,12 @@ fn a_rule_read_downstream_of_the_change_is_not_its_cause() {
     let people = diff_population(&base(), &new, vec![(1, Ok(record))].into_iter());
     assert_eq!(people.changed, 1, "{:?}", people.errors);
     let cause = people.changed_records[0].diverging.as_ref().unwrap();
-    assert_eq!(cause.name, "scope.c5_e (removed)");
+    assert_eq!(
+        (cause.name.as_str(), cause.presence),
+        ("scope.c5_e", Presence::Removed)
+    );
     for t in &people.transitions {
-        let causes: Vec<&str> = t.by_rule.iter().map(|(d, _)| d.name.as_str()).collect();
+        let causes: Vec<String> = t.by_rule.iter().map(|(d, _)| d.step()).collect();
         assert_eq!(causes, ["scope.c5_e (removed)"], "{}", t.result);
     }
 }

@@ -153,7 +153,8 @@ pub fn population_text(d: &PopulationDiff, style: Style) -> String {
             let _ = writeln!(
                 out,
                 "      {n:>8}  first diverging at {}  [{}]",
-                rule.name, rule.citation
+                rule.step(),
+                rule.citation
             );
         }
     }
@@ -167,7 +168,7 @@ pub fn population_text(d: &PopulationDiff, style: Style) -> String {
             .map(|(k, a, b)| format!("{k}: {} -> {}", show(a), show(b)))
             .collect();
         let why = r.diverging.as_ref().map_or(String::new(), |d| {
-            format!("  (first diverging at {} [{}])", d.name, d.citation)
+            format!("  (first diverging at {} [{}])", d.step(), d.citation)
         });
         let _ = writeln!(
             out,
@@ -212,7 +213,7 @@ pub fn population_markdown(d: &PopulationDiff) -> String {
             let rules: Vec<String> = t
                 .by_rule
                 .iter()
-                .map(|(r, n)| format!("{n} at `{}` ({})", r.name, r.citation))
+                .map(|(r, n)| format!("{n} at `{}` ({})", r.step(), r.citation))
                 .collect();
             let _ = writeln!(
                 out,
@@ -271,7 +272,7 @@ pub fn entity_text(d: &EntityDiff, style: Style) -> String {
     }
     if let Some(div) = &d.diverging {
         // Steps may differ on the way to the same results.
-        let _ = writeln!(out, "  first divergence: {} [{}]", div.name, div.citation);
+        let _ = writeln!(out, "  first divergence: {} [{}]", div.step(), div.citation);
     }
     let width = d
         .old
@@ -311,12 +312,7 @@ type Row<'s> = (
 /// The row `>>` marks: the step where the revisions first diverge, as the diff
 /// names it; else the first row whose two sides differ.
 fn divergence_row(rows: &[Row<'_>], diverging: Option<&crate::diff::Divergence>) -> Option<usize> {
-    let named = diverging.map(|d| {
-        let name = d.name.as_str();
-        name.strip_suffix(" (added)")
-            .or_else(|| name.strip_suffix(" (removed)"))
-            .unwrap_or(name)
-    });
+    let named = diverging.map(|d| d.name.as_str());
     let is_named = |(a, b): &Row<'_>| {
         [a, b]
             .iter()
@@ -393,7 +389,8 @@ pub fn semantic_text(d: &crate::semantic::SemanticDiff, style: Style) -> String 
             let _ = writeln!(
                 out,
                 "    first diverging at {} [{}]",
-                div.name, div.citation
+                div.step(),
+                div.citation
             );
         }
         let _ = writeln!(out, "    witness {}", r.witness);
@@ -442,5 +439,7 @@ fn unevaluated_text(count: u64, first: &crate::semantic::Unevaluated) -> String 
 
 /// The first diverging rule in a Markdown cell.
 fn why_markdown(d: Option<&crate::diff::Divergence>) -> String {
-    d.map_or(String::new(), |d| format!("`{}` ({})", d.name, d.citation))
+    d.map_or(String::new(), |d| {
+        format!("`{}` ({})", d.step(), d.citation)
+    })
 }
