@@ -198,33 +198,41 @@ impl<'c> Evaluator<'c> {
     pub fn run_into(&mut self, facts: Facts, values: &mut Vec<Value>) -> Result<(), EvalError> {
         self.run_eager(facts);
         let compiled = self.compiled;
-        if compiled
-            .results
-            .iter()
-            .any(|r| self.flags[self.compiled.plan.alias[r.node as usize] as usize] == FAILED)
-        {
-            // The facts go back where the eager pass moved them from.
-            for step in &compiled.plan.steps {
-                if let Step::Fact(n, id) = *step {
-                    self.swap_fact(n, id);
-                }
-            }
-            values.clear();
-            *values = self.run_on_demand()?;
-            return Ok(());
-        }
         // A vector that held the last record's results keeps the sets they share
         // with these (most records conclude the same few), without counting
         // their references again.
         values.truncate(compiled.results.len());
         for (i, r) in compiled.results.iter().enumerate() {
-            let v = self.slot(r.node);
+            let slot = compiled.plan.alias[r.node as usize] as usize;
+            let v = match self.flags[slot] {
+                FALSE => &FALSE_VALUE,
+                TRUE => &TRUE_VALUE,
+                VALUE => &self.memo[slot],
+                FAILED => return self.run_failed(values),
+                _ => &Value::Absent,
+            };
             match values.get_mut(i) {
                 Some(old) if same_shared(old, v) => {}
                 Some(old) => *old = v.clone(),
                 None => values.push(v.clone()),
             }
         }
+        Ok(())
+    }
+
+    /// A result failed in the eager pass: the on-demand evaluation computes the
+    /// results again, to report the exact error a drafter must see (or values,
+    /// where the eager pass failed on a node no reading reaches).
+    #[cold]
+    fn run_failed(&mut self, values: &mut Vec<Value>) -> Result<(), EvalError> {
+        // The facts go back where the eager pass moved them from.
+        for step in &self.compiled.plan.steps {
+            if let Step::Fact(n, id) = *step {
+                self.swap_fact(n, id);
+            }
+        }
+        values.clear();
+        *values = self.run_on_demand()?;
         Ok(())
     }
 
@@ -343,8 +351,6 @@ impl<'c> Evaluator<'c> {
         self.reached.borrow()[i]
     }
 
-    /// The eager pass's slot of a node, whether or not a left-to-right reading
-    /// would have computed it.
     /// This evaluator's copy of constant node `n`'s value (none if `n` is not a
     /// constant): what its runs copy into results, so that a writer may
     /// recognise the copy by its address.
@@ -355,6 +361,8 @@ impl<'c> Evaluator<'c> {
         }
     }
 
+    /// The eager pass's slot of a node, whether or not a left-to-right reading
+    /// would have computed it.
     fn slot(&self, node: u32) -> &Value {
         if !self.eager {
             return &self.memo[node as usize];
