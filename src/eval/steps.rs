@@ -32,6 +32,27 @@ fn collected_set(compiled: &Compiled, node: u32, applying: u64) -> Value {
     Value::set(values)
 }
 
+/// `a = b`, with the usual case (two enum variants, as in `classification =
+/// essential`) compared in place rather than through `Value`'s equality.
+#[inline(always)]
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Enum(x), Value::Enum(y)) | (Value::Key(x), Value::Key(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Two exact decimals in order. Facts and thresholds mostly share a scale
+/// (whole persons, whole euros), and then their mantissas compare as they are,
+/// with none of the rescaling `Decimal::cmp` prepares for.
+#[inline(always)]
+fn compare_numbers(x: &rust_decimal::Decimal, y: &rust_decimal::Decimal) -> std::cmp::Ordering {
+    match x.scale() == y.scale() {
+        true => x.mantissa().cmp(&y.mantissa()),
+        false => x.cmp(y),
+    }
+}
+
 impl<'c> Evaluator<'c> {
     /// Eager mode: one step of the plan.
     pub(super) fn step(&mut self, step: &Step) {
@@ -124,7 +145,7 @@ impl<'c> Evaluator<'c> {
     #[inline(always)]
     pub(crate) fn order(&mut self, n: u32, op: CmpOp, a: u32, b: u32) {
         if let (Some(Value::Num(x)), Some(Value::Num(y))) = (self.held(a), self.held(b)) {
-            self.flags[n as usize] = u8::from(cmp_holds(op, x.cmp(y)));
+            self.flags[n as usize] = u8::from(cmp_holds(op, compare_numbers(x, y)));
             return;
         }
         self.order_other(n, op, a, b);
@@ -148,7 +169,7 @@ impl<'c> Evaluator<'c> {
     pub(crate) fn equal(&mut self, n: u32, a: u32, b: u32, negated: bool) {
         self.flags[n as usize] = match (self.flags[a as usize], self.flags[b as usize]) {
             (FAILED, _) | (_, FAILED) => FAILED,
-            _ => u8::from((self.planned(a) == self.planned(b)) != negated),
+            _ => u8::from(same_value(self.planned(a), self.planned(b)) != negated),
         };
     }
 
@@ -384,6 +405,56 @@ impl<'c> Evaluator<'c> {
         self.flags[i] = self.flags[f];
         if self.flags[f] == VALUE {
             self.memo[i] = self.memo[f].clone();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use rust_decimal::Decimal;
+
+    fn decimal() -> impl Strategy<Value = Decimal> {
+        // Mantissas of every size, negative zero among them, at scales that
+        // are often equal.
+        (any::<i64>(), any::<bool>(), 0u32..4).prop_map(|(m, wide, scale)| {
+            let m = if wide {
+                i128::from(m) << 30
+            } else {
+                i128::from(m % 1000)
+            };
+            Decimal::from_i128_with_scale(m, scale)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn numbers_compare_as_decimals_do(x in decimal(), y in decimal()) {
+            prop_assert_eq!(compare_numbers(&x, &y), x.cmp(&y));
+        }
+    }
+
+    #[test]
+    fn zero_and_negative_zero_are_equal() {
+        let zero = Decimal::ZERO;
+        let negative = -Decimal::ZERO;
+        assert_eq!(compare_numbers(&zero, &negative), std::cmp::Ordering::Equal);
+    }
+
+    #[test]
+    fn enum_variants_and_keys_are_equal_as_values_are() {
+        let values = [
+            Value::Enum(1),
+            Value::Enum(2),
+            Value::Key(1),
+            Value::Bool(true),
+            Value::Absent,
+        ];
+        for a in &values {
+            for b in &values {
+                assert_eq!(same_value(a, b), a == b, "{a:?} {b:?}");
+            }
         }
     }
 }
