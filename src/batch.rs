@@ -841,10 +841,12 @@ struct Worker<'c> {
     header: crate::render::ResultHeader,
     /// JSON lines written without a serialiser (all but full traces).
     lines: crate::render::line::LineWriter,
-    /// The results of the record being written, and the rules that applied:
-    /// reused from one record to the next.
+    /// The results of the record being written, and the rules that applied (by
+    /// index; `reached` is the scratch space that finds them): reused from one
+    /// record to the next.
     values: Vec<Value>,
-    applied: Vec<bool>,
+    applied: Vec<u32>,
+    reached: Vec<bool>,
     /// The largest chunk output so far: the next one is made that large at once.
     out_capacity: usize,
 }
@@ -871,6 +873,7 @@ impl<'c> Worker<'c> {
             lines,
             values: Vec::new(),
             applied: Vec::new(),
+            reached: Vec::new(),
             out_capacity: options.chunk * 512,
         }
     }
@@ -925,7 +928,7 @@ impl<'c> Worker<'c> {
                     slot[k] += 1;
                 }
                 if self.options.trace == TraceMode::Compact {
-                    self.ev.applied_rules_into(&mut self.applied);
+                    (self.ev).applied_rule_indices_into(&mut self.reached, &mut self.applied);
                 }
                 return self.write(&mut acc.out, acc.csv.as_mut(), line);
             }

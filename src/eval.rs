@@ -329,6 +329,20 @@ impl<'c> Evaluator<'c> {
         }
     }
 
+    /// The indices of the rules that applied in the last run, in declaration
+    /// order, into `applied`: what [`Self::applied_rules`] marks, listed, for a
+    /// caller that writes them one by one. `reached` is scratch space the
+    /// caller reuses.
+    pub fn applied_rule_indices_into(&self, reached: &mut Vec<bool>, applied: &mut Vec<u32>) {
+        if self.eager {
+            return reach::applied_rule_indices(self, reached, applied);
+        }
+        self.applied_rules_into(reached);
+        applied.clear();
+        let indices = reached.iter().enumerate().filter(|(_, a)| **a);
+        applied.extend(indices.map(|(i, _)| i as u32));
+    }
+
     /// The nodes the value of `root` was worked out from in the last run, itself
     /// included, as its reading went: the branch of an `if` not taken, the operands
     /// after the one that decided an `and` or an `or`, the rules of an outcome

@@ -161,36 +161,57 @@ fn mark_until(items: &[u32], stop: impl Fn(u32) -> bool, mark: &mut impl FnMut(u
 }
 
 /// The rules that applied and that a left-to-right reading reached, by rule
-/// index, without walking the whole graph: rules are read only by outcomes (every
-/// outcome is a result, so every outcome is read) and by the rules they override.
+/// index: [`applied_rule_indices`] as one flag per rule.
 pub(super) fn applied_rules(ev: &Evaluator<'_>, applied: &mut Vec<bool>) {
+    let mut indices = Vec::new();
+    applied_rule_indices(ev, applied, &mut indices);
+    applied.fill(false);
+    for r in indices {
+        applied[r as usize] = true;
+    }
+}
+
+/// The indices of the rules that applied and that a left-to-right reading
+/// reached, in declaration order, without walking the whole graph: rules are
+/// read only by outcomes (every outcome is a result, so every outcome is read)
+/// and by the rules they override. `reached` is scratch space: one flag per
+/// rule, set for the rules reached.
+pub(super) fn applied_rule_indices(
+    ev: &Evaluator<'_>,
+    reached: &mut Vec<bool>,
+    applied: &mut Vec<u32>,
+) {
     let plan = &ev.compiled.plan;
     let flags = &ev.flags[..];
     let holds = |slot: u32| flags[slot as usize] == super::TRUE;
-    // The buffer first marks the rules reached, then keeps those that applied.
+    reached.clear();
+    reached.resize(ev.compiled.rule_nodes.len(), false);
     applied.clear();
-    applied.resize(ev.compiled.rule_nodes.len(), false);
+    // Reaches a rule; lists it the first time if it applied. True if it applied.
+    let mut reach = |reached: &mut Vec<bool>, r: &super::plan::RuleSlot| {
+        let first_time = !std::mem::replace(&mut reached[r.rule as usize], true);
+        let holds = holds(r.slot);
+        if first_time && holds {
+            applied.push(r.rule);
+        }
+        holds
+    };
     for (collect, rules) in &plan.outcome_rules {
         for r in rules {
-            applied[r.rule as usize] = true;
-            if !collect && holds(r.slot) {
+            if reach(reached, r) && !collect {
                 break;
             }
         }
     }
     for check in &plan.rule_checks {
-        if !applied[check.rule as usize] || !holds(check.condition) {
+        if !reached[check.rule as usize] || !holds(check.condition) {
             continue;
         }
         for o in &check.overriders {
-            applied[o.rule as usize] = true;
-            if holds(o.slot) {
+            if reach(reached, o) {
                 break;
             }
         }
     }
-    // Of the rules reached, those that applied.
-    for (flag, slot) in applied.iter_mut().zip(&plan.rule_slots) {
-        *flag &= holds(*slot);
-    }
+    applied.sort_unstable();
 }

@@ -81,15 +81,15 @@ impl LineWriter {
     }
 
     /// Writes the result of the run `ev` last made, with its line number and, if
-    /// given, its compact trace (the rules that applied, by rule index, as
-    /// [`Evaluator::applied_rules`] says); ends with a newline.
+    /// given, its compact trace (the indices of the rules that applied, as
+    /// [`Evaluator::applied_rule_indices_into`] lists them); ends with a newline.
     pub fn write(
         &self,
         out: &mut Vec<u8>,
         ev: &Evaluator<'_>,
         values: &[Value],
         line: u64,
-        trace: Option<&[bool]>,
+        trace: Option<&[u32]>,
     ) {
         let p = &ev.compiled.program;
         out.extend_from_slice(b"{\"line\":");
@@ -120,14 +120,9 @@ impl LineWriter {
         out.extend_from_slice(b"}\n");
     }
 
-    /// The compact-trace entries of the rules that applied (flags by rule index).
-    pub fn applied_entries<'a>(
-        &'a self,
-        applied: &'a [bool],
-    ) -> impl Iterator<Item = &'a RawValue> {
-        (applied.iter().zip(&self.applied))
-            .filter(|(a, _)| **a)
-            .map(|(_, entry)| &**entry)
+    /// The compact-trace entries of the rules that applied (by rule index).
+    pub fn applied_entries<'a>(&'a self, applied: &'a [u32]) -> impl Iterator<Item = &'a RawValue> {
+        applied.iter().map(|r| &*self.applied[*r as usize])
     }
 
     /// One value, as [`Typed`] writes it.
@@ -294,7 +289,9 @@ mod tests {
                 .map(|r| &*lines.applied[r.index()])
                 .collect();
             let mut fast = Vec::new();
-            lines.write(&mut fast, &ev, &values, i, Some(&ev.applied_rules()));
+            let (mut reached, mut indices) = (Vec::new(), Vec::new());
+            ev.applied_rule_indices_into(&mut reached, &mut indices);
+            lines.write(&mut fast, &ev, &values, i, Some(&indices));
             let record = super::super::ResultRecord {
                 header: &header,
                 ev: &ev,
