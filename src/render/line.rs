@@ -225,6 +225,7 @@ fn write_date(out: &mut Vec<u8>, d: crate::date::Date) {
 mod tests {
     use super::*;
     use crate::date::Date;
+    use crate::facts::Facts;
     use crate::policy::{compile, PolicySource};
 
     #[test]
@@ -248,17 +249,28 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_texts_results_conclude_are_escaped_once() {
+    /// The bundled rules on 2025-06-01, and the facts of `count` generated
+    /// entities (from `seed`).
+    fn bundled_and_entities(seed: u64, count: u64) -> (crate::lower::Compiled, Vec<Facts>) {
         let c = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
         let catalogue = crate::generate::Catalogue::from_program(&c.program).unwrap();
-        let mut rng = crate::generate::Rng::new(5);
+        let mut rng = crate::generate::Rng::new(seed);
+        let facts = (0..count)
+            .map(|i| {
+                let doc = crate::generate::entity(&mut rng, &catalogue, format!("e-{i}"));
+                crate::facts::load_facts(&c.program, &doc).unwrap()
+            })
+            .collect();
+        (c, facts)
+    }
+
+    #[test]
+    fn the_texts_results_conclude_are_escaped_once() {
+        let (c, entities) = bundled_and_entities(5, 500);
         let mut ev = Evaluator::new(&c);
         let lines = LineWriter::new(&ev, &ResultHeader::new(&c.program));
         let mut texts = 0;
-        for i in 0..500 {
-            let doc = crate::generate::entity(&mut rng, &catalogue, format!("e-{i}"));
-            let facts = crate::facts::load_facts(&c.program, &doc).unwrap();
+        for facts in entities {
             for v in ev.run(facts).unwrap() {
                 let items = std::iter::once(&v).chain(v.items());
                 for t in items.filter_map(|v| match v {
@@ -275,15 +287,11 @@ mod tests {
 
     #[test]
     fn lines_are_the_bytes_of_the_serialised_result() {
-        let c = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
-        let catalogue = crate::generate::Catalogue::from_program(&c.program).unwrap();
-        let mut rng = crate::generate::Rng::new(3);
+        let (c, entities) = bundled_and_entities(3, 2_000);
         let mut ev = Evaluator::new(&c);
         let header = ResultHeader::new(&c.program);
         let lines = LineWriter::new(&ev, &header);
-        for i in 0..2_000 {
-            let doc = crate::generate::entity(&mut rng, &catalogue, format!("e-{i}"));
-            let facts = crate::facts::load_facts(&c.program, &doc).unwrap();
+        for (i, facts) in (0..).zip(entities) {
             let values = ev.run(facts).unwrap();
             let applied: Vec<&RawValue> = crate::trace::applied_rule_ids(&ev)
                 .map(|r| &*lines.applied[r.index()])
