@@ -141,12 +141,13 @@ pub const MAX_JOBS: usize = 1024;
 #[derive(Debug)]
 pub struct BatchError {
     pub message: String,
-    /// What was written before the input failed, when the input was read (the
-    /// records before an array left open at the end; none, when it is no array
-    /// at all).
+    /// What was written before the input or the output failed, when the input
+    /// was read (the records before an array left open at the end; none, when
+    /// it is no array at all).
     pub summary: Option<BatchSummary>,
     /// The output's reader closed it (`lexnis batch | head`): the batch stopped
-    /// writing because nobody reads what it writes, not because of a record.
+    /// writing because nobody reads what it writes, not because of a record
+    /// (`summary` says whether a record written before failed).
     pub output_closed: bool,
 }
 
@@ -159,11 +160,14 @@ impl BatchError {
         }
     }
 
-    /// The output could not be written to.
-    fn writing(e: std::io::Error) -> BatchError {
+    /// The output could not be written to, after what `written` sums up.
+    fn writing(e: std::io::Error, written: &BatchSummary) -> BatchError {
         BatchError {
             output_closed: e.kind() == std::io::ErrorKind::BrokenPipe,
-            ..BatchError::new(format!("cannot write the results: {e}"), None)
+            ..BatchError::new(
+                format!("cannot write the results: {e}"),
+                Some(written.clone()),
+            )
         }
     }
 }
@@ -231,30 +235,33 @@ fn write_in_order(
     progress: &mut dyn FnMut(u64),
 ) -> Result<BatchSummary, BatchError> {
     let io = BatchError::writing;
+    let mut summary = BatchSummary::default();
     if options.output == OutputFormat::Csv {
         output
             .write_all(csv_header(csv_columns).as_bytes())
-            .map_err(io)?;
+            .map_err(|e| io(e, &summary))?;
     }
-    let mut summary = BatchSummary::default();
     let mut pending: BTreeMap<u64, (Vec<u8>, BatchSummary)> = BTreeMap::new();
     let mut next = 0u64;
     for (seq, bytes, part) in rx {
         pending.insert(seq, (bytes, part));
         while let Some((bytes, part)) = pending.remove(&next) {
-            output.write_all(&bytes).map_err(io)?;
+            // Counted before it is written: a record the output's reader may
+            // have seen counts for the exit status even if the rest of the
+            // chunk cannot be written.
             summary.merge(part);
+            output.write_all(&bytes).map_err(|e| io(e, &summary))?;
             if pending.is_empty() {
                 // Nothing else is ready: what is written goes out now, to a
                 // reader that waits for it (a chunk is hundreds of lines, or the
                 // few a slow producer gave).
-                output.flush().map_err(io)?;
+                output.flush().map_err(|e| io(e, &summary))?;
             }
             next += 1;
             progress(summary.records);
         }
     }
-    output.flush().map_err(io)?;
+    output.flush().map_err(|e| io(e, &summary))?;
     Ok(summary)
 }
 

@@ -224,9 +224,16 @@ pub fn eval(facts_path: &Path, args: PolicyArgs, format: EvalFormat) -> u8 {
 
 fn print_out(text: &str) -> u8 {
     let mut stdout = std::io::stdout().lock();
-    // A closed pipe (`lexnis ... | head`) is not an error of ours.
-    let _ = stdout.write_all(text.as_bytes());
-    EXIT_OK
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => EXIT_OK,
+        // A closed pipe (`lexnis ... | head`) is not an error of ours.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => EXIT_OK,
+        // A full disk is: the output is not all there.
+        Err(e) => bad_input(format!("error: cannot write the output: {e}")),
+    }
 }
 
 /// `lexnis graph`.
@@ -274,11 +281,9 @@ pub fn test(paths: &[PathBuf], as_of: Option<&str>) -> u8 {
         results.len() - failed,
         failed
     ));
-    print_out(&out);
-    if failed > 0 {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
+    match print_out(&out) {
+        EXIT_OK if failed > 0 => EXIT_FAILED,
+        code => code,
     }
 }
 
@@ -473,8 +478,12 @@ pub fn batch(
             }
         }
         // A reader that stops early (`| head`) is not an error, as for every
-        // command that writes to standard output.
-        Err(e) if e.output_closed => EXIT_OK,
+        // command that writes to standard output; a record written before that
+        // failed still is.
+        Err(e) if e.output_closed => match e.summary.is_some_and(|s| s.errors > 0) {
+            true => EXIT_FAILED,
+            false => EXIT_OK,
+        },
         Err(e) => {
             if let Some(summary) = e.summary.as_ref().filter(|s| s.records > 0) {
                 crate::say_raw!("{}", summary.text());
@@ -559,22 +568,19 @@ pub fn lint(paths: &[PathBuf], as_of: Option<&str>, strict: bool, format: ListFo
     };
     let entries = crate::review::review_report(&acts, as_of);
     let diagnostics = crate::review::overdue_diagnostics(&entries, as_of, strict);
-    match format {
-        ListFormat::Text => {
-            print_out(&format!(
-                "Review deadlines as of {as_of}\n{}",
-                crate::review::review_text(&entries)
-            ));
-        }
-        ListFormat::Json => {
-            print_out(
-                &(serde_json::to_string_pretty(
-                    &serde_json::json!({"as_of": as_of, "acts": entries}),
-                )
+    let written = match format {
+        ListFormat::Text => print_out(&format!(
+            "Review deadlines as of {as_of}\n{}",
+            crate::review::review_text(&entries)
+        )),
+        ListFormat::Json => print_out(
+            &(serde_json::to_string_pretty(&serde_json::json!({"as_of": as_of, "acts": entries}))
                 .unwrap_or_default()
-                    + "\n"),
-            );
-        }
+                + "\n"),
+        ),
+    };
+    if written != EXIT_OK {
+        return written;
     }
     if !diagnostics.is_empty() {
         crate::say_raw!(
@@ -807,11 +813,14 @@ pub fn diff(args: &DiffArgs) -> u8 {
             }
         }
     }
-    print_out(&match args.format {
+    let written = print_out(&match args.format {
         EvalFormat::Text => text,
         EvalFormat::Markdown => markdown,
         EvalFormat::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
     });
+    if written != EXIT_OK {
+        return written;
+    }
     match records_failed {
         true => EXIT_FAILED,
         false => EXIT_OK,

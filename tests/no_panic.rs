@@ -286,3 +286,43 @@ fn a_closed_standard_error_is_no_reason_to_crash() {
     let status = child.wait().expect("lexnis ends");
     assert_eq!(status.code(), Some(2));
 }
+
+#[test]
+fn a_full_disk_is_an_error_a_closed_pipe_is_not() {
+    // `lexnis eval ... > /dev/full`: the output is not all there, and the
+    // command says so; `| head` closing the pipe is the reader's choice.
+    let Ok(full) = std::fs::File::create("/dev/full") else {
+        return; // not on this system
+    };
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lexnis"))
+        .args([
+            "eval",
+            "examples/acme-energia.json",
+            "--as-of",
+            "2025-06-01",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(full)
+        .output()
+        .expect("lexnis runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot write the output"), "{stderr}");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lexnis"))
+        .args([
+            "eval",
+            "examples/acme-energia.json",
+            "--as-of",
+            "2025-06-01",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("lexnis runs");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("lexnis ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+}
