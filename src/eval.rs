@@ -701,14 +701,23 @@ impl<'c> Evaluator<'c> {
                 }
             }
             Builtin::Date => {
-                let parts = [self.num(args[0])?, self.num(args[1])?, self.num(args[2])?];
-                let [y, m, d] = parts.map(|p| i64::try_from(p).unwrap_or(-1));
-                let (y, m, d) = (
-                    i32::try_from(y).unwrap_or(-1),
-                    u8::try_from(m).unwrap_or(0),
-                    u8::try_from(d).unwrap_or(0),
-                );
-                Value::Date(Date::new(y, m, d).map_err(|e| Fail::message(n, e.0))?)
+                let [y, m, d] = [self.num(args[0])?, self.num(args[1])?, self.num(args[2])?];
+                // Each part as it is, in the message: not saturated into another.
+                let part = |p: Decimal, what: &str, first: u16, last: u16| {
+                    u16::try_from(p)
+                        .ok()
+                        .filter(|v| p.fract().is_zero() && (first..=last).contains(v))
+                        .ok_or_else(|| {
+                            Fail::message(
+                                n,
+                                format!("date({y}, {m}, {d}): the {what} must be a whole number from {first} to {last}"),
+                            )
+                        })
+                };
+                let year = part(y, "year", 0, 9999)?;
+                let (month, day) = (part(m, "month", 1, 12)?, part(d, "day", 1, 31)?);
+                let date = Date::new(i32::from(year), month as u8, day as u8);
+                Value::Date(date.map_err(|e| Fail::message(n, e.0))?)
             }
             Builtin::Year => Value::Num(Decimal::from(self.date(args[0])?.year)),
             Builtin::DaysBetween => {

@@ -281,6 +281,25 @@ impl Builder {
         }
     }
 
+    /// The years of `review every N years`: a cadence the law could set (art.
+    /// 40 sets 2 and 3), so that a deadline is a date a result can carry.
+    fn review_years(&mut self, pair: &Pair<'_, Rule>) -> u32 {
+        match pair.as_str().parse::<u32>() {
+            Ok(years @ 1..=100) => years,
+            _ => {
+                self.errors.push(
+                    Diagnostic::error(
+                        "lexnis::parse::review_years",
+                        format!("`review every {} years` is not a review cadence", pair.as_str()),
+                    )
+                    .label(self.span(pair), "a number of years from 1 to 100")
+                    .help("write the years the act sets for its update, e.g. `review every 3 years` (art. 40, c. 10)"),
+                );
+                3
+            }
+        }
+    }
+
     fn number(&mut self, pair: &Pair<'_, Rule>) -> Decimal {
         let text: String = pair.as_str().chars().filter(|c| *c != '_').collect();
         match Decimal::from_str(&text) {
@@ -354,7 +373,7 @@ impl Builder {
                 Rule::refers_field => h.refers_to.push((self.string(&vals[0]), fspan)),
                 Rule::review_field => {
                     h.review = Some(Review {
-                        every_years: vals[0].as_str().parse().unwrap_or(0),
+                        every_years: self.review_years(&vals[0]),
                         citation: self.citation(vals[1].clone()),
                         span: fspan,
                     })

@@ -89,10 +89,14 @@ pub struct ReviewCadence {
 impl Act {
     /// The day by which the act must have been revised (art. 40, c. 10 and 11):
     /// its adoption (or, failing that, in-force) date plus the declared cadence.
+    /// None past 9999-12-31, where no date is written (see `resolve`, which
+    /// says so to the drafter).
     pub fn review_deadline(&self) -> Option<Date> {
         let review = self.review.as_ref()?;
         let from = self.adopted.unwrap_or(self.in_force);
-        Some(from.add_years(review.every_years as i32))
+        from.add_years(review.every_years as i32)
+            .written_as_yyyy_mm_dd()
+            .ok()
     }
 }
 

@@ -68,6 +68,29 @@ impl ActVersion {
     }
 }
 
+/// An act whose review deadline falls after 9999-12-31, which no result can
+/// write as a date.
+fn review_past_9999(h: &crate::ast::ActHeader) -> Option<Diagnostic> {
+    let review = h.review.as_ref()?;
+    let from = h.adopted.or(h.in_force)?.0;
+    let deadline = from.add_years(review.every_years as i32);
+    deadline.written_as_yyyy_mm_dd().err()?;
+    Some(
+        Diagnostic::error(
+            "lexnis::resolve::review_past_9999",
+            format!(
+                "the review of act `{}` falls on {deadline}, after 9999-12-31",
+                h.id.text
+            ),
+        )
+        .label(
+            review.span,
+            "counted from the adoption, or else the entry into force",
+        )
+        .help("check the adoption and in-force dates: a date is written YYYY-MM-DD"),
+    )
+}
+
 /// Groups files into act versions, keyed by act id, oldest first.
 pub fn act_versions(
     files: &[ParsedFile],
@@ -119,6 +142,9 @@ pub fn act_versions(
                     .label(v.header.id.span, "this act version")
                     .help("add `in force from YYYY-MM-DD` to the act header"),
                 );
+            }
+            if let Some(d) = review_past_9999(&v.header) {
+                diags.push(d);
             }
         }
         versions.sort_by_key(|v| v.header.in_force.map(|d| d.0));

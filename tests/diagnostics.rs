@@ -157,6 +157,34 @@ fn malformed_date() {
 }
 
 #[test]
+fn review_cadence_of_no_years_or_past_9999() {
+    // Art. 40 sets cadences of 2 and 3 years; a deadline must be a date a result
+    // can carry (YYYY-MM-DD).
+    let header = |adopted: &str, review: &str| {
+        format!(
+            "act nis {{\n  cited as \"D.Lgs. 138/2024\"\n  adopted {adopted}\n  in force from {adopted}\n  \
+             review every {review} years cite \"art. 40, c. 10\"\n}}\n"
+        )
+    };
+    let mut out = String::new();
+    for (adopted, review) in [
+        ("2024-09-04", "0"),
+        ("2024-09-04", "4294967296"),
+        ("9998-06-01", "3"),
+    ] {
+        let mut source = PolicySource::default();
+        source.add("policies/nis/act.law", &header(adopted, review));
+        let e = compile(&source, as_of()).unwrap_err();
+        out.push_str(&render_all(
+            &e.diagnostics,
+            &e.sources,
+            RenderOptions::default(),
+        ));
+    }
+    insta::assert_snapshot!(out);
+}
+
+#[test]
 fn import_of_unknown_act() {
     let out = diagnostics_of(
         "policies/nis/scope.law",
