@@ -394,17 +394,25 @@ impl<'c> Writer<'c> {
 }
 
 impl Writer<'_> {
-    /// What aggregate `n` reads from outside itself: its collection, and what the
-    /// nodes it computes per element read (its list of them takes in those of the
-    /// aggregates nested in it, which the interpreter computes reading slots).
+    /// What aggregate `n` reads from outside itself: its collection, a filter or
+    /// body that does not read its variable (the same for every element), and
+    /// what the nodes it computes per element read (its list of them takes in
+    /// those of the aggregates nested in it, which the interpreter computes
+    /// reading slots).
     fn read_from_outside(&self, n: u32, operands: &mut Vec<u32>) {
         let Op::Aggregate {
-            collection, scoped, ..
+            collection,
+            scoped,
+            filter,
+            body,
+            ..
         } = &self.compiled.node(n).op
         else {
             return;
         };
         operands.push(*collection);
+        let same_for_every_element = |m: &&u32| !self.compiled.node(**m).scoped;
+        operands.extend(filter.iter().chain(body).filter(same_for_every_element));
         for s in scoped {
             self.compiled.node(*s).op.for_each_operand(|o| {
                 if !self.compiled.node(o).scoped {

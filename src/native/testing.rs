@@ -19,7 +19,7 @@ pub(super) static PLANS: &[(u64, usize, super::NativePlan)] = &[
     (0xe7805ead697d8838, 340, plan_0::run),
     (0xbb6e05c79966e99d, 329, plan_1::run),
     (0x20998f6891540824, 30, plan_2::run),
-    (0xb406a9e1329cb613, 7, plan_3::run),
+    (0xa0b84a292b0309f9, 10, plan_3::run),
 ];
 
 /// The plan on 2026-01-01 of: D.Lgs. 138/2024 of 2026-01-01, DPCM 221/2024 of 2025-02-11.
@@ -5932,10 +5932,13 @@ pub(super) fn run(ev: &mut Evaluator<'_>) {
     ev.begin_native();
     ev.swap_fact(0, FactId(1));
     ev.swap_fact(6, FactId(0));
-    n22(ev);
+    n28(ev);
+    n18(ev);
+    n20(ev);
 }
-#[inline(always)]
+#[inline]
 fn n8(ev: &mut Evaluator<'_>) {
+    if ev.known(8) { return; }
     ev.arith_step(8, ArithOp::Add, 6, 7);
 }
 #[inline(always)]
@@ -5968,22 +5971,59 @@ fn n14(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n17(ev: &mut Evaluator<'_>) {
-    ev.order(17, CmpOp::Ge, 6, 16);
+    ev.order(17, CmpOp::Gt, 6, 16);
 }
 #[inline(always)]
 fn n18(ev: &mut Evaluator<'_>) {
-    'read: {
     n17(ev);
-    if ev.flag(17) != TRUE { break 'read; }
-    n14(ev);
+    let mut acc = Accumulator::new(AggKind::Count);
+    let Some(items) = ev.aggregate_items(18, 0, &acc) else { return; };
+    for item in items.iter() {
+        match ev.aggregate_keeps(18, 0, 17) {
+            Some(true) => {}
+            Some(false) => continue,
+            None => return,
+        }
+        match acc.add(ev, 18, None) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(_) => return ev.aggregate_failed(18, 0),
+        }
     }
-    ev.and(18, &[17, 14]);
+    ev.aggregate_done(18, 0, &acc, items.len());
 }
 #[inline(always)]
-fn n22(ev: &mut Evaluator<'_>) {
+fn n20(ev: &mut Evaluator<'_>) {
+    n8(ev);
+    let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(20, 0, &acc) else { return; };
+    for item in items.iter() {
+        match acc.add(ev, 20, Some(8)) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(_) => return ev.aggregate_failed(20, 0),
+        }
+    }
+    ev.aggregate_done(20, 0, &acc, items.len());
+}
+#[inline(always)]
+fn n23(ev: &mut Evaluator<'_>) {
+    ev.order(23, CmpOp::Ge, 6, 22);
+}
+#[inline(always)]
+fn n24(ev: &mut Evaluator<'_>) {
     'read: {
-    n18(ev);
-    match ev.flag(18) {
+    n23(ev);
+    if ev.flag(23) != TRUE { break 'read; }
+    n14(ev);
+    }
+    ev.and(24, &[23, 14]);
+}
+#[inline(always)]
+fn n28(ev: &mut Evaluator<'_>) {
+    'read: {
+    n24(ev);
+    match ev.flag(24) {
         TRUE => {
         break 'read;
         }
@@ -5991,6 +6031,6 @@ fn n22(ev: &mut Evaluator<'_>) {
         _ => break 'read,
     }
     }
-    ev.pick(22, &[18, 20], Some(21));
+    ev.pick(28, &[24, 26], Some(27));
 }
 }
