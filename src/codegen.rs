@@ -62,7 +62,7 @@ pub fn native_source(sources: &[PolicySource], except: &[u64]) -> Result<String,
          //! The plans of the policy set, one module per set of act versions in force,\n\
          //! one function per node: `crate::native` runs one in place of the\n\
          //! interpreter for a compiled policy whose plan has its fingerprint.\n\n\
-         #![allow(unused_imports, unused_labels, clippy::all)]\n\n\
+         #![allow(unused_imports, unused_labels, unused_variables, clippy::all)]\n\n\
          use crate::ast::AggKind;\n\
          use crate::check::{{ArithOp, CmpOp}};\n\
          use crate::eval::{{Accumulator, Evaluator, FALSE, TRUE}};\n\

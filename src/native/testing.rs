@@ -6,7 +6,7 @@
 //! one function per node: `crate::native` runs one in place of the
 //! interpreter for a compiled policy whose plan has its fingerprint.
 
-#![allow(unused_imports, unused_labels, clippy::all)]
+#![allow(unused_imports, unused_labels, unused_variables, clippy::all)]
 
 use crate::ast::AggKind;
 use crate::check::{ArithOp, CmpOp};
