@@ -294,35 +294,32 @@ fn a_full_disk_is_an_error_a_closed_pipe_is_not() {
     let Ok(full) = std::fs::File::create("/dev/full") else {
         return; // not on this system
     };
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_lexnis"))
-        .args([
-            "eval",
-            "examples/acme-energia.json",
-            "--as-of",
-            "2025-06-01",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(full)
-        .output()
-        .expect("lexnis runs");
+    let output = eval_example(full.into())
+        .wait_with_output()
+        .expect("lexnis ends");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot write the output"), "{stderr}");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lexnis"))
-        .args([
-            "eval",
-            "examples/acme-energia.json",
-            "--as-of",
-            "2025-06-01",
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("lexnis runs");
+    let mut child = eval_example(std::process::Stdio::piped());
     drop(child.stdout.take());
     let output = child.wait_with_output().expect("lexnis ends");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.is_empty(), "{stderr}");
+}
+
+/// `lexnis eval` of the bundled example entity, writing to `stdout`.
+fn eval_example(stdout: std::process::Stdio) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lexnis"))
+        .args([
+            "eval",
+            "examples/acme-energia.json",
+            "--as-of",
+            "2025-06-01",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("lexnis runs")
 }
