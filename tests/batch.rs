@@ -209,6 +209,25 @@ fn a_csv_quote_never_closed_loses_no_row_after_it() {
         assert_eq!(lines[7]["id"], "e7", "{quoted}");
         assert_eq!(lines[7]["line"], 9, "{quoted}");
     }
+    // A row the open quote swallowed is read again as it was written: its
+    // quoted empty cell (`""`) is one empty cell, not a quote that opens anew.
+    let mut rows: Vec<String> = (0..8).map(|i| format!("e{i},1,1,1")).collect();
+    rows[2] = "e2,1,1,\"1".into();
+    rows[5] = "e5,\"\",1,1".into();
+    let input = format!(
+        "id,size.staff,size.turnover_eur,size.balance_sheet_eur\n{}\n",
+        rows.join("\n")
+    );
+    let (out, summary) = run(&input, &options);
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!((summary.records, lines.len()), (8, 8), "{out}");
+    assert_eq!(lines[5]["id"], "e5", "{}", lines[5]);
+    let message = lines[5]["error"].to_string();
+    assert!(!message.contains("never closed"), "{message}");
+    assert_eq!(lines[6]["id"], "e6");
 }
 
 #[test]

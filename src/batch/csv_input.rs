@@ -149,10 +149,12 @@ impl Rows {
 }
 
 /// What a row that ends the input in an open quote took in after the first line
-/// of its last cell.
+/// of its last cell, as the input wrote it: within the open quote every quote of
+/// the input was doubled (a single one would have closed it), and the cell's
+/// text has each pair as one.
 fn swallowed(row: &csv::StringRecord, open_quote: bool) -> Option<String> {
     let after_first_line = row.iter().next_back()?.split_once('\n')?.1;
-    open_quote.then(|| after_first_line.to_string())
+    open_quote.then(|| after_first_line.replace('"', "\"\""))
 }
 
 /// Two filled cells of a row where one column holds the other's value too
