@@ -460,9 +460,12 @@ fn number(json: &Json) -> Option<Decimal> {
 /// Exact or nothing: a digit beyond what a decimal holds is not rounded away
 /// (zeros that end a fraction are no such digit).
 fn decimal_text(s: &str) -> Option<Decimal> {
-    if !is_decimal_text(s) {
-        return None;
-    }
+    is_decimal_text(s).then(|| exact_decimal(s)).flatten()
+}
+
+/// The decimal a text that [`is_decimal_text`] accepts writes, if an exact
+/// decimal holds it.
+fn exact_decimal(s: &str) -> Option<Decimal> {
     let significant = match s.contains('.') {
         true => s.trim_end_matches('0').trim_end_matches('.'),
         false => s,
@@ -730,9 +733,10 @@ mod stream {
         /// A number written with a fraction or many digits, read digit for digit;
         /// what does not fit the type goes through the shared conversion, which
         /// says why (a fraction for an `int`, out of range, too precise).
+        /// A number written as `is_decimal_text` accepts it.
         fn number_text(&self, text: &str) -> Value {
             let whole = |n: Decimal| n.fract().is_zero() || *self.ty.required() != Type::Int;
-            match decimal_text(text) {
+            match exact_decimal(text) {
                 Some(n) if self.in_range(n) && whole(n) => Value::Num(n),
                 _ => self.leaf(Json::String(text.to_string())),
             }
