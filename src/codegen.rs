@@ -208,8 +208,38 @@ impl<'c> Writer<'c> {
             collection,
             body,
             filter,
+            ..
+        } = &self.compiled.node(n).op
+        else {
+            unreachable!("called on aggregates")
+        };
+        let mut code = format!(
+            "    let mut acc = Accumulator::new(AggKind::{kind:?});\n    \
+             let Some(items) = ev.aggregate_items({n}, {collection}, &acc) else {{ return; }};\n"
+        );
+        if filter.is_none() && body.is_none() {
+            // `count`, `any` or `all` of every element: the length says it.
+            code.push_str("    acc.keep_all(items.len());\n");
+        } else {
+            code.push_str(&self.aggregate_loop(n));
+        }
+        let _ = writeln!(
+            code,
+            "    ev.aggregate_done({n}, {depth}, &acc, items.len());"
+        );
+        code
+    }
+
+    /// The loop over aggregate `n`'s elements: the filter's steps, then, if it
+    /// keeps the element, the body's, and the element taken in.
+    fn aggregate_loop(&self, n: u32) -> String {
+        let Op::Aggregate {
+            depth,
+            body,
+            filter,
             scoped,
             filter_scoped,
+            ..
         } = &self.compiled.node(n).op
         else {
             unreachable!("called on aggregates")
@@ -223,42 +253,28 @@ impl<'c> Writer<'c> {
                 .collect()
         };
         let (for_filter, for_body) = scoped.split_at(*filter_scoped as usize);
+        let element = Element {
+            depth: *depth,
+            direct: self.read_as_record(n),
+        };
         let mut code = format!(
-            "    let mut acc = Accumulator::new(AggKind::{kind:?});\n    \
-             let Some(items) = ev.aggregate_items({n}, {collection}, &acc) else {{ return; }};\n"
+            "    for item in items.iter() {{\n{}{}",
+            element.bind(&steps_of(scoped)),
+            element.steps(&steps_of(for_filter), self.plan)
         );
-        if filter.is_none() && body.is_none() {
-            // `count`, `any` or `all` of every element: the length says it.
-            code.push_str("    acc.keep_all(items.len());\n");
-        } else {
-            let element = Element {
-                depth: *depth,
-                direct: self.read_as_record(n),
-            };
-            let _ = write!(
+        if let Some(f) = filter {
+            let _ = writeln!(
                 code,
-                "    for item in items.iter() {{\n{}{}",
-                element.bind(&steps_of(scoped)),
-                element.steps(&steps_of(for_filter), self.plan)
-            );
-            if let Some(f) = filter {
-                let _ = writeln!(
-                    code,
-                    "        match ev.aggregate_keeps({n}, {depth}, {}) {{\n            Some(true) => {{}}\n            \
-                     Some(false) => continue,\n            None => return,\n        }}",
-                    self.plan.alias[*f as usize]
-                );
-            }
-            let _ = write!(
-                code,
-                "{}        match acc.add(ev, {n}, {body:?}) {{\n            Ok(false) => {{}}\n            \
-                 Ok(true) => break,\n            Err(_) => return ev.aggregate_failed({n}, {depth}),\n        }}\n    }}\n",
-                element.steps(&steps_of(for_body), self.plan)
+                "        match ev.aggregate_keeps({n}, {depth}, {}) {{\n            Some(true) => {{}}\n            \
+                 Some(false) => continue,\n            None => return,\n        }}",
+                self.plan.alias[*f as usize]
             );
         }
-        let _ = writeln!(
+        let _ = write!(
             code,
-            "    ev.aggregate_done({n}, {depth}, &acc, items.len());"
+            "{}        match acc.add(ev, {n}, {body:?}) {{\n            Ok(false) => {{}}\n            \
+             Ok(true) => break,\n            Err(_) => return ev.aggregate_failed({n}, {depth}),\n        }}\n    }}\n",
+            element.steps(&steps_of(for_body), self.plan)
         );
         code
     }
