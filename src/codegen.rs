@@ -215,7 +215,8 @@ impl<'c> Writer<'c> {
         };
         let mut code = format!(
             "    let mut acc = Accumulator::new(AggKind::{kind:?});\n    \
-             let Some(items) = ev.aggregate_items({n}, {collection}, &acc) else {{ return; }};\n"
+             let Some(items) = ev.aggregate_items({n}, {}, &acc) else {{ return; }};\n",
+            self.plan.alias[*collection as usize]
         );
         if filter.is_none() && body.is_none() {
             // `count`, `any` or `all` of every element: the length says it.

@@ -4,7 +4,7 @@
 //! the nodes that read it, and share the rest with it: [`Accumulator`] and the
 //! methods below.
 
-use super::{plan, Eval, Evaluator, Fail, FAILED, FALSE, TRUE};
+use super::{plan, Eval, Evaluator, Fail, FAILED, FALSE, TRUE, VALUE};
 use crate::ast::AggKind;
 use crate::lower::{Compiled, Op};
 use crate::value::Value;
@@ -144,18 +144,21 @@ impl<'c> Evaluator<'c> {
     /// Native plans: the elements of the collection in slot `collection`; none if
     /// node `n` is decided already: it failed (no list or set there), or the
     /// collection is empty and `acc` says what that gives.
+    /// (`collection` is the slot, the plan's alias of the node.)
+    #[inline]
     pub(crate) fn aggregate_items(
         &mut self,
         n: u32,
         collection: u32,
         acc: &Accumulator,
     ) -> Option<Arc<Vec<Value>>> {
-        match self.ensure(collection) {
-            Ok(Value::Set(v) | Value::List(v)) if v.is_empty() => {
+        let c = collection as usize;
+        match (self.flags[c], &self.memo[c]) {
+            (VALUE, Value::Set(v) | Value::List(v)) if v.is_empty() => {
                 self.set(n, acc.result(0));
                 None
             }
-            Ok(Value::Set(v) | Value::List(v)) => Some(v.clone()),
+            (VALUE, Value::Set(v) | Value::List(v)) => Some(v.clone()),
             _ => {
                 self.flags[n as usize] = FAILED;
                 None
