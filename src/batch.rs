@@ -848,10 +848,9 @@ struct Worker<'c> {
     header: crate::render::ResultHeader,
     /// JSON lines written without a serialiser (all but full traces).
     lines: crate::render::line::LineWriter,
-    /// The results of the record being written, and the rules that applied (by
-    /// index; `reached` is the scratch space that finds them): reused from one
-    /// record to the next.
-    values: Vec<Value>,
+    /// The rules that applied to the record being written (by index; `reached`
+    /// is the scratch space that finds them): reused from one record to the
+    /// next.
     applied: Vec<u32>,
     reached: Vec<bool>,
     /// The largest chunk output so far: the next one is made that large at once.
@@ -878,7 +877,6 @@ impl<'c> Worker<'c> {
             counted,
             header,
             lines,
-            values: Vec::new(),
             applied: Vec::new(),
             reached: Vec::new(),
             out_capacity: options.chunk * 512,
@@ -928,7 +926,7 @@ impl<'c> Worker<'c> {
         let error = match self.record(line, payload) {
             Ok(()) => {
                 for (slot, &i) in acc.counts.iter_mut().zip(&self.counted) {
-                    let k = count_index(&self.values[i]);
+                    let k = count_index(self.ev.result(i));
                     if slot.len() <= k {
                         slot.resize(k + 1, 0);
                     }
@@ -989,15 +987,18 @@ impl<'c> Worker<'c> {
         (out, summary)
     }
 
-    /// Writes the result of the record just evaluated (`values`, and `applied`
-    /// for a compact trace), straight from the values, as a JSON line or a CSV row.
+    /// Writes the result of the record just evaluated (its values where the
+    /// evaluator left them, and `applied` for a compact trace), as a JSON line
+    /// or a CSV row.
     fn write(&self, out: &mut Vec<u8>, csv: Option<&mut csv::Writer<Vec<u8>>>, line: u64) {
-        let values = &self.values;
         let trace = self.options.trace;
         if csv.is_none() && trace != TraceMode::Full {
             let applied = (trace == TraceMode::Compact).then_some(&self.applied[..]);
-            return self.lines.write(out, &self.ev, values, line, applied);
+            return self.lines.write(out, &self.ev, line, applied);
         }
+        let values: Vec<Value> = (0..self.ev.compiled.results.len())
+            .map(|i| self.ev.result(i).clone())
+            .collect();
         let (applied, steps): (Vec<_>, _);
         let trace = match trace {
             TraceMode::None => None,
@@ -1013,7 +1014,7 @@ impl<'c> Worker<'c> {
         let record = crate::render::ResultRecord {
             header: &self.header,
             ev: &self.ev,
-            values,
+            values: &values,
             line: Some(line),
             trace,
             compact: true,
@@ -1080,7 +1081,7 @@ impl<'c> Worker<'c> {
                 return Err(error_record(line, None, "unreadable", &message, Vec::new()))
             }
         };
-        let Err(e) = self.ev.run_into(facts, &mut self.values) else {
+        let Err(e) = self.ev.run_in_place(facts) else {
             return Ok(());
         };
         let id = doc_id.or_else(|| self.ev.facts_id().map(|id| Json::String(id.to_string())));

@@ -196,21 +196,14 @@ impl<'c> Evaluator<'c> {
     /// As [`Self::run`], into `values` (whatever it held is replaced), so that a
     /// caller that evaluates many entities reuses one vector.
     pub fn run_into(&mut self, facts: Facts, values: &mut Vec<Value>) -> Result<(), EvalError> {
-        self.run_eager(facts);
-        let compiled = self.compiled;
+        self.run_in_place(facts)?;
         // A vector that held the last record's results keeps the sets they share
         // with these (most records conclude the same few), without counting
         // their references again.
-        values.truncate(compiled.results.len());
-        for (i, r) in compiled.results.iter().enumerate() {
-            let slot = compiled.plan.alias[r.node as usize] as usize;
-            let v = match self.flags[slot] {
-                FALSE => &FALSE_VALUE,
-                TRUE => &TRUE_VALUE,
-                VALUE => &self.memo[slot],
-                FAILED => return self.run_failed(values),
-                _ => &Value::Absent,
-            };
+        let count = self.compiled.results.len();
+        values.truncate(count);
+        for i in 0..count {
+            let v = self.result(i);
             match values.get_mut(i) {
                 Some(old) if same_shared(old, v) => {}
                 Some(old) => *old = v.clone(),
@@ -220,20 +213,38 @@ impl<'c> Evaluator<'c> {
         Ok(())
     }
 
+    /// As [`Self::run`], leaving the results where the evaluation put them, to
+    /// be read with [`Self::result`] until the next run: for a caller that only
+    /// reads them (writes them out), no copy.
+    pub fn run_in_place(&mut self, facts: Facts) -> Result<(), EvalError> {
+        self.run_eager(facts);
+        let compiled = self.compiled;
+        let failed = (compiled.results.iter())
+            .any(|r| self.flags[compiled.plan.alias[r.node as usize] as usize] == FAILED);
+        match failed {
+            true => self.run_failed(),
+            false => Ok(()),
+        }
+    }
+
+    /// Result `i` of the last run (in the order of `Compiled::results`).
+    #[inline]
+    pub fn result(&self, i: usize) -> &Value {
+        self.slot(self.compiled.results[i].node)
+    }
+
     /// A result failed in the eager pass: the on-demand evaluation computes the
     /// results again, to report the exact error a drafter must see (or values,
     /// where the eager pass failed on a node no reading reaches).
     #[cold]
-    fn run_failed(&mut self, values: &mut Vec<Value>) -> Result<(), EvalError> {
+    fn run_failed(&mut self) -> Result<(), EvalError> {
         // The facts go back where the eager pass moved them from.
         for step in &self.compiled.plan.steps {
             if let Step::Fact(n, id) = *step {
                 self.swap_fact(n, id);
             }
         }
-        values.clear();
-        *values = self.run_on_demand()?;
-        Ok(())
+        self.run_on_demand().map(drop)
     }
 
     /// The same results by the on-demand evaluation alone (for tests and for
@@ -377,6 +388,7 @@ impl<'c> Evaluator<'c> {
 
     /// The eager pass's slot of a node, whether or not a left-to-right reading
     /// would have computed it.
+    #[inline]
     fn slot(&self, node: u32) -> &Value {
         if !self.eager {
             return &self.memo[node as usize];

@@ -32,6 +32,10 @@
 //! assert!(trace.steps.iter().any(|s| s.citation.as_deref() == Some("D.Lgs. 138/2024, art. 6, c. 1, lett. a)")));
 //! ```
 //!
+//! To evaluate many entities, [`eval::Evaluator::run_into`] reuses one vector of
+//! results, and [`eval::Evaluator::run_in_place`] copies none: each result is read
+//! with [`eval::Evaluator::result`] until the next run.
+//!
 //! Facts given as text are best read with [`facts::load_facts_from_str`], as
 //! `lexnis batch` and `lexnis eval` read them: numbers digit for digit, a key
 //! given twice reported. [`facts::load_facts`] takes a tree already parsed, whose

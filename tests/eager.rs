@@ -112,6 +112,19 @@ fn failures_are_reported_only_where_a_left_to_right_reading_meets_them() {
     // `x > 3` with x absent under rule b, `100 / 0`, a sum over an absent weight,
     // `p.weight > 10` with the first weight absent.
     assert_eq!(failures, 5);
+    // Results read where the evaluation left them are those `run` returns, and
+    // the errors the same, a run that needed the on-demand evaluation included.
+    let mut in_place = Evaluator::new(&c);
+    for doc in &docs {
+        let facts = load_facts(&c.program, doc).unwrap();
+        let want = Evaluator::new(&c).run(facts.clone());
+        let got = in_place.run_in_place(facts).map(|()| {
+            (0..c.results.len())
+                .map(|i| in_place.result(i).clone())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(got, want, "on {doc}");
+    }
     let mixed = |doc: &serde_json::Value| {
         let facts = load_facts(&c.program, doc).unwrap();
         let mut ev = Evaluator::new(&c);

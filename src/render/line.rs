@@ -83,14 +83,7 @@ impl LineWriter {
     /// Writes the result of the run `ev` last made, with its line number and, if
     /// given, its compact trace (the indices of the rules that applied, as
     /// [`Evaluator::applied_rule_indices_into`] lists them); ends with a newline.
-    pub fn write(
-        &self,
-        out: &mut Vec<u8>,
-        ev: &Evaluator<'_>,
-        values: &[Value],
-        line: u64,
-        trace: Option<&[u32]>,
-    ) {
+    pub fn write(&self, out: &mut Vec<u8>, ev: &Evaluator<'_>, line: u64, trace: Option<&[u32]>) {
         let p = &ev.compiled.program;
         out.extend_from_slice(b"{\"line\":");
         write_number(out, line);
@@ -102,9 +95,9 @@ impl LineWriter {
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(&self.as_of);
-        for ((key, r), v) in self.keys.iter().zip(&ev.compiled.results).zip(values) {
+        for (i, (key, r)) in self.keys.iter().zip(&ev.compiled.results).enumerate() {
             out.extend_from_slice(key);
-            self.value(out, p, &r.ty, v);
+            self.value(out, p, &r.ty, ev.result(i));
         }
         out.extend_from_slice(&self.tail);
         if let Some(trace) = trace {
@@ -299,7 +292,7 @@ mod tests {
             let mut fast = Vec::new();
             let (mut reached, mut indices) = (Vec::new(), Vec::new());
             ev.applied_rule_indices_into(&mut reached, &mut indices);
-            lines.write(&mut fast, &ev, &values, i, Some(&indices));
+            lines.write(&mut fast, &ev, i, Some(&indices));
             let record = super::super::ResultRecord {
                 header: &header,
                 ev: &ev,
