@@ -308,26 +308,13 @@ fn read_jsonl(
 ) -> Result<(), String> {
     let (mut seq, mut first_line) = (0u64, 1u64);
     let mut lines = Lines::new(chunk);
-    loop {
+    let end = loop {
         let at_hand = match input.fill_buf() {
+            Ok([]) => break Ok(()),
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                // The lines read before a read error are still evaluated and written.
-                let (count, text) = lines.take_all();
-                if count > 0 {
-                    send(seq, Chunk::Lines { first_line, text });
-                }
-                return Err(e.to_string());
-            }
+            Err(e) => break Err(e.to_string()),
         };
-        if at_hand.is_empty() {
-            let (count, text) = lines.take_all();
-            if count > 0 {
-                send(seq, Chunk::Lines { first_line, text });
-            }
-            return Ok(());
-        }
         let taken = lines.add(at_hand);
         let drained = taken == at_hand.len();
         input.consume(taken);
@@ -338,7 +325,13 @@ fn read_jsonl(
             seq += 1;
             first_line += count;
         }
+    };
+    // What is left is still evaluated and written, before a read error too.
+    let (count, text) = lines.take_all();
+    if count > 0 {
+        send(seq, Chunk::Lines { first_line, text });
     }
+    end
 }
 
 /// The lines of the chunk being read.

@@ -87,17 +87,21 @@ pub struct ReviewCadence {
 }
 
 impl Act {
-    /// The day by which the act must have been revised (art. 40, c. 10 and 11):
-    /// its adoption (or, failing that, in-force) date plus the declared cadence.
-    /// None past 9999-12-31, where no date is written (see `resolve`, which
-    /// says so to the drafter).
+    /// The act's [`review_due`] date; none past 9999-12-31, where no date is
+    /// written (see `resolve`, which says so to the drafter).
     pub fn review_deadline(&self) -> Option<Date> {
         let review = self.review.as_ref()?;
-        let from = self.adopted.unwrap_or(self.in_force);
-        from.add_years(review.every_years as i32)
+        review_due(self.adopted, self.in_force, review.every_years)
             .written_as_yyyy_mm_dd()
             .ok()
     }
+}
+
+/// The day by which an act must have been revised (D.Lgs. 138/2024, art. 40,
+/// c. 10 and 11): its adoption (or, failing that, in-force) date plus the
+/// declared cadence in years.
+pub fn review_due(adopted: Option<Date>, in_force: Date, every_years: u32) -> Date {
+    adopted.unwrap_or(in_force).add_years(every_years as i32)
 }
 
 #[derive(Debug, Clone)]

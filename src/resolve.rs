@@ -72,8 +72,8 @@ impl ActVersion {
 /// write as a date.
 fn review_past_9999(h: &crate::ast::ActHeader) -> Option<Diagnostic> {
     let review = h.review.as_ref()?;
-    let from = h.adopted.or(h.in_force)?.0;
-    let deadline = from.add_years(review.every_years as i32);
+    let adopted = h.adopted.map(|d| d.0);
+    let deadline = crate::program::review_due(adopted, h.in_force?.0, review.every_years);
     deadline.written_as_yyyy_mm_dd().err()?;
     Some(
         Diagnostic::error(

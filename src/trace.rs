@@ -290,14 +290,10 @@ impl AppliedRule {
 
 /// The ids of the rules that applied, in declaration order: what a compact trace
 /// lists, without making any text.
-pub fn applied_rule_ids<'e>(
-    ev: &'e Evaluator<'_>,
-) -> impl Iterator<Item = crate::program::RuleId> + 'e {
-    ev.applied_rules()
-        .into_iter()
-        .enumerate()
-        .filter(|(_, applied)| *applied)
-        .map(|(i, _)| crate::program::RuleId(i as u32))
+pub fn applied_rule_ids(ev: &Evaluator<'_>) -> impl Iterator<Item = crate::program::RuleId> {
+    let (mut reached, mut applied) = (Vec::new(), Vec::new());
+    ev.applied_rule_indices_into(&mut reached, &mut applied);
+    applied.into_iter().map(crate::program::RuleId)
 }
 
 /// A trace as results carry it: every step, or only the rules that applied.
