@@ -656,7 +656,10 @@ impl<'c> Evaluator<'c> {
         self.ensure(a)?;
         self.ensure(b)?;
         let (x, y) = (self.slot(a), self.slot(b));
-        if matches!(op, CmpOp::Eq | CmpOp::Ne) {
+        // An absent value equals nothing and differs from nothing: only the
+        // literal `none` tests for it (`x = none`).
+        let by_none = self.is_none_literal(a) || self.is_none_literal(b);
+        if matches!(op, CmpOp::Eq | CmpOp::Ne) && (by_none || !x.is_absent() && !y.is_absent()) {
             return Ok(Value::Bool((x == y) == (op == CmpOp::Eq)));
         }
         if *x == Value::Absent {
@@ -666,6 +669,11 @@ impl<'c> Evaluator<'c> {
             return Err(Fail::absent(b));
         }
         Ok(Value::Bool(cmp_holds(op, compare(x, y))))
+    }
+
+    /// Whether node `n` is the literal `none`.
+    fn is_none_literal(&self, n: u32) -> bool {
+        matches!(self.compiled.node(n).op, Op::Const(Value::Absent))
     }
 
     fn member(&mut self, a: u32, b: u32, negated: bool) -> Eval<'c> {

@@ -23,6 +23,10 @@ pub enum Value {
 }
 
 impl Value {
+    pub fn is_absent(&self) -> bool {
+        matches!(self, Value::Absent)
+    }
+
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),

@@ -97,6 +97,66 @@ rule r cite "art. 3" when total > 0.3 EUR then over
 }
 
 #[test]
+fn equality_with_an_absent_value_is_undecided_unless_tested_against_none() {
+    // `b.amount = 5 EUR` on an entity without `b` is neither true nor false:
+    // it fails as `<` does, asking for a guard; only `= none` tests absence.
+    let body = r#"
+record Money2 { amount: money }
+fact b: optional Money2
+define five: bool cite "art. 1" = b.amount = 5 EUR
+define not_five: bool cite "art. 1" = b.amount != 5 EUR
+define guarded: bool cite "art. 1" = b is given and b.amount != 5 EUR
+define without: bool cite "art. 2" = b = none
+report five, not_five, guarded, without
+outcome o: bool otherwise false
+rule r cite "art. 3" when without then o
+"#;
+    let c = compiled(body);
+    let given = load_facts(&c.program, &json!({"b": {"amount": 5}})).unwrap();
+    let mut ev = Evaluator::new(&c);
+    let values = ev.run(given).unwrap();
+    let out = lexnis::render::result_json(&ev, &values, None);
+    assert_eq!(
+        (&out["five"], &out["not_five"], &out["without"]),
+        (&json!(true), &json!(false), &json!(false))
+    );
+    for lazily in [false, true] {
+        let absent = load_facts(&c.program, &json!({})).unwrap();
+        let mut ev = Evaluator::new(&c);
+        let error = match lazily {
+            true => ev.run_lazily(absent),
+            false => ev.run(absent),
+        }
+        .unwrap_err();
+        assert!(
+            error
+                .message
+                .contains("`b.amount` has no value for this entity")
+                && error
+                    .message
+                    .contains("guard the rule with `... is given and ...`"),
+            "{error}"
+        );
+    }
+    let guarded = compiled(
+        &body
+            .replace("define five", "define unused_five")
+            .replace("report five, not_five,", "report")
+            .replace("define not_five", "define unused_not_five"),
+    );
+    let out = {
+        let facts = load_facts(&guarded.program, &json!({})).unwrap();
+        let mut ev = Evaluator::new(&guarded);
+        let values = ev.run(facts).unwrap();
+        lexnis::render::result_json(&ev, &values, None)
+    };
+    assert_eq!(
+        (&out["guarded"], &out["without"], &out["o"]),
+        (&json!(false), &json!(true), &json!(true))
+    );
+}
+
+#[test]
 fn dates_and_builtins() {
     let body = r#"
 define deadline: date cite "art. 1" = if today <= date(year(today), 2, 28) then date(year(today), 2, 28) else date(year(today) + 1, 2, 28)

@@ -169,7 +169,11 @@ impl<'c> Evaluator<'c> {
     pub(crate) fn equal(&mut self, n: u32, a: u32, b: u32, negated: bool) {
         self.flags[n as usize] = match (self.flags[a as usize], self.flags[b as usize]) {
             (FAILED, _) | (_, FAILED) => FAILED,
-            _ => u8::from(same_value(self.planned(a), self.planned(b)) != negated),
+            _ => match (self.planned(a), self.planned(b)) {
+                // An absent operand: `compute` decides (`= none`) or says which.
+                (Value::Absent, _) | (_, Value::Absent) => return self.compute_into(n),
+                (x, y) => u8::from(same_value(x, y) != negated),
+            },
         };
     }
 
