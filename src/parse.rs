@@ -32,6 +32,20 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, ParseError> {
             diagnostics: vec![d],
         });
     }
+    if let Some(at) = too_many_nesting_words(text) {
+        let d = Diagnostic::error(
+            "lexnis::parse::too_deep",
+            format!("more than {MAX_NESTING_WORDS} `if` and `not` in one declaration"),
+        )
+        .label(Span::new(file, at, at + 2), "this one")
+        .help(
+            "each `else if` and `not` nests what follows in it, and lexnis reads at most \
+             that many in one declaration: split the expression with `define` into named steps",
+        );
+        return Err(ParseError {
+            diagnostics: vec![d],
+        });
+    }
     let mut pairs = LexnisParser::parse(Rule::file, text).map_err(|e| ParseError {
         diagnostics: vec![syntax_error(file, text, e)],
     })?;
@@ -73,6 +87,54 @@ fn too_deep(text: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// How many `if` and `not` one declaration may hold: each nests the rest of
+/// its expression one level deeper in the parser and in every later stage,
+/// whose recursion a chain of many hundreds would overflow. (A count, not a
+/// depth: it needs no parse, and no rule of the law comes near it.)
+const MAX_NESTING_WORDS: usize = 128;
+
+/// The offset of the `if` or `not` past [`MAX_NESTING_WORDS`] in one declaration
+/// (a line that begins at its first column begins a declaration), outside
+/// strings and comments.
+fn too_many_nesting_words(text: &str) -> Option<usize> {
+    let mut count = 0;
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with(|c: char| !c.is_whitespace() && c != '#') {
+            count = 0;
+        }
+        let mut in_string = false;
+        let bytes = line.as_bytes();
+        for (i, &b) in bytes.iter().enumerate() {
+            match b {
+                b'"' if i == 0 || bytes[i - 1] != b'\\' => in_string = !in_string,
+                b'#' if !in_string => break,
+                b'i' | b'n' if !in_string && is_nesting_word(bytes, i) => {
+                    count += 1;
+                    if count > MAX_NESTING_WORDS {
+                        return Some(offset + i);
+                    }
+                }
+                _ => {}
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// Whether the word at `i` is `if` or `not`.
+fn is_nesting_word(bytes: &[u8], i: usize) -> bool {
+    let part_of_name = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    if i > 0 && part_of_name(&bytes[i - 1]) {
+        return false;
+    }
+    let rest = &bytes[i..];
+    [&b"if"[..], &b"not"[..]]
+        .iter()
+        .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(part_of_name))
 }
 
 fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
@@ -226,6 +288,22 @@ fn is_keyword(rule: Rule) -> bool {
 }
 
 /// Drops keyword tokens, which carry no meaning once parsed.
+/// The keyword of a header field, as a drafter writes it.
+fn keyword_of_field(rule: Rule) -> &'static str {
+    match rule {
+        Rule::title_field => "title",
+        Rule::cited_field => "cited as",
+        Rule::kind_field => "kind",
+        Rule::adopted_field => "adopted",
+        Rule::in_force_field => "in force from",
+        Rule::gazette_field => "gazette",
+        Rule::supersedes_field => "supersedes",
+        Rule::review_field => "review every",
+        Rule::articles_field => "articles",
+        _ => "refers to",
+    }
+}
+
 fn significant(pair: Pair<'_, Rule>) -> Vec<Pair<'_, Rule>> {
     inner(pair).filter(|p| !is_keyword(p.as_rule())).collect()
 }
@@ -358,9 +436,18 @@ impl Builder {
             span,
             ..ActHeader::default()
         };
+        let mut given: Vec<(Rule, Span)> = Vec::new();
         for field in parts {
             let fspan = self.span(&field);
             let rule = field.as_rule();
+            match given.iter().find(|(r, _)| *r == rule) {
+                // `refers to` lists the acts referred to, one a line.
+                Some((_, first)) if rule != Rule::refers_field => {
+                    self.field_given_twice(&h.id.text, rule, *first, fspan);
+                    continue;
+                }
+                _ => given.push((rule, fspan)),
+            }
             let vals = significant(field);
             match rule {
                 Rule::title_field => h.title = Some(self.string(&vals[0])),
@@ -387,6 +474,24 @@ impl Builder {
             }
         }
         h
+    }
+
+    /// A field of an act's header written a second time: an error, since which
+    /// of the two the drafter meant cannot be told (the later one would
+    /// otherwise silently replace the first).
+    fn field_given_twice(&mut self, act: &str, rule: Rule, first: Span, again: Span) {
+        let field = keyword_of_field(rule);
+        self.errors.push(
+            Diagnostic::error(
+                "lexnis::parse::field_given_twice",
+                format!("`{field}` is given twice in the header of act `{act}`"),
+            )
+            .label(again, "given again here")
+            .label(first, "first given here")
+            .help(format!(
+                "keep one `{field}` line; a new text of the act is a new version in its own folder"
+            )),
+        );
     }
 
     fn citation(&self, pair: Pair<'_, Rule>) -> Citation {
@@ -1125,5 +1230,51 @@ mod tests {
     fn impossible_date_is_reported() {
         let err = parse("act nis { in force from 2025-02-29 }").unwrap_err();
         assert_eq!(err.diagnostics[0].code, "lexnis::parse::malformed_date");
+    }
+    #[test]
+    fn a_header_field_given_twice_is_an_error_at_the_second() {
+        let text = "act nis {\n  in force from 2025-02-11\n  in force from 2026-02-11\n}";
+        let err = parse(text).unwrap_err();
+        let d = &err.diagnostics[0];
+        assert_eq!(d.code, "lexnis::parse::field_given_twice");
+        assert_eq!(
+            d.message,
+            "`in force from` is given twice in the header of act `nis`"
+        );
+        assert_eq!(
+            d.primary_span().map(|s| s.start),
+            text.rfind("in force").map(|i| i as u32)
+        );
+        // `refers to` is a list, one act a line.
+        let text = "act nis {\n  refers to \"a\"\n  refers to \"b\"\n}";
+        assert!(parse(text).is_ok());
+    }
+
+    #[test]
+    fn a_long_else_if_chain_is_refused_before_it_overflows_the_stack() {
+        let chain = "if false then true else ".repeat(600);
+        let text = format!("act a {{ }}\ndefine x: bool cite \"art. 1\" = {chain}true\n");
+        let err = parse(&text).unwrap_err();
+        let d = &err.diagnostics[0];
+        assert_eq!(d.code, "lexnis::parse::too_deep");
+        let at = d.primary_span().unwrap().start as usize;
+        assert_eq!(&text[at..at + 2], "if");
+        // The 129th: the count starts again at each declaration.
+        assert_eq!(text[..at].matches("if ").count(), 128);
+        let many =
+            "define y: bool cite \"art. 1\" = not false and not (if true then true else false)\n";
+        assert!(parse(&format!("act a {{ }}\n{}", many.repeat(100))).is_ok());
+        // Words that hold `if` or `not`, and the words in strings, do not count.
+        let names = "  and notify_iff and iffy and not_ok and \"if not\" # if not\n";
+        let one = format!(
+            "define x: bool cite \"art. 1\"\n  = true\n{}",
+            names.repeat(200)
+        );
+        assert!(too_many_nesting_words(&one).is_none());
+        let nots = format!(
+            "define x: bool cite \"art. 1\"\n  = true\n{}",
+            "  and not x\n".repeat(129)
+        );
+        assert!(too_many_nesting_words(&nots).is_some());
     }
 }
