@@ -83,7 +83,10 @@ pub struct RenderOptions {
 /// Renders one diagnostic as the user sees it on stderr.
 pub fn render(diag: &Diagnostic, sources: &SourceMap, options: RenderOptions) -> String {
     let files: std::collections::BTreeSet<_> = diag.labels.iter().map(|l| l.span.file).collect();
-    if files.len() > 1 {
+    let far_right = (diag.labels.iter()).any(|l| sources.line_col(l.span).1 > MAX_DRAWN_COLUMN);
+    if far_right {
+        render_without_snippet(diag, sources)
+    } else if files.len() > 1 {
         render_multi_file(diag, sources, options)
     } else {
         render_single_file(diag, sources, options)
@@ -103,6 +106,37 @@ pub fn render_all(diags: &[Diagnostic], sources: &SourceMap, options: RenderOpti
     let warnings = diags.len() - errors;
     if !diags.is_empty() {
         let _ = writeln!(out, "{} error(s), {} warning(s)", errors, warnings);
+    }
+    out
+}
+
+/// The rightmost column a drawn snippet points at. The drawing pads to a
+/// label's column, and miette's padding fails past 65,535 (a generated rule
+/// file with one very long line); such a line is not worth drawing anyway.
+const MAX_DRAWN_COLUMN: usize = 2_000;
+
+/// A diagnostic as lines of text, each label at its `file:line:col`, for a
+/// label too far right on its line to draw.
+fn render_without_snippet(diag: &Diagnostic, sources: &SourceMap) -> String {
+    let severity = match diag.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut out = format!(
+        "{severity}[{}]: {}
+",
+        diag.code, diag.message
+    );
+    for label in &diag.labels {
+        let _ = writeln!(
+            out,
+            "  --> {}: {}",
+            sources.location(label.span),
+            label.message
+        );
+    }
+    if let Some(help) = &diag.help {
+        let _ = writeln!(out, "  help: {help}");
     }
     out
 }

@@ -67,6 +67,24 @@ fn syntax_error_names_expected_tokens_in_words() {
 }
 
 #[test]
+fn an_error_far_right_on_a_long_line_is_reported_by_its_place() {
+    // A generated rule file may hold one very long expression; its snippet is not
+    // drawn (the drawing pads to the column), its place and message are given.
+    let long = "lungo ".repeat(12_000);
+    let out = diagnostics_of(
+        "policies/nis/long.law",
+        &format!("define x: bool \"{long}\" cite \"art. 1\" = nope\n"),
+    );
+    assert_eq!(
+        out,
+        "error[lexnis::check::unknown_name]: unknown name `nope`\n  \
+         --> policies/nis/long.law:8:72035: not declared in any act in force\n  \
+         help: declare it with `fact`, `define` or `outcome`, or check the spelling\n\
+         1 error(s), 0 warning(s)\n"
+    );
+}
+
+#[test]
 fn unknown_name_suggests_the_closest() {
     let out = diagnostics_of(
         "policies/nis/scope.law",
