@@ -122,11 +122,7 @@ fn render_without_snippet(diag: &Diagnostic, sources: &SourceMap) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let mut out = format!(
-        "{severity}[{}]: {}
-",
-        diag.code, diag.message
-    );
+    let mut out = format!("{severity}[{}]: {}\n", diag.code, diag.message);
     for label in &diag.labels {
         let _ = writeln!(
             out,

@@ -658,14 +658,17 @@ impl<'c> Evaluator<'c> {
         let (x, y) = (self.slot(a), self.slot(b));
         // An absent value equals nothing and differs from nothing: only the
         // literal `none` tests for it (`x = none`).
-        let by_none = self.is_none_literal(a) || self.is_none_literal(b);
-        if matches!(op, CmpOp::Eq | CmpOp::Ne) && (by_none || !x.is_absent() && !y.is_absent()) {
+        if matches!(op, CmpOp::Eq | CmpOp::Ne)
+            && (!x.is_absent() && !y.is_absent()
+                || self.is_none_literal(a)
+                || self.is_none_literal(b))
+        {
             return Ok(Value::Bool((x == y) == (op == CmpOp::Eq)));
         }
-        if *x == Value::Absent {
+        if x.is_absent() {
             return Err(Fail::absent(a));
         }
-        if *y == Value::Absent {
+        if y.is_absent() {
             return Err(Fail::absent(b));
         }
         Ok(Value::Bool(cmp_holds(op, compare(x, y))))

@@ -597,6 +597,17 @@ fn repeated_entry(items: &[Value], path: &JsonPath<'_>) -> Option<FactError> {
         })
 }
 
+/// An error met reading a value cut out of a document's text, for the
+/// document's reader: without its place in the value's text, which is not its
+/// place in the document (the document's reader gives its own).
+fn without_place<E: serde::de::Error>(e: serde_json::Error) -> E {
+    let message = e.to_string();
+    match message.rsplit_once(" at line ") {
+        Some((words, _)) if e.line() > 0 => E::custom(words),
+        _ => E::custom(message),
+    }
+}
+
 fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
     items
         .map(|s| format!("\"{s}\""))
@@ -796,16 +807,7 @@ mod stream {
                 return Ok(self.number_text(text));
             }
             let mut value = serde_json::Deserializer::from_str(text);
-            serde::Deserializer::deserialize_any(&mut value, self).map_err(|e| {
-                // Its place in this value's text is not its place in the document:
-                // without it, the document's reader gives its own.
-                let message = e.to_string();
-                let message = match message.rsplit_once(" at line ") {
-                    Some((words, _)) if e.line() > 0 => words.to_string(),
-                    _ => message,
-                };
-                serde::de::Error::custom(message)
-            })
+            serde::Deserializer::deserialize_any(&mut value, self).map_err(without_place)
         }
     }
 

@@ -21,27 +21,7 @@ pub struct ParseError {
 
 /// Parses one rule file.
 pub fn parse_file(file: FileId, text: &str) -> Result<File, ParseError> {
-    if let Some(at) = too_deep(text) {
-        let d = Diagnostic::error(
-            "lexnis::parse::too_deep",
-            format!("brackets nested more than {MAX_DEPTH} deep"),
-        )
-        .label(Span::new(file, at, at + 1), "this bracket")
-        .help("split the expression with `define` into named steps");
-        return Err(ParseError {
-            diagnostics: vec![d],
-        });
-    }
-    if let Some(at) = too_many_nesting_words(text) {
-        let d = Diagnostic::error(
-            "lexnis::parse::too_deep",
-            format!("more than {MAX_NESTING_WORDS} `if` and `not` in one declaration"),
-        )
-        .label(Span::new(file, at, at + 2), "this one")
-        .help(
-            "each `else if` and `not` nests what follows in it, and lexnis reads at most \
-             that many in one declaration: split the expression with `define` into named steps",
-        );
+    if let Some(d) = too_deep(file, text) {
         return Err(ParseError {
             diagnostics: vec![d],
         });
@@ -65,64 +45,73 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, ParseError> {
 
 const MAX_DEPTH: usize = 64;
 
-/// The offset of the first bracket nested deeper than [`MAX_DEPTH`], outside strings.
-fn too_deep(text: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, b) in text.bytes().enumerate() {
-        match b {
-            _ if escaped => escaped = false,
-            b'\\' if in_string => escaped = true,
-            b'"' => in_string = !in_string,
-            b'(' | b'[' | b'{' if !in_string => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Some(i);
-                }
-            }
-            b')' | b']' | b'}' if !in_string => depth = depth.saturating_sub(1),
-            b'\n' => in_string = false,
-            _ => {}
-        }
-    }
-    None
-}
-
 /// How many `if` and `not` one declaration may hold: each nests the rest of
 /// its expression one level deeper in the parser and in every later stage,
 /// whose recursion a chain of many hundreds would overflow. (A count, not a
 /// depth: it needs no parse, and no rule of the law comes near it.)
 const MAX_NESTING_WORDS: usize = 128;
 
-/// The offset of the `if` or `not` past [`MAX_NESTING_WORDS`] in one declaration
-/// (a line that begins at its first column begins a declaration), outside
-/// strings and comments.
-fn too_many_nesting_words(text: &str) -> Option<usize> {
-    let mut count = 0;
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if line.starts_with(|c: char| !c.is_whitespace() && c != '#') {
-            count = 0;
+/// A file nested deeper than the parser and the later stages can recurse: the
+/// first bracket past [`MAX_DEPTH`], or the first `if` or `not` past
+/// [`MAX_NESTING_WORDS`] in one declaration (a line that begins at its first
+/// column begins one). Found without parsing, outside strings and comments.
+fn too_deep(file: FileId, text: &str) -> Option<Diagnostic> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut words) = (0usize, 0usize);
+    for (i, b) in code_bytes(text) {
+        if (i == 0 || bytes[i - 1] == b'\n') && !b.is_ascii_whitespace() {
+            words = 0;
         }
-        let mut in_string = false;
-        let bytes = line.as_bytes();
-        for (i, &b) in bytes.iter().enumerate() {
-            match b {
-                b'"' if i == 0 || bytes[i - 1] != b'\\' => in_string = !in_string,
-                b'#' if !in_string => break,
-                b'i' | b'n' if !in_string && is_nesting_word(bytes, i) => {
-                    count += 1;
-                    if count > MAX_NESTING_WORDS {
-                        return Some(offset + i);
-                    }
-                }
-                _ => {}
-            }
+        match b {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            b'i' | b'n' if is_nesting_word(bytes, i) => words += 1,
+            _ => continue,
         }
-        offset += line.len();
+        if depth > MAX_DEPTH {
+            let d = Diagnostic::error(
+                "lexnis::parse::too_deep",
+                format!("brackets nested more than {MAX_DEPTH} deep"),
+            );
+            return Some(
+                d.label(Span::new(file, i, i + 1), "this bracket")
+                    .help("split the expression with `define` into named steps"),
+            );
+        }
+        if words > MAX_NESTING_WORDS {
+            let d = Diagnostic::error(
+                "lexnis::parse::too_deep",
+                format!("more than {MAX_NESTING_WORDS} `if` and `not` in one declaration"),
+            );
+            return Some(d.label(Span::new(file, i, i + 2), "this one").help(
+                "each `else if` and `not` nests what follows in it, and lexnis reads at most \
+                 that many in one declaration: split the expression with `define` into named steps",
+            ));
+        }
     }
     None
+}
+
+/// The bytes of a rule file outside its strings and comments, with their
+/// offsets. (A string ends at its line's end, as the grammar has it.)
+fn code_bytes(text: &str) -> impl Iterator<Item = (usize, u8)> + '_ {
+    let (mut in_string, mut escaped, mut in_comment) = (false, false, false);
+    text.bytes().enumerate().filter(move |&(_, b)| {
+        if b == b'\n' {
+            (in_string, escaped, in_comment) = (false, false, false);
+            return true;
+        }
+        match b {
+            _ if in_comment => {}
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            b'#' if !in_string => in_comment = true,
+            _ if !in_string => return true,
+            _ => {}
+        }
+        false
+    })
 }
 
 /// Whether the word at `i` is `if` or `not`.
@@ -287,7 +276,6 @@ fn is_keyword(rule: Rule) -> bool {
     rule as usize >= Rule::kw_act as usize
 }
 
-/// Drops keyword tokens, which carry no meaning once parsed.
 /// The keyword of a header field, as a drafter writes it.
 fn keyword_of_field(rule: Rule) -> &'static str {
     match rule {
@@ -304,6 +292,7 @@ fn keyword_of_field(rule: Rule) -> &'static str {
     }
 }
 
+/// Drops keyword tokens, which carry no meaning once parsed.
 fn significant(pair: Pair<'_, Rule>) -> Vec<Pair<'_, Rule>> {
     inner(pair).filter(|p| !is_keyword(p.as_rule())).collect()
 }
@@ -1231,6 +1220,7 @@ mod tests {
         let err = parse("act nis { in force from 2025-02-29 }").unwrap_err();
         assert_eq!(err.diagnostics[0].code, "lexnis::parse::malformed_date");
     }
+
     #[test]
     fn a_header_field_given_twice_is_an_error_at_the_second() {
         let text = "act nis {\n  in force from 2025-02-11\n  in force from 2026-02-11\n}";
@@ -1264,17 +1254,18 @@ mod tests {
         let many =
             "define y: bool cite \"art. 1\" = not false and not (if true then true else false)\n";
         assert!(parse(&format!("act a {{ }}\n{}", many.repeat(100))).is_ok());
-        // Words that hold `if` or `not`, and the words in strings, do not count.
-        let names = "  and notify_iff and iffy and not_ok and \"if not\" # if not\n";
+        // Words that hold `if` or `not`, and what strings and comments hold, do
+        // not count; a blank line does not end a declaration.
+        let names = "  and notify_iff and iffy and not_ok and \"if not\" # if not (\n\n";
         let one = format!(
             "define x: bool cite \"art. 1\"\n  = true\n{}",
             names.repeat(200)
         );
-        assert!(too_many_nesting_words(&one).is_none());
+        assert!(too_deep(FileId(0), &one).is_none());
         let nots = format!(
             "define x: bool cite \"art. 1\"\n  = true\n{}",
-            "  and not x\n".repeat(129)
+            "  and not x\n\n".repeat(129)
         );
-        assert!(too_many_nesting_words(&nots).is_some());
+        assert!(too_deep(FileId(0), &nots).is_some());
     }
 }

@@ -85,14 +85,7 @@ impl<'de> Deserialize<'de> for Exact {
                 other => other,
             }),
         };
-        value.map(Exact).map_err(|e| {
-            // Its place in this value's text is not its place in the document.
-            let message = e.to_string();
-            let words = message
-                .rsplit_once(" at line ")
-                .map_or(message.as_str(), |(w, _)| w);
-            serde::de::Error::custom(words)
-        })
+        value.map(Exact).map_err(super::without_place)
     }
 }
 
