@@ -901,6 +901,15 @@ impl<'p> Checker<'p> {
             BinOp::Mul => ArithOp::Mul,
             _ => ArithOp::Div,
         };
+        if aop == ArithOp::Div && is_literal_zero(&r) {
+            self.error(
+                "lexnis::check::division_by_zero",
+                "this divides by zero: the result has no value for any entity".into(),
+                r.span,
+                "zero".into(),
+                "divide by a number other than 0, or by a value that the facts give".into(),
+            );
+        }
         texpr(TKind::Arith(aop, Box::new(l), Box::new(r)), ty, span)
     }
 
@@ -1011,6 +1020,8 @@ impl<'p> Checker<'p> {
         let cites = p
             .rules
             .iter()
+            // A rule or definition without its citation was reported by `resolve`.
+            .filter(|r| !r.citation.is_empty())
             .map(|r| (r.act, r.citation.as_str(), r.citation_span))
             .chain(
                 p.defines
@@ -1018,13 +1029,17 @@ impl<'p> Checker<'p> {
                     .filter(|d| !d.citation.is_empty())
                     .map(|d| (d.act, d.citation.as_str(), d.span)),
             )
+            .chain(
+                p.tables
+                    .iter()
+                    .map(|t| (t.act, t.citation.as_str(), t.citation_span)),
+            )
             .chain(p.acts.iter().enumerate().filter_map(|(i, a)| {
                 a.review
                     .as_ref()
                     .map(|r| (ActId(i as u32), r.citation.as_str(), r.span))
             }));
         let problems: Vec<(Span, String, String)> = cites
-            .filter(|(_, text, _)| !text.is_empty())
             .filter_map(|(act, text, span)| {
                 citation_problem(p, act, text).map(|(m, h)| (span, m, h))
             })
@@ -1152,6 +1167,11 @@ fn same_constant(a: Option<&ast::Expr>, b: Option<&ast::Expr>) -> bool {
         }
     }
     matches!((key(a), key(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// A zero written as such (`0`, `0.0`, `0 EUR`), not a value that may be zero.
+fn is_literal_zero(e: &TExpr) -> bool {
+    matches!(&e.kind, TKind::Const(Value::Num(n)) if n.is_zero())
 }
 
 fn money_help(want: &Type, found: &Type) -> Option<String> {

@@ -455,8 +455,9 @@ impl Builder {
                     })
                 }
                 Rule::articles_field => {
-                    let a = vals[0].as_str().parse().unwrap_or(0);
-                    let b = vals[1].as_str().parse().unwrap_or(0);
+                    // Too large for a u32 is too large for `resolve`'s limit too.
+                    let a = vals[0].as_str().parse().unwrap_or(u32::MAX);
+                    let b = vals[1].as_str().parse().unwrap_or(u32::MAX);
                     h.articles = Some((a, b, fspan));
                 }
                 _ => {}

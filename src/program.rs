@@ -138,6 +138,7 @@ pub struct TableDef {
     pub act: ActId,
     pub description: Option<String>,
     pub citation: String,
+    pub citation_span: Span,
     pub columns: Vec<(String, Type)>,
     pub rows: Vec<TableRowDef>,
     pub index: KeyIndex,

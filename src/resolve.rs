@@ -13,6 +13,8 @@ use crate::source::{FileId, SourceMap, Span};
 use crate::suggest::did_you_mean;
 use std::collections::{BTreeMap, HashMap};
 
+mod header;
+
 /// One parsed rule file and the folder it came from (its act version).
 #[derive(Debug, Clone)]
 pub struct ParsedFile {
@@ -148,6 +150,7 @@ pub fn act_versions(
             }
         }
         versions.sort_by_key(|v| v.header.in_force.map(|d| d.0));
+        diags.extend(header::header_problems(versions));
         for pair in versions.windows(2) {
             if pair[0].header.in_force.map(|d| d.0) == pair[1].header.in_force.map(|d| d.0) {
                 let (date, span) = pair[1].header.in_force.expect("checked above");
@@ -425,6 +428,7 @@ impl Resolver {
                     act: *act,
                     description: t.description.clone(),
                     citation: t.citation.text.clone(),
+                    citation_span: t.citation.span,
                     columns: Vec::new(),
                     rows: Vec::new(),
                     index: HashMap::new(),
@@ -875,6 +879,17 @@ impl Resolver {
         what: &str,
     ) -> String {
         match citation {
+            Some(c) if c.text.trim().is_empty() => {
+                self.diags.push(
+                    Diagnostic::error(
+                        "lexnis::resolve::empty_citation",
+                        format!("the citation of {what} `{}` is empty", name.text),
+                    )
+                    .label(c.span, "no provision named")
+                    .help("write the provision it encodes, e.g. `cite \"art. 3, c. 5, lett. c)\"`"),
+                );
+                String::new()
+            }
             Some(c) => c.text.clone(),
             None => {
                 self.diags.push(

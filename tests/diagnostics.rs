@@ -278,3 +278,60 @@ fn facts_unknown_entity_type() {
         r#"{"entity_types": ["I.1.a.2"], "size": {"staff": 10, "turnover_eur": 1}}"#
     ));
 }
+
+#[test]
+fn an_empty_citation() {
+    let out = diagnostics_of(
+        "policies/nis/scope.law",
+        &with_base(
+            "define share: decimal cite \"\" = size.staff / 2\n\
+             rule scope.size cite \"art. 3, c. 2\" when share >= 25 then in_scope\n",
+        ),
+    );
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn a_table_without_a_provision_and_a_division_by_a_written_zero() {
+    let out = diagnostics_of(
+        "policies/nis/scope.law",
+        &with_base(
+            "define per_head: money cite \"art. 3, c. 2\" = size.turnover_eur / 0.00\n\
+             table Extra \"x\" cite \"\" {\n  columns a: int\n  \"k\": 1\n}\n\
+             rule scope.size cite \"art. 3, c. 2\" when per_head > 0 EUR then in_scope\n",
+        ),
+    );
+    insta::assert_snapshot!(out);
+}
+
+/// Renders what compiling these act versions (folder, header) reports.
+fn header_errors(versions: &[(&str, &str)]) -> String {
+    let mut source = PolicySource::default();
+    for (folder, header) in versions {
+        source.add(&format!("policies/nis/{folder}/act.law"), header);
+    }
+    let e = compile(&source, as_of()).unwrap_err();
+    render_all(&e.diagnostics, &e.sources, RenderOptions::default())
+}
+
+#[test]
+fn act_headers_must_agree_with_themselves() {
+    let out = header_errors(&[(
+        "2024-10-16",
+        "act nis {\n  adopted 2024-11-04\n  in force from 2024-10-16\n  articles 45 to 1\n}\n",
+    )]);
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn supersedes_names_an_earlier_version() {
+    let v1 = ("2024-10-16", "act nis {\n  in force from 2024-10-16\n}\n");
+    let out = [
+        "act nis {\n  in force from 2026-01-01\n  supersedes 2024-10-61\n}\n",
+        "act nis {\n  in force from 2026-01-01\n  supersedes 2024-10-17\n}\n",
+        "act nis {\n  in force from 2026-01-01\n  supersedes 2026-01-01\n}\n",
+    ]
+    .map(|v2| header_errors(&[v1, ("2026-01-01", v2)]))
+    .join("");
+    insta::assert_snapshot!(out);
+}

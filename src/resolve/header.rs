@@ -1,0 +1,102 @@
+//! Consistency of act headers: the dates and numbers a drafter copies from the
+//! act's front page, which no rule reads but every trace and review deadline does.
+
+use super::ActVersion;
+use crate::diagnostic::Diagnostic;
+
+/// The most articles an act is taken to have: a larger number is a typing slip.
+const MOST_ARTICLES: u32 = 9_999;
+
+/// What is wrong in the headers of one act's versions, oldest first: an
+/// adoption after the entry into force, an article range that is empty or
+/// reversed, a `supersedes` that names no earlier version.
+pub(super) fn header_problems(versions: &[ActVersion]) -> Vec<Diagnostic> {
+    let mut problems = Vec::new();
+    for (i, v) in versions.iter().enumerate() {
+        let h = &v.header;
+        if let (Some((adopted, a_span)), Some((in_force, f_span))) = (h.adopted, h.in_force) {
+            if adopted > in_force {
+                problems.push(
+                    Diagnostic::error(
+                        "lexnis::resolve::adopted_after_in_force",
+                        format!(
+                            "act `{}` is adopted on {adopted} but in force from {in_force}, \
+                             before its adoption",
+                            h.id.text
+                        ),
+                    )
+                    .label(a_span, "adopted")
+                    .label(f_span, "in force")
+                    .help("an act comes into force on or after its adoption: check both dates against the gazette"),
+                );
+            }
+        }
+        if let Some(d) = article_range_problem(h) {
+            problems.push(d);
+        }
+        if let Some(d) = supersedes_problem(&versions[..i], v) {
+            problems.push(d);
+        }
+    }
+    problems
+}
+
+fn article_range_problem(h: &crate::ast::ActHeader) -> Option<Diagnostic> {
+    let (first, last, span) = h.articles?;
+    let message = if first == 0 {
+        "articles are numbered from 1".to_string()
+    } else if first > last {
+        format!("the article range {first} to {last} runs backwards")
+    } else if last > MOST_ARTICLES {
+        format!(
+            "act `{}` cannot have more than {MOST_ARTICLES} articles",
+            h.id.text
+        )
+    } else {
+        return None;
+    };
+    Some(
+        Diagnostic::error("lexnis::resolve::article_range", message)
+            .label(span, "this range")
+            .help("write the first and the last article of the act, e.g. `articles 1 to 45`"),
+    )
+}
+
+/// `supersedes DATE` names the in-force date of the version this one replaces:
+/// a date on or after this version's own, or a date that none of the earlier
+/// versions read has, is an error. With no earlier version read, nothing can be
+/// told: the older version may have been left out on purpose.
+fn supersedes_problem(earlier: &[ActVersion], v: &ActVersion) -> Option<Diagnostic> {
+    let h = &v.header;
+    let (replaced, span) = h.supersedes?;
+    let (in_force, _) = h.in_force?;
+    let id = &h.id.text;
+    if replaced >= in_force {
+        return Some(
+            Diagnostic::error(
+                "lexnis::resolve::supersedes_later",
+                format!("act `{id}` in force from {in_force} cannot supersede a version in force from {replaced}"),
+            )
+            .label(span, "not an earlier version")
+            .help("`supersedes` takes the `in force from` date of the version this one replaces"),
+        );
+    }
+    let dates: Vec<String> = (earlier.iter())
+        .filter_map(|e| e.header.in_force.map(|d| d.0.to_string()))
+        .collect();
+    if dates.is_empty() || dates.contains(&replaced.to_string()) {
+        return None;
+    }
+    Some(
+        Diagnostic::error(
+            "lexnis::resolve::supersedes_unknown",
+            format!(
+                "act `{id}` supersedes a version in force from {replaced}, but its earlier \
+                 versions come into force on {}",
+                dates.join(", ")
+            ),
+        )
+        .label(span, "no such version")
+        .help("write the `in force from` date of the version this one replaces"),
+    )
+}
