@@ -137,6 +137,13 @@ pub fn check(paths: &[PathBuf]) -> u8 {
                         }
                     }
                 }
+                // The examples are read against the rules only once these compile.
+                if !diagnostics.iter().any(Diagnostic::is_error) {
+                    match crate::example::check_examples(&source, &parsed) {
+                        Ok(found) => diagnostics.extend(found),
+                        Err(e) => diagnostics.extend(e.diagnostics),
+                    }
+                }
             }
         },
     }

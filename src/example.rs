@@ -3,15 +3,19 @@
 
 use crate::ast::ExampleDecl;
 use crate::date::Date;
+use crate::diagnostic::Diagnostic;
 use crate::eval::Evaluator;
 use crate::facts::{convert, load_facts};
 use crate::lower::Compiled;
 use crate::policy::{compile_parsed, parse_all, CompileError, PolicySource};
-use crate::resolve::{act_versions, ResolveError};
+use crate::resolve::{act_versions, ParsedFile, ResolveError};
 use crate::trace::build_trace;
 use crate::value::display;
+use problems::{example_problems, result_index};
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+mod problems;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ExampleResult {
@@ -36,21 +40,21 @@ impl From<CompileError> for ExampleError {
     }
 }
 
-/// Runs every example of every act version, each on the date it names (or, by
-/// default, the day its act version comes into force).
-/// Every example is run against its own act version, pinned, on its date: the
-/// date it names, else `as_of` when given, else the day its version comes into force.
-pub fn run_examples(
+/// The examples of each act version, by the date each runs on: the date it
+/// names, else `as_of` when given, else the day its version comes into force.
+type ExamplesByDate<'a> = BTreeMap<(Date, String, String), Vec<&'a ExampleDecl>>;
+
+fn examples_by_date<'a>(
     source: &PolicySource,
+    parsed: &'a [ParsedFile],
     as_of: Option<Date>,
-) -> Result<Vec<ExampleResult>, ExampleError> {
-    let parsed = parse_all(source)?;
-    let versions = act_versions(&parsed).map_err(|ResolveError { diagnostics }| CompileError {
+) -> Result<ExamplesByDate<'a>, CompileError> {
+    let versions = act_versions(parsed).map_err(|ResolveError { diagnostics }| CompileError {
         stage: crate::policy::Stage::Resolve,
         diagnostics,
         sources: source.sources.clone(),
     })?;
-    let mut by_date: BTreeMap<(Date, String, String), Vec<&ExampleDecl>> = BTreeMap::new();
+    let mut by_date = ExamplesByDate::new();
     for (act, vs) in &versions {
         for v in vs {
             let in_force = v.header.in_force.map(|d| d.0).unwrap_or(Date {
@@ -71,12 +75,54 @@ pub fn run_examples(
             }
         }
     }
+    Ok(by_date)
+}
+
+/// What is wrong in the examples themselves, without running them: facts
+/// that do not exist or do not fit their types, results that do not exist,
+/// expected values of the wrong type, an act not in force on the example's
+/// date. `check` reports these as it reports any mistake in a rule file.
+pub fn check_examples(
+    source: &PolicySource,
+    parsed: &[ParsedFile],
+) -> Result<Vec<Diagnostic>, CompileError> {
+    let mut problems = Vec::new();
+    for ((date, act, folder), examples) in examples_by_date(source, parsed, None)? {
+        let compiled = compile_parsed(source, parsed, date, Some((&act, &folder)))?;
+        for e in examples {
+            problems.extend(example_problems(&compiled, &act, e, date));
+        }
+    }
+    Ok(problems)
+}
+
+/// Runs every example of every act version, each against its own act version,
+/// pinned, on its date (see [`examples_by_date`]). An example that is itself
+/// wrong ([`check_examples`]) stops the run, as a rule file that does not
+/// compile does.
+pub fn run_examples(
+    source: &PolicySource,
+    as_of: Option<Date>,
+) -> Result<Vec<ExampleResult>, ExampleError> {
+    let parsed = parse_all(source)?;
     let mut results = Vec::new();
-    for ((date, act, folder), examples) in by_date {
+    let mut problems = Vec::new();
+    for ((date, act, folder), examples) in examples_by_date(source, &parsed, as_of)? {
         let compiled = compile_parsed(source, &parsed, date, Some((&act, &folder)))?;
         for e in examples {
-            results.push(run_one(&compiled, &act, e, date));
+            let found = example_problems(&compiled, &act, e, date);
+            if found.is_empty() {
+                results.push(run_one(&compiled, &act, e, date));
+            }
+            problems.extend(found);
         }
+    }
+    if !problems.is_empty() {
+        return Err(ExampleError::Compile(CompileError {
+            stage: crate::policy::Stage::Check,
+            diagnostics: problems,
+            sources: source.sources.clone(),
+        }));
     }
     Ok(results)
 }
@@ -91,12 +137,6 @@ fn run_one(compiled: &Compiled, act: &str, e: &ExampleDecl, date: Date) -> Examp
         passed: false,
         failures: Vec::new(),
     };
-    if p.acts.iter().all(|a| a.id != act) {
-        result
-            .failures
-            .push(format!("act `{act}` is not in force on {date}"));
-        return result;
-    }
     let doc = serde_json::Value::Object(
         e.given
             .iter()
@@ -122,20 +162,8 @@ fn run_one(compiled: &Compiled, act: &str, e: &ExampleDecl, date: Date) -> Examp
     };
     let trace = build_trace(&ev);
     for ex in &e.expects {
-        let Some(index) = compiled
-            .results
-            .iter()
-            .position(|r| r.name == ex.outcome.text || r.key == ex.outcome.text)
-        else {
-            let names = compiled.results.iter().map(|r| r.name.as_str());
-            let hint = crate::suggest::did_you_mean(
-                &ex.outcome.text,
-                names,
-                "expect names an outcome or a reported definition",
-            );
-            result
-                .failures
-                .push(format!("`{}` is not an outcome ({hint})", ex.outcome.text));
+        // `example_problems` has found every name and value well formed.
+        let Some(index) = result_index(compiled, &ex.outcome.text) else {
             continue;
         };
         let ty = &compiled.results[index].ty;

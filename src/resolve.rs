@@ -522,6 +522,13 @@ impl Resolver {
             &mut errors,
         );
         for e in errors {
+            // The part of a list or record that is wrong, rather than all of it.
+            let span = crate::literal::span_at(&[], Some(lit), &e.path).unwrap_or(lit.span());
+            let label = if span == lit.span() {
+                format!("expected {}", self.p.type_name(ty))
+            } else {
+                "this value".to_string()
+            };
             let code = if e.kind == crate::facts::FactErrorKind::UnknownEntry {
                 "lexnis::resolve::unknown_table_entry"
             } else {
@@ -531,7 +538,7 @@ impl Resolver {
                 code,
                 format!("{what}: {}", e.message.replace("wrong type: ", "")),
             )
-            .label(lit.span(), format!("expected {}", self.p.type_name(ty)));
+            .label(span, label);
             if let Some(h) = e.help {
                 d = d.help(h);
             }

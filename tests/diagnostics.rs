@@ -335,3 +335,39 @@ fn supersedes_names_an_earlier_version() {
     .join("");
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn mistakes_in_an_inline_example_are_reported_where_they_are_written() {
+    let mut source = PolicySource::default();
+    let examples = r#"
+rule scope.size cite "art. 3, c. 2" when staff_total >= 50 then in_scope
+example "una media impresa" {
+  given entity_types = ["I.1.a.1"],
+        size = {staff: "cinquanta", turnover_eur: 10_000_000 EUR},
+        partners = [{share_pct: 30, staff: 10}, {share_pct: 130, staff: 1}],
+        critical = true,
+        entity_types = ["II.1.1"]
+  expect in_scope = yes
+  expect in_scpoe = true
+}
+example "senza dati dimensionali" {
+  given entity_types = ["I.1.a.1"]
+  expect in_scope = false
+}
+"#;
+    source.add(
+        "policies/nis/scope.law",
+        &format!("{HEADER}{}", with_base(examples)),
+    );
+    let parsed = lexnis::policy::parse_all(&source).unwrap();
+    let problems = lexnis::example::check_examples(&source, &parsed).unwrap();
+    insta::assert_snapshot!(render_all(
+        &problems,
+        &source.sources,
+        RenderOptions::default()
+    ));
+    // `lexnis test` refuses to run them, as it refuses rules that do not compile.
+    let e = lexnis::example::run_examples(&source, None).unwrap_err();
+    let lexnis::example::ExampleError::Compile(e) = e;
+    assert_eq!(e.diagnostics, problems);
+}

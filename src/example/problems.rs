@@ -1,0 +1,150 @@
+//! Mistakes in an inline example itself, found without running it: the facts it
+//! gives must be declared facts of their types, and each `expect` must name a
+//! result and a value of that result's type. Reported with the place of the
+//! mistake, as any other mistake in a rule file.
+
+use crate::ast::{ExampleDecl, Expectation};
+use crate::date::Date;
+use crate::diagnostic::Diagnostic;
+use crate::facts::{convert, load_facts, FactErrorKind, JsonPath};
+use crate::literal::{span_at, to_json};
+use crate::lower::Compiled;
+use crate::suggest::did_you_mean;
+use std::collections::HashMap;
+
+pub(super) fn example_problems(
+    c: &Compiled,
+    act: &str,
+    e: &ExampleDecl,
+    date: Date,
+) -> Vec<Diagnostic> {
+    if c.program.acts.iter().all(|a| a.id != act) {
+        let span = e.as_of.map_or(e.span, |d| d.1);
+        return vec![Diagnostic::error(
+            "lexnis::example::act_not_in_force",
+            format!(
+                "example \"{}\" runs on {date}, when act `{act}` is not in force",
+                e.name
+            ),
+        )
+        .label(span, "the example's date")
+        .help("give the example a date on or after its act version's `in force from`")];
+    }
+    let mut problems = given_problems(c, e);
+    problems.extend(e.expects.iter().filter_map(|x| expect_problem(c, x)));
+    problems
+}
+
+/// The result an `expect` names, by its name or the key it is reported as.
+pub(super) fn result_index(c: &Compiled, name: &str) -> Option<usize> {
+    (c.results.iter()).position(|r| r.name == name || r.key == name)
+}
+
+fn given_problems(c: &Compiled, e: &ExampleDecl) -> Vec<Diagnostic> {
+    let p = &c.program;
+    let mut problems = Vec::new();
+    let mut seen = HashMap::new();
+    for (name, _) in &e.given {
+        if let Some(first) = seen.insert(name.text.as_str(), name.span) {
+            problems.push(
+                Diagnostic::error(
+                    "lexnis::example::given_twice",
+                    format!("example \"{}\" gives `{}` twice", e.name, name.text),
+                )
+                .label(name.span, "second")
+                .label(first, "first")
+                .help("which value would count? Keep one"),
+            );
+        } else if p.facts.iter().all(|f| f.spec.name != name.text) {
+            let facts = p.facts.iter().map(|f| f.spec.name.as_str());
+            problems.push(
+                Diagnostic::error(
+                    "lexnis::example::unknown_fact",
+                    format!(
+                        "example \"{}\" gives `{}`, which is not a fact",
+                        e.name, name.text
+                    ),
+                )
+                .label(name.span, "not a declared fact")
+                .help(did_you_mean(
+                    &name.text,
+                    facts,
+                    "`given` takes the facts declared with `fact`",
+                )),
+            );
+        }
+    }
+    let doc = serde_json::Value::Object(
+        (e.given.iter())
+            .map(|(n, v)| (n.text.clone(), to_json(v)))
+            .collect(),
+    );
+    let errors = load_facts(p, &doc).err().unwrap_or_default();
+    // A fact left out altogether is shown at the start of `given`.
+    let given_at = e.given.first().map_or(e.span, |(name, _)| name.span);
+    for er in errors
+        .iter()
+        .filter(|er| er.kind != FactErrorKind::UnknownField)
+    {
+        let span = span_at(&e.given, None, &er.path).unwrap_or(given_at);
+        // `size.staff` as the rule file writes it, rather than JSON's `$.size.staff`.
+        let place = er.path.trim_start_matches('$').trim_start_matches('.');
+        let message = er.message.trim_start_matches("wrong type: ");
+        let mut d = Diagnostic::error(
+            "lexnis::example::given",
+            format!("example \"{}\": `{place}`: {message}", e.name),
+        );
+        if er.kind == FactErrorKind::MissingField {
+            d = d
+                .label(span, format!("`{place}` is not given"))
+                .help(format!("add `{place} = ...`: it has no default",));
+        } else {
+            d = d.label(span, "this value");
+            if let Some(help) = &er.help {
+                d = d.help(help.clone());
+            }
+        }
+        problems.push(d);
+    }
+    problems
+}
+
+fn expect_problem(c: &Compiled, x: &Expectation) -> Option<Diagnostic> {
+    let p = &c.program;
+    let Some(index) = result_index(c, &x.outcome.text) else {
+        let names = c.results.iter().map(|r| r.name.as_str());
+        return Some(
+            Diagnostic::error(
+                "lexnis::example::unknown_result",
+                format!(
+                    "`expect {}`: no outcome or reported definition has that name",
+                    x.outcome.text
+                ),
+            )
+            .label(x.outcome.span, "not a result")
+            .help(did_you_mean(
+                &x.outcome.text,
+                names,
+                "`expect` names an outcome or a reported definition",
+            )),
+        );
+    };
+    let ty = &c.results[index].ty;
+    let mut errors = Vec::new();
+    convert(p, ty, &to_json(&x.value), &JsonPath::Root, &mut errors);
+    let er = errors.first()?;
+    let span = span_at(&[], Some(&x.value), &er.path).unwrap_or(x.value.span());
+    let mut d = Diagnostic::error(
+        "lexnis::example::expected_value",
+        format!(
+            "`expect {}`: {}",
+            x.outcome.text,
+            er.message.trim_start_matches("wrong type: ")
+        ),
+    )
+    .label(span, format!("expected {}", p.type_name(ty)));
+    if let Some(help) = &er.help {
+        d = d.help(help.clone());
+    }
+    Some(d)
+}
