@@ -7,7 +7,7 @@ use crate::program::*;
 use crate::source::Span;
 use crate::suggest::did_you_mean;
 use crate::value::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone)]
 pub struct CheckError {
@@ -1072,17 +1072,29 @@ impl<'p> Checker<'p> {
             }
         }
         if let Err(cycle) = petgraph::algo::toposort(&graph, None) {
-            let start = cycle.node_id();
-            let r = &p.rules[start as usize];
-            self.error(
+            // A rule on the cycle, which the node toposort stopped at need not be.
+            let on_cycle = (petgraph::algo::tarjan_scc(&graph).into_iter())
+                .find(|c| c.len() > 1 || graph.contains_edge(c[0], c[0]))
+                .map_or(cycle.node_id(), |c| c[0]);
+            let chain = overrides_cycle(&graph, on_cycle);
+            let names: Vec<&str> = (chain.iter().chain(chain.first()))
+                .map(|i| p.rules[*i as usize].name.as_str())
+                .collect();
+            let first = &p.rules[chain[0] as usize];
+            let mut d = Diagnostic::error(
                 "lexnis::check::precedence_cycle",
                 format!(
-                    "rule `{}` takes precedence over itself through a chain of `overrides`",
-                    r.name
+                    "rule `{}` takes precedence over itself: {}",
+                    first.name,
+                    names.join(" overrides ")
                 ),
-                r.span,
-                "part of the cycle".into(),
-                "precedence must go one way: remove one of the `overrides` in the chain".into(),
+            );
+            for (k, i) in chain.iter().enumerate() {
+                let next = names[k + 1];
+                d = d.label(p.rules[*i as usize].span, format!("overrides `{next}`"));
+            }
+            self.diags.push(
+                d.help("precedence must go one way: remove one of the `overrides` in the chain"),
             );
             return vec![Vec::new(); n];
         }
@@ -1155,6 +1167,30 @@ impl<'p> Checker<'p> {
             }
         }
     }
+}
+
+/// The rules of one cycle of `overrides` through `start`, in the order each
+/// overrides the next (the last overrides `start`): the shortest such cycle.
+fn overrides_cycle(graph: &petgraph::graphmap::DiGraphMap<u32, ()>, start: u32) -> Vec<u32> {
+    let mut came_from = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(at) = queue.pop_front() {
+        for next in graph.neighbors(at) {
+            if next == start {
+                let mut chain = vec![at];
+                while let Some(&before) = came_from.get(chain.last().expect("not empty")) {
+                    chain.push(before);
+                }
+                chain.reverse();
+                return chain;
+            }
+            if next != at && !came_from.contains_key(&next) {
+                came_from.insert(next, at);
+                queue.push_back(next);
+            }
+        }
+    }
+    vec![start]
 }
 
 fn same_constant(a: Option<&ast::Expr>, b: Option<&ast::Expr>) -> bool {

@@ -13,6 +13,8 @@ use std::str::FromStr;
 #[grammar = "../grammar/lexnis.pest"]
 struct LexnisParser;
 
+mod hints;
+
 /// A rule file that could not be read; each diagnostic points at the place.
 #[derive(Debug, Clone)]
 pub struct ParseError {
@@ -163,21 +165,7 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     };
     Diagnostic::error("lexnis::parse::syntax", message)
         .label(Span::new(file, pos, end), "here")
-        .help(syntax_help(&expected, text, pos))
-}
-
-fn syntax_help(expected: &[&str], text: &str, pos: usize) -> String {
-    let rest = &text[pos.min(text.len())..];
-    if rest.starts_with('\'') {
-        return "strings are written between double quotes: \"like this\"".into();
-    }
-    if expected.contains(&"a citation (cite \"art. N, c. N, lett. x)\")") {
-        return "every rule and definition must say which provision it encodes: add a line `cite \"art. N, c. N\"` before `when` or `=`".into();
-    }
-    if expected.iter().any(|w| w.starts_with("a header")) {
-        return "a rule file starts with `act ID { ... }` or `part of ID`".into();
-    }
-    "check the line against the examples in docs/language.md; a keyword may be misspelt or a quote, comma or brace missing".into()
+        .help(hints::syntax_help(&expected, text, pos))
 }
 
 fn join_words(words: &[&str]) -> String {
@@ -229,6 +217,21 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::params | Rule::param => "parameters (name: type, ...)",
         Rule::type_name | Rule::type_expr | Rule::base_type => "a type (bool, int, decimal, money, date, text, or a declared type)",
         Rule::field_name => "a field name",
+        Rule::field_lit => "a field of the record (name: value)",
+        Rule::optional_type | Rule::set_type | Rule::list_type => "a type (bool, int, decimal, money, date, text, or a declared type)",
+        Rule::column => "a column (name: type)",
+        Rule::reported_as => "`reported as \"key\"`",
+        Rule::assignment => "a fact and its value (name = value)",
+        Rule::if_expr => "`if C then A else B`",
+        Rule::is_test => "`is given` or `is absent`",
+        Rule::neg => "an expression",
+        Rule::today => "`today`",
+        Rule::call | Rule::builtin => "a function call such as `date(2025, 1, 1)`",
+        Rule::set_literal => "a list of values in brackets",
+        Rule::aggregate | Rule::agg_kind | Rule::quantifier | Rule::quant_kind => "an aggregate (sum, count, any, all, largest, smallest)",
+        Rule::where_clause => "`where` and a condition",
+        Rule::boolean => "true or false",
+        Rule::none_lit => "`none`",
         Rule::rule_name => "a rule name",
         Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::comparison
         | Rule::sum_expr | Rule::product | Rule::unary | Rule::postfix => "an expression",

@@ -76,9 +76,13 @@ impl PolicySource {
         found.sort();
         let mut p = PolicySource::default();
         for f in found {
-            let text = std::fs::read_to_string(&f).map_err(|e| LoadError {
+            let bytes = std::fs::read(&f).map_err(|e| LoadError {
                 path: f.clone(),
                 message: e.to_string(),
+            })?;
+            let text = String::from_utf8(bytes).map_err(|e| LoadError {
+                path: f.clone(),
+                message: not_utf8(e.as_bytes(), e.utf8_error().valid_up_to()),
             })?;
             p.add(&f.to_string_lossy(), &text);
         }
@@ -285,4 +289,38 @@ pub fn compile_parsed(
         .map_err(|e| fail(Stage::Resolve, e.diagnostics))?;
     let checked = crate::check::check(program).map_err(|e| fail(Stage::Check, e.diagnostics))?;
     crate::lower::lower(checked).map_err(|e| fail(Stage::Lower, e.diagnostics))
+}
+
+/// Where a rule file stops being UTF-8, by line and column, and what to do: a
+/// file saved as Latin-1 or Windows-1252 has its accented letters as single bytes.
+fn not_utf8(bytes: &[u8], valid_up_to: usize) -> String {
+    let before = &bytes[..valid_up_to];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
+    format!(
+        "line {line}, column {column}: byte 0x{:02X} is not UTF-8 text; save the file as UTF-8 \
+         (a file saved as Latin-1 or Windows-1252 writes accented letters as single bytes)",
+        bytes[valid_up_to]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_latin_1_letter_is_placed_by_line_and_column() {
+        let bytes = b"part of x\n# qualit\xe0\n";
+        let e = String::from_utf8(bytes.to_vec()).unwrap_err();
+        let message = super::not_utf8(e.as_bytes(), e.utf8_error().valid_up_to());
+        assert!(
+            message.starts_with("line 2, column 9: byte 0xE0"),
+            "{message}"
+        );
+    }
 }

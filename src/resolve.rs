@@ -125,7 +125,7 @@ pub fn act_versions(
                 None => diags.push(
                     Diagnostic::error("lexnis::resolve::orphan_part", format!("`part of {}`, but no file in {} declares that act", id.text, f.folder))
                         .label(id.span, "unknown act in this folder")
-                        .help(did_you_mean(&id.text, acts.keys().map(String::as_str), "put the file in the folder of the act version it belongs to, beside the file that starts with `act ID { ... }`")),
+                        .help(did_you_mean(&id.text, acts.keys().map(String::as_str), &format!("put the file in the folder of the act version it belongs to, beside the file that starts with `act ID {{ ... }}`; to check one file of an act version, check its whole folder: `lexnis check {}`", f.folder))),
                 ),
             }
         }

@@ -371,3 +371,41 @@ example "senza dati dimensionali" {
     let lexnis::example::ExampleError::Compile(e) = e;
     assert_eq!(e.diagnostics, problems);
 }
+
+#[test]
+fn a_cycle_of_overrides_is_shown_rule_by_rule() {
+    let out = diagnostics_of(
+        "policies/nis/scope.law",
+        &with_base(
+            "rule scope.a cite \"art. 3, c. 1\" overrides scope.c when staff_total >= 50 then in_scope\n\
+             rule scope.b cite \"art. 3, c. 2\" overrides scope.a when staff_total >= 60 then in_scope\n\
+             rule scope.c cite \"art. 3, c. 3\" overrides scope.b when staff_total >= 70 then in_scope\n",
+        ),
+    );
+    insta::assert_snapshot!(out);
+}
+
+/// The help line of each syntax error a drafter is likely to make, with the
+/// line it is made on: the help names the mistake, not only the grammar.
+#[test]
+fn syntax_errors_say_what_was_probably_meant() {
+    let mistakes = [
+        "define qualità: decimal cite \"art. 3\" = size.staff\n",
+        "define when: decimal cite \"art. 3\" = size.staff\n",
+        "define ceiling: money cite \"art. 3\" = 43.000.000 EUR\n",
+        "define ceiling: money cite \"art. 3, c. 2\n  = 43 EUR\n",
+        "example \"x\" {\n  given size = {staff: 40, turnover_eur: 1 EUR,\n  expect in_scope = false\n}\n",
+    ];
+    let mut out = String::new();
+    for body in mistakes {
+        let mut source = PolicySource::default();
+        source.add("policies/nis/scope.law", &format!("{HEADER}{body}"));
+        let e = compile(&source, as_of()).unwrap_err();
+        for d in &e.diagnostics {
+            let line = e.sources.location(d.labels[0].span);
+            let help = d.help.as_deref().unwrap_or_default();
+            out.push_str(&format!("{line}: {}\n  help: {help}\n", d.message));
+        }
+    }
+    insta::assert_snapshot!(out);
+}
