@@ -38,6 +38,8 @@ pub struct ActHeader {
     pub review: Option<Review>,
     pub refers_to: Vec<(String, Span)>,
     pub articles: Option<(u32, u32, Span)>,
+    /// The annexes, by their Roman numerals read as numbers.
+    pub annexes: Option<(u32, u32, Span)>,
 }
 
 #[derive(Debug, Clone)]

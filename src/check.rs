@@ -1256,9 +1256,11 @@ fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<(String, Stri
             did_you_mean(prefix, known.iter().copied(), &format!("cite one of: {}; or add `refers to \"{prefix}\"` to the act header", known.join(", "))),
         ));
     }
-    let (Some(target), Some(article)) = (target, article_number(&text[at..])) else {
-        return None;
-    };
+    let target = target?;
+    if let Some(problem) = annex_problem(target, text, &text[at..]) {
+        return Some(problem);
+    }
+    let article = article_number(&text[at..])?;
     match target.articles {
         Some((lo, hi)) if article < lo || article > hi => Some((
             format!(
@@ -1269,6 +1271,42 @@ fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<(String, Stri
         )),
         _ => None,
     }
+}
+
+/// An annex the act does not have: `allegato IX` of an act with `annexes I to IV`.
+fn annex_problem(target: &Act, text: &str, provision: &str) -> Option<(String, String)> {
+    let (first, last) = target.annexes?;
+    let outside = annex_numerals(provision)
+        .into_iter()
+        .find(|n| !(first..=last).contains(&crate::roman::value(n)))?;
+    let range = crate::roman::numeral;
+    Some((
+        format!(
+            "citation \"{text}\" names annex {outside}, but {} has annexes {} to {}",
+            target.cited_as,
+            range(first),
+            range(last)
+        ),
+        "check the annex against the text of the act".into(),
+    ))
+}
+
+/// The Roman numerals of `allegato IV` or `allegati I, II e IV`.
+fn annex_numerals(provision: &str) -> Vec<&str> {
+    let Some(rest) = ["allegato ", "Allegato ", "allegati ", "Allegati "]
+        .iter()
+        .find_map(|w| provision.strip_prefix(w))
+    else {
+        return Vec::new();
+    };
+    rest.split([',', ' '])
+        .map_while(|w| match w {
+            "" | "e" => Some(None),
+            w if w.chars().all(|c| "IVXLCDM".contains(c)) => Some(Some(w)),
+            _ => None,
+        })
+        .flatten()
+        .collect()
 }
 
 fn article_number(provision: &str) -> Option<u32> {
@@ -1290,5 +1328,11 @@ mod tests {
         assert_eq!(super::article_number("art. 3, c. 2"), Some(3));
         assert_eq!(super::article_number("art. 40, c. 10"), Some(40));
         assert_eq!(super::article_number("allegato I"), None);
+        assert_eq!(super::annex_numerals("allegato IV, punto 1"), ["IV"]);
+        assert_eq!(
+            super::annex_numerals("allegati I, II e IV"),
+            ["I", "II", "IV"]
+        );
+        assert!(super::annex_numerals("allegato, art. 6").is_empty());
     }
 }

@@ -87,6 +87,7 @@ pub mod program;
 pub mod render;
 pub mod resolve;
 pub mod review;
+pub mod roman;
 pub mod schema;
 pub mod semantic;
 pub mod source;

@@ -204,7 +204,9 @@ fn describe_rule(rule: Rule) -> &'static str {
         | Rule::supersedes_field
         | Rule::review_field
         | Rule::refers_field
-        | Rule::articles_field => "an act field (title, cited as, kind, adopted, in force from, gazette, supersedes, review every, refers to, articles)",
+        | Rule::articles_field
+        | Rule::annexes_field => "an act field (title, cited as, kind, adopted, in force from, gazette, supersedes, review every, refers to, articles, annexes)",
+        Rule::roman => "a Roman numeral (I, II, IV ...)",
         Rule::citation | Rule::kw_cite => "a citation (cite \"art. N, c. N, lett. x)\")",
         Rule::description => "a description in double quotes",
         Rule::string => "a text in double quotes",
@@ -291,6 +293,7 @@ fn keyword_of_field(rule: Rule) -> &'static str {
         Rule::supersedes_field => "supersedes",
         Rule::review_field => "review every",
         Rule::articles_field => "articles",
+        Rule::annexes_field => "annexes",
         _ => "refers to",
     }
 }
@@ -462,6 +465,11 @@ impl Builder {
                     let a = vals[0].as_str().parse().unwrap_or(u32::MAX);
                     let b = vals[1].as_str().parse().unwrap_or(u32::MAX);
                     h.articles = Some((a, b, fspan));
+                }
+                Rule::annexes_field => {
+                    let a = crate::roman::value(vals[0].as_str());
+                    let b = crate::roman::value(vals[1].as_str());
+                    h.annexes = Some((a, b, fspan));
                 }
                 _ => {}
             }

@@ -73,6 +73,8 @@ pub struct Act {
     /// External acts this one may cite without encoding them.
     pub refers_to: Vec<String>,
     pub articles: Option<(u32, u32)>,
+    /// The annexes, numbered as their Roman numerals (`I to IV`: 1 to 4).
+    pub annexes: Option<(u32, u32)>,
     pub imports: Vec<ActId>,
     pub header_span: Span,
     /// Folder holding this version's files.

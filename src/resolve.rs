@@ -63,6 +63,7 @@ impl ActVersion {
             }),
             refers_to: h.refers_to.iter().map(|r| r.0.clone()).collect(),
             articles: h.articles.map(|(a, b, _)| (a, b)),
+            annexes: h.annexes.map(|(a, b, _)| (a, b)),
             imports: Vec::new(),
             header_span: h.id.span,
             folder: self.folder.clone(),

@@ -232,6 +232,27 @@ fn citation_must_name_a_known_act_and_article() {
     insta::assert_snapshot!(out);
 }
 
+#[test]
+fn citation_must_name_an_annex_the_act_has() {
+    let mut source = PolicySource::default();
+    let header = HEADER.replace(
+        "  articles 1 to 45\n",
+        "  articles 1 to 45\n  annexes I to IV\n",
+    );
+    let rules = "rule scope.a cite \"allegato IV, punto 1\" when staff_total >= 50 then in_scope\n\
+                 rule scope.b cite \"allegati I, II e IX\" when staff_total >= 60 then in_scope\n";
+    source.add(
+        "policies/nis/scope.law",
+        &format!("{header}{}", with_base(rules)),
+    );
+    let e = compile(&source, as_of()).unwrap_err();
+    insta::assert_snapshot!(render_all(
+        &e.diagnostics,
+        &e.sources,
+        RenderOptions::default()
+    ));
+}
+
 fn facts_errors(doc: &str) -> String {
     let mut source = PolicySource::default();
     source.add(
@@ -318,7 +339,7 @@ fn header_errors(versions: &[(&str, &str)]) -> String {
 fn act_headers_must_agree_with_themselves() {
     let out = header_errors(&[(
         "2024-10-16",
-        "act nis {\n  adopted 2024-11-04\n  in force from 2024-10-16\n  articles 45 to 1\n}\n",
+        "act nis {\n  adopted 2024-11-04\n  in force from 2024-10-16\n  articles 45 to 1\n  annexes IV to I\n}\n",
     )]);
     insta::assert_snapshot!(out);
 }

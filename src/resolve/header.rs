@@ -6,10 +6,12 @@ use crate::diagnostic::Diagnostic;
 
 /// The most articles an act is taken to have: a larger number is a typing slip.
 const MOST_ARTICLES: u32 = 9_999;
+/// The most annexes, likewise.
+const MOST_ANNEXES: u32 = 100;
 
 /// What is wrong in the headers of one act's versions, oldest first: an
-/// adoption after the entry into force, an article range that is empty or
-/// reversed, a `supersedes` that names no earlier version.
+/// adoption after the entry into force, an article or annex range that is
+/// empty or reversed, a `supersedes` that names no earlier version.
 pub(super) fn header_problems(versions: &[ActVersion]) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
     for (i, v) in versions.iter().enumerate() {
@@ -31,9 +33,8 @@ pub(super) fn header_problems(versions: &[ActVersion]) -> Vec<Diagnostic> {
                 );
             }
         }
-        if let Some(d) = article_range_problem(h) {
-            problems.push(d);
-        }
+        problems.extend(range_problem(h, false));
+        problems.extend(range_problem(h, true));
         if let Some(d) = supersedes_problem(&versions[..i], v) {
             problems.push(d);
         }
@@ -41,24 +42,41 @@ pub(super) fn header_problems(versions: &[ActVersion]) -> Vec<Diagnostic> {
     problems
 }
 
-fn article_range_problem(h: &crate::ast::ActHeader) -> Option<Diagnostic> {
-    let (first, last, span) = h.articles?;
+/// An article or annex range that starts at 0, runs backwards, or is too long
+/// to be an act's.
+fn range_problem(h: &crate::ast::ActHeader, annexes: bool) -> Option<Diagnostic> {
+    let (what, range, most, example) = if annexes {
+        ("annex", h.annexes, MOST_ANNEXES, "`annexes I to IV`")
+    } else {
+        ("article", h.articles, MOST_ARTICLES, "`articles 1 to 45`")
+    };
+    let (first, last, span) = range?;
+    let write = |n: u32| {
+        if annexes {
+            crate::roman::numeral(n)
+        } else {
+            n.to_string()
+        }
+    };
     let message = if first == 0 {
-        "articles are numbered from 1".to_string()
+        format!("{what}s are numbered from 1")
     } else if first > last {
-        format!("the article range {first} to {last} runs backwards")
-    } else if last > MOST_ARTICLES {
         format!(
-            "act `{}` cannot have more than {MOST_ARTICLES} articles",
-            h.id.text
+            "the {what} range {} to {} runs backwards",
+            write(first),
+            write(last)
         )
+    } else if last > most {
+        format!("act `{}` cannot have more than {most} {what}s", h.id.text)
     } else {
         return None;
     };
     Some(
-        Diagnostic::error("lexnis::resolve::article_range", message)
+        Diagnostic::error("lexnis::resolve::numbering_range", message)
             .label(span, "this range")
-            .help("write the first and the last article of the act, e.g. `articles 1 to 45`"),
+            .help(format!(
+                "write the first and the last {what} of the act, e.g. {example}"
+            )),
     )
 }
 
