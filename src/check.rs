@@ -944,8 +944,50 @@ impl<'p> Checker<'p> {
             for (a, p) in targs.iter().zip(params.iter()) {
                 self.expect_type(a, p);
             }
+            if b == Builtin::Date {
+                self.impossible_date(&targs);
+            }
         }
         texpr(TKind::Call(b, targs), ret, span)
+    }
+
+    /// `date(year(today), 2, 30)`: a month and day written as numbers that no
+    /// year has (29 February is left to the year, which may be a leap year).
+    fn impossible_date(&mut self, args: &[TExpr]) {
+        let number = |e: &TExpr| match &e.kind {
+            TKind::Const(Value::Num(n)) => i64::try_from(*n).ok(),
+            _ => None,
+        };
+        let year = number(&args[0]).and_then(|y| i32::try_from(y).ok());
+        let (Some(month), Some(day)) = (number(&args[1]), number(&args[2])) else {
+            return;
+        };
+        let days = match (u8::try_from(month), year) {
+            (Ok(m @ 1..=12), Some(y)) => i64::from(crate::date::days_in_month(y, m)),
+            (Ok(2), None) => 29,
+            (Ok(m @ 1..=12), None) => i64::from(crate::date::days_in_month(2001, m)),
+            _ => {
+                let what = format!("month {month} does not exist");
+                let help = "months are numbered 1 to 12".to_string();
+                return self.error(
+                    "lexnis::check::impossible_date",
+                    what,
+                    args[1].span,
+                    "this month".into(),
+                    help,
+                );
+            }
+        };
+        if !(1..=days).contains(&day) {
+            self.error(
+                "lexnis::check::impossible_date",
+                format!("day {day} does not exist in month {month}: it has {days} days"),
+                args[2].span,
+                "this day".into(),
+                "no entity's evaluation could build this date: check the day against the provision"
+                    .into(),
+            );
+        }
     }
 
     fn aggregate(
@@ -1256,7 +1298,8 @@ fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<(String, Stri
             did_you_mean(prefix, known.iter().copied(), &format!("cite one of: {}; or add `refers to \"{prefix}\"` to the act header", known.join(", "))),
         ));
     }
-    let target = target?;
+    // An act only referred to is checked too when its rules are read with these.
+    let target = target.or_else(|| p.acts.iter().find(|x| x.cited_as == prefix))?;
     if let Some(problem) = annex_problem(target, text, &text[at..]) {
         return Some(problem);
     }
@@ -1276,10 +1319,22 @@ fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<(String, Stri
 /// An annex the act does not have: `allegato IX` of an act with `annexes I to IV`.
 fn annex_problem(target: &Act, text: &str, provision: &str) -> Option<(String, String)> {
     let (first, last) = target.annexes?;
-    let outside = annex_numerals(provision)
+    let range = crate::roman::numeral;
+    let numerals = annex_numerals(provision);
+    if numerals.is_empty() && provision.to_lowercase().starts_with("allegat") {
+        return Some((
+            format!("citation \"{text}\" names no annex by its number"),
+            format!(
+                "write the annex in Roman numerals, as {} numbers them ({} to {}), e.g. \"allegato I, punto 1\"",
+                target.cited_as,
+                range(first),
+                range(last)
+            ),
+        ));
+    }
+    let outside = numerals
         .into_iter()
         .find(|n| !(first..=last).contains(&crate::roman::value(n)))?;
-    let range = crate::roman::numeral;
     Some((
         format!(
             "citation \"{text}\" names annex {outside}, but {} has annexes {} to {}",

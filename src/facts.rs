@@ -206,7 +206,9 @@ fn thread_own_copy(default: &Value) -> Value {
     }
 }
 
-fn convert_checked(
+/// [`convert`], and a number outside `range` an error too: how a default is
+/// read, so that it obeys its own declaration.
+pub fn convert_checked(
     program: &Program,
     ty: &Type,
     range: Option<&crate::ast::Range>,

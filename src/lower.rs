@@ -15,6 +15,8 @@ use crate::value::Value;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::HashMap;
 
+mod column_values;
+
 #[derive(Debug, Clone)]
 pub struct LowerError {
     pub diagnostics: Vec<Diagnostic>,
@@ -253,6 +255,12 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         schedule: Vec::new(),
         plan: Default::default(),
     };
+    let never_true = column_values::values_no_row_holds(&compiled);
+    if !never_true.is_empty() {
+        return Err(LowerError {
+            diagnostics: never_true,
+        });
+    }
     fold_constants(&mut compiled);
     fold_table_aggregates(&mut compiled);
     compiled.schedule = schedule(&compiled);

@@ -298,6 +298,28 @@ fn keyword_of_field(rule: Rule) -> &'static str {
     }
 }
 
+/// A number whose `_` do not separate groups of three digits (`2_000_0000`),
+/// written again as its digits read (`20_000_000`).
+fn misgrouped(number: &str) -> Option<String> {
+    let whole = number.split('.').next().unwrap_or(number);
+    let groups: Vec<&str> = whole.split('_').collect();
+    let well = groups.len() == 1
+        || ((1..=3).contains(&groups[0].len()) && groups[1..].iter().all(|g| g.len() == 3));
+    if well {
+        return None;
+    }
+    let digits: String = whole.chars().filter(|c| *c != '_').collect();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push('_');
+        }
+        grouped.push(c);
+    }
+    let fraction = number.strip_prefix(whole).unwrap_or("");
+    Some(grouped + fraction)
+}
+
 /// Drops keyword tokens, which carry no meaning once parsed.
 fn significant(pair: Pair<'_, Rule>) -> Vec<Pair<'_, Rule>> {
     inner(pair).filter(|p| !is_keyword(p.as_rule())).collect()
@@ -375,6 +397,19 @@ impl Builder {
 
     fn number(&mut self, pair: &Pair<'_, Rule>) -> Decimal {
         let text: String = pair.as_str().chars().filter(|c| *c != '_').collect();
+        if let Some(grouped) = misgrouped(pair.as_str()) {
+            // `2_000_0000 EUR` is ten times the threshold that was meant.
+            self.errors.push(
+                Diagnostic::error(
+                    "lexnis::parse::digit_groups",
+                    format!("`{}`: digits are grouped by three with `_`", pair.as_str()),
+                )
+                .label(self.span(pair), "this number")
+                .help(format!(
+                    "these digits read as {grouped}; write the amount meant grouped by three from the right"
+                )),
+            );
+        }
         match Decimal::from_str(&text) {
             Ok(d) => d,
             Err(_) => {
@@ -837,7 +872,19 @@ impl Builder {
                 }
                 Rule::as_of => {
                     let d = significant(p).into_iter().next().expect("as of date");
-                    ex.as_of = Some((self.date(&d), self.span(&d)));
+                    let span = self.span(&d);
+                    if let Some((_, first)) = ex.as_of {
+                        self.errors.push(
+                            Diagnostic::error(
+                                "lexnis::parse::as_of_twice",
+                                format!("example \"{}\" gives `as of` twice", ex.name),
+                            )
+                            .label(span, "second")
+                            .label(first, "first")
+                            .help("an example runs on one date: keep one `as of`, or split the example in two"),
+                        );
+                    }
+                    ex.as_of = Some((self.date(&d), span));
                 }
                 Rule::expect => {
                     let mut ei = significant(p).into_iter();
@@ -1173,6 +1220,19 @@ mod tests {
             panic!()
         };
         assert!(matches!(d.body.kind, ExprKind::Binary(BinOp::And, _, _)));
+    }
+
+    #[test]
+    fn digits_are_grouped_by_three() {
+        assert_eq!(super::misgrouped("2_000_000"), None);
+        assert_eq!(super::misgrouped("20000000"), None);
+        assert_eq!(super::misgrouped("43_000_000.50"), None);
+        assert_eq!(
+            super::misgrouped("2_000_0000").as_deref(),
+            Some("20_000_000")
+        );
+        assert_eq!(super::misgrouped("1_2.5").as_deref(), Some("12.5"));
+        assert_eq!(super::misgrouped("1000_000").as_deref(), Some("1_000_000"));
     }
 
     #[test]

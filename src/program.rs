@@ -112,6 +112,8 @@ pub struct EnumDef {
     pub act: ActId,
     pub description: Option<String>,
     pub variants: Vec<(String, Option<String>)>,
+    /// Where each variant is written, for diagnostics.
+    pub variant_spans: Vec<Span>,
     pub span: Span,
 }
 

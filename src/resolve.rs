@@ -415,6 +415,7 @@ impl Resolver {
                         .iter()
                         .map(|(n, d)| (n.text.clone(), d.clone()))
                         .collect(),
+                    variant_spans: e.variants.iter().map(|(n, _)| n.span).collect(),
                     span: e.name.span,
                 }),
                 Item::Record(r) => self.p.records.push(RecordDef {
@@ -502,22 +503,56 @@ impl Resolver {
         te: &ast::TypeExpr,
         description: &Option<String>,
     ) -> FieldSpec {
+        let range = Self::range_of(te);
+        if let Some(r) = &range {
+            self.backwards_range(r);
+        }
         FieldSpec {
             name: name.text.clone(),
             ty: self.type_of(te),
-            range: Self::range_of(te),
+            range,
             default: None,
             description: description.clone(),
             span: name.span,
         }
     }
 
-    /// Reads a constant of a known type through the facts loader; reports at its span.
-    fn constant(&mut self, ty: &Type, lit: &ast::Literal, what: &str) -> crate::value::Value {
+    /// `between 100 and 0`: no value could be given.
+    fn backwards_range(&mut self, r: &ast::Range) {
+        if let (Some(min), Some(max)) = (r.min, r.max) {
+            if min > max {
+                self.diags.push(
+                    Diagnostic::error(
+                        "lexnis::resolve::backwards_range",
+                        format!(
+                            "the range between {min} and {max} runs backwards: no value is in it"
+                        ),
+                    )
+                    .label(r.span, "this range")
+                    .help(format!(
+                        "write the smaller bound first: `between {max} and {min}`"
+                    )),
+                );
+            }
+        }
+    }
+
+    /// Reads a constant of a known type through the facts loader, within the
+    /// declared range if any; reports at its span.
+    fn constant(
+        &mut self,
+        ty: &Type,
+        range: Option<&ast::Range>,
+        lit: &ast::Literal,
+        what: &str,
+    ) -> crate::value::Value {
         let mut errors = Vec::new();
-        let v = crate::facts::convert(
+        // A backwards range is reported once, by `backwards_range`.
+        let range = range.filter(|r| !matches!((r.min, r.max), (Some(a), Some(b)) if a > b));
+        let v = crate::facts::convert_checked(
             &self.p,
             ty,
+            range,
             &crate::literal::to_json(lit),
             &crate::facts::JsonPath::Root,
             &mut errors,
@@ -542,10 +577,45 @@ impl Resolver {
             .label(span, label);
             if let Some(h) = e.help {
                 d = d.help(h);
+            } else if e.kind == crate::facts::FactErrorKind::OutOfRange {
+                d = d.help("a default obeys the range declared with it: change one or the other");
             }
             self.diags.push(d);
         }
         v
+    }
+
+    /// Reports each name declared a second time within one record or table,
+    /// at both places; returns the places of the second declarations.
+    fn declared_twice<'n>(
+        &mut self,
+        names: impl Iterator<Item = &'n ast::Name>,
+        what: &str,
+        container: &str,
+        container_name: &str,
+    ) -> Vec<Span> {
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut repeated = Vec::new();
+        for name in names {
+            if let Some(&first) = seen.get(name.text.as_str()) {
+                self.diags.push(
+                    Diagnostic::error(
+                        "lexnis::resolve::duplicate",
+                        format!(
+                            "{what} `{}` is declared twice in {container} {container_name}",
+                            name.text
+                        ),
+                    )
+                    .label(name.span, "second declaration")
+                    .label(first, "first declaration")
+                    .help("remove or rename one of them"),
+                );
+                repeated.push(name.span);
+            } else {
+                seen.insert(&name.text, name.span);
+            }
+        }
+        repeated
     }
 
     fn declare_records_and_tables(&mut self, items: &[(ActId, &Item)]) {
@@ -559,23 +629,10 @@ impl Resolver {
                         .get(record)
                         .is_some_and(|d| d.span == r.name.span) =>
                 {
-                    let mut seen = HashMap::new();
                     let mut fields = Vec::new();
-                    for f in &r.fields {
-                        if seen.insert(f.name.text.clone(), f.name.span).is_some() {
-                            self.diags.push(
-                                Diagnostic::error(
-                                    "lexnis::resolve::duplicate",
-                                    format!(
-                                        "field `{}` is declared twice in record {}",
-                                        f.name.text, r.name.text
-                                    ),
-                                )
-                                .label(f.name.span, "second declaration")
-                                .help("remove or rename one of them"),
-                            );
-                            continue;
-                        }
+                    let names = r.fields.iter().map(|f| &f.name);
+                    let twice = self.declared_twice(names, "field", "record", &r.name.text);
+                    for f in r.fields.iter().filter(|f| !twice.contains(&f.name.span)) {
                         fields.push(self.field_spec(&f.name, &f.ty, &f.description));
                     }
                     self.p.records[record].fields = fields;
@@ -588,6 +645,9 @@ impl Resolver {
                         .get(table)
                         .is_some_and(|d| d.span == t.name.span) =>
                 {
+                    let names = t.columns.iter().map(|(n, _)| n);
+                    // The rows are still read against every column declared.
+                    self.declared_twice(names, "column", "table", &t.name.text);
                     let columns: Vec<(String, Type)> = t
                         .columns
                         .iter()
@@ -620,9 +680,11 @@ impl Resolver {
                             else {
                                 continue;
                             };
-                            let ty = self.p.records[record].fields[i].ty.clone();
+                            let field = &self.p.records[record].fields[i];
+                            let (ty, range) = (field.ty.clone(), field.range.clone());
                             let v = self.constant(
                                 &ty,
+                                range.as_ref(),
                                 lit,
                                 &format!("default of field `{}`", f.name.text),
                             );
@@ -696,6 +758,7 @@ impl Resolver {
                 .map(|(lit, (cname, cty))| {
                     self.constant(
                         cty,
+                        None,
                         lit,
                         &format!("column `{cname}` of row \"{}\"", row.key),
                     )
@@ -717,7 +780,7 @@ impl Resolver {
             for (i, (variant, _)) in def.variants.iter().enumerate() {
                 let name = ast::Name {
                     text: variant.clone(),
-                    span: def.span,
+                    span: def.variant_spans[i],
                 };
                 let symbol = Symbol::Variant(EnumId(e as u32), i as u32);
                 self.declare_name(def.act, &name, "enum variant", Some(symbol), &mut spans);
@@ -733,6 +796,7 @@ impl Resolver {
                         if let Some(lit) = &f.default {
                             spec.default = Some(self.constant(
                                 &spec.ty,
+                                spec.range.as_ref(),
                                 lit,
                                 &format!("default of fact `{}`", f.name.text),
                             ));

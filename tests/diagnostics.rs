@@ -430,3 +430,116 @@ fn syntax_errors_say_what_was_probably_meant() {
     }
     insta::assert_snapshot!(out);
 }
+
+/// Location, message and help of every diagnostic compiling `body` after the
+/// standard header gives: a compact record of many mistakes in one snapshot.
+fn summary_of(body: &str) -> String {
+    let mut source = PolicySource::default();
+    source.add("policies/nis/scope.law", &format!("{HEADER}{body}"));
+    let e = compile(&source, as_of()).unwrap_err();
+    let mut out = String::new();
+    for d in &e.diagnostics {
+        let at = e.sources.location(d.labels[0].span);
+        let help = d.help.as_deref().unwrap_or_default();
+        out.push_str(&format!(
+            "{at}: [{}] {}\n  help: {help}\n",
+            d.code, d.message
+        ));
+    }
+    out
+}
+
+/// Mistakes that once compiled and silently changed results.
+#[test]
+fn mistakes_that_would_change_results_silently() {
+    let rule = "rule scope.size cite \"art. 3, c. 2\" when staff_total >= 50 then in_scope\n";
+    let mistakes = [
+        // A default outside its own range, a range written backwards.
+        "fact public_share: decimal between 0 and 100 default 150\nfact share2: decimal between 100 and 0 default 0\n".to_string(),
+        // A column or an enum variant declared twice.
+        "table Extra \"x\" cite \"allegato I\" {\n  columns a: int, b: text, a: int\n  \"k\": 1, \"x\", 2\n}\nenum Letter { a, b, a }\n".to_string(),
+        // Digits grouped wrongly in an amount.
+        format!("define ceiling: money cite \"art. 3\" = 2_000_0000 EUR\n{rule}"),
+        // A date no year has.
+        "define deadline: date cite \"art. 7, c. 1\" = date(year(today), 2, 30)\n".to_string(),
+        // A text that no row of the table holds in the column it is compared with.
+        "define other_annex: bool cite \"art. 3, c. 1\" = any t in entity_types where t.annex = \"lV\"\n".to_string(),
+    ];
+    let out: String = mistakes
+        .iter()
+        .map(|m| summary_of(&with_base(m)))
+        .collect::<Vec<_>>()
+        .join("---\n");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn citations_of_an_annex_by_no_number_or_of_a_referred_act_out_of_range() {
+    let mut source = PolicySource::default();
+    let header = HEADER
+        .replace(
+            "  articles 1 to 45\n",
+            "  articles 1 to 45\n  annexes I to IV\n",
+        )
+        .replace(
+            "  refers to \"Racc. 2003/361/CE\"\n",
+            "  refers to \"Racc. 2003/361/CE\"\n  refers to \"DPCM 221/2024\"\n",
+        );
+    let rules = "rule scope.a cite \"allegato banana\" when staff_total >= 50 then in_scope\n\
+                 rule scope.b cite \"DPCM 221/2024, art. 9\" when staff_total >= 60 then in_scope\n";
+    source.add(
+        "policies/nis/scope.law",
+        &format!("{header}{}", with_base(rules)),
+    );
+    source.add(
+        "policies/dpcm/clausola.law",
+        "act dpcm {\n  cited as \"DPCM 221/2024\"\n  in force from 2025-02-11\n  articles 1 to 7\n}\n",
+    );
+    let e = compile(&source, as_of()).unwrap_err();
+    insta::assert_snapshot!(render_all(
+        &e.diagnostics,
+        &e.sources,
+        RenderOptions::default()
+    ));
+}
+
+#[test]
+fn an_example_with_two_dates_or_two_expectations_of_one_result() {
+    let mut source = PolicySource::default();
+    let examples = r#"
+rule scope.size cite "art. 3, c. 2" when staff_total >= 50 then in_scope
+example "due date" {
+  given size = {staff: 60, turnover_eur: 1 EUR}
+  as of 2025-01-01
+  as of 2025-03-01
+  expect in_scope = true
+}
+"#;
+    source.add(
+        "policies/nis/scope.law",
+        &format!("{HEADER}{}", with_base(examples)),
+    );
+    let e = compile(&source, as_of()).unwrap_err();
+    let mut out = render_all(&e.diagnostics, &e.sources, RenderOptions::default());
+    let mut source = PolicySource::default();
+    let examples = r#"
+rule scope.size cite "art. 3, c. 2" when staff_total >= 50 then in_scope
+example "due attese" {
+  given size = {staff: 60, turnover_eur: 1 EUR}
+  expect in_scope = true
+  expect in_scope = false
+}
+"#;
+    source.add(
+        "policies/nis/scope.law",
+        &format!("{HEADER}{}", with_base(examples)),
+    );
+    let parsed = lexnis::policy::parse_all(&source).unwrap();
+    let problems = lexnis::example::check_examples(&source, &parsed).unwrap();
+    out.push_str(&render_all(
+        &problems,
+        &source.sources,
+        RenderOptions::default(),
+    ));
+    insta::assert_snapshot!(out);
+}

@@ -32,6 +32,32 @@ pub(super) fn example_problems(
     }
     let mut problems = given_problems(c, e);
     problems.extend(e.expects.iter().filter_map(|x| expect_problem(c, x)));
+    problems.extend(expected_twice(e));
+    problems
+}
+
+/// Two `expect` lines for one result: at best one is redundant, at worst the
+/// example can never pass.
+fn expected_twice(e: &ExampleDecl) -> Vec<Diagnostic> {
+    let mut first: HashMap<&str, crate::source::Span> = HashMap::new();
+    let mut problems = Vec::new();
+    for x in &e.expects {
+        let name = x.outcome.text.as_str();
+        match first.get(name) {
+            Some(&at) => problems.push(
+                Diagnostic::error(
+                    "lexnis::example::expected_twice",
+                    format!("example \"{}\" expects `{name}` twice", e.name),
+                )
+                .label(x.outcome.span, "second")
+                .label(at, "first")
+                .help("a result has one value: keep one `expect` for it"),
+            ),
+            None => {
+                first.insert(name, x.outcome.span);
+            }
+        }
+    }
     problems
 }
 
