@@ -955,7 +955,7 @@ impl<'p> Checker<'p> {
     /// year has (29 February is left to the year, which may be a leap year).
     fn impossible_date(&mut self, args: &[TExpr]) {
         let number = |e: &TExpr| match &e.kind {
-            TKind::Const(Value::Num(n)) => i64::try_from(*n).ok(),
+            TKind::Const(Value::Num(n)) if n.fract().is_zero() => i64::try_from(*n).ok(),
             _ => None,
         };
         let year = number(&args[0]).and_then(|y| i32::try_from(y).ok());
@@ -1295,7 +1295,12 @@ fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<(String, Stri
         known.extend(a.refers_to.iter().map(String::as_str));
         return Some((
             format!("citation \"{text}\" names \"{prefix}\", which act `{}` neither is, imports nor refers to", a.id),
-            did_you_mean(prefix, known.iter().copied(), &format!("cite one of: {}; or add `refers to \"{prefix}\"` to the act header", known.join(", "))),
+            // A close name may be a typo, or another act altogether (two regulations
+            // differ only in their numbers): both ways out are given.
+            match crate::suggest::closest(prefix, known.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`? If \"{prefix}\" is another act, add `refers to \"{prefix}\"` to the act header"),
+                None => format!("cite one of: {}; or add `refers to \"{prefix}\"` to the act header", known.join(", ")),
+            },
         ));
     }
     // An act only referred to is checked too when its rules are read with these.

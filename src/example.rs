@@ -44,17 +44,21 @@ impl From<CompileError> for ExampleError {
 /// names, else `as_of` when given, else the day its version comes into force.
 type ExamplesByDate<'a> = BTreeMap<(Date, String, String), Vec<&'a ExampleDecl>>;
 
+/// Also returns, as diagnostics, the examples dated before their act version
+/// comes into force, which are left out: no version of the rules they test
+/// exists on that date.
 fn examples_by_date<'a>(
     source: &PolicySource,
     parsed: &'a [ParsedFile],
     as_of: Option<Date>,
-) -> Result<ExamplesByDate<'a>, CompileError> {
+) -> Result<(ExamplesByDate<'a>, Vec<Diagnostic>), CompileError> {
     let versions = act_versions(parsed).map_err(|ResolveError { diagnostics }| CompileError {
         stage: crate::policy::Stage::Resolve,
         diagnostics,
         sources: source.sources.clone(),
     })?;
     let mut by_date = ExamplesByDate::new();
+    let mut too_early = Vec::new();
     for (act, vs) in &versions {
         for v in vs {
             let in_force = v.header.in_force.map(|d| d.0).unwrap_or(Date {
@@ -66,6 +70,10 @@ fn examples_by_date<'a>(
                 for item in &parsed[*f].ast.items {
                     if let crate::ast::Item::Example(e) = item {
                         let date = e.as_of.map(|d| d.0).or(as_of).unwrap_or(in_force);
+                        if date < in_force {
+                            too_early.push(before_in_force(e, act, date, in_force));
+                            continue;
+                        }
                         by_date
                             .entry((date, act.clone(), v.folder.clone()))
                             .or_default()
@@ -75,7 +83,22 @@ fn examples_by_date<'a>(
             }
         }
     }
-    Ok(by_date)
+    Ok((by_date, too_early))
+}
+
+fn before_in_force(e: &ExampleDecl, act: &str, date: Date, in_force: Date) -> Diagnostic {
+    Diagnostic::error(
+        "lexnis::example::before_in_force",
+        format!(
+            "example \"{}\" runs on {date}, before this version of `{act}` comes into force on {in_force}",
+            e.name
+        ),
+    )
+    .label(e.as_of.map_or(e.span, |d| d.1), "the example's date")
+    .help(format!(
+        "date the example on or after {in_force}: the rules it tests apply from then; an \
+         example of an earlier version belongs in that version's folder"
+    ))
 }
 
 /// What is wrong in the examples themselves, without running them: facts
@@ -86,8 +109,8 @@ pub fn check_examples(
     source: &PolicySource,
     parsed: &[ParsedFile],
 ) -> Result<Vec<Diagnostic>, CompileError> {
-    let mut problems = Vec::new();
-    for ((date, act, folder), examples) in examples_by_date(source, parsed, None)? {
+    let (by_date, mut problems) = examples_by_date(source, parsed, None)?;
+    for ((date, act, folder), examples) in by_date {
         let compiled = compile_parsed(source, parsed, date, Some((&act, &folder)))?;
         for e in examples {
             problems.extend(example_problems(&compiled, &act, e, date));
@@ -106,8 +129,8 @@ pub fn run_examples(
 ) -> Result<Vec<ExampleResult>, ExampleError> {
     let parsed = parse_all(source)?;
     let mut results = Vec::new();
-    let mut problems = Vec::new();
-    for ((date, act, folder), examples) in examples_by_date(source, &parsed, as_of)? {
+    let (by_date, mut problems) = examples_by_date(source, &parsed, as_of)?;
+    for ((date, act, folder), examples) in by_date {
         let compiled = compile_parsed(source, &parsed, date, Some((&act, &folder)))?;
         for e in examples {
             let found = example_problems(&compiled, &act, e, date);

@@ -30,6 +30,15 @@ pub fn to_json(lit: &Literal) -> Json {
 /// the deepest literal the path reaches, so that a missing field points at the
 /// record that lacks it.
 pub fn span_at(fields: &[(Name, Literal)], root: Option<&Literal>, path: &str) -> Option<Span> {
+    literal_at(fields, root, path).map(Literal::span)
+}
+
+/// The literal [`span_at`] finds.
+pub fn literal_at<'a>(
+    fields: &'a [(Name, Literal)],
+    root: Option<&'a Literal>,
+    path: &str,
+) -> Option<&'a Literal> {
     let mut rest = path.strip_prefix('$')?;
     let mut at: Option<&Literal> = root;
     loop {
@@ -59,7 +68,38 @@ pub fn span_at(fields: &[(Name, Literal)], root: Option<&Literal>, path: &str) -
             None => break,
         }
     }
-    at.map(Literal::span)
+    at
+}
+
+/// The facts loader's message about `lit`, said of the literal as written: the
+/// loader sees a number as a text (numbers travel as exact decimal strings).
+pub fn as_written(lit: &Literal, message: &str) -> String {
+    match lit {
+        Literal::Number(n, _) | Literal::Money(n, _) => {
+            message.replace(&format!("the text \"{n}\""), &format!("the number {n}"))
+        }
+        _ => message.to_string(),
+    }
+}
+
+/// What a literal of the wrong type most likely means; `expected` names the
+/// type, when the literal is the whole constant rather than a part of it.
+pub fn wrong_literal_help(lit: &Literal, expected: Option<&str>) -> Option<String> {
+    match lit {
+        Literal::Number(..) | Literal::Money(..) => {
+            expected.map(|ty| format!("write a value of type {ty} here"))
+        }
+        Literal::Word(w, _) if ["null", "nil", "None", "NULL"].contains(&w.as_str()) => {
+            Some("write `none` for no value".into())
+        }
+        Literal::Text(t, _) if ["true", "false"].contains(&t.as_str()) => {
+            Some(format!("write {t} without quotes: in quotes it is a text"))
+        }
+        Literal::Text(t, _) if t.parse::<rust_decimal::Decimal>().is_ok() => {
+            Some(format!("write {t} without quotes: in quotes it is a text"))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

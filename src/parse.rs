@@ -148,15 +148,14 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     } else {
         format!("`{}`", &text[pos..end])
     };
-    let expected = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => {
-            let mut words: Vec<&str> = positives.iter().map(|r| describe_rule(*r)).collect();
-            words.sort();
-            words.dedup();
-            words
-        }
+    let positives = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
         ErrorVariant::CustomError { .. } => Vec::new(),
     };
+    let mut expected: Vec<&str> = positives.iter().map(|r| describe_rule(*r)).collect();
+    expected.sort();
+    expected.dedup();
+    let keywords: Vec<&str> = positives.iter().filter_map(|r| keyword_of(*r)).collect();
     let expected_text = join_words(&expected);
     let message = if expected_text.is_empty() {
         format!("unexpected {found}")
@@ -165,7 +164,7 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     };
     Diagnostic::error("lexnis::parse::syntax", message)
         .label(Span::new(file, pos, end), "here")
-        .help(hints::syntax_help(&expected, text, pos))
+        .help(hints::syntax_help(&expected, &keywords, text, pos))
 }
 
 fn join_words(words: &[&str]) -> String {
@@ -262,6 +261,54 @@ fn describe_rule(rule: Rule) -> &'static str {
         Rule::variant => "an enum variant",
         Rule::conclusion => "a conclusion (outcome = value)",
         Rule::conclude_op | Rule::kw_includes => "`=` or `includes`",
+        Rule::kw_title => "`title`",
+        Rule::kw_cited => "`cited`",
+        Rule::kw_as => "`as`",
+        Rule::kw_kind => "`kind`",
+        Rule::kw_adopted => "`adopted`",
+        Rule::kw_force => "`force`",
+        Rule::kw_from => "`from`",
+        Rule::kw_gazette => "`gazette`",
+        Rule::kw_supersedes => "`supersedes`",
+        Rule::kw_review => "`review`",
+        Rule::kw_every => "`every`",
+        Rule::kw_years => "`years`",
+        Rule::kw_refers => "`refers`",
+        Rule::kw_to => "`to`",
+        Rule::kw_articles => "`articles`",
+        Rule::kw_annexes => "`annexes`",
+        Rule::kw_import => "`import`",
+        Rule::kw_enum => "`enum`",
+        Rule::kw_record => "`record`",
+        Rule::kw_optional => "`optional`",
+        Rule::kw_set => "`set`",
+        Rule::kw_list => "`list`",
+        Rule::kw_between => "`between`",
+        Rule::kw_at => "`at`",
+        Rule::kw_least => "`least`",
+        Rule::kw_table => "`table`",
+        Rule::kw_columns => "`columns`",
+        Rule::kw_fact => "`fact`",
+        Rule::kw_define => "`define`",
+        Rule::kw_outcome => "`outcome`",
+        Rule::kw_rule => "`rule`",
+        Rule::kw_example => "`example`",
+        Rule::kw_given => "`given`",
+        Rule::kw_expect => "`expect`",
+        Rule::kw_because => "`because`",
+        Rule::kw_if => "`if`",
+        Rule::kw_not => "`not`",
+        Rule::kw_contains => "`contains`",
+        Rule::kw_absent => "`absent`",
+        Rule::kw_sum => "`sum`",
+        Rule::kw_max_of => "`largest`",
+        Rule::kw_min_of => "`smallest`",
+        Rule::kw_any => "`any`",
+        Rule::kw_all => "`all`",
+        Rule::kw_count => "`count`",
+        Rule::kw_today => "`today`",
+        Rule::kw_report => "`report`",
+        Rule::kw_reported => "`reported`",
         _ => "something else",
     }
 }
@@ -318,6 +365,36 @@ fn misgrouped(number: &str) -> Option<String> {
     }
     let fraction = number.strip_prefix(whole).unwrap_or("");
     Some(grouped + fraction)
+}
+
+/// The word that starts what a grammar rule reads, when it is a fixed word: the
+/// candidates for a misspelt keyword.
+fn keyword_of(rule: Rule) -> Option<&'static str> {
+    let word = match rule {
+        Rule::import_decl => "import",
+        Rule::report_decl => "report",
+        Rule::enum_decl => "enum",
+        Rule::record_decl => "record",
+        Rule::table_decl => "table",
+        Rule::fact_decl => "fact",
+        Rule::define_decl => "define",
+        Rule::outcome_decl => "outcome",
+        Rule::rule_decl => "rule",
+        Rule::example_decl => "example",
+        Rule::given => "given",
+        Rule::expect => "expect",
+        Rule::as_of => "as of",
+        Rule::citation => "cite",
+        Rule::overrides => "overrides",
+        Rule::default_clause => "default",
+        Rule::otherwise_clause => "otherwise",
+        Rule::because => "because",
+        Rule::columns => "columns",
+        r if format!("{r:?}").ends_with("_field") => keyword_of_field(r),
+        r if is_keyword(r) => describe_rule(r).split('`').nth(1)?,
+        _ => return None,
+    };
+    Some(word)
 }
 
 /// Drops keyword tokens, which carry no meaning once parsed.
@@ -1233,6 +1310,36 @@ mod tests {
         );
         assert_eq!(super::misgrouped("1_2.5").as_deref(), Some("12.5"));
         assert_eq!(super::misgrouped("1000_000").as_deref(), Some("1_000_000"));
+    }
+
+    /// Every rule pest can name in an error is said in words: none is left to
+    /// the catch-all "something else".
+    #[test]
+    fn every_rule_an_error_can_name_is_described() {
+        // The file itself, the parts of tokens, and the silent rules (`_{ }`),
+        // which pest never names.
+        let internal = [
+            "file",
+            "string_inner",
+            "ident_raw",
+            "ident_char",
+            "keyword",
+            "WHITESPACE",
+            "COMMENT",
+            "act_field",
+            "item",
+            "example_part",
+            "primary",
+            "scalar",
+            "literal_atom",
+        ];
+        let undescribed: Vec<String> = Rule::all_rules()
+            .iter()
+            .filter(|r| describe_rule(**r) == "something else")
+            .map(|r| format!("{r:?}"))
+            .filter(|r| !internal.contains(&r.as_str()))
+            .collect();
+        assert!(undescribed.is_empty(), "{undescribed:?}");
     }
 
     #[test]

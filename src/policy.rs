@@ -42,8 +42,10 @@ impl PolicySource {
         p
     }
 
-    /// Adds one file; its folder is the directory part of `name`.
+    /// Adds one file; its folder is the directory part of `name`. A UTF-8
+    /// byte-order mark, which some editors write first, is not part of the text.
     pub fn add(&mut self, name: &str, text: &str) -> FileId {
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
         let folder = Path::new(name)
             .parent()
             .map_or_else(String::new, |p| p.to_string_lossy().into_owned());

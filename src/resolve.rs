@@ -559,7 +559,8 @@ impl Resolver {
         );
         for e in errors {
             // The part of a list or record that is wrong, rather than all of it.
-            let span = crate::literal::span_at(&[], Some(lit), &e.path).unwrap_or(lit.span());
+            let wrong = crate::literal::literal_at(&[], Some(lit), &e.path).unwrap_or(lit);
+            let span = wrong.span();
             let label = if span == lit.span() {
                 format!("expected {}", self.p.type_name(ty))
             } else {
@@ -570,15 +571,25 @@ impl Resolver {
             } else {
                 "lexnis::resolve::bad_constant"
             };
+            let message = crate::literal::as_written(wrong, &e.message);
             let mut d = Diagnostic::error(
                 code,
-                format!("{what}: {}", e.message.replace("wrong type: ", "")),
+                format!("{what}: {}", message.replace("wrong type: ", "")),
             )
             .label(span, label);
-            if let Some(h) = e.help {
+            let whole = (span == lit.span()).then(|| self.p.type_name(ty));
+            let help = match e.kind {
+                _ if e.help.is_some() => e.help,
+                crate::facts::FactErrorKind::OutOfRange => Some(
+                    "a default obeys the range declared with it: change one or the other".into(),
+                ),
+                crate::facts::FactErrorKind::WrongType => {
+                    crate::literal::wrong_literal_help(wrong, whole.as_deref())
+                }
+                _ => None,
+            };
+            if let Some(h) = help {
                 d = d.help(h);
-            } else if e.kind == crate::facts::FactErrorKind::OutOfRange {
-                d = d.help("a default obeys the range declared with it: change one or the other");
             }
             self.diags.push(d);
         }

@@ -1,9 +1,11 @@
 //! "Did you mean ...?" for misspelt names.
 
-/// The candidate closest to `wrong`, if it is close enough to be a likely typo.
+/// The candidate closest to `wrong`, if it is close enough to be a likely typo
+/// (and is not `wrong` itself, which would only repeat the mistake).
 pub fn closest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     candidates
         .into_iter()
+        .filter(|c| *c != wrong)
         .map(|c| (strsim::jaro_winkler(wrong, c), c))
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))

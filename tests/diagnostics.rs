@@ -416,12 +416,21 @@ fn syntax_errors_say_what_was_probably_meant() {
         "define ceiling: money cite \"art. 3\" = 43.000.000 EUR\n",
         "define ceiling: money cite \"art. 3, c. 2\n  = 43 EUR\n",
         "example \"x\" {\n  given size = {staff: 40, turnover_eur: 1 EUR,\n  expect in_scope = false\n}\n",
+        "rlue scope.a cite \"art. 3\" when size.staff >= 50 then in_scope\n",
+        "define big: bool cite \"art. 3\" = size.staff == 50\n",
+        "define big: bool cite \"art. 3\" = size.staff >= 50 && size.staff < 250\n",
+        "define ceiling: money cite \"art. 3\" = 24,99 EUR\n",
+        "define ceiling: money cite \"art. 3\" = 50\u{00A0}EUR\n",
+        "define crit\u{0430}l: bool cite \"art. 3\" = true\n",
+        "define big: bool cite \"art. 3\" = size.staff >= 50 and\n  size.staff is present\n",
+        "rule scope.c5-a cite \"art. 3, c. 5\" when size.staff >= 50 then in_scope\n",
     ];
     let mut out = String::new();
     for body in mistakes {
         let mut source = PolicySource::default();
         source.add("policies/nis/scope.law", &format!("{HEADER}{body}"));
         let e = compile(&source, as_of()).unwrap_err();
+        assert!(!e.diagnostics.is_empty(), "{body}");
         for d in &e.diagnostics {
             let line = e.sources.location(d.labels[0].span);
             let help = d.help.as_deref().unwrap_or_default();
@@ -542,4 +551,35 @@ example "due attese" {
         RenderOptions::default(),
     ));
     insta::assert_snapshot!(out);
+}
+
+/// A constant of the wrong type is described as written: a number as a number,
+/// a quoted `true` as a text to unquote, `null` as `none`.
+#[test]
+fn constants_of_the_wrong_type_are_described_as_written() {
+    let out = summary_of(&with_base(
+        "fact critical: bool default 0\n\
+         table Flags \"x\" cite \"allegato I\" {\n  columns on: bool\n  \"k\": \"true\"\n}\n",
+    ));
+    let mut source = PolicySource::default();
+    let examples = r#"
+rule scope.size cite "art. 3, c. 2" when staff_total >= 50 then in_scope
+example "nulla" {
+  given entity_types = ["I.1.a.1"], size = {staff: 60, turnover_eur: 1 EUR}
+  expect in_scope = null
+}
+example "troppo presto" {
+  given entity_types = ["I.1.a.1"], size = {staff: 60, turnover_eur: 1 EUR}
+  as of 2023-01-01
+  expect in_scope = true
+}
+"#;
+    source.add(
+        "policies/nis/scope.law",
+        &format!("{HEADER}{}", with_base(examples)),
+    );
+    let parsed = lexnis::policy::parse_all(&source).unwrap();
+    let problems = lexnis::example::check_examples(&source, &parsed).unwrap();
+    let examples = render_all(&problems, &source.sources, RenderOptions::default());
+    insta::assert_snapshot!(format!("{out}---\n{examples}"));
 }

@@ -176,16 +176,17 @@ rule r cite "art. 4" when in_days < 30 then soon
 fn a_date_past_year_9999_is_an_error_not_a_five_digit_year() {
     // Results carry dates as YYYY-MM-DD, which facts read back: a rule that
     // computes a date past 9999-12-31 (or before 0000-01-01) fails where it does,
-    // naming the parts a date() was given as they are.
+    // naming the parts a date() was given as they are. (A month and day written
+    // as numbers are checked when compiling: here they are computed.)
     for (expr, says) in [
         ("add_years(date(9999, 3, 1), 1)", "10000-03-01 is not a date that can be written as YYYY-MM-DD: years run from 0000 to 9999"),
         ("add_days(date(9999, 12, 31), 1)", "10000-01-01 is not a date"),
         ("add_days(date(0, 1, 1), -1)", "-001-12-31 is not a date"),
         ("date(10000, 1, 1)", "date(10000, 1, 1): the year must be a whole number from 0 to 9999"),
         ("date(99999999999, 1, 1)", "date(99999999999, 1, 1): the year"),
-        ("date(2025, 300, 1)", "date(2025, 300, 1): the month must be a whole number from 1 to 12"),
-        ("date(2025, 2, 1.5)", "date(2025, 2, 1.5): the day"),
-        ("date(2025, 2, 30)", "day 30 does not exist in 2025-02"),
+        ("date(2025, 100 * 3, 1)", "date(2025, 300, 1): the month must be a whole number from 1 to 12"),
+        ("date(2025, 2, 3 / 2)", "date(2025, 2, 1.50): the day"),
+        ("date(2025, 2, 10 * 3)", "day 30 does not exist in 2025-02"),
     ] {
         let body = format!(
             "define d: date cite \"art. 1\" = {expr}\nreport d\n\

@@ -7,7 +7,7 @@ use crate::ast::{ExampleDecl, Expectation};
 use crate::date::Date;
 use crate::diagnostic::Diagnostic;
 use crate::facts::{convert, load_facts, FactErrorKind, JsonPath};
-use crate::literal::{span_at, to_json};
+use crate::literal::{as_written, literal_at, to_json, wrong_literal_help};
 use crate::lower::Compiled;
 use crate::suggest::did_you_mean;
 use std::collections::HashMap;
@@ -112,10 +112,12 @@ fn given_problems(c: &Compiled, e: &ExampleDecl) -> Vec<Diagnostic> {
         .iter()
         .filter(|er| er.kind != FactErrorKind::UnknownField)
     {
-        let span = span_at(&e.given, None, &er.path).unwrap_or(given_at);
+        let wrong = literal_at(&e.given, None, &er.path);
+        let span = wrong.map_or(given_at, |w| w.span());
         // `size.staff` as the rule file writes it, rather than JSON's `$.size.staff`.
         let place = er.path.trim_start_matches('$').trim_start_matches('.');
-        let message = er.message.trim_start_matches("wrong type: ");
+        let message = wrong.map_or(er.message.clone(), |w| as_written(w, &er.message));
+        let message = message.trim_start_matches("wrong type: ");
         let mut d = Diagnostic::error(
             "lexnis::example::given",
             format!("example \"{}\": `{place}`: {message}", e.name),
@@ -126,8 +128,10 @@ fn given_problems(c: &Compiled, e: &ExampleDecl) -> Vec<Diagnostic> {
                 .help(format!("add `{place} = ...`: it has no default",));
         } else {
             d = d.label(span, "this value");
-            if let Some(help) = &er.help {
-                d = d.help(help.clone());
+            let written = (wrong.filter(|_| er.kind == FactErrorKind::WrongType))
+                .and_then(|w| wrong_literal_help(w, None));
+            if let Some(help) = er.help.clone().or(written) {
+                d = d.help(help);
             }
         }
         problems.push(d);
@@ -159,18 +163,23 @@ fn expect_problem(c: &Compiled, x: &Expectation) -> Option<Diagnostic> {
     let mut errors = Vec::new();
     convert(p, ty, &to_json(&x.value), &JsonPath::Root, &mut errors);
     let er = errors.first()?;
-    let span = span_at(&[], Some(&x.value), &er.path).unwrap_or(x.value.span());
+    let wrong = literal_at(&[], Some(&x.value), &er.path).unwrap_or(&x.value);
+    let message = as_written(wrong, &er.message);
     let mut d = Diagnostic::error(
         "lexnis::example::expected_value",
         format!(
             "`expect {}`: {}",
             x.outcome.text,
-            er.message.trim_start_matches("wrong type: ")
+            message.trim_start_matches("wrong type: ")
         ),
     )
-    .label(span, format!("expected {}", p.type_name(ty)));
-    if let Some(help) = &er.help {
-        d = d.help(help.clone());
+    .label(wrong.span(), format!("expected {}", p.type_name(ty)));
+    let whole = std::ptr::eq(wrong, &x.value).then(|| p.type_name(ty));
+    let written = (er.kind == FactErrorKind::WrongType)
+        .then(|| wrong_literal_help(wrong, whole.as_deref()))
+        .flatten();
+    if let Some(help) = er.help.clone().or(written) {
+        d = d.help(help);
     }
     Some(d)
 }

@@ -4,13 +4,20 @@
 use super::{LexnisParser, Rule};
 use pest::Parser;
 
-pub(super) fn syntax_help(expected: &[&str], text: &str, pos: usize) -> String {
+/// `keywords`: the fixed words the grammar would have taken at `pos`.
+pub(super) fn syntax_help(expected: &[&str], keywords: &[&str], text: &str, pos: usize) -> String {
     let pos = pos.min(text.len());
     let rest = &text[pos..];
     if rest.starts_with('\'') {
         return "strings are written between double quotes: \"like this\"".into();
     }
-    if let Some(help) = unclosed_quote(rest)
+    // An operator of two characters is found at its second one.
+    let operator_start = pos - usize::from(pos > 0 && "=&|".contains(&text[pos - 1..pos]));
+    if let Some(help) = odd_character(rest)
+        .or_else(|| other_language_operator(&text[operator_start..]))
+        .or_else(|| hyphen_in_name(text, pos))
+        .or_else(|| misspelt_keyword(keywords, rest))
+        .or_else(|| unclosed_quote(rest))
         .or_else(|| unclosed_bracket(text, pos))
         .or_else(|| accented_name(text, pos))
         .or_else(|| reserved_name(expected, rest))
@@ -18,13 +25,79 @@ pub(super) fn syntax_help(expected: &[&str], text: &str, pos: usize) -> String {
     {
         return help;
     }
-    if expected.contains(&"a citation (cite \"art. N, c. N, lett. x)\")") {
+    if expected.contains(&"a citation (cite \"art. N, c. N, lett. x)\")") && !cites(text, pos) {
         return "every rule and definition must say which provision it encodes: add a line `cite \"art. N, c. N\"` before `when` or `=`".into();
     }
     if expected.iter().any(|w| w.starts_with("a header")) {
         return "a rule file starts with `act ID { ... }` or `part of ID`".into();
     }
+    if !keywords.is_empty() && keywords.len() == expected.len() {
+        let words: Vec<String> = keywords.iter().map(|k| format!("`{k}`")).collect();
+        return format!("write one of: {}", words.join(", "));
+    }
     "check the line against the examples in docs/language.md; a keyword may be misspelt or a quote, comma or brace missing".into()
+}
+
+/// A character a drafter cannot see, or one a word processor put in.
+fn odd_character(rest: &str) -> Option<String> {
+    let c = rest.chars().next()?;
+    let what = match c {
+        '\u{FEFF}' => "an invisible byte-order mark (U+FEFF)",
+        '\u{00A0}' => "a no-break space (U+00A0), which looks like a space",
+        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' => "an invisible zero-width character",
+        '\0' => "a NUL byte",
+        '\u{201C}' | '\u{201D}' | '\u{201E}' => {
+            return Some(
+                "write straight double quotes (\") around texts, not typographic ones (“ ”)".into(),
+            )
+        }
+        '\u{2018}' | '\u{2019}' => {
+            return Some(
+                "write straight double quotes (\") around texts; an apostrophe belongs inside them"
+                    .into(),
+            )
+        }
+        '\u{2013}' | '\u{2014}' | '\u{2212}' => "a typographic dash; the minus sign is `-`",
+        _ => return None,
+    };
+    Some(format!(
+        "here is {what}: delete it, or retype the text around it"
+    ))
+}
+
+/// `==`, `&&`, `AND`: operators of other languages.
+fn other_language_operator(rest: &str) -> Option<String> {
+    let meant = [
+        ("==", "="),
+        ("&&", "and"),
+        ("||", "or"),
+        ("AND", "and"),
+        ("OR", "or"),
+        ("NOT", "not"),
+        ("EURO", "EUR"),
+        ("eur", "EUR"),
+        ("€", "EUR"),
+    ]
+    .into_iter()
+    .find(|(written, _)| {
+        rest.starts_with(written)
+            && !rest[written.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+    })?;
+    Some(format!("write `{}` for `{}`", meant.1, meant.0))
+}
+
+/// `in force form`, `gazzetta`, `rlue`: a word close to one the grammar takes here.
+fn misspelt_keyword(keywords: &[&str], rest: &str) -> Option<String> {
+    let word = &rest[..rest
+        .find(|c: char| !c.is_alphanumeric() && c != '_')
+        .unwrap_or(rest.len())];
+    if word.is_empty() || keywords.iter().any(|k| k.split(' ').next() == Some(word)) {
+        return None;
+    }
+    let first_words = keywords.iter().map(|k| k.split(' ').next().unwrap_or(k));
+    let meant = crate::suggest::closest(word, first_words)?;
+    let full = keywords.iter().find(|k| k.starts_with(meant))?;
+    Some(format!("did you mean `{full}`?"))
 }
 
 /// `cite "art. 3, c. 2` with the closing quote left out.
@@ -81,6 +154,40 @@ fn unclosed_bracket(text: &str, pos: usize) -> Option<String> {
     ))
 }
 
+/// Whether the rule or definition the error is in has its `cite`, before or
+/// after the error: then a missing citation is not what stopped the parser.
+fn cites(text: &str, pos: usize) -> bool {
+    let before = &text[..pos];
+    let start = ["\nrule ", "\ndefine "]
+        .iter()
+        .filter_map(|w| before.rfind(w))
+        .max()
+        .unwrap_or(0);
+    // The declaration runs on over the lines that start with a blank.
+    let after = &text[pos..];
+    let end = (after.match_indices('\n'))
+        .map(|(i, _)| i)
+        .find(|i| !after[i + 1..].starts_with([' ', '\t']))
+        .unwrap_or(after.len());
+    text[start..pos + end].contains("cite \"")
+}
+
+/// `scope.c5-a`: a hyphen glued to a name.
+fn hyphen_in_name(text: &str, pos: usize) -> Option<String> {
+    let rest = &text[pos..];
+    let glued = pos > 0 && text[..pos].ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !rest.starts_with('-')
+        || !glued
+        || !rest[1..].starts_with(|c: char| c.is_ascii_alphanumeric())
+    {
+        return None;
+    }
+    let (left, right) = (word_around(text, pos - 1), word_around(text, pos + 1));
+    Some(format!(
+        "`-` is the minus sign and cannot be part of a name: write `{left}_{right}` for `{left}-{right}`"
+    ))
+}
+
 /// The word around `pos`: letters of any alphabet, digits and `_`.
 fn word_around(text: &str, pos: usize) -> &str {
     let in_word = |c: char| c.is_alphanumeric() || c == '_';
@@ -102,6 +209,14 @@ fn accented_name(text: &str, pos: usize) -> Option<String> {
     let word = word_around(text, pos);
     if word.is_ascii() || !word.chars().any(char::is_alphabetic) {
         return None;
+    }
+    // Greek and Cyrillic letters that look Latin (`а`, `о`, `е`) come from pasting.
+    if let Some(c) = word.chars().find(|c| ('\u{0370}'..='\u{04FF}').contains(c)) {
+        return Some(format!(
+            "`{word}` has the letter `{c}` (U+{:04X}) of another alphabet, which looks like a \
+             Latin one: retype the name with the letters a-z",
+            u32::from(c)
+        ));
     }
     let plain: String = word.chars().map(plain_letter).collect();
     Some(format!(
@@ -159,6 +274,17 @@ fn grouped_number(text: &str, pos: usize) -> Option<String> {
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ',')
         .collect();
+    if let Some((whole, cents)) = token.split_once(',') {
+        let decimal_comma = !whole.is_empty()
+            && !whole.contains('.')
+            && (1..=2).contains(&cents.len())
+            && cents.chars().all(|c| c.is_ascii_digit());
+        if decimal_comma {
+            return Some(format!(
+                "the decimal point is `.`: write `{whole}.{cents}` for `{token}`"
+            ));
+        }
+    }
     let groups: Vec<&str> = token.split('.').collect();
     let grouped = groups.len() >= 2
         && groups.len() + usize::from(token.contains(',')) >= 3
@@ -198,6 +324,21 @@ mod tests {
         let text = "  = 1.234,50 EUR";
         assert!(grouped_number(text, 6).unwrap().contains("`1_234.50`"));
         assert_eq!(grouped_number("  = 12.5 EUR", 6), None);
+        assert!(grouped_number("  = 24,99 EUR", 6)
+            .unwrap()
+            .contains("`24.99`"));
+        assert!(other_language_operator("== 3").unwrap().contains("`=`"));
+        assert_eq!(other_language_operator("ORDER"), None);
+        assert!(odd_character("\u{00A0}x")
+            .unwrap()
+            .contains("no-break space"));
+        assert!(accented_name("critic\u{0430}l", 6)
+            .unwrap()
+            .contains("another alphabet"));
+        assert!(misspelt_keyword(&["from"], "form 2024")
+            .unwrap()
+            .contains("`from`"));
+        assert_eq!(misspelt_keyword(&["from"], "from 2024"), None);
         assert!(unclosed_quote("\"art. 3, c. 2\n").is_some());
         assert_eq!(unclosed_quote("\"art. 3\" when\n"), None);
         let text = "given size = {staff: 1,\n  x = 2\nexpect y = 1 # (\n";
