@@ -29,7 +29,7 @@ pub fn parse_file(file: FileId, text: &str) -> Result<File, ParseError> {
         });
     }
     let mut pairs = LexnisParser::parse(Rule::file, text).map_err(|e| ParseError {
-        diagnostics: vec![syntax_error(file, text, e)],
+        diagnostics: vec![syntax_error(file, text, parse_in_detail(text, e))],
     })?;
     let mut builder = Builder {
         file,
@@ -128,11 +128,91 @@ fn is_nesting_word(bytes: &[u8], i: usize) -> bool {
         .any(|w| rest.starts_with(w) && !rest.get(w.len()).is_some_and(part_of_name))
 }
 
+/// The syntax error of a file that does not parse, with what pest records of
+/// the furthest place it reached: the words it would have taken there, `,` and
+/// `}` included, which its rule-level error leaves out. Parsing so costs more,
+/// so only a file already known to fail is parsed again this way.
+fn parse_in_detail(text: &str, error: pest::error::Error<Rule>) -> pest::error::Error<Rule> {
+    // The setting is read when a parse starts: other threads' parses may pick
+    // it up and run slower for a moment, with the same result.
+    pest::set_error_detail(true);
+    let parsed = LexnisParser::parse(Rule::file, text);
+    pest::set_error_detail(false);
+    parsed.err().unwrap_or(error)
+}
+
+/// Where the furthest attempt stopped, and the fixed words (`,`, `}`, `=`,
+/// `when`) it would have taken there, when that is past `pos`.
+fn furthest_attempt(
+    text: &str,
+    e: &pest::error::Error<Rule>,
+    pos: usize,
+) -> Option<(usize, Vec<String>)> {
+    let attempts = e.parse_attempts()?;
+    let at = skip_blanks_and_comments(text, attempts.max_position);
+    if at <= pos {
+        return None;
+    }
+    let mut tokens: Vec<String> = (attempts.expected_tokens().into_iter())
+        .map(|t| t.to_string())
+        // Blanks, comments, character ranges and built-in rules are never the
+        // word a drafter left out.
+        .filter(|t| !t.trim().is_empty() && t != "#" && !t.contains("..") && t != "BUILTIN_RULE")
+        .map(|t| format!("`{t}`"))
+        .collect();
+    tokens.dedup();
+    // A long list says nothing a drafter can act on.
+    (!tokens.is_empty() && tokens.len() <= 6).then_some((at, tokens))
+}
+
+/// Past the blanks and comments the grammar skips (ASCII blanks only: a
+/// no-break space is a character the grammar does not take).
+fn skip_blanks_and_comments(text: &str, mut at: usize) -> usize {
+    loop {
+        let rest = &text[at.min(text.len())..];
+        let trimmed = rest.trim_start_matches([' ', '\t', '\n', '\r', '\u{0B}', '\u{0C}']);
+        at += rest.len() - trimmed.len();
+        if !trimmed.starts_with('#') {
+            return at.min(text.len());
+        }
+        at += trimmed.find('\n').unwrap_or(trimmed.len());
+    }
+}
+
 fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
     use pest::error::{ErrorVariant, InputLocation};
     let pos = match e.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
+    };
+    let positives = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
+        ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let mut described: Vec<&str> = positives.iter().map(|r| describe_rule(*r)).collect();
+    described.sort();
+    described.dedup();
+    let keywords: Vec<&str> = positives.iter().filter_map(|r| keyword_of(*r)).collect();
+    // A recognised mistake at pest's place is the best account; failing one, the
+    // furthest place pest reached, and the words it would have taken there,
+    // usually point at a missing `,`, `}` or `=`.
+    let specific = hints::specific_help(&described, &keywords, text, pos);
+    let further = match specific {
+        Some(_) => None,
+        None => furthest_attempt(text, &e, pos),
+    };
+    let (pos, expected, help) = match &further {
+        Some((at, tokens)) => {
+            let tokens: Vec<&str> = tokens.iter().map(String::as_str).collect();
+            let help = hints::specific_help(&tokens, &[], text, *at)
+                .unwrap_or_else(|| format!("is {} missing before this?", join_words(&tokens)));
+            (*at, tokens, help)
+        }
+        None => (
+            pos,
+            described,
+            specific.unwrap_or_else(|| hints::GENERIC.into()),
+        ),
     };
     // The offending word: up to the next white space, and at least one character.
     let rest = &text[pos..];
@@ -148,14 +228,6 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     } else {
         format!("`{}`", &text[pos..end])
     };
-    let positives = match &e.variant {
-        ErrorVariant::ParsingError { positives, .. } => positives.clone(),
-        ErrorVariant::CustomError { .. } => Vec::new(),
-    };
-    let mut expected: Vec<&str> = positives.iter().map(|r| describe_rule(*r)).collect();
-    expected.sort();
-    expected.dedup();
-    let keywords: Vec<&str> = positives.iter().filter_map(|r| keyword_of(*r)).collect();
     let expected_text = join_words(&expected);
     let message = if expected_text.is_empty() {
         format!("unexpected {found}")
@@ -164,7 +236,7 @@ fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>) -> Diagno
     };
     Diagnostic::error("lexnis::parse::syntax", message)
         .label(Span::new(file, pos, end), "here")
-        .help(hints::syntax_help(&expected, &keywords, text, pos))
+        .help(help)
 }
 
 fn join_words(words: &[&str]) -> String {

@@ -424,6 +424,11 @@ fn syntax_errors_say_what_was_probably_meant() {
         "define crit\u{0430}l: bool cite \"art. 3\" = true\n",
         "define big: bool cite \"art. 3\" = size.staff >= 50 and\n  size.staff is present\n",
         "rule scope.c5-a cite \"art. 3, c. 5\" when size.staff >= 50 then in_scope\n",
+        // A `,`, `=` or `}` left out: shown where it is missing.
+        "enum Size {\n  small \"piccola\",\n  medium \"media\"\n  large \"grande\"\n}\n",
+        "example \"x\" {\n  given size = {staff: 300 turnover_eur: 1 EUR}\n}\n",
+        "define big: bool cite \"art. 3\" size.staff >= 50\n",
+        "table T \"x\" cite \"allegato I\" {\n  columns a: text, b: bool\n  \"k\": \"x\" true\n}\n",
     ];
     let mut out = String::new();
     for body in mistakes {

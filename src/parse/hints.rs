@@ -4,15 +4,24 @@
 use super::{LexnisParser, Rule};
 use pest::Parser;
 
+/// The help when nothing more specific is known.
+pub(super) const GENERIC: &str = "check the line against the examples in docs/language.md; a keyword may be misspelt or a quote, comma or brace missing";
+
+/// A help that names the likely mistake at `pos`, if one is recognised.
 /// `keywords`: the fixed words the grammar would have taken at `pos`.
-pub(super) fn syntax_help(expected: &[&str], keywords: &[&str], text: &str, pos: usize) -> String {
+pub(super) fn specific_help(
+    expected: &[&str],
+    keywords: &[&str],
+    text: &str,
+    pos: usize,
+) -> Option<String> {
     let pos = pos.min(text.len());
     let rest = &text[pos..];
     if rest.starts_with('\'') {
-        return "strings are written between double quotes: \"like this\"".into();
+        return Some("strings are written between double quotes: \"like this\"".into());
     }
     // An operator of two characters is found at its second one.
-    let operator_start = pos - usize::from(pos > 0 && "=&|".contains(&text[pos - 1..pos]));
+    let operator_start = pos - usize::from(text[..pos].ends_with(['=', '&', '|']));
     if let Some(help) = odd_character(rest)
         .or_else(|| other_language_operator(&text[operator_start..]))
         .or_else(|| hyphen_in_name(text, pos))
@@ -23,19 +32,19 @@ pub(super) fn syntax_help(expected: &[&str], keywords: &[&str], text: &str, pos:
         .or_else(|| reserved_name(expected, rest))
         .or_else(|| grouped_number(text, pos))
     {
-        return help;
+        return Some(help);
     }
     if expected.contains(&"a citation (cite \"art. N, c. N, lett. x)\")") && !cites(text, pos) {
-        return "every rule and definition must say which provision it encodes: add a line `cite \"art. N, c. N\"` before `when` or `=`".into();
+        return Some("every rule and definition must say which provision it encodes: add a line `cite \"art. N, c. N\"` before `when` or `=`".into());
     }
     if expected.iter().any(|w| w.starts_with("a header")) {
-        return "a rule file starts with `act ID { ... }` or `part of ID`".into();
+        return Some("a rule file starts with `act ID { ... }` or `part of ID`".into());
     }
     if !keywords.is_empty() && keywords.len() == expected.len() {
         let words: Vec<String> = keywords.iter().map(|k| format!("`{k}`")).collect();
-        return format!("write one of: {}", words.join(", "));
+        return Some(format!("write one of: {}", words.join(", ")));
     }
-    "check the line against the examples in docs/language.md; a keyword may be misspelt or a quote, comma or brace missing".into()
+    None
 }
 
 /// A character a drafter cannot see, or one a word processor put in.
@@ -267,9 +276,9 @@ fn reserved_name(expected: &[&str], rest: &str) -> Option<String> {
 
 /// `43.000.000 EUR` or `1.234,50`: thousands grouped the Italian way.
 fn grouped_number(text: &str, pos: usize) -> Option<String> {
-    let start = text[..pos]
-        .rfind(|c: char| c.is_whitespace() || "=(,[{:".contains(c))
-        .map_or(0, |i| i + 1);
+    let start = (text[..pos].char_indices().rev())
+        .find(|(_, c)| c.is_whitespace() || "=(,[{:".contains(*c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
     let token: String = text[start..]
         .chars()
         .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ',')
