@@ -1081,18 +1081,40 @@ impl<'p> Checker<'p> {
                     .as_ref()
                     .map(|r| (ActId(i as u32), r.citation.as_str(), r.span))
             }));
-        let problems: Vec<(Span, String, String)> = cites
+        let problems: Vec<(ActId, Span, String, String)> = cites
             .filter_map(|(act, text, span)| {
-                citation_problem(p, act, text).map(|(m, h)| (span, m, h))
+                citation_problem(p, act, text).map(|(m, h)| (act, span, m, h))
             })
             .collect();
-        for (span, message, help) in problems {
+        let mut outside: std::collections::BTreeMap<u32, usize> = Default::default();
+        for (act, span, message, help) in problems {
+            if help == OUTSIDE_ARTICLES {
+                let seen = outside.entry(act.0).or_default();
+                *seen += 1;
+                if *seen > CITATIONS_SHOWN {
+                    continue;
+                }
+            }
             self.error(
                 "lexnis::check::citation",
                 message,
                 span,
                 "this citation".into(),
                 help,
+            );
+        }
+        for (act, count) in outside.into_iter().filter(|(_, n)| *n > CITATIONS_SHOWN) {
+            let a = p.act(ActId(act));
+            self.error(
+                "lexnis::check::citations_outside_articles",
+                format!(
+                    "{} more citations in the rules of {} name articles outside the range their act's header declares",
+                    count - CITATIONS_SHOWN,
+                    a.cited_as
+                ),
+                a.header_span,
+                "this act".into(),
+                "so many suggest the header's `articles A to B` is wrong: check it against the act".into(),
             );
         }
     }
@@ -1315,11 +1337,19 @@ fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<(String, Stri
                 "citation \"{text}\" names art. {article}, but {} has articles {lo} to {hi}",
                 target.cited_as
             ),
-            "check the article number against the text of the act".into(),
+            OUTSIDE_ARTICLES.into(),
         )),
         _ => None,
     }
 }
+
+/// The help of a citation outside the act's articles, by which `citations`
+/// tells those apart to count them.
+const OUTSIDE_ARTICLES: &str = "check the article number against the text of the act";
+
+/// Citations reported one by one for an act whose article range they fall
+/// outside; past this many, the range itself is the likelier mistake.
+const CITATIONS_SHOWN: usize = 3;
 
 /// An annex the act does not have: `allegato IX` of an act with `annexes I to IV`.
 fn annex_problem(target: &Act, text: &str, provision: &str) -> Option<(String, String)> {

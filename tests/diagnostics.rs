@@ -588,3 +588,18 @@ example "troppo presto" {
     let examples = render_all(&problems, &source.sources, RenderOptions::default());
     insta::assert_snapshot!(format!("{out}---\n{examples}"));
 }
+
+/// When many citations fall outside the declared articles, the header is the
+/// likelier mistake: three are shown, then one error at the header.
+#[test]
+fn many_citations_outside_the_articles_point_at_the_header() {
+    let rules: String = (0..6)
+        .map(|i| {
+            format!(
+                "rule scope.r{i} cite \"art. 5{i}, c. 1\" when staff_total >= {i} then in_scope\n"
+            )
+        })
+        .collect();
+    let out = summary_of(&with_base(&rules));
+    insta::assert_snapshot!(out);
+}
