@@ -57,6 +57,18 @@ fn with_base(extra: &str) -> String {
     format!("{BASE}{extra}")
 }
 
+/// The mistakes `check` finds in the inline examples of `source`.
+fn example_problems(source: &PolicySource) -> Vec<lexnis::diagnostic::Diagnostic> {
+    let parsed = lexnis::policy::parse_all(source).unwrap();
+    lexnis::example::check_examples(source, &parsed).unwrap()
+}
+
+/// What compiling `source` reports, rendered as the CLI prints it.
+fn compile_errors(source: &PolicySource) -> String {
+    let e = compile(source, as_of()).unwrap_err();
+    render_all(&e.diagnostics, &e.sources, RenderOptions::default())
+}
+
 #[test]
 fn syntax_error_names_expected_tokens_in_words() {
     let out = diagnostics_of(
@@ -166,12 +178,7 @@ fn malformed_date() {
         "policies/nis/act.law",
         "act nis {\n  cited as \"D.Lgs. 138/2024\"\n  in force from 2024-02-30\n}\n",
     );
-    let e = compile(&source, as_of()).unwrap_err();
-    insta::assert_snapshot!(render_all(
-        &e.diagnostics,
-        &e.sources,
-        RenderOptions::default()
-    ));
+    insta::assert_snapshot!(compile_errors(&source));
 }
 
 #[test]
@@ -245,12 +252,7 @@ fn citation_must_name_an_annex_the_act_has() {
         "policies/nis/scope.law",
         &format!("{header}{}", with_base(rules)),
     );
-    let e = compile(&source, as_of()).unwrap_err();
-    insta::assert_snapshot!(render_all(
-        &e.diagnostics,
-        &e.sources,
-        RenderOptions::default()
-    ));
+    insta::assert_snapshot!(compile_errors(&source));
 }
 
 fn facts_errors(doc: &str) -> String {
@@ -331,8 +333,7 @@ fn header_errors(versions: &[(&str, &str)]) -> String {
     for (folder, header) in versions {
         source.add(&format!("policies/nis/{folder}/act.law"), header);
     }
-    let e = compile(&source, as_of()).unwrap_err();
-    render_all(&e.diagnostics, &e.sources, RenderOptions::default())
+    compile_errors(&source)
 }
 
 #[test]
@@ -380,8 +381,7 @@ example "senza dati dimensionali" {
         "policies/nis/scope.law",
         &format!("{HEADER}{}", with_base(examples)),
     );
-    let parsed = lexnis::policy::parse_all(&source).unwrap();
-    let problems = lexnis::example::check_examples(&source, &parsed).unwrap();
+    let problems = example_problems(&source);
     insta::assert_snapshot!(render_all(
         &problems,
         &source.sources,
@@ -430,18 +430,7 @@ fn syntax_errors_say_what_was_probably_meant() {
         "define big: bool cite \"art. 3\" size.staff >= 50\n",
         "table T \"x\" cite \"allegato I\" {\n  columns a: text, b: bool\n  \"k\": \"x\" true\n}\n",
     ];
-    let mut out = String::new();
-    for body in mistakes {
-        let mut source = PolicySource::default();
-        source.add("policies/nis/scope.law", &format!("{HEADER}{body}"));
-        let e = compile(&source, as_of()).unwrap_err();
-        assert!(!e.diagnostics.is_empty(), "{body}");
-        for d in &e.diagnostics {
-            let line = e.sources.location(d.labels[0].span);
-            let help = d.help.as_deref().unwrap_or_default();
-            out.push_str(&format!("{line}: {}\n  help: {help}\n", d.message));
-        }
-    }
+    let out: String = mistakes.iter().map(|body| summary_of(body)).collect();
     insta::assert_snapshot!(out);
 }
 
@@ -451,6 +440,7 @@ fn summary_of(body: &str) -> String {
     let mut source = PolicySource::default();
     source.add("policies/nis/scope.law", &format!("{HEADER}{body}"));
     let e = compile(&source, as_of()).unwrap_err();
+    assert!(!e.diagnostics.is_empty(), "{body}");
     let mut out = String::new();
     for d in &e.diagnostics {
         let at = e.sources.location(d.labels[0].span);
@@ -509,12 +499,7 @@ fn citations_of_an_annex_by_no_number_or_of_a_referred_act_out_of_range() {
         "policies/dpcm/clausola.law",
         "act dpcm {\n  cited as \"DPCM 221/2024\"\n  in force from 2025-02-11\n  articles 1 to 7\n}\n",
     );
-    let e = compile(&source, as_of()).unwrap_err();
-    insta::assert_snapshot!(render_all(
-        &e.diagnostics,
-        &e.sources,
-        RenderOptions::default()
-    ));
+    insta::assert_snapshot!(compile_errors(&source));
 }
 
 #[test]
@@ -533,8 +518,7 @@ example "due date" {
         "policies/nis/scope.law",
         &format!("{HEADER}{}", with_base(examples)),
     );
-    let e = compile(&source, as_of()).unwrap_err();
-    let mut out = render_all(&e.diagnostics, &e.sources, RenderOptions::default());
+    let mut out = compile_errors(&source);
     let mut source = PolicySource::default();
     let examples = r#"
 rule scope.size cite "art. 3, c. 2" when staff_total >= 50 then in_scope
@@ -548,8 +532,7 @@ example "due attese" {
         "policies/nis/scope.law",
         &format!("{HEADER}{}", with_base(examples)),
     );
-    let parsed = lexnis::policy::parse_all(&source).unwrap();
-    let problems = lexnis::example::check_examples(&source, &parsed).unwrap();
+    let problems = example_problems(&source);
     out.push_str(&render_all(
         &problems,
         &source.sources,
@@ -583,8 +566,7 @@ example "troppo presto" {
         "policies/nis/scope.law",
         &format!("{HEADER}{}", with_base(examples)),
     );
-    let parsed = lexnis::policy::parse_all(&source).unwrap();
-    let problems = lexnis::example::check_examples(&source, &parsed).unwrap();
+    let problems = example_problems(&source);
     let examples = render_all(&problems, &source.sources, RenderOptions::default());
     insta::assert_snapshot!(format!("{out}---\n{examples}"));
 }
