@@ -150,7 +150,10 @@ pub fn check(program: Program) -> Result<Checked, CheckError> {
         .collect();
     c.citations();
     let overridden_by = c.precedence();
-    c.unused_facts(&defines, &rules, &outcome_defaults);
+    // An expression in error may have stopped reading a fact it uses.
+    if !c.diags.iter().any(Diagnostic::is_error) {
+        c.unused_facts(&defines, &rules, &outcome_defaults);
+    }
     let (errors, warnings): (Vec<_>, Vec<_>) = c.diags.into_iter().partition(Diagnostic::is_error);
     if !errors.is_empty() {
         let mut all = errors;

@@ -96,11 +96,18 @@ pub fn render(diag: &Diagnostic, sources: &SourceMap, options: RenderOptions) ->
 /// Renders a list, errors and warnings alike, followed by a one-line summary.
 pub fn render_all(diags: &[Diagnostic], sources: &SourceMap, options: RenderOptions) -> String {
     let mut out = String::new();
-    for d in diags {
+    for d in diags.iter().take(MOST_DRAWN) {
         out.push_str(&render(d, sources, options));
         if !out.ends_with('\n') {
             out.push('\n');
         }
+    }
+    if diags.len() > MOST_DRAWN {
+        let _ = writeln!(
+            out,
+            "... and {} more not shown: correct the first ones, which often cause the rest",
+            diags.len() - MOST_DRAWN
+        );
     }
     let errors = diags.iter().filter(|d| d.is_error()).count();
     let warnings = diags.len() - errors;
@@ -109,6 +116,10 @@ pub fn render_all(diags: &[Diagnostic], sources: &SourceMap, options: RenderOpti
     }
     out
 }
+
+/// The most diagnostics drawn at once: one mistake repeated along a generated
+/// line can give thousands, each drawing the whole line.
+const MOST_DRAWN: usize = 50;
 
 /// The rightmost column a drawn snippet points at. The drawing pads to a
 /// label's column, and miette's padding fails past 65,535 (a generated rule
@@ -232,4 +243,21 @@ fn render_multi_file(diag: &Diagnostic, sources: &SourceMap, options: RenderOpti
         return format!("{}: {}\n", diag.code, diag.message);
     }
     String::from_utf8_lossy(buffer.as_slice()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_fifty_diagnostics_only_their_number_is_printed() {
+        let mut sources = SourceMap::default();
+        let file = sources.add("a.law", "x\n");
+        let one = Diagnostic::error("lexnis::test", "a mistake")
+            .label(crate::source::Span::new(file, 0, 1), "here");
+        let out = render_all(&vec![one; 60], &sources, RenderOptions::default());
+        assert_eq!(out.matches("a mistake").count(), MOST_DRAWN);
+        assert!(out.contains("... and 10 more not shown"), "{out}");
+        assert!(out.ends_with("60 error(s), 0 warning(s)\n"), "{out}");
+    }
 }

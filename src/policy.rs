@@ -296,6 +296,9 @@ pub fn compile_parsed(
 /// Where a rule file stops being UTF-8, by line and column, and what to do: a
 /// file saved as Latin-1 or Windows-1252 has its accented letters as single bytes.
 fn not_utf8(bytes: &[u8], valid_up_to: usize) -> String {
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        return "the file is saved as UTF-16; save it as UTF-8".into();
+    }
     let before = &bytes[..valid_up_to];
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
     let line_start = before

@@ -429,6 +429,11 @@ fn syntax_errors_say_what_was_probably_meant() {
         "example \"x\" {\n  given size = {staff: 300 turnover_eur: 1 EUR}\n}\n",
         "define big: bool cite \"art. 3\" size.staff >= 50\n",
         "table T \"x\" cite \"allegato I\" {\n  columns a: text, b: bool\n  \"k\": \"x\" true\n}\n",
+        "example \"x\" {\n  expect in_scope true\n}\n",
+        "enum Applicability { not-applicable, applicable }\n",
+        "define big: bool cite \"art. 3\" = size.staff >= 50 an\u{200B}d size.staff < 250\n",
+        "define 中文: bool cite \"art. 3\" = true\n",
+        "fact z == bool\n",
     ];
     let out: String = mistakes.iter().map(|body| summary_of(body)).collect();
     insta::assert_snapshot!(out);

@@ -89,11 +89,12 @@ pub(super) fn syntax_error(file: FileId, text: &str, e: pest::error::Error<Rule>
                 .unwrap_or_else(|| format!("is {} missing before this?", join_words(&tokens)));
             (*at, tokens, help)
         }
-        None => (
-            pos,
-            described,
-            specific.unwrap_or_else(|| hints::GENERIC.into()),
-        ),
+        None => {
+            let help = specific
+                .or_else(|| hints::expectation_help(&described, &keywords, text, pos))
+                .unwrap_or_else(|| hints::GENERIC.into());
+            (pos, described, help)
+        }
     };
     // The offending word: up to the next white space, and at least one character.
     let rest = &text[pos..];

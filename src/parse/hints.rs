@@ -23,7 +23,7 @@ pub(super) fn specific_help(
     // An operator of two characters is found at its second one.
     let operator_start = pos - usize::from(text[..pos].ends_with(['=', '&', '|']));
     if let Some(help) = odd_character(rest)
-        .or_else(|| other_language_operator(&text[operator_start..]))
+        .or_else(|| other_language_operator(expected, text, operator_start))
         .or_else(|| hyphen_in_name(text, pos))
         .or_else(|| misspelt_keyword(keywords, rest))
         .or_else(|| unclosed_quote(rest))
@@ -34,6 +34,18 @@ pub(super) fn specific_help(
     {
         return Some(help);
     }
+    None
+}
+
+/// A help from what the grammar expected alone, when no mistake is recognised
+/// in the text and the furthest place pest reached says nothing better.
+pub(super) fn expectation_help(
+    expected: &[&str],
+    keywords: &[&str],
+    text: &str,
+    pos: usize,
+) -> Option<String> {
+    let pos = pos.min(text.len());
     if expected.contains(&"a citation (cite \"art. N, c. N, lett. x)\")") && !cites(text, pos) {
         return Some("every rule and definition must say which provision it encodes: add a line `cite \"art. N, c. N\"` before `when` or `=`".into());
     }
@@ -49,7 +61,9 @@ pub(super) fn specific_help(
 
 /// A character a drafter cannot see, or one a word processor put in.
 fn odd_character(rest: &str) -> Option<String> {
-    let c = rest.chars().next()?;
+    // In the word at the error: `an\u{200B}d` fails at `an`.
+    let mut word = rest.chars().take_while(|c| !c.is_ascii_whitespace());
+    let c = word.find(|c| !c.is_ascii_alphanumeric() && !"_.,:;()[]{}=<>!+-*/\"#".contains(*c))?;
     let what = match c {
         '\u{FEFF}' => "an invisible byte-order mark (U+FEFF)",
         '\u{00A0}' => "a no-break space (U+00A0), which looks like a space",
@@ -74,8 +88,18 @@ fn odd_character(rest: &str) -> Option<String> {
     ))
 }
 
-/// `==`, `&&`, `AND`: operators of other languages.
-fn other_language_operator(rest: &str) -> Option<String> {
+/// `==`, `&&`, `AND` in an expression, `EURO` after an amount: the words of
+/// other languages.
+fn other_language_operator(expected: &[&str], text: &str, pos: usize) -> Option<String> {
+    let rest = &text[pos..];
+    let in_expression = expected.iter().any(|w| {
+        ["expression", "comparison", "arithmetic", "`and`", "`or`"]
+            .iter()
+            .any(|k| w.contains(k))
+    });
+    let after_amount = text[..pos]
+        .trim_end()
+        .ends_with(|c: char| c.is_ascii_digit());
     let meant = [
         ("==", "="),
         ("&&", "and"),
@@ -88,8 +112,13 @@ fn other_language_operator(rest: &str) -> Option<String> {
         ("€", "EUR"),
     ]
     .into_iter()
-    .find(|(written, _)| {
-        rest.starts_with(written)
+    .find(|(written, meant)| {
+        let fits = if *meant == "EUR" {
+            after_amount
+        } else {
+            in_expression
+        };
+        fits && rest.starts_with(written)
             && !rest[written.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
     })?;
     Some(format!("write `{}` for `{}`", meant.1, meant.0))
@@ -100,7 +129,8 @@ fn misspelt_keyword(keywords: &[&str], rest: &str) -> Option<String> {
     let word = &rest[..rest
         .find(|c: char| !c.is_alphanumeric() && c != '_')
         .unwrap_or(rest.len())];
-    if word.is_empty() || keywords.iter().any(|k| k.split(' ').next() == Some(word)) {
+    let reserved = LexnisParser::parse(Rule::keyword, word).is_ok_and(|k| k.as_str() == word);
+    if word.is_empty() || reserved || keywords.iter().any(|k| k.split(' ').next() == Some(word)) {
         return None;
     }
     let first_words = keywords.iter().map(|k| k.split(' ').next().unwrap_or(k));
@@ -183,6 +213,16 @@ fn cites(text: &str, pos: usize) -> bool {
 
 /// `scope.c5-a`: a hyphen glued to a name.
 fn hyphen_in_name(text: &str, pos: usize) -> Option<String> {
+    // At the hyphen, or at the start of the word it follows (`not-applicable`
+    // fails at the reserved `not`).
+    let word_end = text[pos..]
+        .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .map_or(text.len(), |i| pos + i);
+    let pos = if word_end > pos && text[word_end..].starts_with('-') {
+        word_end
+    } else {
+        pos
+    };
     let rest = &text[pos..];
     let glued = pos > 0 && text[..pos].ends_with(|c: char| c.is_ascii_alphanumeric());
     if !rest.starts_with('-')
@@ -228,6 +268,14 @@ fn accented_name(text: &str, pos: usize) -> Option<String> {
         ));
     }
     let plain: String = word.chars().map(plain_letter).collect();
+    if plain.contains('_') && !word.contains('_') {
+        // No Latin letter stands for it: no spelling is proposed.
+        return Some(
+            "names are written with the letters a-z and A-Z, digits and `_` (descriptions in \
+             double quotes may use any letter)"
+                .into(),
+        );
+    }
     Some(format!(
         "names are written with the letters a-z and A-Z, digits and `_`, without accents: \
          write `{plain}` for `{word}` (descriptions in double quotes may use any letter)"
@@ -336,8 +384,12 @@ mod tests {
         assert!(grouped_number("  = 24,99 EUR", 6)
             .unwrap()
             .contains("`24.99`"));
-        assert!(other_language_operator("== 3").unwrap().contains("`=`"));
-        assert_eq!(other_language_operator("ORDER"), None);
+        let expression = ["an expression"];
+        assert!(other_language_operator(&expression, "a == 3", 2)
+            .unwrap()
+            .contains("`=`"));
+        assert_eq!(other_language_operator(&expression, "ORDER", 0), None);
+        assert_eq!(other_language_operator(&["`:`"], "z == bool", 2), None);
         assert!(odd_character("\u{00A0}x")
             .unwrap()
             .contains("no-break space"));
