@@ -268,7 +268,7 @@ fn accented_name(text: &str, pos: usize) -> Option<String> {
         ));
     }
     let plain: String = word.chars().map(plain_letter).collect();
-    if plain.contains('_') && !word.contains('_') {
+    if plain.matches('_').count() > word.matches('_').count() {
         // No Latin letter stands for it: no spelling is proposed.
         return Some(
             "names are written with the letters a-z and A-Z, digits and `_` (descriptions in \
@@ -393,6 +393,7 @@ mod tests {
         assert!(odd_character("\u{00A0}x")
             .unwrap()
             .contains("no-break space"));
+        assert!(!accented_name("foo_中", 4).unwrap().contains("write `"));
         assert!(accented_name("critic\u{0430}l", 6)
             .unwrap()
             .contains("another alphabet"));
