@@ -324,8 +324,10 @@ fn reserved_name(expected: &[&str], rest: &str) -> Option<String> {
 
 /// `43.000.000 EUR` or `1.234,50`: thousands grouped the Italian way.
 fn grouped_number(text: &str, pos: usize) -> Option<String> {
+    // Back over the digits, points and commas before the error: `24,99` inside
+    // a record fails at `99`, `43.000.000` at its last group.
     let start = (text[..pos].char_indices().rev())
-        .find(|(_, c)| c.is_whitespace() || "=(,[{:".contains(*c))
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == '.' || *c == ','))
         .map_or(0, |(i, c)| i + c.len_utf8());
     let token: String = text[start..]
         .chars()
@@ -381,6 +383,9 @@ mod tests {
         let text = "  = 1.234,50 EUR";
         assert!(grouped_number(text, 6).unwrap().contains("`1_234.50`"));
         assert_eq!(grouped_number("  = 12.5 EUR", 6), None);
+        assert!(grouped_number("{staff: 24,99}", 11)
+            .unwrap()
+            .contains("`24.99`"));
         assert!(grouped_number("  = 24,99 EUR", 6)
             .unwrap()
             .contains("`24.99`"));
