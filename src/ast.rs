@@ -116,6 +116,13 @@ pub struct Range {
     pub span: Span,
 }
 
+impl Range {
+    /// `between 100 and 0`: no value is in it.
+    pub fn runs_backwards(&self) -> bool {
+        matches!((self.min, self.max), (Some(min), Some(max)) if min > max)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct TableDecl {
     pub name: Name,

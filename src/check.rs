@@ -1084,20 +1084,23 @@ impl<'p> Checker<'p> {
                     .as_ref()
                     .map(|r| (ActId(i as u32), r.citation.as_str(), r.span))
             }));
-        let problems: Vec<(ActId, Span, String, String)> = cites
-            .filter_map(|(act, text, span)| {
-                citation_problem(p, act, text).map(|(m, h)| (act, span, m, h))
-            })
+        let problems: Vec<(ActId, Span, CitationProblem)> = cites
+            .filter_map(|(act, text, span)| citation_problem(p, act, text).map(|c| (act, span, c)))
             .collect();
         let mut outside: std::collections::BTreeMap<u32, usize> = Default::default();
-        for (act, span, message, help) in problems {
-            if help == OUTSIDE_ARTICLES {
-                let seen = outside.entry(act.0).or_default();
-                *seen += 1;
-                if *seen > CITATIONS_SHOWN {
-                    continue;
+        for (act, span, problem) in problems {
+            let (message, help) = match problem {
+                CitationProblem::OutsideArticles(message) => {
+                    let seen = outside.entry(act.0).or_default();
+                    *seen += 1;
+                    if *seen > CITATIONS_SHOWN {
+                        continue;
+                    }
+                    let help = "check the article number against the text of the act";
+                    (message, help.to_string())
                 }
-            }
+                CitationProblem::Other(message, help) => (message, help),
+            };
             self.error(
                 "lexnis::check::citation",
                 message,
@@ -1285,8 +1288,17 @@ fn money_help(want: &Type, found: &Type) -> Option<String> {
     }
 }
 
-/// What is wrong with a citation, if anything: `(message, help)`.
-fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<(String, String)> {
+/// What is wrong with a citation.
+enum CitationProblem {
+    /// The article is outside the range the cited act's header declares:
+    /// counted, since many of them point at the header rather than the rules.
+    OutsideArticles(String),
+    /// Anything else: `(message, help)`.
+    Other(String, String),
+}
+
+/// What is wrong with a citation, if anything.
+fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<CitationProblem> {
     let a = p.act(act);
     let provision_at = [
         "art.",
@@ -1300,7 +1312,7 @@ fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<(String, Stri
     .filter_map(|w| text.find(w))
     .min();
     let Some(at) = provision_at else {
-        return Some((
+        return Some(CitationProblem::Other(
             format!("citation \"{text}\" does not name a provision"),
             "cite an article or an annex, e.g. \"art. 3, c. 5, lett. c)\" or \"allegato I, punto 1\"".into(),
         ));
@@ -1318,7 +1330,7 @@ fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<(String, Stri
         let mut known = vec![a.cited_as.as_str()];
         known.extend(a.imports.iter().map(|i| p.act(*i).cited_as.as_str()));
         known.extend(a.refers_to.iter().map(String::as_str));
-        return Some((
+        return Some(CitationProblem::Other(
             format!("citation \"{text}\" names \"{prefix}\", which act `{}` neither is, imports nor refers to", a.id),
             // A close name may be a typo, or another act altogether (two regulations
             // differ only in their numbers): both ways out are given.
@@ -1330,25 +1342,20 @@ fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<(String, Stri
     }
     // An act only referred to is checked too when its rules are read with these.
     let target = target.or_else(|| p.acts.iter().find(|x| x.cited_as == prefix))?;
-    if let Some(problem) = annex_problem(target, text, &text[at..]) {
-        return Some(problem);
+    if let Some((message, help)) = annex_problem(target, text, &text[at..]) {
+        return Some(CitationProblem::Other(message, help));
     }
     let article = article_number(&text[at..])?;
     match target.articles {
-        Some((lo, hi)) if article < lo || article > hi => Some((
-            format!(
+        Some((lo, hi)) if article < lo || article > hi => {
+            Some(CitationProblem::OutsideArticles(format!(
                 "citation \"{text}\" names art. {article}, but {} has articles {lo} to {hi}",
                 target.cited_as
-            ),
-            OUTSIDE_ARTICLES.into(),
-        )),
+            )))
+        }
         _ => None,
     }
 }
-
-/// The help of a citation outside the act's articles, by which `citations`
-/// tells those apart to count them.
-const OUTSIDE_ARTICLES: &str = "check the article number against the text of the act";
 
 /// Citations reported one by one for an act whose article range they fall
 /// outside; past this many, the range itself is the likelier mistake.

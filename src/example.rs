@@ -113,7 +113,7 @@ pub fn check_examples(
     for ((date, act, folder), examples) in by_date {
         let compiled = compile_parsed(source, parsed, date, Some((&act, &folder)))?;
         for e in examples {
-            problems.extend(example_problems(&compiled, &act, e, date));
+            problems.extend(example_problems(&compiled, e));
         }
     }
     Ok(problems)
@@ -133,7 +133,7 @@ pub fn run_examples(
     for ((date, act, folder), examples) in by_date {
         let compiled = compile_parsed(source, &parsed, date, Some((&act, &folder)))?;
         for e in examples {
-            let found = example_problems(&compiled, &act, e, date);
+            let found = example_problems(&compiled, e);
             if found.is_empty() {
                 results.push(run_one(&compiled, &act, e, date));
             }

@@ -519,22 +519,20 @@ impl Resolver {
 
     /// `between 100 and 0`: no value could be given.
     fn backwards_range(&mut self, r: &ast::Range) {
-        if let (Some(min), Some(max)) = (r.min, r.max) {
-            if min > max {
-                self.diags.push(
-                    Diagnostic::error(
-                        "lexnis::resolve::backwards_range",
-                        format!(
-                            "the range between {min} and {max} runs backwards: no value is in it"
-                        ),
-                    )
-                    .label(r.span, "this range")
-                    .help(format!(
-                        "write the smaller bound first: `between {max} and {min}`"
-                    )),
-                );
-            }
+        if !r.runs_backwards() {
+            return;
         }
+        let (min, max) = (r.min.unwrap_or_default(), r.max.unwrap_or_default());
+        self.diags.push(
+            Diagnostic::error(
+                "lexnis::resolve::backwards_range",
+                format!("the range between {min} and {max} runs backwards: no value is in it"),
+            )
+            .label(r.span, "this range")
+            .help(format!(
+                "write the smaller bound first: `between {max} and {min}`"
+            )),
+        );
     }
 
     /// Reads a constant of a known type through the facts loader, within the
@@ -548,7 +546,7 @@ impl Resolver {
     ) -> crate::value::Value {
         let mut errors = Vec::new();
         // A backwards range is reported once, by `backwards_range`.
-        let range = range.filter(|r| !matches!((r.min, r.max), (Some(a), Some(b)) if a > b));
+        let range = range.filter(|r| !r.runs_backwards());
         let v = crate::facts::convert_checked(
             &self.p,
             ty,

@@ -4,7 +4,6 @@
 //! mistake, as any other mistake in a rule file.
 
 use crate::ast::{ExampleDecl, Expectation};
-use crate::date::Date;
 use crate::diagnostic::Diagnostic;
 use crate::facts::{convert, load_facts, FactErrorKind, JsonPath};
 use crate::literal::{as_written, literal_at, to_json, wrong_literal_help};
@@ -12,24 +11,9 @@ use crate::lower::Compiled;
 use crate::suggest::did_you_mean;
 use std::collections::HashMap;
 
-pub(super) fn example_problems(
-    c: &Compiled,
-    act: &str,
-    e: &ExampleDecl,
-    date: Date,
-) -> Vec<Diagnostic> {
-    if c.program.acts.iter().all(|a| a.id != act) {
-        let span = e.as_of.map_or(e.span, |d| d.1);
-        return vec![Diagnostic::error(
-            "lexnis::example::act_not_in_force",
-            format!(
-                "example \"{}\" runs on {date}, when act `{act}` is not in force",
-                e.name
-            ),
-        )
-        .label(span, "the example's date")
-        .help("give the example a date on or after its act version's `in force from`")];
-    }
+/// An example dated before its act version is kept out earlier (see
+/// `examples_by_date`), so its act is always in `c`.
+pub(super) fn example_problems(c: &Compiled, e: &ExampleDecl) -> Vec<Diagnostic> {
     let mut problems = given_problems(c, e);
     problems.extend(e.expects.iter().filter_map(|x| expect_problem(c, x)));
     problems.extend(expected_twice(e));
