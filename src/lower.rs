@@ -279,7 +279,10 @@ struct Frame {
 struct Lowerer<'c> {
     checked: &'c Checked,
     graph: DiGraph<Node, ()>,
-    interned: HashMap<Op, u32>,
+    /// Nodes by operation and type: two constants of one value but different
+    /// types (`a` of one enum, `micro` of another, both its first variant) are
+    /// different nodes, each drawn and rendered by its own type.
+    interned: HashMap<(Op, Type), u32>,
     defines: Vec<State>,
     rules: Vec<State>,
     outcomes: Vec<State>,
@@ -300,9 +303,11 @@ struct Inline {
 
 impl<'c> Lowerer<'c> {
     fn add(&mut self, op: Op, ty: Type, span: Span) -> u32 {
-        if let Some(&i) = self.interned.get(&op) {
+        let key = (op, ty);
+        if let Some(&i) = self.interned.get(&key) {
             return i;
         }
+        let (op, ty) = key;
         let operands = op.operands();
         let scoped = matches!(op, Op::Local(_))
             || operands.iter().any(|o| {
@@ -312,7 +317,7 @@ impl<'c> Lowerer<'c> {
             .graph
             .add_node(Node {
                 op: op.clone(),
-                ty,
+                ty: ty.clone(),
                 span,
                 scoped,
             })
@@ -321,7 +326,7 @@ impl<'c> Lowerer<'c> {
             self.graph
                 .add_edge(NodeIndex::new(o as usize), NodeIndex::new(idx as usize), ());
         }
-        self.interned.insert(op, idx);
+        self.interned.insert((op, ty), idx);
         idx
     }
 

@@ -242,3 +242,23 @@ fn published_facts_schema_is_current() {
         "docs/schema/facts.schema.json is out of date: run `lexnis schema --as-of 2025-06-01 > docs/schema/facts.schema.json`"
     );
 }
+
+#[test]
+fn constants_of_one_value_but_two_types_are_two_nodes_drawn_by_their_type() {
+    // `a` and `micro` are both the first variant of their enum: one value, but
+    // a drawing that showed `micro` feeding `[a, b]` would mislead its reader.
+    let c = compiled(
+        r#"
+enum Letter "lettere" { a "a", b "b" }
+enum Class "classi" { micro "micro", small "small" }
+fact letters: set of Letter
+fact class: Class
+define by_letter: bool cite "art. 1" = any k in letters where k in [a, b]
+define tiny: bool cite "art. 2" = class = micro
+"#,
+    );
+    let dot = lexnis::render::graph_dot(&c);
+    let label_of = |text: &str| dot.lines().filter(|l| l.contains(text)).count();
+    assert_eq!(label_of("[label=\"a\""), 1, "{dot}");
+    assert_eq!(label_of("[label=\"micro\""), 1, "{dot}");
+}

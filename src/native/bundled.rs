@@ -16,8 +16,8 @@ use crate::program::FactId;
 /// (fingerprint, steps, plan) of each plan.
 #[rustfmt::skip]
 pub(super) static PLANS: &[(u64, usize, super::NativePlan)] = &[
-    (0x5cdd8a66548f6090, 321, plan_0::run),
-    (0x01a459b274660f44, 340, plan_1::run),
+    (0xd18cb787f34e8132, 321, plan_0::run),
+    (0x8b9d4103180860d0, 340, plan_1::run),
 ];
 
 /// The plan on 2024-10-16 of: D.Lgs. 138/2024 of 2024-10-16.
@@ -28,30 +28,30 @@ pub(super) fn run(ev: &mut Evaluator<'_>) {
     ev.begin_native();
     ev.swap_fact(0, FactId(3));
     ev.swap_fact(21, FactId(4));
-    ev.swap_fact(29, FactId(1));
-    ev.swap_fact(90, FactId(2));
-    ev.swap_fact(154, FactId(12));
-    ev.swap_fact(157, FactId(11));
-    ev.swap_fact(174, FactId(0));
-    ev.swap_fact(186, FactId(10));
-    ev.swap_fact(217, FactId(9));
-    ev.swap_fact(245, FactId(13));
-    ev.swap_fact(248, FactId(14));
-    ev.swap_fact(252, FactId(8));
-    ev.swap_fact(259, FactId(6));
-    ev.swap_fact(269, FactId(7));
-    ev.swap_fact(533, FactId(5));
-    n278(ev);
-    n299(ev);
-    n303(ev);
-    n294(ev);
-    n313(ev);
-    n315(ev);
-    n317(ev);
-    n532(ev);
-    n539(ev);
-    n147(ev);
+    ev.swap_fact(34, FactId(1));
+    ev.swap_fact(95, FactId(2));
+    ev.swap_fact(159, FactId(12));
+    ev.swap_fact(162, FactId(11));
+    ev.swap_fact(184, FactId(0));
+    ev.swap_fact(197, FactId(10));
+    ev.swap_fact(229, FactId(9));
+    ev.swap_fact(257, FactId(13));
+    ev.swap_fact(260, FactId(14));
+    ev.swap_fact(264, FactId(8));
+    ev.swap_fact(271, FactId(6));
+    ev.swap_fact(281, FactId(7));
+    ev.swap_fact(557, FactId(5));
+    n290(ev);
+    n312(ev);
+    n319(ev);
+    n307(ev);
+    n333(ev);
+    n335(ev);
+    n337(ev);
+    n556(ev);
+    n565(ev);
     n152(ev);
+    n157(ev);
 }
 #[inline]
 fn n9(ev: &mut Evaluator<'_>) {
@@ -126,310 +126,277 @@ fn n19(ev: &mut Evaluator<'_>) {
     ev.aggregate_done(19, 0, &acc, items.len());
 }
 #[inline]
-fn n23(ev: &mut Evaluator<'_>) {
-    if ev.known(23) { return; }
+fn n26(ev: &mut Evaluator<'_>) {
+    if ev.known(26) { return; }
     let mut acc = Accumulator::new(AggKind::Sum);
-    let Some(items) = ev.aggregate_items(23, 21, &acc) else { return; };
+    let Some(items) = ev.aggregate_items(26, 21, &acc) else { return; };
     for item in items.iter() {
-        ev.item_field(16, item, 3);
-        ev.not(22, 16);
-        match ev.aggregate_keeps(23, 0, 22) {
+        ev.item_field(24, item, 3);
+        ev.not(25, 24);
+        match ev.aggregate_keeps(26, 0, 25) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.item_field(3, item, 0);
-        match acc.add(ev, 23, Some(3)) {
+        ev.item_field(23, item, 0);
+        match acc.add(ev, 26, Some(23)) {
             Ok(false) => {}
             Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(23, 0),
+            Err(_) => return ev.aggregate_failed(26, 0),
         }
     }
-    ev.aggregate_done(23, 0, &acc, items.len());
+    ev.aggregate_done(26, 0, &acc, items.len());
 }
 #[inline]
-fn n25(ev: &mut Evaluator<'_>) {
-    if ev.known(25) { return; }
+fn n29(ev: &mut Evaluator<'_>) {
+    if ev.known(29) { return; }
     let mut acc = Accumulator::new(AggKind::Sum);
-    let Some(items) = ev.aggregate_items(25, 21, &acc) else { return; };
+    let Some(items) = ev.aggregate_items(29, 21, &acc) else { return; };
     for item in items.iter() {
-        ev.item_field(16, item, 3);
-        ev.not(22, 16);
-        match ev.aggregate_keeps(25, 0, 22) {
+        ev.item_field(24, item, 3);
+        ev.not(25, 24);
+        match ev.aggregate_keeps(29, 0, 25) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        ev.item_field(2, item, 1);
-        match acc.add(ev, 25, Some(2)) {
+        ev.item_field(28, item, 1);
+        match acc.add(ev, 29, Some(28)) {
             Ok(false) => {}
             Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(25, 0),
+            Err(_) => return ev.aggregate_failed(29, 0),
         }
     }
-    ev.aggregate_done(25, 0, &acc, items.len());
-}
-#[inline]
-fn n27(ev: &mut Evaluator<'_>) {
-    if ev.known(27) { return; }
-    let mut acc = Accumulator::new(AggKind::Sum);
-    let Some(items) = ev.aggregate_items(27, 21, &acc) else { return; };
-    for item in items.iter() {
-        ev.item_field(16, item, 3);
-        ev.not(22, 16);
-        match ev.aggregate_keeps(27, 0, 22) {
-            Some(true) => {}
-            Some(false) => continue,
-            None => return,
-        }
-        ev.item_field(11, item, 2);
-        match acc.add(ev, 27, Some(11)) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(27, 0),
-        }
-    }
-    ev.aggregate_done(27, 0, &acc, items.len());
-}
-#[inline]
-fn n30(ev: &mut Evaluator<'_>) {
-    if ev.known(30) { return; }
-    ev.field(30, 29, 0);
-}
-#[inline(always)]
-fn n31(ev: &mut Evaluator<'_>) {
-    n30(ev);
-    n9(ev);
-    ev.arith_step(31, ArithOp::Add, 30, 9);
+    ev.aggregate_done(29, 0, &acc, items.len());
 }
 #[inline]
 fn n32(ev: &mut Evaluator<'_>) {
     if ev.known(32) { return; }
-    n31(ev);
-    n23(ev);
-    ev.arith_step(32, ArithOp::Add, 31, 23);
-}
-#[inline]
-fn n33(ev: &mut Evaluator<'_>) {
-    if ev.known(33) { return; }
-    ev.field(33, 29, 1);
-}
-#[inline(always)]
-fn n34(ev: &mut Evaluator<'_>) {
-    n33(ev);
-    n14(ev);
-    ev.arith_step(34, ArithOp::Add, 33, 14);
+    let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(32, 21, &acc) else { return; };
+    for item in items.iter() {
+        ev.item_field(24, item, 3);
+        ev.not(25, 24);
+        match ev.aggregate_keeps(32, 0, 25) {
+            Some(true) => {}
+            Some(false) => continue,
+            None => return,
+        }
+        ev.item_field(31, item, 2);
+        match acc.add(ev, 32, Some(31)) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(_) => return ev.aggregate_failed(32, 0),
+        }
+    }
+    ev.aggregate_done(32, 0, &acc, items.len());
 }
 #[inline]
 fn n35(ev: &mut Evaluator<'_>) {
     if ev.known(35) { return; }
-    n34(ev);
-    n25(ev);
-    ev.arith_step(35, ArithOp::Add, 34, 25);
-}
-#[inline]
-fn n36(ev: &mut Evaluator<'_>) {
-    if ev.known(36) { return; }
-    ev.field(36, 29, 2);
+    ev.field(35, 34, 0);
 }
 #[inline(always)]
+fn n36(ev: &mut Evaluator<'_>) {
+    n35(ev);
+    n9(ev);
+    ev.arith_step(36, ArithOp::Add, 35, 9);
+}
+#[inline]
 fn n37(ev: &mut Evaluator<'_>) {
+    if ev.known(37) { return; }
     n36(ev);
-    n19(ev);
-    ev.arith_step(37, ArithOp::Add, 36, 19);
+    n26(ev);
+    ev.arith_step(37, ArithOp::Add, 36, 26);
 }
 #[inline]
 fn n38(ev: &mut Evaluator<'_>) {
     if ev.known(38) { return; }
-    n37(ev);
-    n27(ev);
-    ev.arith_step(38, ArithOp::Add, 37, 27);
+    ev.field(38, 34, 1);
 }
 #[inline(always)]
+fn n39(ev: &mut Evaluator<'_>) {
+    n38(ev);
+    n14(ev);
+    ev.arith_step(39, ArithOp::Add, 38, 14);
+}
+#[inline]
 fn n40(ev: &mut Evaluator<'_>) {
-    n32(ev);
-    ev.order(40, CmpOp::Lt, 32, 39);
+    if ev.known(40) { return; }
+    n39(ev);
+    n29(ev);
+    ev.arith_step(40, ArithOp::Add, 39, 29);
+}
+#[inline]
+fn n41(ev: &mut Evaluator<'_>) {
+    if ev.known(41) { return; }
+    ev.field(41, 34, 2);
 }
 #[inline(always)]
 fn n42(ev: &mut Evaluator<'_>) {
-    n35(ev);
-    ev.order(42, CmpOp::Le, 35, 41);
+    n41(ev);
+    n19(ev);
+    ev.arith_step(42, ArithOp::Add, 41, 19);
 }
-#[inline(always)]
+#[inline]
 fn n43(ev: &mut Evaluator<'_>) {
-    n38(ev);
-    ev.order(43, CmpOp::Le, 38, 41);
-}
-#[inline(always)]
-fn n44(ev: &mut Evaluator<'_>) {
-    'read: {
+    if ev.known(43) { return; }
     n42(ev);
-    if ev.flag(42) != FALSE { break 'read; }
-    n43(ev);
-    }
-    ev.or(44, &[42, 43]);
+    n32(ev);
+    ev.arith_step(43, ArithOp::Add, 42, 32);
 }
 #[inline(always)]
 fn n45(ev: &mut Evaluator<'_>) {
-    'read: {
+    n37(ev);
+    ev.order(45, CmpOp::Lt, 37, 44);
+}
+#[inline(always)]
+fn n47(ev: &mut Evaluator<'_>) {
     n40(ev);
-    if ev.flag(40) != TRUE { break 'read; }
-    n44(ev);
-    }
-    ev.and(45, &[40, 44]);
+    ev.order(47, CmpOp::Le, 40, 46);
 }
 #[inline(always)]
 fn n48(ev: &mut Evaluator<'_>) {
-    n32(ev);
-    ev.order(48, CmpOp::Lt, 32, 47);
+    n43(ev);
+    ev.order(48, CmpOp::Le, 43, 46);
+}
+#[inline(always)]
+fn n49(ev: &mut Evaluator<'_>) {
+    'read: {
+    n47(ev);
+    if ev.flag(47) != FALSE { break 'read; }
+    n48(ev);
+    }
+    ev.or(49, &[47, 48]);
 }
 #[inline(always)]
 fn n50(ev: &mut Evaluator<'_>) {
-    n35(ev);
-    ev.order(50, CmpOp::Le, 35, 49);
-}
-#[inline(always)]
-fn n51(ev: &mut Evaluator<'_>) {
-    n38(ev);
-    ev.order(51, CmpOp::Le, 38, 49);
-}
-#[inline(always)]
-fn n52(ev: &mut Evaluator<'_>) {
     'read: {
-    n50(ev);
-    if ev.flag(50) != FALSE { break 'read; }
-    n51(ev);
+    n45(ev);
+    if ev.flag(45) != TRUE { break 'read; }
+    n49(ev);
     }
-    ev.or(52, &[50, 51]);
+    ev.and(50, &[45, 49]);
 }
 #[inline(always)]
 fn n53(ev: &mut Evaluator<'_>) {
-    'read: {
-    n48(ev);
-    if ev.flag(48) != TRUE { break 'read; }
-    n52(ev);
-    }
-    ev.and(53, &[48, 52]);
+    n37(ev);
+    ev.order(53, CmpOp::Lt, 37, 52);
+}
+#[inline(always)]
+fn n55(ev: &mut Evaluator<'_>) {
+    n40(ev);
+    ev.order(55, CmpOp::Le, 40, 54);
 }
 #[inline(always)]
 fn n56(ev: &mut Evaluator<'_>) {
-    n32(ev);
-    ev.order(56, CmpOp::Lt, 32, 55);
+    n43(ev);
+    ev.order(56, CmpOp::Le, 43, 54);
+}
+#[inline(always)]
+fn n57(ev: &mut Evaluator<'_>) {
+    'read: {
+    n55(ev);
+    if ev.flag(55) != FALSE { break 'read; }
+    n56(ev);
+    }
+    ev.or(57, &[55, 56]);
 }
 #[inline(always)]
 fn n58(ev: &mut Evaluator<'_>) {
-    n35(ev);
-    ev.order(58, CmpOp::Le, 35, 57);
-}
-#[inline(always)]
-fn n60(ev: &mut Evaluator<'_>) {
-    n38(ev);
-    ev.order(60, CmpOp::Le, 38, 59);
+    'read: {
+    n53(ev);
+    if ev.flag(53) != TRUE { break 'read; }
+    n57(ev);
+    }
+    ev.and(58, &[53, 57]);
 }
 #[inline(always)]
 fn n61(ev: &mut Evaluator<'_>) {
-    'read: {
-    n58(ev);
-    if ev.flag(58) != FALSE { break 'read; }
-    n60(ev);
-    }
-    ev.or(61, &[58, 60]);
+    n37(ev);
+    ev.order(61, CmpOp::Lt, 37, 60);
 }
 #[inline(always)]
-fn n62(ev: &mut Evaluator<'_>) {
-    'read: {
-    n56(ev);
-    if ev.flag(56) != TRUE { break 'read; }
-    n61(ev);
-    }
-    ev.and(62, &[56, 61]);
+fn n63(ev: &mut Evaluator<'_>) {
+    n40(ev);
+    ev.order(63, CmpOp::Le, 40, 62);
 }
 #[inline(always)]
 fn n65(ev: &mut Evaluator<'_>) {
-    n62(ev);
-    match ev.flag(62) {
-        TRUE => {
-        }
-        FALSE => {
-        }
-        _ => {}
-    }
-    ev.choose(65, 62, 63, 64);
+    n43(ev);
+    ev.order(65, CmpOp::Le, 43, 64);
 }
 #[inline(always)]
 fn n66(ev: &mut Evaluator<'_>) {
-    n53(ev);
-    match ev.flag(53) {
-        TRUE => {
-        }
-        FALSE => {
+    'read: {
+    n63(ev);
+    if ev.flag(63) != FALSE { break 'read; }
     n65(ev);
-        }
-        _ => {}
     }
-    ev.choose(66, 53, 54, 65);
+    ev.or(66, &[63, 65]);
 }
-#[inline]
+#[inline(always)]
 fn n67(ev: &mut Evaluator<'_>) {
-    if ev.known(67) { return; }
-    n45(ev);
-    match ev.flag(45) {
-        TRUE => {
-        }
-        FALSE => {
+    'read: {
+    n61(ev);
+    if ev.flag(61) != TRUE { break 'read; }
     n66(ev);
-        }
-        _ => {}
     }
-    ev.choose(67, 45, 46, 66);
+    ev.and(67, &[61, 66]);
 }
 #[inline(always)]
 fn n70(ev: &mut Evaluator<'_>) {
-    n30(ev);
-    ev.order(70, CmpOp::Lt, 30, 39);
+    n67(ev);
+    match ev.flag(67) {
+        TRUE => {
+        }
+        FALSE => {
+        }
+        _ => {}
+    }
+    ev.choose(70, 67, 68, 69);
 }
 #[inline(always)]
 fn n71(ev: &mut Evaluator<'_>) {
-    n33(ev);
-    ev.order(71, CmpOp::Le, 33, 41);
-}
-#[inline(always)]
-fn n72(ev: &mut Evaluator<'_>) {
-    n36(ev);
-    ev.order(72, CmpOp::Le, 36, 41);
-}
-#[inline(always)]
-fn n73(ev: &mut Evaluator<'_>) {
-    'read: {
-    n71(ev);
-    if ev.flag(71) != FALSE { break 'read; }
-    n72(ev);
-    }
-    ev.or(73, &[71, 72]);
-}
-#[inline(always)]
-fn n74(ev: &mut Evaluator<'_>) {
-    'read: {
+    n58(ev);
+    match ev.flag(58) {
+        TRUE => {
+        }
+        FALSE => {
     n70(ev);
-    if ev.flag(70) != TRUE { break 'read; }
-    n73(ev);
+        }
+        _ => {}
     }
-    ev.and(74, &[70, 73]);
+    ev.choose(71, 58, 59, 70);
+}
+#[inline]
+fn n72(ev: &mut Evaluator<'_>) {
+    if ev.known(72) { return; }
+    n50(ev);
+    match ev.flag(50) {
+        TRUE => {
+        }
+        FALSE => {
+    n71(ev);
+        }
+        _ => {}
+    }
+    ev.choose(72, 50, 51, 71);
 }
 #[inline(always)]
 fn n75(ev: &mut Evaluator<'_>) {
-    n30(ev);
-    ev.order(75, CmpOp::Lt, 30, 47);
+    n35(ev);
+    ev.order(75, CmpOp::Lt, 35, 44);
 }
 #[inline(always)]
 fn n76(ev: &mut Evaluator<'_>) {
-    n33(ev);
-    ev.order(76, CmpOp::Le, 33, 49);
+    n38(ev);
+    ev.order(76, CmpOp::Le, 38, 46);
 }
 #[inline(always)]
 fn n77(ev: &mut Evaluator<'_>) {
-    n36(ev);
-    ev.order(77, CmpOp::Le, 36, 49);
+    n41(ev);
+    ev.order(77, CmpOp::Le, 41, 46);
 }
 #[inline(always)]
 fn n78(ev: &mut Evaluator<'_>) {
@@ -451,18 +418,18 @@ fn n79(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n80(ev: &mut Evaluator<'_>) {
-    n30(ev);
-    ev.order(80, CmpOp::Lt, 30, 55);
+    n35(ev);
+    ev.order(80, CmpOp::Lt, 35, 52);
 }
 #[inline(always)]
 fn n81(ev: &mut Evaluator<'_>) {
-    n33(ev);
-    ev.order(81, CmpOp::Le, 33, 57);
+    n38(ev);
+    ev.order(81, CmpOp::Le, 38, 54);
 }
 #[inline(always)]
 fn n82(ev: &mut Evaluator<'_>) {
-    n36(ev);
-    ev.order(82, CmpOp::Le, 36, 59);
+    n41(ev);
+    ev.order(82, CmpOp::Le, 41, 54);
 }
 #[inline(always)]
 fn n83(ev: &mut Evaluator<'_>) {
@@ -484,149 +451,149 @@ fn n84(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n85(ev: &mut Evaluator<'_>) {
+    n35(ev);
+    ev.order(85, CmpOp::Lt, 35, 60);
+}
+#[inline(always)]
+fn n86(ev: &mut Evaluator<'_>) {
+    n38(ev);
+    ev.order(86, CmpOp::Le, 38, 62);
+}
+#[inline(always)]
+fn n87(ev: &mut Evaluator<'_>) {
+    n41(ev);
+    ev.order(87, CmpOp::Le, 41, 64);
+}
+#[inline(always)]
+fn n88(ev: &mut Evaluator<'_>) {
+    'read: {
+    n86(ev);
+    if ev.flag(86) != FALSE { break 'read; }
+    n87(ev);
+    }
+    ev.or(88, &[86, 87]);
+}
+#[inline(always)]
+fn n89(ev: &mut Evaluator<'_>) {
+    'read: {
+    n85(ev);
+    if ev.flag(85) != TRUE { break 'read; }
+    n88(ev);
+    }
+    ev.and(89, &[85, 88]);
+}
+#[inline(always)]
+fn n90(ev: &mut Evaluator<'_>) {
+    n89(ev);
+    match ev.flag(89) {
+        TRUE => {
+        }
+        FALSE => {
+        }
+        _ => {}
+    }
+    ev.choose(90, 89, 68, 69);
+}
+#[inline(always)]
+fn n91(ev: &mut Evaluator<'_>) {
     n84(ev);
     match ev.flag(84) {
         TRUE => {
         }
         FALSE => {
+    n90(ev);
         }
         _ => {}
     }
-    ev.choose(85, 84, 63, 64);
+    ev.choose(91, 84, 59, 90);
 }
-#[inline(always)]
-fn n86(ev: &mut Evaluator<'_>) {
+#[inline]
+fn n92(ev: &mut Evaluator<'_>) {
+    if ev.known(92) { return; }
     n79(ev);
     match ev.flag(79) {
         TRUE => {
         }
         FALSE => {
-    n85(ev);
+    n91(ev);
         }
         _ => {}
     }
-    ev.choose(86, 79, 54, 85);
+    ev.choose(92, 79, 51, 91);
 }
 #[inline]
-fn n87(ev: &mut Evaluator<'_>) {
-    if ev.known(87) { return; }
-    n74(ev);
-    match ev.flag(74) {
-        TRUE => {
-        }
-        FALSE => {
-    n86(ev);
-        }
-        _ => {}
-    }
-    ev.choose(87, 74, 46, 86);
-}
-#[inline]
-fn n91(ev: &mut Evaluator<'_>) {
-    if ev.known(91) { return; }
-    ev.is_given(91, 90, true);
-}
-#[inline]
-fn n92(ev: &mut Evaluator<'_>) {
-    if ev.known(92) { return; }
-    ev.field(92, 90, 0);
-}
-#[inline(always)]
-fn n93(ev: &mut Evaluator<'_>) {
-    n92(ev);
-    n9(ev);
-    ev.arith_step(93, ArithOp::Add, 92, 9);
-}
-#[inline]
-fn n94(ev: &mut Evaluator<'_>) {
-    if ev.known(94) { return; }
-    n93(ev);
-    n23(ev);
-    ev.arith_step(94, ArithOp::Add, 93, 23);
-}
-#[inline]
-fn n95(ev: &mut Evaluator<'_>) {
-    if ev.known(95) { return; }
-    ev.field(95, 90, 1);
-}
-#[inline(always)]
 fn n96(ev: &mut Evaluator<'_>) {
-    n95(ev);
-    n14(ev);
-    ev.arith_step(96, ArithOp::Add, 95, 14);
+    if ev.known(96) { return; }
+    ev.is_given(96, 95, true);
 }
 #[inline]
 fn n97(ev: &mut Evaluator<'_>) {
     if ev.known(97) { return; }
-    n96(ev);
-    n25(ev);
-    ev.arith_step(97, ArithOp::Add, 96, 25);
-}
-#[inline]
-fn n98(ev: &mut Evaluator<'_>) {
-    if ev.known(98) { return; }
-    ev.field(98, 90, 2);
+    ev.field(97, 95, 0);
 }
 #[inline(always)]
+fn n98(ev: &mut Evaluator<'_>) {
+    n97(ev);
+    n9(ev);
+    ev.arith_step(98, ArithOp::Add, 97, 9);
+}
+#[inline]
 fn n99(ev: &mut Evaluator<'_>) {
+    if ev.known(99) { return; }
     n98(ev);
-    n19(ev);
-    ev.arith_step(99, ArithOp::Add, 98, 19);
+    n26(ev);
+    ev.arith_step(99, ArithOp::Add, 98, 26);
 }
 #[inline]
 fn n100(ev: &mut Evaluator<'_>) {
     if ev.known(100) { return; }
-    n99(ev);
-    n27(ev);
-    ev.arith_step(100, ArithOp::Add, 99, 27);
+    ev.field(100, 95, 1);
 }
 #[inline(always)]
 fn n101(ev: &mut Evaluator<'_>) {
-    n94(ev);
-    ev.order(101, CmpOp::Lt, 94, 39);
-}
-#[inline(always)]
-fn n102(ev: &mut Evaluator<'_>) {
-    n97(ev);
-    ev.order(102, CmpOp::Le, 97, 41);
-}
-#[inline(always)]
-fn n103(ev: &mut Evaluator<'_>) {
     n100(ev);
-    ev.order(103, CmpOp::Le, 100, 41);
+    n14(ev);
+    ev.arith_step(101, ArithOp::Add, 100, 14);
+}
+#[inline]
+fn n102(ev: &mut Evaluator<'_>) {
+    if ev.known(102) { return; }
+    n101(ev);
+    n29(ev);
+    ev.arith_step(102, ArithOp::Add, 101, 29);
+}
+#[inline]
+fn n103(ev: &mut Evaluator<'_>) {
+    if ev.known(103) { return; }
+    ev.field(103, 95, 2);
 }
 #[inline(always)]
 fn n104(ev: &mut Evaluator<'_>) {
-    'read: {
-    n102(ev);
-    if ev.flag(102) != FALSE { break 'read; }
     n103(ev);
-    }
-    ev.or(104, &[102, 103]);
+    n19(ev);
+    ev.arith_step(104, ArithOp::Add, 103, 19);
 }
-#[inline(always)]
+#[inline]
 fn n105(ev: &mut Evaluator<'_>) {
-    'read: {
-    n101(ev);
-    if ev.flag(101) != TRUE { break 'read; }
+    if ev.known(105) { return; }
     n104(ev);
-    }
-    ev.and(105, &[101, 104]);
+    n32(ev);
+    ev.arith_step(105, ArithOp::Add, 104, 32);
 }
 #[inline(always)]
 fn n106(ev: &mut Evaluator<'_>) {
-    n94(ev);
-    ev.order(106, CmpOp::Lt, 94, 47);
+    n99(ev);
+    ev.order(106, CmpOp::Lt, 99, 44);
 }
 #[inline(always)]
 fn n107(ev: &mut Evaluator<'_>) {
-    n97(ev);
-    ev.order(107, CmpOp::Le, 97, 49);
+    n102(ev);
+    ev.order(107, CmpOp::Le, 102, 46);
 }
 #[inline(always)]
 fn n108(ev: &mut Evaluator<'_>) {
-    n100(ev);
-    ev.order(108, CmpOp::Le, 100, 49);
+    n105(ev);
+    ev.order(108, CmpOp::Le, 105, 46);
 }
 #[inline(always)]
 fn n109(ev: &mut Evaluator<'_>) {
@@ -648,18 +615,18 @@ fn n110(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n111(ev: &mut Evaluator<'_>) {
-    n94(ev);
-    ev.order(111, CmpOp::Lt, 94, 55);
+    n99(ev);
+    ev.order(111, CmpOp::Lt, 99, 52);
 }
 #[inline(always)]
 fn n112(ev: &mut Evaluator<'_>) {
-    n97(ev);
-    ev.order(112, CmpOp::Le, 97, 57);
+    n102(ev);
+    ev.order(112, CmpOp::Le, 102, 54);
 }
 #[inline(always)]
 fn n113(ev: &mut Evaluator<'_>) {
-    n100(ev);
-    ev.order(113, CmpOp::Le, 100, 59);
+    n105(ev);
+    ev.order(113, CmpOp::Le, 105, 54);
 }
 #[inline(always)]
 fn n114(ev: &mut Evaluator<'_>) {
@@ -681,103 +648,103 @@ fn n115(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n116(ev: &mut Evaluator<'_>) {
+    n99(ev);
+    ev.order(116, CmpOp::Lt, 99, 60);
+}
+#[inline(always)]
+fn n117(ev: &mut Evaluator<'_>) {
+    n102(ev);
+    ev.order(117, CmpOp::Le, 102, 62);
+}
+#[inline(always)]
+fn n118(ev: &mut Evaluator<'_>) {
+    n105(ev);
+    ev.order(118, CmpOp::Le, 105, 64);
+}
+#[inline(always)]
+fn n119(ev: &mut Evaluator<'_>) {
+    'read: {
+    n117(ev);
+    if ev.flag(117) != FALSE { break 'read; }
+    n118(ev);
+    }
+    ev.or(119, &[117, 118]);
+}
+#[inline(always)]
+fn n120(ev: &mut Evaluator<'_>) {
+    'read: {
+    n116(ev);
+    if ev.flag(116) != TRUE { break 'read; }
+    n119(ev);
+    }
+    ev.and(120, &[116, 119]);
+}
+#[inline(always)]
+fn n121(ev: &mut Evaluator<'_>) {
+    n120(ev);
+    match ev.flag(120) {
+        TRUE => {
+        }
+        FALSE => {
+        }
+        _ => {}
+    }
+    ev.choose(121, 120, 68, 69);
+}
+#[inline(always)]
+fn n122(ev: &mut Evaluator<'_>) {
     n115(ev);
     match ev.flag(115) {
         TRUE => {
         }
         FALSE => {
+    n121(ev);
         }
         _ => {}
     }
-    ev.choose(116, 115, 63, 64);
+    ev.choose(122, 115, 59, 121);
 }
 #[inline(always)]
-fn n117(ev: &mut Evaluator<'_>) {
+fn n123(ev: &mut Evaluator<'_>) {
     n110(ev);
     match ev.flag(110) {
         TRUE => {
         }
         FALSE => {
-    n116(ev);
+    n122(ev);
         }
         _ => {}
     }
-    ev.choose(117, 110, 54, 116);
-}
-#[inline(always)]
-fn n118(ev: &mut Evaluator<'_>) {
-    n105(ev);
-    match ev.flag(105) {
-        TRUE => {
-        }
-        FALSE => {
-    n117(ev);
-        }
-        _ => {}
-    }
-    ev.choose(118, 105, 46, 117);
+    ev.choose(123, 110, 51, 122);
 }
 #[inline]
-fn n121(ev: &mut Evaluator<'_>) {
-    if ev.known(121) { return; }
-    n91(ev);
-    match ev.flag(91) {
+fn n126(ev: &mut Evaluator<'_>) {
+    if ev.known(126) { return; }
+    n96(ev);
+    match ev.flag(96) {
         TRUE => {
-    n118(ev);
+    n123(ev);
         }
         FALSE => {
         }
         _ => {}
     }
-    ev.choose(121, 91, 118, 120);
-}
-#[inline(always)]
-fn n123(ev: &mut Evaluator<'_>) {
-    n92(ev);
-    ev.order(123, CmpOp::Lt, 92, 39);
-}
-#[inline(always)]
-fn n124(ev: &mut Evaluator<'_>) {
-    n95(ev);
-    ev.order(124, CmpOp::Le, 95, 41);
-}
-#[inline(always)]
-fn n125(ev: &mut Evaluator<'_>) {
-    n98(ev);
-    ev.order(125, CmpOp::Le, 98, 41);
-}
-#[inline(always)]
-fn n126(ev: &mut Evaluator<'_>) {
-    'read: {
-    n124(ev);
-    if ev.flag(124) != FALSE { break 'read; }
-    n125(ev);
-    }
-    ev.or(126, &[124, 125]);
-}
-#[inline(always)]
-fn n127(ev: &mut Evaluator<'_>) {
-    'read: {
-    n123(ev);
-    if ev.flag(123) != TRUE { break 'read; }
-    n126(ev);
-    }
-    ev.and(127, &[123, 126]);
+    ev.choose(126, 96, 123, 125);
 }
 #[inline(always)]
 fn n128(ev: &mut Evaluator<'_>) {
-    n92(ev);
-    ev.order(128, CmpOp::Lt, 92, 47);
+    n97(ev);
+    ev.order(128, CmpOp::Lt, 97, 44);
 }
 #[inline(always)]
 fn n129(ev: &mut Evaluator<'_>) {
-    n95(ev);
-    ev.order(129, CmpOp::Le, 95, 49);
+    n100(ev);
+    ev.order(129, CmpOp::Le, 100, 46);
 }
 #[inline(always)]
 fn n130(ev: &mut Evaluator<'_>) {
-    n98(ev);
-    ev.order(130, CmpOp::Le, 98, 49);
+    n103(ev);
+    ev.order(130, CmpOp::Le, 103, 46);
 }
 #[inline(always)]
 fn n131(ev: &mut Evaluator<'_>) {
@@ -799,18 +766,18 @@ fn n132(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n133(ev: &mut Evaluator<'_>) {
-    n92(ev);
-    ev.order(133, CmpOp::Lt, 92, 55);
+    n97(ev);
+    ev.order(133, CmpOp::Lt, 97, 52);
 }
 #[inline(always)]
 fn n134(ev: &mut Evaluator<'_>) {
-    n95(ev);
-    ev.order(134, CmpOp::Le, 95, 57);
+    n100(ev);
+    ev.order(134, CmpOp::Le, 100, 54);
 }
 #[inline(always)]
 fn n135(ev: &mut Evaluator<'_>) {
-    n98(ev);
-    ev.order(135, CmpOp::Le, 98, 59);
+    n103(ev);
+    ev.order(135, CmpOp::Le, 103, 54);
 }
 #[inline(always)]
 fn n136(ev: &mut Evaluator<'_>) {
@@ -832,101 +799,99 @@ fn n137(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n138(ev: &mut Evaluator<'_>) {
+    n97(ev);
+    ev.order(138, CmpOp::Lt, 97, 60);
+}
+#[inline(always)]
+fn n139(ev: &mut Evaluator<'_>) {
+    n100(ev);
+    ev.order(139, CmpOp::Le, 100, 62);
+}
+#[inline(always)]
+fn n140(ev: &mut Evaluator<'_>) {
+    n103(ev);
+    ev.order(140, CmpOp::Le, 103, 64);
+}
+#[inline(always)]
+fn n141(ev: &mut Evaluator<'_>) {
+    'read: {
+    n139(ev);
+    if ev.flag(139) != FALSE { break 'read; }
+    n140(ev);
+    }
+    ev.or(141, &[139, 140]);
+}
+#[inline(always)]
+fn n142(ev: &mut Evaluator<'_>) {
+    'read: {
+    n138(ev);
+    if ev.flag(138) != TRUE { break 'read; }
+    n141(ev);
+    }
+    ev.and(142, &[138, 141]);
+}
+#[inline(always)]
+fn n143(ev: &mut Evaluator<'_>) {
+    n142(ev);
+    match ev.flag(142) {
+        TRUE => {
+        }
+        FALSE => {
+        }
+        _ => {}
+    }
+    ev.choose(143, 142, 68, 69);
+}
+#[inline(always)]
+fn n144(ev: &mut Evaluator<'_>) {
     n137(ev);
     match ev.flag(137) {
         TRUE => {
         }
         FALSE => {
+    n143(ev);
         }
         _ => {}
     }
-    ev.choose(138, 137, 63, 64);
+    ev.choose(144, 137, 59, 143);
 }
 #[inline(always)]
-fn n139(ev: &mut Evaluator<'_>) {
+fn n145(ev: &mut Evaluator<'_>) {
     n132(ev);
     match ev.flag(132) {
         TRUE => {
         }
         FALSE => {
-    n138(ev);
-        }
-        _ => {}
-    }
-    ev.choose(139, 132, 54, 138);
-}
-#[inline(always)]
-fn n140(ev: &mut Evaluator<'_>) {
-    n127(ev);
-    match ev.flag(127) {
-        TRUE => {
-        }
-        FALSE => {
-    n139(ev);
-        }
-        _ => {}
-    }
-    ev.choose(140, 127, 46, 139);
-}
-#[inline]
-fn n142(ev: &mut Evaluator<'_>) {
-    if ev.known(142) { return; }
-    n91(ev);
-    match ev.flag(91) {
-        TRUE => {
-    n140(ev);
-        }
-        FALSE => {
-        }
-        _ => {}
-    }
-    ev.choose(142, 91, 140, 120);
-}
-#[inline(always)]
-fn n144(ev: &mut Evaluator<'_>) {
-    n121(ev);
-    ev.is_given(144, 121, true);
-}
-#[inline(always)]
-fn n145(ev: &mut Evaluator<'_>) {
-    n121(ev);
-    n67(ev);
-    ev.equal(145, 121, 67, true);
-}
-#[inline(always)]
-fn n146(ev: &mut Evaluator<'_>) {
-    'read: {
     n144(ev);
-    if ev.flag(144) != TRUE { break 'read; }
-    n145(ev);
+        }
+        _ => {}
     }
-    ev.and(146, &[144, 145]);
+    ev.choose(145, 132, 51, 144);
 }
 #[inline]
 fn n147(ev: &mut Evaluator<'_>) {
     if ev.known(147) { return; }
-    n146(ev);
-    match ev.flag(146) {
+    n96(ev);
+    match ev.flag(96) {
         TRUE => {
-    n121(ev);
+    n145(ev);
         }
         FALSE => {
-    n67(ev);
         }
         _ => {}
     }
-    ev.choose(147, 146, 121, 67);
+    ev.choose(147, 96, 145, 125);
 }
 #[inline(always)]
 fn n149(ev: &mut Evaluator<'_>) {
-    n142(ev);
-    ev.is_given(149, 142, true);
+    n126(ev);
+    ev.is_given(149, 126, true);
 }
 #[inline(always)]
 fn n150(ev: &mut Evaluator<'_>) {
-    n142(ev);
-    n87(ev);
-    ev.equal(150, 142, 87, true);
+    n126(ev);
+    n72(ev);
+    ev.equal(150, 126, 72, true);
 }
 #[inline(always)]
 fn n151(ev: &mut Evaluator<'_>) {
@@ -943,478 +908,489 @@ fn n152(ev: &mut Evaluator<'_>) {
     n151(ev);
     match ev.flag(151) {
         TRUE => {
-    n142(ev);
+    n126(ev);
         }
         FALSE => {
-    n87(ev);
+    n72(ev);
         }
         _ => {}
     }
-    ev.choose(152, 151, 142, 87);
+    ev.choose(152, 151, 126, 72);
+}
+#[inline(always)]
+fn n154(ev: &mut Evaluator<'_>) {
+    n147(ev);
+    ev.is_given(154, 147, true);
 }
 #[inline(always)]
 fn n155(ev: &mut Evaluator<'_>) {
-    ev.is_given(155, 154, true);
+    n147(ev);
+    n92(ev);
+    ev.equal(155, 147, 92, true);
 }
 #[inline(always)]
 fn n156(ev: &mut Evaluator<'_>) {
-    ev.field(156, 154, 3);
+    'read: {
+    n154(ev);
+    if ev.flag(154) != TRUE { break 'read; }
+    n155(ev);
+    }
+    ev.and(156, &[154, 155]);
+}
+#[inline]
+fn n157(ev: &mut Evaluator<'_>) {
+    if ev.known(157) { return; }
+    n156(ev);
+    match ev.flag(156) {
+        TRUE => {
+    n147(ev);
+        }
+        FALSE => {
+    n92(ev);
+        }
+        _ => {}
+    }
+    ev.choose(157, 156, 147, 92);
 }
 #[inline(always)]
-fn n158(ev: &mut Evaluator<'_>) {
-    ev.is_given(158, 157, true);
+fn n160(ev: &mut Evaluator<'_>) {
+    ev.is_given(160, 159, true);
 }
 #[inline(always)]
-fn n159(ev: &mut Evaluator<'_>) {
-    ev.field(159, 157, 0);
+fn n161(ev: &mut Evaluator<'_>) {
+    ev.field(161, 159, 3);
 }
 #[inline(always)]
-fn n162(ev: &mut Evaluator<'_>) {
-    n159(ev);
+fn n163(ev: &mut Evaluator<'_>) {
+    ev.is_given(163, 162, true);
+}
+#[inline(always)]
+fn n164(ev: &mut Evaluator<'_>) {
+    ev.field(164, 162, 0);
+}
+#[inline(always)]
+fn n172(ev: &mut Evaluator<'_>) {
+    n164(ev);
     let mut acc = Accumulator::new(AggKind::Any);
-    let Some(items) = ev.aggregate_items(162, 159, &acc) else { return; };
+    let Some(items) = ev.aggregate_items(172, 164, &acc) else { return; };
     for item in items.iter() {
         ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.compute_into(161);
-        match ev.aggregate_keeps(162, 0, 161) {
+        ev.local(165, 0);
+        ev.compute_into(171);
+        match ev.aggregate_keeps(172, 0, 171) {
             Some(true) => {}
             Some(false) => continue,
             None => return,
         }
-        match acc.add(ev, 162, None) {
+        match acc.add(ev, 172, None) {
             Ok(false) => {}
             Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(162, 0),
+            Err(_) => return ev.aggregate_failed(172, 0),
         }
     }
-    ev.aggregate_done(162, 0, &acc, items.len());
+    ev.aggregate_done(172, 0, &acc, items.len());
 }
 #[inline]
-fn n163(ev: &mut Evaluator<'_>) {
-    if ev.known(163) { return; }
+fn n173(ev: &mut Evaluator<'_>) {
+    if ev.known(173) { return; }
     'read: {
-    n158(ev);
-    if ev.flag(158) != TRUE { break 'read; }
-    n162(ev);
+    n163(ev);
+    if ev.flag(163) != TRUE { break 'read; }
+    n172(ev);
     }
-    ev.and(163, &[158, 162]);
+    ev.and(173, &[163, 172]);
 }
 #[inline(always)]
-fn n165(ev: &mut Evaluator<'_>) {
-    n163(ev);
-    ev.not(165, 163);
+fn n175(ev: &mut Evaluator<'_>) {
+    n173(ev);
+    ev.not(175, 173);
 }
 #[inline]
-fn n166(ev: &mut Evaluator<'_>) {
-    if ev.known(166) { return; }
+fn n176(ev: &mut Evaluator<'_>) {
+    if ev.known(176) { return; }
     'read: {
-    n155(ev);
-    if ev.flag(155) != TRUE { break 'read; }
-    n156(ev);
-    if ev.flag(156) != TRUE { break 'read; }
-    n165(ev);
+    n160(ev);
+    if ev.flag(160) != TRUE { break 'read; }
+    n161(ev);
+    if ev.flag(161) != TRUE { break 'read; }
+    n175(ev);
     }
-    ev.and(166, &[155, 156, 165]);
+    ev.and(176, &[160, 161, 175]);
 }
 #[inline]
-fn n168(ev: &mut Evaluator<'_>) {
-    if ev.known(168) { return; }
-    n166(ev);
-    match ev.flag(166) {
+fn n178(ev: &mut Evaluator<'_>) {
+    if ev.known(178) { return; }
+    n176(ev);
+    match ev.flag(176) {
         TRUE => {
-    n152(ev);
+    n157(ev);
         }
         FALSE => {
-    n147(ev);
+    n152(ev);
         }
         _ => {}
     }
-    ev.choose(168, 166, 152, 147);
-}
-#[inline]
-fn n170(ev: &mut Evaluator<'_>) {
-    if ev.known(170) { return; }
-    n168(ev);
-    ev.equal(170, 168, 63, false);
-}
-#[inline]
-fn n171(ev: &mut Evaluator<'_>) {
-    if ev.known(171) { return; }
-    n168(ev);
-    ev.equal(171, 168, 64, false);
-}
-#[inline(always)]
-fn n172(ev: &mut Evaluator<'_>) {
-    'read: {
-    n170(ev);
-    if ev.flag(170) != FALSE { break 'read; }
-    n171(ev);
-    }
-    ev.or(172, &[170, 171]);
+    ev.choose(178, 176, 157, 152);
 }
 #[inline]
 fn n180(ev: &mut Evaluator<'_>) {
     if ev.known(180) { return; }
-    ev.keys(180, AggKind::Any, 174, 0);
+    n178(ev);
+    ev.equal(180, 178, 68, false);
 }
 #[inline]
-fn n184(ev: &mut Evaluator<'_>) {
-    if ev.known(184) { return; }
-    ev.keys(184, AggKind::Any, 174, 1);
-}
-#[inline]
-fn n187(ev: &mut Evaluator<'_>) {
-    if ev.known(187) { return; }
-    ev.is_given(187, 186, true);
-}
-#[inline]
-fn n188(ev: &mut Evaluator<'_>) {
-    if ev.known(188) { return; }
-    ev.field(188, 186, 0);
+fn n181(ev: &mut Evaluator<'_>) {
+    if ev.known(181) { return; }
+    n178(ev);
+    ev.equal(181, 178, 69, false);
 }
 #[inline(always)]
-fn n190(ev: &mut Evaluator<'_>) {
-    n188(ev);
-    ev.equal(190, 188, 189, false);
-}
-#[inline(always)]
-fn n191(ev: &mut Evaluator<'_>) {
+fn n182(ev: &mut Evaluator<'_>) {
     'read: {
-    n187(ev);
-    if ev.flag(187) != TRUE { break 'read; }
-    n190(ev);
+    n180(ev);
+    if ev.flag(180) != FALSE { break 'read; }
+    n181(ev);
     }
-    ev.and(191, &[187, 190]);
+    ev.or(182, &[180, 181]);
 }
-#[inline(always)]
-fn n194(ev: &mut Evaluator<'_>) {
-    n188(ev);
-    ev.equal(194, 188, 193, false);
+#[inline]
+fn n191(ev: &mut Evaluator<'_>) {
+    if ev.known(191) { return; }
+    ev.keys(191, AggKind::Any, 184, 0);
 }
-#[inline(always)]
+#[inline]
 fn n195(ev: &mut Evaluator<'_>) {
-    ev.field(195, 186, 1);
+    if ev.known(195) { return; }
+    ev.keys(195, AggKind::Any, 184, 1);
 }
-#[inline(always)]
-fn n196(ev: &mut Evaluator<'_>) {
-    n195(ev);
-    let mut acc = Accumulator::new(AggKind::Count);
-    let Some(items) = ev.aggregate_items(196, 195, &acc) else { return; };
-    acc.keep_all(items.len());
-    ev.aggregate_done(196, 0, &acc, items.len());
-}
-#[inline(always)]
+#[inline]
 fn n198(ev: &mut Evaluator<'_>) {
-    n196(ev);
-    ev.order(198, CmpOp::Gt, 196, 197);
+    if ev.known(198) { return; }
+    ev.is_given(198, 197, true);
 }
 #[inline]
 fn n199(ev: &mut Evaluator<'_>) {
     if ev.known(199) { return; }
+    ev.field(199, 197, 0);
+}
+#[inline(always)]
+fn n201(ev: &mut Evaluator<'_>) {
+    n199(ev);
+    ev.equal(201, 199, 200, false);
+}
+#[inline(always)]
+fn n202(ev: &mut Evaluator<'_>) {
     'read: {
-    n187(ev);
-    if ev.flag(187) != TRUE { break 'read; }
-    n194(ev);
-    if ev.flag(194) != TRUE { break 'read; }
     n198(ev);
+    if ev.flag(198) != TRUE { break 'read; }
+    n201(ev);
     }
-    ev.and(199, &[187, 194, 198]);
+    ev.and(202, &[198, 201]);
 }
 #[inline(always)]
-fn n208(ev: &mut Evaluator<'_>) {
-    ev.keys(208, AggKind::Any, 174, 2);
+fn n205(ev: &mut Evaluator<'_>) {
+    n199(ev);
+    ev.equal(205, 199, 204, false);
 }
 #[inline(always)]
+fn n206(ev: &mut Evaluator<'_>) {
+    ev.field(206, 197, 1);
+}
+#[inline(always)]
+fn n207(ev: &mut Evaluator<'_>) {
+    n206(ev);
+    let mut acc = Accumulator::new(AggKind::Count);
+    let Some(items) = ev.aggregate_items(207, 206, &acc) else { return; };
+    acc.keep_all(items.len());
+    ev.aggregate_done(207, 0, &acc, items.len());
+}
+#[inline(always)]
+fn n209(ev: &mut Evaluator<'_>) {
+    n207(ev);
+    ev.order(209, CmpOp::Gt, 207, 208);
+}
+#[inline]
 fn n210(ev: &mut Evaluator<'_>) {
-    ev.keys(210, AggKind::Any, 174, 3);
-}
-#[inline]
-fn n212(ev: &mut Evaluator<'_>) {
-    if ev.known(212) { return; }
-    ev.field(212, 186, 2);
-}
-#[inline(always)]
-fn n213(ev: &mut Evaluator<'_>) {
-    n212(ev);
-    ev.is_given(213, 212, true);
-}
-#[inline(always)]
-fn n214(ev: &mut Evaluator<'_>) {
-    n212(ev);
-    ev.equal(214, 212, 46, false);
-}
-#[inline(always)]
-fn n216(ev: &mut Evaluator<'_>) {
-    n188(ev);
-    ev.equal(216, 188, 215, false);
-}
-#[inline]
-fn n218(ev: &mut Evaluator<'_>) {
-    if ev.known(218) { return; }
-    ev.is_given(218, 217, true);
+    if ev.known(210) { return; }
+    'read: {
+    n198(ev);
+    if ev.flag(198) != TRUE { break 'read; }
+    n205(ev);
+    if ev.flag(205) != TRUE { break 'read; }
+    n209(ev);
+    }
+    ev.and(210, &[198, 205, 209]);
 }
 #[inline(always)]
 fn n219(ev: &mut Evaluator<'_>) {
-    'read: {
-    n216(ev);
-    if ev.flag(216) != TRUE { break 'read; }
-    n218(ev);
-    }
-    ev.and(219, &[216, 218]);
-}
-#[inline]
-fn n220(ev: &mut Evaluator<'_>) {
-    if ev.known(220) { return; }
-    'read: {
-    n184(ev);
-    if ev.flag(184) != TRUE { break 'read; }
-    n191(ev);
-    }
-    ev.and(220, &[184, 191]);
+    ev.keys(219, AggKind::Any, 184, 2);
 }
 #[inline(always)]
 fn n221(ev: &mut Evaluator<'_>) {
-    n188(ev);
-    ev.equal(221, 188, 39, false);
+    ev.keys(221, AggKind::Any, 184, 3);
 }
-#[inline(always)]
-fn n222(ev: &mut Evaluator<'_>) {
-    'read: {
-    n221(ev);
-    if ev.flag(221) != TRUE { break 'read; }
-    n163(ev);
-    }
-    ev.and(222, &[221, 163]);
-}
-#[inline(always)]
+#[inline]
 fn n223(ev: &mut Evaluator<'_>) {
-    'read: {
-    n219(ev);
-    if ev.flag(219) != FALSE { break 'read; }
-    n220(ev);
-    if ev.flag(220) != FALSE { break 'read; }
-    n199(ev);
-    if ev.flag(199) != FALSE { break 'read; }
-    n222(ev);
-    }
-    ev.or(223, &[219, 220, 199, 222]);
+    if ev.known(223) { return; }
+    ev.field(223, 197, 2);
 }
 #[inline(always)]
 fn n224(ev: &mut Evaluator<'_>) {
-    'read: {
-    n187(ev);
-    if ev.flag(187) != TRUE { break 'read; }
-    n213(ev);
-    if ev.flag(213) != TRUE { break 'read; }
-    n214(ev);
-    if ev.flag(214) != TRUE { break 'read; }
     n223(ev);
-    }
-    ev.and(224, &[187, 213, 214, 223]);
+    ev.is_given(224, 223, true);
 }
 #[inline(always)]
-fn n244(ev: &mut Evaluator<'_>) {
-    'read: {
-    n180(ev);
-    if ev.flag(180) != TRUE { break 'read; }
-    n172(ev);
-    }
-    ev.and(244, &[180, 172]);
+fn n226(ev: &mut Evaluator<'_>) {
+    n223(ev);
+    ev.equal(226, 223, 225, false);
+}
+#[inline(always)]
+fn n228(ev: &mut Evaluator<'_>) {
+    n199(ev);
+    ev.equal(228, 199, 227, false);
 }
 #[inline]
-fn n246(ev: &mut Evaluator<'_>) {
-    if ev.known(246) { return; }
-    ev.not(246, 245);
+fn n230(ev: &mut Evaluator<'_>) {
+    if ev.known(230) { return; }
+    ev.is_given(230, 229, true);
 }
 #[inline(always)]
-fn n250(ev: &mut Evaluator<'_>) {
-    n244(ev);
-    if ev.flag(244) == TRUE {
+fn n231(ev: &mut Evaluator<'_>) {
     'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
+    n228(ev);
+    if ev.flag(228) != TRUE { break 'read; }
+    n230(ev);
     }
-    }
-    ev.rule(250, 244, &[246, 248]);
-}
-#[inline(always)]
-fn n253(ev: &mut Evaluator<'_>) {
-    if ev.flag(252) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(253, 252, &[246, 248]);
+    ev.and(231, &[228, 230]);
 }
 #[inline]
-fn n257(ev: &mut Evaluator<'_>) {
-    if ev.known(257) { return; }
-    ev.keys(257, AggKind::Any, 174, 4);
+fn n232(ev: &mut Evaluator<'_>) {
+    if ev.known(232) { return; }
+    'read: {
+    n195(ev);
+    if ev.flag(195) != TRUE { break 'read; }
+    n202(ev);
+    }
+    ev.and(232, &[195, 202]);
 }
 #[inline(always)]
+fn n233(ev: &mut Evaluator<'_>) {
+    n199(ev);
+    ev.equal(233, 199, 44, false);
+}
+#[inline(always)]
+fn n234(ev: &mut Evaluator<'_>) {
+    'read: {
+    n233(ev);
+    if ev.flag(233) != TRUE { break 'read; }
+    n173(ev);
+    }
+    ev.and(234, &[233, 173]);
+}
+#[inline(always)]
+fn n235(ev: &mut Evaluator<'_>) {
+    'read: {
+    n231(ev);
+    if ev.flag(231) != FALSE { break 'read; }
+    n232(ev);
+    if ev.flag(232) != FALSE { break 'read; }
+    n210(ev);
+    if ev.flag(210) != FALSE { break 'read; }
+    n234(ev);
+    }
+    ev.or(235, &[231, 232, 210, 234]);
+}
+#[inline(always)]
+fn n236(ev: &mut Evaluator<'_>) {
+    'read: {
+    n198(ev);
+    if ev.flag(198) != TRUE { break 'read; }
+    n224(ev);
+    if ev.flag(224) != TRUE { break 'read; }
+    n226(ev);
+    if ev.flag(226) != TRUE { break 'read; }
+    n235(ev);
+    }
+    ev.and(236, &[198, 224, 226, 235]);
+}
+#[inline(always)]
+fn n256(ev: &mut Evaluator<'_>) {
+    'read: {
+    n191(ev);
+    if ev.flag(191) != TRUE { break 'read; }
+    n182(ev);
+    }
+    ev.and(256, &[191, 182]);
+}
+#[inline]
 fn n258(ev: &mut Evaluator<'_>) {
-    n257(ev);
-    if ev.flag(257) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(258, 257, &[246, 248]);
+    if ev.known(258) { return; }
+    ev.not(258, 257);
 }
 #[inline(always)]
 fn n262(ev: &mut Evaluator<'_>) {
-    ev.keys(262, AggKind::Any, 174, 5);
+    n256(ev);
+    if ev.flag(256) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(262, 256, &[258, 260]);
 }
 #[inline(always)]
-fn n263(ev: &mut Evaluator<'_>) {
+fn n265(ev: &mut Evaluator<'_>) {
+    if ev.flag(264) == TRUE {
     'read: {
-    if ev.flag(259) != FALSE { break 'read; }
-    n262(ev);
-    }
-    ev.or(263, &[259, 262]);
-}
-#[inline(always)]
-fn n264(ev: &mut Evaluator<'_>) {
-    n263(ev);
-    if ev.flag(263) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
     }
     }
-    ev.rule(264, 263, &[246, 248]);
+    ev.rule(265, 264, &[258, 260]);
 }
 #[inline]
-fn n267(ev: &mut Evaluator<'_>) {
-    if ev.known(267) { return; }
-    ev.keys(267, AggKind::Any, 174, 6);
-}
-#[inline(always)]
-fn n268(ev: &mut Evaluator<'_>) {
-    n267(ev);
-    if ev.flag(267) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(268, 267, &[246, 248]);
+fn n269(ev: &mut Evaluator<'_>) {
+    if ev.known(269) { return; }
+    ev.keys(269, AggKind::Any, 184, 4);
 }
 #[inline(always)]
 fn n270(ev: &mut Evaluator<'_>) {
+    n269(ev);
     if ev.flag(269) == TRUE {
     'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
     }
     }
-    ev.rule(270, 269, &[246, 248]);
-}
-#[inline(always)]
-fn n271(ev: &mut Evaluator<'_>) {
-    n218(ev);
-    if ev.flag(218) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(271, 218, &[246, 248]);
-}
-#[inline(always)]
-fn n272(ev: &mut Evaluator<'_>) {
-    n220(ev);
-    if ev.flag(220) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(272, 220, &[246, 248]);
-}
-#[inline(always)]
-fn n273(ev: &mut Evaluator<'_>) {
-    'read: {
-    n180(ev);
-    if ev.flag(180) != FALSE { break 'read; }
-    n184(ev);
-    if ev.flag(184) != FALSE { break 'read; }
-    n218(ev);
-    }
-    ev.or(273, &[180, 184, 218]);
+    ev.rule(270, 269, &[258, 260]);
 }
 #[inline(always)]
 fn n274(ev: &mut Evaluator<'_>) {
-    'read: {
-    n199(ev);
-    if ev.flag(199) != TRUE { break 'read; }
-    n273(ev);
-    }
-    ev.and(274, &[199, 273]);
+    ev.keys(274, AggKind::Any, 184, 5);
 }
 #[inline(always)]
 fn n275(ev: &mut Evaluator<'_>) {
-    n274(ev);
-    if ev.flag(274) == TRUE {
     'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
+    if ev.flag(271) != FALSE { break 'read; }
+    n274(ev);
     }
-    }
-    ev.rule(275, 274, &[246, 248]);
+    ev.or(275, &[271, 274]);
 }
 #[inline(always)]
 fn n276(ev: &mut Evaluator<'_>) {
-    n163(ev);
-    if ev.flag(163) == TRUE {
+    n275(ev);
+    if ev.flag(275) == TRUE {
     'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
     }
     }
-    ev.rule(276, 163, &[246, 248]);
+    ev.rule(276, 275, &[258, 260]);
 }
 #[inline]
-fn n278(ev: &mut Evaluator<'_>) {
-    if ev.known(278) { return; }
+fn n279(ev: &mut Evaluator<'_>) {
+    if ev.known(279) { return; }
+    ev.keys(279, AggKind::Any, 184, 6);
+}
+#[inline(always)]
+fn n280(ev: &mut Evaluator<'_>) {
+    n279(ev);
+    if ev.flag(279) == TRUE {
     'read: {
-    n250(ev);
-    match ev.flag(250) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n253(ev);
-    match ev.flag(253) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
     n258(ev);
-    match ev.flag(258) {
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(280, 279, &[258, 260]);
+}
+#[inline(always)]
+fn n282(ev: &mut Evaluator<'_>) {
+    if ev.flag(281) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(282, 281, &[258, 260]);
+}
+#[inline(always)]
+fn n283(ev: &mut Evaluator<'_>) {
+    n230(ev);
+    if ev.flag(230) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(283, 230, &[258, 260]);
+}
+#[inline(always)]
+fn n284(ev: &mut Evaluator<'_>) {
+    n232(ev);
+    if ev.flag(232) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(284, 232, &[258, 260]);
+}
+#[inline(always)]
+fn n285(ev: &mut Evaluator<'_>) {
+    'read: {
+    n191(ev);
+    if ev.flag(191) != FALSE { break 'read; }
+    n195(ev);
+    if ev.flag(195) != FALSE { break 'read; }
+    n230(ev);
+    }
+    ev.or(285, &[191, 195, 230]);
+}
+#[inline(always)]
+fn n286(ev: &mut Evaluator<'_>) {
+    'read: {
+    n210(ev);
+    if ev.flag(210) != TRUE { break 'read; }
+    n285(ev);
+    }
+    ev.and(286, &[210, 285]);
+}
+#[inline(always)]
+fn n287(ev: &mut Evaluator<'_>) {
+    n286(ev);
+    if ev.flag(286) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(287, 286, &[258, 260]);
+}
+#[inline(always)]
+fn n288(ev: &mut Evaluator<'_>) {
+    n173(ev);
+    if ev.flag(173) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(288, 173, &[258, 260]);
+}
+#[inline]
+fn n290(ev: &mut Evaluator<'_>) {
+    if ev.known(290) { return; }
+    'read: {
+    n262(ev);
+    match ev.flag(262) {
         TRUE => {
         break 'read;
         }
         FALSE => {}
         _ => break 'read,
     }
-    n264(ev);
-    match ev.flag(264) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n268(ev);
-    match ev.flag(268) {
+    n265(ev);
+    match ev.flag(265) {
         TRUE => {
         break 'read;
         }
@@ -1429,30 +1405,6 @@ fn n278(ev: &mut Evaluator<'_>) {
         FALSE => {}
         _ => break 'read,
     }
-    n271(ev);
-    match ev.flag(271) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n272(ev);
-    match ev.flag(272) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n275(ev);
-    match ev.flag(275) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
     n276(ev);
     match ev.flag(276) {
         TRUE => {
@@ -1461,143 +1413,16 @@ fn n278(ev: &mut Evaluator<'_>) {
         FALSE => {}
         _ => break 'read,
     }
-    n246(ev);
-    match ev.flag(246) {
+    n280(ev);
+    match ev.flag(280) {
         TRUE => {
         break 'read;
         }
         FALSE => {}
         _ => break 'read,
     }
-    match ev.flag(248) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    }
-    ev.pick(278, &[250, 251, 253, 251, 258, 251, 264, 251, 268, 251, 270, 251, 271, 251, 272, 251, 275, 251, 276, 251, 246, 277, 248, 277], Some(277));
-}
-#[inline]
-fn n279(ev: &mut Evaluator<'_>) {
-    if ev.known(279) { return; }
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n210(ev);
-    if ev.flag(210) != TRUE { break 'read; }
-    n171(ev);
-    }
-    ev.and(279, &[278, 210, 171]);
-}
-#[inline]
-fn n281(ev: &mut Evaluator<'_>) {
-    if ev.known(281) { return; }
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    }
-    ev.and(281, &[278, 252]);
-}
-#[inline]
-fn n283(ev: &mut Evaluator<'_>) {
-    if ev.known(283) { return; }
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n170(ev);
-    if ev.flag(170) != TRUE { break 'read; }
-    n257(ev);
-    }
-    ev.and(283, &[278, 170, 257]);
-}
-#[inline(always)]
-fn n285(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(259) != FALSE { break 'read; }
-    n267(ev);
-    }
-    ev.or(285, &[259, 267]);
-}
-#[inline]
-fn n286(ev: &mut Evaluator<'_>) {
-    if ev.known(286) { return; }
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n285(ev);
-    }
-    ev.and(286, &[278, 285]);
-}
-#[inline(always)]
-fn n288(ev: &mut Evaluator<'_>) {
-    ev.compute_into(288);
-}
-#[inline]
-fn n289(ev: &mut Evaluator<'_>) {
-    if ev.known(289) { return; }
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n218(ev);
-    if ev.flag(218) != TRUE { break 'read; }
-    n288(ev);
-    }
-    ev.and(289, &[278, 218, 288]);
-}
-#[inline]
-fn n291(ev: &mut Evaluator<'_>) {
-    if ev.known(291) { return; }
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n224(ev);
-    }
-    ev.and(291, &[278, 224]);
-}
-#[inline(always)]
-fn n293(ev: &mut Evaluator<'_>) {
-    n278(ev);
-    if ev.flag(278) == TRUE {
-    'read: {
-    n279(ev);
-    if ev.flag(279) != FALSE { break 'read; }
-    n281(ev);
-    if ev.flag(281) != FALSE { break 'read; }
-    n283(ev);
-    if ev.flag(283) != FALSE { break 'read; }
-    n286(ev);
-    if ev.flag(286) != FALSE { break 'read; }
-    n289(ev);
-    if ev.flag(289) != FALSE { break 'read; }
-    n291(ev);
-    }
-    }
-    ev.rule(293, 278, &[279, 281, 283, 286, 289, 291]);
-}
-#[inline]
-fn n294(ev: &mut Evaluator<'_>) {
-    if ev.known(294) { return; }
-    'read: {
-    n293(ev);
-    match ev.flag(293) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n279(ev);
-    match ev.flag(279) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n281(ev);
-    match ev.flag(281) {
+    n282(ev);
+    match ev.flag(282) {
         TRUE => {
         break 'read;
         }
@@ -1612,24 +1437,39 @@ fn n294(ev: &mut Evaluator<'_>) {
         FALSE => {}
         _ => break 'read,
     }
-    n286(ev);
-    match ev.flag(286) {
+    n284(ev);
+    match ev.flag(284) {
         TRUE => {
         break 'read;
         }
         FALSE => {}
         _ => break 'read,
     }
-    n289(ev);
-    match ev.flag(289) {
+    n287(ev);
+    match ev.flag(287) {
         TRUE => {
         break 'read;
         }
         FALSE => {}
         _ => break 'read,
     }
-    n291(ev);
-    match ev.flag(291) {
+    n288(ev);
+    match ev.flag(288) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n258(ev);
+    match ev.flag(258) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    match ev.flag(260) {
         TRUE => {
         break 'read;
         }
@@ -1637,111 +1477,108 @@ fn n294(ev: &mut Evaluator<'_>) {
         _ => break 'read,
     }
     }
-    ev.pick(294, &[293, 54, 279, 46, 281, 46, 283, 46, 286, 46, 289, 46, 291, 46], None);
+    ev.pick(290, &[262, 263, 265, 263, 270, 263, 276, 263, 280, 263, 282, 263, 283, 263, 284, 263, 287, 263, 288, 263, 258, 289, 260, 289], Some(289));
+}
+#[inline]
+fn n291(ev: &mut Evaluator<'_>) {
+    if ev.known(291) { return; }
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n221(ev);
+    if ev.flag(221) != TRUE { break 'read; }
+    n181(ev);
+    }
+    ev.and(291, &[290, 221, 181]);
+}
+#[inline]
+fn n293(ev: &mut Evaluator<'_>) {
+    if ev.known(293) { return; }
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    }
+    ev.and(293, &[290, 264]);
 }
 #[inline]
 fn n295(ev: &mut Evaluator<'_>) {
     if ev.known(295) { return; }
-    n294(ev);
-    ev.is_given(295, 294, true);
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n180(ev);
+    if ev.flag(180) != TRUE { break 'read; }
+    n269(ev);
+    }
+    ev.and(295, &[290, 180, 269]);
 }
-#[inline]
+#[inline(always)]
 fn n297(ev: &mut Evaluator<'_>) {
-    if ev.known(297) { return; }
     'read: {
-    n295(ev);
-    if ev.flag(295) != TRUE { break 'read; }
-    n208(ev);
+    if ev.flag(271) != FALSE { break 'read; }
+    n279(ev);
     }
-    ev.and(297, &[295, 208]);
-}
-#[inline(always)]
-fn n299(ev: &mut Evaluator<'_>) {
-    'read: {
-    n297(ev);
-    match ev.flag(297) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    }
-    ev.pick(299, &[297, 251], Some(277));
-}
-#[inline(always)]
-fn n303(ev: &mut Evaluator<'_>) {
-    'read: {
-    n297(ev);
-    if ev.flag(297) != TRUE && ev.flag(297) != FALSE { break 'read; }
-    n297(ev);
-    if ev.flag(297) != TRUE && ev.flag(297) != FALSE { break 'read; }
-    n297(ev);
-    }
-    ev.collect(303, &[297, 297, 297], None);
+    ev.or(297, &[271, 279]);
 }
 #[inline]
+fn n298(ev: &mut Evaluator<'_>) {
+    if ev.known(298) { return; }
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n297(ev);
+    }
+    ev.and(298, &[290, 297]);
+}
+#[inline(always)]
+fn n300(ev: &mut Evaluator<'_>) {
+    ev.compute_into(300);
+}
+#[inline]
+fn n301(ev: &mut Evaluator<'_>) {
+    if ev.known(301) { return; }
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n230(ev);
+    if ev.flag(230) != TRUE { break 'read; }
+    n300(ev);
+    }
+    ev.and(301, &[290, 230, 300]);
+}
+#[inline]
+fn n303(ev: &mut Evaluator<'_>) {
+    if ev.known(303) { return; }
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n236(ev);
+    }
+    ev.and(303, &[290, 236]);
+}
+#[inline(always)]
 fn n305(ev: &mut Evaluator<'_>) {
-    if ev.known(305) { return; }
+    n290(ev);
+    if ev.flag(290) == TRUE {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
+    n291(ev);
+    if ev.flag(291) != FALSE { break 'read; }
+    n293(ev);
+    if ev.flag(293) != FALSE { break 'read; }
     n295(ev);
-    }
-    ev.and(305, &[278, 295]);
-}
-#[inline(always)]
-fn n308(ev: &mut Evaluator<'_>) {
-    ev.keys(308, AggKind::Any, 174, 7);
-}
-#[inline(always)]
-fn n309(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(269) != FALSE { break 'read; }
-    n308(ev);
-    }
-    ev.or(309, &[269, 308]);
-}
-#[inline(always)]
-fn n310(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n295(ev);
-    if ev.flag(295) != TRUE { break 'read; }
-    n309(ev);
-    }
-    ev.and(310, &[278, 295, 309]);
-}
-#[inline(always)]
-fn n313(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE && ev.flag(278) != FALSE { break 'read; }
-    n305(ev);
-    if ev.flag(305) != TRUE && ev.flag(305) != FALSE { break 'read; }
-    n310(ev);
-    if ev.flag(310) != TRUE && ev.flag(310) != FALSE { break 'read; }
-    n305(ev);
-    }
-    ev.collect(313, &[278, 305, 310, 305], None);
-}
-#[inline(always)]
-fn n315(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    match ev.flag(278) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
+    if ev.flag(295) != FALSE { break 'read; }
+    n298(ev);
+    if ev.flag(298) != FALSE { break 'read; }
+    n301(ev);
+    if ev.flag(301) != FALSE { break 'read; }
+    n303(ev);
     }
     }
-    ev.pick(315, &[278, 235], None);
+    ev.rule(305, 290, &[291, 293, 295, 298, 301, 303]);
 }
-#[inline(always)]
-fn n317(ev: &mut Evaluator<'_>) {
+#[inline]
+fn n307(ev: &mut Evaluator<'_>) {
+    if ev.known(307) { return; }
     'read: {
     n305(ev);
     match ev.flag(305) {
@@ -1751,2556 +1588,6 @@ fn n317(ev: &mut Evaluator<'_>) {
         FALSE => {}
         _ => break 'read,
     }
-    }
-    ev.pick(317, &[305, 242], None);
-}
-#[inline(always)]
-fn n320(ev: &mut Evaluator<'_>) {
-    ev.keys(320, AggKind::Any, 174, 8);
-}
-#[inline]
-fn n321(ev: &mut Evaluator<'_>) {
-    if ev.known(321) { return; }
-    ev.field(321, 157, 1);
-}
-#[inline(always)]
-fn n322(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(322, AggKind::Any, 321, 9);
-}
-#[inline(always)]
-fn n323(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n322(ev);
-    }
-    ev.and(323, &[163, 322]);
-}
-#[inline(always)]
-fn n324(ev: &mut Evaluator<'_>) {
-    'read: {
-    n320(ev);
-    if ev.flag(320) != FALSE { break 'read; }
-    n323(ev);
-    }
-    ev.or(324, &[320, 323]);
-}
-#[inline(always)]
-fn n326(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n324(ev);
-    }
-    ev.and(326, &[278, 324]);
-}
-#[inline(always)]
-fn n330(ev: &mut Evaluator<'_>) {
-    ev.keys(330, AggKind::Any, 174, 10);
-}
-#[inline(always)]
-fn n331(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(331, AggKind::Any, 321, 11);
-}
-#[inline(always)]
-fn n332(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n331(ev);
-    }
-    ev.and(332, &[163, 331]);
-}
-#[inline(always)]
-fn n333(ev: &mut Evaluator<'_>) {
-    'read: {
-    n330(ev);
-    if ev.flag(330) != FALSE { break 'read; }
-    n332(ev);
-    }
-    ev.or(333, &[330, 332]);
-}
-#[inline(always)]
-fn n335(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n333(ev);
-    }
-    ev.and(335, &[278, 333]);
-}
-#[inline(always)]
-fn n337(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n218(ev);
-    }
-    ev.and(337, &[278, 218]);
-}
-#[inline(always)]
-fn n341(ev: &mut Evaluator<'_>) {
-    ev.keys(341, AggKind::Any, 174, 12);
-}
-#[inline(always)]
-fn n342(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(342, AggKind::Any, 321, 13);
-}
-#[inline(always)]
-fn n343(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n342(ev);
-    }
-    ev.and(343, &[163, 342]);
-}
-#[inline(always)]
-fn n344(ev: &mut Evaluator<'_>) {
-    'read: {
-    n341(ev);
-    if ev.flag(341) != FALSE { break 'read; }
-    n343(ev);
-    }
-    ev.or(344, &[341, 343]);
-}
-#[inline(always)]
-fn n346(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n344(ev);
-    }
-    ev.and(346, &[278, 344]);
-}
-#[inline(always)]
-fn n350(ev: &mut Evaluator<'_>) {
-    ev.keys(350, AggKind::Any, 174, 14);
-}
-#[inline(always)]
-fn n351(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(351, AggKind::Any, 321, 15);
-}
-#[inline(always)]
-fn n352(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n351(ev);
-    }
-    ev.and(352, &[163, 351]);
-}
-#[inline(always)]
-fn n353(ev: &mut Evaluator<'_>) {
-    'read: {
-    n350(ev);
-    if ev.flag(350) != FALSE { break 'read; }
-    n352(ev);
-    }
-    ev.or(353, &[350, 352]);
-}
-#[inline(always)]
-fn n356(ev: &mut Evaluator<'_>) {
-    ev.keys(356, AggKind::Any, 174, 16);
-}
-#[inline(always)]
-fn n357(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(357, AggKind::Any, 321, 17);
-}
-#[inline(always)]
-fn n358(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n357(ev);
-    }
-    ev.and(358, &[163, 357]);
-}
-#[inline(always)]
-fn n359(ev: &mut Evaluator<'_>) {
-    'read: {
-    n356(ev);
-    if ev.flag(356) != FALSE { break 'read; }
-    n358(ev);
-    }
-    ev.or(359, &[356, 358]);
-}
-#[inline(always)]
-fn n361(ev: &mut Evaluator<'_>) {
-    'read: {
-    n353(ev);
-    if ev.flag(353) != FALSE { break 'read; }
-    n359(ev);
-    }
-    ev.or(361, &[353, 359]);
-}
-#[inline(always)]
-fn n362(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n361(ev);
-    }
-    ev.and(362, &[278, 361]);
-}
-#[inline(always)]
-fn n366(ev: &mut Evaluator<'_>) {
-    ev.keys(366, AggKind::Any, 174, 18);
-}
-#[inline(always)]
-fn n367(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(367, AggKind::Any, 321, 19);
-}
-#[inline(always)]
-fn n368(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n367(ev);
-    }
-    ev.and(368, &[163, 367]);
-}
-#[inline(always)]
-fn n369(ev: &mut Evaluator<'_>) {
-    'read: {
-    n366(ev);
-    if ev.flag(366) != FALSE { break 'read; }
-    n368(ev);
-    }
-    ev.or(369, &[366, 368]);
-}
-#[inline(always)]
-fn n371(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n369(ev);
-    }
-    ev.and(371, &[278, 369]);
-}
-#[inline(always)]
-fn n376(ev: &mut Evaluator<'_>) {
-    ev.keys(376, AggKind::Any, 174, 20);
-}
-#[inline(always)]
-fn n377(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(377, AggKind::Any, 321, 21);
-}
-#[inline(always)]
-fn n378(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n377(ev);
-    }
-    ev.and(378, &[163, 377]);
-}
-#[inline(always)]
-fn n379(ev: &mut Evaluator<'_>) {
-    'read: {
-    n376(ev);
-    if ev.flag(376) != FALSE { break 'read; }
-    n378(ev);
-    }
-    ev.or(379, &[376, 378]);
-}
-#[inline(always)]
-fn n381(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n379(ev);
-    }
-    ev.and(381, &[278, 379]);
-}
-#[inline(always)]
-fn n384(ev: &mut Evaluator<'_>) {
-    ev.keys(384, AggKind::Any, 174, 22);
-}
-#[inline(always)]
-fn n385(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(385, AggKind::Any, 321, 23);
-}
-#[inline(always)]
-fn n386(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n385(ev);
-    }
-    ev.and(386, &[163, 385]);
-}
-#[inline(always)]
-fn n387(ev: &mut Evaluator<'_>) {
-    'read: {
-    n384(ev);
-    if ev.flag(384) != FALSE { break 'read; }
-    n386(ev);
-    }
-    ev.or(387, &[384, 386]);
-}
-#[inline(always)]
-fn n389(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n387(ev);
-    }
-    ev.and(389, &[278, 387]);
-}
-#[inline(always)]
-fn n396(ev: &mut Evaluator<'_>) {
-    ev.keys(396, AggKind::Any, 174, 24);
-}
-#[inline(always)]
-fn n397(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(397, AggKind::Any, 321, 25);
-}
-#[inline(always)]
-fn n398(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n397(ev);
-    }
-    ev.and(398, &[163, 397]);
-}
-#[inline(always)]
-fn n399(ev: &mut Evaluator<'_>) {
-    'read: {
-    n396(ev);
-    if ev.flag(396) != FALSE { break 'read; }
-    n398(ev);
-    }
-    ev.or(399, &[396, 398]);
-}
-#[inline(always)]
-fn n401(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n399(ev);
-    }
-    ev.and(401, &[278, 399]);
-}
-#[inline(always)]
-fn n408(ev: &mut Evaluator<'_>) {
-    ev.keys(408, AggKind::Any, 174, 26);
-}
-#[inline(always)]
-fn n409(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(409, AggKind::Any, 321, 27);
-}
-#[inline(always)]
-fn n410(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n409(ev);
-    }
-    ev.and(410, &[163, 409]);
-}
-#[inline(always)]
-fn n411(ev: &mut Evaluator<'_>) {
-    'read: {
-    n408(ev);
-    if ev.flag(408) != FALSE { break 'read; }
-    n410(ev);
-    }
-    ev.or(411, &[408, 410]);
-}
-#[inline(always)]
-fn n413(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n411(ev);
-    }
-    ev.and(413, &[278, 411]);
-}
-#[inline(always)]
-fn n417(ev: &mut Evaluator<'_>) {
-    ev.keys(417, AggKind::Any, 174, 28);
-}
-#[inline(always)]
-fn n418(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(418, AggKind::Any, 321, 29);
-}
-#[inline(always)]
-fn n419(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n418(ev);
-    }
-    ev.and(419, &[163, 418]);
-}
-#[inline(always)]
-fn n420(ev: &mut Evaluator<'_>) {
-    'read: {
-    n417(ev);
-    if ev.flag(417) != FALSE { break 'read; }
-    n419(ev);
-    }
-    ev.or(420, &[417, 419]);
-}
-#[inline(always)]
-fn n422(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n420(ev);
-    }
-    ev.and(422, &[278, 420]);
-}
-#[inline(always)]
-fn n424(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    }
-    ev.and(424, &[278, 269]);
-}
-#[inline(always)]
-fn n427(ev: &mut Evaluator<'_>) {
-    ev.keys(427, AggKind::Any, 174, 30);
-}
-#[inline(always)]
-fn n428(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(428, AggKind::Any, 321, 31);
-}
-#[inline(always)]
-fn n429(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n428(ev);
-    }
-    ev.and(429, &[163, 428]);
-}
-#[inline(always)]
-fn n430(ev: &mut Evaluator<'_>) {
-    'read: {
-    n427(ev);
-    if ev.flag(427) != FALSE { break 'read; }
-    n429(ev);
-    }
-    ev.or(430, &[427, 429]);
-}
-#[inline(always)]
-fn n432(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n430(ev);
-    }
-    ev.and(432, &[278, 430]);
-}
-#[inline(always)]
-fn n435(ev: &mut Evaluator<'_>) {
-    ev.keys(435, AggKind::Any, 174, 32);
-}
-#[inline(always)]
-fn n436(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(436, AggKind::Any, 321, 33);
-}
-#[inline(always)]
-fn n437(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n436(ev);
-    }
-    ev.and(437, &[163, 436]);
-}
-#[inline(always)]
-fn n438(ev: &mut Evaluator<'_>) {
-    'read: {
-    n435(ev);
-    if ev.flag(435) != FALSE { break 'read; }
-    n437(ev);
-    }
-    ev.or(438, &[435, 437]);
-}
-#[inline(always)]
-fn n440(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n438(ev);
-    }
-    ev.and(440, &[278, 438]);
-}
-#[inline(always)]
-fn n444(ev: &mut Evaluator<'_>) {
-    ev.keys(444, AggKind::Any, 174, 34);
-}
-#[inline(always)]
-fn n445(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(445, AggKind::Any, 321, 35);
-}
-#[inline(always)]
-fn n446(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n445(ev);
-    }
-    ev.and(446, &[163, 445]);
-}
-#[inline(always)]
-fn n447(ev: &mut Evaluator<'_>) {
-    'read: {
-    n444(ev);
-    if ev.flag(444) != FALSE { break 'read; }
-    n446(ev);
-    }
-    ev.or(447, &[444, 446]);
-}
-#[inline(always)]
-fn n449(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n447(ev);
-    }
-    ev.and(449, &[278, 447]);
-}
-#[inline(always)]
-fn n454(ev: &mut Evaluator<'_>) {
-    ev.keys(454, AggKind::Any, 174, 36);
-}
-#[inline(always)]
-fn n455(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(455, AggKind::Any, 321, 37);
-}
-#[inline(always)]
-fn n456(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n455(ev);
-    }
-    ev.and(456, &[163, 455]);
-}
-#[inline(always)]
-fn n457(ev: &mut Evaluator<'_>) {
-    'read: {
-    n454(ev);
-    if ev.flag(454) != FALSE { break 'read; }
-    n456(ev);
-    }
-    ev.or(457, &[454, 456]);
-}
-#[inline(always)]
-fn n459(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n457(ev);
-    }
-    ev.and(459, &[278, 457]);
-}
-#[inline(always)]
-fn n463(ev: &mut Evaluator<'_>) {
-    ev.keys(463, AggKind::Any, 174, 38);
-}
-#[inline(always)]
-fn n464(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(464, AggKind::Any, 321, 39);
-}
-#[inline(always)]
-fn n465(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n464(ev);
-    }
-    ev.and(465, &[163, 464]);
-}
-#[inline(always)]
-fn n466(ev: &mut Evaluator<'_>) {
-    'read: {
-    n463(ev);
-    if ev.flag(463) != FALSE { break 'read; }
-    n465(ev);
-    }
-    ev.or(466, &[463, 465]);
-}
-#[inline(always)]
-fn n468(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n466(ev);
-    }
-    ev.and(468, &[278, 466]);
-}
-#[inline(always)]
-fn n471(ev: &mut Evaluator<'_>) {
-    ev.keys(471, AggKind::Any, 174, 40);
-}
-#[inline(always)]
-fn n472(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(472, AggKind::Any, 321, 41);
-}
-#[inline(always)]
-fn n473(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n472(ev);
-    }
-    ev.and(473, &[163, 472]);
-}
-#[inline(always)]
-fn n474(ev: &mut Evaluator<'_>) {
-    'read: {
-    n471(ev);
-    if ev.flag(471) != FALSE { break 'read; }
-    n473(ev);
-    }
-    ev.or(474, &[471, 473]);
-}
-#[inline(always)]
-fn n476(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n474(ev);
-    }
-    ev.and(476, &[278, 474]);
-}
-#[inline(always)]
-fn n480(ev: &mut Evaluator<'_>) {
-    ev.keys(480, AggKind::Any, 174, 42);
-}
-#[inline(always)]
-fn n481(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(481, AggKind::Any, 321, 43);
-}
-#[inline(always)]
-fn n482(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n481(ev);
-    }
-    ev.and(482, &[163, 481]);
-}
-#[inline(always)]
-fn n483(ev: &mut Evaluator<'_>) {
-    'read: {
-    n480(ev);
-    if ev.flag(480) != FALSE { break 'read; }
-    n482(ev);
-    }
-    ev.or(483, &[480, 482]);
-}
-#[inline(always)]
-fn n485(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n483(ev);
-    }
-    ev.and(485, &[278, 483]);
-}
-#[inline(always)]
-fn n488(ev: &mut Evaluator<'_>) {
-    ev.keys(488, AggKind::Any, 174, 44);
-}
-#[inline(always)]
-fn n489(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(489, AggKind::Any, 321, 45);
-}
-#[inline(always)]
-fn n490(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n489(ev);
-    }
-    ev.and(490, &[163, 489]);
-}
-#[inline(always)]
-fn n491(ev: &mut Evaluator<'_>) {
-    'read: {
-    n488(ev);
-    if ev.flag(488) != FALSE { break 'read; }
-    n490(ev);
-    }
-    ev.or(491, &[488, 490]);
-}
-#[inline(always)]
-fn n494(ev: &mut Evaluator<'_>) {
-    ev.keys(494, AggKind::Any, 174, 46);
-}
-#[inline(always)]
-fn n495(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(495, AggKind::Any, 321, 47);
-}
-#[inline(always)]
-fn n496(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n495(ev);
-    }
-    ev.and(496, &[163, 495]);
-}
-#[inline(always)]
-fn n497(ev: &mut Evaluator<'_>) {
-    'read: {
-    n494(ev);
-    if ev.flag(494) != FALSE { break 'read; }
-    n496(ev);
-    }
-    ev.or(497, &[494, 496]);
-}
-#[inline(always)]
-fn n499(ev: &mut Evaluator<'_>) {
-    'read: {
-    n491(ev);
-    if ev.flag(491) != FALSE { break 'read; }
-    n497(ev);
-    }
-    ev.or(499, &[491, 497]);
-}
-#[inline(always)]
-fn n500(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n499(ev);
-    }
-    ev.and(500, &[278, 499]);
-}
-#[inline(always)]
-fn n504(ev: &mut Evaluator<'_>) {
-    ev.keys(504, AggKind::Any, 174, 48);
-}
-#[inline(always)]
-fn n505(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(505, AggKind::Any, 321, 49);
-}
-#[inline(always)]
-fn n506(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n505(ev);
-    }
-    ev.and(506, &[163, 505]);
-}
-#[inline(always)]
-fn n507(ev: &mut Evaluator<'_>) {
-    'read: {
-    n504(ev);
-    if ev.flag(504) != FALSE { break 'read; }
-    n506(ev);
-    }
-    ev.or(507, &[504, 506]);
-}
-#[inline(always)]
-fn n509(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n507(ev);
-    }
-    ev.and(509, &[278, 507]);
-}
-#[inline(always)]
-fn n513(ev: &mut Evaluator<'_>) {
-    ev.keys(513, AggKind::Any, 174, 50);
-}
-#[inline(always)]
-fn n514(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(514, AggKind::Any, 321, 51);
-}
-#[inline(always)]
-fn n515(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n514(ev);
-    }
-    ev.and(515, &[163, 514]);
-}
-#[inline(always)]
-fn n516(ev: &mut Evaluator<'_>) {
-    'read: {
-    n513(ev);
-    if ev.flag(513) != FALSE { break 'read; }
-    n515(ev);
-    }
-    ev.or(516, &[513, 515]);
-}
-#[inline(always)]
-fn n518(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n516(ev);
-    }
-    ev.and(518, &[278, 516]);
-}
-#[inline(always)]
-fn n525(ev: &mut Evaluator<'_>) {
-    ev.keys(525, AggKind::Any, 174, 52);
-}
-#[inline(always)]
-fn n526(ev: &mut Evaluator<'_>) {
-    n321(ev);
-    ev.keys(526, AggKind::Any, 321, 53);
-}
-#[inline(always)]
-fn n527(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n526(ev);
-    }
-    ev.and(527, &[163, 526]);
-}
-#[inline(always)]
-fn n528(ev: &mut Evaluator<'_>) {
-    'read: {
-    n525(ev);
-    if ev.flag(525) != FALSE { break 'read; }
-    n527(ev);
-    }
-    ev.or(528, &[525, 527]);
-}
-#[inline(always)]
-fn n530(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n528(ev);
-    }
-    ev.and(530, &[278, 528]);
-}
-#[inline(always)]
-fn n532(ev: &mut Evaluator<'_>) {
-    'read: {
-    n326(ev);
-    if ev.flag(326) != TRUE && ev.flag(326) != FALSE { break 'read; }
-    n335(ev);
-    if ev.flag(335) != TRUE && ev.flag(335) != FALSE { break 'read; }
-    n337(ev);
-    if ev.flag(337) != TRUE && ev.flag(337) != FALSE { break 'read; }
-    n346(ev);
-    if ev.flag(346) != TRUE && ev.flag(346) != FALSE { break 'read; }
-    n362(ev);
-    if ev.flag(362) != TRUE && ev.flag(362) != FALSE { break 'read; }
-    n371(ev);
-    if ev.flag(371) != TRUE && ev.flag(371) != FALSE { break 'read; }
-    n381(ev);
-    if ev.flag(381) != TRUE && ev.flag(381) != FALSE { break 'read; }
-    n389(ev);
-    if ev.flag(389) != TRUE && ev.flag(389) != FALSE { break 'read; }
-    n401(ev);
-    if ev.flag(401) != TRUE && ev.flag(401) != FALSE { break 'read; }
-    n413(ev);
-    if ev.flag(413) != TRUE && ev.flag(413) != FALSE { break 'read; }
-    n422(ev);
-    if ev.flag(422) != TRUE && ev.flag(422) != FALSE { break 'read; }
-    n424(ev);
-    if ev.flag(424) != TRUE && ev.flag(424) != FALSE { break 'read; }
-    n432(ev);
-    if ev.flag(432) != TRUE && ev.flag(432) != FALSE { break 'read; }
-    n440(ev);
-    if ev.flag(440) != TRUE && ev.flag(440) != FALSE { break 'read; }
-    n449(ev);
-    if ev.flag(449) != TRUE && ev.flag(449) != FALSE { break 'read; }
-    n459(ev);
-    if ev.flag(459) != TRUE && ev.flag(459) != FALSE { break 'read; }
-    n468(ev);
-    if ev.flag(468) != TRUE && ev.flag(468) != FALSE { break 'read; }
-    n476(ev);
-    if ev.flag(476) != TRUE && ev.flag(476) != FALSE { break 'read; }
-    n485(ev);
-    if ev.flag(485) != TRUE && ev.flag(485) != FALSE { break 'read; }
-    n500(ev);
-    if ev.flag(500) != TRUE && ev.flag(500) != FALSE { break 'read; }
-    n509(ev);
-    if ev.flag(509) != TRUE && ev.flag(509) != FALSE { break 'read; }
-    n518(ev);
-    if ev.flag(518) != TRUE && ev.flag(518) != FALSE { break 'read; }
-    n530(ev);
-    }
-    ev.collect(532, &[326, 335, 337, 346, 362, 371, 381, 389, 401, 413, 422, 424, 432, 440, 449, 459, 468, 476, 485, 500, 509, 518, 530], None);
-}
-#[inline(always)]
-fn n534(ev: &mut Evaluator<'_>) {
-    ev.order(534, CmpOp::Ge, 533, 7);
-}
-#[inline(always)]
-fn n536(ev: &mut Evaluator<'_>) {
-    n166(ev);
-    match ev.flag(166) {
-        TRUE => {
-    n87(ev);
-        }
-        FALSE => {
-    n67(ev);
-        }
-        _ => {}
-    }
-    ev.choose(536, 166, 87, 67);
-}
-#[inline(always)]
-fn n537(ev: &mut Evaluator<'_>) {
-    n168(ev);
-    n536(ev);
-    ev.equal(537, 168, 536, true);
-}
-#[inline(always)]
-fn n539(ev: &mut Evaluator<'_>) {
-    'read: {
-    n534(ev);
-    if ev.flag(534) != TRUE && ev.flag(534) != FALSE { break 'read; }
-    n537(ev);
-    }
-    ev.collect(539, &[534, 537], None);
-}
-}
-
-/// The plan on 2025-02-11 of: D.Lgs. 138/2024 of 2024-10-16, DPCM 221/2024 of 2025-02-11.
-#[rustfmt::skip]
-mod plan_1 {
-use super::*;
-pub(super) fn run(ev: &mut Evaluator<'_>) {
-    ev.begin_native();
-    ev.swap_fact(0, FactId(3));
-    ev.swap_fact(21, FactId(4));
-    ev.swap_fact(29, FactId(1));
-    ev.swap_fact(90, FactId(2));
-    ev.swap_fact(154, FactId(12));
-    ev.swap_fact(157, FactId(11));
-    ev.swap_fact(174, FactId(0));
-    ev.swap_fact(186, FactId(10));
-    ev.swap_fact(217, FactId(9));
-    ev.swap_fact(245, FactId(13));
-    ev.swap_fact(248, FactId(14));
-    ev.swap_fact(252, FactId(8));
-    ev.swap_fact(259, FactId(6));
-    ev.swap_fact(269, FactId(7));
-    ev.swap_fact(547, FactId(5));
-    n278(ev);
-    n313(ev);
-    n317(ev);
-    n294(ev);
-    n327(ev);
-    n329(ev);
-    n331(ev);
-    n546(ev);
-    n553(ev);
-    n559(ev);
-    n565(ev);
-    n147(ev);
-    n152(ev);
-}
-#[inline]
-fn n9(ev: &mut Evaluator<'_>) {
-    if ev.known(9) { return; }
-    let mut acc = Accumulator::new(AggKind::Sum);
-    let Some(items) = ev.aggregate_items(9, 0, &acc) else { return; };
-    for item in items.iter() {
-        ev.item_field(3, item, 0);
-        ev.order(8, CmpOp::Ge, 3, 7);
-        match ev.aggregate_keeps(9, 0, 8) {
-            Some(true) => {}
-            Some(false) => continue,
-            None => return,
-        }
-        ev.item_field(2, item, 1);
-        ev.arith_step(4, ArithOp::Mul, 2, 3);
-        ev.arith_step(6, ArithOp::Div, 4, 5);
-        match acc.add(ev, 9, Some(6)) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(9, 0),
-        }
-    }
-    ev.aggregate_done(9, 0, &acc, items.len());
-}
-#[inline]
-fn n14(ev: &mut Evaluator<'_>) {
-    if ev.known(14) { return; }
-    let mut acc = Accumulator::new(AggKind::Sum);
-    let Some(items) = ev.aggregate_items(14, 0, &acc) else { return; };
-    for item in items.iter() {
-        ev.item_field(3, item, 0);
-        ev.order(8, CmpOp::Ge, 3, 7);
-        match ev.aggregate_keeps(14, 0, 8) {
-            Some(true) => {}
-            Some(false) => continue,
-            None => return,
-        }
-        ev.item_field(11, item, 2);
-        ev.arith_step(12, ArithOp::Mul, 11, 3);
-        ev.arith_step(13, ArithOp::Div, 12, 5);
-        match acc.add(ev, 14, Some(13)) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(14, 0),
-        }
-    }
-    ev.aggregate_done(14, 0, &acc, items.len());
-}
-#[inline]
-fn n19(ev: &mut Evaluator<'_>) {
-    if ev.known(19) { return; }
-    let mut acc = Accumulator::new(AggKind::Sum);
-    let Some(items) = ev.aggregate_items(19, 0, &acc) else { return; };
-    for item in items.iter() {
-        ev.item_field(3, item, 0);
-        ev.order(8, CmpOp::Ge, 3, 7);
-        match ev.aggregate_keeps(19, 0, 8) {
-            Some(true) => {}
-            Some(false) => continue,
-            None => return,
-        }
-        ev.item_field(16, item, 3);
-        ev.arith_step(17, ArithOp::Mul, 16, 3);
-        ev.arith_step(18, ArithOp::Div, 17, 5);
-        match acc.add(ev, 19, Some(18)) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(19, 0),
-        }
-    }
-    ev.aggregate_done(19, 0, &acc, items.len());
-}
-#[inline]
-fn n23(ev: &mut Evaluator<'_>) {
-    if ev.known(23) { return; }
-    let mut acc = Accumulator::new(AggKind::Sum);
-    let Some(items) = ev.aggregate_items(23, 21, &acc) else { return; };
-    for item in items.iter() {
-        ev.item_field(16, item, 3);
-        ev.not(22, 16);
-        match ev.aggregate_keeps(23, 0, 22) {
-            Some(true) => {}
-            Some(false) => continue,
-            None => return,
-        }
-        ev.item_field(3, item, 0);
-        match acc.add(ev, 23, Some(3)) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(23, 0),
-        }
-    }
-    ev.aggregate_done(23, 0, &acc, items.len());
-}
-#[inline]
-fn n25(ev: &mut Evaluator<'_>) {
-    if ev.known(25) { return; }
-    let mut acc = Accumulator::new(AggKind::Sum);
-    let Some(items) = ev.aggregate_items(25, 21, &acc) else { return; };
-    for item in items.iter() {
-        ev.item_field(16, item, 3);
-        ev.not(22, 16);
-        match ev.aggregate_keeps(25, 0, 22) {
-            Some(true) => {}
-            Some(false) => continue,
-            None => return,
-        }
-        ev.item_field(2, item, 1);
-        match acc.add(ev, 25, Some(2)) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(25, 0),
-        }
-    }
-    ev.aggregate_done(25, 0, &acc, items.len());
-}
-#[inline]
-fn n27(ev: &mut Evaluator<'_>) {
-    if ev.known(27) { return; }
-    let mut acc = Accumulator::new(AggKind::Sum);
-    let Some(items) = ev.aggregate_items(27, 21, &acc) else { return; };
-    for item in items.iter() {
-        ev.item_field(16, item, 3);
-        ev.not(22, 16);
-        match ev.aggregate_keeps(27, 0, 22) {
-            Some(true) => {}
-            Some(false) => continue,
-            None => return,
-        }
-        ev.item_field(11, item, 2);
-        match acc.add(ev, 27, Some(11)) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(27, 0),
-        }
-    }
-    ev.aggregate_done(27, 0, &acc, items.len());
-}
-#[inline]
-fn n30(ev: &mut Evaluator<'_>) {
-    if ev.known(30) { return; }
-    ev.field(30, 29, 0);
-}
-#[inline(always)]
-fn n31(ev: &mut Evaluator<'_>) {
-    n30(ev);
-    n9(ev);
-    ev.arith_step(31, ArithOp::Add, 30, 9);
-}
-#[inline]
-fn n32(ev: &mut Evaluator<'_>) {
-    if ev.known(32) { return; }
-    n31(ev);
-    n23(ev);
-    ev.arith_step(32, ArithOp::Add, 31, 23);
-}
-#[inline]
-fn n33(ev: &mut Evaluator<'_>) {
-    if ev.known(33) { return; }
-    ev.field(33, 29, 1);
-}
-#[inline(always)]
-fn n34(ev: &mut Evaluator<'_>) {
-    n33(ev);
-    n14(ev);
-    ev.arith_step(34, ArithOp::Add, 33, 14);
-}
-#[inline]
-fn n35(ev: &mut Evaluator<'_>) {
-    if ev.known(35) { return; }
-    n34(ev);
-    n25(ev);
-    ev.arith_step(35, ArithOp::Add, 34, 25);
-}
-#[inline]
-fn n36(ev: &mut Evaluator<'_>) {
-    if ev.known(36) { return; }
-    ev.field(36, 29, 2);
-}
-#[inline(always)]
-fn n37(ev: &mut Evaluator<'_>) {
-    n36(ev);
-    n19(ev);
-    ev.arith_step(37, ArithOp::Add, 36, 19);
-}
-#[inline]
-fn n38(ev: &mut Evaluator<'_>) {
-    if ev.known(38) { return; }
-    n37(ev);
-    n27(ev);
-    ev.arith_step(38, ArithOp::Add, 37, 27);
-}
-#[inline(always)]
-fn n40(ev: &mut Evaluator<'_>) {
-    n32(ev);
-    ev.order(40, CmpOp::Lt, 32, 39);
-}
-#[inline(always)]
-fn n42(ev: &mut Evaluator<'_>) {
-    n35(ev);
-    ev.order(42, CmpOp::Le, 35, 41);
-}
-#[inline(always)]
-fn n43(ev: &mut Evaluator<'_>) {
-    n38(ev);
-    ev.order(43, CmpOp::Le, 38, 41);
-}
-#[inline(always)]
-fn n44(ev: &mut Evaluator<'_>) {
-    'read: {
-    n42(ev);
-    if ev.flag(42) != FALSE { break 'read; }
-    n43(ev);
-    }
-    ev.or(44, &[42, 43]);
-}
-#[inline(always)]
-fn n45(ev: &mut Evaluator<'_>) {
-    'read: {
-    n40(ev);
-    if ev.flag(40) != TRUE { break 'read; }
-    n44(ev);
-    }
-    ev.and(45, &[40, 44]);
-}
-#[inline(always)]
-fn n48(ev: &mut Evaluator<'_>) {
-    n32(ev);
-    ev.order(48, CmpOp::Lt, 32, 47);
-}
-#[inline(always)]
-fn n50(ev: &mut Evaluator<'_>) {
-    n35(ev);
-    ev.order(50, CmpOp::Le, 35, 49);
-}
-#[inline(always)]
-fn n51(ev: &mut Evaluator<'_>) {
-    n38(ev);
-    ev.order(51, CmpOp::Le, 38, 49);
-}
-#[inline(always)]
-fn n52(ev: &mut Evaluator<'_>) {
-    'read: {
-    n50(ev);
-    if ev.flag(50) != FALSE { break 'read; }
-    n51(ev);
-    }
-    ev.or(52, &[50, 51]);
-}
-#[inline(always)]
-fn n53(ev: &mut Evaluator<'_>) {
-    'read: {
-    n48(ev);
-    if ev.flag(48) != TRUE { break 'read; }
-    n52(ev);
-    }
-    ev.and(53, &[48, 52]);
-}
-#[inline(always)]
-fn n56(ev: &mut Evaluator<'_>) {
-    n32(ev);
-    ev.order(56, CmpOp::Lt, 32, 55);
-}
-#[inline(always)]
-fn n58(ev: &mut Evaluator<'_>) {
-    n35(ev);
-    ev.order(58, CmpOp::Le, 35, 57);
-}
-#[inline(always)]
-fn n60(ev: &mut Evaluator<'_>) {
-    n38(ev);
-    ev.order(60, CmpOp::Le, 38, 59);
-}
-#[inline(always)]
-fn n61(ev: &mut Evaluator<'_>) {
-    'read: {
-    n58(ev);
-    if ev.flag(58) != FALSE { break 'read; }
-    n60(ev);
-    }
-    ev.or(61, &[58, 60]);
-}
-#[inline(always)]
-fn n62(ev: &mut Evaluator<'_>) {
-    'read: {
-    n56(ev);
-    if ev.flag(56) != TRUE { break 'read; }
-    n61(ev);
-    }
-    ev.and(62, &[56, 61]);
-}
-#[inline(always)]
-fn n65(ev: &mut Evaluator<'_>) {
-    n62(ev);
-    match ev.flag(62) {
-        TRUE => {
-        }
-        FALSE => {
-        }
-        _ => {}
-    }
-    ev.choose(65, 62, 63, 64);
-}
-#[inline(always)]
-fn n66(ev: &mut Evaluator<'_>) {
-    n53(ev);
-    match ev.flag(53) {
-        TRUE => {
-        }
-        FALSE => {
-    n65(ev);
-        }
-        _ => {}
-    }
-    ev.choose(66, 53, 54, 65);
-}
-#[inline]
-fn n67(ev: &mut Evaluator<'_>) {
-    if ev.known(67) { return; }
-    n45(ev);
-    match ev.flag(45) {
-        TRUE => {
-        }
-        FALSE => {
-    n66(ev);
-        }
-        _ => {}
-    }
-    ev.choose(67, 45, 46, 66);
-}
-#[inline(always)]
-fn n70(ev: &mut Evaluator<'_>) {
-    n30(ev);
-    ev.order(70, CmpOp::Lt, 30, 39);
-}
-#[inline(always)]
-fn n71(ev: &mut Evaluator<'_>) {
-    n33(ev);
-    ev.order(71, CmpOp::Le, 33, 41);
-}
-#[inline(always)]
-fn n72(ev: &mut Evaluator<'_>) {
-    n36(ev);
-    ev.order(72, CmpOp::Le, 36, 41);
-}
-#[inline(always)]
-fn n73(ev: &mut Evaluator<'_>) {
-    'read: {
-    n71(ev);
-    if ev.flag(71) != FALSE { break 'read; }
-    n72(ev);
-    }
-    ev.or(73, &[71, 72]);
-}
-#[inline(always)]
-fn n74(ev: &mut Evaluator<'_>) {
-    'read: {
-    n70(ev);
-    if ev.flag(70) != TRUE { break 'read; }
-    n73(ev);
-    }
-    ev.and(74, &[70, 73]);
-}
-#[inline(always)]
-fn n75(ev: &mut Evaluator<'_>) {
-    n30(ev);
-    ev.order(75, CmpOp::Lt, 30, 47);
-}
-#[inline(always)]
-fn n76(ev: &mut Evaluator<'_>) {
-    n33(ev);
-    ev.order(76, CmpOp::Le, 33, 49);
-}
-#[inline(always)]
-fn n77(ev: &mut Evaluator<'_>) {
-    n36(ev);
-    ev.order(77, CmpOp::Le, 36, 49);
-}
-#[inline(always)]
-fn n78(ev: &mut Evaluator<'_>) {
-    'read: {
-    n76(ev);
-    if ev.flag(76) != FALSE { break 'read; }
-    n77(ev);
-    }
-    ev.or(78, &[76, 77]);
-}
-#[inline(always)]
-fn n79(ev: &mut Evaluator<'_>) {
-    'read: {
-    n75(ev);
-    if ev.flag(75) != TRUE { break 'read; }
-    n78(ev);
-    }
-    ev.and(79, &[75, 78]);
-}
-#[inline(always)]
-fn n80(ev: &mut Evaluator<'_>) {
-    n30(ev);
-    ev.order(80, CmpOp::Lt, 30, 55);
-}
-#[inline(always)]
-fn n81(ev: &mut Evaluator<'_>) {
-    n33(ev);
-    ev.order(81, CmpOp::Le, 33, 57);
-}
-#[inline(always)]
-fn n82(ev: &mut Evaluator<'_>) {
-    n36(ev);
-    ev.order(82, CmpOp::Le, 36, 59);
-}
-#[inline(always)]
-fn n83(ev: &mut Evaluator<'_>) {
-    'read: {
-    n81(ev);
-    if ev.flag(81) != FALSE { break 'read; }
-    n82(ev);
-    }
-    ev.or(83, &[81, 82]);
-}
-#[inline(always)]
-fn n84(ev: &mut Evaluator<'_>) {
-    'read: {
-    n80(ev);
-    if ev.flag(80) != TRUE { break 'read; }
-    n83(ev);
-    }
-    ev.and(84, &[80, 83]);
-}
-#[inline(always)]
-fn n85(ev: &mut Evaluator<'_>) {
-    n84(ev);
-    match ev.flag(84) {
-        TRUE => {
-        }
-        FALSE => {
-        }
-        _ => {}
-    }
-    ev.choose(85, 84, 63, 64);
-}
-#[inline(always)]
-fn n86(ev: &mut Evaluator<'_>) {
-    n79(ev);
-    match ev.flag(79) {
-        TRUE => {
-        }
-        FALSE => {
-    n85(ev);
-        }
-        _ => {}
-    }
-    ev.choose(86, 79, 54, 85);
-}
-#[inline]
-fn n87(ev: &mut Evaluator<'_>) {
-    if ev.known(87) { return; }
-    n74(ev);
-    match ev.flag(74) {
-        TRUE => {
-        }
-        FALSE => {
-    n86(ev);
-        }
-        _ => {}
-    }
-    ev.choose(87, 74, 46, 86);
-}
-#[inline]
-fn n91(ev: &mut Evaluator<'_>) {
-    if ev.known(91) { return; }
-    ev.is_given(91, 90, true);
-}
-#[inline]
-fn n92(ev: &mut Evaluator<'_>) {
-    if ev.known(92) { return; }
-    ev.field(92, 90, 0);
-}
-#[inline(always)]
-fn n93(ev: &mut Evaluator<'_>) {
-    n92(ev);
-    n9(ev);
-    ev.arith_step(93, ArithOp::Add, 92, 9);
-}
-#[inline]
-fn n94(ev: &mut Evaluator<'_>) {
-    if ev.known(94) { return; }
-    n93(ev);
-    n23(ev);
-    ev.arith_step(94, ArithOp::Add, 93, 23);
-}
-#[inline]
-fn n95(ev: &mut Evaluator<'_>) {
-    if ev.known(95) { return; }
-    ev.field(95, 90, 1);
-}
-#[inline(always)]
-fn n96(ev: &mut Evaluator<'_>) {
-    n95(ev);
-    n14(ev);
-    ev.arith_step(96, ArithOp::Add, 95, 14);
-}
-#[inline]
-fn n97(ev: &mut Evaluator<'_>) {
-    if ev.known(97) { return; }
-    n96(ev);
-    n25(ev);
-    ev.arith_step(97, ArithOp::Add, 96, 25);
-}
-#[inline]
-fn n98(ev: &mut Evaluator<'_>) {
-    if ev.known(98) { return; }
-    ev.field(98, 90, 2);
-}
-#[inline(always)]
-fn n99(ev: &mut Evaluator<'_>) {
-    n98(ev);
-    n19(ev);
-    ev.arith_step(99, ArithOp::Add, 98, 19);
-}
-#[inline]
-fn n100(ev: &mut Evaluator<'_>) {
-    if ev.known(100) { return; }
-    n99(ev);
-    n27(ev);
-    ev.arith_step(100, ArithOp::Add, 99, 27);
-}
-#[inline(always)]
-fn n101(ev: &mut Evaluator<'_>) {
-    n94(ev);
-    ev.order(101, CmpOp::Lt, 94, 39);
-}
-#[inline(always)]
-fn n102(ev: &mut Evaluator<'_>) {
-    n97(ev);
-    ev.order(102, CmpOp::Le, 97, 41);
-}
-#[inline(always)]
-fn n103(ev: &mut Evaluator<'_>) {
-    n100(ev);
-    ev.order(103, CmpOp::Le, 100, 41);
-}
-#[inline(always)]
-fn n104(ev: &mut Evaluator<'_>) {
-    'read: {
-    n102(ev);
-    if ev.flag(102) != FALSE { break 'read; }
-    n103(ev);
-    }
-    ev.or(104, &[102, 103]);
-}
-#[inline(always)]
-fn n105(ev: &mut Evaluator<'_>) {
-    'read: {
-    n101(ev);
-    if ev.flag(101) != TRUE { break 'read; }
-    n104(ev);
-    }
-    ev.and(105, &[101, 104]);
-}
-#[inline(always)]
-fn n106(ev: &mut Evaluator<'_>) {
-    n94(ev);
-    ev.order(106, CmpOp::Lt, 94, 47);
-}
-#[inline(always)]
-fn n107(ev: &mut Evaluator<'_>) {
-    n97(ev);
-    ev.order(107, CmpOp::Le, 97, 49);
-}
-#[inline(always)]
-fn n108(ev: &mut Evaluator<'_>) {
-    n100(ev);
-    ev.order(108, CmpOp::Le, 100, 49);
-}
-#[inline(always)]
-fn n109(ev: &mut Evaluator<'_>) {
-    'read: {
-    n107(ev);
-    if ev.flag(107) != FALSE { break 'read; }
-    n108(ev);
-    }
-    ev.or(109, &[107, 108]);
-}
-#[inline(always)]
-fn n110(ev: &mut Evaluator<'_>) {
-    'read: {
-    n106(ev);
-    if ev.flag(106) != TRUE { break 'read; }
-    n109(ev);
-    }
-    ev.and(110, &[106, 109]);
-}
-#[inline(always)]
-fn n111(ev: &mut Evaluator<'_>) {
-    n94(ev);
-    ev.order(111, CmpOp::Lt, 94, 55);
-}
-#[inline(always)]
-fn n112(ev: &mut Evaluator<'_>) {
-    n97(ev);
-    ev.order(112, CmpOp::Le, 97, 57);
-}
-#[inline(always)]
-fn n113(ev: &mut Evaluator<'_>) {
-    n100(ev);
-    ev.order(113, CmpOp::Le, 100, 59);
-}
-#[inline(always)]
-fn n114(ev: &mut Evaluator<'_>) {
-    'read: {
-    n112(ev);
-    if ev.flag(112) != FALSE { break 'read; }
-    n113(ev);
-    }
-    ev.or(114, &[112, 113]);
-}
-#[inline(always)]
-fn n115(ev: &mut Evaluator<'_>) {
-    'read: {
-    n111(ev);
-    if ev.flag(111) != TRUE { break 'read; }
-    n114(ev);
-    }
-    ev.and(115, &[111, 114]);
-}
-#[inline(always)]
-fn n116(ev: &mut Evaluator<'_>) {
-    n115(ev);
-    match ev.flag(115) {
-        TRUE => {
-        }
-        FALSE => {
-        }
-        _ => {}
-    }
-    ev.choose(116, 115, 63, 64);
-}
-#[inline(always)]
-fn n117(ev: &mut Evaluator<'_>) {
-    n110(ev);
-    match ev.flag(110) {
-        TRUE => {
-        }
-        FALSE => {
-    n116(ev);
-        }
-        _ => {}
-    }
-    ev.choose(117, 110, 54, 116);
-}
-#[inline(always)]
-fn n118(ev: &mut Evaluator<'_>) {
-    n105(ev);
-    match ev.flag(105) {
-        TRUE => {
-        }
-        FALSE => {
-    n117(ev);
-        }
-        _ => {}
-    }
-    ev.choose(118, 105, 46, 117);
-}
-#[inline]
-fn n121(ev: &mut Evaluator<'_>) {
-    if ev.known(121) { return; }
-    n91(ev);
-    match ev.flag(91) {
-        TRUE => {
-    n118(ev);
-        }
-        FALSE => {
-        }
-        _ => {}
-    }
-    ev.choose(121, 91, 118, 120);
-}
-#[inline(always)]
-fn n123(ev: &mut Evaluator<'_>) {
-    n92(ev);
-    ev.order(123, CmpOp::Lt, 92, 39);
-}
-#[inline(always)]
-fn n124(ev: &mut Evaluator<'_>) {
-    n95(ev);
-    ev.order(124, CmpOp::Le, 95, 41);
-}
-#[inline(always)]
-fn n125(ev: &mut Evaluator<'_>) {
-    n98(ev);
-    ev.order(125, CmpOp::Le, 98, 41);
-}
-#[inline(always)]
-fn n126(ev: &mut Evaluator<'_>) {
-    'read: {
-    n124(ev);
-    if ev.flag(124) != FALSE { break 'read; }
-    n125(ev);
-    }
-    ev.or(126, &[124, 125]);
-}
-#[inline(always)]
-fn n127(ev: &mut Evaluator<'_>) {
-    'read: {
-    n123(ev);
-    if ev.flag(123) != TRUE { break 'read; }
-    n126(ev);
-    }
-    ev.and(127, &[123, 126]);
-}
-#[inline(always)]
-fn n128(ev: &mut Evaluator<'_>) {
-    n92(ev);
-    ev.order(128, CmpOp::Lt, 92, 47);
-}
-#[inline(always)]
-fn n129(ev: &mut Evaluator<'_>) {
-    n95(ev);
-    ev.order(129, CmpOp::Le, 95, 49);
-}
-#[inline(always)]
-fn n130(ev: &mut Evaluator<'_>) {
-    n98(ev);
-    ev.order(130, CmpOp::Le, 98, 49);
-}
-#[inline(always)]
-fn n131(ev: &mut Evaluator<'_>) {
-    'read: {
-    n129(ev);
-    if ev.flag(129) != FALSE { break 'read; }
-    n130(ev);
-    }
-    ev.or(131, &[129, 130]);
-}
-#[inline(always)]
-fn n132(ev: &mut Evaluator<'_>) {
-    'read: {
-    n128(ev);
-    if ev.flag(128) != TRUE { break 'read; }
-    n131(ev);
-    }
-    ev.and(132, &[128, 131]);
-}
-#[inline(always)]
-fn n133(ev: &mut Evaluator<'_>) {
-    n92(ev);
-    ev.order(133, CmpOp::Lt, 92, 55);
-}
-#[inline(always)]
-fn n134(ev: &mut Evaluator<'_>) {
-    n95(ev);
-    ev.order(134, CmpOp::Le, 95, 57);
-}
-#[inline(always)]
-fn n135(ev: &mut Evaluator<'_>) {
-    n98(ev);
-    ev.order(135, CmpOp::Le, 98, 59);
-}
-#[inline(always)]
-fn n136(ev: &mut Evaluator<'_>) {
-    'read: {
-    n134(ev);
-    if ev.flag(134) != FALSE { break 'read; }
-    n135(ev);
-    }
-    ev.or(136, &[134, 135]);
-}
-#[inline(always)]
-fn n137(ev: &mut Evaluator<'_>) {
-    'read: {
-    n133(ev);
-    if ev.flag(133) != TRUE { break 'read; }
-    n136(ev);
-    }
-    ev.and(137, &[133, 136]);
-}
-#[inline(always)]
-fn n138(ev: &mut Evaluator<'_>) {
-    n137(ev);
-    match ev.flag(137) {
-        TRUE => {
-        }
-        FALSE => {
-        }
-        _ => {}
-    }
-    ev.choose(138, 137, 63, 64);
-}
-#[inline(always)]
-fn n139(ev: &mut Evaluator<'_>) {
-    n132(ev);
-    match ev.flag(132) {
-        TRUE => {
-        }
-        FALSE => {
-    n138(ev);
-        }
-        _ => {}
-    }
-    ev.choose(139, 132, 54, 138);
-}
-#[inline(always)]
-fn n140(ev: &mut Evaluator<'_>) {
-    n127(ev);
-    match ev.flag(127) {
-        TRUE => {
-        }
-        FALSE => {
-    n139(ev);
-        }
-        _ => {}
-    }
-    ev.choose(140, 127, 46, 139);
-}
-#[inline]
-fn n142(ev: &mut Evaluator<'_>) {
-    if ev.known(142) { return; }
-    n91(ev);
-    match ev.flag(91) {
-        TRUE => {
-    n140(ev);
-        }
-        FALSE => {
-        }
-        _ => {}
-    }
-    ev.choose(142, 91, 140, 120);
-}
-#[inline(always)]
-fn n144(ev: &mut Evaluator<'_>) {
-    n121(ev);
-    ev.is_given(144, 121, true);
-}
-#[inline(always)]
-fn n145(ev: &mut Evaluator<'_>) {
-    n121(ev);
-    n67(ev);
-    ev.equal(145, 121, 67, true);
-}
-#[inline(always)]
-fn n146(ev: &mut Evaluator<'_>) {
-    'read: {
-    n144(ev);
-    if ev.flag(144) != TRUE { break 'read; }
-    n145(ev);
-    }
-    ev.and(146, &[144, 145]);
-}
-#[inline]
-fn n147(ev: &mut Evaluator<'_>) {
-    if ev.known(147) { return; }
-    n146(ev);
-    match ev.flag(146) {
-        TRUE => {
-    n121(ev);
-        }
-        FALSE => {
-    n67(ev);
-        }
-        _ => {}
-    }
-    ev.choose(147, 146, 121, 67);
-}
-#[inline(always)]
-fn n149(ev: &mut Evaluator<'_>) {
-    n142(ev);
-    ev.is_given(149, 142, true);
-}
-#[inline(always)]
-fn n150(ev: &mut Evaluator<'_>) {
-    n142(ev);
-    n87(ev);
-    ev.equal(150, 142, 87, true);
-}
-#[inline(always)]
-fn n151(ev: &mut Evaluator<'_>) {
-    'read: {
-    n149(ev);
-    if ev.flag(149) != TRUE { break 'read; }
-    n150(ev);
-    }
-    ev.and(151, &[149, 150]);
-}
-#[inline]
-fn n152(ev: &mut Evaluator<'_>) {
-    if ev.known(152) { return; }
-    n151(ev);
-    match ev.flag(151) {
-        TRUE => {
-    n142(ev);
-        }
-        FALSE => {
-    n87(ev);
-        }
-        _ => {}
-    }
-    ev.choose(152, 151, 142, 87);
-}
-#[inline]
-fn n155(ev: &mut Evaluator<'_>) {
-    if ev.known(155) { return; }
-    ev.is_given(155, 154, true);
-}
-#[inline(always)]
-fn n156(ev: &mut Evaluator<'_>) {
-    ev.field(156, 154, 3);
-}
-#[inline(always)]
-fn n158(ev: &mut Evaluator<'_>) {
-    ev.is_given(158, 157, true);
-}
-#[inline(always)]
-fn n159(ev: &mut Evaluator<'_>) {
-    ev.field(159, 157, 0);
-}
-#[inline(always)]
-fn n162(ev: &mut Evaluator<'_>) {
-    n159(ev);
-    let mut acc = Accumulator::new(AggKind::Any);
-    let Some(items) = ev.aggregate_items(162, 159, &acc) else { return; };
-    for item in items.iter() {
-        ev.bind_local(0, item);
-        ev.local(1, 0);
-        ev.compute_into(161);
-        match ev.aggregate_keeps(162, 0, 161) {
-            Some(true) => {}
-            Some(false) => continue,
-            None => return,
-        }
-        match acc.add(ev, 162, None) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(162, 0),
-        }
-    }
-    ev.aggregate_done(162, 0, &acc, items.len());
-}
-#[inline]
-fn n163(ev: &mut Evaluator<'_>) {
-    if ev.known(163) { return; }
-    'read: {
-    n158(ev);
-    if ev.flag(158) != TRUE { break 'read; }
-    n162(ev);
-    }
-    ev.and(163, &[158, 162]);
-}
-#[inline(always)]
-fn n165(ev: &mut Evaluator<'_>) {
-    n163(ev);
-    ev.not(165, 163);
-}
-#[inline]
-fn n166(ev: &mut Evaluator<'_>) {
-    if ev.known(166) { return; }
-    'read: {
-    n155(ev);
-    if ev.flag(155) != TRUE { break 'read; }
-    n156(ev);
-    if ev.flag(156) != TRUE { break 'read; }
-    n165(ev);
-    }
-    ev.and(166, &[155, 156, 165]);
-}
-#[inline]
-fn n168(ev: &mut Evaluator<'_>) {
-    if ev.known(168) { return; }
-    n166(ev);
-    match ev.flag(166) {
-        TRUE => {
-    n152(ev);
-        }
-        FALSE => {
-    n147(ev);
-        }
-        _ => {}
-    }
-    ev.choose(168, 166, 152, 147);
-}
-#[inline]
-fn n170(ev: &mut Evaluator<'_>) {
-    if ev.known(170) { return; }
-    n168(ev);
-    ev.equal(170, 168, 63, false);
-}
-#[inline]
-fn n171(ev: &mut Evaluator<'_>) {
-    if ev.known(171) { return; }
-    n168(ev);
-    ev.equal(171, 168, 64, false);
-}
-#[inline(always)]
-fn n172(ev: &mut Evaluator<'_>) {
-    'read: {
-    n170(ev);
-    if ev.flag(170) != FALSE { break 'read; }
-    n171(ev);
-    }
-    ev.or(172, &[170, 171]);
-}
-#[inline]
-fn n180(ev: &mut Evaluator<'_>) {
-    if ev.known(180) { return; }
-    ev.keys(180, AggKind::Any, 174, 0);
-}
-#[inline]
-fn n184(ev: &mut Evaluator<'_>) {
-    if ev.known(184) { return; }
-    ev.keys(184, AggKind::Any, 174, 1);
-}
-#[inline]
-fn n187(ev: &mut Evaluator<'_>) {
-    if ev.known(187) { return; }
-    ev.is_given(187, 186, true);
-}
-#[inline]
-fn n188(ev: &mut Evaluator<'_>) {
-    if ev.known(188) { return; }
-    ev.field(188, 186, 0);
-}
-#[inline(always)]
-fn n190(ev: &mut Evaluator<'_>) {
-    n188(ev);
-    ev.equal(190, 188, 189, false);
-}
-#[inline(always)]
-fn n191(ev: &mut Evaluator<'_>) {
-    'read: {
-    n187(ev);
-    if ev.flag(187) != TRUE { break 'read; }
-    n190(ev);
-    }
-    ev.and(191, &[187, 190]);
-}
-#[inline(always)]
-fn n194(ev: &mut Evaluator<'_>) {
-    n188(ev);
-    ev.equal(194, 188, 193, false);
-}
-#[inline(always)]
-fn n195(ev: &mut Evaluator<'_>) {
-    ev.field(195, 186, 1);
-}
-#[inline(always)]
-fn n196(ev: &mut Evaluator<'_>) {
-    n195(ev);
-    let mut acc = Accumulator::new(AggKind::Count);
-    let Some(items) = ev.aggregate_items(196, 195, &acc) else { return; };
-    acc.keep_all(items.len());
-    ev.aggregate_done(196, 0, &acc, items.len());
-}
-#[inline(always)]
-fn n198(ev: &mut Evaluator<'_>) {
-    n196(ev);
-    ev.order(198, CmpOp::Gt, 196, 197);
-}
-#[inline]
-fn n199(ev: &mut Evaluator<'_>) {
-    if ev.known(199) { return; }
-    'read: {
-    n187(ev);
-    if ev.flag(187) != TRUE { break 'read; }
-    n194(ev);
-    if ev.flag(194) != TRUE { break 'read; }
-    n198(ev);
-    }
-    ev.and(199, &[187, 194, 198]);
-}
-#[inline(always)]
-fn n208(ev: &mut Evaluator<'_>) {
-    ev.keys(208, AggKind::Any, 174, 2);
-}
-#[inline(always)]
-fn n210(ev: &mut Evaluator<'_>) {
-    ev.keys(210, AggKind::Any, 174, 3);
-}
-#[inline]
-fn n212(ev: &mut Evaluator<'_>) {
-    if ev.known(212) { return; }
-    ev.field(212, 186, 2);
-}
-#[inline(always)]
-fn n213(ev: &mut Evaluator<'_>) {
-    n212(ev);
-    ev.is_given(213, 212, true);
-}
-#[inline(always)]
-fn n214(ev: &mut Evaluator<'_>) {
-    n212(ev);
-    ev.equal(214, 212, 46, false);
-}
-#[inline(always)]
-fn n216(ev: &mut Evaluator<'_>) {
-    n188(ev);
-    ev.equal(216, 188, 215, false);
-}
-#[inline]
-fn n218(ev: &mut Evaluator<'_>) {
-    if ev.known(218) { return; }
-    ev.is_given(218, 217, true);
-}
-#[inline(always)]
-fn n219(ev: &mut Evaluator<'_>) {
-    'read: {
-    n216(ev);
-    if ev.flag(216) != TRUE { break 'read; }
-    n218(ev);
-    }
-    ev.and(219, &[216, 218]);
-}
-#[inline]
-fn n220(ev: &mut Evaluator<'_>) {
-    if ev.known(220) { return; }
-    'read: {
-    n184(ev);
-    if ev.flag(184) != TRUE { break 'read; }
-    n191(ev);
-    }
-    ev.and(220, &[184, 191]);
-}
-#[inline(always)]
-fn n221(ev: &mut Evaluator<'_>) {
-    n188(ev);
-    ev.equal(221, 188, 39, false);
-}
-#[inline(always)]
-fn n222(ev: &mut Evaluator<'_>) {
-    'read: {
-    n221(ev);
-    if ev.flag(221) != TRUE { break 'read; }
-    n163(ev);
-    }
-    ev.and(222, &[221, 163]);
-}
-#[inline(always)]
-fn n223(ev: &mut Evaluator<'_>) {
-    'read: {
-    n219(ev);
-    if ev.flag(219) != FALSE { break 'read; }
-    n220(ev);
-    if ev.flag(220) != FALSE { break 'read; }
-    n199(ev);
-    if ev.flag(199) != FALSE { break 'read; }
-    n222(ev);
-    }
-    ev.or(223, &[219, 220, 199, 222]);
-}
-#[inline(always)]
-fn n224(ev: &mut Evaluator<'_>) {
-    'read: {
-    n187(ev);
-    if ev.flag(187) != TRUE { break 'read; }
-    n213(ev);
-    if ev.flag(213) != TRUE { break 'read; }
-    n214(ev);
-    if ev.flag(214) != TRUE { break 'read; }
-    n223(ev);
-    }
-    ev.and(224, &[187, 213, 214, 223]);
-}
-#[inline(always)]
-fn n244(ev: &mut Evaluator<'_>) {
-    'read: {
-    n180(ev);
-    if ev.flag(180) != TRUE { break 'read; }
-    n172(ev);
-    }
-    ev.and(244, &[180, 172]);
-}
-#[inline]
-fn n246(ev: &mut Evaluator<'_>) {
-    if ev.known(246) { return; }
-    ev.not(246, 245);
-}
-#[inline(always)]
-fn n250(ev: &mut Evaluator<'_>) {
-    n244(ev);
-    if ev.flag(244) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(250, 244, &[246, 248]);
-}
-#[inline(always)]
-fn n253(ev: &mut Evaluator<'_>) {
-    if ev.flag(252) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(253, 252, &[246, 248]);
-}
-#[inline]
-fn n257(ev: &mut Evaluator<'_>) {
-    if ev.known(257) { return; }
-    ev.keys(257, AggKind::Any, 174, 4);
-}
-#[inline(always)]
-fn n258(ev: &mut Evaluator<'_>) {
-    n257(ev);
-    if ev.flag(257) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(258, 257, &[246, 248]);
-}
-#[inline(always)]
-fn n262(ev: &mut Evaluator<'_>) {
-    ev.keys(262, AggKind::Any, 174, 5);
-}
-#[inline(always)]
-fn n263(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(259) != FALSE { break 'read; }
-    n262(ev);
-    }
-    ev.or(263, &[259, 262]);
-}
-#[inline(always)]
-fn n264(ev: &mut Evaluator<'_>) {
-    n263(ev);
-    if ev.flag(263) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(264, 263, &[246, 248]);
-}
-#[inline]
-fn n267(ev: &mut Evaluator<'_>) {
-    if ev.known(267) { return; }
-    ev.keys(267, AggKind::Any, 174, 6);
-}
-#[inline(always)]
-fn n268(ev: &mut Evaluator<'_>) {
-    n267(ev);
-    if ev.flag(267) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(268, 267, &[246, 248]);
-}
-#[inline(always)]
-fn n270(ev: &mut Evaluator<'_>) {
-    if ev.flag(269) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(270, 269, &[246, 248]);
-}
-#[inline(always)]
-fn n271(ev: &mut Evaluator<'_>) {
-    n218(ev);
-    if ev.flag(218) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(271, 218, &[246, 248]);
-}
-#[inline(always)]
-fn n272(ev: &mut Evaluator<'_>) {
-    n220(ev);
-    if ev.flag(220) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(272, 220, &[246, 248]);
-}
-#[inline(always)]
-fn n273(ev: &mut Evaluator<'_>) {
-    'read: {
-    n180(ev);
-    if ev.flag(180) != FALSE { break 'read; }
-    n184(ev);
-    if ev.flag(184) != FALSE { break 'read; }
-    n218(ev);
-    }
-    ev.or(273, &[180, 184, 218]);
-}
-#[inline(always)]
-fn n274(ev: &mut Evaluator<'_>) {
-    'read: {
-    n199(ev);
-    if ev.flag(199) != TRUE { break 'read; }
-    n273(ev);
-    }
-    ev.and(274, &[199, 273]);
-}
-#[inline(always)]
-fn n275(ev: &mut Evaluator<'_>) {
-    n274(ev);
-    if ev.flag(274) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(275, 274, &[246, 248]);
-}
-#[inline(always)]
-fn n276(ev: &mut Evaluator<'_>) {
-    n163(ev);
-    if ev.flag(163) == TRUE {
-    'read: {
-    n246(ev);
-    if ev.flag(246) != FALSE { break 'read; }
-    }
-    }
-    ev.rule(276, 163, &[246, 248]);
-}
-#[inline]
-fn n278(ev: &mut Evaluator<'_>) {
-    if ev.known(278) { return; }
-    'read: {
-    n250(ev);
-    match ev.flag(250) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n253(ev);
-    match ev.flag(253) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n258(ev);
-    match ev.flag(258) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n264(ev);
-    match ev.flag(264) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n268(ev);
-    match ev.flag(268) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n270(ev);
-    match ev.flag(270) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n271(ev);
-    match ev.flag(271) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n272(ev);
-    match ev.flag(272) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n275(ev);
-    match ev.flag(275) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n276(ev);
-    match ev.flag(276) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n246(ev);
-    match ev.flag(246) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    match ev.flag(248) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    }
-    ev.pick(278, &[250, 251, 253, 251, 258, 251, 264, 251, 268, 251, 270, 251, 271, 251, 272, 251, 275, 251, 276, 251, 246, 277, 248, 277], Some(277));
-}
-#[inline]
-fn n279(ev: &mut Evaluator<'_>) {
-    if ev.known(279) { return; }
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n210(ev);
-    if ev.flag(210) != TRUE { break 'read; }
-    n171(ev);
-    }
-    ev.and(279, &[278, 210, 171]);
-}
-#[inline]
-fn n281(ev: &mut Evaluator<'_>) {
-    if ev.known(281) { return; }
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    }
-    ev.and(281, &[278, 252]);
-}
-#[inline]
-fn n283(ev: &mut Evaluator<'_>) {
-    if ev.known(283) { return; }
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n170(ev);
-    if ev.flag(170) != TRUE { break 'read; }
-    n257(ev);
-    }
-    ev.and(283, &[278, 170, 257]);
-}
-#[inline(always)]
-fn n285(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(259) != FALSE { break 'read; }
-    n267(ev);
-    }
-    ev.or(285, &[259, 267]);
-}
-#[inline]
-fn n286(ev: &mut Evaluator<'_>) {
-    if ev.known(286) { return; }
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n285(ev);
-    }
-    ev.and(286, &[278, 285]);
-}
-#[inline(always)]
-fn n288(ev: &mut Evaluator<'_>) {
-    ev.compute_into(288);
-}
-#[inline]
-fn n289(ev: &mut Evaluator<'_>) {
-    if ev.known(289) { return; }
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n218(ev);
-    if ev.flag(218) != TRUE { break 'read; }
-    n288(ev);
-    }
-    ev.and(289, &[278, 218, 288]);
-}
-#[inline]
-fn n291(ev: &mut Evaluator<'_>) {
-    if ev.known(291) { return; }
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n224(ev);
-    }
-    ev.and(291, &[278, 224]);
-}
-#[inline(always)]
-fn n293(ev: &mut Evaluator<'_>) {
-    n278(ev);
-    if ev.flag(278) == TRUE {
-    'read: {
-    n279(ev);
-    if ev.flag(279) != FALSE { break 'read; }
-    n281(ev);
-    if ev.flag(281) != FALSE { break 'read; }
-    n283(ev);
-    if ev.flag(283) != FALSE { break 'read; }
-    n286(ev);
-    if ev.flag(286) != FALSE { break 'read; }
-    n289(ev);
-    if ev.flag(289) != FALSE { break 'read; }
-    n291(ev);
-    }
-    }
-    ev.rule(293, 278, &[279, 281, 283, 286, 289, 291]);
-}
-#[inline]
-fn n294(ev: &mut Evaluator<'_>) {
-    if ev.known(294) { return; }
-    'read: {
-    n293(ev);
-    match ev.flag(293) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n279(ev);
-    match ev.flag(279) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n281(ev);
-    match ev.flag(281) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n283(ev);
-    match ev.flag(283) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n286(ev);
-    match ev.flag(286) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n289(ev);
-    match ev.flag(289) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
     n291(ev);
     match ev.flag(291) {
         TRUE => {
@@ -4309,111 +1596,40 @@ fn n294(ev: &mut Evaluator<'_>) {
         FALSE => {}
         _ => break 'read,
     }
-    }
-    ev.pick(294, &[293, 54, 279, 46, 281, 46, 283, 46, 286, 46, 289, 46, 291, 46], None);
-}
-#[inline]
-fn n295(ev: &mut Evaluator<'_>) {
-    if ev.known(295) { return; }
-    n294(ev);
-    ev.is_given(295, 294, true);
-}
-#[inline(always)]
-fn n297(ev: &mut Evaluator<'_>) {
-    let mut acc = Accumulator::new(AggKind::Any);
-    let Some(items) = ev.aggregate_items(297, 0, &acc) else { return; };
-    for item in items.iter() {
-        ev.item_field(3, item, 0);
-        ev.order(8, CmpOp::Ge, 3, 7);
-        match ev.aggregate_keeps(297, 0, 8) {
-            Some(true) => {}
-            Some(false) => continue,
-            None => return,
+    n293(ev);
+    match ev.flag(293) {
+        TRUE => {
+        break 'read;
         }
-        match acc.add(ev, 297, None) {
-            Ok(false) => {}
-            Ok(true) => break,
-            Err(_) => return ev.aggregate_failed(297, 0),
-        }
+        FALSE => {}
+        _ => break 'read,
     }
-    ev.aggregate_done(297, 0, &acc, items.len());
-}
-#[inline(always)]
-fn n298(ev: &mut Evaluator<'_>) {
-    let mut acc = Accumulator::new(AggKind::Count);
-    let Some(items) = ev.aggregate_items(298, 21, &acc) else { return; };
-    acc.keep_all(items.len());
-    ev.aggregate_done(298, 0, &acc, items.len());
-}
-#[inline(always)]
-fn n299(ev: &mut Evaluator<'_>) {
-    n298(ev);
-    ev.order(299, CmpOp::Gt, 298, 197);
-}
-#[inline]
-fn n300(ev: &mut Evaluator<'_>) {
-    if ev.known(300) { return; }
-    'read: {
-    n297(ev);
-    if ev.flag(297) != FALSE { break 'read; }
-    n299(ev);
-    }
-    ev.or(300, &[297, 299]);
-}
-#[inline]
-fn n302(ev: &mut Evaluator<'_>) {
-    if ev.known(302) { return; }
-    n147(ev);
-    n152(ev);
-    ev.equal(302, 147, 152, true);
-}
-#[inline(always)]
-fn n304(ev: &mut Evaluator<'_>) {
-    ev.field(304, 154, 0);
-}
-#[inline(always)]
-fn n305(ev: &mut Evaluator<'_>) {
-    'read: {
-    n155(ev);
-    if ev.flag(155) != TRUE { break 'read; }
-    n304(ev);
-    }
-    ev.and(305, &[155, 304]);
-}
-#[inline(always)]
-fn n307(ev: &mut Evaluator<'_>) {
-    ev.field(307, 154, 1);
-}
-#[inline(always)]
-fn n308(ev: &mut Evaluator<'_>) {
-    ev.field(308, 154, 2);
-}
-#[inline(always)]
-fn n309(ev: &mut Evaluator<'_>) {
-    'read: {
-    n155(ev);
-    if ev.flag(155) != TRUE { break 'read; }
-    n307(ev);
-    if ev.flag(307) != TRUE { break 'read; }
-    n308(ev);
-    }
-    ev.and(309, &[155, 307, 308]);
-}
-#[inline]
-fn n311(ev: &mut Evaluator<'_>) {
-    if ev.known(311) { return; }
-    'read: {
     n295(ev);
-    if ev.flag(295) != TRUE { break 'read; }
-    n208(ev);
+    match ev.flag(295) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
     }
-    ev.and(311, &[295, 208]);
-}
-#[inline(always)]
-fn n313(ev: &mut Evaluator<'_>) {
-    'read: {
-    n311(ev);
-    match ev.flag(311) {
+    n298(ev);
+    match ev.flag(298) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n301(ev);
+    match ev.flag(301) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n303(ev);
+    match ev.flag(303) {
         TRUE => {
         break 'read;
         }
@@ -4421,484 +1637,478 @@ fn n313(ev: &mut Evaluator<'_>) {
         _ => break 'read,
     }
     }
-    ev.pick(313, &[311, 251], Some(277));
-}
-#[inline(always)]
-fn n317(ev: &mut Evaluator<'_>) {
-    'read: {
-    n311(ev);
-    if ev.flag(311) != TRUE && ev.flag(311) != FALSE { break 'read; }
-    n311(ev);
-    if ev.flag(311) != TRUE && ev.flag(311) != FALSE { break 'read; }
-    n311(ev);
-    }
-    ev.collect(317, &[311, 311, 311], None);
+    ev.pick(307, &[305, 306, 291, 225, 293, 225, 295, 225, 298, 225, 301, 225, 303, 225], None);
 }
 #[inline]
+fn n308(ev: &mut Evaluator<'_>) {
+    if ev.known(308) { return; }
+    n307(ev);
+    ev.is_given(308, 307, true);
+}
+#[inline]
+fn n310(ev: &mut Evaluator<'_>) {
+    if ev.known(310) { return; }
+    'read: {
+    n308(ev);
+    if ev.flag(308) != TRUE { break 'read; }
+    n219(ev);
+    }
+    ev.and(310, &[308, 219]);
+}
+#[inline(always)]
+fn n312(ev: &mut Evaluator<'_>) {
+    'read: {
+    n310(ev);
+    match ev.flag(310) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    }
+    ev.pick(312, &[310, 263], Some(289));
+}
+#[inline(always)]
 fn n319(ev: &mut Evaluator<'_>) {
-    if ev.known(319) { return; }
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n295(ev);
+    n310(ev);
+    if ev.flag(310) != TRUE && ev.flag(310) != FALSE { break 'read; }
+    n310(ev);
+    if ev.flag(310) != TRUE && ev.flag(310) != FALSE { break 'read; }
+    n310(ev);
     }
-    ev.and(319, &[278, 295]);
+    ev.collect(319, &[310, 310, 310], None);
 }
-#[inline(always)]
+#[inline]
 fn n322(ev: &mut Evaluator<'_>) {
-    ev.keys(322, AggKind::Any, 174, 7);
+    if ev.known(322) { return; }
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n308(ev);
+    }
+    ev.and(322, &[290, 308]);
 }
 #[inline(always)]
-fn n323(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(269) != FALSE { break 'read; }
-    n322(ev);
-    }
-    ev.or(323, &[269, 322]);
-}
-#[inline(always)]
-fn n324(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n295(ev);
-    if ev.flag(295) != TRUE { break 'read; }
-    n323(ev);
-    }
-    ev.and(324, &[278, 295, 323]);
+fn n326(ev: &mut Evaluator<'_>) {
+    ev.keys(326, AggKind::Any, 184, 7);
 }
 #[inline(always)]
 fn n327(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE && ev.flag(278) != FALSE { break 'read; }
-    n319(ev);
-    if ev.flag(319) != TRUE && ev.flag(319) != FALSE { break 'read; }
-    n324(ev);
-    if ev.flag(324) != TRUE && ev.flag(324) != FALSE { break 'read; }
-    n319(ev);
+    if ev.flag(281) != FALSE { break 'read; }
+    n326(ev);
     }
-    ev.collect(327, &[278, 319, 324, 319], None);
+    ev.or(327, &[281, 326]);
 }
 #[inline(always)]
-fn n329(ev: &mut Evaluator<'_>) {
+fn n328(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    match ev.flag(278) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n308(ev);
+    if ev.flag(308) != TRUE { break 'read; }
+    n327(ev);
     }
-    }
-    ev.pick(329, &[278, 235], None);
+    ev.and(328, &[290, 308, 327]);
 }
 #[inline(always)]
-fn n331(ev: &mut Evaluator<'_>) {
+fn n333(ev: &mut Evaluator<'_>) {
     'read: {
-    n319(ev);
-    match ev.flag(319) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
+    n290(ev);
+    if ev.flag(290) != TRUE && ev.flag(290) != FALSE { break 'read; }
+    n322(ev);
+    if ev.flag(322) != TRUE && ev.flag(322) != FALSE { break 'read; }
+    n328(ev);
+    if ev.flag(328) != TRUE && ev.flag(328) != FALSE { break 'read; }
+    n322(ev);
     }
-    }
-    ev.pick(331, &[319, 242], None);
+    ev.collect(333, &[290, 322, 328, 322], None);
 }
 #[inline(always)]
-fn n334(ev: &mut Evaluator<'_>) {
-    ev.keys(334, AggKind::Any, 174, 8);
-}
-#[inline]
 fn n335(ev: &mut Evaluator<'_>) {
-    if ev.known(335) { return; }
-    ev.field(335, 157, 1);
-}
-#[inline(always)]
-fn n336(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(336, AggKind::Any, 335, 9);
+    'read: {
+    n290(ev);
+    match ev.flag(290) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    }
+    ev.pick(335, &[290, 247], None);
 }
 #[inline(always)]
 fn n337(ev: &mut Evaluator<'_>) {
     'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n336(ev);
+    n322(ev);
+    match ev.flag(322) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
     }
-    ev.and(337, &[163, 336]);
-}
-#[inline(always)]
-fn n338(ev: &mut Evaluator<'_>) {
-    'read: {
-    n334(ev);
-    if ev.flag(334) != FALSE { break 'read; }
-    n337(ev);
     }
-    ev.or(338, &[334, 337]);
+    ev.pick(337, &[322, 254], None);
 }
 #[inline(always)]
 fn n340(ev: &mut Evaluator<'_>) {
+    ev.keys(340, AggKind::Any, 184, 8);
+}
+#[inline]
+fn n341(ev: &mut Evaluator<'_>) {
+    if ev.known(341) { return; }
+    ev.field(341, 162, 1);
+}
+#[inline(always)]
+fn n342(ev: &mut Evaluator<'_>) {
+    n341(ev);
+    ev.keys(342, AggKind::Any, 341, 9);
+}
+#[inline(always)]
+fn n343(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n338(ev);
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n342(ev);
     }
-    ev.and(340, &[278, 338]);
+    ev.and(343, &[173, 342]);
 }
 #[inline(always)]
 fn n344(ev: &mut Evaluator<'_>) {
-    ev.keys(344, AggKind::Any, 174, 10);
-}
-#[inline(always)]
-fn n345(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(345, AggKind::Any, 335, 11);
+    'read: {
+    n340(ev);
+    if ev.flag(340) != FALSE { break 'read; }
+    n343(ev);
+    }
+    ev.or(344, &[340, 343]);
 }
 #[inline(always)]
 fn n346(ev: &mut Evaluator<'_>) {
     'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n345(ev);
-    }
-    ev.and(346, &[163, 345]);
-}
-#[inline(always)]
-fn n347(ev: &mut Evaluator<'_>) {
-    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
     n344(ev);
-    if ev.flag(344) != FALSE { break 'read; }
-    n346(ev);
     }
-    ev.or(347, &[344, 346]);
-}
-#[inline(always)]
-fn n349(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n347(ev);
-    }
-    ev.and(349, &[278, 347]);
+    ev.and(346, &[290, 344]);
 }
 #[inline(always)]
 fn n351(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n218(ev);
-    }
-    ev.and(351, &[278, 218]);
+    ev.keys(351, AggKind::Any, 184, 10);
 }
 #[inline(always)]
-fn n355(ev: &mut Evaluator<'_>) {
-    ev.keys(355, AggKind::Any, 174, 12);
+fn n352(ev: &mut Evaluator<'_>) {
+    n341(ev);
+    ev.keys(352, AggKind::Any, 341, 11);
+}
+#[inline(always)]
+fn n353(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n352(ev);
+    }
+    ev.and(353, &[173, 352]);
+}
+#[inline(always)]
+fn n354(ev: &mut Evaluator<'_>) {
+    'read: {
+    n351(ev);
+    if ev.flag(351) != FALSE { break 'read; }
+    n353(ev);
+    }
+    ev.or(354, &[351, 353]);
 }
 #[inline(always)]
 fn n356(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(356, AggKind::Any, 335, 13);
-}
-#[inline(always)]
-fn n357(ev: &mut Evaluator<'_>) {
     'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n356(ev);
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n354(ev);
     }
-    ev.and(357, &[163, 356]);
+    ev.and(356, &[290, 354]);
 }
 #[inline(always)]
 fn n358(ev: &mut Evaluator<'_>) {
     'read: {
-    n355(ev);
-    if ev.flag(355) != FALSE { break 'read; }
-    n357(ev);
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n230(ev);
     }
-    ev.or(358, &[355, 357]);
+    ev.and(358, &[290, 230]);
 }
 #[inline(always)]
-fn n360(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n358(ev);
-    }
-    ev.and(360, &[278, 358]);
+fn n362(ev: &mut Evaluator<'_>) {
+    ev.keys(362, AggKind::Any, 184, 12);
+}
+#[inline(always)]
+fn n363(ev: &mut Evaluator<'_>) {
+    n341(ev);
+    ev.keys(363, AggKind::Any, 341, 13);
 }
 #[inline(always)]
 fn n364(ev: &mut Evaluator<'_>) {
-    ev.keys(364, AggKind::Any, 174, 14);
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n363(ev);
+    }
+    ev.and(364, &[173, 363]);
 }
 #[inline(always)]
 fn n365(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(365, AggKind::Any, 335, 15);
-}
-#[inline(always)]
-fn n366(ev: &mut Evaluator<'_>) {
     'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n365(ev);
+    n362(ev);
+    if ev.flag(362) != FALSE { break 'read; }
+    n364(ev);
     }
-    ev.and(366, &[163, 365]);
+    ev.or(365, &[362, 364]);
 }
 #[inline(always)]
 fn n367(ev: &mut Evaluator<'_>) {
     'read: {
-    n364(ev);
-    if ev.flag(364) != FALSE { break 'read; }
-    n366(ev);
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n365(ev);
     }
-    ev.or(367, &[364, 366]);
-}
-#[inline(always)]
-fn n370(ev: &mut Evaluator<'_>) {
-    ev.keys(370, AggKind::Any, 174, 16);
+    ev.and(367, &[290, 365]);
 }
 #[inline(always)]
 fn n371(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(371, AggKind::Any, 335, 17);
+    ev.keys(371, AggKind::Any, 184, 14);
 }
 #[inline(always)]
 fn n372(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n371(ev);
-    }
-    ev.and(372, &[163, 371]);
+    n341(ev);
+    ev.keys(372, AggKind::Any, 341, 15);
 }
 #[inline(always)]
 fn n373(ev: &mut Evaluator<'_>) {
     'read: {
-    n370(ev);
-    if ev.flag(370) != FALSE { break 'read; }
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
     n372(ev);
     }
-    ev.or(373, &[370, 372]);
+    ev.and(373, &[173, 372]);
 }
 #[inline(always)]
-fn n375(ev: &mut Evaluator<'_>) {
+fn n374(ev: &mut Evaluator<'_>) {
     'read: {
-    n367(ev);
-    if ev.flag(367) != FALSE { break 'read; }
+    n371(ev);
+    if ev.flag(371) != FALSE { break 'read; }
     n373(ev);
     }
-    ev.or(375, &[367, 373]);
+    ev.or(374, &[371, 373]);
 }
 #[inline(always)]
-fn n376(ev: &mut Evaluator<'_>) {
+fn n377(ev: &mut Evaluator<'_>) {
+    ev.keys(377, AggKind::Any, 184, 16);
+}
+#[inline(always)]
+fn n378(ev: &mut Evaluator<'_>) {
+    n341(ev);
+    ev.keys(378, AggKind::Any, 341, 17);
+}
+#[inline(always)]
+fn n379(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n375(ev);
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n378(ev);
     }
-    ev.and(376, &[278, 375]);
+    ev.and(379, &[173, 378]);
 }
 #[inline(always)]
 fn n380(ev: &mut Evaluator<'_>) {
-    ev.keys(380, AggKind::Any, 174, 18);
-}
-#[inline(always)]
-fn n381(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(381, AggKind::Any, 335, 19);
+    'read: {
+    n377(ev);
+    if ev.flag(377) != FALSE { break 'read; }
+    n379(ev);
+    }
+    ev.or(380, &[377, 379]);
 }
 #[inline(always)]
 fn n382(ev: &mut Evaluator<'_>) {
     'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n381(ev);
+    n374(ev);
+    if ev.flag(374) != FALSE { break 'read; }
+    n380(ev);
     }
-    ev.and(382, &[163, 381]);
+    ev.or(382, &[374, 380]);
 }
 #[inline(always)]
 fn n383(ev: &mut Evaluator<'_>) {
     'read: {
-    n380(ev);
-    if ev.flag(380) != FALSE { break 'read; }
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
     n382(ev);
     }
-    ev.or(383, &[380, 382]);
+    ev.and(383, &[290, 382]);
 }
 #[inline(always)]
-fn n385(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n383(ev);
-    }
-    ev.and(385, &[278, 383]);
+fn n388(ev: &mut Evaluator<'_>) {
+    ev.keys(388, AggKind::Any, 184, 18);
+}
+#[inline(always)]
+fn n389(ev: &mut Evaluator<'_>) {
+    n341(ev);
+    ev.keys(389, AggKind::Any, 341, 19);
 }
 #[inline(always)]
 fn n390(ev: &mut Evaluator<'_>) {
-    ev.keys(390, AggKind::Any, 174, 20);
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n389(ev);
+    }
+    ev.and(390, &[173, 389]);
 }
 #[inline(always)]
 fn n391(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(391, AggKind::Any, 335, 21);
-}
-#[inline(always)]
-fn n392(ev: &mut Evaluator<'_>) {
     'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n391(ev);
+    n388(ev);
+    if ev.flag(388) != FALSE { break 'read; }
+    n390(ev);
     }
-    ev.and(392, &[163, 391]);
+    ev.or(391, &[388, 390]);
 }
 #[inline(always)]
 fn n393(ev: &mut Evaluator<'_>) {
     'read: {
-    n390(ev);
-    if ev.flag(390) != FALSE { break 'read; }
-    n392(ev);
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n391(ev);
     }
-    ev.or(393, &[390, 392]);
-}
-#[inline(always)]
-fn n395(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n393(ev);
-    }
-    ev.and(395, &[278, 393]);
-}
-#[inline(always)]
-fn n398(ev: &mut Evaluator<'_>) {
-    ev.keys(398, AggKind::Any, 174, 22);
+    ev.and(393, &[290, 391]);
 }
 #[inline(always)]
 fn n399(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(399, AggKind::Any, 335, 23);
+    ev.keys(399, AggKind::Any, 184, 20);
 }
 #[inline(always)]
 fn n400(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n399(ev);
-    }
-    ev.and(400, &[163, 399]);
+    n341(ev);
+    ev.keys(400, AggKind::Any, 341, 21);
 }
 #[inline(always)]
 fn n401(ev: &mut Evaluator<'_>) {
     'read: {
-    n398(ev);
-    if ev.flag(398) != FALSE { break 'read; }
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
     n400(ev);
     }
-    ev.or(401, &[398, 400]);
+    ev.and(401, &[173, 400]);
 }
 #[inline(always)]
-fn n403(ev: &mut Evaluator<'_>) {
+fn n402(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
+    n399(ev);
+    if ev.flag(399) != FALSE { break 'read; }
     n401(ev);
     }
-    ev.and(403, &[278, 401]);
+    ev.or(402, &[399, 401]);
+}
+#[inline(always)]
+fn n404(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n402(ev);
+    }
+    ev.and(404, &[290, 402]);
+}
+#[inline(always)]
+fn n407(ev: &mut Evaluator<'_>) {
+    ev.keys(407, AggKind::Any, 184, 22);
+}
+#[inline(always)]
+fn n408(ev: &mut Evaluator<'_>) {
+    n341(ev);
+    ev.keys(408, AggKind::Any, 341, 23);
+}
+#[inline(always)]
+fn n409(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n408(ev);
+    }
+    ev.and(409, &[173, 408]);
 }
 #[inline(always)]
 fn n410(ev: &mut Evaluator<'_>) {
-    ev.keys(410, AggKind::Any, 174, 24);
-}
-#[inline(always)]
-fn n411(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(411, AggKind::Any, 335, 25);
+    'read: {
+    n407(ev);
+    if ev.flag(407) != FALSE { break 'read; }
+    n409(ev);
+    }
+    ev.or(410, &[407, 409]);
 }
 #[inline(always)]
 fn n412(ev: &mut Evaluator<'_>) {
     'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n411(ev);
-    }
-    ev.and(412, &[163, 411]);
-}
-#[inline(always)]
-fn n413(ev: &mut Evaluator<'_>) {
-    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
     n410(ev);
-    if ev.flag(410) != FALSE { break 'read; }
-    n412(ev);
     }
-    ev.or(413, &[410, 412]);
+    ev.and(412, &[290, 410]);
 }
 #[inline(always)]
-fn n415(ev: &mut Evaluator<'_>) {
+fn n419(ev: &mut Evaluator<'_>) {
+    ev.keys(419, AggKind::Any, 184, 24);
+}
+#[inline(always)]
+fn n420(ev: &mut Evaluator<'_>) {
+    n341(ev);
+    ev.keys(420, AggKind::Any, 341, 25);
+}
+#[inline(always)]
+fn n421(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n413(ev);
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n420(ev);
     }
-    ev.and(415, &[278, 413]);
+    ev.and(421, &[173, 420]);
 }
 #[inline(always)]
 fn n422(ev: &mut Evaluator<'_>) {
-    ev.keys(422, AggKind::Any, 174, 26);
-}
-#[inline(always)]
-fn n423(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(423, AggKind::Any, 335, 27);
+    'read: {
+    n419(ev);
+    if ev.flag(419) != FALSE { break 'read; }
+    n421(ev);
+    }
+    ev.or(422, &[419, 421]);
 }
 #[inline(always)]
 fn n424(ev: &mut Evaluator<'_>) {
     'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n423(ev);
-    }
-    ev.and(424, &[163, 423]);
-}
-#[inline(always)]
-fn n425(ev: &mut Evaluator<'_>) {
-    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
     n422(ev);
-    if ev.flag(422) != FALSE { break 'read; }
-    n424(ev);
     }
-    ev.or(425, &[422, 424]);
-}
-#[inline(always)]
-fn n427(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n425(ev);
-    }
-    ev.and(427, &[278, 425]);
+    ev.and(424, &[290, 422]);
 }
 #[inline(always)]
 fn n431(ev: &mut Evaluator<'_>) {
-    ev.keys(431, AggKind::Any, 174, 28);
+    ev.keys(431, AggKind::Any, 184, 26);
 }
 #[inline(always)]
 fn n432(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(432, AggKind::Any, 335, 29);
+    n341(ev);
+    ev.keys(432, AggKind::Any, 341, 27);
 }
 #[inline(always)]
 fn n433(ev: &mut Evaluator<'_>) {
     'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
     n432(ev);
     }
-    ev.and(433, &[163, 432]);
+    ev.and(433, &[173, 432]);
 }
 #[inline(always)]
 fn n434(ev: &mut Evaluator<'_>) {
@@ -4912,145 +2122,145 @@ fn n434(ev: &mut Evaluator<'_>) {
 #[inline(always)]
 fn n436(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
     n434(ev);
     }
-    ev.and(436, &[278, 434]);
+    ev.and(436, &[290, 434]);
 }
 #[inline(always)]
-fn n438(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    }
-    ev.and(438, &[278, 269]);
+fn n440(ev: &mut Evaluator<'_>) {
+    ev.keys(440, AggKind::Any, 184, 28);
 }
 #[inline(always)]
 fn n441(ev: &mut Evaluator<'_>) {
-    ev.keys(441, AggKind::Any, 174, 30);
+    n341(ev);
+    ev.keys(441, AggKind::Any, 341, 29);
 }
 #[inline(always)]
 fn n442(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(442, AggKind::Any, 335, 31);
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n441(ev);
+    }
+    ev.and(442, &[173, 441]);
 }
 #[inline(always)]
 fn n443(ev: &mut Evaluator<'_>) {
     'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
+    n440(ev);
+    if ev.flag(440) != FALSE { break 'read; }
     n442(ev);
     }
-    ev.and(443, &[163, 442]);
+    ev.or(443, &[440, 442]);
 }
 #[inline(always)]
-fn n444(ev: &mut Evaluator<'_>) {
+fn n445(ev: &mut Evaluator<'_>) {
     'read: {
-    n441(ev);
-    if ev.flag(441) != FALSE { break 'read; }
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
     n443(ev);
     }
-    ev.or(444, &[441, 443]);
+    ev.and(445, &[290, 443]);
 }
 #[inline(always)]
-fn n446(ev: &mut Evaluator<'_>) {
+fn n447(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n444(ev);
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
     }
-    ev.and(446, &[278, 444]);
-}
-#[inline(always)]
-fn n449(ev: &mut Evaluator<'_>) {
-    ev.keys(449, AggKind::Any, 174, 32);
+    ev.and(447, &[290, 281]);
 }
 #[inline(always)]
 fn n450(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(450, AggKind::Any, 335, 33);
+    ev.keys(450, AggKind::Any, 184, 30);
 }
 #[inline(always)]
 fn n451(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n450(ev);
-    }
-    ev.and(451, &[163, 450]);
+    n341(ev);
+    ev.keys(451, AggKind::Any, 341, 31);
 }
 #[inline(always)]
 fn n452(ev: &mut Evaluator<'_>) {
     'read: {
-    n449(ev);
-    if ev.flag(449) != FALSE { break 'read; }
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
     n451(ev);
     }
-    ev.or(452, &[449, 451]);
+    ev.and(452, &[173, 451]);
 }
 #[inline(always)]
-fn n454(ev: &mut Evaluator<'_>) {
+fn n453(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
+    n450(ev);
+    if ev.flag(450) != FALSE { break 'read; }
     n452(ev);
     }
-    ev.and(454, &[278, 452]);
+    ev.or(453, &[450, 452]);
 }
 #[inline(always)]
-fn n458(ev: &mut Evaluator<'_>) {
-    ev.keys(458, AggKind::Any, 174, 34);
+fn n455(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n453(ev);
+    }
+    ev.and(455, &[290, 453]);
 }
 #[inline(always)]
 fn n459(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(459, AggKind::Any, 335, 35);
+    ev.keys(459, AggKind::Any, 184, 32);
 }
 #[inline(always)]
 fn n460(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n459(ev);
-    }
-    ev.and(460, &[163, 459]);
+    n341(ev);
+    ev.keys(460, AggKind::Any, 341, 33);
 }
 #[inline(always)]
 fn n461(ev: &mut Evaluator<'_>) {
     'read: {
-    n458(ev);
-    if ev.flag(458) != FALSE { break 'read; }
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
     n460(ev);
     }
-    ev.or(461, &[458, 460]);
+    ev.and(461, &[173, 460]);
 }
 #[inline(always)]
-fn n463(ev: &mut Evaluator<'_>) {
+fn n462(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
+    n459(ev);
+    if ev.flag(459) != FALSE { break 'read; }
     n461(ev);
     }
-    ev.and(463, &[278, 461]);
+    ev.or(462, &[459, 461]);
+}
+#[inline(always)]
+fn n464(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n462(ev);
+    }
+    ev.and(464, &[290, 462]);
 }
 #[inline(always)]
 fn n468(ev: &mut Evaluator<'_>) {
-    ev.keys(468, AggKind::Any, 174, 36);
+    ev.keys(468, AggKind::Any, 184, 34);
 }
 #[inline(always)]
 fn n469(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(469, AggKind::Any, 335, 37);
+    n341(ev);
+    ev.keys(469, AggKind::Any, 341, 35);
 }
 #[inline(always)]
 fn n470(ev: &mut Evaluator<'_>) {
     'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
     n469(ev);
     }
-    ev.and(470, &[163, 469]);
+    ev.and(470, &[173, 469]);
 }
 #[inline(always)]
 fn n471(ev: &mut Evaluator<'_>) {
@@ -5064,209 +2274,200 @@ fn n471(ev: &mut Evaluator<'_>) {
 #[inline(always)]
 fn n473(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
     n471(ev);
     }
-    ev.and(473, &[278, 471]);
-}
-#[inline(always)]
-fn n477(ev: &mut Evaluator<'_>) {
-    ev.keys(477, AggKind::Any, 174, 38);
+    ev.and(473, &[290, 471]);
 }
 #[inline(always)]
 fn n478(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(478, AggKind::Any, 335, 39);
+    ev.keys(478, AggKind::Any, 184, 36);
 }
 #[inline(always)]
 fn n479(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n478(ev);
-    }
-    ev.and(479, &[163, 478]);
+    n341(ev);
+    ev.keys(479, AggKind::Any, 341, 37);
 }
 #[inline(always)]
 fn n480(ev: &mut Evaluator<'_>) {
     'read: {
-    n477(ev);
-    if ev.flag(477) != FALSE { break 'read; }
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
     n479(ev);
     }
-    ev.or(480, &[477, 479]);
+    ev.and(480, &[173, 479]);
 }
 #[inline(always)]
-fn n482(ev: &mut Evaluator<'_>) {
+fn n481(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
+    n478(ev);
+    if ev.flag(478) != FALSE { break 'read; }
     n480(ev);
     }
-    ev.and(482, &[278, 480]);
+    ev.or(481, &[478, 480]);
 }
 #[inline(always)]
-fn n485(ev: &mut Evaluator<'_>) {
-    ev.keys(485, AggKind::Any, 174, 40);
-}
-#[inline(always)]
-fn n486(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(486, AggKind::Any, 335, 41);
+fn n483(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n481(ev);
+    }
+    ev.and(483, &[290, 481]);
 }
 #[inline(always)]
 fn n487(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n486(ev);
-    }
-    ev.and(487, &[163, 486]);
+    ev.keys(487, AggKind::Any, 184, 38);
 }
 #[inline(always)]
 fn n488(ev: &mut Evaluator<'_>) {
+    n341(ev);
+    ev.keys(488, AggKind::Any, 341, 39);
+}
+#[inline(always)]
+fn n489(ev: &mut Evaluator<'_>) {
     'read: {
-    n485(ev);
-    if ev.flag(485) != FALSE { break 'read; }
-    n487(ev);
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n488(ev);
     }
-    ev.or(488, &[485, 487]);
+    ev.and(489, &[173, 488]);
 }
 #[inline(always)]
 fn n490(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n488(ev);
+    n487(ev);
+    if ev.flag(487) != FALSE { break 'read; }
+    n489(ev);
     }
-    ev.and(490, &[278, 488]);
+    ev.or(490, &[487, 489]);
 }
 #[inline(always)]
-fn n494(ev: &mut Evaluator<'_>) {
-    ev.keys(494, AggKind::Any, 174, 42);
+fn n492(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n490(ev);
+    }
+    ev.and(492, &[290, 490]);
 }
 #[inline(always)]
 fn n495(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(495, AggKind::Any, 335, 43);
+    ev.keys(495, AggKind::Any, 184, 40);
 }
 #[inline(always)]
 fn n496(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n495(ev);
-    }
-    ev.and(496, &[163, 495]);
+    n341(ev);
+    ev.keys(496, AggKind::Any, 341, 41);
 }
 #[inline(always)]
 fn n497(ev: &mut Evaluator<'_>) {
     'read: {
-    n494(ev);
-    if ev.flag(494) != FALSE { break 'read; }
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
     n496(ev);
     }
-    ev.or(497, &[494, 496]);
+    ev.and(497, &[173, 496]);
 }
 #[inline(always)]
-fn n499(ev: &mut Evaluator<'_>) {
+fn n498(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
+    n495(ev);
+    if ev.flag(495) != FALSE { break 'read; }
     n497(ev);
     }
-    ev.and(499, &[278, 497]);
+    ev.or(498, &[495, 497]);
 }
 #[inline(always)]
-fn n502(ev: &mut Evaluator<'_>) {
-    ev.keys(502, AggKind::Any, 174, 44);
-}
-#[inline(always)]
-fn n503(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(503, AggKind::Any, 335, 45);
+fn n500(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n498(ev);
+    }
+    ev.and(500, &[290, 498]);
 }
 #[inline(always)]
 fn n504(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n503(ev);
-    }
-    ev.and(504, &[163, 503]);
+    ev.keys(504, AggKind::Any, 184, 42);
 }
 #[inline(always)]
 fn n505(ev: &mut Evaluator<'_>) {
-    'read: {
-    n502(ev);
-    if ev.flag(502) != FALSE { break 'read; }
-    n504(ev);
-    }
-    ev.or(505, &[502, 504]);
+    n341(ev);
+    ev.keys(505, AggKind::Any, 341, 43);
 }
 #[inline(always)]
-fn n508(ev: &mut Evaluator<'_>) {
-    ev.keys(508, AggKind::Any, 174, 46);
+fn n506(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n505(ev);
+    }
+    ev.and(506, &[173, 505]);
+}
+#[inline(always)]
+fn n507(ev: &mut Evaluator<'_>) {
+    'read: {
+    n504(ev);
+    if ev.flag(504) != FALSE { break 'read; }
+    n506(ev);
+    }
+    ev.or(507, &[504, 506]);
 }
 #[inline(always)]
 fn n509(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(509, AggKind::Any, 335, 47);
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n507(ev);
+    }
+    ev.and(509, &[290, 507]);
 }
 #[inline(always)]
-fn n510(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n509(ev);
-    }
-    ev.and(510, &[163, 509]);
-}
-#[inline(always)]
-fn n511(ev: &mut Evaluator<'_>) {
-    'read: {
-    n508(ev);
-    if ev.flag(508) != FALSE { break 'read; }
-    n510(ev);
-    }
-    ev.or(511, &[508, 510]);
+fn n512(ev: &mut Evaluator<'_>) {
+    ev.keys(512, AggKind::Any, 184, 44);
 }
 #[inline(always)]
 fn n513(ev: &mut Evaluator<'_>) {
-    'read: {
-    n505(ev);
-    if ev.flag(505) != FALSE { break 'read; }
-    n511(ev);
-    }
-    ev.or(513, &[505, 511]);
+    n341(ev);
+    ev.keys(513, AggKind::Any, 341, 45);
 }
 #[inline(always)]
 fn n514(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
     n513(ev);
     }
-    ev.and(514, &[278, 513]);
+    ev.and(514, &[173, 513]);
+}
+#[inline(always)]
+fn n515(ev: &mut Evaluator<'_>) {
+    'read: {
+    n512(ev);
+    if ev.flag(512) != FALSE { break 'read; }
+    n514(ev);
+    }
+    ev.or(515, &[512, 514]);
 }
 #[inline(always)]
 fn n518(ev: &mut Evaluator<'_>) {
-    ev.keys(518, AggKind::Any, 174, 48);
+    ev.keys(518, AggKind::Any, 184, 46);
 }
 #[inline(always)]
 fn n519(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(519, AggKind::Any, 335, 49);
+    n341(ev);
+    ev.keys(519, AggKind::Any, 341, 47);
 }
 #[inline(always)]
 fn n520(ev: &mut Evaluator<'_>) {
     'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
     n519(ev);
     }
-    ev.and(520, &[163, 519]);
+    ev.and(520, &[173, 519]);
 }
 #[inline(always)]
 fn n521(ev: &mut Evaluator<'_>) {
@@ -5280,268 +2481,1668 @@ fn n521(ev: &mut Evaluator<'_>) {
 #[inline(always)]
 fn n523(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
+    n515(ev);
+    if ev.flag(515) != FALSE { break 'read; }
     n521(ev);
     }
-    ev.and(523, &[278, 521]);
+    ev.or(523, &[515, 521]);
 }
 #[inline(always)]
-fn n527(ev: &mut Evaluator<'_>) {
-    ev.keys(527, AggKind::Any, 174, 50);
+fn n524(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n523(ev);
+    }
+    ev.and(524, &[290, 523]);
 }
 #[inline(always)]
 fn n528(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(528, AggKind::Any, 335, 51);
+    ev.keys(528, AggKind::Any, 184, 48);
 }
 #[inline(always)]
 fn n529(ev: &mut Evaluator<'_>) {
-    'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n528(ev);
-    }
-    ev.and(529, &[163, 528]);
+    n341(ev);
+    ev.keys(529, AggKind::Any, 341, 49);
 }
 #[inline(always)]
 fn n530(ev: &mut Evaluator<'_>) {
     'read: {
-    n527(ev);
-    if ev.flag(527) != FALSE { break 'read; }
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
     n529(ev);
     }
-    ev.or(530, &[527, 529]);
+    ev.and(530, &[173, 529]);
 }
 #[inline(always)]
-fn n532(ev: &mut Evaluator<'_>) {
+fn n531(ev: &mut Evaluator<'_>) {
     'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
+    n528(ev);
+    if ev.flag(528) != FALSE { break 'read; }
     n530(ev);
     }
-    ev.and(532, &[278, 530]);
+    ev.or(531, &[528, 530]);
+}
+#[inline(always)]
+fn n533(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n531(ev);
+    }
+    ev.and(533, &[290, 531]);
+}
+#[inline(always)]
+fn n537(ev: &mut Evaluator<'_>) {
+    ev.keys(537, AggKind::Any, 184, 50);
+}
+#[inline(always)]
+fn n538(ev: &mut Evaluator<'_>) {
+    n341(ev);
+    ev.keys(538, AggKind::Any, 341, 51);
 }
 #[inline(always)]
 fn n539(ev: &mut Evaluator<'_>) {
-    ev.keys(539, AggKind::Any, 174, 52);
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n538(ev);
+    }
+    ev.and(539, &[173, 538]);
 }
 #[inline(always)]
 fn n540(ev: &mut Evaluator<'_>) {
-    n335(ev);
-    ev.keys(540, AggKind::Any, 335, 53);
-}
-#[inline(always)]
-fn n541(ev: &mut Evaluator<'_>) {
     'read: {
-    n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
-    n540(ev);
+    n537(ev);
+    if ev.flag(537) != FALSE { break 'read; }
+    n539(ev);
     }
-    ev.and(541, &[163, 540]);
+    ev.or(540, &[537, 539]);
 }
 #[inline(always)]
 fn n542(ev: &mut Evaluator<'_>) {
     'read: {
-    n539(ev);
-    if ev.flag(539) != FALSE { break 'read; }
-    n541(ev);
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n540(ev);
     }
-    ev.or(542, &[539, 541]);
+    ev.and(542, &[290, 540]);
 }
 #[inline(always)]
-fn n544(ev: &mut Evaluator<'_>) {
-    'read: {
-    n278(ev);
-    if ev.flag(278) != TRUE { break 'read; }
-    n542(ev);
-    }
-    ev.and(544, &[278, 542]);
-}
-#[inline(always)]
-fn n546(ev: &mut Evaluator<'_>) {
-    'read: {
-    n340(ev);
-    if ev.flag(340) != TRUE && ev.flag(340) != FALSE { break 'read; }
-    n349(ev);
-    if ev.flag(349) != TRUE && ev.flag(349) != FALSE { break 'read; }
-    n351(ev);
-    if ev.flag(351) != TRUE && ev.flag(351) != FALSE { break 'read; }
-    n360(ev);
-    if ev.flag(360) != TRUE && ev.flag(360) != FALSE { break 'read; }
-    n376(ev);
-    if ev.flag(376) != TRUE && ev.flag(376) != FALSE { break 'read; }
-    n385(ev);
-    if ev.flag(385) != TRUE && ev.flag(385) != FALSE { break 'read; }
-    n395(ev);
-    if ev.flag(395) != TRUE && ev.flag(395) != FALSE { break 'read; }
-    n403(ev);
-    if ev.flag(403) != TRUE && ev.flag(403) != FALSE { break 'read; }
-    n415(ev);
-    if ev.flag(415) != TRUE && ev.flag(415) != FALSE { break 'read; }
-    n427(ev);
-    if ev.flag(427) != TRUE && ev.flag(427) != FALSE { break 'read; }
-    n436(ev);
-    if ev.flag(436) != TRUE && ev.flag(436) != FALSE { break 'read; }
-    n438(ev);
-    if ev.flag(438) != TRUE && ev.flag(438) != FALSE { break 'read; }
-    n446(ev);
-    if ev.flag(446) != TRUE && ev.flag(446) != FALSE { break 'read; }
-    n454(ev);
-    if ev.flag(454) != TRUE && ev.flag(454) != FALSE { break 'read; }
-    n463(ev);
-    if ev.flag(463) != TRUE && ev.flag(463) != FALSE { break 'read; }
-    n473(ev);
-    if ev.flag(473) != TRUE && ev.flag(473) != FALSE { break 'read; }
-    n482(ev);
-    if ev.flag(482) != TRUE && ev.flag(482) != FALSE { break 'read; }
-    n490(ev);
-    if ev.flag(490) != TRUE && ev.flag(490) != FALSE { break 'read; }
-    n499(ev);
-    if ev.flag(499) != TRUE && ev.flag(499) != FALSE { break 'read; }
-    n514(ev);
-    if ev.flag(514) != TRUE && ev.flag(514) != FALSE { break 'read; }
-    n523(ev);
-    if ev.flag(523) != TRUE && ev.flag(523) != FALSE { break 'read; }
-    n532(ev);
-    if ev.flag(532) != TRUE && ev.flag(532) != FALSE { break 'read; }
-    n544(ev);
-    }
-    ev.collect(546, &[340, 349, 351, 360, 376, 385, 395, 403, 415, 427, 436, 438, 446, 454, 463, 473, 482, 490, 499, 514, 523, 532, 544], None);
-}
-#[inline(always)]
-fn n548(ev: &mut Evaluator<'_>) {
-    ev.order(548, CmpOp::Ge, 547, 7);
+fn n549(ev: &mut Evaluator<'_>) {
+    ev.keys(549, AggKind::Any, 184, 52);
 }
 #[inline(always)]
 fn n550(ev: &mut Evaluator<'_>) {
-    n166(ev);
-    match ev.flag(166) {
-        TRUE => {
-    n87(ev);
-        }
-        FALSE => {
-    n67(ev);
-        }
-        _ => {}
-    }
-    ev.choose(550, 166, 87, 67);
+    n341(ev);
+    ev.keys(550, AggKind::Any, 341, 53);
 }
 #[inline(always)]
 fn n551(ev: &mut Evaluator<'_>) {
-    n168(ev);
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
     n550(ev);
-    ev.equal(551, 168, 550, true);
+    }
+    ev.and(551, &[173, 550]);
 }
 #[inline(always)]
-fn n553(ev: &mut Evaluator<'_>) {
+fn n552(ev: &mut Evaluator<'_>) {
     'read: {
-    n548(ev);
-    if ev.flag(548) != TRUE && ev.flag(548) != FALSE { break 'read; }
+    n549(ev);
+    if ev.flag(549) != FALSE { break 'read; }
     n551(ev);
     }
-    ev.collect(553, &[548, 551], None);
+    ev.or(552, &[549, 551]);
 }
 #[inline(always)]
 fn n554(ev: &mut Evaluator<'_>) {
     'read: {
-    n300(ev);
-    if ev.flag(300) != TRUE { break 'read; }
-    n302(ev);
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n552(ev);
     }
-    ev.and(554, &[300, 302]);
+    ev.and(554, &[290, 552]);
 }
 #[inline(always)]
-fn n555(ev: &mut Evaluator<'_>) {
+fn n556(ev: &mut Evaluator<'_>) {
     'read: {
-    n300(ev);
-    if ev.flag(300) != TRUE { break 'read; }
-    n302(ev);
-    if ev.flag(302) != TRUE { break 'read; }
-    n305(ev);
-    if ev.flag(305) != TRUE { break 'read; }
-    n309(ev);
+    n346(ev);
+    if ev.flag(346) != TRUE && ev.flag(346) != FALSE { break 'read; }
+    n356(ev);
+    if ev.flag(356) != TRUE && ev.flag(356) != FALSE { break 'read; }
+    n358(ev);
+    if ev.flag(358) != TRUE && ev.flag(358) != FALSE { break 'read; }
+    n367(ev);
+    if ev.flag(367) != TRUE && ev.flag(367) != FALSE { break 'read; }
+    n383(ev);
+    if ev.flag(383) != TRUE && ev.flag(383) != FALSE { break 'read; }
+    n393(ev);
+    if ev.flag(393) != TRUE && ev.flag(393) != FALSE { break 'read; }
+    n404(ev);
+    if ev.flag(404) != TRUE && ev.flag(404) != FALSE { break 'read; }
+    n412(ev);
+    if ev.flag(412) != TRUE && ev.flag(412) != FALSE { break 'read; }
+    n424(ev);
+    if ev.flag(424) != TRUE && ev.flag(424) != FALSE { break 'read; }
+    n436(ev);
+    if ev.flag(436) != TRUE && ev.flag(436) != FALSE { break 'read; }
+    n445(ev);
+    if ev.flag(445) != TRUE && ev.flag(445) != FALSE { break 'read; }
+    n447(ev);
+    if ev.flag(447) != TRUE && ev.flag(447) != FALSE { break 'read; }
+    n455(ev);
+    if ev.flag(455) != TRUE && ev.flag(455) != FALSE { break 'read; }
+    n464(ev);
+    if ev.flag(464) != TRUE && ev.flag(464) != FALSE { break 'read; }
+    n473(ev);
+    if ev.flag(473) != TRUE && ev.flag(473) != FALSE { break 'read; }
+    n483(ev);
+    if ev.flag(483) != TRUE && ev.flag(483) != FALSE { break 'read; }
+    n492(ev);
+    if ev.flag(492) != TRUE && ev.flag(492) != FALSE { break 'read; }
+    n500(ev);
+    if ev.flag(500) != TRUE && ev.flag(500) != FALSE { break 'read; }
+    n509(ev);
+    if ev.flag(509) != TRUE && ev.flag(509) != FALSE { break 'read; }
+    n524(ev);
+    if ev.flag(524) != TRUE && ev.flag(524) != FALSE { break 'read; }
+    n533(ev);
+    if ev.flag(533) != TRUE && ev.flag(533) != FALSE { break 'read; }
+    n542(ev);
+    if ev.flag(542) != TRUE && ev.flag(542) != FALSE { break 'read; }
+    n554(ev);
     }
-    ev.and(555, &[300, 302, 305, 309]);
-}
-#[inline]
-fn n557(ev: &mut Evaluator<'_>) {
-    if ev.known(557) { return; }
-    n555(ev);
-    if ev.flag(555) == TRUE {
-    'read: {
-    n163(ev);
-    }
-    }
-    ev.rule(557, 555, &[163]);
+    ev.collect(556, &[346, 356, 358, 367, 383, 393, 404, 412, 424, 436, 445, 447, 455, 464, 473, 483, 492, 500, 509, 524, 533, 542, 554], None);
 }
 #[inline(always)]
 fn n558(ev: &mut Evaluator<'_>) {
-    n554(ev);
-    if ev.flag(554) == TRUE {
-    'read: {
-    n557(ev);
-    if ev.flag(557) != FALSE { break 'read; }
-    n163(ev);
-    }
-    }
-    ev.rule(558, 554, &[557, 163]);
-}
-#[inline]
-fn n559(ev: &mut Evaluator<'_>) {
-    if ev.known(559) { return; }
-    'read: {
-    n558(ev);
-    match ev.flag(558) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n557(ev);
-    match ev.flag(557) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    n163(ev);
-    match ev.flag(163) {
-        TRUE => {
-        break 'read;
-        }
-        FALSE => {}
-        _ => break 'read,
-    }
-    }
-    ev.pick(559, &[558, 54, 557, 63, 163, 64], Some(46));
-}
-#[inline(always)]
-fn n560(ev: &mut Evaluator<'_>) {
-    n559(ev);
-    ev.equal(560, 559, 54, false);
+    ev.order(558, CmpOp::Ge, 557, 7);
 }
 #[inline(always)]
 fn n561(ev: &mut Evaluator<'_>) {
-    n559(ev);
-    ev.equal(561, 559, 63, false);
+    n176(ev);
+    match ev.flag(176) {
+        TRUE => {
+    n92(ev);
+        }
+        FALSE => {
+    n72(ev);
+        }
+        _ => {}
+    }
+    ev.choose(561, 176, 92, 72);
 }
 #[inline(always)]
 fn n562(ev: &mut Evaluator<'_>) {
-    'read: {
-    n560(ev);
-    if ev.flag(560) != FALSE { break 'read; }
+    n178(ev);
     n561(ev);
-    }
-    ev.or(562, &[560, 561]);
+    ev.equal(562, 178, 561, true);
 }
 #[inline(always)]
 fn n565(ev: &mut Evaluator<'_>) {
     'read: {
+    n558(ev);
+    if ev.flag(558) != TRUE && ev.flag(558) != FALSE { break 'read; }
     n562(ev);
-    match ev.flag(562) {
+    }
+    ev.collect(565, &[558, 562], None);
+}
+}
+
+/// The plan on 2025-02-11 of: D.Lgs. 138/2024 of 2024-10-16, DPCM 221/2024 of 2025-02-11.
+#[rustfmt::skip]
+mod plan_1 {
+use super::*;
+pub(super) fn run(ev: &mut Evaluator<'_>) {
+    ev.begin_native();
+    ev.swap_fact(0, FactId(3));
+    ev.swap_fact(21, FactId(4));
+    ev.swap_fact(34, FactId(1));
+    ev.swap_fact(95, FactId(2));
+    ev.swap_fact(159, FactId(12));
+    ev.swap_fact(162, FactId(11));
+    ev.swap_fact(184, FactId(0));
+    ev.swap_fact(197, FactId(10));
+    ev.swap_fact(229, FactId(9));
+    ev.swap_fact(257, FactId(13));
+    ev.swap_fact(260, FactId(14));
+    ev.swap_fact(264, FactId(8));
+    ev.swap_fact(271, FactId(6));
+    ev.swap_fact(281, FactId(7));
+    ev.swap_fact(571, FactId(5));
+    n290(ev);
+    n326(ev);
+    n333(ev);
+    n307(ev);
+    n347(ev);
+    n349(ev);
+    n351(ev);
+    n570(ev);
+    n579(ev);
+    n589(ev);
+    n595(ev);
+    n152(ev);
+    n157(ev);
+}
+#[inline]
+fn n9(ev: &mut Evaluator<'_>) {
+    if ev.known(9) { return; }
+    let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(9, 0, &acc) else { return; };
+    for item in items.iter() {
+        ev.item_field(3, item, 0);
+        ev.order(8, CmpOp::Ge, 3, 7);
+        match ev.aggregate_keeps(9, 0, 8) {
+            Some(true) => {}
+            Some(false) => continue,
+            None => return,
+        }
+        ev.item_field(2, item, 1);
+        ev.arith_step(4, ArithOp::Mul, 2, 3);
+        ev.arith_step(6, ArithOp::Div, 4, 5);
+        match acc.add(ev, 9, Some(6)) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(_) => return ev.aggregate_failed(9, 0),
+        }
+    }
+    ev.aggregate_done(9, 0, &acc, items.len());
+}
+#[inline]
+fn n14(ev: &mut Evaluator<'_>) {
+    if ev.known(14) { return; }
+    let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(14, 0, &acc) else { return; };
+    for item in items.iter() {
+        ev.item_field(3, item, 0);
+        ev.order(8, CmpOp::Ge, 3, 7);
+        match ev.aggregate_keeps(14, 0, 8) {
+            Some(true) => {}
+            Some(false) => continue,
+            None => return,
+        }
+        ev.item_field(11, item, 2);
+        ev.arith_step(12, ArithOp::Mul, 11, 3);
+        ev.arith_step(13, ArithOp::Div, 12, 5);
+        match acc.add(ev, 14, Some(13)) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(_) => return ev.aggregate_failed(14, 0),
+        }
+    }
+    ev.aggregate_done(14, 0, &acc, items.len());
+}
+#[inline]
+fn n19(ev: &mut Evaluator<'_>) {
+    if ev.known(19) { return; }
+    let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(19, 0, &acc) else { return; };
+    for item in items.iter() {
+        ev.item_field(3, item, 0);
+        ev.order(8, CmpOp::Ge, 3, 7);
+        match ev.aggregate_keeps(19, 0, 8) {
+            Some(true) => {}
+            Some(false) => continue,
+            None => return,
+        }
+        ev.item_field(16, item, 3);
+        ev.arith_step(17, ArithOp::Mul, 16, 3);
+        ev.arith_step(18, ArithOp::Div, 17, 5);
+        match acc.add(ev, 19, Some(18)) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(_) => return ev.aggregate_failed(19, 0),
+        }
+    }
+    ev.aggregate_done(19, 0, &acc, items.len());
+}
+#[inline]
+fn n26(ev: &mut Evaluator<'_>) {
+    if ev.known(26) { return; }
+    let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(26, 21, &acc) else { return; };
+    for item in items.iter() {
+        ev.item_field(24, item, 3);
+        ev.not(25, 24);
+        match ev.aggregate_keeps(26, 0, 25) {
+            Some(true) => {}
+            Some(false) => continue,
+            None => return,
+        }
+        ev.item_field(23, item, 0);
+        match acc.add(ev, 26, Some(23)) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(_) => return ev.aggregate_failed(26, 0),
+        }
+    }
+    ev.aggregate_done(26, 0, &acc, items.len());
+}
+#[inline]
+fn n29(ev: &mut Evaluator<'_>) {
+    if ev.known(29) { return; }
+    let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(29, 21, &acc) else { return; };
+    for item in items.iter() {
+        ev.item_field(24, item, 3);
+        ev.not(25, 24);
+        match ev.aggregate_keeps(29, 0, 25) {
+            Some(true) => {}
+            Some(false) => continue,
+            None => return,
+        }
+        ev.item_field(28, item, 1);
+        match acc.add(ev, 29, Some(28)) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(_) => return ev.aggregate_failed(29, 0),
+        }
+    }
+    ev.aggregate_done(29, 0, &acc, items.len());
+}
+#[inline]
+fn n32(ev: &mut Evaluator<'_>) {
+    if ev.known(32) { return; }
+    let mut acc = Accumulator::new(AggKind::Sum);
+    let Some(items) = ev.aggregate_items(32, 21, &acc) else { return; };
+    for item in items.iter() {
+        ev.item_field(24, item, 3);
+        ev.not(25, 24);
+        match ev.aggregate_keeps(32, 0, 25) {
+            Some(true) => {}
+            Some(false) => continue,
+            None => return,
+        }
+        ev.item_field(31, item, 2);
+        match acc.add(ev, 32, Some(31)) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(_) => return ev.aggregate_failed(32, 0),
+        }
+    }
+    ev.aggregate_done(32, 0, &acc, items.len());
+}
+#[inline]
+fn n35(ev: &mut Evaluator<'_>) {
+    if ev.known(35) { return; }
+    ev.field(35, 34, 0);
+}
+#[inline(always)]
+fn n36(ev: &mut Evaluator<'_>) {
+    n35(ev);
+    n9(ev);
+    ev.arith_step(36, ArithOp::Add, 35, 9);
+}
+#[inline]
+fn n37(ev: &mut Evaluator<'_>) {
+    if ev.known(37) { return; }
+    n36(ev);
+    n26(ev);
+    ev.arith_step(37, ArithOp::Add, 36, 26);
+}
+#[inline]
+fn n38(ev: &mut Evaluator<'_>) {
+    if ev.known(38) { return; }
+    ev.field(38, 34, 1);
+}
+#[inline(always)]
+fn n39(ev: &mut Evaluator<'_>) {
+    n38(ev);
+    n14(ev);
+    ev.arith_step(39, ArithOp::Add, 38, 14);
+}
+#[inline]
+fn n40(ev: &mut Evaluator<'_>) {
+    if ev.known(40) { return; }
+    n39(ev);
+    n29(ev);
+    ev.arith_step(40, ArithOp::Add, 39, 29);
+}
+#[inline]
+fn n41(ev: &mut Evaluator<'_>) {
+    if ev.known(41) { return; }
+    ev.field(41, 34, 2);
+}
+#[inline(always)]
+fn n42(ev: &mut Evaluator<'_>) {
+    n41(ev);
+    n19(ev);
+    ev.arith_step(42, ArithOp::Add, 41, 19);
+}
+#[inline]
+fn n43(ev: &mut Evaluator<'_>) {
+    if ev.known(43) { return; }
+    n42(ev);
+    n32(ev);
+    ev.arith_step(43, ArithOp::Add, 42, 32);
+}
+#[inline(always)]
+fn n45(ev: &mut Evaluator<'_>) {
+    n37(ev);
+    ev.order(45, CmpOp::Lt, 37, 44);
+}
+#[inline(always)]
+fn n47(ev: &mut Evaluator<'_>) {
+    n40(ev);
+    ev.order(47, CmpOp::Le, 40, 46);
+}
+#[inline(always)]
+fn n48(ev: &mut Evaluator<'_>) {
+    n43(ev);
+    ev.order(48, CmpOp::Le, 43, 46);
+}
+#[inline(always)]
+fn n49(ev: &mut Evaluator<'_>) {
+    'read: {
+    n47(ev);
+    if ev.flag(47) != FALSE { break 'read; }
+    n48(ev);
+    }
+    ev.or(49, &[47, 48]);
+}
+#[inline(always)]
+fn n50(ev: &mut Evaluator<'_>) {
+    'read: {
+    n45(ev);
+    if ev.flag(45) != TRUE { break 'read; }
+    n49(ev);
+    }
+    ev.and(50, &[45, 49]);
+}
+#[inline(always)]
+fn n53(ev: &mut Evaluator<'_>) {
+    n37(ev);
+    ev.order(53, CmpOp::Lt, 37, 52);
+}
+#[inline(always)]
+fn n55(ev: &mut Evaluator<'_>) {
+    n40(ev);
+    ev.order(55, CmpOp::Le, 40, 54);
+}
+#[inline(always)]
+fn n56(ev: &mut Evaluator<'_>) {
+    n43(ev);
+    ev.order(56, CmpOp::Le, 43, 54);
+}
+#[inline(always)]
+fn n57(ev: &mut Evaluator<'_>) {
+    'read: {
+    n55(ev);
+    if ev.flag(55) != FALSE { break 'read; }
+    n56(ev);
+    }
+    ev.or(57, &[55, 56]);
+}
+#[inline(always)]
+fn n58(ev: &mut Evaluator<'_>) {
+    'read: {
+    n53(ev);
+    if ev.flag(53) != TRUE { break 'read; }
+    n57(ev);
+    }
+    ev.and(58, &[53, 57]);
+}
+#[inline(always)]
+fn n61(ev: &mut Evaluator<'_>) {
+    n37(ev);
+    ev.order(61, CmpOp::Lt, 37, 60);
+}
+#[inline(always)]
+fn n63(ev: &mut Evaluator<'_>) {
+    n40(ev);
+    ev.order(63, CmpOp::Le, 40, 62);
+}
+#[inline(always)]
+fn n65(ev: &mut Evaluator<'_>) {
+    n43(ev);
+    ev.order(65, CmpOp::Le, 43, 64);
+}
+#[inline(always)]
+fn n66(ev: &mut Evaluator<'_>) {
+    'read: {
+    n63(ev);
+    if ev.flag(63) != FALSE { break 'read; }
+    n65(ev);
+    }
+    ev.or(66, &[63, 65]);
+}
+#[inline(always)]
+fn n67(ev: &mut Evaluator<'_>) {
+    'read: {
+    n61(ev);
+    if ev.flag(61) != TRUE { break 'read; }
+    n66(ev);
+    }
+    ev.and(67, &[61, 66]);
+}
+#[inline(always)]
+fn n70(ev: &mut Evaluator<'_>) {
+    n67(ev);
+    match ev.flag(67) {
+        TRUE => {
+        }
+        FALSE => {
+        }
+        _ => {}
+    }
+    ev.choose(70, 67, 68, 69);
+}
+#[inline(always)]
+fn n71(ev: &mut Evaluator<'_>) {
+    n58(ev);
+    match ev.flag(58) {
+        TRUE => {
+        }
+        FALSE => {
+    n70(ev);
+        }
+        _ => {}
+    }
+    ev.choose(71, 58, 59, 70);
+}
+#[inline]
+fn n72(ev: &mut Evaluator<'_>) {
+    if ev.known(72) { return; }
+    n50(ev);
+    match ev.flag(50) {
+        TRUE => {
+        }
+        FALSE => {
+    n71(ev);
+        }
+        _ => {}
+    }
+    ev.choose(72, 50, 51, 71);
+}
+#[inline(always)]
+fn n75(ev: &mut Evaluator<'_>) {
+    n35(ev);
+    ev.order(75, CmpOp::Lt, 35, 44);
+}
+#[inline(always)]
+fn n76(ev: &mut Evaluator<'_>) {
+    n38(ev);
+    ev.order(76, CmpOp::Le, 38, 46);
+}
+#[inline(always)]
+fn n77(ev: &mut Evaluator<'_>) {
+    n41(ev);
+    ev.order(77, CmpOp::Le, 41, 46);
+}
+#[inline(always)]
+fn n78(ev: &mut Evaluator<'_>) {
+    'read: {
+    n76(ev);
+    if ev.flag(76) != FALSE { break 'read; }
+    n77(ev);
+    }
+    ev.or(78, &[76, 77]);
+}
+#[inline(always)]
+fn n79(ev: &mut Evaluator<'_>) {
+    'read: {
+    n75(ev);
+    if ev.flag(75) != TRUE { break 'read; }
+    n78(ev);
+    }
+    ev.and(79, &[75, 78]);
+}
+#[inline(always)]
+fn n80(ev: &mut Evaluator<'_>) {
+    n35(ev);
+    ev.order(80, CmpOp::Lt, 35, 52);
+}
+#[inline(always)]
+fn n81(ev: &mut Evaluator<'_>) {
+    n38(ev);
+    ev.order(81, CmpOp::Le, 38, 54);
+}
+#[inline(always)]
+fn n82(ev: &mut Evaluator<'_>) {
+    n41(ev);
+    ev.order(82, CmpOp::Le, 41, 54);
+}
+#[inline(always)]
+fn n83(ev: &mut Evaluator<'_>) {
+    'read: {
+    n81(ev);
+    if ev.flag(81) != FALSE { break 'read; }
+    n82(ev);
+    }
+    ev.or(83, &[81, 82]);
+}
+#[inline(always)]
+fn n84(ev: &mut Evaluator<'_>) {
+    'read: {
+    n80(ev);
+    if ev.flag(80) != TRUE { break 'read; }
+    n83(ev);
+    }
+    ev.and(84, &[80, 83]);
+}
+#[inline(always)]
+fn n85(ev: &mut Evaluator<'_>) {
+    n35(ev);
+    ev.order(85, CmpOp::Lt, 35, 60);
+}
+#[inline(always)]
+fn n86(ev: &mut Evaluator<'_>) {
+    n38(ev);
+    ev.order(86, CmpOp::Le, 38, 62);
+}
+#[inline(always)]
+fn n87(ev: &mut Evaluator<'_>) {
+    n41(ev);
+    ev.order(87, CmpOp::Le, 41, 64);
+}
+#[inline(always)]
+fn n88(ev: &mut Evaluator<'_>) {
+    'read: {
+    n86(ev);
+    if ev.flag(86) != FALSE { break 'read; }
+    n87(ev);
+    }
+    ev.or(88, &[86, 87]);
+}
+#[inline(always)]
+fn n89(ev: &mut Evaluator<'_>) {
+    'read: {
+    n85(ev);
+    if ev.flag(85) != TRUE { break 'read; }
+    n88(ev);
+    }
+    ev.and(89, &[85, 88]);
+}
+#[inline(always)]
+fn n90(ev: &mut Evaluator<'_>) {
+    n89(ev);
+    match ev.flag(89) {
+        TRUE => {
+        }
+        FALSE => {
+        }
+        _ => {}
+    }
+    ev.choose(90, 89, 68, 69);
+}
+#[inline(always)]
+fn n91(ev: &mut Evaluator<'_>) {
+    n84(ev);
+    match ev.flag(84) {
+        TRUE => {
+        }
+        FALSE => {
+    n90(ev);
+        }
+        _ => {}
+    }
+    ev.choose(91, 84, 59, 90);
+}
+#[inline]
+fn n92(ev: &mut Evaluator<'_>) {
+    if ev.known(92) { return; }
+    n79(ev);
+    match ev.flag(79) {
+        TRUE => {
+        }
+        FALSE => {
+    n91(ev);
+        }
+        _ => {}
+    }
+    ev.choose(92, 79, 51, 91);
+}
+#[inline]
+fn n96(ev: &mut Evaluator<'_>) {
+    if ev.known(96) { return; }
+    ev.is_given(96, 95, true);
+}
+#[inline]
+fn n97(ev: &mut Evaluator<'_>) {
+    if ev.known(97) { return; }
+    ev.field(97, 95, 0);
+}
+#[inline(always)]
+fn n98(ev: &mut Evaluator<'_>) {
+    n97(ev);
+    n9(ev);
+    ev.arith_step(98, ArithOp::Add, 97, 9);
+}
+#[inline]
+fn n99(ev: &mut Evaluator<'_>) {
+    if ev.known(99) { return; }
+    n98(ev);
+    n26(ev);
+    ev.arith_step(99, ArithOp::Add, 98, 26);
+}
+#[inline]
+fn n100(ev: &mut Evaluator<'_>) {
+    if ev.known(100) { return; }
+    ev.field(100, 95, 1);
+}
+#[inline(always)]
+fn n101(ev: &mut Evaluator<'_>) {
+    n100(ev);
+    n14(ev);
+    ev.arith_step(101, ArithOp::Add, 100, 14);
+}
+#[inline]
+fn n102(ev: &mut Evaluator<'_>) {
+    if ev.known(102) { return; }
+    n101(ev);
+    n29(ev);
+    ev.arith_step(102, ArithOp::Add, 101, 29);
+}
+#[inline]
+fn n103(ev: &mut Evaluator<'_>) {
+    if ev.known(103) { return; }
+    ev.field(103, 95, 2);
+}
+#[inline(always)]
+fn n104(ev: &mut Evaluator<'_>) {
+    n103(ev);
+    n19(ev);
+    ev.arith_step(104, ArithOp::Add, 103, 19);
+}
+#[inline]
+fn n105(ev: &mut Evaluator<'_>) {
+    if ev.known(105) { return; }
+    n104(ev);
+    n32(ev);
+    ev.arith_step(105, ArithOp::Add, 104, 32);
+}
+#[inline(always)]
+fn n106(ev: &mut Evaluator<'_>) {
+    n99(ev);
+    ev.order(106, CmpOp::Lt, 99, 44);
+}
+#[inline(always)]
+fn n107(ev: &mut Evaluator<'_>) {
+    n102(ev);
+    ev.order(107, CmpOp::Le, 102, 46);
+}
+#[inline(always)]
+fn n108(ev: &mut Evaluator<'_>) {
+    n105(ev);
+    ev.order(108, CmpOp::Le, 105, 46);
+}
+#[inline(always)]
+fn n109(ev: &mut Evaluator<'_>) {
+    'read: {
+    n107(ev);
+    if ev.flag(107) != FALSE { break 'read; }
+    n108(ev);
+    }
+    ev.or(109, &[107, 108]);
+}
+#[inline(always)]
+fn n110(ev: &mut Evaluator<'_>) {
+    'read: {
+    n106(ev);
+    if ev.flag(106) != TRUE { break 'read; }
+    n109(ev);
+    }
+    ev.and(110, &[106, 109]);
+}
+#[inline(always)]
+fn n111(ev: &mut Evaluator<'_>) {
+    n99(ev);
+    ev.order(111, CmpOp::Lt, 99, 52);
+}
+#[inline(always)]
+fn n112(ev: &mut Evaluator<'_>) {
+    n102(ev);
+    ev.order(112, CmpOp::Le, 102, 54);
+}
+#[inline(always)]
+fn n113(ev: &mut Evaluator<'_>) {
+    n105(ev);
+    ev.order(113, CmpOp::Le, 105, 54);
+}
+#[inline(always)]
+fn n114(ev: &mut Evaluator<'_>) {
+    'read: {
+    n112(ev);
+    if ev.flag(112) != FALSE { break 'read; }
+    n113(ev);
+    }
+    ev.or(114, &[112, 113]);
+}
+#[inline(always)]
+fn n115(ev: &mut Evaluator<'_>) {
+    'read: {
+    n111(ev);
+    if ev.flag(111) != TRUE { break 'read; }
+    n114(ev);
+    }
+    ev.and(115, &[111, 114]);
+}
+#[inline(always)]
+fn n116(ev: &mut Evaluator<'_>) {
+    n99(ev);
+    ev.order(116, CmpOp::Lt, 99, 60);
+}
+#[inline(always)]
+fn n117(ev: &mut Evaluator<'_>) {
+    n102(ev);
+    ev.order(117, CmpOp::Le, 102, 62);
+}
+#[inline(always)]
+fn n118(ev: &mut Evaluator<'_>) {
+    n105(ev);
+    ev.order(118, CmpOp::Le, 105, 64);
+}
+#[inline(always)]
+fn n119(ev: &mut Evaluator<'_>) {
+    'read: {
+    n117(ev);
+    if ev.flag(117) != FALSE { break 'read; }
+    n118(ev);
+    }
+    ev.or(119, &[117, 118]);
+}
+#[inline(always)]
+fn n120(ev: &mut Evaluator<'_>) {
+    'read: {
+    n116(ev);
+    if ev.flag(116) != TRUE { break 'read; }
+    n119(ev);
+    }
+    ev.and(120, &[116, 119]);
+}
+#[inline(always)]
+fn n121(ev: &mut Evaluator<'_>) {
+    n120(ev);
+    match ev.flag(120) {
+        TRUE => {
+        }
+        FALSE => {
+        }
+        _ => {}
+    }
+    ev.choose(121, 120, 68, 69);
+}
+#[inline(always)]
+fn n122(ev: &mut Evaluator<'_>) {
+    n115(ev);
+    match ev.flag(115) {
+        TRUE => {
+        }
+        FALSE => {
+    n121(ev);
+        }
+        _ => {}
+    }
+    ev.choose(122, 115, 59, 121);
+}
+#[inline(always)]
+fn n123(ev: &mut Evaluator<'_>) {
+    n110(ev);
+    match ev.flag(110) {
+        TRUE => {
+        }
+        FALSE => {
+    n122(ev);
+        }
+        _ => {}
+    }
+    ev.choose(123, 110, 51, 122);
+}
+#[inline]
+fn n126(ev: &mut Evaluator<'_>) {
+    if ev.known(126) { return; }
+    n96(ev);
+    match ev.flag(96) {
+        TRUE => {
+    n123(ev);
+        }
+        FALSE => {
+        }
+        _ => {}
+    }
+    ev.choose(126, 96, 123, 125);
+}
+#[inline(always)]
+fn n128(ev: &mut Evaluator<'_>) {
+    n97(ev);
+    ev.order(128, CmpOp::Lt, 97, 44);
+}
+#[inline(always)]
+fn n129(ev: &mut Evaluator<'_>) {
+    n100(ev);
+    ev.order(129, CmpOp::Le, 100, 46);
+}
+#[inline(always)]
+fn n130(ev: &mut Evaluator<'_>) {
+    n103(ev);
+    ev.order(130, CmpOp::Le, 103, 46);
+}
+#[inline(always)]
+fn n131(ev: &mut Evaluator<'_>) {
+    'read: {
+    n129(ev);
+    if ev.flag(129) != FALSE { break 'read; }
+    n130(ev);
+    }
+    ev.or(131, &[129, 130]);
+}
+#[inline(always)]
+fn n132(ev: &mut Evaluator<'_>) {
+    'read: {
+    n128(ev);
+    if ev.flag(128) != TRUE { break 'read; }
+    n131(ev);
+    }
+    ev.and(132, &[128, 131]);
+}
+#[inline(always)]
+fn n133(ev: &mut Evaluator<'_>) {
+    n97(ev);
+    ev.order(133, CmpOp::Lt, 97, 52);
+}
+#[inline(always)]
+fn n134(ev: &mut Evaluator<'_>) {
+    n100(ev);
+    ev.order(134, CmpOp::Le, 100, 54);
+}
+#[inline(always)]
+fn n135(ev: &mut Evaluator<'_>) {
+    n103(ev);
+    ev.order(135, CmpOp::Le, 103, 54);
+}
+#[inline(always)]
+fn n136(ev: &mut Evaluator<'_>) {
+    'read: {
+    n134(ev);
+    if ev.flag(134) != FALSE { break 'read; }
+    n135(ev);
+    }
+    ev.or(136, &[134, 135]);
+}
+#[inline(always)]
+fn n137(ev: &mut Evaluator<'_>) {
+    'read: {
+    n133(ev);
+    if ev.flag(133) != TRUE { break 'read; }
+    n136(ev);
+    }
+    ev.and(137, &[133, 136]);
+}
+#[inline(always)]
+fn n138(ev: &mut Evaluator<'_>) {
+    n97(ev);
+    ev.order(138, CmpOp::Lt, 97, 60);
+}
+#[inline(always)]
+fn n139(ev: &mut Evaluator<'_>) {
+    n100(ev);
+    ev.order(139, CmpOp::Le, 100, 62);
+}
+#[inline(always)]
+fn n140(ev: &mut Evaluator<'_>) {
+    n103(ev);
+    ev.order(140, CmpOp::Le, 103, 64);
+}
+#[inline(always)]
+fn n141(ev: &mut Evaluator<'_>) {
+    'read: {
+    n139(ev);
+    if ev.flag(139) != FALSE { break 'read; }
+    n140(ev);
+    }
+    ev.or(141, &[139, 140]);
+}
+#[inline(always)]
+fn n142(ev: &mut Evaluator<'_>) {
+    'read: {
+    n138(ev);
+    if ev.flag(138) != TRUE { break 'read; }
+    n141(ev);
+    }
+    ev.and(142, &[138, 141]);
+}
+#[inline(always)]
+fn n143(ev: &mut Evaluator<'_>) {
+    n142(ev);
+    match ev.flag(142) {
+        TRUE => {
+        }
+        FALSE => {
+        }
+        _ => {}
+    }
+    ev.choose(143, 142, 68, 69);
+}
+#[inline(always)]
+fn n144(ev: &mut Evaluator<'_>) {
+    n137(ev);
+    match ev.flag(137) {
+        TRUE => {
+        }
+        FALSE => {
+    n143(ev);
+        }
+        _ => {}
+    }
+    ev.choose(144, 137, 59, 143);
+}
+#[inline(always)]
+fn n145(ev: &mut Evaluator<'_>) {
+    n132(ev);
+    match ev.flag(132) {
+        TRUE => {
+        }
+        FALSE => {
+    n144(ev);
+        }
+        _ => {}
+    }
+    ev.choose(145, 132, 51, 144);
+}
+#[inline]
+fn n147(ev: &mut Evaluator<'_>) {
+    if ev.known(147) { return; }
+    n96(ev);
+    match ev.flag(96) {
+        TRUE => {
+    n145(ev);
+        }
+        FALSE => {
+        }
+        _ => {}
+    }
+    ev.choose(147, 96, 145, 125);
+}
+#[inline(always)]
+fn n149(ev: &mut Evaluator<'_>) {
+    n126(ev);
+    ev.is_given(149, 126, true);
+}
+#[inline(always)]
+fn n150(ev: &mut Evaluator<'_>) {
+    n126(ev);
+    n72(ev);
+    ev.equal(150, 126, 72, true);
+}
+#[inline(always)]
+fn n151(ev: &mut Evaluator<'_>) {
+    'read: {
+    n149(ev);
+    if ev.flag(149) != TRUE { break 'read; }
+    n150(ev);
+    }
+    ev.and(151, &[149, 150]);
+}
+#[inline]
+fn n152(ev: &mut Evaluator<'_>) {
+    if ev.known(152) { return; }
+    n151(ev);
+    match ev.flag(151) {
+        TRUE => {
+    n126(ev);
+        }
+        FALSE => {
+    n72(ev);
+        }
+        _ => {}
+    }
+    ev.choose(152, 151, 126, 72);
+}
+#[inline(always)]
+fn n154(ev: &mut Evaluator<'_>) {
+    n147(ev);
+    ev.is_given(154, 147, true);
+}
+#[inline(always)]
+fn n155(ev: &mut Evaluator<'_>) {
+    n147(ev);
+    n92(ev);
+    ev.equal(155, 147, 92, true);
+}
+#[inline(always)]
+fn n156(ev: &mut Evaluator<'_>) {
+    'read: {
+    n154(ev);
+    if ev.flag(154) != TRUE { break 'read; }
+    n155(ev);
+    }
+    ev.and(156, &[154, 155]);
+}
+#[inline]
+fn n157(ev: &mut Evaluator<'_>) {
+    if ev.known(157) { return; }
+    n156(ev);
+    match ev.flag(156) {
+        TRUE => {
+    n147(ev);
+        }
+        FALSE => {
+    n92(ev);
+        }
+        _ => {}
+    }
+    ev.choose(157, 156, 147, 92);
+}
+#[inline]
+fn n160(ev: &mut Evaluator<'_>) {
+    if ev.known(160) { return; }
+    ev.is_given(160, 159, true);
+}
+#[inline(always)]
+fn n161(ev: &mut Evaluator<'_>) {
+    ev.field(161, 159, 3);
+}
+#[inline(always)]
+fn n163(ev: &mut Evaluator<'_>) {
+    ev.is_given(163, 162, true);
+}
+#[inline(always)]
+fn n164(ev: &mut Evaluator<'_>) {
+    ev.field(164, 162, 0);
+}
+#[inline(always)]
+fn n172(ev: &mut Evaluator<'_>) {
+    n164(ev);
+    let mut acc = Accumulator::new(AggKind::Any);
+    let Some(items) = ev.aggregate_items(172, 164, &acc) else { return; };
+    for item in items.iter() {
+        ev.bind_local(0, item);
+        ev.local(165, 0);
+        ev.compute_into(171);
+        match ev.aggregate_keeps(172, 0, 171) {
+            Some(true) => {}
+            Some(false) => continue,
+            None => return,
+        }
+        match acc.add(ev, 172, None) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(_) => return ev.aggregate_failed(172, 0),
+        }
+    }
+    ev.aggregate_done(172, 0, &acc, items.len());
+}
+#[inline]
+fn n173(ev: &mut Evaluator<'_>) {
+    if ev.known(173) { return; }
+    'read: {
+    n163(ev);
+    if ev.flag(163) != TRUE { break 'read; }
+    n172(ev);
+    }
+    ev.and(173, &[163, 172]);
+}
+#[inline(always)]
+fn n175(ev: &mut Evaluator<'_>) {
+    n173(ev);
+    ev.not(175, 173);
+}
+#[inline]
+fn n176(ev: &mut Evaluator<'_>) {
+    if ev.known(176) { return; }
+    'read: {
+    n160(ev);
+    if ev.flag(160) != TRUE { break 'read; }
+    n161(ev);
+    if ev.flag(161) != TRUE { break 'read; }
+    n175(ev);
+    }
+    ev.and(176, &[160, 161, 175]);
+}
+#[inline]
+fn n178(ev: &mut Evaluator<'_>) {
+    if ev.known(178) { return; }
+    n176(ev);
+    match ev.flag(176) {
+        TRUE => {
+    n157(ev);
+        }
+        FALSE => {
+    n152(ev);
+        }
+        _ => {}
+    }
+    ev.choose(178, 176, 157, 152);
+}
+#[inline]
+fn n180(ev: &mut Evaluator<'_>) {
+    if ev.known(180) { return; }
+    n178(ev);
+    ev.equal(180, 178, 68, false);
+}
+#[inline]
+fn n181(ev: &mut Evaluator<'_>) {
+    if ev.known(181) { return; }
+    n178(ev);
+    ev.equal(181, 178, 69, false);
+}
+#[inline(always)]
+fn n182(ev: &mut Evaluator<'_>) {
+    'read: {
+    n180(ev);
+    if ev.flag(180) != FALSE { break 'read; }
+    n181(ev);
+    }
+    ev.or(182, &[180, 181]);
+}
+#[inline]
+fn n191(ev: &mut Evaluator<'_>) {
+    if ev.known(191) { return; }
+    ev.keys(191, AggKind::Any, 184, 0);
+}
+#[inline]
+fn n195(ev: &mut Evaluator<'_>) {
+    if ev.known(195) { return; }
+    ev.keys(195, AggKind::Any, 184, 1);
+}
+#[inline]
+fn n198(ev: &mut Evaluator<'_>) {
+    if ev.known(198) { return; }
+    ev.is_given(198, 197, true);
+}
+#[inline]
+fn n199(ev: &mut Evaluator<'_>) {
+    if ev.known(199) { return; }
+    ev.field(199, 197, 0);
+}
+#[inline(always)]
+fn n201(ev: &mut Evaluator<'_>) {
+    n199(ev);
+    ev.equal(201, 199, 200, false);
+}
+#[inline(always)]
+fn n202(ev: &mut Evaluator<'_>) {
+    'read: {
+    n198(ev);
+    if ev.flag(198) != TRUE { break 'read; }
+    n201(ev);
+    }
+    ev.and(202, &[198, 201]);
+}
+#[inline(always)]
+fn n205(ev: &mut Evaluator<'_>) {
+    n199(ev);
+    ev.equal(205, 199, 204, false);
+}
+#[inline(always)]
+fn n206(ev: &mut Evaluator<'_>) {
+    ev.field(206, 197, 1);
+}
+#[inline(always)]
+fn n207(ev: &mut Evaluator<'_>) {
+    n206(ev);
+    let mut acc = Accumulator::new(AggKind::Count);
+    let Some(items) = ev.aggregate_items(207, 206, &acc) else { return; };
+    acc.keep_all(items.len());
+    ev.aggregate_done(207, 0, &acc, items.len());
+}
+#[inline(always)]
+fn n209(ev: &mut Evaluator<'_>) {
+    n207(ev);
+    ev.order(209, CmpOp::Gt, 207, 208);
+}
+#[inline]
+fn n210(ev: &mut Evaluator<'_>) {
+    if ev.known(210) { return; }
+    'read: {
+    n198(ev);
+    if ev.flag(198) != TRUE { break 'read; }
+    n205(ev);
+    if ev.flag(205) != TRUE { break 'read; }
+    n209(ev);
+    }
+    ev.and(210, &[198, 205, 209]);
+}
+#[inline(always)]
+fn n219(ev: &mut Evaluator<'_>) {
+    ev.keys(219, AggKind::Any, 184, 2);
+}
+#[inline(always)]
+fn n221(ev: &mut Evaluator<'_>) {
+    ev.keys(221, AggKind::Any, 184, 3);
+}
+#[inline]
+fn n223(ev: &mut Evaluator<'_>) {
+    if ev.known(223) { return; }
+    ev.field(223, 197, 2);
+}
+#[inline(always)]
+fn n224(ev: &mut Evaluator<'_>) {
+    n223(ev);
+    ev.is_given(224, 223, true);
+}
+#[inline(always)]
+fn n226(ev: &mut Evaluator<'_>) {
+    n223(ev);
+    ev.equal(226, 223, 225, false);
+}
+#[inline(always)]
+fn n228(ev: &mut Evaluator<'_>) {
+    n199(ev);
+    ev.equal(228, 199, 227, false);
+}
+#[inline]
+fn n230(ev: &mut Evaluator<'_>) {
+    if ev.known(230) { return; }
+    ev.is_given(230, 229, true);
+}
+#[inline(always)]
+fn n231(ev: &mut Evaluator<'_>) {
+    'read: {
+    n228(ev);
+    if ev.flag(228) != TRUE { break 'read; }
+    n230(ev);
+    }
+    ev.and(231, &[228, 230]);
+}
+#[inline]
+fn n232(ev: &mut Evaluator<'_>) {
+    if ev.known(232) { return; }
+    'read: {
+    n195(ev);
+    if ev.flag(195) != TRUE { break 'read; }
+    n202(ev);
+    }
+    ev.and(232, &[195, 202]);
+}
+#[inline(always)]
+fn n233(ev: &mut Evaluator<'_>) {
+    n199(ev);
+    ev.equal(233, 199, 44, false);
+}
+#[inline(always)]
+fn n234(ev: &mut Evaluator<'_>) {
+    'read: {
+    n233(ev);
+    if ev.flag(233) != TRUE { break 'read; }
+    n173(ev);
+    }
+    ev.and(234, &[233, 173]);
+}
+#[inline(always)]
+fn n235(ev: &mut Evaluator<'_>) {
+    'read: {
+    n231(ev);
+    if ev.flag(231) != FALSE { break 'read; }
+    n232(ev);
+    if ev.flag(232) != FALSE { break 'read; }
+    n210(ev);
+    if ev.flag(210) != FALSE { break 'read; }
+    n234(ev);
+    }
+    ev.or(235, &[231, 232, 210, 234]);
+}
+#[inline(always)]
+fn n236(ev: &mut Evaluator<'_>) {
+    'read: {
+    n198(ev);
+    if ev.flag(198) != TRUE { break 'read; }
+    n224(ev);
+    if ev.flag(224) != TRUE { break 'read; }
+    n226(ev);
+    if ev.flag(226) != TRUE { break 'read; }
+    n235(ev);
+    }
+    ev.and(236, &[198, 224, 226, 235]);
+}
+#[inline(always)]
+fn n256(ev: &mut Evaluator<'_>) {
+    'read: {
+    n191(ev);
+    if ev.flag(191) != TRUE { break 'read; }
+    n182(ev);
+    }
+    ev.and(256, &[191, 182]);
+}
+#[inline]
+fn n258(ev: &mut Evaluator<'_>) {
+    if ev.known(258) { return; }
+    ev.not(258, 257);
+}
+#[inline(always)]
+fn n262(ev: &mut Evaluator<'_>) {
+    n256(ev);
+    if ev.flag(256) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(262, 256, &[258, 260]);
+}
+#[inline(always)]
+fn n265(ev: &mut Evaluator<'_>) {
+    if ev.flag(264) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(265, 264, &[258, 260]);
+}
+#[inline]
+fn n269(ev: &mut Evaluator<'_>) {
+    if ev.known(269) { return; }
+    ev.keys(269, AggKind::Any, 184, 4);
+}
+#[inline(always)]
+fn n270(ev: &mut Evaluator<'_>) {
+    n269(ev);
+    if ev.flag(269) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(270, 269, &[258, 260]);
+}
+#[inline(always)]
+fn n274(ev: &mut Evaluator<'_>) {
+    ev.keys(274, AggKind::Any, 184, 5);
+}
+#[inline(always)]
+fn n275(ev: &mut Evaluator<'_>) {
+    'read: {
+    if ev.flag(271) != FALSE { break 'read; }
+    n274(ev);
+    }
+    ev.or(275, &[271, 274]);
+}
+#[inline(always)]
+fn n276(ev: &mut Evaluator<'_>) {
+    n275(ev);
+    if ev.flag(275) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(276, 275, &[258, 260]);
+}
+#[inline]
+fn n279(ev: &mut Evaluator<'_>) {
+    if ev.known(279) { return; }
+    ev.keys(279, AggKind::Any, 184, 6);
+}
+#[inline(always)]
+fn n280(ev: &mut Evaluator<'_>) {
+    n279(ev);
+    if ev.flag(279) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(280, 279, &[258, 260]);
+}
+#[inline(always)]
+fn n282(ev: &mut Evaluator<'_>) {
+    if ev.flag(281) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(282, 281, &[258, 260]);
+}
+#[inline(always)]
+fn n283(ev: &mut Evaluator<'_>) {
+    n230(ev);
+    if ev.flag(230) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(283, 230, &[258, 260]);
+}
+#[inline(always)]
+fn n284(ev: &mut Evaluator<'_>) {
+    n232(ev);
+    if ev.flag(232) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(284, 232, &[258, 260]);
+}
+#[inline(always)]
+fn n285(ev: &mut Evaluator<'_>) {
+    'read: {
+    n191(ev);
+    if ev.flag(191) != FALSE { break 'read; }
+    n195(ev);
+    if ev.flag(195) != FALSE { break 'read; }
+    n230(ev);
+    }
+    ev.or(285, &[191, 195, 230]);
+}
+#[inline(always)]
+fn n286(ev: &mut Evaluator<'_>) {
+    'read: {
+    n210(ev);
+    if ev.flag(210) != TRUE { break 'read; }
+    n285(ev);
+    }
+    ev.and(286, &[210, 285]);
+}
+#[inline(always)]
+fn n287(ev: &mut Evaluator<'_>) {
+    n286(ev);
+    if ev.flag(286) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(287, 286, &[258, 260]);
+}
+#[inline(always)]
+fn n288(ev: &mut Evaluator<'_>) {
+    n173(ev);
+    if ev.flag(173) == TRUE {
+    'read: {
+    n258(ev);
+    if ev.flag(258) != FALSE { break 'read; }
+    }
+    }
+    ev.rule(288, 173, &[258, 260]);
+}
+#[inline]
+fn n290(ev: &mut Evaluator<'_>) {
+    if ev.known(290) { return; }
+    'read: {
+    n262(ev);
+    match ev.flag(262) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n265(ev);
+    match ev.flag(265) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n270(ev);
+    match ev.flag(270) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n276(ev);
+    match ev.flag(276) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n280(ev);
+    match ev.flag(280) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n282(ev);
+    match ev.flag(282) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n283(ev);
+    match ev.flag(283) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n284(ev);
+    match ev.flag(284) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n287(ev);
+    match ev.flag(287) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n288(ev);
+    match ev.flag(288) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n258(ev);
+    match ev.flag(258) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    match ev.flag(260) {
         TRUE => {
         break 'read;
         }
@@ -5549,6 +4150,1405 @@ fn n565(ev: &mut Evaluator<'_>) {
         _ => break 'read,
     }
     }
-    ev.pick(565, &[562, 564], None);
+    ev.pick(290, &[262, 263, 265, 263, 270, 263, 276, 263, 280, 263, 282, 263, 283, 263, 284, 263, 287, 263, 288, 263, 258, 289, 260, 289], Some(289));
+}
+#[inline]
+fn n291(ev: &mut Evaluator<'_>) {
+    if ev.known(291) { return; }
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n221(ev);
+    if ev.flag(221) != TRUE { break 'read; }
+    n181(ev);
+    }
+    ev.and(291, &[290, 221, 181]);
+}
+#[inline]
+fn n293(ev: &mut Evaluator<'_>) {
+    if ev.known(293) { return; }
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    }
+    ev.and(293, &[290, 264]);
+}
+#[inline]
+fn n295(ev: &mut Evaluator<'_>) {
+    if ev.known(295) { return; }
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n180(ev);
+    if ev.flag(180) != TRUE { break 'read; }
+    n269(ev);
+    }
+    ev.and(295, &[290, 180, 269]);
+}
+#[inline(always)]
+fn n297(ev: &mut Evaluator<'_>) {
+    'read: {
+    if ev.flag(271) != FALSE { break 'read; }
+    n279(ev);
+    }
+    ev.or(297, &[271, 279]);
+}
+#[inline]
+fn n298(ev: &mut Evaluator<'_>) {
+    if ev.known(298) { return; }
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n297(ev);
+    }
+    ev.and(298, &[290, 297]);
+}
+#[inline(always)]
+fn n300(ev: &mut Evaluator<'_>) {
+    ev.compute_into(300);
+}
+#[inline]
+fn n301(ev: &mut Evaluator<'_>) {
+    if ev.known(301) { return; }
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n230(ev);
+    if ev.flag(230) != TRUE { break 'read; }
+    n300(ev);
+    }
+    ev.and(301, &[290, 230, 300]);
+}
+#[inline]
+fn n303(ev: &mut Evaluator<'_>) {
+    if ev.known(303) { return; }
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n236(ev);
+    }
+    ev.and(303, &[290, 236]);
+}
+#[inline(always)]
+fn n305(ev: &mut Evaluator<'_>) {
+    n290(ev);
+    if ev.flag(290) == TRUE {
+    'read: {
+    n291(ev);
+    if ev.flag(291) != FALSE { break 'read; }
+    n293(ev);
+    if ev.flag(293) != FALSE { break 'read; }
+    n295(ev);
+    if ev.flag(295) != FALSE { break 'read; }
+    n298(ev);
+    if ev.flag(298) != FALSE { break 'read; }
+    n301(ev);
+    if ev.flag(301) != FALSE { break 'read; }
+    n303(ev);
+    }
+    }
+    ev.rule(305, 290, &[291, 293, 295, 298, 301, 303]);
+}
+#[inline]
+fn n307(ev: &mut Evaluator<'_>) {
+    if ev.known(307) { return; }
+    'read: {
+    n305(ev);
+    match ev.flag(305) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n291(ev);
+    match ev.flag(291) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n293(ev);
+    match ev.flag(293) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n295(ev);
+    match ev.flag(295) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n298(ev);
+    match ev.flag(298) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n301(ev);
+    match ev.flag(301) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n303(ev);
+    match ev.flag(303) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    }
+    ev.pick(307, &[305, 306, 291, 225, 293, 225, 295, 225, 298, 225, 301, 225, 303, 225], None);
+}
+#[inline]
+fn n308(ev: &mut Evaluator<'_>) {
+    if ev.known(308) { return; }
+    n307(ev);
+    ev.is_given(308, 307, true);
+}
+#[inline(always)]
+fn n310(ev: &mut Evaluator<'_>) {
+    let mut acc = Accumulator::new(AggKind::Any);
+    let Some(items) = ev.aggregate_items(310, 0, &acc) else { return; };
+    for item in items.iter() {
+        ev.item_field(3, item, 0);
+        ev.order(8, CmpOp::Ge, 3, 7);
+        match ev.aggregate_keeps(310, 0, 8) {
+            Some(true) => {}
+            Some(false) => continue,
+            None => return,
+        }
+        match acc.add(ev, 310, None) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(_) => return ev.aggregate_failed(310, 0),
+        }
+    }
+    ev.aggregate_done(310, 0, &acc, items.len());
+}
+#[inline(always)]
+fn n311(ev: &mut Evaluator<'_>) {
+    let mut acc = Accumulator::new(AggKind::Count);
+    let Some(items) = ev.aggregate_items(311, 21, &acc) else { return; };
+    acc.keep_all(items.len());
+    ev.aggregate_done(311, 0, &acc, items.len());
+}
+#[inline(always)]
+fn n312(ev: &mut Evaluator<'_>) {
+    n311(ev);
+    ev.order(312, CmpOp::Gt, 311, 208);
+}
+#[inline]
+fn n313(ev: &mut Evaluator<'_>) {
+    if ev.known(313) { return; }
+    'read: {
+    n310(ev);
+    if ev.flag(310) != FALSE { break 'read; }
+    n312(ev);
+    }
+    ev.or(313, &[310, 312]);
+}
+#[inline]
+fn n315(ev: &mut Evaluator<'_>) {
+    if ev.known(315) { return; }
+    n152(ev);
+    n157(ev);
+    ev.equal(315, 152, 157, true);
+}
+#[inline(always)]
+fn n317(ev: &mut Evaluator<'_>) {
+    ev.field(317, 159, 0);
+}
+#[inline(always)]
+fn n318(ev: &mut Evaluator<'_>) {
+    'read: {
+    n160(ev);
+    if ev.flag(160) != TRUE { break 'read; }
+    n317(ev);
+    }
+    ev.and(318, &[160, 317]);
+}
+#[inline(always)]
+fn n320(ev: &mut Evaluator<'_>) {
+    ev.field(320, 159, 1);
+}
+#[inline(always)]
+fn n321(ev: &mut Evaluator<'_>) {
+    ev.field(321, 159, 2);
+}
+#[inline(always)]
+fn n322(ev: &mut Evaluator<'_>) {
+    'read: {
+    n160(ev);
+    if ev.flag(160) != TRUE { break 'read; }
+    n320(ev);
+    if ev.flag(320) != TRUE { break 'read; }
+    n321(ev);
+    }
+    ev.and(322, &[160, 320, 321]);
+}
+#[inline]
+fn n324(ev: &mut Evaluator<'_>) {
+    if ev.known(324) { return; }
+    'read: {
+    n308(ev);
+    if ev.flag(308) != TRUE { break 'read; }
+    n219(ev);
+    }
+    ev.and(324, &[308, 219]);
+}
+#[inline(always)]
+fn n326(ev: &mut Evaluator<'_>) {
+    'read: {
+    n324(ev);
+    match ev.flag(324) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    }
+    ev.pick(326, &[324, 263], Some(289));
+}
+#[inline(always)]
+fn n333(ev: &mut Evaluator<'_>) {
+    'read: {
+    n324(ev);
+    if ev.flag(324) != TRUE && ev.flag(324) != FALSE { break 'read; }
+    n324(ev);
+    if ev.flag(324) != TRUE && ev.flag(324) != FALSE { break 'read; }
+    n324(ev);
+    }
+    ev.collect(333, &[324, 324, 324], None);
+}
+#[inline]
+fn n336(ev: &mut Evaluator<'_>) {
+    if ev.known(336) { return; }
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n308(ev);
+    }
+    ev.and(336, &[290, 308]);
+}
+#[inline(always)]
+fn n340(ev: &mut Evaluator<'_>) {
+    ev.keys(340, AggKind::Any, 184, 7);
+}
+#[inline(always)]
+fn n341(ev: &mut Evaluator<'_>) {
+    'read: {
+    if ev.flag(281) != FALSE { break 'read; }
+    n340(ev);
+    }
+    ev.or(341, &[281, 340]);
+}
+#[inline(always)]
+fn n342(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n308(ev);
+    if ev.flag(308) != TRUE { break 'read; }
+    n341(ev);
+    }
+    ev.and(342, &[290, 308, 341]);
+}
+#[inline(always)]
+fn n347(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE && ev.flag(290) != FALSE { break 'read; }
+    n336(ev);
+    if ev.flag(336) != TRUE && ev.flag(336) != FALSE { break 'read; }
+    n342(ev);
+    if ev.flag(342) != TRUE && ev.flag(342) != FALSE { break 'read; }
+    n336(ev);
+    }
+    ev.collect(347, &[290, 336, 342, 336], None);
+}
+#[inline(always)]
+fn n349(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    match ev.flag(290) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    }
+    ev.pick(349, &[290, 247], None);
+}
+#[inline(always)]
+fn n351(ev: &mut Evaluator<'_>) {
+    'read: {
+    n336(ev);
+    match ev.flag(336) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    }
+    ev.pick(351, &[336, 254], None);
+}
+#[inline(always)]
+fn n354(ev: &mut Evaluator<'_>) {
+    ev.keys(354, AggKind::Any, 184, 8);
+}
+#[inline]
+fn n355(ev: &mut Evaluator<'_>) {
+    if ev.known(355) { return; }
+    ev.field(355, 162, 1);
+}
+#[inline(always)]
+fn n356(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(356, AggKind::Any, 355, 9);
+}
+#[inline(always)]
+fn n357(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n356(ev);
+    }
+    ev.and(357, &[173, 356]);
+}
+#[inline(always)]
+fn n358(ev: &mut Evaluator<'_>) {
+    'read: {
+    n354(ev);
+    if ev.flag(354) != FALSE { break 'read; }
+    n357(ev);
+    }
+    ev.or(358, &[354, 357]);
+}
+#[inline(always)]
+fn n360(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n358(ev);
+    }
+    ev.and(360, &[290, 358]);
+}
+#[inline(always)]
+fn n365(ev: &mut Evaluator<'_>) {
+    ev.keys(365, AggKind::Any, 184, 10);
+}
+#[inline(always)]
+fn n366(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(366, AggKind::Any, 355, 11);
+}
+#[inline(always)]
+fn n367(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n366(ev);
+    }
+    ev.and(367, &[173, 366]);
+}
+#[inline(always)]
+fn n368(ev: &mut Evaluator<'_>) {
+    'read: {
+    n365(ev);
+    if ev.flag(365) != FALSE { break 'read; }
+    n367(ev);
+    }
+    ev.or(368, &[365, 367]);
+}
+#[inline(always)]
+fn n370(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n368(ev);
+    }
+    ev.and(370, &[290, 368]);
+}
+#[inline(always)]
+fn n372(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n230(ev);
+    }
+    ev.and(372, &[290, 230]);
+}
+#[inline(always)]
+fn n376(ev: &mut Evaluator<'_>) {
+    ev.keys(376, AggKind::Any, 184, 12);
+}
+#[inline(always)]
+fn n377(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(377, AggKind::Any, 355, 13);
+}
+#[inline(always)]
+fn n378(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n377(ev);
+    }
+    ev.and(378, &[173, 377]);
+}
+#[inline(always)]
+fn n379(ev: &mut Evaluator<'_>) {
+    'read: {
+    n376(ev);
+    if ev.flag(376) != FALSE { break 'read; }
+    n378(ev);
+    }
+    ev.or(379, &[376, 378]);
+}
+#[inline(always)]
+fn n381(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n379(ev);
+    }
+    ev.and(381, &[290, 379]);
+}
+#[inline(always)]
+fn n385(ev: &mut Evaluator<'_>) {
+    ev.keys(385, AggKind::Any, 184, 14);
+}
+#[inline(always)]
+fn n386(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(386, AggKind::Any, 355, 15);
+}
+#[inline(always)]
+fn n387(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n386(ev);
+    }
+    ev.and(387, &[173, 386]);
+}
+#[inline(always)]
+fn n388(ev: &mut Evaluator<'_>) {
+    'read: {
+    n385(ev);
+    if ev.flag(385) != FALSE { break 'read; }
+    n387(ev);
+    }
+    ev.or(388, &[385, 387]);
+}
+#[inline(always)]
+fn n391(ev: &mut Evaluator<'_>) {
+    ev.keys(391, AggKind::Any, 184, 16);
+}
+#[inline(always)]
+fn n392(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(392, AggKind::Any, 355, 17);
+}
+#[inline(always)]
+fn n393(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n392(ev);
+    }
+    ev.and(393, &[173, 392]);
+}
+#[inline(always)]
+fn n394(ev: &mut Evaluator<'_>) {
+    'read: {
+    n391(ev);
+    if ev.flag(391) != FALSE { break 'read; }
+    n393(ev);
+    }
+    ev.or(394, &[391, 393]);
+}
+#[inline(always)]
+fn n396(ev: &mut Evaluator<'_>) {
+    'read: {
+    n388(ev);
+    if ev.flag(388) != FALSE { break 'read; }
+    n394(ev);
+    }
+    ev.or(396, &[388, 394]);
+}
+#[inline(always)]
+fn n397(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n396(ev);
+    }
+    ev.and(397, &[290, 396]);
+}
+#[inline(always)]
+fn n402(ev: &mut Evaluator<'_>) {
+    ev.keys(402, AggKind::Any, 184, 18);
+}
+#[inline(always)]
+fn n403(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(403, AggKind::Any, 355, 19);
+}
+#[inline(always)]
+fn n404(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n403(ev);
+    }
+    ev.and(404, &[173, 403]);
+}
+#[inline(always)]
+fn n405(ev: &mut Evaluator<'_>) {
+    'read: {
+    n402(ev);
+    if ev.flag(402) != FALSE { break 'read; }
+    n404(ev);
+    }
+    ev.or(405, &[402, 404]);
+}
+#[inline(always)]
+fn n407(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n405(ev);
+    }
+    ev.and(407, &[290, 405]);
+}
+#[inline(always)]
+fn n413(ev: &mut Evaluator<'_>) {
+    ev.keys(413, AggKind::Any, 184, 20);
+}
+#[inline(always)]
+fn n414(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(414, AggKind::Any, 355, 21);
+}
+#[inline(always)]
+fn n415(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n414(ev);
+    }
+    ev.and(415, &[173, 414]);
+}
+#[inline(always)]
+fn n416(ev: &mut Evaluator<'_>) {
+    'read: {
+    n413(ev);
+    if ev.flag(413) != FALSE { break 'read; }
+    n415(ev);
+    }
+    ev.or(416, &[413, 415]);
+}
+#[inline(always)]
+fn n418(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n416(ev);
+    }
+    ev.and(418, &[290, 416]);
+}
+#[inline(always)]
+fn n421(ev: &mut Evaluator<'_>) {
+    ev.keys(421, AggKind::Any, 184, 22);
+}
+#[inline(always)]
+fn n422(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(422, AggKind::Any, 355, 23);
+}
+#[inline(always)]
+fn n423(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n422(ev);
+    }
+    ev.and(423, &[173, 422]);
+}
+#[inline(always)]
+fn n424(ev: &mut Evaluator<'_>) {
+    'read: {
+    n421(ev);
+    if ev.flag(421) != FALSE { break 'read; }
+    n423(ev);
+    }
+    ev.or(424, &[421, 423]);
+}
+#[inline(always)]
+fn n426(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n424(ev);
+    }
+    ev.and(426, &[290, 424]);
+}
+#[inline(always)]
+fn n433(ev: &mut Evaluator<'_>) {
+    ev.keys(433, AggKind::Any, 184, 24);
+}
+#[inline(always)]
+fn n434(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(434, AggKind::Any, 355, 25);
+}
+#[inline(always)]
+fn n435(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n434(ev);
+    }
+    ev.and(435, &[173, 434]);
+}
+#[inline(always)]
+fn n436(ev: &mut Evaluator<'_>) {
+    'read: {
+    n433(ev);
+    if ev.flag(433) != FALSE { break 'read; }
+    n435(ev);
+    }
+    ev.or(436, &[433, 435]);
+}
+#[inline(always)]
+fn n438(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n436(ev);
+    }
+    ev.and(438, &[290, 436]);
+}
+#[inline(always)]
+fn n445(ev: &mut Evaluator<'_>) {
+    ev.keys(445, AggKind::Any, 184, 26);
+}
+#[inline(always)]
+fn n446(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(446, AggKind::Any, 355, 27);
+}
+#[inline(always)]
+fn n447(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n446(ev);
+    }
+    ev.and(447, &[173, 446]);
+}
+#[inline(always)]
+fn n448(ev: &mut Evaluator<'_>) {
+    'read: {
+    n445(ev);
+    if ev.flag(445) != FALSE { break 'read; }
+    n447(ev);
+    }
+    ev.or(448, &[445, 447]);
+}
+#[inline(always)]
+fn n450(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n448(ev);
+    }
+    ev.and(450, &[290, 448]);
+}
+#[inline(always)]
+fn n454(ev: &mut Evaluator<'_>) {
+    ev.keys(454, AggKind::Any, 184, 28);
+}
+#[inline(always)]
+fn n455(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(455, AggKind::Any, 355, 29);
+}
+#[inline(always)]
+fn n456(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n455(ev);
+    }
+    ev.and(456, &[173, 455]);
+}
+#[inline(always)]
+fn n457(ev: &mut Evaluator<'_>) {
+    'read: {
+    n454(ev);
+    if ev.flag(454) != FALSE { break 'read; }
+    n456(ev);
+    }
+    ev.or(457, &[454, 456]);
+}
+#[inline(always)]
+fn n459(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n457(ev);
+    }
+    ev.and(459, &[290, 457]);
+}
+#[inline(always)]
+fn n461(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    }
+    ev.and(461, &[290, 281]);
+}
+#[inline(always)]
+fn n464(ev: &mut Evaluator<'_>) {
+    ev.keys(464, AggKind::Any, 184, 30);
+}
+#[inline(always)]
+fn n465(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(465, AggKind::Any, 355, 31);
+}
+#[inline(always)]
+fn n466(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n465(ev);
+    }
+    ev.and(466, &[173, 465]);
+}
+#[inline(always)]
+fn n467(ev: &mut Evaluator<'_>) {
+    'read: {
+    n464(ev);
+    if ev.flag(464) != FALSE { break 'read; }
+    n466(ev);
+    }
+    ev.or(467, &[464, 466]);
+}
+#[inline(always)]
+fn n469(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n467(ev);
+    }
+    ev.and(469, &[290, 467]);
+}
+#[inline(always)]
+fn n473(ev: &mut Evaluator<'_>) {
+    ev.keys(473, AggKind::Any, 184, 32);
+}
+#[inline(always)]
+fn n474(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(474, AggKind::Any, 355, 33);
+}
+#[inline(always)]
+fn n475(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n474(ev);
+    }
+    ev.and(475, &[173, 474]);
+}
+#[inline(always)]
+fn n476(ev: &mut Evaluator<'_>) {
+    'read: {
+    n473(ev);
+    if ev.flag(473) != FALSE { break 'read; }
+    n475(ev);
+    }
+    ev.or(476, &[473, 475]);
+}
+#[inline(always)]
+fn n478(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n476(ev);
+    }
+    ev.and(478, &[290, 476]);
+}
+#[inline(always)]
+fn n482(ev: &mut Evaluator<'_>) {
+    ev.keys(482, AggKind::Any, 184, 34);
+}
+#[inline(always)]
+fn n483(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(483, AggKind::Any, 355, 35);
+}
+#[inline(always)]
+fn n484(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n483(ev);
+    }
+    ev.and(484, &[173, 483]);
+}
+#[inline(always)]
+fn n485(ev: &mut Evaluator<'_>) {
+    'read: {
+    n482(ev);
+    if ev.flag(482) != FALSE { break 'read; }
+    n484(ev);
+    }
+    ev.or(485, &[482, 484]);
+}
+#[inline(always)]
+fn n487(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n485(ev);
+    }
+    ev.and(487, &[290, 485]);
+}
+#[inline(always)]
+fn n492(ev: &mut Evaluator<'_>) {
+    ev.keys(492, AggKind::Any, 184, 36);
+}
+#[inline(always)]
+fn n493(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(493, AggKind::Any, 355, 37);
+}
+#[inline(always)]
+fn n494(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n493(ev);
+    }
+    ev.and(494, &[173, 493]);
+}
+#[inline(always)]
+fn n495(ev: &mut Evaluator<'_>) {
+    'read: {
+    n492(ev);
+    if ev.flag(492) != FALSE { break 'read; }
+    n494(ev);
+    }
+    ev.or(495, &[492, 494]);
+}
+#[inline(always)]
+fn n497(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n495(ev);
+    }
+    ev.and(497, &[290, 495]);
+}
+#[inline(always)]
+fn n501(ev: &mut Evaluator<'_>) {
+    ev.keys(501, AggKind::Any, 184, 38);
+}
+#[inline(always)]
+fn n502(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(502, AggKind::Any, 355, 39);
+}
+#[inline(always)]
+fn n503(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n502(ev);
+    }
+    ev.and(503, &[173, 502]);
+}
+#[inline(always)]
+fn n504(ev: &mut Evaluator<'_>) {
+    'read: {
+    n501(ev);
+    if ev.flag(501) != FALSE { break 'read; }
+    n503(ev);
+    }
+    ev.or(504, &[501, 503]);
+}
+#[inline(always)]
+fn n506(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n504(ev);
+    }
+    ev.and(506, &[290, 504]);
+}
+#[inline(always)]
+fn n509(ev: &mut Evaluator<'_>) {
+    ev.keys(509, AggKind::Any, 184, 40);
+}
+#[inline(always)]
+fn n510(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(510, AggKind::Any, 355, 41);
+}
+#[inline(always)]
+fn n511(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n510(ev);
+    }
+    ev.and(511, &[173, 510]);
+}
+#[inline(always)]
+fn n512(ev: &mut Evaluator<'_>) {
+    'read: {
+    n509(ev);
+    if ev.flag(509) != FALSE { break 'read; }
+    n511(ev);
+    }
+    ev.or(512, &[509, 511]);
+}
+#[inline(always)]
+fn n514(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n512(ev);
+    }
+    ev.and(514, &[290, 512]);
+}
+#[inline(always)]
+fn n518(ev: &mut Evaluator<'_>) {
+    ev.keys(518, AggKind::Any, 184, 42);
+}
+#[inline(always)]
+fn n519(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(519, AggKind::Any, 355, 43);
+}
+#[inline(always)]
+fn n520(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n519(ev);
+    }
+    ev.and(520, &[173, 519]);
+}
+#[inline(always)]
+fn n521(ev: &mut Evaluator<'_>) {
+    'read: {
+    n518(ev);
+    if ev.flag(518) != FALSE { break 'read; }
+    n520(ev);
+    }
+    ev.or(521, &[518, 520]);
+}
+#[inline(always)]
+fn n523(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n521(ev);
+    }
+    ev.and(523, &[290, 521]);
+}
+#[inline(always)]
+fn n526(ev: &mut Evaluator<'_>) {
+    ev.keys(526, AggKind::Any, 184, 44);
+}
+#[inline(always)]
+fn n527(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(527, AggKind::Any, 355, 45);
+}
+#[inline(always)]
+fn n528(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n527(ev);
+    }
+    ev.and(528, &[173, 527]);
+}
+#[inline(always)]
+fn n529(ev: &mut Evaluator<'_>) {
+    'read: {
+    n526(ev);
+    if ev.flag(526) != FALSE { break 'read; }
+    n528(ev);
+    }
+    ev.or(529, &[526, 528]);
+}
+#[inline(always)]
+fn n532(ev: &mut Evaluator<'_>) {
+    ev.keys(532, AggKind::Any, 184, 46);
+}
+#[inline(always)]
+fn n533(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(533, AggKind::Any, 355, 47);
+}
+#[inline(always)]
+fn n534(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n533(ev);
+    }
+    ev.and(534, &[173, 533]);
+}
+#[inline(always)]
+fn n535(ev: &mut Evaluator<'_>) {
+    'read: {
+    n532(ev);
+    if ev.flag(532) != FALSE { break 'read; }
+    n534(ev);
+    }
+    ev.or(535, &[532, 534]);
+}
+#[inline(always)]
+fn n537(ev: &mut Evaluator<'_>) {
+    'read: {
+    n529(ev);
+    if ev.flag(529) != FALSE { break 'read; }
+    n535(ev);
+    }
+    ev.or(537, &[529, 535]);
+}
+#[inline(always)]
+fn n538(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n537(ev);
+    }
+    ev.and(538, &[290, 537]);
+}
+#[inline(always)]
+fn n542(ev: &mut Evaluator<'_>) {
+    ev.keys(542, AggKind::Any, 184, 48);
+}
+#[inline(always)]
+fn n543(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(543, AggKind::Any, 355, 49);
+}
+#[inline(always)]
+fn n544(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n543(ev);
+    }
+    ev.and(544, &[173, 543]);
+}
+#[inline(always)]
+fn n545(ev: &mut Evaluator<'_>) {
+    'read: {
+    n542(ev);
+    if ev.flag(542) != FALSE { break 'read; }
+    n544(ev);
+    }
+    ev.or(545, &[542, 544]);
+}
+#[inline(always)]
+fn n547(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n545(ev);
+    }
+    ev.and(547, &[290, 545]);
+}
+#[inline(always)]
+fn n551(ev: &mut Evaluator<'_>) {
+    ev.keys(551, AggKind::Any, 184, 50);
+}
+#[inline(always)]
+fn n552(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(552, AggKind::Any, 355, 51);
+}
+#[inline(always)]
+fn n553(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n552(ev);
+    }
+    ev.and(553, &[173, 552]);
+}
+#[inline(always)]
+fn n554(ev: &mut Evaluator<'_>) {
+    'read: {
+    n551(ev);
+    if ev.flag(551) != FALSE { break 'read; }
+    n553(ev);
+    }
+    ev.or(554, &[551, 553]);
+}
+#[inline(always)]
+fn n556(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n554(ev);
+    }
+    ev.and(556, &[290, 554]);
+}
+#[inline(always)]
+fn n563(ev: &mut Evaluator<'_>) {
+    ev.keys(563, AggKind::Any, 184, 52);
+}
+#[inline(always)]
+fn n564(ev: &mut Evaluator<'_>) {
+    n355(ev);
+    ev.keys(564, AggKind::Any, 355, 53);
+}
+#[inline(always)]
+fn n565(ev: &mut Evaluator<'_>) {
+    'read: {
+    n173(ev);
+    if ev.flag(173) != TRUE { break 'read; }
+    n564(ev);
+    }
+    ev.and(565, &[173, 564]);
+}
+#[inline(always)]
+fn n566(ev: &mut Evaluator<'_>) {
+    'read: {
+    n563(ev);
+    if ev.flag(563) != FALSE { break 'read; }
+    n565(ev);
+    }
+    ev.or(566, &[563, 565]);
+}
+#[inline(always)]
+fn n568(ev: &mut Evaluator<'_>) {
+    'read: {
+    n290(ev);
+    if ev.flag(290) != TRUE { break 'read; }
+    n566(ev);
+    }
+    ev.and(568, &[290, 566]);
+}
+#[inline(always)]
+fn n570(ev: &mut Evaluator<'_>) {
+    'read: {
+    n360(ev);
+    if ev.flag(360) != TRUE && ev.flag(360) != FALSE { break 'read; }
+    n370(ev);
+    if ev.flag(370) != TRUE && ev.flag(370) != FALSE { break 'read; }
+    n372(ev);
+    if ev.flag(372) != TRUE && ev.flag(372) != FALSE { break 'read; }
+    n381(ev);
+    if ev.flag(381) != TRUE && ev.flag(381) != FALSE { break 'read; }
+    n397(ev);
+    if ev.flag(397) != TRUE && ev.flag(397) != FALSE { break 'read; }
+    n407(ev);
+    if ev.flag(407) != TRUE && ev.flag(407) != FALSE { break 'read; }
+    n418(ev);
+    if ev.flag(418) != TRUE && ev.flag(418) != FALSE { break 'read; }
+    n426(ev);
+    if ev.flag(426) != TRUE && ev.flag(426) != FALSE { break 'read; }
+    n438(ev);
+    if ev.flag(438) != TRUE && ev.flag(438) != FALSE { break 'read; }
+    n450(ev);
+    if ev.flag(450) != TRUE && ev.flag(450) != FALSE { break 'read; }
+    n459(ev);
+    if ev.flag(459) != TRUE && ev.flag(459) != FALSE { break 'read; }
+    n461(ev);
+    if ev.flag(461) != TRUE && ev.flag(461) != FALSE { break 'read; }
+    n469(ev);
+    if ev.flag(469) != TRUE && ev.flag(469) != FALSE { break 'read; }
+    n478(ev);
+    if ev.flag(478) != TRUE && ev.flag(478) != FALSE { break 'read; }
+    n487(ev);
+    if ev.flag(487) != TRUE && ev.flag(487) != FALSE { break 'read; }
+    n497(ev);
+    if ev.flag(497) != TRUE && ev.flag(497) != FALSE { break 'read; }
+    n506(ev);
+    if ev.flag(506) != TRUE && ev.flag(506) != FALSE { break 'read; }
+    n514(ev);
+    if ev.flag(514) != TRUE && ev.flag(514) != FALSE { break 'read; }
+    n523(ev);
+    if ev.flag(523) != TRUE && ev.flag(523) != FALSE { break 'read; }
+    n538(ev);
+    if ev.flag(538) != TRUE && ev.flag(538) != FALSE { break 'read; }
+    n547(ev);
+    if ev.flag(547) != TRUE && ev.flag(547) != FALSE { break 'read; }
+    n556(ev);
+    if ev.flag(556) != TRUE && ev.flag(556) != FALSE { break 'read; }
+    n568(ev);
+    }
+    ev.collect(570, &[360, 370, 372, 381, 397, 407, 418, 426, 438, 450, 459, 461, 469, 478, 487, 497, 506, 514, 523, 538, 547, 556, 568], None);
+}
+#[inline(always)]
+fn n572(ev: &mut Evaluator<'_>) {
+    ev.order(572, CmpOp::Ge, 571, 7);
+}
+#[inline(always)]
+fn n575(ev: &mut Evaluator<'_>) {
+    n176(ev);
+    match ev.flag(176) {
+        TRUE => {
+    n92(ev);
+        }
+        FALSE => {
+    n72(ev);
+        }
+        _ => {}
+    }
+    ev.choose(575, 176, 92, 72);
+}
+#[inline(always)]
+fn n576(ev: &mut Evaluator<'_>) {
+    n178(ev);
+    n575(ev);
+    ev.equal(576, 178, 575, true);
+}
+#[inline(always)]
+fn n579(ev: &mut Evaluator<'_>) {
+    'read: {
+    n572(ev);
+    if ev.flag(572) != TRUE && ev.flag(572) != FALSE { break 'read; }
+    n576(ev);
+    }
+    ev.collect(579, &[572, 576], None);
+}
+#[inline(always)]
+fn n580(ev: &mut Evaluator<'_>) {
+    'read: {
+    n313(ev);
+    if ev.flag(313) != TRUE { break 'read; }
+    n315(ev);
+    }
+    ev.and(580, &[313, 315]);
+}
+#[inline(always)]
+fn n581(ev: &mut Evaluator<'_>) {
+    'read: {
+    n313(ev);
+    if ev.flag(313) != TRUE { break 'read; }
+    n315(ev);
+    if ev.flag(315) != TRUE { break 'read; }
+    n318(ev);
+    if ev.flag(318) != TRUE { break 'read; }
+    n322(ev);
+    }
+    ev.and(581, &[313, 315, 318, 322]);
+}
+#[inline]
+fn n583(ev: &mut Evaluator<'_>) {
+    if ev.known(583) { return; }
+    n581(ev);
+    if ev.flag(581) == TRUE {
+    'read: {
+    n173(ev);
+    }
+    }
+    ev.rule(583, 581, &[173]);
+}
+#[inline(always)]
+fn n584(ev: &mut Evaluator<'_>) {
+    n580(ev);
+    if ev.flag(580) == TRUE {
+    'read: {
+    n583(ev);
+    if ev.flag(583) != FALSE { break 'read; }
+    n173(ev);
+    }
+    }
+    ev.rule(584, 580, &[583, 173]);
+}
+#[inline]
+fn n589(ev: &mut Evaluator<'_>) {
+    if ev.known(589) { return; }
+    'read: {
+    n584(ev);
+    match ev.flag(584) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n583(ev);
+    match ev.flag(583) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    n173(ev);
+    match ev.flag(173) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    }
+    ev.pick(589, &[584, 585, 583, 586, 173, 587], Some(588));
+}
+#[inline(always)]
+fn n590(ev: &mut Evaluator<'_>) {
+    n589(ev);
+    ev.equal(590, 589, 585, false);
+}
+#[inline(always)]
+fn n591(ev: &mut Evaluator<'_>) {
+    n589(ev);
+    ev.equal(591, 589, 586, false);
+}
+#[inline(always)]
+fn n592(ev: &mut Evaluator<'_>) {
+    'read: {
+    n590(ev);
+    if ev.flag(590) != FALSE { break 'read; }
+    n591(ev);
+    }
+    ev.or(592, &[590, 591]);
+}
+#[inline(always)]
+fn n595(ev: &mut Evaluator<'_>) {
+    'read: {
+    n592(ev);
+    match ev.flag(592) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    }
+    ev.pick(595, &[592, 594], None);
 }
 }
