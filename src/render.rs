@@ -365,23 +365,22 @@ fn node_label(c: &Compiled, n: u32) -> (String, &'static str) {
             "outcome",
         ),
         Op::Const(v) => (display(p, &node.ty, v), "condition"),
-        _ => {
-            let text = p
-                .sources
-                .snippet(node.span)
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ");
-            let short: String = text.chars().take(48).collect();
-            (
-                if short.len() < text.len() {
-                    format!("{short}…")
-                } else {
-                    short
-                },
-                "condition",
-            )
-        }
+        _ => (short_snippet(p.sources.snippet(node.span)), "condition"),
+    }
+}
+
+/// The first 48 characters of an expression's text, its spaces and line breaks
+/// each run made one space, with `…` if there is more. Reads no further than it
+/// shows: a long expression's every subexpression is a node, and reading each
+/// one whole made drawing them quadratic in the expression's length.
+fn short_snippet(text: &str) -> String {
+    const SHOWN: usize = 48;
+    let mut chars = (text.split_whitespace().enumerate())
+        .flat_map(|(i, word)| (i > 0).then_some(' ').into_iter().chain(word.chars()));
+    let short: String = chars.by_ref().take(SHOWN).collect();
+    match chars.next() {
+        Some(_) => format!("{short}…"),
+        None => short,
     }
 }
 
@@ -434,3 +433,20 @@ pub fn graph_mermaid(c: &Compiled) -> String {
 
 pub mod diff;
 pub mod line;
+
+#[cfg(test)]
+mod tests {
+    use super::short_snippet;
+
+    #[test]
+    fn a_label_is_the_expression_on_one_line_cut_at_48_characters() {
+        assert_eq!(short_snippet("a   and\n    b"), "a and b");
+        let exact = "x".repeat(48);
+        assert_eq!(short_snippet(&exact), exact);
+        let long = format!("{exact} y");
+        assert_eq!(short_snippet(&long), format!("{exact}…"));
+        // Characters, not bytes: an accented name is cut where it is shown.
+        let accented = "è".repeat(49);
+        assert_eq!(short_snippet(&accented), format!("{}…", "è".repeat(48)));
+    }
+}
