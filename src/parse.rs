@@ -13,6 +13,7 @@ use std::str::FromStr;
 #[grammar = "../grammar/lexnis.pest"]
 struct LexnisParser;
 
+mod commas;
 mod errors;
 mod hints;
 

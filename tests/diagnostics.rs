@@ -434,6 +434,12 @@ fn syntax_errors_say_what_was_probably_meant() {
         "define big: bool cite \"art. 3\" = size.staff >= 50 an\u{200B}d size.staff < 250\n",
         "define 中文: bool cite \"art. 3\" = true\n",
         "fact z == bool\n",
+        // A comma left out between two items: the list is named.
+        "example \"x\" {\n  given size = {staff: 40, turnover_eur: 1 EUR}\n        partners = []\n}\n",
+        "rule scope.a cite \"art. 3\"\n  overrides scope.b scope.c\n  when size.staff >= 50 then in_scope\n",
+        "define m: decimal cite \"art. 3\" = max(size.staff 2)\n",
+        "define k: bool cite \"art. 3\" = size.staff in [1 2]\n",
+        "rule scope.a cite \"art. 3\" when size.staff >= 50 then in_scope overrides scope.b\n",
     ];
     let out: String = mistakes.iter().map(|body| summary_of(body)).collect();
     insta::assert_snapshot!(out);

@@ -31,6 +31,8 @@ pub(super) fn specific_help(
         .or_else(|| accented_name(text, pos))
         .or_else(|| reserved_name(expected, rest))
         .or_else(|| grouped_number(text, pos))
+        .or_else(|| misplaced_overrides(rest, text, pos))
+        .or_else(|| super::commas::missing_comma(text, pos))
     {
         return Some(help);
     }
@@ -57,6 +59,16 @@ pub(super) fn expectation_help(
         return Some(format!("write one of: {}", words.join(", ")));
     }
     None
+}
+
+/// `… then o overrides r`: a rule names the rules it prevails over before its
+/// condition, as a lawyer states the exception before applying it.
+fn misplaced_overrides(rest: &str, text: &str, pos: usize) -> Option<String> {
+    let word = rest.split(|c: char| !c.is_ascii_alphanumeric()).next()?;
+    let rule_start = text[..pos].rfind("\nrule ")?;
+    (word == "overrides" && text[rule_start..pos].contains(" then ")).then(|| {
+        "`overrides` comes before `when`: move it to the line after the rule's `cite`".into()
+    })
 }
 
 /// A character a drafter cannot see, or one a word processor put in.
