@@ -128,7 +128,11 @@ pub fn check(paths: &[PathBuf]) -> u8 {
                 versions = acts.values().map(Vec::len).sum();
                 for date in crate::resolve::in_force_dates(&acts) {
                     let found = match compile_parsed(&source, &parsed, date, None) {
-                        Ok(c) => c.warnings,
+                        Ok(c) => {
+                            let mut found = crate::lower::unguarded_reads(&c);
+                            found.splice(0..0, c.warnings);
+                            found
+                        }
                         Err(e) => e.diagnostics,
                     };
                     for d in found {

@@ -16,6 +16,8 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::HashMap;
 
 mod column_values;
+mod guards;
+pub use guards::unguarded_reads;
 
 #[derive(Debug, Clone)]
 pub struct LowerError {

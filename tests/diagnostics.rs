@@ -596,3 +596,78 @@ fn many_citations_outside_the_articles_point_at_the_header() {
     let out = summary_of(&with_base(&rules));
     insta::assert_snapshot!(out);
 }
+
+/// An optional value read where nothing tested that it is given: `check` warns
+/// at the reading, and says nothing where a guard reaches it (each guarded
+/// form below is a definition without a warning in the snapshot). `=` needs a
+/// guard too: an absent value equals nothing and differs from nothing.
+#[test]
+fn optional_values_read_without_a_guard_are_reported_by_check() {
+    let body = r#"
+record Size { staff: decimal, extra: optional decimal }
+fact previous: optional Size
+fact current: Size
+fact identified: optional Size
+fact flags: optional set of SizeClass
+define unguarded: bool cite "art. 3, c. 1" = previous.staff > 10
+define optional_field: bool cite "art. 3, c. 2" = current.extra > 1
+define unguarded_set: bool cite "art. 3, c. 3" = small in flags
+define guarded: bool cite "art. 3, c. 4" = previous is given and previous.staff > 10
+define guarded_by_absent: bool cite "art. 3, c. 5" = previous is absent or previous.staff > 10
+define guarded_field: bool cite "art. 3, c. 6" = current.extra is given and current.extra > 1
+define guarded_by_if: decimal cite "art. 3, c. 7" = if previous is given then previous.staff * 2 else 0
+define equality_needs_a_guard: bool cite "art. 3, c. 8" = identified.staff = 9
+define guarded_by_none: bool cite "art. 3, c. 9"
+  = (previous = none or previous.staff > 3) and (previous != none and previous.staff > 4)
+define read_later: bool cite "art. 3, c. 10" = previous.staff > 20
+rule scope.guarded_by_caller cite "art. 3, c. 11"
+  when previous is given and read_later
+  then in_scope
+report unguarded, optional_field, unguarded_set, guarded, guarded_by_absent, guarded_field
+report guarded_by_if, equality_needs_a_guard, guarded_by_none
+"#;
+    let mut source = PolicySource::default();
+    source.add("policies/nis/scope.law", &format!("{HEADER}{BASE}{body}"));
+    let c = compile(&source, as_of()).unwrap();
+    let found = lexnis::lower::unguarded_reads(&c);
+    insta::assert_snapshot!(render_all(
+        &found,
+        &c.program.sources,
+        RenderOptions::default()
+    ));
+    // The warnings are exactly the definitions that fail on an entity with
+    // none of the optional values: each definition evaluated alone.
+    let rules: String = body
+        .lines()
+        .filter(|l| !l.starts_with("report"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let names = body
+        .lines()
+        .filter(|l| l.starts_with("report"))
+        .flat_map(|l| {
+            l["report ".len()..]
+                .split(", ")
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        });
+    let entity = serde_json::json!({"entity_types": [], "size": {"staff": 1, "turnover_eur": 1},
+                                    "current": {"staff": 1}});
+    let mut failing = Vec::new();
+    for name in names {
+        let mut source = PolicySource::default();
+        let text = format!("{HEADER}{BASE}{rules}\nreport {name}\n");
+        source.add("policies/nis/scope.law", &text);
+        let c = compile(&source, as_of()).unwrap();
+        let facts = load_facts(&c.program, &entity).unwrap();
+        if lexnis::eval::Evaluator::new(&c).run(facts).is_err() {
+            failing.push(name);
+        }
+    }
+    let warned: Vec<&str> = found
+        .iter()
+        .map(|d| d.message.split(" (in ").nth(1).unwrap())
+        .collect();
+    let warned: Vec<&str> = warned.iter().map(|w| &w[..w.find(')').unwrap()]).collect();
+    assert_eq!(failing, warned);
+}
