@@ -186,6 +186,17 @@ fn misgrouped(number: &str) -> Option<String> {
     Some(grouped + fraction)
 }
 
+/// `43.000`, or `1.500` where `suspect` says the fraction of three digits is
+/// more likely a group of thousands: the number as thousands (`43_000`).
+fn thousands_point(number: &str, suspect: impl Fn(&str) -> bool) -> Option<String> {
+    let (whole, fraction) = number.split_once('.')?;
+    let digits = whole.trim_start_matches('-');
+    let looks_grouped =
+        (1..=3).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    (looks_grouped && fraction.len() == 3 && suspect(fraction))
+        .then(|| format!("{whole}_{fraction}"))
+}
+
 /// Drops keyword tokens, which carry no meaning once parsed.
 fn significant(pair: Pair<'_, Rule>) -> Vec<Pair<'_, Rule>> {
     inner(pair).filter(|p| !is_keyword(p.as_rule())).collect()
@@ -261,6 +272,22 @@ impl Builder {
         }
     }
 
+    fn thousands_error(&mut self, pair: &Pair<'_, Rule>, meant: &str) {
+        let written = pair.as_str();
+        let value =
+            Decimal::from_str(written).map_or(written.to_string(), |d| d.normalize().to_string());
+        self.errors.push(
+            Diagnostic::error(
+                "lexnis::parse::thousands_point",
+                format!("`{written}` is {value}: the point is the decimal point, not a thousands separator"),
+            )
+            .label(self.span(pair), "a point is the decimal point")
+            .help(format!(
+                "digits are grouped by three with `_`: write `{meant}` for thousands, or `{value}` if {value} is meant"
+            )),
+        );
+    }
+
     fn number(&mut self, pair: &Pair<'_, Rule>) -> Decimal {
         let text: String = pair.as_str().chars().filter(|c| *c != '_').collect();
         if let Some(grouped) = misgrouped(pair.as_str()) {
@@ -275,6 +302,9 @@ impl Builder {
                     "these digits read as {grouped}; write the amount meant grouped by three from the right"
                 )),
             );
+        }
+        if let Some(meant) = thousands_point(pair.as_str(), |fraction| fraction == "000") {
+            self.thousands_error(pair, &meant);
         }
         match Decimal::from_str(&text) {
             Ok(d) => d,
@@ -801,6 +831,11 @@ impl Builder {
         match p.as_rule() {
             Rule::money => {
                 let n = inner(p).next().expect("money amount");
+                // Cents have two digits: `1.500 EUR` is 1,500 euros written
+                // the Italian way (`1.000 EUR` is caught by `number`).
+                if let Some(meant) = thousands_point(n.as_str(), |f| f != "000") {
+                    self.thousands_error(&n, &meant);
+                }
                 Literal::Money(self.number(&n), span)
             }
             Rule::date => Literal::Date(self.date(&p), span),
