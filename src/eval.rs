@@ -434,14 +434,7 @@ impl<'c> Evaluator<'c> {
     /// The error a drafter reads: what could not be computed, where, and what to do.
     fn error_of(&self, fail: Fail<'_>) -> EvalError {
         let (node, message) = match fail.kind {
-            FailKind::Absent(n) => (
-                n,
-                format!(
-                    "`{}` has no value for this entity: an optional fact it needs is absent; \
-                     guard the rule with `... is given and ...` or supply the fact",
-                    self.snippet(n)
-                ),
-            ),
+            FailKind::Absent(n) => (n, self.absent_message(n)),
             FailKind::Message(n, text) => (n, text.into()),
             FailKind::DivisionByZero(n) => {
                 (n, format!("division by zero in `{}`", self.snippet(n)))
@@ -703,19 +696,50 @@ impl<'c> Evaluator<'c> {
             .ok_or(Fail { kind, within: None })
     }
 
+    /// The expression of node `n`, on one line.
     fn snippet(&self, n: u32) -> String {
-        self.compiled
+        let text = self
+            .compiled
             .program
             .sources
-            .snippet(self.compiled.node(n).span)
-            .to_string()
+            .snippet(self.compiled.node(n).span);
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// Why node `n` has no value, and what the drafter can do.
+    fn absent_message(&self, n: u32) -> String {
+        let text = self.snippet(n);
+        match &self.compiled.node(n).op {
+            Op::Aggregate {
+                kind: AggKind::Largest | AggKind::Smallest,
+                ..
+            } => format!(
+                "`{text}` has no value for this entity: it has no elements to compare; \
+                 test `count … > 0 and ...` first"
+            ),
+            Op::Outcome { .. } => format!(
+                "`{text}` has no value for this entity: no rule concluded it; \
+                 test `{text} is given and ...` first, or give it a value with `otherwise`"
+            ),
+            _ => format!(
+                "`{text}` has no value for this entity: an optional fact it needs is absent; \
+                 guard the rule with `... is given and ...` or supply the fact"
+            ),
+        }
     }
 
     fn call(&mut self, n: u32, b: Builtin, args: &[u32]) -> Eval<'c> {
         Ok(match b {
             Builtin::Max | Builtin::Min => {
+                // An absent operand is not skipped: the larger of a value and
+                // nothing is not known.
                 let x = self.value(args[0])?;
                 let y = self.value(args[1])?;
+                for (v, arg) in [(&x, args[0]), (&y, args[1])] {
+                    if v.is_absent() {
+                        return Err(Fail::absent(arg));
+                    }
+                }
                 let ord = compare(&x, &y);
                 if (b == Builtin::Max) == ord.is_ge() {
                     x

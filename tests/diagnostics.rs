@@ -675,3 +675,39 @@ report guarded_by_if, equality_needs_a_guard, guarded_by_none
     let warned: Vec<&str> = warned.iter().map(|w| &w[..w.find(')').unwrap()]).collect();
     assert_eq!(failing, warned);
 }
+
+/// A value that may be absent given to a definition or outcome declared
+/// without `optional`, which then shows `none`; `min` and `none` written in a
+/// branch; and a rule's condition guarding its own conclusion.
+#[test]
+fn values_that_may_be_absent_where_a_type_promises_one_are_reported_by_check() {
+    let body = r#"
+record Size { staff: decimal }
+fact previous: optional Size
+fact current: Size
+define leak: decimal cite "art. 3, c. 1" = previous.staff
+define kept: optional decimal cite "art. 3, c. 2" = previous.staff
+define smaller: decimal cite "art. 3, c. 3" = min(previous.staff, 3)
+define maybe: optional decimal cite "art. 3, c. 4"
+  = if current.staff > 3 then current.staff else none
+define from_none: bool cite "art. 3, c. 5" = maybe > 2
+outcome level: decimal otherwise 0
+rule scope.guarded_value cite "art. 3, c. 6"
+  when previous is given
+  then level = previous.staff + 1
+rule scope.unguarded_value cite "art. 3, c. 7"
+  overrides scope.guarded_value
+  when current.staff > 100
+  then level = previous.staff
+report leak, kept, smaller, from_none
+"#;
+    let mut source = PolicySource::default();
+    source.add("policies/nis/scope.law", &format!("{HEADER}{BASE}{body}"));
+    let c = compile(&source, as_of()).unwrap();
+    let found = lexnis::lower::unguarded_reads(&c);
+    insta::assert_snapshot!(render_all(
+        &found,
+        &c.program.sources,
+        RenderOptions::default()
+    ));
+}

@@ -5,24 +5,30 @@
 //! evaluation does, left to right from the results, with the values that the
 //! conditions read so far guarantee to be given.
 
+mod absence;
+
 use super::{Compiled, Op};
-use crate::ast::{AggKind, Builtin};
+use crate::ast::AggKind;
 use crate::check::CmpOp;
 use crate::diagnostic::Diagnostic;
 use crate::program::Type;
 use crate::value::Value;
-use std::collections::HashSet;
+use absence::Absence;
+use std::collections::{HashMap, HashSet};
 
 /// Past this many (node, guards) pairs read, the analysis stops: a generated
 /// rule file must not make `check` slow, and what was found is reported.
 const MOST_READ: usize = 200_000;
 
 /// A warning for each optional value read, by a rule or definition the results
-/// need, where it may be absent and the evaluation then fails.
+/// need, where it may be absent and the evaluation then fails; and for each
+/// definition or outcome declared with a type that is not `optional` but that
+/// may be left without a value.
 pub fn unguarded_reads(c: &Compiled) -> Vec<Diagnostic> {
     let mut reader = Reader {
         c,
         seen: HashSet::new(),
+        absences: HashMap::new(),
         reported: HashSet::new(),
         found: Vec::new(),
     };
@@ -44,11 +50,16 @@ impl Guards {
         all.dedup();
         Guards(all)
     }
+
+    fn has(&self, n: u32) -> bool {
+        self.0.binary_search(&n).is_ok()
+    }
 }
 
 struct Reader<'c> {
     c: &'c Compiled,
     seen: HashSet<(u32, Guards)>,
+    absences: HashMap<(u32, Guards), Option<Absence>>,
     /// (reader, operand) pairs already reported.
     reported: HashSet<(u32, u32)>,
     found: Vec<Diagnostic>,
@@ -65,20 +76,19 @@ impl<'c> Reader<'c> {
         let program = &c.program;
         match &c.node(n).op {
             Op::Define(id, body) => {
-                let name = &program.defines[id.index()].name;
-                self.read(*body, guards, Some(name));
+                let define = &program.defines[id.index()];
+                let within = Some(define.name.as_str());
+                match define.ty {
+                    Type::Optional(_) => self.read(*body, guards, within),
+                    _ => self.fill(n, *body, guards, within),
+                }
             }
             Op::And(items) => self.read_in_turn(n, items, guards, within, true),
             Op::Or(items) => self.read_in_turn(n, items, guards, within, false),
             Op::If(condition, then, otherwise) => {
                 self.need(n, *condition, guards, within);
-                self.read(
-                    *then,
-                    &guards.with(&self.given_if(*condition, true)),
-                    within,
-                );
-                let given = self.given_if(*condition, false);
-                self.read(*otherwise, &guards.with(&given), within);
+                self.read(*then, &self.guarded(guards, *condition, true), within);
+                self.read(*otherwise, &self.guarded(guards, *condition, false), within);
             }
             Op::RuleApplies {
                 rule,
@@ -87,7 +97,7 @@ impl<'c> Reader<'c> {
             } => {
                 let name = Some(program.rules[rule.index()].name.as_str());
                 self.need(n, *condition, guards, name);
-                let after = guards.with(&self.given_if(*condition, true));
+                let after = self.guarded(guards, *condition, true);
                 for o in overriders {
                     self.need(n, *o, &after, name);
                 }
@@ -96,16 +106,26 @@ impl<'c> Reader<'c> {
                 outcome,
                 rules,
                 default,
-                ..
+                collect,
             } => {
-                let name = Some(program.outcomes[outcome.index()].name.as_str());
+                let def = &program.outcomes[outcome.index()];
+                let optional = *collect || matches!(def.ty, Type::Optional(_));
                 for (applies, value) in rules {
-                    self.need(n, *applies, guards, name);
-                    let after = guards.with(&self.given_if(*applies, true));
-                    self.read(*value, &after, name);
+                    let rule = match c.node(*applies).op {
+                        Op::RuleApplies { rule, .. } => {
+                            Some(program.rules[rule.index()].name.as_str())
+                        }
+                        _ => Some(def.name.as_str()),
+                    };
+                    self.need(n, *applies, guards, rule);
+                    let after = self.guarded(guards, *applies, true);
+                    match optional {
+                        true => self.read(*value, &after, rule),
+                        false => self.fill(*applies, *value, &after, rule),
+                    }
                 }
                 if let Some(d) = default {
-                    self.read(*d, guards, name);
+                    self.read(*d, guards, Some(def.name.as_str()));
                 }
             }
             Op::Aggregate {
@@ -119,7 +139,7 @@ impl<'c> Reader<'c> {
                 let mut inside = guards.clone();
                 if let Some(f) = filter {
                     self.need(n, *f, guards, within);
-                    inside = guards.with(&self.given_if(*f, true));
+                    inside = self.guarded(guards, *f, true);
                 }
                 if let Some(b) = body {
                     match kind {
@@ -155,61 +175,62 @@ impl<'c> Reader<'c> {
         let mut guards = guards.clone();
         for &item in items {
             self.need(reader, item, &guards, within);
-            guards = guards.with(&self.given_if(item, when_true));
+            guards = self.guarded(&guards, item, when_true);
         }
     }
 
-    /// Reads node `n` where `reader` needs its value: a warning if it is
-    /// optional and not known to be given.
+    /// Reads node `n` where `reader` needs its value: a warning if it may be
+    /// absent.
     fn need(&mut self, reader: u32, n: u32, guards: &Guards, within: Option<&'c str>) {
-        if self.may_be_absent(n, guards) && self.reported.insert((reader, n)) {
-            self.found.push(self.warning(reader, n, within));
-        }
+        self.report(reader, n, guards, within, None);
         self.read(n, guards, within);
     }
 
-    fn may_be_absent(&self, n: u32, guards: &Guards) -> bool {
-        let node = self.c.node(n);
-        if !matches!(node.ty, Type::Optional(_)) || guards.0.binary_search(&n).is_ok() {
-            return false;
-        }
-        match &node.op {
-            // A required field of a record that is given is given.
-            Op::Field(base, i) if !self.optional_field(*base, *i) => {
-                self.may_be_absent(*base, guards)
+    /// Reads node `n`, the value of a definition or outcome `declared` with a
+    /// type that is not optional: a warning if it may be absent.
+    fn fill(&mut self, declared: u32, n: u32, guards: &Guards, within: Option<&'c str>) {
+        self.report(declared, n, guards, within, Some(declared));
+        self.read(n, guards, within);
+    }
+
+    fn report(
+        &mut self,
+        reader: u32,
+        n: u32,
+        guards: &Guards,
+        within: Option<&str>,
+        declared: Option<u32>,
+    ) {
+        if let Some(why) = self.absence(n, guards) {
+            if self.reported.insert((reader, n)) {
+                let warning = absence::warning(self.c, reader, n, why, within, declared);
+                self.found.push(warning);
             }
-            Op::Column(base, table, column) => {
-                let (_, ty) = &self.c.program.tables[table.index()].columns[*column as usize];
-                matches!(ty, Type::Optional(_)) || self.may_be_absent(*base, guards)
-            }
-            Op::Define(_, body) => self.may_be_absent(*body, guards),
-            _ => true,
         }
     }
 
-    /// Whether field `i` of the record in node `base` is itself optional.
-    fn optional_field(&self, base: u32, i: u32) -> bool {
-        let Type::Record(record) = self.c.node(base).ty.required() else {
-            return true;
-        };
-        let field = &self.c.program.records[record.index()].fields[i as usize];
-        matches!(field.ty, Type::Optional(_))
+    /// `guards`, with what node `n` having the truth value `holds` guarantees.
+    fn guarded(&self, guards: &Guards, n: u32, holds: bool) -> Guards {
+        let mut given = Vec::new();
+        self.collect_given(n, holds, &mut given);
+        match given.is_empty() {
+            true => guards.clone(),
+            false => guards.with(&given),
+        }
     }
 
     /// The nodes that hold a value once node `n`, a condition, has the truth
     /// value `holds`: `x is given` true, `x is absent` false, a comparison true.
-    fn given_if(&self, n: u32, holds: bool) -> Vec<u32> {
-        let mut given = Vec::new();
-        self.collect_given(n, holds, &mut given);
-        given
-    }
-
     fn collect_given(&self, n: u32, holds: bool, given: &mut Vec<u32>) {
         let c = self.c;
         match &c.node(n).op {
             Op::IsGiven(a, is_given) if *is_given == holds => self.push_given(*a, given),
             Op::Not(a) => self.collect_given(*a, !holds, given),
             Op::Define(_, body) => self.collect_given(*body, holds, given),
+            // A rule applies only if its condition holds.
+            Op::RuleApplies { condition, .. } if holds => {
+                self.collect_given(*condition, true, given)
+            }
             Op::And(items) if holds => {
                 (items.iter()).for_each(|i| self.collect_given(*i, true, given))
             }
@@ -217,8 +238,8 @@ impl<'c> Reader<'c> {
                 (items.iter()).for_each(|i| self.collect_given(*i, false, given))
             }
             // `x = none` false, `x != none` true: `x` is given.
-            Op::Compare(op @ (CmpOp::Eq | CmpOp::Ne), a, b) if self.none_side(*a, *b).is_some() => {
-                let other = self.none_side(*a, *b).unwrap_or(*a);
+            Op::Compare(op @ (CmpOp::Eq | CmpOp::Ne), a, b) if none_side(c, *a, *b).is_some() => {
+                let other = none_side(c, *a, *b).unwrap_or(*a);
                 if (*op == CmpOp::Eq) != holds {
                     self.push_given(other, given);
                 }
@@ -233,16 +254,6 @@ impl<'c> Reader<'c> {
         }
     }
 
-    /// In `a = b` with one side the literal `none`, the other side.
-    fn none_side(&self, a: u32, b: u32) -> Option<u32> {
-        let is_none = |n: u32| matches!(self.c.node(n).op, Op::Const(Value::Absent));
-        match (is_none(a), is_none(b)) {
-            (true, _) => Some(b),
-            (_, true) => Some(a),
-            _ => None,
-        }
-    }
-
     /// Node `n` is given, and so is the record or table key it is read from.
     fn push_given(&self, n: u32, given: &mut Vec<u32>) {
         given.push(n);
@@ -250,47 +261,28 @@ impl<'c> Reader<'c> {
             self.push_given(base, given);
         }
     }
+}
 
-    fn warning(&self, reader: u32, n: u32, within: Option<&str>) -> Diagnostic {
-        let c = self.c;
-        let text = c.program.sources.snippet(c.node(n).span);
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let place = within.map_or(String::new(), |w| format!(" (in {w})"));
-        // Nodes are shared: the value read may have been written first
-        // elsewhere, and then the place is the operation that reads it.
-        let (read, at) = (c.node(n).span, c.node(reader).span);
-        let inside = read.file == at.file && at.start <= read.start && read.end <= at.end;
-        let (span, label) = match inside {
-            true => (read, "read without a test that it is given".to_string()),
-            false => (
-                at,
-                format!("reads `{text}` without a test that it is given"),
-            ),
-        };
-        Diagnostic::warning(
-            "lexnis::lower::unguarded_optional",
-            format!("`{text}` may have no value here{place}: an entity may leave it out"),
-        )
-        .label(span, label)
-        .help(format!(
-            "an entity without it cannot be decided: test it first (`{text} is given and …`, \
-             or `… is absent or …`), or give the fact a default"
-        ))
+/// In `a = b` with one side the literal `none`, the other side.
+fn none_side(c: &Compiled, a: u32, b: u32) -> Option<u32> {
+    let is_none = |n: u32| matches!(c.node(n).op, Op::Const(Value::Absent));
+    match (is_none(a), is_none(b)) {
+        (true, _) => Some(b),
+        (_, true) => Some(a),
+        _ => None,
     }
 }
 
 /// The operands an operation needs values of: it fails on an absent one.
-/// `is given`, a comparison with `none`, fields, `max`, `min` and the branches
-/// of `if` pass an absent value on.
+/// `is given`, a comparison with `none`, fields and the branches of `if` pass
+/// an absent value on.
 fn needs_values(c: &Compiled, op: &Op) -> Vec<u32> {
-    let is_none = |n: &u32| matches!(c.node(*n).op, Op::Const(Value::Absent));
     match op {
         Op::Not(a) | Op::Neg(a) => vec![*a],
-        Op::Compare(CmpOp::Eq | CmpOp::Ne, a, b) if is_none(a) || is_none(b) => Vec::new(),
+        Op::Compare(CmpOp::Eq | CmpOp::Ne, a, b) if none_side(c, *a, *b).is_some() => Vec::new(),
         Op::Compare(_, a, b) | Op::Arith(_, a, b) => vec![*a, *b],
         Op::Member(_, collection, _) => vec![*collection],
         Op::TableAggregate { collection, .. } => vec![*collection],
-        Op::Call(Builtin::Max | Builtin::Min, _) => Vec::new(),
         Op::Call(_, args) => args.clone(),
         _ => Vec::new(),
     }

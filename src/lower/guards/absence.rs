@@ -1,0 +1,201 @@
+//! Whether a node may be left without a value where it is read, and why; and
+//! the warning that says so.
+
+use super::{Guards, Reader};
+use crate::diagnostic::Diagnostic;
+use crate::lower::{Compiled, Op};
+use crate::program::Type;
+
+/// Why a node may have no value.
+#[derive(Clone, Copy)]
+pub(super) enum Absence {
+    /// An entity may leave out this optional fact or field (a node).
+    LeftOut(u32),
+    /// This optional outcome (a node) has no value when no rule concludes it.
+    NoRuleApplies(u32),
+    /// The literal `none` (a node) is its value in some cases.
+    NoneWritten(u32),
+}
+
+impl Reader<'_> {
+    /// Why node `n` may have no value where the values in `guards` are given.
+    pub(super) fn absence(&mut self, n: u32, guards: &Guards) -> Option<Absence> {
+        if guards.has(n) {
+            return None;
+        }
+        let key = (n, guards.clone());
+        if let Some(known) = self.absences.get(&key) {
+            return *known;
+        }
+        let found = self.find_absence(n, guards);
+        self.absences.insert(key, found);
+        found
+    }
+
+    fn find_absence(&mut self, n: u32, guards: &Guards) -> Option<Absence> {
+        let c = self.c;
+        let node = c.node(n);
+        let optional = |ty: &Type| matches!(ty, Type::Optional(_));
+        match &node.op {
+            Op::Fact(_) | Op::Local(_) => optional(&node.ty).then_some(Absence::LeftOut(n)),
+            Op::Const(crate::value::Value::Absent) => Some(Absence::NoneWritten(n)),
+            Op::Field(base, i) => match optional_field(c, *base, *i) {
+                true => Some(Absence::LeftOut(n)),
+                false => self.absence(*base, guards),
+            },
+            Op::Column(base, table, column) => {
+                let (_, ty) = &c.program.tables[table.index()].columns[*column as usize];
+                match optional(ty) {
+                    true => Some(Absence::LeftOut(n)),
+                    false => self.absence(*base, guards),
+                }
+            }
+            // A definition declared without `optional` is warned of where it
+            // is defined (`Reader::fill`), not again where it is read.
+            Op::Define(id, body) => match optional(&c.program.defines[id.index()].ty) {
+                true => self.absence(*body, guards),
+                false => None,
+            },
+            Op::If(condition, then, otherwise) => {
+                let when_true = self.guarded(guards, *condition, true);
+                let when_false = self.guarded(guards, *condition, false);
+                (self.absence(*then, &when_true)).or_else(|| self.absence(*otherwise, &when_false))
+            }
+            Op::Outcome {
+                outcome,
+                rules,
+                default,
+                collect: false,
+            } if optional(&c.program.outcomes[outcome.index()].ty) => {
+                for (applies, value) in rules {
+                    let after = self.guarded(guards, *applies, true);
+                    if let Some(why) = self.absence(*value, &after) {
+                        return Some(why);
+                    }
+                }
+                match default {
+                    Some(d) => self.absence(*d, guards),
+                    None => Some(Absence::NoRuleApplies(n)),
+                }
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Whether field `i` of the record in node `base` is itself optional.
+fn optional_field(c: &Compiled, base: u32, i: u32) -> bool {
+    let Type::Record(record) = c.node(base).ty.required() else {
+        return true;
+    };
+    let field = &c.program.records[record.index()].fields[i as usize];
+    matches!(field.ty, Type::Optional(_))
+}
+
+/// The text of node `n`, on one line.
+fn text(c: &Compiled, n: u32) -> String {
+    let snippet = c.program.sources.snippet(c.node(n).span);
+    snippet.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The warning for node `n`, which `reader` reads (or, with `declared`, which
+/// is the value of a definition or outcome declared without `optional`).
+pub(super) fn warning(
+    c: &Compiled,
+    reader: u32,
+    n: u32,
+    why: Absence,
+    within: Option<&str>,
+    declared: Option<u32>,
+) -> Diagnostic {
+    let shown = text(c, n);
+    let place = within.map_or(String::new(), |w| format!(" (in {w})"));
+    let (cause, help) = explain(c, why, &shown);
+    let (message, help) = match declared.and_then(|d| declared_type(c, d)) {
+        Some((what, ty)) => (
+            format!("`{shown}` may have no value{place}, but {what} is declared `{ty}`: {cause}"),
+            format!(
+                "`{ty}` without `optional` promises a value for every entity: give one where \
+                 `{shown}` has none (`if … is given then … else …`), or declare {what} as \
+                 `optional {ty}`"
+            ),
+        ),
+        None => (
+            format!("`{shown}` may have no value here{place}: {cause}"),
+            help,
+        ),
+    };
+    // Nodes are shared: the value read may have been written first
+    // elsewhere, and then the place is the operation that reads it.
+    let (read, at) = (c.node(n).span, c.node(reader).span);
+    let inside = read.file == at.file && at.start <= read.start && read.end <= at.end;
+    let (span, label) = match inside {
+        true => (read, "read without a test that it is given".to_string()),
+        false => (
+            at,
+            format!("reads `{shown}` without a test that it is given"),
+        ),
+    };
+    Diagnostic::warning("lexnis::lower::unguarded_optional", message)
+        .label(span, label)
+        .help(help)
+}
+
+/// The definition or outcome of node `n` (`outcome o`), and its declared type.
+fn declared_type(c: &Compiled, n: u32) -> Option<(String, String)> {
+    let p = &c.program;
+    let (what, ty) = match &c.node(n).op {
+        Op::Define(id, _) => {
+            let d = &p.defines[id.index()];
+            (format!("definition `{}`", d.name), &d.ty)
+        }
+        Op::RuleApplies { rule, .. } => {
+            let o = &p.outcomes[p.rules[rule.index()].outcome.index()];
+            (format!("outcome `{}`", o.name), &o.ty)
+        }
+        _ => return None,
+    };
+    Some((what, p.type_name(ty)))
+}
+
+/// What leaves the value out, and what the drafter can do.
+fn explain(c: &Compiled, why: Absence, shown: &str) -> (String, String) {
+    match why {
+        Absence::LeftOut(m) => {
+            let name = text(c, m);
+            let node = c.node(m);
+            let what = if matches!(node.op, Op::Fact(_)) {
+                "fact"
+            } else {
+                "field"
+            };
+            let help = match node.scoped {
+                true => format!(
+                    "an entity without it cannot be decided: keep only the elements that have it \
+                     (`where {name} is given`), or give the {what} a default"
+                ),
+                false => format!(
+                    "an entity without it cannot be decided: test it first (`{name} is given and …`, \
+                     or `{name} is absent or …`), or give the {what} a default"
+                ),
+            };
+            (format!("an entity may leave out `{name}`"), help)
+        }
+        Absence::NoneWritten(m) => (
+            format!(
+                "it is `none` where line {} says so",
+                c.program.sources.line_col(c.node(m).span).0
+            ),
+            format!("test it first (`{shown} is given and …`), or write a value instead of `none`"),
+        ),
+        Absence::NoRuleApplies(m) => {
+            let name = text(c, m);
+            (
+                format!("outcome `{name}` has none when no rule concludes it"),
+                format!(
+                    "test it first (`{name} is given and …`), or give it a value with `otherwise`"
+                ),
+            )
+        }
+    }
+}
