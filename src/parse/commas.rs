@@ -6,9 +6,13 @@
 /// The help when the item at `pos` follows another item with no `,` between
 /// them, in a function's arguments, a list or record written in the rules, a
 /// table row, a `given` continued on the next line, or `overrides`.
-pub(super) fn missing_comma(text: &str, pos: usize) -> Option<String> {
+/// `expected`: what the grammar would have taken at `pos`; a `:` there (a
+/// record's field without one) is not a missing comma.
+pub(super) fn missing_comma(expected: &[&str], text: &str, pos: usize) -> Option<String> {
     let rest = &text[pos..];
-    if !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || "\"[{(-".contains(c)) {
+    if expected.contains(&"`:`")
+        || !rest.starts_with(|c: char| c.is_ascii_alphanumeric() || "\"[{(-".contains(c))
+    {
         return None;
     }
     let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
@@ -30,6 +34,11 @@ pub(super) fn missing_comma(text: &str, pos: usize) -> Option<String> {
             "a comma is missing between the values of a table row: add `,` before `{item}`"
         ));
     }
+    if line.starts_with("given ") && assigned_name(rest).is_some() {
+        return Some(format!(
+            "a comma is missing between the facts of a `given`: add `,` before `{item}`"
+        ));
+    }
     let last_keyword = line.split_whitespace().rev().find(|w| is_keyword(w));
     (last_keyword == Some("overrides")).then(|| {
         format!(
@@ -47,6 +56,10 @@ fn in_brackets(text: &str, bracket: usize, item: &str) -> Option<String> {
                 .rsplit(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .next()
                 .unwrap_or("");
+            // `when (`, `and (`, `not (`: brackets that group, not a call.
+            if super::hints::is_reserved(function) {
+                return None;
+            }
             Some(format!(
                 "a comma is missing between the arguments of `{function}(…)`: add `,` before `{item}`"
             ))
@@ -65,11 +78,11 @@ fn in_brackets(text: &str, bracket: usize, item: &str) -> Option<String> {
 /// A line that starts `name =` after lines of a `given`: the comma that would
 /// have continued the `given` is missing at the end of the line before.
 fn given_continued(text: &str, line_start: usize, rest: &str) -> Option<String> {
-    let name_len = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .unwrap_or(rest.len());
-    if name_len == 0 || !rest[name_len..].trim_start().starts_with('=') {
-        return None;
+    let name = assigned_name(rest)?;
+    if text.contains(&format!("outcome {name}:")) {
+        return Some(format!(
+            "`{name}` is an outcome, not a fact: write `expect {name} = …` to check its value"
+        ));
     }
     let earlier = text[..line_start.saturating_sub(1)].lines().rev();
     let mut previous_line = None;
@@ -92,6 +105,15 @@ fn given_continued(text: &str, line_start: usize, rest: &str) -> Option<String> 
     None
 }
 
+/// The name of `name = …` at the start of `rest`.
+fn assigned_name(rest: &str) -> Option<&str> {
+    let name_len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(rest.len());
+    let assigned = name_len > 0 && rest[name_len..].trim_start().starts_with('=');
+    assigned.then(|| &rest[..name_len])
+}
+
 /// The start of the bracket still open at `pos`, outside texts and comments.
 fn innermost_open(text: &str, pos: usize) -> Option<usize> {
     let mut open = Vec::new();
@@ -110,7 +132,7 @@ fn innermost_open(text: &str, pos: usize) -> Option<usize> {
 /// The item that starts `rest`, as it would follow the comma.
 fn first_item(rest: &str) -> &str {
     let end = rest
-        .find(|c: char| c.is_whitespace() || ",:)]}".contains(c))
+        .find(|c: char| c.is_whitespace() || ",:()]}".contains(c))
         .unwrap_or(rest.len());
     &rest[..end.max(1)]
 }
@@ -127,7 +149,7 @@ mod tests {
     use super::missing_comma;
 
     fn help(text: &str, at: &str) -> Option<String> {
-        missing_comma(text, text.find(at).expect("the place is in the text"))
+        missing_comma(&[], text, text.find(at).expect("the place is in the text"))
     }
 
     #[test]
@@ -149,7 +171,28 @@ mod tests {
     }
 
     #[test]
+    fn tells_a_given_on_one_line_and_an_outcome_given_as_a_fact() {
+        let one_line = help("  given a = 1 b = 2\n", "b =").unwrap();
+        assert!(one_line.contains("facts of a `given`"), "{one_line}");
+        let outcome =
+            "outcome o: bool otherwise false\nexample \"e\" {\n  given a = 2\n  o = true\n}\n";
+        let outcome = help(outcome, "o = true").unwrap();
+        assert!(outcome.contains("`expect o = …`"), "{outcome}");
+        let nested = help("  = max(a, 2 min(a, 3))", "min").unwrap();
+        assert!(nested.contains("before `min`"), "{nested}");
+    }
+
+    #[test]
     fn says_nothing_where_no_comma_is_missing() {
+        // Brackets after a keyword group; the mistake is the misspelt `and`.
+        assert_eq!(help("  when (a > 1 adn b < 3)", "adn"), None);
+        assert_eq!(help("  when not (a > 1 b > 2)", "b >"), None);
+        // A record's field without its `:`.
+        let record = "  given s = {staff: 5, t 1}";
+        assert_eq!(
+            missing_comma(&["`:`"], record, record.find("1}").unwrap()),
+            None
+        );
         assert_eq!(help("  when f > 1 then o\n", "then"), None);
         assert_eq!(help("act t {\n  cited as \"x\"\n", "cited"), None);
         let expect = "example \"e\" {\n  given f = 2,\n  expect o = true\n  g = 1\n}\n";

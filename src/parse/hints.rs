@@ -32,7 +32,7 @@ pub(super) fn specific_help(
         .or_else(|| reserved_name(expected, rest))
         .or_else(|| grouped_number(text, pos))
         .or_else(|| misplaced_overrides(rest, text, pos))
-        .or_else(|| super::commas::missing_comma(text, pos))
+        .or_else(|| super::commas::missing_comma(expected, text, pos))
     {
         return Some(help);
     }
@@ -65,10 +65,28 @@ pub(super) fn expectation_help(
 /// condition, as a lawyer states the exception before applying it.
 fn misplaced_overrides(rest: &str, text: &str, pos: usize) -> Option<String> {
     let word = rest.split(|c: char| !c.is_ascii_alphanumeric()).next()?;
-    let rule_start = text[..pos].rfind("\nrule ")?;
-    (word == "overrides" && text[rule_start..pos].contains(" then ")).then(|| {
-        "`overrides` comes before `when`: move it to the line after the rule's `cite`".into()
+    // The declaration the error is in starts on the last line not indented.
+    let start = (text[..pos].match_indices('\n'))
+        .map(|(i, _)| i + 1)
+        .rfind(|i| *i < pos && text[*i..].starts_with(|c: char| c.is_ascii_alphabetic()))
+        .unwrap_or(0);
+    let declaration = &text[start..pos];
+    if word != "overrides" || !declaration.starts_with("rule ") || !declaration.contains(" then ") {
+        return None;
+    }
+    Some(match declaration.contains("overrides ") {
+        true => "a rule names the rules it overrides once, before `when`: add these to its \
+                 `overrides` line"
+            .into(),
+        false => {
+            "`overrides` comes before `when`: move it to the line after the rule's `cite`".into()
+        }
     })
+}
+
+/// Whether `word` is a reserved word of the language.
+pub(super) fn is_reserved(word: &str) -> bool {
+    LexnisParser::parse(Rule::keyword, word).is_ok_and(|k| k.as_str() == word)
 }
 
 /// A character a drafter cannot see, or one a word processor put in.
@@ -141,7 +159,7 @@ fn misspelt_keyword(keywords: &[&str], rest: &str) -> Option<String> {
     let word = &rest[..rest
         .find(|c: char| !c.is_alphanumeric() && c != '_')
         .unwrap_or(rest.len())];
-    let reserved = LexnisParser::parse(Rule::keyword, word).is_ok_and(|k| k.as_str() == word);
+    let reserved = is_reserved(word);
     if word.is_empty() || reserved || keywords.iter().any(|k| k.split(' ').next() == Some(word)) {
         return None;
     }
