@@ -170,6 +170,33 @@ impl<'c> Writer<'c> {
         }
     }
 
+    /// An `and` (`go_on` TRUE) or an `or` (FALSE): its operands computed in
+    /// order while each has the truth value `go_on`, and its own flag that of
+    /// the operand the reading stopped at (the last one if none stopped it).
+    /// The interpreter's `and`/`or` would read the operands' flags again.
+    fn connective(&self, n: u32, items: &[u32], go_on: &str) -> String {
+        let mut code = String::from("    let stop = 'read: {\n");
+        for (i, k) in items.iter().enumerate() {
+            code.push_str(&self.ensure(*k));
+            match i + 1 < items.len() {
+                true => {
+                    let _ = writeln!(
+                        code,
+                        "    if ev.flag({k}) != {go_on} {{ break 'read ev.flag({k}); }}"
+                    );
+                }
+                false => {
+                    let _ = writeln!(code, "    ev.flag({k})");
+                }
+            }
+        }
+        if items.is_empty() {
+            let _ = writeln!(code, "    {go_on}");
+        }
+        let _ = writeln!(code, "    }};\n    ev.settle({n}, stop);");
+        code
+    }
+
     /// Computes `items` in order while each has the truth value `go_on`.
     fn while_flag(&self, items: &[u32], go_on: &str) -> String {
         let mut code = String::from("    'read: {\n");
@@ -186,6 +213,12 @@ impl<'c> Writer<'c> {
     /// What node `n`'s function does once it knows the node is not computed yet.
     fn node_body(&self, step: &Step) -> String {
         let n = step.node();
+        let ops = |items| self.plan.operands(items);
+        match *step {
+            Step::And(_, items) => return self.connective(n, ops(items), "TRUE"),
+            Step::Or(_, items) => return self.connective(n, ops(items), "FALSE"),
+            _ => {}
+        }
         let mut out = self.operands(step);
         match (step, &self.compiled.node(n).op) {
             (Step::General(_), Op::Aggregate { .. }) => out.push_str(&self.aggregate(n)),

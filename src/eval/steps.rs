@@ -122,6 +122,18 @@ impl<'c> Evaluator<'c> {
         self.flags[n as usize] = self.all_of(items, TRUE);
     }
 
+    /// Native plans: an `and` or `or` whose reading stopped at an operand
+    /// with flag `stop` (or read them all: the last one's flag). A truth value
+    /// is the connective's; anything else (a failure, a value that is not a
+    /// truth value) fails it, as `all_of` says.
+    #[inline(always)]
+    pub(crate) fn settle(&mut self, n: u32, stop: u8) {
+        self.flags[n as usize] = match stop {
+            FALSE | TRUE => stop,
+            _ => FAILED,
+        };
+    }
+
     #[inline(always)]
     pub(crate) fn or(&mut self, n: u32, items: &[u32]) {
         self.flags[n as usize] = negate(self.all_of(items, FALSE));

@@ -262,21 +262,23 @@ fn n48(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n49(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n47(ev);
-    if ev.flag(47) != FALSE { break 'read; }
+    if ev.flag(47) != FALSE { break 'read ev.flag(47); }
     n48(ev);
-    }
-    ev.or(49, &[47, 48]);
+    ev.flag(48)
+    };
+    ev.settle(49, stop);
 }
 #[inline(always)]
 fn n50(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n45(ev);
-    if ev.flag(45) != TRUE { break 'read; }
+    if ev.flag(45) != TRUE { break 'read ev.flag(45); }
     n49(ev);
-    }
-    ev.and(50, &[45, 49]);
+    ev.flag(49)
+    };
+    ev.settle(50, stop);
 }
 #[inline(always)]
 fn n53(ev: &mut Evaluator<'_>) {
@@ -295,21 +297,23 @@ fn n56(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n57(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n55(ev);
-    if ev.flag(55) != FALSE { break 'read; }
+    if ev.flag(55) != FALSE { break 'read ev.flag(55); }
     n56(ev);
-    }
-    ev.or(57, &[55, 56]);
+    ev.flag(56)
+    };
+    ev.settle(57, stop);
 }
 #[inline(always)]
 fn n58(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n53(ev);
-    if ev.flag(53) != TRUE { break 'read; }
+    if ev.flag(53) != TRUE { break 'read ev.flag(53); }
     n57(ev);
-    }
-    ev.and(58, &[53, 57]);
+    ev.flag(57)
+    };
+    ev.settle(58, stop);
 }
 #[inline(always)]
 fn n61(ev: &mut Evaluator<'_>) {
@@ -328,21 +332,23 @@ fn n65(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n66(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n63(ev);
-    if ev.flag(63) != FALSE { break 'read; }
+    if ev.flag(63) != FALSE { break 'read ev.flag(63); }
     n65(ev);
-    }
-    ev.or(66, &[63, 65]);
+    ev.flag(65)
+    };
+    ev.settle(66, stop);
 }
 #[inline(always)]
 fn n67(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n61(ev);
-    if ev.flag(61) != TRUE { break 'read; }
+    if ev.flag(61) != TRUE { break 'read ev.flag(61); }
     n66(ev);
-    }
-    ev.and(67, &[61, 66]);
+    ev.flag(66)
+    };
+    ev.settle(67, stop);
 }
 #[inline(always)]
 fn n70(ev: &mut Evaluator<'_>) {
@@ -400,21 +406,23 @@ fn n77(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n78(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n76(ev);
-    if ev.flag(76) != FALSE { break 'read; }
+    if ev.flag(76) != FALSE { break 'read ev.flag(76); }
     n77(ev);
-    }
-    ev.or(78, &[76, 77]);
+    ev.flag(77)
+    };
+    ev.settle(78, stop);
 }
 #[inline(always)]
 fn n79(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n75(ev);
-    if ev.flag(75) != TRUE { break 'read; }
+    if ev.flag(75) != TRUE { break 'read ev.flag(75); }
     n78(ev);
-    }
-    ev.and(79, &[75, 78]);
+    ev.flag(78)
+    };
+    ev.settle(79, stop);
 }
 #[inline(always)]
 fn n80(ev: &mut Evaluator<'_>) {
@@ -433,21 +441,23 @@ fn n82(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n83(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n81(ev);
-    if ev.flag(81) != FALSE { break 'read; }
+    if ev.flag(81) != FALSE { break 'read ev.flag(81); }
     n82(ev);
-    }
-    ev.or(83, &[81, 82]);
+    ev.flag(82)
+    };
+    ev.settle(83, stop);
 }
 #[inline(always)]
 fn n84(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n80(ev);
-    if ev.flag(80) != TRUE { break 'read; }
+    if ev.flag(80) != TRUE { break 'read ev.flag(80); }
     n83(ev);
-    }
-    ev.and(84, &[80, 83]);
+    ev.flag(83)
+    };
+    ev.settle(84, stop);
 }
 #[inline(always)]
 fn n85(ev: &mut Evaluator<'_>) {
@@ -466,21 +476,23 @@ fn n87(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n88(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n86(ev);
-    if ev.flag(86) != FALSE { break 'read; }
+    if ev.flag(86) != FALSE { break 'read ev.flag(86); }
     n87(ev);
-    }
-    ev.or(88, &[86, 87]);
+    ev.flag(87)
+    };
+    ev.settle(88, stop);
 }
 #[inline(always)]
 fn n89(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n85(ev);
-    if ev.flag(85) != TRUE { break 'read; }
+    if ev.flag(85) != TRUE { break 'read ev.flag(85); }
     n88(ev);
-    }
-    ev.and(89, &[85, 88]);
+    ev.flag(88)
+    };
+    ev.settle(89, stop);
 }
 #[inline(always)]
 fn n90(ev: &mut Evaluator<'_>) {
@@ -597,21 +609,23 @@ fn n108(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n109(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n107(ev);
-    if ev.flag(107) != FALSE { break 'read; }
+    if ev.flag(107) != FALSE { break 'read ev.flag(107); }
     n108(ev);
-    }
-    ev.or(109, &[107, 108]);
+    ev.flag(108)
+    };
+    ev.settle(109, stop);
 }
 #[inline(always)]
 fn n110(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n106(ev);
-    if ev.flag(106) != TRUE { break 'read; }
+    if ev.flag(106) != TRUE { break 'read ev.flag(106); }
     n109(ev);
-    }
-    ev.and(110, &[106, 109]);
+    ev.flag(109)
+    };
+    ev.settle(110, stop);
 }
 #[inline(always)]
 fn n111(ev: &mut Evaluator<'_>) {
@@ -630,21 +644,23 @@ fn n113(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n114(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n112(ev);
-    if ev.flag(112) != FALSE { break 'read; }
+    if ev.flag(112) != FALSE { break 'read ev.flag(112); }
     n113(ev);
-    }
-    ev.or(114, &[112, 113]);
+    ev.flag(113)
+    };
+    ev.settle(114, stop);
 }
 #[inline(always)]
 fn n115(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n111(ev);
-    if ev.flag(111) != TRUE { break 'read; }
+    if ev.flag(111) != TRUE { break 'read ev.flag(111); }
     n114(ev);
-    }
-    ev.and(115, &[111, 114]);
+    ev.flag(114)
+    };
+    ev.settle(115, stop);
 }
 #[inline(always)]
 fn n116(ev: &mut Evaluator<'_>) {
@@ -663,21 +679,23 @@ fn n118(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n119(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n117(ev);
-    if ev.flag(117) != FALSE { break 'read; }
+    if ev.flag(117) != FALSE { break 'read ev.flag(117); }
     n118(ev);
-    }
-    ev.or(119, &[117, 118]);
+    ev.flag(118)
+    };
+    ev.settle(119, stop);
 }
 #[inline(always)]
 fn n120(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n116(ev);
-    if ev.flag(116) != TRUE { break 'read; }
+    if ev.flag(116) != TRUE { break 'read ev.flag(116); }
     n119(ev);
-    }
-    ev.and(120, &[116, 119]);
+    ev.flag(119)
+    };
+    ev.settle(120, stop);
 }
 #[inline(always)]
 fn n121(ev: &mut Evaluator<'_>) {
@@ -748,21 +766,23 @@ fn n130(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n131(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n129(ev);
-    if ev.flag(129) != FALSE { break 'read; }
+    if ev.flag(129) != FALSE { break 'read ev.flag(129); }
     n130(ev);
-    }
-    ev.or(131, &[129, 130]);
+    ev.flag(130)
+    };
+    ev.settle(131, stop);
 }
 #[inline(always)]
 fn n132(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n128(ev);
-    if ev.flag(128) != TRUE { break 'read; }
+    if ev.flag(128) != TRUE { break 'read ev.flag(128); }
     n131(ev);
-    }
-    ev.and(132, &[128, 131]);
+    ev.flag(131)
+    };
+    ev.settle(132, stop);
 }
 #[inline(always)]
 fn n133(ev: &mut Evaluator<'_>) {
@@ -781,21 +801,23 @@ fn n135(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n136(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n134(ev);
-    if ev.flag(134) != FALSE { break 'read; }
+    if ev.flag(134) != FALSE { break 'read ev.flag(134); }
     n135(ev);
-    }
-    ev.or(136, &[134, 135]);
+    ev.flag(135)
+    };
+    ev.settle(136, stop);
 }
 #[inline(always)]
 fn n137(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n133(ev);
-    if ev.flag(133) != TRUE { break 'read; }
+    if ev.flag(133) != TRUE { break 'read ev.flag(133); }
     n136(ev);
-    }
-    ev.and(137, &[133, 136]);
+    ev.flag(136)
+    };
+    ev.settle(137, stop);
 }
 #[inline(always)]
 fn n138(ev: &mut Evaluator<'_>) {
@@ -814,21 +836,23 @@ fn n140(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n141(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n139(ev);
-    if ev.flag(139) != FALSE { break 'read; }
+    if ev.flag(139) != FALSE { break 'read ev.flag(139); }
     n140(ev);
-    }
-    ev.or(141, &[139, 140]);
+    ev.flag(140)
+    };
+    ev.settle(141, stop);
 }
 #[inline(always)]
 fn n142(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n138(ev);
-    if ev.flag(138) != TRUE { break 'read; }
+    if ev.flag(138) != TRUE { break 'read ev.flag(138); }
     n141(ev);
-    }
-    ev.and(142, &[138, 141]);
+    ev.flag(141)
+    };
+    ev.settle(142, stop);
 }
 #[inline(always)]
 fn n143(ev: &mut Evaluator<'_>) {
@@ -895,12 +919,13 @@ fn n150(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n151(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n149(ev);
-    if ev.flag(149) != TRUE { break 'read; }
+    if ev.flag(149) != TRUE { break 'read ev.flag(149); }
     n150(ev);
-    }
-    ev.and(151, &[149, 150]);
+    ev.flag(150)
+    };
+    ev.settle(151, stop);
 }
 #[inline]
 fn n152(ev: &mut Evaluator<'_>) {
@@ -930,12 +955,13 @@ fn n155(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n156(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n154(ev);
-    if ev.flag(154) != TRUE { break 'read; }
+    if ev.flag(154) != TRUE { break 'read ev.flag(154); }
     n155(ev);
-    }
-    ev.and(156, &[154, 155]);
+    ev.flag(155)
+    };
+    ev.settle(156, stop);
 }
 #[inline]
 fn n157(ev: &mut Evaluator<'_>) {
@@ -993,12 +1019,13 @@ fn n172(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n173(ev: &mut Evaluator<'_>) {
     if ev.known(173) { return; }
-    'read: {
+    let stop = 'read: {
     n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
+    if ev.flag(163) != TRUE { break 'read ev.flag(163); }
     n172(ev);
-    }
-    ev.and(173, &[163, 172]);
+    ev.flag(172)
+    };
+    ev.settle(173, stop);
 }
 #[inline(always)]
 fn n175(ev: &mut Evaluator<'_>) {
@@ -1008,14 +1035,15 @@ fn n175(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n176(ev: &mut Evaluator<'_>) {
     if ev.known(176) { return; }
-    'read: {
+    let stop = 'read: {
     n160(ev);
-    if ev.flag(160) != TRUE { break 'read; }
+    if ev.flag(160) != TRUE { break 'read ev.flag(160); }
     n161(ev);
-    if ev.flag(161) != TRUE { break 'read; }
+    if ev.flag(161) != TRUE { break 'read ev.flag(161); }
     n175(ev);
-    }
-    ev.and(176, &[160, 161, 175]);
+    ev.flag(175)
+    };
+    ev.settle(176, stop);
 }
 #[inline]
 fn n178(ev: &mut Evaluator<'_>) {
@@ -1046,12 +1074,13 @@ fn n181(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n182(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n180(ev);
-    if ev.flag(180) != FALSE { break 'read; }
+    if ev.flag(180) != FALSE { break 'read ev.flag(180); }
     n181(ev);
-    }
-    ev.or(182, &[180, 181]);
+    ev.flag(181)
+    };
+    ev.settle(182, stop);
 }
 #[inline]
 fn n191(ev: &mut Evaluator<'_>) {
@@ -1080,12 +1109,13 @@ fn n201(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n202(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n198(ev);
-    if ev.flag(198) != TRUE { break 'read; }
+    if ev.flag(198) != TRUE { break 'read ev.flag(198); }
     n201(ev);
-    }
-    ev.and(202, &[198, 201]);
+    ev.flag(201)
+    };
+    ev.settle(202, stop);
 }
 #[inline(always)]
 fn n205(ev: &mut Evaluator<'_>) {
@@ -1112,14 +1142,15 @@ fn n209(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n210(ev: &mut Evaluator<'_>) {
     if ev.known(210) { return; }
-    'read: {
+    let stop = 'read: {
     n198(ev);
-    if ev.flag(198) != TRUE { break 'read; }
+    if ev.flag(198) != TRUE { break 'read ev.flag(198); }
     n205(ev);
-    if ev.flag(205) != TRUE { break 'read; }
+    if ev.flag(205) != TRUE { break 'read ev.flag(205); }
     n209(ev);
-    }
-    ev.and(210, &[198, 205, 209]);
+    ev.flag(209)
+    };
+    ev.settle(210, stop);
 }
 #[inline(always)]
 fn n219(ev: &mut Evaluator<'_>) {
@@ -1156,22 +1187,24 @@ fn n230(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n231(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n228(ev);
-    if ev.flag(228) != TRUE { break 'read; }
+    if ev.flag(228) != TRUE { break 'read ev.flag(228); }
     n230(ev);
-    }
-    ev.and(231, &[228, 230]);
+    ev.flag(230)
+    };
+    ev.settle(231, stop);
 }
 #[inline]
 fn n232(ev: &mut Evaluator<'_>) {
     if ev.known(232) { return; }
-    'read: {
+    let stop = 'read: {
     n195(ev);
-    if ev.flag(195) != TRUE { break 'read; }
+    if ev.flag(195) != TRUE { break 'read ev.flag(195); }
     n202(ev);
-    }
-    ev.and(232, &[195, 202]);
+    ev.flag(202)
+    };
+    ev.settle(232, stop);
 }
 #[inline(always)]
 fn n233(ev: &mut Evaluator<'_>) {
@@ -1180,47 +1213,51 @@ fn n233(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n234(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n233(ev);
-    if ev.flag(233) != TRUE { break 'read; }
+    if ev.flag(233) != TRUE { break 'read ev.flag(233); }
     n173(ev);
-    }
-    ev.and(234, &[233, 173]);
+    ev.flag(173)
+    };
+    ev.settle(234, stop);
 }
 #[inline(always)]
 fn n235(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n231(ev);
-    if ev.flag(231) != FALSE { break 'read; }
+    if ev.flag(231) != FALSE { break 'read ev.flag(231); }
     n232(ev);
-    if ev.flag(232) != FALSE { break 'read; }
+    if ev.flag(232) != FALSE { break 'read ev.flag(232); }
     n210(ev);
-    if ev.flag(210) != FALSE { break 'read; }
+    if ev.flag(210) != FALSE { break 'read ev.flag(210); }
     n234(ev);
-    }
-    ev.or(235, &[231, 232, 210, 234]);
+    ev.flag(234)
+    };
+    ev.settle(235, stop);
 }
 #[inline(always)]
 fn n236(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n198(ev);
-    if ev.flag(198) != TRUE { break 'read; }
+    if ev.flag(198) != TRUE { break 'read ev.flag(198); }
     n224(ev);
-    if ev.flag(224) != TRUE { break 'read; }
+    if ev.flag(224) != TRUE { break 'read ev.flag(224); }
     n226(ev);
-    if ev.flag(226) != TRUE { break 'read; }
+    if ev.flag(226) != TRUE { break 'read ev.flag(226); }
     n235(ev);
-    }
-    ev.and(236, &[198, 224, 226, 235]);
+    ev.flag(235)
+    };
+    ev.settle(236, stop);
 }
 #[inline(always)]
 fn n256(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n191(ev);
-    if ev.flag(191) != TRUE { break 'read; }
+    if ev.flag(191) != TRUE { break 'read ev.flag(191); }
     n182(ev);
-    }
-    ev.and(256, &[191, 182]);
+    ev.flag(182)
+    };
+    ev.settle(256, stop);
 }
 #[inline]
 fn n258(ev: &mut Evaluator<'_>) {
@@ -1270,11 +1307,12 @@ fn n274(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n275(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(271) != FALSE { break 'read; }
+    let stop = 'read: {
+    if ev.flag(271) != FALSE { break 'read ev.flag(271); }
     n274(ev);
-    }
-    ev.or(275, &[271, 274]);
+    ev.flag(274)
+    };
+    ev.settle(275, stop);
 }
 #[inline(always)]
 fn n276(ev: &mut Evaluator<'_>) {
@@ -1337,23 +1375,25 @@ fn n284(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n285(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n191(ev);
-    if ev.flag(191) != FALSE { break 'read; }
+    if ev.flag(191) != FALSE { break 'read ev.flag(191); }
     n195(ev);
-    if ev.flag(195) != FALSE { break 'read; }
+    if ev.flag(195) != FALSE { break 'read ev.flag(195); }
     n230(ev);
-    }
-    ev.or(285, &[191, 195, 230]);
+    ev.flag(230)
+    };
+    ev.settle(285, stop);
 }
 #[inline(always)]
 fn n286(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n210(ev);
-    if ev.flag(210) != TRUE { break 'read; }
+    if ev.flag(210) != TRUE { break 'read ev.flag(210); }
     n285(ev);
-    }
-    ev.and(286, &[210, 285]);
+    ev.flag(285)
+    };
+    ev.settle(286, stop);
 }
 #[inline(always)]
 fn n287(ev: &mut Evaluator<'_>) {
@@ -1482,53 +1522,58 @@ fn n290(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n291(ev: &mut Evaluator<'_>) {
     if ev.known(291) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n221(ev);
-    if ev.flag(221) != TRUE { break 'read; }
+    if ev.flag(221) != TRUE { break 'read ev.flag(221); }
     n181(ev);
-    }
-    ev.and(291, &[290, 221, 181]);
+    ev.flag(181)
+    };
+    ev.settle(291, stop);
 }
 #[inline]
 fn n293(ev: &mut Evaluator<'_>) {
     if ev.known(293) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
-    }
-    ev.and(293, &[290, 264]);
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
+    ev.flag(264)
+    };
+    ev.settle(293, stop);
 }
 #[inline]
 fn n295(ev: &mut Evaluator<'_>) {
     if ev.known(295) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n180(ev);
-    if ev.flag(180) != TRUE { break 'read; }
+    if ev.flag(180) != TRUE { break 'read ev.flag(180); }
     n269(ev);
-    }
-    ev.and(295, &[290, 180, 269]);
+    ev.flag(269)
+    };
+    ev.settle(295, stop);
 }
 #[inline(always)]
 fn n297(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(271) != FALSE { break 'read; }
+    let stop = 'read: {
+    if ev.flag(271) != FALSE { break 'read ev.flag(271); }
     n279(ev);
-    }
-    ev.or(297, &[271, 279]);
+    ev.flag(279)
+    };
+    ev.settle(297, stop);
 }
 #[inline]
 fn n298(ev: &mut Evaluator<'_>) {
     if ev.known(298) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n297(ev);
-    }
-    ev.and(298, &[290, 297]);
+    ev.flag(297)
+    };
+    ev.settle(298, stop);
 }
 #[inline(always)]
 fn n300(ev: &mut Evaluator<'_>) {
@@ -1537,24 +1582,26 @@ fn n300(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n301(ev: &mut Evaluator<'_>) {
     if ev.known(301) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n230(ev);
-    if ev.flag(230) != TRUE { break 'read; }
+    if ev.flag(230) != TRUE { break 'read ev.flag(230); }
     n300(ev);
-    }
-    ev.and(301, &[290, 230, 300]);
+    ev.flag(300)
+    };
+    ev.settle(301, stop);
 }
 #[inline]
 fn n303(ev: &mut Evaluator<'_>) {
     if ev.known(303) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n236(ev);
-    }
-    ev.and(303, &[290, 236]);
+    ev.flag(236)
+    };
+    ev.settle(303, stop);
 }
 #[inline(always)]
 fn n305(ev: &mut Evaluator<'_>) {
@@ -1648,12 +1695,13 @@ fn n308(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n310(ev: &mut Evaluator<'_>) {
     if ev.known(310) { return; }
-    'read: {
+    let stop = 'read: {
     n308(ev);
-    if ev.flag(308) != TRUE { break 'read; }
+    if ev.flag(308) != TRUE { break 'read ev.flag(308); }
     n219(ev);
-    }
-    ev.and(310, &[308, 219]);
+    ev.flag(219)
+    };
+    ev.settle(310, stop);
 }
 #[inline(always)]
 fn n312(ev: &mut Evaluator<'_>) {
@@ -1683,12 +1731,13 @@ fn n319(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n322(ev: &mut Evaluator<'_>) {
     if ev.known(322) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n308(ev);
-    }
-    ev.and(322, &[290, 308]);
+    ev.flag(308)
+    };
+    ev.settle(322, stop);
 }
 #[inline(always)]
 fn n326(ev: &mut Evaluator<'_>) {
@@ -1696,22 +1745,24 @@ fn n326(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n327(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(281) != FALSE { break 'read; }
+    let stop = 'read: {
+    if ev.flag(281) != FALSE { break 'read ev.flag(281); }
     n326(ev);
-    }
-    ev.or(327, &[281, 326]);
+    ev.flag(326)
+    };
+    ev.settle(327, stop);
 }
 #[inline(always)]
 fn n328(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n308(ev);
-    if ev.flag(308) != TRUE { break 'read; }
+    if ev.flag(308) != TRUE { break 'read ev.flag(308); }
     n327(ev);
-    }
-    ev.and(328, &[290, 308, 327]);
+    ev.flag(327)
+    };
+    ev.settle(328, stop);
 }
 #[inline(always)]
 fn n333(ev: &mut Evaluator<'_>) {
@@ -1770,30 +1821,33 @@ fn n342(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n343(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n342(ev);
-    }
-    ev.and(343, &[173, 342]);
+    ev.flag(342)
+    };
+    ev.settle(343, stop);
 }
 #[inline(always)]
 fn n344(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n340(ev);
-    if ev.flag(340) != FALSE { break 'read; }
+    if ev.flag(340) != FALSE { break 'read ev.flag(340); }
     n343(ev);
-    }
-    ev.or(344, &[340, 343]);
+    ev.flag(343)
+    };
+    ev.settle(344, stop);
 }
 #[inline(always)]
 fn n346(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n344(ev);
-    }
-    ev.and(346, &[290, 344]);
+    ev.flag(344)
+    };
+    ev.settle(346, stop);
 }
 #[inline(always)]
 fn n351(ev: &mut Evaluator<'_>) {
@@ -1806,39 +1860,43 @@ fn n352(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n353(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n352(ev);
-    }
-    ev.and(353, &[173, 352]);
+    ev.flag(352)
+    };
+    ev.settle(353, stop);
 }
 #[inline(always)]
 fn n354(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n351(ev);
-    if ev.flag(351) != FALSE { break 'read; }
+    if ev.flag(351) != FALSE { break 'read ev.flag(351); }
     n353(ev);
-    }
-    ev.or(354, &[351, 353]);
+    ev.flag(353)
+    };
+    ev.settle(354, stop);
 }
 #[inline(always)]
 fn n356(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n354(ev);
-    }
-    ev.and(356, &[290, 354]);
+    ev.flag(354)
+    };
+    ev.settle(356, stop);
 }
 #[inline(always)]
 fn n358(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n230(ev);
-    }
-    ev.and(358, &[290, 230]);
+    ev.flag(230)
+    };
+    ev.settle(358, stop);
 }
 #[inline(always)]
 fn n362(ev: &mut Evaluator<'_>) {
@@ -1851,30 +1909,33 @@ fn n363(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n364(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n363(ev);
-    }
-    ev.and(364, &[173, 363]);
+    ev.flag(363)
+    };
+    ev.settle(364, stop);
 }
 #[inline(always)]
 fn n365(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n362(ev);
-    if ev.flag(362) != FALSE { break 'read; }
+    if ev.flag(362) != FALSE { break 'read ev.flag(362); }
     n364(ev);
-    }
-    ev.or(365, &[362, 364]);
+    ev.flag(364)
+    };
+    ev.settle(365, stop);
 }
 #[inline(always)]
 fn n367(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n365(ev);
-    }
-    ev.and(367, &[290, 365]);
+    ev.flag(365)
+    };
+    ev.settle(367, stop);
 }
 #[inline(always)]
 fn n371(ev: &mut Evaluator<'_>) {
@@ -1887,21 +1948,23 @@ fn n372(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n373(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n372(ev);
-    }
-    ev.and(373, &[173, 372]);
+    ev.flag(372)
+    };
+    ev.settle(373, stop);
 }
 #[inline(always)]
 fn n374(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n371(ev);
-    if ev.flag(371) != FALSE { break 'read; }
+    if ev.flag(371) != FALSE { break 'read ev.flag(371); }
     n373(ev);
-    }
-    ev.or(374, &[371, 373]);
+    ev.flag(373)
+    };
+    ev.settle(374, stop);
 }
 #[inline(always)]
 fn n377(ev: &mut Evaluator<'_>) {
@@ -1914,39 +1977,43 @@ fn n378(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n379(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n378(ev);
-    }
-    ev.and(379, &[173, 378]);
+    ev.flag(378)
+    };
+    ev.settle(379, stop);
 }
 #[inline(always)]
 fn n380(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n377(ev);
-    if ev.flag(377) != FALSE { break 'read; }
+    if ev.flag(377) != FALSE { break 'read ev.flag(377); }
     n379(ev);
-    }
-    ev.or(380, &[377, 379]);
+    ev.flag(379)
+    };
+    ev.settle(380, stop);
 }
 #[inline(always)]
 fn n382(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n374(ev);
-    if ev.flag(374) != FALSE { break 'read; }
+    if ev.flag(374) != FALSE { break 'read ev.flag(374); }
     n380(ev);
-    }
-    ev.or(382, &[374, 380]);
+    ev.flag(380)
+    };
+    ev.settle(382, stop);
 }
 #[inline(always)]
 fn n383(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n382(ev);
-    }
-    ev.and(383, &[290, 382]);
+    ev.flag(382)
+    };
+    ev.settle(383, stop);
 }
 #[inline(always)]
 fn n388(ev: &mut Evaluator<'_>) {
@@ -1959,30 +2026,33 @@ fn n389(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n390(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n389(ev);
-    }
-    ev.and(390, &[173, 389]);
+    ev.flag(389)
+    };
+    ev.settle(390, stop);
 }
 #[inline(always)]
 fn n391(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n388(ev);
-    if ev.flag(388) != FALSE { break 'read; }
+    if ev.flag(388) != FALSE { break 'read ev.flag(388); }
     n390(ev);
-    }
-    ev.or(391, &[388, 390]);
+    ev.flag(390)
+    };
+    ev.settle(391, stop);
 }
 #[inline(always)]
 fn n393(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n391(ev);
-    }
-    ev.and(393, &[290, 391]);
+    ev.flag(391)
+    };
+    ev.settle(393, stop);
 }
 #[inline(always)]
 fn n399(ev: &mut Evaluator<'_>) {
@@ -1995,30 +2065,33 @@ fn n400(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n401(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n400(ev);
-    }
-    ev.and(401, &[173, 400]);
+    ev.flag(400)
+    };
+    ev.settle(401, stop);
 }
 #[inline(always)]
 fn n402(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n399(ev);
-    if ev.flag(399) != FALSE { break 'read; }
+    if ev.flag(399) != FALSE { break 'read ev.flag(399); }
     n401(ev);
-    }
-    ev.or(402, &[399, 401]);
+    ev.flag(401)
+    };
+    ev.settle(402, stop);
 }
 #[inline(always)]
 fn n404(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n402(ev);
-    }
-    ev.and(404, &[290, 402]);
+    ev.flag(402)
+    };
+    ev.settle(404, stop);
 }
 #[inline(always)]
 fn n407(ev: &mut Evaluator<'_>) {
@@ -2031,30 +2104,33 @@ fn n408(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n409(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n408(ev);
-    }
-    ev.and(409, &[173, 408]);
+    ev.flag(408)
+    };
+    ev.settle(409, stop);
 }
 #[inline(always)]
 fn n410(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n407(ev);
-    if ev.flag(407) != FALSE { break 'read; }
+    if ev.flag(407) != FALSE { break 'read ev.flag(407); }
     n409(ev);
-    }
-    ev.or(410, &[407, 409]);
+    ev.flag(409)
+    };
+    ev.settle(410, stop);
 }
 #[inline(always)]
 fn n412(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n410(ev);
-    }
-    ev.and(412, &[290, 410]);
+    ev.flag(410)
+    };
+    ev.settle(412, stop);
 }
 #[inline(always)]
 fn n419(ev: &mut Evaluator<'_>) {
@@ -2067,30 +2143,33 @@ fn n420(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n421(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n420(ev);
-    }
-    ev.and(421, &[173, 420]);
+    ev.flag(420)
+    };
+    ev.settle(421, stop);
 }
 #[inline(always)]
 fn n422(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n419(ev);
-    if ev.flag(419) != FALSE { break 'read; }
+    if ev.flag(419) != FALSE { break 'read ev.flag(419); }
     n421(ev);
-    }
-    ev.or(422, &[419, 421]);
+    ev.flag(421)
+    };
+    ev.settle(422, stop);
 }
 #[inline(always)]
 fn n424(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n422(ev);
-    }
-    ev.and(424, &[290, 422]);
+    ev.flag(422)
+    };
+    ev.settle(424, stop);
 }
 #[inline(always)]
 fn n431(ev: &mut Evaluator<'_>) {
@@ -2103,30 +2182,33 @@ fn n432(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n433(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n432(ev);
-    }
-    ev.and(433, &[173, 432]);
+    ev.flag(432)
+    };
+    ev.settle(433, stop);
 }
 #[inline(always)]
 fn n434(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n431(ev);
-    if ev.flag(431) != FALSE { break 'read; }
+    if ev.flag(431) != FALSE { break 'read ev.flag(431); }
     n433(ev);
-    }
-    ev.or(434, &[431, 433]);
+    ev.flag(433)
+    };
+    ev.settle(434, stop);
 }
 #[inline(always)]
 fn n436(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n434(ev);
-    }
-    ev.and(436, &[290, 434]);
+    ev.flag(434)
+    };
+    ev.settle(436, stop);
 }
 #[inline(always)]
 fn n440(ev: &mut Evaluator<'_>) {
@@ -2139,38 +2221,42 @@ fn n441(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n442(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n441(ev);
-    }
-    ev.and(442, &[173, 441]);
+    ev.flag(441)
+    };
+    ev.settle(442, stop);
 }
 #[inline(always)]
 fn n443(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n440(ev);
-    if ev.flag(440) != FALSE { break 'read; }
+    if ev.flag(440) != FALSE { break 'read ev.flag(440); }
     n442(ev);
-    }
-    ev.or(443, &[440, 442]);
+    ev.flag(442)
+    };
+    ev.settle(443, stop);
 }
 #[inline(always)]
 fn n445(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n443(ev);
-    }
-    ev.and(445, &[290, 443]);
+    ev.flag(443)
+    };
+    ev.settle(445, stop);
 }
 #[inline(always)]
 fn n447(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
-    }
-    ev.and(447, &[290, 281]);
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
+    ev.flag(281)
+    };
+    ev.settle(447, stop);
 }
 #[inline(always)]
 fn n450(ev: &mut Evaluator<'_>) {
@@ -2183,30 +2269,33 @@ fn n451(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n452(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n451(ev);
-    }
-    ev.and(452, &[173, 451]);
+    ev.flag(451)
+    };
+    ev.settle(452, stop);
 }
 #[inline(always)]
 fn n453(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n450(ev);
-    if ev.flag(450) != FALSE { break 'read; }
+    if ev.flag(450) != FALSE { break 'read ev.flag(450); }
     n452(ev);
-    }
-    ev.or(453, &[450, 452]);
+    ev.flag(452)
+    };
+    ev.settle(453, stop);
 }
 #[inline(always)]
 fn n455(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n453(ev);
-    }
-    ev.and(455, &[290, 453]);
+    ev.flag(453)
+    };
+    ev.settle(455, stop);
 }
 #[inline(always)]
 fn n459(ev: &mut Evaluator<'_>) {
@@ -2219,30 +2308,33 @@ fn n460(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n461(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n460(ev);
-    }
-    ev.and(461, &[173, 460]);
+    ev.flag(460)
+    };
+    ev.settle(461, stop);
 }
 #[inline(always)]
 fn n462(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n459(ev);
-    if ev.flag(459) != FALSE { break 'read; }
+    if ev.flag(459) != FALSE { break 'read ev.flag(459); }
     n461(ev);
-    }
-    ev.or(462, &[459, 461]);
+    ev.flag(461)
+    };
+    ev.settle(462, stop);
 }
 #[inline(always)]
 fn n464(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n462(ev);
-    }
-    ev.and(464, &[290, 462]);
+    ev.flag(462)
+    };
+    ev.settle(464, stop);
 }
 #[inline(always)]
 fn n468(ev: &mut Evaluator<'_>) {
@@ -2255,30 +2347,33 @@ fn n469(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n470(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n469(ev);
-    }
-    ev.and(470, &[173, 469]);
+    ev.flag(469)
+    };
+    ev.settle(470, stop);
 }
 #[inline(always)]
 fn n471(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n468(ev);
-    if ev.flag(468) != FALSE { break 'read; }
+    if ev.flag(468) != FALSE { break 'read ev.flag(468); }
     n470(ev);
-    }
-    ev.or(471, &[468, 470]);
+    ev.flag(470)
+    };
+    ev.settle(471, stop);
 }
 #[inline(always)]
 fn n473(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n471(ev);
-    }
-    ev.and(473, &[290, 471]);
+    ev.flag(471)
+    };
+    ev.settle(473, stop);
 }
 #[inline(always)]
 fn n478(ev: &mut Evaluator<'_>) {
@@ -2291,30 +2386,33 @@ fn n479(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n480(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n479(ev);
-    }
-    ev.and(480, &[173, 479]);
+    ev.flag(479)
+    };
+    ev.settle(480, stop);
 }
 #[inline(always)]
 fn n481(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n478(ev);
-    if ev.flag(478) != FALSE { break 'read; }
+    if ev.flag(478) != FALSE { break 'read ev.flag(478); }
     n480(ev);
-    }
-    ev.or(481, &[478, 480]);
+    ev.flag(480)
+    };
+    ev.settle(481, stop);
 }
 #[inline(always)]
 fn n483(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n481(ev);
-    }
-    ev.and(483, &[290, 481]);
+    ev.flag(481)
+    };
+    ev.settle(483, stop);
 }
 #[inline(always)]
 fn n487(ev: &mut Evaluator<'_>) {
@@ -2327,30 +2425,33 @@ fn n488(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n489(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n488(ev);
-    }
-    ev.and(489, &[173, 488]);
+    ev.flag(488)
+    };
+    ev.settle(489, stop);
 }
 #[inline(always)]
 fn n490(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n487(ev);
-    if ev.flag(487) != FALSE { break 'read; }
+    if ev.flag(487) != FALSE { break 'read ev.flag(487); }
     n489(ev);
-    }
-    ev.or(490, &[487, 489]);
+    ev.flag(489)
+    };
+    ev.settle(490, stop);
 }
 #[inline(always)]
 fn n492(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n490(ev);
-    }
-    ev.and(492, &[290, 490]);
+    ev.flag(490)
+    };
+    ev.settle(492, stop);
 }
 #[inline(always)]
 fn n495(ev: &mut Evaluator<'_>) {
@@ -2363,30 +2464,33 @@ fn n496(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n497(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n496(ev);
-    }
-    ev.and(497, &[173, 496]);
+    ev.flag(496)
+    };
+    ev.settle(497, stop);
 }
 #[inline(always)]
 fn n498(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n495(ev);
-    if ev.flag(495) != FALSE { break 'read; }
+    if ev.flag(495) != FALSE { break 'read ev.flag(495); }
     n497(ev);
-    }
-    ev.or(498, &[495, 497]);
+    ev.flag(497)
+    };
+    ev.settle(498, stop);
 }
 #[inline(always)]
 fn n500(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n498(ev);
-    }
-    ev.and(500, &[290, 498]);
+    ev.flag(498)
+    };
+    ev.settle(500, stop);
 }
 #[inline(always)]
 fn n504(ev: &mut Evaluator<'_>) {
@@ -2399,30 +2503,33 @@ fn n505(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n506(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n505(ev);
-    }
-    ev.and(506, &[173, 505]);
+    ev.flag(505)
+    };
+    ev.settle(506, stop);
 }
 #[inline(always)]
 fn n507(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n504(ev);
-    if ev.flag(504) != FALSE { break 'read; }
+    if ev.flag(504) != FALSE { break 'read ev.flag(504); }
     n506(ev);
-    }
-    ev.or(507, &[504, 506]);
+    ev.flag(506)
+    };
+    ev.settle(507, stop);
 }
 #[inline(always)]
 fn n509(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n507(ev);
-    }
-    ev.and(509, &[290, 507]);
+    ev.flag(507)
+    };
+    ev.settle(509, stop);
 }
 #[inline(always)]
 fn n512(ev: &mut Evaluator<'_>) {
@@ -2435,21 +2542,23 @@ fn n513(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n514(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n513(ev);
-    }
-    ev.and(514, &[173, 513]);
+    ev.flag(513)
+    };
+    ev.settle(514, stop);
 }
 #[inline(always)]
 fn n515(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n512(ev);
-    if ev.flag(512) != FALSE { break 'read; }
+    if ev.flag(512) != FALSE { break 'read ev.flag(512); }
     n514(ev);
-    }
-    ev.or(515, &[512, 514]);
+    ev.flag(514)
+    };
+    ev.settle(515, stop);
 }
 #[inline(always)]
 fn n518(ev: &mut Evaluator<'_>) {
@@ -2462,39 +2571,43 @@ fn n519(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n520(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n519(ev);
-    }
-    ev.and(520, &[173, 519]);
+    ev.flag(519)
+    };
+    ev.settle(520, stop);
 }
 #[inline(always)]
 fn n521(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n518(ev);
-    if ev.flag(518) != FALSE { break 'read; }
+    if ev.flag(518) != FALSE { break 'read ev.flag(518); }
     n520(ev);
-    }
-    ev.or(521, &[518, 520]);
+    ev.flag(520)
+    };
+    ev.settle(521, stop);
 }
 #[inline(always)]
 fn n523(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n515(ev);
-    if ev.flag(515) != FALSE { break 'read; }
+    if ev.flag(515) != FALSE { break 'read ev.flag(515); }
     n521(ev);
-    }
-    ev.or(523, &[515, 521]);
+    ev.flag(521)
+    };
+    ev.settle(523, stop);
 }
 #[inline(always)]
 fn n524(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n523(ev);
-    }
-    ev.and(524, &[290, 523]);
+    ev.flag(523)
+    };
+    ev.settle(524, stop);
 }
 #[inline(always)]
 fn n528(ev: &mut Evaluator<'_>) {
@@ -2507,30 +2620,33 @@ fn n529(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n530(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n529(ev);
-    }
-    ev.and(530, &[173, 529]);
+    ev.flag(529)
+    };
+    ev.settle(530, stop);
 }
 #[inline(always)]
 fn n531(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n528(ev);
-    if ev.flag(528) != FALSE { break 'read; }
+    if ev.flag(528) != FALSE { break 'read ev.flag(528); }
     n530(ev);
-    }
-    ev.or(531, &[528, 530]);
+    ev.flag(530)
+    };
+    ev.settle(531, stop);
 }
 #[inline(always)]
 fn n533(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n531(ev);
-    }
-    ev.and(533, &[290, 531]);
+    ev.flag(531)
+    };
+    ev.settle(533, stop);
 }
 #[inline(always)]
 fn n537(ev: &mut Evaluator<'_>) {
@@ -2543,30 +2659,33 @@ fn n538(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n539(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n538(ev);
-    }
-    ev.and(539, &[173, 538]);
+    ev.flag(538)
+    };
+    ev.settle(539, stop);
 }
 #[inline(always)]
 fn n540(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n537(ev);
-    if ev.flag(537) != FALSE { break 'read; }
+    if ev.flag(537) != FALSE { break 'read ev.flag(537); }
     n539(ev);
-    }
-    ev.or(540, &[537, 539]);
+    ev.flag(539)
+    };
+    ev.settle(540, stop);
 }
 #[inline(always)]
 fn n542(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n540(ev);
-    }
-    ev.and(542, &[290, 540]);
+    ev.flag(540)
+    };
+    ev.settle(542, stop);
 }
 #[inline(always)]
 fn n549(ev: &mut Evaluator<'_>) {
@@ -2579,30 +2698,33 @@ fn n550(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n551(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n550(ev);
-    }
-    ev.and(551, &[173, 550]);
+    ev.flag(550)
+    };
+    ev.settle(551, stop);
 }
 #[inline(always)]
 fn n552(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n549(ev);
-    if ev.flag(549) != FALSE { break 'read; }
+    if ev.flag(549) != FALSE { break 'read ev.flag(549); }
     n551(ev);
-    }
-    ev.or(552, &[549, 551]);
+    ev.flag(551)
+    };
+    ev.settle(552, stop);
 }
 #[inline(always)]
 fn n554(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n552(ev);
-    }
-    ev.and(554, &[290, 552]);
+    ev.flag(552)
+    };
+    ev.settle(554, stop);
 }
 #[inline(always)]
 fn n556(ev: &mut Evaluator<'_>) {
@@ -2934,21 +3056,23 @@ fn n48(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n49(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n47(ev);
-    if ev.flag(47) != FALSE { break 'read; }
+    if ev.flag(47) != FALSE { break 'read ev.flag(47); }
     n48(ev);
-    }
-    ev.or(49, &[47, 48]);
+    ev.flag(48)
+    };
+    ev.settle(49, stop);
 }
 #[inline(always)]
 fn n50(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n45(ev);
-    if ev.flag(45) != TRUE { break 'read; }
+    if ev.flag(45) != TRUE { break 'read ev.flag(45); }
     n49(ev);
-    }
-    ev.and(50, &[45, 49]);
+    ev.flag(49)
+    };
+    ev.settle(50, stop);
 }
 #[inline(always)]
 fn n53(ev: &mut Evaluator<'_>) {
@@ -2967,21 +3091,23 @@ fn n56(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n57(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n55(ev);
-    if ev.flag(55) != FALSE { break 'read; }
+    if ev.flag(55) != FALSE { break 'read ev.flag(55); }
     n56(ev);
-    }
-    ev.or(57, &[55, 56]);
+    ev.flag(56)
+    };
+    ev.settle(57, stop);
 }
 #[inline(always)]
 fn n58(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n53(ev);
-    if ev.flag(53) != TRUE { break 'read; }
+    if ev.flag(53) != TRUE { break 'read ev.flag(53); }
     n57(ev);
-    }
-    ev.and(58, &[53, 57]);
+    ev.flag(57)
+    };
+    ev.settle(58, stop);
 }
 #[inline(always)]
 fn n61(ev: &mut Evaluator<'_>) {
@@ -3000,21 +3126,23 @@ fn n65(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n66(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n63(ev);
-    if ev.flag(63) != FALSE { break 'read; }
+    if ev.flag(63) != FALSE { break 'read ev.flag(63); }
     n65(ev);
-    }
-    ev.or(66, &[63, 65]);
+    ev.flag(65)
+    };
+    ev.settle(66, stop);
 }
 #[inline(always)]
 fn n67(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n61(ev);
-    if ev.flag(61) != TRUE { break 'read; }
+    if ev.flag(61) != TRUE { break 'read ev.flag(61); }
     n66(ev);
-    }
-    ev.and(67, &[61, 66]);
+    ev.flag(66)
+    };
+    ev.settle(67, stop);
 }
 #[inline(always)]
 fn n70(ev: &mut Evaluator<'_>) {
@@ -3072,21 +3200,23 @@ fn n77(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n78(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n76(ev);
-    if ev.flag(76) != FALSE { break 'read; }
+    if ev.flag(76) != FALSE { break 'read ev.flag(76); }
     n77(ev);
-    }
-    ev.or(78, &[76, 77]);
+    ev.flag(77)
+    };
+    ev.settle(78, stop);
 }
 #[inline(always)]
 fn n79(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n75(ev);
-    if ev.flag(75) != TRUE { break 'read; }
+    if ev.flag(75) != TRUE { break 'read ev.flag(75); }
     n78(ev);
-    }
-    ev.and(79, &[75, 78]);
+    ev.flag(78)
+    };
+    ev.settle(79, stop);
 }
 #[inline(always)]
 fn n80(ev: &mut Evaluator<'_>) {
@@ -3105,21 +3235,23 @@ fn n82(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n83(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n81(ev);
-    if ev.flag(81) != FALSE { break 'read; }
+    if ev.flag(81) != FALSE { break 'read ev.flag(81); }
     n82(ev);
-    }
-    ev.or(83, &[81, 82]);
+    ev.flag(82)
+    };
+    ev.settle(83, stop);
 }
 #[inline(always)]
 fn n84(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n80(ev);
-    if ev.flag(80) != TRUE { break 'read; }
+    if ev.flag(80) != TRUE { break 'read ev.flag(80); }
     n83(ev);
-    }
-    ev.and(84, &[80, 83]);
+    ev.flag(83)
+    };
+    ev.settle(84, stop);
 }
 #[inline(always)]
 fn n85(ev: &mut Evaluator<'_>) {
@@ -3138,21 +3270,23 @@ fn n87(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n88(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n86(ev);
-    if ev.flag(86) != FALSE { break 'read; }
+    if ev.flag(86) != FALSE { break 'read ev.flag(86); }
     n87(ev);
-    }
-    ev.or(88, &[86, 87]);
+    ev.flag(87)
+    };
+    ev.settle(88, stop);
 }
 #[inline(always)]
 fn n89(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n85(ev);
-    if ev.flag(85) != TRUE { break 'read; }
+    if ev.flag(85) != TRUE { break 'read ev.flag(85); }
     n88(ev);
-    }
-    ev.and(89, &[85, 88]);
+    ev.flag(88)
+    };
+    ev.settle(89, stop);
 }
 #[inline(always)]
 fn n90(ev: &mut Evaluator<'_>) {
@@ -3269,21 +3403,23 @@ fn n108(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n109(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n107(ev);
-    if ev.flag(107) != FALSE { break 'read; }
+    if ev.flag(107) != FALSE { break 'read ev.flag(107); }
     n108(ev);
-    }
-    ev.or(109, &[107, 108]);
+    ev.flag(108)
+    };
+    ev.settle(109, stop);
 }
 #[inline(always)]
 fn n110(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n106(ev);
-    if ev.flag(106) != TRUE { break 'read; }
+    if ev.flag(106) != TRUE { break 'read ev.flag(106); }
     n109(ev);
-    }
-    ev.and(110, &[106, 109]);
+    ev.flag(109)
+    };
+    ev.settle(110, stop);
 }
 #[inline(always)]
 fn n111(ev: &mut Evaluator<'_>) {
@@ -3302,21 +3438,23 @@ fn n113(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n114(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n112(ev);
-    if ev.flag(112) != FALSE { break 'read; }
+    if ev.flag(112) != FALSE { break 'read ev.flag(112); }
     n113(ev);
-    }
-    ev.or(114, &[112, 113]);
+    ev.flag(113)
+    };
+    ev.settle(114, stop);
 }
 #[inline(always)]
 fn n115(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n111(ev);
-    if ev.flag(111) != TRUE { break 'read; }
+    if ev.flag(111) != TRUE { break 'read ev.flag(111); }
     n114(ev);
-    }
-    ev.and(115, &[111, 114]);
+    ev.flag(114)
+    };
+    ev.settle(115, stop);
 }
 #[inline(always)]
 fn n116(ev: &mut Evaluator<'_>) {
@@ -3335,21 +3473,23 @@ fn n118(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n119(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n117(ev);
-    if ev.flag(117) != FALSE { break 'read; }
+    if ev.flag(117) != FALSE { break 'read ev.flag(117); }
     n118(ev);
-    }
-    ev.or(119, &[117, 118]);
+    ev.flag(118)
+    };
+    ev.settle(119, stop);
 }
 #[inline(always)]
 fn n120(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n116(ev);
-    if ev.flag(116) != TRUE { break 'read; }
+    if ev.flag(116) != TRUE { break 'read ev.flag(116); }
     n119(ev);
-    }
-    ev.and(120, &[116, 119]);
+    ev.flag(119)
+    };
+    ev.settle(120, stop);
 }
 #[inline(always)]
 fn n121(ev: &mut Evaluator<'_>) {
@@ -3420,21 +3560,23 @@ fn n130(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n131(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n129(ev);
-    if ev.flag(129) != FALSE { break 'read; }
+    if ev.flag(129) != FALSE { break 'read ev.flag(129); }
     n130(ev);
-    }
-    ev.or(131, &[129, 130]);
+    ev.flag(130)
+    };
+    ev.settle(131, stop);
 }
 #[inline(always)]
 fn n132(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n128(ev);
-    if ev.flag(128) != TRUE { break 'read; }
+    if ev.flag(128) != TRUE { break 'read ev.flag(128); }
     n131(ev);
-    }
-    ev.and(132, &[128, 131]);
+    ev.flag(131)
+    };
+    ev.settle(132, stop);
 }
 #[inline(always)]
 fn n133(ev: &mut Evaluator<'_>) {
@@ -3453,21 +3595,23 @@ fn n135(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n136(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n134(ev);
-    if ev.flag(134) != FALSE { break 'read; }
+    if ev.flag(134) != FALSE { break 'read ev.flag(134); }
     n135(ev);
-    }
-    ev.or(136, &[134, 135]);
+    ev.flag(135)
+    };
+    ev.settle(136, stop);
 }
 #[inline(always)]
 fn n137(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n133(ev);
-    if ev.flag(133) != TRUE { break 'read; }
+    if ev.flag(133) != TRUE { break 'read ev.flag(133); }
     n136(ev);
-    }
-    ev.and(137, &[133, 136]);
+    ev.flag(136)
+    };
+    ev.settle(137, stop);
 }
 #[inline(always)]
 fn n138(ev: &mut Evaluator<'_>) {
@@ -3486,21 +3630,23 @@ fn n140(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n141(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n139(ev);
-    if ev.flag(139) != FALSE { break 'read; }
+    if ev.flag(139) != FALSE { break 'read ev.flag(139); }
     n140(ev);
-    }
-    ev.or(141, &[139, 140]);
+    ev.flag(140)
+    };
+    ev.settle(141, stop);
 }
 #[inline(always)]
 fn n142(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n138(ev);
-    if ev.flag(138) != TRUE { break 'read; }
+    if ev.flag(138) != TRUE { break 'read ev.flag(138); }
     n141(ev);
-    }
-    ev.and(142, &[138, 141]);
+    ev.flag(141)
+    };
+    ev.settle(142, stop);
 }
 #[inline(always)]
 fn n143(ev: &mut Evaluator<'_>) {
@@ -3567,12 +3713,13 @@ fn n150(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n151(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n149(ev);
-    if ev.flag(149) != TRUE { break 'read; }
+    if ev.flag(149) != TRUE { break 'read ev.flag(149); }
     n150(ev);
-    }
-    ev.and(151, &[149, 150]);
+    ev.flag(150)
+    };
+    ev.settle(151, stop);
 }
 #[inline]
 fn n152(ev: &mut Evaluator<'_>) {
@@ -3602,12 +3749,13 @@ fn n155(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n156(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n154(ev);
-    if ev.flag(154) != TRUE { break 'read; }
+    if ev.flag(154) != TRUE { break 'read ev.flag(154); }
     n155(ev);
-    }
-    ev.and(156, &[154, 155]);
+    ev.flag(155)
+    };
+    ev.settle(156, stop);
 }
 #[inline]
 fn n157(ev: &mut Evaluator<'_>) {
@@ -3666,12 +3814,13 @@ fn n172(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n173(ev: &mut Evaluator<'_>) {
     if ev.known(173) { return; }
-    'read: {
+    let stop = 'read: {
     n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
+    if ev.flag(163) != TRUE { break 'read ev.flag(163); }
     n172(ev);
-    }
-    ev.and(173, &[163, 172]);
+    ev.flag(172)
+    };
+    ev.settle(173, stop);
 }
 #[inline(always)]
 fn n175(ev: &mut Evaluator<'_>) {
@@ -3681,14 +3830,15 @@ fn n175(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n176(ev: &mut Evaluator<'_>) {
     if ev.known(176) { return; }
-    'read: {
+    let stop = 'read: {
     n160(ev);
-    if ev.flag(160) != TRUE { break 'read; }
+    if ev.flag(160) != TRUE { break 'read ev.flag(160); }
     n161(ev);
-    if ev.flag(161) != TRUE { break 'read; }
+    if ev.flag(161) != TRUE { break 'read ev.flag(161); }
     n175(ev);
-    }
-    ev.and(176, &[160, 161, 175]);
+    ev.flag(175)
+    };
+    ev.settle(176, stop);
 }
 #[inline]
 fn n178(ev: &mut Evaluator<'_>) {
@@ -3719,12 +3869,13 @@ fn n181(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n182(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n180(ev);
-    if ev.flag(180) != FALSE { break 'read; }
+    if ev.flag(180) != FALSE { break 'read ev.flag(180); }
     n181(ev);
-    }
-    ev.or(182, &[180, 181]);
+    ev.flag(181)
+    };
+    ev.settle(182, stop);
 }
 #[inline]
 fn n191(ev: &mut Evaluator<'_>) {
@@ -3753,12 +3904,13 @@ fn n201(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n202(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n198(ev);
-    if ev.flag(198) != TRUE { break 'read; }
+    if ev.flag(198) != TRUE { break 'read ev.flag(198); }
     n201(ev);
-    }
-    ev.and(202, &[198, 201]);
+    ev.flag(201)
+    };
+    ev.settle(202, stop);
 }
 #[inline(always)]
 fn n205(ev: &mut Evaluator<'_>) {
@@ -3785,14 +3937,15 @@ fn n209(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n210(ev: &mut Evaluator<'_>) {
     if ev.known(210) { return; }
-    'read: {
+    let stop = 'read: {
     n198(ev);
-    if ev.flag(198) != TRUE { break 'read; }
+    if ev.flag(198) != TRUE { break 'read ev.flag(198); }
     n205(ev);
-    if ev.flag(205) != TRUE { break 'read; }
+    if ev.flag(205) != TRUE { break 'read ev.flag(205); }
     n209(ev);
-    }
-    ev.and(210, &[198, 205, 209]);
+    ev.flag(209)
+    };
+    ev.settle(210, stop);
 }
 #[inline(always)]
 fn n219(ev: &mut Evaluator<'_>) {
@@ -3829,22 +3982,24 @@ fn n230(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n231(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n228(ev);
-    if ev.flag(228) != TRUE { break 'read; }
+    if ev.flag(228) != TRUE { break 'read ev.flag(228); }
     n230(ev);
-    }
-    ev.and(231, &[228, 230]);
+    ev.flag(230)
+    };
+    ev.settle(231, stop);
 }
 #[inline]
 fn n232(ev: &mut Evaluator<'_>) {
     if ev.known(232) { return; }
-    'read: {
+    let stop = 'read: {
     n195(ev);
-    if ev.flag(195) != TRUE { break 'read; }
+    if ev.flag(195) != TRUE { break 'read ev.flag(195); }
     n202(ev);
-    }
-    ev.and(232, &[195, 202]);
+    ev.flag(202)
+    };
+    ev.settle(232, stop);
 }
 #[inline(always)]
 fn n233(ev: &mut Evaluator<'_>) {
@@ -3853,47 +4008,51 @@ fn n233(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n234(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n233(ev);
-    if ev.flag(233) != TRUE { break 'read; }
+    if ev.flag(233) != TRUE { break 'read ev.flag(233); }
     n173(ev);
-    }
-    ev.and(234, &[233, 173]);
+    ev.flag(173)
+    };
+    ev.settle(234, stop);
 }
 #[inline(always)]
 fn n235(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n231(ev);
-    if ev.flag(231) != FALSE { break 'read; }
+    if ev.flag(231) != FALSE { break 'read ev.flag(231); }
     n232(ev);
-    if ev.flag(232) != FALSE { break 'read; }
+    if ev.flag(232) != FALSE { break 'read ev.flag(232); }
     n210(ev);
-    if ev.flag(210) != FALSE { break 'read; }
+    if ev.flag(210) != FALSE { break 'read ev.flag(210); }
     n234(ev);
-    }
-    ev.or(235, &[231, 232, 210, 234]);
+    ev.flag(234)
+    };
+    ev.settle(235, stop);
 }
 #[inline(always)]
 fn n236(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n198(ev);
-    if ev.flag(198) != TRUE { break 'read; }
+    if ev.flag(198) != TRUE { break 'read ev.flag(198); }
     n224(ev);
-    if ev.flag(224) != TRUE { break 'read; }
+    if ev.flag(224) != TRUE { break 'read ev.flag(224); }
     n226(ev);
-    if ev.flag(226) != TRUE { break 'read; }
+    if ev.flag(226) != TRUE { break 'read ev.flag(226); }
     n235(ev);
-    }
-    ev.and(236, &[198, 224, 226, 235]);
+    ev.flag(235)
+    };
+    ev.settle(236, stop);
 }
 #[inline(always)]
 fn n256(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n191(ev);
-    if ev.flag(191) != TRUE { break 'read; }
+    if ev.flag(191) != TRUE { break 'read ev.flag(191); }
     n182(ev);
-    }
-    ev.and(256, &[191, 182]);
+    ev.flag(182)
+    };
+    ev.settle(256, stop);
 }
 #[inline]
 fn n258(ev: &mut Evaluator<'_>) {
@@ -3943,11 +4102,12 @@ fn n274(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n275(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(271) != FALSE { break 'read; }
+    let stop = 'read: {
+    if ev.flag(271) != FALSE { break 'read ev.flag(271); }
     n274(ev);
-    }
-    ev.or(275, &[271, 274]);
+    ev.flag(274)
+    };
+    ev.settle(275, stop);
 }
 #[inline(always)]
 fn n276(ev: &mut Evaluator<'_>) {
@@ -4010,23 +4170,25 @@ fn n284(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n285(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n191(ev);
-    if ev.flag(191) != FALSE { break 'read; }
+    if ev.flag(191) != FALSE { break 'read ev.flag(191); }
     n195(ev);
-    if ev.flag(195) != FALSE { break 'read; }
+    if ev.flag(195) != FALSE { break 'read ev.flag(195); }
     n230(ev);
-    }
-    ev.or(285, &[191, 195, 230]);
+    ev.flag(230)
+    };
+    ev.settle(285, stop);
 }
 #[inline(always)]
 fn n286(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n210(ev);
-    if ev.flag(210) != TRUE { break 'read; }
+    if ev.flag(210) != TRUE { break 'read ev.flag(210); }
     n285(ev);
-    }
-    ev.and(286, &[210, 285]);
+    ev.flag(285)
+    };
+    ev.settle(286, stop);
 }
 #[inline(always)]
 fn n287(ev: &mut Evaluator<'_>) {
@@ -4155,53 +4317,58 @@ fn n290(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n291(ev: &mut Evaluator<'_>) {
     if ev.known(291) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n221(ev);
-    if ev.flag(221) != TRUE { break 'read; }
+    if ev.flag(221) != TRUE { break 'read ev.flag(221); }
     n181(ev);
-    }
-    ev.and(291, &[290, 221, 181]);
+    ev.flag(181)
+    };
+    ev.settle(291, stop);
 }
 #[inline]
 fn n293(ev: &mut Evaluator<'_>) {
     if ev.known(293) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
-    }
-    ev.and(293, &[290, 264]);
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
+    ev.flag(264)
+    };
+    ev.settle(293, stop);
 }
 #[inline]
 fn n295(ev: &mut Evaluator<'_>) {
     if ev.known(295) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n180(ev);
-    if ev.flag(180) != TRUE { break 'read; }
+    if ev.flag(180) != TRUE { break 'read ev.flag(180); }
     n269(ev);
-    }
-    ev.and(295, &[290, 180, 269]);
+    ev.flag(269)
+    };
+    ev.settle(295, stop);
 }
 #[inline(always)]
 fn n297(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(271) != FALSE { break 'read; }
+    let stop = 'read: {
+    if ev.flag(271) != FALSE { break 'read ev.flag(271); }
     n279(ev);
-    }
-    ev.or(297, &[271, 279]);
+    ev.flag(279)
+    };
+    ev.settle(297, stop);
 }
 #[inline]
 fn n298(ev: &mut Evaluator<'_>) {
     if ev.known(298) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n297(ev);
-    }
-    ev.and(298, &[290, 297]);
+    ev.flag(297)
+    };
+    ev.settle(298, stop);
 }
 #[inline(always)]
 fn n300(ev: &mut Evaluator<'_>) {
@@ -4210,24 +4377,26 @@ fn n300(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n301(ev: &mut Evaluator<'_>) {
     if ev.known(301) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n230(ev);
-    if ev.flag(230) != TRUE { break 'read; }
+    if ev.flag(230) != TRUE { break 'read ev.flag(230); }
     n300(ev);
-    }
-    ev.and(301, &[290, 230, 300]);
+    ev.flag(300)
+    };
+    ev.settle(301, stop);
 }
 #[inline]
 fn n303(ev: &mut Evaluator<'_>) {
     if ev.known(303) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n236(ev);
-    }
-    ev.and(303, &[290, 236]);
+    ev.flag(236)
+    };
+    ev.settle(303, stop);
 }
 #[inline(always)]
 fn n305(ev: &mut Evaluator<'_>) {
@@ -4353,12 +4522,13 @@ fn n312(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n313(ev: &mut Evaluator<'_>) {
     if ev.known(313) { return; }
-    'read: {
+    let stop = 'read: {
     n310(ev);
-    if ev.flag(310) != FALSE { break 'read; }
+    if ev.flag(310) != FALSE { break 'read ev.flag(310); }
     n312(ev);
-    }
-    ev.or(313, &[310, 312]);
+    ev.flag(312)
+    };
+    ev.settle(313, stop);
 }
 #[inline]
 fn n315(ev: &mut Evaluator<'_>) {
@@ -4373,12 +4543,13 @@ fn n317(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n318(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n160(ev);
-    if ev.flag(160) != TRUE { break 'read; }
+    if ev.flag(160) != TRUE { break 'read ev.flag(160); }
     n317(ev);
-    }
-    ev.and(318, &[160, 317]);
+    ev.flag(317)
+    };
+    ev.settle(318, stop);
 }
 #[inline(always)]
 fn n320(ev: &mut Evaluator<'_>) {
@@ -4390,24 +4561,26 @@ fn n321(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n322(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n160(ev);
-    if ev.flag(160) != TRUE { break 'read; }
+    if ev.flag(160) != TRUE { break 'read ev.flag(160); }
     n320(ev);
-    if ev.flag(320) != TRUE { break 'read; }
+    if ev.flag(320) != TRUE { break 'read ev.flag(320); }
     n321(ev);
-    }
-    ev.and(322, &[160, 320, 321]);
+    ev.flag(321)
+    };
+    ev.settle(322, stop);
 }
 #[inline]
 fn n324(ev: &mut Evaluator<'_>) {
     if ev.known(324) { return; }
-    'read: {
+    let stop = 'read: {
     n308(ev);
-    if ev.flag(308) != TRUE { break 'read; }
+    if ev.flag(308) != TRUE { break 'read ev.flag(308); }
     n219(ev);
-    }
-    ev.and(324, &[308, 219]);
+    ev.flag(219)
+    };
+    ev.settle(324, stop);
 }
 #[inline(always)]
 fn n326(ev: &mut Evaluator<'_>) {
@@ -4437,12 +4610,13 @@ fn n333(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n336(ev: &mut Evaluator<'_>) {
     if ev.known(336) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n308(ev);
-    }
-    ev.and(336, &[290, 308]);
+    ev.flag(308)
+    };
+    ev.settle(336, stop);
 }
 #[inline(always)]
 fn n340(ev: &mut Evaluator<'_>) {
@@ -4450,22 +4624,24 @@ fn n340(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n341(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(281) != FALSE { break 'read; }
+    let stop = 'read: {
+    if ev.flag(281) != FALSE { break 'read ev.flag(281); }
     n340(ev);
-    }
-    ev.or(341, &[281, 340]);
+    ev.flag(340)
+    };
+    ev.settle(341, stop);
 }
 #[inline(always)]
 fn n342(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n308(ev);
-    if ev.flag(308) != TRUE { break 'read; }
+    if ev.flag(308) != TRUE { break 'read ev.flag(308); }
     n341(ev);
-    }
-    ev.and(342, &[290, 308, 341]);
+    ev.flag(341)
+    };
+    ev.settle(342, stop);
 }
 #[inline(always)]
 fn n347(ev: &mut Evaluator<'_>) {
@@ -4524,30 +4700,33 @@ fn n356(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n357(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n356(ev);
-    }
-    ev.and(357, &[173, 356]);
+    ev.flag(356)
+    };
+    ev.settle(357, stop);
 }
 #[inline(always)]
 fn n358(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n354(ev);
-    if ev.flag(354) != FALSE { break 'read; }
+    if ev.flag(354) != FALSE { break 'read ev.flag(354); }
     n357(ev);
-    }
-    ev.or(358, &[354, 357]);
+    ev.flag(357)
+    };
+    ev.settle(358, stop);
 }
 #[inline(always)]
 fn n360(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n358(ev);
-    }
-    ev.and(360, &[290, 358]);
+    ev.flag(358)
+    };
+    ev.settle(360, stop);
 }
 #[inline(always)]
 fn n365(ev: &mut Evaluator<'_>) {
@@ -4560,39 +4739,43 @@ fn n366(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n367(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n366(ev);
-    }
-    ev.and(367, &[173, 366]);
+    ev.flag(366)
+    };
+    ev.settle(367, stop);
 }
 #[inline(always)]
 fn n368(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n365(ev);
-    if ev.flag(365) != FALSE { break 'read; }
+    if ev.flag(365) != FALSE { break 'read ev.flag(365); }
     n367(ev);
-    }
-    ev.or(368, &[365, 367]);
+    ev.flag(367)
+    };
+    ev.settle(368, stop);
 }
 #[inline(always)]
 fn n370(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n368(ev);
-    }
-    ev.and(370, &[290, 368]);
+    ev.flag(368)
+    };
+    ev.settle(370, stop);
 }
 #[inline(always)]
 fn n372(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n230(ev);
-    }
-    ev.and(372, &[290, 230]);
+    ev.flag(230)
+    };
+    ev.settle(372, stop);
 }
 #[inline(always)]
 fn n376(ev: &mut Evaluator<'_>) {
@@ -4605,30 +4788,33 @@ fn n377(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n378(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n377(ev);
-    }
-    ev.and(378, &[173, 377]);
+    ev.flag(377)
+    };
+    ev.settle(378, stop);
 }
 #[inline(always)]
 fn n379(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n376(ev);
-    if ev.flag(376) != FALSE { break 'read; }
+    if ev.flag(376) != FALSE { break 'read ev.flag(376); }
     n378(ev);
-    }
-    ev.or(379, &[376, 378]);
+    ev.flag(378)
+    };
+    ev.settle(379, stop);
 }
 #[inline(always)]
 fn n381(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n379(ev);
-    }
-    ev.and(381, &[290, 379]);
+    ev.flag(379)
+    };
+    ev.settle(381, stop);
 }
 #[inline(always)]
 fn n385(ev: &mut Evaluator<'_>) {
@@ -4641,21 +4827,23 @@ fn n386(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n387(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n386(ev);
-    }
-    ev.and(387, &[173, 386]);
+    ev.flag(386)
+    };
+    ev.settle(387, stop);
 }
 #[inline(always)]
 fn n388(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n385(ev);
-    if ev.flag(385) != FALSE { break 'read; }
+    if ev.flag(385) != FALSE { break 'read ev.flag(385); }
     n387(ev);
-    }
-    ev.or(388, &[385, 387]);
+    ev.flag(387)
+    };
+    ev.settle(388, stop);
 }
 #[inline(always)]
 fn n391(ev: &mut Evaluator<'_>) {
@@ -4668,39 +4856,43 @@ fn n392(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n393(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n392(ev);
-    }
-    ev.and(393, &[173, 392]);
+    ev.flag(392)
+    };
+    ev.settle(393, stop);
 }
 #[inline(always)]
 fn n394(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n391(ev);
-    if ev.flag(391) != FALSE { break 'read; }
+    if ev.flag(391) != FALSE { break 'read ev.flag(391); }
     n393(ev);
-    }
-    ev.or(394, &[391, 393]);
+    ev.flag(393)
+    };
+    ev.settle(394, stop);
 }
 #[inline(always)]
 fn n396(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n388(ev);
-    if ev.flag(388) != FALSE { break 'read; }
+    if ev.flag(388) != FALSE { break 'read ev.flag(388); }
     n394(ev);
-    }
-    ev.or(396, &[388, 394]);
+    ev.flag(394)
+    };
+    ev.settle(396, stop);
 }
 #[inline(always)]
 fn n397(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n396(ev);
-    }
-    ev.and(397, &[290, 396]);
+    ev.flag(396)
+    };
+    ev.settle(397, stop);
 }
 #[inline(always)]
 fn n402(ev: &mut Evaluator<'_>) {
@@ -4713,30 +4905,33 @@ fn n403(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n404(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n403(ev);
-    }
-    ev.and(404, &[173, 403]);
+    ev.flag(403)
+    };
+    ev.settle(404, stop);
 }
 #[inline(always)]
 fn n405(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n402(ev);
-    if ev.flag(402) != FALSE { break 'read; }
+    if ev.flag(402) != FALSE { break 'read ev.flag(402); }
     n404(ev);
-    }
-    ev.or(405, &[402, 404]);
+    ev.flag(404)
+    };
+    ev.settle(405, stop);
 }
 #[inline(always)]
 fn n407(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n405(ev);
-    }
-    ev.and(407, &[290, 405]);
+    ev.flag(405)
+    };
+    ev.settle(407, stop);
 }
 #[inline(always)]
 fn n413(ev: &mut Evaluator<'_>) {
@@ -4749,30 +4944,33 @@ fn n414(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n415(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n414(ev);
-    }
-    ev.and(415, &[173, 414]);
+    ev.flag(414)
+    };
+    ev.settle(415, stop);
 }
 #[inline(always)]
 fn n416(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n413(ev);
-    if ev.flag(413) != FALSE { break 'read; }
+    if ev.flag(413) != FALSE { break 'read ev.flag(413); }
     n415(ev);
-    }
-    ev.or(416, &[413, 415]);
+    ev.flag(415)
+    };
+    ev.settle(416, stop);
 }
 #[inline(always)]
 fn n418(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n416(ev);
-    }
-    ev.and(418, &[290, 416]);
+    ev.flag(416)
+    };
+    ev.settle(418, stop);
 }
 #[inline(always)]
 fn n421(ev: &mut Evaluator<'_>) {
@@ -4785,30 +4983,33 @@ fn n422(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n423(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n422(ev);
-    }
-    ev.and(423, &[173, 422]);
+    ev.flag(422)
+    };
+    ev.settle(423, stop);
 }
 #[inline(always)]
 fn n424(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n421(ev);
-    if ev.flag(421) != FALSE { break 'read; }
+    if ev.flag(421) != FALSE { break 'read ev.flag(421); }
     n423(ev);
-    }
-    ev.or(424, &[421, 423]);
+    ev.flag(423)
+    };
+    ev.settle(424, stop);
 }
 #[inline(always)]
 fn n426(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n424(ev);
-    }
-    ev.and(426, &[290, 424]);
+    ev.flag(424)
+    };
+    ev.settle(426, stop);
 }
 #[inline(always)]
 fn n433(ev: &mut Evaluator<'_>) {
@@ -4821,30 +5022,33 @@ fn n434(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n435(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n434(ev);
-    }
-    ev.and(435, &[173, 434]);
+    ev.flag(434)
+    };
+    ev.settle(435, stop);
 }
 #[inline(always)]
 fn n436(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n433(ev);
-    if ev.flag(433) != FALSE { break 'read; }
+    if ev.flag(433) != FALSE { break 'read ev.flag(433); }
     n435(ev);
-    }
-    ev.or(436, &[433, 435]);
+    ev.flag(435)
+    };
+    ev.settle(436, stop);
 }
 #[inline(always)]
 fn n438(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n436(ev);
-    }
-    ev.and(438, &[290, 436]);
+    ev.flag(436)
+    };
+    ev.settle(438, stop);
 }
 #[inline(always)]
 fn n445(ev: &mut Evaluator<'_>) {
@@ -4857,30 +5061,33 @@ fn n446(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n447(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n446(ev);
-    }
-    ev.and(447, &[173, 446]);
+    ev.flag(446)
+    };
+    ev.settle(447, stop);
 }
 #[inline(always)]
 fn n448(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n445(ev);
-    if ev.flag(445) != FALSE { break 'read; }
+    if ev.flag(445) != FALSE { break 'read ev.flag(445); }
     n447(ev);
-    }
-    ev.or(448, &[445, 447]);
+    ev.flag(447)
+    };
+    ev.settle(448, stop);
 }
 #[inline(always)]
 fn n450(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n448(ev);
-    }
-    ev.and(450, &[290, 448]);
+    ev.flag(448)
+    };
+    ev.settle(450, stop);
 }
 #[inline(always)]
 fn n454(ev: &mut Evaluator<'_>) {
@@ -4893,38 +5100,42 @@ fn n455(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n456(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n455(ev);
-    }
-    ev.and(456, &[173, 455]);
+    ev.flag(455)
+    };
+    ev.settle(456, stop);
 }
 #[inline(always)]
 fn n457(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n454(ev);
-    if ev.flag(454) != FALSE { break 'read; }
+    if ev.flag(454) != FALSE { break 'read ev.flag(454); }
     n456(ev);
-    }
-    ev.or(457, &[454, 456]);
+    ev.flag(456)
+    };
+    ev.settle(457, stop);
 }
 #[inline(always)]
 fn n459(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n457(ev);
-    }
-    ev.and(459, &[290, 457]);
+    ev.flag(457)
+    };
+    ev.settle(459, stop);
 }
 #[inline(always)]
 fn n461(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
-    }
-    ev.and(461, &[290, 281]);
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
+    ev.flag(281)
+    };
+    ev.settle(461, stop);
 }
 #[inline(always)]
 fn n464(ev: &mut Evaluator<'_>) {
@@ -4937,30 +5148,33 @@ fn n465(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n466(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n465(ev);
-    }
-    ev.and(466, &[173, 465]);
+    ev.flag(465)
+    };
+    ev.settle(466, stop);
 }
 #[inline(always)]
 fn n467(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n464(ev);
-    if ev.flag(464) != FALSE { break 'read; }
+    if ev.flag(464) != FALSE { break 'read ev.flag(464); }
     n466(ev);
-    }
-    ev.or(467, &[464, 466]);
+    ev.flag(466)
+    };
+    ev.settle(467, stop);
 }
 #[inline(always)]
 fn n469(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n467(ev);
-    }
-    ev.and(469, &[290, 467]);
+    ev.flag(467)
+    };
+    ev.settle(469, stop);
 }
 #[inline(always)]
 fn n473(ev: &mut Evaluator<'_>) {
@@ -4973,30 +5187,33 @@ fn n474(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n475(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n474(ev);
-    }
-    ev.and(475, &[173, 474]);
+    ev.flag(474)
+    };
+    ev.settle(475, stop);
 }
 #[inline(always)]
 fn n476(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n473(ev);
-    if ev.flag(473) != FALSE { break 'read; }
+    if ev.flag(473) != FALSE { break 'read ev.flag(473); }
     n475(ev);
-    }
-    ev.or(476, &[473, 475]);
+    ev.flag(475)
+    };
+    ev.settle(476, stop);
 }
 #[inline(always)]
 fn n478(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n476(ev);
-    }
-    ev.and(478, &[290, 476]);
+    ev.flag(476)
+    };
+    ev.settle(478, stop);
 }
 #[inline(always)]
 fn n482(ev: &mut Evaluator<'_>) {
@@ -5009,30 +5226,33 @@ fn n483(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n484(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n483(ev);
-    }
-    ev.and(484, &[173, 483]);
+    ev.flag(483)
+    };
+    ev.settle(484, stop);
 }
 #[inline(always)]
 fn n485(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n482(ev);
-    if ev.flag(482) != FALSE { break 'read; }
+    if ev.flag(482) != FALSE { break 'read ev.flag(482); }
     n484(ev);
-    }
-    ev.or(485, &[482, 484]);
+    ev.flag(484)
+    };
+    ev.settle(485, stop);
 }
 #[inline(always)]
 fn n487(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n485(ev);
-    }
-    ev.and(487, &[290, 485]);
+    ev.flag(485)
+    };
+    ev.settle(487, stop);
 }
 #[inline(always)]
 fn n492(ev: &mut Evaluator<'_>) {
@@ -5045,30 +5265,33 @@ fn n493(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n494(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n493(ev);
-    }
-    ev.and(494, &[173, 493]);
+    ev.flag(493)
+    };
+    ev.settle(494, stop);
 }
 #[inline(always)]
 fn n495(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n492(ev);
-    if ev.flag(492) != FALSE { break 'read; }
+    if ev.flag(492) != FALSE { break 'read ev.flag(492); }
     n494(ev);
-    }
-    ev.or(495, &[492, 494]);
+    ev.flag(494)
+    };
+    ev.settle(495, stop);
 }
 #[inline(always)]
 fn n497(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n495(ev);
-    }
-    ev.and(497, &[290, 495]);
+    ev.flag(495)
+    };
+    ev.settle(497, stop);
 }
 #[inline(always)]
 fn n501(ev: &mut Evaluator<'_>) {
@@ -5081,30 +5304,33 @@ fn n502(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n503(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n502(ev);
-    }
-    ev.and(503, &[173, 502]);
+    ev.flag(502)
+    };
+    ev.settle(503, stop);
 }
 #[inline(always)]
 fn n504(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n501(ev);
-    if ev.flag(501) != FALSE { break 'read; }
+    if ev.flag(501) != FALSE { break 'read ev.flag(501); }
     n503(ev);
-    }
-    ev.or(504, &[501, 503]);
+    ev.flag(503)
+    };
+    ev.settle(504, stop);
 }
 #[inline(always)]
 fn n506(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n504(ev);
-    }
-    ev.and(506, &[290, 504]);
+    ev.flag(504)
+    };
+    ev.settle(506, stop);
 }
 #[inline(always)]
 fn n509(ev: &mut Evaluator<'_>) {
@@ -5117,30 +5343,33 @@ fn n510(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n511(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n510(ev);
-    }
-    ev.and(511, &[173, 510]);
+    ev.flag(510)
+    };
+    ev.settle(511, stop);
 }
 #[inline(always)]
 fn n512(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n509(ev);
-    if ev.flag(509) != FALSE { break 'read; }
+    if ev.flag(509) != FALSE { break 'read ev.flag(509); }
     n511(ev);
-    }
-    ev.or(512, &[509, 511]);
+    ev.flag(511)
+    };
+    ev.settle(512, stop);
 }
 #[inline(always)]
 fn n514(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n512(ev);
-    }
-    ev.and(514, &[290, 512]);
+    ev.flag(512)
+    };
+    ev.settle(514, stop);
 }
 #[inline(always)]
 fn n518(ev: &mut Evaluator<'_>) {
@@ -5153,30 +5382,33 @@ fn n519(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n520(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n519(ev);
-    }
-    ev.and(520, &[173, 519]);
+    ev.flag(519)
+    };
+    ev.settle(520, stop);
 }
 #[inline(always)]
 fn n521(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n518(ev);
-    if ev.flag(518) != FALSE { break 'read; }
+    if ev.flag(518) != FALSE { break 'read ev.flag(518); }
     n520(ev);
-    }
-    ev.or(521, &[518, 520]);
+    ev.flag(520)
+    };
+    ev.settle(521, stop);
 }
 #[inline(always)]
 fn n523(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n521(ev);
-    }
-    ev.and(523, &[290, 521]);
+    ev.flag(521)
+    };
+    ev.settle(523, stop);
 }
 #[inline(always)]
 fn n526(ev: &mut Evaluator<'_>) {
@@ -5189,21 +5421,23 @@ fn n527(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n528(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n527(ev);
-    }
-    ev.and(528, &[173, 527]);
+    ev.flag(527)
+    };
+    ev.settle(528, stop);
 }
 #[inline(always)]
 fn n529(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n526(ev);
-    if ev.flag(526) != FALSE { break 'read; }
+    if ev.flag(526) != FALSE { break 'read ev.flag(526); }
     n528(ev);
-    }
-    ev.or(529, &[526, 528]);
+    ev.flag(528)
+    };
+    ev.settle(529, stop);
 }
 #[inline(always)]
 fn n532(ev: &mut Evaluator<'_>) {
@@ -5216,39 +5450,43 @@ fn n533(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n534(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n533(ev);
-    }
-    ev.and(534, &[173, 533]);
+    ev.flag(533)
+    };
+    ev.settle(534, stop);
 }
 #[inline(always)]
 fn n535(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n532(ev);
-    if ev.flag(532) != FALSE { break 'read; }
+    if ev.flag(532) != FALSE { break 'read ev.flag(532); }
     n534(ev);
-    }
-    ev.or(535, &[532, 534]);
+    ev.flag(534)
+    };
+    ev.settle(535, stop);
 }
 #[inline(always)]
 fn n537(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n529(ev);
-    if ev.flag(529) != FALSE { break 'read; }
+    if ev.flag(529) != FALSE { break 'read ev.flag(529); }
     n535(ev);
-    }
-    ev.or(537, &[529, 535]);
+    ev.flag(535)
+    };
+    ev.settle(537, stop);
 }
 #[inline(always)]
 fn n538(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n537(ev);
-    }
-    ev.and(538, &[290, 537]);
+    ev.flag(537)
+    };
+    ev.settle(538, stop);
 }
 #[inline(always)]
 fn n542(ev: &mut Evaluator<'_>) {
@@ -5261,30 +5499,33 @@ fn n543(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n544(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n543(ev);
-    }
-    ev.and(544, &[173, 543]);
+    ev.flag(543)
+    };
+    ev.settle(544, stop);
 }
 #[inline(always)]
 fn n545(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n542(ev);
-    if ev.flag(542) != FALSE { break 'read; }
+    if ev.flag(542) != FALSE { break 'read ev.flag(542); }
     n544(ev);
-    }
-    ev.or(545, &[542, 544]);
+    ev.flag(544)
+    };
+    ev.settle(545, stop);
 }
 #[inline(always)]
 fn n547(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n545(ev);
-    }
-    ev.and(547, &[290, 545]);
+    ev.flag(545)
+    };
+    ev.settle(547, stop);
 }
 #[inline(always)]
 fn n551(ev: &mut Evaluator<'_>) {
@@ -5297,30 +5538,33 @@ fn n552(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n553(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n552(ev);
-    }
-    ev.and(553, &[173, 552]);
+    ev.flag(552)
+    };
+    ev.settle(553, stop);
 }
 #[inline(always)]
 fn n554(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n551(ev);
-    if ev.flag(551) != FALSE { break 'read; }
+    if ev.flag(551) != FALSE { break 'read ev.flag(551); }
     n553(ev);
-    }
-    ev.or(554, &[551, 553]);
+    ev.flag(553)
+    };
+    ev.settle(554, stop);
 }
 #[inline(always)]
 fn n556(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n554(ev);
-    }
-    ev.and(556, &[290, 554]);
+    ev.flag(554)
+    };
+    ev.settle(556, stop);
 }
 #[inline(always)]
 fn n563(ev: &mut Evaluator<'_>) {
@@ -5333,30 +5577,33 @@ fn n564(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n565(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n564(ev);
-    }
-    ev.and(565, &[173, 564]);
+    ev.flag(564)
+    };
+    ev.settle(565, stop);
 }
 #[inline(always)]
 fn n566(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n563(ev);
-    if ev.flag(563) != FALSE { break 'read; }
+    if ev.flag(563) != FALSE { break 'read ev.flag(563); }
     n565(ev);
-    }
-    ev.or(566, &[563, 565]);
+    ev.flag(565)
+    };
+    ev.settle(566, stop);
 }
 #[inline(always)]
 fn n568(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n566(ev);
-    }
-    ev.and(568, &[290, 566]);
+    ev.flag(566)
+    };
+    ev.settle(568, stop);
 }
 #[inline(always)]
 fn n570(ev: &mut Evaluator<'_>) {
@@ -5444,25 +5691,27 @@ fn n579(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n580(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n313(ev);
-    if ev.flag(313) != TRUE { break 'read; }
+    if ev.flag(313) != TRUE { break 'read ev.flag(313); }
     n315(ev);
-    }
-    ev.and(580, &[313, 315]);
+    ev.flag(315)
+    };
+    ev.settle(580, stop);
 }
 #[inline(always)]
 fn n581(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n313(ev);
-    if ev.flag(313) != TRUE { break 'read; }
+    if ev.flag(313) != TRUE { break 'read ev.flag(313); }
     n315(ev);
-    if ev.flag(315) != TRUE { break 'read; }
+    if ev.flag(315) != TRUE { break 'read ev.flag(315); }
     n318(ev);
-    if ev.flag(318) != TRUE { break 'read; }
+    if ev.flag(318) != TRUE { break 'read ev.flag(318); }
     n322(ev);
-    }
-    ev.and(581, &[313, 315, 318, 322]);
+    ev.flag(322)
+    };
+    ev.settle(581, stop);
 }
 #[inline]
 fn n583(ev: &mut Evaluator<'_>) {
@@ -5530,12 +5779,13 @@ fn n591(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n592(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n590(ev);
-    if ev.flag(590) != FALSE { break 'read; }
+    if ev.flag(590) != FALSE { break 'read ev.flag(590); }
     n591(ev);
-    }
-    ev.or(592, &[590, 591]);
+    ev.flag(591)
+    };
+    ev.settle(592, stop);
 }
 #[inline(always)]
 fn n595(ev: &mut Evaluator<'_>) {

@@ -266,21 +266,23 @@ fn n48(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n49(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n47(ev);
-    if ev.flag(47) != FALSE { break 'read; }
+    if ev.flag(47) != FALSE { break 'read ev.flag(47); }
     n48(ev);
-    }
-    ev.or(49, &[47, 48]);
+    ev.flag(48)
+    };
+    ev.settle(49, stop);
 }
 #[inline(always)]
 fn n50(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n45(ev);
-    if ev.flag(45) != TRUE { break 'read; }
+    if ev.flag(45) != TRUE { break 'read ev.flag(45); }
     n49(ev);
-    }
-    ev.and(50, &[45, 49]);
+    ev.flag(49)
+    };
+    ev.settle(50, stop);
 }
 #[inline(always)]
 fn n53(ev: &mut Evaluator<'_>) {
@@ -299,21 +301,23 @@ fn n56(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n57(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n55(ev);
-    if ev.flag(55) != FALSE { break 'read; }
+    if ev.flag(55) != FALSE { break 'read ev.flag(55); }
     n56(ev);
-    }
-    ev.or(57, &[55, 56]);
+    ev.flag(56)
+    };
+    ev.settle(57, stop);
 }
 #[inline(always)]
 fn n58(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n53(ev);
-    if ev.flag(53) != TRUE { break 'read; }
+    if ev.flag(53) != TRUE { break 'read ev.flag(53); }
     n57(ev);
-    }
-    ev.and(58, &[53, 57]);
+    ev.flag(57)
+    };
+    ev.settle(58, stop);
 }
 #[inline(always)]
 fn n61(ev: &mut Evaluator<'_>) {
@@ -332,21 +336,23 @@ fn n65(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n66(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n63(ev);
-    if ev.flag(63) != FALSE { break 'read; }
+    if ev.flag(63) != FALSE { break 'read ev.flag(63); }
     n65(ev);
-    }
-    ev.or(66, &[63, 65]);
+    ev.flag(65)
+    };
+    ev.settle(66, stop);
 }
 #[inline(always)]
 fn n67(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n61(ev);
-    if ev.flag(61) != TRUE { break 'read; }
+    if ev.flag(61) != TRUE { break 'read ev.flag(61); }
     n66(ev);
-    }
-    ev.and(67, &[61, 66]);
+    ev.flag(66)
+    };
+    ev.settle(67, stop);
 }
 #[inline(always)]
 fn n70(ev: &mut Evaluator<'_>) {
@@ -404,21 +410,23 @@ fn n77(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n78(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n76(ev);
-    if ev.flag(76) != FALSE { break 'read; }
+    if ev.flag(76) != FALSE { break 'read ev.flag(76); }
     n77(ev);
-    }
-    ev.or(78, &[76, 77]);
+    ev.flag(77)
+    };
+    ev.settle(78, stop);
 }
 #[inline(always)]
 fn n79(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n75(ev);
-    if ev.flag(75) != TRUE { break 'read; }
+    if ev.flag(75) != TRUE { break 'read ev.flag(75); }
     n78(ev);
-    }
-    ev.and(79, &[75, 78]);
+    ev.flag(78)
+    };
+    ev.settle(79, stop);
 }
 #[inline(always)]
 fn n80(ev: &mut Evaluator<'_>) {
@@ -437,21 +445,23 @@ fn n82(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n83(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n81(ev);
-    if ev.flag(81) != FALSE { break 'read; }
+    if ev.flag(81) != FALSE { break 'read ev.flag(81); }
     n82(ev);
-    }
-    ev.or(83, &[81, 82]);
+    ev.flag(82)
+    };
+    ev.settle(83, stop);
 }
 #[inline(always)]
 fn n84(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n80(ev);
-    if ev.flag(80) != TRUE { break 'read; }
+    if ev.flag(80) != TRUE { break 'read ev.flag(80); }
     n83(ev);
-    }
-    ev.and(84, &[80, 83]);
+    ev.flag(83)
+    };
+    ev.settle(84, stop);
 }
 #[inline(always)]
 fn n85(ev: &mut Evaluator<'_>) {
@@ -470,21 +480,23 @@ fn n87(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n88(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n86(ev);
-    if ev.flag(86) != FALSE { break 'read; }
+    if ev.flag(86) != FALSE { break 'read ev.flag(86); }
     n87(ev);
-    }
-    ev.or(88, &[86, 87]);
+    ev.flag(87)
+    };
+    ev.settle(88, stop);
 }
 #[inline(always)]
 fn n89(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n85(ev);
-    if ev.flag(85) != TRUE { break 'read; }
+    if ev.flag(85) != TRUE { break 'read ev.flag(85); }
     n88(ev);
-    }
-    ev.and(89, &[85, 88]);
+    ev.flag(88)
+    };
+    ev.settle(89, stop);
 }
 #[inline(always)]
 fn n90(ev: &mut Evaluator<'_>) {
@@ -601,21 +613,23 @@ fn n108(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n109(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n107(ev);
-    if ev.flag(107) != FALSE { break 'read; }
+    if ev.flag(107) != FALSE { break 'read ev.flag(107); }
     n108(ev);
-    }
-    ev.or(109, &[107, 108]);
+    ev.flag(108)
+    };
+    ev.settle(109, stop);
 }
 #[inline(always)]
 fn n110(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n106(ev);
-    if ev.flag(106) != TRUE { break 'read; }
+    if ev.flag(106) != TRUE { break 'read ev.flag(106); }
     n109(ev);
-    }
-    ev.and(110, &[106, 109]);
+    ev.flag(109)
+    };
+    ev.settle(110, stop);
 }
 #[inline(always)]
 fn n111(ev: &mut Evaluator<'_>) {
@@ -634,21 +648,23 @@ fn n113(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n114(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n112(ev);
-    if ev.flag(112) != FALSE { break 'read; }
+    if ev.flag(112) != FALSE { break 'read ev.flag(112); }
     n113(ev);
-    }
-    ev.or(114, &[112, 113]);
+    ev.flag(113)
+    };
+    ev.settle(114, stop);
 }
 #[inline(always)]
 fn n115(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n111(ev);
-    if ev.flag(111) != TRUE { break 'read; }
+    if ev.flag(111) != TRUE { break 'read ev.flag(111); }
     n114(ev);
-    }
-    ev.and(115, &[111, 114]);
+    ev.flag(114)
+    };
+    ev.settle(115, stop);
 }
 #[inline(always)]
 fn n116(ev: &mut Evaluator<'_>) {
@@ -667,21 +683,23 @@ fn n118(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n119(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n117(ev);
-    if ev.flag(117) != FALSE { break 'read; }
+    if ev.flag(117) != FALSE { break 'read ev.flag(117); }
     n118(ev);
-    }
-    ev.or(119, &[117, 118]);
+    ev.flag(118)
+    };
+    ev.settle(119, stop);
 }
 #[inline(always)]
 fn n120(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n116(ev);
-    if ev.flag(116) != TRUE { break 'read; }
+    if ev.flag(116) != TRUE { break 'read ev.flag(116); }
     n119(ev);
-    }
-    ev.and(120, &[116, 119]);
+    ev.flag(119)
+    };
+    ev.settle(120, stop);
 }
 #[inline(always)]
 fn n121(ev: &mut Evaluator<'_>) {
@@ -752,21 +770,23 @@ fn n130(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n131(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n129(ev);
-    if ev.flag(129) != FALSE { break 'read; }
+    if ev.flag(129) != FALSE { break 'read ev.flag(129); }
     n130(ev);
-    }
-    ev.or(131, &[129, 130]);
+    ev.flag(130)
+    };
+    ev.settle(131, stop);
 }
 #[inline(always)]
 fn n132(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n128(ev);
-    if ev.flag(128) != TRUE { break 'read; }
+    if ev.flag(128) != TRUE { break 'read ev.flag(128); }
     n131(ev);
-    }
-    ev.and(132, &[128, 131]);
+    ev.flag(131)
+    };
+    ev.settle(132, stop);
 }
 #[inline(always)]
 fn n133(ev: &mut Evaluator<'_>) {
@@ -785,21 +805,23 @@ fn n135(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n136(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n134(ev);
-    if ev.flag(134) != FALSE { break 'read; }
+    if ev.flag(134) != FALSE { break 'read ev.flag(134); }
     n135(ev);
-    }
-    ev.or(136, &[134, 135]);
+    ev.flag(135)
+    };
+    ev.settle(136, stop);
 }
 #[inline(always)]
 fn n137(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n133(ev);
-    if ev.flag(133) != TRUE { break 'read; }
+    if ev.flag(133) != TRUE { break 'read ev.flag(133); }
     n136(ev);
-    }
-    ev.and(137, &[133, 136]);
+    ev.flag(136)
+    };
+    ev.settle(137, stop);
 }
 #[inline(always)]
 fn n138(ev: &mut Evaluator<'_>) {
@@ -818,21 +840,23 @@ fn n140(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n141(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n139(ev);
-    if ev.flag(139) != FALSE { break 'read; }
+    if ev.flag(139) != FALSE { break 'read ev.flag(139); }
     n140(ev);
-    }
-    ev.or(141, &[139, 140]);
+    ev.flag(140)
+    };
+    ev.settle(141, stop);
 }
 #[inline(always)]
 fn n142(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n138(ev);
-    if ev.flag(138) != TRUE { break 'read; }
+    if ev.flag(138) != TRUE { break 'read ev.flag(138); }
     n141(ev);
-    }
-    ev.and(142, &[138, 141]);
+    ev.flag(141)
+    };
+    ev.settle(142, stop);
 }
 #[inline(always)]
 fn n143(ev: &mut Evaluator<'_>) {
@@ -899,12 +923,13 @@ fn n150(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n151(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n149(ev);
-    if ev.flag(149) != TRUE { break 'read; }
+    if ev.flag(149) != TRUE { break 'read ev.flag(149); }
     n150(ev);
-    }
-    ev.and(151, &[149, 150]);
+    ev.flag(150)
+    };
+    ev.settle(151, stop);
 }
 #[inline]
 fn n152(ev: &mut Evaluator<'_>) {
@@ -934,12 +959,13 @@ fn n155(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n156(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n154(ev);
-    if ev.flag(154) != TRUE { break 'read; }
+    if ev.flag(154) != TRUE { break 'read ev.flag(154); }
     n155(ev);
-    }
-    ev.and(156, &[154, 155]);
+    ev.flag(155)
+    };
+    ev.settle(156, stop);
 }
 #[inline]
 fn n157(ev: &mut Evaluator<'_>) {
@@ -998,12 +1024,13 @@ fn n172(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n173(ev: &mut Evaluator<'_>) {
     if ev.known(173) { return; }
-    'read: {
+    let stop = 'read: {
     n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
+    if ev.flag(163) != TRUE { break 'read ev.flag(163); }
     n172(ev);
-    }
-    ev.and(173, &[163, 172]);
+    ev.flag(172)
+    };
+    ev.settle(173, stop);
 }
 #[inline(always)]
 fn n175(ev: &mut Evaluator<'_>) {
@@ -1013,14 +1040,15 @@ fn n175(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n176(ev: &mut Evaluator<'_>) {
     if ev.known(176) { return; }
-    'read: {
+    let stop = 'read: {
     n160(ev);
-    if ev.flag(160) != TRUE { break 'read; }
+    if ev.flag(160) != TRUE { break 'read ev.flag(160); }
     n161(ev);
-    if ev.flag(161) != TRUE { break 'read; }
+    if ev.flag(161) != TRUE { break 'read ev.flag(161); }
     n175(ev);
-    }
-    ev.and(176, &[160, 161, 175]);
+    ev.flag(175)
+    };
+    ev.settle(176, stop);
 }
 #[inline]
 fn n178(ev: &mut Evaluator<'_>) {
@@ -1051,12 +1079,13 @@ fn n181(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n182(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n180(ev);
-    if ev.flag(180) != FALSE { break 'read; }
+    if ev.flag(180) != FALSE { break 'read ev.flag(180); }
     n181(ev);
-    }
-    ev.or(182, &[180, 181]);
+    ev.flag(181)
+    };
+    ev.settle(182, stop);
 }
 #[inline]
 fn n191(ev: &mut Evaluator<'_>) {
@@ -1085,12 +1114,13 @@ fn n201(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n202(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n198(ev);
-    if ev.flag(198) != TRUE { break 'read; }
+    if ev.flag(198) != TRUE { break 'read ev.flag(198); }
     n201(ev);
-    }
-    ev.and(202, &[198, 201]);
+    ev.flag(201)
+    };
+    ev.settle(202, stop);
 }
 #[inline(always)]
 fn n205(ev: &mut Evaluator<'_>) {
@@ -1117,14 +1147,15 @@ fn n209(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n210(ev: &mut Evaluator<'_>) {
     if ev.known(210) { return; }
-    'read: {
+    let stop = 'read: {
     n198(ev);
-    if ev.flag(198) != TRUE { break 'read; }
+    if ev.flag(198) != TRUE { break 'read ev.flag(198); }
     n205(ev);
-    if ev.flag(205) != TRUE { break 'read; }
+    if ev.flag(205) != TRUE { break 'read ev.flag(205); }
     n209(ev);
-    }
-    ev.and(210, &[198, 205, 209]);
+    ev.flag(209)
+    };
+    ev.settle(210, stop);
 }
 #[inline(always)]
 fn n219(ev: &mut Evaluator<'_>) {
@@ -1161,22 +1192,24 @@ fn n230(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n231(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n228(ev);
-    if ev.flag(228) != TRUE { break 'read; }
+    if ev.flag(228) != TRUE { break 'read ev.flag(228); }
     n230(ev);
-    }
-    ev.and(231, &[228, 230]);
+    ev.flag(230)
+    };
+    ev.settle(231, stop);
 }
 #[inline]
 fn n232(ev: &mut Evaluator<'_>) {
     if ev.known(232) { return; }
-    'read: {
+    let stop = 'read: {
     n195(ev);
-    if ev.flag(195) != TRUE { break 'read; }
+    if ev.flag(195) != TRUE { break 'read ev.flag(195); }
     n202(ev);
-    }
-    ev.and(232, &[195, 202]);
+    ev.flag(202)
+    };
+    ev.settle(232, stop);
 }
 #[inline(always)]
 fn n233(ev: &mut Evaluator<'_>) {
@@ -1185,47 +1218,51 @@ fn n233(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n234(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n233(ev);
-    if ev.flag(233) != TRUE { break 'read; }
+    if ev.flag(233) != TRUE { break 'read ev.flag(233); }
     n173(ev);
-    }
-    ev.and(234, &[233, 173]);
+    ev.flag(173)
+    };
+    ev.settle(234, stop);
 }
 #[inline(always)]
 fn n235(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n231(ev);
-    if ev.flag(231) != FALSE { break 'read; }
+    if ev.flag(231) != FALSE { break 'read ev.flag(231); }
     n232(ev);
-    if ev.flag(232) != FALSE { break 'read; }
+    if ev.flag(232) != FALSE { break 'read ev.flag(232); }
     n210(ev);
-    if ev.flag(210) != FALSE { break 'read; }
+    if ev.flag(210) != FALSE { break 'read ev.flag(210); }
     n234(ev);
-    }
-    ev.or(235, &[231, 232, 210, 234]);
+    ev.flag(234)
+    };
+    ev.settle(235, stop);
 }
 #[inline(always)]
 fn n236(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n198(ev);
-    if ev.flag(198) != TRUE { break 'read; }
+    if ev.flag(198) != TRUE { break 'read ev.flag(198); }
     n224(ev);
-    if ev.flag(224) != TRUE { break 'read; }
+    if ev.flag(224) != TRUE { break 'read ev.flag(224); }
     n226(ev);
-    if ev.flag(226) != TRUE { break 'read; }
+    if ev.flag(226) != TRUE { break 'read ev.flag(226); }
     n235(ev);
-    }
-    ev.and(236, &[198, 224, 226, 235]);
+    ev.flag(235)
+    };
+    ev.settle(236, stop);
 }
 #[inline(always)]
 fn n256(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n191(ev);
-    if ev.flag(191) != TRUE { break 'read; }
+    if ev.flag(191) != TRUE { break 'read ev.flag(191); }
     n182(ev);
-    }
-    ev.and(256, &[191, 182]);
+    ev.flag(182)
+    };
+    ev.settle(256, stop);
 }
 #[inline]
 fn n258(ev: &mut Evaluator<'_>) {
@@ -1275,11 +1312,12 @@ fn n274(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n275(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(271) != FALSE { break 'read; }
+    let stop = 'read: {
+    if ev.flag(271) != FALSE { break 'read ev.flag(271); }
     n274(ev);
-    }
-    ev.or(275, &[271, 274]);
+    ev.flag(274)
+    };
+    ev.settle(275, stop);
 }
 #[inline(always)]
 fn n276(ev: &mut Evaluator<'_>) {
@@ -1342,23 +1380,25 @@ fn n284(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n285(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n191(ev);
-    if ev.flag(191) != FALSE { break 'read; }
+    if ev.flag(191) != FALSE { break 'read ev.flag(191); }
     n195(ev);
-    if ev.flag(195) != FALSE { break 'read; }
+    if ev.flag(195) != FALSE { break 'read ev.flag(195); }
     n230(ev);
-    }
-    ev.or(285, &[191, 195, 230]);
+    ev.flag(230)
+    };
+    ev.settle(285, stop);
 }
 #[inline(always)]
 fn n286(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n210(ev);
-    if ev.flag(210) != TRUE { break 'read; }
+    if ev.flag(210) != TRUE { break 'read ev.flag(210); }
     n285(ev);
-    }
-    ev.and(286, &[210, 285]);
+    ev.flag(285)
+    };
+    ev.settle(286, stop);
 }
 #[inline(always)]
 fn n287(ev: &mut Evaluator<'_>) {
@@ -1487,53 +1527,58 @@ fn n290(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n291(ev: &mut Evaluator<'_>) {
     if ev.known(291) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n221(ev);
-    if ev.flag(221) != TRUE { break 'read; }
+    if ev.flag(221) != TRUE { break 'read ev.flag(221); }
     n181(ev);
-    }
-    ev.and(291, &[290, 221, 181]);
+    ev.flag(181)
+    };
+    ev.settle(291, stop);
 }
 #[inline]
 fn n293(ev: &mut Evaluator<'_>) {
     if ev.known(293) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
-    }
-    ev.and(293, &[290, 264]);
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
+    ev.flag(264)
+    };
+    ev.settle(293, stop);
 }
 #[inline]
 fn n295(ev: &mut Evaluator<'_>) {
     if ev.known(295) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n180(ev);
-    if ev.flag(180) != TRUE { break 'read; }
+    if ev.flag(180) != TRUE { break 'read ev.flag(180); }
     n269(ev);
-    }
-    ev.and(295, &[290, 180, 269]);
+    ev.flag(269)
+    };
+    ev.settle(295, stop);
 }
 #[inline(always)]
 fn n297(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(271) != FALSE { break 'read; }
+    let stop = 'read: {
+    if ev.flag(271) != FALSE { break 'read ev.flag(271); }
     n279(ev);
-    }
-    ev.or(297, &[271, 279]);
+    ev.flag(279)
+    };
+    ev.settle(297, stop);
 }
 #[inline]
 fn n298(ev: &mut Evaluator<'_>) {
     if ev.known(298) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n297(ev);
-    }
-    ev.and(298, &[290, 297]);
+    ev.flag(297)
+    };
+    ev.settle(298, stop);
 }
 #[inline(always)]
 fn n300(ev: &mut Evaluator<'_>) {
@@ -1542,24 +1587,26 @@ fn n300(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n301(ev: &mut Evaluator<'_>) {
     if ev.known(301) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n230(ev);
-    if ev.flag(230) != TRUE { break 'read; }
+    if ev.flag(230) != TRUE { break 'read ev.flag(230); }
     n300(ev);
-    }
-    ev.and(301, &[290, 230, 300]);
+    ev.flag(300)
+    };
+    ev.settle(301, stop);
 }
 #[inline]
 fn n303(ev: &mut Evaluator<'_>) {
     if ev.known(303) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n236(ev);
-    }
-    ev.and(303, &[290, 236]);
+    ev.flag(236)
+    };
+    ev.settle(303, stop);
 }
 #[inline(always)]
 fn n305(ev: &mut Evaluator<'_>) {
@@ -1685,12 +1732,13 @@ fn n312(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n313(ev: &mut Evaluator<'_>) {
     if ev.known(313) { return; }
-    'read: {
+    let stop = 'read: {
     n310(ev);
-    if ev.flag(310) != FALSE { break 'read; }
+    if ev.flag(310) != FALSE { break 'read ev.flag(310); }
     n312(ev);
-    }
-    ev.or(313, &[310, 312]);
+    ev.flag(312)
+    };
+    ev.settle(313, stop);
 }
 #[inline]
 fn n315(ev: &mut Evaluator<'_>) {
@@ -1705,12 +1753,13 @@ fn n317(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n318(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n160(ev);
-    if ev.flag(160) != TRUE { break 'read; }
+    if ev.flag(160) != TRUE { break 'read ev.flag(160); }
     n317(ev);
-    }
-    ev.and(318, &[160, 317]);
+    ev.flag(317)
+    };
+    ev.settle(318, stop);
 }
 #[inline(always)]
 fn n320(ev: &mut Evaluator<'_>) {
@@ -1722,24 +1771,26 @@ fn n321(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n322(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n160(ev);
-    if ev.flag(160) != TRUE { break 'read; }
+    if ev.flag(160) != TRUE { break 'read ev.flag(160); }
     n320(ev);
-    if ev.flag(320) != TRUE { break 'read; }
+    if ev.flag(320) != TRUE { break 'read ev.flag(320); }
     n321(ev);
-    }
-    ev.and(322, &[160, 320, 321]);
+    ev.flag(321)
+    };
+    ev.settle(322, stop);
 }
 #[inline]
 fn n324(ev: &mut Evaluator<'_>) {
     if ev.known(324) { return; }
-    'read: {
+    let stop = 'read: {
     n308(ev);
-    if ev.flag(308) != TRUE { break 'read; }
+    if ev.flag(308) != TRUE { break 'read ev.flag(308); }
     n219(ev);
-    }
-    ev.and(324, &[308, 219]);
+    ev.flag(219)
+    };
+    ev.settle(324, stop);
 }
 #[inline(always)]
 fn n326(ev: &mut Evaluator<'_>) {
@@ -1769,12 +1820,13 @@ fn n333(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n336(ev: &mut Evaluator<'_>) {
     if ev.known(336) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n308(ev);
-    }
-    ev.and(336, &[290, 308]);
+    ev.flag(308)
+    };
+    ev.settle(336, stop);
 }
 #[inline(always)]
 fn n340(ev: &mut Evaluator<'_>) {
@@ -1782,22 +1834,24 @@ fn n340(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n341(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(281) != FALSE { break 'read; }
+    let stop = 'read: {
+    if ev.flag(281) != FALSE { break 'read ev.flag(281); }
     n340(ev);
-    }
-    ev.or(341, &[281, 340]);
+    ev.flag(340)
+    };
+    ev.settle(341, stop);
 }
 #[inline(always)]
 fn n342(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n308(ev);
-    if ev.flag(308) != TRUE { break 'read; }
+    if ev.flag(308) != TRUE { break 'read ev.flag(308); }
     n341(ev);
-    }
-    ev.and(342, &[290, 308, 341]);
+    ev.flag(341)
+    };
+    ev.settle(342, stop);
 }
 #[inline(always)]
 fn n347(ev: &mut Evaluator<'_>) {
@@ -1856,30 +1910,33 @@ fn n356(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n357(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n356(ev);
-    }
-    ev.and(357, &[173, 356]);
+    ev.flag(356)
+    };
+    ev.settle(357, stop);
 }
 #[inline(always)]
 fn n358(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n354(ev);
-    if ev.flag(354) != FALSE { break 'read; }
+    if ev.flag(354) != FALSE { break 'read ev.flag(354); }
     n357(ev);
-    }
-    ev.or(358, &[354, 357]);
+    ev.flag(357)
+    };
+    ev.settle(358, stop);
 }
 #[inline(always)]
 fn n360(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n358(ev);
-    }
-    ev.and(360, &[290, 358]);
+    ev.flag(358)
+    };
+    ev.settle(360, stop);
 }
 #[inline(always)]
 fn n365(ev: &mut Evaluator<'_>) {
@@ -1892,39 +1949,43 @@ fn n366(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n367(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n366(ev);
-    }
-    ev.and(367, &[173, 366]);
+    ev.flag(366)
+    };
+    ev.settle(367, stop);
 }
 #[inline(always)]
 fn n368(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n365(ev);
-    if ev.flag(365) != FALSE { break 'read; }
+    if ev.flag(365) != FALSE { break 'read ev.flag(365); }
     n367(ev);
-    }
-    ev.or(368, &[365, 367]);
+    ev.flag(367)
+    };
+    ev.settle(368, stop);
 }
 #[inline(always)]
 fn n370(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n368(ev);
-    }
-    ev.and(370, &[290, 368]);
+    ev.flag(368)
+    };
+    ev.settle(370, stop);
 }
 #[inline(always)]
 fn n372(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n230(ev);
-    }
-    ev.and(372, &[290, 230]);
+    ev.flag(230)
+    };
+    ev.settle(372, stop);
 }
 #[inline(always)]
 fn n376(ev: &mut Evaluator<'_>) {
@@ -1937,30 +1998,33 @@ fn n377(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n378(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n377(ev);
-    }
-    ev.and(378, &[173, 377]);
+    ev.flag(377)
+    };
+    ev.settle(378, stop);
 }
 #[inline(always)]
 fn n379(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n376(ev);
-    if ev.flag(376) != FALSE { break 'read; }
+    if ev.flag(376) != FALSE { break 'read ev.flag(376); }
     n378(ev);
-    }
-    ev.or(379, &[376, 378]);
+    ev.flag(378)
+    };
+    ev.settle(379, stop);
 }
 #[inline(always)]
 fn n381(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n379(ev);
-    }
-    ev.and(381, &[290, 379]);
+    ev.flag(379)
+    };
+    ev.settle(381, stop);
 }
 #[inline(always)]
 fn n385(ev: &mut Evaluator<'_>) {
@@ -1973,21 +2037,23 @@ fn n386(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n387(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n386(ev);
-    }
-    ev.and(387, &[173, 386]);
+    ev.flag(386)
+    };
+    ev.settle(387, stop);
 }
 #[inline(always)]
 fn n388(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n385(ev);
-    if ev.flag(385) != FALSE { break 'read; }
+    if ev.flag(385) != FALSE { break 'read ev.flag(385); }
     n387(ev);
-    }
-    ev.or(388, &[385, 387]);
+    ev.flag(387)
+    };
+    ev.settle(388, stop);
 }
 #[inline(always)]
 fn n391(ev: &mut Evaluator<'_>) {
@@ -2000,39 +2066,43 @@ fn n392(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n393(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n392(ev);
-    }
-    ev.and(393, &[173, 392]);
+    ev.flag(392)
+    };
+    ev.settle(393, stop);
 }
 #[inline(always)]
 fn n394(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n391(ev);
-    if ev.flag(391) != FALSE { break 'read; }
+    if ev.flag(391) != FALSE { break 'read ev.flag(391); }
     n393(ev);
-    }
-    ev.or(394, &[391, 393]);
+    ev.flag(393)
+    };
+    ev.settle(394, stop);
 }
 #[inline(always)]
 fn n396(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n388(ev);
-    if ev.flag(388) != FALSE { break 'read; }
+    if ev.flag(388) != FALSE { break 'read ev.flag(388); }
     n394(ev);
-    }
-    ev.or(396, &[388, 394]);
+    ev.flag(394)
+    };
+    ev.settle(396, stop);
 }
 #[inline(always)]
 fn n397(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n396(ev);
-    }
-    ev.and(397, &[290, 396]);
+    ev.flag(396)
+    };
+    ev.settle(397, stop);
 }
 #[inline(always)]
 fn n402(ev: &mut Evaluator<'_>) {
@@ -2045,30 +2115,33 @@ fn n403(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n404(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n403(ev);
-    }
-    ev.and(404, &[173, 403]);
+    ev.flag(403)
+    };
+    ev.settle(404, stop);
 }
 #[inline(always)]
 fn n405(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n402(ev);
-    if ev.flag(402) != FALSE { break 'read; }
+    if ev.flag(402) != FALSE { break 'read ev.flag(402); }
     n404(ev);
-    }
-    ev.or(405, &[402, 404]);
+    ev.flag(404)
+    };
+    ev.settle(405, stop);
 }
 #[inline(always)]
 fn n407(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n405(ev);
-    }
-    ev.and(407, &[290, 405]);
+    ev.flag(405)
+    };
+    ev.settle(407, stop);
 }
 #[inline(always)]
 fn n413(ev: &mut Evaluator<'_>) {
@@ -2081,30 +2154,33 @@ fn n414(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n415(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n414(ev);
-    }
-    ev.and(415, &[173, 414]);
+    ev.flag(414)
+    };
+    ev.settle(415, stop);
 }
 #[inline(always)]
 fn n416(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n413(ev);
-    if ev.flag(413) != FALSE { break 'read; }
+    if ev.flag(413) != FALSE { break 'read ev.flag(413); }
     n415(ev);
-    }
-    ev.or(416, &[413, 415]);
+    ev.flag(415)
+    };
+    ev.settle(416, stop);
 }
 #[inline(always)]
 fn n418(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n416(ev);
-    }
-    ev.and(418, &[290, 416]);
+    ev.flag(416)
+    };
+    ev.settle(418, stop);
 }
 #[inline(always)]
 fn n421(ev: &mut Evaluator<'_>) {
@@ -2117,30 +2193,33 @@ fn n422(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n423(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n422(ev);
-    }
-    ev.and(423, &[173, 422]);
+    ev.flag(422)
+    };
+    ev.settle(423, stop);
 }
 #[inline(always)]
 fn n424(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n421(ev);
-    if ev.flag(421) != FALSE { break 'read; }
+    if ev.flag(421) != FALSE { break 'read ev.flag(421); }
     n423(ev);
-    }
-    ev.or(424, &[421, 423]);
+    ev.flag(423)
+    };
+    ev.settle(424, stop);
 }
 #[inline(always)]
 fn n426(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n424(ev);
-    }
-    ev.and(426, &[290, 424]);
+    ev.flag(424)
+    };
+    ev.settle(426, stop);
 }
 #[inline(always)]
 fn n433(ev: &mut Evaluator<'_>) {
@@ -2153,30 +2232,33 @@ fn n434(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n435(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n434(ev);
-    }
-    ev.and(435, &[173, 434]);
+    ev.flag(434)
+    };
+    ev.settle(435, stop);
 }
 #[inline(always)]
 fn n436(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n433(ev);
-    if ev.flag(433) != FALSE { break 'read; }
+    if ev.flag(433) != FALSE { break 'read ev.flag(433); }
     n435(ev);
-    }
-    ev.or(436, &[433, 435]);
+    ev.flag(435)
+    };
+    ev.settle(436, stop);
 }
 #[inline(always)]
 fn n438(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n436(ev);
-    }
-    ev.and(438, &[290, 436]);
+    ev.flag(436)
+    };
+    ev.settle(438, stop);
 }
 #[inline(always)]
 fn n445(ev: &mut Evaluator<'_>) {
@@ -2189,30 +2271,33 @@ fn n446(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n447(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n446(ev);
-    }
-    ev.and(447, &[173, 446]);
+    ev.flag(446)
+    };
+    ev.settle(447, stop);
 }
 #[inline(always)]
 fn n448(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n445(ev);
-    if ev.flag(445) != FALSE { break 'read; }
+    if ev.flag(445) != FALSE { break 'read ev.flag(445); }
     n447(ev);
-    }
-    ev.or(448, &[445, 447]);
+    ev.flag(447)
+    };
+    ev.settle(448, stop);
 }
 #[inline(always)]
 fn n450(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n448(ev);
-    }
-    ev.and(450, &[290, 448]);
+    ev.flag(448)
+    };
+    ev.settle(450, stop);
 }
 #[inline(always)]
 fn n454(ev: &mut Evaluator<'_>) {
@@ -2225,38 +2310,42 @@ fn n455(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n456(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n455(ev);
-    }
-    ev.and(456, &[173, 455]);
+    ev.flag(455)
+    };
+    ev.settle(456, stop);
 }
 #[inline(always)]
 fn n457(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n454(ev);
-    if ev.flag(454) != FALSE { break 'read; }
+    if ev.flag(454) != FALSE { break 'read ev.flag(454); }
     n456(ev);
-    }
-    ev.or(457, &[454, 456]);
+    ev.flag(456)
+    };
+    ev.settle(457, stop);
 }
 #[inline(always)]
 fn n459(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n457(ev);
-    }
-    ev.and(459, &[290, 457]);
+    ev.flag(457)
+    };
+    ev.settle(459, stop);
 }
 #[inline(always)]
 fn n461(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
-    }
-    ev.and(461, &[290, 281]);
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
+    ev.flag(281)
+    };
+    ev.settle(461, stop);
 }
 #[inline(always)]
 fn n464(ev: &mut Evaluator<'_>) {
@@ -2269,30 +2358,33 @@ fn n465(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n466(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n465(ev);
-    }
-    ev.and(466, &[173, 465]);
+    ev.flag(465)
+    };
+    ev.settle(466, stop);
 }
 #[inline(always)]
 fn n467(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n464(ev);
-    if ev.flag(464) != FALSE { break 'read; }
+    if ev.flag(464) != FALSE { break 'read ev.flag(464); }
     n466(ev);
-    }
-    ev.or(467, &[464, 466]);
+    ev.flag(466)
+    };
+    ev.settle(467, stop);
 }
 #[inline(always)]
 fn n469(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n467(ev);
-    }
-    ev.and(469, &[290, 467]);
+    ev.flag(467)
+    };
+    ev.settle(469, stop);
 }
 #[inline(always)]
 fn n473(ev: &mut Evaluator<'_>) {
@@ -2305,30 +2397,33 @@ fn n474(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n475(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n474(ev);
-    }
-    ev.and(475, &[173, 474]);
+    ev.flag(474)
+    };
+    ev.settle(475, stop);
 }
 #[inline(always)]
 fn n476(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n473(ev);
-    if ev.flag(473) != FALSE { break 'read; }
+    if ev.flag(473) != FALSE { break 'read ev.flag(473); }
     n475(ev);
-    }
-    ev.or(476, &[473, 475]);
+    ev.flag(475)
+    };
+    ev.settle(476, stop);
 }
 #[inline(always)]
 fn n478(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n476(ev);
-    }
-    ev.and(478, &[290, 476]);
+    ev.flag(476)
+    };
+    ev.settle(478, stop);
 }
 #[inline(always)]
 fn n482(ev: &mut Evaluator<'_>) {
@@ -2341,30 +2436,33 @@ fn n483(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n484(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n483(ev);
-    }
-    ev.and(484, &[173, 483]);
+    ev.flag(483)
+    };
+    ev.settle(484, stop);
 }
 #[inline(always)]
 fn n485(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n482(ev);
-    if ev.flag(482) != FALSE { break 'read; }
+    if ev.flag(482) != FALSE { break 'read ev.flag(482); }
     n484(ev);
-    }
-    ev.or(485, &[482, 484]);
+    ev.flag(484)
+    };
+    ev.settle(485, stop);
 }
 #[inline(always)]
 fn n487(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n485(ev);
-    }
-    ev.and(487, &[290, 485]);
+    ev.flag(485)
+    };
+    ev.settle(487, stop);
 }
 #[inline(always)]
 fn n492(ev: &mut Evaluator<'_>) {
@@ -2377,30 +2475,33 @@ fn n493(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n494(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n493(ev);
-    }
-    ev.and(494, &[173, 493]);
+    ev.flag(493)
+    };
+    ev.settle(494, stop);
 }
 #[inline(always)]
 fn n495(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n492(ev);
-    if ev.flag(492) != FALSE { break 'read; }
+    if ev.flag(492) != FALSE { break 'read ev.flag(492); }
     n494(ev);
-    }
-    ev.or(495, &[492, 494]);
+    ev.flag(494)
+    };
+    ev.settle(495, stop);
 }
 #[inline(always)]
 fn n497(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n495(ev);
-    }
-    ev.and(497, &[290, 495]);
+    ev.flag(495)
+    };
+    ev.settle(497, stop);
 }
 #[inline(always)]
 fn n501(ev: &mut Evaluator<'_>) {
@@ -2413,30 +2514,33 @@ fn n502(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n503(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n502(ev);
-    }
-    ev.and(503, &[173, 502]);
+    ev.flag(502)
+    };
+    ev.settle(503, stop);
 }
 #[inline(always)]
 fn n504(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n501(ev);
-    if ev.flag(501) != FALSE { break 'read; }
+    if ev.flag(501) != FALSE { break 'read ev.flag(501); }
     n503(ev);
-    }
-    ev.or(504, &[501, 503]);
+    ev.flag(503)
+    };
+    ev.settle(504, stop);
 }
 #[inline(always)]
 fn n506(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n504(ev);
-    }
-    ev.and(506, &[290, 504]);
+    ev.flag(504)
+    };
+    ev.settle(506, stop);
 }
 #[inline(always)]
 fn n509(ev: &mut Evaluator<'_>) {
@@ -2449,30 +2553,33 @@ fn n510(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n511(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n510(ev);
-    }
-    ev.and(511, &[173, 510]);
+    ev.flag(510)
+    };
+    ev.settle(511, stop);
 }
 #[inline(always)]
 fn n512(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n509(ev);
-    if ev.flag(509) != FALSE { break 'read; }
+    if ev.flag(509) != FALSE { break 'read ev.flag(509); }
     n511(ev);
-    }
-    ev.or(512, &[509, 511]);
+    ev.flag(511)
+    };
+    ev.settle(512, stop);
 }
 #[inline(always)]
 fn n514(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n512(ev);
-    }
-    ev.and(514, &[290, 512]);
+    ev.flag(512)
+    };
+    ev.settle(514, stop);
 }
 #[inline(always)]
 fn n518(ev: &mut Evaluator<'_>) {
@@ -2485,30 +2592,33 @@ fn n519(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n520(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n519(ev);
-    }
-    ev.and(520, &[173, 519]);
+    ev.flag(519)
+    };
+    ev.settle(520, stop);
 }
 #[inline(always)]
 fn n521(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n518(ev);
-    if ev.flag(518) != FALSE { break 'read; }
+    if ev.flag(518) != FALSE { break 'read ev.flag(518); }
     n520(ev);
-    }
-    ev.or(521, &[518, 520]);
+    ev.flag(520)
+    };
+    ev.settle(521, stop);
 }
 #[inline(always)]
 fn n523(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n521(ev);
-    }
-    ev.and(523, &[290, 521]);
+    ev.flag(521)
+    };
+    ev.settle(523, stop);
 }
 #[inline(always)]
 fn n526(ev: &mut Evaluator<'_>) {
@@ -2521,21 +2631,23 @@ fn n527(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n528(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n527(ev);
-    }
-    ev.and(528, &[173, 527]);
+    ev.flag(527)
+    };
+    ev.settle(528, stop);
 }
 #[inline(always)]
 fn n529(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n526(ev);
-    if ev.flag(526) != FALSE { break 'read; }
+    if ev.flag(526) != FALSE { break 'read ev.flag(526); }
     n528(ev);
-    }
-    ev.or(529, &[526, 528]);
+    ev.flag(528)
+    };
+    ev.settle(529, stop);
 }
 #[inline(always)]
 fn n532(ev: &mut Evaluator<'_>) {
@@ -2548,39 +2660,43 @@ fn n533(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n534(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n533(ev);
-    }
-    ev.and(534, &[173, 533]);
+    ev.flag(533)
+    };
+    ev.settle(534, stop);
 }
 #[inline(always)]
 fn n535(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n532(ev);
-    if ev.flag(532) != FALSE { break 'read; }
+    if ev.flag(532) != FALSE { break 'read ev.flag(532); }
     n534(ev);
-    }
-    ev.or(535, &[532, 534]);
+    ev.flag(534)
+    };
+    ev.settle(535, stop);
 }
 #[inline(always)]
 fn n537(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n529(ev);
-    if ev.flag(529) != FALSE { break 'read; }
+    if ev.flag(529) != FALSE { break 'read ev.flag(529); }
     n535(ev);
-    }
-    ev.or(537, &[529, 535]);
+    ev.flag(535)
+    };
+    ev.settle(537, stop);
 }
 #[inline(always)]
 fn n538(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n537(ev);
-    }
-    ev.and(538, &[290, 537]);
+    ev.flag(537)
+    };
+    ev.settle(538, stop);
 }
 #[inline(always)]
 fn n542(ev: &mut Evaluator<'_>) {
@@ -2593,30 +2709,33 @@ fn n543(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n544(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n543(ev);
-    }
-    ev.and(544, &[173, 543]);
+    ev.flag(543)
+    };
+    ev.settle(544, stop);
 }
 #[inline(always)]
 fn n545(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n542(ev);
-    if ev.flag(542) != FALSE { break 'read; }
+    if ev.flag(542) != FALSE { break 'read ev.flag(542); }
     n544(ev);
-    }
-    ev.or(545, &[542, 544]);
+    ev.flag(544)
+    };
+    ev.settle(545, stop);
 }
 #[inline(always)]
 fn n547(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n545(ev);
-    }
-    ev.and(547, &[290, 545]);
+    ev.flag(545)
+    };
+    ev.settle(547, stop);
 }
 #[inline(always)]
 fn n551(ev: &mut Evaluator<'_>) {
@@ -2629,30 +2748,33 @@ fn n552(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n553(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n552(ev);
-    }
-    ev.and(553, &[173, 552]);
+    ev.flag(552)
+    };
+    ev.settle(553, stop);
 }
 #[inline(always)]
 fn n554(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n551(ev);
-    if ev.flag(551) != FALSE { break 'read; }
+    if ev.flag(551) != FALSE { break 'read ev.flag(551); }
     n553(ev);
-    }
-    ev.or(554, &[551, 553]);
+    ev.flag(553)
+    };
+    ev.settle(554, stop);
 }
 #[inline(always)]
 fn n556(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n554(ev);
-    }
-    ev.and(556, &[290, 554]);
+    ev.flag(554)
+    };
+    ev.settle(556, stop);
 }
 #[inline(always)]
 fn n563(ev: &mut Evaluator<'_>) {
@@ -2665,30 +2787,33 @@ fn n564(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n565(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n564(ev);
-    }
-    ev.and(565, &[173, 564]);
+    ev.flag(564)
+    };
+    ev.settle(565, stop);
 }
 #[inline(always)]
 fn n566(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n563(ev);
-    if ev.flag(563) != FALSE { break 'read; }
+    if ev.flag(563) != FALSE { break 'read ev.flag(563); }
     n565(ev);
-    }
-    ev.or(566, &[563, 565]);
+    ev.flag(565)
+    };
+    ev.settle(566, stop);
 }
 #[inline(always)]
 fn n568(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n566(ev);
-    }
-    ev.and(568, &[290, 566]);
+    ev.flag(566)
+    };
+    ev.settle(568, stop);
 }
 #[inline(always)]
 fn n570(ev: &mut Evaluator<'_>) {
@@ -2776,25 +2901,27 @@ fn n579(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n580(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n313(ev);
-    if ev.flag(313) != TRUE { break 'read; }
+    if ev.flag(313) != TRUE { break 'read ev.flag(313); }
     n315(ev);
-    }
-    ev.and(580, &[313, 315]);
+    ev.flag(315)
+    };
+    ev.settle(580, stop);
 }
 #[inline(always)]
 fn n581(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n313(ev);
-    if ev.flag(313) != TRUE { break 'read; }
+    if ev.flag(313) != TRUE { break 'read ev.flag(313); }
     n315(ev);
-    if ev.flag(315) != TRUE { break 'read; }
+    if ev.flag(315) != TRUE { break 'read ev.flag(315); }
     n318(ev);
-    if ev.flag(318) != TRUE { break 'read; }
+    if ev.flag(318) != TRUE { break 'read ev.flag(318); }
     n322(ev);
-    }
-    ev.and(581, &[313, 315, 318, 322]);
+    ev.flag(322)
+    };
+    ev.settle(581, stop);
 }
 #[inline]
 fn n583(ev: &mut Evaluator<'_>) {
@@ -2862,12 +2989,13 @@ fn n591(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n592(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n590(ev);
-    if ev.flag(590) != FALSE { break 'read; }
+    if ev.flag(590) != FALSE { break 'read ev.flag(590); }
     n591(ev);
-    }
-    ev.or(592, &[590, 591]);
+    ev.flag(591)
+    };
+    ev.settle(592, stop);
 }
 #[inline(always)]
 fn n595(ev: &mut Evaluator<'_>) {
@@ -3129,21 +3257,23 @@ fn n48(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n49(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n47(ev);
-    if ev.flag(47) != FALSE { break 'read; }
+    if ev.flag(47) != FALSE { break 'read ev.flag(47); }
     n48(ev);
-    }
-    ev.or(49, &[47, 48]);
+    ev.flag(48)
+    };
+    ev.settle(49, stop);
 }
 #[inline(always)]
 fn n50(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n45(ev);
-    if ev.flag(45) != TRUE { break 'read; }
+    if ev.flag(45) != TRUE { break 'read ev.flag(45); }
     n49(ev);
-    }
-    ev.and(50, &[45, 49]);
+    ev.flag(49)
+    };
+    ev.settle(50, stop);
 }
 #[inline(always)]
 fn n53(ev: &mut Evaluator<'_>) {
@@ -3162,21 +3292,23 @@ fn n56(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n57(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n55(ev);
-    if ev.flag(55) != FALSE { break 'read; }
+    if ev.flag(55) != FALSE { break 'read ev.flag(55); }
     n56(ev);
-    }
-    ev.or(57, &[55, 56]);
+    ev.flag(56)
+    };
+    ev.settle(57, stop);
 }
 #[inline(always)]
 fn n58(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n53(ev);
-    if ev.flag(53) != TRUE { break 'read; }
+    if ev.flag(53) != TRUE { break 'read ev.flag(53); }
     n57(ev);
-    }
-    ev.and(58, &[53, 57]);
+    ev.flag(57)
+    };
+    ev.settle(58, stop);
 }
 #[inline(always)]
 fn n61(ev: &mut Evaluator<'_>) {
@@ -3195,21 +3327,23 @@ fn n65(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n66(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n63(ev);
-    if ev.flag(63) != FALSE { break 'read; }
+    if ev.flag(63) != FALSE { break 'read ev.flag(63); }
     n65(ev);
-    }
-    ev.or(66, &[63, 65]);
+    ev.flag(65)
+    };
+    ev.settle(66, stop);
 }
 #[inline(always)]
 fn n67(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n61(ev);
-    if ev.flag(61) != TRUE { break 'read; }
+    if ev.flag(61) != TRUE { break 'read ev.flag(61); }
     n66(ev);
-    }
-    ev.and(67, &[61, 66]);
+    ev.flag(66)
+    };
+    ev.settle(67, stop);
 }
 #[inline(always)]
 fn n70(ev: &mut Evaluator<'_>) {
@@ -3267,21 +3401,23 @@ fn n77(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n78(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n76(ev);
-    if ev.flag(76) != FALSE { break 'read; }
+    if ev.flag(76) != FALSE { break 'read ev.flag(76); }
     n77(ev);
-    }
-    ev.or(78, &[76, 77]);
+    ev.flag(77)
+    };
+    ev.settle(78, stop);
 }
 #[inline(always)]
 fn n79(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n75(ev);
-    if ev.flag(75) != TRUE { break 'read; }
+    if ev.flag(75) != TRUE { break 'read ev.flag(75); }
     n78(ev);
-    }
-    ev.and(79, &[75, 78]);
+    ev.flag(78)
+    };
+    ev.settle(79, stop);
 }
 #[inline(always)]
 fn n80(ev: &mut Evaluator<'_>) {
@@ -3300,21 +3436,23 @@ fn n82(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n83(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n81(ev);
-    if ev.flag(81) != FALSE { break 'read; }
+    if ev.flag(81) != FALSE { break 'read ev.flag(81); }
     n82(ev);
-    }
-    ev.or(83, &[81, 82]);
+    ev.flag(82)
+    };
+    ev.settle(83, stop);
 }
 #[inline(always)]
 fn n84(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n80(ev);
-    if ev.flag(80) != TRUE { break 'read; }
+    if ev.flag(80) != TRUE { break 'read ev.flag(80); }
     n83(ev);
-    }
-    ev.and(84, &[80, 83]);
+    ev.flag(83)
+    };
+    ev.settle(84, stop);
 }
 #[inline(always)]
 fn n85(ev: &mut Evaluator<'_>) {
@@ -3333,21 +3471,23 @@ fn n87(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n88(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n86(ev);
-    if ev.flag(86) != FALSE { break 'read; }
+    if ev.flag(86) != FALSE { break 'read ev.flag(86); }
     n87(ev);
-    }
-    ev.or(88, &[86, 87]);
+    ev.flag(87)
+    };
+    ev.settle(88, stop);
 }
 #[inline(always)]
 fn n89(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n85(ev);
-    if ev.flag(85) != TRUE { break 'read; }
+    if ev.flag(85) != TRUE { break 'read ev.flag(85); }
     n88(ev);
-    }
-    ev.and(89, &[85, 88]);
+    ev.flag(88)
+    };
+    ev.settle(89, stop);
 }
 #[inline(always)]
 fn n90(ev: &mut Evaluator<'_>) {
@@ -3464,21 +3604,23 @@ fn n108(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n109(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n107(ev);
-    if ev.flag(107) != FALSE { break 'read; }
+    if ev.flag(107) != FALSE { break 'read ev.flag(107); }
     n108(ev);
-    }
-    ev.or(109, &[107, 108]);
+    ev.flag(108)
+    };
+    ev.settle(109, stop);
 }
 #[inline(always)]
 fn n110(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n106(ev);
-    if ev.flag(106) != TRUE { break 'read; }
+    if ev.flag(106) != TRUE { break 'read ev.flag(106); }
     n109(ev);
-    }
-    ev.and(110, &[106, 109]);
+    ev.flag(109)
+    };
+    ev.settle(110, stop);
 }
 #[inline(always)]
 fn n111(ev: &mut Evaluator<'_>) {
@@ -3497,21 +3639,23 @@ fn n113(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n114(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n112(ev);
-    if ev.flag(112) != FALSE { break 'read; }
+    if ev.flag(112) != FALSE { break 'read ev.flag(112); }
     n113(ev);
-    }
-    ev.or(114, &[112, 113]);
+    ev.flag(113)
+    };
+    ev.settle(114, stop);
 }
 #[inline(always)]
 fn n115(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n111(ev);
-    if ev.flag(111) != TRUE { break 'read; }
+    if ev.flag(111) != TRUE { break 'read ev.flag(111); }
     n114(ev);
-    }
-    ev.and(115, &[111, 114]);
+    ev.flag(114)
+    };
+    ev.settle(115, stop);
 }
 #[inline(always)]
 fn n116(ev: &mut Evaluator<'_>) {
@@ -3530,21 +3674,23 @@ fn n118(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n119(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n117(ev);
-    if ev.flag(117) != FALSE { break 'read; }
+    if ev.flag(117) != FALSE { break 'read ev.flag(117); }
     n118(ev);
-    }
-    ev.or(119, &[117, 118]);
+    ev.flag(118)
+    };
+    ev.settle(119, stop);
 }
 #[inline(always)]
 fn n120(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n116(ev);
-    if ev.flag(116) != TRUE { break 'read; }
+    if ev.flag(116) != TRUE { break 'read ev.flag(116); }
     n119(ev);
-    }
-    ev.and(120, &[116, 119]);
+    ev.flag(119)
+    };
+    ev.settle(120, stop);
 }
 #[inline(always)]
 fn n121(ev: &mut Evaluator<'_>) {
@@ -3615,21 +3761,23 @@ fn n130(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n131(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n129(ev);
-    if ev.flag(129) != FALSE { break 'read; }
+    if ev.flag(129) != FALSE { break 'read ev.flag(129); }
     n130(ev);
-    }
-    ev.or(131, &[129, 130]);
+    ev.flag(130)
+    };
+    ev.settle(131, stop);
 }
 #[inline(always)]
 fn n132(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n128(ev);
-    if ev.flag(128) != TRUE { break 'read; }
+    if ev.flag(128) != TRUE { break 'read ev.flag(128); }
     n131(ev);
-    }
-    ev.and(132, &[128, 131]);
+    ev.flag(131)
+    };
+    ev.settle(132, stop);
 }
 #[inline(always)]
 fn n133(ev: &mut Evaluator<'_>) {
@@ -3648,21 +3796,23 @@ fn n135(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n136(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n134(ev);
-    if ev.flag(134) != FALSE { break 'read; }
+    if ev.flag(134) != FALSE { break 'read ev.flag(134); }
     n135(ev);
-    }
-    ev.or(136, &[134, 135]);
+    ev.flag(135)
+    };
+    ev.settle(136, stop);
 }
 #[inline(always)]
 fn n137(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n133(ev);
-    if ev.flag(133) != TRUE { break 'read; }
+    if ev.flag(133) != TRUE { break 'read ev.flag(133); }
     n136(ev);
-    }
-    ev.and(137, &[133, 136]);
+    ev.flag(136)
+    };
+    ev.settle(137, stop);
 }
 #[inline(always)]
 fn n138(ev: &mut Evaluator<'_>) {
@@ -3681,21 +3831,23 @@ fn n140(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n141(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n139(ev);
-    if ev.flag(139) != FALSE { break 'read; }
+    if ev.flag(139) != FALSE { break 'read ev.flag(139); }
     n140(ev);
-    }
-    ev.or(141, &[139, 140]);
+    ev.flag(140)
+    };
+    ev.settle(141, stop);
 }
 #[inline(always)]
 fn n142(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n138(ev);
-    if ev.flag(138) != TRUE { break 'read; }
+    if ev.flag(138) != TRUE { break 'read ev.flag(138); }
     n141(ev);
-    }
-    ev.and(142, &[138, 141]);
+    ev.flag(141)
+    };
+    ev.settle(142, stop);
 }
 #[inline(always)]
 fn n143(ev: &mut Evaluator<'_>) {
@@ -3762,12 +3914,13 @@ fn n150(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n151(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n149(ev);
-    if ev.flag(149) != TRUE { break 'read; }
+    if ev.flag(149) != TRUE { break 'read ev.flag(149); }
     n150(ev);
-    }
-    ev.and(151, &[149, 150]);
+    ev.flag(150)
+    };
+    ev.settle(151, stop);
 }
 #[inline]
 fn n152(ev: &mut Evaluator<'_>) {
@@ -3797,12 +3950,13 @@ fn n155(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n156(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n154(ev);
-    if ev.flag(154) != TRUE { break 'read; }
+    if ev.flag(154) != TRUE { break 'read ev.flag(154); }
     n155(ev);
-    }
-    ev.and(156, &[154, 155]);
+    ev.flag(155)
+    };
+    ev.settle(156, stop);
 }
 #[inline]
 fn n157(ev: &mut Evaluator<'_>) {
@@ -3860,12 +4014,13 @@ fn n172(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n173(ev: &mut Evaluator<'_>) {
     if ev.known(173) { return; }
-    'read: {
+    let stop = 'read: {
     n163(ev);
-    if ev.flag(163) != TRUE { break 'read; }
+    if ev.flag(163) != TRUE { break 'read ev.flag(163); }
     n172(ev);
-    }
-    ev.and(173, &[163, 172]);
+    ev.flag(172)
+    };
+    ev.settle(173, stop);
 }
 #[inline(always)]
 fn n175(ev: &mut Evaluator<'_>) {
@@ -3875,14 +4030,15 @@ fn n175(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n176(ev: &mut Evaluator<'_>) {
     if ev.known(176) { return; }
-    'read: {
+    let stop = 'read: {
     n160(ev);
-    if ev.flag(160) != TRUE { break 'read; }
+    if ev.flag(160) != TRUE { break 'read ev.flag(160); }
     n161(ev);
-    if ev.flag(161) != TRUE { break 'read; }
+    if ev.flag(161) != TRUE { break 'read ev.flag(161); }
     n175(ev);
-    }
-    ev.and(176, &[160, 161, 175]);
+    ev.flag(175)
+    };
+    ev.settle(176, stop);
 }
 #[inline]
 fn n178(ev: &mut Evaluator<'_>) {
@@ -3913,12 +4069,13 @@ fn n181(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n182(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n180(ev);
-    if ev.flag(180) != FALSE { break 'read; }
+    if ev.flag(180) != FALSE { break 'read ev.flag(180); }
     n181(ev);
-    }
-    ev.or(182, &[180, 181]);
+    ev.flag(181)
+    };
+    ev.settle(182, stop);
 }
 #[inline]
 fn n191(ev: &mut Evaluator<'_>) {
@@ -3947,12 +4104,13 @@ fn n201(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n202(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n198(ev);
-    if ev.flag(198) != TRUE { break 'read; }
+    if ev.flag(198) != TRUE { break 'read ev.flag(198); }
     n201(ev);
-    }
-    ev.and(202, &[198, 201]);
+    ev.flag(201)
+    };
+    ev.settle(202, stop);
 }
 #[inline(always)]
 fn n205(ev: &mut Evaluator<'_>) {
@@ -3979,14 +4137,15 @@ fn n209(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n210(ev: &mut Evaluator<'_>) {
     if ev.known(210) { return; }
-    'read: {
+    let stop = 'read: {
     n198(ev);
-    if ev.flag(198) != TRUE { break 'read; }
+    if ev.flag(198) != TRUE { break 'read ev.flag(198); }
     n205(ev);
-    if ev.flag(205) != TRUE { break 'read; }
+    if ev.flag(205) != TRUE { break 'read ev.flag(205); }
     n209(ev);
-    }
-    ev.and(210, &[198, 205, 209]);
+    ev.flag(209)
+    };
+    ev.settle(210, stop);
 }
 #[inline(always)]
 fn n219(ev: &mut Evaluator<'_>) {
@@ -4023,22 +4182,24 @@ fn n230(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n231(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n228(ev);
-    if ev.flag(228) != TRUE { break 'read; }
+    if ev.flag(228) != TRUE { break 'read ev.flag(228); }
     n230(ev);
-    }
-    ev.and(231, &[228, 230]);
+    ev.flag(230)
+    };
+    ev.settle(231, stop);
 }
 #[inline]
 fn n232(ev: &mut Evaluator<'_>) {
     if ev.known(232) { return; }
-    'read: {
+    let stop = 'read: {
     n195(ev);
-    if ev.flag(195) != TRUE { break 'read; }
+    if ev.flag(195) != TRUE { break 'read ev.flag(195); }
     n202(ev);
-    }
-    ev.and(232, &[195, 202]);
+    ev.flag(202)
+    };
+    ev.settle(232, stop);
 }
 #[inline(always)]
 fn n233(ev: &mut Evaluator<'_>) {
@@ -4047,47 +4208,51 @@ fn n233(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n234(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n233(ev);
-    if ev.flag(233) != TRUE { break 'read; }
+    if ev.flag(233) != TRUE { break 'read ev.flag(233); }
     n173(ev);
-    }
-    ev.and(234, &[233, 173]);
+    ev.flag(173)
+    };
+    ev.settle(234, stop);
 }
 #[inline(always)]
 fn n235(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n231(ev);
-    if ev.flag(231) != FALSE { break 'read; }
+    if ev.flag(231) != FALSE { break 'read ev.flag(231); }
     n232(ev);
-    if ev.flag(232) != FALSE { break 'read; }
+    if ev.flag(232) != FALSE { break 'read ev.flag(232); }
     n210(ev);
-    if ev.flag(210) != FALSE { break 'read; }
+    if ev.flag(210) != FALSE { break 'read ev.flag(210); }
     n234(ev);
-    }
-    ev.or(235, &[231, 232, 210, 234]);
+    ev.flag(234)
+    };
+    ev.settle(235, stop);
 }
 #[inline(always)]
 fn n236(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n198(ev);
-    if ev.flag(198) != TRUE { break 'read; }
+    if ev.flag(198) != TRUE { break 'read ev.flag(198); }
     n224(ev);
-    if ev.flag(224) != TRUE { break 'read; }
+    if ev.flag(224) != TRUE { break 'read ev.flag(224); }
     n226(ev);
-    if ev.flag(226) != TRUE { break 'read; }
+    if ev.flag(226) != TRUE { break 'read ev.flag(226); }
     n235(ev);
-    }
-    ev.and(236, &[198, 224, 226, 235]);
+    ev.flag(235)
+    };
+    ev.settle(236, stop);
 }
 #[inline(always)]
 fn n256(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n191(ev);
-    if ev.flag(191) != TRUE { break 'read; }
+    if ev.flag(191) != TRUE { break 'read ev.flag(191); }
     n182(ev);
-    }
-    ev.and(256, &[191, 182]);
+    ev.flag(182)
+    };
+    ev.settle(256, stop);
 }
 #[inline]
 fn n258(ev: &mut Evaluator<'_>) {
@@ -4137,11 +4302,12 @@ fn n274(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n275(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(271) != FALSE { break 'read; }
+    let stop = 'read: {
+    if ev.flag(271) != FALSE { break 'read ev.flag(271); }
     n274(ev);
-    }
-    ev.or(275, &[271, 274]);
+    ev.flag(274)
+    };
+    ev.settle(275, stop);
 }
 #[inline(always)]
 fn n276(ev: &mut Evaluator<'_>) {
@@ -4204,23 +4370,25 @@ fn n284(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n285(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n191(ev);
-    if ev.flag(191) != FALSE { break 'read; }
+    if ev.flag(191) != FALSE { break 'read ev.flag(191); }
     n195(ev);
-    if ev.flag(195) != FALSE { break 'read; }
+    if ev.flag(195) != FALSE { break 'read ev.flag(195); }
     n230(ev);
-    }
-    ev.or(285, &[191, 195, 230]);
+    ev.flag(230)
+    };
+    ev.settle(285, stop);
 }
 #[inline(always)]
 fn n286(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n210(ev);
-    if ev.flag(210) != TRUE { break 'read; }
+    if ev.flag(210) != TRUE { break 'read ev.flag(210); }
     n285(ev);
-    }
-    ev.and(286, &[210, 285]);
+    ev.flag(285)
+    };
+    ev.settle(286, stop);
 }
 #[inline(always)]
 fn n287(ev: &mut Evaluator<'_>) {
@@ -4349,53 +4517,58 @@ fn n290(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n291(ev: &mut Evaluator<'_>) {
     if ev.known(291) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n221(ev);
-    if ev.flag(221) != TRUE { break 'read; }
+    if ev.flag(221) != TRUE { break 'read ev.flag(221); }
     n181(ev);
-    }
-    ev.and(291, &[290, 221, 181]);
+    ev.flag(181)
+    };
+    ev.settle(291, stop);
 }
 #[inline]
 fn n293(ev: &mut Evaluator<'_>) {
     if ev.known(293) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
-    }
-    ev.and(293, &[290, 264]);
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
+    ev.flag(264)
+    };
+    ev.settle(293, stop);
 }
 #[inline]
 fn n295(ev: &mut Evaluator<'_>) {
     if ev.known(295) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n180(ev);
-    if ev.flag(180) != TRUE { break 'read; }
+    if ev.flag(180) != TRUE { break 'read ev.flag(180); }
     n269(ev);
-    }
-    ev.and(295, &[290, 180, 269]);
+    ev.flag(269)
+    };
+    ev.settle(295, stop);
 }
 #[inline(always)]
 fn n297(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(271) != FALSE { break 'read; }
+    let stop = 'read: {
+    if ev.flag(271) != FALSE { break 'read ev.flag(271); }
     n279(ev);
-    }
-    ev.or(297, &[271, 279]);
+    ev.flag(279)
+    };
+    ev.settle(297, stop);
 }
 #[inline]
 fn n298(ev: &mut Evaluator<'_>) {
     if ev.known(298) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n297(ev);
-    }
-    ev.and(298, &[290, 297]);
+    ev.flag(297)
+    };
+    ev.settle(298, stop);
 }
 #[inline(always)]
 fn n300(ev: &mut Evaluator<'_>) {
@@ -4404,24 +4577,26 @@ fn n300(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n301(ev: &mut Evaluator<'_>) {
     if ev.known(301) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n230(ev);
-    if ev.flag(230) != TRUE { break 'read; }
+    if ev.flag(230) != TRUE { break 'read ev.flag(230); }
     n300(ev);
-    }
-    ev.and(301, &[290, 230, 300]);
+    ev.flag(300)
+    };
+    ev.settle(301, stop);
 }
 #[inline]
 fn n303(ev: &mut Evaluator<'_>) {
     if ev.known(303) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n236(ev);
-    }
-    ev.and(303, &[290, 236]);
+    ev.flag(236)
+    };
+    ev.settle(303, stop);
 }
 #[inline(always)]
 fn n305(ev: &mut Evaluator<'_>) {
@@ -4546,12 +4721,13 @@ fn n312(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n313(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n310(ev);
-    if ev.flag(310) != FALSE { break 'read; }
+    if ev.flag(310) != FALSE { break 'read ev.flag(310); }
     n312(ev);
-    }
-    ev.or(313, &[310, 312]);
+    ev.flag(312)
+    };
+    ev.settle(313, stop);
 }
 #[inline(always)]
 fn n315(ev: &mut Evaluator<'_>) {
@@ -4562,12 +4738,13 @@ fn n315(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n317(ev: &mut Evaluator<'_>) {
     if ev.known(317) { return; }
-    'read: {
+    let stop = 'read: {
     n308(ev);
-    if ev.flag(308) != TRUE { break 'read; }
+    if ev.flag(308) != TRUE { break 'read ev.flag(308); }
     n219(ev);
-    }
-    ev.and(317, &[308, 219]);
+    ev.flag(219)
+    };
+    ev.settle(317, stop);
 }
 #[inline(always)]
 fn n319(ev: &mut Evaluator<'_>) {
@@ -4597,12 +4774,13 @@ fn n326(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n329(ev: &mut Evaluator<'_>) {
     if ev.known(329) { return; }
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n308(ev);
-    }
-    ev.and(329, &[290, 308]);
+    ev.flag(308)
+    };
+    ev.settle(329, stop);
 }
 #[inline(always)]
 fn n333(ev: &mut Evaluator<'_>) {
@@ -4610,22 +4788,24 @@ fn n333(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n334(ev: &mut Evaluator<'_>) {
-    'read: {
-    if ev.flag(281) != FALSE { break 'read; }
+    let stop = 'read: {
+    if ev.flag(281) != FALSE { break 'read ev.flag(281); }
     n333(ev);
-    }
-    ev.or(334, &[281, 333]);
+    ev.flag(333)
+    };
+    ev.settle(334, stop);
 }
 #[inline(always)]
 fn n335(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n308(ev);
-    if ev.flag(308) != TRUE { break 'read; }
+    if ev.flag(308) != TRUE { break 'read ev.flag(308); }
     n334(ev);
-    }
-    ev.and(335, &[290, 308, 334]);
+    ev.flag(334)
+    };
+    ev.settle(335, stop);
 }
 #[inline(always)]
 fn n340(ev: &mut Evaluator<'_>) {
@@ -4684,30 +4864,33 @@ fn n349(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n350(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n349(ev);
-    }
-    ev.and(350, &[173, 349]);
+    ev.flag(349)
+    };
+    ev.settle(350, stop);
 }
 #[inline(always)]
 fn n351(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n347(ev);
-    if ev.flag(347) != FALSE { break 'read; }
+    if ev.flag(347) != FALSE { break 'read ev.flag(347); }
     n350(ev);
-    }
-    ev.or(351, &[347, 350]);
+    ev.flag(350)
+    };
+    ev.settle(351, stop);
 }
 #[inline(always)]
 fn n353(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n351(ev);
-    }
-    ev.and(353, &[290, 351]);
+    ev.flag(351)
+    };
+    ev.settle(353, stop);
 }
 #[inline(always)]
 fn n358(ev: &mut Evaluator<'_>) {
@@ -4720,39 +4903,43 @@ fn n359(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n360(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n359(ev);
-    }
-    ev.and(360, &[173, 359]);
+    ev.flag(359)
+    };
+    ev.settle(360, stop);
 }
 #[inline(always)]
 fn n361(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n358(ev);
-    if ev.flag(358) != FALSE { break 'read; }
+    if ev.flag(358) != FALSE { break 'read ev.flag(358); }
     n360(ev);
-    }
-    ev.or(361, &[358, 360]);
+    ev.flag(360)
+    };
+    ev.settle(361, stop);
 }
 #[inline(always)]
 fn n363(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n361(ev);
-    }
-    ev.and(363, &[290, 361]);
+    ev.flag(361)
+    };
+    ev.settle(363, stop);
 }
 #[inline(always)]
 fn n365(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n230(ev);
-    }
-    ev.and(365, &[290, 230]);
+    ev.flag(230)
+    };
+    ev.settle(365, stop);
 }
 #[inline(always)]
 fn n369(ev: &mut Evaluator<'_>) {
@@ -4765,30 +4952,33 @@ fn n370(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n371(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n370(ev);
-    }
-    ev.and(371, &[173, 370]);
+    ev.flag(370)
+    };
+    ev.settle(371, stop);
 }
 #[inline(always)]
 fn n372(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n369(ev);
-    if ev.flag(369) != FALSE { break 'read; }
+    if ev.flag(369) != FALSE { break 'read ev.flag(369); }
     n371(ev);
-    }
-    ev.or(372, &[369, 371]);
+    ev.flag(371)
+    };
+    ev.settle(372, stop);
 }
 #[inline(always)]
 fn n374(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n372(ev);
-    }
-    ev.and(374, &[290, 372]);
+    ev.flag(372)
+    };
+    ev.settle(374, stop);
 }
 #[inline(always)]
 fn n378(ev: &mut Evaluator<'_>) {
@@ -4801,21 +4991,23 @@ fn n379(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n380(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n379(ev);
-    }
-    ev.and(380, &[173, 379]);
+    ev.flag(379)
+    };
+    ev.settle(380, stop);
 }
 #[inline(always)]
 fn n381(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n378(ev);
-    if ev.flag(378) != FALSE { break 'read; }
+    if ev.flag(378) != FALSE { break 'read ev.flag(378); }
     n380(ev);
-    }
-    ev.or(381, &[378, 380]);
+    ev.flag(380)
+    };
+    ev.settle(381, stop);
 }
 #[inline(always)]
 fn n384(ev: &mut Evaluator<'_>) {
@@ -4828,39 +5020,43 @@ fn n385(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n386(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n385(ev);
-    }
-    ev.and(386, &[173, 385]);
+    ev.flag(385)
+    };
+    ev.settle(386, stop);
 }
 #[inline(always)]
 fn n387(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n384(ev);
-    if ev.flag(384) != FALSE { break 'read; }
+    if ev.flag(384) != FALSE { break 'read ev.flag(384); }
     n386(ev);
-    }
-    ev.or(387, &[384, 386]);
+    ev.flag(386)
+    };
+    ev.settle(387, stop);
 }
 #[inline(always)]
 fn n389(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n381(ev);
-    if ev.flag(381) != FALSE { break 'read; }
+    if ev.flag(381) != FALSE { break 'read ev.flag(381); }
     n387(ev);
-    }
-    ev.or(389, &[381, 387]);
+    ev.flag(387)
+    };
+    ev.settle(389, stop);
 }
 #[inline(always)]
 fn n390(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n389(ev);
-    }
-    ev.and(390, &[290, 389]);
+    ev.flag(389)
+    };
+    ev.settle(390, stop);
 }
 #[inline(always)]
 fn n395(ev: &mut Evaluator<'_>) {
@@ -4873,30 +5069,33 @@ fn n396(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n397(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n396(ev);
-    }
-    ev.and(397, &[173, 396]);
+    ev.flag(396)
+    };
+    ev.settle(397, stop);
 }
 #[inline(always)]
 fn n398(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n395(ev);
-    if ev.flag(395) != FALSE { break 'read; }
+    if ev.flag(395) != FALSE { break 'read ev.flag(395); }
     n397(ev);
-    }
-    ev.or(398, &[395, 397]);
+    ev.flag(397)
+    };
+    ev.settle(398, stop);
 }
 #[inline(always)]
 fn n400(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n398(ev);
-    }
-    ev.and(400, &[290, 398]);
+    ev.flag(398)
+    };
+    ev.settle(400, stop);
 }
 #[inline(always)]
 fn n406(ev: &mut Evaluator<'_>) {
@@ -4909,30 +5108,33 @@ fn n407(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n408(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n407(ev);
-    }
-    ev.and(408, &[173, 407]);
+    ev.flag(407)
+    };
+    ev.settle(408, stop);
 }
 #[inline(always)]
 fn n409(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n406(ev);
-    if ev.flag(406) != FALSE { break 'read; }
+    if ev.flag(406) != FALSE { break 'read ev.flag(406); }
     n408(ev);
-    }
-    ev.or(409, &[406, 408]);
+    ev.flag(408)
+    };
+    ev.settle(409, stop);
 }
 #[inline(always)]
 fn n411(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n409(ev);
-    }
-    ev.and(411, &[290, 409]);
+    ev.flag(409)
+    };
+    ev.settle(411, stop);
 }
 #[inline(always)]
 fn n414(ev: &mut Evaluator<'_>) {
@@ -4945,30 +5147,33 @@ fn n415(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n416(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n415(ev);
-    }
-    ev.and(416, &[173, 415]);
+    ev.flag(415)
+    };
+    ev.settle(416, stop);
 }
 #[inline(always)]
 fn n417(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n414(ev);
-    if ev.flag(414) != FALSE { break 'read; }
+    if ev.flag(414) != FALSE { break 'read ev.flag(414); }
     n416(ev);
-    }
-    ev.or(417, &[414, 416]);
+    ev.flag(416)
+    };
+    ev.settle(417, stop);
 }
 #[inline(always)]
 fn n419(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n417(ev);
-    }
-    ev.and(419, &[290, 417]);
+    ev.flag(417)
+    };
+    ev.settle(419, stop);
 }
 #[inline(always)]
 fn n426(ev: &mut Evaluator<'_>) {
@@ -4981,30 +5186,33 @@ fn n427(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n428(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n427(ev);
-    }
-    ev.and(428, &[173, 427]);
+    ev.flag(427)
+    };
+    ev.settle(428, stop);
 }
 #[inline(always)]
 fn n429(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n426(ev);
-    if ev.flag(426) != FALSE { break 'read; }
+    if ev.flag(426) != FALSE { break 'read ev.flag(426); }
     n428(ev);
-    }
-    ev.or(429, &[426, 428]);
+    ev.flag(428)
+    };
+    ev.settle(429, stop);
 }
 #[inline(always)]
 fn n431(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n429(ev);
-    }
-    ev.and(431, &[290, 429]);
+    ev.flag(429)
+    };
+    ev.settle(431, stop);
 }
 #[inline(always)]
 fn n438(ev: &mut Evaluator<'_>) {
@@ -5017,30 +5225,33 @@ fn n439(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n440(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n439(ev);
-    }
-    ev.and(440, &[173, 439]);
+    ev.flag(439)
+    };
+    ev.settle(440, stop);
 }
 #[inline(always)]
 fn n441(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n438(ev);
-    if ev.flag(438) != FALSE { break 'read; }
+    if ev.flag(438) != FALSE { break 'read ev.flag(438); }
     n440(ev);
-    }
-    ev.or(441, &[438, 440]);
+    ev.flag(440)
+    };
+    ev.settle(441, stop);
 }
 #[inline(always)]
 fn n443(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n441(ev);
-    }
-    ev.and(443, &[290, 441]);
+    ev.flag(441)
+    };
+    ev.settle(443, stop);
 }
 #[inline(always)]
 fn n447(ev: &mut Evaluator<'_>) {
@@ -5053,38 +5264,42 @@ fn n448(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n449(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n448(ev);
-    }
-    ev.and(449, &[173, 448]);
+    ev.flag(448)
+    };
+    ev.settle(449, stop);
 }
 #[inline(always)]
 fn n450(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n447(ev);
-    if ev.flag(447) != FALSE { break 'read; }
+    if ev.flag(447) != FALSE { break 'read ev.flag(447); }
     n449(ev);
-    }
-    ev.or(450, &[447, 449]);
+    ev.flag(449)
+    };
+    ev.settle(450, stop);
 }
 #[inline(always)]
 fn n452(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n450(ev);
-    }
-    ev.and(452, &[290, 450]);
+    ev.flag(450)
+    };
+    ev.settle(452, stop);
 }
 #[inline(always)]
 fn n454(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
-    }
-    ev.and(454, &[290, 281]);
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
+    ev.flag(281)
+    };
+    ev.settle(454, stop);
 }
 #[inline(always)]
 fn n457(ev: &mut Evaluator<'_>) {
@@ -5097,30 +5312,33 @@ fn n458(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n459(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n458(ev);
-    }
-    ev.and(459, &[173, 458]);
+    ev.flag(458)
+    };
+    ev.settle(459, stop);
 }
 #[inline(always)]
 fn n460(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n457(ev);
-    if ev.flag(457) != FALSE { break 'read; }
+    if ev.flag(457) != FALSE { break 'read ev.flag(457); }
     n459(ev);
-    }
-    ev.or(460, &[457, 459]);
+    ev.flag(459)
+    };
+    ev.settle(460, stop);
 }
 #[inline(always)]
 fn n462(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n460(ev);
-    }
-    ev.and(462, &[290, 460]);
+    ev.flag(460)
+    };
+    ev.settle(462, stop);
 }
 #[inline(always)]
 fn n466(ev: &mut Evaluator<'_>) {
@@ -5133,30 +5351,33 @@ fn n467(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n468(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n467(ev);
-    }
-    ev.and(468, &[173, 467]);
+    ev.flag(467)
+    };
+    ev.settle(468, stop);
 }
 #[inline(always)]
 fn n469(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n466(ev);
-    if ev.flag(466) != FALSE { break 'read; }
+    if ev.flag(466) != FALSE { break 'read ev.flag(466); }
     n468(ev);
-    }
-    ev.or(469, &[466, 468]);
+    ev.flag(468)
+    };
+    ev.settle(469, stop);
 }
 #[inline(always)]
 fn n471(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n469(ev);
-    }
-    ev.and(471, &[290, 469]);
+    ev.flag(469)
+    };
+    ev.settle(471, stop);
 }
 #[inline(always)]
 fn n475(ev: &mut Evaluator<'_>) {
@@ -5169,30 +5390,33 @@ fn n476(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n477(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n476(ev);
-    }
-    ev.and(477, &[173, 476]);
+    ev.flag(476)
+    };
+    ev.settle(477, stop);
 }
 #[inline(always)]
 fn n478(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n475(ev);
-    if ev.flag(475) != FALSE { break 'read; }
+    if ev.flag(475) != FALSE { break 'read ev.flag(475); }
     n477(ev);
-    }
-    ev.or(478, &[475, 477]);
+    ev.flag(477)
+    };
+    ev.settle(478, stop);
 }
 #[inline(always)]
 fn n480(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n478(ev);
-    }
-    ev.and(480, &[290, 478]);
+    ev.flag(478)
+    };
+    ev.settle(480, stop);
 }
 #[inline(always)]
 fn n485(ev: &mut Evaluator<'_>) {
@@ -5205,30 +5429,33 @@ fn n486(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n487(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n486(ev);
-    }
-    ev.and(487, &[173, 486]);
+    ev.flag(486)
+    };
+    ev.settle(487, stop);
 }
 #[inline(always)]
 fn n488(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n485(ev);
-    if ev.flag(485) != FALSE { break 'read; }
+    if ev.flag(485) != FALSE { break 'read ev.flag(485); }
     n487(ev);
-    }
-    ev.or(488, &[485, 487]);
+    ev.flag(487)
+    };
+    ev.settle(488, stop);
 }
 #[inline(always)]
 fn n490(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n488(ev);
-    }
-    ev.and(490, &[290, 488]);
+    ev.flag(488)
+    };
+    ev.settle(490, stop);
 }
 #[inline(always)]
 fn n494(ev: &mut Evaluator<'_>) {
@@ -5241,30 +5468,33 @@ fn n495(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n496(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n495(ev);
-    }
-    ev.and(496, &[173, 495]);
+    ev.flag(495)
+    };
+    ev.settle(496, stop);
 }
 #[inline(always)]
 fn n497(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n494(ev);
-    if ev.flag(494) != FALSE { break 'read; }
+    if ev.flag(494) != FALSE { break 'read ev.flag(494); }
     n496(ev);
-    }
-    ev.or(497, &[494, 496]);
+    ev.flag(496)
+    };
+    ev.settle(497, stop);
 }
 #[inline(always)]
 fn n499(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n497(ev);
-    }
-    ev.and(499, &[290, 497]);
+    ev.flag(497)
+    };
+    ev.settle(499, stop);
 }
 #[inline(always)]
 fn n502(ev: &mut Evaluator<'_>) {
@@ -5277,30 +5507,33 @@ fn n503(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n504(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n503(ev);
-    }
-    ev.and(504, &[173, 503]);
+    ev.flag(503)
+    };
+    ev.settle(504, stop);
 }
 #[inline(always)]
 fn n505(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n502(ev);
-    if ev.flag(502) != FALSE { break 'read; }
+    if ev.flag(502) != FALSE { break 'read ev.flag(502); }
     n504(ev);
-    }
-    ev.or(505, &[502, 504]);
+    ev.flag(504)
+    };
+    ev.settle(505, stop);
 }
 #[inline(always)]
 fn n507(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n505(ev);
-    }
-    ev.and(507, &[290, 505]);
+    ev.flag(505)
+    };
+    ev.settle(507, stop);
 }
 #[inline(always)]
 fn n511(ev: &mut Evaluator<'_>) {
@@ -5313,30 +5546,33 @@ fn n512(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n513(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n512(ev);
-    }
-    ev.and(513, &[173, 512]);
+    ev.flag(512)
+    };
+    ev.settle(513, stop);
 }
 #[inline(always)]
 fn n514(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n511(ev);
-    if ev.flag(511) != FALSE { break 'read; }
+    if ev.flag(511) != FALSE { break 'read ev.flag(511); }
     n513(ev);
-    }
-    ev.or(514, &[511, 513]);
+    ev.flag(513)
+    };
+    ev.settle(514, stop);
 }
 #[inline(always)]
 fn n516(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n514(ev);
-    }
-    ev.and(516, &[290, 514]);
+    ev.flag(514)
+    };
+    ev.settle(516, stop);
 }
 #[inline(always)]
 fn n519(ev: &mut Evaluator<'_>) {
@@ -5349,21 +5585,23 @@ fn n520(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n521(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n520(ev);
-    }
-    ev.and(521, &[173, 520]);
+    ev.flag(520)
+    };
+    ev.settle(521, stop);
 }
 #[inline(always)]
 fn n522(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n519(ev);
-    if ev.flag(519) != FALSE { break 'read; }
+    if ev.flag(519) != FALSE { break 'read ev.flag(519); }
     n521(ev);
-    }
-    ev.or(522, &[519, 521]);
+    ev.flag(521)
+    };
+    ev.settle(522, stop);
 }
 #[inline(always)]
 fn n525(ev: &mut Evaluator<'_>) {
@@ -5376,39 +5614,43 @@ fn n526(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n527(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n526(ev);
-    }
-    ev.and(527, &[173, 526]);
+    ev.flag(526)
+    };
+    ev.settle(527, stop);
 }
 #[inline(always)]
 fn n528(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n525(ev);
-    if ev.flag(525) != FALSE { break 'read; }
+    if ev.flag(525) != FALSE { break 'read ev.flag(525); }
     n527(ev);
-    }
-    ev.or(528, &[525, 527]);
+    ev.flag(527)
+    };
+    ev.settle(528, stop);
 }
 #[inline(always)]
 fn n530(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n522(ev);
-    if ev.flag(522) != FALSE { break 'read; }
+    if ev.flag(522) != FALSE { break 'read ev.flag(522); }
     n528(ev);
-    }
-    ev.or(530, &[522, 528]);
+    ev.flag(528)
+    };
+    ev.settle(530, stop);
 }
 #[inline(always)]
 fn n531(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n530(ev);
-    }
-    ev.and(531, &[290, 530]);
+    ev.flag(530)
+    };
+    ev.settle(531, stop);
 }
 #[inline(always)]
 fn n535(ev: &mut Evaluator<'_>) {
@@ -5421,30 +5663,33 @@ fn n536(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n537(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n536(ev);
-    }
-    ev.and(537, &[173, 536]);
+    ev.flag(536)
+    };
+    ev.settle(537, stop);
 }
 #[inline(always)]
 fn n538(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n535(ev);
-    if ev.flag(535) != FALSE { break 'read; }
+    if ev.flag(535) != FALSE { break 'read ev.flag(535); }
     n537(ev);
-    }
-    ev.or(538, &[535, 537]);
+    ev.flag(537)
+    };
+    ev.settle(538, stop);
 }
 #[inline(always)]
 fn n540(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n538(ev);
-    }
-    ev.and(540, &[290, 538]);
+    ev.flag(538)
+    };
+    ev.settle(540, stop);
 }
 #[inline(always)]
 fn n544(ev: &mut Evaluator<'_>) {
@@ -5457,30 +5702,33 @@ fn n545(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n546(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n545(ev);
-    }
-    ev.and(546, &[173, 545]);
+    ev.flag(545)
+    };
+    ev.settle(546, stop);
 }
 #[inline(always)]
 fn n547(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n544(ev);
-    if ev.flag(544) != FALSE { break 'read; }
+    if ev.flag(544) != FALSE { break 'read ev.flag(544); }
     n546(ev);
-    }
-    ev.or(547, &[544, 546]);
+    ev.flag(546)
+    };
+    ev.settle(547, stop);
 }
 #[inline(always)]
 fn n549(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n547(ev);
-    }
-    ev.and(549, &[290, 547]);
+    ev.flag(547)
+    };
+    ev.settle(549, stop);
 }
 #[inline(always)]
 fn n556(ev: &mut Evaluator<'_>) {
@@ -5493,30 +5741,33 @@ fn n557(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n558(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n173(ev);
-    if ev.flag(173) != TRUE { break 'read; }
+    if ev.flag(173) != TRUE { break 'read ev.flag(173); }
     n557(ev);
-    }
-    ev.and(558, &[173, 557]);
+    ev.flag(557)
+    };
+    ev.settle(558, stop);
 }
 #[inline(always)]
 fn n559(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n556(ev);
-    if ev.flag(556) != FALSE { break 'read; }
+    if ev.flag(556) != FALSE { break 'read ev.flag(556); }
     n558(ev);
-    }
-    ev.or(559, &[556, 558]);
+    ev.flag(558)
+    };
+    ev.settle(559, stop);
 }
 #[inline(always)]
 fn n561(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n290(ev);
-    if ev.flag(290) != TRUE { break 'read; }
+    if ev.flag(290) != TRUE { break 'read ev.flag(290); }
     n559(ev);
-    }
-    ev.and(561, &[290, 559]);
+    ev.flag(559)
+    };
+    ev.settle(561, stop);
 }
 #[inline(always)]
 fn n563(ev: &mut Evaluator<'_>) {
@@ -5604,12 +5855,13 @@ fn n572(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n573(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n313(ev);
-    if ev.flag(313) != TRUE { break 'read; }
+    if ev.flag(313) != TRUE { break 'read ev.flag(313); }
     n315(ev);
-    }
-    ev.and(573, &[313, 315]);
+    ev.flag(315)
+    };
+    ev.settle(573, stop);
 }
 #[inline(always)]
 fn n577(ev: &mut Evaluator<'_>) {
@@ -5659,12 +5911,13 @@ fn n4(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n5(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n4(ev);
-    if ev.flag(4) != TRUE { break 'read; }
+    if ev.flag(4) != TRUE { break 'read ev.flag(4); }
     n2(ev);
-    }
-    ev.and(5, &[4, 2]);
+    ev.flag(2)
+    };
+    ev.settle(5, stop);
 }
 #[inline(always)]
 fn n9(ev: &mut Evaluator<'_>) {
@@ -5764,12 +6017,13 @@ fn n34(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n35(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n5(ev);
-    if ev.flag(5) != FALSE { break 'read; }
+    if ev.flag(5) != FALSE { break 'read ev.flag(5); }
     n34(ev);
-    }
-    ev.or(35, &[5, 34]);
+    ev.flag(34)
+    };
+    ev.settle(35, stop);
 }
 #[inline(always)]
 fn n36(ev: &mut Evaluator<'_>) {
@@ -5778,12 +6032,13 @@ fn n36(ev: &mut Evaluator<'_>) {
 #[inline]
 fn n37(ev: &mut Evaluator<'_>) {
     if ev.known(37) { return; }
-    'read: {
+    let stop = 'read: {
     n36(ev);
-    if ev.flag(36) != TRUE { break 'read; }
+    if ev.flag(36) != TRUE { break 'read ev.flag(36); }
     n2(ev);
-    }
-    ev.and(37, &[36, 2]);
+    ev.flag(2)
+    };
+    ev.settle(37, stop);
 }
 #[inline(always)]
 fn n39(ev: &mut Evaluator<'_>) {
@@ -5827,12 +6082,13 @@ fn n45(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n46(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n44(ev);
-    if ev.flag(44) != FALSE { break 'read; }
+    if ev.flag(44) != FALSE { break 'read ev.flag(44); }
     n45(ev);
-    }
-    ev.or(46, &[44, 45]);
+    ev.flag(45)
+    };
+    ev.settle(46, stop);
 }
 #[inline(always)]
 fn n48(ev: &mut Evaluator<'_>) {
@@ -5874,12 +6130,13 @@ fn n54(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n55(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n54(ev);
-    if ev.flag(54) != TRUE { break 'read; }
+    if ev.flag(54) != TRUE { break 'read ev.flag(54); }
     n21(ev);
-    }
-    ev.and(55, &[54, 21]);
+    ev.flag(21)
+    };
+    ev.settle(55, stop);
 }
 #[inline(always)]
 fn n57(ev: &mut Evaluator<'_>) {
@@ -5901,12 +6158,13 @@ fn n58(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n59(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n58(ev);
-    if ev.flag(58) != TRUE { break 'read; }
+    if ev.flag(58) != TRUE { break 'read ev.flag(58); }
     n31(ev);
-    }
-    ev.and(59, &[58, 31]);
+    ev.flag(31)
+    };
+    ev.settle(59, stop);
 }
 #[inline(always)]
 fn n61(ev: &mut Evaluator<'_>) {
@@ -6012,12 +6270,13 @@ fn n23(ev: &mut Evaluator<'_>) {
 }
 #[inline(always)]
 fn n24(ev: &mut Evaluator<'_>) {
-    'read: {
+    let stop = 'read: {
     n23(ev);
-    if ev.flag(23) != TRUE { break 'read; }
+    if ev.flag(23) != TRUE { break 'read ev.flag(23); }
     n14(ev);
-    }
-    ev.and(24, &[23, 14]);
+    ev.flag(14)
+    };
+    ev.settle(24, stop);
 }
 #[inline(always)]
 fn n28(ev: &mut Evaluator<'_>) {
