@@ -601,6 +601,18 @@ fn many_citations_outside_the_articles_point_at_the_header() {
     insta::assert_snapshot!(out);
 }
 
+/// What `check` warns of optional values in `body` (after the base rules), as
+/// the snapshot `name`; the warnings, for the test to read further.
+fn unguarded_reads_of(name: &str, body: &str) -> Vec<lexnis::diagnostic::Diagnostic> {
+    let mut source = PolicySource::default();
+    source.add("policies/nis/scope.law", &format!("{HEADER}{BASE}{body}"));
+    let c = compile(&source, as_of()).unwrap();
+    let found = lexnis::lower::unguarded_reads(&c);
+    let shown = render_all(&found, &c.program.sources, RenderOptions::default());
+    insta::assert_snapshot!(name, shown);
+    found
+}
+
 /// An optional value read where nothing tested that it is given: `check` warns
 /// at the reading, and says nothing where a guard reaches it (each guarded
 /// form below is a definition without a warning in the snapshot). `=` needs a
@@ -630,15 +642,10 @@ rule scope.guarded_by_caller cite "art. 3, c. 11"
 report unguarded, optional_field, unguarded_set, guarded, guarded_by_absent, guarded_field
 report guarded_by_if, equality_needs_a_guard, guarded_by_none
 "#;
-    let mut source = PolicySource::default();
-    source.add("policies/nis/scope.law", &format!("{HEADER}{BASE}{body}"));
-    let c = compile(&source, as_of()).unwrap();
-    let found = lexnis::lower::unguarded_reads(&c);
-    insta::assert_snapshot!(render_all(
-        &found,
-        &c.program.sources,
-        RenderOptions::default()
-    ));
+    let found = unguarded_reads_of(
+        "optional_values_read_without_a_guard_are_reported_by_check",
+        body,
+    );
     // The warnings are exactly the definitions that fail on an entity with
     // none of the optional values: each definition evaluated alone.
     let rules: String = body
@@ -701,13 +708,8 @@ rule scope.unguarded_value cite "art. 3, c. 7"
   then level = previous.staff
 report leak, kept, smaller, from_none
 "#;
-    let mut source = PolicySource::default();
-    source.add("policies/nis/scope.law", &format!("{HEADER}{BASE}{body}"));
-    let c = compile(&source, as_of()).unwrap();
-    let found = lexnis::lower::unguarded_reads(&c);
-    insta::assert_snapshot!(render_all(
-        &found,
-        &c.program.sources,
-        RenderOptions::default()
-    ));
+    unguarded_reads_of(
+        "values_that_may_be_absent_where_a_type_promises_one_are_reported_by_check",
+        body,
+    );
 }
