@@ -262,3 +262,36 @@ define tiny: bool cite "art. 2" = class = micro
     assert_eq!(label_of("[label=\"a\""), 1, "{dot}");
     assert_eq!(label_of("[label=\"micro\""), 1, "{dot}");
 }
+
+#[test]
+fn a_missing_value_is_an_error_that_says_why_it_is_missing() {
+    let body = r#"
+record Part { weight: decimal }
+fact parts: list of Part
+fact x: optional decimal
+enum Level { low "basso", high "alto" }
+outcome level: optional Level
+rule high cite "art. 1" when x is given and x > 10 then level = high
+define heavy: bool cite "art. 2" = (largest p.weight for p in parts) > 3
+define bigger: decimal cite "art. 3" = max(x, 2)
+define raised: bool cite "art. 4" = level = high
+"#;
+    let error_of = |report: &str, facts: serde_json::Value| {
+        let c = compiled(&format!("{body}report {report}\n"));
+        let facts = load_facts(&c.program, &facts).unwrap();
+        Evaluator::new(&c).run(facts).unwrap_err().message
+    };
+    let empty = error_of("heavy", json!({"parts": []}));
+    assert!(empty.contains("it has no elements to compare"), "{empty}");
+    // The larger of a value and nothing is not known: not the value.
+    let absent = error_of("bigger", json!({"parts": []}));
+    assert!(
+        absent.contains("`x` has no value") && absent.contains("optional fact"),
+        "{absent}"
+    );
+    let unconcluded = error_of("raised", json!({"parts": [], "x": 3}));
+    assert!(
+        unconcluded.contains("no rule concluded it"),
+        "{unconcluded}"
+    );
+}
