@@ -440,6 +440,7 @@ fn syntax_errors_say_what_was_probably_meant() {
         "define m: decimal cite \"art. 3\" = max(size.staff 2)\n",
         "define k: bool cite \"art. 3\" = size.staff in [1 2]\n",
         "rule scope.a cite \"art. 3\" when size.staff >= 50 then in_scope overrides scope.b\n",
+        "define big: bool cite \"art. 3\" = size.staff >= 50\n  overrides scope.a\n",
         // Two letters swapped, inside brackets after a keyword.
         "define big: bool cite \"art. 3\" = (size.staff > 1 adn size.staff < 3)\n",
         // Thousands written the Italian way, which read as fractions.

@@ -71,6 +71,13 @@ fn misplaced_overrides(rest: &str, text: &str, pos: usize) -> Option<String> {
         .rfind(|i| *i < pos && text[*i..].starts_with(|c: char| c.is_ascii_alphabetic()))
         .unwrap_or(0);
     let declaration = &text[start..pos];
+    if word == "overrides" && declaration.starts_with("define ") {
+        return Some(
+            "`overrides` belongs to a rule, before its `when`: a definition has one value \
+             and prevails over nothing"
+                .into(),
+        );
+    }
     if word != "overrides" || !declaration.starts_with("rule ") || !declaration.contains(" then ") {
         return None;
     }
