@@ -698,12 +698,8 @@ impl<'c> Evaluator<'c> {
 
     /// The expression of node `n`, on one line.
     fn snippet(&self, n: u32) -> String {
-        let text = self
-            .compiled
-            .program
-            .sources
-            .snippet(self.compiled.node(n).span);
-        text.split_whitespace().collect::<Vec<_>>().join(" ")
+        let span = self.compiled.node(n).span;
+        self.compiled.program.sources.snippet_on_one_line(span)
     }
 
     /// Why node `n` has no value, and what the drafter can do.

@@ -81,6 +81,13 @@ impl SourceMap {
             .unwrap_or("")
     }
 
+    /// The text of `span` on one line: each run of spaces and line breaks
+    /// one space, as a message quotes an expression.
+    pub fn snippet_on_one_line(&self, span: Span) -> String {
+        let words: Vec<&str> = self.snippet(span).split_whitespace().collect();
+        words.join(" ")
+    }
+
     /// 1-based line and column of the span's start.
     pub fn line_col(&self, span: Span) -> (usize, usize) {
         let text = &self.file(span.file).text;

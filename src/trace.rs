@@ -196,13 +196,7 @@ fn step(ev: &Evaluator<'_>, n: u32, inputs: &BTreeSet<u32>) -> Step {
             s.name = r.name.clone();
             s.description = r.description.clone();
             s.citation = Some(p.full_citation(r.act, &r.citation));
-            s.condition = Some(
-                p.sources
-                    .snippet(r.condition.span)
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
+            s.condition = Some(p.sources.snippet_on_one_line(r.condition.span));
             if ev.memo(n) == Some(&Value::Bool(false))
                 && ev.memo(*condition) == Some(&Value::Bool(true))
             {
@@ -249,12 +243,9 @@ pub fn node_name(c: &Compiled, n: u32) -> String {
     match &c.node(n).op {
         Op::Fact(id) => p.facts[id.index()].spec.name.clone(),
         // A call is named by the text of the call: `size_class_of(size.staff, ...)`.
-        Op::Define(id, _) if !p.defines[id.index()].params.is_empty() => p
-            .sources
-            .snippet(c.node(n).span)
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" "),
+        Op::Define(id, _) if !p.defines[id.index()].params.is_empty() => {
+            p.sources.snippet_on_one_line(c.node(n).span)
+        }
         Op::Define(id, _) => p.defines[id.index()].name.clone(),
         Op::RuleApplies { rule, .. } => p.rules[rule.index()].name.clone(),
         Op::Outcome { outcome, .. } => p.outcomes[outcome.index()].name.clone(),

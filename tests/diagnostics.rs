@@ -57,6 +57,13 @@ fn with_base(extra: &str) -> String {
     format!("{BASE}{extra}")
 }
 
+/// The one rule file `policies/nis/scope.law`: the standard header, then `body`.
+fn scope_file(body: &str) -> PolicySource {
+    let mut source = PolicySource::default();
+    source.add("policies/nis/scope.law", &format!("{HEADER}{body}"));
+    source
+}
+
 /// The mistakes `check` finds in the inline examples of `source`.
 fn example_problems(source: &PolicySource) -> Vec<lexnis::diagnostic::Diagnostic> {
     let parsed = lexnis::policy::parse_all(source).unwrap();
@@ -256,12 +263,8 @@ fn citation_must_name_an_annex_the_act_has() {
 }
 
 fn facts_errors(doc: &str) -> String {
-    let mut source = PolicySource::default();
-    source.add(
-        "policies/nis/scope.law",
-        &format!("{HEADER}{BASE}rule scope.size cite \"art. 3, c. 2\" when staff_total >= 50 and any t in entity_types where t.annex = \"I\" then in_scope\n"),
-    );
-    let compiled = compile(&source, as_of()).unwrap();
+    let rule = "rule scope.size cite \"art. 3, c. 2\" when staff_total >= 50 and any t in entity_types where t.annex = \"I\" then in_scope\n";
+    let compiled = compile(&scope_file(&with_base(rule)), as_of()).unwrap();
     let json: serde_json::Value = serde_json::from_str(doc).unwrap();
     let errors = load_facts(&compiled.program, &json).unwrap_err();
     lexnis::render::fact_errors_text("facts.json", &errors)
@@ -360,7 +363,6 @@ fn supersedes_names_an_earlier_version() {
 
 #[test]
 fn mistakes_in_an_inline_example_are_reported_where_they_are_written() {
-    let mut source = PolicySource::default();
     let examples = r#"
 rule scope.size cite "art. 3, c. 2" when staff_total >= 50 then in_scope
 example "una media impresa" {
@@ -377,10 +379,7 @@ example "senza dati dimensionali" {
   expect in_scope = false
 }
 "#;
-    source.add(
-        "policies/nis/scope.law",
-        &format!("{HEADER}{}", with_base(examples)),
-    );
+    let source = scope_file(&with_base(examples));
     let problems = example_problems(&source);
     insta::assert_snapshot!(render_all(
         &problems,
@@ -455,9 +454,7 @@ fn syntax_errors_say_what_was_probably_meant() {
 /// Location, message and help of every diagnostic compiling `body` after the
 /// standard header gives: a compact record of many mistakes in one snapshot.
 fn summary_of(body: &str) -> String {
-    let mut source = PolicySource::default();
-    source.add("policies/nis/scope.law", &format!("{HEADER}{body}"));
-    let e = compile(&source, as_of()).unwrap_err();
+    let e = compile(&scope_file(body), as_of()).unwrap_err();
     assert!(!e.diagnostics.is_empty(), "{body}");
     let mut out = String::new();
     for d in &e.diagnostics {
@@ -522,7 +519,6 @@ fn citations_of_an_annex_by_no_number_or_of_a_referred_act_out_of_range() {
 
 #[test]
 fn an_example_with_two_dates_or_two_expectations_of_one_result() {
-    let mut source = PolicySource::default();
     let examples = r#"
 rule scope.size cite "art. 3, c. 2" when staff_total >= 50 then in_scope
 example "due date" {
@@ -532,12 +528,8 @@ example "due date" {
   expect in_scope = true
 }
 "#;
-    source.add(
-        "policies/nis/scope.law",
-        &format!("{HEADER}{}", with_base(examples)),
-    );
+    let source = scope_file(&with_base(examples));
     let mut out = compile_errors(&source);
-    let mut source = PolicySource::default();
     let examples = r#"
 rule scope.size cite "art. 3, c. 2" when staff_total >= 50 then in_scope
 example "due attese" {
@@ -546,10 +538,7 @@ example "due attese" {
   expect in_scope = false
 }
 "#;
-    source.add(
-        "policies/nis/scope.law",
-        &format!("{HEADER}{}", with_base(examples)),
-    );
+    let source = scope_file(&with_base(examples));
     let problems = example_problems(&source);
     out.push_str(&render_all(
         &problems,
@@ -567,7 +556,6 @@ fn constants_of_the_wrong_type_are_described_as_written() {
         "fact critical: bool default 0\n\
          table Flags \"x\" cite \"allegato I\" {\n  columns on: bool\n  \"k\": \"true\"\n}\n",
     ));
-    let mut source = PolicySource::default();
     let examples = r#"
 rule scope.size cite "art. 3, c. 2" when staff_total >= 50 then in_scope
 example "nulla" {
@@ -580,10 +568,7 @@ example "troppo presto" {
   expect in_scope = true
 }
 "#;
-    source.add(
-        "policies/nis/scope.law",
-        &format!("{HEADER}{}", with_base(examples)),
-    );
+    let source = scope_file(&with_base(examples));
     let problems = example_problems(&source);
     let examples = render_all(&problems, &source.sources, RenderOptions::default());
     insta::assert_snapshot!(format!("{out}---\n{examples}"));
@@ -607,9 +592,7 @@ fn many_citations_outside_the_articles_point_at_the_header() {
 /// What `check` warns of optional values in `body` (after the base rules), as
 /// the snapshot `name`; the warnings, for the test to read further.
 fn unguarded_reads_of(name: &str, body: &str) -> Vec<lexnis::diagnostic::Diagnostic> {
-    let mut source = PolicySource::default();
-    source.add("policies/nis/scope.law", &format!("{HEADER}{BASE}{body}"));
-    let c = compile(&source, as_of()).unwrap();
+    let c = compile(&scope_file(&with_base(body)), as_of()).unwrap();
     let found = lexnis::lower::unguarded_reads(&c);
     let shown = render_all(&found, &c.program.sources, RenderOptions::default());
     insta::assert_snapshot!(name, shown);
@@ -669,9 +652,7 @@ report guarded_by_if, equality_needs_a_guard, guarded_by_none
                                     "current": {"staff": 1}});
     let mut failing = Vec::new();
     for name in names {
-        let mut source = PolicySource::default();
-        let text = format!("{HEADER}{BASE}{rules}\nreport {name}\n");
-        source.add("policies/nis/scope.law", &text);
+        let source = scope_file(&with_base(&format!("{rules}\nreport {name}\n")));
         let c = compile(&source, as_of()).unwrap();
         let facts = load_facts(&c.program, &entity).unwrap();
         if lexnis::eval::Evaluator::new(&c).run(facts).is_err() {

@@ -3,6 +3,8 @@
 //! operator, the closing bracket), which is true but does not point at the
 //! comma; the place and the enclosing construct say which list it is.
 
+use super::hints::is_reserved;
+
 /// The help when the item at `pos` follows another item with no `,` between
 /// them, in a function's arguments, a list or record written in the rules, a
 /// table row, a `given` continued on the next line, or `overrides`.
@@ -39,7 +41,7 @@ pub(super) fn missing_comma(expected: &[&str], text: &str, pos: usize) -> Option
             "a comma is missing between the facts of a `given`: add `,` before `{item}`"
         ));
     }
-    let last_keyword = line.split_whitespace().rev().find(|w| is_keyword(w));
+    let last_keyword = line.split_whitespace().rev().find(|w| is_reserved(w));
     (last_keyword == Some("overrides")).then(|| {
         format!(
             "a comma is missing between the rules that `overrides` names: add `,` before `{item}`"
@@ -57,7 +59,7 @@ fn in_brackets(text: &str, bracket: usize, item: &str) -> Option<String> {
                 .next()
                 .unwrap_or("");
             // `when (`, `and (`, `not (`: brackets that group, not a call.
-            if super::hints::is_reserved(function) {
+            if is_reserved(function) {
                 return None;
             }
             Some(format!(
@@ -92,7 +94,7 @@ fn given_continued(text: &str, line_start: usize, rest: &str) -> Option<String> 
             continue;
         }
         previous_line.get_or_insert(back);
-        if is_keyword(words) {
+        if is_reserved(words) {
             if words != "given" {
                 return None;
             }
@@ -135,13 +137,6 @@ fn first_item(rest: &str) -> &str {
         .find(|c: char| c.is_whitespace() || ",:()]}".contains(c))
         .unwrap_or(rest.len());
     &rest[..end.max(1)]
-}
-
-fn is_keyword(word: &str) -> bool {
-    matches!(
-        word,
-        "given" | "expect" | "as" | "overrides" | "when" | "then" | "cite" | "rule" | "define"
-    )
 }
 
 #[cfg(test)]

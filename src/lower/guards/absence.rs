@@ -94,8 +94,7 @@ fn optional_field(c: &Compiled, base: u32, i: u32) -> bool {
 
 /// The text of node `n`, on one line.
 fn text(c: &Compiled, n: u32) -> String {
-    let snippet = c.program.sources.snippet(c.node(n).span);
-    snippet.split_whitespace().collect::<Vec<_>>().join(" ")
+    c.program.sources.snippet_on_one_line(c.node(n).span)
 }
 
 /// The warning for node `n`, which `reader` reads (or, with `declared`, which
