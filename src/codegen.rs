@@ -15,7 +15,7 @@
 //!
 //! Changing what the written code calls (a step method's name or arguments)
 //! breaks the build of the generated files themselves: empty their tables first
-//! (`pub(super) static PLANS: &[(u64, usize, super::NativePlan)] = &[];` as the
+//! (`pub(super) static PLANS: &[(u64, usize, super::NativePlan, super::LeanPlan)] = &[];` as the
 //! whole of `src/native/bundled.rs` and `src/native/testing.rs`), build, and
 //! write them again with [`BUNDLED_COMMAND`] and [`TESTING_COMMAND`].
 
@@ -24,6 +24,8 @@ use crate::eval::plan::{Plan, Step};
 use crate::lower::{Compiled, Op};
 use crate::policy::{compile_parsed, parse_all, CompileError, PolicySource, Stage};
 use std::fmt::Write as _;
+
+mod lean;
 
 /// The command that writes the bundled set's native plans, as the generated file
 /// and the test that keeps it current tell the reader.
@@ -34,7 +36,8 @@ pub const TESTING_COMMAND: &str = "LEXNIS_UPDATE_NATIVE=1 cargo test --lib nativ
 
 /// Rust source for every distinct plan of the sources, one per in-force date of
 /// their act versions, but those whose fingerprints are in `except` (written
-/// elsewhere already), with a table `PLANS` of (fingerprint, steps, function).
+/// elsewhere already), with a table `PLANS` of (fingerprint, steps, native plan,
+/// lean plan).
 pub fn native_source(sources: &[PolicySource], except: &[u64]) -> Result<String, CompileError> {
     let mut plans: Vec<(Date, Compiled)> = Vec::new();
     for source in sources {
@@ -62,18 +65,25 @@ pub fn native_source(sources: &[PolicySource], except: &[u64]) -> Result<String,
          //! The plans of the policy set, one module per set of act versions in force,\n\
          //! one function per node: `crate::native` runs one in place of the\n\
          //! interpreter for a compiled policy whose plan has its fingerprint.\n\n\
-         #![allow(unused_imports, unused_labels, unused_variables, clippy::all)]\n\n\
+         #![allow(\n    unused_imports,\n    unused_labels,\n    unused_variables,\n    \
+         unused_parens,\n    unused_assignments,\n    unused_mut,\n    unreachable_code,\n    \
+         dead_code,\n    clippy::all\n)]\n\n\
          use crate::ast::AggKind;\n\
          use crate::check::{{ArithOp, CmpOp}};\n\
+         use crate::eval::lean::*;\n\
          use crate::eval::{{Accumulator, Evaluator, FALSE, TRUE}};\n\
-         use crate::program::FactId;\n\n"
+         use crate::program::FactId;\n\
+         use crate::value::Value;\n\
+         use rust_decimal::Decimal;\n\n"
     );
-    out.push_str("/// (fingerprint, steps, plan) of each plan.\n#[rustfmt::skip]\n");
-    out.push_str("pub(super) static PLANS: &[(u64, usize, super::NativePlan)] = &[\n");
+    out.push_str("/// (fingerprint, steps, plan, lean plan) of each plan.\n#[rustfmt::skip]\n");
+    out.push_str(
+        "pub(super) static PLANS: &[(u64, usize, super::NativePlan, super::LeanPlan)] = &[\n",
+    );
     for (i, (_, compiled)) in plans.iter().enumerate() {
         let _ = writeln!(
             out,
-            "    ({:#018x}, {}, plan_{i}::run),",
+            "    ({:#018x}, {}, plan_{i}::run, plan_{i}::lean),",
             compiled.plan.fingerprint,
             compiled.plan.steps.len(),
         );
@@ -89,6 +99,7 @@ pub fn native_source(sources: &[PolicySource], except: &[u64]) -> Result<String,
             acts.join(", ")
         );
         Writer::new(compiled).module(&mut out);
+        lean::Lean::new(compiled).write(&mut out);
         out.push_str("}\n");
     }
     Ok(out)

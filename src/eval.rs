@@ -32,6 +32,7 @@ use std::cell::{Cell, RefCell};
 
 mod aggregate;
 mod cross_check;
+pub(crate) mod lean;
 pub mod plan;
 pub(crate) use aggregate::Accumulator;
 pub use cross_check::cross_check;
@@ -141,6 +142,11 @@ pub struct Evaluator<'c> {
     /// The plan compiled to Rust, if the bundled rules had this one: run in place
     /// of the interpreter's loop over the steps.
     native: Option<crate::native::NativePlan>,
+    /// The same plan as typed Rust, for an evaluator made [`Self::results_only`].
+    lean: Option<crate::native::LeanPlan>,
+    /// Whether the last run was decided by the lean plan: no slot but the
+    /// results' then holds a value.
+    lean_ran: bool,
     /// The flags a native run starts from: the constants', and `UNKNOWN` for the
     /// nodes it computes on demand.
     native_flags: Vec<u8>,
@@ -158,6 +164,7 @@ impl<'c> Evaluator<'c> {
             })
             .collect();
         let flags: Vec<u8> = memo.iter().map(flag_of).collect();
+        let native = crate::native::find(compiled.plan.fingerprint, compiled.plan.steps.len());
         let native_flags = (0..compiled.node_count() as u32)
             .map(|n| match &compiled.node(n).op {
                 Op::Const(_) => flags[n as usize],
@@ -176,7 +183,9 @@ impl<'c> Evaluator<'c> {
             locals: Vec::new(),
             sets: vec![Vec::new(); compiled.node_count()],
             facts: None,
-            native: crate::native::find(compiled.plan.fingerprint, compiled.plan.steps.len()),
+            native: native.map(|(run, _)| run),
+            lean: None,
+            lean_ran: false,
             native_flags,
             as_of: compiled.program.as_of.unwrap_or(Date {
                 year: 1970,
@@ -259,6 +268,10 @@ impl<'c> Evaluator<'c> {
         self.locals.clear();
         self.eager = true;
         self.reached_known.set(false);
+        self.lean_ran = self.lean.is_some_and(|lean| lean(self));
+        if self.lean_ran {
+            return;
+        }
         match self.native {
             Some(run) => run(self),
             None => {
@@ -274,7 +287,29 @@ impl<'c> Evaluator<'c> {
     /// native plan exists (to check one against the other, and to measure them).
     pub fn interpreted(mut self) -> Self {
         self.native = None;
+        self.lean = None;
         self
+    }
+
+    /// The same evaluator, computing the results and the rules that applied
+    /// (what a compact trace lists) and nothing else, where the bundled rules'
+    /// lean plan (`eval::lean`) can: then [`Self::memo`] knows no value and
+    /// [`Self::read_for`] no reading. For callers that write results, not
+    /// explanations; the results are the same.
+    pub fn results_only(mut self) -> Self {
+        let native = crate::native::find(
+            self.compiled.plan.fingerprint,
+            self.compiled.plan.steps.len(),
+        );
+        self.lean = native
+            .filter(|_| self.native.is_some())
+            .map(|(_, lean)| lean);
+        self
+    }
+
+    /// Whether the last run was decided by a lean plan (see [`Self::results_only`]).
+    pub fn ran_lean(&self) -> bool {
+        self.lean_ran
     }
 
     /// Whether the eager pass runs a native plan (see `crate::native`).
@@ -284,6 +319,7 @@ impl<'c> Evaluator<'c> {
 
     fn run_on_demand(&mut self) -> Result<Vec<Value>, EvalError> {
         self.eager = false;
+        self.lean_ran = false;
         self.run_stamp = self.run_stamp.wrapping_add(1);
         if self.run_stamp == 0 {
             self.stamps.iter_mut().for_each(|s| *s = 0);
@@ -312,6 +348,9 @@ impl<'c> Evaluator<'c> {
     /// right: a condition's operands after the first false one of an `and`, the rules
     /// after the first that applied, the branch of an `if` not taken have none.
     pub fn memo(&self, node: u32) -> Option<&Value> {
+        if self.lean_ran {
+            return None;
+        }
         let i = node as usize;
         let computed = if self.eager {
             self.reached_flag(i)

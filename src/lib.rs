@@ -34,7 +34,27 @@
 //!
 //! To evaluate many entities, [`eval::Evaluator::run_into`] reuses one vector of
 //! results, and [`eval::Evaluator::run_in_place`] copies none: each result is read
-//! with [`eval::Evaluator::result`] until the next run.
+//! with [`eval::Evaluator::result`] until the next run. A caller that writes
+//! results and at most the rules that applied, not explanations, makes its
+//! evaluator [`eval::Evaluator::results_only`]: the bundled rules then run as
+//! typed Rust, with the same results.
+//!
+//! ```
+//! # use lexnis::{date::Date, eval::Evaluator, facts::load_facts, policy::{compile, PolicySource}};
+//! # let compiled = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
+//! let mut evaluator = Evaluator::new(&compiled).results_only();
+//! let mut values = Vec::new();
+//! for staff in [20, 300] {
+//!     let facts = serde_json::json!({
+//!         "entity_types": ["I.6.1"],
+//!         "size": {"staff": staff, "turnover_eur": 60000000, "balance_sheet_eur": 50000000}
+//!     });
+//!     let facts = load_facts(&compiled.program, &facts).unwrap();
+//!     evaluator.run_into(facts, &mut values).expect("the rules decide");
+//!     let applied = evaluator.applied_rules(); // one flag per rule, as a compact trace lists them
+//!     assert!(applied.iter().any(|a| *a));
+//! }
+//! ```
 //!
 //! Facts given as text are best read with [`facts::load_facts_from_str`], as
 //! `lexnis batch` and `lexnis eval` read them: numbers digit for digit, a key

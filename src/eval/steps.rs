@@ -35,7 +35,7 @@ fn collected_set(compiled: &Compiled, node: u32, applying: u64) -> Value {
 /// `a = b`, with the usual case (two enum variants, as in `classification =
 /// essential`) compared in place rather than through `Value`'s equality.
 #[inline(always)]
-fn same_value(a: &Value, b: &Value) -> bool {
+pub(super) fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Enum(x), Value::Enum(y)) | (Value::Key(x), Value::Key(y)) => x == y,
         _ => a == b,
@@ -46,7 +46,10 @@ fn same_value(a: &Value, b: &Value) -> bool {
 /// (whole persons, whole euros), and then their mantissas compare as they are,
 /// with none of the rescaling `Decimal::cmp` prepares for.
 #[inline(always)]
-fn compare_numbers(x: &rust_decimal::Decimal, y: &rust_decimal::Decimal) -> std::cmp::Ordering {
+pub(super) fn compare_numbers(
+    x: &rust_decimal::Decimal,
+    y: &rust_decimal::Decimal,
+) -> std::cmp::Ordering {
     match x.scale() == y.scale() {
         true => x.mantissa().cmp(&y.mantissa()),
         false => x.cmp(y),

@@ -6,18 +6,31 @@
 //! one function per node: `crate::native` runs one in place of the
 //! interpreter for a compiled policy whose plan has its fingerprint.
 
-#![allow(unused_imports, unused_labels, unused_variables, clippy::all)]
+#![allow(
+    unused_imports,
+    unused_labels,
+    unused_variables,
+    unused_parens,
+    unused_assignments,
+    unused_mut,
+    unreachable_code,
+    dead_code,
+    clippy::all
+)]
 
 use crate::ast::AggKind;
 use crate::check::{ArithOp, CmpOp};
+use crate::eval::lean::*;
 use crate::eval::{Accumulator, Evaluator, FALSE, TRUE};
 use crate::program::FactId;
+use crate::value::Value;
+use rust_decimal::Decimal;
 
-/// (fingerprint, steps, plan) of each plan.
+/// (fingerprint, steps, plan, lean plan) of each plan.
 #[rustfmt::skip]
-pub(super) static PLANS: &[(u64, usize, super::NativePlan)] = &[
-    (0xd18cb787f34e8132, 321, plan_0::run),
-    (0x8b9d4103180860d0, 340, plan_1::run),
+pub(super) static PLANS: &[(u64, usize, super::NativePlan, super::LeanPlan)] = &[
+    (0xd18cb787f34e8132, 321, plan_0::run, plan_0::lean),
+    (0x8b9d4103180860d0, 340, plan_1::run, plan_1::lean),
 ];
 
 /// The plan on 2024-10-16 of: D.Lgs. 138/2024 of 2024-10-16.
@@ -2809,6 +2822,2319 @@ fn n565(ev: &mut Evaluator<'_>) {
     n562(ev);
     }
     ev.collect(565, &[558, 562], None);
+}
+pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
+    let [v290, v312, v307, v335, v337, v152, v157] = {
+        let Some(p) = ev.lean_parts() else { return false; };
+        let mut run = Run { p, m: Memo::default() };
+        match run.results() { Some(v) => v, None => return false }
+    };
+    ev.put(290, v290);
+    ev.put(312, v312);
+    ev.put(307, v307);
+    ev.put(335, v335);
+    ev.put(337, v337);
+    ev.put(152, v152);
+    ev.put(157, v157);
+    ev.collect(319, &[310, 310, 310], None);
+    ev.collect(333, &[290, 322, 328, 322], None);
+    ev.collect(556, &[346, 356, 358, 367, 383, 393, 404, 412, 424, 436, 445, 447, 455, 464, 473, 483, 492, 500, 509, 524, 533, 542, 554], None);
+    ev.collect(565, &[558, 562], None);
+    true
+}
+#[derive(Default)]
+struct Memo<'a> {
+    _a: std::marker::PhantomData<&'a Value>,
+    s9: Option<Decimal>,
+    s14: Option<Decimal>,
+    s19: Option<Decimal>,
+    s26: Option<Decimal>,
+    s29: Option<Decimal>,
+    s32: Option<Decimal>,
+    s35: Option<&'a Value>,
+    s37: Option<Decimal>,
+    s38: Option<&'a Value>,
+    s40: Option<Decimal>,
+    s41: Option<&'a Value>,
+    s43: Option<Decimal>,
+    s72: Option<&'a Value>,
+    s92: Option<&'a Value>,
+    s96: Option<bool>,
+    s97: Option<&'a Value>,
+    s99: Option<Decimal>,
+    s100: Option<&'a Value>,
+    s102: Option<Decimal>,
+    s103: Option<&'a Value>,
+    s105: Option<Decimal>,
+    s126: Option<&'a Value>,
+    s147: Option<&'a Value>,
+    s152: Option<&'a Value>,
+    s157: Option<&'a Value>,
+    s173: Option<bool>,
+    s176: Option<bool>,
+    s178: Option<&'a Value>,
+    s180: Option<bool>,
+    s181: Option<bool>,
+    s191: Option<bool>,
+    s195: Option<bool>,
+    s198: Option<bool>,
+    s199: Option<&'a Value>,
+    s210: Option<bool>,
+    s223: Option<&'a Value>,
+    s230: Option<bool>,
+    s232: Option<bool>,
+    s258: Option<bool>,
+    s269: Option<bool>,
+    s279: Option<bool>,
+    s290: Option<bool>,
+    s291: Option<bool>,
+    s293: Option<bool>,
+    s295: Option<bool>,
+    s298: Option<bool>,
+    s301: Option<bool>,
+    s303: Option<bool>,
+    s307: Option<&'a Value>,
+    s308: Option<bool>,
+    s310: Option<bool>,
+    s322: Option<bool>,
+    s341: Option<&'a Value>,
+}
+struct Run<'a> {
+    p: LeanParts<'a>,
+    m: Memo<'a>,
+}
+impl<'a> Run<'a> {
+fn results(&mut self) -> Option<[Value; 7]> {
+    let _ = self.s310()?;
+    let _ = self.s310()?;
+    let _ = self.s310()?;
+    let _ = self.s290()?;
+    let _ = self.s322()?;
+    let _ = self.s328()?;
+    let _ = self.s322()?;
+    let _ = self.s346()?;
+    let _ = self.s356()?;
+    let _ = self.s358()?;
+    let _ = self.s367()?;
+    let _ = self.s383()?;
+    let _ = self.s393()?;
+    let _ = self.s404()?;
+    let _ = self.s412()?;
+    let _ = self.s424()?;
+    let _ = self.s436()?;
+    let _ = self.s445()?;
+    let _ = self.s447()?;
+    let _ = self.s455()?;
+    let _ = self.s464()?;
+    let _ = self.s473()?;
+    let _ = self.s483()?;
+    let _ = self.s492()?;
+    let _ = self.s500()?;
+    let _ = self.s509()?;
+    let _ = self.s524()?;
+    let _ = self.s533()?;
+    let _ = self.s542()?;
+    let _ = self.s554()?;
+    let _ = self.s558()?;
+    let _ = self.s562()?;
+    Some([
+        Value::Bool(self.s290()?),
+        Value::Bool(self.s312()?),
+        self.s307()?.clone(),
+        self.s335()?.clone(),
+        self.s337()?.clone(),
+        self.s152()?.clone(),
+        self.s157()?.clone(),
+    ])
+}
+#[inline]
+fn s0(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(3)?;
+    Some(v)
+}
+#[inline]
+fn s1(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline]
+fn s2(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 1)?;
+    Some(v)
+}
+#[inline]
+fn s3(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s4(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Mul, number(self.s2(item)?)?, number(self.s3(item)?)?)?;
+    Some(v)
+}
+#[inline]
+fn s5(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[5];
+    Some(v)
+}
+#[inline(always)]
+fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
+    Some(v)
+}
+#[inline]
+fn s7(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[7];
+    Some(v)
+}
+#[inline]
+fn s8(&mut self, item: &'a Value) -> Option<bool> {
+    let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, number(self.s7()?)?);
+    Some(v)
+}
+#[inline]
+fn s9(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s9 { return Some(v); }
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            let v = self.s6(item)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s9 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s11(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 2)?;
+    Some(v)
+}
+#[inline]
+fn s12(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Mul, number(self.s11(item)?)?, number(self.s3(item)?)?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
+    Some(v)
+}
+#[inline]
+fn s14(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s14 { return Some(v); }
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            let v = self.s13(item)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s14 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s16(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 3)?;
+    Some(v)
+}
+#[inline]
+fn s17(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Mul, number(self.s16(item)?)?, number(self.s3(item)?)?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
+    Some(v)
+}
+#[inline]
+fn s19(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s19 { return Some(v); }
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            let v = self.s18(item)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s19 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s21(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(4)?;
+    Some(v)
+}
+#[inline]
+fn s22(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline(always)]
+fn s23(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s24(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 3)?;
+    Some(v)
+}
+#[inline]
+fn s25(&mut self, item: &'a Value) -> Option<bool> {
+    let v = !truth(self.s24(item)?)?;
+    Some(v)
+}
+#[inline]
+fn s26(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s26 { return Some(v); }
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s25(item)? { continue; }
+            kept += 1;
+            let v = number(self.s23(item)?)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s26 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s28(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 1)?;
+    Some(v)
+}
+#[inline]
+fn s29(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s29 { return Some(v); }
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s25(item)? { continue; }
+            kept += 1;
+            let v = number(self.s28(item)?)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s29 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s31(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 2)?;
+    Some(v)
+}
+#[inline]
+fn s32(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s32 { return Some(v); }
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s25(item)? { continue; }
+            kept += 1;
+            let v = number(self.s31(item)?)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s32 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s34(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(1)?;
+    Some(v)
+}
+#[inline]
+fn s35(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s35 { return Some(v); }
+    let v = field(self.s34()?, 0)?;
+    self.m.s35 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s36(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
+    Some(v)
+}
+#[inline]
+fn s37(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s37 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s36()?, self.s26()?)?;
+    self.m.s37 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s38(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s38 { return Some(v); }
+    let v = field(self.s34()?, 1)?;
+    self.m.s38 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s39(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
+    Some(v)
+}
+#[inline]
+fn s40(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s40 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s39()?, self.s29()?)?;
+    self.m.s40 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s41(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s41 { return Some(v); }
+    let v = field(self.s34()?, 2)?;
+    self.m.s41 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s42(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
+    Some(v)
+}
+#[inline]
+fn s43(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s43 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s42()?, self.s32()?)?;
+    self.m.s43 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s44(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[44];
+    Some(v)
+}
+#[inline(always)]
+fn s45(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline]
+fn s46(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[46];
+    Some(v)
+}
+#[inline(always)]
+fn s47(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s48(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s49(&mut self) -> Option<bool> {
+    let v = (self.s47()? || self.s48()?);
+    Some(v)
+}
+#[inline(always)]
+fn s50(&mut self) -> Option<bool> {
+    let v = (self.s45()? && self.s49()?);
+    Some(v)
+}
+#[inline]
+fn s51(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[51];
+    Some(v)
+}
+#[inline]
+fn s52(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[52];
+    Some(v)
+}
+#[inline(always)]
+fn s53(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline]
+fn s54(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[54];
+    Some(v)
+}
+#[inline(always)]
+fn s55(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s56(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s57(&mut self) -> Option<bool> {
+    let v = (self.s55()? || self.s56()?);
+    Some(v)
+}
+#[inline(always)]
+fn s58(&mut self) -> Option<bool> {
+    let v = (self.s53()? && self.s57()?);
+    Some(v)
+}
+#[inline]
+fn s59(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[59];
+    Some(v)
+}
+#[inline]
+fn s60(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[60];
+    Some(v)
+}
+#[inline(always)]
+fn s61(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline]
+fn s62(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[62];
+    Some(v)
+}
+#[inline(always)]
+fn s63(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline]
+fn s64(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[64];
+    Some(v)
+}
+#[inline(always)]
+fn s65(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s66(&mut self) -> Option<bool> {
+    let v = (self.s63()? || self.s65()?);
+    Some(v)
+}
+#[inline(always)]
+fn s67(&mut self) -> Option<bool> {
+    let v = (self.s61()? && self.s66()?);
+    Some(v)
+}
+#[inline]
+fn s68(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[68];
+    Some(v)
+}
+#[inline]
+fn s69(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[69];
+    Some(v)
+}
+#[inline(always)]
+fn s70(&mut self) -> Option<&'a Value> {
+    let v = if self.s67()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s71(&mut self) -> Option<&'a Value> {
+    let v = if self.s58()? { self.s59()? } else { self.s70()? };
+    Some(v)
+}
+#[inline]
+fn s72(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s72 { return Some(v); }
+    let v = if self.s50()? { self.s51()? } else { self.s71()? };
+    self.m.s72 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s75(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s76(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s77(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s78(&mut self) -> Option<bool> {
+    let v = (self.s76()? || self.s77()?);
+    Some(v)
+}
+#[inline(always)]
+fn s79(&mut self) -> Option<bool> {
+    let v = (self.s75()? && self.s78()?);
+    Some(v)
+}
+#[inline(always)]
+fn s80(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s81(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s82(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s83(&mut self) -> Option<bool> {
+    let v = (self.s81()? || self.s82()?);
+    Some(v)
+}
+#[inline(always)]
+fn s84(&mut self) -> Option<bool> {
+    let v = (self.s80()? && self.s83()?);
+    Some(v)
+}
+#[inline(always)]
+fn s85(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s86(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s87(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s88(&mut self) -> Option<bool> {
+    let v = (self.s86()? || self.s87()?);
+    Some(v)
+}
+#[inline(always)]
+fn s89(&mut self) -> Option<bool> {
+    let v = (self.s85()? && self.s88()?);
+    Some(v)
+}
+#[inline(always)]
+fn s90(&mut self) -> Option<&'a Value> {
+    let v = if self.s89()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s91(&mut self) -> Option<&'a Value> {
+    let v = if self.s84()? { self.s59()? } else { self.s90()? };
+    Some(v)
+}
+#[inline]
+fn s92(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s92 { return Some(v); }
+    let v = if self.s79()? { self.s51()? } else { self.s91()? };
+    self.m.s92 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s95(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(2)?;
+    Some(v)
+}
+#[inline]
+fn s96(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s96 { return Some(v); }
+    let v = (!self.s95()?.is_absent() == true);
+    self.m.s96 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s97(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s97 { return Some(v); }
+    let v = field(self.s95()?, 0)?;
+    self.m.s97 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s98(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
+    Some(v)
+}
+#[inline]
+fn s99(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s99 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s98()?, self.s26()?)?;
+    self.m.s99 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s100(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s100 { return Some(v); }
+    let v = field(self.s95()?, 1)?;
+    self.m.s100 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s101(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
+    Some(v)
+}
+#[inline]
+fn s102(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s102 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s101()?, self.s29()?)?;
+    self.m.s102 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s103(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s103 { return Some(v); }
+    let v = field(self.s95()?, 2)?;
+    self.m.s103 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s104(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
+    Some(v)
+}
+#[inline]
+fn s105(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s105 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s104()?, self.s32()?)?;
+    self.m.s105 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s106(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s107(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s108(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s109(&mut self) -> Option<bool> {
+    let v = (self.s107()? || self.s108()?);
+    Some(v)
+}
+#[inline(always)]
+fn s110(&mut self) -> Option<bool> {
+    let v = (self.s106()? && self.s109()?);
+    Some(v)
+}
+#[inline(always)]
+fn s111(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s112(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s113(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s114(&mut self) -> Option<bool> {
+    let v = (self.s112()? || self.s113()?);
+    Some(v)
+}
+#[inline(always)]
+fn s115(&mut self) -> Option<bool> {
+    let v = (self.s111()? && self.s114()?);
+    Some(v)
+}
+#[inline(always)]
+fn s116(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s117(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s118(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s119(&mut self) -> Option<bool> {
+    let v = (self.s117()? || self.s118()?);
+    Some(v)
+}
+#[inline(always)]
+fn s120(&mut self) -> Option<bool> {
+    let v = (self.s116()? && self.s119()?);
+    Some(v)
+}
+#[inline(always)]
+fn s121(&mut self) -> Option<&'a Value> {
+    let v = if self.s120()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s122(&mut self) -> Option<&'a Value> {
+    let v = if self.s115()? { self.s59()? } else { self.s121()? };
+    Some(v)
+}
+#[inline(always)]
+fn s123(&mut self) -> Option<&'a Value> {
+    let v = if self.s110()? { self.s51()? } else { self.s122()? };
+    Some(v)
+}
+#[inline]
+fn s125(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[125];
+    Some(v)
+}
+#[inline]
+fn s126(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s126 { return Some(v); }
+    let v = if self.s96()? { self.s123()? } else { self.s125()? };
+    self.m.s126 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s128(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s129(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s130(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s131(&mut self) -> Option<bool> {
+    let v = (self.s129()? || self.s130()?);
+    Some(v)
+}
+#[inline(always)]
+fn s132(&mut self) -> Option<bool> {
+    let v = (self.s128()? && self.s131()?);
+    Some(v)
+}
+#[inline(always)]
+fn s133(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s134(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s135(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s136(&mut self) -> Option<bool> {
+    let v = (self.s134()? || self.s135()?);
+    Some(v)
+}
+#[inline(always)]
+fn s137(&mut self) -> Option<bool> {
+    let v = (self.s133()? && self.s136()?);
+    Some(v)
+}
+#[inline(always)]
+fn s138(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s139(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s140(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s141(&mut self) -> Option<bool> {
+    let v = (self.s139()? || self.s140()?);
+    Some(v)
+}
+#[inline(always)]
+fn s142(&mut self) -> Option<bool> {
+    let v = (self.s138()? && self.s141()?);
+    Some(v)
+}
+#[inline(always)]
+fn s143(&mut self) -> Option<&'a Value> {
+    let v = if self.s142()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s144(&mut self) -> Option<&'a Value> {
+    let v = if self.s137()? { self.s59()? } else { self.s143()? };
+    Some(v)
+}
+#[inline(always)]
+fn s145(&mut self) -> Option<&'a Value> {
+    let v = if self.s132()? { self.s51()? } else { self.s144()? };
+    Some(v)
+}
+#[inline]
+fn s147(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s147 { return Some(v); }
+    let v = if self.s96()? { self.s145()? } else { self.s125()? };
+    self.m.s147 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s149(&mut self) -> Option<bool> {
+    let v = (!self.s126()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s150(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Ne, self.s126()?, self.s72()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s151(&mut self) -> Option<bool> {
+    let v = (self.s149()? && self.s150()?);
+    Some(v)
+}
+#[inline]
+fn s152(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s152 { return Some(v); }
+    let v = if self.s151()? { self.s126()? } else { self.s72()? };
+    self.m.s152 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s154(&mut self) -> Option<bool> {
+    let v = (!self.s147()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s155(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Ne, self.s147()?, self.s92()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s156(&mut self) -> Option<bool> {
+    let v = (self.s154()? && self.s155()?);
+    Some(v)
+}
+#[inline]
+fn s157(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s157 { return Some(v); }
+    let v = if self.s156()? { self.s147()? } else { self.s92()? };
+    self.m.s157 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s159(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(12)?;
+    Some(v)
+}
+#[inline(always)]
+fn s160(&mut self) -> Option<bool> {
+    let v = (!self.s159()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s161(&mut self) -> Option<&'a Value> {
+    let v = field(self.s159()?, 3)?;
+    Some(v)
+}
+#[inline]
+fn s162(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(11)?;
+    Some(v)
+}
+#[inline(always)]
+fn s163(&mut self) -> Option<bool> {
+    let v = (!self.s162()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s164(&mut self) -> Option<&'a Value> {
+    let v = field(self.s162()?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s165(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline]
+fn s170(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[170];
+    Some(v)
+}
+#[inline(always)]
+fn s171(&mut self, item: &'a Value) -> Option<bool> {
+    let v = member(self.s165(item)?, self.s170()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s172(&mut self) -> Option<bool> {
+    let v = {
+        let items = elements(self.s164()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s171(item)? { continue; }
+            kept += 1;
+            break;
+        }
+        let _ = &total;
+        kept > 0
+    };
+    Some(v)
+}
+#[inline]
+fn s173(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s173 { return Some(v); }
+    let v = (self.s163()? && self.s172()?);
+    self.m.s173 = Some(v);
+    self.p.flags[173] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s175(&mut self) -> Option<bool> {
+    let v = !self.s173()?;
+    Some(v)
+}
+#[inline]
+fn s176(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s176 { return Some(v); }
+    let v = (self.s160()? && truth(self.s161()?)? && self.s175()?);
+    self.m.s176 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s178(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s178 { return Some(v); }
+    let v = if self.s176()? { self.s157()? } else { self.s152()? };
+    self.m.s178 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s180(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s180 { return Some(v); }
+    let v = compare_values(CmpOp::Eq, self.s178()?, self.s68()?, false)?;
+    self.m.s180 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s181(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s181 { return Some(v); }
+    let v = compare_values(CmpOp::Eq, self.s178()?, self.s69()?, false)?;
+    self.m.s181 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s182(&mut self) -> Option<bool> {
+    let v = (self.s180()? || self.s181()?);
+    Some(v)
+}
+#[inline]
+fn s184(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(0)?;
+    Some(v)
+}
+#[inline]
+fn s191(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s191 { return Some(v); }
+    let v = table_truth(self.p.compiled, 191, self.s184()?)?;
+    self.m.s191 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s195(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s195 { return Some(v); }
+    let v = table_truth(self.p.compiled, 195, self.s184()?)?;
+    self.m.s195 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s197(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(10)?;
+    Some(v)
+}
+#[inline]
+fn s198(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s198 { return Some(v); }
+    let v = (!self.s197()?.is_absent() == true);
+    self.m.s198 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s199(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s199 { return Some(v); }
+    let v = field(self.s197()?, 0)?;
+    self.m.s199 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s200(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[200];
+    Some(v)
+}
+#[inline(always)]
+fn s201(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s200()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s202(&mut self) -> Option<bool> {
+    let v = (self.s198()? && self.s201()?);
+    Some(v)
+}
+#[inline(always)]
+fn s204(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[204];
+    Some(v)
+}
+#[inline(always)]
+fn s205(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s204()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s206(&mut self) -> Option<&'a Value> {
+    let v = field(self.s197()?, 1)?;
+    Some(v)
+}
+#[inline(always)]
+fn s207(&mut self) -> Option<Decimal> {
+    let v = {
+        let items = elements(self.s206()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            kept += 1;
+        }
+        let _ = &total;
+        Decimal::from(kept)
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s208(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[208];
+    Some(v)
+}
+#[inline(always)]
+fn s209(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, self.s207()?, number(self.s208()?)?);
+    Some(v)
+}
+#[inline]
+fn s210(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s210 { return Some(v); }
+    let v = (self.s198()? && self.s205()? && self.s209()?);
+    self.m.s210 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s219(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 219, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s221(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 221, self.s184()?)?;
+    Some(v)
+}
+#[inline]
+fn s223(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s223 { return Some(v); }
+    let v = field(self.s197()?, 2)?;
+    self.m.s223 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s224(&mut self) -> Option<bool> {
+    let v = (!self.s223()?.is_absent() == true);
+    Some(v)
+}
+#[inline]
+fn s225(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[225];
+    Some(v)
+}
+#[inline(always)]
+fn s226(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Eq, self.s223()?, self.s225()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s227(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[227];
+    Some(v)
+}
+#[inline(always)]
+fn s228(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s227()?)?);
+    Some(v)
+}
+#[inline]
+fn s229(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(9)?;
+    Some(v)
+}
+#[inline]
+fn s230(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s230 { return Some(v); }
+    let v = (!self.s229()?.is_absent() == true);
+    self.m.s230 = Some(v);
+    self.p.flags[230] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s231(&mut self) -> Option<bool> {
+    let v = (self.s228()? && self.s230()?);
+    Some(v)
+}
+#[inline]
+fn s232(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s232 { return Some(v); }
+    let v = (self.s195()? && self.s202()?);
+    self.m.s232 = Some(v);
+    self.p.flags[232] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s233(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s234(&mut self) -> Option<bool> {
+    let v = (self.s233()? && self.s173()?);
+    Some(v)
+}
+#[inline(always)]
+fn s235(&mut self) -> Option<bool> {
+    let v = (self.s231()? || self.s232()? || self.s210()? || self.s234()?);
+    Some(v)
+}
+#[inline(always)]
+fn s236(&mut self) -> Option<bool> {
+    let v = (self.s198()? && self.s224()? && self.s226()? && self.s235()?);
+    Some(v)
+}
+#[inline(always)]
+fn s247(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[247];
+    Some(v)
+}
+#[inline(always)]
+fn s254(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[254];
+    Some(v)
+}
+#[inline(always)]
+fn s256(&mut self) -> Option<bool> {
+    let v = (self.s191()? && self.s182()?);
+    self.p.flags[256] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s257(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(13)?;
+    Some(v)
+}
+#[inline]
+fn s258(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s258 { return Some(v); }
+    let v = !truth(self.s257()?)?;
+    self.m.s258 = Some(v);
+    self.p.flags[258] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s260(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(14)?;
+    self.p.flags[260] = flag_of(v);
+    Some(v)
+}
+#[inline(always)]
+fn s262(&mut self) -> Option<bool> {
+    let v = (self.s256()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[262] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s263(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[263];
+    Some(v)
+}
+#[inline]
+fn s264(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(8)?;
+    self.p.flags[264] = flag_of(v);
+    Some(v)
+}
+#[inline(always)]
+fn s265(&mut self) -> Option<bool> {
+    let v = (truth(self.s264()?)? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[265] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s269(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s269 { return Some(v); }
+    let v = table_truth(self.p.compiled, 269, self.s184()?)?;
+    self.m.s269 = Some(v);
+    self.p.flags[269] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s270(&mut self) -> Option<bool> {
+    let v = (self.s269()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[270] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s271(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(6)?;
+    Some(v)
+}
+#[inline(always)]
+fn s274(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 274, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s275(&mut self) -> Option<bool> {
+    let v = (truth(self.s271()?)? || self.s274()?);
+    self.p.flags[275] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s276(&mut self) -> Option<bool> {
+    let v = (self.s275()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[276] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s279(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s279 { return Some(v); }
+    let v = table_truth(self.p.compiled, 279, self.s184()?)?;
+    self.m.s279 = Some(v);
+    self.p.flags[279] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s280(&mut self) -> Option<bool> {
+    let v = (self.s279()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[280] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s281(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(7)?;
+    self.p.flags[281] = flag_of(v);
+    Some(v)
+}
+#[inline(always)]
+fn s282(&mut self) -> Option<bool> {
+    let v = (truth(self.s281()?)? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[282] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s283(&mut self) -> Option<bool> {
+    let v = (self.s230()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[283] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s284(&mut self) -> Option<bool> {
+    let v = (self.s232()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[284] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s285(&mut self) -> Option<bool> {
+    let v = (self.s191()? || self.s195()? || self.s230()?);
+    Some(v)
+}
+#[inline(always)]
+fn s286(&mut self) -> Option<bool> {
+    let v = (self.s210()? && self.s285()?);
+    self.p.flags[286] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s287(&mut self) -> Option<bool> {
+    let v = (self.s286()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[287] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s288(&mut self) -> Option<bool> {
+    let v = (self.s173()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[288] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s289(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[289];
+    Some(v)
+}
+#[inline]
+fn s290(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s290 { return Some(v); }
+    let v = 'outcome: {
+        if self.s262()? { break 'outcome truth(self.s263()?)?; }
+        if self.s265()? { break 'outcome truth(self.s263()?)?; }
+        if self.s270()? { break 'outcome truth(self.s263()?)?; }
+        if self.s276()? { break 'outcome truth(self.s263()?)?; }
+        if self.s280()? { break 'outcome truth(self.s263()?)?; }
+        if self.s282()? { break 'outcome truth(self.s263()?)?; }
+        if self.s283()? { break 'outcome truth(self.s263()?)?; }
+        if self.s284()? { break 'outcome truth(self.s263()?)?; }
+        if self.s287()? { break 'outcome truth(self.s263()?)?; }
+        if self.s288()? { break 'outcome truth(self.s263()?)?; }
+        if self.s258()? { break 'outcome truth(self.s289()?)?; }
+        if truth(self.s260()?)? { break 'outcome truth(self.s289()?)?; }
+        truth(self.s289()?)?
+    };
+    self.m.s290 = Some(v);
+    self.p.flags[290] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s291(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s291 { return Some(v); }
+    let v = (self.s290()? && self.s221()? && self.s181()?);
+    self.m.s291 = Some(v);
+    self.p.flags[291] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s293(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s293 { return Some(v); }
+    let v = (self.s290()? && truth(self.s264()?)?);
+    self.m.s293 = Some(v);
+    self.p.flags[293] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s295(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s295 { return Some(v); }
+    let v = (self.s290()? && self.s180()? && self.s269()?);
+    self.m.s295 = Some(v);
+    self.p.flags[295] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s297(&mut self) -> Option<bool> {
+    let v = (truth(self.s271()?)? || self.s279()?);
+    Some(v)
+}
+#[inline]
+fn s298(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s298 { return Some(v); }
+    let v = (self.s290()? && self.s297()?);
+    self.m.s298 = Some(v);
+    self.p.flags[298] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s300(&mut self) -> Option<&'a Value> {
+    let v = cell(self.p.compiled, 1, 1, self.s229()?)?;
+    Some(v)
+}
+#[inline]
+fn s301(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s301 { return Some(v); }
+    let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
+    self.m.s301 = Some(v);
+    self.p.flags[301] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s303(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s303 { return Some(v); }
+    let v = (self.s290()? && self.s236()?);
+    self.m.s303 = Some(v);
+    self.p.flags[303] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s305(&mut self) -> Option<bool> {
+    let v = (self.s290()? && !(self.s291()? || self.s293()? || self.s295()? || self.s298()? || self.s301()? || self.s303()?));
+    self.p.flags[305] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s306(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[306];
+    Some(v)
+}
+#[inline]
+fn s307(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s307 { return Some(v); }
+    let v = 'outcome: {
+        if self.s305()? { break 'outcome self.s306()?; }
+        if self.s291()? { break 'outcome self.s225()?; }
+        if self.s293()? { break 'outcome self.s225()?; }
+        if self.s295()? { break 'outcome self.s225()?; }
+        if self.s298()? { break 'outcome self.s225()?; }
+        if self.s301()? { break 'outcome self.s225()?; }
+        if self.s303()? { break 'outcome self.s225()?; }
+        &ABSENT
+    };
+    self.m.s307 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s308(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s308 { return Some(v); }
+    let v = (!self.s307()?.is_absent() == true);
+    self.m.s308 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s310(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s310 { return Some(v); }
+    let v = (self.s308()? && self.s219()?);
+    self.m.s310 = Some(v);
+    self.p.flags[310] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s312(&mut self) -> Option<bool> {
+    let v = 'outcome: {
+        if self.s310()? { break 'outcome truth(self.s263()?)?; }
+        truth(self.s289()?)?
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s314(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[314];
+    Some(v)
+}
+#[inline(always)]
+fn s316(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[316];
+    Some(v)
+}
+#[inline(always)]
+fn s318(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[318];
+    Some(v)
+}
+#[inline(always)]
+fn s321(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[321];
+    Some(v)
+}
+#[inline]
+fn s322(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s322 { return Some(v); }
+    let v = (self.s290()? && self.s308()?);
+    self.m.s322 = Some(v);
+    self.p.flags[322] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s324(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[324];
+    Some(v)
+}
+#[inline(always)]
+fn s326(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 326, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s327(&mut self) -> Option<bool> {
+    let v = (truth(self.s281()?)? || self.s326()?);
+    Some(v)
+}
+#[inline(always)]
+fn s328(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s308()? && self.s327()?);
+    self.p.flags[328] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s330(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[330];
+    Some(v)
+}
+#[inline(always)]
+fn s332(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[332];
+    Some(v)
+}
+#[inline(always)]
+fn s335(&mut self) -> Option<&'a Value> {
+    let v = 'outcome: {
+        if self.s290()? { break 'outcome self.s247()?; }
+        &ABSENT
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s337(&mut self) -> Option<&'a Value> {
+    let v = 'outcome: {
+        if self.s322()? { break 'outcome self.s254()?; }
+        &ABSENT
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s340(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 340, self.s184()?)?;
+    Some(v)
+}
+#[inline]
+fn s341(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s341 { return Some(v); }
+    let v = field(self.s162()?, 1)?;
+    self.m.s341 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s342(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 342, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s343(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s342()?);
+    Some(v)
+}
+#[inline(always)]
+fn s344(&mut self) -> Option<bool> {
+    let v = (self.s340()? || self.s343()?);
+    Some(v)
+}
+#[inline(always)]
+fn s346(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s344()?);
+    self.p.flags[346] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s348(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[348];
+    Some(v)
+}
+#[inline(always)]
+fn s351(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 351, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s352(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 352, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s353(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s352()?);
+    Some(v)
+}
+#[inline(always)]
+fn s354(&mut self) -> Option<bool> {
+    let v = (self.s351()? || self.s353()?);
+    Some(v)
+}
+#[inline(always)]
+fn s356(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s354()?);
+    self.p.flags[356] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s358(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s230()?);
+    self.p.flags[358] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s362(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 362, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s363(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 363, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s364(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s363()?);
+    Some(v)
+}
+#[inline(always)]
+fn s365(&mut self) -> Option<bool> {
+    let v = (self.s362()? || self.s364()?);
+    Some(v)
+}
+#[inline(always)]
+fn s367(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s365()?);
+    self.p.flags[367] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s371(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 371, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s372(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 372, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s373(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s372()?);
+    Some(v)
+}
+#[inline(always)]
+fn s374(&mut self) -> Option<bool> {
+    let v = (self.s371()? || self.s373()?);
+    Some(v)
+}
+#[inline(always)]
+fn s377(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 377, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s378(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 378, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s379(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s378()?);
+    Some(v)
+}
+#[inline(always)]
+fn s380(&mut self) -> Option<bool> {
+    let v = (self.s377()? || self.s379()?);
+    Some(v)
+}
+#[inline(always)]
+fn s382(&mut self) -> Option<bool> {
+    let v = (self.s374()? || self.s380()?);
+    Some(v)
+}
+#[inline(always)]
+fn s383(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s382()?);
+    self.p.flags[383] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s385(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[385];
+    Some(v)
+}
+#[inline(always)]
+fn s388(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 388, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s389(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 389, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s390(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s389()?);
+    Some(v)
+}
+#[inline(always)]
+fn s391(&mut self) -> Option<bool> {
+    let v = (self.s388()? || self.s390()?);
+    Some(v)
+}
+#[inline(always)]
+fn s393(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s391()?);
+    self.p.flags[393] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s395(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[395];
+    Some(v)
+}
+#[inline(always)]
+fn s399(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 399, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s400(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 400, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s401(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s400()?);
+    Some(v)
+}
+#[inline(always)]
+fn s402(&mut self) -> Option<bool> {
+    let v = (self.s399()? || self.s401()?);
+    Some(v)
+}
+#[inline(always)]
+fn s404(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s402()?);
+    self.p.flags[404] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s407(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 407, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s408(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 408, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s409(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s408()?);
+    Some(v)
+}
+#[inline(always)]
+fn s410(&mut self) -> Option<bool> {
+    let v = (self.s407()? || self.s409()?);
+    Some(v)
+}
+#[inline(always)]
+fn s412(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s410()?);
+    self.p.flags[412] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s419(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 419, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s420(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 420, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s421(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s420()?);
+    Some(v)
+}
+#[inline(always)]
+fn s422(&mut self) -> Option<bool> {
+    let v = (self.s419()? || self.s421()?);
+    Some(v)
+}
+#[inline(always)]
+fn s424(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s422()?);
+    self.p.flags[424] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s431(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 431, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s432(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 432, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s433(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s432()?);
+    Some(v)
+}
+#[inline(always)]
+fn s434(&mut self) -> Option<bool> {
+    let v = (self.s431()? || self.s433()?);
+    Some(v)
+}
+#[inline(always)]
+fn s436(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s434()?);
+    self.p.flags[436] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s440(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 440, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s441(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 441, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s442(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s441()?);
+    Some(v)
+}
+#[inline(always)]
+fn s443(&mut self) -> Option<bool> {
+    let v = (self.s440()? || self.s442()?);
+    Some(v)
+}
+#[inline(always)]
+fn s445(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s443()?);
+    self.p.flags[445] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s447(&mut self) -> Option<bool> {
+    let v = (self.s290()? && truth(self.s281()?)?);
+    self.p.flags[447] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s450(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 450, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s451(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 451, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s452(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s451()?);
+    Some(v)
+}
+#[inline(always)]
+fn s453(&mut self) -> Option<bool> {
+    let v = (self.s450()? || self.s452()?);
+    Some(v)
+}
+#[inline(always)]
+fn s455(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s453()?);
+    self.p.flags[455] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s457(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[457];
+    Some(v)
+}
+#[inline(always)]
+fn s459(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 459, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s460(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 460, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s461(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s460()?);
+    Some(v)
+}
+#[inline(always)]
+fn s462(&mut self) -> Option<bool> {
+    let v = (self.s459()? || self.s461()?);
+    Some(v)
+}
+#[inline(always)]
+fn s464(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s462()?);
+    self.p.flags[464] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s466(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[466];
+    Some(v)
+}
+#[inline(always)]
+fn s468(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 468, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s469(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 469, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s470(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s469()?);
+    Some(v)
+}
+#[inline(always)]
+fn s471(&mut self) -> Option<bool> {
+    let v = (self.s468()? || self.s470()?);
+    Some(v)
+}
+#[inline(always)]
+fn s473(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s471()?);
+    self.p.flags[473] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s478(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 478, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s479(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 479, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s480(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s479()?);
+    Some(v)
+}
+#[inline(always)]
+fn s481(&mut self) -> Option<bool> {
+    let v = (self.s478()? || self.s480()?);
+    Some(v)
+}
+#[inline(always)]
+fn s483(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s481()?);
+    self.p.flags[483] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s487(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 487, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s488(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 488, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s489(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s488()?);
+    Some(v)
+}
+#[inline(always)]
+fn s490(&mut self) -> Option<bool> {
+    let v = (self.s487()? || self.s489()?);
+    Some(v)
+}
+#[inline(always)]
+fn s492(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s490()?);
+    self.p.flags[492] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s495(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 495, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s496(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 496, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s497(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s496()?);
+    Some(v)
+}
+#[inline(always)]
+fn s498(&mut self) -> Option<bool> {
+    let v = (self.s495()? || self.s497()?);
+    Some(v)
+}
+#[inline(always)]
+fn s500(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s498()?);
+    self.p.flags[500] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s502(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[502];
+    Some(v)
+}
+#[inline(always)]
+fn s504(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 504, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s505(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 505, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s506(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s505()?);
+    Some(v)
+}
+#[inline(always)]
+fn s507(&mut self) -> Option<bool> {
+    let v = (self.s504()? || self.s506()?);
+    Some(v)
+}
+#[inline(always)]
+fn s509(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s507()?);
+    self.p.flags[509] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s512(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 512, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s513(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 513, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s514(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s513()?);
+    Some(v)
+}
+#[inline(always)]
+fn s515(&mut self) -> Option<bool> {
+    let v = (self.s512()? || self.s514()?);
+    Some(v)
+}
+#[inline(always)]
+fn s518(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 518, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s519(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 519, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s520(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s519()?);
+    Some(v)
+}
+#[inline(always)]
+fn s521(&mut self) -> Option<bool> {
+    let v = (self.s518()? || self.s520()?);
+    Some(v)
+}
+#[inline(always)]
+fn s523(&mut self) -> Option<bool> {
+    let v = (self.s515()? || self.s521()?);
+    Some(v)
+}
+#[inline(always)]
+fn s524(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s523()?);
+    self.p.flags[524] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s526(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[526];
+    Some(v)
+}
+#[inline(always)]
+fn s528(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 528, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s529(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 529, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s530(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s529()?);
+    Some(v)
+}
+#[inline(always)]
+fn s531(&mut self) -> Option<bool> {
+    let v = (self.s528()? || self.s530()?);
+    Some(v)
+}
+#[inline(always)]
+fn s533(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s531()?);
+    self.p.flags[533] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s535(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[535];
+    Some(v)
+}
+#[inline(always)]
+fn s537(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 537, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s538(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 538, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s539(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s538()?);
+    Some(v)
+}
+#[inline(always)]
+fn s540(&mut self) -> Option<bool> {
+    let v = (self.s537()? || self.s539()?);
+    Some(v)
+}
+#[inline(always)]
+fn s542(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s540()?);
+    self.p.flags[542] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s544(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[544];
+    Some(v)
+}
+#[inline(always)]
+fn s549(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 549, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s550(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 550, self.s341()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s551(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s550()?);
+    Some(v)
+}
+#[inline(always)]
+fn s552(&mut self) -> Option<bool> {
+    let v = (self.s549()? || self.s551()?);
+    Some(v)
+}
+#[inline(always)]
+fn s554(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s552()?);
+    self.p.flags[554] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s557(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(5)?;
+    Some(v)
+}
+#[inline(always)]
+fn s558(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Ge, number(self.s557()?)?, number(self.s7()?)?);
+    self.p.flags[558] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s560(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[560];
+    Some(v)
+}
+#[inline(always)]
+fn s561(&mut self) -> Option<&'a Value> {
+    let v = if self.s176()? { self.s92()? } else { self.s72()? };
+    Some(v)
+}
+#[inline(always)]
+fn s562(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Ne, self.s178()?, self.s561()?, false)?;
+    self.p.flags[562] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s564(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[564];
+    Some(v)
+}
 }
 }
 
@@ -5800,5 +8126,2490 @@ fn n595(ev: &mut Evaluator<'_>) {
     }
     }
     ev.pick(595, &[592, 594], None);
+}
+pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
+    let [v290, v326, v307, v349, v351, v589, v595, v152, v157] = {
+        let Some(p) = ev.lean_parts() else { return false; };
+        let mut run = Run { p, m: Memo::default() };
+        match run.results() { Some(v) => v, None => return false }
+    };
+    ev.put(290, v290);
+    ev.put(326, v326);
+    ev.put(307, v307);
+    ev.put(349, v349);
+    ev.put(351, v351);
+    ev.put(589, v589);
+    ev.put(595, v595);
+    ev.put(152, v152);
+    ev.put(157, v157);
+    ev.collect(333, &[324, 324, 324], None);
+    ev.collect(347, &[290, 336, 342, 336], None);
+    ev.collect(570, &[360, 370, 372, 381, 397, 407, 418, 426, 438, 450, 459, 461, 469, 478, 487, 497, 506, 514, 523, 538, 547, 556, 568], None);
+    ev.collect(579, &[572, 576], None);
+    true
+}
+#[derive(Default)]
+struct Memo<'a> {
+    _a: std::marker::PhantomData<&'a Value>,
+    s9: Option<Decimal>,
+    s14: Option<Decimal>,
+    s19: Option<Decimal>,
+    s26: Option<Decimal>,
+    s29: Option<Decimal>,
+    s32: Option<Decimal>,
+    s35: Option<&'a Value>,
+    s37: Option<Decimal>,
+    s38: Option<&'a Value>,
+    s40: Option<Decimal>,
+    s41: Option<&'a Value>,
+    s43: Option<Decimal>,
+    s72: Option<&'a Value>,
+    s92: Option<&'a Value>,
+    s96: Option<bool>,
+    s97: Option<&'a Value>,
+    s99: Option<Decimal>,
+    s100: Option<&'a Value>,
+    s102: Option<Decimal>,
+    s103: Option<&'a Value>,
+    s105: Option<Decimal>,
+    s126: Option<&'a Value>,
+    s147: Option<&'a Value>,
+    s152: Option<&'a Value>,
+    s157: Option<&'a Value>,
+    s160: Option<bool>,
+    s173: Option<bool>,
+    s176: Option<bool>,
+    s178: Option<&'a Value>,
+    s180: Option<bool>,
+    s181: Option<bool>,
+    s191: Option<bool>,
+    s195: Option<bool>,
+    s198: Option<bool>,
+    s199: Option<&'a Value>,
+    s210: Option<bool>,
+    s223: Option<&'a Value>,
+    s230: Option<bool>,
+    s232: Option<bool>,
+    s258: Option<bool>,
+    s269: Option<bool>,
+    s279: Option<bool>,
+    s290: Option<bool>,
+    s291: Option<bool>,
+    s293: Option<bool>,
+    s295: Option<bool>,
+    s298: Option<bool>,
+    s301: Option<bool>,
+    s303: Option<bool>,
+    s307: Option<&'a Value>,
+    s308: Option<bool>,
+    s313: Option<bool>,
+    s315: Option<bool>,
+    s324: Option<bool>,
+    s336: Option<bool>,
+    s355: Option<&'a Value>,
+    s583: Option<bool>,
+    s589: Option<&'a Value>,
+}
+struct Run<'a> {
+    p: LeanParts<'a>,
+    m: Memo<'a>,
+}
+impl<'a> Run<'a> {
+fn results(&mut self) -> Option<[Value; 9]> {
+    let _ = self.s324()?;
+    let _ = self.s324()?;
+    let _ = self.s324()?;
+    let _ = self.s290()?;
+    let _ = self.s336()?;
+    let _ = self.s342()?;
+    let _ = self.s336()?;
+    let _ = self.s360()?;
+    let _ = self.s370()?;
+    let _ = self.s372()?;
+    let _ = self.s381()?;
+    let _ = self.s397()?;
+    let _ = self.s407()?;
+    let _ = self.s418()?;
+    let _ = self.s426()?;
+    let _ = self.s438()?;
+    let _ = self.s450()?;
+    let _ = self.s459()?;
+    let _ = self.s461()?;
+    let _ = self.s469()?;
+    let _ = self.s478()?;
+    let _ = self.s487()?;
+    let _ = self.s497()?;
+    let _ = self.s506()?;
+    let _ = self.s514()?;
+    let _ = self.s523()?;
+    let _ = self.s538()?;
+    let _ = self.s547()?;
+    let _ = self.s556()?;
+    let _ = self.s568()?;
+    let _ = self.s572()?;
+    let _ = self.s576()?;
+    Some([
+        Value::Bool(self.s290()?),
+        Value::Bool(self.s326()?),
+        self.s307()?.clone(),
+        self.s349()?.clone(),
+        self.s351()?.clone(),
+        self.s589()?.clone(),
+        self.s595()?.clone(),
+        self.s152()?.clone(),
+        self.s157()?.clone(),
+    ])
+}
+#[inline]
+fn s0(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(3)?;
+    Some(v)
+}
+#[inline]
+fn s1(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline]
+fn s2(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 1)?;
+    Some(v)
+}
+#[inline]
+fn s3(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s4(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Mul, number(self.s2(item)?)?, number(self.s3(item)?)?)?;
+    Some(v)
+}
+#[inline]
+fn s5(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[5];
+    Some(v)
+}
+#[inline(always)]
+fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
+    Some(v)
+}
+#[inline]
+fn s7(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[7];
+    Some(v)
+}
+#[inline]
+fn s8(&mut self, item: &'a Value) -> Option<bool> {
+    let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, number(self.s7()?)?);
+    Some(v)
+}
+#[inline]
+fn s9(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s9 { return Some(v); }
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            let v = self.s6(item)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s9 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s11(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 2)?;
+    Some(v)
+}
+#[inline]
+fn s12(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Mul, number(self.s11(item)?)?, number(self.s3(item)?)?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
+    Some(v)
+}
+#[inline]
+fn s14(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s14 { return Some(v); }
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            let v = self.s13(item)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s14 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s16(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 3)?;
+    Some(v)
+}
+#[inline]
+fn s17(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Mul, number(self.s16(item)?)?, number(self.s3(item)?)?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
+    Some(v)
+}
+#[inline]
+fn s19(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s19 { return Some(v); }
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            let v = self.s18(item)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s19 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s21(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(4)?;
+    Some(v)
+}
+#[inline]
+fn s22(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline(always)]
+fn s23(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s24(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 3)?;
+    Some(v)
+}
+#[inline]
+fn s25(&mut self, item: &'a Value) -> Option<bool> {
+    let v = !truth(self.s24(item)?)?;
+    Some(v)
+}
+#[inline]
+fn s26(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s26 { return Some(v); }
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s25(item)? { continue; }
+            kept += 1;
+            let v = number(self.s23(item)?)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s26 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s28(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 1)?;
+    Some(v)
+}
+#[inline]
+fn s29(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s29 { return Some(v); }
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s25(item)? { continue; }
+            kept += 1;
+            let v = number(self.s28(item)?)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s29 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s31(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 2)?;
+    Some(v)
+}
+#[inline]
+fn s32(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s32 { return Some(v); }
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s25(item)? { continue; }
+            kept += 1;
+            let v = number(self.s31(item)?)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s32 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s34(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(1)?;
+    Some(v)
+}
+#[inline]
+fn s35(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s35 { return Some(v); }
+    let v = field(self.s34()?, 0)?;
+    self.m.s35 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s36(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
+    Some(v)
+}
+#[inline]
+fn s37(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s37 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s36()?, self.s26()?)?;
+    self.m.s37 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s38(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s38 { return Some(v); }
+    let v = field(self.s34()?, 1)?;
+    self.m.s38 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s39(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
+    Some(v)
+}
+#[inline]
+fn s40(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s40 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s39()?, self.s29()?)?;
+    self.m.s40 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s41(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s41 { return Some(v); }
+    let v = field(self.s34()?, 2)?;
+    self.m.s41 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s42(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
+    Some(v)
+}
+#[inline]
+fn s43(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s43 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s42()?, self.s32()?)?;
+    self.m.s43 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s44(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[44];
+    Some(v)
+}
+#[inline(always)]
+fn s45(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline]
+fn s46(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[46];
+    Some(v)
+}
+#[inline(always)]
+fn s47(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s48(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s49(&mut self) -> Option<bool> {
+    let v = (self.s47()? || self.s48()?);
+    Some(v)
+}
+#[inline(always)]
+fn s50(&mut self) -> Option<bool> {
+    let v = (self.s45()? && self.s49()?);
+    Some(v)
+}
+#[inline]
+fn s51(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[51];
+    Some(v)
+}
+#[inline]
+fn s52(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[52];
+    Some(v)
+}
+#[inline(always)]
+fn s53(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline]
+fn s54(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[54];
+    Some(v)
+}
+#[inline(always)]
+fn s55(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s56(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s57(&mut self) -> Option<bool> {
+    let v = (self.s55()? || self.s56()?);
+    Some(v)
+}
+#[inline(always)]
+fn s58(&mut self) -> Option<bool> {
+    let v = (self.s53()? && self.s57()?);
+    Some(v)
+}
+#[inline]
+fn s59(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[59];
+    Some(v)
+}
+#[inline]
+fn s60(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[60];
+    Some(v)
+}
+#[inline(always)]
+fn s61(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline]
+fn s62(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[62];
+    Some(v)
+}
+#[inline(always)]
+fn s63(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline]
+fn s64(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[64];
+    Some(v)
+}
+#[inline(always)]
+fn s65(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s66(&mut self) -> Option<bool> {
+    let v = (self.s63()? || self.s65()?);
+    Some(v)
+}
+#[inline(always)]
+fn s67(&mut self) -> Option<bool> {
+    let v = (self.s61()? && self.s66()?);
+    Some(v)
+}
+#[inline]
+fn s68(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[68];
+    Some(v)
+}
+#[inline]
+fn s69(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[69];
+    Some(v)
+}
+#[inline(always)]
+fn s70(&mut self) -> Option<&'a Value> {
+    let v = if self.s67()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s71(&mut self) -> Option<&'a Value> {
+    let v = if self.s58()? { self.s59()? } else { self.s70()? };
+    Some(v)
+}
+#[inline]
+fn s72(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s72 { return Some(v); }
+    let v = if self.s50()? { self.s51()? } else { self.s71()? };
+    self.m.s72 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s75(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s76(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s77(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s78(&mut self) -> Option<bool> {
+    let v = (self.s76()? || self.s77()?);
+    Some(v)
+}
+#[inline(always)]
+fn s79(&mut self) -> Option<bool> {
+    let v = (self.s75()? && self.s78()?);
+    Some(v)
+}
+#[inline(always)]
+fn s80(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s81(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s82(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s83(&mut self) -> Option<bool> {
+    let v = (self.s81()? || self.s82()?);
+    Some(v)
+}
+#[inline(always)]
+fn s84(&mut self) -> Option<bool> {
+    let v = (self.s80()? && self.s83()?);
+    Some(v)
+}
+#[inline(always)]
+fn s85(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s86(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s87(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s88(&mut self) -> Option<bool> {
+    let v = (self.s86()? || self.s87()?);
+    Some(v)
+}
+#[inline(always)]
+fn s89(&mut self) -> Option<bool> {
+    let v = (self.s85()? && self.s88()?);
+    Some(v)
+}
+#[inline(always)]
+fn s90(&mut self) -> Option<&'a Value> {
+    let v = if self.s89()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s91(&mut self) -> Option<&'a Value> {
+    let v = if self.s84()? { self.s59()? } else { self.s90()? };
+    Some(v)
+}
+#[inline]
+fn s92(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s92 { return Some(v); }
+    let v = if self.s79()? { self.s51()? } else { self.s91()? };
+    self.m.s92 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s95(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(2)?;
+    Some(v)
+}
+#[inline]
+fn s96(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s96 { return Some(v); }
+    let v = (!self.s95()?.is_absent() == true);
+    self.m.s96 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s97(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s97 { return Some(v); }
+    let v = field(self.s95()?, 0)?;
+    self.m.s97 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s98(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
+    Some(v)
+}
+#[inline]
+fn s99(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s99 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s98()?, self.s26()?)?;
+    self.m.s99 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s100(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s100 { return Some(v); }
+    let v = field(self.s95()?, 1)?;
+    self.m.s100 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s101(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
+    Some(v)
+}
+#[inline]
+fn s102(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s102 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s101()?, self.s29()?)?;
+    self.m.s102 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s103(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s103 { return Some(v); }
+    let v = field(self.s95()?, 2)?;
+    self.m.s103 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s104(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
+    Some(v)
+}
+#[inline]
+fn s105(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s105 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s104()?, self.s32()?)?;
+    self.m.s105 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s106(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s107(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s108(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s109(&mut self) -> Option<bool> {
+    let v = (self.s107()? || self.s108()?);
+    Some(v)
+}
+#[inline(always)]
+fn s110(&mut self) -> Option<bool> {
+    let v = (self.s106()? && self.s109()?);
+    Some(v)
+}
+#[inline(always)]
+fn s111(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s112(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s113(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s114(&mut self) -> Option<bool> {
+    let v = (self.s112()? || self.s113()?);
+    Some(v)
+}
+#[inline(always)]
+fn s115(&mut self) -> Option<bool> {
+    let v = (self.s111()? && self.s114()?);
+    Some(v)
+}
+#[inline(always)]
+fn s116(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s117(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s118(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s119(&mut self) -> Option<bool> {
+    let v = (self.s117()? || self.s118()?);
+    Some(v)
+}
+#[inline(always)]
+fn s120(&mut self) -> Option<bool> {
+    let v = (self.s116()? && self.s119()?);
+    Some(v)
+}
+#[inline(always)]
+fn s121(&mut self) -> Option<&'a Value> {
+    let v = if self.s120()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s122(&mut self) -> Option<&'a Value> {
+    let v = if self.s115()? { self.s59()? } else { self.s121()? };
+    Some(v)
+}
+#[inline(always)]
+fn s123(&mut self) -> Option<&'a Value> {
+    let v = if self.s110()? { self.s51()? } else { self.s122()? };
+    Some(v)
+}
+#[inline]
+fn s125(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[125];
+    Some(v)
+}
+#[inline]
+fn s126(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s126 { return Some(v); }
+    let v = if self.s96()? { self.s123()? } else { self.s125()? };
+    self.m.s126 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s128(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s129(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s130(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s131(&mut self) -> Option<bool> {
+    let v = (self.s129()? || self.s130()?);
+    Some(v)
+}
+#[inline(always)]
+fn s132(&mut self) -> Option<bool> {
+    let v = (self.s128()? && self.s131()?);
+    Some(v)
+}
+#[inline(always)]
+fn s133(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s134(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s135(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s136(&mut self) -> Option<bool> {
+    let v = (self.s134()? || self.s135()?);
+    Some(v)
+}
+#[inline(always)]
+fn s137(&mut self) -> Option<bool> {
+    let v = (self.s133()? && self.s136()?);
+    Some(v)
+}
+#[inline(always)]
+fn s138(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s139(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s140(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s141(&mut self) -> Option<bool> {
+    let v = (self.s139()? || self.s140()?);
+    Some(v)
+}
+#[inline(always)]
+fn s142(&mut self) -> Option<bool> {
+    let v = (self.s138()? && self.s141()?);
+    Some(v)
+}
+#[inline(always)]
+fn s143(&mut self) -> Option<&'a Value> {
+    let v = if self.s142()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s144(&mut self) -> Option<&'a Value> {
+    let v = if self.s137()? { self.s59()? } else { self.s143()? };
+    Some(v)
+}
+#[inline(always)]
+fn s145(&mut self) -> Option<&'a Value> {
+    let v = if self.s132()? { self.s51()? } else { self.s144()? };
+    Some(v)
+}
+#[inline]
+fn s147(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s147 { return Some(v); }
+    let v = if self.s96()? { self.s145()? } else { self.s125()? };
+    self.m.s147 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s149(&mut self) -> Option<bool> {
+    let v = (!self.s126()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s150(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Ne, self.s126()?, self.s72()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s151(&mut self) -> Option<bool> {
+    let v = (self.s149()? && self.s150()?);
+    Some(v)
+}
+#[inline]
+fn s152(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s152 { return Some(v); }
+    let v = if self.s151()? { self.s126()? } else { self.s72()? };
+    self.m.s152 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s154(&mut self) -> Option<bool> {
+    let v = (!self.s147()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s155(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Ne, self.s147()?, self.s92()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s156(&mut self) -> Option<bool> {
+    let v = (self.s154()? && self.s155()?);
+    Some(v)
+}
+#[inline]
+fn s157(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s157 { return Some(v); }
+    let v = if self.s156()? { self.s147()? } else { self.s92()? };
+    self.m.s157 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s159(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(12)?;
+    Some(v)
+}
+#[inline]
+fn s160(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s160 { return Some(v); }
+    let v = (!self.s159()?.is_absent() == true);
+    self.m.s160 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s161(&mut self) -> Option<&'a Value> {
+    let v = field(self.s159()?, 3)?;
+    Some(v)
+}
+#[inline]
+fn s162(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(11)?;
+    Some(v)
+}
+#[inline(always)]
+fn s163(&mut self) -> Option<bool> {
+    let v = (!self.s162()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s164(&mut self) -> Option<&'a Value> {
+    let v = field(self.s162()?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s165(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline]
+fn s170(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[170];
+    Some(v)
+}
+#[inline(always)]
+fn s171(&mut self, item: &'a Value) -> Option<bool> {
+    let v = member(self.s165(item)?, self.s170()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s172(&mut self) -> Option<bool> {
+    let v = {
+        let items = elements(self.s164()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s171(item)? { continue; }
+            kept += 1;
+            break;
+        }
+        let _ = &total;
+        kept > 0
+    };
+    Some(v)
+}
+#[inline]
+fn s173(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s173 { return Some(v); }
+    let v = (self.s163()? && self.s172()?);
+    self.m.s173 = Some(v);
+    self.p.flags[173] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s175(&mut self) -> Option<bool> {
+    let v = !self.s173()?;
+    Some(v)
+}
+#[inline]
+fn s176(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s176 { return Some(v); }
+    let v = (self.s160()? && truth(self.s161()?)? && self.s175()?);
+    self.m.s176 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s178(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s178 { return Some(v); }
+    let v = if self.s176()? { self.s157()? } else { self.s152()? };
+    self.m.s178 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s180(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s180 { return Some(v); }
+    let v = compare_values(CmpOp::Eq, self.s178()?, self.s68()?, false)?;
+    self.m.s180 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s181(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s181 { return Some(v); }
+    let v = compare_values(CmpOp::Eq, self.s178()?, self.s69()?, false)?;
+    self.m.s181 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s182(&mut self) -> Option<bool> {
+    let v = (self.s180()? || self.s181()?);
+    Some(v)
+}
+#[inline]
+fn s184(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(0)?;
+    Some(v)
+}
+#[inline]
+fn s191(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s191 { return Some(v); }
+    let v = table_truth(self.p.compiled, 191, self.s184()?)?;
+    self.m.s191 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s195(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s195 { return Some(v); }
+    let v = table_truth(self.p.compiled, 195, self.s184()?)?;
+    self.m.s195 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s197(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(10)?;
+    Some(v)
+}
+#[inline]
+fn s198(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s198 { return Some(v); }
+    let v = (!self.s197()?.is_absent() == true);
+    self.m.s198 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s199(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s199 { return Some(v); }
+    let v = field(self.s197()?, 0)?;
+    self.m.s199 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s200(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[200];
+    Some(v)
+}
+#[inline(always)]
+fn s201(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s200()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s202(&mut self) -> Option<bool> {
+    let v = (self.s198()? && self.s201()?);
+    Some(v)
+}
+#[inline(always)]
+fn s204(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[204];
+    Some(v)
+}
+#[inline(always)]
+fn s205(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s204()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s206(&mut self) -> Option<&'a Value> {
+    let v = field(self.s197()?, 1)?;
+    Some(v)
+}
+#[inline(always)]
+fn s207(&mut self) -> Option<Decimal> {
+    let v = {
+        let items = elements(self.s206()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            kept += 1;
+        }
+        let _ = &total;
+        Decimal::from(kept)
+    };
+    Some(v)
+}
+#[inline]
+fn s208(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[208];
+    Some(v)
+}
+#[inline(always)]
+fn s209(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, self.s207()?, number(self.s208()?)?);
+    Some(v)
+}
+#[inline]
+fn s210(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s210 { return Some(v); }
+    let v = (self.s198()? && self.s205()? && self.s209()?);
+    self.m.s210 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s219(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 219, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s221(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 221, self.s184()?)?;
+    Some(v)
+}
+#[inline]
+fn s223(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s223 { return Some(v); }
+    let v = field(self.s197()?, 2)?;
+    self.m.s223 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s224(&mut self) -> Option<bool> {
+    let v = (!self.s223()?.is_absent() == true);
+    Some(v)
+}
+#[inline]
+fn s225(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[225];
+    Some(v)
+}
+#[inline(always)]
+fn s226(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Eq, self.s223()?, self.s225()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s227(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[227];
+    Some(v)
+}
+#[inline(always)]
+fn s228(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s227()?)?);
+    Some(v)
+}
+#[inline]
+fn s229(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(9)?;
+    Some(v)
+}
+#[inline]
+fn s230(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s230 { return Some(v); }
+    let v = (!self.s229()?.is_absent() == true);
+    self.m.s230 = Some(v);
+    self.p.flags[230] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s231(&mut self) -> Option<bool> {
+    let v = (self.s228()? && self.s230()?);
+    Some(v)
+}
+#[inline]
+fn s232(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s232 { return Some(v); }
+    let v = (self.s195()? && self.s202()?);
+    self.m.s232 = Some(v);
+    self.p.flags[232] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s233(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s234(&mut self) -> Option<bool> {
+    let v = (self.s233()? && self.s173()?);
+    Some(v)
+}
+#[inline(always)]
+fn s235(&mut self) -> Option<bool> {
+    let v = (self.s231()? || self.s232()? || self.s210()? || self.s234()?);
+    Some(v)
+}
+#[inline(always)]
+fn s236(&mut self) -> Option<bool> {
+    let v = (self.s198()? && self.s224()? && self.s226()? && self.s235()?);
+    Some(v)
+}
+#[inline(always)]
+fn s247(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[247];
+    Some(v)
+}
+#[inline(always)]
+fn s254(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[254];
+    Some(v)
+}
+#[inline(always)]
+fn s256(&mut self) -> Option<bool> {
+    let v = (self.s191()? && self.s182()?);
+    self.p.flags[256] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s257(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(13)?;
+    Some(v)
+}
+#[inline]
+fn s258(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s258 { return Some(v); }
+    let v = !truth(self.s257()?)?;
+    self.m.s258 = Some(v);
+    self.p.flags[258] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s260(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(14)?;
+    self.p.flags[260] = flag_of(v);
+    Some(v)
+}
+#[inline(always)]
+fn s262(&mut self) -> Option<bool> {
+    let v = (self.s256()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[262] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s263(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[263];
+    Some(v)
+}
+#[inline]
+fn s264(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(8)?;
+    self.p.flags[264] = flag_of(v);
+    Some(v)
+}
+#[inline(always)]
+fn s265(&mut self) -> Option<bool> {
+    let v = (truth(self.s264()?)? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[265] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s269(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s269 { return Some(v); }
+    let v = table_truth(self.p.compiled, 269, self.s184()?)?;
+    self.m.s269 = Some(v);
+    self.p.flags[269] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s270(&mut self) -> Option<bool> {
+    let v = (self.s269()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[270] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s271(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(6)?;
+    Some(v)
+}
+#[inline(always)]
+fn s274(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 274, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s275(&mut self) -> Option<bool> {
+    let v = (truth(self.s271()?)? || self.s274()?);
+    self.p.flags[275] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s276(&mut self) -> Option<bool> {
+    let v = (self.s275()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[276] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s279(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s279 { return Some(v); }
+    let v = table_truth(self.p.compiled, 279, self.s184()?)?;
+    self.m.s279 = Some(v);
+    self.p.flags[279] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s280(&mut self) -> Option<bool> {
+    let v = (self.s279()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[280] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s281(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(7)?;
+    self.p.flags[281] = flag_of(v);
+    Some(v)
+}
+#[inline(always)]
+fn s282(&mut self) -> Option<bool> {
+    let v = (truth(self.s281()?)? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[282] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s283(&mut self) -> Option<bool> {
+    let v = (self.s230()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[283] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s284(&mut self) -> Option<bool> {
+    let v = (self.s232()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[284] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s285(&mut self) -> Option<bool> {
+    let v = (self.s191()? || self.s195()? || self.s230()?);
+    Some(v)
+}
+#[inline(always)]
+fn s286(&mut self) -> Option<bool> {
+    let v = (self.s210()? && self.s285()?);
+    self.p.flags[286] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s287(&mut self) -> Option<bool> {
+    let v = (self.s286()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[287] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s288(&mut self) -> Option<bool> {
+    let v = (self.s173()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[288] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s289(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[289];
+    Some(v)
+}
+#[inline]
+fn s290(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s290 { return Some(v); }
+    let v = 'outcome: {
+        if self.s262()? { break 'outcome truth(self.s263()?)?; }
+        if self.s265()? { break 'outcome truth(self.s263()?)?; }
+        if self.s270()? { break 'outcome truth(self.s263()?)?; }
+        if self.s276()? { break 'outcome truth(self.s263()?)?; }
+        if self.s280()? { break 'outcome truth(self.s263()?)?; }
+        if self.s282()? { break 'outcome truth(self.s263()?)?; }
+        if self.s283()? { break 'outcome truth(self.s263()?)?; }
+        if self.s284()? { break 'outcome truth(self.s263()?)?; }
+        if self.s287()? { break 'outcome truth(self.s263()?)?; }
+        if self.s288()? { break 'outcome truth(self.s263()?)?; }
+        if self.s258()? { break 'outcome truth(self.s289()?)?; }
+        if truth(self.s260()?)? { break 'outcome truth(self.s289()?)?; }
+        truth(self.s289()?)?
+    };
+    self.m.s290 = Some(v);
+    self.p.flags[290] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s291(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s291 { return Some(v); }
+    let v = (self.s290()? && self.s221()? && self.s181()?);
+    self.m.s291 = Some(v);
+    self.p.flags[291] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s293(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s293 { return Some(v); }
+    let v = (self.s290()? && truth(self.s264()?)?);
+    self.m.s293 = Some(v);
+    self.p.flags[293] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s295(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s295 { return Some(v); }
+    let v = (self.s290()? && self.s180()? && self.s269()?);
+    self.m.s295 = Some(v);
+    self.p.flags[295] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s297(&mut self) -> Option<bool> {
+    let v = (truth(self.s271()?)? || self.s279()?);
+    Some(v)
+}
+#[inline]
+fn s298(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s298 { return Some(v); }
+    let v = (self.s290()? && self.s297()?);
+    self.m.s298 = Some(v);
+    self.p.flags[298] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s300(&mut self) -> Option<&'a Value> {
+    let v = cell(self.p.compiled, 1, 1, self.s229()?)?;
+    Some(v)
+}
+#[inline]
+fn s301(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s301 { return Some(v); }
+    let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
+    self.m.s301 = Some(v);
+    self.p.flags[301] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s303(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s303 { return Some(v); }
+    let v = (self.s290()? && self.s236()?);
+    self.m.s303 = Some(v);
+    self.p.flags[303] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s305(&mut self) -> Option<bool> {
+    let v = (self.s290()? && !(self.s291()? || self.s293()? || self.s295()? || self.s298()? || self.s301()? || self.s303()?));
+    self.p.flags[305] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s306(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[306];
+    Some(v)
+}
+#[inline]
+fn s307(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s307 { return Some(v); }
+    let v = 'outcome: {
+        if self.s305()? { break 'outcome self.s306()?; }
+        if self.s291()? { break 'outcome self.s225()?; }
+        if self.s293()? { break 'outcome self.s225()?; }
+        if self.s295()? { break 'outcome self.s225()?; }
+        if self.s298()? { break 'outcome self.s225()?; }
+        if self.s301()? { break 'outcome self.s225()?; }
+        if self.s303()? { break 'outcome self.s225()?; }
+        &ABSENT
+    };
+    self.m.s307 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s308(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s308 { return Some(v); }
+    let v = (!self.s307()?.is_absent() == true);
+    self.m.s308 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s310(&mut self) -> Option<bool> {
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            break;
+        }
+        let _ = &total;
+        kept > 0
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s311(&mut self) -> Option<Decimal> {
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            kept += 1;
+        }
+        let _ = &total;
+        Decimal::from(kept)
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s312(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, self.s311()?, number(self.s208()?)?);
+    Some(v)
+}
+#[inline]
+fn s313(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s313 { return Some(v); }
+    let v = (self.s310()? || self.s312()?);
+    self.m.s313 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s315(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s315 { return Some(v); }
+    let v = compare_values(CmpOp::Ne, self.s152()?, self.s157()?, false)?;
+    self.m.s315 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s317(&mut self) -> Option<&'a Value> {
+    let v = field(self.s159()?, 0)?;
+    Some(v)
+}
+#[inline(always)]
+fn s318(&mut self) -> Option<bool> {
+    let v = (self.s160()? && truth(self.s317()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s320(&mut self) -> Option<&'a Value> {
+    let v = field(self.s159()?, 1)?;
+    Some(v)
+}
+#[inline(always)]
+fn s321(&mut self) -> Option<&'a Value> {
+    let v = field(self.s159()?, 2)?;
+    Some(v)
+}
+#[inline(always)]
+fn s322(&mut self) -> Option<bool> {
+    let v = (self.s160()? && truth(self.s320()?)? && truth(self.s321()?)?);
+    Some(v)
+}
+#[inline]
+fn s324(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s324 { return Some(v); }
+    let v = (self.s308()? && self.s219()?);
+    self.m.s324 = Some(v);
+    self.p.flags[324] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s326(&mut self) -> Option<bool> {
+    let v = 'outcome: {
+        if self.s324()? { break 'outcome truth(self.s263()?)?; }
+        truth(self.s289()?)?
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s328(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[328];
+    Some(v)
+}
+#[inline(always)]
+fn s330(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[330];
+    Some(v)
+}
+#[inline(always)]
+fn s332(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[332];
+    Some(v)
+}
+#[inline(always)]
+fn s335(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[335];
+    Some(v)
+}
+#[inline]
+fn s336(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s336 { return Some(v); }
+    let v = (self.s290()? && self.s308()?);
+    self.m.s336 = Some(v);
+    self.p.flags[336] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s338(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[338];
+    Some(v)
+}
+#[inline(always)]
+fn s340(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 340, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s341(&mut self) -> Option<bool> {
+    let v = (truth(self.s281()?)? || self.s340()?);
+    Some(v)
+}
+#[inline(always)]
+fn s342(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s308()? && self.s341()?);
+    self.p.flags[342] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s344(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[344];
+    Some(v)
+}
+#[inline(always)]
+fn s346(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[346];
+    Some(v)
+}
+#[inline(always)]
+fn s349(&mut self) -> Option<&'a Value> {
+    let v = 'outcome: {
+        if self.s290()? { break 'outcome self.s247()?; }
+        &ABSENT
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s351(&mut self) -> Option<&'a Value> {
+    let v = 'outcome: {
+        if self.s336()? { break 'outcome self.s254()?; }
+        &ABSENT
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s354(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 354, self.s184()?)?;
+    Some(v)
+}
+#[inline]
+fn s355(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s355 { return Some(v); }
+    let v = field(self.s162()?, 1)?;
+    self.m.s355 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s356(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 356, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s357(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s356()?);
+    Some(v)
+}
+#[inline(always)]
+fn s358(&mut self) -> Option<bool> {
+    let v = (self.s354()? || self.s357()?);
+    Some(v)
+}
+#[inline(always)]
+fn s360(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s358()?);
+    self.p.flags[360] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s362(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[362];
+    Some(v)
+}
+#[inline(always)]
+fn s365(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 365, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s366(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 366, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s367(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s366()?);
+    Some(v)
+}
+#[inline(always)]
+fn s368(&mut self) -> Option<bool> {
+    let v = (self.s365()? || self.s367()?);
+    Some(v)
+}
+#[inline(always)]
+fn s370(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s368()?);
+    self.p.flags[370] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s372(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s230()?);
+    self.p.flags[372] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s376(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 376, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s377(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 377, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s378(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s377()?);
+    Some(v)
+}
+#[inline(always)]
+fn s379(&mut self) -> Option<bool> {
+    let v = (self.s376()? || self.s378()?);
+    Some(v)
+}
+#[inline(always)]
+fn s381(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s379()?);
+    self.p.flags[381] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s385(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 385, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s386(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 386, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s387(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s386()?);
+    Some(v)
+}
+#[inline(always)]
+fn s388(&mut self) -> Option<bool> {
+    let v = (self.s385()? || self.s387()?);
+    Some(v)
+}
+#[inline(always)]
+fn s391(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 391, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s392(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 392, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s393(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s392()?);
+    Some(v)
+}
+#[inline(always)]
+fn s394(&mut self) -> Option<bool> {
+    let v = (self.s391()? || self.s393()?);
+    Some(v)
+}
+#[inline(always)]
+fn s396(&mut self) -> Option<bool> {
+    let v = (self.s388()? || self.s394()?);
+    Some(v)
+}
+#[inline(always)]
+fn s397(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s396()?);
+    self.p.flags[397] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s399(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[399];
+    Some(v)
+}
+#[inline(always)]
+fn s402(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 402, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s403(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 403, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s404(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s403()?);
+    Some(v)
+}
+#[inline(always)]
+fn s405(&mut self) -> Option<bool> {
+    let v = (self.s402()? || self.s404()?);
+    Some(v)
+}
+#[inline(always)]
+fn s407(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s405()?);
+    self.p.flags[407] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s409(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[409];
+    Some(v)
+}
+#[inline(always)]
+fn s413(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 413, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s414(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 414, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s415(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s414()?);
+    Some(v)
+}
+#[inline(always)]
+fn s416(&mut self) -> Option<bool> {
+    let v = (self.s413()? || self.s415()?);
+    Some(v)
+}
+#[inline(always)]
+fn s418(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s416()?);
+    self.p.flags[418] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s421(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 421, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s422(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 422, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s423(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s422()?);
+    Some(v)
+}
+#[inline(always)]
+fn s424(&mut self) -> Option<bool> {
+    let v = (self.s421()? || self.s423()?);
+    Some(v)
+}
+#[inline(always)]
+fn s426(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s424()?);
+    self.p.flags[426] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s433(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 433, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s434(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 434, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s435(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s434()?);
+    Some(v)
+}
+#[inline(always)]
+fn s436(&mut self) -> Option<bool> {
+    let v = (self.s433()? || self.s435()?);
+    Some(v)
+}
+#[inline(always)]
+fn s438(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s436()?);
+    self.p.flags[438] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s445(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 445, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s446(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 446, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s447(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s446()?);
+    Some(v)
+}
+#[inline(always)]
+fn s448(&mut self) -> Option<bool> {
+    let v = (self.s445()? || self.s447()?);
+    Some(v)
+}
+#[inline(always)]
+fn s450(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s448()?);
+    self.p.flags[450] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s454(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 454, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s455(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 455, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s456(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s455()?);
+    Some(v)
+}
+#[inline(always)]
+fn s457(&mut self) -> Option<bool> {
+    let v = (self.s454()? || self.s456()?);
+    Some(v)
+}
+#[inline(always)]
+fn s459(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s457()?);
+    self.p.flags[459] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s461(&mut self) -> Option<bool> {
+    let v = (self.s290()? && truth(self.s281()?)?);
+    self.p.flags[461] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s464(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 464, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s465(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 465, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s466(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s465()?);
+    Some(v)
+}
+#[inline(always)]
+fn s467(&mut self) -> Option<bool> {
+    let v = (self.s464()? || self.s466()?);
+    Some(v)
+}
+#[inline(always)]
+fn s469(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s467()?);
+    self.p.flags[469] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s471(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[471];
+    Some(v)
+}
+#[inline(always)]
+fn s473(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 473, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s474(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 474, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s475(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s474()?);
+    Some(v)
+}
+#[inline(always)]
+fn s476(&mut self) -> Option<bool> {
+    let v = (self.s473()? || self.s475()?);
+    Some(v)
+}
+#[inline(always)]
+fn s478(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s476()?);
+    self.p.flags[478] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s480(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[480];
+    Some(v)
+}
+#[inline(always)]
+fn s482(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 482, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s483(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 483, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s484(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s483()?);
+    Some(v)
+}
+#[inline(always)]
+fn s485(&mut self) -> Option<bool> {
+    let v = (self.s482()? || self.s484()?);
+    Some(v)
+}
+#[inline(always)]
+fn s487(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s485()?);
+    self.p.flags[487] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s492(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 492, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s493(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 493, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s494(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s493()?);
+    Some(v)
+}
+#[inline(always)]
+fn s495(&mut self) -> Option<bool> {
+    let v = (self.s492()? || self.s494()?);
+    Some(v)
+}
+#[inline(always)]
+fn s497(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s495()?);
+    self.p.flags[497] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s501(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 501, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s502(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 502, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s503(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s502()?);
+    Some(v)
+}
+#[inline(always)]
+fn s504(&mut self) -> Option<bool> {
+    let v = (self.s501()? || self.s503()?);
+    Some(v)
+}
+#[inline(always)]
+fn s506(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s504()?);
+    self.p.flags[506] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s509(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 509, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s510(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 510, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s511(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s510()?);
+    Some(v)
+}
+#[inline(always)]
+fn s512(&mut self) -> Option<bool> {
+    let v = (self.s509()? || self.s511()?);
+    Some(v)
+}
+#[inline(always)]
+fn s514(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s512()?);
+    self.p.flags[514] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s516(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[516];
+    Some(v)
+}
+#[inline(always)]
+fn s518(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 518, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s519(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 519, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s520(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s519()?);
+    Some(v)
+}
+#[inline(always)]
+fn s521(&mut self) -> Option<bool> {
+    let v = (self.s518()? || self.s520()?);
+    Some(v)
+}
+#[inline(always)]
+fn s523(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s521()?);
+    self.p.flags[523] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s526(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 526, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s527(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 527, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s528(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s527()?);
+    Some(v)
+}
+#[inline(always)]
+fn s529(&mut self) -> Option<bool> {
+    let v = (self.s526()? || self.s528()?);
+    Some(v)
+}
+#[inline(always)]
+fn s532(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 532, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s533(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 533, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s534(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s533()?);
+    Some(v)
+}
+#[inline(always)]
+fn s535(&mut self) -> Option<bool> {
+    let v = (self.s532()? || self.s534()?);
+    Some(v)
+}
+#[inline(always)]
+fn s537(&mut self) -> Option<bool> {
+    let v = (self.s529()? || self.s535()?);
+    Some(v)
+}
+#[inline(always)]
+fn s538(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s537()?);
+    self.p.flags[538] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s540(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[540];
+    Some(v)
+}
+#[inline(always)]
+fn s542(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 542, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s543(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 543, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s544(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s543()?);
+    Some(v)
+}
+#[inline(always)]
+fn s545(&mut self) -> Option<bool> {
+    let v = (self.s542()? || self.s544()?);
+    Some(v)
+}
+#[inline(always)]
+fn s547(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s545()?);
+    self.p.flags[547] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s549(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[549];
+    Some(v)
+}
+#[inline(always)]
+fn s551(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 551, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s552(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 552, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s553(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s552()?);
+    Some(v)
+}
+#[inline(always)]
+fn s554(&mut self) -> Option<bool> {
+    let v = (self.s551()? || self.s553()?);
+    Some(v)
+}
+#[inline(always)]
+fn s556(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s554()?);
+    self.p.flags[556] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s558(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[558];
+    Some(v)
+}
+#[inline(always)]
+fn s563(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 563, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s564(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 564, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s565(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s564()?);
+    Some(v)
+}
+#[inline(always)]
+fn s566(&mut self) -> Option<bool> {
+    let v = (self.s563()? || self.s565()?);
+    Some(v)
+}
+#[inline(always)]
+fn s568(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s566()?);
+    self.p.flags[568] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s571(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(5)?;
+    Some(v)
+}
+#[inline(always)]
+fn s572(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Ge, number(self.s571()?)?, number(self.s7()?)?);
+    self.p.flags[572] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s574(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[574];
+    Some(v)
+}
+#[inline(always)]
+fn s575(&mut self) -> Option<&'a Value> {
+    let v = if self.s176()? { self.s92()? } else { self.s72()? };
+    Some(v)
+}
+#[inline(always)]
+fn s576(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Ne, self.s178()?, self.s575()?, false)?;
+    self.p.flags[576] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s578(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[578];
+    Some(v)
+}
+#[inline(always)]
+fn s580(&mut self) -> Option<bool> {
+    let v = (self.s313()? && self.s315()?);
+    self.p.flags[580] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s581(&mut self) -> Option<bool> {
+    let v = (self.s313()? && self.s315()? && self.s318()? && self.s322()?);
+    self.p.flags[581] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s583(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s583 { return Some(v); }
+    let v = (self.s581()? && !(self.s173()?));
+    self.m.s583 = Some(v);
+    self.p.flags[583] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s584(&mut self) -> Option<bool> {
+    let v = (self.s580()? && !(self.s583()? || self.s173()?));
+    self.p.flags[584] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s585(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[585];
+    Some(v)
+}
+#[inline]
+fn s586(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[586];
+    Some(v)
+}
+#[inline(always)]
+fn s587(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[587];
+    Some(v)
+}
+#[inline(always)]
+fn s588(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[588];
+    Some(v)
+}
+#[inline]
+fn s589(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s589 { return Some(v); }
+    let v = 'outcome: {
+        if self.s584()? { break 'outcome self.s585()?; }
+        if self.s583()? { break 'outcome self.s586()?; }
+        if self.s173()? { break 'outcome self.s587()?; }
+        self.s588()?
+    };
+    self.m.s589 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s590(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Eq, self.s589()?, self.s585()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s591(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Eq, self.s589()?, self.s586()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s592(&mut self) -> Option<bool> {
+    let v = (self.s590()? || self.s591()?);
+    self.p.flags[592] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s594(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[594];
+    Some(v)
+}
+#[inline(always)]
+fn s595(&mut self) -> Option<&'a Value> {
+    let v = 'outcome: {
+        if self.s592()? { break 'outcome self.s594()?; }
+        &ABSENT
+    };
+    Some(v)
+}
 }
 }

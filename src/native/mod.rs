@@ -15,16 +15,20 @@ mod testing;
 /// A plan written as Rust: computes every result of the rules.
 pub type NativePlan = fn(&mut Evaluator<'_>);
 
-/// The native plan written from a plan with this fingerprint and number of steps.
-pub fn find(fingerprint: u64, steps: usize) -> Option<NativePlan> {
+/// A plan written as typed Rust for results-only runs (see `crate::eval::lean`).
+pub type LeanPlan = crate::eval::lean::LeanPlan;
+
+/// The native and lean plans written from a plan with this fingerprint and
+/// number of steps.
+pub fn find(fingerprint: u64, steps: usize) -> Option<(NativePlan, LeanPlan)> {
     #[cfg(test)]
     let plans = bundled::PLANS.iter().chain(testing::PLANS);
     #[cfg(not(test))]
     let plans = bundled::PLANS.iter();
     plans
         .into_iter()
-        .find(|(f, n, _)| *f == fingerprint && *n == steps)
-        .map(|(_, _, run)| *run)
+        .find(|(f, n, _, _)| *f == fingerprint && *n == steps)
+        .map(|(_, _, run, lean)| (*run, *lean))
 }
 
 #[cfg(test)]
@@ -124,6 +128,28 @@ mod tests {
         }
     }
 
+    /// Every record of a generated population, on the dates of both bundled
+    /// plans, is decided by the lean plan (no step of the bundled rules lacks a
+    /// typed form), as the interpreter decides it.
+    #[test]
+    fn lean_plans_decide_the_bundled_rules_as_the_interpreter_does() {
+        for date in ["2024-12-01", "2025-06-01"] {
+            let c = compile(&PolicySource::bundled(), Date::parse(date).unwrap()).unwrap();
+            let catalogue = crate::generate::Catalogue::from_program(&c.program).unwrap();
+            let mut rng = crate::generate::Rng::new(5);
+            let mut ev = Evaluator::new(&c).results_only();
+            for i in 0..1_000 {
+                let doc = crate::generate::entity(&mut rng, &catalogue, format!("e-{i}"));
+                let facts = load_facts(&c.program, &doc).unwrap();
+                let mut lazy = Evaluator::new(&c);
+                let want = lazy.run_lazily(facts.clone()).unwrap();
+                assert_eq!(ev.run(facts).unwrap(), want, "{date}: on {doc}");
+                assert!(ev.ran_lean(), "{date}: the lean plan gave up on {doc}");
+                assert_eq!(ev.applied_rules(), lazy.applied_rules(), "{date}: on {doc}");
+            }
+        }
+    }
+
     #[test]
     fn native_plans_fail_where_the_interpreter_does() {
         let c = compile(&failing(), Date::parse("2025-01-01").unwrap()).unwrap();
@@ -131,6 +157,11 @@ mod tests {
         let mut failures = 0;
         for (doc, facts) in documents(&c, include_str!("../../tests/policies/failing.jsonl")) {
             cross_check(&c, &facts).unwrap_or_else(|e| panic!("{e}\non {doc}"));
+            let mut lean = Evaluator::new(&c).results_only();
+            let failed = lean.run(facts.clone()).is_err();
+            // A record that fails is left to the native plan and the
+            // on-demand evaluation, which say where.
+            assert!(!(failed && lean.ran_lean()), "on {doc}");
             failures += usize::from(Evaluator::new(&c).run(facts).is_err());
         }
         assert_eq!(failures, 5);

@@ -6,20 +6,33 @@
 //! one function per node: `crate::native` runs one in place of the
 //! interpreter for a compiled policy whose plan has its fingerprint.
 
-#![allow(unused_imports, unused_labels, unused_variables, clippy::all)]
+#![allow(
+    unused_imports,
+    unused_labels,
+    unused_variables,
+    unused_parens,
+    unused_assignments,
+    unused_mut,
+    unreachable_code,
+    dead_code,
+    clippy::all
+)]
 
 use crate::ast::AggKind;
 use crate::check::{ArithOp, CmpOp};
+use crate::eval::lean::*;
 use crate::eval::{Accumulator, Evaluator, FALSE, TRUE};
 use crate::program::FactId;
+use crate::value::Value;
+use rust_decimal::Decimal;
 
-/// (fingerprint, steps, plan) of each plan.
+/// (fingerprint, steps, plan, lean plan) of each plan.
 #[rustfmt::skip]
-pub(super) static PLANS: &[(u64, usize, super::NativePlan)] = &[
-    (0x148924c2ac315582, 340, plan_0::run),
-    (0x86f28069d3e541a5, 329, plan_1::run),
-    (0x20998f6891540824, 30, plan_2::run),
-    (0xa0b84a292b0309f9, 10, plan_3::run),
+pub(super) static PLANS: &[(u64, usize, super::NativePlan, super::LeanPlan)] = &[
+    (0x148924c2ac315582, 340, plan_0::run, plan_0::lean),
+    (0x86f28069d3e541a5, 329, plan_1::run, plan_1::lean),
+    (0x20998f6891540824, 30, plan_2::run, plan_2::lean),
+    (0xa0b84a292b0309f9, 10, plan_3::run, plan_3::lean),
 ];
 
 /// The plan on 2026-01-01 of: D.Lgs. 138/2024 of 2026-01-01, DPCM 221/2024 of 2025-02-11.
@@ -3011,6 +3024,2491 @@ fn n595(ev: &mut Evaluator<'_>) {
     }
     ev.pick(595, &[592, 594], None);
 }
+pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
+    let [v290, v326, v307, v349, v351, v589, v595, v152, v157] = {
+        let Some(p) = ev.lean_parts() else { return false; };
+        let mut run = Run { p, m: Memo::default() };
+        match run.results() { Some(v) => v, None => return false }
+    };
+    ev.put(290, v290);
+    ev.put(326, v326);
+    ev.put(307, v307);
+    ev.put(349, v349);
+    ev.put(351, v351);
+    ev.put(589, v589);
+    ev.put(595, v595);
+    ev.put(152, v152);
+    ev.put(157, v157);
+    ev.collect(333, &[324, 324, 324], None);
+    ev.collect(347, &[290, 336, 342, 336], None);
+    ev.collect(570, &[360, 370, 372, 381, 397, 407, 418, 426, 438, 450, 459, 461, 469, 478, 487, 497, 506, 514, 523, 538, 547, 556, 568], None);
+    ev.collect(579, &[572, 576], None);
+    true
+}
+#[derive(Default)]
+struct Memo<'a> {
+    _a: std::marker::PhantomData<&'a Value>,
+    s9: Option<Decimal>,
+    s14: Option<Decimal>,
+    s19: Option<Decimal>,
+    s26: Option<Decimal>,
+    s29: Option<Decimal>,
+    s32: Option<Decimal>,
+    s35: Option<&'a Value>,
+    s37: Option<Decimal>,
+    s38: Option<&'a Value>,
+    s40: Option<Decimal>,
+    s41: Option<&'a Value>,
+    s43: Option<Decimal>,
+    s72: Option<&'a Value>,
+    s92: Option<&'a Value>,
+    s96: Option<bool>,
+    s97: Option<&'a Value>,
+    s99: Option<Decimal>,
+    s100: Option<&'a Value>,
+    s102: Option<Decimal>,
+    s103: Option<&'a Value>,
+    s105: Option<Decimal>,
+    s126: Option<&'a Value>,
+    s147: Option<&'a Value>,
+    s152: Option<&'a Value>,
+    s157: Option<&'a Value>,
+    s160: Option<bool>,
+    s173: Option<bool>,
+    s176: Option<bool>,
+    s178: Option<&'a Value>,
+    s180: Option<bool>,
+    s181: Option<bool>,
+    s191: Option<bool>,
+    s195: Option<bool>,
+    s198: Option<bool>,
+    s199: Option<&'a Value>,
+    s210: Option<bool>,
+    s223: Option<&'a Value>,
+    s230: Option<bool>,
+    s232: Option<bool>,
+    s258: Option<bool>,
+    s269: Option<bool>,
+    s279: Option<bool>,
+    s290: Option<bool>,
+    s291: Option<bool>,
+    s293: Option<bool>,
+    s295: Option<bool>,
+    s298: Option<bool>,
+    s301: Option<bool>,
+    s303: Option<bool>,
+    s307: Option<&'a Value>,
+    s308: Option<bool>,
+    s313: Option<bool>,
+    s315: Option<bool>,
+    s324: Option<bool>,
+    s336: Option<bool>,
+    s355: Option<&'a Value>,
+    s583: Option<bool>,
+    s589: Option<&'a Value>,
+}
+struct Run<'a> {
+    p: LeanParts<'a>,
+    m: Memo<'a>,
+}
+impl<'a> Run<'a> {
+fn results(&mut self) -> Option<[Value; 9]> {
+    let _ = self.s324()?;
+    let _ = self.s324()?;
+    let _ = self.s324()?;
+    let _ = self.s290()?;
+    let _ = self.s336()?;
+    let _ = self.s342()?;
+    let _ = self.s336()?;
+    let _ = self.s360()?;
+    let _ = self.s370()?;
+    let _ = self.s372()?;
+    let _ = self.s381()?;
+    let _ = self.s397()?;
+    let _ = self.s407()?;
+    let _ = self.s418()?;
+    let _ = self.s426()?;
+    let _ = self.s438()?;
+    let _ = self.s450()?;
+    let _ = self.s459()?;
+    let _ = self.s461()?;
+    let _ = self.s469()?;
+    let _ = self.s478()?;
+    let _ = self.s487()?;
+    let _ = self.s497()?;
+    let _ = self.s506()?;
+    let _ = self.s514()?;
+    let _ = self.s523()?;
+    let _ = self.s538()?;
+    let _ = self.s547()?;
+    let _ = self.s556()?;
+    let _ = self.s568()?;
+    let _ = self.s572()?;
+    let _ = self.s576()?;
+    Some([
+        Value::Bool(self.s290()?),
+        Value::Bool(self.s326()?),
+        self.s307()?.clone(),
+        self.s349()?.clone(),
+        self.s351()?.clone(),
+        self.s589()?.clone(),
+        self.s595()?.clone(),
+        self.s152()?.clone(),
+        self.s157()?.clone(),
+    ])
+}
+#[inline]
+fn s0(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(3)?;
+    Some(v)
+}
+#[inline]
+fn s1(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline]
+fn s2(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 1)?;
+    Some(v)
+}
+#[inline]
+fn s3(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s4(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Mul, number(self.s2(item)?)?, number(self.s3(item)?)?)?;
+    Some(v)
+}
+#[inline]
+fn s5(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[5];
+    Some(v)
+}
+#[inline(always)]
+fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
+    Some(v)
+}
+#[inline]
+fn s7(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[7];
+    Some(v)
+}
+#[inline]
+fn s8(&mut self, item: &'a Value) -> Option<bool> {
+    let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, number(self.s7()?)?);
+    Some(v)
+}
+#[inline]
+fn s9(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s9 { return Some(v); }
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            let v = self.s6(item)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s9 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s11(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 2)?;
+    Some(v)
+}
+#[inline]
+fn s12(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Mul, number(self.s11(item)?)?, number(self.s3(item)?)?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
+    Some(v)
+}
+#[inline]
+fn s14(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s14 { return Some(v); }
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            let v = self.s13(item)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s14 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s16(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 3)?;
+    Some(v)
+}
+#[inline]
+fn s17(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Mul, number(self.s16(item)?)?, number(self.s3(item)?)?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
+    Some(v)
+}
+#[inline]
+fn s19(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s19 { return Some(v); }
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            let v = self.s18(item)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s19 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s21(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(4)?;
+    Some(v)
+}
+#[inline]
+fn s22(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline(always)]
+fn s23(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s24(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 3)?;
+    Some(v)
+}
+#[inline]
+fn s25(&mut self, item: &'a Value) -> Option<bool> {
+    let v = !truth(self.s24(item)?)?;
+    Some(v)
+}
+#[inline]
+fn s26(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s26 { return Some(v); }
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s25(item)? { continue; }
+            kept += 1;
+            let v = number(self.s23(item)?)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s26 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s28(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 1)?;
+    Some(v)
+}
+#[inline]
+fn s29(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s29 { return Some(v); }
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s25(item)? { continue; }
+            kept += 1;
+            let v = number(self.s28(item)?)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s29 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s31(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 2)?;
+    Some(v)
+}
+#[inline]
+fn s32(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s32 { return Some(v); }
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s25(item)? { continue; }
+            kept += 1;
+            let v = number(self.s31(item)?)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s32 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s34(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(1)?;
+    Some(v)
+}
+#[inline]
+fn s35(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s35 { return Some(v); }
+    let v = field(self.s34()?, 0)?;
+    self.m.s35 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s36(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
+    Some(v)
+}
+#[inline]
+fn s37(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s37 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s36()?, self.s26()?)?;
+    self.m.s37 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s38(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s38 { return Some(v); }
+    let v = field(self.s34()?, 1)?;
+    self.m.s38 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s39(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
+    Some(v)
+}
+#[inline]
+fn s40(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s40 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s39()?, self.s29()?)?;
+    self.m.s40 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s41(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s41 { return Some(v); }
+    let v = field(self.s34()?, 2)?;
+    self.m.s41 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s42(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
+    Some(v)
+}
+#[inline]
+fn s43(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s43 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s42()?, self.s32()?)?;
+    self.m.s43 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s44(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[44];
+    Some(v)
+}
+#[inline(always)]
+fn s45(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline]
+fn s46(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[46];
+    Some(v)
+}
+#[inline(always)]
+fn s47(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s48(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s49(&mut self) -> Option<bool> {
+    let v = (self.s47()? || self.s48()?);
+    Some(v)
+}
+#[inline(always)]
+fn s50(&mut self) -> Option<bool> {
+    let v = (self.s45()? && self.s49()?);
+    Some(v)
+}
+#[inline]
+fn s51(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[51];
+    Some(v)
+}
+#[inline]
+fn s52(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[52];
+    Some(v)
+}
+#[inline(always)]
+fn s53(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline]
+fn s54(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[54];
+    Some(v)
+}
+#[inline(always)]
+fn s55(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s56(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s57(&mut self) -> Option<bool> {
+    let v = (self.s55()? || self.s56()?);
+    Some(v)
+}
+#[inline(always)]
+fn s58(&mut self) -> Option<bool> {
+    let v = (self.s53()? && self.s57()?);
+    Some(v)
+}
+#[inline]
+fn s59(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[59];
+    Some(v)
+}
+#[inline]
+fn s60(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[60];
+    Some(v)
+}
+#[inline(always)]
+fn s61(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline]
+fn s62(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[62];
+    Some(v)
+}
+#[inline(always)]
+fn s63(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline]
+fn s64(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[64];
+    Some(v)
+}
+#[inline(always)]
+fn s65(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s66(&mut self) -> Option<bool> {
+    let v = (self.s63()? || self.s65()?);
+    Some(v)
+}
+#[inline(always)]
+fn s67(&mut self) -> Option<bool> {
+    let v = (self.s61()? && self.s66()?);
+    Some(v)
+}
+#[inline]
+fn s68(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[68];
+    Some(v)
+}
+#[inline]
+fn s69(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[69];
+    Some(v)
+}
+#[inline(always)]
+fn s70(&mut self) -> Option<&'a Value> {
+    let v = if self.s67()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s71(&mut self) -> Option<&'a Value> {
+    let v = if self.s58()? { self.s59()? } else { self.s70()? };
+    Some(v)
+}
+#[inline]
+fn s72(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s72 { return Some(v); }
+    let v = if self.s50()? { self.s51()? } else { self.s71()? };
+    self.m.s72 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s75(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s76(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s77(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s78(&mut self) -> Option<bool> {
+    let v = (self.s76()? || self.s77()?);
+    Some(v)
+}
+#[inline(always)]
+fn s79(&mut self) -> Option<bool> {
+    let v = (self.s75()? && self.s78()?);
+    Some(v)
+}
+#[inline(always)]
+fn s80(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s81(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s82(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s83(&mut self) -> Option<bool> {
+    let v = (self.s81()? || self.s82()?);
+    Some(v)
+}
+#[inline(always)]
+fn s84(&mut self) -> Option<bool> {
+    let v = (self.s80()? && self.s83()?);
+    Some(v)
+}
+#[inline(always)]
+fn s85(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s86(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s87(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s88(&mut self) -> Option<bool> {
+    let v = (self.s86()? || self.s87()?);
+    Some(v)
+}
+#[inline(always)]
+fn s89(&mut self) -> Option<bool> {
+    let v = (self.s85()? && self.s88()?);
+    Some(v)
+}
+#[inline(always)]
+fn s90(&mut self) -> Option<&'a Value> {
+    let v = if self.s89()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s91(&mut self) -> Option<&'a Value> {
+    let v = if self.s84()? { self.s59()? } else { self.s90()? };
+    Some(v)
+}
+#[inline]
+fn s92(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s92 { return Some(v); }
+    let v = if self.s79()? { self.s51()? } else { self.s91()? };
+    self.m.s92 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s95(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(2)?;
+    Some(v)
+}
+#[inline]
+fn s96(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s96 { return Some(v); }
+    let v = (!self.s95()?.is_absent() == true);
+    self.m.s96 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s97(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s97 { return Some(v); }
+    let v = field(self.s95()?, 0)?;
+    self.m.s97 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s98(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
+    Some(v)
+}
+#[inline]
+fn s99(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s99 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s98()?, self.s26()?)?;
+    self.m.s99 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s100(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s100 { return Some(v); }
+    let v = field(self.s95()?, 1)?;
+    self.m.s100 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s101(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
+    Some(v)
+}
+#[inline]
+fn s102(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s102 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s101()?, self.s29()?)?;
+    self.m.s102 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s103(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s103 { return Some(v); }
+    let v = field(self.s95()?, 2)?;
+    self.m.s103 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s104(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
+    Some(v)
+}
+#[inline]
+fn s105(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s105 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s104()?, self.s32()?)?;
+    self.m.s105 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s106(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s107(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s108(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s109(&mut self) -> Option<bool> {
+    let v = (self.s107()? || self.s108()?);
+    Some(v)
+}
+#[inline(always)]
+fn s110(&mut self) -> Option<bool> {
+    let v = (self.s106()? && self.s109()?);
+    Some(v)
+}
+#[inline(always)]
+fn s111(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s112(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s113(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s114(&mut self) -> Option<bool> {
+    let v = (self.s112()? || self.s113()?);
+    Some(v)
+}
+#[inline(always)]
+fn s115(&mut self) -> Option<bool> {
+    let v = (self.s111()? && self.s114()?);
+    Some(v)
+}
+#[inline(always)]
+fn s116(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s117(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s118(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s119(&mut self) -> Option<bool> {
+    let v = (self.s117()? || self.s118()?);
+    Some(v)
+}
+#[inline(always)]
+fn s120(&mut self) -> Option<bool> {
+    let v = (self.s116()? && self.s119()?);
+    Some(v)
+}
+#[inline(always)]
+fn s121(&mut self) -> Option<&'a Value> {
+    let v = if self.s120()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s122(&mut self) -> Option<&'a Value> {
+    let v = if self.s115()? { self.s59()? } else { self.s121()? };
+    Some(v)
+}
+#[inline(always)]
+fn s123(&mut self) -> Option<&'a Value> {
+    let v = if self.s110()? { self.s51()? } else { self.s122()? };
+    Some(v)
+}
+#[inline]
+fn s125(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[125];
+    Some(v)
+}
+#[inline]
+fn s126(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s126 { return Some(v); }
+    let v = if self.s96()? { self.s123()? } else { self.s125()? };
+    self.m.s126 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s128(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s129(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s130(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s131(&mut self) -> Option<bool> {
+    let v = (self.s129()? || self.s130()?);
+    Some(v)
+}
+#[inline(always)]
+fn s132(&mut self) -> Option<bool> {
+    let v = (self.s128()? && self.s131()?);
+    Some(v)
+}
+#[inline(always)]
+fn s133(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s134(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s135(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s136(&mut self) -> Option<bool> {
+    let v = (self.s134()? || self.s135()?);
+    Some(v)
+}
+#[inline(always)]
+fn s137(&mut self) -> Option<bool> {
+    let v = (self.s133()? && self.s136()?);
+    Some(v)
+}
+#[inline(always)]
+fn s138(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s139(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s140(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s141(&mut self) -> Option<bool> {
+    let v = (self.s139()? || self.s140()?);
+    Some(v)
+}
+#[inline(always)]
+fn s142(&mut self) -> Option<bool> {
+    let v = (self.s138()? && self.s141()?);
+    Some(v)
+}
+#[inline(always)]
+fn s143(&mut self) -> Option<&'a Value> {
+    let v = if self.s142()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s144(&mut self) -> Option<&'a Value> {
+    let v = if self.s137()? { self.s59()? } else { self.s143()? };
+    Some(v)
+}
+#[inline(always)]
+fn s145(&mut self) -> Option<&'a Value> {
+    let v = if self.s132()? { self.s51()? } else { self.s144()? };
+    Some(v)
+}
+#[inline]
+fn s147(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s147 { return Some(v); }
+    let v = if self.s96()? { self.s145()? } else { self.s125()? };
+    self.m.s147 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s149(&mut self) -> Option<bool> {
+    let v = (!self.s126()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s150(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Ne, self.s126()?, self.s72()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s151(&mut self) -> Option<bool> {
+    let v = (self.s149()? && self.s150()?);
+    Some(v)
+}
+#[inline]
+fn s152(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s152 { return Some(v); }
+    let v = if self.s151()? { self.s126()? } else { self.s72()? };
+    self.m.s152 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s154(&mut self) -> Option<bool> {
+    let v = (!self.s147()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s155(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Ne, self.s147()?, self.s92()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s156(&mut self) -> Option<bool> {
+    let v = (self.s154()? && self.s155()?);
+    Some(v)
+}
+#[inline]
+fn s157(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s157 { return Some(v); }
+    let v = if self.s156()? { self.s147()? } else { self.s92()? };
+    self.m.s157 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s159(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(12)?;
+    Some(v)
+}
+#[inline]
+fn s160(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s160 { return Some(v); }
+    let v = (!self.s159()?.is_absent() == true);
+    self.m.s160 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s161(&mut self) -> Option<&'a Value> {
+    let v = field(self.s159()?, 3)?;
+    Some(v)
+}
+#[inline]
+fn s162(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(11)?;
+    Some(v)
+}
+#[inline(always)]
+fn s163(&mut self) -> Option<bool> {
+    let v = (!self.s162()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s164(&mut self) -> Option<&'a Value> {
+    let v = field(self.s162()?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s165(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline]
+fn s170(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[170];
+    Some(v)
+}
+#[inline(always)]
+fn s171(&mut self, item: &'a Value) -> Option<bool> {
+    let v = member(self.s165(item)?, self.s170()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s172(&mut self) -> Option<bool> {
+    let v = {
+        let items = elements(self.s164()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s171(item)? { continue; }
+            kept += 1;
+            break;
+        }
+        let _ = &total;
+        kept > 0
+    };
+    Some(v)
+}
+#[inline]
+fn s173(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s173 { return Some(v); }
+    let v = (self.s163()? && self.s172()?);
+    self.m.s173 = Some(v);
+    self.p.flags[173] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s175(&mut self) -> Option<bool> {
+    let v = !self.s173()?;
+    Some(v)
+}
+#[inline]
+fn s176(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s176 { return Some(v); }
+    let v = (self.s160()? && truth(self.s161()?)? && self.s175()?);
+    self.m.s176 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s178(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s178 { return Some(v); }
+    let v = if self.s176()? { self.s157()? } else { self.s152()? };
+    self.m.s178 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s180(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s180 { return Some(v); }
+    let v = compare_values(CmpOp::Eq, self.s178()?, self.s68()?, false)?;
+    self.m.s180 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s181(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s181 { return Some(v); }
+    let v = compare_values(CmpOp::Eq, self.s178()?, self.s69()?, false)?;
+    self.m.s181 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s182(&mut self) -> Option<bool> {
+    let v = (self.s180()? || self.s181()?);
+    Some(v)
+}
+#[inline]
+fn s184(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(0)?;
+    Some(v)
+}
+#[inline]
+fn s191(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s191 { return Some(v); }
+    let v = table_truth(self.p.compiled, 191, self.s184()?)?;
+    self.m.s191 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s195(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s195 { return Some(v); }
+    let v = table_truth(self.p.compiled, 195, self.s184()?)?;
+    self.m.s195 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s197(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(10)?;
+    Some(v)
+}
+#[inline]
+fn s198(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s198 { return Some(v); }
+    let v = (!self.s197()?.is_absent() == true);
+    self.m.s198 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s199(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s199 { return Some(v); }
+    let v = field(self.s197()?, 0)?;
+    self.m.s199 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s200(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[200];
+    Some(v)
+}
+#[inline(always)]
+fn s201(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s200()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s202(&mut self) -> Option<bool> {
+    let v = (self.s198()? && self.s201()?);
+    Some(v)
+}
+#[inline(always)]
+fn s204(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[204];
+    Some(v)
+}
+#[inline(always)]
+fn s205(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s204()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s206(&mut self) -> Option<&'a Value> {
+    let v = field(self.s197()?, 1)?;
+    Some(v)
+}
+#[inline(always)]
+fn s207(&mut self) -> Option<Decimal> {
+    let v = {
+        let items = elements(self.s206()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            kept += 1;
+        }
+        let _ = &total;
+        Decimal::from(kept)
+    };
+    Some(v)
+}
+#[inline]
+fn s208(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[208];
+    Some(v)
+}
+#[inline(always)]
+fn s209(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, self.s207()?, number(self.s208()?)?);
+    Some(v)
+}
+#[inline]
+fn s210(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s210 { return Some(v); }
+    let v = (self.s198()? && self.s205()? && self.s209()?);
+    self.m.s210 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s219(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 219, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s221(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 221, self.s184()?)?;
+    Some(v)
+}
+#[inline]
+fn s223(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s223 { return Some(v); }
+    let v = field(self.s197()?, 2)?;
+    self.m.s223 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s224(&mut self) -> Option<bool> {
+    let v = (!self.s223()?.is_absent() == true);
+    Some(v)
+}
+#[inline]
+fn s225(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[225];
+    Some(v)
+}
+#[inline(always)]
+fn s226(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Eq, self.s223()?, self.s225()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s227(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[227];
+    Some(v)
+}
+#[inline(always)]
+fn s228(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s227()?)?);
+    Some(v)
+}
+#[inline]
+fn s229(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(9)?;
+    Some(v)
+}
+#[inline]
+fn s230(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s230 { return Some(v); }
+    let v = (!self.s229()?.is_absent() == true);
+    self.m.s230 = Some(v);
+    self.p.flags[230] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s231(&mut self) -> Option<bool> {
+    let v = (self.s228()? && self.s230()?);
+    Some(v)
+}
+#[inline]
+fn s232(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s232 { return Some(v); }
+    let v = (self.s195()? && self.s202()?);
+    self.m.s232 = Some(v);
+    self.p.flags[232] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s233(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s234(&mut self) -> Option<bool> {
+    let v = (self.s233()? && self.s173()?);
+    Some(v)
+}
+#[inline(always)]
+fn s235(&mut self) -> Option<bool> {
+    let v = (self.s231()? || self.s232()? || self.s210()? || self.s234()?);
+    Some(v)
+}
+#[inline(always)]
+fn s236(&mut self) -> Option<bool> {
+    let v = (self.s198()? && self.s224()? && self.s226()? && self.s235()?);
+    Some(v)
+}
+#[inline(always)]
+fn s247(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[247];
+    Some(v)
+}
+#[inline(always)]
+fn s254(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[254];
+    Some(v)
+}
+#[inline(always)]
+fn s256(&mut self) -> Option<bool> {
+    let v = (self.s191()? && self.s182()?);
+    self.p.flags[256] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s257(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(13)?;
+    Some(v)
+}
+#[inline]
+fn s258(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s258 { return Some(v); }
+    let v = !truth(self.s257()?)?;
+    self.m.s258 = Some(v);
+    self.p.flags[258] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s260(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(14)?;
+    self.p.flags[260] = flag_of(v);
+    Some(v)
+}
+#[inline(always)]
+fn s262(&mut self) -> Option<bool> {
+    let v = (self.s256()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[262] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s263(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[263];
+    Some(v)
+}
+#[inline]
+fn s264(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(8)?;
+    self.p.flags[264] = flag_of(v);
+    Some(v)
+}
+#[inline(always)]
+fn s265(&mut self) -> Option<bool> {
+    let v = (truth(self.s264()?)? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[265] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s269(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s269 { return Some(v); }
+    let v = table_truth(self.p.compiled, 269, self.s184()?)?;
+    self.m.s269 = Some(v);
+    self.p.flags[269] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s270(&mut self) -> Option<bool> {
+    let v = (self.s269()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[270] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s271(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(6)?;
+    Some(v)
+}
+#[inline(always)]
+fn s274(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 274, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s275(&mut self) -> Option<bool> {
+    let v = (truth(self.s271()?)? || self.s274()?);
+    self.p.flags[275] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s276(&mut self) -> Option<bool> {
+    let v = (self.s275()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[276] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s279(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s279 { return Some(v); }
+    let v = table_truth(self.p.compiled, 279, self.s184()?)?;
+    self.m.s279 = Some(v);
+    self.p.flags[279] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s280(&mut self) -> Option<bool> {
+    let v = (self.s279()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[280] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s281(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(7)?;
+    self.p.flags[281] = flag_of(v);
+    Some(v)
+}
+#[inline(always)]
+fn s282(&mut self) -> Option<bool> {
+    let v = (truth(self.s281()?)? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[282] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s283(&mut self) -> Option<bool> {
+    let v = (self.s230()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[283] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s284(&mut self) -> Option<bool> {
+    let v = (self.s232()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[284] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s285(&mut self) -> Option<bool> {
+    let v = (self.s191()? || self.s195()? || self.s230()?);
+    Some(v)
+}
+#[inline(always)]
+fn s286(&mut self) -> Option<bool> {
+    let v = (self.s210()? && self.s285()?);
+    self.p.flags[286] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s287(&mut self) -> Option<bool> {
+    let v = (self.s286()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[287] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s288(&mut self) -> Option<bool> {
+    let v = (self.s173()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[288] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s289(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[289];
+    Some(v)
+}
+#[inline]
+fn s290(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s290 { return Some(v); }
+    let v = 'outcome: {
+        if self.s262()? { break 'outcome truth(self.s263()?)?; }
+        if self.s265()? { break 'outcome truth(self.s263()?)?; }
+        if self.s270()? { break 'outcome truth(self.s263()?)?; }
+        if self.s276()? { break 'outcome truth(self.s263()?)?; }
+        if self.s280()? { break 'outcome truth(self.s263()?)?; }
+        if self.s282()? { break 'outcome truth(self.s263()?)?; }
+        if self.s283()? { break 'outcome truth(self.s263()?)?; }
+        if self.s284()? { break 'outcome truth(self.s263()?)?; }
+        if self.s287()? { break 'outcome truth(self.s263()?)?; }
+        if self.s288()? { break 'outcome truth(self.s263()?)?; }
+        if self.s258()? { break 'outcome truth(self.s289()?)?; }
+        if truth(self.s260()?)? { break 'outcome truth(self.s289()?)?; }
+        truth(self.s289()?)?
+    };
+    self.m.s290 = Some(v);
+    self.p.flags[290] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s291(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s291 { return Some(v); }
+    let v = (self.s290()? && self.s221()? && self.s181()?);
+    self.m.s291 = Some(v);
+    self.p.flags[291] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s293(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s293 { return Some(v); }
+    let v = (self.s290()? && truth(self.s264()?)?);
+    self.m.s293 = Some(v);
+    self.p.flags[293] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s295(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s295 { return Some(v); }
+    let v = (self.s290()? && self.s180()? && self.s269()?);
+    self.m.s295 = Some(v);
+    self.p.flags[295] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s297(&mut self) -> Option<bool> {
+    let v = (truth(self.s271()?)? || self.s279()?);
+    Some(v)
+}
+#[inline]
+fn s298(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s298 { return Some(v); }
+    let v = (self.s290()? && self.s297()?);
+    self.m.s298 = Some(v);
+    self.p.flags[298] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s300(&mut self) -> Option<&'a Value> {
+    let v = cell(self.p.compiled, 1, 1, self.s229()?)?;
+    Some(v)
+}
+#[inline]
+fn s301(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s301 { return Some(v); }
+    let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
+    self.m.s301 = Some(v);
+    self.p.flags[301] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s303(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s303 { return Some(v); }
+    let v = (self.s290()? && self.s236()?);
+    self.m.s303 = Some(v);
+    self.p.flags[303] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s305(&mut self) -> Option<bool> {
+    let v = (self.s290()? && !(self.s291()? || self.s293()? || self.s295()? || self.s298()? || self.s301()? || self.s303()?));
+    self.p.flags[305] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s306(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[306];
+    Some(v)
+}
+#[inline]
+fn s307(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s307 { return Some(v); }
+    let v = 'outcome: {
+        if self.s305()? { break 'outcome self.s306()?; }
+        if self.s291()? { break 'outcome self.s225()?; }
+        if self.s293()? { break 'outcome self.s225()?; }
+        if self.s295()? { break 'outcome self.s225()?; }
+        if self.s298()? { break 'outcome self.s225()?; }
+        if self.s301()? { break 'outcome self.s225()?; }
+        if self.s303()? { break 'outcome self.s225()?; }
+        &ABSENT
+    };
+    self.m.s307 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s308(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s308 { return Some(v); }
+    let v = (!self.s307()?.is_absent() == true);
+    self.m.s308 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s310(&mut self) -> Option<bool> {
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            break;
+        }
+        let _ = &total;
+        kept > 0
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s311(&mut self) -> Option<Decimal> {
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            kept += 1;
+        }
+        let _ = &total;
+        Decimal::from(kept)
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s312(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, self.s311()?, number(self.s208()?)?);
+    Some(v)
+}
+#[inline]
+fn s313(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s313 { return Some(v); }
+    let v = (self.s310()? || self.s312()?);
+    self.m.s313 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s315(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s315 { return Some(v); }
+    let v = compare_values(CmpOp::Ne, self.s152()?, self.s157()?, false)?;
+    self.m.s315 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s317(&mut self) -> Option<&'a Value> {
+    let v = field(self.s159()?, 0)?;
+    Some(v)
+}
+#[inline(always)]
+fn s318(&mut self) -> Option<bool> {
+    let v = (self.s160()? && truth(self.s317()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s320(&mut self) -> Option<&'a Value> {
+    let v = field(self.s159()?, 1)?;
+    Some(v)
+}
+#[inline(always)]
+fn s321(&mut self) -> Option<&'a Value> {
+    let v = field(self.s159()?, 2)?;
+    Some(v)
+}
+#[inline(always)]
+fn s322(&mut self) -> Option<bool> {
+    let v = (self.s160()? && truth(self.s320()?)? && truth(self.s321()?)?);
+    Some(v)
+}
+#[inline]
+fn s324(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s324 { return Some(v); }
+    let v = (self.s308()? && self.s219()?);
+    self.m.s324 = Some(v);
+    self.p.flags[324] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s326(&mut self) -> Option<bool> {
+    let v = 'outcome: {
+        if self.s324()? { break 'outcome truth(self.s263()?)?; }
+        truth(self.s289()?)?
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s328(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[328];
+    Some(v)
+}
+#[inline(always)]
+fn s330(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[330];
+    Some(v)
+}
+#[inline(always)]
+fn s332(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[332];
+    Some(v)
+}
+#[inline(always)]
+fn s335(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[335];
+    Some(v)
+}
+#[inline]
+fn s336(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s336 { return Some(v); }
+    let v = (self.s290()? && self.s308()?);
+    self.m.s336 = Some(v);
+    self.p.flags[336] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s338(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[338];
+    Some(v)
+}
+#[inline(always)]
+fn s340(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 340, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s341(&mut self) -> Option<bool> {
+    let v = (truth(self.s281()?)? || self.s340()?);
+    Some(v)
+}
+#[inline(always)]
+fn s342(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s308()? && self.s341()?);
+    self.p.flags[342] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s344(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[344];
+    Some(v)
+}
+#[inline(always)]
+fn s346(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[346];
+    Some(v)
+}
+#[inline(always)]
+fn s349(&mut self) -> Option<&'a Value> {
+    let v = 'outcome: {
+        if self.s290()? { break 'outcome self.s247()?; }
+        &ABSENT
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s351(&mut self) -> Option<&'a Value> {
+    let v = 'outcome: {
+        if self.s336()? { break 'outcome self.s254()?; }
+        &ABSENT
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s354(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 354, self.s184()?)?;
+    Some(v)
+}
+#[inline]
+fn s355(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s355 { return Some(v); }
+    let v = field(self.s162()?, 1)?;
+    self.m.s355 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s356(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 356, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s357(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s356()?);
+    Some(v)
+}
+#[inline(always)]
+fn s358(&mut self) -> Option<bool> {
+    let v = (self.s354()? || self.s357()?);
+    Some(v)
+}
+#[inline(always)]
+fn s360(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s358()?);
+    self.p.flags[360] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s362(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[362];
+    Some(v)
+}
+#[inline(always)]
+fn s365(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 365, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s366(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 366, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s367(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s366()?);
+    Some(v)
+}
+#[inline(always)]
+fn s368(&mut self) -> Option<bool> {
+    let v = (self.s365()? || self.s367()?);
+    Some(v)
+}
+#[inline(always)]
+fn s370(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s368()?);
+    self.p.flags[370] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s372(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s230()?);
+    self.p.flags[372] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s376(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 376, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s377(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 377, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s378(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s377()?);
+    Some(v)
+}
+#[inline(always)]
+fn s379(&mut self) -> Option<bool> {
+    let v = (self.s376()? || self.s378()?);
+    Some(v)
+}
+#[inline(always)]
+fn s381(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s379()?);
+    self.p.flags[381] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s385(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 385, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s386(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 386, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s387(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s386()?);
+    Some(v)
+}
+#[inline(always)]
+fn s388(&mut self) -> Option<bool> {
+    let v = (self.s385()? || self.s387()?);
+    Some(v)
+}
+#[inline(always)]
+fn s391(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 391, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s392(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 392, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s393(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s392()?);
+    Some(v)
+}
+#[inline(always)]
+fn s394(&mut self) -> Option<bool> {
+    let v = (self.s391()? || self.s393()?);
+    Some(v)
+}
+#[inline(always)]
+fn s396(&mut self) -> Option<bool> {
+    let v = (self.s388()? || self.s394()?);
+    Some(v)
+}
+#[inline(always)]
+fn s397(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s396()?);
+    self.p.flags[397] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s399(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[399];
+    Some(v)
+}
+#[inline(always)]
+fn s402(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 402, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s403(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 403, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s404(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s403()?);
+    Some(v)
+}
+#[inline(always)]
+fn s405(&mut self) -> Option<bool> {
+    let v = (self.s402()? || self.s404()?);
+    Some(v)
+}
+#[inline(always)]
+fn s407(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s405()?);
+    self.p.flags[407] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s409(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[409];
+    Some(v)
+}
+#[inline(always)]
+fn s413(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 413, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s414(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 414, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s415(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s414()?);
+    Some(v)
+}
+#[inline(always)]
+fn s416(&mut self) -> Option<bool> {
+    let v = (self.s413()? || self.s415()?);
+    Some(v)
+}
+#[inline(always)]
+fn s418(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s416()?);
+    self.p.flags[418] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s421(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 421, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s422(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 422, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s423(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s422()?);
+    Some(v)
+}
+#[inline(always)]
+fn s424(&mut self) -> Option<bool> {
+    let v = (self.s421()? || self.s423()?);
+    Some(v)
+}
+#[inline(always)]
+fn s426(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s424()?);
+    self.p.flags[426] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s433(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 433, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s434(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 434, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s435(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s434()?);
+    Some(v)
+}
+#[inline(always)]
+fn s436(&mut self) -> Option<bool> {
+    let v = (self.s433()? || self.s435()?);
+    Some(v)
+}
+#[inline(always)]
+fn s438(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s436()?);
+    self.p.flags[438] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s445(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 445, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s446(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 446, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s447(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s446()?);
+    Some(v)
+}
+#[inline(always)]
+fn s448(&mut self) -> Option<bool> {
+    let v = (self.s445()? || self.s447()?);
+    Some(v)
+}
+#[inline(always)]
+fn s450(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s448()?);
+    self.p.flags[450] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s454(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 454, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s455(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 455, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s456(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s455()?);
+    Some(v)
+}
+#[inline(always)]
+fn s457(&mut self) -> Option<bool> {
+    let v = (self.s454()? || self.s456()?);
+    Some(v)
+}
+#[inline(always)]
+fn s459(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s457()?);
+    self.p.flags[459] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s461(&mut self) -> Option<bool> {
+    let v = (self.s290()? && truth(self.s281()?)?);
+    self.p.flags[461] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s464(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 464, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s465(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 465, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s466(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s465()?);
+    Some(v)
+}
+#[inline(always)]
+fn s467(&mut self) -> Option<bool> {
+    let v = (self.s464()? || self.s466()?);
+    Some(v)
+}
+#[inline(always)]
+fn s469(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s467()?);
+    self.p.flags[469] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s471(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[471];
+    Some(v)
+}
+#[inline(always)]
+fn s473(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 473, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s474(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 474, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s475(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s474()?);
+    Some(v)
+}
+#[inline(always)]
+fn s476(&mut self) -> Option<bool> {
+    let v = (self.s473()? || self.s475()?);
+    Some(v)
+}
+#[inline(always)]
+fn s478(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s476()?);
+    self.p.flags[478] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s480(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[480];
+    Some(v)
+}
+#[inline(always)]
+fn s482(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 482, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s483(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 483, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s484(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s483()?);
+    Some(v)
+}
+#[inline(always)]
+fn s485(&mut self) -> Option<bool> {
+    let v = (self.s482()? || self.s484()?);
+    Some(v)
+}
+#[inline(always)]
+fn s487(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s485()?);
+    self.p.flags[487] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s492(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 492, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s493(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 493, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s494(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s493()?);
+    Some(v)
+}
+#[inline(always)]
+fn s495(&mut self) -> Option<bool> {
+    let v = (self.s492()? || self.s494()?);
+    Some(v)
+}
+#[inline(always)]
+fn s497(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s495()?);
+    self.p.flags[497] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s501(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 501, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s502(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 502, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s503(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s502()?);
+    Some(v)
+}
+#[inline(always)]
+fn s504(&mut self) -> Option<bool> {
+    let v = (self.s501()? || self.s503()?);
+    Some(v)
+}
+#[inline(always)]
+fn s506(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s504()?);
+    self.p.flags[506] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s509(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 509, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s510(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 510, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s511(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s510()?);
+    Some(v)
+}
+#[inline(always)]
+fn s512(&mut self) -> Option<bool> {
+    let v = (self.s509()? || self.s511()?);
+    Some(v)
+}
+#[inline(always)]
+fn s514(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s512()?);
+    self.p.flags[514] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s516(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[516];
+    Some(v)
+}
+#[inline(always)]
+fn s518(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 518, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s519(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 519, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s520(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s519()?);
+    Some(v)
+}
+#[inline(always)]
+fn s521(&mut self) -> Option<bool> {
+    let v = (self.s518()? || self.s520()?);
+    Some(v)
+}
+#[inline(always)]
+fn s523(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s521()?);
+    self.p.flags[523] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s526(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 526, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s527(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 527, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s528(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s527()?);
+    Some(v)
+}
+#[inline(always)]
+fn s529(&mut self) -> Option<bool> {
+    let v = (self.s526()? || self.s528()?);
+    Some(v)
+}
+#[inline(always)]
+fn s532(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 532, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s533(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 533, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s534(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s533()?);
+    Some(v)
+}
+#[inline(always)]
+fn s535(&mut self) -> Option<bool> {
+    let v = (self.s532()? || self.s534()?);
+    Some(v)
+}
+#[inline(always)]
+fn s537(&mut self) -> Option<bool> {
+    let v = (self.s529()? || self.s535()?);
+    Some(v)
+}
+#[inline(always)]
+fn s538(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s537()?);
+    self.p.flags[538] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s540(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[540];
+    Some(v)
+}
+#[inline(always)]
+fn s542(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 542, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s543(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 543, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s544(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s543()?);
+    Some(v)
+}
+#[inline(always)]
+fn s545(&mut self) -> Option<bool> {
+    let v = (self.s542()? || self.s544()?);
+    Some(v)
+}
+#[inline(always)]
+fn s547(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s545()?);
+    self.p.flags[547] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s549(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[549];
+    Some(v)
+}
+#[inline(always)]
+fn s551(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 551, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s552(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 552, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s553(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s552()?);
+    Some(v)
+}
+#[inline(always)]
+fn s554(&mut self) -> Option<bool> {
+    let v = (self.s551()? || self.s553()?);
+    Some(v)
+}
+#[inline(always)]
+fn s556(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s554()?);
+    self.p.flags[556] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s558(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[558];
+    Some(v)
+}
+#[inline(always)]
+fn s563(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 563, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s564(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 564, self.s355()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s565(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s564()?);
+    Some(v)
+}
+#[inline(always)]
+fn s566(&mut self) -> Option<bool> {
+    let v = (self.s563()? || self.s565()?);
+    Some(v)
+}
+#[inline(always)]
+fn s568(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s566()?);
+    self.p.flags[568] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s571(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(5)?;
+    Some(v)
+}
+#[inline(always)]
+fn s572(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Ge, number(self.s571()?)?, number(self.s7()?)?);
+    self.p.flags[572] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s574(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[574];
+    Some(v)
+}
+#[inline(always)]
+fn s575(&mut self) -> Option<&'a Value> {
+    let v = if self.s176()? { self.s92()? } else { self.s72()? };
+    Some(v)
+}
+#[inline(always)]
+fn s576(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Ne, self.s178()?, self.s575()?, false)?;
+    self.p.flags[576] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s578(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[578];
+    Some(v)
+}
+#[inline(always)]
+fn s580(&mut self) -> Option<bool> {
+    let v = (self.s313()? && self.s315()?);
+    self.p.flags[580] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s581(&mut self) -> Option<bool> {
+    let v = (self.s313()? && self.s315()? && self.s318()? && self.s322()?);
+    self.p.flags[581] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s583(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s583 { return Some(v); }
+    let v = (self.s581()? && !(self.s173()?));
+    self.m.s583 = Some(v);
+    self.p.flags[583] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s584(&mut self) -> Option<bool> {
+    let v = (self.s580()? && !(self.s583()? || self.s173()?));
+    self.p.flags[584] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s585(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[585];
+    Some(v)
+}
+#[inline]
+fn s586(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[586];
+    Some(v)
+}
+#[inline(always)]
+fn s587(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[587];
+    Some(v)
+}
+#[inline(always)]
+fn s588(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[588];
+    Some(v)
+}
+#[inline]
+fn s589(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s589 { return Some(v); }
+    let v = 'outcome: {
+        if self.s584()? { break 'outcome self.s585()?; }
+        if self.s583()? { break 'outcome self.s586()?; }
+        if self.s173()? { break 'outcome self.s587()?; }
+        self.s588()?
+    };
+    self.m.s589 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s590(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Eq, self.s589()?, self.s585()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s591(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Eq, self.s589()?, self.s586()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s592(&mut self) -> Option<bool> {
+    let v = (self.s590()? || self.s591()?);
+    self.p.flags[592] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s594(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[594];
+    Some(v)
+}
+#[inline(always)]
+fn s595(&mut self) -> Option<&'a Value> {
+    let v = 'outcome: {
+        if self.s592()? { break 'outcome self.s594()?; }
+        &ABSENT
+    };
+    Some(v)
+}
+}
 }
 
 /// The plan on 2026-01-01 of: D.Lgs. 138/2024 of 2024-10-16, DPCM 221/2024 of 2026-01-01.
@@ -5883,6 +8381,2399 @@ fn n578(ev: &mut Evaluator<'_>) {
     }
     ev.pick(578, &[], None);
 }
+pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
+    let [v290, v319, v307, v342, v344, v577, v578, v152, v157] = {
+        let Some(p) = ev.lean_parts() else { return false; };
+        let mut run = Run { p, m: Memo::default() };
+        match run.results() { Some(v) => v, None => return false }
+    };
+    ev.put(290, v290);
+    ev.put(319, v319);
+    ev.put(307, v307);
+    ev.put(342, v342);
+    ev.put(344, v344);
+    ev.put(577, v577);
+    ev.put(578, v578);
+    ev.put(152, v152);
+    ev.put(157, v157);
+    ev.collect(326, &[317, 317, 317], None);
+    ev.collect(340, &[290, 329, 335, 329], None);
+    ev.collect(563, &[353, 363, 365, 374, 390, 400, 411, 419, 431, 443, 452, 454, 462, 471, 480, 490, 499, 507, 516, 531, 540, 549, 561], None);
+    ev.collect(572, &[565, 569], None);
+    true
+}
+#[derive(Default)]
+struct Memo<'a> {
+    _a: std::marker::PhantomData<&'a Value>,
+    s9: Option<Decimal>,
+    s14: Option<Decimal>,
+    s19: Option<Decimal>,
+    s26: Option<Decimal>,
+    s29: Option<Decimal>,
+    s32: Option<Decimal>,
+    s35: Option<&'a Value>,
+    s37: Option<Decimal>,
+    s38: Option<&'a Value>,
+    s40: Option<Decimal>,
+    s41: Option<&'a Value>,
+    s43: Option<Decimal>,
+    s72: Option<&'a Value>,
+    s92: Option<&'a Value>,
+    s96: Option<bool>,
+    s97: Option<&'a Value>,
+    s99: Option<Decimal>,
+    s100: Option<&'a Value>,
+    s102: Option<Decimal>,
+    s103: Option<&'a Value>,
+    s105: Option<Decimal>,
+    s126: Option<&'a Value>,
+    s147: Option<&'a Value>,
+    s152: Option<&'a Value>,
+    s157: Option<&'a Value>,
+    s173: Option<bool>,
+    s176: Option<bool>,
+    s178: Option<&'a Value>,
+    s180: Option<bool>,
+    s181: Option<bool>,
+    s191: Option<bool>,
+    s195: Option<bool>,
+    s198: Option<bool>,
+    s199: Option<&'a Value>,
+    s210: Option<bool>,
+    s223: Option<&'a Value>,
+    s230: Option<bool>,
+    s232: Option<bool>,
+    s258: Option<bool>,
+    s269: Option<bool>,
+    s279: Option<bool>,
+    s290: Option<bool>,
+    s291: Option<bool>,
+    s293: Option<bool>,
+    s295: Option<bool>,
+    s298: Option<bool>,
+    s301: Option<bool>,
+    s303: Option<bool>,
+    s307: Option<&'a Value>,
+    s308: Option<bool>,
+    s317: Option<bool>,
+    s329: Option<bool>,
+    s348: Option<&'a Value>,
+}
+struct Run<'a> {
+    p: LeanParts<'a>,
+    m: Memo<'a>,
+}
+impl<'a> Run<'a> {
+fn results(&mut self) -> Option<[Value; 9]> {
+    let _ = self.s317()?;
+    let _ = self.s317()?;
+    let _ = self.s317()?;
+    let _ = self.s290()?;
+    let _ = self.s329()?;
+    let _ = self.s335()?;
+    let _ = self.s329()?;
+    let _ = self.s353()?;
+    let _ = self.s363()?;
+    let _ = self.s365()?;
+    let _ = self.s374()?;
+    let _ = self.s390()?;
+    let _ = self.s400()?;
+    let _ = self.s411()?;
+    let _ = self.s419()?;
+    let _ = self.s431()?;
+    let _ = self.s443()?;
+    let _ = self.s452()?;
+    let _ = self.s454()?;
+    let _ = self.s462()?;
+    let _ = self.s471()?;
+    let _ = self.s480()?;
+    let _ = self.s490()?;
+    let _ = self.s499()?;
+    let _ = self.s507()?;
+    let _ = self.s516()?;
+    let _ = self.s531()?;
+    let _ = self.s540()?;
+    let _ = self.s549()?;
+    let _ = self.s561()?;
+    let _ = self.s565()?;
+    let _ = self.s569()?;
+    Some([
+        Value::Bool(self.s290()?),
+        Value::Bool(self.s319()?),
+        self.s307()?.clone(),
+        self.s342()?.clone(),
+        self.s344()?.clone(),
+        self.s577()?.clone(),
+        self.s578()?.clone(),
+        self.s152()?.clone(),
+        self.s157()?.clone(),
+    ])
+}
+#[inline]
+fn s0(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(3)?;
+    Some(v)
+}
+#[inline]
+fn s1(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline]
+fn s2(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 1)?;
+    Some(v)
+}
+#[inline]
+fn s3(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s4(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Mul, number(self.s2(item)?)?, number(self.s3(item)?)?)?;
+    Some(v)
+}
+#[inline]
+fn s5(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[5];
+    Some(v)
+}
+#[inline(always)]
+fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
+    Some(v)
+}
+#[inline]
+fn s7(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[7];
+    Some(v)
+}
+#[inline]
+fn s8(&mut self, item: &'a Value) -> Option<bool> {
+    let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, number(self.s7()?)?);
+    Some(v)
+}
+#[inline]
+fn s9(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s9 { return Some(v); }
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            let v = self.s6(item)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s9 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s11(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 2)?;
+    Some(v)
+}
+#[inline]
+fn s12(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Mul, number(self.s11(item)?)?, number(self.s3(item)?)?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
+    Some(v)
+}
+#[inline]
+fn s14(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s14 { return Some(v); }
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            let v = self.s13(item)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s14 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s16(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 3)?;
+    Some(v)
+}
+#[inline]
+fn s17(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Mul, number(self.s16(item)?)?, number(self.s3(item)?)?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
+    let v = exact(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
+    Some(v)
+}
+#[inline]
+fn s19(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s19 { return Some(v); }
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            let v = self.s18(item)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s19 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s21(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(4)?;
+    Some(v)
+}
+#[inline]
+fn s22(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline(always)]
+fn s23(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s24(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 3)?;
+    Some(v)
+}
+#[inline]
+fn s25(&mut self, item: &'a Value) -> Option<bool> {
+    let v = !truth(self.s24(item)?)?;
+    Some(v)
+}
+#[inline]
+fn s26(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s26 { return Some(v); }
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s25(item)? { continue; }
+            kept += 1;
+            let v = number(self.s23(item)?)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s26 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s28(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 1)?;
+    Some(v)
+}
+#[inline]
+fn s29(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s29 { return Some(v); }
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s25(item)? { continue; }
+            kept += 1;
+            let v = number(self.s28(item)?)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s29 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s31(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s22(item)?, 2)?;
+    Some(v)
+}
+#[inline]
+fn s32(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s32 { return Some(v); }
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s25(item)? { continue; }
+            kept += 1;
+            let v = number(self.s31(item)?)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    self.m.s32 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s34(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(1)?;
+    Some(v)
+}
+#[inline]
+fn s35(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s35 { return Some(v); }
+    let v = field(self.s34()?, 0)?;
+    self.m.s35 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s36(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
+    Some(v)
+}
+#[inline]
+fn s37(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s37 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s36()?, self.s26()?)?;
+    self.m.s37 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s38(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s38 { return Some(v); }
+    let v = field(self.s34()?, 1)?;
+    self.m.s38 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s39(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
+    Some(v)
+}
+#[inline]
+fn s40(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s40 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s39()?, self.s29()?)?;
+    self.m.s40 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s41(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s41 { return Some(v); }
+    let v = field(self.s34()?, 2)?;
+    self.m.s41 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s42(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
+    Some(v)
+}
+#[inline]
+fn s43(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s43 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s42()?, self.s32()?)?;
+    self.m.s43 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s44(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[44];
+    Some(v)
+}
+#[inline(always)]
+fn s45(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline]
+fn s46(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[46];
+    Some(v)
+}
+#[inline(always)]
+fn s47(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s48(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s49(&mut self) -> Option<bool> {
+    let v = (self.s47()? || self.s48()?);
+    Some(v)
+}
+#[inline(always)]
+fn s50(&mut self) -> Option<bool> {
+    let v = (self.s45()? && self.s49()?);
+    Some(v)
+}
+#[inline]
+fn s51(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[51];
+    Some(v)
+}
+#[inline]
+fn s52(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[52];
+    Some(v)
+}
+#[inline(always)]
+fn s53(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline]
+fn s54(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[54];
+    Some(v)
+}
+#[inline(always)]
+fn s55(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s56(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s57(&mut self) -> Option<bool> {
+    let v = (self.s55()? || self.s56()?);
+    Some(v)
+}
+#[inline(always)]
+fn s58(&mut self) -> Option<bool> {
+    let v = (self.s53()? && self.s57()?);
+    Some(v)
+}
+#[inline]
+fn s59(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[59];
+    Some(v)
+}
+#[inline]
+fn s60(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[60];
+    Some(v)
+}
+#[inline(always)]
+fn s61(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline]
+fn s62(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[62];
+    Some(v)
+}
+#[inline(always)]
+fn s63(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline]
+fn s64(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[64];
+    Some(v)
+}
+#[inline(always)]
+fn s65(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s66(&mut self) -> Option<bool> {
+    let v = (self.s63()? || self.s65()?);
+    Some(v)
+}
+#[inline(always)]
+fn s67(&mut self) -> Option<bool> {
+    let v = (self.s61()? && self.s66()?);
+    Some(v)
+}
+#[inline]
+fn s68(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[68];
+    Some(v)
+}
+#[inline]
+fn s69(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[69];
+    Some(v)
+}
+#[inline(always)]
+fn s70(&mut self) -> Option<&'a Value> {
+    let v = if self.s67()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s71(&mut self) -> Option<&'a Value> {
+    let v = if self.s58()? { self.s59()? } else { self.s70()? };
+    Some(v)
+}
+#[inline]
+fn s72(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s72 { return Some(v); }
+    let v = if self.s50()? { self.s51()? } else { self.s71()? };
+    self.m.s72 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s75(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s76(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s77(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s78(&mut self) -> Option<bool> {
+    let v = (self.s76()? || self.s77()?);
+    Some(v)
+}
+#[inline(always)]
+fn s79(&mut self) -> Option<bool> {
+    let v = (self.s75()? && self.s78()?);
+    Some(v)
+}
+#[inline(always)]
+fn s80(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s81(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s82(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s83(&mut self) -> Option<bool> {
+    let v = (self.s81()? || self.s82()?);
+    Some(v)
+}
+#[inline(always)]
+fn s84(&mut self) -> Option<bool> {
+    let v = (self.s80()? && self.s83()?);
+    Some(v)
+}
+#[inline(always)]
+fn s85(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s86(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s87(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s88(&mut self) -> Option<bool> {
+    let v = (self.s86()? || self.s87()?);
+    Some(v)
+}
+#[inline(always)]
+fn s89(&mut self) -> Option<bool> {
+    let v = (self.s85()? && self.s88()?);
+    Some(v)
+}
+#[inline(always)]
+fn s90(&mut self) -> Option<&'a Value> {
+    let v = if self.s89()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s91(&mut self) -> Option<&'a Value> {
+    let v = if self.s84()? { self.s59()? } else { self.s90()? };
+    Some(v)
+}
+#[inline]
+fn s92(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s92 { return Some(v); }
+    let v = if self.s79()? { self.s51()? } else { self.s91()? };
+    self.m.s92 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s95(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(2)?;
+    Some(v)
+}
+#[inline]
+fn s96(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s96 { return Some(v); }
+    let v = (!self.s95()?.is_absent() == true);
+    self.m.s96 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s97(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s97 { return Some(v); }
+    let v = field(self.s95()?, 0)?;
+    self.m.s97 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s98(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
+    Some(v)
+}
+#[inline]
+fn s99(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s99 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s98()?, self.s26()?)?;
+    self.m.s99 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s100(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s100 { return Some(v); }
+    let v = field(self.s95()?, 1)?;
+    self.m.s100 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s101(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
+    Some(v)
+}
+#[inline]
+fn s102(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s102 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s101()?, self.s29()?)?;
+    self.m.s102 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s103(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s103 { return Some(v); }
+    let v = field(self.s95()?, 2)?;
+    self.m.s103 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s104(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
+    Some(v)
+}
+#[inline]
+fn s105(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s105 { return Some(v); }
+    let v = exact(ArithOp::Add, self.s104()?, self.s32()?)?;
+    self.m.s105 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s106(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s107(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s108(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s109(&mut self) -> Option<bool> {
+    let v = (self.s107()? || self.s108()?);
+    Some(v)
+}
+#[inline(always)]
+fn s110(&mut self) -> Option<bool> {
+    let v = (self.s106()? && self.s109()?);
+    Some(v)
+}
+#[inline(always)]
+fn s111(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s112(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s113(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s114(&mut self) -> Option<bool> {
+    let v = (self.s112()? || self.s113()?);
+    Some(v)
+}
+#[inline(always)]
+fn s115(&mut self) -> Option<bool> {
+    let v = (self.s111()? && self.s114()?);
+    Some(v)
+}
+#[inline(always)]
+fn s116(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s117(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s118(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s119(&mut self) -> Option<bool> {
+    let v = (self.s117()? || self.s118()?);
+    Some(v)
+}
+#[inline(always)]
+fn s120(&mut self) -> Option<bool> {
+    let v = (self.s116()? && self.s119()?);
+    Some(v)
+}
+#[inline(always)]
+fn s121(&mut self) -> Option<&'a Value> {
+    let v = if self.s120()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s122(&mut self) -> Option<&'a Value> {
+    let v = if self.s115()? { self.s59()? } else { self.s121()? };
+    Some(v)
+}
+#[inline(always)]
+fn s123(&mut self) -> Option<&'a Value> {
+    let v = if self.s110()? { self.s51()? } else { self.s122()? };
+    Some(v)
+}
+#[inline]
+fn s125(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[125];
+    Some(v)
+}
+#[inline]
+fn s126(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s126 { return Some(v); }
+    let v = if self.s96()? { self.s123()? } else { self.s125()? };
+    self.m.s126 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s128(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s129(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s130(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s46()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s131(&mut self) -> Option<bool> {
+    let v = (self.s129()? || self.s130()?);
+    Some(v)
+}
+#[inline(always)]
+fn s132(&mut self) -> Option<bool> {
+    let v = (self.s128()? && self.s131()?);
+    Some(v)
+}
+#[inline(always)]
+fn s133(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s52()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s134(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s135(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s54()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s136(&mut self) -> Option<bool> {
+    let v = (self.s134()? || self.s135()?);
+    Some(v)
+}
+#[inline(always)]
+fn s137(&mut self) -> Option<bool> {
+    let v = (self.s133()? && self.s136()?);
+    Some(v)
+}
+#[inline(always)]
+fn s138(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s60()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s139(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s62()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s140(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s64()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s141(&mut self) -> Option<bool> {
+    let v = (self.s139()? || self.s140()?);
+    Some(v)
+}
+#[inline(always)]
+fn s142(&mut self) -> Option<bool> {
+    let v = (self.s138()? && self.s141()?);
+    Some(v)
+}
+#[inline(always)]
+fn s143(&mut self) -> Option<&'a Value> {
+    let v = if self.s142()? { self.s68()? } else { self.s69()? };
+    Some(v)
+}
+#[inline(always)]
+fn s144(&mut self) -> Option<&'a Value> {
+    let v = if self.s137()? { self.s59()? } else { self.s143()? };
+    Some(v)
+}
+#[inline(always)]
+fn s145(&mut self) -> Option<&'a Value> {
+    let v = if self.s132()? { self.s51()? } else { self.s144()? };
+    Some(v)
+}
+#[inline]
+fn s147(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s147 { return Some(v); }
+    let v = if self.s96()? { self.s145()? } else { self.s125()? };
+    self.m.s147 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s149(&mut self) -> Option<bool> {
+    let v = (!self.s126()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s150(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Ne, self.s126()?, self.s72()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s151(&mut self) -> Option<bool> {
+    let v = (self.s149()? && self.s150()?);
+    Some(v)
+}
+#[inline]
+fn s152(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s152 { return Some(v); }
+    let v = if self.s151()? { self.s126()? } else { self.s72()? };
+    self.m.s152 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s154(&mut self) -> Option<bool> {
+    let v = (!self.s147()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s155(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Ne, self.s147()?, self.s92()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s156(&mut self) -> Option<bool> {
+    let v = (self.s154()? && self.s155()?);
+    Some(v)
+}
+#[inline]
+fn s157(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s157 { return Some(v); }
+    let v = if self.s156()? { self.s147()? } else { self.s92()? };
+    self.m.s157 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s159(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(12)?;
+    Some(v)
+}
+#[inline(always)]
+fn s160(&mut self) -> Option<bool> {
+    let v = (!self.s159()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s161(&mut self) -> Option<&'a Value> {
+    let v = field(self.s159()?, 3)?;
+    Some(v)
+}
+#[inline]
+fn s162(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(11)?;
+    Some(v)
+}
+#[inline(always)]
+fn s163(&mut self) -> Option<bool> {
+    let v = (!self.s162()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s164(&mut self) -> Option<&'a Value> {
+    let v = field(self.s162()?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s165(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline]
+fn s170(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[170];
+    Some(v)
+}
+#[inline(always)]
+fn s171(&mut self, item: &'a Value) -> Option<bool> {
+    let v = member(self.s165(item)?, self.s170()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s172(&mut self) -> Option<bool> {
+    let v = {
+        let items = elements(self.s164()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s171(item)? { continue; }
+            kept += 1;
+            break;
+        }
+        let _ = &total;
+        kept > 0
+    };
+    Some(v)
+}
+#[inline]
+fn s173(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s173 { return Some(v); }
+    let v = (self.s163()? && self.s172()?);
+    self.m.s173 = Some(v);
+    self.p.flags[173] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s175(&mut self) -> Option<bool> {
+    let v = !self.s173()?;
+    Some(v)
+}
+#[inline]
+fn s176(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s176 { return Some(v); }
+    let v = (self.s160()? && truth(self.s161()?)? && self.s175()?);
+    self.m.s176 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s178(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s178 { return Some(v); }
+    let v = if self.s176()? { self.s157()? } else { self.s152()? };
+    self.m.s178 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s180(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s180 { return Some(v); }
+    let v = compare_values(CmpOp::Eq, self.s178()?, self.s68()?, false)?;
+    self.m.s180 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s181(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s181 { return Some(v); }
+    let v = compare_values(CmpOp::Eq, self.s178()?, self.s69()?, false)?;
+    self.m.s181 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s182(&mut self) -> Option<bool> {
+    let v = (self.s180()? || self.s181()?);
+    Some(v)
+}
+#[inline]
+fn s184(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(0)?;
+    Some(v)
+}
+#[inline]
+fn s191(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s191 { return Some(v); }
+    let v = table_truth(self.p.compiled, 191, self.s184()?)?;
+    self.m.s191 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s195(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s195 { return Some(v); }
+    let v = table_truth(self.p.compiled, 195, self.s184()?)?;
+    self.m.s195 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s197(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(10)?;
+    Some(v)
+}
+#[inline]
+fn s198(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s198 { return Some(v); }
+    let v = (!self.s197()?.is_absent() == true);
+    self.m.s198 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s199(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s199 { return Some(v); }
+    let v = field(self.s197()?, 0)?;
+    self.m.s199 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s200(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[200];
+    Some(v)
+}
+#[inline(always)]
+fn s201(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s200()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s202(&mut self) -> Option<bool> {
+    let v = (self.s198()? && self.s201()?);
+    Some(v)
+}
+#[inline(always)]
+fn s204(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[204];
+    Some(v)
+}
+#[inline(always)]
+fn s205(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s204()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s206(&mut self) -> Option<&'a Value> {
+    let v = field(self.s197()?, 1)?;
+    Some(v)
+}
+#[inline(always)]
+fn s207(&mut self) -> Option<Decimal> {
+    let v = {
+        let items = elements(self.s206()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            kept += 1;
+        }
+        let _ = &total;
+        Decimal::from(kept)
+    };
+    Some(v)
+}
+#[inline]
+fn s208(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[208];
+    Some(v)
+}
+#[inline(always)]
+fn s209(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, self.s207()?, number(self.s208()?)?);
+    Some(v)
+}
+#[inline]
+fn s210(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s210 { return Some(v); }
+    let v = (self.s198()? && self.s205()? && self.s209()?);
+    self.m.s210 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s219(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 219, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s221(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 221, self.s184()?)?;
+    Some(v)
+}
+#[inline]
+fn s223(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s223 { return Some(v); }
+    let v = field(self.s197()?, 2)?;
+    self.m.s223 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s224(&mut self) -> Option<bool> {
+    let v = (!self.s223()?.is_absent() == true);
+    Some(v)
+}
+#[inline]
+fn s225(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[225];
+    Some(v)
+}
+#[inline(always)]
+fn s226(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Eq, self.s223()?, self.s225()?, false)?;
+    Some(v)
+}
+#[inline(always)]
+fn s227(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[227];
+    Some(v)
+}
+#[inline(always)]
+fn s228(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s227()?)?);
+    Some(v)
+}
+#[inline]
+fn s229(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(9)?;
+    Some(v)
+}
+#[inline]
+fn s230(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s230 { return Some(v); }
+    let v = (!self.s229()?.is_absent() == true);
+    self.m.s230 = Some(v);
+    self.p.flags[230] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s231(&mut self) -> Option<bool> {
+    let v = (self.s228()? && self.s230()?);
+    Some(v)
+}
+#[inline]
+fn s232(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s232 { return Some(v); }
+    let v = (self.s195()? && self.s202()?);
+    self.m.s232 = Some(v);
+    self.p.flags[232] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s233(&mut self) -> Option<bool> {
+    let v = (number(self.s199()?)? == number(self.s44()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s234(&mut self) -> Option<bool> {
+    let v = (self.s233()? && self.s173()?);
+    Some(v)
+}
+#[inline(always)]
+fn s235(&mut self) -> Option<bool> {
+    let v = (self.s231()? || self.s232()? || self.s210()? || self.s234()?);
+    Some(v)
+}
+#[inline(always)]
+fn s236(&mut self) -> Option<bool> {
+    let v = (self.s198()? && self.s224()? && self.s226()? && self.s235()?);
+    Some(v)
+}
+#[inline(always)]
+fn s247(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[247];
+    Some(v)
+}
+#[inline(always)]
+fn s254(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[254];
+    Some(v)
+}
+#[inline(always)]
+fn s256(&mut self) -> Option<bool> {
+    let v = (self.s191()? && self.s182()?);
+    self.p.flags[256] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s257(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(13)?;
+    Some(v)
+}
+#[inline]
+fn s258(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s258 { return Some(v); }
+    let v = !truth(self.s257()?)?;
+    self.m.s258 = Some(v);
+    self.p.flags[258] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s260(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(14)?;
+    self.p.flags[260] = flag_of(v);
+    Some(v)
+}
+#[inline(always)]
+fn s262(&mut self) -> Option<bool> {
+    let v = (self.s256()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[262] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s263(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[263];
+    Some(v)
+}
+#[inline]
+fn s264(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(8)?;
+    self.p.flags[264] = flag_of(v);
+    Some(v)
+}
+#[inline(always)]
+fn s265(&mut self) -> Option<bool> {
+    let v = (truth(self.s264()?)? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[265] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s269(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s269 { return Some(v); }
+    let v = table_truth(self.p.compiled, 269, self.s184()?)?;
+    self.m.s269 = Some(v);
+    self.p.flags[269] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s270(&mut self) -> Option<bool> {
+    let v = (self.s269()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[270] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s271(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(6)?;
+    Some(v)
+}
+#[inline(always)]
+fn s274(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 274, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s275(&mut self) -> Option<bool> {
+    let v = (truth(self.s271()?)? || self.s274()?);
+    self.p.flags[275] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s276(&mut self) -> Option<bool> {
+    let v = (self.s275()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[276] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s279(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s279 { return Some(v); }
+    let v = table_truth(self.p.compiled, 279, self.s184()?)?;
+    self.m.s279 = Some(v);
+    self.p.flags[279] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s280(&mut self) -> Option<bool> {
+    let v = (self.s279()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[280] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s281(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(7)?;
+    self.p.flags[281] = flag_of(v);
+    Some(v)
+}
+#[inline(always)]
+fn s282(&mut self) -> Option<bool> {
+    let v = (truth(self.s281()?)? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[282] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s283(&mut self) -> Option<bool> {
+    let v = (self.s230()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[283] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s284(&mut self) -> Option<bool> {
+    let v = (self.s232()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[284] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s285(&mut self) -> Option<bool> {
+    let v = (self.s191()? || self.s195()? || self.s230()?);
+    Some(v)
+}
+#[inline(always)]
+fn s286(&mut self) -> Option<bool> {
+    let v = (self.s210()? && self.s285()?);
+    self.p.flags[286] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s287(&mut self) -> Option<bool> {
+    let v = (self.s286()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[287] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s288(&mut self) -> Option<bool> {
+    let v = (self.s173()? && !(self.s258()? || truth(self.s260()?)?));
+    self.p.flags[288] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s289(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[289];
+    Some(v)
+}
+#[inline]
+fn s290(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s290 { return Some(v); }
+    let v = 'outcome: {
+        if self.s262()? { break 'outcome truth(self.s263()?)?; }
+        if self.s265()? { break 'outcome truth(self.s263()?)?; }
+        if self.s270()? { break 'outcome truth(self.s263()?)?; }
+        if self.s276()? { break 'outcome truth(self.s263()?)?; }
+        if self.s280()? { break 'outcome truth(self.s263()?)?; }
+        if self.s282()? { break 'outcome truth(self.s263()?)?; }
+        if self.s283()? { break 'outcome truth(self.s263()?)?; }
+        if self.s284()? { break 'outcome truth(self.s263()?)?; }
+        if self.s287()? { break 'outcome truth(self.s263()?)?; }
+        if self.s288()? { break 'outcome truth(self.s263()?)?; }
+        if self.s258()? { break 'outcome truth(self.s289()?)?; }
+        if truth(self.s260()?)? { break 'outcome truth(self.s289()?)?; }
+        truth(self.s289()?)?
+    };
+    self.m.s290 = Some(v);
+    self.p.flags[290] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s291(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s291 { return Some(v); }
+    let v = (self.s290()? && self.s221()? && self.s181()?);
+    self.m.s291 = Some(v);
+    self.p.flags[291] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s293(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s293 { return Some(v); }
+    let v = (self.s290()? && truth(self.s264()?)?);
+    self.m.s293 = Some(v);
+    self.p.flags[293] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s295(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s295 { return Some(v); }
+    let v = (self.s290()? && self.s180()? && self.s269()?);
+    self.m.s295 = Some(v);
+    self.p.flags[295] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s297(&mut self) -> Option<bool> {
+    let v = (truth(self.s271()?)? || self.s279()?);
+    Some(v)
+}
+#[inline]
+fn s298(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s298 { return Some(v); }
+    let v = (self.s290()? && self.s297()?);
+    self.m.s298 = Some(v);
+    self.p.flags[298] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s300(&mut self) -> Option<&'a Value> {
+    let v = cell(self.p.compiled, 1, 1, self.s229()?)?;
+    Some(v)
+}
+#[inline]
+fn s301(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s301 { return Some(v); }
+    let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
+    self.m.s301 = Some(v);
+    self.p.flags[301] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s303(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s303 { return Some(v); }
+    let v = (self.s290()? && self.s236()?);
+    self.m.s303 = Some(v);
+    self.p.flags[303] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s305(&mut self) -> Option<bool> {
+    let v = (self.s290()? && !(self.s291()? || self.s293()? || self.s295()? || self.s298()? || self.s301()? || self.s303()?));
+    self.p.flags[305] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s306(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[306];
+    Some(v)
+}
+#[inline]
+fn s307(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s307 { return Some(v); }
+    let v = 'outcome: {
+        if self.s305()? { break 'outcome self.s306()?; }
+        if self.s291()? { break 'outcome self.s225()?; }
+        if self.s293()? { break 'outcome self.s225()?; }
+        if self.s295()? { break 'outcome self.s225()?; }
+        if self.s298()? { break 'outcome self.s225()?; }
+        if self.s301()? { break 'outcome self.s225()?; }
+        if self.s303()? { break 'outcome self.s225()?; }
+        &ABSENT
+    };
+    self.m.s307 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s308(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s308 { return Some(v); }
+    let v = (!self.s307()?.is_absent() == true);
+    self.m.s308 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s310(&mut self) -> Option<bool> {
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s8(item)? { continue; }
+            kept += 1;
+            break;
+        }
+        let _ = &total;
+        kept > 0
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s311(&mut self) -> Option<Decimal> {
+    let v = {
+        let items = elements(self.s21()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            kept += 1;
+        }
+        let _ = &total;
+        Decimal::from(kept)
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s312(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, self.s311()?, number(self.s208()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s313(&mut self) -> Option<bool> {
+    let v = (self.s310()? || self.s312()?);
+    Some(v)
+}
+#[inline(always)]
+fn s315(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Ne, self.s152()?, self.s157()?, false)?;
+    Some(v)
+}
+#[inline]
+fn s317(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s317 { return Some(v); }
+    let v = (self.s308()? && self.s219()?);
+    self.m.s317 = Some(v);
+    self.p.flags[317] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s319(&mut self) -> Option<bool> {
+    let v = 'outcome: {
+        if self.s317()? { break 'outcome truth(self.s263()?)?; }
+        truth(self.s289()?)?
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s321(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[321];
+    Some(v)
+}
+#[inline(always)]
+fn s323(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[323];
+    Some(v)
+}
+#[inline(always)]
+fn s325(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[325];
+    Some(v)
+}
+#[inline(always)]
+fn s328(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[328];
+    Some(v)
+}
+#[inline]
+fn s329(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s329 { return Some(v); }
+    let v = (self.s290()? && self.s308()?);
+    self.m.s329 = Some(v);
+    self.p.flags[329] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s331(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[331];
+    Some(v)
+}
+#[inline(always)]
+fn s333(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 333, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s334(&mut self) -> Option<bool> {
+    let v = (truth(self.s281()?)? || self.s333()?);
+    Some(v)
+}
+#[inline(always)]
+fn s335(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s308()? && self.s334()?);
+    self.p.flags[335] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s337(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[337];
+    Some(v)
+}
+#[inline(always)]
+fn s339(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[339];
+    Some(v)
+}
+#[inline(always)]
+fn s342(&mut self) -> Option<&'a Value> {
+    let v = 'outcome: {
+        if self.s290()? { break 'outcome self.s247()?; }
+        &ABSENT
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s344(&mut self) -> Option<&'a Value> {
+    let v = 'outcome: {
+        if self.s329()? { break 'outcome self.s254()?; }
+        &ABSENT
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s347(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 347, self.s184()?)?;
+    Some(v)
+}
+#[inline]
+fn s348(&mut self) -> Option<&'a Value> {
+    if let Some(v) = self.m.s348 { return Some(v); }
+    let v = field(self.s162()?, 1)?;
+    self.m.s348 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s349(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 349, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s350(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s349()?);
+    Some(v)
+}
+#[inline(always)]
+fn s351(&mut self) -> Option<bool> {
+    let v = (self.s347()? || self.s350()?);
+    Some(v)
+}
+#[inline(always)]
+fn s353(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s351()?);
+    self.p.flags[353] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s355(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[355];
+    Some(v)
+}
+#[inline(always)]
+fn s358(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 358, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s359(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 359, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s360(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s359()?);
+    Some(v)
+}
+#[inline(always)]
+fn s361(&mut self) -> Option<bool> {
+    let v = (self.s358()? || self.s360()?);
+    Some(v)
+}
+#[inline(always)]
+fn s363(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s361()?);
+    self.p.flags[363] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s365(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s230()?);
+    self.p.flags[365] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s369(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 369, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s370(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 370, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s371(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s370()?);
+    Some(v)
+}
+#[inline(always)]
+fn s372(&mut self) -> Option<bool> {
+    let v = (self.s369()? || self.s371()?);
+    Some(v)
+}
+#[inline(always)]
+fn s374(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s372()?);
+    self.p.flags[374] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s378(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 378, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s379(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 379, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s380(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s379()?);
+    Some(v)
+}
+#[inline(always)]
+fn s381(&mut self) -> Option<bool> {
+    let v = (self.s378()? || self.s380()?);
+    Some(v)
+}
+#[inline(always)]
+fn s384(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 384, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s385(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 385, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s386(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s385()?);
+    Some(v)
+}
+#[inline(always)]
+fn s387(&mut self) -> Option<bool> {
+    let v = (self.s384()? || self.s386()?);
+    Some(v)
+}
+#[inline(always)]
+fn s389(&mut self) -> Option<bool> {
+    let v = (self.s381()? || self.s387()?);
+    Some(v)
+}
+#[inline(always)]
+fn s390(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s389()?);
+    self.p.flags[390] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s392(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[392];
+    Some(v)
+}
+#[inline(always)]
+fn s395(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 395, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s396(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 396, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s397(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s396()?);
+    Some(v)
+}
+#[inline(always)]
+fn s398(&mut self) -> Option<bool> {
+    let v = (self.s395()? || self.s397()?);
+    Some(v)
+}
+#[inline(always)]
+fn s400(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s398()?);
+    self.p.flags[400] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s402(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[402];
+    Some(v)
+}
+#[inline(always)]
+fn s406(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 406, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s407(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 407, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s408(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s407()?);
+    Some(v)
+}
+#[inline(always)]
+fn s409(&mut self) -> Option<bool> {
+    let v = (self.s406()? || self.s408()?);
+    Some(v)
+}
+#[inline(always)]
+fn s411(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s409()?);
+    self.p.flags[411] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s414(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 414, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s415(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 415, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s416(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s415()?);
+    Some(v)
+}
+#[inline(always)]
+fn s417(&mut self) -> Option<bool> {
+    let v = (self.s414()? || self.s416()?);
+    Some(v)
+}
+#[inline(always)]
+fn s419(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s417()?);
+    self.p.flags[419] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s426(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 426, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s427(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 427, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s428(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s427()?);
+    Some(v)
+}
+#[inline(always)]
+fn s429(&mut self) -> Option<bool> {
+    let v = (self.s426()? || self.s428()?);
+    Some(v)
+}
+#[inline(always)]
+fn s431(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s429()?);
+    self.p.flags[431] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s438(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 438, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s439(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 439, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s440(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s439()?);
+    Some(v)
+}
+#[inline(always)]
+fn s441(&mut self) -> Option<bool> {
+    let v = (self.s438()? || self.s440()?);
+    Some(v)
+}
+#[inline(always)]
+fn s443(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s441()?);
+    self.p.flags[443] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s447(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 447, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s448(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 448, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s449(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s448()?);
+    Some(v)
+}
+#[inline(always)]
+fn s450(&mut self) -> Option<bool> {
+    let v = (self.s447()? || self.s449()?);
+    Some(v)
+}
+#[inline(always)]
+fn s452(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s450()?);
+    self.p.flags[452] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s454(&mut self) -> Option<bool> {
+    let v = (self.s290()? && truth(self.s281()?)?);
+    self.p.flags[454] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s457(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 457, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s458(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 458, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s459(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s458()?);
+    Some(v)
+}
+#[inline(always)]
+fn s460(&mut self) -> Option<bool> {
+    let v = (self.s457()? || self.s459()?);
+    Some(v)
+}
+#[inline(always)]
+fn s462(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s460()?);
+    self.p.flags[462] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s464(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[464];
+    Some(v)
+}
+#[inline(always)]
+fn s466(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 466, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s467(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 467, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s468(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s467()?);
+    Some(v)
+}
+#[inline(always)]
+fn s469(&mut self) -> Option<bool> {
+    let v = (self.s466()? || self.s468()?);
+    Some(v)
+}
+#[inline(always)]
+fn s471(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s469()?);
+    self.p.flags[471] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s473(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[473];
+    Some(v)
+}
+#[inline(always)]
+fn s475(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 475, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s476(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 476, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s477(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s476()?);
+    Some(v)
+}
+#[inline(always)]
+fn s478(&mut self) -> Option<bool> {
+    let v = (self.s475()? || self.s477()?);
+    Some(v)
+}
+#[inline(always)]
+fn s480(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s478()?);
+    self.p.flags[480] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s485(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 485, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s486(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 486, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s487(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s486()?);
+    Some(v)
+}
+#[inline(always)]
+fn s488(&mut self) -> Option<bool> {
+    let v = (self.s485()? || self.s487()?);
+    Some(v)
+}
+#[inline(always)]
+fn s490(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s488()?);
+    self.p.flags[490] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s494(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 494, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s495(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 495, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s496(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s495()?);
+    Some(v)
+}
+#[inline(always)]
+fn s497(&mut self) -> Option<bool> {
+    let v = (self.s494()? || self.s496()?);
+    Some(v)
+}
+#[inline(always)]
+fn s499(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s497()?);
+    self.p.flags[499] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s502(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 502, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s503(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 503, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s504(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s503()?);
+    Some(v)
+}
+#[inline(always)]
+fn s505(&mut self) -> Option<bool> {
+    let v = (self.s502()? || self.s504()?);
+    Some(v)
+}
+#[inline(always)]
+fn s507(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s505()?);
+    self.p.flags[507] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s509(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[509];
+    Some(v)
+}
+#[inline(always)]
+fn s511(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 511, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s512(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 512, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s513(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s512()?);
+    Some(v)
+}
+#[inline(always)]
+fn s514(&mut self) -> Option<bool> {
+    let v = (self.s511()? || self.s513()?);
+    Some(v)
+}
+#[inline(always)]
+fn s516(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s514()?);
+    self.p.flags[516] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s519(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 519, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s520(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 520, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s521(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s520()?);
+    Some(v)
+}
+#[inline(always)]
+fn s522(&mut self) -> Option<bool> {
+    let v = (self.s519()? || self.s521()?);
+    Some(v)
+}
+#[inline(always)]
+fn s525(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 525, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s526(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 526, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s527(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s526()?);
+    Some(v)
+}
+#[inline(always)]
+fn s528(&mut self) -> Option<bool> {
+    let v = (self.s525()? || self.s527()?);
+    Some(v)
+}
+#[inline(always)]
+fn s530(&mut self) -> Option<bool> {
+    let v = (self.s522()? || self.s528()?);
+    Some(v)
+}
+#[inline(always)]
+fn s531(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s530()?);
+    self.p.flags[531] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s533(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[533];
+    Some(v)
+}
+#[inline(always)]
+fn s535(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 535, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s536(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 536, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s537(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s536()?);
+    Some(v)
+}
+#[inline(always)]
+fn s538(&mut self) -> Option<bool> {
+    let v = (self.s535()? || self.s537()?);
+    Some(v)
+}
+#[inline(always)]
+fn s540(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s538()?);
+    self.p.flags[540] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s542(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[542];
+    Some(v)
+}
+#[inline(always)]
+fn s544(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 544, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s545(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 545, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s546(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s545()?);
+    Some(v)
+}
+#[inline(always)]
+fn s547(&mut self) -> Option<bool> {
+    let v = (self.s544()? || self.s546()?);
+    Some(v)
+}
+#[inline(always)]
+fn s549(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s547()?);
+    self.p.flags[549] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s551(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[551];
+    Some(v)
+}
+#[inline(always)]
+fn s556(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 556, self.s184()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s557(&mut self) -> Option<bool> {
+    let v = table_truth(self.p.compiled, 557, self.s348()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s558(&mut self) -> Option<bool> {
+    let v = (self.s173()? && self.s557()?);
+    Some(v)
+}
+#[inline(always)]
+fn s559(&mut self) -> Option<bool> {
+    let v = (self.s556()? || self.s558()?);
+    Some(v)
+}
+#[inline(always)]
+fn s561(&mut self) -> Option<bool> {
+    let v = (self.s290()? && self.s559()?);
+    self.p.flags[561] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s564(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(5)?;
+    Some(v)
+}
+#[inline(always)]
+fn s565(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Ge, number(self.s564()?)?, number(self.s7()?)?);
+    self.p.flags[565] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s567(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[567];
+    Some(v)
+}
+#[inline(always)]
+fn s568(&mut self) -> Option<&'a Value> {
+    let v = if self.s176()? { self.s92()? } else { self.s72()? };
+    Some(v)
+}
+#[inline(always)]
+fn s569(&mut self) -> Option<bool> {
+    let v = compare_values(CmpOp::Ne, self.s178()?, self.s568()?, false)?;
+    self.p.flags[569] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s571(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[571];
+    Some(v)
+}
+#[inline(always)]
+fn s573(&mut self) -> Option<bool> {
+    let v = (self.s313()? && self.s315()?);
+    self.p.flags[573] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s575(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[575];
+    Some(v)
+}
+#[inline(always)]
+fn s576(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[576];
+    Some(v)
+}
+#[inline(always)]
+fn s577(&mut self) -> Option<&'a Value> {
+    let v = 'outcome: {
+        if self.s573()? { break 'outcome self.s575()?; }
+        self.s576()?
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s578(&mut self) -> Option<&'a Value> {
+    let v = 'outcome: {
+        &ABSENT
+    };
+    Some(v)
+}
+}
 }
 
 /// The plan on 2024-01-01 of: L. 1/2024 of 2024-01-01.
@@ -6180,6 +11071,354 @@ fn n61(ev: &mut Evaluator<'_>) {
     }
     ev.pick(61, &[59, 40], Some(41));
 }
+pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
+    let [v42, v48, v52, v57, v61] = {
+        let Some(p) = ev.lean_parts() else { return false; };
+        let mut run = Run { p, m: Memo::default() };
+        match run.results() { Some(v) => v, None => return false }
+    };
+    ev.put(42, v42);
+    ev.put(48, v48);
+    ev.put(52, v52);
+    ev.put(57, v57);
+    ev.put(61, v61);
+    true
+}
+#[derive(Default)]
+struct Memo<'a> {
+    _a: std::marker::PhantomData<&'a Value>,
+    s2: Option<bool>,
+    s29: Option<bool>,
+    s37: Option<bool>,
+}
+struct Run<'a> {
+    p: LeanParts<'a>,
+    m: Memo<'a>,
+}
+impl<'a> Run<'a> {
+fn results(&mut self) -> Option<[Value; 5]> {
+    Some([
+        Value::Bool(self.s42()?),
+        Value::Num(self.s48()?),
+        Value::Num(self.s52()?),
+        Value::Bool(self.s57()?),
+        Value::Bool(self.s61()?),
+    ])
+}
+#[inline]
+fn s0(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(0)?;
+    Some(v)
+}
+#[inline(always)]
+fn s1(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[1];
+    Some(v)
+}
+#[inline]
+fn s2(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s2 { return Some(v); }
+    let v = order_numbers(CmpOp::Gt, number(self.s0()?)?, number(self.s1()?)?);
+    self.m.s2 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s4(&mut self) -> Option<bool> {
+    let v = (!self.s0()?.is_absent() == true);
+    Some(v)
+}
+#[inline(always)]
+fn s5(&mut self) -> Option<bool> {
+    let v = (self.s4()? && self.s2()?);
+    Some(v)
+}
+#[inline]
+fn s7(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[7];
+    Some(v)
+}
+#[inline]
+fn s8(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(1)?;
+    Some(v)
+}
+#[inline(always)]
+fn s9(&mut self) -> Option<Decimal> {
+    let v = exact(ArithOp::Div, number(self.s7()?)?, number(self.s8()?)?)?;
+    Some(v)
+}
+#[inline]
+fn s11(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(2)?;
+    Some(v)
+}
+#[inline]
+fn s12(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline]
+fn s13(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s12(item)?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s14(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s12(item)?, 1)?;
+    Some(v)
+}
+#[inline]
+fn s15(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[15];
+    Some(v)
+}
+#[inline]
+fn s16(&mut self, item: &'a Value) -> Option<bool> {
+    let v = order_numbers(CmpOp::Ge, number(self.s14(item)?)?, number(self.s15()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s17(&mut self) -> Option<Decimal> {
+    let v = {
+        let items = elements(self.s11()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s16(item)? { continue; }
+            kept += 1;
+            let v = number(self.s13(item)?)?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    Some(v)
+}
+#[inline]
+fn s19(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[19];
+    Some(v)
+}
+#[inline(always)]
+fn s20(&mut self, item: &'a Value) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, number(self.s13(item)?)?, number(self.s19()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s21(&mut self) -> Option<bool> {
+    let v = {
+        let items = elements(self.s11()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s20(item)? { continue; }
+            kept += 1;
+            break;
+        }
+        let _ = &total;
+        kept > 0
+    };
+    Some(v)
+}
+#[inline]
+fn s23(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = (return None);
+    Some(v)
+}
+#[inline]
+fn s24(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s23(item)?, 1)?;
+    Some(v)
+}
+#[inline]
+fn s25(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[25];
+    Some(v)
+}
+#[inline(always)]
+fn s26(&mut self, item: &'a Value) -> Option<bool> {
+    let v = (number(self.s24(item)?)? == number(self.s25()?)?);
+    Some(v)
+}
+#[inline]
+fn s28(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[28];
+    Some(v)
+}
+#[inline]
+fn s29(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s29 { return Some(v); }
+    let v = order_numbers(CmpOp::Gt, (return None), number(self.s28()?)?);
+    self.m.s29 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s30(&mut self, item: &'a Value) -> Option<bool> {
+    let v = (self.s16(item)? && self.s29()?);
+    Some(v)
+}
+#[inline(always)]
+fn s31(&mut self) -> Option<bool> {
+    let v = {
+        let items = elements(self.s11()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s30(item)? { continue; }
+            kept += 1;
+            break;
+        }
+        let _ = &total;
+        kept > 0
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s33(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[33];
+    Some(v)
+}
+#[inline(always)]
+fn s34(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, number(self.s8()?)?, number(self.s33()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s35(&mut self) -> Option<bool> {
+    let v = (self.s5()? || self.s34()?);
+    self.p.flags[35] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s36(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, number(self.s8()?)?, number(self.s7()?)?);
+    Some(v)
+}
+#[inline]
+fn s37(&mut self) -> Option<bool> {
+    if let Some(v) = self.m.s37 { return Some(v); }
+    let v = (self.s36()? && self.s2()?);
+    self.m.s37 = Some(v);
+    self.p.flags[37] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s39(&mut self) -> Option<bool> {
+    let v = (self.s35()? && !(self.s37()?));
+    self.p.flags[39] = u8::from(v);
+    Some(v)
+}
+#[inline]
+fn s40(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[40];
+    Some(v)
+}
+#[inline]
+fn s41(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[41];
+    Some(v)
+}
+#[inline(always)]
+fn s42(&mut self) -> Option<bool> {
+    let v = 'outcome: {
+        if self.s39()? { break 'outcome truth(self.s40()?)?; }
+        if self.s37()? { break 'outcome truth(self.s41()?)?; }
+        truth(self.s41()?)?
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s43(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[43];
+    Some(v)
+}
+#[inline(always)]
+fn s44(&mut self) -> Option<bool> {
+    let v = (number(self.s8()?)? == number(self.s43()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s45(&mut self) -> Option<bool> {
+    let v = (number(self.s8()?)? == number(self.s28()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s46(&mut self) -> Option<bool> {
+    let v = (self.s44()? || self.s45()?);
+    self.p.flags[46] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s48(&mut self) -> Option<Decimal> {
+    let v = 'outcome: {
+        if self.s46()? { break 'outcome self.s9()?; }
+        number(self.s28()?)?
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s49(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[49];
+    Some(v)
+}
+#[inline(always)]
+fn s50(&mut self) -> Option<bool> {
+    let v = (number(self.s8()?)? == number(self.s49()?)?);
+    self.p.flags[50] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s52(&mut self) -> Option<Decimal> {
+    let v = 'outcome: {
+        if self.s50()? { break 'outcome self.s17()?; }
+        number(self.s28()?)?
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s53(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[53];
+    Some(v)
+}
+#[inline(always)]
+fn s54(&mut self) -> Option<bool> {
+    let v = (number(self.s8()?)? == number(self.s53()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s55(&mut self) -> Option<bool> {
+    let v = (self.s54()? && self.s21()?);
+    self.p.flags[55] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s57(&mut self) -> Option<bool> {
+    let v = 'outcome: {
+        if self.s55()? { break 'outcome truth(self.s40()?)?; }
+        truth(self.s41()?)?
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s58(&mut self) -> Option<bool> {
+    let v = (number(self.s8()?)? == number(self.s19()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s59(&mut self) -> Option<bool> {
+    let v = (self.s58()? && self.s31()?);
+    self.p.flags[59] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s61(&mut self) -> Option<bool> {
+    let v = 'outcome: {
+        if self.s59()? { break 'outcome truth(self.s40()?)?; }
+        truth(self.s41()?)?
+    };
+    Some(v)
+}
+}
 }
 
 /// The plan on 2024-01-01 of: L. 2/2024 of 2024-01-01.
@@ -6291,5 +11530,192 @@ fn n28(ev: &mut Evaluator<'_>) {
     }
     }
     ev.pick(28, &[24, 26], Some(27));
+}
+pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
+    let [v28, v18, v20] = {
+        let Some(p) = ev.lean_parts() else { return false; };
+        let mut run = Run { p, m: Memo::default() };
+        match run.results() { Some(v) => v, None => return false }
+    };
+    ev.put(28, v28);
+    ev.put(18, v18);
+    ev.put(20, v20);
+    true
+}
+#[derive(Default)]
+struct Memo<'a> {
+    _a: std::marker::PhantomData<&'a Value>,
+    s8: Option<Decimal>,
+}
+struct Run<'a> {
+    p: LeanParts<'a>,
+    m: Memo<'a>,
+}
+impl<'a> Run<'a> {
+fn results(&mut self) -> Option<[Value; 3]> {
+    Some([
+        Value::Bool(self.s28()?),
+        Value::Num(self.s18()?),
+        Value::Num(self.s20()?),
+    ])
+}
+#[inline]
+fn s0(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(1)?;
+    Some(v)
+}
+#[inline]
+fn s1(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = (return None);
+    Some(v)
+}
+#[inline]
+fn s2(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s1(item)?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s3(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline]
+fn s4(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = field(self.s3(item)?, 0)?;
+    Some(v)
+}
+#[inline]
+fn s5(&mut self, item: &'a Value) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, number(self.s2(item)?)?, number(self.s4(item)?)?);
+    Some(v)
+}
+#[inline]
+fn s6(&mut self) -> Option<&'a Value> {
+    let v = self.p.facts.get(0)?;
+    Some(v)
+}
+#[inline(always)]
+fn s7(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[7];
+    Some(v)
+}
+#[inline]
+fn s8(&mut self) -> Option<Decimal> {
+    if let Some(v) = self.m.s8 { return Some(v); }
+    let v = exact(ArithOp::Add, number(self.s6()?)?, number(self.s7()?)?)?;
+    self.m.s8 = Some(v);
+    Some(v)
+}
+#[inline]
+fn s9(&mut self, item: &'a Value) -> Option<bool> {
+    let v = order_numbers(CmpOp::Ge, number(self.s2(item)?)?, self.s8()?);
+    Some(v)
+}
+#[inline]
+fn s10(&mut self, item: &'a Value) -> Option<bool> {
+    let v = (self.s5(item)? && self.s9(item)?);
+    Some(v)
+}
+#[inline]
+fn s12(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[12];
+    Some(v)
+}
+#[inline(always)]
+fn s13(&mut self, item: &'a Value) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, (return None), number(self.s12()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s14(&mut self) -> Option<bool> {
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s13(item)? { continue; }
+            kept += 1;
+            break;
+        }
+        let _ = &total;
+        kept > 0
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s16(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[16];
+    Some(v)
+}
+#[inline(always)]
+fn s17(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, number(self.s6()?)?, number(self.s16()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s18(&mut self) -> Option<Decimal> {
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            if !self.s17()? { continue; }
+            kept += 1;
+        }
+        let _ = &total;
+        Decimal::from(kept)
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s20(&mut self) -> Option<Decimal> {
+    let v = {
+        let items = elements(self.s0()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            kept += 1;
+            let v = self.s8()?;
+            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+        }
+        let _ = &total;
+        total.unwrap_or(Decimal::ZERO)
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s22(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[22];
+    Some(v)
+}
+#[inline(always)]
+fn s23(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Ge, number(self.s6()?)?, number(self.s22()?)?);
+    Some(v)
+}
+#[inline(always)]
+fn s24(&mut self) -> Option<bool> {
+    let v = (self.s23()? && self.s14()?);
+    self.p.flags[24] = u8::from(v);
+    Some(v)
+}
+#[inline(always)]
+fn s26(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[26];
+    Some(v)
+}
+#[inline(always)]
+fn s27(&mut self) -> Option<&'a Value> {
+    let v = &self.p.consts[27];
+    Some(v)
+}
+#[inline(always)]
+fn s28(&mut self) -> Option<bool> {
+    let v = 'outcome: {
+        if self.s24()? { break 'outcome truth(self.s26()?)?; }
+        truth(self.s27()?)?
+    };
+    Some(v)
+}
 }
 }

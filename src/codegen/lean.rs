@@ -1,0 +1,538 @@
+//! The lean plan of one compiled policy, written as typed Rust: see
+//! `crate::eval::lean` for what it is for and what it may skip. Each slot of
+//! the plan the results read becomes a method of a `Run` that returns the
+//! slot's value as a `bool`, a `Decimal` or a reference to a value (its
+//! [`Repr`]), read left to right as the on-demand evaluation reads it, and
+//! remembered in a field of `Memo` when more than one place reads it. Any step
+//! this writer has no typed form for, and any value of an unexpected type,
+//! makes the run give up (`return None`).
+
+use crate::ast::AggKind;
+use crate::eval::plan::Step;
+use crate::lower::{Compiled, Op};
+use crate::value::Value;
+use std::cell::RefCell;
+use std::fmt::Write as _;
+
+/// How the written code holds a slot's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repr {
+    Bool,
+    Num,
+    /// `&'a Value`: facts, fields, constants, enum variants, dates, sets.
+    Ref,
+    /// No typed form: reading it gives up.
+    Unwritten,
+}
+
+impl Repr {
+    /// The one form two branches (of an `if`, of an outcome) can share.
+    fn join(self, other: Repr) -> Repr {
+        use Repr::*;
+        match (self, other) {
+            (a, b) if a == b => a,
+            (Ref, Bool) | (Bool, Ref) => Bool,
+            (Ref, Num) | (Num, Ref) => Num,
+            _ => Unwritten,
+        }
+    }
+
+    fn rust_type(self) -> &'static str {
+        match self {
+            Repr::Bool => "bool",
+            Repr::Num => "Decimal",
+            _ => "&'a Value",
+        }
+    }
+}
+
+pub(super) struct Lean<'c> {
+    compiled: &'c Compiled,
+    alias: &'c [u32],
+    /// Per slot: whether the results read it, and from how many places.
+    reached: Vec<bool>,
+    readers: Vec<u32>,
+    /// The slots whose flags a compact trace reads.
+    traced: Vec<bool>,
+    reprs: RefCell<Vec<Option<Repr>>>,
+}
+
+impl<'c> Lean<'c> {
+    pub(super) fn new(compiled: &'c Compiled) -> Self {
+        let plan = &compiled.plan;
+        let count = compiled.node_count();
+        let mut traced = vec![false; count];
+        for (_, rules) in &plan.outcome_rules {
+            rules.iter().for_each(|r| traced[r.slot as usize] = true);
+        }
+        for check in &plan.rule_checks {
+            traced[check.condition as usize] = true;
+            check
+                .overriders
+                .iter()
+                .for_each(|r| traced[r.slot as usize] = true);
+        }
+        let mut lean = Lean {
+            compiled,
+            alias: &plan.alias,
+            reached: vec![false; count],
+            readers: vec![0; count],
+            traced,
+            reprs: RefCell::new(vec![None; count]),
+        };
+        lean.count_readers();
+        lean
+    }
+
+    fn slot(&self, n: u32) -> u32 {
+        self.alias[n as usize]
+    }
+
+    fn op(&self, slot: u32) -> &'c Op {
+        &self.compiled.node(slot).op
+    }
+
+    fn scoped(&self, slot: u32) -> bool {
+        self.compiled.node(slot).scoped
+    }
+
+    /// Marks the slots the results read, counting the places that read each.
+    fn count_readers(&mut self) {
+        let mut stack: Vec<u32> = (self.compiled.results.iter())
+            .map(|r| self.slot(r.node))
+            .collect();
+        stack.iter().for_each(|s| self.readers[*s as usize] += 1);
+        while let Some(s) = stack.pop() {
+            if std::mem::replace(&mut self.reached[s as usize], true) {
+                continue;
+            }
+            let mut operands = Vec::new();
+            self.op(s).for_each_operand(|o| operands.push(self.slot(o)));
+            // A slot read for every element of an aggregate is read many times.
+            let reads = if self.scoped(s) { 2 } else { 1 };
+            for o in operands {
+                self.readers[o as usize] += reads;
+                stack.push(o);
+            }
+        }
+    }
+
+    fn repr(&self, slot: u32) -> Repr {
+        if let Some(r) = self.reprs.borrow()[slot as usize] {
+            return r;
+        }
+        let r = self.repr_of_op(slot);
+        self.reprs.borrow_mut()[slot as usize] = Some(r);
+        r
+    }
+
+    fn repr_of_op(&self, slot: u32) -> Repr {
+        let chosen = self.repr_of_branches(slot);
+        // Truth values held as such, where an `if` or an outcome chooses
+        // between constants.
+        let branches = matches!(self.op(slot), Op::If(..) | Op::Outcome { .. });
+        match (chosen, &self.compiled.node(slot).ty) {
+            (Repr::Ref, crate::program::Type::Bool) if branches => Repr::Bool,
+            _ => chosen,
+        }
+    }
+
+    fn repr_of_branches(&self, slot: u32) -> Repr {
+        let of = |n: u32| self.repr(self.slot(n));
+        match self.op(slot) {
+            Op::Const(_) | Op::Fact(_) | Op::Field(..) | Op::Column(..) | Op::Local(_) => Repr::Ref,
+            Op::Not(_)
+            | Op::And(_)
+            | Op::Or(_)
+            | Op::Compare(..)
+            | Op::Member(..)
+            | Op::IsGiven(..)
+            | Op::RuleApplies { .. } => Repr::Bool,
+            Op::Neg(_) | Op::Arith(..) => Repr::Num,
+            Op::Define(_, body) => of(*body),
+            Op::If(_, a, b) => of(*a).join(of(*b)),
+            Op::Outcome {
+                rules,
+                default,
+                collect: false,
+                ..
+            } => (rules.iter().map(|(_, v)| of(*v)))
+                .chain([default.map_or(Repr::Ref, of)])
+                .reduce(Repr::join)
+                .unwrap_or(Repr::Ref),
+            Op::Aggregate { kind, depth, .. } if *depth == 0 && !self.scoped(slot) => {
+                aggregate_repr(*kind)
+            }
+            Op::TableAggregate { kind, .. } => aggregate_repr(*kind),
+            _ => Repr::Unwritten,
+        }
+    }
+
+    /// Writes the lean plan: `pub(super) fn lean`, its `Run` and `Memo`.
+    pub(super) fn write(&self, out: &mut String) {
+        self.entry(out);
+        self.memo(out);
+        out.push_str(
+            "struct Run<'a> {\n    p: LeanParts<'a>,\n    m: Memo<'a>,\n}\n\
+             impl<'a> Run<'a> {\n",
+        );
+        self.results(out);
+        for s in 0..self.reached.len() as u32 {
+            if self.reached[s as usize] && self.slot(s) == s && self.repr(s) != Repr::Unwritten {
+                self.slot_fn(s, out);
+            }
+        }
+        out.push_str("}\n");
+    }
+
+    /// The results in order, the set-valued outcomes left to `Evaluator::collect`.
+    fn plain_results(&self) -> Vec<u32> {
+        let mut slots: Vec<u32> = Vec::new();
+        for r in &self.compiled.results {
+            let s = self.slot(r.node);
+            if self.collect_step(s).is_none() && !slots.contains(&s) {
+                slots.push(s);
+            }
+        }
+        slots
+    }
+
+    /// The `Collect` step of a set-valued outcome in slot `s`, if the plan has one.
+    fn collect_step(&self, s: u32) -> Option<&'c Step> {
+        if !matches!(self.op(s), Op::Outcome { collect: true, .. }) {
+            return None;
+        }
+        (self.compiled.plan.steps.iter())
+            .find(|step| matches!(step, Step::Collect { node, .. } if *node == s))
+    }
+
+    fn entry(&self, out: &mut String) {
+        let plain = self.plain_results();
+        let names: Vec<String> = plain.iter().map(|s| format!("v{s}")).collect();
+        let _ = write!(
+            out,
+            "pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {{\n    \
+             let [{}] = {{\n        let Some(p) = ev.lean_parts() else {{ return false; }};\n        \
+             let mut run = Run {{ p, m: Memo::default() }};\n        \
+             match run.results() {{ Some(v) => v, None => return false }}\n    }};\n",
+            names.join(", ")
+        );
+        for s in &plain {
+            if !matches!(self.op(*s), Op::Const(_)) {
+                let _ = writeln!(out, "    ev.put({s}, v{s});");
+            }
+        }
+        for r in &self.compiled.results {
+            if let Some(step) = self.collect_step(self.slot(r.node)) {
+                let _ = writeln!(out, "    {}", super::call(step, &self.compiled.plan));
+            }
+        }
+        out.push_str("    true\n}\n");
+    }
+
+    /// The slots remembered within a run: those read from more than one place
+    /// (not constants and facts, which are read in place).
+    fn remembered(&self, s: u32) -> bool {
+        self.readers[s as usize] > 1
+            && !self.scoped(s)
+            && !matches!(self.op(s), Op::Const(_) | Op::Fact(_))
+    }
+
+    fn memo(&self, out: &mut String) {
+        out.push_str(
+            "#[derive(Default)]\nstruct Memo<'a> {\n    _a: std::marker::PhantomData<&'a Value>,\n",
+        );
+        for s in 0..self.reached.len() as u32 {
+            let written = self.reached[s as usize] && self.slot(s) == s;
+            if written && self.remembered(s) && self.repr(s) != Repr::Unwritten {
+                let _ = writeln!(out, "    s{s}: Option<{}>,", self.repr(s).rust_type());
+            }
+        }
+        out.push_str("}\n");
+    }
+
+    fn results(&self, out: &mut String) {
+        let plain = self.plain_results();
+        let _ = writeln!(
+            out,
+            "fn results(&mut self) -> Option<[Value; {}]> {{",
+            plain.len()
+        );
+        // Set-valued outcomes: their rules' flags, which `collect` reads.
+        for r in &self.compiled.results {
+            let s = self.slot(r.node);
+            if let (Some(_), Op::Outcome { rules, .. }) = (self.collect_step(s), self.op(s)) {
+                for (rule, _) in rules {
+                    let _ = writeln!(out, "    let _ = {};", self.get(*rule, Repr::Bool));
+                }
+            }
+        }
+        out.push_str("    Some([\n");
+        for s in plain {
+            let owned = match self.repr(s) {
+                Repr::Bool => format!("Value::Bool({})", self.get(s, Repr::Bool)),
+                Repr::Num => format!("Value::Num({})", self.get(s, Repr::Num)),
+                _ => format!("{}.clone()", self.get(s, Repr::Ref)),
+            };
+            let _ = writeln!(out, "        {owned},");
+        }
+        out.push_str("    ])\n}\n");
+    }
+
+    fn slot_fn(&self, s: u32, out: &mut String) {
+        let repr = self.repr(s);
+        let remembered = self.remembered(s);
+        let _ = write!(
+            out,
+            "#[inline{}]\nfn s{s}(&mut self{}) -> Option<{}> {{\n",
+            if self.readers[s as usize] == 1 {
+                "(always)"
+            } else {
+                ""
+            },
+            if self.scoped(s) {
+                ", item: &'a Value"
+            } else {
+                ""
+            },
+            repr.rust_type()
+        );
+        if remembered {
+            let _ = writeln!(
+                out,
+                "    if let Some(v) = self.m.s{s} {{ return Some(v); }}"
+            );
+        }
+        let _ = writeln!(out, "    let v = {};", self.expr(s));
+        if remembered {
+            let _ = writeln!(out, "    self.m.s{s} = Some(v);");
+        }
+        match (repr, self.traced[s as usize]) {
+            (Repr::Bool, true) => {
+                let _ = writeln!(out, "    self.p.flags[{s}] = u8::from(v);");
+            }
+            // A rule whose condition is a fact, read in place.
+            (Repr::Ref, true) => {
+                let _ = writeln!(out, "    self.p.flags[{s}] = flag_of(v);");
+            }
+            _ => {}
+        }
+        out.push_str("    Some(v)\n}\n");
+    }
+
+    /// Node `n`'s value held as `want`: a call of its slot's method, converted.
+    fn get(&self, n: u32, want: Repr) -> String {
+        let s = self.slot(n);
+        let have = self.repr(s);
+        if have == Repr::Unwritten {
+            return "(return None)".into();
+        }
+        let call = match self.scoped(s) {
+            true => format!("self.s{s}(item)?"),
+            false => format!("self.s{s}()?"),
+        };
+        match (have, want) {
+            (a, b) if a == b => call,
+            (Repr::Ref, Repr::Bool) => format!("truth({call})?"),
+            (Repr::Ref, Repr::Num) => format!("number({call})?"),
+            (Repr::Bool, Repr::Ref) => format!("truth_value({call})"),
+            _ => "(return None)".into(),
+        }
+    }
+
+    /// The Rust expression of slot `s`'s value, as `self.repr(s)`.
+    fn expr(&self, s: u32) -> String {
+        let want = self.repr(s);
+        let get = |n: u32, r: Repr| self.get(n, r);
+        let joined = |items: &[u32], r: Repr, sep: &str| -> String {
+            let parts: Vec<String> = items.iter().map(|i| get(*i, r)).collect();
+            format!("({})", parts.join(sep))
+        };
+        match self.op(s) {
+            Op::Const(_) => format!("&self.p.consts[{s}]"),
+            Op::Fact(id) => format!("self.p.facts.get({})?", id.index()),
+            Op::Field(b, i) => format!("field({}, {i})?", get(*b, Repr::Ref)),
+            Op::Column(b, t, c) => format!(
+                "cell(self.p.compiled, {}, {c}, {})?",
+                t.index(),
+                get(*b, Repr::Ref)
+            ),
+            Op::Local(0) if self.scoped(s) => "item".into(),
+            Op::Not(a) => format!("!{}", get(*a, Repr::Bool)),
+            Op::Neg(a) => format!("-{}", get(*a, Repr::Num)),
+            Op::And(items) if items.is_empty() => "true".into(),
+            Op::Or(items) if items.is_empty() => "false".into(),
+            Op::And(items) => joined(items, Repr::Bool, " && "),
+            Op::Or(items) => joined(items, Repr::Bool, " || "),
+            Op::Compare(op, a, b) => self.compare(*op, *a, *b),
+            Op::Arith(op, a, b) => format!(
+                "exact(ArithOp::{op:?}, {}, {})?",
+                get(*a, Repr::Num),
+                get(*b, Repr::Num)
+            ),
+            Op::Member(a, b, negated) => format!(
+                "member({}, {}, {negated})?",
+                get(*a, Repr::Ref),
+                get(*b, Repr::Ref)
+            ),
+            Op::IsGiven(a, given) => match self.repr(self.slot(*a)) {
+                Repr::Ref => format!("(!{}.is_absent() == {given})", get(*a, Repr::Ref)),
+                r => format!("{{ let _ = {}; {given} }}", get(*a, r)),
+            },
+            Op::If(c, a, b) => format!(
+                "if {} {{ {} }} else {{ {} }}",
+                get(*c, Repr::Bool),
+                get(*a, want),
+                get(*b, want)
+            ),
+            Op::Define(_, body) => get(*body, want),
+            Op::RuleApplies {
+                condition,
+                overriders,
+                ..
+            } => match overriders.is_empty() {
+                true => get(*condition, Repr::Bool),
+                false => format!(
+                    "({} && !{})",
+                    get(*condition, Repr::Bool),
+                    joined(overriders, Repr::Bool, " || ")
+                ),
+            },
+            Op::Outcome { rules, default, .. } => self.outcome(rules, *default, want),
+            Op::Aggregate { .. } => self.aggregate(s),
+            Op::TableAggregate {
+                kind: AggKind::Count,
+                collection,
+                ..
+            } => format!(
+                "table_count(self.p.compiled, {s}, {})?",
+                get(*collection, Repr::Ref)
+            ),
+            Op::TableAggregate { collection, .. } => format!(
+                "table_truth(self.p.compiled, {s}, {})?",
+                get(*collection, Repr::Ref)
+            ),
+            _ => "(return None)".into(),
+        }
+    }
+
+    /// A comparison: of numbers where either side is one, of values otherwise.
+    fn compare(&self, op: crate::check::CmpOp, a: u32, b: u32) -> String {
+        use crate::check::CmpOp;
+        let (ra, rb) = (self.repr(self.slot(a)), self.repr(self.slot(b)));
+        let none = |n: u32| matches!(self.op(self.slot(n)), Op::Const(Value::Absent));
+        let with_none = none(a) || none(b);
+        // Numbers compare as numbers; an absent one (which `number` gives up
+        // on) fails any comparison but one with `none`.
+        let numeric = |n: u32, r: Repr| {
+            r == Repr::Num || self.compiled.node(self.slot(n)).ty.required().is_numeric()
+        };
+        let (ra, rb) = match numeric(a, ra) || numeric(b, rb) {
+            true => (Repr::Num, Repr::Num),
+            false => (ra, rb),
+        };
+        let equality = matches!(op, CmpOp::Eq | CmpOp::Ne);
+        let symbol = if op == CmpOp::Eq { "==" } else { "!=" };
+        match (ra, rb) {
+            _ if with_none && (ra == Repr::Num || rb == Repr::Num) => "(return None)".into(),
+            (Repr::Num, _) | (_, Repr::Num) if equality => format!(
+                "({} {symbol} {})",
+                self.get(a, Repr::Num),
+                self.get(b, Repr::Num)
+            ),
+            (Repr::Num, _) | (_, Repr::Num) => format!(
+                "order_numbers(CmpOp::{op:?}, {}, {})",
+                self.get(a, Repr::Num),
+                self.get(b, Repr::Num)
+            ),
+            (Repr::Bool, Repr::Bool) if equality => format!(
+                "({} {symbol} {})",
+                self.get(a, Repr::Bool),
+                self.get(b, Repr::Bool)
+            ),
+            _ => format!(
+                "compare_values(CmpOp::{op:?}, {}, {}, {with_none})?",
+                self.get(a, Repr::Ref),
+                self.get(b, Repr::Ref)
+            ),
+        }
+    }
+
+    /// A single-valued outcome: the value of the first rule that applies.
+    fn outcome(&self, rules: &[(u32, u32)], default: Option<u32>, want: Repr) -> String {
+        let mut code = String::from("'outcome: {\n");
+        for (rule, value) in rules {
+            let _ = writeln!(
+                code,
+                "        if {} {{ break 'outcome {}; }}",
+                self.get(*rule, Repr::Bool),
+                self.get(*value, want)
+            );
+        }
+        let otherwise = match (default, want) {
+            (Some(d), _) => self.get(d, want),
+            (None, Repr::Ref) => "&ABSENT".into(),
+            (None, _) => "(return None)".into(),
+        };
+        let _ = write!(code, "        {otherwise}\n    }}");
+        code
+    }
+
+    /// An aggregate over a list or set: its filter, then its body, per element.
+    fn aggregate(&self, s: u32) -> String {
+        let Op::Aggregate {
+            kind,
+            collection,
+            body,
+            filter,
+            ..
+        } = self.op(s)
+        else {
+            unreachable!("called on aggregates")
+        };
+        let mut code = format!(
+            "{{\n        let items = elements({})?;\n        let mut kept = 0usize;\n        \
+             let mut total: Option<Decimal> = None;\n        for item in items.iter() {{\n",
+            self.get(*collection, Repr::Ref)
+        );
+        if let Some(f) = filter {
+            let _ = writeln!(
+                code,
+                "            if !{} {{ continue; }}",
+                self.get(*f, Repr::Bool)
+            );
+        }
+        code.push_str("            kept += 1;\n");
+        match (kind, body) {
+            (AggKind::Any, _) => code.push_str("            break;\n"),
+            (AggKind::Sum, Some(b)) => {
+                let _ = writeln!(
+                    code,
+                    "            let v = {};\n            \
+                     total = Some(match total {{ None => v, Some(t) => t.checked_add(v)? }});",
+                    self.get(*b, Repr::Num)
+                );
+            }
+            _ => {}
+        }
+        let answer = match kind {
+            AggKind::Any => "kept > 0",
+            AggKind::All => "kept == items.len()",
+            AggKind::Count => "Decimal::from(kept)",
+            _ => "total.unwrap_or(Decimal::ZERO)",
+        };
+        let _ = write!(
+            code,
+            "        }}\n        let _ = &total;\n        {answer}\n    }}"
+        );
+        code
+    }
+}
+
+fn aggregate_repr(kind: AggKind) -> Repr {
+    match kind {
+        AggKind::Any | AggKind::All => Repr::Bool,
+        AggKind::Sum | AggKind::Count => Repr::Num,
+        AggKind::Largest | AggKind::Smallest => Repr::Unwritten,
+    }
+}
