@@ -72,6 +72,8 @@ fn main() {
         let interpreted = std::env::args().any(|a| a == "--interpreted");
         let mut ev = if interpreted {
             Evaluator::new(&c).interpreted()
+        } else if std::env::args().any(|a| a == "--results-only") {
+            Evaluator::new(&c).results_only()
         } else {
             Evaluator::new(&c)
         };
@@ -98,6 +100,16 @@ fn main() {
             best = best.min(t.elapsed().as_secs_f64() * 1e6 / facts.len() as f64);
         }
         println!("eval (facts cloned) {best:8.3} us/record, best of 10 rounds");
+        let lean = (facts.iter())
+            .filter(|f| {
+                ev.run_into((*f).clone(), &mut values).unwrap();
+                ev.ran_lean()
+            })
+            .count();
+        println!(
+            "records decided by the lean plan: {lean} of {}",
+            facts.len()
+        );
         return;
     }
     let t = Instant::now();

@@ -860,7 +860,12 @@ impl<'c> Worker<'c> {
             .filter(|(_, r)| matches!(r.ty.required(), Type::Bool | Type::Enum(_)))
             .map(|(i, _)| i)
             .collect();
-        let ev = Evaluator::new(compiled);
+        // A full trace explains every value read; anything less needs the
+        // results and the rules that applied only.
+        let ev = match options.trace {
+            TraceMode::Full => Evaluator::new(compiled),
+            _ => Evaluator::new(compiled).results_only(),
+        };
         let header = crate::render::ResultHeader::new(&compiled.program);
         let lines = crate::render::line::LineWriter::new(&ev, &header);
         Worker {
