@@ -386,32 +386,29 @@ impl<'c> Lean<'c> {
                 get(*b, want)
             ),
             Op::Define(_, body) => get(*body, want),
+            // The condition, then the overriders while none applies.
             Op::RuleApplies {
                 condition,
                 overriders,
                 ..
-            } => match overriders.is_empty() {
-                true => get(*condition, Repr::Bool),
-                false => format!(
-                    "({} && !{})",
-                    get(*condition, Repr::Bool),
-                    joined(overriders, Repr::Bool, " || ")
-                ),
-            },
+            } if !overriders.is_empty() => format!(
+                "({} && !{})",
+                get(*condition, Repr::Bool),
+                joined(overriders, Repr::Bool, " || ")
+            ),
+            Op::RuleApplies { condition, .. } => get(*condition, Repr::Bool),
             Op::Outcome { rules, default, .. } => self.outcome(rules, *default, want),
             Op::Aggregate { .. } => self.aggregate(s),
             Op::TableAggregate {
-                kind: AggKind::Count,
-                collection,
-                ..
-            } => format!(
-                "table_count(self.p.compiled, {s}, {})?",
-                get(*collection, Repr::Ref)
-            ),
-            Op::TableAggregate { collection, .. } => format!(
-                "table_truth(self.p.compiled, {s}, {})?",
-                get(*collection, Repr::Ref)
-            ),
+                kind, collection, ..
+            } => {
+                let answer = match kind {
+                    AggKind::Count => "table_count",
+                    _ => "table_truth",
+                };
+                let keys = get(*collection, Repr::Ref);
+                format!("{answer}(self.p.compiled, {s}, {keys})?")
+            }
             _ => "(return None)".into(),
         }
     }
