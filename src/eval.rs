@@ -13,6 +13,10 @@
 //!   For the bundled rules the pass is a **native plan** (`crate::native`, Rust
 //!   written by `lexnis codegen`): the same steps (`steps`, `aggregate`), each
 //!   node computed only when a left-to-right reading reads it.
+//! - **lean** (an evaluator made [`Evaluator::results_only`]): for the bundled
+//!   rules, the same reading written as typed Rust that computes the results and
+//!   the flags a compact trace reads and nothing else (`eval::lean`); it hands
+//!   any record it cannot decide without a failure to the eager pass.
 //! - **on demand** (the fallback): nodes computed recursively as they are needed and
 //!   remembered. `run` uses it only when a result failed in the eager pass, to report
 //!   the exact error the drafter must see; constant folding uses it at compile time.
