@@ -146,8 +146,10 @@ pub struct Evaluator<'c> {
     /// The plan compiled to Rust, if the bundled rules had this one: run in place
     /// of the interpreter's loop over the steps.
     native: Option<crate::native::NativePlan>,
-    /// The same plan as typed Rust, for an evaluator made [`Self::results_only`].
+    /// The same plan as typed Rust (`eval::lean`), if it has a native plan.
     lean: Option<crate::native::LeanPlan>,
+    /// Whether runs use `lean` ([`Self::results_only`]).
+    results_only: bool,
     /// Whether the last run was decided by the lean plan: no slot but the
     /// results' then holds a value.
     lean_ran: bool,
@@ -188,7 +190,8 @@ impl<'c> Evaluator<'c> {
             sets: vec![Vec::new(); compiled.node_count()],
             facts: None,
             native: native.map(|(run, _)| run),
-            lean: None,
+            lean: native.map(|(_, lean)| lean),
+            results_only: false,
             lean_ran: false,
             native_flags,
             as_of: compiled.program.as_of.unwrap_or(Date {
@@ -272,7 +275,10 @@ impl<'c> Evaluator<'c> {
         self.locals.clear();
         self.eager = true;
         self.reached_known.set(false);
-        self.lean_ran = self.lean.is_some_and(|lean| lean(self));
+        self.lean_ran = match (self.results_only, self.lean) {
+            (true, Some(lean)) => lean(self),
+            _ => false,
+        };
         if self.lean_ran {
             return;
         }
@@ -301,13 +307,7 @@ impl<'c> Evaluator<'c> {
     /// [`Self::read_for`] no reading. For callers that write results, not
     /// explanations; the results are the same.
     pub fn results_only(mut self) -> Self {
-        let native = crate::native::find(
-            self.compiled.plan.fingerprint,
-            self.compiled.plan.steps.len(),
-        );
-        self.lean = native
-            .filter(|_| self.native.is_some())
-            .map(|(_, lean)| lean);
+        self.results_only = true;
         self
     }
 
@@ -598,18 +598,8 @@ impl<'c> Evaluator<'c> {
                 kind,
                 collection,
                 matches,
-            } => {
-                let keys = match self.ensure(*collection)? {
-                    Value::Set(v) | Value::List(v) => v,
-                    _ => return Err(Fail::absent(*collection)),
-                };
-                let hits = keys.iter().filter(|k| key_matches(k, matches)).count();
-                match kind {
-                    AggKind::Any => Value::Bool(hits > 0),
-                    AggKind::All => Value::Bool(hits == keys.len()),
-                    _ => Value::Num(Decimal::from(hits)),
-                }
-            }
+            } => table_keys(*kind, matches, self.ensure(*collection)?)
+                .ok_or(Fail::absent(*collection))?,
             Op::RuleApplies {
                 rule,
                 condition,
@@ -691,23 +681,12 @@ impl<'c> Evaluator<'c> {
     fn compare(&mut self, op: CmpOp, a: u32, b: u32) -> Eval<'c> {
         self.ensure(a)?;
         self.ensure(b)?;
+        let with_none = self.is_none_literal(a) || self.is_none_literal(b);
         let (x, y) = (self.slot(a), self.slot(b));
-        // An absent value equals nothing and differs from nothing: only the
-        // literal `none` tests for it (`x = none`).
-        if matches!(op, CmpOp::Eq | CmpOp::Ne)
-            && (!x.is_absent() && !y.is_absent()
-                || self.is_none_literal(a)
-                || self.is_none_literal(b))
-        {
-            return Ok(Value::Bool((x == y) == (op == CmpOp::Eq)));
+        match compare_values(op, x, y, with_none) {
+            Some(holds) => Ok(Value::Bool(holds)),
+            None => Err(Fail::absent(if x.is_absent() { a } else { b })),
         }
-        if x.is_absent() {
-            return Err(Fail::absent(a));
-        }
-        if y.is_absent() {
-            return Err(Fail::absent(b));
-        }
-        Ok(Value::Bool(cmp_holds(op, compare(x, y))))
     }
 
     /// Whether node `n` is the literal `none`.
@@ -719,12 +698,9 @@ impl<'c> Evaluator<'c> {
         self.ensure(a)?;
         self.ensure(b)?;
         let (elem, coll) = (self.slot(a), self.slot(b));
-        let found = match coll {
-            Value::Set(items) => items.binary_search_by(|x| compare(x, elem)).is_ok(),
-            Value::List(items) => items.contains(elem),
-            _ => return Err(Fail::absent(b)),
-        };
-        Ok(Value::Bool(found != negated))
+        member(elem, coll, negated)
+            .map(Value::Bool)
+            .ok_or(Fail::absent(b))
     }
 
     fn arith(&mut self, n: u32, op: ArithOp, a: u32, b: u32) -> Eval<'c> {
@@ -846,7 +822,7 @@ fn same_shared(a: &Value, b: &Value) -> bool {
 }
 
 /// Exact arithmetic; `None` on overflow or division by zero.
-fn arith(op: ArithOp, x: Decimal, y: Decimal) -> Option<Decimal> {
+pub(crate) fn arith(op: ArithOp, x: Decimal, y: Decimal) -> Option<Decimal> {
     match op {
         ArithOp::Add => x.checked_add(y),
         ArithOp::Sub => x.checked_sub(y),
@@ -865,6 +841,69 @@ fn cmp_holds(op: CmpOp, ord: std::cmp::Ordering) -> bool {
     }
 }
 
+/// A comparison of two values; `None` where it fails: an absent operand, but
+/// for `=`/`!=` when one side is the literal `none` (`with_none`).
+#[inline]
+pub(crate) fn compare_values(op: CmpOp, x: &Value, y: &Value, with_none: bool) -> Option<bool> {
+    let equality = matches!(op, CmpOp::Eq | CmpOp::Ne);
+    // An absent value equals nothing and differs from nothing: only the
+    // literal `none` tests for it (`x = none`).
+    if equality && (with_none || !x.is_absent() && !y.is_absent()) {
+        return Some(steps::same_value(x, y) == (op == CmpOp::Eq));
+    }
+    if x.is_absent() || y.is_absent() {
+        return None;
+    }
+    Some(cmp_holds(op, compare(x, y)))
+}
+
+/// `elem in collection` (`not in` when `negated`); `None` if the collection is
+/// not a list or set.
+#[inline]
+pub(crate) fn member(elem: &Value, collection: &Value, negated: bool) -> Option<bool> {
+    let found = match collection {
+        Value::Set(items) => items.binary_search_by(|x| compare(x, elem)).is_ok(),
+        Value::List(items) => items.contains(elem),
+        _ => return None,
+    };
+    Some(found != negated)
+}
+
+/// The elements of a list or set; `None` for anything else.
+#[inline(always)]
+pub(crate) fn elements(v: &Value) -> Option<&[Value]> {
+    match v {
+        Value::Set(items) | Value::List(items) => Some(items),
+        _ => None,
+    }
+}
+
+/// `any`, `all` or `count` over the table keys of `collection`, a row's
+/// condition answered by `matches`; `None` if it is not a list or set.
+#[inline]
+pub(crate) fn table_keys(kind: AggKind, matches: &[bool], collection: &Value) -> Option<Value> {
+    let keys = elements(collection)?;
+    Some(match kind {
+        AggKind::Any | AggKind::All => Value::Bool(keys_hold(kind, matches, keys)),
+        _ => Value::Num(keys_counted(matches, keys)),
+    })
+}
+
+/// `all` (for that kind) or `any` of the keys has a row `matches` keeps.
+#[inline(always)]
+pub(crate) fn keys_hold(kind: AggKind, matches: &[bool], keys: &[Value]) -> bool {
+    match kind {
+        AggKind::All => keys.iter().all(|k| key_matches(k, matches)),
+        _ => keys.iter().any(|k| key_matches(k, matches)),
+    }
+}
+
+/// How many of the keys have a row `matches` keeps.
+#[inline(always)]
+pub(crate) fn keys_counted(matches: &[bool], keys: &[Value]) -> Decimal {
+    Decimal::from(keys.iter().filter(|k| key_matches(k, matches)).count())
+}
+
 /// Whether an element is a table key whose row satisfies a row condition
 /// answered at compile time.
 fn key_matches(k: &Value, matches: &[bool]) -> bool {
@@ -881,7 +920,7 @@ fn negate(flag: u8) -> u8 {
 }
 
 /// The eager flag of a value.
-fn flag_of(v: &Value) -> u8 {
+pub(crate) fn flag_of(v: &Value) -> u8 {
     match v {
         Value::Bool(b) => u8::from(*b),
         _ => VALUE,

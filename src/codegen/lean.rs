@@ -219,7 +219,7 @@ impl<'c> Lean<'c> {
         );
         for s in &plain {
             if !matches!(self.op(*s), Op::Const(_)) {
-                let _ = writeln!(out, "    ev.put({s}, v{s});");
+                let _ = writeln!(out, "    ev.set({s}, v{s});");
             }
         }
         for r in &self.compiled.results {
@@ -366,7 +366,7 @@ impl<'c> Lean<'c> {
             Op::Or(items) => joined(items, Repr::Bool, " || "),
             Op::Compare(op, a, b) => self.compare(*op, *a, *b),
             Op::Arith(op, a, b) => format!(
-                "exact(ArithOp::{op:?}, {}, {})?",
+                "arith(ArithOp::{op:?}, {}, {})?",
                 get(*a, Repr::Num),
                 get(*b, Repr::Num)
             ),
@@ -399,11 +399,9 @@ impl<'c> Lean<'c> {
             Op::RuleApplies { condition, .. } => get(*condition, Repr::Bool),
             Op::Outcome { rules, default, .. } => self.outcome(rules, *default, want),
             Op::Aggregate { .. } => self.aggregate(s),
-            Op::TableAggregate {
-                kind, collection, ..
-            } => {
-                let answer = match kind {
-                    AggKind::Count => "table_count",
+            Op::TableAggregate { collection, .. } => {
+                let answer = match want {
+                    Repr::Num => "table_count",
                     _ => "table_truth",
                 };
                 let keys = get(*collection, Repr::Ref);
@@ -518,10 +516,7 @@ impl<'c> Lean<'c> {
             AggKind::Count => "Decimal::from(kept)",
             _ => "total.unwrap_or(Decimal::ZERO)",
         };
-        let _ = write!(
-            code,
-            "        }}\n        let _ = &total;\n        {answer}\n    }}"
-        );
+        let _ = write!(code, "        }}\n        {answer}\n    }}");
         code
     }
 }

@@ -11,11 +11,10 @@
 //! need not call all of it, the plans of other rule sets may.
 #![allow(dead_code)]
 
-use super::{arith, cmp_holds, key_matches, Evaluator, FALSE_VALUE, TRUE_VALUE};
-use crate::ast::AggKind;
-use crate::check::{ArithOp, CmpOp};
+use super::{cmp_holds, Evaluator, FALSE_VALUE, TRUE_VALUE};
+use crate::check::CmpOp;
 use crate::lower::{Compiled, Op};
-use crate::value::{compare, Value};
+use crate::value::Value;
 use rust_decimal::Decimal;
 
 /// A lean plan: true if it decided the record (results and rule flags written),
@@ -46,18 +45,33 @@ impl<'c> Evaluator<'c> {
             flags: &mut self.flags,
         })
     }
+}
 
-    /// A lean plan's result: slot `slot` takes `v`.
-    #[inline]
-    pub(crate) fn put(&mut self, slot: u32, v: Value) {
-        self.set(slot, v);
+/// What an operation means on values, as the interpreter computes it, called
+/// by the written code under the same names.
+pub(crate) use super::{arith, compare_values, elements, flag_of, member};
+use super::{keys_counted, keys_hold};
+
+/// `any` or `all` over table keys, the rows of node `n` (an
+/// `Op::TableAggregate`) answered at compile time; `None` if `collection` is
+/// not a list or set.
+#[inline]
+pub(crate) fn table_truth(c: &Compiled, n: u32, collection: &Value) -> Option<bool> {
+    match &c.node(n).op {
+        Op::TableAggregate { kind, matches, .. } => {
+            Some(keys_hold(*kind, matches, elements(collection)?))
+        }
+        _ => None,
     }
 }
 
-/// The flag an eager slot holding `v` has.
-#[inline(always)]
-pub(crate) fn flag_of(v: &Value) -> u8 {
-    super::flag_of(v)
+/// `count` over table keys, likewise.
+#[inline]
+pub(crate) fn table_count(c: &Compiled, n: u32, collection: &Value) -> Option<Decimal> {
+    match &c.node(n).op {
+        Op::TableAggregate { matches, .. } => Some(keys_counted(matches, elements(collection)?)),
+        _ => None,
+    }
 }
 
 /// The value as a truth value, `None` if it is not one.
@@ -119,76 +133,8 @@ pub(crate) fn cell<'a>(
     }
 }
 
-/// `+`, `-`, `*`, `/`; `None` on overflow or division by zero.
-#[inline(always)]
-pub(crate) fn exact(op: ArithOp, x: Decimal, y: Decimal) -> Option<Decimal> {
-    arith(op, x, y)
-}
-
 /// `<`, `<=`, `>`, `>=` between two numbers.
 #[inline(always)]
 pub(crate) fn order_numbers(op: CmpOp, x: Decimal, y: Decimal) -> bool {
     cmp_holds(op, super::steps::compare_numbers(&x, &y))
-}
-
-/// A comparison of two values as `Evaluator::compare` makes it; `None` where
-/// it fails (an absent operand, but for `=`/`!=` with the literal `none`).
-#[inline]
-pub(crate) fn compare_values(op: CmpOp, x: &Value, y: &Value, with_none: bool) -> Option<bool> {
-    let equality = matches!(op, CmpOp::Eq | CmpOp::Ne);
-    if equality && (with_none || !x.is_absent() && !y.is_absent()) {
-        return Some(super::steps::same_value(x, y) == (op == CmpOp::Eq));
-    }
-    if x.is_absent() || y.is_absent() {
-        return None;
-    }
-    Some(cmp_holds(op, compare(x, y)))
-}
-
-/// `elem in collection` (`not in` when `negated`); `None` if the collection is
-/// not one.
-#[inline]
-pub(crate) fn member(elem: &Value, collection: &Value, negated: bool) -> Option<bool> {
-    let found = match collection {
-        Value::Set(items) => items.binary_search_by(|x| compare(x, elem)).is_ok(),
-        Value::List(items) => items.contains(elem),
-        _ => return None,
-    };
-    Some(found != negated)
-}
-
-/// The elements of a list or set; `None` for anything else.
-#[inline(always)]
-pub(crate) fn elements(v: &Value) -> Option<&[Value]> {
-    match v {
-        Value::Set(items) | Value::List(items) => Some(items),
-        _ => None,
-    }
-}
-
-/// `count` over table keys, answered per row at compile time
-/// (`Op::TableAggregate` of node `n`).
-#[inline]
-pub(crate) fn table_count(c: &Compiled, n: u32, collection: &Value) -> Option<Decimal> {
-    let Op::TableAggregate { matches, .. } = &c.node(n).op else {
-        return None;
-    };
-    let keys = elements(collection)?;
-    Some(Decimal::from(
-        keys.iter().filter(|k| key_matches(k, matches)).count(),
-    ))
-}
-
-/// `any` or `all` over table keys, as a truth value.
-#[inline]
-pub(crate) fn table_truth(c: &Compiled, n: u32, collection: &Value) -> Option<bool> {
-    let Op::TableAggregate { kind, matches, .. } = &c.node(n).op else {
-        return None;
-    };
-    let keys = elements(collection)?;
-    match kind {
-        AggKind::Any => Some(keys.iter().any(|k| key_matches(k, matches))),
-        AggKind::All => Some(keys.iter().all(|k| key_matches(k, matches))),
-        _ => None,
-    }
 }

@@ -8,7 +8,7 @@
 //! already (the plan reads them through `Plan::alias`).
 
 use super::plan::Step;
-use super::{arith, cmp_holds, flag_of, key_matches, negate, same_shared, Evaluator};
+use super::{arith, cmp_holds, flag_of, negate, same_shared, Evaluator};
 use super::{FAILED, FALSE, FALSE_VALUE, TRUE, TRUE_VALUE, UNKNOWN, VALUE};
 use crate::ast::AggKind;
 use crate::check::{ArithOp, CmpOp};
@@ -259,17 +259,7 @@ impl<'c> Evaluator<'c> {
             &self.memo[collection as usize],
         ) {
             (VALUE, Value::Set(keys) | Value::List(keys)) => {
-                // `any` stops at the first key that matches, `all` at the first
-                // that does not; a plain loop, which the compiler keeps inline.
-                let want = kind != AggKind::All;
-                let mut answer = !want;
-                for k in keys.iter() {
-                    if key_matches(k, matches) == want {
-                        answer = want;
-                        break;
-                    }
-                }
-                u8::from(answer)
+                u8::from(super::keys_hold(kind, matches, keys))
             }
             _ => FAILED,
         };
@@ -409,7 +399,7 @@ impl<'c> Evaluator<'c> {
 
     /// Node `n` takes value `v`.
     #[inline(always)]
-    pub(super) fn set(&mut self, n: u32, v: Value) {
+    pub(crate) fn set(&mut self, n: u32, v: Value) {
         let i = n as usize;
         self.flags[i] = flag_of(&v);
         if self.flags[i] == VALUE {

@@ -2829,13 +2829,13 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
         let mut run = Run { p, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
-    ev.put(290, v290);
-    ev.put(312, v312);
-    ev.put(307, v307);
-    ev.put(335, v335);
-    ev.put(337, v337);
-    ev.put(152, v152);
-    ev.put(157, v157);
+    ev.set(290, v290);
+    ev.set(312, v312);
+    ev.set(307, v307);
+    ev.set(335, v335);
+    ev.set(337, v337);
+    ev.set(152, v152);
+    ev.set(157, v157);
     ev.collect(319, &[310, 310, 310], None);
     ev.collect(333, &[290, 322, 328, 322], None);
     ev.collect(556, &[346, 356, 358, 367, 383, 393, 404, 412, 424, 436, 445, 447, 455, 464, 473, 483, 492, 500, 509, 524, 533, 542, 554], None);
@@ -2969,7 +2969,7 @@ fn s3(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s4(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Mul, number(self.s2(item)?)?, number(self.s3(item)?)?)?;
+    let v = arith(ArithOp::Mul, number(self.s2(item)?)?, number(self.s3(item)?)?)?;
     Some(v)
 }
 #[inline]
@@ -2979,7 +2979,7 @@ fn s5(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
     Some(v)
 }
 #[inline]
@@ -3005,7 +3005,6 @@ fn s9(&mut self) -> Option<Decimal> {
             let v = self.s6(item)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s9 = Some(v);
@@ -3018,12 +3017,12 @@ fn s11(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s12(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Mul, number(self.s11(item)?)?, number(self.s3(item)?)?)?;
+    let v = arith(ArithOp::Mul, number(self.s11(item)?)?, number(self.s3(item)?)?)?;
     Some(v)
 }
 #[inline(always)]
 fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
     Some(v)
 }
 #[inline]
@@ -3039,7 +3038,6 @@ fn s14(&mut self) -> Option<Decimal> {
             let v = self.s13(item)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s14 = Some(v);
@@ -3052,12 +3050,12 @@ fn s16(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s17(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Mul, number(self.s16(item)?)?, number(self.s3(item)?)?)?;
+    let v = arith(ArithOp::Mul, number(self.s16(item)?)?, number(self.s3(item)?)?)?;
     Some(v)
 }
 #[inline(always)]
 fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
     Some(v)
 }
 #[inline]
@@ -3073,7 +3071,6 @@ fn s19(&mut self) -> Option<Decimal> {
             let v = self.s18(item)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s19 = Some(v);
@@ -3117,7 +3114,6 @@ fn s26(&mut self) -> Option<Decimal> {
             let v = number(self.s23(item)?)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s26 = Some(v);
@@ -3141,7 +3137,6 @@ fn s29(&mut self) -> Option<Decimal> {
             let v = number(self.s28(item)?)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s29 = Some(v);
@@ -3165,7 +3160,6 @@ fn s32(&mut self) -> Option<Decimal> {
             let v = number(self.s31(item)?)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s32 = Some(v);
@@ -3185,13 +3179,13 @@ fn s35(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s36(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
+    let v = arith(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
     Some(v)
 }
 #[inline]
 fn s37(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s37 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s36()?, self.s26()?)?;
+    let v = arith(ArithOp::Add, self.s36()?, self.s26()?)?;
     self.m.s37 = Some(v);
     Some(v)
 }
@@ -3204,13 +3198,13 @@ fn s38(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s39(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
+    let v = arith(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
     Some(v)
 }
 #[inline]
 fn s40(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s40 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s39()?, self.s29()?)?;
+    let v = arith(ArithOp::Add, self.s39()?, self.s29()?)?;
     self.m.s40 = Some(v);
     Some(v)
 }
@@ -3223,13 +3217,13 @@ fn s41(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s42(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
+    let v = arith(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
     Some(v)
 }
 #[inline]
 fn s43(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s43 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s42()?, self.s32()?)?;
+    let v = arith(ArithOp::Add, self.s42()?, self.s32()?)?;
     self.m.s43 = Some(v);
     Some(v)
 }
@@ -3493,13 +3487,13 @@ fn s97(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s98(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
+    let v = arith(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
     Some(v)
 }
 #[inline]
 fn s99(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s99 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s98()?, self.s26()?)?;
+    let v = arith(ArithOp::Add, self.s98()?, self.s26()?)?;
     self.m.s99 = Some(v);
     Some(v)
 }
@@ -3512,13 +3506,13 @@ fn s100(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s101(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
+    let v = arith(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
     Some(v)
 }
 #[inline]
 fn s102(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s102 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s101()?, self.s29()?)?;
+    let v = arith(ArithOp::Add, self.s101()?, self.s29()?)?;
     self.m.s102 = Some(v);
     Some(v)
 }
@@ -3531,13 +3525,13 @@ fn s103(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s104(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
+    let v = arith(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
     Some(v)
 }
 #[inline]
 fn s105(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s105 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s104()?, self.s32()?)?;
+    let v = arith(ArithOp::Add, self.s104()?, self.s32()?)?;
     self.m.s105 = Some(v);
     Some(v)
 }
@@ -3840,7 +3834,6 @@ fn s172(&mut self) -> Option<bool> {
             kept += 1;
             break;
         }
-        let _ = &total;
         kept > 0
     };
     Some(v)
@@ -3968,7 +3961,6 @@ fn s207(&mut self) -> Option<Decimal> {
         for item in items.iter() {
             kept += 1;
         }
-        let _ = &total;
         Decimal::from(kept)
     };
     Some(v)
@@ -8133,15 +8125,15 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
         let mut run = Run { p, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
-    ev.put(290, v290);
-    ev.put(326, v326);
-    ev.put(307, v307);
-    ev.put(349, v349);
-    ev.put(351, v351);
-    ev.put(589, v589);
-    ev.put(595, v595);
-    ev.put(152, v152);
-    ev.put(157, v157);
+    ev.set(290, v290);
+    ev.set(326, v326);
+    ev.set(307, v307);
+    ev.set(349, v349);
+    ev.set(351, v351);
+    ev.set(589, v589);
+    ev.set(595, v595);
+    ev.set(152, v152);
+    ev.set(157, v157);
     ev.collect(333, &[324, 324, 324], None);
     ev.collect(347, &[290, 336, 342, 336], None);
     ev.collect(570, &[360, 370, 372, 381, 397, 407, 418, 426, 438, 450, 459, 461, 469, 478, 487, 497, 506, 514, 523, 538, 547, 556, 568], None);
@@ -8282,7 +8274,7 @@ fn s3(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s4(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Mul, number(self.s2(item)?)?, number(self.s3(item)?)?)?;
+    let v = arith(ArithOp::Mul, number(self.s2(item)?)?, number(self.s3(item)?)?)?;
     Some(v)
 }
 #[inline]
@@ -8292,7 +8284,7 @@ fn s5(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
     Some(v)
 }
 #[inline]
@@ -8318,7 +8310,6 @@ fn s9(&mut self) -> Option<Decimal> {
             let v = self.s6(item)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s9 = Some(v);
@@ -8331,12 +8322,12 @@ fn s11(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s12(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Mul, number(self.s11(item)?)?, number(self.s3(item)?)?)?;
+    let v = arith(ArithOp::Mul, number(self.s11(item)?)?, number(self.s3(item)?)?)?;
     Some(v)
 }
 #[inline(always)]
 fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
     Some(v)
 }
 #[inline]
@@ -8352,7 +8343,6 @@ fn s14(&mut self) -> Option<Decimal> {
             let v = self.s13(item)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s14 = Some(v);
@@ -8365,12 +8355,12 @@ fn s16(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s17(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Mul, number(self.s16(item)?)?, number(self.s3(item)?)?)?;
+    let v = arith(ArithOp::Mul, number(self.s16(item)?)?, number(self.s3(item)?)?)?;
     Some(v)
 }
 #[inline(always)]
 fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
     Some(v)
 }
 #[inline]
@@ -8386,7 +8376,6 @@ fn s19(&mut self) -> Option<Decimal> {
             let v = self.s18(item)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s19 = Some(v);
@@ -8430,7 +8419,6 @@ fn s26(&mut self) -> Option<Decimal> {
             let v = number(self.s23(item)?)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s26 = Some(v);
@@ -8454,7 +8442,6 @@ fn s29(&mut self) -> Option<Decimal> {
             let v = number(self.s28(item)?)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s29 = Some(v);
@@ -8478,7 +8465,6 @@ fn s32(&mut self) -> Option<Decimal> {
             let v = number(self.s31(item)?)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s32 = Some(v);
@@ -8498,13 +8484,13 @@ fn s35(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s36(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
+    let v = arith(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
     Some(v)
 }
 #[inline]
 fn s37(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s37 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s36()?, self.s26()?)?;
+    let v = arith(ArithOp::Add, self.s36()?, self.s26()?)?;
     self.m.s37 = Some(v);
     Some(v)
 }
@@ -8517,13 +8503,13 @@ fn s38(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s39(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
+    let v = arith(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
     Some(v)
 }
 #[inline]
 fn s40(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s40 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s39()?, self.s29()?)?;
+    let v = arith(ArithOp::Add, self.s39()?, self.s29()?)?;
     self.m.s40 = Some(v);
     Some(v)
 }
@@ -8536,13 +8522,13 @@ fn s41(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s42(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
+    let v = arith(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
     Some(v)
 }
 #[inline]
 fn s43(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s43 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s42()?, self.s32()?)?;
+    let v = arith(ArithOp::Add, self.s42()?, self.s32()?)?;
     self.m.s43 = Some(v);
     Some(v)
 }
@@ -8806,13 +8792,13 @@ fn s97(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s98(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
+    let v = arith(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
     Some(v)
 }
 #[inline]
 fn s99(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s99 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s98()?, self.s26()?)?;
+    let v = arith(ArithOp::Add, self.s98()?, self.s26()?)?;
     self.m.s99 = Some(v);
     Some(v)
 }
@@ -8825,13 +8811,13 @@ fn s100(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s101(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
+    let v = arith(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
     Some(v)
 }
 #[inline]
 fn s102(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s102 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s101()?, self.s29()?)?;
+    let v = arith(ArithOp::Add, self.s101()?, self.s29()?)?;
     self.m.s102 = Some(v);
     Some(v)
 }
@@ -8844,13 +8830,13 @@ fn s103(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s104(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
+    let v = arith(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
     Some(v)
 }
 #[inline]
 fn s105(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s105 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s104()?, self.s32()?)?;
+    let v = arith(ArithOp::Add, self.s104()?, self.s32()?)?;
     self.m.s105 = Some(v);
     Some(v)
 }
@@ -9155,7 +9141,6 @@ fn s172(&mut self) -> Option<bool> {
             kept += 1;
             break;
         }
-        let _ = &total;
         kept > 0
     };
     Some(v)
@@ -9283,7 +9268,6 @@ fn s207(&mut self) -> Option<Decimal> {
         for item in items.iter() {
             kept += 1;
         }
-        let _ = &total;
         Decimal::from(kept)
     };
     Some(v)
@@ -9678,7 +9662,6 @@ fn s310(&mut self) -> Option<bool> {
             kept += 1;
             break;
         }
-        let _ = &total;
         kept > 0
     };
     Some(v)
@@ -9692,7 +9675,6 @@ fn s311(&mut self) -> Option<Decimal> {
         for item in items.iter() {
             kept += 1;
         }
-        let _ = &total;
         Decimal::from(kept)
     };
     Some(v)

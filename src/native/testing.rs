@@ -3030,15 +3030,15 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
         let mut run = Run { p, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
-    ev.put(290, v290);
-    ev.put(326, v326);
-    ev.put(307, v307);
-    ev.put(349, v349);
-    ev.put(351, v351);
-    ev.put(589, v589);
-    ev.put(595, v595);
-    ev.put(152, v152);
-    ev.put(157, v157);
+    ev.set(290, v290);
+    ev.set(326, v326);
+    ev.set(307, v307);
+    ev.set(349, v349);
+    ev.set(351, v351);
+    ev.set(589, v589);
+    ev.set(595, v595);
+    ev.set(152, v152);
+    ev.set(157, v157);
     ev.collect(333, &[324, 324, 324], None);
     ev.collect(347, &[290, 336, 342, 336], None);
     ev.collect(570, &[360, 370, 372, 381, 397, 407, 418, 426, 438, 450, 459, 461, 469, 478, 487, 497, 506, 514, 523, 538, 547, 556, 568], None);
@@ -3179,7 +3179,7 @@ fn s3(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s4(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Mul, number(self.s2(item)?)?, number(self.s3(item)?)?)?;
+    let v = arith(ArithOp::Mul, number(self.s2(item)?)?, number(self.s3(item)?)?)?;
     Some(v)
 }
 #[inline]
@@ -3189,7 +3189,7 @@ fn s5(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
     Some(v)
 }
 #[inline]
@@ -3215,7 +3215,6 @@ fn s9(&mut self) -> Option<Decimal> {
             let v = self.s6(item)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s9 = Some(v);
@@ -3228,12 +3227,12 @@ fn s11(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s12(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Mul, number(self.s11(item)?)?, number(self.s3(item)?)?)?;
+    let v = arith(ArithOp::Mul, number(self.s11(item)?)?, number(self.s3(item)?)?)?;
     Some(v)
 }
 #[inline(always)]
 fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
     Some(v)
 }
 #[inline]
@@ -3249,7 +3248,6 @@ fn s14(&mut self) -> Option<Decimal> {
             let v = self.s13(item)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s14 = Some(v);
@@ -3262,12 +3260,12 @@ fn s16(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s17(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Mul, number(self.s16(item)?)?, number(self.s3(item)?)?)?;
+    let v = arith(ArithOp::Mul, number(self.s16(item)?)?, number(self.s3(item)?)?)?;
     Some(v)
 }
 #[inline(always)]
 fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
     Some(v)
 }
 #[inline]
@@ -3283,7 +3281,6 @@ fn s19(&mut self) -> Option<Decimal> {
             let v = self.s18(item)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s19 = Some(v);
@@ -3327,7 +3324,6 @@ fn s26(&mut self) -> Option<Decimal> {
             let v = number(self.s23(item)?)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s26 = Some(v);
@@ -3351,7 +3347,6 @@ fn s29(&mut self) -> Option<Decimal> {
             let v = number(self.s28(item)?)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s29 = Some(v);
@@ -3375,7 +3370,6 @@ fn s32(&mut self) -> Option<Decimal> {
             let v = number(self.s31(item)?)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s32 = Some(v);
@@ -3395,13 +3389,13 @@ fn s35(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s36(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
+    let v = arith(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
     Some(v)
 }
 #[inline]
 fn s37(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s37 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s36()?, self.s26()?)?;
+    let v = arith(ArithOp::Add, self.s36()?, self.s26()?)?;
     self.m.s37 = Some(v);
     Some(v)
 }
@@ -3414,13 +3408,13 @@ fn s38(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s39(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
+    let v = arith(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
     Some(v)
 }
 #[inline]
 fn s40(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s40 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s39()?, self.s29()?)?;
+    let v = arith(ArithOp::Add, self.s39()?, self.s29()?)?;
     self.m.s40 = Some(v);
     Some(v)
 }
@@ -3433,13 +3427,13 @@ fn s41(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s42(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
+    let v = arith(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
     Some(v)
 }
 #[inline]
 fn s43(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s43 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s42()?, self.s32()?)?;
+    let v = arith(ArithOp::Add, self.s42()?, self.s32()?)?;
     self.m.s43 = Some(v);
     Some(v)
 }
@@ -3703,13 +3697,13 @@ fn s97(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s98(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
+    let v = arith(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
     Some(v)
 }
 #[inline]
 fn s99(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s99 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s98()?, self.s26()?)?;
+    let v = arith(ArithOp::Add, self.s98()?, self.s26()?)?;
     self.m.s99 = Some(v);
     Some(v)
 }
@@ -3722,13 +3716,13 @@ fn s100(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s101(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
+    let v = arith(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
     Some(v)
 }
 #[inline]
 fn s102(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s102 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s101()?, self.s29()?)?;
+    let v = arith(ArithOp::Add, self.s101()?, self.s29()?)?;
     self.m.s102 = Some(v);
     Some(v)
 }
@@ -3741,13 +3735,13 @@ fn s103(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s104(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
+    let v = arith(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
     Some(v)
 }
 #[inline]
 fn s105(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s105 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s104()?, self.s32()?)?;
+    let v = arith(ArithOp::Add, self.s104()?, self.s32()?)?;
     self.m.s105 = Some(v);
     Some(v)
 }
@@ -4052,7 +4046,6 @@ fn s172(&mut self) -> Option<bool> {
             kept += 1;
             break;
         }
-        let _ = &total;
         kept > 0
     };
     Some(v)
@@ -4180,7 +4173,6 @@ fn s207(&mut self) -> Option<Decimal> {
         for item in items.iter() {
             kept += 1;
         }
-        let _ = &total;
         Decimal::from(kept)
     };
     Some(v)
@@ -4575,7 +4567,6 @@ fn s310(&mut self) -> Option<bool> {
             kept += 1;
             break;
         }
-        let _ = &total;
         kept > 0
     };
     Some(v)
@@ -4589,7 +4580,6 @@ fn s311(&mut self) -> Option<Decimal> {
         for item in items.iter() {
             kept += 1;
         }
-        let _ = &total;
         Decimal::from(kept)
     };
     Some(v)
@@ -8387,15 +8377,15 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
         let mut run = Run { p, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
-    ev.put(290, v290);
-    ev.put(319, v319);
-    ev.put(307, v307);
-    ev.put(342, v342);
-    ev.put(344, v344);
-    ev.put(577, v577);
-    ev.put(578, v578);
-    ev.put(152, v152);
-    ev.put(157, v157);
+    ev.set(290, v290);
+    ev.set(319, v319);
+    ev.set(307, v307);
+    ev.set(342, v342);
+    ev.set(344, v344);
+    ev.set(577, v577);
+    ev.set(578, v578);
+    ev.set(152, v152);
+    ev.set(157, v157);
     ev.collect(326, &[317, 317, 317], None);
     ev.collect(340, &[290, 329, 335, 329], None);
     ev.collect(563, &[353, 363, 365, 374, 390, 400, 411, 419, 431, 443, 452, 454, 462, 471, 480, 490, 499, 507, 516, 531, 540, 549, 561], None);
@@ -8531,7 +8521,7 @@ fn s3(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s4(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Mul, number(self.s2(item)?)?, number(self.s3(item)?)?)?;
+    let v = arith(ArithOp::Mul, number(self.s2(item)?)?, number(self.s3(item)?)?)?;
     Some(v)
 }
 #[inline]
@@ -8541,7 +8531,7 @@ fn s5(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
     Some(v)
 }
 #[inline]
@@ -8567,7 +8557,6 @@ fn s9(&mut self) -> Option<Decimal> {
             let v = self.s6(item)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s9 = Some(v);
@@ -8580,12 +8569,12 @@ fn s11(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s12(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Mul, number(self.s11(item)?)?, number(self.s3(item)?)?)?;
+    let v = arith(ArithOp::Mul, number(self.s11(item)?)?, number(self.s3(item)?)?)?;
     Some(v)
 }
 #[inline(always)]
 fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
     Some(v)
 }
 #[inline]
@@ -8601,7 +8590,6 @@ fn s14(&mut self) -> Option<Decimal> {
             let v = self.s13(item)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s14 = Some(v);
@@ -8614,12 +8602,12 @@ fn s16(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s17(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Mul, number(self.s16(item)?)?, number(self.s3(item)?)?)?;
+    let v = arith(ArithOp::Mul, number(self.s16(item)?)?, number(self.s3(item)?)?)?;
     Some(v)
 }
 #[inline(always)]
 fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = exact(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
     Some(v)
 }
 #[inline]
@@ -8635,7 +8623,6 @@ fn s19(&mut self) -> Option<Decimal> {
             let v = self.s18(item)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s19 = Some(v);
@@ -8679,7 +8666,6 @@ fn s26(&mut self) -> Option<Decimal> {
             let v = number(self.s23(item)?)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s26 = Some(v);
@@ -8703,7 +8689,6 @@ fn s29(&mut self) -> Option<Decimal> {
             let v = number(self.s28(item)?)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s29 = Some(v);
@@ -8727,7 +8712,6 @@ fn s32(&mut self) -> Option<Decimal> {
             let v = number(self.s31(item)?)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     self.m.s32 = Some(v);
@@ -8747,13 +8731,13 @@ fn s35(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s36(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
+    let v = arith(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
     Some(v)
 }
 #[inline]
 fn s37(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s37 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s36()?, self.s26()?)?;
+    let v = arith(ArithOp::Add, self.s36()?, self.s26()?)?;
     self.m.s37 = Some(v);
     Some(v)
 }
@@ -8766,13 +8750,13 @@ fn s38(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s39(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
+    let v = arith(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
     Some(v)
 }
 #[inline]
 fn s40(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s40 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s39()?, self.s29()?)?;
+    let v = arith(ArithOp::Add, self.s39()?, self.s29()?)?;
     self.m.s40 = Some(v);
     Some(v)
 }
@@ -8785,13 +8769,13 @@ fn s41(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s42(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
+    let v = arith(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
     Some(v)
 }
 #[inline]
 fn s43(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s43 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s42()?, self.s32()?)?;
+    let v = arith(ArithOp::Add, self.s42()?, self.s32()?)?;
     self.m.s43 = Some(v);
     Some(v)
 }
@@ -9055,13 +9039,13 @@ fn s97(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s98(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
+    let v = arith(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
     Some(v)
 }
 #[inline]
 fn s99(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s99 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s98()?, self.s26()?)?;
+    let v = arith(ArithOp::Add, self.s98()?, self.s26()?)?;
     self.m.s99 = Some(v);
     Some(v)
 }
@@ -9074,13 +9058,13 @@ fn s100(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s101(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
+    let v = arith(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
     Some(v)
 }
 #[inline]
 fn s102(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s102 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s101()?, self.s29()?)?;
+    let v = arith(ArithOp::Add, self.s101()?, self.s29()?)?;
     self.m.s102 = Some(v);
     Some(v)
 }
@@ -9093,13 +9077,13 @@ fn s103(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s104(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
+    let v = arith(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
     Some(v)
 }
 #[inline]
 fn s105(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s105 { return Some(v); }
-    let v = exact(ArithOp::Add, self.s104()?, self.s32()?)?;
+    let v = arith(ArithOp::Add, self.s104()?, self.s32()?)?;
     self.m.s105 = Some(v);
     Some(v)
 }
@@ -9402,7 +9386,6 @@ fn s172(&mut self) -> Option<bool> {
             kept += 1;
             break;
         }
-        let _ = &total;
         kept > 0
     };
     Some(v)
@@ -9530,7 +9513,6 @@ fn s207(&mut self) -> Option<Decimal> {
         for item in items.iter() {
             kept += 1;
         }
-        let _ = &total;
         Decimal::from(kept)
     };
     Some(v)
@@ -9925,7 +9907,6 @@ fn s310(&mut self) -> Option<bool> {
             kept += 1;
             break;
         }
-        let _ = &total;
         kept > 0
     };
     Some(v)
@@ -9939,7 +9920,6 @@ fn s311(&mut self) -> Option<Decimal> {
         for item in items.iter() {
             kept += 1;
         }
-        let _ = &total;
         Decimal::from(kept)
     };
     Some(v)
@@ -11077,11 +11057,11 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
         let mut run = Run { p, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
-    ev.put(42, v42);
-    ev.put(48, v48);
-    ev.put(52, v52);
-    ev.put(57, v57);
-    ev.put(61, v61);
+    ev.set(42, v42);
+    ev.set(48, v48);
+    ev.set(52, v52);
+    ev.set(57, v57);
+    ev.set(61, v61);
     true
 }
 #[derive(Default)]
@@ -11144,7 +11124,7 @@ fn s8(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s9(&mut self) -> Option<Decimal> {
-    let v = exact(ArithOp::Div, number(self.s7()?)?, number(self.s8()?)?)?;
+    let v = arith(ArithOp::Div, number(self.s7()?)?, number(self.s8()?)?)?;
     Some(v)
 }
 #[inline]
@@ -11189,7 +11169,6 @@ fn s17(&mut self) -> Option<Decimal> {
             let v = number(self.s13(item)?)?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     Some(v)
@@ -11215,7 +11194,6 @@ fn s21(&mut self) -> Option<bool> {
             kept += 1;
             break;
         }
-        let _ = &total;
         kept > 0
     };
     Some(v)
@@ -11268,7 +11246,6 @@ fn s31(&mut self) -> Option<bool> {
             kept += 1;
             break;
         }
-        let _ = &total;
         kept > 0
     };
     Some(v)
@@ -11537,9 +11514,9 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
         let mut run = Run { p, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
-    ev.put(28, v28);
-    ev.put(18, v18);
-    ev.put(20, v20);
+    ev.set(28, v28);
+    ev.set(18, v18);
+    ev.set(20, v20);
     true
 }
 #[derive(Default)]
@@ -11602,7 +11579,7 @@ fn s7(&mut self) -> Option<&'a Value> {
 #[inline]
 fn s8(&mut self) -> Option<Decimal> {
     if let Some(v) = self.m.s8 { return Some(v); }
-    let v = exact(ArithOp::Add, number(self.s6()?)?, number(self.s7()?)?)?;
+    let v = arith(ArithOp::Add, number(self.s6()?)?, number(self.s7()?)?)?;
     self.m.s8 = Some(v);
     Some(v)
 }
@@ -11637,7 +11614,6 @@ fn s14(&mut self) -> Option<bool> {
             kept += 1;
             break;
         }
-        let _ = &total;
         kept > 0
     };
     Some(v)
@@ -11662,7 +11638,6 @@ fn s18(&mut self) -> Option<Decimal> {
             if !self.s17()? { continue; }
             kept += 1;
         }
-        let _ = &total;
         Decimal::from(kept)
     };
     Some(v)
@@ -11678,7 +11653,6 @@ fn s20(&mut self) -> Option<Decimal> {
             let v = self.s8()?;
             total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
         }
-        let _ = &total;
         total.unwrap_or(Decimal::ZERO)
     };
     Some(v)
