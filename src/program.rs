@@ -149,8 +149,10 @@ pub struct TableDef {
     pub span: Span,
 }
 
-/// A table's row numbers by key.
-pub type KeyIndex = HashMap<String, u32>;
+/// A table's row numbers by key. Looked up for every table key a facts record
+/// names, so hashed with Fx rather than SipHash: the map is built from the rule
+/// files, and no facts record can fill it with colliding keys.
+pub type KeyIndex = HashMap<String, u32, rustc_hash::FxBuildHasher>;
 
 #[derive(Debug, Clone)]
 pub struct TableRowDef {

@@ -433,7 +433,7 @@ impl Resolver {
                     citation_span: t.citation.span,
                     columns: Vec::new(),
                     rows: Vec::new(),
-                    index: HashMap::new(),
+                    index: KeyIndex::default(),
                     span: t.name.span,
                 }),
                 _ => {}
