@@ -4,10 +4,11 @@
 
 mod alike;
 mod document;
+mod scan;
 pub use alike::read_alike;
 pub use document::{parse_document, parse_documents};
 
-use crate::program::{show_decimal, FactId, FieldSpec, Program, Type};
+use crate::program::{show_decimal, FactDef, FactId, FieldSpec, Program, Type};
 use crate::value::Value;
 use rust_decimal::Decimal;
 use serde_json::Value as Json;
@@ -617,6 +618,42 @@ fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
         .join(", ")
 }
 
+/// The declared fields of an object: the facts of a document, or a record's.
+#[derive(Clone, Copy)]
+enum Specs<'a> {
+    Facts(&'a [FactDef]),
+    Record(&'a [FieldSpec]),
+}
+
+impl<'a> Specs<'a> {
+    fn iter(self) -> impl Iterator<Item = &'a FieldSpec> + Clone {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+
+    fn get(self, i: usize) -> &'a FieldSpec {
+        match self {
+            Specs::Facts(f) => &f[i].spec,
+            Specs::Record(r) => &r[i],
+        }
+    }
+
+    /// The field named `name`, looked for first from `from`, where the last
+    /// field read left off: an object's keys usually come in one order.
+    fn position(self, name: &str, from: usize) -> Option<usize> {
+        let from = from.min(self.len());
+        (from..self.len())
+            .chain(0..from)
+            .find(|i| self.get(*i).name == name)
+    }
+
+    fn len(self) -> usize {
+        match self {
+            Specs::Facts(f) => f.len(),
+            Specs::Record(r) => r.len(),
+        }
+    }
+}
+
 /// Why a facts document given as text could not be read.
 #[derive(Debug)]
 pub enum TextFactsError {
@@ -629,7 +666,18 @@ pub enum TextFactsError {
 /// Reads a facts document straight from its text: objects and lists are walked as
 /// they are parsed and only scalar leaves become JSON values, which then go through
 /// the same conversion as [`load_facts`]. Same result, without building the tree.
+///
+/// The common record is read by a reader that knows the schema (`scan`), which
+/// gives up on anything it is not sure of; the document is then read with
+/// serde_json, whose values and errors are the document's.
 pub fn load_facts_from_str(program: &Program, text: &str) -> Result<Facts, TextFactsError> {
+    match scan::read(program, text) {
+        Some(facts) => Ok(facts),
+        None => read_with_serde(program, text),
+    }
+}
+
+fn read_with_serde(program: &Program, text: &str) -> Result<Facts, TextFactsError> {
     use serde::de::DeserializeSeed;
     let errors = std::cell::RefCell::new(Vec::new());
     let mut de = serde_json::Deserializer::from_str(text);
@@ -906,37 +954,6 @@ mod stream {
         }
     }
 
-    /// The declared fields of an object: the facts of a document, or a record's.
-    #[derive(Clone, Copy)]
-    enum Specs<'a> {
-        Facts(&'a [crate::program::FactDef]),
-        Record(&'a [FieldSpec]),
-    }
-
-    impl<'a> Specs<'a> {
-        fn iter(self) -> impl Iterator<Item = &'a FieldSpec> + Clone {
-            (0..self.len()).map(move |i| self.get(i))
-        }
-
-        fn get(self, i: usize) -> &'a FieldSpec {
-            match self {
-                Specs::Facts(f) => &f[i].spec,
-                Specs::Record(r) => &r[i],
-            }
-        }
-
-        fn position(self, name: &str) -> Option<usize> {
-            (0..self.len()).find(|i| self.get(*i).name == name)
-        }
-
-        fn len(self) -> usize {
-            match self {
-                Specs::Facts(f) => f.len(),
-                Specs::Record(r) => r.len(),
-            }
-        }
-    }
-
     /// Reads an object field by field, each with its declared type; reports unknown
     /// keys and fills missing ones with their defaults. With `id`, the document's
     /// reserved `id` key is read into it.
@@ -954,6 +971,7 @@ mod stream {
         // Not `vec![Value::Absent; n]`, which clones the value n times.
         values.resize_with(specs.len(), || Value::Absent);
         let mut seen = Seen::new(specs.len());
+        let mut next = 0;
         while let Some(FieldName(key)) = map.next_key::<FieldName<'de>>()? {
             if let (Some(id), true) = (id.as_deref_mut(), key == ID_FIELD) {
                 let v = id_as_written(map.next_value()?);
@@ -971,8 +989,9 @@ mod stream {
                 *id = Some(v);
                 continue;
             }
-            match specs.position(&key) {
+            match specs.position(&key, next) {
                 Some(i) => {
+                    next = i + 1;
                     let f = specs.get(i);
                     let fpath = JsonPath::Field(path, &f.name);
                     if seen.has(i) {

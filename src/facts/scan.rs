@@ -1,0 +1,519 @@
+//! The common facts record read in one pass over its bytes, its schema telling
+//! the reader what comes next: keys matched against the declared fields as they
+//! are met, numbers parsed as their digits go by, values built straight from the
+//! text. serde_json, which [`super::load_facts_from_str`] falls back on, spends
+//! about half of a record's time on the generic work this skips (a visitor per
+//! value, each number scanned twice to keep it exact).
+//!
+//! The reader accepts only what it knows the serde_json reading would accept,
+//! with the same values: plain JSON without escapes in strings, numbers that are
+//! whole or written with a point, every value of its declared type and in range,
+//! no key unknown or repeated, no required field missing. Anything else (bad
+//! JSON, a wrong type, an exponent, `-0`, a record for an error message) gives
+//! the reading up, and the document is read again by the reading whose values
+//! and errors are the document's. Give up when in doubt: it costs one reading.
+
+use super::{entry, thread_own_copy, Facts, Specs, ID_FIELD};
+use crate::program::{FieldSpec, Program, Type};
+use crate::value::Value;
+use rust_decimal::Decimal;
+use std::sync::Arc;
+
+/// The document's facts, or `None` for the reader to give up.
+pub(super) fn read(program: &Program, text: &str) -> Option<Facts> {
+    let mut scan = Scanner {
+        program,
+        text,
+        at: 0,
+    };
+    let mut id = None;
+    let values = scan.object(Specs::Facts(&program.facts), Some(&mut id))?;
+    scan.skip_space();
+    (scan.at == text.len()).then_some(Facts { id, values })
+}
+
+/// A key of an object.
+enum Key {
+    /// The field of this index in the object's declaration.
+    Field(usize),
+    /// The document's `id`.
+    Id,
+}
+
+struct Scanner<'a> {
+    program: &'a Program,
+    text: &'a str,
+    /// The byte the reading is at.
+    at: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    fn skip_space(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    /// The next byte after any space, taken if it is `byte`.
+    fn eat(&mut self, byte: u8) -> bool {
+        self.skip_space();
+        let found = self.peek() == Some(byte);
+        self.at += usize::from(found);
+        found
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        self.eat(byte).then_some(())
+    }
+
+    fn word(&mut self, word: &str) -> bool {
+        let found = self
+            .text
+            .get(self.at..)
+            .is_some_and(|t| t.starts_with(word));
+        self.at += if found { word.len() } else { 0 };
+        found
+    }
+
+    /// A string without escapes or control characters, after any space.
+    fn string(&mut self) -> Option<&'a str> {
+        self.expect(b'"')?;
+        let start = self.at;
+        let rest = self.text.as_bytes().get(start..)?;
+        let end = plain_len(rest);
+        (rest.get(end) == Some(&b'"')).then_some(())?;
+        self.at = start + end + 1;
+        self.text.get(start..start + end)
+    }
+
+    /// A number after any space (see [`number`]).
+    fn number(&mut self) -> Option<Decimal> {
+        self.skip_space();
+        let (n, length) = number(self.text.as_bytes().get(self.at..)?)?;
+        self.at += length;
+        Some(n)
+    }
+
+    /// A value of a declared type.
+    fn value(&mut self, ty: &Type, spec: Option<&FieldSpec>) -> Option<Value> {
+        self.skip_space();
+        match ty {
+            Type::Optional(inner) => match self.word("null") {
+                true => Some(Value::Absent),
+                false => self.value(inner, spec),
+            },
+            Type::Bool if self.word("true") => Some(Value::Bool(true)),
+            Type::Bool if self.word("false") => Some(Value::Bool(false)),
+            Type::Int | Type::Decimal | Type::Money => {
+                let n = match self.peek()? {
+                    // The exact reading takes a decimal or an amount written as text.
+                    b'"' if *ty != Type::Int => {
+                        let text = self.string()?.as_bytes();
+                        let (n, length) = number(text)?;
+                        (length == text.len()).then_some(n)?
+                    }
+                    _ => self.number()?,
+                };
+                let range = spec.and_then(|s| s.range.as_ref());
+                let in_range = range
+                    .is_none_or(|r| r.min.is_none_or(|m| n >= m) && r.max.is_none_or(|m| n <= m));
+                let whole = *ty != Type::Int || n.fract().is_zero();
+                (in_range && whole).then_some(Value::Num(n))
+            }
+            Type::Text => Some(Value::Text(Arc::from(self.string()?))),
+            Type::Date => crate::date::Date::parse(self.string()?)
+                .ok()
+                .map(Value::Date),
+            Type::Enum(_) | Type::Table(_) => entry(self.program, ty, self.string()?),
+            Type::Set(element) => {
+                let items = self.items(element)?;
+                let count = items.len();
+                let set = Value::set(items);
+                // A repeated entry is an error of the facts.
+                (set.items().len() == count).then_some(set)
+            }
+            Type::List(element) => Some(Value::List(Arc::new(self.items(element)?))),
+            Type::Record(id) => {
+                let def = &self.program.records[id.index()];
+                let fields = self.object(Specs::Record(&def.fields), None)?;
+                Some(Value::Record(Arc::new(fields)))
+            }
+            _ => None,
+        }
+    }
+
+    fn items(&mut self, element: &Type) -> Option<Vec<Value>> {
+        self.expect(b'[')?;
+        let mut items = Vec::new();
+        if self.eat(b']') {
+            return Some(items);
+        }
+        loop {
+            items.push(self.value(element, None)?);
+            if self.eat(b']') {
+                return Some(items);
+            }
+            self.expect(b',')?;
+        }
+    }
+
+    /// An object of declared fields, each once, the missing ones taking their
+    /// defaults; with `id`, the document's own `id` key too.
+    fn object(
+        &mut self,
+        specs: Specs<'_>,
+        mut id: Option<&mut Option<String>>,
+    ) -> Option<Vec<Value>> {
+        if specs.len() > 64 {
+            return None;
+        }
+        self.expect(b'{')?;
+        let mut values: Vec<Value> = Vec::with_capacity(specs.len());
+        values.resize_with(specs.len(), || Value::Absent);
+        let mut seen = 0u64;
+        let mut id_seen = false;
+        let mut next = 0;
+        if !self.eat(b'}') {
+            loop {
+                let key = self.key(specs, next, id.is_some())?;
+                self.expect(b':')?;
+                match (key, id.as_deref_mut()) {
+                    (Key::Id, Some(id)) => {
+                        *id = self.id()?;
+                        if std::mem::replace(&mut id_seen, true) {
+                            return None;
+                        }
+                    }
+                    (Key::Field(i), _) => {
+                        if seen >> i & 1 == 1 {
+                            return None;
+                        }
+                        let field = specs.get(i);
+                        values[i] = self.value(&field.ty, Some(field))?;
+                        seen |= 1 << i;
+                        next = i + 1;
+                    }
+                    (Key::Id, None) => return None,
+                }
+                if self.eat(b'}') {
+                    break;
+                }
+                self.expect(b',')?;
+            }
+        }
+        for (i, value) in values.iter_mut().enumerate() {
+            if seen >> i & 1 == 0 {
+                let field = specs.get(i);
+                *value = match (&field.default, &field.ty) {
+                    (Some(default), _) => thread_own_copy(default),
+                    (None, Type::Optional(_)) => Value::Absent,
+                    (None, _) => return None,
+                };
+            }
+        }
+        Some(values)
+    }
+
+    /// The key that comes next, after any space: one of the declared fields
+    /// (looked for from `from` on, where the last field read left off, as an
+    /// object's keys usually come in one order) or, if `with_id`, the id. The
+    /// key is compared in place with each name: it is that name if the text
+    /// has the name and then a quote.
+    fn key(&mut self, specs: Specs<'_>, from: usize, with_id: bool) -> Option<Key> {
+        self.expect(b'"')?;
+        let rest = self.text.as_bytes().get(self.at..)?;
+        let is =
+            |name: &str| rest.get(name.len()) == Some(&b'"') && rest.starts_with(name.as_bytes());
+        if with_id && is(ID_FIELD) {
+            // As the exact reading does: `id` is the id, whatever is declared.
+            self.at += ID_FIELD.len() + 1;
+            return Some(Key::Id);
+        }
+        let from = from.min(specs.len());
+        let i = (from..specs.len())
+            .chain(0..from)
+            .find(|&i| is(&specs.get(i).name))?;
+        self.at += specs.get(i).name.len() + 1;
+        Some(Key::Field(i))
+    }
+
+    /// The document's id: a text, a whole number as written, or `null`.
+    fn id(&mut self) -> Option<Option<String>> {
+        self.skip_space();
+        match self.peek()? {
+            b'"' => Some(Some(self.string()?.to_string())),
+            b'n' if self.word("null") => Some(None),
+            b'1'..=b'9' => {
+                let start = self.at;
+                self.at += digits(self.text.as_bytes().get(start..)?)?.1;
+                let ends_well = !matches!(self.peek(), Some(b'.' | b'e' | b'E'));
+                let digits = self.text.get(start..self.at)?;
+                ends_well.then(|| Some(digits.to_string()))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The number `bytes` start with and how many bytes it takes: digits, with a
+/// sign and a point at most, read as the exact reading reads them (a fraction's
+/// last zeros hold no digit). `None` for what that reading would read otherwise
+/// or not at all: more than 18 digits, a leading zero (not JSON), an exponent,
+/// `-0`.
+fn number(bytes: &[u8]) -> Option<(Decimal, usize)> {
+    let negative = bytes.first() == Some(&b'-');
+    let mut at = usize::from(negative);
+    let (whole, whole_digits) = digits(&bytes[at..])?;
+    let leading_zero = whole_digits > 1 && bytes[at] == b'0';
+    at += whole_digits;
+    let (mut mantissa, mut scale) = (whole, 0u32);
+    if bytes.get(at) == Some(&b'.') {
+        at += 1;
+        let (mut fraction, digits) = digits(&bytes[at..])?;
+        at += digits;
+        if whole_digits + digits > 18 {
+            return None;
+        }
+        let mut fraction_digits = digits as u32;
+        while fraction_digits > 0 && fraction % 10 == 0 {
+            fraction /= 10;
+            fraction_digits -= 1;
+        }
+        mantissa = whole * 10u64.pow(fraction_digits) + fraction;
+        scale = fraction_digits;
+    }
+    let exponent = matches!(bytes.get(at), Some(b'e' | b'E'));
+    if leading_zero || exponent || (negative && mantissa == 0) {
+        return None;
+    }
+    let signed = if negative {
+        -(mantissa as i64)
+    } else {
+        mantissa as i64
+    };
+    Some((Decimal::new(signed, scale), at))
+}
+
+/// One digit or more at the start of `bytes`, as a number and a count; `None`
+/// past 18 digits, which might not fit.
+fn digits(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut n = 0u64;
+    for (count, byte) in bytes.iter().enumerate() {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return (count > 0).then_some((n, count));
+        }
+        if count == 18 {
+            return None;
+        }
+        n = n * 10 + u64::from(digit);
+    }
+    (!bytes.is_empty()).then_some((n, bytes.len()))
+}
+
+/// How many bytes come before the first quote, backslash or control character:
+/// eight at a time, as serde_json scans its strings (a byte-by-byte loop was a
+/// tenth of a record's instructions).
+fn plain_len(bytes: &[u8]) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH_BITS: u64 = ONES << 7;
+    // Sets the high bit of the bytes of `word` below `limit` (and of none
+    // before the first): the classic test for a zero byte, after a subtraction.
+    let below =
+        |word: u64, limit: u8| word.wrapping_sub(ONES * u64::from(limit)) & !word & HIGH_BITS;
+    let equal = |word: u64, byte: u8| below(word ^ (ONES * u64::from(byte)), 1);
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let found = equal(word, b'"') | equal(word, b'\\') | below(word, 0x20);
+        if found != 0 {
+            return at + found.trailing_zeros() as usize / 8;
+        }
+        at += 8;
+    }
+    let tail = bytes[at..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+    at + tail.unwrap_or(bytes.len() - at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::date::Date;
+    use crate::lower::Compiled;
+    use crate::policy::{compile, PolicySource};
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn bundled() -> &'static Compiled {
+        static COMPILED: OnceLock<Compiled> = OnceLock::new();
+        COMPILED.get_or_init(|| {
+            let date = Date::parse("2025-06-01").unwrap();
+            compile(&PolicySource::bundled(), date).unwrap()
+        })
+    }
+
+    /// The facts as Debug writes them, which shows a decimal's scale (`1.50`
+    /// and `1.5` are equal numbers but are written differently).
+    fn scanned(text: &str) -> Option<String> {
+        read(&bundled().program, text).map(|f| format!("{f:?}"))
+    }
+
+    fn by_serde(text: &str) -> Option<String> {
+        let read = super::super::read_with_serde(&bundled().program, text);
+        read.ok().map(|f| format!("{f:?}"))
+    }
+
+    /// The entities of tests/corpus and examples/, and a generated population,
+    /// one JSON line each.
+    fn documents() -> Vec<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut lines = Vec::new();
+        for dir in ["tests/corpus", "examples"] {
+            for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy();
+                if name.ends_with(".json") && name != "expected.json" {
+                    let doc: serde_json::Value =
+                        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                    lines.push(doc.to_string());
+                }
+            }
+        }
+        let catalogue = crate::generate::Catalogue::from_program(&bundled().program).unwrap();
+        let mut out = Vec::new();
+        crate::generate::generate(&catalogue, 500, 11, &mut out).unwrap();
+        lines.extend(String::from_utf8(out).unwrap().lines().map(str::to_string));
+        lines
+    }
+
+    #[test]
+    fn reads_every_record_of_the_corpus_and_a_population_as_serde_json_does() {
+        let documents = documents();
+        assert!(documents.len() > 500);
+        for text in &documents {
+            let scanned = scanned(text);
+            assert!(scanned.is_some(), "the reader gave up on {text}");
+            assert_eq!(scanned, by_serde(text), "{text}");
+        }
+    }
+
+    const RECORD: &str = r#"{"id": "r-1", "entity_types": ["I.1.a.2"],
+        "size": {"staff": 120, "turnover_eur": 30000000, "balance_sheet_eur": 20000000},
+        "partners": [{"share_pct": 30, "staff": 4, "turnover_eur": 8, "balance_sheet_eur": 6}],
+        "identified_by_authority": {"comma": 9, "criteria": ["a"]}}"#;
+
+    #[test]
+    fn reads_numbers_with_a_point_exactly() {
+        for (written, read) in [("1234.50", "1234.5"), ("250.000", "250"), ("0.05", "0.05")] {
+            let text = RECORD.replace("30000000", written);
+            let facts = read_with_check(&text);
+            let size = &facts.values[bundled().program.fact_by_name("size").unwrap().index()];
+            let Value::Record(fields) = size else {
+                panic!("{size:?}")
+            };
+            assert_eq!(fields[1], Value::Num(read.parse().unwrap()), "{written}");
+        }
+    }
+
+    fn read_with_check(text: &str) -> Facts {
+        assert_eq!(scanned(text), by_serde(text), "{text}");
+        read(&bundled().program, text).unwrap()
+    }
+
+    /// Each of these is a case the serde_json reading answers, with a value or
+    /// an error, in a way this reader does not attempt.
+    #[test]
+    fn gives_up_on_what_it_does_not_read() {
+        assert!(scanned(RECORD).is_some());
+        let edits = [
+            ("\"r-1\"", "\"r\\u002d1\""),                         // an escape
+            ("120", "1.2e2"),                                     // an exponent
+            ("120", "-0"),                                        // a negative zero
+            ("120", "0120"),                                      // a leading zero: not JSON
+            ("120", "120."),                // a point without digits: not JSON
+            ("120", "-5"),                  // out of range: at least 0
+            ("30, ", "101, "),              // out of range: between 0 and 100
+            ("9,", "9.5,"),                 // a fraction for an int
+            ("9,", "\"9\","),               // an int written as text
+            ("120", "1234567890123456789"), // more than 18 digits
+            ("[\"a\"]", "[\"a\", \"a\"]"),  // a repeated entry of a set
+            ("\"I.1.a.2\"", "\"I.99\""),    // no such table key
+            ("\"id\"", "\"ID\""),           // an unknown key
+            ("\"staff\": 120, ", ""),       // a required field missing
+            ("\"staff\": 120", "\"staff\": 120, \"staff\": 120"), // a repeated key
+            ("\"r-1\"", "true"),            // an id that is not a text or a number
+            ("\"r-1\"", "\"r\u{1}\""),      // a control character
+        ];
+        for (from, to) in edits {
+            assert!(RECORD.contains(from), "{from}");
+            let text = RECORD.replacen(from, to, 1);
+            assert_eq!(scanned(&text), None, "{text}");
+        }
+        for text in [
+            format!("{RECORD} x"),
+            format!("[{RECORD}]"),
+            RECORD.replacen("{", "{\"critical_entity\": null, ", 1),
+            String::new(),
+        ] {
+            assert_eq!(scanned(&text), None, "{text}");
+        }
+    }
+
+    /// Edits that a record may meet: the bytes of JSON's syntax, of numbers,
+    /// escapes, control and non-ASCII characters.
+    fn edit() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "", "\"", "\\", ",", ":", "{", "}", "[", "]", "-", ".", "0", "7", "e", " ", "\n",
+            "null", "true", "\u{1}", "é", "\"a\"", "1.50", "-3",
+        ])
+        .prop_map(str::to_string)
+    }
+
+    proptest! {
+        /// Whatever the reader accepts, serde_json reads to the same facts.
+        #[test]
+        fn accepts_nothing_that_serde_json_reads_otherwise(
+            line in 0usize..500,
+            at in 0.0f64..1.0,
+            cut in 0usize..4,
+            insert in edit(),
+        ) {
+            let documents = documents_once();
+            let base = &documents[line % documents.len()];
+            let mut at = (at * base.len() as f64) as usize;
+            while !base.is_char_boundary(at) {
+                at -= 1;
+            }
+            let mut end = (at + cut).min(base.len());
+            while !base.is_char_boundary(end) {
+                end += 1;
+            }
+            let text = format!("{}{insert}{}", &base[..at], &base[end..]);
+            if let Some(facts) = scanned(&text) {
+                prop_assert_eq!(Some(facts), by_serde(&text), "{}", text);
+            }
+        }
+
+        /// Numbers of every shape in a money field.
+        #[test]
+        fn reads_numbers_as_serde_json_does(
+            number in "-?[0-9]{1,21}(\\.[0-9]{0,21})?([eE]-?[0-9]{1,2})?"
+        ) {
+            let text = RECORD.replace("30000000", &number);
+            if let Some(facts) = scanned(&text) {
+                prop_assert_eq!(Some(facts), by_serde(&text), "{}", text);
+            }
+        }
+    }
+
+    fn documents_once() -> &'static [String] {
+        static DOCUMENTS: OnceLock<Vec<String>> = OnceLock::new();
+        DOCUMENTS.get_or_init(documents)
+    }
+}
