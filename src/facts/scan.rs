@@ -25,6 +25,7 @@ pub(super) fn read(program: &Program, text: &str) -> Option<Facts> {
         program,
         text,
         at: 0,
+        depth: 0,
     };
     let mut id = None;
     let values = scan.object(Specs::Facts(&program.facts), Some(&mut id))?;
@@ -45,7 +46,14 @@ struct Scanner<'a> {
     text: &'a str,
     /// The byte the reading is at.
     at: usize,
+    /// How many lists and objects the reading is in.
+    depth: usize,
 }
+
+/// The deepest a reading goes: a record type may hold itself, and serde_json
+/// refuses more than 128 nested lists and objects; past this, the reader gives
+/// up before its own recursion can run out of stack.
+const MAX_DEPTH: usize = 100;
 
 impl<'a> Scanner<'a> {
     fn peek(&self) -> Option<u8> {
@@ -148,17 +156,25 @@ impl<'a> Scanner<'a> {
 
     fn items(&mut self, element: &Type) -> Option<Vec<Value>> {
         self.expect(b'[')?;
+        self.enter()?;
         let mut items = Vec::new();
-        if self.eat(b']') {
-            return Some(items);
-        }
-        loop {
-            items.push(self.value(element, None)?);
-            if self.eat(b']') {
-                return Some(items);
+        if !self.eat(b']') {
+            loop {
+                items.push(self.value(element, None)?);
+                if self.eat(b']') {
+                    break;
+                }
+                self.expect(b',')?;
             }
-            self.expect(b',')?;
         }
+        self.depth -= 1;
+        Some(items)
+    }
+
+    /// One level deeper, within [`MAX_DEPTH`].
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
     }
 
     /// An object of declared fields, each once, the missing ones taking their
@@ -172,6 +188,7 @@ impl<'a> Scanner<'a> {
             return None;
         }
         self.expect(b'{')?;
+        self.enter()?;
         let mut values: Vec<Value> = Vec::with_capacity(specs.len());
         values.resize_with(specs.len(), || Value::Absent);
         let mut seen = 0u64;
@@ -215,6 +232,7 @@ impl<'a> Scanner<'a> {
                 };
             }
         }
+        self.depth -= 1;
         Some(values)
     }
 
@@ -462,6 +480,35 @@ mod tests {
             String::new(),
         ] {
             assert_eq!(scanned(&text), None, "{text}");
+        }
+    }
+
+    /// A record type may hold itself: the reader goes as deep as serde_json
+    /// (128 lists and objects), and gives up deeper, where its recursion could
+    /// run out of stack (found by review).
+    #[test]
+    fn gives_up_on_records_nested_deeper_than_serde_json_reads() {
+        let mut source = PolicySource::default();
+        let policy = "act t {\n  cited as \"L. 1/2024\"\n  in force from 2024-01-01\n}\n\
+                      record Node { children: list of Node default [] }\n\
+                      fact node: optional Node\n";
+        source.add("policies/t/act.law", policy);
+        let c = compile(&source, Date::parse("2024-06-01").unwrap()).unwrap();
+        let nested = |levels: usize| {
+            let open = "{\"children\": [".repeat(levels);
+            format!("{{\"node\": {open}{}}}", "]}".repeat(levels))
+        };
+        for levels in [1, 40, 49, 50, 63, 64, 100, 5000] {
+            let text = nested(levels);
+            let serde = super::super::read_with_serde(&c.program, &text).ok();
+            let scanned = read(&c.program, &text);
+            match levels {
+                ..=49 => assert!(scanned.is_some(), "{levels}"),
+                _ => assert!(scanned.is_none(), "{levels}"),
+            }
+            if let Some(facts) = scanned {
+                assert_eq!(Some(format!("{facts:?}")), serde.map(|f| format!("{f:?}")));
+            }
         }
     }
 
