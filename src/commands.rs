@@ -631,16 +631,29 @@ fn compile_spec(spec: &str, as_of: Date) -> Result<Compiled, u8> {
 /// A facts record with its line number, or why it could not be read.
 pub type NumberedRecord = (u64, Result<serde_json::Value, String>);
 
+/// A facts record's text with its line number, or why it could not be read.
+pub type NumberedText = (u64, Result<crate::diff::Record, String>);
+
 /// Records of a facts file: a JSON array or JSON lines, each with its line number.
 pub fn read_records(path: &Path) -> Result<Vec<NumberedRecord>, String> {
     Ok(stream_records(path)?.collect())
 }
 
+/// The records of a facts file as JSON documents, one at a time (see
+/// [`stream_texts`]); a record that is not JSON is an error record.
+pub fn stream_records(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRecord>>, String> {
+    let texts = stream_texts(path)?;
+    Ok(Box::new(texts.map(|(line, record)| {
+        (line, record.and_then(crate::diff::Record::into_document))
+    })))
+}
+
 /// The records of a facts file, one at a time: JSON lines and the elements of a
 /// JSON array are read as they come, so that a population of millions is never in
-/// memory at once. A line that is not UTF-8 or not JSON is an error record, as in a
-/// batch; a read that fails ends the records with one.
-pub fn stream_records(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRecord>>, String> {
+/// memory at once. A line that is not UTF-8 is an error record, as in a batch; a
+/// read that fails ends the records with one. Each record is its text, read as
+/// JSON by whoever takes it.
+pub fn stream_texts(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedText>>, String> {
     let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
     if path.is_dir() {
         return Err(format!("cannot read {}: it is a folder", path.display()));
@@ -657,7 +670,7 @@ pub fn stream_records(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedRec
 /// The records of JSON lines, read as they are asked for.
 fn jsonl_records(
     mut reader: impl std::io::BufRead + 'static,
-) -> Box<dyn Iterator<Item = NumberedRecord>> {
+) -> Box<dyn Iterator<Item = NumberedText>> {
     let mut line = 0u64;
     let mut ended = false;
     let mut bytes = Vec::new();
@@ -683,12 +696,12 @@ fn jsonl_records(
 }
 
 /// One line of a JSON-lines file: `None` if it is blank.
-fn jsonl_record(line: u64, bytes: &[u8]) -> Option<NumberedRecord> {
-    use crate::batch::{not_json, not_utf8, without_bom, JSON_BLANKS};
+fn jsonl_record(line: u64, bytes: &[u8]) -> Option<NumberedText> {
+    use crate::batch::{not_utf8, without_bom, JSON_BLANKS};
     let record = match std::str::from_utf8(without_bom(line, bytes)) {
         Ok(text) => match text.trim_matches(JSON_BLANKS) {
             "" => return None,
-            text => crate::facts::parse_document(text).map_err(|e| not_json(&e)),
+            text => Ok(crate::diff::Record::Text(text.to_string())),
         },
         Err(e) => Err(not_utf8(&e)),
     };
@@ -702,7 +715,7 @@ fn jsonl_record(line: u64, bytes: &[u8]) -> Option<NumberedRecord> {
 /// starts on.
 fn json_array_records(
     mut reader: impl std::io::BufRead + 'static,
-) -> std::io::Result<Box<dyn Iterator<Item = NumberedRecord>>> {
+) -> std::io::Result<Box<dyn Iterator<Item = NumberedText>>> {
     // The first two lines with text: a first line that is a whole document
     // followed by another makes JSON lines, whose first record is an array.
     let (mut head, mut texts, mut number) = (Vec::new(), Vec::new(), 0);
@@ -723,8 +736,7 @@ fn json_array_records(
     if texts.len() == 2 && whole(&texts[0]) {
         return Ok(jsonl_records(input));
     }
-    let read =
-        |text: String| crate::facts::parse_document(&text).map_err(|e| crate::batch::not_json(&e));
+    let read = |text: String| Ok(crate::diff::Record::Text(text));
     let mut elements = crate::batch::ArrayElements::new(input);
     let mut ended = false;
     Ok(Box::new(std::iter::from_fn(move || {
@@ -773,7 +785,7 @@ pub fn diff(args: &DiffArgs) -> u8 {
     markdown.push_str(&crate::render::diff::rules_markdown(&changes));
     let mut records_failed = false;
     if let Some(path) = &args.facts {
-        let records = match stream_records(path) {
+        let records = match stream_texts(path) {
             Ok(r) => r,
             Err(m) => {
                 crate::say!("error: {m}");

@@ -479,14 +479,21 @@ pub struct FailedRecord {
     pub reason: String,
 }
 
+/// [`exact_memo`] for the facts of a JSON document.
+fn exact_memo_for(ev: &mut Evaluator<'_>, doc: &Json) {
+    let compiled = ev.compiled;
+    exact_memo(ev, || load_facts(&compiled.program, doc).ok());
+}
+
 /// `first_divergence` reads which nodes each evaluation computed. After the eager
 /// pass that is exact unless aggregates read named values (`Plan::reach_is_exact`);
-/// then the document is evaluated again on demand, which records it exactly.
-fn exact_memo(ev: &mut Evaluator<'_>, doc: &Json) {
+/// then the record's facts (read again by `facts`, only then) are evaluated again
+/// on demand, which records it exactly.
+fn exact_memo(ev: &mut Evaluator<'_>, facts: impl FnOnce() -> Option<Facts>) {
     if ev.compiled.plan.reach_is_exact {
         return;
     }
-    if let Ok(facts) = load_facts(&ev.compiled.program, doc) {
+    if let Some(facts) = facts() {
         let _ = ev.run_lazily(facts);
     }
 }
@@ -511,6 +518,15 @@ fn evaluate_both(
             (a, b) => return Err(failed(a.err(), b.err())),
         },
     };
+    run_both((ev_old, ev_new), old_facts, new_facts)
+}
+
+/// Runs each revision on its facts; the error names the revision.
+fn run_both(
+    (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
+    old_facts: Facts,
+    new_facts: Facts,
+) -> Result<(Vec<Value>, Vec<Value>), String> {
     match (ev_old.run(old_facts), ev_new.run(new_facts)) {
         (Ok(a), Ok(b)) => Ok((a, b)),
         (a, b) => Err(failed(
@@ -877,29 +893,74 @@ fn changed_conclusion(
     })
 }
 
+/// A facts record of a population as it was given: the text of a JSON line or of
+/// an array's element, or a JSON document.
+pub enum Record {
+    Text(String),
+    Document(Json),
+}
+
+impl From<Json> for Record {
+    fn from(doc: Json) -> Record {
+        Record::Document(doc)
+    }
+}
+
+impl Record {
+    /// The record as a JSON document, or why its text is not one.
+    pub fn into_document(self) -> Result<Json, String> {
+        match self {
+            Record::Text(text) => {
+                crate::facts::parse_document(&text).map_err(|e| crate::batch::not_json(&e))
+            }
+            Record::Document(doc) => Ok(doc),
+        }
+    }
+}
+
 /// Evaluates every record under both revisions and reports who moves where.
-pub fn diff_population(
+///
+/// When the revisions read facts alike ([`read_alike`]), a record given as text
+/// is read straight into its facts, as a batch reads it, if it reads without an
+/// error; any other record is read as a JSON document, each revision's errors
+/// naming places in the document as written.
+pub fn diff_population<R: Into<Record>>(
     old: &Compiled,
     new: &Compiled,
-    records: impl Iterator<Item = (u64, Result<Json, String>)>,
+    records: impl Iterator<Item = (u64, Result<R, String>)>,
 ) -> PopulationDiff {
-    let mut ev_old = Evaluator::new(old);
-    let mut ev_new = Evaluator::new(new);
-    let mut out = PopulationDiff::default();
-    let mut table: BTreeMap<(String, String, String), Moves> = BTreeMap::new();
-    let comparison = Comparison::new(old, new);
+    let mut evs = (Evaluator::new(old), Evaluator::new(new));
+    let mut tally = Tally {
+        comparison: Comparison::new(old, new),
+        table: BTreeMap::new(),
+        out: PopulationDiff::default(),
+    };
     let alike = read_alike(&old.program, &new.program);
     let adapters = (
         Adapter::new(&old.program, &new.program),
         Adapter::new(&new.program, &old.program),
     );
-    for (line, doc) in records {
-        out.records += 1;
-        let doc = match doc {
+    for (line, record) in records {
+        tally.out.records += 1;
+        let record = record.map(Into::into);
+        if let (true, Ok(Record::Text(text))) = (alike, &record) {
+            if let Ok(facts) = crate::facts::load_facts_from_str(&old.program, text) {
+                let id = facts.id.clone();
+                let results = run_both((&mut evs.0, &mut evs.1), facts.clone(), facts);
+                let again = |ev: &mut Evaluator<'_>| {
+                    exact_memo(ev, || {
+                        crate::facts::load_facts_from_str(&old.program, text).ok()
+                    })
+                };
+                tally.add((&mut evs.0, &mut evs.1), line, id, results, (again, again));
+                continue;
+            }
+        }
+        let doc = match record.and_then(Record::into_document) {
             Ok(d) => d,
             Err(reason) => {
                 let id = None;
-                out.errors.push(FailedRecord { line, id, reason });
+                tally.out.errors.push(FailedRecord { line, id, reason });
                 continue;
             }
         };
@@ -908,24 +969,56 @@ pub fn diff_population(
         // Revisions that read facts alike read the document once.
         let new_read = (!alike).then(|| adapters.1.read(&doc));
         let new_read = new_read.as_ref().unwrap_or(&old_read);
-        let (old_doc, new_doc) = (&old_read.doc, &new_read.doc);
-        let (a, b) = match evaluate_both((&mut ev_old, &mut ev_new), &old_read, new_read, alike) {
+        let results = evaluate_both((&mut evs.0, &mut evs.1), &old_read, new_read, alike);
+        let memos = (
+            |ev: &mut Evaluator<'_>| exact_memo_for(ev, &old_read.doc),
+            |ev: &mut Evaluator<'_>| exact_memo_for(ev, &new_read.doc),
+        );
+        tally.add((&mut evs.0, &mut evs.1), line, id, results, memos);
+    }
+    tally.finish()
+}
+
+/// The report of a population, as its records are added.
+struct Tally {
+    comparison: Comparison,
+    table: BTreeMap<(String, String, String), Moves>,
+    out: PopulationDiff,
+}
+
+impl Tally {
+    /// One record's results under both revisions, or why it has none; `memos`
+    /// prepare the old and the new evaluator to name the cause of a change
+    /// ([`exact_memo`]).
+    fn add(
+        &mut self,
+        (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
+        line: u64,
+        id: Option<String>,
+        results: Result<(Vec<Value>, Vec<Value>), String>,
+        memos: (
+            impl FnOnce(&mut Evaluator<'_>),
+            impl FnOnce(&mut Evaluator<'_>),
+        ),
+    ) {
+        let (a, b) = match results {
             Ok(results) => results,
             Err(reason) => {
-                out.errors.push(FailedRecord { line, id, reason });
-                continue;
+                self.out.errors.push(FailedRecord { line, id, reason });
+                return;
             }
         };
-        let changes = comparison.comparer.changes((old, &a), (new, &b));
+        let (old, new) = (ev_old.compiled, ev_new.compiled);
+        let changes = self.comparison.comparer.changes((old, &a), (new, &b));
         if changes.is_empty() {
-            continue;
+            return;
         }
-        out.changed += 1;
-        exact_memo(&mut ev_old, old_doc);
-        exact_memo(&mut ev_new, new_doc);
-        let (diverging, each) = comparison.causes((&ev_old, &ev_new), &changes);
+        self.out.changed += 1;
+        (memos.0)(ev_old);
+        (memos.1)(ev_new);
+        let (diverging, each) = self.comparison.causes((ev_old, ev_new), &changes);
         for ((k, x, y), cause) in changes.iter().zip(each) {
-            let entry = table
+            let entry = (self.table)
                 .entry((k.clone(), x.to_string(), y.to_string()))
                 .or_insert_with(|| Moves {
                     from: x.clone(),
@@ -938,40 +1031,44 @@ pub fn diff_population(
                 *entry.by_rule.entry(d).or_default() += 1;
             }
         }
-        out.changed_records.push(ChangedRecord {
+        self.out.changed_records.push(ChangedRecord {
             line,
             id,
             changes,
             diverging,
         });
     }
-    out.transitions = table
-        .into_iter()
-        .map(
-            |(
-                (result, _, _),
-                Moves {
-                    from,
-                    to,
-                    count,
-                    by_rule,
+
+    fn finish(self) -> PopulationDiff {
+        let mut out = self.out;
+        out.transitions = (self.table)
+            .into_iter()
+            .map(
+                |(
+                    (result, _, _),
+                    Moves {
+                        from,
+                        to,
+                        count,
+                        by_rule,
+                    },
+                )| {
+                    let mut by_rule: Vec<(Divergence, u64)> = by_rule.into_iter().collect();
+                    by_rule.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                    Transition {
+                        result,
+                        from,
+                        to,
+                        count,
+                        by_rule,
+                    }
                 },
-            )| {
-                let mut by_rule: Vec<(Divergence, u64)> = by_rule.into_iter().collect();
-                by_rule.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-                Transition {
-                    result,
-                    from,
-                    to,
-                    count,
-                    by_rule,
-                }
-            },
-        )
-        .collect();
-    out.transitions
-        .sort_by(|a, b| a.result.cmp(&b.result).then(b.count.cmp(&a.count)));
-    out
+            )
+            .collect();
+        out.transitions
+            .sort_by(|a, b| a.result.cmp(&b.result).then(b.count.cmp(&a.count)));
+        out
+    }
 }
 
 /// The result changes of one facts document between two revisions, and their
@@ -991,8 +1088,8 @@ pub fn compare_one(
     if changes.is_empty() {
         return Ok(None);
     }
-    exact_memo(ev_old, old_doc);
-    exact_memo(ev_new, new_doc);
+    exact_memo_for(ev_old, old_doc);
+    exact_memo_for(ev_new, new_doc);
     let (cause, _) = comparison.causes((ev_old, ev_new), &changes);
     Ok(Some((changes, cause)))
 }
@@ -1021,8 +1118,8 @@ pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityD
     let (a, b) = evaluate_both((&mut ev_old, &mut ev_new), &old_read, &new_read, alike)?;
     let comparison = Comparison::new(old, new);
     let changes = comparison.comparer.changes((old, &a), (new, &b));
-    exact_memo(&mut ev_old, &old_read.doc);
-    exact_memo(&mut ev_new, &new_read.doc);
+    exact_memo_for(&mut ev_old, &old_read.doc);
+    exact_memo_for(&mut ev_new, &new_read.doc);
     let (diverging, _) = comparison.causes((&ev_old, &ev_new), &changes);
     Ok(EntityDiff {
         id: record_id(doc),

@@ -680,3 +680,43 @@ fn an_error_names_the_place_in_the_record_as_written() {
         "{reason}"
     );
 }
+
+/// `diff --facts` takes records as their text and reads those it can straight
+/// into facts, as a batch does, when the revisions read facts alike; the report
+/// is the one made from JSON documents, records that fail included.
+#[test]
+fn records_given_as_text_make_the_report_documents_make() {
+    let dir = std::env::temp_dir().join(format!("lexnis-diff-texts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("population.jsonl");
+    let fixture =
+        std::fs::read_to_string(root().join("tests/fixtures/population-300.jsonl")).unwrap();
+    let flawed = [
+        r#"{"size": {"staff": 10, "turnover_eur": 1, "balance_sheet_eur": 1, "bogus": 1}}"#,
+        r#"{"size": {"staff": -1, "turnover_eur": 1, "balance_sheet_eur": 1}}"#,
+        r#"{"id": "\u00e8", "size": {"staff": 300, "turnover_eur": 1, "balance_sheet_eur": 1}}"#,
+        r#"{"size": {"staff": 10"#,
+        "[1, 2]",
+    ];
+    std::fs::write(&path, format!("{fixture}{}\n", flawed.join("\n"))).unwrap();
+    let old = base();
+    for name in AMENDMENTS {
+        let new = amended(name);
+        let texts = lexnis::commands::stream_texts(&path).unwrap();
+        let documents = lexnis::commands::stream_records(&path).unwrap();
+        let from_texts = diff_population(&old, &new, texts);
+        let from_documents = diff_population(&old, &new, documents);
+        assert_eq!(from_texts, from_documents, "{name}");
+        assert!(
+            from_texts.errors.len() >= 3,
+            "{name}: {:?}",
+            from_texts.errors
+        );
+        if name == "a-large-200" {
+            // Revisions that read facts alike: the records read as text.
+            assert!(lexnis::facts::read_alike(&old.program, &new.program));
+            assert!(from_texts.changed > 0);
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
