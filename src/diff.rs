@@ -479,6 +479,22 @@ pub struct FailedRecord {
     pub reason: String,
 }
 
+/// Runs a record that changed outcome on an ordinary evaluator, so that its
+/// readings name the cause ([`exact_memo`]): the results-only run that found the
+/// change keeps none. `facts` reads the record again.
+fn explain(ev: &mut Evaluator<'_>, facts: impl Fn() -> Option<Facts>) {
+    if let Some(f) = facts() {
+        let _ = ev.run(f);
+    }
+    exact_memo(ev, facts);
+}
+
+/// [`explain`] for the facts of a JSON document.
+fn explain_document(ev: &mut Evaluator<'_>, doc: &Json) {
+    let compiled = ev.compiled;
+    explain(ev, || load_facts(&compiled.program, doc).ok());
+}
+
 /// [`exact_memo`] for the facts of a JSON document.
 fn exact_memo_for(ev: &mut Evaluator<'_>, doc: &Json) {
     let compiled = ev.compiled;
@@ -929,7 +945,13 @@ pub fn diff_population<R: Into<Record>>(
     new: &Compiled,
     records: impl Iterator<Item = (u64, Result<R, String>)>,
 ) -> PopulationDiff {
-    let mut evs = (Evaluator::new(old), Evaluator::new(new));
+    // Results by results-only evaluators (lean plans): a record that changes
+    // outcome is run again by ordinary ones, whose readings name the cause.
+    let mut lean = (
+        Evaluator::new(old).results_only(),
+        Evaluator::new(new).results_only(),
+    );
+    let mut full = (Evaluator::new(old), Evaluator::new(new));
     let mut tally = Tally {
         comparison: Comparison::new(old, new),
         table: BTreeMap::new(),
@@ -946,13 +968,19 @@ pub fn diff_population<R: Into<Record>>(
         if let (true, Ok(Record::Text(text))) = (alike, &record) {
             if let Ok(facts) = crate::facts::load_facts_from_str(&old.program, text) {
                 let id = facts.id.clone();
-                let results = run_both((&mut evs.0, &mut evs.1), facts.clone(), facts);
+                let results = run_both((&mut lean.0, &mut lean.1), facts.clone(), facts);
                 let again = |ev: &mut Evaluator<'_>| {
-                    exact_memo(ev, || {
+                    explain(ev, || {
                         crate::facts::load_facts_from_str(&old.program, text).ok()
                     })
                 };
-                tally.add((&mut evs.0, &mut evs.1), line, id, results, (again, again));
+                tally.add(
+                    (&mut full.0, &mut full.1),
+                    line,
+                    id,
+                    results,
+                    (again, again),
+                );
                 continue;
             }
         }
@@ -969,12 +997,12 @@ pub fn diff_population<R: Into<Record>>(
         // Revisions that read facts alike read the document once.
         let new_read = (!alike).then(|| adapters.1.read(&doc));
         let new_read = new_read.as_ref().unwrap_or(&old_read);
-        let results = evaluate_both((&mut evs.0, &mut evs.1), &old_read, new_read, alike);
+        let results = evaluate_both((&mut lean.0, &mut lean.1), &old_read, new_read, alike);
         let memos = (
-            |ev: &mut Evaluator<'_>| exact_memo_for(ev, &old_read.doc),
-            |ev: &mut Evaluator<'_>| exact_memo_for(ev, &new_read.doc),
+            |ev: &mut Evaluator<'_>| explain_document(ev, &old_read.doc),
+            |ev: &mut Evaluator<'_>| explain_document(ev, &new_read.doc),
         );
-        tally.add((&mut evs.0, &mut evs.1), line, id, results, memos);
+        tally.add((&mut full.0, &mut full.1), line, id, results, memos);
     }
     tally.finish()
 }
@@ -988,8 +1016,8 @@ struct Tally {
 
 impl Tally {
     /// One record's results under both revisions, or why it has none; `memos`
-    /// prepare the old and the new evaluator to name the cause of a change
-    /// ([`exact_memo`]).
+    /// run the record on the old and the new evaluator to name the cause of a
+    /// change ([`explain`]).
     fn add(
         &mut self,
         (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
