@@ -663,13 +663,11 @@ pub enum TextFactsError {
     Invalid(Option<Json>, Vec<FactError>),
 }
 
-/// Reads a facts document straight from its text: objects and lists are walked as
-/// they are parsed and only scalar leaves become JSON values, which then go through
-/// the same conversion as [`load_facts`]. Same result, without building the tree.
-///
-/// The common record is read by a reader that knows the schema (`scan`), which
-/// gives up on anything it is not sure of; the document is then read with
-/// serde_json, whose values and errors are the document's.
+/// Reads a facts document straight from its text, with the result of
+/// [`load_facts`] and without building a JSON tree. The common record is read by
+/// a reader that follows the schema over its bytes (`scan`), which gives up on
+/// anything it is not sure of; the document is then read with serde_json, whose
+/// values and errors are the document's.
 pub fn load_facts_from_str(program: &Program, text: &str) -> Result<Facts, TextFactsError> {
     match scan::read(program, text) {
         Some(facts) => Ok(facts),
@@ -677,6 +675,9 @@ pub fn load_facts_from_str(program: &Program, text: &str) -> Result<Facts, TextF
     }
 }
 
+/// The document read by serde_json: objects and lists are walked as they are
+/// parsed and only scalar leaves become JSON values, which then go through the
+/// same conversion as [`load_facts`].
 fn read_with_serde(program: &Program, text: &str) -> Result<Facts, TextFactsError> {
     use serde::de::DeserializeSeed;
     let errors = std::cell::RefCell::new(Vec::new());

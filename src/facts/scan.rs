@@ -8,7 +8,8 @@
 //! The reader accepts only what it knows the serde_json reading would accept,
 //! with the same values: plain JSON without escapes in strings, numbers that are
 //! whole or written with a point, every value of its declared type and in range,
-//! no key unknown or repeated, no required field missing. Anything else (bad
+//! no key unknown or repeated, no required field missing, lists and objects
+//! nested no deeper than [`MAX_DEPTH`]. Anything else (bad
 //! JSON, a wrong type, an exponent, `-0`, a record for an error message) gives
 //! the reading up, and the document is read again by the reading whose values
 //! and errors are the document's. Give up when in doubt: it costs one reading.
