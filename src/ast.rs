@@ -121,6 +121,11 @@ impl Range {
     pub fn runs_backwards(&self) -> bool {
         matches!((self.min, self.max), (Some(min), Some(max)) if min > max)
     }
+
+    /// Whether `n` is within the bounds.
+    pub fn contains(&self, n: Decimal) -> bool {
+        self.min.is_none_or(|m| n >= m) && self.max.is_none_or(|m| n <= m)
+    }
 }
 
 #[derive(Debug, Clone)]

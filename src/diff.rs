@@ -481,18 +481,19 @@ pub struct FailedRecord {
 
 /// Runs a record that changed outcome on an ordinary evaluator, so that its
 /// readings name the cause ([`exact_memo`]): the results-only run that found the
-/// change keeps none. `facts` reads the record again.
-fn explain(ev: &mut Evaluator<'_>, facts: impl Fn() -> Option<Facts>) {
-    if let Some(f) = facts() {
-        let _ = ev.run(f);
+/// change keeps none.
+fn explain(ev: &mut Evaluator<'_>, facts: Option<Facts>) {
+    if let Some(facts) = facts {
+        let again = facts.clone();
+        let _ = ev.run(facts);
+        exact_memo(ev, || Some(again));
     }
-    exact_memo(ev, facts);
 }
 
 /// [`explain`] for the facts of a JSON document.
 fn explain_document(ev: &mut Evaluator<'_>, doc: &Json) {
-    let compiled = ev.compiled;
-    explain(ev, || load_facts(&compiled.program, doc).ok());
+    let facts = load_facts(&ev.compiled.program, doc).ok();
+    explain(ev, facts);
 }
 
 /// [`exact_memo`] for the facts of a JSON document.
@@ -968,12 +969,10 @@ pub fn diff_population<R: Into<Record>>(
         if let (true, Ok(Record::Text(text))) = (alike, &record) {
             if let Ok(facts) = crate::facts::load_facts_from_str(&old.program, text) {
                 let id = facts.id.clone();
+                // Kept for a change's explanation: copying is cheaper than reading again.
+                let kept = facts.clone();
                 let results = run_both((&mut lean.0, &mut lean.1), facts.clone(), facts);
-                let again = |ev: &mut Evaluator<'_>| {
-                    explain(ev, || {
-                        crate::facts::load_facts_from_str(&old.program, text).ok()
-                    })
-                };
+                let again = |ev: &mut Evaluator<'_>| explain(ev, Some(kept.clone()));
                 tally.add(
                     (&mut full.0, &mut full.1),
                     line,

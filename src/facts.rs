@@ -231,9 +231,7 @@ fn check_range(
     path: &JsonPath<'_>,
     errors: &mut Vec<FactError>,
 ) {
-    let below = range.min.is_some_and(|m| n < m);
-    let above = range.max.is_some_and(|m| n > m);
-    if below || above {
+    if !range.contains(n) {
         let bounds = crate::program::range_text(range);
         errors.push(FactError {
             kind: FactErrorKind::OutOfRange,
@@ -245,6 +243,12 @@ fn check_range(
             help: None,
         });
     }
+}
+
+/// Whether a number as written is a value of numeric type `ty` in `range`: within
+/// the range and, for an `int`, whole.
+fn takes_number(ty: &Type, range: Option<&crate::ast::Range>, n: Decimal) -> bool {
+    range.is_none_or(|r| r.contains(n)) && (*ty.required() != Type::Int || n.fract().is_zero())
 }
 
 fn convert_inner(
@@ -797,16 +801,14 @@ mod stream {
         /// says why (a fraction for an `int`, out of range, too precise).
         /// A number written as `is_decimal_text` accepts it.
         fn number_text(&self, text: &str) -> Value {
-            let whole = |n: Decimal| n.fract().is_zero() || *self.ty.required() != Type::Int;
             match exact_decimal(text) {
-                Some(n) if self.in_range(n) && whole(n) => Value::Num(n),
+                Some(n) if takes_number(self.ty, self.range, n) => Value::Num(n),
                 _ => self.leaf(Json::String(text.to_string())),
             }
         }
 
         fn in_range(&self, n: Decimal) -> bool {
-            self.range
-                .is_none_or(|r| r.min.is_none_or(|m| n >= m) && r.max.is_none_or(|m| n <= m))
+            self.range.is_none_or(|r| r.contains(n))
         }
 
         fn text(&self, v: &str) -> Option<Value> {
@@ -864,11 +866,8 @@ mod stream {
 
     /// The common number of a facts record: up to 18 digits, no sign, no fraction.
     fn whole_number(text: &str) -> Option<u64> {
-        let digits = text.as_bytes();
-        if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        Some(digits.iter().fold(0, |n, d| n * 10 + u64::from(d - b'0')))
+        let (n, count) = super::scan::digits(text.as_bytes())?;
+        (count == text.len()).then_some(n)
     }
 
     impl<'de> Visitor<'de> for ValueSeed<'_> {

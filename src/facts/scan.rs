@@ -14,7 +14,7 @@
 //! the reading up, and the document is read again by the reading whose values
 //! and errors are the document's. Give up when in doubt: it costs one reading.
 
-use super::{entry, thread_own_copy, Facts, Specs, ID_FIELD};
+use super::{entry, takes_number, thread_own_copy, Facts, Specs, ID_FIELD};
 use crate::program::{FieldSpec, Program, Type};
 use crate::value::Value;
 use rust_decimal::Decimal;
@@ -128,10 +128,7 @@ impl<'a> Scanner<'a> {
                     _ => self.number()?,
                 };
                 let range = spec.and_then(|s| s.range.as_ref());
-                let in_range = range
-                    .is_none_or(|r| r.min.is_none_or(|m| n >= m) && r.max.is_none_or(|m| n <= m));
-                let whole = *ty != Type::Int || n.fract().is_zero();
-                (in_range && whole).then_some(Value::Num(n))
+                takes_number(ty, range, n).then_some(Value::Num(n))
             }
             Type::Text => Some(Value::Text(Arc::from(self.string()?))),
             Type::Date => crate::date::Date::parse(self.string()?)
@@ -319,7 +316,7 @@ fn number(bytes: &[u8]) -> Option<(Decimal, usize)> {
 
 /// One digit or more at the start of `bytes`, as a number and a count; `None`
 /// past 18 digits, which might not fit.
-fn digits(bytes: &[u8]) -> Option<(u64, usize)> {
+pub(super) fn digits(bytes: &[u8]) -> Option<(u64, usize)> {
     let mut n = 0u64;
     for (count, byte) in bytes.iter().enumerate() {
         let digit = byte.wrapping_sub(b'0');
