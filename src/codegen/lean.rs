@@ -172,11 +172,13 @@ impl<'c> Lean<'c> {
     pub(super) fn write(&self, out: &mut String) {
         self.entry(out);
         self.memo(out);
+        self.row_masks(out);
         out.push_str(
             "struct Run<'a> {\n    p: LeanParts<'a>,\n    m: Memo<'a>,\n}\n\
              impl<'a> Run<'a> {\n",
         );
         self.results(out);
+        self.key_mask_fns(out);
         for s in 0..self.reached.len() as u32 {
             if self.reached[s as usize] && self.slot(s) == s && self.repr(s) != Repr::Unwritten {
                 self.slot_fn(s, out);
@@ -248,6 +250,9 @@ impl<'c> Lean<'c> {
                 let _ = writeln!(out, "    s{s}: Option<{}>,", self.repr(s).rust_type());
             }
         }
+        for (c, words) in self.masked_collections() {
+            let _ = writeln!(out, "    k{c}: Option<[u64; {words}]>,");
+        }
         out.push_str("}\n");
     }
 
@@ -282,27 +287,28 @@ impl<'c> Lean<'c> {
     fn slot_fn(&self, s: u32, out: &mut String) {
         let repr = self.repr(s);
         let remembered = self.remembered(s);
-        let _ = write!(
-            out,
-            "#[inline{}]\nfn s{s}(&mut self{}) -> Option<{}> {{\n",
-            if self.readers[s as usize] == 1 {
-                "(always)"
-            } else {
-                ""
-            },
-            if self.scoped(s) {
-                ", item: &'a Value"
-            } else {
-                ""
-            },
-            repr.rust_type()
-        );
-        if remembered {
-            let _ = writeln!(
+        let item = if self.scoped(s) {
+            ", item: &'a Value"
+        } else {
+            ""
+        };
+        let ty = repr.rust_type();
+        // A remembered slot is read from many places: each reads the memo in
+        // place, and only the first calls the computation, kept out of line.
+        let name = if remembered {
+            let _ = write!(
                 out,
-                "    if let Some(v) = self.m.s{s} {{ return Some(v); }}"
+                "#[inline(always)]\nfn s{s}(&mut self) -> Option<{ty}> {{\n    \
+                 match self.m.s{s} {{ Some(v) => Some(v), None => self.s{s}_first() }}\n}}\n\
+                 #[inline(never)]\n"
             );
-        }
+            format!("s{s}_first")
+        } else {
+            let once = self.readers[s as usize] == 1;
+            let _ = writeln!(out, "#[inline{}]", if once { "(always)" } else { "" });
+            format!("s{s}")
+        };
+        let _ = writeln!(out, "fn {name}(&mut self{item}) -> Option<{ty}> {{");
         let _ = writeln!(out, "    let v = {};", self.expr(s));
         if remembered {
             let _ = writeln!(out, "    self.m.s{s} = Some(v);");
@@ -399,6 +405,13 @@ impl<'c> Lean<'c> {
             Op::RuleApplies { condition, .. } => get(*condition, Repr::Bool),
             Op::Outcome { rules, default, .. } => self.outcome(rules, *default, want),
             Op::Aggregate { .. } => self.aggregate(s),
+            Op::TableAggregate {
+                kind, collection, ..
+            } if self.masked(s).is_some() => {
+                let c = self.slot(*collection);
+                let answer = if *kind == AggKind::All { "all" } else { "any" };
+                format!("keys_{answer}(&self.k{c}()?, &ROWS_{s})")
+            }
             Op::TableAggregate { collection, .. } => {
                 let answer = match want {
                     Repr::Num => "table_count",
@@ -408,6 +421,74 @@ impl<'c> Lean<'c> {
                 format!("{answer}(self.p.compiled, {s}, {keys})?")
             }
             _ => "(return None)".into(),
+        }
+    }
+
+    /// For an `any` or `all` over the table keys of a collection read once per
+    /// record: the collection's slot and the number of 64-bit words a mask of
+    /// the table's rows takes. Such an aggregate is answered by the collection's
+    /// key mask (made once) against the mask of the rows that match.
+    fn masked(&self, s: u32) -> Option<(u32, usize)> {
+        let Op::TableAggregate {
+            kind,
+            collection,
+            matches,
+        } = self.op(s)
+        else {
+            return None;
+        };
+        let c = self.slot(*collection);
+        let truth = matches!(kind, AggKind::Any | AggKind::All);
+        (truth && !self.scoped(c) && self.repr(c) == Repr::Ref)
+            .then(|| (c, matches.len().div_ceil(64).max(1)))
+    }
+
+    /// The aggregates answered by masks.
+    fn masked_slots(&self) -> impl Iterator<Item = (u32, (u32, usize))> + '_ {
+        (0..self.reached.len() as u32)
+            .filter(|s| self.reached[*s as usize] && self.slot(*s) == *s)
+            .filter_map(|s| Some((s, self.masked(s)?)))
+    }
+
+    /// The collections whose key masks are made, with their widths.
+    fn masked_collections(&self) -> Vec<(u32, usize)> {
+        let mut collections: Vec<(u32, usize)> = self.masked_slots().map(|(_, m)| m).collect();
+        collections.sort_unstable();
+        collections.dedup();
+        collections
+    }
+
+    /// The mask of the rows each masked aggregate keeps.
+    fn row_masks(&self, out: &mut String) {
+        for (s, (_, words)) in self.masked_slots() {
+            let Op::TableAggregate { matches, .. } = self.op(s) else {
+                unreachable!("masked_slots yields table aggregates")
+            };
+            let mut mask = vec![0u64; words];
+            for (row, _) in matches.iter().enumerate().filter(|(_, m)| **m) {
+                mask[row / 64] |= 1 << (row % 64);
+            }
+            let words: Vec<String> = mask.iter().map(|w| format!("{w:#x}")).collect();
+            let _ = writeln!(
+                out,
+                "const ROWS_{s}: [u64; {}] = [{}];",
+                mask.len(),
+                words.join(", ")
+            );
+        }
+    }
+
+    /// `k{c}`: the key mask of collection `c`, made on first reading.
+    fn key_mask_fns(&self, out: &mut String) {
+        for (c, words) in self.masked_collections() {
+            let _ = write!(
+                out,
+                "#[inline(always)]\nfn k{c}(&mut self) -> Option<[u64; {words}]> {{\n    \
+                 if let Some(m) = self.m.k{c} {{ return Some(m); }}\n    \
+                 let m = key_mask::<{words}>({})?;\n    \
+                 self.m.k{c} = Some(m);\n    Some(m)\n}}\n",
+                self.get(c, Repr::Ref)
+            );
         }
     }
 

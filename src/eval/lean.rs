@@ -74,6 +74,33 @@ pub(crate) fn table_count(c: &Compiled, n: u32, collection: &Value) -> Option<De
     }
 }
 
+/// The mask of the table keys in a list or set (bit `k` for key `k`); `None`
+/// if it is not one, or holds anything but keys of a table of at most `64 * W`
+/// rows.
+#[inline]
+pub(crate) fn key_mask<const W: usize>(collection: &Value) -> Option<[u64; W]> {
+    let mut mask = [0u64; W];
+    for element in elements(collection)? {
+        let Value::Key(k) = element else {
+            return None;
+        };
+        *mask.get_mut(*k as usize / 64)? |= 1 << (k % 64);
+    }
+    Some(mask)
+}
+
+/// Some key of the mask has a row the rows' mask keeps.
+#[inline(always)]
+pub(crate) fn keys_any<const W: usize>(keys: &[u64; W], rows: &[u64; W]) -> bool {
+    keys.iter().zip(rows).any(|(k, r)| k & r != 0)
+}
+
+/// Every key of the mask has a row the rows' mask keeps (none for no keys).
+#[inline(always)]
+pub(crate) fn keys_all<const W: usize>(keys: &[u64; W], rows: &[u64; W]) -> bool {
+    keys.iter().zip(rows).all(|(k, r)| k & !r == 0)
+}
+
 /// The value as a truth value, `None` if it is not one.
 #[inline(always)]
 pub(crate) fn truth(v: &Value) -> Option<bool> {
@@ -137,4 +164,44 @@ pub(crate) fn cell<'a>(
 #[inline(always)]
 pub(crate) fn order_numbers(op: CmpOp, x: Decimal, y: Decimal) -> bool {
     cmp_holds(op, super::steps::compare_numbers(&x, &y))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(ks: &[u32]) -> Value {
+        Value::List(std::sync::Arc::new(
+            ks.iter().map(|k| Value::Key(*k)).collect(),
+        ))
+    }
+
+    #[test]
+    fn key_masks_answer_any_and_all_as_the_rows_do() {
+        // Rows 3 and 70 match, in a table of 100 rows: two words.
+        let mut matches = vec![false; 100];
+        matches[3] = true;
+        matches[70] = true;
+        let rows: [u64; 2] = [1 << 3, 1 << (70 - 64)];
+        for ks in [&[][..], &[3], &[70], &[3, 70], &[3, 4], &[99], &[70, 70, 5]] {
+            let list = keys(ks);
+            let mask = key_mask::<2>(&list).unwrap();
+            let elements = elements(&list).unwrap();
+            let any = keys_hold(crate::ast::AggKind::Any, &matches, elements);
+            let all = keys_hold(crate::ast::AggKind::All, &matches, elements);
+            assert_eq!(keys_any(&mask, &rows), any, "any of {ks:?}");
+            assert_eq!(keys_all(&mask, &rows), all, "all of {ks:?}");
+        }
+    }
+
+    #[test]
+    fn a_key_mask_gives_up_on_what_is_not_a_key_of_its_width() {
+        assert_eq!(key_mask::<1>(&keys(&[64])), None);
+        assert_eq!(
+            key_mask::<1>(&Value::List(std::sync::Arc::new(vec![Value::Bool(true)]))),
+            None
+        );
+        assert_eq!(key_mask::<1>(&Value::Bool(true)), None);
+        assert_eq!(key_mask::<1>(&keys(&[0, 63])), Some([1 | 1 << 63]));
+    }
 }

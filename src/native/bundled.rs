@@ -2898,7 +2898,63 @@ struct Memo<'a> {
     s310: Option<bool>,
     s322: Option<bool>,
     s341: Option<&'a Value>,
+    k184: Option<[u64; 2]>,
+    k341: Option<[u64; 2]>,
 }
+const ROWS_191: [u64; 2] = [0xffffffffffffffff, 0x1];
+const ROWS_195: [u64; 2] = [0x0, 0x1e];
+const ROWS_219: [u64; 2] = [0xe0000000, 0x0];
+const ROWS_221: [u64; 2] = [0x7ffffffffffff, 0x0];
+const ROWS_269: [u64; 2] = [0xc00000000000, 0x0];
+const ROWS_274: [u64; 2] = [0x200000000000, 0x0];
+const ROWS_279: [u64; 2] = [0x30000000000, 0x0];
+const ROWS_326: [u64; 2] = [0xe0031f0000000000, 0x0];
+const ROWS_340: [u64; 2] = [0x3000000000000, 0x0];
+const ROWS_342: [u64; 2] = [0x3000000000000, 0x0];
+const ROWS_351: [u64; 2] = [0x4000000000000, 0x0];
+const ROWS_352: [u64; 2] = [0x4000000000000, 0x0];
+const ROWS_362: [u64; 2] = [0x0, 0x10];
+const ROWS_363: [u64; 2] = [0x0, 0x10];
+const ROWS_371: [u64; 2] = [0x20000000, 0x0];
+const ROWS_372: [u64; 2] = [0x20000000, 0x0];
+const ROWS_377: [u64; 2] = [0xc0000000, 0x0];
+const ROWS_378: [u64; 2] = [0xc0000000, 0x0];
+const ROWS_388: [u64; 2] = [0xff8000000000, 0x0];
+const ROWS_389: [u64; 2] = [0xff8000000000, 0x0];
+const ROWS_399: [u64; 2] = [0x8000000000000, 0x0];
+const ROWS_400: [u64; 2] = [0x8000000000000, 0x0];
+const ROWS_407: [u64; 2] = [0x20000000000000, 0x0];
+const ROWS_408: [u64; 2] = [0x20000000000000, 0x0];
+const ROWS_419: [u64; 2] = [0x700000000000000, 0x0];
+const ROWS_420: [u64; 2] = [0x700000000000000, 0x0];
+const ROWS_431: [u64; 2] = [0x1800000000000000, 0x0];
+const ROWS_432: [u64; 2] = [0x1800000000000000, 0x0];
+const ROWS_440: [u64; 2] = [0xe000000000000000, 0x0];
+const ROWS_441: [u64; 2] = [0xe000000000000000, 0x0];
+const ROWS_450: [u64; 2] = [0x40000000000000, 0x0];
+const ROWS_451: [u64; 2] = [0x40000000000000, 0x0];
+const ROWS_459: [u64; 2] = [0x7ffff, 0x0];
+const ROWS_460: [u64; 2] = [0x7ffff, 0x0];
+const ROWS_468: [u64; 2] = [0x2000000000, 0x0];
+const ROWS_469: [u64; 2] = [0x2000000000, 0x0];
+const ROWS_478: [u64; 2] = [0x4000000000, 0x0];
+const ROWS_479: [u64; 2] = [0x4000000000, 0x0];
+const ROWS_487: [u64; 2] = [0x10000000000000, 0x0];
+const ROWS_488: [u64; 2] = [0x10000000000000, 0x0];
+const ROWS_495: [u64; 2] = [0x1ff80000, 0x0];
+const ROWS_496: [u64; 2] = [0x1ff80000, 0x0];
+const ROWS_504: [u64; 2] = [0x0, 0x2];
+const ROWS_505: [u64; 2] = [0x0, 0x2];
+const ROWS_512: [u64; 2] = [0x0, 0x1];
+const ROWS_513: [u64; 2] = [0x0, 0x1];
+const ROWS_518: [u64; 2] = [0x0, 0x4];
+const ROWS_519: [u64; 2] = [0x0, 0x4];
+const ROWS_528: [u64; 2] = [0x0, 0x8];
+const ROWS_529: [u64; 2] = [0x0, 0x8];
+const ROWS_537: [u64; 2] = [0x1f00000000, 0x0];
+const ROWS_538: [u64; 2] = [0x1f00000000, 0x0];
+const ROWS_549: [u64; 2] = [0x80000000000000, 0x0];
+const ROWS_550: [u64; 2] = [0x80000000000000, 0x0];
 struct Run<'a> {
     p: LeanParts<'a>,
     m: Memo<'a>,
@@ -2947,6 +3003,20 @@ fn results(&mut self) -> Option<[Value; 7]> {
         self.s157()?.clone(),
     ])
 }
+#[inline(always)]
+fn k184(&mut self) -> Option<[u64; 2]> {
+    if let Some(m) = self.m.k184 { return Some(m); }
+    let m = key_mask::<2>(self.s184()?)?;
+    self.m.k184 = Some(m);
+    Some(m)
+}
+#[inline(always)]
+fn k341(&mut self) -> Option<[u64; 2]> {
+    if let Some(m) = self.m.k341 { return Some(m); }
+    let m = key_mask::<2>(self.s341()?)?;
+    self.m.k341 = Some(m);
+    Some(m)
+}
 #[inline]
 fn s0(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(3)?;
@@ -2992,9 +3062,12 @@ fn s8(&mut self, item: &'a Value) -> Option<bool> {
     let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, number(self.s7()?)?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s9(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s9 { return Some(v); }
+    match self.m.s9 { Some(v) => Some(v), None => self.s9_first() }
+}
+#[inline(never)]
+fn s9_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s0()?)?;
         let mut kept = 0usize;
@@ -3025,9 +3098,12 @@ fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
     let v = arith(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s14(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s14 { return Some(v); }
+    match self.m.s14 { Some(v) => Some(v), None => self.s14_first() }
+}
+#[inline(never)]
+fn s14_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s0()?)?;
         let mut kept = 0usize;
@@ -3058,9 +3134,12 @@ fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
     let v = arith(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s19(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s19 { return Some(v); }
+    match self.m.s19 { Some(v) => Some(v), None => self.s19_first() }
+}
+#[inline(never)]
+fn s19_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s0()?)?;
         let mut kept = 0usize;
@@ -3101,9 +3180,12 @@ fn s25(&mut self, item: &'a Value) -> Option<bool> {
     let v = !truth(self.s24(item)?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s26(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s26 { return Some(v); }
+    match self.m.s26 { Some(v) => Some(v), None => self.s26_first() }
+}
+#[inline(never)]
+fn s26_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s21()?)?;
         let mut kept = 0usize;
@@ -3124,9 +3206,12 @@ fn s28(&mut self, item: &'a Value) -> Option<&'a Value> {
     let v = field(self.s22(item)?, 1)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s29(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s29 { return Some(v); }
+    match self.m.s29 { Some(v) => Some(v), None => self.s29_first() }
+}
+#[inline(never)]
+fn s29_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s21()?)?;
         let mut kept = 0usize;
@@ -3147,9 +3232,12 @@ fn s31(&mut self, item: &'a Value) -> Option<&'a Value> {
     let v = field(self.s22(item)?, 2)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s32(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s32 { return Some(v); }
+    match self.m.s32 { Some(v) => Some(v), None => self.s32_first() }
+}
+#[inline(never)]
+fn s32_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s21()?)?;
         let mut kept = 0usize;
@@ -3170,9 +3258,12 @@ fn s34(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(1)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s35(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s35 { return Some(v); }
+    match self.m.s35 { Some(v) => Some(v), None => self.s35_first() }
+}
+#[inline(never)]
+fn s35_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s34()?, 0)?;
     self.m.s35 = Some(v);
     Some(v)
@@ -3182,16 +3273,22 @@ fn s36(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s37(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s37 { return Some(v); }
+    match self.m.s37 { Some(v) => Some(v), None => self.s37_first() }
+}
+#[inline(never)]
+fn s37_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s36()?, self.s26()?)?;
     self.m.s37 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s38(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s38 { return Some(v); }
+    match self.m.s38 { Some(v) => Some(v), None => self.s38_first() }
+}
+#[inline(never)]
+fn s38_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s34()?, 1)?;
     self.m.s38 = Some(v);
     Some(v)
@@ -3201,16 +3298,22 @@ fn s39(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s40(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s40 { return Some(v); }
+    match self.m.s40 { Some(v) => Some(v), None => self.s40_first() }
+}
+#[inline(never)]
+fn s40_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s39()?, self.s29()?)?;
     self.m.s40 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s41(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s41 { return Some(v); }
+    match self.m.s41 { Some(v) => Some(v), None => self.s41_first() }
+}
+#[inline(never)]
+fn s41_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s34()?, 2)?;
     self.m.s41 = Some(v);
     Some(v)
@@ -3220,9 +3323,12 @@ fn s42(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s43(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s43 { return Some(v); }
+    match self.m.s43 { Some(v) => Some(v), None => self.s43_first() }
+}
+#[inline(never)]
+fn s43_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s42()?, self.s32()?)?;
     self.m.s43 = Some(v);
     Some(v)
@@ -3367,9 +3473,12 @@ fn s71(&mut self) -> Option<&'a Value> {
     let v = if self.s58()? { self.s59()? } else { self.s70()? };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s72(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s72 { return Some(v); }
+    match self.m.s72 { Some(v) => Some(v), None => self.s72_first() }
+}
+#[inline(never)]
+fn s72_first(&mut self) -> Option<&'a Value> {
     let v = if self.s50()? { self.s51()? } else { self.s71()? };
     self.m.s72 = Some(v);
     Some(v)
@@ -3459,9 +3568,12 @@ fn s91(&mut self) -> Option<&'a Value> {
     let v = if self.s84()? { self.s59()? } else { self.s90()? };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s92(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s92 { return Some(v); }
+    match self.m.s92 { Some(v) => Some(v), None => self.s92_first() }
+}
+#[inline(never)]
+fn s92_first(&mut self) -> Option<&'a Value> {
     let v = if self.s79()? { self.s51()? } else { self.s91()? };
     self.m.s92 = Some(v);
     Some(v)
@@ -3471,16 +3583,22 @@ fn s95(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(2)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s96(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s96 { return Some(v); }
+    match self.m.s96 { Some(v) => Some(v), None => self.s96_first() }
+}
+#[inline(never)]
+fn s96_first(&mut self) -> Option<bool> {
     let v = (!self.s95()?.is_absent() == true);
     self.m.s96 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s97(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s97 { return Some(v); }
+    match self.m.s97 { Some(v) => Some(v), None => self.s97_first() }
+}
+#[inline(never)]
+fn s97_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s95()?, 0)?;
     self.m.s97 = Some(v);
     Some(v)
@@ -3490,16 +3608,22 @@ fn s98(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s99(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s99 { return Some(v); }
+    match self.m.s99 { Some(v) => Some(v), None => self.s99_first() }
+}
+#[inline(never)]
+fn s99_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s98()?, self.s26()?)?;
     self.m.s99 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s100(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s100 { return Some(v); }
+    match self.m.s100 { Some(v) => Some(v), None => self.s100_first() }
+}
+#[inline(never)]
+fn s100_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s95()?, 1)?;
     self.m.s100 = Some(v);
     Some(v)
@@ -3509,16 +3633,22 @@ fn s101(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s102(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s102 { return Some(v); }
+    match self.m.s102 { Some(v) => Some(v), None => self.s102_first() }
+}
+#[inline(never)]
+fn s102_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s101()?, self.s29()?)?;
     self.m.s102 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s103(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s103 { return Some(v); }
+    match self.m.s103 { Some(v) => Some(v), None => self.s103_first() }
+}
+#[inline(never)]
+fn s103_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s95()?, 2)?;
     self.m.s103 = Some(v);
     Some(v)
@@ -3528,9 +3658,12 @@ fn s104(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s105(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s105 { return Some(v); }
+    match self.m.s105 { Some(v) => Some(v), None => self.s105_first() }
+}
+#[inline(never)]
+fn s105_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s104()?, self.s32()?)?;
     self.m.s105 = Some(v);
     Some(v)
@@ -3630,9 +3763,12 @@ fn s125(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[125];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s126(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s126 { return Some(v); }
+    match self.m.s126 { Some(v) => Some(v), None => self.s126_first() }
+}
+#[inline(never)]
+fn s126_first(&mut self) -> Option<&'a Value> {
     let v = if self.s96()? { self.s123()? } else { self.s125()? };
     self.m.s126 = Some(v);
     Some(v)
@@ -3727,9 +3863,12 @@ fn s145(&mut self) -> Option<&'a Value> {
     let v = if self.s132()? { self.s51()? } else { self.s144()? };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s147(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s147 { return Some(v); }
+    match self.m.s147 { Some(v) => Some(v), None => self.s147_first() }
+}
+#[inline(never)]
+fn s147_first(&mut self) -> Option<&'a Value> {
     let v = if self.s96()? { self.s145()? } else { self.s125()? };
     self.m.s147 = Some(v);
     Some(v)
@@ -3749,9 +3888,12 @@ fn s151(&mut self) -> Option<bool> {
     let v = (self.s149()? && self.s150()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s152(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s152 { return Some(v); }
+    match self.m.s152 { Some(v) => Some(v), None => self.s152_first() }
+}
+#[inline(never)]
+fn s152_first(&mut self) -> Option<&'a Value> {
     let v = if self.s151()? { self.s126()? } else { self.s72()? };
     self.m.s152 = Some(v);
     Some(v)
@@ -3771,9 +3913,12 @@ fn s156(&mut self) -> Option<bool> {
     let v = (self.s154()? && self.s155()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s157(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s157 { return Some(v); }
+    match self.m.s157 { Some(v) => Some(v), None => self.s157_first() }
+}
+#[inline(never)]
+fn s157_first(&mut self) -> Option<&'a Value> {
     let v = if self.s156()? { self.s147()? } else { self.s92()? };
     self.m.s157 = Some(v);
     Some(v)
@@ -3838,9 +3983,12 @@ fn s172(&mut self) -> Option<bool> {
     };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s173(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s173 { return Some(v); }
+    match self.m.s173 { Some(v) => Some(v), None => self.s173_first() }
+}
+#[inline(never)]
+fn s173_first(&mut self) -> Option<bool> {
     let v = (self.s163()? && self.s172()?);
     self.m.s173 = Some(v);
     self.p.flags[173] = u8::from(v);
@@ -3851,30 +3999,42 @@ fn s175(&mut self) -> Option<bool> {
     let v = !self.s173()?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s176(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s176 { return Some(v); }
+    match self.m.s176 { Some(v) => Some(v), None => self.s176_first() }
+}
+#[inline(never)]
+fn s176_first(&mut self) -> Option<bool> {
     let v = (self.s160()? && truth(self.s161()?)? && self.s175()?);
     self.m.s176 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s178(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s178 { return Some(v); }
+    match self.m.s178 { Some(v) => Some(v), None => self.s178_first() }
+}
+#[inline(never)]
+fn s178_first(&mut self) -> Option<&'a Value> {
     let v = if self.s176()? { self.s157()? } else { self.s152()? };
     self.m.s178 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s180(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s180 { return Some(v); }
+    match self.m.s180 { Some(v) => Some(v), None => self.s180_first() }
+}
+#[inline(never)]
+fn s180_first(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Eq, self.s178()?, self.s68()?, false)?;
     self.m.s180 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s181(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s181 { return Some(v); }
+    match self.m.s181 { Some(v) => Some(v), None => self.s181_first() }
+}
+#[inline(never)]
+fn s181_first(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Eq, self.s178()?, self.s69()?, false)?;
     self.m.s181 = Some(v);
     Some(v)
@@ -3889,17 +4049,23 @@ fn s184(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(0)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s191(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s191 { return Some(v); }
-    let v = table_truth(self.p.compiled, 191, self.s184()?)?;
+    match self.m.s191 { Some(v) => Some(v), None => self.s191_first() }
+}
+#[inline(never)]
+fn s191_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_191);
     self.m.s191 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s195(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s195 { return Some(v); }
-    let v = table_truth(self.p.compiled, 195, self.s184()?)?;
+    match self.m.s195 { Some(v) => Some(v), None => self.s195_first() }
+}
+#[inline(never)]
+fn s195_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_195);
     self.m.s195 = Some(v);
     Some(v)
 }
@@ -3908,16 +4074,22 @@ fn s197(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(10)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s198(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s198 { return Some(v); }
+    match self.m.s198 { Some(v) => Some(v), None => self.s198_first() }
+}
+#[inline(never)]
+fn s198_first(&mut self) -> Option<bool> {
     let v = (!self.s197()?.is_absent() == true);
     self.m.s198 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s199(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s199 { return Some(v); }
+    match self.m.s199 { Some(v) => Some(v), None => self.s199_first() }
+}
+#[inline(never)]
+fn s199_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s197()?, 0)?;
     self.m.s199 = Some(v);
     Some(v)
@@ -3975,26 +4147,32 @@ fn s209(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Gt, self.s207()?, number(self.s208()?)?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s210(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s210 { return Some(v); }
+    match self.m.s210 { Some(v) => Some(v), None => self.s210_first() }
+}
+#[inline(never)]
+fn s210_first(&mut self) -> Option<bool> {
     let v = (self.s198()? && self.s205()? && self.s209()?);
     self.m.s210 = Some(v);
     Some(v)
 }
 #[inline(always)]
 fn s219(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 219, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_219);
     Some(v)
 }
 #[inline(always)]
 fn s221(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 221, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_221);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s223(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s223 { return Some(v); }
+    match self.m.s223 { Some(v) => Some(v), None => self.s223_first() }
+}
+#[inline(never)]
+fn s223_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s197()?, 2)?;
     self.m.s223 = Some(v);
     Some(v)
@@ -4029,9 +4207,12 @@ fn s229(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(9)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s230(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s230 { return Some(v); }
+    match self.m.s230 { Some(v) => Some(v), None => self.s230_first() }
+}
+#[inline(never)]
+fn s230_first(&mut self) -> Option<bool> {
     let v = (!self.s229()?.is_absent() == true);
     self.m.s230 = Some(v);
     self.p.flags[230] = u8::from(v);
@@ -4042,9 +4223,12 @@ fn s231(&mut self) -> Option<bool> {
     let v = (self.s228()? && self.s230()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s232(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s232 { return Some(v); }
+    match self.m.s232 { Some(v) => Some(v), None => self.s232_first() }
+}
+#[inline(never)]
+fn s232_first(&mut self) -> Option<bool> {
     let v = (self.s195()? && self.s202()?);
     self.m.s232 = Some(v);
     self.p.flags[232] = u8::from(v);
@@ -4091,9 +4275,12 @@ fn s257(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(13)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s258(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s258 { return Some(v); }
+    match self.m.s258 { Some(v) => Some(v), None => self.s258_first() }
+}
+#[inline(never)]
+fn s258_first(&mut self) -> Option<bool> {
     let v = !truth(self.s257()?)?;
     self.m.s258 = Some(v);
     self.p.flags[258] = u8::from(v);
@@ -4128,10 +4315,13 @@ fn s265(&mut self) -> Option<bool> {
     self.p.flags[265] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s269(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s269 { return Some(v); }
-    let v = table_truth(self.p.compiled, 269, self.s184()?)?;
+    match self.m.s269 { Some(v) => Some(v), None => self.s269_first() }
+}
+#[inline(never)]
+fn s269_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_269);
     self.m.s269 = Some(v);
     self.p.flags[269] = u8::from(v);
     Some(v)
@@ -4149,7 +4339,7 @@ fn s271(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s274(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 274, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_274);
     Some(v)
 }
 #[inline(always)]
@@ -4164,10 +4354,13 @@ fn s276(&mut self) -> Option<bool> {
     self.p.flags[276] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s279(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s279 { return Some(v); }
-    let v = table_truth(self.p.compiled, 279, self.s184()?)?;
+    match self.m.s279 { Some(v) => Some(v), None => self.s279_first() }
+}
+#[inline(never)]
+fn s279_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_279);
     self.m.s279 = Some(v);
     self.p.flags[279] = u8::from(v);
     Some(v)
@@ -4230,9 +4423,12 @@ fn s289(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[289];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s290(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s290 { return Some(v); }
+    match self.m.s290 { Some(v) => Some(v), None => self.s290_first() }
+}
+#[inline(never)]
+fn s290_first(&mut self) -> Option<bool> {
     let v = 'outcome: {
         if self.s262()? { break 'outcome truth(self.s263()?)?; }
         if self.s265()? { break 'outcome truth(self.s263()?)?; }
@@ -4252,25 +4448,34 @@ fn s290(&mut self) -> Option<bool> {
     self.p.flags[290] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s291(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s291 { return Some(v); }
+    match self.m.s291 { Some(v) => Some(v), None => self.s291_first() }
+}
+#[inline(never)]
+fn s291_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s221()? && self.s181()?);
     self.m.s291 = Some(v);
     self.p.flags[291] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s293(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s293 { return Some(v); }
+    match self.m.s293 { Some(v) => Some(v), None => self.s293_first() }
+}
+#[inline(never)]
+fn s293_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s264()?)?);
     self.m.s293 = Some(v);
     self.p.flags[293] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s295(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s295 { return Some(v); }
+    match self.m.s295 { Some(v) => Some(v), None => self.s295_first() }
+}
+#[inline(never)]
+fn s295_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s180()? && self.s269()?);
     self.m.s295 = Some(v);
     self.p.flags[295] = u8::from(v);
@@ -4281,9 +4486,12 @@ fn s297(&mut self) -> Option<bool> {
     let v = (truth(self.s271()?)? || self.s279()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s298(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s298 { return Some(v); }
+    match self.m.s298 { Some(v) => Some(v), None => self.s298_first() }
+}
+#[inline(never)]
+fn s298_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s297()?);
     self.m.s298 = Some(v);
     self.p.flags[298] = u8::from(v);
@@ -4294,17 +4502,23 @@ fn s300(&mut self) -> Option<&'a Value> {
     let v = cell(self.p.compiled, 1, 1, self.s229()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s301(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s301 { return Some(v); }
+    match self.m.s301 { Some(v) => Some(v), None => self.s301_first() }
+}
+#[inline(never)]
+fn s301_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
     self.m.s301 = Some(v);
     self.p.flags[301] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s303(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s303 { return Some(v); }
+    match self.m.s303 { Some(v) => Some(v), None => self.s303_first() }
+}
+#[inline(never)]
+fn s303_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s236()?);
     self.m.s303 = Some(v);
     self.p.flags[303] = u8::from(v);
@@ -4321,9 +4535,12 @@ fn s306(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[306];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s307(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s307 { return Some(v); }
+    match self.m.s307 { Some(v) => Some(v), None => self.s307_first() }
+}
+#[inline(never)]
+fn s307_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
         if self.s305()? { break 'outcome self.s306()?; }
         if self.s291()? { break 'outcome self.s225()?; }
@@ -4337,16 +4554,22 @@ fn s307(&mut self) -> Option<&'a Value> {
     self.m.s307 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s308(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s308 { return Some(v); }
+    match self.m.s308 { Some(v) => Some(v), None => self.s308_first() }
+}
+#[inline(never)]
+fn s308_first(&mut self) -> Option<bool> {
     let v = (!self.s307()?.is_absent() == true);
     self.m.s308 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s310(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s310 { return Some(v); }
+    match self.m.s310 { Some(v) => Some(v), None => self.s310_first() }
+}
+#[inline(never)]
+fn s310_first(&mut self) -> Option<bool> {
     let v = (self.s308()? && self.s219()?);
     self.m.s310 = Some(v);
     self.p.flags[310] = u8::from(v);
@@ -4380,9 +4603,12 @@ fn s321(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[321];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s322(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s322 { return Some(v); }
+    match self.m.s322 { Some(v) => Some(v), None => self.s322_first() }
+}
+#[inline(never)]
+fn s322_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()?);
     self.m.s322 = Some(v);
     self.p.flags[322] = u8::from(v);
@@ -4395,7 +4621,7 @@ fn s324(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s326(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 326, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_326);
     Some(v)
 }
 #[inline(always)]
@@ -4437,19 +4663,22 @@ fn s337(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s340(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 340, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_340);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s341(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s341 { return Some(v); }
+    match self.m.s341 { Some(v) => Some(v), None => self.s341_first() }
+}
+#[inline(never)]
+fn s341_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s162()?, 1)?;
     self.m.s341 = Some(v);
     Some(v)
 }
 #[inline(always)]
 fn s342(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 342, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_342);
     Some(v)
 }
 #[inline(always)]
@@ -4475,12 +4704,12 @@ fn s348(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s351(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 351, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_351);
     Some(v)
 }
 #[inline(always)]
 fn s352(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 352, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_352);
     Some(v)
 }
 #[inline(always)]
@@ -4507,12 +4736,12 @@ fn s358(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s362(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 362, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_362);
     Some(v)
 }
 #[inline(always)]
 fn s363(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 363, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_363);
     Some(v)
 }
 #[inline(always)]
@@ -4533,12 +4762,12 @@ fn s367(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s371(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 371, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_371);
     Some(v)
 }
 #[inline(always)]
 fn s372(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 372, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_372);
     Some(v)
 }
 #[inline(always)]
@@ -4553,12 +4782,12 @@ fn s374(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s377(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 377, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_377);
     Some(v)
 }
 #[inline(always)]
 fn s378(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 378, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_378);
     Some(v)
 }
 #[inline(always)]
@@ -4589,12 +4818,12 @@ fn s385(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s388(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 388, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_388);
     Some(v)
 }
 #[inline(always)]
 fn s389(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 389, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_389);
     Some(v)
 }
 #[inline(always)]
@@ -4620,12 +4849,12 @@ fn s395(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s399(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 399, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_399);
     Some(v)
 }
 #[inline(always)]
 fn s400(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 400, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_400);
     Some(v)
 }
 #[inline(always)]
@@ -4646,12 +4875,12 @@ fn s404(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s407(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 407, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_407);
     Some(v)
 }
 #[inline(always)]
 fn s408(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 408, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_408);
     Some(v)
 }
 #[inline(always)]
@@ -4672,12 +4901,12 @@ fn s412(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s419(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 419, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_419);
     Some(v)
 }
 #[inline(always)]
 fn s420(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 420, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_420);
     Some(v)
 }
 #[inline(always)]
@@ -4698,12 +4927,12 @@ fn s424(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s431(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 431, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_431);
     Some(v)
 }
 #[inline(always)]
 fn s432(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 432, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_432);
     Some(v)
 }
 #[inline(always)]
@@ -4724,12 +4953,12 @@ fn s436(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s440(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 440, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_440);
     Some(v)
 }
 #[inline(always)]
 fn s441(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 441, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_441);
     Some(v)
 }
 #[inline(always)]
@@ -4756,12 +4985,12 @@ fn s447(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s450(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 450, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_450);
     Some(v)
 }
 #[inline(always)]
 fn s451(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 451, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_451);
     Some(v)
 }
 #[inline(always)]
@@ -4787,12 +5016,12 @@ fn s457(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s459(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 459, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_459);
     Some(v)
 }
 #[inline(always)]
 fn s460(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 460, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_460);
     Some(v)
 }
 #[inline(always)]
@@ -4818,12 +5047,12 @@ fn s466(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s468(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 468, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_468);
     Some(v)
 }
 #[inline(always)]
 fn s469(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 469, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_469);
     Some(v)
 }
 #[inline(always)]
@@ -4844,12 +5073,12 @@ fn s473(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s478(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 478, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_478);
     Some(v)
 }
 #[inline(always)]
 fn s479(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 479, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_479);
     Some(v)
 }
 #[inline(always)]
@@ -4870,12 +5099,12 @@ fn s483(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s487(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 487, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_487);
     Some(v)
 }
 #[inline(always)]
 fn s488(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 488, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_488);
     Some(v)
 }
 #[inline(always)]
@@ -4896,12 +5125,12 @@ fn s492(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s495(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 495, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_495);
     Some(v)
 }
 #[inline(always)]
 fn s496(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 496, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_496);
     Some(v)
 }
 #[inline(always)]
@@ -4927,12 +5156,12 @@ fn s502(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s504(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 504, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_504);
     Some(v)
 }
 #[inline(always)]
 fn s505(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 505, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_505);
     Some(v)
 }
 #[inline(always)]
@@ -4953,12 +5182,12 @@ fn s509(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s512(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 512, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_512);
     Some(v)
 }
 #[inline(always)]
 fn s513(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 513, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_513);
     Some(v)
 }
 #[inline(always)]
@@ -4973,12 +5202,12 @@ fn s515(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s518(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 518, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_518);
     Some(v)
 }
 #[inline(always)]
 fn s519(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 519, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_519);
     Some(v)
 }
 #[inline(always)]
@@ -5009,12 +5238,12 @@ fn s526(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s528(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 528, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_528);
     Some(v)
 }
 #[inline(always)]
 fn s529(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 529, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_529);
     Some(v)
 }
 #[inline(always)]
@@ -5040,12 +5269,12 @@ fn s535(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s537(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 537, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_537);
     Some(v)
 }
 #[inline(always)]
 fn s538(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 538, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_538);
     Some(v)
 }
 #[inline(always)]
@@ -5071,12 +5300,12 @@ fn s544(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s549(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 549, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_549);
     Some(v)
 }
 #[inline(always)]
 fn s550(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 550, self.s341()?)?;
+    let v = keys_any(&self.k341()?, &ROWS_550);
     Some(v)
 }
 #[inline(always)]
@@ -8201,7 +8430,63 @@ struct Memo<'a> {
     s355: Option<&'a Value>,
     s583: Option<bool>,
     s589: Option<&'a Value>,
+    k184: Option<[u64; 2]>,
+    k355: Option<[u64; 2]>,
 }
+const ROWS_191: [u64; 2] = [0xffffffffffffffff, 0x1];
+const ROWS_195: [u64; 2] = [0x0, 0x1e];
+const ROWS_219: [u64; 2] = [0xe0000000, 0x0];
+const ROWS_221: [u64; 2] = [0x7ffffffffffff, 0x0];
+const ROWS_269: [u64; 2] = [0xc00000000000, 0x0];
+const ROWS_274: [u64; 2] = [0x200000000000, 0x0];
+const ROWS_279: [u64; 2] = [0x30000000000, 0x0];
+const ROWS_340: [u64; 2] = [0xe0031f0000000000, 0x0];
+const ROWS_354: [u64; 2] = [0x3000000000000, 0x0];
+const ROWS_356: [u64; 2] = [0x3000000000000, 0x0];
+const ROWS_365: [u64; 2] = [0x4000000000000, 0x0];
+const ROWS_366: [u64; 2] = [0x4000000000000, 0x0];
+const ROWS_376: [u64; 2] = [0x0, 0x10];
+const ROWS_377: [u64; 2] = [0x0, 0x10];
+const ROWS_385: [u64; 2] = [0x20000000, 0x0];
+const ROWS_386: [u64; 2] = [0x20000000, 0x0];
+const ROWS_391: [u64; 2] = [0xc0000000, 0x0];
+const ROWS_392: [u64; 2] = [0xc0000000, 0x0];
+const ROWS_402: [u64; 2] = [0xff8000000000, 0x0];
+const ROWS_403: [u64; 2] = [0xff8000000000, 0x0];
+const ROWS_413: [u64; 2] = [0x8000000000000, 0x0];
+const ROWS_414: [u64; 2] = [0x8000000000000, 0x0];
+const ROWS_421: [u64; 2] = [0x20000000000000, 0x0];
+const ROWS_422: [u64; 2] = [0x20000000000000, 0x0];
+const ROWS_433: [u64; 2] = [0x700000000000000, 0x0];
+const ROWS_434: [u64; 2] = [0x700000000000000, 0x0];
+const ROWS_445: [u64; 2] = [0x1800000000000000, 0x0];
+const ROWS_446: [u64; 2] = [0x1800000000000000, 0x0];
+const ROWS_454: [u64; 2] = [0xe000000000000000, 0x0];
+const ROWS_455: [u64; 2] = [0xe000000000000000, 0x0];
+const ROWS_464: [u64; 2] = [0x40000000000000, 0x0];
+const ROWS_465: [u64; 2] = [0x40000000000000, 0x0];
+const ROWS_473: [u64; 2] = [0x7ffff, 0x0];
+const ROWS_474: [u64; 2] = [0x7ffff, 0x0];
+const ROWS_482: [u64; 2] = [0x2000000000, 0x0];
+const ROWS_483: [u64; 2] = [0x2000000000, 0x0];
+const ROWS_492: [u64; 2] = [0x4000000000, 0x0];
+const ROWS_493: [u64; 2] = [0x4000000000, 0x0];
+const ROWS_501: [u64; 2] = [0x10000000000000, 0x0];
+const ROWS_502: [u64; 2] = [0x10000000000000, 0x0];
+const ROWS_509: [u64; 2] = [0x1ff80000, 0x0];
+const ROWS_510: [u64; 2] = [0x1ff80000, 0x0];
+const ROWS_518: [u64; 2] = [0x0, 0x2];
+const ROWS_519: [u64; 2] = [0x0, 0x2];
+const ROWS_526: [u64; 2] = [0x0, 0x1];
+const ROWS_527: [u64; 2] = [0x0, 0x1];
+const ROWS_532: [u64; 2] = [0x0, 0x4];
+const ROWS_533: [u64; 2] = [0x0, 0x4];
+const ROWS_542: [u64; 2] = [0x0, 0x8];
+const ROWS_543: [u64; 2] = [0x0, 0x8];
+const ROWS_551: [u64; 2] = [0x1f00000000, 0x0];
+const ROWS_552: [u64; 2] = [0x1f00000000, 0x0];
+const ROWS_563: [u64; 2] = [0x80000000000000, 0x0];
+const ROWS_564: [u64; 2] = [0x80000000000000, 0x0];
 struct Run<'a> {
     p: LeanParts<'a>,
     m: Memo<'a>,
@@ -8252,6 +8537,20 @@ fn results(&mut self) -> Option<[Value; 9]> {
         self.s157()?.clone(),
     ])
 }
+#[inline(always)]
+fn k184(&mut self) -> Option<[u64; 2]> {
+    if let Some(m) = self.m.k184 { return Some(m); }
+    let m = key_mask::<2>(self.s184()?)?;
+    self.m.k184 = Some(m);
+    Some(m)
+}
+#[inline(always)]
+fn k355(&mut self) -> Option<[u64; 2]> {
+    if let Some(m) = self.m.k355 { return Some(m); }
+    let m = key_mask::<2>(self.s355()?)?;
+    self.m.k355 = Some(m);
+    Some(m)
+}
 #[inline]
 fn s0(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(3)?;
@@ -8297,9 +8596,12 @@ fn s8(&mut self, item: &'a Value) -> Option<bool> {
     let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, number(self.s7()?)?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s9(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s9 { return Some(v); }
+    match self.m.s9 { Some(v) => Some(v), None => self.s9_first() }
+}
+#[inline(never)]
+fn s9_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s0()?)?;
         let mut kept = 0usize;
@@ -8330,9 +8632,12 @@ fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
     let v = arith(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s14(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s14 { return Some(v); }
+    match self.m.s14 { Some(v) => Some(v), None => self.s14_first() }
+}
+#[inline(never)]
+fn s14_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s0()?)?;
         let mut kept = 0usize;
@@ -8363,9 +8668,12 @@ fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
     let v = arith(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s19(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s19 { return Some(v); }
+    match self.m.s19 { Some(v) => Some(v), None => self.s19_first() }
+}
+#[inline(never)]
+fn s19_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s0()?)?;
         let mut kept = 0usize;
@@ -8406,9 +8714,12 @@ fn s25(&mut self, item: &'a Value) -> Option<bool> {
     let v = !truth(self.s24(item)?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s26(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s26 { return Some(v); }
+    match self.m.s26 { Some(v) => Some(v), None => self.s26_first() }
+}
+#[inline(never)]
+fn s26_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s21()?)?;
         let mut kept = 0usize;
@@ -8429,9 +8740,12 @@ fn s28(&mut self, item: &'a Value) -> Option<&'a Value> {
     let v = field(self.s22(item)?, 1)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s29(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s29 { return Some(v); }
+    match self.m.s29 { Some(v) => Some(v), None => self.s29_first() }
+}
+#[inline(never)]
+fn s29_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s21()?)?;
         let mut kept = 0usize;
@@ -8452,9 +8766,12 @@ fn s31(&mut self, item: &'a Value) -> Option<&'a Value> {
     let v = field(self.s22(item)?, 2)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s32(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s32 { return Some(v); }
+    match self.m.s32 { Some(v) => Some(v), None => self.s32_first() }
+}
+#[inline(never)]
+fn s32_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s21()?)?;
         let mut kept = 0usize;
@@ -8475,9 +8792,12 @@ fn s34(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(1)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s35(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s35 { return Some(v); }
+    match self.m.s35 { Some(v) => Some(v), None => self.s35_first() }
+}
+#[inline(never)]
+fn s35_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s34()?, 0)?;
     self.m.s35 = Some(v);
     Some(v)
@@ -8487,16 +8807,22 @@ fn s36(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s37(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s37 { return Some(v); }
+    match self.m.s37 { Some(v) => Some(v), None => self.s37_first() }
+}
+#[inline(never)]
+fn s37_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s36()?, self.s26()?)?;
     self.m.s37 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s38(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s38 { return Some(v); }
+    match self.m.s38 { Some(v) => Some(v), None => self.s38_first() }
+}
+#[inline(never)]
+fn s38_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s34()?, 1)?;
     self.m.s38 = Some(v);
     Some(v)
@@ -8506,16 +8832,22 @@ fn s39(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s40(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s40 { return Some(v); }
+    match self.m.s40 { Some(v) => Some(v), None => self.s40_first() }
+}
+#[inline(never)]
+fn s40_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s39()?, self.s29()?)?;
     self.m.s40 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s41(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s41 { return Some(v); }
+    match self.m.s41 { Some(v) => Some(v), None => self.s41_first() }
+}
+#[inline(never)]
+fn s41_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s34()?, 2)?;
     self.m.s41 = Some(v);
     Some(v)
@@ -8525,9 +8857,12 @@ fn s42(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s43(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s43 { return Some(v); }
+    match self.m.s43 { Some(v) => Some(v), None => self.s43_first() }
+}
+#[inline(never)]
+fn s43_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s42()?, self.s32()?)?;
     self.m.s43 = Some(v);
     Some(v)
@@ -8672,9 +9007,12 @@ fn s71(&mut self) -> Option<&'a Value> {
     let v = if self.s58()? { self.s59()? } else { self.s70()? };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s72(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s72 { return Some(v); }
+    match self.m.s72 { Some(v) => Some(v), None => self.s72_first() }
+}
+#[inline(never)]
+fn s72_first(&mut self) -> Option<&'a Value> {
     let v = if self.s50()? { self.s51()? } else { self.s71()? };
     self.m.s72 = Some(v);
     Some(v)
@@ -8764,9 +9102,12 @@ fn s91(&mut self) -> Option<&'a Value> {
     let v = if self.s84()? { self.s59()? } else { self.s90()? };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s92(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s92 { return Some(v); }
+    match self.m.s92 { Some(v) => Some(v), None => self.s92_first() }
+}
+#[inline(never)]
+fn s92_first(&mut self) -> Option<&'a Value> {
     let v = if self.s79()? { self.s51()? } else { self.s91()? };
     self.m.s92 = Some(v);
     Some(v)
@@ -8776,16 +9117,22 @@ fn s95(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(2)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s96(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s96 { return Some(v); }
+    match self.m.s96 { Some(v) => Some(v), None => self.s96_first() }
+}
+#[inline(never)]
+fn s96_first(&mut self) -> Option<bool> {
     let v = (!self.s95()?.is_absent() == true);
     self.m.s96 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s97(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s97 { return Some(v); }
+    match self.m.s97 { Some(v) => Some(v), None => self.s97_first() }
+}
+#[inline(never)]
+fn s97_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s95()?, 0)?;
     self.m.s97 = Some(v);
     Some(v)
@@ -8795,16 +9142,22 @@ fn s98(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s99(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s99 { return Some(v); }
+    match self.m.s99 { Some(v) => Some(v), None => self.s99_first() }
+}
+#[inline(never)]
+fn s99_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s98()?, self.s26()?)?;
     self.m.s99 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s100(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s100 { return Some(v); }
+    match self.m.s100 { Some(v) => Some(v), None => self.s100_first() }
+}
+#[inline(never)]
+fn s100_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s95()?, 1)?;
     self.m.s100 = Some(v);
     Some(v)
@@ -8814,16 +9167,22 @@ fn s101(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s102(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s102 { return Some(v); }
+    match self.m.s102 { Some(v) => Some(v), None => self.s102_first() }
+}
+#[inline(never)]
+fn s102_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s101()?, self.s29()?)?;
     self.m.s102 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s103(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s103 { return Some(v); }
+    match self.m.s103 { Some(v) => Some(v), None => self.s103_first() }
+}
+#[inline(never)]
+fn s103_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s95()?, 2)?;
     self.m.s103 = Some(v);
     Some(v)
@@ -8833,9 +9192,12 @@ fn s104(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s105(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s105 { return Some(v); }
+    match self.m.s105 { Some(v) => Some(v), None => self.s105_first() }
+}
+#[inline(never)]
+fn s105_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s104()?, self.s32()?)?;
     self.m.s105 = Some(v);
     Some(v)
@@ -8935,9 +9297,12 @@ fn s125(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[125];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s126(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s126 { return Some(v); }
+    match self.m.s126 { Some(v) => Some(v), None => self.s126_first() }
+}
+#[inline(never)]
+fn s126_first(&mut self) -> Option<&'a Value> {
     let v = if self.s96()? { self.s123()? } else { self.s125()? };
     self.m.s126 = Some(v);
     Some(v)
@@ -9032,9 +9397,12 @@ fn s145(&mut self) -> Option<&'a Value> {
     let v = if self.s132()? { self.s51()? } else { self.s144()? };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s147(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s147 { return Some(v); }
+    match self.m.s147 { Some(v) => Some(v), None => self.s147_first() }
+}
+#[inline(never)]
+fn s147_first(&mut self) -> Option<&'a Value> {
     let v = if self.s96()? { self.s145()? } else { self.s125()? };
     self.m.s147 = Some(v);
     Some(v)
@@ -9054,9 +9422,12 @@ fn s151(&mut self) -> Option<bool> {
     let v = (self.s149()? && self.s150()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s152(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s152 { return Some(v); }
+    match self.m.s152 { Some(v) => Some(v), None => self.s152_first() }
+}
+#[inline(never)]
+fn s152_first(&mut self) -> Option<&'a Value> {
     let v = if self.s151()? { self.s126()? } else { self.s72()? };
     self.m.s152 = Some(v);
     Some(v)
@@ -9076,9 +9447,12 @@ fn s156(&mut self) -> Option<bool> {
     let v = (self.s154()? && self.s155()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s157(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s157 { return Some(v); }
+    match self.m.s157 { Some(v) => Some(v), None => self.s157_first() }
+}
+#[inline(never)]
+fn s157_first(&mut self) -> Option<&'a Value> {
     let v = if self.s156()? { self.s147()? } else { self.s92()? };
     self.m.s157 = Some(v);
     Some(v)
@@ -9088,9 +9462,12 @@ fn s159(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(12)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s160(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s160 { return Some(v); }
+    match self.m.s160 { Some(v) => Some(v), None => self.s160_first() }
+}
+#[inline(never)]
+fn s160_first(&mut self) -> Option<bool> {
     let v = (!self.s159()?.is_absent() == true);
     self.m.s160 = Some(v);
     Some(v)
@@ -9145,9 +9522,12 @@ fn s172(&mut self) -> Option<bool> {
     };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s173(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s173 { return Some(v); }
+    match self.m.s173 { Some(v) => Some(v), None => self.s173_first() }
+}
+#[inline(never)]
+fn s173_first(&mut self) -> Option<bool> {
     let v = (self.s163()? && self.s172()?);
     self.m.s173 = Some(v);
     self.p.flags[173] = u8::from(v);
@@ -9158,30 +9538,42 @@ fn s175(&mut self) -> Option<bool> {
     let v = !self.s173()?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s176(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s176 { return Some(v); }
+    match self.m.s176 { Some(v) => Some(v), None => self.s176_first() }
+}
+#[inline(never)]
+fn s176_first(&mut self) -> Option<bool> {
     let v = (self.s160()? && truth(self.s161()?)? && self.s175()?);
     self.m.s176 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s178(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s178 { return Some(v); }
+    match self.m.s178 { Some(v) => Some(v), None => self.s178_first() }
+}
+#[inline(never)]
+fn s178_first(&mut self) -> Option<&'a Value> {
     let v = if self.s176()? { self.s157()? } else { self.s152()? };
     self.m.s178 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s180(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s180 { return Some(v); }
+    match self.m.s180 { Some(v) => Some(v), None => self.s180_first() }
+}
+#[inline(never)]
+fn s180_first(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Eq, self.s178()?, self.s68()?, false)?;
     self.m.s180 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s181(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s181 { return Some(v); }
+    match self.m.s181 { Some(v) => Some(v), None => self.s181_first() }
+}
+#[inline(never)]
+fn s181_first(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Eq, self.s178()?, self.s69()?, false)?;
     self.m.s181 = Some(v);
     Some(v)
@@ -9196,17 +9588,23 @@ fn s184(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(0)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s191(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s191 { return Some(v); }
-    let v = table_truth(self.p.compiled, 191, self.s184()?)?;
+    match self.m.s191 { Some(v) => Some(v), None => self.s191_first() }
+}
+#[inline(never)]
+fn s191_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_191);
     self.m.s191 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s195(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s195 { return Some(v); }
-    let v = table_truth(self.p.compiled, 195, self.s184()?)?;
+    match self.m.s195 { Some(v) => Some(v), None => self.s195_first() }
+}
+#[inline(never)]
+fn s195_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_195);
     self.m.s195 = Some(v);
     Some(v)
 }
@@ -9215,16 +9613,22 @@ fn s197(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(10)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s198(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s198 { return Some(v); }
+    match self.m.s198 { Some(v) => Some(v), None => self.s198_first() }
+}
+#[inline(never)]
+fn s198_first(&mut self) -> Option<bool> {
     let v = (!self.s197()?.is_absent() == true);
     self.m.s198 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s199(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s199 { return Some(v); }
+    match self.m.s199 { Some(v) => Some(v), None => self.s199_first() }
+}
+#[inline(never)]
+fn s199_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s197()?, 0)?;
     self.m.s199 = Some(v);
     Some(v)
@@ -9282,26 +9686,32 @@ fn s209(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Gt, self.s207()?, number(self.s208()?)?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s210(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s210 { return Some(v); }
+    match self.m.s210 { Some(v) => Some(v), None => self.s210_first() }
+}
+#[inline(never)]
+fn s210_first(&mut self) -> Option<bool> {
     let v = (self.s198()? && self.s205()? && self.s209()?);
     self.m.s210 = Some(v);
     Some(v)
 }
 #[inline(always)]
 fn s219(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 219, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_219);
     Some(v)
 }
 #[inline(always)]
 fn s221(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 221, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_221);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s223(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s223 { return Some(v); }
+    match self.m.s223 { Some(v) => Some(v), None => self.s223_first() }
+}
+#[inline(never)]
+fn s223_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s197()?, 2)?;
     self.m.s223 = Some(v);
     Some(v)
@@ -9336,9 +9746,12 @@ fn s229(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(9)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s230(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s230 { return Some(v); }
+    match self.m.s230 { Some(v) => Some(v), None => self.s230_first() }
+}
+#[inline(never)]
+fn s230_first(&mut self) -> Option<bool> {
     let v = (!self.s229()?.is_absent() == true);
     self.m.s230 = Some(v);
     self.p.flags[230] = u8::from(v);
@@ -9349,9 +9762,12 @@ fn s231(&mut self) -> Option<bool> {
     let v = (self.s228()? && self.s230()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s232(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s232 { return Some(v); }
+    match self.m.s232 { Some(v) => Some(v), None => self.s232_first() }
+}
+#[inline(never)]
+fn s232_first(&mut self) -> Option<bool> {
     let v = (self.s195()? && self.s202()?);
     self.m.s232 = Some(v);
     self.p.flags[232] = u8::from(v);
@@ -9398,9 +9814,12 @@ fn s257(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(13)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s258(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s258 { return Some(v); }
+    match self.m.s258 { Some(v) => Some(v), None => self.s258_first() }
+}
+#[inline(never)]
+fn s258_first(&mut self) -> Option<bool> {
     let v = !truth(self.s257()?)?;
     self.m.s258 = Some(v);
     self.p.flags[258] = u8::from(v);
@@ -9435,10 +9854,13 @@ fn s265(&mut self) -> Option<bool> {
     self.p.flags[265] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s269(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s269 { return Some(v); }
-    let v = table_truth(self.p.compiled, 269, self.s184()?)?;
+    match self.m.s269 { Some(v) => Some(v), None => self.s269_first() }
+}
+#[inline(never)]
+fn s269_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_269);
     self.m.s269 = Some(v);
     self.p.flags[269] = u8::from(v);
     Some(v)
@@ -9456,7 +9878,7 @@ fn s271(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s274(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 274, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_274);
     Some(v)
 }
 #[inline(always)]
@@ -9471,10 +9893,13 @@ fn s276(&mut self) -> Option<bool> {
     self.p.flags[276] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s279(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s279 { return Some(v); }
-    let v = table_truth(self.p.compiled, 279, self.s184()?)?;
+    match self.m.s279 { Some(v) => Some(v), None => self.s279_first() }
+}
+#[inline(never)]
+fn s279_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_279);
     self.m.s279 = Some(v);
     self.p.flags[279] = u8::from(v);
     Some(v)
@@ -9537,9 +9962,12 @@ fn s289(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[289];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s290(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s290 { return Some(v); }
+    match self.m.s290 { Some(v) => Some(v), None => self.s290_first() }
+}
+#[inline(never)]
+fn s290_first(&mut self) -> Option<bool> {
     let v = 'outcome: {
         if self.s262()? { break 'outcome truth(self.s263()?)?; }
         if self.s265()? { break 'outcome truth(self.s263()?)?; }
@@ -9559,25 +9987,34 @@ fn s290(&mut self) -> Option<bool> {
     self.p.flags[290] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s291(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s291 { return Some(v); }
+    match self.m.s291 { Some(v) => Some(v), None => self.s291_first() }
+}
+#[inline(never)]
+fn s291_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s221()? && self.s181()?);
     self.m.s291 = Some(v);
     self.p.flags[291] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s293(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s293 { return Some(v); }
+    match self.m.s293 { Some(v) => Some(v), None => self.s293_first() }
+}
+#[inline(never)]
+fn s293_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s264()?)?);
     self.m.s293 = Some(v);
     self.p.flags[293] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s295(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s295 { return Some(v); }
+    match self.m.s295 { Some(v) => Some(v), None => self.s295_first() }
+}
+#[inline(never)]
+fn s295_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s180()? && self.s269()?);
     self.m.s295 = Some(v);
     self.p.flags[295] = u8::from(v);
@@ -9588,9 +10025,12 @@ fn s297(&mut self) -> Option<bool> {
     let v = (truth(self.s271()?)? || self.s279()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s298(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s298 { return Some(v); }
+    match self.m.s298 { Some(v) => Some(v), None => self.s298_first() }
+}
+#[inline(never)]
+fn s298_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s297()?);
     self.m.s298 = Some(v);
     self.p.flags[298] = u8::from(v);
@@ -9601,17 +10041,23 @@ fn s300(&mut self) -> Option<&'a Value> {
     let v = cell(self.p.compiled, 1, 1, self.s229()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s301(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s301 { return Some(v); }
+    match self.m.s301 { Some(v) => Some(v), None => self.s301_first() }
+}
+#[inline(never)]
+fn s301_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
     self.m.s301 = Some(v);
     self.p.flags[301] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s303(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s303 { return Some(v); }
+    match self.m.s303 { Some(v) => Some(v), None => self.s303_first() }
+}
+#[inline(never)]
+fn s303_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s236()?);
     self.m.s303 = Some(v);
     self.p.flags[303] = u8::from(v);
@@ -9628,9 +10074,12 @@ fn s306(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[306];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s307(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s307 { return Some(v); }
+    match self.m.s307 { Some(v) => Some(v), None => self.s307_first() }
+}
+#[inline(never)]
+fn s307_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
         if self.s305()? { break 'outcome self.s306()?; }
         if self.s291()? { break 'outcome self.s225()?; }
@@ -9644,9 +10093,12 @@ fn s307(&mut self) -> Option<&'a Value> {
     self.m.s307 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s308(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s308 { return Some(v); }
+    match self.m.s308 { Some(v) => Some(v), None => self.s308_first() }
+}
+#[inline(never)]
+fn s308_first(&mut self) -> Option<bool> {
     let v = (!self.s307()?.is_absent() == true);
     self.m.s308 = Some(v);
     Some(v)
@@ -9684,16 +10136,22 @@ fn s312(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Gt, self.s311()?, number(self.s208()?)?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s313(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s313 { return Some(v); }
+    match self.m.s313 { Some(v) => Some(v), None => self.s313_first() }
+}
+#[inline(never)]
+fn s313_first(&mut self) -> Option<bool> {
     let v = (self.s310()? || self.s312()?);
     self.m.s313 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s315(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s315 { return Some(v); }
+    match self.m.s315 { Some(v) => Some(v), None => self.s315_first() }
+}
+#[inline(never)]
+fn s315_first(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Ne, self.s152()?, self.s157()?, false)?;
     self.m.s315 = Some(v);
     Some(v)
@@ -9723,9 +10181,12 @@ fn s322(&mut self) -> Option<bool> {
     let v = (self.s160()? && truth(self.s320()?)? && truth(self.s321()?)?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s324(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s324 { return Some(v); }
+    match self.m.s324 { Some(v) => Some(v), None => self.s324_first() }
+}
+#[inline(never)]
+fn s324_first(&mut self) -> Option<bool> {
     let v = (self.s308()? && self.s219()?);
     self.m.s324 = Some(v);
     self.p.flags[324] = u8::from(v);
@@ -9759,9 +10220,12 @@ fn s335(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[335];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s336(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s336 { return Some(v); }
+    match self.m.s336 { Some(v) => Some(v), None => self.s336_first() }
+}
+#[inline(never)]
+fn s336_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()?);
     self.m.s336 = Some(v);
     self.p.flags[336] = u8::from(v);
@@ -9774,7 +10238,7 @@ fn s338(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s340(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 340, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_340);
     Some(v)
 }
 #[inline(always)]
@@ -9816,19 +10280,22 @@ fn s351(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s354(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 354, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_354);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s355(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s355 { return Some(v); }
+    match self.m.s355 { Some(v) => Some(v), None => self.s355_first() }
+}
+#[inline(never)]
+fn s355_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s162()?, 1)?;
     self.m.s355 = Some(v);
     Some(v)
 }
 #[inline(always)]
 fn s356(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 356, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_356);
     Some(v)
 }
 #[inline(always)]
@@ -9854,12 +10321,12 @@ fn s362(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s365(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 365, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_365);
     Some(v)
 }
 #[inline(always)]
 fn s366(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 366, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_366);
     Some(v)
 }
 #[inline(always)]
@@ -9886,12 +10353,12 @@ fn s372(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s376(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 376, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_376);
     Some(v)
 }
 #[inline(always)]
 fn s377(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 377, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_377);
     Some(v)
 }
 #[inline(always)]
@@ -9912,12 +10379,12 @@ fn s381(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s385(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 385, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_385);
     Some(v)
 }
 #[inline(always)]
 fn s386(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 386, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_386);
     Some(v)
 }
 #[inline(always)]
@@ -9932,12 +10399,12 @@ fn s388(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s391(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 391, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_391);
     Some(v)
 }
 #[inline(always)]
 fn s392(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 392, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_392);
     Some(v)
 }
 #[inline(always)]
@@ -9968,12 +10435,12 @@ fn s399(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s402(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 402, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_402);
     Some(v)
 }
 #[inline(always)]
 fn s403(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 403, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_403);
     Some(v)
 }
 #[inline(always)]
@@ -9999,12 +10466,12 @@ fn s409(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s413(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 413, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_413);
     Some(v)
 }
 #[inline(always)]
 fn s414(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 414, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_414);
     Some(v)
 }
 #[inline(always)]
@@ -10025,12 +10492,12 @@ fn s418(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s421(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 421, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_421);
     Some(v)
 }
 #[inline(always)]
 fn s422(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 422, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_422);
     Some(v)
 }
 #[inline(always)]
@@ -10051,12 +10518,12 @@ fn s426(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s433(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 433, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_433);
     Some(v)
 }
 #[inline(always)]
 fn s434(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 434, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_434);
     Some(v)
 }
 #[inline(always)]
@@ -10077,12 +10544,12 @@ fn s438(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s445(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 445, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_445);
     Some(v)
 }
 #[inline(always)]
 fn s446(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 446, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_446);
     Some(v)
 }
 #[inline(always)]
@@ -10103,12 +10570,12 @@ fn s450(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s454(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 454, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_454);
     Some(v)
 }
 #[inline(always)]
 fn s455(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 455, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_455);
     Some(v)
 }
 #[inline(always)]
@@ -10135,12 +10602,12 @@ fn s461(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s464(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 464, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_464);
     Some(v)
 }
 #[inline(always)]
 fn s465(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 465, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_465);
     Some(v)
 }
 #[inline(always)]
@@ -10166,12 +10633,12 @@ fn s471(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s473(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 473, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_473);
     Some(v)
 }
 #[inline(always)]
 fn s474(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 474, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_474);
     Some(v)
 }
 #[inline(always)]
@@ -10197,12 +10664,12 @@ fn s480(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s482(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 482, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_482);
     Some(v)
 }
 #[inline(always)]
 fn s483(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 483, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_483);
     Some(v)
 }
 #[inline(always)]
@@ -10223,12 +10690,12 @@ fn s487(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s492(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 492, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_492);
     Some(v)
 }
 #[inline(always)]
 fn s493(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 493, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_493);
     Some(v)
 }
 #[inline(always)]
@@ -10249,12 +10716,12 @@ fn s497(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s501(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 501, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_501);
     Some(v)
 }
 #[inline(always)]
 fn s502(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 502, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_502);
     Some(v)
 }
 #[inline(always)]
@@ -10275,12 +10742,12 @@ fn s506(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s509(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 509, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_509);
     Some(v)
 }
 #[inline(always)]
 fn s510(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 510, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_510);
     Some(v)
 }
 #[inline(always)]
@@ -10306,12 +10773,12 @@ fn s516(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s518(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 518, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_518);
     Some(v)
 }
 #[inline(always)]
 fn s519(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 519, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_519);
     Some(v)
 }
 #[inline(always)]
@@ -10332,12 +10799,12 @@ fn s523(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s526(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 526, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_526);
     Some(v)
 }
 #[inline(always)]
 fn s527(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 527, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_527);
     Some(v)
 }
 #[inline(always)]
@@ -10352,12 +10819,12 @@ fn s529(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s532(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 532, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_532);
     Some(v)
 }
 #[inline(always)]
 fn s533(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 533, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_533);
     Some(v)
 }
 #[inline(always)]
@@ -10388,12 +10855,12 @@ fn s540(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s542(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 542, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_542);
     Some(v)
 }
 #[inline(always)]
 fn s543(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 543, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_543);
     Some(v)
 }
 #[inline(always)]
@@ -10419,12 +10886,12 @@ fn s549(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s551(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 551, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_551);
     Some(v)
 }
 #[inline(always)]
 fn s552(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 552, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_552);
     Some(v)
 }
 #[inline(always)]
@@ -10450,12 +10917,12 @@ fn s558(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s563(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 563, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_563);
     Some(v)
 }
 #[inline(always)]
 fn s564(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 564, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_564);
     Some(v)
 }
 #[inline(always)]
@@ -10518,9 +10985,12 @@ fn s581(&mut self) -> Option<bool> {
     self.p.flags[581] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s583(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s583 { return Some(v); }
+    match self.m.s583 { Some(v) => Some(v), None => self.s583_first() }
+}
+#[inline(never)]
+fn s583_first(&mut self) -> Option<bool> {
     let v = (self.s581()? && !(self.s173()?));
     self.m.s583 = Some(v);
     self.p.flags[583] = u8::from(v);
@@ -10552,9 +11022,12 @@ fn s588(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[588];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s589(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s589 { return Some(v); }
+    match self.m.s589 { Some(v) => Some(v), None => self.s589_first() }
+}
+#[inline(never)]
+fn s589_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
         if self.s584()? { break 'outcome self.s585()?; }
         if self.s583()? { break 'outcome self.s586()?; }

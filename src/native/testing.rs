@@ -3106,7 +3106,63 @@ struct Memo<'a> {
     s355: Option<&'a Value>,
     s583: Option<bool>,
     s589: Option<&'a Value>,
+    k184: Option<[u64; 2]>,
+    k355: Option<[u64; 2]>,
 }
+const ROWS_191: [u64; 2] = [0xffffffffffffffff, 0x3];
+const ROWS_195: [u64; 2] = [0x0, 0x3c];
+const ROWS_219: [u64; 2] = [0xe0000000, 0x0];
+const ROWS_221: [u64; 2] = [0x7ffffffffffff, 0x0];
+const ROWS_269: [u64; 2] = [0xc00000000000, 0x0];
+const ROWS_274: [u64; 2] = [0x200000000000, 0x0];
+const ROWS_279: [u64; 2] = [0x30000000000, 0x0];
+const ROWS_340: [u64; 2] = [0xe0031f0000000000, 0x1];
+const ROWS_354: [u64; 2] = [0x3000000000000, 0x0];
+const ROWS_356: [u64; 2] = [0x3000000000000, 0x0];
+const ROWS_365: [u64; 2] = [0x4000000000000, 0x0];
+const ROWS_366: [u64; 2] = [0x4000000000000, 0x0];
+const ROWS_376: [u64; 2] = [0x0, 0x20];
+const ROWS_377: [u64; 2] = [0x0, 0x20];
+const ROWS_385: [u64; 2] = [0x20000000, 0x0];
+const ROWS_386: [u64; 2] = [0x20000000, 0x0];
+const ROWS_391: [u64; 2] = [0xc0000000, 0x0];
+const ROWS_392: [u64; 2] = [0xc0000000, 0x0];
+const ROWS_402: [u64; 2] = [0xff8000000000, 0x0];
+const ROWS_403: [u64; 2] = [0xff8000000000, 0x0];
+const ROWS_413: [u64; 2] = [0x8000000000000, 0x0];
+const ROWS_414: [u64; 2] = [0x8000000000000, 0x0];
+const ROWS_421: [u64; 2] = [0x20000000000000, 0x0];
+const ROWS_422: [u64; 2] = [0x20000000000000, 0x0];
+const ROWS_433: [u64; 2] = [0x700000000000000, 0x0];
+const ROWS_434: [u64; 2] = [0x700000000000000, 0x0];
+const ROWS_445: [u64; 2] = [0x1800000000000000, 0x0];
+const ROWS_446: [u64; 2] = [0x1800000000000000, 0x0];
+const ROWS_454: [u64; 2] = [0xe000000000000000, 0x1];
+const ROWS_455: [u64; 2] = [0xe000000000000000, 0x1];
+const ROWS_464: [u64; 2] = [0x40000000000000, 0x0];
+const ROWS_465: [u64; 2] = [0x40000000000000, 0x0];
+const ROWS_473: [u64; 2] = [0x7ffff, 0x0];
+const ROWS_474: [u64; 2] = [0x7ffff, 0x0];
+const ROWS_482: [u64; 2] = [0x2000000000, 0x0];
+const ROWS_483: [u64; 2] = [0x2000000000, 0x0];
+const ROWS_492: [u64; 2] = [0x4000000000, 0x0];
+const ROWS_493: [u64; 2] = [0x4000000000, 0x0];
+const ROWS_501: [u64; 2] = [0x10000000000000, 0x0];
+const ROWS_502: [u64; 2] = [0x10000000000000, 0x0];
+const ROWS_509: [u64; 2] = [0x1ff80000, 0x0];
+const ROWS_510: [u64; 2] = [0x1ff80000, 0x0];
+const ROWS_518: [u64; 2] = [0x0, 0x4];
+const ROWS_519: [u64; 2] = [0x0, 0x4];
+const ROWS_526: [u64; 2] = [0x0, 0x2];
+const ROWS_527: [u64; 2] = [0x0, 0x2];
+const ROWS_532: [u64; 2] = [0x0, 0x8];
+const ROWS_533: [u64; 2] = [0x0, 0x8];
+const ROWS_542: [u64; 2] = [0x0, 0x10];
+const ROWS_543: [u64; 2] = [0x0, 0x10];
+const ROWS_551: [u64; 2] = [0x1f00000000, 0x0];
+const ROWS_552: [u64; 2] = [0x1f00000000, 0x0];
+const ROWS_563: [u64; 2] = [0x80000000000000, 0x0];
+const ROWS_564: [u64; 2] = [0x80000000000000, 0x0];
 struct Run<'a> {
     p: LeanParts<'a>,
     m: Memo<'a>,
@@ -3157,6 +3213,20 @@ fn results(&mut self) -> Option<[Value; 9]> {
         self.s157()?.clone(),
     ])
 }
+#[inline(always)]
+fn k184(&mut self) -> Option<[u64; 2]> {
+    if let Some(m) = self.m.k184 { return Some(m); }
+    let m = key_mask::<2>(self.s184()?)?;
+    self.m.k184 = Some(m);
+    Some(m)
+}
+#[inline(always)]
+fn k355(&mut self) -> Option<[u64; 2]> {
+    if let Some(m) = self.m.k355 { return Some(m); }
+    let m = key_mask::<2>(self.s355()?)?;
+    self.m.k355 = Some(m);
+    Some(m)
+}
 #[inline]
 fn s0(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(3)?;
@@ -3202,9 +3272,12 @@ fn s8(&mut self, item: &'a Value) -> Option<bool> {
     let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, number(self.s7()?)?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s9(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s9 { return Some(v); }
+    match self.m.s9 { Some(v) => Some(v), None => self.s9_first() }
+}
+#[inline(never)]
+fn s9_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s0()?)?;
         let mut kept = 0usize;
@@ -3235,9 +3308,12 @@ fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
     let v = arith(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s14(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s14 { return Some(v); }
+    match self.m.s14 { Some(v) => Some(v), None => self.s14_first() }
+}
+#[inline(never)]
+fn s14_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s0()?)?;
         let mut kept = 0usize;
@@ -3268,9 +3344,12 @@ fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
     let v = arith(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s19(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s19 { return Some(v); }
+    match self.m.s19 { Some(v) => Some(v), None => self.s19_first() }
+}
+#[inline(never)]
+fn s19_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s0()?)?;
         let mut kept = 0usize;
@@ -3311,9 +3390,12 @@ fn s25(&mut self, item: &'a Value) -> Option<bool> {
     let v = !truth(self.s24(item)?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s26(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s26 { return Some(v); }
+    match self.m.s26 { Some(v) => Some(v), None => self.s26_first() }
+}
+#[inline(never)]
+fn s26_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s21()?)?;
         let mut kept = 0usize;
@@ -3334,9 +3416,12 @@ fn s28(&mut self, item: &'a Value) -> Option<&'a Value> {
     let v = field(self.s22(item)?, 1)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s29(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s29 { return Some(v); }
+    match self.m.s29 { Some(v) => Some(v), None => self.s29_first() }
+}
+#[inline(never)]
+fn s29_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s21()?)?;
         let mut kept = 0usize;
@@ -3357,9 +3442,12 @@ fn s31(&mut self, item: &'a Value) -> Option<&'a Value> {
     let v = field(self.s22(item)?, 2)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s32(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s32 { return Some(v); }
+    match self.m.s32 { Some(v) => Some(v), None => self.s32_first() }
+}
+#[inline(never)]
+fn s32_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s21()?)?;
         let mut kept = 0usize;
@@ -3380,9 +3468,12 @@ fn s34(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(1)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s35(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s35 { return Some(v); }
+    match self.m.s35 { Some(v) => Some(v), None => self.s35_first() }
+}
+#[inline(never)]
+fn s35_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s34()?, 0)?;
     self.m.s35 = Some(v);
     Some(v)
@@ -3392,16 +3483,22 @@ fn s36(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s37(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s37 { return Some(v); }
+    match self.m.s37 { Some(v) => Some(v), None => self.s37_first() }
+}
+#[inline(never)]
+fn s37_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s36()?, self.s26()?)?;
     self.m.s37 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s38(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s38 { return Some(v); }
+    match self.m.s38 { Some(v) => Some(v), None => self.s38_first() }
+}
+#[inline(never)]
+fn s38_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s34()?, 1)?;
     self.m.s38 = Some(v);
     Some(v)
@@ -3411,16 +3508,22 @@ fn s39(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s40(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s40 { return Some(v); }
+    match self.m.s40 { Some(v) => Some(v), None => self.s40_first() }
+}
+#[inline(never)]
+fn s40_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s39()?, self.s29()?)?;
     self.m.s40 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s41(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s41 { return Some(v); }
+    match self.m.s41 { Some(v) => Some(v), None => self.s41_first() }
+}
+#[inline(never)]
+fn s41_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s34()?, 2)?;
     self.m.s41 = Some(v);
     Some(v)
@@ -3430,9 +3533,12 @@ fn s42(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s43(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s43 { return Some(v); }
+    match self.m.s43 { Some(v) => Some(v), None => self.s43_first() }
+}
+#[inline(never)]
+fn s43_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s42()?, self.s32()?)?;
     self.m.s43 = Some(v);
     Some(v)
@@ -3577,9 +3683,12 @@ fn s71(&mut self) -> Option<&'a Value> {
     let v = if self.s58()? { self.s59()? } else { self.s70()? };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s72(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s72 { return Some(v); }
+    match self.m.s72 { Some(v) => Some(v), None => self.s72_first() }
+}
+#[inline(never)]
+fn s72_first(&mut self) -> Option<&'a Value> {
     let v = if self.s50()? { self.s51()? } else { self.s71()? };
     self.m.s72 = Some(v);
     Some(v)
@@ -3669,9 +3778,12 @@ fn s91(&mut self) -> Option<&'a Value> {
     let v = if self.s84()? { self.s59()? } else { self.s90()? };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s92(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s92 { return Some(v); }
+    match self.m.s92 { Some(v) => Some(v), None => self.s92_first() }
+}
+#[inline(never)]
+fn s92_first(&mut self) -> Option<&'a Value> {
     let v = if self.s79()? { self.s51()? } else { self.s91()? };
     self.m.s92 = Some(v);
     Some(v)
@@ -3681,16 +3793,22 @@ fn s95(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(2)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s96(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s96 { return Some(v); }
+    match self.m.s96 { Some(v) => Some(v), None => self.s96_first() }
+}
+#[inline(never)]
+fn s96_first(&mut self) -> Option<bool> {
     let v = (!self.s95()?.is_absent() == true);
     self.m.s96 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s97(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s97 { return Some(v); }
+    match self.m.s97 { Some(v) => Some(v), None => self.s97_first() }
+}
+#[inline(never)]
+fn s97_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s95()?, 0)?;
     self.m.s97 = Some(v);
     Some(v)
@@ -3700,16 +3818,22 @@ fn s98(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s99(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s99 { return Some(v); }
+    match self.m.s99 { Some(v) => Some(v), None => self.s99_first() }
+}
+#[inline(never)]
+fn s99_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s98()?, self.s26()?)?;
     self.m.s99 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s100(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s100 { return Some(v); }
+    match self.m.s100 { Some(v) => Some(v), None => self.s100_first() }
+}
+#[inline(never)]
+fn s100_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s95()?, 1)?;
     self.m.s100 = Some(v);
     Some(v)
@@ -3719,16 +3843,22 @@ fn s101(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s102(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s102 { return Some(v); }
+    match self.m.s102 { Some(v) => Some(v), None => self.s102_first() }
+}
+#[inline(never)]
+fn s102_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s101()?, self.s29()?)?;
     self.m.s102 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s103(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s103 { return Some(v); }
+    match self.m.s103 { Some(v) => Some(v), None => self.s103_first() }
+}
+#[inline(never)]
+fn s103_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s95()?, 2)?;
     self.m.s103 = Some(v);
     Some(v)
@@ -3738,9 +3868,12 @@ fn s104(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s105(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s105 { return Some(v); }
+    match self.m.s105 { Some(v) => Some(v), None => self.s105_first() }
+}
+#[inline(never)]
+fn s105_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s104()?, self.s32()?)?;
     self.m.s105 = Some(v);
     Some(v)
@@ -3840,9 +3973,12 @@ fn s125(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[125];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s126(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s126 { return Some(v); }
+    match self.m.s126 { Some(v) => Some(v), None => self.s126_first() }
+}
+#[inline(never)]
+fn s126_first(&mut self) -> Option<&'a Value> {
     let v = if self.s96()? { self.s123()? } else { self.s125()? };
     self.m.s126 = Some(v);
     Some(v)
@@ -3937,9 +4073,12 @@ fn s145(&mut self) -> Option<&'a Value> {
     let v = if self.s132()? { self.s51()? } else { self.s144()? };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s147(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s147 { return Some(v); }
+    match self.m.s147 { Some(v) => Some(v), None => self.s147_first() }
+}
+#[inline(never)]
+fn s147_first(&mut self) -> Option<&'a Value> {
     let v = if self.s96()? { self.s145()? } else { self.s125()? };
     self.m.s147 = Some(v);
     Some(v)
@@ -3959,9 +4098,12 @@ fn s151(&mut self) -> Option<bool> {
     let v = (self.s149()? && self.s150()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s152(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s152 { return Some(v); }
+    match self.m.s152 { Some(v) => Some(v), None => self.s152_first() }
+}
+#[inline(never)]
+fn s152_first(&mut self) -> Option<&'a Value> {
     let v = if self.s151()? { self.s126()? } else { self.s72()? };
     self.m.s152 = Some(v);
     Some(v)
@@ -3981,9 +4123,12 @@ fn s156(&mut self) -> Option<bool> {
     let v = (self.s154()? && self.s155()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s157(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s157 { return Some(v); }
+    match self.m.s157 { Some(v) => Some(v), None => self.s157_first() }
+}
+#[inline(never)]
+fn s157_first(&mut self) -> Option<&'a Value> {
     let v = if self.s156()? { self.s147()? } else { self.s92()? };
     self.m.s157 = Some(v);
     Some(v)
@@ -3993,9 +4138,12 @@ fn s159(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(12)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s160(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s160 { return Some(v); }
+    match self.m.s160 { Some(v) => Some(v), None => self.s160_first() }
+}
+#[inline(never)]
+fn s160_first(&mut self) -> Option<bool> {
     let v = (!self.s159()?.is_absent() == true);
     self.m.s160 = Some(v);
     Some(v)
@@ -4050,9 +4198,12 @@ fn s172(&mut self) -> Option<bool> {
     };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s173(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s173 { return Some(v); }
+    match self.m.s173 { Some(v) => Some(v), None => self.s173_first() }
+}
+#[inline(never)]
+fn s173_first(&mut self) -> Option<bool> {
     let v = (self.s163()? && self.s172()?);
     self.m.s173 = Some(v);
     self.p.flags[173] = u8::from(v);
@@ -4063,30 +4214,42 @@ fn s175(&mut self) -> Option<bool> {
     let v = !self.s173()?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s176(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s176 { return Some(v); }
+    match self.m.s176 { Some(v) => Some(v), None => self.s176_first() }
+}
+#[inline(never)]
+fn s176_first(&mut self) -> Option<bool> {
     let v = (self.s160()? && truth(self.s161()?)? && self.s175()?);
     self.m.s176 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s178(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s178 { return Some(v); }
+    match self.m.s178 { Some(v) => Some(v), None => self.s178_first() }
+}
+#[inline(never)]
+fn s178_first(&mut self) -> Option<&'a Value> {
     let v = if self.s176()? { self.s157()? } else { self.s152()? };
     self.m.s178 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s180(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s180 { return Some(v); }
+    match self.m.s180 { Some(v) => Some(v), None => self.s180_first() }
+}
+#[inline(never)]
+fn s180_first(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Eq, self.s178()?, self.s68()?, false)?;
     self.m.s180 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s181(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s181 { return Some(v); }
+    match self.m.s181 { Some(v) => Some(v), None => self.s181_first() }
+}
+#[inline(never)]
+fn s181_first(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Eq, self.s178()?, self.s69()?, false)?;
     self.m.s181 = Some(v);
     Some(v)
@@ -4101,17 +4264,23 @@ fn s184(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(0)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s191(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s191 { return Some(v); }
-    let v = table_truth(self.p.compiled, 191, self.s184()?)?;
+    match self.m.s191 { Some(v) => Some(v), None => self.s191_first() }
+}
+#[inline(never)]
+fn s191_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_191);
     self.m.s191 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s195(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s195 { return Some(v); }
-    let v = table_truth(self.p.compiled, 195, self.s184()?)?;
+    match self.m.s195 { Some(v) => Some(v), None => self.s195_first() }
+}
+#[inline(never)]
+fn s195_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_195);
     self.m.s195 = Some(v);
     Some(v)
 }
@@ -4120,16 +4289,22 @@ fn s197(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(10)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s198(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s198 { return Some(v); }
+    match self.m.s198 { Some(v) => Some(v), None => self.s198_first() }
+}
+#[inline(never)]
+fn s198_first(&mut self) -> Option<bool> {
     let v = (!self.s197()?.is_absent() == true);
     self.m.s198 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s199(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s199 { return Some(v); }
+    match self.m.s199 { Some(v) => Some(v), None => self.s199_first() }
+}
+#[inline(never)]
+fn s199_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s197()?, 0)?;
     self.m.s199 = Some(v);
     Some(v)
@@ -4187,26 +4362,32 @@ fn s209(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Gt, self.s207()?, number(self.s208()?)?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s210(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s210 { return Some(v); }
+    match self.m.s210 { Some(v) => Some(v), None => self.s210_first() }
+}
+#[inline(never)]
+fn s210_first(&mut self) -> Option<bool> {
     let v = (self.s198()? && self.s205()? && self.s209()?);
     self.m.s210 = Some(v);
     Some(v)
 }
 #[inline(always)]
 fn s219(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 219, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_219);
     Some(v)
 }
 #[inline(always)]
 fn s221(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 221, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_221);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s223(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s223 { return Some(v); }
+    match self.m.s223 { Some(v) => Some(v), None => self.s223_first() }
+}
+#[inline(never)]
+fn s223_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s197()?, 2)?;
     self.m.s223 = Some(v);
     Some(v)
@@ -4241,9 +4422,12 @@ fn s229(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(9)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s230(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s230 { return Some(v); }
+    match self.m.s230 { Some(v) => Some(v), None => self.s230_first() }
+}
+#[inline(never)]
+fn s230_first(&mut self) -> Option<bool> {
     let v = (!self.s229()?.is_absent() == true);
     self.m.s230 = Some(v);
     self.p.flags[230] = u8::from(v);
@@ -4254,9 +4438,12 @@ fn s231(&mut self) -> Option<bool> {
     let v = (self.s228()? && self.s230()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s232(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s232 { return Some(v); }
+    match self.m.s232 { Some(v) => Some(v), None => self.s232_first() }
+}
+#[inline(never)]
+fn s232_first(&mut self) -> Option<bool> {
     let v = (self.s195()? && self.s202()?);
     self.m.s232 = Some(v);
     self.p.flags[232] = u8::from(v);
@@ -4303,9 +4490,12 @@ fn s257(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(13)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s258(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s258 { return Some(v); }
+    match self.m.s258 { Some(v) => Some(v), None => self.s258_first() }
+}
+#[inline(never)]
+fn s258_first(&mut self) -> Option<bool> {
     let v = !truth(self.s257()?)?;
     self.m.s258 = Some(v);
     self.p.flags[258] = u8::from(v);
@@ -4340,10 +4530,13 @@ fn s265(&mut self) -> Option<bool> {
     self.p.flags[265] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s269(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s269 { return Some(v); }
-    let v = table_truth(self.p.compiled, 269, self.s184()?)?;
+    match self.m.s269 { Some(v) => Some(v), None => self.s269_first() }
+}
+#[inline(never)]
+fn s269_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_269);
     self.m.s269 = Some(v);
     self.p.flags[269] = u8::from(v);
     Some(v)
@@ -4361,7 +4554,7 @@ fn s271(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s274(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 274, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_274);
     Some(v)
 }
 #[inline(always)]
@@ -4376,10 +4569,13 @@ fn s276(&mut self) -> Option<bool> {
     self.p.flags[276] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s279(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s279 { return Some(v); }
-    let v = table_truth(self.p.compiled, 279, self.s184()?)?;
+    match self.m.s279 { Some(v) => Some(v), None => self.s279_first() }
+}
+#[inline(never)]
+fn s279_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_279);
     self.m.s279 = Some(v);
     self.p.flags[279] = u8::from(v);
     Some(v)
@@ -4442,9 +4638,12 @@ fn s289(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[289];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s290(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s290 { return Some(v); }
+    match self.m.s290 { Some(v) => Some(v), None => self.s290_first() }
+}
+#[inline(never)]
+fn s290_first(&mut self) -> Option<bool> {
     let v = 'outcome: {
         if self.s262()? { break 'outcome truth(self.s263()?)?; }
         if self.s265()? { break 'outcome truth(self.s263()?)?; }
@@ -4464,25 +4663,34 @@ fn s290(&mut self) -> Option<bool> {
     self.p.flags[290] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s291(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s291 { return Some(v); }
+    match self.m.s291 { Some(v) => Some(v), None => self.s291_first() }
+}
+#[inline(never)]
+fn s291_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s221()? && self.s181()?);
     self.m.s291 = Some(v);
     self.p.flags[291] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s293(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s293 { return Some(v); }
+    match self.m.s293 { Some(v) => Some(v), None => self.s293_first() }
+}
+#[inline(never)]
+fn s293_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s264()?)?);
     self.m.s293 = Some(v);
     self.p.flags[293] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s295(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s295 { return Some(v); }
+    match self.m.s295 { Some(v) => Some(v), None => self.s295_first() }
+}
+#[inline(never)]
+fn s295_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s180()? && self.s269()?);
     self.m.s295 = Some(v);
     self.p.flags[295] = u8::from(v);
@@ -4493,9 +4701,12 @@ fn s297(&mut self) -> Option<bool> {
     let v = (truth(self.s271()?)? || self.s279()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s298(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s298 { return Some(v); }
+    match self.m.s298 { Some(v) => Some(v), None => self.s298_first() }
+}
+#[inline(never)]
+fn s298_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s297()?);
     self.m.s298 = Some(v);
     self.p.flags[298] = u8::from(v);
@@ -4506,17 +4717,23 @@ fn s300(&mut self) -> Option<&'a Value> {
     let v = cell(self.p.compiled, 1, 1, self.s229()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s301(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s301 { return Some(v); }
+    match self.m.s301 { Some(v) => Some(v), None => self.s301_first() }
+}
+#[inline(never)]
+fn s301_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
     self.m.s301 = Some(v);
     self.p.flags[301] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s303(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s303 { return Some(v); }
+    match self.m.s303 { Some(v) => Some(v), None => self.s303_first() }
+}
+#[inline(never)]
+fn s303_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s236()?);
     self.m.s303 = Some(v);
     self.p.flags[303] = u8::from(v);
@@ -4533,9 +4750,12 @@ fn s306(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[306];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s307(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s307 { return Some(v); }
+    match self.m.s307 { Some(v) => Some(v), None => self.s307_first() }
+}
+#[inline(never)]
+fn s307_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
         if self.s305()? { break 'outcome self.s306()?; }
         if self.s291()? { break 'outcome self.s225()?; }
@@ -4549,9 +4769,12 @@ fn s307(&mut self) -> Option<&'a Value> {
     self.m.s307 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s308(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s308 { return Some(v); }
+    match self.m.s308 { Some(v) => Some(v), None => self.s308_first() }
+}
+#[inline(never)]
+fn s308_first(&mut self) -> Option<bool> {
     let v = (!self.s307()?.is_absent() == true);
     self.m.s308 = Some(v);
     Some(v)
@@ -4589,16 +4812,22 @@ fn s312(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Gt, self.s311()?, number(self.s208()?)?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s313(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s313 { return Some(v); }
+    match self.m.s313 { Some(v) => Some(v), None => self.s313_first() }
+}
+#[inline(never)]
+fn s313_first(&mut self) -> Option<bool> {
     let v = (self.s310()? || self.s312()?);
     self.m.s313 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s315(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s315 { return Some(v); }
+    match self.m.s315 { Some(v) => Some(v), None => self.s315_first() }
+}
+#[inline(never)]
+fn s315_first(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Ne, self.s152()?, self.s157()?, false)?;
     self.m.s315 = Some(v);
     Some(v)
@@ -4628,9 +4857,12 @@ fn s322(&mut self) -> Option<bool> {
     let v = (self.s160()? && truth(self.s320()?)? && truth(self.s321()?)?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s324(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s324 { return Some(v); }
+    match self.m.s324 { Some(v) => Some(v), None => self.s324_first() }
+}
+#[inline(never)]
+fn s324_first(&mut self) -> Option<bool> {
     let v = (self.s308()? && self.s219()?);
     self.m.s324 = Some(v);
     self.p.flags[324] = u8::from(v);
@@ -4664,9 +4896,12 @@ fn s335(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[335];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s336(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s336 { return Some(v); }
+    match self.m.s336 { Some(v) => Some(v), None => self.s336_first() }
+}
+#[inline(never)]
+fn s336_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()?);
     self.m.s336 = Some(v);
     self.p.flags[336] = u8::from(v);
@@ -4679,7 +4914,7 @@ fn s338(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s340(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 340, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_340);
     Some(v)
 }
 #[inline(always)]
@@ -4721,19 +4956,22 @@ fn s351(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s354(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 354, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_354);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s355(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s355 { return Some(v); }
+    match self.m.s355 { Some(v) => Some(v), None => self.s355_first() }
+}
+#[inline(never)]
+fn s355_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s162()?, 1)?;
     self.m.s355 = Some(v);
     Some(v)
 }
 #[inline(always)]
 fn s356(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 356, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_356);
     Some(v)
 }
 #[inline(always)]
@@ -4759,12 +4997,12 @@ fn s362(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s365(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 365, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_365);
     Some(v)
 }
 #[inline(always)]
 fn s366(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 366, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_366);
     Some(v)
 }
 #[inline(always)]
@@ -4791,12 +5029,12 @@ fn s372(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s376(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 376, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_376);
     Some(v)
 }
 #[inline(always)]
 fn s377(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 377, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_377);
     Some(v)
 }
 #[inline(always)]
@@ -4817,12 +5055,12 @@ fn s381(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s385(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 385, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_385);
     Some(v)
 }
 #[inline(always)]
 fn s386(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 386, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_386);
     Some(v)
 }
 #[inline(always)]
@@ -4837,12 +5075,12 @@ fn s388(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s391(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 391, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_391);
     Some(v)
 }
 #[inline(always)]
 fn s392(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 392, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_392);
     Some(v)
 }
 #[inline(always)]
@@ -4873,12 +5111,12 @@ fn s399(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s402(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 402, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_402);
     Some(v)
 }
 #[inline(always)]
 fn s403(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 403, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_403);
     Some(v)
 }
 #[inline(always)]
@@ -4904,12 +5142,12 @@ fn s409(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s413(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 413, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_413);
     Some(v)
 }
 #[inline(always)]
 fn s414(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 414, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_414);
     Some(v)
 }
 #[inline(always)]
@@ -4930,12 +5168,12 @@ fn s418(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s421(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 421, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_421);
     Some(v)
 }
 #[inline(always)]
 fn s422(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 422, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_422);
     Some(v)
 }
 #[inline(always)]
@@ -4956,12 +5194,12 @@ fn s426(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s433(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 433, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_433);
     Some(v)
 }
 #[inline(always)]
 fn s434(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 434, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_434);
     Some(v)
 }
 #[inline(always)]
@@ -4982,12 +5220,12 @@ fn s438(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s445(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 445, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_445);
     Some(v)
 }
 #[inline(always)]
 fn s446(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 446, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_446);
     Some(v)
 }
 #[inline(always)]
@@ -5008,12 +5246,12 @@ fn s450(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s454(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 454, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_454);
     Some(v)
 }
 #[inline(always)]
 fn s455(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 455, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_455);
     Some(v)
 }
 #[inline(always)]
@@ -5040,12 +5278,12 @@ fn s461(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s464(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 464, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_464);
     Some(v)
 }
 #[inline(always)]
 fn s465(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 465, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_465);
     Some(v)
 }
 #[inline(always)]
@@ -5071,12 +5309,12 @@ fn s471(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s473(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 473, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_473);
     Some(v)
 }
 #[inline(always)]
 fn s474(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 474, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_474);
     Some(v)
 }
 #[inline(always)]
@@ -5102,12 +5340,12 @@ fn s480(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s482(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 482, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_482);
     Some(v)
 }
 #[inline(always)]
 fn s483(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 483, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_483);
     Some(v)
 }
 #[inline(always)]
@@ -5128,12 +5366,12 @@ fn s487(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s492(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 492, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_492);
     Some(v)
 }
 #[inline(always)]
 fn s493(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 493, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_493);
     Some(v)
 }
 #[inline(always)]
@@ -5154,12 +5392,12 @@ fn s497(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s501(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 501, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_501);
     Some(v)
 }
 #[inline(always)]
 fn s502(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 502, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_502);
     Some(v)
 }
 #[inline(always)]
@@ -5180,12 +5418,12 @@ fn s506(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s509(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 509, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_509);
     Some(v)
 }
 #[inline(always)]
 fn s510(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 510, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_510);
     Some(v)
 }
 #[inline(always)]
@@ -5211,12 +5449,12 @@ fn s516(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s518(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 518, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_518);
     Some(v)
 }
 #[inline(always)]
 fn s519(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 519, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_519);
     Some(v)
 }
 #[inline(always)]
@@ -5237,12 +5475,12 @@ fn s523(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s526(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 526, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_526);
     Some(v)
 }
 #[inline(always)]
 fn s527(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 527, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_527);
     Some(v)
 }
 #[inline(always)]
@@ -5257,12 +5495,12 @@ fn s529(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s532(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 532, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_532);
     Some(v)
 }
 #[inline(always)]
 fn s533(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 533, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_533);
     Some(v)
 }
 #[inline(always)]
@@ -5293,12 +5531,12 @@ fn s540(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s542(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 542, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_542);
     Some(v)
 }
 #[inline(always)]
 fn s543(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 543, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_543);
     Some(v)
 }
 #[inline(always)]
@@ -5324,12 +5562,12 @@ fn s549(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s551(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 551, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_551);
     Some(v)
 }
 #[inline(always)]
 fn s552(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 552, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_552);
     Some(v)
 }
 #[inline(always)]
@@ -5355,12 +5593,12 @@ fn s558(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s563(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 563, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_563);
     Some(v)
 }
 #[inline(always)]
 fn s564(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 564, self.s355()?)?;
+    let v = keys_any(&self.k355()?, &ROWS_564);
     Some(v)
 }
 #[inline(always)]
@@ -5423,9 +5661,12 @@ fn s581(&mut self) -> Option<bool> {
     self.p.flags[581] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s583(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s583 { return Some(v); }
+    match self.m.s583 { Some(v) => Some(v), None => self.s583_first() }
+}
+#[inline(never)]
+fn s583_first(&mut self) -> Option<bool> {
     let v = (self.s581()? && !(self.s173()?));
     self.m.s583 = Some(v);
     self.p.flags[583] = u8::from(v);
@@ -5457,9 +5698,12 @@ fn s588(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[588];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s589(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s589 { return Some(v); }
+    match self.m.s589 { Some(v) => Some(v), None => self.s589_first() }
+}
+#[inline(never)]
+fn s589_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
         if self.s584()? { break 'outcome self.s585()?; }
         if self.s583()? { break 'outcome self.s586()?; }
@@ -8448,7 +8692,63 @@ struct Memo<'a> {
     s317: Option<bool>,
     s329: Option<bool>,
     s348: Option<&'a Value>,
+    k184: Option<[u64; 2]>,
+    k348: Option<[u64; 2]>,
 }
+const ROWS_191: [u64; 2] = [0xffffffffffffffff, 0x1];
+const ROWS_195: [u64; 2] = [0x0, 0x1e];
+const ROWS_219: [u64; 2] = [0xe0000000, 0x0];
+const ROWS_221: [u64; 2] = [0x7ffffffffffff, 0x0];
+const ROWS_269: [u64; 2] = [0xc00000000000, 0x0];
+const ROWS_274: [u64; 2] = [0x200000000000, 0x0];
+const ROWS_279: [u64; 2] = [0x30000000000, 0x0];
+const ROWS_333: [u64; 2] = [0xe0031f0000000000, 0x0];
+const ROWS_347: [u64; 2] = [0x3000000000000, 0x0];
+const ROWS_349: [u64; 2] = [0x3000000000000, 0x0];
+const ROWS_358: [u64; 2] = [0x4000000000000, 0x0];
+const ROWS_359: [u64; 2] = [0x4000000000000, 0x0];
+const ROWS_369: [u64; 2] = [0x0, 0x10];
+const ROWS_370: [u64; 2] = [0x0, 0x10];
+const ROWS_378: [u64; 2] = [0x20000000, 0x0];
+const ROWS_379: [u64; 2] = [0x20000000, 0x0];
+const ROWS_384: [u64; 2] = [0xc0000000, 0x0];
+const ROWS_385: [u64; 2] = [0xc0000000, 0x0];
+const ROWS_395: [u64; 2] = [0xff8000000000, 0x0];
+const ROWS_396: [u64; 2] = [0xff8000000000, 0x0];
+const ROWS_406: [u64; 2] = [0x8000000000000, 0x0];
+const ROWS_407: [u64; 2] = [0x8000000000000, 0x0];
+const ROWS_414: [u64; 2] = [0x20000000000000, 0x0];
+const ROWS_415: [u64; 2] = [0x20000000000000, 0x0];
+const ROWS_426: [u64; 2] = [0x700000000000000, 0x0];
+const ROWS_427: [u64; 2] = [0x700000000000000, 0x0];
+const ROWS_438: [u64; 2] = [0x1800000000000000, 0x0];
+const ROWS_439: [u64; 2] = [0x1800000000000000, 0x0];
+const ROWS_447: [u64; 2] = [0xe000000000000000, 0x0];
+const ROWS_448: [u64; 2] = [0xe000000000000000, 0x0];
+const ROWS_457: [u64; 2] = [0x40000000000000, 0x0];
+const ROWS_458: [u64; 2] = [0x40000000000000, 0x0];
+const ROWS_466: [u64; 2] = [0x7ffff, 0x0];
+const ROWS_467: [u64; 2] = [0x7ffff, 0x0];
+const ROWS_475: [u64; 2] = [0x2000000000, 0x0];
+const ROWS_476: [u64; 2] = [0x2000000000, 0x0];
+const ROWS_485: [u64; 2] = [0x4000000000, 0x0];
+const ROWS_486: [u64; 2] = [0x4000000000, 0x0];
+const ROWS_494: [u64; 2] = [0x10000000000000, 0x0];
+const ROWS_495: [u64; 2] = [0x10000000000000, 0x0];
+const ROWS_502: [u64; 2] = [0x1ff80000, 0x0];
+const ROWS_503: [u64; 2] = [0x1ff80000, 0x0];
+const ROWS_511: [u64; 2] = [0x0, 0x2];
+const ROWS_512: [u64; 2] = [0x0, 0x2];
+const ROWS_519: [u64; 2] = [0x0, 0x1];
+const ROWS_520: [u64; 2] = [0x0, 0x1];
+const ROWS_525: [u64; 2] = [0x0, 0x4];
+const ROWS_526: [u64; 2] = [0x0, 0x4];
+const ROWS_535: [u64; 2] = [0x0, 0x8];
+const ROWS_536: [u64; 2] = [0x0, 0x8];
+const ROWS_544: [u64; 2] = [0x1f00000000, 0x0];
+const ROWS_545: [u64; 2] = [0x1f00000000, 0x0];
+const ROWS_556: [u64; 2] = [0x80000000000000, 0x0];
+const ROWS_557: [u64; 2] = [0x80000000000000, 0x0];
 struct Run<'a> {
     p: LeanParts<'a>,
     m: Memo<'a>,
@@ -8499,6 +8799,20 @@ fn results(&mut self) -> Option<[Value; 9]> {
         self.s157()?.clone(),
     ])
 }
+#[inline(always)]
+fn k184(&mut self) -> Option<[u64; 2]> {
+    if let Some(m) = self.m.k184 { return Some(m); }
+    let m = key_mask::<2>(self.s184()?)?;
+    self.m.k184 = Some(m);
+    Some(m)
+}
+#[inline(always)]
+fn k348(&mut self) -> Option<[u64; 2]> {
+    if let Some(m) = self.m.k348 { return Some(m); }
+    let m = key_mask::<2>(self.s348()?)?;
+    self.m.k348 = Some(m);
+    Some(m)
+}
 #[inline]
 fn s0(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(3)?;
@@ -8544,9 +8858,12 @@ fn s8(&mut self, item: &'a Value) -> Option<bool> {
     let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, number(self.s7()?)?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s9(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s9 { return Some(v); }
+    match self.m.s9 { Some(v) => Some(v), None => self.s9_first() }
+}
+#[inline(never)]
+fn s9_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s0()?)?;
         let mut kept = 0usize;
@@ -8577,9 +8894,12 @@ fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
     let v = arith(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s14(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s14 { return Some(v); }
+    match self.m.s14 { Some(v) => Some(v), None => self.s14_first() }
+}
+#[inline(never)]
+fn s14_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s0()?)?;
         let mut kept = 0usize;
@@ -8610,9 +8930,12 @@ fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
     let v = arith(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s19(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s19 { return Some(v); }
+    match self.m.s19 { Some(v) => Some(v), None => self.s19_first() }
+}
+#[inline(never)]
+fn s19_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s0()?)?;
         let mut kept = 0usize;
@@ -8653,9 +8976,12 @@ fn s25(&mut self, item: &'a Value) -> Option<bool> {
     let v = !truth(self.s24(item)?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s26(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s26 { return Some(v); }
+    match self.m.s26 { Some(v) => Some(v), None => self.s26_first() }
+}
+#[inline(never)]
+fn s26_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s21()?)?;
         let mut kept = 0usize;
@@ -8676,9 +9002,12 @@ fn s28(&mut self, item: &'a Value) -> Option<&'a Value> {
     let v = field(self.s22(item)?, 1)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s29(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s29 { return Some(v); }
+    match self.m.s29 { Some(v) => Some(v), None => self.s29_first() }
+}
+#[inline(never)]
+fn s29_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s21()?)?;
         let mut kept = 0usize;
@@ -8699,9 +9028,12 @@ fn s31(&mut self, item: &'a Value) -> Option<&'a Value> {
     let v = field(self.s22(item)?, 2)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s32(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s32 { return Some(v); }
+    match self.m.s32 { Some(v) => Some(v), None => self.s32_first() }
+}
+#[inline(never)]
+fn s32_first(&mut self) -> Option<Decimal> {
     let v = {
         let items = elements(self.s21()?)?;
         let mut kept = 0usize;
@@ -8722,9 +9054,12 @@ fn s34(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(1)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s35(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s35 { return Some(v); }
+    match self.m.s35 { Some(v) => Some(v), None => self.s35_first() }
+}
+#[inline(never)]
+fn s35_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s34()?, 0)?;
     self.m.s35 = Some(v);
     Some(v)
@@ -8734,16 +9069,22 @@ fn s36(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s35()?)?, self.s9()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s37(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s37 { return Some(v); }
+    match self.m.s37 { Some(v) => Some(v), None => self.s37_first() }
+}
+#[inline(never)]
+fn s37_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s36()?, self.s26()?)?;
     self.m.s37 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s38(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s38 { return Some(v); }
+    match self.m.s38 { Some(v) => Some(v), None => self.s38_first() }
+}
+#[inline(never)]
+fn s38_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s34()?, 1)?;
     self.m.s38 = Some(v);
     Some(v)
@@ -8753,16 +9094,22 @@ fn s39(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s38()?)?, self.s14()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s40(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s40 { return Some(v); }
+    match self.m.s40 { Some(v) => Some(v), None => self.s40_first() }
+}
+#[inline(never)]
+fn s40_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s39()?, self.s29()?)?;
     self.m.s40 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s41(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s41 { return Some(v); }
+    match self.m.s41 { Some(v) => Some(v), None => self.s41_first() }
+}
+#[inline(never)]
+fn s41_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s34()?, 2)?;
     self.m.s41 = Some(v);
     Some(v)
@@ -8772,9 +9119,12 @@ fn s42(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s41()?)?, self.s19()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s43(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s43 { return Some(v); }
+    match self.m.s43 { Some(v) => Some(v), None => self.s43_first() }
+}
+#[inline(never)]
+fn s43_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s42()?, self.s32()?)?;
     self.m.s43 = Some(v);
     Some(v)
@@ -8919,9 +9269,12 @@ fn s71(&mut self) -> Option<&'a Value> {
     let v = if self.s58()? { self.s59()? } else { self.s70()? };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s72(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s72 { return Some(v); }
+    match self.m.s72 { Some(v) => Some(v), None => self.s72_first() }
+}
+#[inline(never)]
+fn s72_first(&mut self) -> Option<&'a Value> {
     let v = if self.s50()? { self.s51()? } else { self.s71()? };
     self.m.s72 = Some(v);
     Some(v)
@@ -9011,9 +9364,12 @@ fn s91(&mut self) -> Option<&'a Value> {
     let v = if self.s84()? { self.s59()? } else { self.s90()? };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s92(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s92 { return Some(v); }
+    match self.m.s92 { Some(v) => Some(v), None => self.s92_first() }
+}
+#[inline(never)]
+fn s92_first(&mut self) -> Option<&'a Value> {
     let v = if self.s79()? { self.s51()? } else { self.s91()? };
     self.m.s92 = Some(v);
     Some(v)
@@ -9023,16 +9379,22 @@ fn s95(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(2)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s96(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s96 { return Some(v); }
+    match self.m.s96 { Some(v) => Some(v), None => self.s96_first() }
+}
+#[inline(never)]
+fn s96_first(&mut self) -> Option<bool> {
     let v = (!self.s95()?.is_absent() == true);
     self.m.s96 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s97(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s97 { return Some(v); }
+    match self.m.s97 { Some(v) => Some(v), None => self.s97_first() }
+}
+#[inline(never)]
+fn s97_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s95()?, 0)?;
     self.m.s97 = Some(v);
     Some(v)
@@ -9042,16 +9404,22 @@ fn s98(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s97()?)?, self.s9()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s99(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s99 { return Some(v); }
+    match self.m.s99 { Some(v) => Some(v), None => self.s99_first() }
+}
+#[inline(never)]
+fn s99_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s98()?, self.s26()?)?;
     self.m.s99 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s100(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s100 { return Some(v); }
+    match self.m.s100 { Some(v) => Some(v), None => self.s100_first() }
+}
+#[inline(never)]
+fn s100_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s95()?, 1)?;
     self.m.s100 = Some(v);
     Some(v)
@@ -9061,16 +9429,22 @@ fn s101(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s100()?)?, self.s14()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s102(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s102 { return Some(v); }
+    match self.m.s102 { Some(v) => Some(v), None => self.s102_first() }
+}
+#[inline(never)]
+fn s102_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s101()?, self.s29()?)?;
     self.m.s102 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s103(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s103 { return Some(v); }
+    match self.m.s103 { Some(v) => Some(v), None => self.s103_first() }
+}
+#[inline(never)]
+fn s103_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s95()?, 2)?;
     self.m.s103 = Some(v);
     Some(v)
@@ -9080,9 +9454,12 @@ fn s104(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s103()?)?, self.s19()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s105(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s105 { return Some(v); }
+    match self.m.s105 { Some(v) => Some(v), None => self.s105_first() }
+}
+#[inline(never)]
+fn s105_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, self.s104()?, self.s32()?)?;
     self.m.s105 = Some(v);
     Some(v)
@@ -9182,9 +9559,12 @@ fn s125(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[125];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s126(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s126 { return Some(v); }
+    match self.m.s126 { Some(v) => Some(v), None => self.s126_first() }
+}
+#[inline(never)]
+fn s126_first(&mut self) -> Option<&'a Value> {
     let v = if self.s96()? { self.s123()? } else { self.s125()? };
     self.m.s126 = Some(v);
     Some(v)
@@ -9279,9 +9659,12 @@ fn s145(&mut self) -> Option<&'a Value> {
     let v = if self.s132()? { self.s51()? } else { self.s144()? };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s147(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s147 { return Some(v); }
+    match self.m.s147 { Some(v) => Some(v), None => self.s147_first() }
+}
+#[inline(never)]
+fn s147_first(&mut self) -> Option<&'a Value> {
     let v = if self.s96()? { self.s145()? } else { self.s125()? };
     self.m.s147 = Some(v);
     Some(v)
@@ -9301,9 +9684,12 @@ fn s151(&mut self) -> Option<bool> {
     let v = (self.s149()? && self.s150()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s152(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s152 { return Some(v); }
+    match self.m.s152 { Some(v) => Some(v), None => self.s152_first() }
+}
+#[inline(never)]
+fn s152_first(&mut self) -> Option<&'a Value> {
     let v = if self.s151()? { self.s126()? } else { self.s72()? };
     self.m.s152 = Some(v);
     Some(v)
@@ -9323,9 +9709,12 @@ fn s156(&mut self) -> Option<bool> {
     let v = (self.s154()? && self.s155()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s157(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s157 { return Some(v); }
+    match self.m.s157 { Some(v) => Some(v), None => self.s157_first() }
+}
+#[inline(never)]
+fn s157_first(&mut self) -> Option<&'a Value> {
     let v = if self.s156()? { self.s147()? } else { self.s92()? };
     self.m.s157 = Some(v);
     Some(v)
@@ -9390,9 +9779,12 @@ fn s172(&mut self) -> Option<bool> {
     };
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s173(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s173 { return Some(v); }
+    match self.m.s173 { Some(v) => Some(v), None => self.s173_first() }
+}
+#[inline(never)]
+fn s173_first(&mut self) -> Option<bool> {
     let v = (self.s163()? && self.s172()?);
     self.m.s173 = Some(v);
     self.p.flags[173] = u8::from(v);
@@ -9403,30 +9795,42 @@ fn s175(&mut self) -> Option<bool> {
     let v = !self.s173()?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s176(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s176 { return Some(v); }
+    match self.m.s176 { Some(v) => Some(v), None => self.s176_first() }
+}
+#[inline(never)]
+fn s176_first(&mut self) -> Option<bool> {
     let v = (self.s160()? && truth(self.s161()?)? && self.s175()?);
     self.m.s176 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s178(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s178 { return Some(v); }
+    match self.m.s178 { Some(v) => Some(v), None => self.s178_first() }
+}
+#[inline(never)]
+fn s178_first(&mut self) -> Option<&'a Value> {
     let v = if self.s176()? { self.s157()? } else { self.s152()? };
     self.m.s178 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s180(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s180 { return Some(v); }
+    match self.m.s180 { Some(v) => Some(v), None => self.s180_first() }
+}
+#[inline(never)]
+fn s180_first(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Eq, self.s178()?, self.s68()?, false)?;
     self.m.s180 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s181(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s181 { return Some(v); }
+    match self.m.s181 { Some(v) => Some(v), None => self.s181_first() }
+}
+#[inline(never)]
+fn s181_first(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Eq, self.s178()?, self.s69()?, false)?;
     self.m.s181 = Some(v);
     Some(v)
@@ -9441,17 +9845,23 @@ fn s184(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(0)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s191(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s191 { return Some(v); }
-    let v = table_truth(self.p.compiled, 191, self.s184()?)?;
+    match self.m.s191 { Some(v) => Some(v), None => self.s191_first() }
+}
+#[inline(never)]
+fn s191_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_191);
     self.m.s191 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s195(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s195 { return Some(v); }
-    let v = table_truth(self.p.compiled, 195, self.s184()?)?;
+    match self.m.s195 { Some(v) => Some(v), None => self.s195_first() }
+}
+#[inline(never)]
+fn s195_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_195);
     self.m.s195 = Some(v);
     Some(v)
 }
@@ -9460,16 +9870,22 @@ fn s197(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(10)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s198(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s198 { return Some(v); }
+    match self.m.s198 { Some(v) => Some(v), None => self.s198_first() }
+}
+#[inline(never)]
+fn s198_first(&mut self) -> Option<bool> {
     let v = (!self.s197()?.is_absent() == true);
     self.m.s198 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s199(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s199 { return Some(v); }
+    match self.m.s199 { Some(v) => Some(v), None => self.s199_first() }
+}
+#[inline(never)]
+fn s199_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s197()?, 0)?;
     self.m.s199 = Some(v);
     Some(v)
@@ -9527,26 +9943,32 @@ fn s209(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Gt, self.s207()?, number(self.s208()?)?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s210(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s210 { return Some(v); }
+    match self.m.s210 { Some(v) => Some(v), None => self.s210_first() }
+}
+#[inline(never)]
+fn s210_first(&mut self) -> Option<bool> {
     let v = (self.s198()? && self.s205()? && self.s209()?);
     self.m.s210 = Some(v);
     Some(v)
 }
 #[inline(always)]
 fn s219(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 219, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_219);
     Some(v)
 }
 #[inline(always)]
 fn s221(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 221, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_221);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s223(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s223 { return Some(v); }
+    match self.m.s223 { Some(v) => Some(v), None => self.s223_first() }
+}
+#[inline(never)]
+fn s223_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s197()?, 2)?;
     self.m.s223 = Some(v);
     Some(v)
@@ -9581,9 +10003,12 @@ fn s229(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(9)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s230(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s230 { return Some(v); }
+    match self.m.s230 { Some(v) => Some(v), None => self.s230_first() }
+}
+#[inline(never)]
+fn s230_first(&mut self) -> Option<bool> {
     let v = (!self.s229()?.is_absent() == true);
     self.m.s230 = Some(v);
     self.p.flags[230] = u8::from(v);
@@ -9594,9 +10019,12 @@ fn s231(&mut self) -> Option<bool> {
     let v = (self.s228()? && self.s230()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s232(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s232 { return Some(v); }
+    match self.m.s232 { Some(v) => Some(v), None => self.s232_first() }
+}
+#[inline(never)]
+fn s232_first(&mut self) -> Option<bool> {
     let v = (self.s195()? && self.s202()?);
     self.m.s232 = Some(v);
     self.p.flags[232] = u8::from(v);
@@ -9643,9 +10071,12 @@ fn s257(&mut self) -> Option<&'a Value> {
     let v = self.p.facts.get(13)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s258(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s258 { return Some(v); }
+    match self.m.s258 { Some(v) => Some(v), None => self.s258_first() }
+}
+#[inline(never)]
+fn s258_first(&mut self) -> Option<bool> {
     let v = !truth(self.s257()?)?;
     self.m.s258 = Some(v);
     self.p.flags[258] = u8::from(v);
@@ -9680,10 +10111,13 @@ fn s265(&mut self) -> Option<bool> {
     self.p.flags[265] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s269(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s269 { return Some(v); }
-    let v = table_truth(self.p.compiled, 269, self.s184()?)?;
+    match self.m.s269 { Some(v) => Some(v), None => self.s269_first() }
+}
+#[inline(never)]
+fn s269_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_269);
     self.m.s269 = Some(v);
     self.p.flags[269] = u8::from(v);
     Some(v)
@@ -9701,7 +10135,7 @@ fn s271(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s274(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 274, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_274);
     Some(v)
 }
 #[inline(always)]
@@ -9716,10 +10150,13 @@ fn s276(&mut self) -> Option<bool> {
     self.p.flags[276] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s279(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s279 { return Some(v); }
-    let v = table_truth(self.p.compiled, 279, self.s184()?)?;
+    match self.m.s279 { Some(v) => Some(v), None => self.s279_first() }
+}
+#[inline(never)]
+fn s279_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k184()?, &ROWS_279);
     self.m.s279 = Some(v);
     self.p.flags[279] = u8::from(v);
     Some(v)
@@ -9782,9 +10219,12 @@ fn s289(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[289];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s290(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s290 { return Some(v); }
+    match self.m.s290 { Some(v) => Some(v), None => self.s290_first() }
+}
+#[inline(never)]
+fn s290_first(&mut self) -> Option<bool> {
     let v = 'outcome: {
         if self.s262()? { break 'outcome truth(self.s263()?)?; }
         if self.s265()? { break 'outcome truth(self.s263()?)?; }
@@ -9804,25 +10244,34 @@ fn s290(&mut self) -> Option<bool> {
     self.p.flags[290] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s291(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s291 { return Some(v); }
+    match self.m.s291 { Some(v) => Some(v), None => self.s291_first() }
+}
+#[inline(never)]
+fn s291_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s221()? && self.s181()?);
     self.m.s291 = Some(v);
     self.p.flags[291] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s293(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s293 { return Some(v); }
+    match self.m.s293 { Some(v) => Some(v), None => self.s293_first() }
+}
+#[inline(never)]
+fn s293_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s264()?)?);
     self.m.s293 = Some(v);
     self.p.flags[293] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s295(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s295 { return Some(v); }
+    match self.m.s295 { Some(v) => Some(v), None => self.s295_first() }
+}
+#[inline(never)]
+fn s295_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s180()? && self.s269()?);
     self.m.s295 = Some(v);
     self.p.flags[295] = u8::from(v);
@@ -9833,9 +10282,12 @@ fn s297(&mut self) -> Option<bool> {
     let v = (truth(self.s271()?)? || self.s279()?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s298(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s298 { return Some(v); }
+    match self.m.s298 { Some(v) => Some(v), None => self.s298_first() }
+}
+#[inline(never)]
+fn s298_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s297()?);
     self.m.s298 = Some(v);
     self.p.flags[298] = u8::from(v);
@@ -9846,17 +10298,23 @@ fn s300(&mut self) -> Option<&'a Value> {
     let v = cell(self.p.compiled, 1, 1, self.s229()?)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s301(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s301 { return Some(v); }
+    match self.m.s301 { Some(v) => Some(v), None => self.s301_first() }
+}
+#[inline(never)]
+fn s301_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
     self.m.s301 = Some(v);
     self.p.flags[301] = u8::from(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s303(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s303 { return Some(v); }
+    match self.m.s303 { Some(v) => Some(v), None => self.s303_first() }
+}
+#[inline(never)]
+fn s303_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s236()?);
     self.m.s303 = Some(v);
     self.p.flags[303] = u8::from(v);
@@ -9873,9 +10331,12 @@ fn s306(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[306];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s307(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s307 { return Some(v); }
+    match self.m.s307 { Some(v) => Some(v), None => self.s307_first() }
+}
+#[inline(never)]
+fn s307_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
         if self.s305()? { break 'outcome self.s306()?; }
         if self.s291()? { break 'outcome self.s225()?; }
@@ -9889,9 +10350,12 @@ fn s307(&mut self) -> Option<&'a Value> {
     self.m.s307 = Some(v);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s308(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s308 { return Some(v); }
+    match self.m.s308 { Some(v) => Some(v), None => self.s308_first() }
+}
+#[inline(never)]
+fn s308_first(&mut self) -> Option<bool> {
     let v = (!self.s307()?.is_absent() == true);
     self.m.s308 = Some(v);
     Some(v)
@@ -9939,9 +10403,12 @@ fn s315(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Ne, self.s152()?, self.s157()?, false)?;
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s317(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s317 { return Some(v); }
+    match self.m.s317 { Some(v) => Some(v), None => self.s317_first() }
+}
+#[inline(never)]
+fn s317_first(&mut self) -> Option<bool> {
     let v = (self.s308()? && self.s219()?);
     self.m.s317 = Some(v);
     self.p.flags[317] = u8::from(v);
@@ -9975,9 +10442,12 @@ fn s328(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[328];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s329(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s329 { return Some(v); }
+    match self.m.s329 { Some(v) => Some(v), None => self.s329_first() }
+}
+#[inline(never)]
+fn s329_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()?);
     self.m.s329 = Some(v);
     self.p.flags[329] = u8::from(v);
@@ -9990,7 +10460,7 @@ fn s331(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s333(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 333, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_333);
     Some(v)
 }
 #[inline(always)]
@@ -10032,19 +10502,22 @@ fn s344(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s347(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 347, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_347);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s348(&mut self) -> Option<&'a Value> {
-    if let Some(v) = self.m.s348 { return Some(v); }
+    match self.m.s348 { Some(v) => Some(v), None => self.s348_first() }
+}
+#[inline(never)]
+fn s348_first(&mut self) -> Option<&'a Value> {
     let v = field(self.s162()?, 1)?;
     self.m.s348 = Some(v);
     Some(v)
 }
 #[inline(always)]
 fn s349(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 349, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_349);
     Some(v)
 }
 #[inline(always)]
@@ -10070,12 +10543,12 @@ fn s355(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s358(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 358, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_358);
     Some(v)
 }
 #[inline(always)]
 fn s359(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 359, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_359);
     Some(v)
 }
 #[inline(always)]
@@ -10102,12 +10575,12 @@ fn s365(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s369(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 369, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_369);
     Some(v)
 }
 #[inline(always)]
 fn s370(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 370, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_370);
     Some(v)
 }
 #[inline(always)]
@@ -10128,12 +10601,12 @@ fn s374(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s378(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 378, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_378);
     Some(v)
 }
 #[inline(always)]
 fn s379(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 379, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_379);
     Some(v)
 }
 #[inline(always)]
@@ -10148,12 +10621,12 @@ fn s381(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s384(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 384, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_384);
     Some(v)
 }
 #[inline(always)]
 fn s385(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 385, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_385);
     Some(v)
 }
 #[inline(always)]
@@ -10184,12 +10657,12 @@ fn s392(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s395(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 395, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_395);
     Some(v)
 }
 #[inline(always)]
 fn s396(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 396, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_396);
     Some(v)
 }
 #[inline(always)]
@@ -10215,12 +10688,12 @@ fn s402(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s406(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 406, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_406);
     Some(v)
 }
 #[inline(always)]
 fn s407(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 407, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_407);
     Some(v)
 }
 #[inline(always)]
@@ -10241,12 +10714,12 @@ fn s411(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s414(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 414, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_414);
     Some(v)
 }
 #[inline(always)]
 fn s415(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 415, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_415);
     Some(v)
 }
 #[inline(always)]
@@ -10267,12 +10740,12 @@ fn s419(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s426(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 426, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_426);
     Some(v)
 }
 #[inline(always)]
 fn s427(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 427, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_427);
     Some(v)
 }
 #[inline(always)]
@@ -10293,12 +10766,12 @@ fn s431(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s438(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 438, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_438);
     Some(v)
 }
 #[inline(always)]
 fn s439(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 439, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_439);
     Some(v)
 }
 #[inline(always)]
@@ -10319,12 +10792,12 @@ fn s443(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s447(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 447, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_447);
     Some(v)
 }
 #[inline(always)]
 fn s448(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 448, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_448);
     Some(v)
 }
 #[inline(always)]
@@ -10351,12 +10824,12 @@ fn s454(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s457(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 457, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_457);
     Some(v)
 }
 #[inline(always)]
 fn s458(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 458, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_458);
     Some(v)
 }
 #[inline(always)]
@@ -10382,12 +10855,12 @@ fn s464(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s466(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 466, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_466);
     Some(v)
 }
 #[inline(always)]
 fn s467(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 467, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_467);
     Some(v)
 }
 #[inline(always)]
@@ -10413,12 +10886,12 @@ fn s473(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s475(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 475, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_475);
     Some(v)
 }
 #[inline(always)]
 fn s476(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 476, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_476);
     Some(v)
 }
 #[inline(always)]
@@ -10439,12 +10912,12 @@ fn s480(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s485(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 485, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_485);
     Some(v)
 }
 #[inline(always)]
 fn s486(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 486, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_486);
     Some(v)
 }
 #[inline(always)]
@@ -10465,12 +10938,12 @@ fn s490(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s494(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 494, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_494);
     Some(v)
 }
 #[inline(always)]
 fn s495(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 495, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_495);
     Some(v)
 }
 #[inline(always)]
@@ -10491,12 +10964,12 @@ fn s499(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s502(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 502, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_502);
     Some(v)
 }
 #[inline(always)]
 fn s503(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 503, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_503);
     Some(v)
 }
 #[inline(always)]
@@ -10522,12 +10995,12 @@ fn s509(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s511(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 511, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_511);
     Some(v)
 }
 #[inline(always)]
 fn s512(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 512, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_512);
     Some(v)
 }
 #[inline(always)]
@@ -10548,12 +11021,12 @@ fn s516(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s519(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 519, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_519);
     Some(v)
 }
 #[inline(always)]
 fn s520(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 520, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_520);
     Some(v)
 }
 #[inline(always)]
@@ -10568,12 +11041,12 @@ fn s522(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s525(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 525, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_525);
     Some(v)
 }
 #[inline(always)]
 fn s526(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 526, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_526);
     Some(v)
 }
 #[inline(always)]
@@ -10604,12 +11077,12 @@ fn s533(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s535(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 535, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_535);
     Some(v)
 }
 #[inline(always)]
 fn s536(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 536, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_536);
     Some(v)
 }
 #[inline(always)]
@@ -10635,12 +11108,12 @@ fn s542(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s544(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 544, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_544);
     Some(v)
 }
 #[inline(always)]
 fn s545(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 545, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_545);
     Some(v)
 }
 #[inline(always)]
@@ -10666,12 +11139,12 @@ fn s551(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s556(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 556, self.s184()?)?;
+    let v = keys_any(&self.k184()?, &ROWS_556);
     Some(v)
 }
 #[inline(always)]
 fn s557(&mut self) -> Option<bool> {
-    let v = table_truth(self.p.compiled, 557, self.s348()?)?;
+    let v = keys_any(&self.k348()?, &ROWS_557);
     Some(v)
 }
 #[inline(always)]
@@ -11095,9 +11568,12 @@ fn s1(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[1];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s2(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s2 { return Some(v); }
+    match self.m.s2 { Some(v) => Some(v), None => self.s2_first() }
+}
+#[inline(never)]
+fn s2_first(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Gt, number(self.s0()?)?, number(self.s1()?)?);
     self.m.s2 = Some(v);
     Some(v)
@@ -11223,9 +11699,12 @@ fn s28(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[28];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s29(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s29 { return Some(v); }
+    match self.m.s29 { Some(v) => Some(v), None => self.s29_first() }
+}
+#[inline(never)]
+fn s29_first(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Gt, (return None), number(self.s28()?)?);
     self.m.s29 = Some(v);
     Some(v)
@@ -11271,9 +11750,12 @@ fn s36(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Gt, number(self.s8()?)?, number(self.s7()?)?);
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s37(&mut self) -> Option<bool> {
-    if let Some(v) = self.m.s37 { return Some(v); }
+    match self.m.s37 { Some(v) => Some(v), None => self.s37_first() }
+}
+#[inline(never)]
+fn s37_first(&mut self) -> Option<bool> {
     let v = (self.s36()? && self.s2()?);
     self.m.s37 = Some(v);
     self.p.flags[37] = u8::from(v);
@@ -11576,9 +12058,12 @@ fn s7(&mut self) -> Option<&'a Value> {
     let v = &self.p.consts[7];
     Some(v)
 }
-#[inline]
+#[inline(always)]
 fn s8(&mut self) -> Option<Decimal> {
-    if let Some(v) = self.m.s8 { return Some(v); }
+    match self.m.s8 { Some(v) => Some(v), None => self.s8_first() }
+}
+#[inline(never)]
+fn s8_first(&mut self) -> Option<Decimal> {
     let v = arith(ArithOp::Add, number(self.s6()?)?, number(self.s7()?)?)?;
     self.m.s8 = Some(v);
     Some(v)
