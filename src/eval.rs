@@ -822,6 +822,7 @@ fn same_shared(a: &Value, b: &Value) -> bool {
 }
 
 /// Exact arithmetic; `None` on overflow or division by zero.
+#[inline(always)]
 pub(crate) fn arith(op: ArithOp, x: Decimal, y: Decimal) -> Option<Decimal> {
     match op {
         ArithOp::Add => x.checked_add(y),

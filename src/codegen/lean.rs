@@ -199,6 +199,20 @@ impl<'c> Lean<'c> {
         slots
     }
 
+    /// The set-valued outcomes the results read, in order, with their `Collect`
+    /// steps' rules and defaults.
+    fn collected(&self) -> Vec<(u32, &'c [u32], Option<u32>)> {
+        let mut collected: Vec<(u32, &[u32], Option<u32>)> = Vec::new();
+        for r in &self.compiled.results {
+            let s = self.slot(r.node);
+            if let Some(Step::Collect { rules, default, .. }) = self.collect_step(s) {
+                let rules = self.compiled.plan.operands(*rules);
+                collected.push((s, rules, *default));
+            }
+        }
+        collected
+    }
+
     /// The `Collect` step of a set-valued outcome in slot `s`, if the plan has one.
     fn collect_step(&self, s: u32) -> Option<&'c Step> {
         if !matches!(self.op(s), Op::Outcome { collect: true, .. }) {
@@ -211,23 +225,24 @@ impl<'c> Lean<'c> {
     fn entry(&self, out: &mut String) {
         let plain = self.plain_results();
         let names: Vec<String> = plain.iter().map(|s| format!("v{s}")).collect();
+        let collected = self.collected();
+        let applying: Vec<String> = collected.iter().map(|(s, ..)| format!("a{s}")).collect();
         let _ = write!(
             out,
             "pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {{\n    \
-             let [{}] = {{\n        let Some(p) = ev.lean_parts() else {{ return false; }};\n        \
+             let ([{}], [{}]) = {{\n        let Some(p) = ev.lean_parts() else {{ return false; }};\n        \
              let mut run = Run {{ p, m: Memo::default() }};\n        \
              match run.results() {{ Some(v) => v, None => return false }}\n    }};\n",
-            names.join(", ")
+            names.join(", "),
+            applying.join(", ")
         );
         for s in &plain {
             if !matches!(self.op(*s), Op::Const(_)) {
                 let _ = writeln!(out, "    ev.set({s}, v{s});");
             }
         }
-        for r in &self.compiled.results {
-            if let Some(step) = self.collect_step(self.slot(r.node)) {
-                let _ = writeln!(out, "    {}", super::call(step, &self.compiled.plan));
-            }
+        for (s, _, default) in collected {
+            let _ = writeln!(out, "    ev.collect_applying({s}, a{s}, {default:?});");
         }
         out.push_str("    true\n}\n");
     }
@@ -258,21 +273,22 @@ impl<'c> Lean<'c> {
 
     fn results(&self, out: &mut String) {
         let plain = self.plain_results();
+        let collected = self.collected();
         let _ = writeln!(
             out,
-            "fn results(&mut self) -> Option<[Value; {}]> {{",
-            plain.len()
+            "fn results(&mut self) -> Option<([Value; {}], [u64; {}])> {{",
+            plain.len(),
+            collected.len()
         );
-        // Set-valued outcomes: their rules' flags, which `collect` reads.
-        for r in &self.compiled.results {
-            let s = self.slot(r.node);
-            if let (Some(_), Op::Outcome { rules, .. }) = (self.collect_step(s), self.op(s)) {
-                for (rule, _) in rules {
-                    let _ = writeln!(out, "    let _ = {};", self.get(*rule, Repr::Bool));
-                }
+        // Set-valued outcomes: which of their rules apply, read in order.
+        for (s, rules, _) in &collected {
+            let _ = writeln!(out, "    let mut a{s} = 0u64;");
+            for (k, rule) in rules.iter().enumerate() {
+                let holds = self.get(*rule, Repr::Bool);
+                let _ = writeln!(out, "    a{s} |= u64::from({holds}) << {k};");
             }
         }
-        out.push_str("    Some([\n");
+        out.push_str("    Some(([\n");
         for s in plain {
             let owned = match self.repr(s) {
                 Repr::Bool => format!("Value::Bool({})", self.get(s, Repr::Bool)),
@@ -281,7 +297,8 @@ impl<'c> Lean<'c> {
             };
             let _ = writeln!(out, "        {owned},");
         }
-        out.push_str("    ])\n}\n");
+        let applying: Vec<String> = collected.iter().map(|(s, ..)| format!("a{s}")).collect();
+        let _ = writeln!(out, "    ], [{}]))\n}}", applying.join(", "));
     }
 
     fn slot_fn(&self, s: u32, out: &mut String) {

@@ -320,6 +320,12 @@ impl<'c> Evaluator<'c> {
                 }
             }
         }
+        self.collect_applying(node, applying, default);
+    }
+
+    /// The set of the rules of `node` that apply (bit `k` for its rule `k`):
+    /// `collect` from the rules' truth as a lean plan computes it.
+    pub(crate) fn collect_applying(&mut self, node: u32, applying: u64, default: Option<u32>) {
         if let (0, Some(d)) = (applying, default) {
             return self.copy(node, d);
         }

@@ -2824,7 +2824,7 @@ fn n565(ev: &mut Evaluator<'_>) {
     ev.collect(565, &[558, 562], None);
 }
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
-    let [v290, v312, v307, v335, v337, v152, v157] = {
+    let ([v290, v312, v307, v335, v337, v152, v157], [a319, a333, a556, a565]) = {
         let Some(p) = ev.lean_parts() else { return false; };
         let mut run = Run { p, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
@@ -2836,10 +2836,10 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     ev.set(337, v337);
     ev.set(152, v152);
     ev.set(157, v157);
-    ev.collect(319, &[310, 310, 310], None);
-    ev.collect(333, &[290, 322, 328, 322], None);
-    ev.collect(556, &[346, 356, 358, 367, 383, 393, 404, 412, 424, 436, 445, 447, 455, 464, 473, 483, 492, 500, 509, 524, 533, 542, 554], None);
-    ev.collect(565, &[558, 562], None);
+    ev.collect_applying(319, a319, None);
+    ev.collect_applying(333, a333, None);
+    ev.collect_applying(556, a556, None);
+    ev.collect_applying(565, a565, None);
     true
 }
 #[derive(Default)]
@@ -2960,40 +2960,44 @@ struct Run<'a> {
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
-fn results(&mut self) -> Option<[Value; 7]> {
-    let _ = self.s310()?;
-    let _ = self.s310()?;
-    let _ = self.s310()?;
-    let _ = self.s290()?;
-    let _ = self.s322()?;
-    let _ = self.s328()?;
-    let _ = self.s322()?;
-    let _ = self.s346()?;
-    let _ = self.s356()?;
-    let _ = self.s358()?;
-    let _ = self.s367()?;
-    let _ = self.s383()?;
-    let _ = self.s393()?;
-    let _ = self.s404()?;
-    let _ = self.s412()?;
-    let _ = self.s424()?;
-    let _ = self.s436()?;
-    let _ = self.s445()?;
-    let _ = self.s447()?;
-    let _ = self.s455()?;
-    let _ = self.s464()?;
-    let _ = self.s473()?;
-    let _ = self.s483()?;
-    let _ = self.s492()?;
-    let _ = self.s500()?;
-    let _ = self.s509()?;
-    let _ = self.s524()?;
-    let _ = self.s533()?;
-    let _ = self.s542()?;
-    let _ = self.s554()?;
-    let _ = self.s558()?;
-    let _ = self.s562()?;
-    Some([
+fn results(&mut self) -> Option<([Value; 7], [u64; 4])> {
+    let mut a319 = 0u64;
+    a319 |= u64::from(self.s310()?) << 0;
+    a319 |= u64::from(self.s310()?) << 1;
+    a319 |= u64::from(self.s310()?) << 2;
+    let mut a333 = 0u64;
+    a333 |= u64::from(self.s290()?) << 0;
+    a333 |= u64::from(self.s322()?) << 1;
+    a333 |= u64::from(self.s328()?) << 2;
+    a333 |= u64::from(self.s322()?) << 3;
+    let mut a556 = 0u64;
+    a556 |= u64::from(self.s346()?) << 0;
+    a556 |= u64::from(self.s356()?) << 1;
+    a556 |= u64::from(self.s358()?) << 2;
+    a556 |= u64::from(self.s367()?) << 3;
+    a556 |= u64::from(self.s383()?) << 4;
+    a556 |= u64::from(self.s393()?) << 5;
+    a556 |= u64::from(self.s404()?) << 6;
+    a556 |= u64::from(self.s412()?) << 7;
+    a556 |= u64::from(self.s424()?) << 8;
+    a556 |= u64::from(self.s436()?) << 9;
+    a556 |= u64::from(self.s445()?) << 10;
+    a556 |= u64::from(self.s447()?) << 11;
+    a556 |= u64::from(self.s455()?) << 12;
+    a556 |= u64::from(self.s464()?) << 13;
+    a556 |= u64::from(self.s473()?) << 14;
+    a556 |= u64::from(self.s483()?) << 15;
+    a556 |= u64::from(self.s492()?) << 16;
+    a556 |= u64::from(self.s500()?) << 17;
+    a556 |= u64::from(self.s509()?) << 18;
+    a556 |= u64::from(self.s524()?) << 19;
+    a556 |= u64::from(self.s533()?) << 20;
+    a556 |= u64::from(self.s542()?) << 21;
+    a556 |= u64::from(self.s554()?) << 22;
+    let mut a565 = 0u64;
+    a565 |= u64::from(self.s558()?) << 0;
+    a565 |= u64::from(self.s562()?) << 1;
+    Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s312()?),
         self.s307()?.clone(),
@@ -3001,7 +3005,7 @@ fn results(&mut self) -> Option<[Value; 7]> {
         self.s337()?.clone(),
         self.s152()?.clone(),
         self.s157()?.clone(),
-    ])
+    ], [a319, a333, a556, a565]))
 }
 #[inline(always)]
 fn k184(&mut self) -> Option<[u64; 2]> {
@@ -8349,7 +8353,7 @@ fn n595(ev: &mut Evaluator<'_>) {
     ev.pick(595, &[592, 594], None);
 }
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
-    let [v290, v326, v307, v349, v351, v589, v595, v152, v157] = {
+    let ([v290, v326, v307, v349, v351, v589, v595, v152, v157], [a333, a347, a570, a579]) = {
         let Some(p) = ev.lean_parts() else { return false; };
         let mut run = Run { p, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
@@ -8363,10 +8367,10 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     ev.set(595, v595);
     ev.set(152, v152);
     ev.set(157, v157);
-    ev.collect(333, &[324, 324, 324], None);
-    ev.collect(347, &[290, 336, 342, 336], None);
-    ev.collect(570, &[360, 370, 372, 381, 397, 407, 418, 426, 438, 450, 459, 461, 469, 478, 487, 497, 506, 514, 523, 538, 547, 556, 568], None);
-    ev.collect(579, &[572, 576], None);
+    ev.collect_applying(333, a333, None);
+    ev.collect_applying(347, a347, None);
+    ev.collect_applying(570, a570, None);
+    ev.collect_applying(579, a579, None);
     true
 }
 #[derive(Default)]
@@ -8492,40 +8496,44 @@ struct Run<'a> {
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
-fn results(&mut self) -> Option<[Value; 9]> {
-    let _ = self.s324()?;
-    let _ = self.s324()?;
-    let _ = self.s324()?;
-    let _ = self.s290()?;
-    let _ = self.s336()?;
-    let _ = self.s342()?;
-    let _ = self.s336()?;
-    let _ = self.s360()?;
-    let _ = self.s370()?;
-    let _ = self.s372()?;
-    let _ = self.s381()?;
-    let _ = self.s397()?;
-    let _ = self.s407()?;
-    let _ = self.s418()?;
-    let _ = self.s426()?;
-    let _ = self.s438()?;
-    let _ = self.s450()?;
-    let _ = self.s459()?;
-    let _ = self.s461()?;
-    let _ = self.s469()?;
-    let _ = self.s478()?;
-    let _ = self.s487()?;
-    let _ = self.s497()?;
-    let _ = self.s506()?;
-    let _ = self.s514()?;
-    let _ = self.s523()?;
-    let _ = self.s538()?;
-    let _ = self.s547()?;
-    let _ = self.s556()?;
-    let _ = self.s568()?;
-    let _ = self.s572()?;
-    let _ = self.s576()?;
-    Some([
+fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
+    let mut a333 = 0u64;
+    a333 |= u64::from(self.s324()?) << 0;
+    a333 |= u64::from(self.s324()?) << 1;
+    a333 |= u64::from(self.s324()?) << 2;
+    let mut a347 = 0u64;
+    a347 |= u64::from(self.s290()?) << 0;
+    a347 |= u64::from(self.s336()?) << 1;
+    a347 |= u64::from(self.s342()?) << 2;
+    a347 |= u64::from(self.s336()?) << 3;
+    let mut a570 = 0u64;
+    a570 |= u64::from(self.s360()?) << 0;
+    a570 |= u64::from(self.s370()?) << 1;
+    a570 |= u64::from(self.s372()?) << 2;
+    a570 |= u64::from(self.s381()?) << 3;
+    a570 |= u64::from(self.s397()?) << 4;
+    a570 |= u64::from(self.s407()?) << 5;
+    a570 |= u64::from(self.s418()?) << 6;
+    a570 |= u64::from(self.s426()?) << 7;
+    a570 |= u64::from(self.s438()?) << 8;
+    a570 |= u64::from(self.s450()?) << 9;
+    a570 |= u64::from(self.s459()?) << 10;
+    a570 |= u64::from(self.s461()?) << 11;
+    a570 |= u64::from(self.s469()?) << 12;
+    a570 |= u64::from(self.s478()?) << 13;
+    a570 |= u64::from(self.s487()?) << 14;
+    a570 |= u64::from(self.s497()?) << 15;
+    a570 |= u64::from(self.s506()?) << 16;
+    a570 |= u64::from(self.s514()?) << 17;
+    a570 |= u64::from(self.s523()?) << 18;
+    a570 |= u64::from(self.s538()?) << 19;
+    a570 |= u64::from(self.s547()?) << 20;
+    a570 |= u64::from(self.s556()?) << 21;
+    a570 |= u64::from(self.s568()?) << 22;
+    let mut a579 = 0u64;
+    a579 |= u64::from(self.s572()?) << 0;
+    a579 |= u64::from(self.s576()?) << 1;
+    Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s326()?),
         self.s307()?.clone(),
@@ -8535,7 +8543,7 @@ fn results(&mut self) -> Option<[Value; 9]> {
         self.s595()?.clone(),
         self.s152()?.clone(),
         self.s157()?.clone(),
-    ])
+    ], [a333, a347, a570, a579]))
 }
 #[inline(always)]
 fn k184(&mut self) -> Option<[u64; 2]> {

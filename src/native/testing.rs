@@ -3025,7 +3025,7 @@ fn n595(ev: &mut Evaluator<'_>) {
     ev.pick(595, &[592, 594], None);
 }
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
-    let [v290, v326, v307, v349, v351, v589, v595, v152, v157] = {
+    let ([v290, v326, v307, v349, v351, v589, v595, v152, v157], [a333, a347, a570, a579]) = {
         let Some(p) = ev.lean_parts() else { return false; };
         let mut run = Run { p, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
@@ -3039,10 +3039,10 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     ev.set(595, v595);
     ev.set(152, v152);
     ev.set(157, v157);
-    ev.collect(333, &[324, 324, 324], None);
-    ev.collect(347, &[290, 336, 342, 336], None);
-    ev.collect(570, &[360, 370, 372, 381, 397, 407, 418, 426, 438, 450, 459, 461, 469, 478, 487, 497, 506, 514, 523, 538, 547, 556, 568], None);
-    ev.collect(579, &[572, 576], None);
+    ev.collect_applying(333, a333, None);
+    ev.collect_applying(347, a347, None);
+    ev.collect_applying(570, a570, None);
+    ev.collect_applying(579, a579, None);
     true
 }
 #[derive(Default)]
@@ -3168,40 +3168,44 @@ struct Run<'a> {
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
-fn results(&mut self) -> Option<[Value; 9]> {
-    let _ = self.s324()?;
-    let _ = self.s324()?;
-    let _ = self.s324()?;
-    let _ = self.s290()?;
-    let _ = self.s336()?;
-    let _ = self.s342()?;
-    let _ = self.s336()?;
-    let _ = self.s360()?;
-    let _ = self.s370()?;
-    let _ = self.s372()?;
-    let _ = self.s381()?;
-    let _ = self.s397()?;
-    let _ = self.s407()?;
-    let _ = self.s418()?;
-    let _ = self.s426()?;
-    let _ = self.s438()?;
-    let _ = self.s450()?;
-    let _ = self.s459()?;
-    let _ = self.s461()?;
-    let _ = self.s469()?;
-    let _ = self.s478()?;
-    let _ = self.s487()?;
-    let _ = self.s497()?;
-    let _ = self.s506()?;
-    let _ = self.s514()?;
-    let _ = self.s523()?;
-    let _ = self.s538()?;
-    let _ = self.s547()?;
-    let _ = self.s556()?;
-    let _ = self.s568()?;
-    let _ = self.s572()?;
-    let _ = self.s576()?;
-    Some([
+fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
+    let mut a333 = 0u64;
+    a333 |= u64::from(self.s324()?) << 0;
+    a333 |= u64::from(self.s324()?) << 1;
+    a333 |= u64::from(self.s324()?) << 2;
+    let mut a347 = 0u64;
+    a347 |= u64::from(self.s290()?) << 0;
+    a347 |= u64::from(self.s336()?) << 1;
+    a347 |= u64::from(self.s342()?) << 2;
+    a347 |= u64::from(self.s336()?) << 3;
+    let mut a570 = 0u64;
+    a570 |= u64::from(self.s360()?) << 0;
+    a570 |= u64::from(self.s370()?) << 1;
+    a570 |= u64::from(self.s372()?) << 2;
+    a570 |= u64::from(self.s381()?) << 3;
+    a570 |= u64::from(self.s397()?) << 4;
+    a570 |= u64::from(self.s407()?) << 5;
+    a570 |= u64::from(self.s418()?) << 6;
+    a570 |= u64::from(self.s426()?) << 7;
+    a570 |= u64::from(self.s438()?) << 8;
+    a570 |= u64::from(self.s450()?) << 9;
+    a570 |= u64::from(self.s459()?) << 10;
+    a570 |= u64::from(self.s461()?) << 11;
+    a570 |= u64::from(self.s469()?) << 12;
+    a570 |= u64::from(self.s478()?) << 13;
+    a570 |= u64::from(self.s487()?) << 14;
+    a570 |= u64::from(self.s497()?) << 15;
+    a570 |= u64::from(self.s506()?) << 16;
+    a570 |= u64::from(self.s514()?) << 17;
+    a570 |= u64::from(self.s523()?) << 18;
+    a570 |= u64::from(self.s538()?) << 19;
+    a570 |= u64::from(self.s547()?) << 20;
+    a570 |= u64::from(self.s556()?) << 21;
+    a570 |= u64::from(self.s568()?) << 22;
+    let mut a579 = 0u64;
+    a579 |= u64::from(self.s572()?) << 0;
+    a579 |= u64::from(self.s576()?) << 1;
+    Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s326()?),
         self.s307()?.clone(),
@@ -3211,7 +3215,7 @@ fn results(&mut self) -> Option<[Value; 9]> {
         self.s595()?.clone(),
         self.s152()?.clone(),
         self.s157()?.clone(),
-    ])
+    ], [a333, a347, a570, a579]))
 }
 #[inline(always)]
 fn k184(&mut self) -> Option<[u64; 2]> {
@@ -8616,7 +8620,7 @@ fn n578(ev: &mut Evaluator<'_>) {
     ev.pick(578, &[], None);
 }
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
-    let [v290, v319, v307, v342, v344, v577, v578, v152, v157] = {
+    let ([v290, v319, v307, v342, v344, v577, v578, v152, v157], [a326, a340, a563, a572]) = {
         let Some(p) = ev.lean_parts() else { return false; };
         let mut run = Run { p, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
@@ -8630,10 +8634,10 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     ev.set(578, v578);
     ev.set(152, v152);
     ev.set(157, v157);
-    ev.collect(326, &[317, 317, 317], None);
-    ev.collect(340, &[290, 329, 335, 329], None);
-    ev.collect(563, &[353, 363, 365, 374, 390, 400, 411, 419, 431, 443, 452, 454, 462, 471, 480, 490, 499, 507, 516, 531, 540, 549, 561], None);
-    ev.collect(572, &[565, 569], None);
+    ev.collect_applying(326, a326, None);
+    ev.collect_applying(340, a340, None);
+    ev.collect_applying(563, a563, None);
+    ev.collect_applying(572, a572, None);
     true
 }
 #[derive(Default)]
@@ -8754,40 +8758,44 @@ struct Run<'a> {
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
-fn results(&mut self) -> Option<[Value; 9]> {
-    let _ = self.s317()?;
-    let _ = self.s317()?;
-    let _ = self.s317()?;
-    let _ = self.s290()?;
-    let _ = self.s329()?;
-    let _ = self.s335()?;
-    let _ = self.s329()?;
-    let _ = self.s353()?;
-    let _ = self.s363()?;
-    let _ = self.s365()?;
-    let _ = self.s374()?;
-    let _ = self.s390()?;
-    let _ = self.s400()?;
-    let _ = self.s411()?;
-    let _ = self.s419()?;
-    let _ = self.s431()?;
-    let _ = self.s443()?;
-    let _ = self.s452()?;
-    let _ = self.s454()?;
-    let _ = self.s462()?;
-    let _ = self.s471()?;
-    let _ = self.s480()?;
-    let _ = self.s490()?;
-    let _ = self.s499()?;
-    let _ = self.s507()?;
-    let _ = self.s516()?;
-    let _ = self.s531()?;
-    let _ = self.s540()?;
-    let _ = self.s549()?;
-    let _ = self.s561()?;
-    let _ = self.s565()?;
-    let _ = self.s569()?;
-    Some([
+fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
+    let mut a326 = 0u64;
+    a326 |= u64::from(self.s317()?) << 0;
+    a326 |= u64::from(self.s317()?) << 1;
+    a326 |= u64::from(self.s317()?) << 2;
+    let mut a340 = 0u64;
+    a340 |= u64::from(self.s290()?) << 0;
+    a340 |= u64::from(self.s329()?) << 1;
+    a340 |= u64::from(self.s335()?) << 2;
+    a340 |= u64::from(self.s329()?) << 3;
+    let mut a563 = 0u64;
+    a563 |= u64::from(self.s353()?) << 0;
+    a563 |= u64::from(self.s363()?) << 1;
+    a563 |= u64::from(self.s365()?) << 2;
+    a563 |= u64::from(self.s374()?) << 3;
+    a563 |= u64::from(self.s390()?) << 4;
+    a563 |= u64::from(self.s400()?) << 5;
+    a563 |= u64::from(self.s411()?) << 6;
+    a563 |= u64::from(self.s419()?) << 7;
+    a563 |= u64::from(self.s431()?) << 8;
+    a563 |= u64::from(self.s443()?) << 9;
+    a563 |= u64::from(self.s452()?) << 10;
+    a563 |= u64::from(self.s454()?) << 11;
+    a563 |= u64::from(self.s462()?) << 12;
+    a563 |= u64::from(self.s471()?) << 13;
+    a563 |= u64::from(self.s480()?) << 14;
+    a563 |= u64::from(self.s490()?) << 15;
+    a563 |= u64::from(self.s499()?) << 16;
+    a563 |= u64::from(self.s507()?) << 17;
+    a563 |= u64::from(self.s516()?) << 18;
+    a563 |= u64::from(self.s531()?) << 19;
+    a563 |= u64::from(self.s540()?) << 20;
+    a563 |= u64::from(self.s549()?) << 21;
+    a563 |= u64::from(self.s561()?) << 22;
+    let mut a572 = 0u64;
+    a572 |= u64::from(self.s565()?) << 0;
+    a572 |= u64::from(self.s569()?) << 1;
+    Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s319()?),
         self.s307()?.clone(),
@@ -8797,7 +8805,7 @@ fn results(&mut self) -> Option<[Value; 9]> {
         self.s578()?.clone(),
         self.s152()?.clone(),
         self.s157()?.clone(),
-    ])
+    ], [a326, a340, a563, a572]))
 }
 #[inline(always)]
 fn k184(&mut self) -> Option<[u64; 2]> {
@@ -11525,7 +11533,7 @@ fn n61(ev: &mut Evaluator<'_>) {
     ev.pick(61, &[59, 40], Some(41));
 }
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
-    let [v42, v48, v52, v57, v61] = {
+    let ([v42, v48, v52, v57, v61], []) = {
         let Some(p) = ev.lean_parts() else { return false; };
         let mut run = Run { p, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
@@ -11549,14 +11557,14 @@ struct Run<'a> {
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
-fn results(&mut self) -> Option<[Value; 5]> {
-    Some([
+fn results(&mut self) -> Option<([Value; 5], [u64; 0])> {
+    Some(([
         Value::Bool(self.s42()?),
         Value::Num(self.s48()?),
         Value::Num(self.s52()?),
         Value::Bool(self.s57()?),
         Value::Bool(self.s61()?),
-    ])
+    ], []))
 }
 #[inline]
 fn s0(&mut self) -> Option<&'a Value> {
@@ -11991,7 +11999,7 @@ fn n28(ev: &mut Evaluator<'_>) {
     ev.pick(28, &[24, 26], Some(27));
 }
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
-    let [v28, v18, v20] = {
+    let ([v28, v18, v20], []) = {
         let Some(p) = ev.lean_parts() else { return false; };
         let mut run = Run { p, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
@@ -12011,12 +12019,12 @@ struct Run<'a> {
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
-fn results(&mut self) -> Option<[Value; 3]> {
-    Some([
+fn results(&mut self) -> Option<([Value; 3], [u64; 0])> {
+    Some(([
         Value::Bool(self.s28()?),
         Value::Num(self.s18()?),
         Value::Num(self.s20()?),
-    ])
+    ], []))
 }
 #[inline]
 fn s0(&mut self) -> Option<&'a Value> {
