@@ -583,6 +583,10 @@ fn load(ev: &Evaluator<'_>, read: &Read<'_>) -> Result<Facts, String> {
 struct Comparer {
     /// Key, index in the old results, index in the new results.
     keys: Vec<(String, Option<usize>, Option<usize>)>,
+    /// Per key: whether both revisions hold its values alike
+    /// ([`crate::facts::types_alike`]), so that equal values are the same
+    /// result with no lookup of names.
+    alike: Vec<bool>,
 }
 
 impl Comparer {
@@ -601,7 +605,18 @@ impl Comparer {
                 .filter(|(_, r)| position(old, &r.key).is_none())
                 .map(|(i, r)| (r.key.clone(), None, Some(i))),
         );
-        Comparer { keys }
+        let alike = (keys.iter())
+            .map(|(_, a, b)| match (a, b) {
+                (Some(a), Some(b)) => crate::facts::types_alike(
+                    &old.program,
+                    &old.results[*a].ty,
+                    &new.program,
+                    &new.results[*b].ty,
+                ),
+                _ => false,
+            })
+            .collect();
+        Comparer { keys, alike }
     }
 
     /// The nodes of the result `key` in both revisions, if both have it.
@@ -620,12 +635,11 @@ impl Comparer {
         let json = |v: Option<(&Program, &crate::program::Type, &Value)>| {
             v.map_or(Json::Null, |(p, t, v)| to_json(p, t, v))
         };
-        self.keys
-            .iter()
-            .filter_map(|(key, a, b)| {
+        (self.keys.iter().zip(&self.alike))
+            .filter_map(|((key, a, b), alike)| {
                 let (x, y) = (side(old, *a), side(new, *b));
                 let same = match (x, y) {
-                    (Some(x), Some(y)) => same_value(x, y),
+                    (Some(x), Some(y)) => (*alike && x.2 == y.2) || same_value(x, y),
                     _ => false,
                 };
                 (!same)

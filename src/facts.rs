@@ -5,7 +5,7 @@
 mod alike;
 mod document;
 mod scan;
-pub use alike::read_alike;
+pub use alike::{read_alike, types_alike};
 pub use document::{parse_document, parse_documents};
 
 use crate::program::{show_decimal, FactDef, FactId, FieldSpec, Program, Type};

@@ -18,6 +18,13 @@ pub fn read_alike(a: &Program, b: &Program) -> bool {
         && (a.facts.iter().zip(&b.facts)).all(|(x, y)| pair.fields(&x.spec, &y.spec, 0))
 }
 
+/// Whether a value of type `x` in `a` and of type `y` in `b` are held alike:
+/// the same kind, with enumerations, tables and records compared as
+/// [`read_alike`] compares them, so that equal values mean the same.
+pub fn types_alike(a: &Program, x: &Type, b: &Program, y: &Type) -> bool {
+    Pair { a, b }.types(x, y, 0)
+}
+
 struct Pair<'p> {
     a: &'p Program,
     b: &'p Program,
@@ -104,6 +111,29 @@ mod tests {
         let amended = program(Some("b-annex-ii-type"), "2026-06-01");
         assert!(!read_alike(&base, &amended));
         assert!(!read_alike(&amended, &base));
+    }
+
+    #[test]
+    fn values_are_held_alike_where_variants_and_keys_are_the_same() {
+        use super::types_alike;
+        use crate::program::Type;
+        let base = program(None, "2026-06-01");
+        let amended = program(Some("b-annex-ii-type"), "2026-06-01");
+        let (Some(kind), Some(table)) = (
+            base.enums.iter().position(|e| e.name == "Classification"),
+            base.tables.iter().position(|t| t.name == "EntityType"),
+        ) else {
+            panic!("the bundled rules declare Classification and EntityType");
+        };
+        let kind = Type::Enum(crate::program::EnumId(kind as u32));
+        let table = Type::Table(crate::program::TableId(table as u32));
+        let set_of = |t: &Type| Type::Set(Box::new(t.clone()));
+        assert!(types_alike(&base, &kind, &amended, &kind));
+        assert!(types_alike(&base, &set_of(&kind), &amended, &set_of(&kind)));
+        // The amendment adds a row: a key's number no longer says the same row.
+        assert!(types_alike(&base, &table, &base, &table));
+        assert!(!types_alike(&base, &table, &amended, &table));
+        assert!(!types_alike(&base, &kind, &amended, &set_of(&kind)));
     }
 
     /// A one-file program: an act and the given declarations.
