@@ -234,6 +234,10 @@ impl<'c> Evaluator<'c> {
     /// reads them (writes them out), no copy.
     pub fn run_in_place(&mut self, facts: Facts) -> Result<(), EvalError> {
         self.run_eager(facts);
+        // A lean plan decides a record only where nothing failed.
+        if self.lean_ran {
+            return Ok(());
+        }
         let compiled = self.compiled;
         let failed = (compiled.results.iter())
             .any(|r| self.flags[compiled.plan.alias[r.node as usize] as usize] == FAILED);
