@@ -523,7 +523,7 @@ fn evaluate_both(
     old_read: &Read<'_>,
     new_read: &Read<'_>,
     alike: bool,
-) -> Result<(Vec<Value>, Vec<Value>), String> {
+) -> BothResults {
     // Both revisions are tried, so that a record both refuse says why for each.
     let (old_facts, new_facts) = match alike {
         true => {
@@ -543,8 +543,33 @@ fn run_both(
     (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
     old_facts: Facts,
     new_facts: Facts,
-) -> Result<(Vec<Value>, Vec<Value>), String> {
-    match (ev_old.run(old_facts), ev_new.run(new_facts)) {
+) -> BothResults {
+    both(ev_old.run(old_facts), ev_new.run(new_facts))
+}
+
+/// One record's results under the old and the new revision, or why either
+/// revision could not evaluate it.
+type BothResults = Result<(Vec<Value>, Vec<Value>), String>;
+
+/// [`run_both`] on one record's facts, which are kept for an explanation: one
+/// copy for the second revision, and the first revision's back where its run
+/// gives them back ([`Evaluator::take_facts`]), a second copy otherwise.
+fn run_both_keeping(
+    (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
+    facts: Facts,
+) -> (BothResults, Facts) {
+    let for_new = facts.clone();
+    let old = ev_old.run(facts);
+    let kept = ev_old.take_facts().unwrap_or_else(|| for_new.clone());
+    (both(old, ev_new.run(for_new)), kept)
+}
+
+/// Both revisions' results, or why either has none.
+fn both(
+    old: Result<Vec<Value>, crate::eval::EvalError>,
+    new: Result<Vec<Value>, crate::eval::EvalError>,
+) -> BothResults {
+    match (old, new) {
         (Ok(a), Ok(b)) => Ok((a, b)),
         (a, b) => Err(failed(
             a.err().map(|e| e.to_string()),
@@ -983,9 +1008,9 @@ pub fn diff_population<R: Into<Record>>(
         if let (true, Ok(Record::Text(text))) = (alike, &record) {
             if let Ok(facts) = crate::facts::load_facts_from_str(&old.program, text) {
                 let id = facts.id.clone();
-                // Kept for a change's explanation: copying is cheaper than reading again.
-                let kept = facts.clone();
-                let results = run_both((&mut lean.0, &mut lean.1), facts.clone(), facts);
+                // Kept for a change's explanation: copying is cheaper than reading
+                // again, and a lean run gives its facts back with no copy.
+                let (results, kept) = run_both_keeping((&mut lean.0, &mut lean.1), facts);
                 let again = |ev: &mut Evaluator<'_>| explain(ev, Some(kept.clone()));
                 tally.add(
                     (&mut full.0, &mut full.1),
@@ -1036,7 +1061,7 @@ impl Tally {
         (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
         line: u64,
         id: Option<String>,
-        results: Result<(Vec<Value>, Vec<Value>), String>,
+        results: BothResults,
         memos: (
             impl FnOnce(&mut Evaluator<'_>),
             impl FnOnce(&mut Evaluator<'_>),

@@ -352,6 +352,18 @@ impl<'c> Evaluator<'c> {
         self.facts.as_ref().and_then(|f| f.id.as_deref())
     }
 
+    /// The facts of the last run, back, where the run left them as they were
+    /// given: a results-only run that its lean plan decided reads them in place
+    /// ([`Self::ran_lean`]); any other run moved them into the graph (`None`).
+    /// Afterwards [`Self::facts_id`] is `None`. For a caller that evaluates the
+    /// same facts again (under another revision), or keeps them.
+    pub fn take_facts(&mut self) -> Option<Facts> {
+        match self.lean_ran {
+            true => self.facts.take(),
+            false => None,
+        }
+    }
+
     /// The value of a node, if the last run computed it reading the rules left to
     /// right: a condition's operands after the first false one of an `and`, the rules
     /// after the first that applied, the branch of an `if` not taken have none.

@@ -150,6 +150,41 @@ mod tests {
         }
     }
 
+    /// A record the lean plan decides gives its facts back unchanged; a run
+    /// that moved them into the graph does not, and a record the lean plan
+    /// gives up on is decided by the native plan, which moves them.
+    #[test]
+    fn a_lean_run_gives_its_facts_back() {
+        let c = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
+        let doc = std::fs::read_to_string(root().join("examples/acme-energia.json")).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        let facts = load_facts(&c.program, &doc).unwrap();
+        let mut lean = Evaluator::new(&c).results_only();
+        lean.run(facts.clone()).unwrap();
+        assert!(lean.ran_lean());
+        assert_eq!(lean.take_facts().as_ref(), Some(&facts));
+        assert_eq!(lean.facts_id(), None);
+        let mut ordinary = Evaluator::new(&c);
+        ordinary.run(facts.clone()).unwrap();
+        assert_eq!(ordinary.take_facts(), None);
+        assert!(ordinary.facts_id().is_some());
+        let c = compile(&failing(), Date::parse("2025-01-01").unwrap()).unwrap();
+        let given = documents(&c, include_str!("../../tests/policies/failing.jsonl"));
+        let mut gave_up = 0;
+        for (_, facts) in given {
+            let mut lean = Evaluator::new(&c).results_only();
+            let _ = lean.run(facts.clone());
+            let back = lean.take_facts();
+            assert_eq!(back.is_some(), lean.ran_lean());
+            assert!(back.is_none_or(|b| b == facts));
+            gave_up += usize::from(!lean.ran_lean());
+        }
+        assert!(
+            gave_up > 0,
+            "some record of failing.jsonl is left to the native plan"
+        );
+    }
+
     #[test]
     fn native_plans_fail_where_the_interpreter_does() {
         let c = compile(&failing(), Date::parse("2025-01-01").unwrap()).unwrap();
