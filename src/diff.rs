@@ -544,7 +544,7 @@ fn run_both(
     old_facts: Facts,
     new_facts: Facts,
 ) -> BothResults {
-    both(ev_old.run(old_facts), ev_new.run(new_facts))
+    results_of_both(ev_old.run(old_facts), ev_new.run(new_facts))
 }
 
 /// One record's results under the old and the new revision, or why either
@@ -561,11 +561,11 @@ fn run_both_keeping(
     let for_new = facts.clone();
     let old = ev_old.run(facts);
     let kept = ev_old.take_facts().unwrap_or_else(|| for_new.clone());
-    (both(old, ev_new.run(for_new)), kept)
+    (results_of_both(old, ev_new.run(for_new)), kept)
 }
 
 /// Both revisions' results, or why either has none.
-fn both(
+fn results_of_both(
     old: Result<Vec<Value>, crate::eval::EvalError>,
     new: Result<Vec<Value>, crate::eval::EvalError>,
 ) -> BothResults {

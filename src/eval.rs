@@ -355,8 +355,8 @@ impl<'c> Evaluator<'c> {
     /// The facts of the last run, back, where the run left them as they were
     /// given: a results-only run that its lean plan decided reads them in place
     /// ([`Self::ran_lean`]); any other run moved them into the graph (`None`).
-    /// Afterwards [`Self::facts_id`] is `None`. For a caller that evaluates the
-    /// same facts again (under another revision), or keeps them.
+    /// Once they are given back, [`Self::facts_id`] is `None`. For a caller that
+    /// evaluates the same facts again (under another revision), or keeps them.
     pub fn take_facts(&mut self) -> Option<Facts> {
         match self.lean_ran {
             true => self.facts.take(),

@@ -205,7 +205,10 @@ impl<'c> Lean<'c> {
         let mut collected: Vec<(u32, &[u32], Option<u32>)> = Vec::new();
         for r in &self.compiled.results {
             let s = self.slot(r.node);
-            if let Some(Step::Collect { rules, default, .. }) = self.collect_step(s) {
+            let Some(Step::Collect { rules, default, .. }) = self.collect_step(s) else {
+                continue;
+            };
+            if !collected.iter().any(|(t, ..)| *t == s) {
                 let rules = self.compiled.plan.operands(*rules);
                 collected.push((s, rules, *default));
             }
@@ -213,9 +216,20 @@ impl<'c> Lean<'c> {
         collected
     }
 
-    /// The `Collect` step of a set-valued outcome in slot `s`, if the plan has one.
+    /// The `Collect` step of a set-valued outcome in slot `s`, if the plan has one
+    /// and its default (if any) is a constant: a default the run would have to
+    /// compute makes the outcome one the written code gives up on.
     fn collect_step(&self, s: u32) -> Option<&'c Step> {
-        if !matches!(self.op(s), Op::Outcome { collect: true, .. }) {
+        let Op::Outcome {
+            collect: true,
+            default,
+            ..
+        } = self.op(s)
+        else {
+            return None;
+        };
+        let computed = |d: &u32| !matches!(self.op(self.slot(*d)), Op::Const(_));
+        if default.as_ref().is_some_and(computed) {
             return None;
         }
         (self.compiled.plan.steps.iter())
@@ -265,8 +279,8 @@ impl<'c> Lean<'c> {
                 let _ = writeln!(out, "    s{s}: Option<{}>,", self.repr(s).rust_type());
             }
         }
-        for (c, words) in self.masked_collections() {
-            let _ = writeln!(out, "    k{c}: Option<[u64; {words}]>,");
+        for (c, rows) in self.masked_collections() {
+            let _ = writeln!(out, "    k{c}: Option<[u64; {}]>,", mask_words(rows));
         }
         out.push_str("}\n");
     }
@@ -442,9 +456,9 @@ impl<'c> Lean<'c> {
     }
 
     /// For an `any` or `all` over the table keys of a collection read once per
-    /// record: the collection's slot and the number of 64-bit words a mask of
-    /// the table's rows takes. Such an aggregate is answered by the collection's
-    /// key mask (made once) against the mask of the rows that match.
+    /// record: the collection's slot and the number of rows of its table. Such
+    /// an aggregate is answered by the collection's key mask (made once) against
+    /// the mask of the rows that match.
     fn masked(&self, s: u32) -> Option<(u32, usize)> {
         let Op::TableAggregate {
             kind,
@@ -456,8 +470,7 @@ impl<'c> Lean<'c> {
         };
         let c = self.slot(*collection);
         let truth = matches!(kind, AggKind::Any | AggKind::All);
-        (truth && !self.scoped(c) && self.repr(c) == Repr::Ref)
-            .then(|| (c, matches.len().div_ceil(64).max(1)))
+        (truth && !self.scoped(c) && self.repr(c) == Repr::Ref).then_some((c, matches.len()))
     }
 
     /// The aggregates answered by masks.
@@ -467,7 +480,7 @@ impl<'c> Lean<'c> {
             .filter_map(|s| Some((s, self.masked(s)?)))
     }
 
-    /// The collections whose key masks are made, with their widths.
+    /// The collections whose key masks are made, with their tables' rows.
     fn masked_collections(&self) -> Vec<(u32, usize)> {
         let mut collections: Vec<(u32, usize)> = self.masked_slots().map(|(_, m)| m).collect();
         collections.sort_unstable();
@@ -477,11 +490,11 @@ impl<'c> Lean<'c> {
 
     /// The mask of the rows each masked aggregate keeps.
     fn row_masks(&self, out: &mut String) {
-        for (s, (_, words)) in self.masked_slots() {
+        for (s, (_, rows)) in self.masked_slots() {
             let Op::TableAggregate { matches, .. } = self.op(s) else {
                 unreachable!("masked_slots yields table aggregates")
             };
-            let mut mask = vec![0u64; words];
+            let mut mask = vec![0u64; mask_words(rows)];
             for (row, _) in matches.iter().enumerate().filter(|(_, m)| **m) {
                 mask[row / 64] |= 1 << (row % 64);
             }
@@ -497,12 +510,13 @@ impl<'c> Lean<'c> {
 
     /// `k{c}`: the key mask of collection `c`, made on first reading.
     fn key_mask_fns(&self, out: &mut String) {
-        for (c, words) in self.masked_collections() {
+        for (c, rows) in self.masked_collections() {
+            let words = mask_words(rows);
             let _ = write!(
                 out,
                 "#[inline(always)]\nfn k{c}(&mut self) -> Option<[u64; {words}]> {{\n    \
                  if let Some(m) = self.m.k{c} {{ return Some(m); }}\n    \
-                 let m = key_mask::<{words}>({})?;\n    \
+                 let m = key_mask::<{words}>({}, {rows})?;\n    \
                  self.m.k{c} = Some(m);\n    Some(m)\n}}\n",
                 self.get(c, Repr::Ref)
             );
@@ -617,6 +631,11 @@ impl<'c> Lean<'c> {
         let _ = write!(code, "        }}\n        {answer}\n    }}");
         code
     }
+}
+
+/// The 64-bit words of a mask of a table's rows (one at least).
+fn mask_words(rows: usize) -> usize {
+    rows.div_ceil(64).max(1)
 }
 
 fn aggregate_repr(kind: AggKind) -> Repr {

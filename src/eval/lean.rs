@@ -75,15 +75,18 @@ pub(crate) fn table_count(c: &Compiled, n: u32, collection: &Value) -> Option<De
 }
 
 /// The mask of the table keys in a list or set (bit `k` for key `k`); `None`
-/// if it is not one, or holds anything but keys of a table of at most `64 * W`
-/// rows.
+/// if it is not one, or holds anything but keys of a table of `rows` rows (at
+/// most `64 * W`).
 #[inline]
-pub(crate) fn key_mask<const W: usize>(collection: &Value) -> Option<[u64; W]> {
+pub(crate) fn key_mask<const W: usize>(collection: &Value, rows: usize) -> Option<[u64; W]> {
     let mut mask = [0u64; W];
     for element in elements(collection)? {
         let Value::Key(k) = element else {
             return None;
         };
+        if *k as usize >= rows {
+            return None;
+        }
         *mask.get_mut(*k as usize / 64)? |= 1 << (k % 64);
     }
     Some(mask)
@@ -185,7 +188,7 @@ mod tests {
         let rows: [u64; 2] = [1 << 3, 1 << (70 - 64)];
         for ks in [&[][..], &[3], &[70], &[3, 70], &[3, 4], &[99], &[70, 70, 5]] {
             let list = keys(ks);
-            let mask = key_mask::<2>(&list).unwrap();
+            let mask = key_mask::<2>(&list, 100).unwrap();
             let elements = elements(&list).unwrap();
             let any = keys_hold(crate::ast::AggKind::Any, &matches, elements);
             let all = keys_hold(crate::ast::AggKind::All, &matches, elements);
@@ -195,13 +198,12 @@ mod tests {
     }
 
     #[test]
-    fn a_key_mask_gives_up_on_what_is_not_a_key_of_its_width() {
-        assert_eq!(key_mask::<1>(&keys(&[64])), None);
-        assert_eq!(
-            key_mask::<1>(&Value::List(std::sync::Arc::new(vec![Value::Bool(true)]))),
-            None
-        );
-        assert_eq!(key_mask::<1>(&Value::Bool(true)), None);
-        assert_eq!(key_mask::<1>(&keys(&[0, 63])), Some([1 | 1 << 63]));
+    fn a_key_mask_gives_up_on_what_is_not_a_key_of_its_table() {
+        assert_eq!(key_mask::<1>(&keys(&[64]), 100), None);
+        assert_eq!(key_mask::<1>(&keys(&[5]), 5), None);
+        let not_a_key = Value::List(std::sync::Arc::new(vec![Value::Bool(true)]));
+        assert_eq!(key_mask::<1>(&not_a_key, 64), None);
+        assert_eq!(key_mask::<1>(&Value::Bool(true), 64), None);
+        assert_eq!(key_mask::<1>(&keys(&[0, 63]), 64), Some([1 | 1 << 63]));
     }
 }

@@ -3010,14 +3010,14 @@ fn results(&mut self) -> Option<([Value; 7], [u64; 4])> {
 #[inline(always)]
 fn k184(&mut self) -> Option<[u64; 2]> {
     if let Some(m) = self.m.k184 { return Some(m); }
-    let m = key_mask::<2>(self.s184()?)?;
+    let m = key_mask::<2>(self.s184()?, 69)?;
     self.m.k184 = Some(m);
     Some(m)
 }
 #[inline(always)]
 fn k341(&mut self) -> Option<[u64; 2]> {
     if let Some(m) = self.m.k341 { return Some(m); }
-    let m = key_mask::<2>(self.s341()?)?;
+    let m = key_mask::<2>(self.s341()?, 69)?;
     self.m.k341 = Some(m);
     Some(m)
 }
@@ -8548,14 +8548,14 @@ fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
 #[inline(always)]
 fn k184(&mut self) -> Option<[u64; 2]> {
     if let Some(m) = self.m.k184 { return Some(m); }
-    let m = key_mask::<2>(self.s184()?)?;
+    let m = key_mask::<2>(self.s184()?, 69)?;
     self.m.k184 = Some(m);
     Some(m)
 }
 #[inline(always)]
 fn k355(&mut self) -> Option<[u64; 2]> {
     if let Some(m) = self.m.k355 { return Some(m); }
-    let m = key_mask::<2>(self.s355()?)?;
+    let m = key_mask::<2>(self.s355()?, 69)?;
     self.m.k355 = Some(m);
     Some(m)
 }

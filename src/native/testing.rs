@@ -3220,14 +3220,14 @@ fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
 #[inline(always)]
 fn k184(&mut self) -> Option<[u64; 2]> {
     if let Some(m) = self.m.k184 { return Some(m); }
-    let m = key_mask::<2>(self.s184()?)?;
+    let m = key_mask::<2>(self.s184()?, 70)?;
     self.m.k184 = Some(m);
     Some(m)
 }
 #[inline(always)]
 fn k355(&mut self) -> Option<[u64; 2]> {
     if let Some(m) = self.m.k355 { return Some(m); }
-    let m = key_mask::<2>(self.s355()?)?;
+    let m = key_mask::<2>(self.s355()?, 70)?;
     self.m.k355 = Some(m);
     Some(m)
 }
@@ -8810,14 +8810,14 @@ fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
 #[inline(always)]
 fn k184(&mut self) -> Option<[u64; 2]> {
     if let Some(m) = self.m.k184 { return Some(m); }
-    let m = key_mask::<2>(self.s184()?)?;
+    let m = key_mask::<2>(self.s184()?, 69)?;
     self.m.k184 = Some(m);
     Some(m)
 }
 #[inline(always)]
 fn k348(&mut self) -> Option<[u64; 2]> {
     if let Some(m) = self.m.k348 { return Some(m); }
-    let m = key_mask::<2>(self.s348()?)?;
+    let m = key_mask::<2>(self.s348()?, 69)?;
     self.m.k348 = Some(m);
     Some(m)
 }
