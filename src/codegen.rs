@@ -561,3 +561,49 @@ fn call(step: &Step, plan: &Plan) -> String {
         } => format!("ev.collect({node}, {}, {default:?});", list(rules)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::native_source;
+    use crate::policy::PolicySource;
+
+    /// A set-valued outcome that a reported definition also names shares its
+    /// slot: the lean plan collects it once. One whose default is a fact is
+    /// left to the native plan (the lean plan never computes the default).
+    #[test]
+    fn the_lean_plan_collects_each_set_valued_outcome_once() {
+        let mut source = PolicySource::default();
+        source.add(
+            "policies/t/act.law",
+            "act t {\n  in force from 2025-01-01\n}\n\
+             enum Color { red, blue }\n\
+             fact warm: bool\n\
+             fact chosen: set of Color\n\
+             outcome colors: set of Color\n\
+             rule r1 cite \"art. 1\" when warm then colors includes red\n\
+             rule r2 cite \"art. 2\" when not warm then colors includes blue\n\
+             define same_colors: set of Color cite \"art. 3\" = colors\n\
+             report same_colors\n\
+             outcome picked: set of Color otherwise chosen\n\
+             rule p1 cite \"art. 4\" when warm then picked includes red\n",
+        );
+        let written = native_source(&[source], &[]).expect("compiles");
+        let lean = &written[written.find("pub(super) fn lean").expect("a lean plan")..];
+        let collected: Vec<&str> = (lean.lines())
+            .filter(|l| l.contains("ev.collect_applying("))
+            .collect();
+        assert_eq!(collected.len(), 1, "{collected:?}");
+        let bound = lean
+            .lines()
+            .find(|l| l.contains("let (["))
+            .expect("results bound");
+        let names: Vec<&str> = (bound.split(|c: char| !c.is_alphanumeric()))
+            .filter(|w| w.starts_with('a') || w.starts_with('v'))
+            .filter(|w| w.len() > 1 && w[1..].chars().all(|c| c.is_ascii_digit()))
+            .collect();
+        let mut distinct = names.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(names.len(), distinct.len(), "a name bound twice: {bound}");
+    }
+}
