@@ -421,7 +421,7 @@ impl<'c> Evaluator<'c> {
     pub fn read_for(&self, root: u32) -> Vec<bool> {
         let mut marks = Vec::new();
         let reading = reach::Reading {
-            value: &|m| self.memo(m),
+            value: |m| self.memo(m),
             every_element: true,
         };
         reach::reached_from([root], &reading, self, &mut marks);

@@ -8,6 +8,9 @@ pub struct SourceFile {
     /// The path as the user should see it in diagnostics.
     pub name: String,
     pub text: Arc<str>,
+    /// Where each line starts (a byte offset), so that a position's line is a
+    /// binary search: traces ask for the place of every step they show.
+    line_starts: Vec<u32>,
 }
 
 /// Index of a file in a [`SourceMap`].
@@ -57,9 +60,15 @@ pub struct SourceMap {
 
 impl SourceMap {
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<Arc<str>>) -> FileId {
+        let text: Arc<str> = text.into();
+        let after_newlines = (text.bytes().enumerate())
+            .filter(|(_, b)| *b == b'\n')
+            .map(|(i, _)| i as u32 + 1);
+        let line_starts = std::iter::once(0).chain(after_newlines).collect();
         self.files.push(SourceFile {
             name: name.into(),
-            text: text.into(),
+            text,
+            line_starts,
         });
         FileId(self.files.len() as u32 - 1)
     }
@@ -90,10 +99,11 @@ impl SourceMap {
 
     /// 1-based line and column of the span's start.
     pub fn line_col(&self, span: Span) -> (usize, usize) {
-        let text = &self.file(span.file).text;
-        let upto = &text[..(span.start as usize).min(text.len())];
-        let line = upto.matches('\n').count() + 1;
-        let col = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let file = self.file(span.file);
+        let upto = (span.start as usize).min(file.text.len());
+        let line = file.line_starts.partition_point(|s| *s as usize <= upto);
+        let start = file.line_starts[line - 1] as usize;
+        let col = file.text[start..upto].chars().count() + 1;
         (line, col)
     }
 
@@ -101,5 +111,40 @@ impl SourceMap {
     pub fn location(&self, span: Span) -> String {
         let (line, col) = self.line_col(span);
         format!("{}:{}:{}", self.file(span.file).name, line, col)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{SourceMap, Span};
+
+    /// Line and column as counted from the start of the text, for comparison.
+    fn counted(text: &str, at: usize) -> (usize, usize) {
+        let upto = &text[..at];
+        let line = upto.matches('\n').count() + 1;
+        let col = upto.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        (line, col)
+    }
+
+    #[test]
+    fn line_and_column_are_those_counted_from_the_start() {
+        for text in [
+            "",
+            "\n",
+            "rule a\n\n  when è vero\nthen «x»\n",
+            "no newline at the end",
+            "\n\nà\n",
+        ] {
+            let mut map = SourceMap::default();
+            let file = map.add("t.law", text);
+            let boundaries = (0..=text.len()).filter(|i| text.is_char_boundary(*i));
+            for at in boundaries {
+                let span = Span::new(file, at, at);
+                assert_eq!(map.line_col(span), counted(text, at), "{text:?} at {at}");
+            }
+            // A start past the end is read as the end.
+            let past = Span::new(file, text.len() + 3, text.len() + 3);
+            assert_eq!(map.line_col(past), counted(text, text.len()));
+        }
     }
 }

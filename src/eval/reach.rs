@@ -16,16 +16,17 @@ use crate::value::Value;
 pub(super) fn reached(ev: &Evaluator<'_>, marks: &mut Vec<bool>) {
     let results = ev.compiled.results.iter().map(|r| r.node);
     let reading = Reading {
-        value: &|m| Some(ev.slot(m)),
+        value: |m| Some(ev.slot(m)),
         every_element: false,
     };
     reached_from(results, &reading, ev, marks);
 }
 
-/// How the walk decides what a node read.
-pub(super) struct Reading<'r, 'v> {
+/// How the walk decides what a node read. Generic over how a value is found,
+/// so that the walk, which asks for it several times a node, calls it inline.
+pub(super) struct Reading<F> {
     /// A node's value in the run; `None` if the run did not compute it.
-    pub value: &'r dyn Fn(u32) -> Option<&'v Value>,
+    pub value: F,
     /// Whether an aggregate read its filter and body, and all they read, for
     /// every element: the slots hold one element's values only (the last read
     /// eagerly, the last kept on demand), and another element may have read
@@ -36,9 +37,9 @@ pub(super) struct Reading<'r, 'v> {
 /// Sets `marks` to the nodes the reading of `roots` computed, deciding the
 /// short-circuits on the values `reading` gives; a node without a value was not
 /// computed, and what it reads is not followed.
-pub(super) fn reached_from(
+pub(super) fn reached_from<'v, F: Fn(u32) -> Option<&'v Value>>(
     roots: impl IntoIterator<Item = u32>,
-    reading: &Reading<'_, '_>,
+    reading: &Reading<F>,
     ev: &Evaluator<'_>,
     marks: &mut Vec<bool>,
 ) {
@@ -61,8 +62,13 @@ pub(super) fn reached_from(
 /// Marks the operands node `n`'s reading would have computed, deciding its
 /// short-circuits on `reading`. The operands are the node's own, not the slots
 /// they share (a definition is marked, then its body).
-fn mark_operands(ev: &Evaluator<'_>, reading: &Reading<'_, '_>, n: u32, marks: &mut [bool]) {
-    let value = reading.value;
+fn mark_operands<'v, F: Fn(u32) -> Option<&'v Value>>(
+    ev: &Evaluator<'_>,
+    reading: &Reading<F>,
+    n: u32,
+    marks: &mut [bool],
+) {
+    let value = &reading.value;
     let is_true = |m: u32| matches!(value(m), Some(Value::Bool(true)));
     let mut mark = |m: u32| marks[m as usize] = true;
     match &ev.compiled.node(n).op {
