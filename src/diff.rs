@@ -484,9 +484,10 @@ pub struct FailedRecord {
 /// change keeps none.
 fn explain(ev: &mut Evaluator<'_>, facts: Option<Facts>) {
     if let Some(facts) = facts {
-        let again = facts.clone();
+        // A copy for the on-demand run, only where there will be one.
+        let again = (!ev.compiled.plan.reach_is_exact).then(|| facts.clone());
         let _ = ev.run(facts);
-        exact_memo(ev, || Some(again));
+        exact_memo(ev, || again);
     }
 }
 
@@ -535,15 +536,6 @@ fn evaluate_both(
             (a, b) => return Err(failed(a.err(), b.err())),
         },
     };
-    run_both((ev_old, ev_new), old_facts, new_facts)
-}
-
-/// Runs each revision on its facts; the error names the revision.
-fn run_both(
-    (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
-    old_facts: Facts,
-    new_facts: Facts,
-) -> BothResults {
     results_of_both(ev_old.run(old_facts), ev_new.run(new_facts))
 }
 
@@ -551,9 +543,10 @@ fn run_both(
 /// revision could not evaluate it.
 type BothResults = Result<(Vec<Value>, Vec<Value>), String>;
 
-/// [`run_both`] on one record's facts, which are kept for an explanation: one
-/// copy for the second revision, and the first revision's back where its run
-/// gives them back ([`Evaluator::take_facts`]), a second copy otherwise.
+/// Runs both revisions on one record's facts, which are kept for an
+/// explanation: one copy for the second revision, and the first revision's
+/// back where its run gives them back ([`Evaluator::take_facts`]), a second
+/// copy otherwise.
 fn run_both_keeping(
     (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
     facts: Facts,
@@ -564,7 +557,8 @@ fn run_both_keeping(
     (results_of_both(old, ev_new.run(for_new)), kept)
 }
 
-/// Both revisions' results, or why either has none.
+/// Both revisions' results, or why either has none (the error names the
+/// revision).
 fn results_of_both(
     old: Result<Vec<Value>, crate::eval::EvalError>,
     new: Result<Vec<Value>, crate::eval::EvalError>,
@@ -606,48 +600,52 @@ fn load(ev: &Evaluator<'_>, read: &Read<'_>) -> Result<Facts, String> {
 /// Pairs the results of two revisions by key, once, so that each record is
 /// compared value by value, and turned into JSON only where it changed.
 struct Comparer {
-    /// Key, index in the old results, index in the new results.
-    keys: Vec<(String, Option<usize>, Option<usize>)>,
-    /// Per key: whether both revisions hold its values alike
+    keys: Vec<PairedResult>,
+}
+
+/// One result key and where each revision has it.
+struct PairedResult {
+    key: String,
+    /// The result's index in the old and in the new results.
+    old: Option<usize>,
+    new: Option<usize>,
+    /// Whether both revisions hold its values alike
     /// ([`crate::facts::types_alike`]), so that equal values are the same
     /// result with no lookup of names.
-    alike: Vec<bool>,
+    alike: bool,
 }
 
 impl Comparer {
     fn new(old: &Compiled, new: &Compiled) -> Comparer {
         let position = |c: &Compiled, k: &str| c.results.iter().position(|r| r.key == k);
-        let mut keys: Vec<(String, Option<usize>, Option<usize>)> = old
-            .results
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.key.clone(), Some(i), position(new, &r.key)))
-            .collect();
-        keys.extend(
-            new.results
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| position(old, &r.key).is_none())
-                .map(|(i, r)| (r.key.clone(), None, Some(i))),
-        );
-        let alike = (keys.iter())
-            .map(|(_, a, b)| match (a, b) {
-                (Some(a), Some(b)) => crate::facts::types_alike(
-                    &old.program,
-                    &old.results[*a].ty,
-                    &new.program,
-                    &new.results[*b].ty,
-                ),
-                _ => false,
+        let in_old = (old.results.iter().enumerate())
+            .map(|(i, r)| (r.key.clone(), Some(i), position(new, &r.key)));
+        let only_in_new = (new.results.iter().enumerate())
+            .filter(|(_, r)| position(old, &r.key).is_none())
+            .map(|(i, r)| (r.key.clone(), None, Some(i)));
+        let keys = (in_old.chain(only_in_new))
+            .map(|(key, a, b)| PairedResult {
+                alike: match (a, b) {
+                    (Some(a), Some(b)) => crate::facts::types_alike(
+                        &old.program,
+                        &old.results[a].ty,
+                        &new.program,
+                        &new.results[b].ty,
+                    ),
+                    _ => false,
+                },
+                key,
+                old: a,
+                new: b,
             })
             .collect();
-        Comparer { keys, alike }
+        Comparer { keys }
     }
 
     /// The nodes of the result `key` in both revisions, if both have it.
     fn nodes(&self, key: &str, (old, new): (&Compiled, &Compiled)) -> Option<(u32, u32)> {
-        let (_, a, b) = self.keys.iter().find(|(k, ..)| k == key)?;
-        Some((old.results[(*a)?].node, new.results[(*b)?].node))
+        let paired = self.keys.iter().find(|p| p.key == key)?;
+        Some((old.results[paired.old?].node, new.results[paired.new?].node))
     }
 
     fn changes(&self, old: (&Compiled, &[Value]), new: (&Compiled, &[Value])) -> Changes {
@@ -660,15 +658,15 @@ impl Comparer {
         let json = |v: Option<(&Program, &crate::program::Type, &Value)>| {
             v.map_or(Json::Null, |(p, t, v)| to_json(p, t, v))
         };
-        (self.keys.iter().zip(&self.alike))
-            .filter_map(|((key, a, b), alike)| {
-                let (x, y) = (side(old, *a), side(new, *b));
+        (self.keys.iter())
+            .filter_map(|paired| {
+                let (x, y) = (side(old, paired.old), side(new, paired.new));
                 let same = match (x, y) {
-                    (Some(x), Some(y)) => (*alike && x.2 == y.2) || same_value(x, y),
+                    (Some(x), Some(y)) => (paired.alike && x.2 == y.2) || same_value(x, y),
                     _ => false,
                 };
                 (!same)
-                    .then(|| (key.clone(), json(x), json(y)))
+                    .then(|| (paired.key.clone(), json(x), json(y)))
                     .filter(|(_, x, y)| x != y)
             })
             .collect()
