@@ -140,7 +140,7 @@ pub struct Evaluator<'c> {
     locals: Vec<Value>,
     /// The sets of `Collect` steps already made, by outcome node: (rules
     /// applying, set).
-    sets: Vec<Vec<(u64, Value)>>,
+    sets: Vec<rustc_hash::FxHashMap<u64, Value>>,
     facts: Option<Facts>,
     as_of: Date,
     /// The plan compiled to Rust, if the bundled rules had this one: run in place
@@ -187,7 +187,7 @@ impl<'c> Evaluator<'c> {
             reached: RefCell::new(Vec::new()),
             reached_known: Cell::new(false),
             locals: Vec::new(),
-            sets: vec![Vec::new(); compiled.node_count()],
+            sets: vec![Default::default(); compiled.node_count()],
             facts: None,
             native: native.map(|(run, _)| run),
             lean: native.map(|(_, lean)| lean),

@@ -143,3 +143,62 @@ fn the_bundled_rules_read_only_constants_and_facts_inside_aggregates() {
         assert!(c.plan.reach_is_exact);
     }
 }
+
+/// Ten rules that each add a mark of their own: 1,024 sets, more than an
+/// evaluator keeps (256 per outcome, made again when full).
+const MARKS: &str = r#"
+act t {
+  cited as "L. 1/2024"
+  in force from 2024-01-01
+}
+enum Mark { m0, m1, m2, m3, m4, m5, m6, m7, m8, m9 }
+fact b0: bool
+fact b1: bool
+fact b2: bool
+fact b3: bool
+fact b4: bool
+fact b5: bool
+fact b6: bool
+fact b7: bool
+fact b8: bool
+fact b9: bool
+outcome marks: set of Mark
+rule r0 cite "art. 1" when b0 then marks includes m0
+rule r1 cite "art. 1" when b1 then marks includes m1
+rule r2 cite "art. 1" when b2 then marks includes m2
+rule r3 cite "art. 1" when b3 then marks includes m3
+rule r4 cite "art. 1" when b4 then marks includes m4
+rule r5 cite "art. 1" when b5 then marks includes m5
+rule r6 cite "art. 1" when b6 then marks includes m6
+rule r7 cite "art. 1" when b7 then marks includes m7
+rule r8 cite "art. 1" when b8 then marks includes m8
+rule r9 cite "art. 1" when b9 then marks includes m9
+"#;
+
+#[test]
+fn an_evaluator_gives_every_combination_of_rules_its_own_set_however_many() {
+    let mut source = PolicySource::default();
+    source.add("policies/t/act.law", MARKS);
+    let c = compile(&source, Date::parse("2025-01-01").unwrap()).unwrap_or_else(|e| {
+        panic!(
+            "{}",
+            lexnis::diagnostic::render_all(&e.diagnostics, &e.sources, Default::default())
+        )
+    });
+    let mut reused = Evaluator::new(&c);
+    // Every combination, twice over: the second pass meets sets made before the
+    // evaluator started over.
+    for applying in (0..1024u32).chain(0..1024) {
+        let doc: serde_json::Map<String, serde_json::Value> = (0..10)
+            .map(|k| (format!("b{k}"), json!(applying >> k & 1 == 1)))
+            .collect();
+        let doc = serde_json::Value::Object(doc);
+        let values = reused.run(load_facts(&c.program, &doc).unwrap()).unwrap();
+        let shown = lexnis::render::result_json(&reused, &values, None)["marks"].clone();
+        let want: Vec<String> = (0..10)
+            .filter(|k| applying >> k & 1 == 1)
+            .map(|k| format!("m{k}"))
+            .collect();
+        assert_eq!(shown, json!(want), "on {doc}");
+    }
+}

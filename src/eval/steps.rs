@@ -329,26 +329,15 @@ impl<'c> Evaluator<'c> {
         if let (0, Some(d)) = (applying, default) {
             return self.copy(node, d);
         }
-        // Each outcome keeps the sets it has made, the most used first (an entry
-        // found moves one place up); a policy whose outcomes meet ever new
-        // combinations of rules would make them grow without end: they are
-        // bounded, and made again when full.
+        // Each outcome keeps the sets it has made, by the rules that apply; a
+        // policy whose outcomes meet ever new combinations of rules would make
+        // them grow without end: they are bounded, and made again when full.
+        let compiled = self.compiled;
         let made = &mut self.sets[node as usize];
-        let found = match made.iter().position(|(a, _)| *a == applying) {
-            Some(0) => 0,
-            Some(i) => {
-                made.swap(i - 1, i);
-                i - 1
-            }
-            None => {
-                if made.len() >= 256 {
-                    made.clear();
-                }
-                made.push((applying, collected_set(self.compiled, node, applying)));
-                made.len() - 1
-            }
-        };
-        let set = &made[found].1;
+        if made.len() >= 256 && !made.contains_key(&applying) {
+            made.clear();
+        }
+        let set = (made.entry(applying)).or_insert_with(|| collected_set(compiled, node, applying));
         // Most records meet the combination the last one met: the slot already
         // holds the same set, with no reference to count again.
         if !same_shared(&self.memo[node as usize], set) {
