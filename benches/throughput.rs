@@ -162,15 +162,12 @@ fn main() {
         n,
         secs,
     );
-    let t = Instant::now();
-    for f in &typed {
-        sink += usize::from(reference::decide(f, TODAY).in_scope);
-    }
-    let hand_eval = report(
-        "reference: hand-written rules, evaluation alone",
-        n,
-        t.elapsed().as_secs_f64(),
-    );
+    let secs = best_of_two(|| {
+        for f in &typed {
+            sink += usize::from(reference::decide(f, TODAY).in_scope);
+        }
+    });
+    let hand_eval = report("reference: hand-written rules, evaluation alone", n, secs);
     let secs = best_of_two(|| {
         std::thread::scope(|s| {
             for part in lines.chunks(n.div_ceil(cores)) {
@@ -258,22 +255,27 @@ fn main() {
     // As the library's users evaluate many entities: one evaluator, one vector
     // of results reused; results and the rules that applied, as a compact
     // trace lists them (what the hand-written rules decide), and no more.
-    // The facts are taken back after each run and dropped after the timer, as
-    // the hand-written rules borrow theirs and drop them after theirs.
+    // The facts are taken back after each run, as the hand-written rules
+    // borrow theirs, and run again: the shorter of two runs, as for the
+    // hand-written rules (one run only if a record's facts were not given back).
     let mut ev = Evaluator::new(&compiled).results_only();
     let mut values = Vec::new();
-    let mut kept = Vec::with_capacity(n);
-    let t = Instant::now();
-    for f in facts {
-        ev.run_into(f, &mut values).unwrap();
-        kept.push(ev.take_facts());
+    let mut facts: Vec<_> = facts.into_iter().map(Some).collect();
+    let mut secs = f64::MAX;
+    for _ in 0..2 {
+        if facts.iter().any(Option::is_none) {
+            break;
+        }
+        let t = Instant::now();
+        for slot in facts.iter_mut() {
+            let f = slot.take().expect("every record's facts were given back");
+            ev.run_into(f, &mut values).unwrap();
+            *slot = ev.take_facts();
+        }
+        secs = secs.min(t.elapsed().as_secs_f64());
     }
-    let eval_alone = report(
-        "lexnis: evaluation alone (facts already loaded)",
-        n,
-        t.elapsed().as_secs_f64(),
-    );
-    drop(kept);
+    let eval_alone = report("lexnis: evaluation alone (facts already loaded)", n, secs);
+    drop(facts);
     let all = report(
         "lexnis batch: all cores, parsing, no trace, JSON out",
         n,
