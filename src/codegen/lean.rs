@@ -173,9 +173,15 @@ impl<'c> Lean<'c> {
         self.entry(out);
         self.memo(out);
         self.row_masks(out);
-        out.push_str(
-            "struct Run<'a> {\n    p: LeanParts<'a>,\n    m: Memo<'a>,\n}\n\
-             impl<'a> Run<'a> {\n",
+        // Arrays whose lengths the written code knows: the compiler checks
+        // each constant index when it builds, not each time it runs.
+        let (nodes, facts) = (self.reached.len(), self.compiled.program.facts.len());
+        let _ = write!(
+            out,
+            "struct Run<'a> {{\n    facts: &'a [Value; {facts}],\n    \
+             consts: &'a [Value; {nodes}],\n    flags: &'a mut [u8; {nodes}],\n    \
+             compiled: &'a crate::lower::Compiled,\n    m: Memo<'a>,\n}}\n\
+             impl<'a> Run<'a> {{\n"
         );
         self.results(out);
         self.key_mask_fns(out);
@@ -245,7 +251,10 @@ impl<'c> Lean<'c> {
             out,
             "pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {{\n    \
              let ([{}], [{}]) = {{\n        let Some(p) = ev.lean_parts() else {{ return false; }};\n        \
-             let mut run = Run {{ p, m: Memo::default() }};\n        \
+             let (Ok(facts), Ok(consts), Ok(flags)) = \
+             (p.facts.try_into(), p.consts.try_into(), p.flags.try_into()) \
+             else {{ return false; }};\n        \
+             let mut run = Run {{ facts, consts, flags, compiled: p.compiled, m: Memo::default() }};\n        \
              match run.results() {{ Some(v) => v, None => return false }}\n    }};\n",
             names.join(", "),
             applying.join(", ")
@@ -346,11 +355,11 @@ impl<'c> Lean<'c> {
         }
         match (repr, self.traced[s as usize]) {
             (Repr::Bool, true) => {
-                let _ = writeln!(out, "    self.p.flags[{s}] = u8::from(v);");
+                let _ = writeln!(out, "    self.flags[{s}] = u8::from(v);");
             }
             // A rule whose condition is a fact, read in place.
             (Repr::Ref, true) => {
-                let _ = writeln!(out, "    self.p.flags[{s}] = flag_of(v);");
+                let _ = writeln!(out, "    self.flags[{s}] = flag_of(v);");
             }
             _ => {}
         }
@@ -386,11 +395,11 @@ impl<'c> Lean<'c> {
             format!("({})", parts.join(sep))
         };
         match self.op(s) {
-            Op::Const(_) => format!("&self.p.consts[{s}]"),
-            Op::Fact(id) => format!("self.p.facts.get({})?", id.index()),
+            Op::Const(_) => format!("&self.consts[{s}]"),
+            Op::Fact(id) => format!("&self.facts[{}]", id.index()),
             Op::Field(b, i) => format!("field({}, {i})?", get(*b, Repr::Ref)),
             Op::Column(b, t, c) => format!(
-                "cell(self.p.compiled, {}, {c}, {})?",
+                "cell(self.compiled, {}, {c}, {})?",
                 t.index(),
                 get(*b, Repr::Ref)
             ),
@@ -449,7 +458,7 @@ impl<'c> Lean<'c> {
                     _ => "table_truth",
                 };
                 let keys = get(*collection, Repr::Ref);
-                format!("{answer}(self.p.compiled, {s}, {keys})?")
+                format!("{answer}(self.compiled, {s}, {keys})?")
             }
             _ => "(return None)".into(),
         }

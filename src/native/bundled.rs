@@ -2826,7 +2826,8 @@ fn n565(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v312, v307, v335, v337, v152, v157], [a319, a333, a556, a565]) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let mut run = Run { p, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(flags)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into()) else { return false; };
+        let mut run = Run { facts, consts, flags, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(290, v290);
@@ -2956,7 +2957,10 @@ const ROWS_538: [u64; 2] = [0x1f00000000, 0x0];
 const ROWS_549: [u64; 2] = [0x80000000000000, 0x0];
 const ROWS_550: [u64; 2] = [0x80000000000000, 0x0];
 struct Run<'a> {
-    p: LeanParts<'a>,
+    facts: &'a [Value; 15],
+    consts: &'a [Value; 566],
+    flags: &'a mut [u8; 566],
+    compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
@@ -3023,7 +3027,7 @@ fn k341(&mut self) -> Option<[u64; 2]> {
 }
 #[inline]
 fn s0(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(3)?;
+    let v = &self.facts[3];
     Some(v)
 }
 #[inline]
@@ -3048,7 +3052,7 @@ fn s4(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline]
 fn s5(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[5];
+    let v = &self.consts[5];
     Some(v)
 }
 #[inline(always)]
@@ -3058,7 +3062,7 @@ fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline]
 fn s7(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[7];
+    let v = &self.consts[7];
     Some(v)
 }
 #[inline]
@@ -3161,7 +3165,7 @@ fn s19_first(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s21(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(4)?;
+    let v = &self.facts[4];
     Some(v)
 }
 #[inline]
@@ -3259,7 +3263,7 @@ fn s32_first(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s34(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(1)?;
+    let v = &self.facts[1];
     Some(v)
 }
 #[inline(always)]
@@ -3339,7 +3343,7 @@ fn s43_first(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s44(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[44];
+    let v = &self.consts[44];
     Some(v)
 }
 #[inline(always)]
@@ -3349,7 +3353,7 @@ fn s45(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s46(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[46];
+    let v = &self.consts[46];
     Some(v)
 }
 #[inline(always)]
@@ -3374,12 +3378,12 @@ fn s50(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s51(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[51];
+    let v = &self.consts[51];
     Some(v)
 }
 #[inline]
 fn s52(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[52];
+    let v = &self.consts[52];
     Some(v)
 }
 #[inline(always)]
@@ -3389,7 +3393,7 @@ fn s53(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s54(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[54];
+    let v = &self.consts[54];
     Some(v)
 }
 #[inline(always)]
@@ -3414,12 +3418,12 @@ fn s58(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s59(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[59];
+    let v = &self.consts[59];
     Some(v)
 }
 #[inline]
 fn s60(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[60];
+    let v = &self.consts[60];
     Some(v)
 }
 #[inline(always)]
@@ -3429,7 +3433,7 @@ fn s61(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s62(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[62];
+    let v = &self.consts[62];
     Some(v)
 }
 #[inline(always)]
@@ -3439,7 +3443,7 @@ fn s63(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s64(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[64];
+    let v = &self.consts[64];
     Some(v)
 }
 #[inline(always)]
@@ -3459,12 +3463,12 @@ fn s67(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s68(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[68];
+    let v = &self.consts[68];
     Some(v)
 }
 #[inline]
 fn s69(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[69];
+    let v = &self.consts[69];
     Some(v)
 }
 #[inline(always)]
@@ -3584,7 +3588,7 @@ fn s92_first(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s95(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(2)?;
+    let v = &self.facts[2];
     Some(v)
 }
 #[inline(always)]
@@ -3764,7 +3768,7 @@ fn s123(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s125(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[125];
+    let v = &self.consts[125];
     Some(v)
 }
 #[inline(always)]
@@ -3929,7 +3933,7 @@ fn s157_first(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s159(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(12)?;
+    let v = &self.facts[12];
     Some(v)
 }
 #[inline(always)]
@@ -3944,7 +3948,7 @@ fn s161(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s162(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(11)?;
+    let v = &self.facts[11];
     Some(v)
 }
 #[inline(always)]
@@ -3964,7 +3968,7 @@ fn s165(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s170(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[170];
+    let v = &self.consts[170];
     Some(v)
 }
 #[inline(always)]
@@ -3995,7 +3999,7 @@ fn s173(&mut self) -> Option<bool> {
 fn s173_first(&mut self) -> Option<bool> {
     let v = (self.s163()? && self.s172()?);
     self.m.s173 = Some(v);
-    self.p.flags[173] = u8::from(v);
+    self.flags[173] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4050,7 +4054,7 @@ fn s182(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s184(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(0)?;
+    let v = &self.facts[0];
     Some(v)
 }
 #[inline(always)]
@@ -4075,7 +4079,7 @@ fn s195_first(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s197(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(10)?;
+    let v = &self.facts[10];
     Some(v)
 }
 #[inline(always)]
@@ -4100,7 +4104,7 @@ fn s199_first(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s200(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[200];
+    let v = &self.consts[200];
     Some(v)
 }
 #[inline(always)]
@@ -4115,7 +4119,7 @@ fn s202(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s204(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[204];
+    let v = &self.consts[204];
     Some(v)
 }
 #[inline(always)]
@@ -4143,7 +4147,7 @@ fn s207(&mut self) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s208(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[208];
+    let v = &self.consts[208];
     Some(v)
 }
 #[inline(always)]
@@ -4188,7 +4192,7 @@ fn s224(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s225(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[225];
+    let v = &self.consts[225];
     Some(v)
 }
 #[inline(always)]
@@ -4198,7 +4202,7 @@ fn s226(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s227(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[227];
+    let v = &self.consts[227];
     Some(v)
 }
 #[inline(always)]
@@ -4208,7 +4212,7 @@ fn s228(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s229(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(9)?;
+    let v = &self.facts[9];
     Some(v)
 }
 #[inline(always)]
@@ -4219,7 +4223,7 @@ fn s230(&mut self) -> Option<bool> {
 fn s230_first(&mut self) -> Option<bool> {
     let v = (!self.s229()?.is_absent() == true);
     self.m.s230 = Some(v);
-    self.p.flags[230] = u8::from(v);
+    self.flags[230] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4235,7 +4239,7 @@ fn s232(&mut self) -> Option<bool> {
 fn s232_first(&mut self) -> Option<bool> {
     let v = (self.s195()? && self.s202()?);
     self.m.s232 = Some(v);
-    self.p.flags[232] = u8::from(v);
+    self.flags[232] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4260,23 +4264,23 @@ fn s236(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s247(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[247];
+    let v = &self.consts[247];
     Some(v)
 }
 #[inline(always)]
 fn s254(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[254];
+    let v = &self.consts[254];
     Some(v)
 }
 #[inline(always)]
 fn s256(&mut self) -> Option<bool> {
     let v = (self.s191()? && self.s182()?);
-    self.p.flags[256] = u8::from(v);
+    self.flags[256] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s257(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(13)?;
+    let v = &self.facts[13];
     Some(v)
 }
 #[inline(always)]
@@ -4287,36 +4291,36 @@ fn s258(&mut self) -> Option<bool> {
 fn s258_first(&mut self) -> Option<bool> {
     let v = !truth(self.s257()?)?;
     self.m.s258 = Some(v);
-    self.p.flags[258] = u8::from(v);
+    self.flags[258] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s260(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(14)?;
-    self.p.flags[260] = flag_of(v);
+    let v = &self.facts[14];
+    self.flags[260] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
     let v = (self.s256()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[262] = u8::from(v);
+    self.flags[262] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s263(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[263];
+    let v = &self.consts[263];
     Some(v)
 }
 #[inline]
 fn s264(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(8)?;
-    self.p.flags[264] = flag_of(v);
+    let v = &self.facts[8];
+    self.flags[264] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
     let v = (truth(self.s264()?)? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[265] = u8::from(v);
+    self.flags[265] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4327,18 +4331,18 @@ fn s269(&mut self) -> Option<bool> {
 fn s269_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_269);
     self.m.s269 = Some(v);
-    self.p.flags[269] = u8::from(v);
+    self.flags[269] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
     let v = (self.s269()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[270] = u8::from(v);
+    self.flags[270] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s271(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(6)?;
+    let v = &self.facts[6];
     Some(v)
 }
 #[inline(always)]
@@ -4349,13 +4353,13 @@ fn s274(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s275(&mut self) -> Option<bool> {
     let v = (truth(self.s271()?)? || self.s274()?);
-    self.p.flags[275] = u8::from(v);
+    self.flags[275] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
     let v = (self.s275()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[276] = u8::from(v);
+    self.flags[276] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4366,37 +4370,37 @@ fn s279(&mut self) -> Option<bool> {
 fn s279_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_279);
     self.m.s279 = Some(v);
-    self.p.flags[279] = u8::from(v);
+    self.flags[279] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
     let v = (self.s279()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[280] = u8::from(v);
+    self.flags[280] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s281(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(7)?;
-    self.p.flags[281] = flag_of(v);
+    let v = &self.facts[7];
+    self.flags[281] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
     let v = (truth(self.s281()?)? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[282] = u8::from(v);
+    self.flags[282] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
     let v = (self.s230()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[283] = u8::from(v);
+    self.flags[283] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
     let v = (self.s232()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[284] = u8::from(v);
+    self.flags[284] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4407,24 +4411,24 @@ fn s285(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s286(&mut self) -> Option<bool> {
     let v = (self.s210()? && self.s285()?);
-    self.p.flags[286] = u8::from(v);
+    self.flags[286] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
     let v = (self.s286()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[287] = u8::from(v);
+    self.flags[287] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
     let v = (self.s173()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[288] = u8::from(v);
+    self.flags[288] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s289(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[289];
+    let v = &self.consts[289];
     Some(v)
 }
 #[inline(always)]
@@ -4449,7 +4453,7 @@ fn s290_first(&mut self) -> Option<bool> {
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
-    self.p.flags[290] = u8::from(v);
+    self.flags[290] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4460,7 +4464,7 @@ fn s291(&mut self) -> Option<bool> {
 fn s291_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s221()? && self.s181()?);
     self.m.s291 = Some(v);
-    self.p.flags[291] = u8::from(v);
+    self.flags[291] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4471,7 +4475,7 @@ fn s293(&mut self) -> Option<bool> {
 fn s293_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s264()?)?);
     self.m.s293 = Some(v);
-    self.p.flags[293] = u8::from(v);
+    self.flags[293] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4482,7 +4486,7 @@ fn s295(&mut self) -> Option<bool> {
 fn s295_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s180()? && self.s269()?);
     self.m.s295 = Some(v);
-    self.p.flags[295] = u8::from(v);
+    self.flags[295] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4498,12 +4502,12 @@ fn s298(&mut self) -> Option<bool> {
 fn s298_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s297()?);
     self.m.s298 = Some(v);
-    self.p.flags[298] = u8::from(v);
+    self.flags[298] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s300(&mut self) -> Option<&'a Value> {
-    let v = cell(self.p.compiled, 1, 1, self.s229()?)?;
+    let v = cell(self.compiled, 1, 1, self.s229()?)?;
     Some(v)
 }
 #[inline(always)]
@@ -4514,7 +4518,7 @@ fn s301(&mut self) -> Option<bool> {
 fn s301_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
     self.m.s301 = Some(v);
-    self.p.flags[301] = u8::from(v);
+    self.flags[301] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4525,18 +4529,18 @@ fn s303(&mut self) -> Option<bool> {
 fn s303_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s236()?);
     self.m.s303 = Some(v);
-    self.p.flags[303] = u8::from(v);
+    self.flags[303] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
     let v = (self.s290()? && !(self.s291()? || self.s293()? || self.s295()? || self.s298()? || self.s301()? || self.s303()?));
-    self.p.flags[305] = u8::from(v);
+    self.flags[305] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s306(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[306];
+    let v = &self.consts[306];
     Some(v)
 }
 #[inline(always)]
@@ -4576,7 +4580,7 @@ fn s310(&mut self) -> Option<bool> {
 fn s310_first(&mut self) -> Option<bool> {
     let v = (self.s308()? && self.s219()?);
     self.m.s310 = Some(v);
-    self.p.flags[310] = u8::from(v);
+    self.flags[310] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4589,22 +4593,22 @@ fn s312(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s314(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[314];
+    let v = &self.consts[314];
     Some(v)
 }
 #[inline(always)]
 fn s316(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[316];
+    let v = &self.consts[316];
     Some(v)
 }
 #[inline(always)]
 fn s318(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[318];
+    let v = &self.consts[318];
     Some(v)
 }
 #[inline(always)]
 fn s321(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[321];
+    let v = &self.consts[321];
     Some(v)
 }
 #[inline(always)]
@@ -4615,12 +4619,12 @@ fn s322(&mut self) -> Option<bool> {
 fn s322_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()?);
     self.m.s322 = Some(v);
-    self.p.flags[322] = u8::from(v);
+    self.flags[322] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s324(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[324];
+    let v = &self.consts[324];
     Some(v)
 }
 #[inline(always)]
@@ -4636,17 +4640,17 @@ fn s327(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s328(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()? && self.s327()?);
-    self.p.flags[328] = u8::from(v);
+    self.flags[328] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s330(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[330];
+    let v = &self.consts[330];
     Some(v)
 }
 #[inline(always)]
 fn s332(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[332];
+    let v = &self.consts[332];
     Some(v)
 }
 #[inline(always)]
@@ -4698,12 +4702,12 @@ fn s344(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s346(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s344()?);
-    self.p.flags[346] = u8::from(v);
+    self.flags[346] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s348(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[348];
+    let v = &self.consts[348];
     Some(v)
 }
 #[inline(always)]
@@ -4729,13 +4733,13 @@ fn s354(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s356(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s354()?);
-    self.p.flags[356] = u8::from(v);
+    self.flags[356] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s358(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()?);
-    self.p.flags[358] = u8::from(v);
+    self.flags[358] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4761,7 +4765,7 @@ fn s365(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s367(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s365()?);
-    self.p.flags[367] = u8::from(v);
+    self.flags[367] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4812,12 +4816,12 @@ fn s382(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s383(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s382()?);
-    self.p.flags[383] = u8::from(v);
+    self.flags[383] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s385(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[385];
+    let v = &self.consts[385];
     Some(v)
 }
 #[inline(always)]
@@ -4843,12 +4847,12 @@ fn s391(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s393(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s391()?);
-    self.p.flags[393] = u8::from(v);
+    self.flags[393] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s395(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[395];
+    let v = &self.consts[395];
     Some(v)
 }
 #[inline(always)]
@@ -4874,7 +4878,7 @@ fn s402(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s404(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s402()?);
-    self.p.flags[404] = u8::from(v);
+    self.flags[404] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4900,7 +4904,7 @@ fn s410(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s412(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s410()?);
-    self.p.flags[412] = u8::from(v);
+    self.flags[412] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4926,7 +4930,7 @@ fn s422(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s424(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s422()?);
-    self.p.flags[424] = u8::from(v);
+    self.flags[424] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4952,7 +4956,7 @@ fn s434(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s436(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s434()?);
-    self.p.flags[436] = u8::from(v);
+    self.flags[436] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4978,13 +4982,13 @@ fn s443(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s445(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s443()?);
-    self.p.flags[445] = u8::from(v);
+    self.flags[445] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s447(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s281()?)?);
-    self.p.flags[447] = u8::from(v);
+    self.flags[447] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5010,12 +5014,12 @@ fn s453(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s455(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s453()?);
-    self.p.flags[455] = u8::from(v);
+    self.flags[455] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s457(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[457];
+    let v = &self.consts[457];
     Some(v)
 }
 #[inline(always)]
@@ -5041,12 +5045,12 @@ fn s462(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s464(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s462()?);
-    self.p.flags[464] = u8::from(v);
+    self.flags[464] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s466(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[466];
+    let v = &self.consts[466];
     Some(v)
 }
 #[inline(always)]
@@ -5072,7 +5076,7 @@ fn s471(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s473(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s471()?);
-    self.p.flags[473] = u8::from(v);
+    self.flags[473] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5098,7 +5102,7 @@ fn s481(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s483(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s481()?);
-    self.p.flags[483] = u8::from(v);
+    self.flags[483] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5124,7 +5128,7 @@ fn s490(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s492(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s490()?);
-    self.p.flags[492] = u8::from(v);
+    self.flags[492] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5150,12 +5154,12 @@ fn s498(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s500(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s498()?);
-    self.p.flags[500] = u8::from(v);
+    self.flags[500] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s502(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[502];
+    let v = &self.consts[502];
     Some(v)
 }
 #[inline(always)]
@@ -5181,7 +5185,7 @@ fn s507(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s509(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s507()?);
-    self.p.flags[509] = u8::from(v);
+    self.flags[509] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5232,12 +5236,12 @@ fn s523(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s524(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s523()?);
-    self.p.flags[524] = u8::from(v);
+    self.flags[524] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s526(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[526];
+    let v = &self.consts[526];
     Some(v)
 }
 #[inline(always)]
@@ -5263,12 +5267,12 @@ fn s531(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s533(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s531()?);
-    self.p.flags[533] = u8::from(v);
+    self.flags[533] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s535(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[535];
+    let v = &self.consts[535];
     Some(v)
 }
 #[inline(always)]
@@ -5294,12 +5298,12 @@ fn s540(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s542(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s540()?);
-    self.p.flags[542] = u8::from(v);
+    self.flags[542] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s544(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[544];
+    let v = &self.consts[544];
     Some(v)
 }
 #[inline(always)]
@@ -5325,23 +5329,23 @@ fn s552(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s554(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s552()?);
-    self.p.flags[554] = u8::from(v);
+    self.flags[554] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s557(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(5)?;
+    let v = &self.facts[5];
     Some(v)
 }
 #[inline(always)]
 fn s558(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Ge, number(self.s557()?)?, number(self.s7()?)?);
-    self.p.flags[558] = u8::from(v);
+    self.flags[558] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s560(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[560];
+    let v = &self.consts[560];
     Some(v)
 }
 #[inline(always)]
@@ -5352,12 +5356,12 @@ fn s561(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s562(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Ne, self.s178()?, self.s561()?, false)?;
-    self.p.flags[562] = u8::from(v);
+    self.flags[562] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s564(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[564];
+    let v = &self.consts[564];
     Some(v)
 }
 }
@@ -8355,7 +8359,8 @@ fn n595(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v326, v307, v349, v351, v589, v595, v152, v157], [a333, a347, a570, a579]) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let mut run = Run { p, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(flags)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into()) else { return false; };
+        let mut run = Run { facts, consts, flags, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(290, v290);
@@ -8492,7 +8497,10 @@ const ROWS_552: [u64; 2] = [0x1f00000000, 0x0];
 const ROWS_563: [u64; 2] = [0x80000000000000, 0x0];
 const ROWS_564: [u64; 2] = [0x80000000000000, 0x0];
 struct Run<'a> {
-    p: LeanParts<'a>,
+    facts: &'a [Value; 15],
+    consts: &'a [Value; 596],
+    flags: &'a mut [u8; 596],
+    compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
@@ -8561,7 +8569,7 @@ fn k355(&mut self) -> Option<[u64; 2]> {
 }
 #[inline]
 fn s0(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(3)?;
+    let v = &self.facts[3];
     Some(v)
 }
 #[inline]
@@ -8586,7 +8594,7 @@ fn s4(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline]
 fn s5(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[5];
+    let v = &self.consts[5];
     Some(v)
 }
 #[inline(always)]
@@ -8596,7 +8604,7 @@ fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline]
 fn s7(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[7];
+    let v = &self.consts[7];
     Some(v)
 }
 #[inline]
@@ -8699,7 +8707,7 @@ fn s19_first(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s21(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(4)?;
+    let v = &self.facts[4];
     Some(v)
 }
 #[inline]
@@ -8797,7 +8805,7 @@ fn s32_first(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s34(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(1)?;
+    let v = &self.facts[1];
     Some(v)
 }
 #[inline(always)]
@@ -8877,7 +8885,7 @@ fn s43_first(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s44(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[44];
+    let v = &self.consts[44];
     Some(v)
 }
 #[inline(always)]
@@ -8887,7 +8895,7 @@ fn s45(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s46(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[46];
+    let v = &self.consts[46];
     Some(v)
 }
 #[inline(always)]
@@ -8912,12 +8920,12 @@ fn s50(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s51(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[51];
+    let v = &self.consts[51];
     Some(v)
 }
 #[inline]
 fn s52(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[52];
+    let v = &self.consts[52];
     Some(v)
 }
 #[inline(always)]
@@ -8927,7 +8935,7 @@ fn s53(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s54(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[54];
+    let v = &self.consts[54];
     Some(v)
 }
 #[inline(always)]
@@ -8952,12 +8960,12 @@ fn s58(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s59(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[59];
+    let v = &self.consts[59];
     Some(v)
 }
 #[inline]
 fn s60(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[60];
+    let v = &self.consts[60];
     Some(v)
 }
 #[inline(always)]
@@ -8967,7 +8975,7 @@ fn s61(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s62(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[62];
+    let v = &self.consts[62];
     Some(v)
 }
 #[inline(always)]
@@ -8977,7 +8985,7 @@ fn s63(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s64(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[64];
+    let v = &self.consts[64];
     Some(v)
 }
 #[inline(always)]
@@ -8997,12 +9005,12 @@ fn s67(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s68(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[68];
+    let v = &self.consts[68];
     Some(v)
 }
 #[inline]
 fn s69(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[69];
+    let v = &self.consts[69];
     Some(v)
 }
 #[inline(always)]
@@ -9122,7 +9130,7 @@ fn s92_first(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s95(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(2)?;
+    let v = &self.facts[2];
     Some(v)
 }
 #[inline(always)]
@@ -9302,7 +9310,7 @@ fn s123(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s125(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[125];
+    let v = &self.consts[125];
     Some(v)
 }
 #[inline(always)]
@@ -9467,7 +9475,7 @@ fn s157_first(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s159(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(12)?;
+    let v = &self.facts[12];
     Some(v)
 }
 #[inline(always)]
@@ -9487,7 +9495,7 @@ fn s161(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s162(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(11)?;
+    let v = &self.facts[11];
     Some(v)
 }
 #[inline(always)]
@@ -9507,7 +9515,7 @@ fn s165(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s170(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[170];
+    let v = &self.consts[170];
     Some(v)
 }
 #[inline(always)]
@@ -9538,7 +9546,7 @@ fn s173(&mut self) -> Option<bool> {
 fn s173_first(&mut self) -> Option<bool> {
     let v = (self.s163()? && self.s172()?);
     self.m.s173 = Some(v);
-    self.p.flags[173] = u8::from(v);
+    self.flags[173] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -9593,7 +9601,7 @@ fn s182(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s184(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(0)?;
+    let v = &self.facts[0];
     Some(v)
 }
 #[inline(always)]
@@ -9618,7 +9626,7 @@ fn s195_first(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s197(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(10)?;
+    let v = &self.facts[10];
     Some(v)
 }
 #[inline(always)]
@@ -9643,7 +9651,7 @@ fn s199_first(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s200(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[200];
+    let v = &self.consts[200];
     Some(v)
 }
 #[inline(always)]
@@ -9658,7 +9666,7 @@ fn s202(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s204(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[204];
+    let v = &self.consts[204];
     Some(v)
 }
 #[inline(always)]
@@ -9686,7 +9694,7 @@ fn s207(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s208(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[208];
+    let v = &self.consts[208];
     Some(v)
 }
 #[inline(always)]
@@ -9731,7 +9739,7 @@ fn s224(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s225(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[225];
+    let v = &self.consts[225];
     Some(v)
 }
 #[inline(always)]
@@ -9741,7 +9749,7 @@ fn s226(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s227(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[227];
+    let v = &self.consts[227];
     Some(v)
 }
 #[inline(always)]
@@ -9751,7 +9759,7 @@ fn s228(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s229(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(9)?;
+    let v = &self.facts[9];
     Some(v)
 }
 #[inline(always)]
@@ -9762,7 +9770,7 @@ fn s230(&mut self) -> Option<bool> {
 fn s230_first(&mut self) -> Option<bool> {
     let v = (!self.s229()?.is_absent() == true);
     self.m.s230 = Some(v);
-    self.p.flags[230] = u8::from(v);
+    self.flags[230] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -9778,7 +9786,7 @@ fn s232(&mut self) -> Option<bool> {
 fn s232_first(&mut self) -> Option<bool> {
     let v = (self.s195()? && self.s202()?);
     self.m.s232 = Some(v);
-    self.p.flags[232] = u8::from(v);
+    self.flags[232] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -9803,23 +9811,23 @@ fn s236(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s247(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[247];
+    let v = &self.consts[247];
     Some(v)
 }
 #[inline(always)]
 fn s254(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[254];
+    let v = &self.consts[254];
     Some(v)
 }
 #[inline(always)]
 fn s256(&mut self) -> Option<bool> {
     let v = (self.s191()? && self.s182()?);
-    self.p.flags[256] = u8::from(v);
+    self.flags[256] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s257(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(13)?;
+    let v = &self.facts[13];
     Some(v)
 }
 #[inline(always)]
@@ -9830,36 +9838,36 @@ fn s258(&mut self) -> Option<bool> {
 fn s258_first(&mut self) -> Option<bool> {
     let v = !truth(self.s257()?)?;
     self.m.s258 = Some(v);
-    self.p.flags[258] = u8::from(v);
+    self.flags[258] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s260(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(14)?;
-    self.p.flags[260] = flag_of(v);
+    let v = &self.facts[14];
+    self.flags[260] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
     let v = (self.s256()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[262] = u8::from(v);
+    self.flags[262] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s263(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[263];
+    let v = &self.consts[263];
     Some(v)
 }
 #[inline]
 fn s264(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(8)?;
-    self.p.flags[264] = flag_of(v);
+    let v = &self.facts[8];
+    self.flags[264] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
     let v = (truth(self.s264()?)? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[265] = u8::from(v);
+    self.flags[265] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -9870,18 +9878,18 @@ fn s269(&mut self) -> Option<bool> {
 fn s269_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_269);
     self.m.s269 = Some(v);
-    self.p.flags[269] = u8::from(v);
+    self.flags[269] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
     let v = (self.s269()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[270] = u8::from(v);
+    self.flags[270] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s271(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(6)?;
+    let v = &self.facts[6];
     Some(v)
 }
 #[inline(always)]
@@ -9892,13 +9900,13 @@ fn s274(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s275(&mut self) -> Option<bool> {
     let v = (truth(self.s271()?)? || self.s274()?);
-    self.p.flags[275] = u8::from(v);
+    self.flags[275] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
     let v = (self.s275()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[276] = u8::from(v);
+    self.flags[276] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -9909,37 +9917,37 @@ fn s279(&mut self) -> Option<bool> {
 fn s279_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_279);
     self.m.s279 = Some(v);
-    self.p.flags[279] = u8::from(v);
+    self.flags[279] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
     let v = (self.s279()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[280] = u8::from(v);
+    self.flags[280] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s281(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(7)?;
-    self.p.flags[281] = flag_of(v);
+    let v = &self.facts[7];
+    self.flags[281] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
     let v = (truth(self.s281()?)? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[282] = u8::from(v);
+    self.flags[282] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
     let v = (self.s230()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[283] = u8::from(v);
+    self.flags[283] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
     let v = (self.s232()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[284] = u8::from(v);
+    self.flags[284] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -9950,24 +9958,24 @@ fn s285(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s286(&mut self) -> Option<bool> {
     let v = (self.s210()? && self.s285()?);
-    self.p.flags[286] = u8::from(v);
+    self.flags[286] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
     let v = (self.s286()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[287] = u8::from(v);
+    self.flags[287] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
     let v = (self.s173()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[288] = u8::from(v);
+    self.flags[288] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s289(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[289];
+    let v = &self.consts[289];
     Some(v)
 }
 #[inline(always)]
@@ -9992,7 +10000,7 @@ fn s290_first(&mut self) -> Option<bool> {
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
-    self.p.flags[290] = u8::from(v);
+    self.flags[290] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10003,7 +10011,7 @@ fn s291(&mut self) -> Option<bool> {
 fn s291_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s221()? && self.s181()?);
     self.m.s291 = Some(v);
-    self.p.flags[291] = u8::from(v);
+    self.flags[291] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10014,7 +10022,7 @@ fn s293(&mut self) -> Option<bool> {
 fn s293_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s264()?)?);
     self.m.s293 = Some(v);
-    self.p.flags[293] = u8::from(v);
+    self.flags[293] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10025,7 +10033,7 @@ fn s295(&mut self) -> Option<bool> {
 fn s295_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s180()? && self.s269()?);
     self.m.s295 = Some(v);
-    self.p.flags[295] = u8::from(v);
+    self.flags[295] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10041,12 +10049,12 @@ fn s298(&mut self) -> Option<bool> {
 fn s298_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s297()?);
     self.m.s298 = Some(v);
-    self.p.flags[298] = u8::from(v);
+    self.flags[298] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s300(&mut self) -> Option<&'a Value> {
-    let v = cell(self.p.compiled, 1, 1, self.s229()?)?;
+    let v = cell(self.compiled, 1, 1, self.s229()?)?;
     Some(v)
 }
 #[inline(always)]
@@ -10057,7 +10065,7 @@ fn s301(&mut self) -> Option<bool> {
 fn s301_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
     self.m.s301 = Some(v);
-    self.p.flags[301] = u8::from(v);
+    self.flags[301] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10068,18 +10076,18 @@ fn s303(&mut self) -> Option<bool> {
 fn s303_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s236()?);
     self.m.s303 = Some(v);
-    self.p.flags[303] = u8::from(v);
+    self.flags[303] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
     let v = (self.s290()? && !(self.s291()? || self.s293()? || self.s295()? || self.s298()? || self.s301()? || self.s303()?));
-    self.p.flags[305] = u8::from(v);
+    self.flags[305] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s306(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[306];
+    let v = &self.consts[306];
     Some(v)
 }
 #[inline(always)]
@@ -10197,7 +10205,7 @@ fn s324(&mut self) -> Option<bool> {
 fn s324_first(&mut self) -> Option<bool> {
     let v = (self.s308()? && self.s219()?);
     self.m.s324 = Some(v);
-    self.p.flags[324] = u8::from(v);
+    self.flags[324] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10210,22 +10218,22 @@ fn s326(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s328(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[328];
+    let v = &self.consts[328];
     Some(v)
 }
 #[inline(always)]
 fn s330(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[330];
+    let v = &self.consts[330];
     Some(v)
 }
 #[inline(always)]
 fn s332(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[332];
+    let v = &self.consts[332];
     Some(v)
 }
 #[inline(always)]
 fn s335(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[335];
+    let v = &self.consts[335];
     Some(v)
 }
 #[inline(always)]
@@ -10236,12 +10244,12 @@ fn s336(&mut self) -> Option<bool> {
 fn s336_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()?);
     self.m.s336 = Some(v);
-    self.p.flags[336] = u8::from(v);
+    self.flags[336] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s338(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[338];
+    let v = &self.consts[338];
     Some(v)
 }
 #[inline(always)]
@@ -10257,17 +10265,17 @@ fn s341(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s342(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()? && self.s341()?);
-    self.p.flags[342] = u8::from(v);
+    self.flags[342] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s344(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[344];
+    let v = &self.consts[344];
     Some(v)
 }
 #[inline(always)]
 fn s346(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[346];
+    let v = &self.consts[346];
     Some(v)
 }
 #[inline(always)]
@@ -10319,12 +10327,12 @@ fn s358(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s360(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s358()?);
-    self.p.flags[360] = u8::from(v);
+    self.flags[360] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s362(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[362];
+    let v = &self.consts[362];
     Some(v)
 }
 #[inline(always)]
@@ -10350,13 +10358,13 @@ fn s368(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s370(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s368()?);
-    self.p.flags[370] = u8::from(v);
+    self.flags[370] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s372(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()?);
-    self.p.flags[372] = u8::from(v);
+    self.flags[372] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10382,7 +10390,7 @@ fn s379(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s381(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s379()?);
-    self.p.flags[381] = u8::from(v);
+    self.flags[381] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10433,12 +10441,12 @@ fn s396(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s397(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s396()?);
-    self.p.flags[397] = u8::from(v);
+    self.flags[397] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s399(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[399];
+    let v = &self.consts[399];
     Some(v)
 }
 #[inline(always)]
@@ -10464,12 +10472,12 @@ fn s405(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s407(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s405()?);
-    self.p.flags[407] = u8::from(v);
+    self.flags[407] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s409(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[409];
+    let v = &self.consts[409];
     Some(v)
 }
 #[inline(always)]
@@ -10495,7 +10503,7 @@ fn s416(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s418(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s416()?);
-    self.p.flags[418] = u8::from(v);
+    self.flags[418] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10521,7 +10529,7 @@ fn s424(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s426(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s424()?);
-    self.p.flags[426] = u8::from(v);
+    self.flags[426] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10547,7 +10555,7 @@ fn s436(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s438(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s436()?);
-    self.p.flags[438] = u8::from(v);
+    self.flags[438] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10573,7 +10581,7 @@ fn s448(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s450(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s448()?);
-    self.p.flags[450] = u8::from(v);
+    self.flags[450] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10599,13 +10607,13 @@ fn s457(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s459(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s457()?);
-    self.p.flags[459] = u8::from(v);
+    self.flags[459] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s461(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s281()?)?);
-    self.p.flags[461] = u8::from(v);
+    self.flags[461] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10631,12 +10639,12 @@ fn s467(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s469(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s467()?);
-    self.p.flags[469] = u8::from(v);
+    self.flags[469] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s471(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[471];
+    let v = &self.consts[471];
     Some(v)
 }
 #[inline(always)]
@@ -10662,12 +10670,12 @@ fn s476(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s478(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s476()?);
-    self.p.flags[478] = u8::from(v);
+    self.flags[478] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s480(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[480];
+    let v = &self.consts[480];
     Some(v)
 }
 #[inline(always)]
@@ -10693,7 +10701,7 @@ fn s485(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s487(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s485()?);
-    self.p.flags[487] = u8::from(v);
+    self.flags[487] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10719,7 +10727,7 @@ fn s495(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s497(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s495()?);
-    self.p.flags[497] = u8::from(v);
+    self.flags[497] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10745,7 +10753,7 @@ fn s504(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s506(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s504()?);
-    self.p.flags[506] = u8::from(v);
+    self.flags[506] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10771,12 +10779,12 @@ fn s512(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s514(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s512()?);
-    self.p.flags[514] = u8::from(v);
+    self.flags[514] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s516(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[516];
+    let v = &self.consts[516];
     Some(v)
 }
 #[inline(always)]
@@ -10802,7 +10810,7 @@ fn s521(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s523(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s521()?);
-    self.p.flags[523] = u8::from(v);
+    self.flags[523] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10853,12 +10861,12 @@ fn s537(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s538(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s537()?);
-    self.p.flags[538] = u8::from(v);
+    self.flags[538] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s540(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[540];
+    let v = &self.consts[540];
     Some(v)
 }
 #[inline(always)]
@@ -10884,12 +10892,12 @@ fn s545(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s547(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s545()?);
-    self.p.flags[547] = u8::from(v);
+    self.flags[547] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s549(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[549];
+    let v = &self.consts[549];
     Some(v)
 }
 #[inline(always)]
@@ -10915,12 +10923,12 @@ fn s554(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s556(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s554()?);
-    self.p.flags[556] = u8::from(v);
+    self.flags[556] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s558(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[558];
+    let v = &self.consts[558];
     Some(v)
 }
 #[inline(always)]
@@ -10946,23 +10954,23 @@ fn s566(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s568(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s566()?);
-    self.p.flags[568] = u8::from(v);
+    self.flags[568] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s571(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(5)?;
+    let v = &self.facts[5];
     Some(v)
 }
 #[inline(always)]
 fn s572(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Ge, number(self.s571()?)?, number(self.s7()?)?);
-    self.p.flags[572] = u8::from(v);
+    self.flags[572] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s574(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[574];
+    let v = &self.consts[574];
     Some(v)
 }
 #[inline(always)]
@@ -10973,24 +10981,24 @@ fn s575(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s576(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Ne, self.s178()?, self.s575()?, false)?;
-    self.p.flags[576] = u8::from(v);
+    self.flags[576] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s578(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[578];
+    let v = &self.consts[578];
     Some(v)
 }
 #[inline(always)]
 fn s580(&mut self) -> Option<bool> {
     let v = (self.s313()? && self.s315()?);
-    self.p.flags[580] = u8::from(v);
+    self.flags[580] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s581(&mut self) -> Option<bool> {
     let v = (self.s313()? && self.s315()? && self.s318()? && self.s322()?);
-    self.p.flags[581] = u8::from(v);
+    self.flags[581] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11001,33 +11009,33 @@ fn s583(&mut self) -> Option<bool> {
 fn s583_first(&mut self) -> Option<bool> {
     let v = (self.s581()? && !(self.s173()?));
     self.m.s583 = Some(v);
-    self.p.flags[583] = u8::from(v);
+    self.flags[583] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s584(&mut self) -> Option<bool> {
     let v = (self.s580()? && !(self.s583()? || self.s173()?));
-    self.p.flags[584] = u8::from(v);
+    self.flags[584] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s585(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[585];
+    let v = &self.consts[585];
     Some(v)
 }
 #[inline]
 fn s586(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[586];
+    let v = &self.consts[586];
     Some(v)
 }
 #[inline(always)]
 fn s587(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[587];
+    let v = &self.consts[587];
     Some(v)
 }
 #[inline(always)]
 fn s588(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[588];
+    let v = &self.consts[588];
     Some(v)
 }
 #[inline(always)]
@@ -11058,12 +11066,12 @@ fn s591(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s592(&mut self) -> Option<bool> {
     let v = (self.s590()? || self.s591()?);
-    self.p.flags[592] = u8::from(v);
+    self.flags[592] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s594(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[594];
+    let v = &self.consts[594];
     Some(v)
 }
 #[inline(always)]

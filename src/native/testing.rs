@@ -3027,7 +3027,8 @@ fn n595(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v326, v307, v349, v351, v589, v595, v152, v157], [a333, a347, a570, a579]) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let mut run = Run { p, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(flags)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into()) else { return false; };
+        let mut run = Run { facts, consts, flags, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(290, v290);
@@ -3164,7 +3165,10 @@ const ROWS_552: [u64; 2] = [0x1f00000000, 0x0];
 const ROWS_563: [u64; 2] = [0x80000000000000, 0x0];
 const ROWS_564: [u64; 2] = [0x80000000000000, 0x0];
 struct Run<'a> {
-    p: LeanParts<'a>,
+    facts: &'a [Value; 15],
+    consts: &'a [Value; 596],
+    flags: &'a mut [u8; 596],
+    compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
@@ -3233,7 +3237,7 @@ fn k355(&mut self) -> Option<[u64; 2]> {
 }
 #[inline]
 fn s0(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(3)?;
+    let v = &self.facts[3];
     Some(v)
 }
 #[inline]
@@ -3258,7 +3262,7 @@ fn s4(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline]
 fn s5(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[5];
+    let v = &self.consts[5];
     Some(v)
 }
 #[inline(always)]
@@ -3268,7 +3272,7 @@ fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline]
 fn s7(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[7];
+    let v = &self.consts[7];
     Some(v)
 }
 #[inline]
@@ -3371,7 +3375,7 @@ fn s19_first(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s21(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(4)?;
+    let v = &self.facts[4];
     Some(v)
 }
 #[inline]
@@ -3469,7 +3473,7 @@ fn s32_first(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s34(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(1)?;
+    let v = &self.facts[1];
     Some(v)
 }
 #[inline(always)]
@@ -3549,7 +3553,7 @@ fn s43_first(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s44(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[44];
+    let v = &self.consts[44];
     Some(v)
 }
 #[inline(always)]
@@ -3559,7 +3563,7 @@ fn s45(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s46(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[46];
+    let v = &self.consts[46];
     Some(v)
 }
 #[inline(always)]
@@ -3584,12 +3588,12 @@ fn s50(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s51(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[51];
+    let v = &self.consts[51];
     Some(v)
 }
 #[inline]
 fn s52(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[52];
+    let v = &self.consts[52];
     Some(v)
 }
 #[inline(always)]
@@ -3599,7 +3603,7 @@ fn s53(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s54(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[54];
+    let v = &self.consts[54];
     Some(v)
 }
 #[inline(always)]
@@ -3624,12 +3628,12 @@ fn s58(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s59(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[59];
+    let v = &self.consts[59];
     Some(v)
 }
 #[inline]
 fn s60(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[60];
+    let v = &self.consts[60];
     Some(v)
 }
 #[inline(always)]
@@ -3639,7 +3643,7 @@ fn s61(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s62(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[62];
+    let v = &self.consts[62];
     Some(v)
 }
 #[inline(always)]
@@ -3649,7 +3653,7 @@ fn s63(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s64(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[64];
+    let v = &self.consts[64];
     Some(v)
 }
 #[inline(always)]
@@ -3669,12 +3673,12 @@ fn s67(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s68(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[68];
+    let v = &self.consts[68];
     Some(v)
 }
 #[inline]
 fn s69(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[69];
+    let v = &self.consts[69];
     Some(v)
 }
 #[inline(always)]
@@ -3794,7 +3798,7 @@ fn s92_first(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s95(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(2)?;
+    let v = &self.facts[2];
     Some(v)
 }
 #[inline(always)]
@@ -3974,7 +3978,7 @@ fn s123(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s125(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[125];
+    let v = &self.consts[125];
     Some(v)
 }
 #[inline(always)]
@@ -4139,7 +4143,7 @@ fn s157_first(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s159(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(12)?;
+    let v = &self.facts[12];
     Some(v)
 }
 #[inline(always)]
@@ -4159,7 +4163,7 @@ fn s161(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s162(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(11)?;
+    let v = &self.facts[11];
     Some(v)
 }
 #[inline(always)]
@@ -4179,7 +4183,7 @@ fn s165(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s170(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[170];
+    let v = &self.consts[170];
     Some(v)
 }
 #[inline(always)]
@@ -4210,7 +4214,7 @@ fn s173(&mut self) -> Option<bool> {
 fn s173_first(&mut self) -> Option<bool> {
     let v = (self.s163()? && self.s172()?);
     self.m.s173 = Some(v);
-    self.p.flags[173] = u8::from(v);
+    self.flags[173] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4265,7 +4269,7 @@ fn s182(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s184(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(0)?;
+    let v = &self.facts[0];
     Some(v)
 }
 #[inline(always)]
@@ -4290,7 +4294,7 @@ fn s195_first(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s197(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(10)?;
+    let v = &self.facts[10];
     Some(v)
 }
 #[inline(always)]
@@ -4315,7 +4319,7 @@ fn s199_first(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s200(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[200];
+    let v = &self.consts[200];
     Some(v)
 }
 #[inline(always)]
@@ -4330,7 +4334,7 @@ fn s202(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s204(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[204];
+    let v = &self.consts[204];
     Some(v)
 }
 #[inline(always)]
@@ -4358,7 +4362,7 @@ fn s207(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s208(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[208];
+    let v = &self.consts[208];
     Some(v)
 }
 #[inline(always)]
@@ -4403,7 +4407,7 @@ fn s224(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s225(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[225];
+    let v = &self.consts[225];
     Some(v)
 }
 #[inline(always)]
@@ -4413,7 +4417,7 @@ fn s226(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s227(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[227];
+    let v = &self.consts[227];
     Some(v)
 }
 #[inline(always)]
@@ -4423,7 +4427,7 @@ fn s228(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s229(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(9)?;
+    let v = &self.facts[9];
     Some(v)
 }
 #[inline(always)]
@@ -4434,7 +4438,7 @@ fn s230(&mut self) -> Option<bool> {
 fn s230_first(&mut self) -> Option<bool> {
     let v = (!self.s229()?.is_absent() == true);
     self.m.s230 = Some(v);
-    self.p.flags[230] = u8::from(v);
+    self.flags[230] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4450,7 +4454,7 @@ fn s232(&mut self) -> Option<bool> {
 fn s232_first(&mut self) -> Option<bool> {
     let v = (self.s195()? && self.s202()?);
     self.m.s232 = Some(v);
-    self.p.flags[232] = u8::from(v);
+    self.flags[232] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4475,23 +4479,23 @@ fn s236(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s247(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[247];
+    let v = &self.consts[247];
     Some(v)
 }
 #[inline(always)]
 fn s254(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[254];
+    let v = &self.consts[254];
     Some(v)
 }
 #[inline(always)]
 fn s256(&mut self) -> Option<bool> {
     let v = (self.s191()? && self.s182()?);
-    self.p.flags[256] = u8::from(v);
+    self.flags[256] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s257(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(13)?;
+    let v = &self.facts[13];
     Some(v)
 }
 #[inline(always)]
@@ -4502,36 +4506,36 @@ fn s258(&mut self) -> Option<bool> {
 fn s258_first(&mut self) -> Option<bool> {
     let v = !truth(self.s257()?)?;
     self.m.s258 = Some(v);
-    self.p.flags[258] = u8::from(v);
+    self.flags[258] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s260(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(14)?;
-    self.p.flags[260] = flag_of(v);
+    let v = &self.facts[14];
+    self.flags[260] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
     let v = (self.s256()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[262] = u8::from(v);
+    self.flags[262] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s263(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[263];
+    let v = &self.consts[263];
     Some(v)
 }
 #[inline]
 fn s264(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(8)?;
-    self.p.flags[264] = flag_of(v);
+    let v = &self.facts[8];
+    self.flags[264] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
     let v = (truth(self.s264()?)? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[265] = u8::from(v);
+    self.flags[265] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4542,18 +4546,18 @@ fn s269(&mut self) -> Option<bool> {
 fn s269_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_269);
     self.m.s269 = Some(v);
-    self.p.flags[269] = u8::from(v);
+    self.flags[269] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
     let v = (self.s269()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[270] = u8::from(v);
+    self.flags[270] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s271(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(6)?;
+    let v = &self.facts[6];
     Some(v)
 }
 #[inline(always)]
@@ -4564,13 +4568,13 @@ fn s274(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s275(&mut self) -> Option<bool> {
     let v = (truth(self.s271()?)? || self.s274()?);
-    self.p.flags[275] = u8::from(v);
+    self.flags[275] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
     let v = (self.s275()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[276] = u8::from(v);
+    self.flags[276] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4581,37 +4585,37 @@ fn s279(&mut self) -> Option<bool> {
 fn s279_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_279);
     self.m.s279 = Some(v);
-    self.p.flags[279] = u8::from(v);
+    self.flags[279] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
     let v = (self.s279()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[280] = u8::from(v);
+    self.flags[280] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s281(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(7)?;
-    self.p.flags[281] = flag_of(v);
+    let v = &self.facts[7];
+    self.flags[281] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
     let v = (truth(self.s281()?)? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[282] = u8::from(v);
+    self.flags[282] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
     let v = (self.s230()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[283] = u8::from(v);
+    self.flags[283] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
     let v = (self.s232()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[284] = u8::from(v);
+    self.flags[284] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4622,24 +4626,24 @@ fn s285(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s286(&mut self) -> Option<bool> {
     let v = (self.s210()? && self.s285()?);
-    self.p.flags[286] = u8::from(v);
+    self.flags[286] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
     let v = (self.s286()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[287] = u8::from(v);
+    self.flags[287] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
     let v = (self.s173()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[288] = u8::from(v);
+    self.flags[288] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s289(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[289];
+    let v = &self.consts[289];
     Some(v)
 }
 #[inline(always)]
@@ -4664,7 +4668,7 @@ fn s290_first(&mut self) -> Option<bool> {
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
-    self.p.flags[290] = u8::from(v);
+    self.flags[290] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4675,7 +4679,7 @@ fn s291(&mut self) -> Option<bool> {
 fn s291_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s221()? && self.s181()?);
     self.m.s291 = Some(v);
-    self.p.flags[291] = u8::from(v);
+    self.flags[291] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4686,7 +4690,7 @@ fn s293(&mut self) -> Option<bool> {
 fn s293_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s264()?)?);
     self.m.s293 = Some(v);
-    self.p.flags[293] = u8::from(v);
+    self.flags[293] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4697,7 +4701,7 @@ fn s295(&mut self) -> Option<bool> {
 fn s295_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s180()? && self.s269()?);
     self.m.s295 = Some(v);
-    self.p.flags[295] = u8::from(v);
+    self.flags[295] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4713,12 +4717,12 @@ fn s298(&mut self) -> Option<bool> {
 fn s298_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s297()?);
     self.m.s298 = Some(v);
-    self.p.flags[298] = u8::from(v);
+    self.flags[298] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s300(&mut self) -> Option<&'a Value> {
-    let v = cell(self.p.compiled, 1, 1, self.s229()?)?;
+    let v = cell(self.compiled, 1, 1, self.s229()?)?;
     Some(v)
 }
 #[inline(always)]
@@ -4729,7 +4733,7 @@ fn s301(&mut self) -> Option<bool> {
 fn s301_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
     self.m.s301 = Some(v);
-    self.p.flags[301] = u8::from(v);
+    self.flags[301] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4740,18 +4744,18 @@ fn s303(&mut self) -> Option<bool> {
 fn s303_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s236()?);
     self.m.s303 = Some(v);
-    self.p.flags[303] = u8::from(v);
+    self.flags[303] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
     let v = (self.s290()? && !(self.s291()? || self.s293()? || self.s295()? || self.s298()? || self.s301()? || self.s303()?));
-    self.p.flags[305] = u8::from(v);
+    self.flags[305] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s306(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[306];
+    let v = &self.consts[306];
     Some(v)
 }
 #[inline(always)]
@@ -4869,7 +4873,7 @@ fn s324(&mut self) -> Option<bool> {
 fn s324_first(&mut self) -> Option<bool> {
     let v = (self.s308()? && self.s219()?);
     self.m.s324 = Some(v);
-    self.p.flags[324] = u8::from(v);
+    self.flags[324] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4882,22 +4886,22 @@ fn s326(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s328(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[328];
+    let v = &self.consts[328];
     Some(v)
 }
 #[inline(always)]
 fn s330(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[330];
+    let v = &self.consts[330];
     Some(v)
 }
 #[inline(always)]
 fn s332(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[332];
+    let v = &self.consts[332];
     Some(v)
 }
 #[inline(always)]
 fn s335(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[335];
+    let v = &self.consts[335];
     Some(v)
 }
 #[inline(always)]
@@ -4908,12 +4912,12 @@ fn s336(&mut self) -> Option<bool> {
 fn s336_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()?);
     self.m.s336 = Some(v);
-    self.p.flags[336] = u8::from(v);
+    self.flags[336] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s338(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[338];
+    let v = &self.consts[338];
     Some(v)
 }
 #[inline(always)]
@@ -4929,17 +4933,17 @@ fn s341(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s342(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()? && self.s341()?);
-    self.p.flags[342] = u8::from(v);
+    self.flags[342] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s344(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[344];
+    let v = &self.consts[344];
     Some(v)
 }
 #[inline(always)]
 fn s346(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[346];
+    let v = &self.consts[346];
     Some(v)
 }
 #[inline(always)]
@@ -4991,12 +4995,12 @@ fn s358(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s360(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s358()?);
-    self.p.flags[360] = u8::from(v);
+    self.flags[360] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s362(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[362];
+    let v = &self.consts[362];
     Some(v)
 }
 #[inline(always)]
@@ -5022,13 +5026,13 @@ fn s368(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s370(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s368()?);
-    self.p.flags[370] = u8::from(v);
+    self.flags[370] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s372(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()?);
-    self.p.flags[372] = u8::from(v);
+    self.flags[372] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5054,7 +5058,7 @@ fn s379(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s381(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s379()?);
-    self.p.flags[381] = u8::from(v);
+    self.flags[381] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5105,12 +5109,12 @@ fn s396(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s397(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s396()?);
-    self.p.flags[397] = u8::from(v);
+    self.flags[397] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s399(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[399];
+    let v = &self.consts[399];
     Some(v)
 }
 #[inline(always)]
@@ -5136,12 +5140,12 @@ fn s405(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s407(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s405()?);
-    self.p.flags[407] = u8::from(v);
+    self.flags[407] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s409(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[409];
+    let v = &self.consts[409];
     Some(v)
 }
 #[inline(always)]
@@ -5167,7 +5171,7 @@ fn s416(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s418(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s416()?);
-    self.p.flags[418] = u8::from(v);
+    self.flags[418] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5193,7 +5197,7 @@ fn s424(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s426(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s424()?);
-    self.p.flags[426] = u8::from(v);
+    self.flags[426] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5219,7 +5223,7 @@ fn s436(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s438(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s436()?);
-    self.p.flags[438] = u8::from(v);
+    self.flags[438] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5245,7 +5249,7 @@ fn s448(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s450(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s448()?);
-    self.p.flags[450] = u8::from(v);
+    self.flags[450] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5271,13 +5275,13 @@ fn s457(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s459(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s457()?);
-    self.p.flags[459] = u8::from(v);
+    self.flags[459] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s461(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s281()?)?);
-    self.p.flags[461] = u8::from(v);
+    self.flags[461] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5303,12 +5307,12 @@ fn s467(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s469(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s467()?);
-    self.p.flags[469] = u8::from(v);
+    self.flags[469] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s471(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[471];
+    let v = &self.consts[471];
     Some(v)
 }
 #[inline(always)]
@@ -5334,12 +5338,12 @@ fn s476(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s478(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s476()?);
-    self.p.flags[478] = u8::from(v);
+    self.flags[478] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s480(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[480];
+    let v = &self.consts[480];
     Some(v)
 }
 #[inline(always)]
@@ -5365,7 +5369,7 @@ fn s485(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s487(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s485()?);
-    self.p.flags[487] = u8::from(v);
+    self.flags[487] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5391,7 +5395,7 @@ fn s495(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s497(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s495()?);
-    self.p.flags[497] = u8::from(v);
+    self.flags[497] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5417,7 +5421,7 @@ fn s504(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s506(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s504()?);
-    self.p.flags[506] = u8::from(v);
+    self.flags[506] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5443,12 +5447,12 @@ fn s512(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s514(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s512()?);
-    self.p.flags[514] = u8::from(v);
+    self.flags[514] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s516(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[516];
+    let v = &self.consts[516];
     Some(v)
 }
 #[inline(always)]
@@ -5474,7 +5478,7 @@ fn s521(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s523(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s521()?);
-    self.p.flags[523] = u8::from(v);
+    self.flags[523] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5525,12 +5529,12 @@ fn s537(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s538(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s537()?);
-    self.p.flags[538] = u8::from(v);
+    self.flags[538] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s540(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[540];
+    let v = &self.consts[540];
     Some(v)
 }
 #[inline(always)]
@@ -5556,12 +5560,12 @@ fn s545(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s547(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s545()?);
-    self.p.flags[547] = u8::from(v);
+    self.flags[547] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s549(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[549];
+    let v = &self.consts[549];
     Some(v)
 }
 #[inline(always)]
@@ -5587,12 +5591,12 @@ fn s554(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s556(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s554()?);
-    self.p.flags[556] = u8::from(v);
+    self.flags[556] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s558(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[558];
+    let v = &self.consts[558];
     Some(v)
 }
 #[inline(always)]
@@ -5618,23 +5622,23 @@ fn s566(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s568(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s566()?);
-    self.p.flags[568] = u8::from(v);
+    self.flags[568] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s571(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(5)?;
+    let v = &self.facts[5];
     Some(v)
 }
 #[inline(always)]
 fn s572(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Ge, number(self.s571()?)?, number(self.s7()?)?);
-    self.p.flags[572] = u8::from(v);
+    self.flags[572] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s574(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[574];
+    let v = &self.consts[574];
     Some(v)
 }
 #[inline(always)]
@@ -5645,24 +5649,24 @@ fn s575(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s576(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Ne, self.s178()?, self.s575()?, false)?;
-    self.p.flags[576] = u8::from(v);
+    self.flags[576] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s578(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[578];
+    let v = &self.consts[578];
     Some(v)
 }
 #[inline(always)]
 fn s580(&mut self) -> Option<bool> {
     let v = (self.s313()? && self.s315()?);
-    self.p.flags[580] = u8::from(v);
+    self.flags[580] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s581(&mut self) -> Option<bool> {
     let v = (self.s313()? && self.s315()? && self.s318()? && self.s322()?);
-    self.p.flags[581] = u8::from(v);
+    self.flags[581] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5673,33 +5677,33 @@ fn s583(&mut self) -> Option<bool> {
 fn s583_first(&mut self) -> Option<bool> {
     let v = (self.s581()? && !(self.s173()?));
     self.m.s583 = Some(v);
-    self.p.flags[583] = u8::from(v);
+    self.flags[583] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s584(&mut self) -> Option<bool> {
     let v = (self.s580()? && !(self.s583()? || self.s173()?));
-    self.p.flags[584] = u8::from(v);
+    self.flags[584] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s585(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[585];
+    let v = &self.consts[585];
     Some(v)
 }
 #[inline]
 fn s586(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[586];
+    let v = &self.consts[586];
     Some(v)
 }
 #[inline(always)]
 fn s587(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[587];
+    let v = &self.consts[587];
     Some(v)
 }
 #[inline(always)]
 fn s588(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[588];
+    let v = &self.consts[588];
     Some(v)
 }
 #[inline(always)]
@@ -5730,12 +5734,12 @@ fn s591(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s592(&mut self) -> Option<bool> {
     let v = (self.s590()? || self.s591()?);
-    self.p.flags[592] = u8::from(v);
+    self.flags[592] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s594(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[594];
+    let v = &self.consts[594];
     Some(v)
 }
 #[inline(always)]
@@ -8622,7 +8626,8 @@ fn n578(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v319, v307, v342, v344, v577, v578, v152, v157], [a326, a340, a563, a572]) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let mut run = Run { p, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(flags)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into()) else { return false; };
+        let mut run = Run { facts, consts, flags, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(290, v290);
@@ -8754,7 +8759,10 @@ const ROWS_545: [u64; 2] = [0x1f00000000, 0x0];
 const ROWS_556: [u64; 2] = [0x80000000000000, 0x0];
 const ROWS_557: [u64; 2] = [0x80000000000000, 0x0];
 struct Run<'a> {
-    p: LeanParts<'a>,
+    facts: &'a [Value; 15],
+    consts: &'a [Value; 579],
+    flags: &'a mut [u8; 579],
+    compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
@@ -8823,7 +8831,7 @@ fn k348(&mut self) -> Option<[u64; 2]> {
 }
 #[inline]
 fn s0(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(3)?;
+    let v = &self.facts[3];
     Some(v)
 }
 #[inline]
@@ -8848,7 +8856,7 @@ fn s4(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline]
 fn s5(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[5];
+    let v = &self.consts[5];
     Some(v)
 }
 #[inline(always)]
@@ -8858,7 +8866,7 @@ fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline]
 fn s7(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[7];
+    let v = &self.consts[7];
     Some(v)
 }
 #[inline]
@@ -8961,7 +8969,7 @@ fn s19_first(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s21(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(4)?;
+    let v = &self.facts[4];
     Some(v)
 }
 #[inline]
@@ -9059,7 +9067,7 @@ fn s32_first(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s34(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(1)?;
+    let v = &self.facts[1];
     Some(v)
 }
 #[inline(always)]
@@ -9139,7 +9147,7 @@ fn s43_first(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s44(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[44];
+    let v = &self.consts[44];
     Some(v)
 }
 #[inline(always)]
@@ -9149,7 +9157,7 @@ fn s45(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s46(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[46];
+    let v = &self.consts[46];
     Some(v)
 }
 #[inline(always)]
@@ -9174,12 +9182,12 @@ fn s50(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s51(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[51];
+    let v = &self.consts[51];
     Some(v)
 }
 #[inline]
 fn s52(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[52];
+    let v = &self.consts[52];
     Some(v)
 }
 #[inline(always)]
@@ -9189,7 +9197,7 @@ fn s53(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s54(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[54];
+    let v = &self.consts[54];
     Some(v)
 }
 #[inline(always)]
@@ -9214,12 +9222,12 @@ fn s58(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s59(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[59];
+    let v = &self.consts[59];
     Some(v)
 }
 #[inline]
 fn s60(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[60];
+    let v = &self.consts[60];
     Some(v)
 }
 #[inline(always)]
@@ -9229,7 +9237,7 @@ fn s61(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s62(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[62];
+    let v = &self.consts[62];
     Some(v)
 }
 #[inline(always)]
@@ -9239,7 +9247,7 @@ fn s63(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s64(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[64];
+    let v = &self.consts[64];
     Some(v)
 }
 #[inline(always)]
@@ -9259,12 +9267,12 @@ fn s67(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s68(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[68];
+    let v = &self.consts[68];
     Some(v)
 }
 #[inline]
 fn s69(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[69];
+    let v = &self.consts[69];
     Some(v)
 }
 #[inline(always)]
@@ -9384,7 +9392,7 @@ fn s92_first(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s95(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(2)?;
+    let v = &self.facts[2];
     Some(v)
 }
 #[inline(always)]
@@ -9564,7 +9572,7 @@ fn s123(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s125(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[125];
+    let v = &self.consts[125];
     Some(v)
 }
 #[inline(always)]
@@ -9729,7 +9737,7 @@ fn s157_first(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s159(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(12)?;
+    let v = &self.facts[12];
     Some(v)
 }
 #[inline(always)]
@@ -9744,7 +9752,7 @@ fn s161(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s162(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(11)?;
+    let v = &self.facts[11];
     Some(v)
 }
 #[inline(always)]
@@ -9764,7 +9772,7 @@ fn s165(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s170(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[170];
+    let v = &self.consts[170];
     Some(v)
 }
 #[inline(always)]
@@ -9795,7 +9803,7 @@ fn s173(&mut self) -> Option<bool> {
 fn s173_first(&mut self) -> Option<bool> {
     let v = (self.s163()? && self.s172()?);
     self.m.s173 = Some(v);
-    self.p.flags[173] = u8::from(v);
+    self.flags[173] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -9850,7 +9858,7 @@ fn s182(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s184(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(0)?;
+    let v = &self.facts[0];
     Some(v)
 }
 #[inline(always)]
@@ -9875,7 +9883,7 @@ fn s195_first(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s197(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(10)?;
+    let v = &self.facts[10];
     Some(v)
 }
 #[inline(always)]
@@ -9900,7 +9908,7 @@ fn s199_first(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s200(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[200];
+    let v = &self.consts[200];
     Some(v)
 }
 #[inline(always)]
@@ -9915,7 +9923,7 @@ fn s202(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s204(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[204];
+    let v = &self.consts[204];
     Some(v)
 }
 #[inline(always)]
@@ -9943,7 +9951,7 @@ fn s207(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s208(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[208];
+    let v = &self.consts[208];
     Some(v)
 }
 #[inline(always)]
@@ -9988,7 +9996,7 @@ fn s224(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s225(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[225];
+    let v = &self.consts[225];
     Some(v)
 }
 #[inline(always)]
@@ -9998,7 +10006,7 @@ fn s226(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s227(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[227];
+    let v = &self.consts[227];
     Some(v)
 }
 #[inline(always)]
@@ -10008,7 +10016,7 @@ fn s228(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s229(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(9)?;
+    let v = &self.facts[9];
     Some(v)
 }
 #[inline(always)]
@@ -10019,7 +10027,7 @@ fn s230(&mut self) -> Option<bool> {
 fn s230_first(&mut self) -> Option<bool> {
     let v = (!self.s229()?.is_absent() == true);
     self.m.s230 = Some(v);
-    self.p.flags[230] = u8::from(v);
+    self.flags[230] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10035,7 +10043,7 @@ fn s232(&mut self) -> Option<bool> {
 fn s232_first(&mut self) -> Option<bool> {
     let v = (self.s195()? && self.s202()?);
     self.m.s232 = Some(v);
-    self.p.flags[232] = u8::from(v);
+    self.flags[232] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10060,23 +10068,23 @@ fn s236(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s247(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[247];
+    let v = &self.consts[247];
     Some(v)
 }
 #[inline(always)]
 fn s254(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[254];
+    let v = &self.consts[254];
     Some(v)
 }
 #[inline(always)]
 fn s256(&mut self) -> Option<bool> {
     let v = (self.s191()? && self.s182()?);
-    self.p.flags[256] = u8::from(v);
+    self.flags[256] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s257(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(13)?;
+    let v = &self.facts[13];
     Some(v)
 }
 #[inline(always)]
@@ -10087,36 +10095,36 @@ fn s258(&mut self) -> Option<bool> {
 fn s258_first(&mut self) -> Option<bool> {
     let v = !truth(self.s257()?)?;
     self.m.s258 = Some(v);
-    self.p.flags[258] = u8::from(v);
+    self.flags[258] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s260(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(14)?;
-    self.p.flags[260] = flag_of(v);
+    let v = &self.facts[14];
+    self.flags[260] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
     let v = (self.s256()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[262] = u8::from(v);
+    self.flags[262] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s263(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[263];
+    let v = &self.consts[263];
     Some(v)
 }
 #[inline]
 fn s264(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(8)?;
-    self.p.flags[264] = flag_of(v);
+    let v = &self.facts[8];
+    self.flags[264] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
     let v = (truth(self.s264()?)? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[265] = u8::from(v);
+    self.flags[265] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10127,18 +10135,18 @@ fn s269(&mut self) -> Option<bool> {
 fn s269_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_269);
     self.m.s269 = Some(v);
-    self.p.flags[269] = u8::from(v);
+    self.flags[269] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
     let v = (self.s269()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[270] = u8::from(v);
+    self.flags[270] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s271(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(6)?;
+    let v = &self.facts[6];
     Some(v)
 }
 #[inline(always)]
@@ -10149,13 +10157,13 @@ fn s274(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s275(&mut self) -> Option<bool> {
     let v = (truth(self.s271()?)? || self.s274()?);
-    self.p.flags[275] = u8::from(v);
+    self.flags[275] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
     let v = (self.s275()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[276] = u8::from(v);
+    self.flags[276] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10166,37 +10174,37 @@ fn s279(&mut self) -> Option<bool> {
 fn s279_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_279);
     self.m.s279 = Some(v);
-    self.p.flags[279] = u8::from(v);
+    self.flags[279] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
     let v = (self.s279()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[280] = u8::from(v);
+    self.flags[280] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s281(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(7)?;
-    self.p.flags[281] = flag_of(v);
+    let v = &self.facts[7];
+    self.flags[281] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
     let v = (truth(self.s281()?)? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[282] = u8::from(v);
+    self.flags[282] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
     let v = (self.s230()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[283] = u8::from(v);
+    self.flags[283] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
     let v = (self.s232()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[284] = u8::from(v);
+    self.flags[284] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10207,24 +10215,24 @@ fn s285(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s286(&mut self) -> Option<bool> {
     let v = (self.s210()? && self.s285()?);
-    self.p.flags[286] = u8::from(v);
+    self.flags[286] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
     let v = (self.s286()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[287] = u8::from(v);
+    self.flags[287] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
     let v = (self.s173()? && !(self.s258()? || truth(self.s260()?)?));
-    self.p.flags[288] = u8::from(v);
+    self.flags[288] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s289(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[289];
+    let v = &self.consts[289];
     Some(v)
 }
 #[inline(always)]
@@ -10249,7 +10257,7 @@ fn s290_first(&mut self) -> Option<bool> {
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
-    self.p.flags[290] = u8::from(v);
+    self.flags[290] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10260,7 +10268,7 @@ fn s291(&mut self) -> Option<bool> {
 fn s291_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s221()? && self.s181()?);
     self.m.s291 = Some(v);
-    self.p.flags[291] = u8::from(v);
+    self.flags[291] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10271,7 +10279,7 @@ fn s293(&mut self) -> Option<bool> {
 fn s293_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s264()?)?);
     self.m.s293 = Some(v);
-    self.p.flags[293] = u8::from(v);
+    self.flags[293] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10282,7 +10290,7 @@ fn s295(&mut self) -> Option<bool> {
 fn s295_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s180()? && self.s269()?);
     self.m.s295 = Some(v);
-    self.p.flags[295] = u8::from(v);
+    self.flags[295] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10298,12 +10306,12 @@ fn s298(&mut self) -> Option<bool> {
 fn s298_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s297()?);
     self.m.s298 = Some(v);
-    self.p.flags[298] = u8::from(v);
+    self.flags[298] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s300(&mut self) -> Option<&'a Value> {
-    let v = cell(self.p.compiled, 1, 1, self.s229()?)?;
+    let v = cell(self.compiled, 1, 1, self.s229()?)?;
     Some(v)
 }
 #[inline(always)]
@@ -10314,7 +10322,7 @@ fn s301(&mut self) -> Option<bool> {
 fn s301_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
     self.m.s301 = Some(v);
-    self.p.flags[301] = u8::from(v);
+    self.flags[301] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10325,18 +10333,18 @@ fn s303(&mut self) -> Option<bool> {
 fn s303_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s236()?);
     self.m.s303 = Some(v);
-    self.p.flags[303] = u8::from(v);
+    self.flags[303] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
     let v = (self.s290()? && !(self.s291()? || self.s293()? || self.s295()? || self.s298()? || self.s301()? || self.s303()?));
-    self.p.flags[305] = u8::from(v);
+    self.flags[305] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s306(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[306];
+    let v = &self.consts[306];
     Some(v)
 }
 #[inline(always)]
@@ -10419,7 +10427,7 @@ fn s317(&mut self) -> Option<bool> {
 fn s317_first(&mut self) -> Option<bool> {
     let v = (self.s308()? && self.s219()?);
     self.m.s317 = Some(v);
-    self.p.flags[317] = u8::from(v);
+    self.flags[317] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10432,22 +10440,22 @@ fn s319(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s321(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[321];
+    let v = &self.consts[321];
     Some(v)
 }
 #[inline(always)]
 fn s323(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[323];
+    let v = &self.consts[323];
     Some(v)
 }
 #[inline(always)]
 fn s325(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[325];
+    let v = &self.consts[325];
     Some(v)
 }
 #[inline(always)]
 fn s328(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[328];
+    let v = &self.consts[328];
     Some(v)
 }
 #[inline(always)]
@@ -10458,12 +10466,12 @@ fn s329(&mut self) -> Option<bool> {
 fn s329_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()?);
     self.m.s329 = Some(v);
-    self.p.flags[329] = u8::from(v);
+    self.flags[329] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s331(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[331];
+    let v = &self.consts[331];
     Some(v)
 }
 #[inline(always)]
@@ -10479,17 +10487,17 @@ fn s334(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s335(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()? && self.s334()?);
-    self.p.flags[335] = u8::from(v);
+    self.flags[335] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s337(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[337];
+    let v = &self.consts[337];
     Some(v)
 }
 #[inline(always)]
 fn s339(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[339];
+    let v = &self.consts[339];
     Some(v)
 }
 #[inline(always)]
@@ -10541,12 +10549,12 @@ fn s351(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s353(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s351()?);
-    self.p.flags[353] = u8::from(v);
+    self.flags[353] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s355(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[355];
+    let v = &self.consts[355];
     Some(v)
 }
 #[inline(always)]
@@ -10572,13 +10580,13 @@ fn s361(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s363(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s361()?);
-    self.p.flags[363] = u8::from(v);
+    self.flags[363] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s365(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()?);
-    self.p.flags[365] = u8::from(v);
+    self.flags[365] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10604,7 +10612,7 @@ fn s372(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s374(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s372()?);
-    self.p.flags[374] = u8::from(v);
+    self.flags[374] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10655,12 +10663,12 @@ fn s389(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s390(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s389()?);
-    self.p.flags[390] = u8::from(v);
+    self.flags[390] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s392(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[392];
+    let v = &self.consts[392];
     Some(v)
 }
 #[inline(always)]
@@ -10686,12 +10694,12 @@ fn s398(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s400(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s398()?);
-    self.p.flags[400] = u8::from(v);
+    self.flags[400] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s402(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[402];
+    let v = &self.consts[402];
     Some(v)
 }
 #[inline(always)]
@@ -10717,7 +10725,7 @@ fn s409(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s411(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s409()?);
-    self.p.flags[411] = u8::from(v);
+    self.flags[411] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10743,7 +10751,7 @@ fn s417(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s419(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s417()?);
-    self.p.flags[419] = u8::from(v);
+    self.flags[419] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10769,7 +10777,7 @@ fn s429(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s431(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s429()?);
-    self.p.flags[431] = u8::from(v);
+    self.flags[431] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10795,7 +10803,7 @@ fn s441(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s443(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s441()?);
-    self.p.flags[443] = u8::from(v);
+    self.flags[443] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10821,13 +10829,13 @@ fn s450(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s452(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s450()?);
-    self.p.flags[452] = u8::from(v);
+    self.flags[452] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s454(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s281()?)?);
-    self.p.flags[454] = u8::from(v);
+    self.flags[454] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10853,12 +10861,12 @@ fn s460(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s462(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s460()?);
-    self.p.flags[462] = u8::from(v);
+    self.flags[462] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s464(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[464];
+    let v = &self.consts[464];
     Some(v)
 }
 #[inline(always)]
@@ -10884,12 +10892,12 @@ fn s469(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s471(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s469()?);
-    self.p.flags[471] = u8::from(v);
+    self.flags[471] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s473(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[473];
+    let v = &self.consts[473];
     Some(v)
 }
 #[inline(always)]
@@ -10915,7 +10923,7 @@ fn s478(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s480(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s478()?);
-    self.p.flags[480] = u8::from(v);
+    self.flags[480] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10941,7 +10949,7 @@ fn s488(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s490(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s488()?);
-    self.p.flags[490] = u8::from(v);
+    self.flags[490] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10967,7 +10975,7 @@ fn s497(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s499(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s497()?);
-    self.p.flags[499] = u8::from(v);
+    self.flags[499] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10993,12 +11001,12 @@ fn s505(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s507(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s505()?);
-    self.p.flags[507] = u8::from(v);
+    self.flags[507] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s509(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[509];
+    let v = &self.consts[509];
     Some(v)
 }
 #[inline(always)]
@@ -11024,7 +11032,7 @@ fn s514(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s516(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s514()?);
-    self.p.flags[516] = u8::from(v);
+    self.flags[516] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11075,12 +11083,12 @@ fn s530(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s531(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s530()?);
-    self.p.flags[531] = u8::from(v);
+    self.flags[531] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s533(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[533];
+    let v = &self.consts[533];
     Some(v)
 }
 #[inline(always)]
@@ -11106,12 +11114,12 @@ fn s538(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s540(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s538()?);
-    self.p.flags[540] = u8::from(v);
+    self.flags[540] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s542(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[542];
+    let v = &self.consts[542];
     Some(v)
 }
 #[inline(always)]
@@ -11137,12 +11145,12 @@ fn s547(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s549(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s547()?);
-    self.p.flags[549] = u8::from(v);
+    self.flags[549] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s551(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[551];
+    let v = &self.consts[551];
     Some(v)
 }
 #[inline(always)]
@@ -11168,23 +11176,23 @@ fn s559(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s561(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s559()?);
-    self.p.flags[561] = u8::from(v);
+    self.flags[561] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s564(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(5)?;
+    let v = &self.facts[5];
     Some(v)
 }
 #[inline(always)]
 fn s565(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Ge, number(self.s564()?)?, number(self.s7()?)?);
-    self.p.flags[565] = u8::from(v);
+    self.flags[565] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s567(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[567];
+    let v = &self.consts[567];
     Some(v)
 }
 #[inline(always)]
@@ -11195,28 +11203,28 @@ fn s568(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s569(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Ne, self.s178()?, self.s568()?, false)?;
-    self.p.flags[569] = u8::from(v);
+    self.flags[569] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s571(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[571];
+    let v = &self.consts[571];
     Some(v)
 }
 #[inline(always)]
 fn s573(&mut self) -> Option<bool> {
     let v = (self.s313()? && self.s315()?);
-    self.p.flags[573] = u8::from(v);
+    self.flags[573] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s575(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[575];
+    let v = &self.consts[575];
     Some(v)
 }
 #[inline(always)]
 fn s576(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[576];
+    let v = &self.consts[576];
     Some(v)
 }
 #[inline(always)]
@@ -11535,7 +11543,8 @@ fn n61(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v42, v48, v52, v57, v61], []) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let mut run = Run { p, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(flags)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into()) else { return false; };
+        let mut run = Run { facts, consts, flags, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(42, v42);
@@ -11553,7 +11562,10 @@ struct Memo<'a> {
     s37: Option<bool>,
 }
 struct Run<'a> {
-    p: LeanParts<'a>,
+    facts: &'a [Value; 3],
+    consts: &'a [Value; 62],
+    flags: &'a mut [u8; 62],
+    compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
@@ -11568,12 +11580,12 @@ fn results(&mut self) -> Option<([Value; 5], [u64; 0])> {
 }
 #[inline]
 fn s0(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(0)?;
+    let v = &self.facts[0];
     Some(v)
 }
 #[inline(always)]
 fn s1(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[1];
+    let v = &self.consts[1];
     Some(v)
 }
 #[inline(always)]
@@ -11598,12 +11610,12 @@ fn s5(&mut self) -> Option<bool> {
 }
 #[inline]
 fn s7(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[7];
+    let v = &self.consts[7];
     Some(v)
 }
 #[inline]
 fn s8(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(1)?;
+    let v = &self.facts[1];
     Some(v)
 }
 #[inline(always)]
@@ -11613,7 +11625,7 @@ fn s9(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s11(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(2)?;
+    let v = &self.facts[2];
     Some(v)
 }
 #[inline]
@@ -11633,7 +11645,7 @@ fn s14(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s15(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[15];
+    let v = &self.consts[15];
     Some(v)
 }
 #[inline]
@@ -11659,7 +11671,7 @@ fn s17(&mut self) -> Option<Decimal> {
 }
 #[inline]
 fn s19(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[19];
+    let v = &self.consts[19];
     Some(v)
 }
 #[inline(always)]
@@ -11694,7 +11706,7 @@ fn s24(&mut self, item: &'a Value) -> Option<&'a Value> {
 }
 #[inline]
 fn s25(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[25];
+    let v = &self.consts[25];
     Some(v)
 }
 #[inline(always)]
@@ -11704,7 +11716,7 @@ fn s26(&mut self, item: &'a Value) -> Option<bool> {
 }
 #[inline]
 fn s28(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[28];
+    let v = &self.consts[28];
     Some(v)
 }
 #[inline(always)]
@@ -11739,7 +11751,7 @@ fn s31(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s33(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[33];
+    let v = &self.consts[33];
     Some(v)
 }
 #[inline(always)]
@@ -11750,7 +11762,7 @@ fn s34(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s35(&mut self) -> Option<bool> {
     let v = (self.s5()? || self.s34()?);
-    self.p.flags[35] = u8::from(v);
+    self.flags[35] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11766,23 +11778,23 @@ fn s37(&mut self) -> Option<bool> {
 fn s37_first(&mut self) -> Option<bool> {
     let v = (self.s36()? && self.s2()?);
     self.m.s37 = Some(v);
-    self.p.flags[37] = u8::from(v);
+    self.flags[37] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s39(&mut self) -> Option<bool> {
     let v = (self.s35()? && !(self.s37()?));
-    self.p.flags[39] = u8::from(v);
+    self.flags[39] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s40(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[40];
+    let v = &self.consts[40];
     Some(v)
 }
 #[inline]
 fn s41(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[41];
+    let v = &self.consts[41];
     Some(v)
 }
 #[inline(always)]
@@ -11796,7 +11808,7 @@ fn s42(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s43(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[43];
+    let v = &self.consts[43];
     Some(v)
 }
 #[inline(always)]
@@ -11812,7 +11824,7 @@ fn s45(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s46(&mut self) -> Option<bool> {
     let v = (self.s44()? || self.s45()?);
-    self.p.flags[46] = u8::from(v);
+    self.flags[46] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11825,13 +11837,13 @@ fn s48(&mut self) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s49(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[49];
+    let v = &self.consts[49];
     Some(v)
 }
 #[inline(always)]
 fn s50(&mut self) -> Option<bool> {
     let v = (number(self.s8()?)? == number(self.s49()?)?);
-    self.p.flags[50] = u8::from(v);
+    self.flags[50] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11844,7 +11856,7 @@ fn s52(&mut self) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s53(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[53];
+    let v = &self.consts[53];
     Some(v)
 }
 #[inline(always)]
@@ -11855,7 +11867,7 @@ fn s54(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s55(&mut self) -> Option<bool> {
     let v = (self.s54()? && self.s21()?);
-    self.p.flags[55] = u8::from(v);
+    self.flags[55] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11874,7 +11886,7 @@ fn s58(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s59(&mut self) -> Option<bool> {
     let v = (self.s58()? && self.s31()?);
-    self.p.flags[59] = u8::from(v);
+    self.flags[59] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -12001,7 +12013,8 @@ fn n28(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v28, v18, v20], []) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let mut run = Run { p, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(flags)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into()) else { return false; };
+        let mut run = Run { facts, consts, flags, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(28, v28);
@@ -12015,7 +12028,10 @@ struct Memo<'a> {
     s8: Option<Decimal>,
 }
 struct Run<'a> {
-    p: LeanParts<'a>,
+    facts: &'a [Value; 2],
+    consts: &'a [Value; 29],
+    flags: &'a mut [u8; 29],
+    compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
@@ -12028,7 +12044,7 @@ fn results(&mut self) -> Option<([Value; 3], [u64; 0])> {
 }
 #[inline]
 fn s0(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(1)?;
+    let v = &self.facts[1];
     Some(v)
 }
 #[inline]
@@ -12058,12 +12074,12 @@ fn s5(&mut self, item: &'a Value) -> Option<bool> {
 }
 #[inline]
 fn s6(&mut self) -> Option<&'a Value> {
-    let v = self.p.facts.get(0)?;
+    let v = &self.facts[0];
     Some(v)
 }
 #[inline(always)]
 fn s7(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[7];
+    let v = &self.consts[7];
     Some(v)
 }
 #[inline(always)]
@@ -12088,7 +12104,7 @@ fn s10(&mut self, item: &'a Value) -> Option<bool> {
 }
 #[inline]
 fn s12(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[12];
+    let v = &self.consts[12];
     Some(v)
 }
 #[inline(always)]
@@ -12113,7 +12129,7 @@ fn s14(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s16(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[16];
+    let v = &self.consts[16];
     Some(v)
 }
 #[inline(always)]
@@ -12152,7 +12168,7 @@ fn s20(&mut self) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s22(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[22];
+    let v = &self.consts[22];
     Some(v)
 }
 #[inline(always)]
@@ -12163,17 +12179,17 @@ fn s23(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s24(&mut self) -> Option<bool> {
     let v = (self.s23()? && self.s14()?);
-    self.p.flags[24] = u8::from(v);
+    self.flags[24] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s26(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[26];
+    let v = &self.consts[26];
     Some(v)
 }
 #[inline(always)]
 fn s27(&mut self) -> Option<&'a Value> {
-    let v = &self.p.consts[27];
+    let v = &self.consts[27];
     Some(v)
 }
 #[inline(always)]
