@@ -138,8 +138,8 @@ pub struct Evaluator<'c> {
     reached: RefCell<Vec<bool>>,
     reached_known: Cell<bool>,
     locals: Vec<Value>,
-    /// The sets of `Collect` steps already made, by outcome node: (rules
-    /// applying, set).
+    /// By outcome node, the sets its `Collect` step has made, by the bits of
+    /// the rules that apply (at most 256 each: see `collect_applying`).
     sets: Vec<rustc_hash::FxHashMap<u64, Value>>,
     facts: Option<Facts>,
     as_of: Date,
@@ -233,6 +233,7 @@ impl<'c> Evaluator<'c> {
     /// be read with [`Self::result`] until the next run: for a caller that only
     /// reads them (writes them out), no copy.
     pub fn run_in_place(&mut self, facts: Facts) -> Result<(), EvalError> {
+        self.check_facts(&facts)?;
         self.run_eager(facts);
         // A lean plan decides a record only where nothing failed.
         if self.lean_ran {
@@ -270,8 +271,27 @@ impl<'c> Evaluator<'c> {
     /// The same results by the on-demand evaluation alone (for tests and for
     /// measuring the eager pass against it).
     pub fn run_lazily(&mut self, facts: Facts) -> Result<Vec<Value>, EvalError> {
+        self.check_facts(&facts)?;
         self.facts = Some(facts);
         self.run_on_demand()
+    }
+
+    /// Facts made for another policy (by hand, through the library's public
+    /// fields) are refused, not read out of place.
+    fn check_facts(&self, facts: &Facts) -> Result<(), EvalError> {
+        let declared = self.compiled.program.facts.len();
+        if facts.values.len() == declared {
+            return Ok(());
+        }
+        Err(EvalError {
+            message: format!(
+                "the facts hold {} values where the policy declares {declared} facts: \
+                 read them with `load_facts` or `load_facts_from_str` for this policy",
+                facts.values.len()
+            ),
+            within: None,
+            span: Span::default(),
+        })
     }
 
     fn run_eager(&mut self, facts: Facts) {

@@ -202,3 +202,28 @@ fn an_evaluator_gives_every_combination_of_rules_its_own_set_however_many() {
         assert_eq!(shown, json!(want), "on {doc}");
     }
 }
+
+#[test]
+fn facts_made_for_another_policy_are_refused_not_read_out_of_place() {
+    let c = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
+    let doc = population(&c, 17, 1).remove(0);
+    let facts = load_facts(&c.program, &doc).unwrap();
+    let declared = c.program.facts.len();
+    let mut longer = facts.clone();
+    longer.values.push(lexnis::value::Value::Absent);
+    let mut shorter = facts.clone();
+    shorter.values.pop();
+    for bad in [longer, shorter] {
+        let held = bad.values.len();
+        let want =
+            format!("the facts hold {held} values where the policy declares {declared} facts");
+        for mut ev in [Evaluator::new(&c), Evaluator::new(&c).results_only()] {
+            let e = ev.run(bad.clone()).unwrap_err();
+            assert!(e.message.starts_with(&want), "{e}");
+            // The evaluator is not left broken: the next record is decided.
+            assert!(ev.run(facts.clone()).is_ok());
+        }
+        let e = Evaluator::new(&c).run_lazily(bad).unwrap_err();
+        assert!(e.message.starts_with(&want), "{e}");
+    }
+}

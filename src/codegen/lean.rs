@@ -175,7 +175,8 @@ impl<'c> Lean<'c> {
         self.row_masks(out);
         // Arrays whose lengths the written code knows: the compiler checks
         // each constant index when it builds, not each time it runs.
-        let (nodes, facts) = (self.reached.len(), self.compiled.program.facts.len());
+        let nodes = self.compiled.node_count();
+        let facts = self.compiled.program.facts.len();
         let _ = write!(
             out,
             "struct Run<'a> {{\n    facts: &'a [Value; {facts}],\n    \
@@ -247,6 +248,9 @@ impl<'c> Lean<'c> {
         let names: Vec<String> = plain.iter().map(|s| format!("v{s}")).collect();
         let collected = self.collected();
         let applying: Vec<String> = collected.iter().map(|(s, ..)| format!("a{s}")).collect();
+        // The arrays' lengths are those of the evaluator's facts (checked when
+        // a run starts) and of its slots (the plan's nodes, which the plan's
+        // fingerprint fixes): `try_into` fails on no run of this plan.
         let _ = write!(
             out,
             "pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {{\n    \

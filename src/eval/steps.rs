@@ -337,7 +337,9 @@ impl<'c> Evaluator<'c> {
         if made.len() >= 256 && !made.contains_key(&applying) {
             made.clear();
         }
-        let set = (made.entry(applying)).or_insert_with(|| collected_set(compiled, node, applying));
+        let set = made
+            .entry(applying)
+            .or_insert_with(|| collected_set(compiled, node, applying));
         // Most records meet the combination the last one met: the slot already
         // holds the same set, with no reference to count again.
         if !same_shared(&self.memo[node as usize], set) {
