@@ -156,6 +156,9 @@ pub struct Evaluator<'c> {
     /// The flags a native run starts from: the constants', and `UNKNOWN` for the
     /// nodes it computes on demand.
     native_flags: Vec<u8>,
+    /// After a lean run, the rules that applied among those its reading reached,
+    /// one bit per rule index (what a compact trace lists).
+    lean_applied: Vec<u64>,
 }
 
 impl<'c> Evaluator<'c> {
@@ -194,6 +197,7 @@ impl<'c> Evaluator<'c> {
             results_only: false,
             lean_ran: false,
             native_flags,
+            lean_applied: vec![0; compiled.rule_nodes.len().div_ceil(64)],
             as_of: compiled.program.as_of.unwrap_or(Date {
                 year: 1970,
                 month: 1,
@@ -410,6 +414,14 @@ impl<'c> Evaluator<'c> {
 
     /// As [`Self::applied_rules`], into a vector the caller reuses.
     pub fn applied_rules_into(&self, applied: &mut Vec<bool>) {
+        if self.lean_ran {
+            applied.clear();
+            applied.resize(self.compiled.rule_nodes.len(), false);
+            for r in lean::rules_marked(&self.lean_applied) {
+                applied[r as usize] = true;
+            }
+            return;
+        }
         if self.eager {
             reach::applied_rules(self, applied);
         } else {
@@ -424,6 +436,11 @@ impl<'c> Evaluator<'c> {
     /// caller that writes them one by one. `reached` is scratch space the
     /// caller reuses.
     pub fn applied_rule_indices_into(&self, reached: &mut Vec<bool>, applied: &mut Vec<u32>) {
+        if self.lean_ran {
+            applied.clear();
+            applied.extend(lean::rules_marked(&self.lean_applied));
+            return;
+        }
         if self.eager {
             return reach::applied_rule_indices(self, reached, applied);
         }

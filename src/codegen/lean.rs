@@ -177,12 +177,18 @@ impl<'c> Lean<'c> {
         // each constant index when it builds, not each time it runs.
         let nodes = self.compiled.node_count();
         let facts = self.compiled.program.facts.len();
+        let words = self.compiled.rule_nodes.len().div_ceil(64);
         let _ = write!(
             out,
             "struct Run<'a> {{\n    facts: &'a [Value; {facts}],\n    \
              consts: &'a [Value; {nodes}],\n    flags: &'a mut [u8; {nodes}],\n    \
+             applied: &'a mut [u64; {words}],\n    \
              compiled: &'a crate::lower::Compiled,\n    m: Memo<'a>,\n}}\n\
-             impl<'a> Run<'a> {{\n"
+             impl<'a> Run<'a> {{\n\
+             /// Rule `rule`, reached by the reading: marked if it applies.\n\
+             #[inline(always)]\n\
+             fn reached(&mut self, rule: usize, holds: bool) -> bool {{\n    \
+             self.applied[rule / 64] |= u64::from(holds) << (rule % 64);\n    holds\n}}\n"
         );
         self.results(out);
         self.key_mask_fns(out);
@@ -255,10 +261,10 @@ impl<'c> Lean<'c> {
             out,
             "pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {{\n    \
              let ([{}], [{}]) = {{\n        let Some(p) = ev.lean_parts() else {{ return false; }};\n        \
-             let (Ok(facts), Ok(consts), Ok(flags)) = \
-             (p.facts.try_into(), p.consts.try_into(), p.flags.try_into()) \
+             let (Ok(facts), Ok(consts), Ok(flags), Ok(applied)) = \
+             (p.facts.try_into(), p.consts.try_into(), p.flags.try_into(), p.applied.try_into()) \
              else {{ return false; }};\n        \
-             let mut run = Run {{ facts, consts, flags, compiled: p.compiled, m: Memo::default() }};\n        \
+             let mut run = Run {{ facts, consts, flags, applied, compiled: p.compiled, m: Memo::default() }};\n        \
              match run.results() {{ Some(v) => v, None => return false }}\n    }};\n",
             names.join(", "),
             applying.join(", ")
@@ -307,11 +313,15 @@ impl<'c> Lean<'c> {
             plain.len(),
             collected.len()
         );
-        // Set-valued outcomes: which of their rules apply, read in order.
+        // Set-valued outcomes: which of their rules apply, read in order (the
+        // `Collect` step's rules are its outcome's, aliased).
         for (s, rules, _) in &collected {
             let _ = writeln!(out, "    let mut a{s} = 0u64;");
-            for (k, rule) in rules.iter().enumerate() {
-                let holds = self.get(*rule, Repr::Bool);
+            let Op::Outcome { rules: own, .. } = self.op(*s) else {
+                unreachable!("a `Collect` step is an outcome's")
+            };
+            for (k, (rule, (node, _))) in rules.iter().zip(own).enumerate() {
+                let holds = self.reaching(*node, self.get(*rule, Repr::Bool));
                 let _ = writeln!(out, "    a{s} |= u64::from({holds}) << {k};");
             }
         }
@@ -441,11 +451,16 @@ impl<'c> Lean<'c> {
                 condition,
                 overriders,
                 ..
-            } if !overriders.is_empty() => format!(
-                "({} && !{})",
-                get(*condition, Repr::Bool),
-                joined(overriders, Repr::Bool, " || ")
-            ),
+            } if !overriders.is_empty() => {
+                let overriding: Vec<String> = (overriders.iter())
+                    .map(|o| self.reaching(*o, get(*o, Repr::Bool)))
+                    .collect();
+                format!(
+                    "({} && !({}))",
+                    get(*condition, Repr::Bool),
+                    overriding.join(" || ")
+                )
+            }
             Op::RuleApplies { condition, .. } => get(*condition, Repr::Bool),
             Op::Outcome { rules, default, .. } => self.outcome(rules, *default, want),
             Op::Aggregate { .. } => self.aggregate(s),
@@ -585,7 +600,7 @@ impl<'c> Lean<'c> {
             let _ = writeln!(
                 code,
                 "        if {} {{ break 'outcome {}; }}",
-                self.get(*rule, Repr::Bool),
+                self.reaching(*rule, self.get(*rule, Repr::Bool)),
                 self.get(*value, want)
             );
         }
@@ -596,6 +611,18 @@ impl<'c> Lean<'c> {
         };
         let _ = write!(code, "        {otherwise}\n    }}");
         code
+    }
+
+    /// `holds`, the truth of node `node` as its reader reads it, marking the
+    /// rule it is (if it is one) as reached, and as applied if it holds: the
+    /// compact trace lists the rules a reading reached that applied.
+    fn reaching(&self, node: u32, holds: String) -> String {
+        match &self.compiled.node(node).op {
+            Op::RuleApplies { rule, .. } => {
+                format!("{{ let holds = {holds}; self.reached({}, holds) }}", rule.0)
+            }
+            _ => holds,
+        }
     }
 
     /// An aggregate over a list or set: its filter, then its body, per element.

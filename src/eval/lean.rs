@@ -25,12 +25,14 @@ pub(crate) static ABSENT: Value = Value::Absent;
 
 /// What a lean plan reads and writes while it runs: the facts (read in place,
 /// not moved into the slots), the evaluator's constants, the graph's tables,
-/// and the flags of the slots a compact trace reads.
+/// the flags of the slots a compact trace reads, and the bits of the rules that
+/// applied among those its reading reached (by rule index).
 pub(crate) struct LeanParts<'a> {
     pub facts: &'a [Value],
     pub consts: &'a [Value],
     pub compiled: &'a Compiled,
     pub flags: &'a mut [u8],
+    pub applied: &'a mut [u64],
 }
 
 impl<'c> Evaluator<'c> {
@@ -38,13 +40,30 @@ impl<'c> Evaluator<'c> {
     /// `None` without facts.
     pub(crate) fn lean_parts(&mut self) -> Option<LeanParts<'_>> {
         self.flags.copy_from_slice(&self.native_flags);
+        self.lean_applied.fill(0);
         Some(LeanParts {
             facts: &self.facts.as_ref()?.values,
             consts: &self.memo,
             compiled: self.compiled,
             flags: &mut self.flags,
+            applied: &mut self.lean_applied,
         })
     }
+}
+
+/// The rule indices whose bits are set, in increasing order: the order a
+/// compact trace lists the rules in.
+pub(crate) fn rules_marked(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {
+    (bits.iter().enumerate()).flat_map(|(w, &word)| {
+        let mut rest = word;
+        std::iter::from_fn(move || {
+            (rest != 0).then(|| {
+                let bit = rest.trailing_zeros();
+                rest &= rest - 1;
+                w as u32 * 64 + bit
+            })
+        })
+    })
 }
 
 /// What an operation means on values, as the interpreter computes it, called

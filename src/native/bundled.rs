@@ -2826,8 +2826,8 @@ fn n565(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v312, v307, v335, v337, v152, v157], [a319, a333, a556, a565]) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(flags)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into()) else { return false; };
-        let mut run = Run { facts, consts, flags, compiled: p.compiled, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(flags), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into(), p.applied.try_into()) else { return false; };
+        let mut run = Run { facts, consts, flags, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(290, v290);
@@ -2960,47 +2960,54 @@ struct Run<'a> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 566],
     flags: &'a mut [u8; 566],
+    applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
+/// Rule `rule`, reached by the reading: marked if it applies.
+#[inline(always)]
+fn reached(&mut self, rule: usize, holds: bool) -> bool {
+    self.applied[rule / 64] |= u64::from(holds) << (rule % 64);
+    holds
+}
 fn results(&mut self) -> Option<([Value; 7], [u64; 4])> {
     let mut a319 = 0u64;
-    a319 |= u64::from(self.s310()?) << 0;
-    a319 |= u64::from(self.s310()?) << 1;
-    a319 |= u64::from(self.s310()?) << 2;
+    a319 |= u64::from({ let holds = self.s310()?; self.reached(13, holds) }) << 0;
+    a319 |= u64::from({ let holds = self.s310()?; self.reached(14, holds) }) << 1;
+    a319 |= u64::from({ let holds = self.s310()?; self.reached(15, holds) }) << 2;
     let mut a333 = 0u64;
-    a333 |= u64::from(self.s290()?) << 0;
-    a333 |= u64::from(self.s322()?) << 1;
-    a333 |= u64::from(self.s328()?) << 2;
-    a333 |= u64::from(self.s322()?) << 3;
+    a333 |= u64::from({ let holds = self.s290()?; self.reached(23, holds) }) << 0;
+    a333 |= u64::from({ let holds = self.s322()?; self.reached(24, holds) }) << 1;
+    a333 |= u64::from({ let holds = self.s328()?; self.reached(25, holds) }) << 2;
+    a333 |= u64::from({ let holds = self.s322()?; self.reached(26, holds) }) << 3;
     let mut a556 = 0u64;
-    a556 |= u64::from(self.s346()?) << 0;
-    a556 |= u64::from(self.s356()?) << 1;
-    a556 |= u64::from(self.s358()?) << 2;
-    a556 |= u64::from(self.s367()?) << 3;
-    a556 |= u64::from(self.s383()?) << 4;
-    a556 |= u64::from(self.s393()?) << 5;
-    a556 |= u64::from(self.s404()?) << 6;
-    a556 |= u64::from(self.s412()?) << 7;
-    a556 |= u64::from(self.s424()?) << 8;
-    a556 |= u64::from(self.s436()?) << 9;
-    a556 |= u64::from(self.s445()?) << 10;
-    a556 |= u64::from(self.s447()?) << 11;
-    a556 |= u64::from(self.s455()?) << 12;
-    a556 |= u64::from(self.s464()?) << 13;
-    a556 |= u64::from(self.s473()?) << 14;
-    a556 |= u64::from(self.s483()?) << 15;
-    a556 |= u64::from(self.s492()?) << 16;
-    a556 |= u64::from(self.s500()?) << 17;
-    a556 |= u64::from(self.s509()?) << 18;
-    a556 |= u64::from(self.s524()?) << 19;
-    a556 |= u64::from(self.s533()?) << 20;
-    a556 |= u64::from(self.s542()?) << 21;
-    a556 |= u64::from(self.s554()?) << 22;
+    a556 |= u64::from({ let holds = self.s346()?; self.reached(29, holds) }) << 0;
+    a556 |= u64::from({ let holds = self.s356()?; self.reached(30, holds) }) << 1;
+    a556 |= u64::from({ let holds = self.s358()?; self.reached(31, holds) }) << 2;
+    a556 |= u64::from({ let holds = self.s367()?; self.reached(32, holds) }) << 3;
+    a556 |= u64::from({ let holds = self.s383()?; self.reached(33, holds) }) << 4;
+    a556 |= u64::from({ let holds = self.s393()?; self.reached(34, holds) }) << 5;
+    a556 |= u64::from({ let holds = self.s404()?; self.reached(35, holds) }) << 6;
+    a556 |= u64::from({ let holds = self.s412()?; self.reached(36, holds) }) << 7;
+    a556 |= u64::from({ let holds = self.s424()?; self.reached(37, holds) }) << 8;
+    a556 |= u64::from({ let holds = self.s436()?; self.reached(38, holds) }) << 9;
+    a556 |= u64::from({ let holds = self.s445()?; self.reached(39, holds) }) << 10;
+    a556 |= u64::from({ let holds = self.s447()?; self.reached(40, holds) }) << 11;
+    a556 |= u64::from({ let holds = self.s455()?; self.reached(41, holds) }) << 12;
+    a556 |= u64::from({ let holds = self.s464()?; self.reached(42, holds) }) << 13;
+    a556 |= u64::from({ let holds = self.s473()?; self.reached(43, holds) }) << 14;
+    a556 |= u64::from({ let holds = self.s483()?; self.reached(44, holds) }) << 15;
+    a556 |= u64::from({ let holds = self.s492()?; self.reached(45, holds) }) << 16;
+    a556 |= u64::from({ let holds = self.s500()?; self.reached(46, holds) }) << 17;
+    a556 |= u64::from({ let holds = self.s509()?; self.reached(47, holds) }) << 18;
+    a556 |= u64::from({ let holds = self.s524()?; self.reached(48, holds) }) << 19;
+    a556 |= u64::from({ let holds = self.s533()?; self.reached(49, holds) }) << 20;
+    a556 |= u64::from({ let holds = self.s542()?; self.reached(50, holds) }) << 21;
+    a556 |= u64::from({ let holds = self.s554()?; self.reached(51, holds) }) << 22;
     let mut a565 = 0u64;
-    a565 |= u64::from(self.s558()?) << 0;
-    a565 |= u64::from(self.s562()?) << 1;
+    a565 |= u64::from({ let holds = self.s558()?; self.reached(52, holds) }) << 0;
+    a565 |= u64::from({ let holds = self.s562()?; self.reached(53, holds) }) << 1;
     Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s312()?),
@@ -4302,7 +4309,7 @@ fn s260(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
-    let v = (self.s256()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s256()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[262] = u8::from(v);
     Some(v)
 }
@@ -4319,7 +4326,7 @@ fn s264(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
-    let v = (truth(self.s264()?)? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[265] = u8::from(v);
     Some(v)
 }
@@ -4336,7 +4343,7 @@ fn s269_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
-    let v = (self.s269()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s269()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[270] = u8::from(v);
     Some(v)
 }
@@ -4358,7 +4365,7 @@ fn s275(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
-    let v = (self.s275()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s275()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[276] = u8::from(v);
     Some(v)
 }
@@ -4375,7 +4382,7 @@ fn s279_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
-    let v = (self.s279()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s279()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[280] = u8::from(v);
     Some(v)
 }
@@ -4387,19 +4394,19 @@ fn s281(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
-    let v = (truth(self.s281()?)? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[282] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
-    let v = (self.s230()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s230()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[283] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
-    let v = (self.s232()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s232()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[284] = u8::from(v);
     Some(v)
 }
@@ -4416,13 +4423,13 @@ fn s286(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
-    let v = (self.s286()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s286()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[287] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
-    let v = (self.s173()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s173()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[288] = u8::from(v);
     Some(v)
 }
@@ -4438,18 +4445,18 @@ fn s290(&mut self) -> Option<bool> {
 #[inline(never)]
 fn s290_first(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if self.s262()? { break 'outcome truth(self.s263()?)?; }
-        if self.s265()? { break 'outcome truth(self.s263()?)?; }
-        if self.s270()? { break 'outcome truth(self.s263()?)?; }
-        if self.s276()? { break 'outcome truth(self.s263()?)?; }
-        if self.s280()? { break 'outcome truth(self.s263()?)?; }
-        if self.s282()? { break 'outcome truth(self.s263()?)?; }
-        if self.s283()? { break 'outcome truth(self.s263()?)?; }
-        if self.s284()? { break 'outcome truth(self.s263()?)?; }
-        if self.s287()? { break 'outcome truth(self.s263()?)?; }
-        if self.s288()? { break 'outcome truth(self.s263()?)?; }
-        if self.s258()? { break 'outcome truth(self.s289()?)?; }
-        if truth(self.s260()?)? { break 'outcome truth(self.s289()?)?; }
+        if { let holds = self.s262()?; self.reached(0, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s265()?; self.reached(1, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s270()?; self.reached(2, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s276()?; self.reached(3, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s280()?; self.reached(4, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s282()?; self.reached(5, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s283()?; self.reached(6, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s284()?; self.reached(7, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s287()?; self.reached(8, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s288()?; self.reached(9, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s258()?; self.reached(10, holds) } { break 'outcome truth(self.s289()?)?; }
+        if { let holds = truth(self.s260()?)?; self.reached(11, holds) } { break 'outcome truth(self.s289()?)?; }
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
@@ -4534,7 +4541,7 @@ fn s303_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
-    let v = (self.s290()? && !(self.s291()? || self.s293()? || self.s295()? || self.s298()? || self.s301()? || self.s303()?));
+    let v = (self.s290()? && !({ let holds = self.s291()?; self.reached(17, holds) } || { let holds = self.s293()?; self.reached(18, holds) } || { let holds = self.s295()?; self.reached(19, holds) } || { let holds = self.s298()?; self.reached(20, holds) } || { let holds = self.s301()?; self.reached(21, holds) } || { let holds = self.s303()?; self.reached(22, holds) }));
     self.flags[305] = u8::from(v);
     Some(v)
 }
@@ -4550,13 +4557,13 @@ fn s307(&mut self) -> Option<&'a Value> {
 #[inline(never)]
 fn s307_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s305()? { break 'outcome self.s306()?; }
-        if self.s291()? { break 'outcome self.s225()?; }
-        if self.s293()? { break 'outcome self.s225()?; }
-        if self.s295()? { break 'outcome self.s225()?; }
-        if self.s298()? { break 'outcome self.s225()?; }
-        if self.s301()? { break 'outcome self.s225()?; }
-        if self.s303()? { break 'outcome self.s225()?; }
+        if { let holds = self.s305()?; self.reached(16, holds) } { break 'outcome self.s306()?; }
+        if { let holds = self.s291()?; self.reached(17, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s293()?; self.reached(18, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s295()?; self.reached(19, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s298()?; self.reached(20, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s301()?; self.reached(21, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s303()?; self.reached(22, holds) } { break 'outcome self.s225()?; }
         &ABSENT
     };
     self.m.s307 = Some(v);
@@ -4586,7 +4593,7 @@ fn s310_first(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s312(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if self.s310()? { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s310()?; self.reached(12, holds) } { break 'outcome truth(self.s263()?)?; }
         truth(self.s289()?)?
     };
     Some(v)
@@ -4656,7 +4663,7 @@ fn s332(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s335(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s290()? { break 'outcome self.s247()?; }
+        if { let holds = self.s290()?; self.reached(27, holds) } { break 'outcome self.s247()?; }
         &ABSENT
     };
     Some(v)
@@ -4664,7 +4671,7 @@ fn s335(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s337(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s322()? { break 'outcome self.s254()?; }
+        if { let holds = self.s322()?; self.reached(28, holds) } { break 'outcome self.s254()?; }
         &ABSENT
     };
     Some(v)
@@ -8359,8 +8366,8 @@ fn n595(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v326, v307, v349, v351, v589, v595, v152, v157], [a333, a347, a570, a579]) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(flags)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into()) else { return false; };
-        let mut run = Run { facts, consts, flags, compiled: p.compiled, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(flags), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into(), p.applied.try_into()) else { return false; };
+        let mut run = Run { facts, consts, flags, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(290, v290);
@@ -8500,47 +8507,54 @@ struct Run<'a> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 596],
     flags: &'a mut [u8; 596],
+    applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
+/// Rule `rule`, reached by the reading: marked if it applies.
+#[inline(always)]
+fn reached(&mut self, rule: usize, holds: bool) -> bool {
+    self.applied[rule / 64] |= u64::from(holds) << (rule % 64);
+    holds
+}
 fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
     let mut a333 = 0u64;
-    a333 |= u64::from(self.s324()?) << 0;
-    a333 |= u64::from(self.s324()?) << 1;
-    a333 |= u64::from(self.s324()?) << 2;
+    a333 |= u64::from({ let holds = self.s324()?; self.reached(13, holds) }) << 0;
+    a333 |= u64::from({ let holds = self.s324()?; self.reached(14, holds) }) << 1;
+    a333 |= u64::from({ let holds = self.s324()?; self.reached(15, holds) }) << 2;
     let mut a347 = 0u64;
-    a347 |= u64::from(self.s290()?) << 0;
-    a347 |= u64::from(self.s336()?) << 1;
-    a347 |= u64::from(self.s342()?) << 2;
-    a347 |= u64::from(self.s336()?) << 3;
+    a347 |= u64::from({ let holds = self.s290()?; self.reached(23, holds) }) << 0;
+    a347 |= u64::from({ let holds = self.s336()?; self.reached(24, holds) }) << 1;
+    a347 |= u64::from({ let holds = self.s342()?; self.reached(25, holds) }) << 2;
+    a347 |= u64::from({ let holds = self.s336()?; self.reached(26, holds) }) << 3;
     let mut a570 = 0u64;
-    a570 |= u64::from(self.s360()?) << 0;
-    a570 |= u64::from(self.s370()?) << 1;
-    a570 |= u64::from(self.s372()?) << 2;
-    a570 |= u64::from(self.s381()?) << 3;
-    a570 |= u64::from(self.s397()?) << 4;
-    a570 |= u64::from(self.s407()?) << 5;
-    a570 |= u64::from(self.s418()?) << 6;
-    a570 |= u64::from(self.s426()?) << 7;
-    a570 |= u64::from(self.s438()?) << 8;
-    a570 |= u64::from(self.s450()?) << 9;
-    a570 |= u64::from(self.s459()?) << 10;
-    a570 |= u64::from(self.s461()?) << 11;
-    a570 |= u64::from(self.s469()?) << 12;
-    a570 |= u64::from(self.s478()?) << 13;
-    a570 |= u64::from(self.s487()?) << 14;
-    a570 |= u64::from(self.s497()?) << 15;
-    a570 |= u64::from(self.s506()?) << 16;
-    a570 |= u64::from(self.s514()?) << 17;
-    a570 |= u64::from(self.s523()?) << 18;
-    a570 |= u64::from(self.s538()?) << 19;
-    a570 |= u64::from(self.s547()?) << 20;
-    a570 |= u64::from(self.s556()?) << 21;
-    a570 |= u64::from(self.s568()?) << 22;
+    a570 |= u64::from({ let holds = self.s360()?; self.reached(29, holds) }) << 0;
+    a570 |= u64::from({ let holds = self.s370()?; self.reached(30, holds) }) << 1;
+    a570 |= u64::from({ let holds = self.s372()?; self.reached(31, holds) }) << 2;
+    a570 |= u64::from({ let holds = self.s381()?; self.reached(32, holds) }) << 3;
+    a570 |= u64::from({ let holds = self.s397()?; self.reached(33, holds) }) << 4;
+    a570 |= u64::from({ let holds = self.s407()?; self.reached(34, holds) }) << 5;
+    a570 |= u64::from({ let holds = self.s418()?; self.reached(35, holds) }) << 6;
+    a570 |= u64::from({ let holds = self.s426()?; self.reached(36, holds) }) << 7;
+    a570 |= u64::from({ let holds = self.s438()?; self.reached(37, holds) }) << 8;
+    a570 |= u64::from({ let holds = self.s450()?; self.reached(38, holds) }) << 9;
+    a570 |= u64::from({ let holds = self.s459()?; self.reached(39, holds) }) << 10;
+    a570 |= u64::from({ let holds = self.s461()?; self.reached(40, holds) }) << 11;
+    a570 |= u64::from({ let holds = self.s469()?; self.reached(41, holds) }) << 12;
+    a570 |= u64::from({ let holds = self.s478()?; self.reached(42, holds) }) << 13;
+    a570 |= u64::from({ let holds = self.s487()?; self.reached(43, holds) }) << 14;
+    a570 |= u64::from({ let holds = self.s497()?; self.reached(44, holds) }) << 15;
+    a570 |= u64::from({ let holds = self.s506()?; self.reached(45, holds) }) << 16;
+    a570 |= u64::from({ let holds = self.s514()?; self.reached(46, holds) }) << 17;
+    a570 |= u64::from({ let holds = self.s523()?; self.reached(47, holds) }) << 18;
+    a570 |= u64::from({ let holds = self.s538()?; self.reached(48, holds) }) << 19;
+    a570 |= u64::from({ let holds = self.s547()?; self.reached(49, holds) }) << 20;
+    a570 |= u64::from({ let holds = self.s556()?; self.reached(50, holds) }) << 21;
+    a570 |= u64::from({ let holds = self.s568()?; self.reached(51, holds) }) << 22;
     let mut a579 = 0u64;
-    a579 |= u64::from(self.s572()?) << 0;
-    a579 |= u64::from(self.s576()?) << 1;
+    a579 |= u64::from({ let holds = self.s572()?; self.reached(52, holds) }) << 0;
+    a579 |= u64::from({ let holds = self.s576()?; self.reached(53, holds) }) << 1;
     Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s326()?),
@@ -9849,7 +9863,7 @@ fn s260(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
-    let v = (self.s256()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s256()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[262] = u8::from(v);
     Some(v)
 }
@@ -9866,7 +9880,7 @@ fn s264(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
-    let v = (truth(self.s264()?)? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[265] = u8::from(v);
     Some(v)
 }
@@ -9883,7 +9897,7 @@ fn s269_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
-    let v = (self.s269()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s269()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[270] = u8::from(v);
     Some(v)
 }
@@ -9905,7 +9919,7 @@ fn s275(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
-    let v = (self.s275()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s275()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[276] = u8::from(v);
     Some(v)
 }
@@ -9922,7 +9936,7 @@ fn s279_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
-    let v = (self.s279()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s279()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[280] = u8::from(v);
     Some(v)
 }
@@ -9934,19 +9948,19 @@ fn s281(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
-    let v = (truth(self.s281()?)? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[282] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
-    let v = (self.s230()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s230()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[283] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
-    let v = (self.s232()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s232()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[284] = u8::from(v);
     Some(v)
 }
@@ -9963,13 +9977,13 @@ fn s286(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
-    let v = (self.s286()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s286()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[287] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
-    let v = (self.s173()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s173()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[288] = u8::from(v);
     Some(v)
 }
@@ -9985,18 +9999,18 @@ fn s290(&mut self) -> Option<bool> {
 #[inline(never)]
 fn s290_first(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if self.s262()? { break 'outcome truth(self.s263()?)?; }
-        if self.s265()? { break 'outcome truth(self.s263()?)?; }
-        if self.s270()? { break 'outcome truth(self.s263()?)?; }
-        if self.s276()? { break 'outcome truth(self.s263()?)?; }
-        if self.s280()? { break 'outcome truth(self.s263()?)?; }
-        if self.s282()? { break 'outcome truth(self.s263()?)?; }
-        if self.s283()? { break 'outcome truth(self.s263()?)?; }
-        if self.s284()? { break 'outcome truth(self.s263()?)?; }
-        if self.s287()? { break 'outcome truth(self.s263()?)?; }
-        if self.s288()? { break 'outcome truth(self.s263()?)?; }
-        if self.s258()? { break 'outcome truth(self.s289()?)?; }
-        if truth(self.s260()?)? { break 'outcome truth(self.s289()?)?; }
+        if { let holds = self.s262()?; self.reached(0, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s265()?; self.reached(1, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s270()?; self.reached(2, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s276()?; self.reached(3, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s280()?; self.reached(4, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s282()?; self.reached(5, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s283()?; self.reached(6, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s284()?; self.reached(7, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s287()?; self.reached(8, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s288()?; self.reached(9, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s258()?; self.reached(10, holds) } { break 'outcome truth(self.s289()?)?; }
+        if { let holds = truth(self.s260()?)?; self.reached(11, holds) } { break 'outcome truth(self.s289()?)?; }
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
@@ -10081,7 +10095,7 @@ fn s303_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
-    let v = (self.s290()? && !(self.s291()? || self.s293()? || self.s295()? || self.s298()? || self.s301()? || self.s303()?));
+    let v = (self.s290()? && !({ let holds = self.s291()?; self.reached(17, holds) } || { let holds = self.s293()?; self.reached(18, holds) } || { let holds = self.s295()?; self.reached(19, holds) } || { let holds = self.s298()?; self.reached(20, holds) } || { let holds = self.s301()?; self.reached(21, holds) } || { let holds = self.s303()?; self.reached(22, holds) }));
     self.flags[305] = u8::from(v);
     Some(v)
 }
@@ -10097,13 +10111,13 @@ fn s307(&mut self) -> Option<&'a Value> {
 #[inline(never)]
 fn s307_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s305()? { break 'outcome self.s306()?; }
-        if self.s291()? { break 'outcome self.s225()?; }
-        if self.s293()? { break 'outcome self.s225()?; }
-        if self.s295()? { break 'outcome self.s225()?; }
-        if self.s298()? { break 'outcome self.s225()?; }
-        if self.s301()? { break 'outcome self.s225()?; }
-        if self.s303()? { break 'outcome self.s225()?; }
+        if { let holds = self.s305()?; self.reached(16, holds) } { break 'outcome self.s306()?; }
+        if { let holds = self.s291()?; self.reached(17, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s293()?; self.reached(18, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s295()?; self.reached(19, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s298()?; self.reached(20, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s301()?; self.reached(21, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s303()?; self.reached(22, holds) } { break 'outcome self.s225()?; }
         &ABSENT
     };
     self.m.s307 = Some(v);
@@ -10211,7 +10225,7 @@ fn s324_first(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s326(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if self.s324()? { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s324()?; self.reached(12, holds) } { break 'outcome truth(self.s263()?)?; }
         truth(self.s289()?)?
     };
     Some(v)
@@ -10281,7 +10295,7 @@ fn s346(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s349(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s290()? { break 'outcome self.s247()?; }
+        if { let holds = self.s290()?; self.reached(27, holds) } { break 'outcome self.s247()?; }
         &ABSENT
     };
     Some(v)
@@ -10289,7 +10303,7 @@ fn s349(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s351(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s336()? { break 'outcome self.s254()?; }
+        if { let holds = self.s336()?; self.reached(28, holds) } { break 'outcome self.s254()?; }
         &ABSENT
     };
     Some(v)
@@ -11007,14 +11021,14 @@ fn s583(&mut self) -> Option<bool> {
 }
 #[inline(never)]
 fn s583_first(&mut self) -> Option<bool> {
-    let v = (self.s581()? && !(self.s173()?));
+    let v = (self.s581()? && !({ let holds = self.s173()?; self.reached(56, holds) }));
     self.m.s583 = Some(v);
     self.flags[583] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s584(&mut self) -> Option<bool> {
-    let v = (self.s580()? && !(self.s583()? || self.s173()?));
+    let v = (self.s580()? && !({ let holds = self.s583()?; self.reached(55, holds) } || { let holds = self.s173()?; self.reached(56, holds) }));
     self.flags[584] = u8::from(v);
     Some(v)
 }
@@ -11045,9 +11059,9 @@ fn s589(&mut self) -> Option<&'a Value> {
 #[inline(never)]
 fn s589_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s584()? { break 'outcome self.s585()?; }
-        if self.s583()? { break 'outcome self.s586()?; }
-        if self.s173()? { break 'outcome self.s587()?; }
+        if { let holds = self.s584()?; self.reached(54, holds) } { break 'outcome self.s585()?; }
+        if { let holds = self.s583()?; self.reached(55, holds) } { break 'outcome self.s586()?; }
+        if { let holds = self.s173()?; self.reached(56, holds) } { break 'outcome self.s587()?; }
         self.s588()?
     };
     self.m.s589 = Some(v);
@@ -11077,7 +11091,7 @@ fn s594(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s595(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s592()? { break 'outcome self.s594()?; }
+        if { let holds = self.s592()?; self.reached(57, holds) } { break 'outcome self.s594()?; }
         &ABSENT
     };
     Some(v)

@@ -3027,8 +3027,8 @@ fn n595(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v326, v307, v349, v351, v589, v595, v152, v157], [a333, a347, a570, a579]) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(flags)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into()) else { return false; };
-        let mut run = Run { facts, consts, flags, compiled: p.compiled, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(flags), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into(), p.applied.try_into()) else { return false; };
+        let mut run = Run { facts, consts, flags, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(290, v290);
@@ -3168,47 +3168,54 @@ struct Run<'a> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 596],
     flags: &'a mut [u8; 596],
+    applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
+/// Rule `rule`, reached by the reading: marked if it applies.
+#[inline(always)]
+fn reached(&mut self, rule: usize, holds: bool) -> bool {
+    self.applied[rule / 64] |= u64::from(holds) << (rule % 64);
+    holds
+}
 fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
     let mut a333 = 0u64;
-    a333 |= u64::from(self.s324()?) << 0;
-    a333 |= u64::from(self.s324()?) << 1;
-    a333 |= u64::from(self.s324()?) << 2;
+    a333 |= u64::from({ let holds = self.s324()?; self.reached(13, holds) }) << 0;
+    a333 |= u64::from({ let holds = self.s324()?; self.reached(14, holds) }) << 1;
+    a333 |= u64::from({ let holds = self.s324()?; self.reached(15, holds) }) << 2;
     let mut a347 = 0u64;
-    a347 |= u64::from(self.s290()?) << 0;
-    a347 |= u64::from(self.s336()?) << 1;
-    a347 |= u64::from(self.s342()?) << 2;
-    a347 |= u64::from(self.s336()?) << 3;
+    a347 |= u64::from({ let holds = self.s290()?; self.reached(23, holds) }) << 0;
+    a347 |= u64::from({ let holds = self.s336()?; self.reached(24, holds) }) << 1;
+    a347 |= u64::from({ let holds = self.s342()?; self.reached(25, holds) }) << 2;
+    a347 |= u64::from({ let holds = self.s336()?; self.reached(26, holds) }) << 3;
     let mut a570 = 0u64;
-    a570 |= u64::from(self.s360()?) << 0;
-    a570 |= u64::from(self.s370()?) << 1;
-    a570 |= u64::from(self.s372()?) << 2;
-    a570 |= u64::from(self.s381()?) << 3;
-    a570 |= u64::from(self.s397()?) << 4;
-    a570 |= u64::from(self.s407()?) << 5;
-    a570 |= u64::from(self.s418()?) << 6;
-    a570 |= u64::from(self.s426()?) << 7;
-    a570 |= u64::from(self.s438()?) << 8;
-    a570 |= u64::from(self.s450()?) << 9;
-    a570 |= u64::from(self.s459()?) << 10;
-    a570 |= u64::from(self.s461()?) << 11;
-    a570 |= u64::from(self.s469()?) << 12;
-    a570 |= u64::from(self.s478()?) << 13;
-    a570 |= u64::from(self.s487()?) << 14;
-    a570 |= u64::from(self.s497()?) << 15;
-    a570 |= u64::from(self.s506()?) << 16;
-    a570 |= u64::from(self.s514()?) << 17;
-    a570 |= u64::from(self.s523()?) << 18;
-    a570 |= u64::from(self.s538()?) << 19;
-    a570 |= u64::from(self.s547()?) << 20;
-    a570 |= u64::from(self.s556()?) << 21;
-    a570 |= u64::from(self.s568()?) << 22;
+    a570 |= u64::from({ let holds = self.s360()?; self.reached(29, holds) }) << 0;
+    a570 |= u64::from({ let holds = self.s370()?; self.reached(30, holds) }) << 1;
+    a570 |= u64::from({ let holds = self.s372()?; self.reached(31, holds) }) << 2;
+    a570 |= u64::from({ let holds = self.s381()?; self.reached(32, holds) }) << 3;
+    a570 |= u64::from({ let holds = self.s397()?; self.reached(33, holds) }) << 4;
+    a570 |= u64::from({ let holds = self.s407()?; self.reached(34, holds) }) << 5;
+    a570 |= u64::from({ let holds = self.s418()?; self.reached(35, holds) }) << 6;
+    a570 |= u64::from({ let holds = self.s426()?; self.reached(36, holds) }) << 7;
+    a570 |= u64::from({ let holds = self.s438()?; self.reached(37, holds) }) << 8;
+    a570 |= u64::from({ let holds = self.s450()?; self.reached(38, holds) }) << 9;
+    a570 |= u64::from({ let holds = self.s459()?; self.reached(39, holds) }) << 10;
+    a570 |= u64::from({ let holds = self.s461()?; self.reached(40, holds) }) << 11;
+    a570 |= u64::from({ let holds = self.s469()?; self.reached(41, holds) }) << 12;
+    a570 |= u64::from({ let holds = self.s478()?; self.reached(42, holds) }) << 13;
+    a570 |= u64::from({ let holds = self.s487()?; self.reached(43, holds) }) << 14;
+    a570 |= u64::from({ let holds = self.s497()?; self.reached(44, holds) }) << 15;
+    a570 |= u64::from({ let holds = self.s506()?; self.reached(45, holds) }) << 16;
+    a570 |= u64::from({ let holds = self.s514()?; self.reached(46, holds) }) << 17;
+    a570 |= u64::from({ let holds = self.s523()?; self.reached(47, holds) }) << 18;
+    a570 |= u64::from({ let holds = self.s538()?; self.reached(48, holds) }) << 19;
+    a570 |= u64::from({ let holds = self.s547()?; self.reached(49, holds) }) << 20;
+    a570 |= u64::from({ let holds = self.s556()?; self.reached(50, holds) }) << 21;
+    a570 |= u64::from({ let holds = self.s568()?; self.reached(51, holds) }) << 22;
     let mut a579 = 0u64;
-    a579 |= u64::from(self.s572()?) << 0;
-    a579 |= u64::from(self.s576()?) << 1;
+    a579 |= u64::from({ let holds = self.s572()?; self.reached(52, holds) }) << 0;
+    a579 |= u64::from({ let holds = self.s576()?; self.reached(53, holds) }) << 1;
     Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s326()?),
@@ -4517,7 +4524,7 @@ fn s260(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
-    let v = (self.s256()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s256()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[262] = u8::from(v);
     Some(v)
 }
@@ -4534,7 +4541,7 @@ fn s264(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
-    let v = (truth(self.s264()?)? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[265] = u8::from(v);
     Some(v)
 }
@@ -4551,7 +4558,7 @@ fn s269_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
-    let v = (self.s269()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s269()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[270] = u8::from(v);
     Some(v)
 }
@@ -4573,7 +4580,7 @@ fn s275(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
-    let v = (self.s275()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s275()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[276] = u8::from(v);
     Some(v)
 }
@@ -4590,7 +4597,7 @@ fn s279_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
-    let v = (self.s279()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s279()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[280] = u8::from(v);
     Some(v)
 }
@@ -4602,19 +4609,19 @@ fn s281(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
-    let v = (truth(self.s281()?)? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[282] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
-    let v = (self.s230()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s230()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[283] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
-    let v = (self.s232()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s232()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[284] = u8::from(v);
     Some(v)
 }
@@ -4631,13 +4638,13 @@ fn s286(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
-    let v = (self.s286()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s286()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[287] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
-    let v = (self.s173()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s173()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[288] = u8::from(v);
     Some(v)
 }
@@ -4653,18 +4660,18 @@ fn s290(&mut self) -> Option<bool> {
 #[inline(never)]
 fn s290_first(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if self.s262()? { break 'outcome truth(self.s263()?)?; }
-        if self.s265()? { break 'outcome truth(self.s263()?)?; }
-        if self.s270()? { break 'outcome truth(self.s263()?)?; }
-        if self.s276()? { break 'outcome truth(self.s263()?)?; }
-        if self.s280()? { break 'outcome truth(self.s263()?)?; }
-        if self.s282()? { break 'outcome truth(self.s263()?)?; }
-        if self.s283()? { break 'outcome truth(self.s263()?)?; }
-        if self.s284()? { break 'outcome truth(self.s263()?)?; }
-        if self.s287()? { break 'outcome truth(self.s263()?)?; }
-        if self.s288()? { break 'outcome truth(self.s263()?)?; }
-        if self.s258()? { break 'outcome truth(self.s289()?)?; }
-        if truth(self.s260()?)? { break 'outcome truth(self.s289()?)?; }
+        if { let holds = self.s262()?; self.reached(0, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s265()?; self.reached(1, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s270()?; self.reached(2, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s276()?; self.reached(3, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s280()?; self.reached(4, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s282()?; self.reached(5, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s283()?; self.reached(6, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s284()?; self.reached(7, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s287()?; self.reached(8, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s288()?; self.reached(9, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s258()?; self.reached(10, holds) } { break 'outcome truth(self.s289()?)?; }
+        if { let holds = truth(self.s260()?)?; self.reached(11, holds) } { break 'outcome truth(self.s289()?)?; }
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
@@ -4749,7 +4756,7 @@ fn s303_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
-    let v = (self.s290()? && !(self.s291()? || self.s293()? || self.s295()? || self.s298()? || self.s301()? || self.s303()?));
+    let v = (self.s290()? && !({ let holds = self.s291()?; self.reached(17, holds) } || { let holds = self.s293()?; self.reached(18, holds) } || { let holds = self.s295()?; self.reached(19, holds) } || { let holds = self.s298()?; self.reached(20, holds) } || { let holds = self.s301()?; self.reached(21, holds) } || { let holds = self.s303()?; self.reached(22, holds) }));
     self.flags[305] = u8::from(v);
     Some(v)
 }
@@ -4765,13 +4772,13 @@ fn s307(&mut self) -> Option<&'a Value> {
 #[inline(never)]
 fn s307_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s305()? { break 'outcome self.s306()?; }
-        if self.s291()? { break 'outcome self.s225()?; }
-        if self.s293()? { break 'outcome self.s225()?; }
-        if self.s295()? { break 'outcome self.s225()?; }
-        if self.s298()? { break 'outcome self.s225()?; }
-        if self.s301()? { break 'outcome self.s225()?; }
-        if self.s303()? { break 'outcome self.s225()?; }
+        if { let holds = self.s305()?; self.reached(16, holds) } { break 'outcome self.s306()?; }
+        if { let holds = self.s291()?; self.reached(17, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s293()?; self.reached(18, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s295()?; self.reached(19, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s298()?; self.reached(20, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s301()?; self.reached(21, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s303()?; self.reached(22, holds) } { break 'outcome self.s225()?; }
         &ABSENT
     };
     self.m.s307 = Some(v);
@@ -4879,7 +4886,7 @@ fn s324_first(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s326(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if self.s324()? { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s324()?; self.reached(12, holds) } { break 'outcome truth(self.s263()?)?; }
         truth(self.s289()?)?
     };
     Some(v)
@@ -4949,7 +4956,7 @@ fn s346(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s349(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s290()? { break 'outcome self.s247()?; }
+        if { let holds = self.s290()?; self.reached(27, holds) } { break 'outcome self.s247()?; }
         &ABSENT
     };
     Some(v)
@@ -4957,7 +4964,7 @@ fn s349(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s351(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s336()? { break 'outcome self.s254()?; }
+        if { let holds = self.s336()?; self.reached(28, holds) } { break 'outcome self.s254()?; }
         &ABSENT
     };
     Some(v)
@@ -5675,14 +5682,14 @@ fn s583(&mut self) -> Option<bool> {
 }
 #[inline(never)]
 fn s583_first(&mut self) -> Option<bool> {
-    let v = (self.s581()? && !(self.s173()?));
+    let v = (self.s581()? && !({ let holds = self.s173()?; self.reached(56, holds) }));
     self.m.s583 = Some(v);
     self.flags[583] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s584(&mut self) -> Option<bool> {
-    let v = (self.s580()? && !(self.s583()? || self.s173()?));
+    let v = (self.s580()? && !({ let holds = self.s583()?; self.reached(55, holds) } || { let holds = self.s173()?; self.reached(56, holds) }));
     self.flags[584] = u8::from(v);
     Some(v)
 }
@@ -5713,9 +5720,9 @@ fn s589(&mut self) -> Option<&'a Value> {
 #[inline(never)]
 fn s589_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s584()? { break 'outcome self.s585()?; }
-        if self.s583()? { break 'outcome self.s586()?; }
-        if self.s173()? { break 'outcome self.s587()?; }
+        if { let holds = self.s584()?; self.reached(54, holds) } { break 'outcome self.s585()?; }
+        if { let holds = self.s583()?; self.reached(55, holds) } { break 'outcome self.s586()?; }
+        if { let holds = self.s173()?; self.reached(56, holds) } { break 'outcome self.s587()?; }
         self.s588()?
     };
     self.m.s589 = Some(v);
@@ -5745,7 +5752,7 @@ fn s594(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s595(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s592()? { break 'outcome self.s594()?; }
+        if { let holds = self.s592()?; self.reached(57, holds) } { break 'outcome self.s594()?; }
         &ABSENT
     };
     Some(v)
@@ -8626,8 +8633,8 @@ fn n578(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v319, v307, v342, v344, v577, v578, v152, v157], [a326, a340, a563, a572]) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(flags)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into()) else { return false; };
-        let mut run = Run { facts, consts, flags, compiled: p.compiled, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(flags), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into(), p.applied.try_into()) else { return false; };
+        let mut run = Run { facts, consts, flags, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(290, v290);
@@ -8762,47 +8769,54 @@ struct Run<'a> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 579],
     flags: &'a mut [u8; 579],
+    applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
+/// Rule `rule`, reached by the reading: marked if it applies.
+#[inline(always)]
+fn reached(&mut self, rule: usize, holds: bool) -> bool {
+    self.applied[rule / 64] |= u64::from(holds) << (rule % 64);
+    holds
+}
 fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
     let mut a326 = 0u64;
-    a326 |= u64::from(self.s317()?) << 0;
-    a326 |= u64::from(self.s317()?) << 1;
-    a326 |= u64::from(self.s317()?) << 2;
+    a326 |= u64::from({ let holds = self.s317()?; self.reached(13, holds) }) << 0;
+    a326 |= u64::from({ let holds = self.s317()?; self.reached(14, holds) }) << 1;
+    a326 |= u64::from({ let holds = self.s317()?; self.reached(15, holds) }) << 2;
     let mut a340 = 0u64;
-    a340 |= u64::from(self.s290()?) << 0;
-    a340 |= u64::from(self.s329()?) << 1;
-    a340 |= u64::from(self.s335()?) << 2;
-    a340 |= u64::from(self.s329()?) << 3;
+    a340 |= u64::from({ let holds = self.s290()?; self.reached(23, holds) }) << 0;
+    a340 |= u64::from({ let holds = self.s329()?; self.reached(24, holds) }) << 1;
+    a340 |= u64::from({ let holds = self.s335()?; self.reached(25, holds) }) << 2;
+    a340 |= u64::from({ let holds = self.s329()?; self.reached(26, holds) }) << 3;
     let mut a563 = 0u64;
-    a563 |= u64::from(self.s353()?) << 0;
-    a563 |= u64::from(self.s363()?) << 1;
-    a563 |= u64::from(self.s365()?) << 2;
-    a563 |= u64::from(self.s374()?) << 3;
-    a563 |= u64::from(self.s390()?) << 4;
-    a563 |= u64::from(self.s400()?) << 5;
-    a563 |= u64::from(self.s411()?) << 6;
-    a563 |= u64::from(self.s419()?) << 7;
-    a563 |= u64::from(self.s431()?) << 8;
-    a563 |= u64::from(self.s443()?) << 9;
-    a563 |= u64::from(self.s452()?) << 10;
-    a563 |= u64::from(self.s454()?) << 11;
-    a563 |= u64::from(self.s462()?) << 12;
-    a563 |= u64::from(self.s471()?) << 13;
-    a563 |= u64::from(self.s480()?) << 14;
-    a563 |= u64::from(self.s490()?) << 15;
-    a563 |= u64::from(self.s499()?) << 16;
-    a563 |= u64::from(self.s507()?) << 17;
-    a563 |= u64::from(self.s516()?) << 18;
-    a563 |= u64::from(self.s531()?) << 19;
-    a563 |= u64::from(self.s540()?) << 20;
-    a563 |= u64::from(self.s549()?) << 21;
-    a563 |= u64::from(self.s561()?) << 22;
+    a563 |= u64::from({ let holds = self.s353()?; self.reached(29, holds) }) << 0;
+    a563 |= u64::from({ let holds = self.s363()?; self.reached(30, holds) }) << 1;
+    a563 |= u64::from({ let holds = self.s365()?; self.reached(31, holds) }) << 2;
+    a563 |= u64::from({ let holds = self.s374()?; self.reached(32, holds) }) << 3;
+    a563 |= u64::from({ let holds = self.s390()?; self.reached(33, holds) }) << 4;
+    a563 |= u64::from({ let holds = self.s400()?; self.reached(34, holds) }) << 5;
+    a563 |= u64::from({ let holds = self.s411()?; self.reached(35, holds) }) << 6;
+    a563 |= u64::from({ let holds = self.s419()?; self.reached(36, holds) }) << 7;
+    a563 |= u64::from({ let holds = self.s431()?; self.reached(37, holds) }) << 8;
+    a563 |= u64::from({ let holds = self.s443()?; self.reached(38, holds) }) << 9;
+    a563 |= u64::from({ let holds = self.s452()?; self.reached(39, holds) }) << 10;
+    a563 |= u64::from({ let holds = self.s454()?; self.reached(40, holds) }) << 11;
+    a563 |= u64::from({ let holds = self.s462()?; self.reached(41, holds) }) << 12;
+    a563 |= u64::from({ let holds = self.s471()?; self.reached(42, holds) }) << 13;
+    a563 |= u64::from({ let holds = self.s480()?; self.reached(43, holds) }) << 14;
+    a563 |= u64::from({ let holds = self.s490()?; self.reached(44, holds) }) << 15;
+    a563 |= u64::from({ let holds = self.s499()?; self.reached(45, holds) }) << 16;
+    a563 |= u64::from({ let holds = self.s507()?; self.reached(46, holds) }) << 17;
+    a563 |= u64::from({ let holds = self.s516()?; self.reached(47, holds) }) << 18;
+    a563 |= u64::from({ let holds = self.s531()?; self.reached(48, holds) }) << 19;
+    a563 |= u64::from({ let holds = self.s540()?; self.reached(49, holds) }) << 20;
+    a563 |= u64::from({ let holds = self.s549()?; self.reached(50, holds) }) << 21;
+    a563 |= u64::from({ let holds = self.s561()?; self.reached(51, holds) }) << 22;
     let mut a572 = 0u64;
-    a572 |= u64::from(self.s565()?) << 0;
-    a572 |= u64::from(self.s569()?) << 1;
+    a572 |= u64::from({ let holds = self.s565()?; self.reached(52, holds) }) << 0;
+    a572 |= u64::from({ let holds = self.s569()?; self.reached(53, holds) }) << 1;
     Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s319()?),
@@ -10106,7 +10120,7 @@ fn s260(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
-    let v = (self.s256()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s256()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[262] = u8::from(v);
     Some(v)
 }
@@ -10123,7 +10137,7 @@ fn s264(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
-    let v = (truth(self.s264()?)? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[265] = u8::from(v);
     Some(v)
 }
@@ -10140,7 +10154,7 @@ fn s269_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
-    let v = (self.s269()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s269()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[270] = u8::from(v);
     Some(v)
 }
@@ -10162,7 +10176,7 @@ fn s275(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
-    let v = (self.s275()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s275()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[276] = u8::from(v);
     Some(v)
 }
@@ -10179,7 +10193,7 @@ fn s279_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
-    let v = (self.s279()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s279()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[280] = u8::from(v);
     Some(v)
 }
@@ -10191,19 +10205,19 @@ fn s281(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
-    let v = (truth(self.s281()?)? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[282] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
-    let v = (self.s230()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s230()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[283] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
-    let v = (self.s232()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s232()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[284] = u8::from(v);
     Some(v)
 }
@@ -10220,13 +10234,13 @@ fn s286(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
-    let v = (self.s286()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s286()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[287] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
-    let v = (self.s173()? && !(self.s258()? || truth(self.s260()?)?));
+    let v = (self.s173()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
     self.flags[288] = u8::from(v);
     Some(v)
 }
@@ -10242,18 +10256,18 @@ fn s290(&mut self) -> Option<bool> {
 #[inline(never)]
 fn s290_first(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if self.s262()? { break 'outcome truth(self.s263()?)?; }
-        if self.s265()? { break 'outcome truth(self.s263()?)?; }
-        if self.s270()? { break 'outcome truth(self.s263()?)?; }
-        if self.s276()? { break 'outcome truth(self.s263()?)?; }
-        if self.s280()? { break 'outcome truth(self.s263()?)?; }
-        if self.s282()? { break 'outcome truth(self.s263()?)?; }
-        if self.s283()? { break 'outcome truth(self.s263()?)?; }
-        if self.s284()? { break 'outcome truth(self.s263()?)?; }
-        if self.s287()? { break 'outcome truth(self.s263()?)?; }
-        if self.s288()? { break 'outcome truth(self.s263()?)?; }
-        if self.s258()? { break 'outcome truth(self.s289()?)?; }
-        if truth(self.s260()?)? { break 'outcome truth(self.s289()?)?; }
+        if { let holds = self.s262()?; self.reached(0, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s265()?; self.reached(1, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s270()?; self.reached(2, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s276()?; self.reached(3, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s280()?; self.reached(4, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s282()?; self.reached(5, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s283()?; self.reached(6, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s284()?; self.reached(7, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s287()?; self.reached(8, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s288()?; self.reached(9, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s258()?; self.reached(10, holds) } { break 'outcome truth(self.s289()?)?; }
+        if { let holds = truth(self.s260()?)?; self.reached(11, holds) } { break 'outcome truth(self.s289()?)?; }
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
@@ -10338,7 +10352,7 @@ fn s303_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
-    let v = (self.s290()? && !(self.s291()? || self.s293()? || self.s295()? || self.s298()? || self.s301()? || self.s303()?));
+    let v = (self.s290()? && !({ let holds = self.s291()?; self.reached(17, holds) } || { let holds = self.s293()?; self.reached(18, holds) } || { let holds = self.s295()?; self.reached(19, holds) } || { let holds = self.s298()?; self.reached(20, holds) } || { let holds = self.s301()?; self.reached(21, holds) } || { let holds = self.s303()?; self.reached(22, holds) }));
     self.flags[305] = u8::from(v);
     Some(v)
 }
@@ -10354,13 +10368,13 @@ fn s307(&mut self) -> Option<&'a Value> {
 #[inline(never)]
 fn s307_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s305()? { break 'outcome self.s306()?; }
-        if self.s291()? { break 'outcome self.s225()?; }
-        if self.s293()? { break 'outcome self.s225()?; }
-        if self.s295()? { break 'outcome self.s225()?; }
-        if self.s298()? { break 'outcome self.s225()?; }
-        if self.s301()? { break 'outcome self.s225()?; }
-        if self.s303()? { break 'outcome self.s225()?; }
+        if { let holds = self.s305()?; self.reached(16, holds) } { break 'outcome self.s306()?; }
+        if { let holds = self.s291()?; self.reached(17, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s293()?; self.reached(18, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s295()?; self.reached(19, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s298()?; self.reached(20, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s301()?; self.reached(21, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s303()?; self.reached(22, holds) } { break 'outcome self.s225()?; }
         &ABSENT
     };
     self.m.s307 = Some(v);
@@ -10433,7 +10447,7 @@ fn s317_first(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s319(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if self.s317()? { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s317()?; self.reached(12, holds) } { break 'outcome truth(self.s263()?)?; }
         truth(self.s289()?)?
     };
     Some(v)
@@ -10503,7 +10517,7 @@ fn s339(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s342(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s290()? { break 'outcome self.s247()?; }
+        if { let holds = self.s290()?; self.reached(27, holds) } { break 'outcome self.s247()?; }
         &ABSENT
     };
     Some(v)
@@ -10511,7 +10525,7 @@ fn s342(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s344(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s329()? { break 'outcome self.s254()?; }
+        if { let holds = self.s329()?; self.reached(28, holds) } { break 'outcome self.s254()?; }
         &ABSENT
     };
     Some(v)
@@ -11230,7 +11244,7 @@ fn s576(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s577(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if self.s573()? { break 'outcome self.s575()?; }
+        if { let holds = self.s573()?; self.reached(54, holds) } { break 'outcome self.s575()?; }
         self.s576()?
     };
     Some(v)
@@ -11543,8 +11557,8 @@ fn n61(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v42, v48, v52, v57, v61], []) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(flags)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into()) else { return false; };
-        let mut run = Run { facts, consts, flags, compiled: p.compiled, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(flags), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into(), p.applied.try_into()) else { return false; };
+        let mut run = Run { facts, consts, flags, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(42, v42);
@@ -11565,10 +11579,17 @@ struct Run<'a> {
     facts: &'a [Value; 3],
     consts: &'a [Value; 62],
     flags: &'a mut [u8; 62],
+    applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
+/// Rule `rule`, reached by the reading: marked if it applies.
+#[inline(always)]
+fn reached(&mut self, rule: usize, holds: bool) -> bool {
+    self.applied[rule / 64] |= u64::from(holds) << (rule % 64);
+    holds
+}
 fn results(&mut self) -> Option<([Value; 5], [u64; 0])> {
     Some(([
         Value::Bool(self.s42()?),
@@ -11783,7 +11804,7 @@ fn s37_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s39(&mut self) -> Option<bool> {
-    let v = (self.s35()? && !(self.s37()?));
+    let v = (self.s35()? && !({ let holds = self.s37()?; self.reached(2, holds) }));
     self.flags[39] = u8::from(v);
     Some(v)
 }
@@ -11800,8 +11821,8 @@ fn s41(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s42(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if self.s39()? { break 'outcome truth(self.s40()?)?; }
-        if self.s37()? { break 'outcome truth(self.s41()?)?; }
+        if { let holds = self.s39()?; self.reached(1, holds) } { break 'outcome truth(self.s40()?)?; }
+        if { let holds = self.s37()?; self.reached(2, holds) } { break 'outcome truth(self.s41()?)?; }
         truth(self.s41()?)?
     };
     Some(v)
@@ -11830,7 +11851,7 @@ fn s46(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s48(&mut self) -> Option<Decimal> {
     let v = 'outcome: {
-        if self.s46()? { break 'outcome self.s9()?; }
+        if { let holds = self.s46()?; self.reached(3, holds) } { break 'outcome self.s9()?; }
         number(self.s28()?)?
     };
     Some(v)
@@ -11849,7 +11870,7 @@ fn s50(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s52(&mut self) -> Option<Decimal> {
     let v = 'outcome: {
-        if self.s50()? { break 'outcome self.s17()?; }
+        if { let holds = self.s50()?; self.reached(4, holds) } { break 'outcome self.s17()?; }
         number(self.s28()?)?
     };
     Some(v)
@@ -11873,7 +11894,7 @@ fn s55(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s57(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if self.s55()? { break 'outcome truth(self.s40()?)?; }
+        if { let holds = self.s55()?; self.reached(5, holds) } { break 'outcome truth(self.s40()?)?; }
         truth(self.s41()?)?
     };
     Some(v)
@@ -11892,7 +11913,7 @@ fn s59(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s61(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if self.s59()? { break 'outcome truth(self.s40()?)?; }
+        if { let holds = self.s59()?; self.reached(0, holds) } { break 'outcome truth(self.s40()?)?; }
         truth(self.s41()?)?
     };
     Some(v)
@@ -12013,8 +12034,8 @@ fn n28(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v28, v18, v20], []) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(flags)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into()) else { return false; };
-        let mut run = Run { facts, consts, flags, compiled: p.compiled, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(flags), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into(), p.applied.try_into()) else { return false; };
+        let mut run = Run { facts, consts, flags, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(28, v28);
@@ -12031,10 +12052,17 @@ struct Run<'a> {
     facts: &'a [Value; 2],
     consts: &'a [Value; 29],
     flags: &'a mut [u8; 29],
+    applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
+/// Rule `rule`, reached by the reading: marked if it applies.
+#[inline(always)]
+fn reached(&mut self, rule: usize, holds: bool) -> bool {
+    self.applied[rule / 64] |= u64::from(holds) << (rule % 64);
+    holds
+}
 fn results(&mut self) -> Option<([Value; 3], [u64; 0])> {
     Some(([
         Value::Bool(self.s28()?),
@@ -12195,7 +12223,7 @@ fn s27(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s28(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if self.s24()? { break 'outcome truth(self.s26()?)?; }
+        if { let holds = self.s24()?; self.reached(0, holds) } { break 'outcome truth(self.s26()?)?; }
         truth(self.s27()?)?
     };
     Some(v)
