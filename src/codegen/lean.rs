@@ -52,8 +52,6 @@ pub(super) struct Lean<'c> {
     /// Per slot: whether the results read it, and from how many places.
     reached: Vec<bool>,
     readers: Vec<u32>,
-    /// The slots whose flags a compact trace reads.
-    traced: Vec<bool>,
     reprs: RefCell<Vec<Option<Repr>>>,
 }
 
@@ -61,23 +59,11 @@ impl<'c> Lean<'c> {
     pub(super) fn new(compiled: &'c Compiled) -> Self {
         let plan = &compiled.plan;
         let count = compiled.node_count();
-        let mut traced = vec![false; count];
-        for (_, rules) in &plan.outcome_rules {
-            rules.iter().for_each(|r| traced[r.slot as usize] = true);
-        }
-        for check in &plan.rule_checks {
-            traced[check.condition as usize] = true;
-            check
-                .overriders
-                .iter()
-                .for_each(|r| traced[r.slot as usize] = true);
-        }
         let mut lean = Lean {
             compiled,
             alias: &plan.alias,
             reached: vec![false; count],
             readers: vec![0; count],
-            traced,
             reprs: RefCell::new(vec![None; count]),
         };
         lean.count_readers();
@@ -181,7 +167,7 @@ impl<'c> Lean<'c> {
         let _ = write!(
             out,
             "struct Run<'a> {{\n    facts: &'a [Value; {facts}],\n    \
-             consts: &'a [Value; {nodes}],\n    flags: &'a mut [u8; {nodes}],\n    \
+             consts: &'a [Value; {nodes}],\n    \
              applied: &'a mut [u64; {words}],\n    \
              compiled: &'a crate::lower::Compiled,\n    m: Memo<'a>,\n}}\n\
              impl<'a> Run<'a> {{\n\
@@ -255,16 +241,17 @@ impl<'c> Lean<'c> {
         let collected = self.collected();
         let applying: Vec<String> = collected.iter().map(|(s, ..)| format!("a{s}")).collect();
         // The arrays' lengths are those of the evaluator's facts (checked when
-        // a run starts) and of its slots (the plan's nodes, which the plan's
-        // fingerprint fixes): `try_into` fails on no run of this plan.
+        // a run starts), of its slots (the plan's nodes, which the plan's
+        // fingerprint fixes) and of its rules: `try_into` fails on no run of
+        // this plan.
         let _ = write!(
             out,
             "pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {{\n    \
              let ([{}], [{}]) = {{\n        let Some(p) = ev.lean_parts() else {{ return false; }};\n        \
-             let (Ok(facts), Ok(consts), Ok(flags), Ok(applied)) = \
-             (p.facts.try_into(), p.consts.try_into(), p.flags.try_into(), p.applied.try_into()) \
+             let (Ok(facts), Ok(consts), Ok(applied)) = \
+             (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) \
              else {{ return false; }};\n        \
-             let mut run = Run {{ facts, consts, flags, applied, compiled: p.compiled, m: Memo::default() }};\n        \
+             let mut run = Run {{ facts, consts, applied, compiled: p.compiled, m: Memo::default() }};\n        \
              match run.results() {{ Some(v) => v, None => return false }}\n    }};\n",
             names.join(", "),
             applying.join(", ")
@@ -366,16 +353,6 @@ impl<'c> Lean<'c> {
         let _ = writeln!(out, "    let v = {};", self.expr(s));
         if remembered {
             let _ = writeln!(out, "    self.m.s{s} = Some(v);");
-        }
-        match (repr, self.traced[s as usize]) {
-            (Repr::Bool, true) => {
-                let _ = writeln!(out, "    self.flags[{s}] = u8::from(v);");
-            }
-            // A rule whose condition is a fact, read in place.
-            (Repr::Ref, true) => {
-                let _ = writeln!(out, "    self.flags[{s}] = flag_of(v);");
-            }
-            _ => {}
         }
         out.push_str("    Some(v)\n}\n");
     }

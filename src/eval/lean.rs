@@ -1,7 +1,8 @@
 //! Results-only runs ([`Evaluator::results_only`]): the bundled plans written by
 //! `lexnis codegen` a second time, as typed Rust (`codegen::lean`), computing each
 //! node into a Rust `bool`, `Decimal` or reference to a value and writing only
-//! the results and the flags a compact trace reads. A lean plan decides a record
+//! the results and the bits of the rules that applied (what a compact trace
+//! lists). A lean plan decides a record
 //! only where every value it meets has the expected type and no step fails;
 //! anywhere else (an absent value under `>`, a division by zero, an operation
 //! it was not written for) it gives up, and the native plan runs the record from
@@ -17,27 +18,27 @@ use crate::lower::{Compiled, Op};
 use crate::value::Value;
 use rust_decimal::Decimal;
 
-/// A lean plan: true if it decided the record (results and rule flags written),
-/// false if the native plan must.
+/// A lean plan: true if it decided the record (results and the bits of the
+/// rules that applied written), false if the native plan must.
 pub type LeanPlan = fn(&mut Evaluator<'_>) -> bool;
 
 pub(crate) static ABSENT: Value = Value::Absent;
 
 /// What a lean plan reads and writes while it runs: the facts (read in place,
 /// not moved into the slots), the evaluator's constants, the graph's tables,
-/// the flags of the slots a compact trace reads, and the bits of the rules that
-/// applied among those its reading reached (by rule index).
+/// and the bits of the rules that applied among those its reading reached (by
+/// rule index: what a compact trace lists).
 pub(crate) struct LeanParts<'a> {
     pub facts: &'a [Value],
     pub consts: &'a [Value],
     pub compiled: &'a Compiled,
-    pub flags: &'a mut [u8],
     pub applied: &'a mut [u64],
 }
 
 impl<'c> Evaluator<'c> {
-    /// The parts a lean plan runs on, every flag but the constants' reset;
-    /// `None` without facts.
+    /// The parts a lean plan runs on; `None` without facts. Every flag but the
+    /// constants' is reset: a lean plan writes none, but the native plan that
+    /// runs where it gives up, and the results it sets, read and write them.
     pub(crate) fn lean_parts(&mut self) -> Option<LeanParts<'_>> {
         self.flags.copy_from_slice(&self.native_flags);
         self.lean_applied.fill(0);
@@ -45,7 +46,6 @@ impl<'c> Evaluator<'c> {
             facts: &self.facts.as_ref()?.values,
             consts: &self.memo,
             compiled: self.compiled,
-            flags: &mut self.flags,
             applied: &mut self.lean_applied,
         })
     }
@@ -68,7 +68,7 @@ pub(crate) fn rules_marked(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {
 
 /// What an operation means on values, as the interpreter computes it, called
 /// by the written code under the same names.
-pub(crate) use super::{arith, compare_values, elements, flag_of, member};
+pub(crate) use super::{arith, compare_values, elements, member};
 use super::{keys_counted, keys_hold};
 
 /// `any` or `all` over table keys, the rows of node `n` (an

@@ -2826,8 +2826,8 @@ fn n565(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v312, v307, v335, v337, v152, v157], [a319, a333, a556, a565]) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(flags), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run { facts, consts, flags, applied, compiled: p.compiled, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
+        let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(290, v290);
@@ -2959,7 +2959,6 @@ const ROWS_550: [u64; 2] = [0x80000000000000, 0x0];
 struct Run<'a> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 566],
-    flags: &'a mut [u8; 566],
     applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
@@ -4006,7 +4005,6 @@ fn s173(&mut self) -> Option<bool> {
 fn s173_first(&mut self) -> Option<bool> {
     let v = (self.s163()? && self.s172()?);
     self.m.s173 = Some(v);
-    self.flags[173] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4230,7 +4228,6 @@ fn s230(&mut self) -> Option<bool> {
 fn s230_first(&mut self) -> Option<bool> {
     let v = (!self.s229()?.is_absent() == true);
     self.m.s230 = Some(v);
-    self.flags[230] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4246,7 +4243,6 @@ fn s232(&mut self) -> Option<bool> {
 fn s232_first(&mut self) -> Option<bool> {
     let v = (self.s195()? && self.s202()?);
     self.m.s232 = Some(v);
-    self.flags[232] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4282,7 +4278,6 @@ fn s254(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s256(&mut self) -> Option<bool> {
     let v = (self.s191()? && self.s182()?);
-    self.flags[256] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4298,19 +4293,16 @@ fn s258(&mut self) -> Option<bool> {
 fn s258_first(&mut self) -> Option<bool> {
     let v = !truth(self.s257()?)?;
     self.m.s258 = Some(v);
-    self.flags[258] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s260(&mut self) -> Option<&'a Value> {
     let v = &self.facts[14];
-    self.flags[260] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
     let v = (self.s256()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[262] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -4321,13 +4313,11 @@ fn s263(&mut self) -> Option<&'a Value> {
 #[inline]
 fn s264(&mut self) -> Option<&'a Value> {
     let v = &self.facts[8];
-    self.flags[264] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
     let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[265] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4338,13 +4328,11 @@ fn s269(&mut self) -> Option<bool> {
 fn s269_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_269);
     self.m.s269 = Some(v);
-    self.flags[269] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
     let v = (self.s269()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[270] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -4360,13 +4348,11 @@ fn s274(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s275(&mut self) -> Option<bool> {
     let v = (truth(self.s271()?)? || self.s274()?);
-    self.flags[275] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
     let v = (self.s275()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[276] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4377,37 +4363,31 @@ fn s279(&mut self) -> Option<bool> {
 fn s279_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_279);
     self.m.s279 = Some(v);
-    self.flags[279] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
     let v = (self.s279()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[280] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s281(&mut self) -> Option<&'a Value> {
     let v = &self.facts[7];
-    self.flags[281] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
     let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[282] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
     let v = (self.s230()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[283] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
     let v = (self.s232()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[284] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4418,19 +4398,16 @@ fn s285(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s286(&mut self) -> Option<bool> {
     let v = (self.s210()? && self.s285()?);
-    self.flags[286] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
     let v = (self.s286()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[287] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
     let v = (self.s173()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[288] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -4460,7 +4437,6 @@ fn s290_first(&mut self) -> Option<bool> {
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
-    self.flags[290] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4471,7 +4447,6 @@ fn s291(&mut self) -> Option<bool> {
 fn s291_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s221()? && self.s181()?);
     self.m.s291 = Some(v);
-    self.flags[291] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4482,7 +4457,6 @@ fn s293(&mut self) -> Option<bool> {
 fn s293_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s264()?)?);
     self.m.s293 = Some(v);
-    self.flags[293] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4493,7 +4467,6 @@ fn s295(&mut self) -> Option<bool> {
 fn s295_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s180()? && self.s269()?);
     self.m.s295 = Some(v);
-    self.flags[295] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4509,7 +4482,6 @@ fn s298(&mut self) -> Option<bool> {
 fn s298_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s297()?);
     self.m.s298 = Some(v);
-    self.flags[298] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4525,7 +4497,6 @@ fn s301(&mut self) -> Option<bool> {
 fn s301_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
     self.m.s301 = Some(v);
-    self.flags[301] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4536,13 +4507,11 @@ fn s303(&mut self) -> Option<bool> {
 fn s303_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s236()?);
     self.m.s303 = Some(v);
-    self.flags[303] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
     let v = (self.s290()? && !({ let holds = self.s291()?; self.reached(17, holds) } || { let holds = self.s293()?; self.reached(18, holds) } || { let holds = self.s295()?; self.reached(19, holds) } || { let holds = self.s298()?; self.reached(20, holds) } || { let holds = self.s301()?; self.reached(21, holds) } || { let holds = self.s303()?; self.reached(22, holds) }));
-    self.flags[305] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4587,7 +4556,6 @@ fn s310(&mut self) -> Option<bool> {
 fn s310_first(&mut self) -> Option<bool> {
     let v = (self.s308()? && self.s219()?);
     self.m.s310 = Some(v);
-    self.flags[310] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4626,7 +4594,6 @@ fn s322(&mut self) -> Option<bool> {
 fn s322_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()?);
     self.m.s322 = Some(v);
-    self.flags[322] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4647,7 +4614,6 @@ fn s327(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s328(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()? && self.s327()?);
-    self.flags[328] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4709,7 +4675,6 @@ fn s344(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s346(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s344()?);
-    self.flags[346] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -4740,13 +4705,11 @@ fn s354(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s356(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s354()?);
-    self.flags[356] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s358(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()?);
-    self.flags[358] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4772,7 +4735,6 @@ fn s365(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s367(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s365()?);
-    self.flags[367] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4823,7 +4785,6 @@ fn s382(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s383(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s382()?);
-    self.flags[383] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4854,7 +4815,6 @@ fn s391(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s393(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s391()?);
-    self.flags[393] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -4885,7 +4845,6 @@ fn s402(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s404(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s402()?);
-    self.flags[404] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4911,7 +4870,6 @@ fn s410(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s412(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s410()?);
-    self.flags[412] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4937,7 +4895,6 @@ fn s422(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s424(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s422()?);
-    self.flags[424] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4963,7 +4920,6 @@ fn s434(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s436(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s434()?);
-    self.flags[436] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4989,13 +4945,11 @@ fn s443(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s445(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s443()?);
-    self.flags[445] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s447(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s281()?)?);
-    self.flags[447] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5021,7 +4975,6 @@ fn s453(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s455(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s453()?);
-    self.flags[455] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5052,7 +5005,6 @@ fn s462(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s464(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s462()?);
-    self.flags[464] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -5083,7 +5035,6 @@ fn s471(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s473(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s471()?);
-    self.flags[473] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5109,7 +5060,6 @@ fn s481(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s483(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s481()?);
-    self.flags[483] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5135,7 +5085,6 @@ fn s490(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s492(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s490()?);
-    self.flags[492] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5161,7 +5110,6 @@ fn s498(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s500(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s498()?);
-    self.flags[500] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -5192,7 +5140,6 @@ fn s507(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s509(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s507()?);
-    self.flags[509] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5243,7 +5190,6 @@ fn s523(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s524(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s523()?);
-    self.flags[524] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5274,7 +5220,6 @@ fn s531(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s533(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s531()?);
-    self.flags[533] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5305,7 +5250,6 @@ fn s540(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s542(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s540()?);
-    self.flags[542] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -5336,7 +5280,6 @@ fn s552(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s554(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s552()?);
-    self.flags[554] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5347,7 +5290,6 @@ fn s557(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s558(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Ge, number(self.s557()?)?, number(self.s7()?)?);
-    self.flags[558] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5363,7 +5305,6 @@ fn s561(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s562(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Ne, self.s178()?, self.s561()?, false)?;
-    self.flags[562] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -8366,8 +8307,8 @@ fn n595(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v326, v307, v349, v351, v589, v595, v152, v157], [a333, a347, a570, a579]) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(flags), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run { facts, consts, flags, applied, compiled: p.compiled, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
+        let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(290, v290);
@@ -8506,7 +8447,6 @@ const ROWS_564: [u64; 2] = [0x80000000000000, 0x0];
 struct Run<'a> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 596],
-    flags: &'a mut [u8; 596],
     applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
@@ -9560,7 +9500,6 @@ fn s173(&mut self) -> Option<bool> {
 fn s173_first(&mut self) -> Option<bool> {
     let v = (self.s163()? && self.s172()?);
     self.m.s173 = Some(v);
-    self.flags[173] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -9784,7 +9723,6 @@ fn s230(&mut self) -> Option<bool> {
 fn s230_first(&mut self) -> Option<bool> {
     let v = (!self.s229()?.is_absent() == true);
     self.m.s230 = Some(v);
-    self.flags[230] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -9800,7 +9738,6 @@ fn s232(&mut self) -> Option<bool> {
 fn s232_first(&mut self) -> Option<bool> {
     let v = (self.s195()? && self.s202()?);
     self.m.s232 = Some(v);
-    self.flags[232] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -9836,7 +9773,6 @@ fn s254(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s256(&mut self) -> Option<bool> {
     let v = (self.s191()? && self.s182()?);
-    self.flags[256] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -9852,19 +9788,16 @@ fn s258(&mut self) -> Option<bool> {
 fn s258_first(&mut self) -> Option<bool> {
     let v = !truth(self.s257()?)?;
     self.m.s258 = Some(v);
-    self.flags[258] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s260(&mut self) -> Option<&'a Value> {
     let v = &self.facts[14];
-    self.flags[260] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
     let v = (self.s256()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[262] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -9875,13 +9808,11 @@ fn s263(&mut self) -> Option<&'a Value> {
 #[inline]
 fn s264(&mut self) -> Option<&'a Value> {
     let v = &self.facts[8];
-    self.flags[264] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
     let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[265] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -9892,13 +9823,11 @@ fn s269(&mut self) -> Option<bool> {
 fn s269_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_269);
     self.m.s269 = Some(v);
-    self.flags[269] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
     let v = (self.s269()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[270] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -9914,13 +9843,11 @@ fn s274(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s275(&mut self) -> Option<bool> {
     let v = (truth(self.s271()?)? || self.s274()?);
-    self.flags[275] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
     let v = (self.s275()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[276] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -9931,37 +9858,31 @@ fn s279(&mut self) -> Option<bool> {
 fn s279_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_279);
     self.m.s279 = Some(v);
-    self.flags[279] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
     let v = (self.s279()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[280] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s281(&mut self) -> Option<&'a Value> {
     let v = &self.facts[7];
-    self.flags[281] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
     let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[282] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
     let v = (self.s230()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[283] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
     let v = (self.s232()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[284] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -9972,19 +9893,16 @@ fn s285(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s286(&mut self) -> Option<bool> {
     let v = (self.s210()? && self.s285()?);
-    self.flags[286] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
     let v = (self.s286()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[287] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
     let v = (self.s173()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[288] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -10014,7 +9932,6 @@ fn s290_first(&mut self) -> Option<bool> {
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
-    self.flags[290] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10025,7 +9942,6 @@ fn s291(&mut self) -> Option<bool> {
 fn s291_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s221()? && self.s181()?);
     self.m.s291 = Some(v);
-    self.flags[291] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10036,7 +9952,6 @@ fn s293(&mut self) -> Option<bool> {
 fn s293_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s264()?)?);
     self.m.s293 = Some(v);
-    self.flags[293] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10047,7 +9962,6 @@ fn s295(&mut self) -> Option<bool> {
 fn s295_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s180()? && self.s269()?);
     self.m.s295 = Some(v);
-    self.flags[295] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10063,7 +9977,6 @@ fn s298(&mut self) -> Option<bool> {
 fn s298_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s297()?);
     self.m.s298 = Some(v);
-    self.flags[298] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10079,7 +9992,6 @@ fn s301(&mut self) -> Option<bool> {
 fn s301_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
     self.m.s301 = Some(v);
-    self.flags[301] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10090,13 +10002,11 @@ fn s303(&mut self) -> Option<bool> {
 fn s303_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s236()?);
     self.m.s303 = Some(v);
-    self.flags[303] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
     let v = (self.s290()? && !({ let holds = self.s291()?; self.reached(17, holds) } || { let holds = self.s293()?; self.reached(18, holds) } || { let holds = self.s295()?; self.reached(19, holds) } || { let holds = self.s298()?; self.reached(20, holds) } || { let holds = self.s301()?; self.reached(21, holds) } || { let holds = self.s303()?; self.reached(22, holds) }));
-    self.flags[305] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10219,7 +10129,6 @@ fn s324(&mut self) -> Option<bool> {
 fn s324_first(&mut self) -> Option<bool> {
     let v = (self.s308()? && self.s219()?);
     self.m.s324 = Some(v);
-    self.flags[324] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10258,7 +10167,6 @@ fn s336(&mut self) -> Option<bool> {
 fn s336_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()?);
     self.m.s336 = Some(v);
-    self.flags[336] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10279,7 +10187,6 @@ fn s341(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s342(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()? && self.s341()?);
-    self.flags[342] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10341,7 +10248,6 @@ fn s358(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s360(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s358()?);
-    self.flags[360] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -10372,13 +10278,11 @@ fn s368(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s370(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s368()?);
-    self.flags[370] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s372(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()?);
-    self.flags[372] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10404,7 +10308,6 @@ fn s379(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s381(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s379()?);
-    self.flags[381] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10455,7 +10358,6 @@ fn s396(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s397(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s396()?);
-    self.flags[397] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10486,7 +10388,6 @@ fn s405(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s407(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s405()?);
-    self.flags[407] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -10517,7 +10418,6 @@ fn s416(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s418(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s416()?);
-    self.flags[418] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10543,7 +10443,6 @@ fn s424(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s426(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s424()?);
-    self.flags[426] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10569,7 +10468,6 @@ fn s436(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s438(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s436()?);
-    self.flags[438] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10595,7 +10493,6 @@ fn s448(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s450(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s448()?);
-    self.flags[450] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10621,13 +10518,11 @@ fn s457(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s459(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s457()?);
-    self.flags[459] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s461(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s281()?)?);
-    self.flags[461] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10653,7 +10548,6 @@ fn s467(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s469(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s467()?);
-    self.flags[469] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10684,7 +10578,6 @@ fn s476(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s478(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s476()?);
-    self.flags[478] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -10715,7 +10608,6 @@ fn s485(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s487(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s485()?);
-    self.flags[487] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10741,7 +10633,6 @@ fn s495(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s497(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s495()?);
-    self.flags[497] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10767,7 +10658,6 @@ fn s504(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s506(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s504()?);
-    self.flags[506] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10793,7 +10683,6 @@ fn s512(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s514(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s512()?);
-    self.flags[514] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -10824,7 +10713,6 @@ fn s521(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s523(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s521()?);
-    self.flags[523] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10875,7 +10763,6 @@ fn s537(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s538(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s537()?);
-    self.flags[538] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10906,7 +10793,6 @@ fn s545(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s547(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s545()?);
-    self.flags[547] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10937,7 +10823,6 @@ fn s554(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s556(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s554()?);
-    self.flags[556] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -10968,7 +10853,6 @@ fn s566(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s568(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s566()?);
-    self.flags[568] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10979,7 +10863,6 @@ fn s571(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s572(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Ge, number(self.s571()?)?, number(self.s7()?)?);
-    self.flags[572] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10995,7 +10878,6 @@ fn s575(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s576(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Ne, self.s178()?, self.s575()?, false)?;
-    self.flags[576] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11006,13 +10888,11 @@ fn s578(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s580(&mut self) -> Option<bool> {
     let v = (self.s313()? && self.s315()?);
-    self.flags[580] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s581(&mut self) -> Option<bool> {
     let v = (self.s313()? && self.s315()? && self.s318()? && self.s322()?);
-    self.flags[581] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11023,13 +10903,11 @@ fn s583(&mut self) -> Option<bool> {
 fn s583_first(&mut self) -> Option<bool> {
     let v = (self.s581()? && !({ let holds = self.s173()?; self.reached(56, holds) }));
     self.m.s583 = Some(v);
-    self.flags[583] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s584(&mut self) -> Option<bool> {
     let v = (self.s580()? && !({ let holds = self.s583()?; self.reached(55, holds) } || { let holds = self.s173()?; self.reached(56, holds) }));
-    self.flags[584] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -11080,7 +10958,6 @@ fn s591(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s592(&mut self) -> Option<bool> {
     let v = (self.s590()? || self.s591()?);
-    self.flags[592] = u8::from(v);
     Some(v)
 }
 #[inline(always)]

@@ -3027,8 +3027,8 @@ fn n595(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v326, v307, v349, v351, v589, v595, v152, v157], [a333, a347, a570, a579]) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(flags), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run { facts, consts, flags, applied, compiled: p.compiled, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
+        let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(290, v290);
@@ -3167,7 +3167,6 @@ const ROWS_564: [u64; 2] = [0x80000000000000, 0x0];
 struct Run<'a> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 596],
-    flags: &'a mut [u8; 596],
     applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
@@ -4221,7 +4220,6 @@ fn s173(&mut self) -> Option<bool> {
 fn s173_first(&mut self) -> Option<bool> {
     let v = (self.s163()? && self.s172()?);
     self.m.s173 = Some(v);
-    self.flags[173] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4445,7 +4443,6 @@ fn s230(&mut self) -> Option<bool> {
 fn s230_first(&mut self) -> Option<bool> {
     let v = (!self.s229()?.is_absent() == true);
     self.m.s230 = Some(v);
-    self.flags[230] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4461,7 +4458,6 @@ fn s232(&mut self) -> Option<bool> {
 fn s232_first(&mut self) -> Option<bool> {
     let v = (self.s195()? && self.s202()?);
     self.m.s232 = Some(v);
-    self.flags[232] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4497,7 +4493,6 @@ fn s254(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s256(&mut self) -> Option<bool> {
     let v = (self.s191()? && self.s182()?);
-    self.flags[256] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4513,19 +4508,16 @@ fn s258(&mut self) -> Option<bool> {
 fn s258_first(&mut self) -> Option<bool> {
     let v = !truth(self.s257()?)?;
     self.m.s258 = Some(v);
-    self.flags[258] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s260(&mut self) -> Option<&'a Value> {
     let v = &self.facts[14];
-    self.flags[260] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
     let v = (self.s256()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[262] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -4536,13 +4528,11 @@ fn s263(&mut self) -> Option<&'a Value> {
 #[inline]
 fn s264(&mut self) -> Option<&'a Value> {
     let v = &self.facts[8];
-    self.flags[264] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
     let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[265] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4553,13 +4543,11 @@ fn s269(&mut self) -> Option<bool> {
 fn s269_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_269);
     self.m.s269 = Some(v);
-    self.flags[269] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
     let v = (self.s269()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[270] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -4575,13 +4563,11 @@ fn s274(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s275(&mut self) -> Option<bool> {
     let v = (truth(self.s271()?)? || self.s274()?);
-    self.flags[275] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
     let v = (self.s275()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[276] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4592,37 +4578,31 @@ fn s279(&mut self) -> Option<bool> {
 fn s279_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_279);
     self.m.s279 = Some(v);
-    self.flags[279] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
     let v = (self.s279()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[280] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s281(&mut self) -> Option<&'a Value> {
     let v = &self.facts[7];
-    self.flags[281] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
     let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[282] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
     let v = (self.s230()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[283] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
     let v = (self.s232()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[284] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4633,19 +4613,16 @@ fn s285(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s286(&mut self) -> Option<bool> {
     let v = (self.s210()? && self.s285()?);
-    self.flags[286] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
     let v = (self.s286()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[287] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
     let v = (self.s173()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[288] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -4675,7 +4652,6 @@ fn s290_first(&mut self) -> Option<bool> {
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
-    self.flags[290] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4686,7 +4662,6 @@ fn s291(&mut self) -> Option<bool> {
 fn s291_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s221()? && self.s181()?);
     self.m.s291 = Some(v);
-    self.flags[291] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4697,7 +4672,6 @@ fn s293(&mut self) -> Option<bool> {
 fn s293_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s264()?)?);
     self.m.s293 = Some(v);
-    self.flags[293] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4708,7 +4682,6 @@ fn s295(&mut self) -> Option<bool> {
 fn s295_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s180()? && self.s269()?);
     self.m.s295 = Some(v);
-    self.flags[295] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4724,7 +4697,6 @@ fn s298(&mut self) -> Option<bool> {
 fn s298_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s297()?);
     self.m.s298 = Some(v);
-    self.flags[298] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4740,7 +4712,6 @@ fn s301(&mut self) -> Option<bool> {
 fn s301_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
     self.m.s301 = Some(v);
-    self.flags[301] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4751,13 +4722,11 @@ fn s303(&mut self) -> Option<bool> {
 fn s303_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s236()?);
     self.m.s303 = Some(v);
-    self.flags[303] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
     let v = (self.s290()? && !({ let holds = self.s291()?; self.reached(17, holds) } || { let holds = self.s293()?; self.reached(18, holds) } || { let holds = self.s295()?; self.reached(19, holds) } || { let holds = self.s298()?; self.reached(20, holds) } || { let holds = self.s301()?; self.reached(21, holds) } || { let holds = self.s303()?; self.reached(22, holds) }));
-    self.flags[305] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4880,7 +4849,6 @@ fn s324(&mut self) -> Option<bool> {
 fn s324_first(&mut self) -> Option<bool> {
     let v = (self.s308()? && self.s219()?);
     self.m.s324 = Some(v);
-    self.flags[324] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4919,7 +4887,6 @@ fn s336(&mut self) -> Option<bool> {
 fn s336_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()?);
     self.m.s336 = Some(v);
-    self.flags[336] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -4940,7 +4907,6 @@ fn s341(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s342(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()? && self.s341()?);
-    self.flags[342] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5002,7 +4968,6 @@ fn s358(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s360(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s358()?);
-    self.flags[360] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -5033,13 +4998,11 @@ fn s368(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s370(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s368()?);
-    self.flags[370] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s372(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()?);
-    self.flags[372] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5065,7 +5028,6 @@ fn s379(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s381(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s379()?);
-    self.flags[381] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5116,7 +5078,6 @@ fn s396(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s397(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s396()?);
-    self.flags[397] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5147,7 +5108,6 @@ fn s405(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s407(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s405()?);
-    self.flags[407] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -5178,7 +5138,6 @@ fn s416(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s418(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s416()?);
-    self.flags[418] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5204,7 +5163,6 @@ fn s424(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s426(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s424()?);
-    self.flags[426] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5230,7 +5188,6 @@ fn s436(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s438(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s436()?);
-    self.flags[438] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5256,7 +5213,6 @@ fn s448(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s450(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s448()?);
-    self.flags[450] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5282,13 +5238,11 @@ fn s457(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s459(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s457()?);
-    self.flags[459] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s461(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s281()?)?);
-    self.flags[461] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5314,7 +5268,6 @@ fn s467(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s469(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s467()?);
-    self.flags[469] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5345,7 +5298,6 @@ fn s476(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s478(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s476()?);
-    self.flags[478] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -5376,7 +5328,6 @@ fn s485(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s487(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s485()?);
-    self.flags[487] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5402,7 +5353,6 @@ fn s495(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s497(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s495()?);
-    self.flags[497] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5428,7 +5378,6 @@ fn s504(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s506(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s504()?);
-    self.flags[506] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5454,7 +5403,6 @@ fn s512(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s514(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s512()?);
-    self.flags[514] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -5485,7 +5433,6 @@ fn s521(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s523(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s521()?);
-    self.flags[523] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5536,7 +5483,6 @@ fn s537(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s538(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s537()?);
-    self.flags[538] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5567,7 +5513,6 @@ fn s545(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s547(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s545()?);
-    self.flags[547] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5598,7 +5543,6 @@ fn s554(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s556(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s554()?);
-    self.flags[556] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -5629,7 +5573,6 @@ fn s566(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s568(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s566()?);
-    self.flags[568] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5640,7 +5583,6 @@ fn s571(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s572(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Ge, number(self.s571()?)?, number(self.s7()?)?);
-    self.flags[572] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5656,7 +5598,6 @@ fn s575(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s576(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Ne, self.s178()?, self.s575()?, false)?;
-    self.flags[576] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5667,13 +5608,11 @@ fn s578(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s580(&mut self) -> Option<bool> {
     let v = (self.s313()? && self.s315()?);
-    self.flags[580] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s581(&mut self) -> Option<bool> {
     let v = (self.s313()? && self.s315()? && self.s318()? && self.s322()?);
-    self.flags[581] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -5684,13 +5623,11 @@ fn s583(&mut self) -> Option<bool> {
 fn s583_first(&mut self) -> Option<bool> {
     let v = (self.s581()? && !({ let holds = self.s173()?; self.reached(56, holds) }));
     self.m.s583 = Some(v);
-    self.flags[583] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s584(&mut self) -> Option<bool> {
     let v = (self.s580()? && !({ let holds = self.s583()?; self.reached(55, holds) } || { let holds = self.s173()?; self.reached(56, holds) }));
-    self.flags[584] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -5741,7 +5678,6 @@ fn s591(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s592(&mut self) -> Option<bool> {
     let v = (self.s590()? || self.s591()?);
-    self.flags[592] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -8633,8 +8569,8 @@ fn n578(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v319, v307, v342, v344, v577, v578, v152, v157], [a326, a340, a563, a572]) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(flags), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run { facts, consts, flags, applied, compiled: p.compiled, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
+        let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(290, v290);
@@ -8768,7 +8704,6 @@ const ROWS_557: [u64; 2] = [0x80000000000000, 0x0];
 struct Run<'a> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 579],
-    flags: &'a mut [u8; 579],
     applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
@@ -9817,7 +9752,6 @@ fn s173(&mut self) -> Option<bool> {
 fn s173_first(&mut self) -> Option<bool> {
     let v = (self.s163()? && self.s172()?);
     self.m.s173 = Some(v);
-    self.flags[173] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10041,7 +9975,6 @@ fn s230(&mut self) -> Option<bool> {
 fn s230_first(&mut self) -> Option<bool> {
     let v = (!self.s229()?.is_absent() == true);
     self.m.s230 = Some(v);
-    self.flags[230] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10057,7 +9990,6 @@ fn s232(&mut self) -> Option<bool> {
 fn s232_first(&mut self) -> Option<bool> {
     let v = (self.s195()? && self.s202()?);
     self.m.s232 = Some(v);
-    self.flags[232] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10093,7 +10025,6 @@ fn s254(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s256(&mut self) -> Option<bool> {
     let v = (self.s191()? && self.s182()?);
-    self.flags[256] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10109,19 +10040,16 @@ fn s258(&mut self) -> Option<bool> {
 fn s258_first(&mut self) -> Option<bool> {
     let v = !truth(self.s257()?)?;
     self.m.s258 = Some(v);
-    self.flags[258] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s260(&mut self) -> Option<&'a Value> {
     let v = &self.facts[14];
-    self.flags[260] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
     let v = (self.s256()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[262] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -10132,13 +10060,11 @@ fn s263(&mut self) -> Option<&'a Value> {
 #[inline]
 fn s264(&mut self) -> Option<&'a Value> {
     let v = &self.facts[8];
-    self.flags[264] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
     let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[265] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10149,13 +10075,11 @@ fn s269(&mut self) -> Option<bool> {
 fn s269_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_269);
     self.m.s269 = Some(v);
-    self.flags[269] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
     let v = (self.s269()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[270] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -10171,13 +10095,11 @@ fn s274(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s275(&mut self) -> Option<bool> {
     let v = (truth(self.s271()?)? || self.s274()?);
-    self.flags[275] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
     let v = (self.s275()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[276] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10188,37 +10110,31 @@ fn s279(&mut self) -> Option<bool> {
 fn s279_first(&mut self) -> Option<bool> {
     let v = keys_any(&self.k184()?, &ROWS_279);
     self.m.s279 = Some(v);
-    self.flags[279] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
     let v = (self.s279()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[280] = u8::from(v);
     Some(v)
 }
 #[inline]
 fn s281(&mut self) -> Option<&'a Value> {
     let v = &self.facts[7];
-    self.flags[281] = flag_of(v);
     Some(v)
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
     let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[282] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
     let v = (self.s230()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[283] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
     let v = (self.s232()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[284] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10229,19 +10145,16 @@ fn s285(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s286(&mut self) -> Option<bool> {
     let v = (self.s210()? && self.s285()?);
-    self.flags[286] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
     let v = (self.s286()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[287] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
     let v = (self.s173()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
-    self.flags[288] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -10271,7 +10184,6 @@ fn s290_first(&mut self) -> Option<bool> {
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
-    self.flags[290] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10282,7 +10194,6 @@ fn s291(&mut self) -> Option<bool> {
 fn s291_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s221()? && self.s181()?);
     self.m.s291 = Some(v);
-    self.flags[291] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10293,7 +10204,6 @@ fn s293(&mut self) -> Option<bool> {
 fn s293_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s264()?)?);
     self.m.s293 = Some(v);
-    self.flags[293] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10304,7 +10214,6 @@ fn s295(&mut self) -> Option<bool> {
 fn s295_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s180()? && self.s269()?);
     self.m.s295 = Some(v);
-    self.flags[295] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10320,7 +10229,6 @@ fn s298(&mut self) -> Option<bool> {
 fn s298_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s297()?);
     self.m.s298 = Some(v);
-    self.flags[298] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10336,7 +10244,6 @@ fn s301(&mut self) -> Option<bool> {
 fn s301_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()? && truth(self.s300()?)?);
     self.m.s301 = Some(v);
-    self.flags[301] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10347,13 +10254,11 @@ fn s303(&mut self) -> Option<bool> {
 fn s303_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s236()?);
     self.m.s303 = Some(v);
-    self.flags[303] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
     let v = (self.s290()? && !({ let holds = self.s291()?; self.reached(17, holds) } || { let holds = self.s293()?; self.reached(18, holds) } || { let holds = self.s295()?; self.reached(19, holds) } || { let holds = self.s298()?; self.reached(20, holds) } || { let holds = self.s301()?; self.reached(21, holds) } || { let holds = self.s303()?; self.reached(22, holds) }));
-    self.flags[305] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10441,7 +10346,6 @@ fn s317(&mut self) -> Option<bool> {
 fn s317_first(&mut self) -> Option<bool> {
     let v = (self.s308()? && self.s219()?);
     self.m.s317 = Some(v);
-    self.flags[317] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10480,7 +10384,6 @@ fn s329(&mut self) -> Option<bool> {
 fn s329_first(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()?);
     self.m.s329 = Some(v);
-    self.flags[329] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10501,7 +10404,6 @@ fn s334(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s335(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s308()? && self.s334()?);
-    self.flags[335] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10563,7 +10465,6 @@ fn s351(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s353(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s351()?);
-    self.flags[353] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -10594,13 +10495,11 @@ fn s361(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s363(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s361()?);
-    self.flags[363] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s365(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s230()?);
-    self.flags[365] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10626,7 +10525,6 @@ fn s372(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s374(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s372()?);
-    self.flags[374] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10677,7 +10575,6 @@ fn s389(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s390(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s389()?);
-    self.flags[390] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10708,7 +10605,6 @@ fn s398(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s400(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s398()?);
-    self.flags[400] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -10739,7 +10635,6 @@ fn s409(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s411(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s409()?);
-    self.flags[411] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10765,7 +10660,6 @@ fn s417(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s419(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s417()?);
-    self.flags[419] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10791,7 +10685,6 @@ fn s429(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s431(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s429()?);
-    self.flags[431] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10817,7 +10710,6 @@ fn s441(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s443(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s441()?);
-    self.flags[443] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10843,13 +10735,11 @@ fn s450(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s452(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s450()?);
-    self.flags[452] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s454(&mut self) -> Option<bool> {
     let v = (self.s290()? && truth(self.s281()?)?);
-    self.flags[454] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10875,7 +10765,6 @@ fn s460(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s462(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s460()?);
-    self.flags[462] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10906,7 +10795,6 @@ fn s469(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s471(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s469()?);
-    self.flags[471] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -10937,7 +10825,6 @@ fn s478(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s480(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s478()?);
-    self.flags[480] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10963,7 +10850,6 @@ fn s488(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s490(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s488()?);
-    self.flags[490] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -10989,7 +10875,6 @@ fn s497(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s499(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s497()?);
-    self.flags[499] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11015,7 +10900,6 @@ fn s505(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s507(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s505()?);
-    self.flags[507] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -11046,7 +10930,6 @@ fn s514(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s516(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s514()?);
-    self.flags[516] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11097,7 +10980,6 @@ fn s530(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s531(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s530()?);
-    self.flags[531] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11128,7 +11010,6 @@ fn s538(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s540(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s538()?);
-    self.flags[540] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11159,7 +11040,6 @@ fn s547(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s549(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s547()?);
-    self.flags[549] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -11190,7 +11070,6 @@ fn s559(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s561(&mut self) -> Option<bool> {
     let v = (self.s290()? && self.s559()?);
-    self.flags[561] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11201,7 +11080,6 @@ fn s564(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s565(&mut self) -> Option<bool> {
     let v = order_numbers(CmpOp::Ge, number(self.s564()?)?, number(self.s7()?)?);
-    self.flags[565] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11217,7 +11095,6 @@ fn s568(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s569(&mut self) -> Option<bool> {
     let v = compare_values(CmpOp::Ne, self.s178()?, self.s568()?, false)?;
-    self.flags[569] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11228,7 +11105,6 @@ fn s571(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s573(&mut self) -> Option<bool> {
     let v = (self.s313()? && self.s315()?);
-    self.flags[573] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11557,8 +11433,8 @@ fn n61(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v42, v48, v52, v57, v61], []) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(flags), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run { facts, consts, flags, applied, compiled: p.compiled, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
+        let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(42, v42);
@@ -11578,7 +11454,6 @@ struct Memo<'a> {
 struct Run<'a> {
     facts: &'a [Value; 3],
     consts: &'a [Value; 62],
-    flags: &'a mut [u8; 62],
     applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
@@ -11783,7 +11658,6 @@ fn s34(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s35(&mut self) -> Option<bool> {
     let v = (self.s5()? || self.s34()?);
-    self.flags[35] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11799,13 +11673,11 @@ fn s37(&mut self) -> Option<bool> {
 fn s37_first(&mut self) -> Option<bool> {
     let v = (self.s36()? && self.s2()?);
     self.m.s37 = Some(v);
-    self.flags[37] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
 fn s39(&mut self) -> Option<bool> {
     let v = (self.s35()? && !({ let holds = self.s37()?; self.reached(2, holds) }));
-    self.flags[39] = u8::from(v);
     Some(v)
 }
 #[inline]
@@ -11845,7 +11717,6 @@ fn s45(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s46(&mut self) -> Option<bool> {
     let v = (self.s44()? || self.s45()?);
-    self.flags[46] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11864,7 +11735,6 @@ fn s49(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s50(&mut self) -> Option<bool> {
     let v = (number(self.s8()?)? == number(self.s49()?)?);
-    self.flags[50] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11888,7 +11758,6 @@ fn s54(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s55(&mut self) -> Option<bool> {
     let v = (self.s54()? && self.s21()?);
-    self.flags[55] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -11907,7 +11776,6 @@ fn s58(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s59(&mut self) -> Option<bool> {
     let v = (self.s58()? && self.s31()?);
-    self.flags[59] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
@@ -12034,8 +11902,8 @@ fn n28(ev: &mut Evaluator<'_>) {
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     let ([v28, v18, v20], []) = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(flags), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.flags.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run { facts, consts, flags, applied, compiled: p.compiled, m: Memo::default() };
+        let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
+        let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set(28, v28);
@@ -12051,7 +11919,6 @@ struct Memo<'a> {
 struct Run<'a> {
     facts: &'a [Value; 2],
     consts: &'a [Value; 29],
-    flags: &'a mut [u8; 29],
     applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
@@ -12207,7 +12074,6 @@ fn s23(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s24(&mut self) -> Option<bool> {
     let v = (self.s23()? && self.s14()?);
-    self.flags[24] = u8::from(v);
     Some(v)
 }
 #[inline(always)]
