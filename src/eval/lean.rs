@@ -199,6 +199,18 @@ mod tests {
     }
 
     #[test]
+    fn the_rules_marked_are_listed_in_increasing_order_across_words() {
+        let mut bits = [0u64; 3];
+        for rule in [0usize, 5, 63, 64, 100, 191] {
+            bits[rule / 64] |= 1 << (rule % 64);
+        }
+        let listed: Vec<u32> = rules_marked(&bits).collect();
+        assert_eq!(listed, [0, 5, 63, 64, 100, 191]);
+        assert_eq!(rules_marked(&[0, 0]).count(), 0);
+        assert_eq!(rules_marked(&[]).count(), 0);
+    }
+
+    #[test]
     fn key_masks_answer_any_and_all_as_the_rows_do() {
         // Rows 3 and 70 match, in a table of 100 rows: two words.
         let mut matches = vec![false; 100];
