@@ -567,6 +567,27 @@ mod tests {
     use super::native_source;
     use crate::policy::PolicySource;
 
+    /// A policy of more than 64 rules: the lean plan marks the rules that
+    /// applied in as many 64-bit words as it needs, each mark at a constant word
+    /// and bit.
+    #[test]
+    fn the_lean_plan_marks_rules_past_the_first_word() {
+        let mut text = String::from(
+            "act t {\n  in force from 2025-01-01\n}\nfact n: int\noutcome hit: bool otherwise false\n",
+        );
+        for k in 0..70 {
+            text.push_str(&format!(
+                "rule r{k} cite \"art. 1\" when n = {k} then hit\n"
+            ));
+        }
+        let mut source = PolicySource::default();
+        source.add("policies/t/act.law", &text);
+        let written = native_source(&[source], &[]).expect("compiles");
+        assert!(written.contains("applied: &'a mut [u64; 2],"), "{written}");
+        assert!(written.contains("self.applied[0] |= u64::from(holds) << 63;"));
+        assert!(written.contains("self.applied[1] |= u64::from(holds) << 5;"));
+    }
+
     /// A set-valued outcome that a reported definition also names shares its
     /// slot: the lean plan collects it once. One whose default is a fact is
     /// left to the native plan (the lean plan never computes the default).

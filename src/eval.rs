@@ -15,7 +15,8 @@
 //!   node computed only when a left-to-right reading reads it.
 //! - **lean** (an evaluator made [`Evaluator::results_only`]): for the bundled
 //!   rules, the same reading written as typed Rust that computes the results and
-//!   the flags a compact trace reads and nothing else (`eval::lean`); it hands
+//!   the bits of the rules that applied (what a compact trace lists) and nothing
+//!   else (`eval::lean`); it hands
 //!   any record it cannot decide without a failure to the eager pass.
 //! - **on demand** (the fallback): nodes computed recursively as they are needed and
 //!   remembered. `run` uses it only when a result failed in the eager pass, to report
@@ -237,6 +238,7 @@ impl<'c> Evaluator<'c> {
     /// be read with [`Self::result`] until the next run: for a caller that only
     /// reads them (writes them out), no copy.
     pub fn run_in_place(&mut self, facts: Facts) -> Result<(), EvalError> {
+        self.lean_ran = false;
         self.check_facts(&facts)?;
         self.run_eager(facts);
         // A lean plan decides a record only where nothing failed.

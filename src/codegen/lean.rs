@@ -170,11 +170,7 @@ impl<'c> Lean<'c> {
              consts: &'a [Value; {nodes}],\n    \
              applied: &'a mut [u64; {words}],\n    \
              compiled: &'a crate::lower::Compiled,\n    m: Memo<'a>,\n}}\n\
-             impl<'a> Run<'a> {{\n\
-             /// Rule `rule`, reached by the reading: marked if it applies.\n\
-             #[inline(always)]\n\
-             fn reached(&mut self, rule: usize, holds: bool) -> bool {{\n    \
-             self.applied[rule / 64] |= u64::from(holds) << (rule % 64);\n    holds\n}}\n"
+             impl<'a> Run<'a> {{\n"
         );
         self.results(out);
         self.key_mask_fns(out);
@@ -307,6 +303,7 @@ impl<'c> Lean<'c> {
             let Op::Outcome { rules: own, .. } = self.op(*s) else {
                 unreachable!("a `Collect` step is an outcome's")
             };
+            debug_assert_eq!(rules.len(), own.len(), "a `Collect` step reads every rule");
             for (k, (rule, (node, _))) in rules.iter().zip(own).enumerate() {
                 let holds = self.reaching(*node, self.get(*rule, Repr::Bool));
                 let _ = writeln!(out, "    a{s} |= u64::from({holds}) << {k};");
@@ -590,13 +587,16 @@ impl<'c> Lean<'c> {
         code
     }
 
-    /// `holds`, the truth of node `node` as its reader reads it, marking the
-    /// rule it is (if it is one) as reached, and as applied if it holds: the
-    /// compact trace lists the rules a reading reached that applied.
+    /// `holds`, the truth of node `node` as its reader reads it, and if that
+    /// node is a rule, the rule's bit set if it holds: read here, the rule is
+    /// one the reading reached, and a compact trace lists those that applied.
+    /// The word and the bit are constants, so the index is checked when the
+    /// written code builds.
     fn reaching(&self, node: u32, holds: String) -> String {
         match &self.compiled.node(node).op {
             Op::RuleApplies { rule, .. } => {
-                format!("{{ let holds = {holds}; self.reached({}, holds) }}", rule.0)
+                let (word, bit) = (rule.0 / 64, rule.0 % 64);
+                format!("{{ let holds = {holds}; self.applied[{word}] |= u64::from(holds) << {bit}; holds }}")
             }
             _ => holds,
         }

@@ -36,11 +36,11 @@ pub(crate) struct LeanParts<'a> {
 }
 
 impl<'c> Evaluator<'c> {
-    /// The parts a lean plan runs on; `None` without facts. Every flag but the
-    /// constants' is reset: a lean plan writes none, but the native plan that
-    /// runs where it gives up, and the results it sets, read and write them.
+    /// The parts a lean plan runs on; `None` without facts. The flags are left
+    /// as they are: a lean plan reads and writes none, the results it decides
+    /// are set with theirs, nothing reads the others after a lean run, and the
+    /// native plan that runs where it gives up resets them (`begin_native`).
     pub(crate) fn lean_parts(&mut self) -> Option<LeanParts<'_>> {
-        self.flags.copy_from_slice(&self.native_flags);
         self.lean_applied.fill(0);
         Some(LeanParts {
             facts: &self.facts.as_ref()?.values,

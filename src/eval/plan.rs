@@ -100,13 +100,13 @@ pub struct Plan {
     /// index of its step there (`NO_STEP` for a node that shares another's slot).
     pub scoped_steps: Vec<Step>,
     pub scoped_step_of: Vec<u32>,
-    /// What a compact trace reads, by rule index and slot: each outcome's rules
-    /// (whether it collects them all), and each overridden rule's condition and
-    /// overriders, every rule before those that override it.
+    /// What a compact trace reads after a native or interpreted run, by rule
+    /// index and slot: each outcome's rules (whether it collects them all), and
+    /// each overridden rule's condition and overriders, every rule before those
+    /// that override it. (A lean run marks the same rules as bits where it reads
+    /// them.)
     pub outcome_rules: Vec<(bool, Vec<RuleSlot>)>,
     pub rule_checks: Vec<RuleCheck>,
-    /// By rule index, the slot that says whether it applied.
-    pub rule_slots: Vec<u32>,
     /// Whether [`super::Evaluator::memo`] after an eager run is exactly what an
     /// on-demand run computes: true unless an aggregate's elements read a value
     /// from outside the aggregate other than a constant or a fact. Such a value
@@ -251,9 +251,6 @@ fn trace_rules(compiled: &Compiled, plan: &mut Plan) {
             )),
             _ => None,
         })
-        .collect();
-    plan.rule_slots = (compiled.rule_nodes.iter())
-        .map(|n| plan.alias[*n as usize])
         .collect();
     let mut by_node: Vec<u32> = compiled.rule_nodes.clone();
     by_node.sort_unstable_by_key(|n| std::cmp::Reverse(*n));

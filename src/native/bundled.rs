@@ -2964,49 +2964,43 @@ struct Run<'a> {
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
-/// Rule `rule`, reached by the reading: marked if it applies.
-#[inline(always)]
-fn reached(&mut self, rule: usize, holds: bool) -> bool {
-    self.applied[rule / 64] |= u64::from(holds) << (rule % 64);
-    holds
-}
 fn results(&mut self) -> Option<([Value; 7], [u64; 4])> {
     let mut a319 = 0u64;
-    a319 |= u64::from({ let holds = self.s310()?; self.reached(13, holds) }) << 0;
-    a319 |= u64::from({ let holds = self.s310()?; self.reached(14, holds) }) << 1;
-    a319 |= u64::from({ let holds = self.s310()?; self.reached(15, holds) }) << 2;
+    a319 |= u64::from({ let holds = self.s310()?; self.applied[0] |= u64::from(holds) << 13; holds }) << 0;
+    a319 |= u64::from({ let holds = self.s310()?; self.applied[0] |= u64::from(holds) << 14; holds }) << 1;
+    a319 |= u64::from({ let holds = self.s310()?; self.applied[0] |= u64::from(holds) << 15; holds }) << 2;
     let mut a333 = 0u64;
-    a333 |= u64::from({ let holds = self.s290()?; self.reached(23, holds) }) << 0;
-    a333 |= u64::from({ let holds = self.s322()?; self.reached(24, holds) }) << 1;
-    a333 |= u64::from({ let holds = self.s328()?; self.reached(25, holds) }) << 2;
-    a333 |= u64::from({ let holds = self.s322()?; self.reached(26, holds) }) << 3;
+    a333 |= u64::from({ let holds = self.s290()?; self.applied[0] |= u64::from(holds) << 23; holds }) << 0;
+    a333 |= u64::from({ let holds = self.s322()?; self.applied[0] |= u64::from(holds) << 24; holds }) << 1;
+    a333 |= u64::from({ let holds = self.s328()?; self.applied[0] |= u64::from(holds) << 25; holds }) << 2;
+    a333 |= u64::from({ let holds = self.s322()?; self.applied[0] |= u64::from(holds) << 26; holds }) << 3;
     let mut a556 = 0u64;
-    a556 |= u64::from({ let holds = self.s346()?; self.reached(29, holds) }) << 0;
-    a556 |= u64::from({ let holds = self.s356()?; self.reached(30, holds) }) << 1;
-    a556 |= u64::from({ let holds = self.s358()?; self.reached(31, holds) }) << 2;
-    a556 |= u64::from({ let holds = self.s367()?; self.reached(32, holds) }) << 3;
-    a556 |= u64::from({ let holds = self.s383()?; self.reached(33, holds) }) << 4;
-    a556 |= u64::from({ let holds = self.s393()?; self.reached(34, holds) }) << 5;
-    a556 |= u64::from({ let holds = self.s404()?; self.reached(35, holds) }) << 6;
-    a556 |= u64::from({ let holds = self.s412()?; self.reached(36, holds) }) << 7;
-    a556 |= u64::from({ let holds = self.s424()?; self.reached(37, holds) }) << 8;
-    a556 |= u64::from({ let holds = self.s436()?; self.reached(38, holds) }) << 9;
-    a556 |= u64::from({ let holds = self.s445()?; self.reached(39, holds) }) << 10;
-    a556 |= u64::from({ let holds = self.s447()?; self.reached(40, holds) }) << 11;
-    a556 |= u64::from({ let holds = self.s455()?; self.reached(41, holds) }) << 12;
-    a556 |= u64::from({ let holds = self.s464()?; self.reached(42, holds) }) << 13;
-    a556 |= u64::from({ let holds = self.s473()?; self.reached(43, holds) }) << 14;
-    a556 |= u64::from({ let holds = self.s483()?; self.reached(44, holds) }) << 15;
-    a556 |= u64::from({ let holds = self.s492()?; self.reached(45, holds) }) << 16;
-    a556 |= u64::from({ let holds = self.s500()?; self.reached(46, holds) }) << 17;
-    a556 |= u64::from({ let holds = self.s509()?; self.reached(47, holds) }) << 18;
-    a556 |= u64::from({ let holds = self.s524()?; self.reached(48, holds) }) << 19;
-    a556 |= u64::from({ let holds = self.s533()?; self.reached(49, holds) }) << 20;
-    a556 |= u64::from({ let holds = self.s542()?; self.reached(50, holds) }) << 21;
-    a556 |= u64::from({ let holds = self.s554()?; self.reached(51, holds) }) << 22;
+    a556 |= u64::from({ let holds = self.s346()?; self.applied[0] |= u64::from(holds) << 29; holds }) << 0;
+    a556 |= u64::from({ let holds = self.s356()?; self.applied[0] |= u64::from(holds) << 30; holds }) << 1;
+    a556 |= u64::from({ let holds = self.s358()?; self.applied[0] |= u64::from(holds) << 31; holds }) << 2;
+    a556 |= u64::from({ let holds = self.s367()?; self.applied[0] |= u64::from(holds) << 32; holds }) << 3;
+    a556 |= u64::from({ let holds = self.s383()?; self.applied[0] |= u64::from(holds) << 33; holds }) << 4;
+    a556 |= u64::from({ let holds = self.s393()?; self.applied[0] |= u64::from(holds) << 34; holds }) << 5;
+    a556 |= u64::from({ let holds = self.s404()?; self.applied[0] |= u64::from(holds) << 35; holds }) << 6;
+    a556 |= u64::from({ let holds = self.s412()?; self.applied[0] |= u64::from(holds) << 36; holds }) << 7;
+    a556 |= u64::from({ let holds = self.s424()?; self.applied[0] |= u64::from(holds) << 37; holds }) << 8;
+    a556 |= u64::from({ let holds = self.s436()?; self.applied[0] |= u64::from(holds) << 38; holds }) << 9;
+    a556 |= u64::from({ let holds = self.s445()?; self.applied[0] |= u64::from(holds) << 39; holds }) << 10;
+    a556 |= u64::from({ let holds = self.s447()?; self.applied[0] |= u64::from(holds) << 40; holds }) << 11;
+    a556 |= u64::from({ let holds = self.s455()?; self.applied[0] |= u64::from(holds) << 41; holds }) << 12;
+    a556 |= u64::from({ let holds = self.s464()?; self.applied[0] |= u64::from(holds) << 42; holds }) << 13;
+    a556 |= u64::from({ let holds = self.s473()?; self.applied[0] |= u64::from(holds) << 43; holds }) << 14;
+    a556 |= u64::from({ let holds = self.s483()?; self.applied[0] |= u64::from(holds) << 44; holds }) << 15;
+    a556 |= u64::from({ let holds = self.s492()?; self.applied[0] |= u64::from(holds) << 45; holds }) << 16;
+    a556 |= u64::from({ let holds = self.s500()?; self.applied[0] |= u64::from(holds) << 46; holds }) << 17;
+    a556 |= u64::from({ let holds = self.s509()?; self.applied[0] |= u64::from(holds) << 47; holds }) << 18;
+    a556 |= u64::from({ let holds = self.s524()?; self.applied[0] |= u64::from(holds) << 48; holds }) << 19;
+    a556 |= u64::from({ let holds = self.s533()?; self.applied[0] |= u64::from(holds) << 49; holds }) << 20;
+    a556 |= u64::from({ let holds = self.s542()?; self.applied[0] |= u64::from(holds) << 50; holds }) << 21;
+    a556 |= u64::from({ let holds = self.s554()?; self.applied[0] |= u64::from(holds) << 51; holds }) << 22;
     let mut a565 = 0u64;
-    a565 |= u64::from({ let holds = self.s558()?; self.reached(52, holds) }) << 0;
-    a565 |= u64::from({ let holds = self.s562()?; self.reached(53, holds) }) << 1;
+    a565 |= u64::from({ let holds = self.s558()?; self.applied[0] |= u64::from(holds) << 52; holds }) << 0;
+    a565 |= u64::from({ let holds = self.s562()?; self.applied[0] |= u64::from(holds) << 53; holds }) << 1;
     Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s312()?),
@@ -4302,7 +4296,7 @@ fn s260(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
-    let v = (self.s256()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s256()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -4317,7 +4311,7 @@ fn s264(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
-    let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -4332,7 +4326,7 @@ fn s269_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
-    let v = (self.s269()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s269()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -4352,7 +4346,7 @@ fn s275(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
-    let v = (self.s275()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s275()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -4367,7 +4361,7 @@ fn s279_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
-    let v = (self.s279()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s279()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -4377,17 +4371,17 @@ fn s281(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
-    let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
-    let v = (self.s230()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s230()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
-    let v = (self.s232()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s232()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -4402,12 +4396,12 @@ fn s286(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
-    let v = (self.s286()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s286()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
-    let v = (self.s173()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s173()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -4422,18 +4416,18 @@ fn s290(&mut self) -> Option<bool> {
 #[inline(never)]
 fn s290_first(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if { let holds = self.s262()?; self.reached(0, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s265()?; self.reached(1, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s270()?; self.reached(2, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s276()?; self.reached(3, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s280()?; self.reached(4, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s282()?; self.reached(5, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s283()?; self.reached(6, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s284()?; self.reached(7, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s287()?; self.reached(8, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s288()?; self.reached(9, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s258()?; self.reached(10, holds) } { break 'outcome truth(self.s289()?)?; }
-        if { let holds = truth(self.s260()?)?; self.reached(11, holds) } { break 'outcome truth(self.s289()?)?; }
+        if { let holds = self.s262()?; self.applied[0] |= u64::from(holds) << 0; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s265()?; self.applied[0] |= u64::from(holds) << 1; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s270()?; self.applied[0] |= u64::from(holds) << 2; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s276()?; self.applied[0] |= u64::from(holds) << 3; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s280()?; self.applied[0] |= u64::from(holds) << 4; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s282()?; self.applied[0] |= u64::from(holds) << 5; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s283()?; self.applied[0] |= u64::from(holds) << 6; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s284()?; self.applied[0] |= u64::from(holds) << 7; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s287()?; self.applied[0] |= u64::from(holds) << 8; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s288()?; self.applied[0] |= u64::from(holds) << 9; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } { break 'outcome truth(self.s289()?)?; }
+        if { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds } { break 'outcome truth(self.s289()?)?; }
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
@@ -4511,7 +4505,7 @@ fn s303_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
-    let v = (self.s290()? && !({ let holds = self.s291()?; self.reached(17, holds) } || { let holds = self.s293()?; self.reached(18, holds) } || { let holds = self.s295()?; self.reached(19, holds) } || { let holds = self.s298()?; self.reached(20, holds) } || { let holds = self.s301()?; self.reached(21, holds) } || { let holds = self.s303()?; self.reached(22, holds) }));
+    let v = (self.s290()? && !({ let holds = self.s291()?; self.applied[0] |= u64::from(holds) << 17; holds } || { let holds = self.s293()?; self.applied[0] |= u64::from(holds) << 18; holds } || { let holds = self.s295()?; self.applied[0] |= u64::from(holds) << 19; holds } || { let holds = self.s298()?; self.applied[0] |= u64::from(holds) << 20; holds } || { let holds = self.s301()?; self.applied[0] |= u64::from(holds) << 21; holds } || { let holds = self.s303()?; self.applied[0] |= u64::from(holds) << 22; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -4526,13 +4520,13 @@ fn s307(&mut self) -> Option<&'a Value> {
 #[inline(never)]
 fn s307_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s305()?; self.reached(16, holds) } { break 'outcome self.s306()?; }
-        if { let holds = self.s291()?; self.reached(17, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s293()?; self.reached(18, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s295()?; self.reached(19, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s298()?; self.reached(20, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s301()?; self.reached(21, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s303()?; self.reached(22, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s305()?; self.applied[0] |= u64::from(holds) << 16; holds } { break 'outcome self.s306()?; }
+        if { let holds = self.s291()?; self.applied[0] |= u64::from(holds) << 17; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s293()?; self.applied[0] |= u64::from(holds) << 18; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s295()?; self.applied[0] |= u64::from(holds) << 19; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s298()?; self.applied[0] |= u64::from(holds) << 20; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s301()?; self.applied[0] |= u64::from(holds) << 21; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s303()?; self.applied[0] |= u64::from(holds) << 22; holds } { break 'outcome self.s225()?; }
         &ABSENT
     };
     self.m.s307 = Some(v);
@@ -4561,7 +4555,7 @@ fn s310_first(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s312(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if { let holds = self.s310()?; self.reached(12, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s310()?; self.applied[0] |= u64::from(holds) << 12; holds } { break 'outcome truth(self.s263()?)?; }
         truth(self.s289()?)?
     };
     Some(v)
@@ -4629,7 +4623,7 @@ fn s332(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s335(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s290()?; self.reached(27, holds) } { break 'outcome self.s247()?; }
+        if { let holds = self.s290()?; self.applied[0] |= u64::from(holds) << 27; holds } { break 'outcome self.s247()?; }
         &ABSENT
     };
     Some(v)
@@ -4637,7 +4631,7 @@ fn s335(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s337(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s322()?; self.reached(28, holds) } { break 'outcome self.s254()?; }
+        if { let holds = self.s322()?; self.applied[0] |= u64::from(holds) << 28; holds } { break 'outcome self.s254()?; }
         &ABSENT
     };
     Some(v)
@@ -8452,49 +8446,43 @@ struct Run<'a> {
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
-/// Rule `rule`, reached by the reading: marked if it applies.
-#[inline(always)]
-fn reached(&mut self, rule: usize, holds: bool) -> bool {
-    self.applied[rule / 64] |= u64::from(holds) << (rule % 64);
-    holds
-}
 fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
     let mut a333 = 0u64;
-    a333 |= u64::from({ let holds = self.s324()?; self.reached(13, holds) }) << 0;
-    a333 |= u64::from({ let holds = self.s324()?; self.reached(14, holds) }) << 1;
-    a333 |= u64::from({ let holds = self.s324()?; self.reached(15, holds) }) << 2;
+    a333 |= u64::from({ let holds = self.s324()?; self.applied[0] |= u64::from(holds) << 13; holds }) << 0;
+    a333 |= u64::from({ let holds = self.s324()?; self.applied[0] |= u64::from(holds) << 14; holds }) << 1;
+    a333 |= u64::from({ let holds = self.s324()?; self.applied[0] |= u64::from(holds) << 15; holds }) << 2;
     let mut a347 = 0u64;
-    a347 |= u64::from({ let holds = self.s290()?; self.reached(23, holds) }) << 0;
-    a347 |= u64::from({ let holds = self.s336()?; self.reached(24, holds) }) << 1;
-    a347 |= u64::from({ let holds = self.s342()?; self.reached(25, holds) }) << 2;
-    a347 |= u64::from({ let holds = self.s336()?; self.reached(26, holds) }) << 3;
+    a347 |= u64::from({ let holds = self.s290()?; self.applied[0] |= u64::from(holds) << 23; holds }) << 0;
+    a347 |= u64::from({ let holds = self.s336()?; self.applied[0] |= u64::from(holds) << 24; holds }) << 1;
+    a347 |= u64::from({ let holds = self.s342()?; self.applied[0] |= u64::from(holds) << 25; holds }) << 2;
+    a347 |= u64::from({ let holds = self.s336()?; self.applied[0] |= u64::from(holds) << 26; holds }) << 3;
     let mut a570 = 0u64;
-    a570 |= u64::from({ let holds = self.s360()?; self.reached(29, holds) }) << 0;
-    a570 |= u64::from({ let holds = self.s370()?; self.reached(30, holds) }) << 1;
-    a570 |= u64::from({ let holds = self.s372()?; self.reached(31, holds) }) << 2;
-    a570 |= u64::from({ let holds = self.s381()?; self.reached(32, holds) }) << 3;
-    a570 |= u64::from({ let holds = self.s397()?; self.reached(33, holds) }) << 4;
-    a570 |= u64::from({ let holds = self.s407()?; self.reached(34, holds) }) << 5;
-    a570 |= u64::from({ let holds = self.s418()?; self.reached(35, holds) }) << 6;
-    a570 |= u64::from({ let holds = self.s426()?; self.reached(36, holds) }) << 7;
-    a570 |= u64::from({ let holds = self.s438()?; self.reached(37, holds) }) << 8;
-    a570 |= u64::from({ let holds = self.s450()?; self.reached(38, holds) }) << 9;
-    a570 |= u64::from({ let holds = self.s459()?; self.reached(39, holds) }) << 10;
-    a570 |= u64::from({ let holds = self.s461()?; self.reached(40, holds) }) << 11;
-    a570 |= u64::from({ let holds = self.s469()?; self.reached(41, holds) }) << 12;
-    a570 |= u64::from({ let holds = self.s478()?; self.reached(42, holds) }) << 13;
-    a570 |= u64::from({ let holds = self.s487()?; self.reached(43, holds) }) << 14;
-    a570 |= u64::from({ let holds = self.s497()?; self.reached(44, holds) }) << 15;
-    a570 |= u64::from({ let holds = self.s506()?; self.reached(45, holds) }) << 16;
-    a570 |= u64::from({ let holds = self.s514()?; self.reached(46, holds) }) << 17;
-    a570 |= u64::from({ let holds = self.s523()?; self.reached(47, holds) }) << 18;
-    a570 |= u64::from({ let holds = self.s538()?; self.reached(48, holds) }) << 19;
-    a570 |= u64::from({ let holds = self.s547()?; self.reached(49, holds) }) << 20;
-    a570 |= u64::from({ let holds = self.s556()?; self.reached(50, holds) }) << 21;
-    a570 |= u64::from({ let holds = self.s568()?; self.reached(51, holds) }) << 22;
+    a570 |= u64::from({ let holds = self.s360()?; self.applied[0] |= u64::from(holds) << 29; holds }) << 0;
+    a570 |= u64::from({ let holds = self.s370()?; self.applied[0] |= u64::from(holds) << 30; holds }) << 1;
+    a570 |= u64::from({ let holds = self.s372()?; self.applied[0] |= u64::from(holds) << 31; holds }) << 2;
+    a570 |= u64::from({ let holds = self.s381()?; self.applied[0] |= u64::from(holds) << 32; holds }) << 3;
+    a570 |= u64::from({ let holds = self.s397()?; self.applied[0] |= u64::from(holds) << 33; holds }) << 4;
+    a570 |= u64::from({ let holds = self.s407()?; self.applied[0] |= u64::from(holds) << 34; holds }) << 5;
+    a570 |= u64::from({ let holds = self.s418()?; self.applied[0] |= u64::from(holds) << 35; holds }) << 6;
+    a570 |= u64::from({ let holds = self.s426()?; self.applied[0] |= u64::from(holds) << 36; holds }) << 7;
+    a570 |= u64::from({ let holds = self.s438()?; self.applied[0] |= u64::from(holds) << 37; holds }) << 8;
+    a570 |= u64::from({ let holds = self.s450()?; self.applied[0] |= u64::from(holds) << 38; holds }) << 9;
+    a570 |= u64::from({ let holds = self.s459()?; self.applied[0] |= u64::from(holds) << 39; holds }) << 10;
+    a570 |= u64::from({ let holds = self.s461()?; self.applied[0] |= u64::from(holds) << 40; holds }) << 11;
+    a570 |= u64::from({ let holds = self.s469()?; self.applied[0] |= u64::from(holds) << 41; holds }) << 12;
+    a570 |= u64::from({ let holds = self.s478()?; self.applied[0] |= u64::from(holds) << 42; holds }) << 13;
+    a570 |= u64::from({ let holds = self.s487()?; self.applied[0] |= u64::from(holds) << 43; holds }) << 14;
+    a570 |= u64::from({ let holds = self.s497()?; self.applied[0] |= u64::from(holds) << 44; holds }) << 15;
+    a570 |= u64::from({ let holds = self.s506()?; self.applied[0] |= u64::from(holds) << 45; holds }) << 16;
+    a570 |= u64::from({ let holds = self.s514()?; self.applied[0] |= u64::from(holds) << 46; holds }) << 17;
+    a570 |= u64::from({ let holds = self.s523()?; self.applied[0] |= u64::from(holds) << 47; holds }) << 18;
+    a570 |= u64::from({ let holds = self.s538()?; self.applied[0] |= u64::from(holds) << 48; holds }) << 19;
+    a570 |= u64::from({ let holds = self.s547()?; self.applied[0] |= u64::from(holds) << 49; holds }) << 20;
+    a570 |= u64::from({ let holds = self.s556()?; self.applied[0] |= u64::from(holds) << 50; holds }) << 21;
+    a570 |= u64::from({ let holds = self.s568()?; self.applied[0] |= u64::from(holds) << 51; holds }) << 22;
     let mut a579 = 0u64;
-    a579 |= u64::from({ let holds = self.s572()?; self.reached(52, holds) }) << 0;
-    a579 |= u64::from({ let holds = self.s576()?; self.reached(53, holds) }) << 1;
+    a579 |= u64::from({ let holds = self.s572()?; self.applied[0] |= u64::from(holds) << 52; holds }) << 0;
+    a579 |= u64::from({ let holds = self.s576()?; self.applied[0] |= u64::from(holds) << 53; holds }) << 1;
     Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s326()?),
@@ -9797,7 +9785,7 @@ fn s260(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
-    let v = (self.s256()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s256()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -9812,7 +9800,7 @@ fn s264(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
-    let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -9827,7 +9815,7 @@ fn s269_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
-    let v = (self.s269()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s269()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -9847,7 +9835,7 @@ fn s275(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
-    let v = (self.s275()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s275()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -9862,7 +9850,7 @@ fn s279_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
-    let v = (self.s279()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s279()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -9872,17 +9860,17 @@ fn s281(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
-    let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
-    let v = (self.s230()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s230()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
-    let v = (self.s232()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s232()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -9897,12 +9885,12 @@ fn s286(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
-    let v = (self.s286()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s286()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
-    let v = (self.s173()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s173()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -9917,18 +9905,18 @@ fn s290(&mut self) -> Option<bool> {
 #[inline(never)]
 fn s290_first(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if { let holds = self.s262()?; self.reached(0, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s265()?; self.reached(1, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s270()?; self.reached(2, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s276()?; self.reached(3, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s280()?; self.reached(4, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s282()?; self.reached(5, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s283()?; self.reached(6, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s284()?; self.reached(7, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s287()?; self.reached(8, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s288()?; self.reached(9, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s258()?; self.reached(10, holds) } { break 'outcome truth(self.s289()?)?; }
-        if { let holds = truth(self.s260()?)?; self.reached(11, holds) } { break 'outcome truth(self.s289()?)?; }
+        if { let holds = self.s262()?; self.applied[0] |= u64::from(holds) << 0; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s265()?; self.applied[0] |= u64::from(holds) << 1; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s270()?; self.applied[0] |= u64::from(holds) << 2; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s276()?; self.applied[0] |= u64::from(holds) << 3; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s280()?; self.applied[0] |= u64::from(holds) << 4; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s282()?; self.applied[0] |= u64::from(holds) << 5; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s283()?; self.applied[0] |= u64::from(holds) << 6; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s284()?; self.applied[0] |= u64::from(holds) << 7; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s287()?; self.applied[0] |= u64::from(holds) << 8; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s288()?; self.applied[0] |= u64::from(holds) << 9; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } { break 'outcome truth(self.s289()?)?; }
+        if { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds } { break 'outcome truth(self.s289()?)?; }
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
@@ -10006,7 +9994,7 @@ fn s303_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
-    let v = (self.s290()? && !({ let holds = self.s291()?; self.reached(17, holds) } || { let holds = self.s293()?; self.reached(18, holds) } || { let holds = self.s295()?; self.reached(19, holds) } || { let holds = self.s298()?; self.reached(20, holds) } || { let holds = self.s301()?; self.reached(21, holds) } || { let holds = self.s303()?; self.reached(22, holds) }));
+    let v = (self.s290()? && !({ let holds = self.s291()?; self.applied[0] |= u64::from(holds) << 17; holds } || { let holds = self.s293()?; self.applied[0] |= u64::from(holds) << 18; holds } || { let holds = self.s295()?; self.applied[0] |= u64::from(holds) << 19; holds } || { let holds = self.s298()?; self.applied[0] |= u64::from(holds) << 20; holds } || { let holds = self.s301()?; self.applied[0] |= u64::from(holds) << 21; holds } || { let holds = self.s303()?; self.applied[0] |= u64::from(holds) << 22; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -10021,13 +10009,13 @@ fn s307(&mut self) -> Option<&'a Value> {
 #[inline(never)]
 fn s307_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s305()?; self.reached(16, holds) } { break 'outcome self.s306()?; }
-        if { let holds = self.s291()?; self.reached(17, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s293()?; self.reached(18, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s295()?; self.reached(19, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s298()?; self.reached(20, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s301()?; self.reached(21, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s303()?; self.reached(22, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s305()?; self.applied[0] |= u64::from(holds) << 16; holds } { break 'outcome self.s306()?; }
+        if { let holds = self.s291()?; self.applied[0] |= u64::from(holds) << 17; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s293()?; self.applied[0] |= u64::from(holds) << 18; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s295()?; self.applied[0] |= u64::from(holds) << 19; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s298()?; self.applied[0] |= u64::from(holds) << 20; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s301()?; self.applied[0] |= u64::from(holds) << 21; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s303()?; self.applied[0] |= u64::from(holds) << 22; holds } { break 'outcome self.s225()?; }
         &ABSENT
     };
     self.m.s307 = Some(v);
@@ -10134,7 +10122,7 @@ fn s324_first(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s326(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if { let holds = self.s324()?; self.reached(12, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s324()?; self.applied[0] |= u64::from(holds) << 12; holds } { break 'outcome truth(self.s263()?)?; }
         truth(self.s289()?)?
     };
     Some(v)
@@ -10202,7 +10190,7 @@ fn s346(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s349(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s290()?; self.reached(27, holds) } { break 'outcome self.s247()?; }
+        if { let holds = self.s290()?; self.applied[0] |= u64::from(holds) << 27; holds } { break 'outcome self.s247()?; }
         &ABSENT
     };
     Some(v)
@@ -10210,7 +10198,7 @@ fn s349(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s351(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s336()?; self.reached(28, holds) } { break 'outcome self.s254()?; }
+        if { let holds = self.s336()?; self.applied[0] |= u64::from(holds) << 28; holds } { break 'outcome self.s254()?; }
         &ABSENT
     };
     Some(v)
@@ -10901,13 +10889,13 @@ fn s583(&mut self) -> Option<bool> {
 }
 #[inline(never)]
 fn s583_first(&mut self) -> Option<bool> {
-    let v = (self.s581()? && !({ let holds = self.s173()?; self.reached(56, holds) }));
+    let v = (self.s581()? && !({ let holds = self.s173()?; self.applied[0] |= u64::from(holds) << 56; holds }));
     self.m.s583 = Some(v);
     Some(v)
 }
 #[inline(always)]
 fn s584(&mut self) -> Option<bool> {
-    let v = (self.s580()? && !({ let holds = self.s583()?; self.reached(55, holds) } || { let holds = self.s173()?; self.reached(56, holds) }));
+    let v = (self.s580()? && !({ let holds = self.s583()?; self.applied[0] |= u64::from(holds) << 55; holds } || { let holds = self.s173()?; self.applied[0] |= u64::from(holds) << 56; holds }));
     Some(v)
 }
 #[inline]
@@ -10937,9 +10925,9 @@ fn s589(&mut self) -> Option<&'a Value> {
 #[inline(never)]
 fn s589_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s584()?; self.reached(54, holds) } { break 'outcome self.s585()?; }
-        if { let holds = self.s583()?; self.reached(55, holds) } { break 'outcome self.s586()?; }
-        if { let holds = self.s173()?; self.reached(56, holds) } { break 'outcome self.s587()?; }
+        if { let holds = self.s584()?; self.applied[0] |= u64::from(holds) << 54; holds } { break 'outcome self.s585()?; }
+        if { let holds = self.s583()?; self.applied[0] |= u64::from(holds) << 55; holds } { break 'outcome self.s586()?; }
+        if { let holds = self.s173()?; self.applied[0] |= u64::from(holds) << 56; holds } { break 'outcome self.s587()?; }
         self.s588()?
     };
     self.m.s589 = Some(v);
@@ -10968,7 +10956,7 @@ fn s594(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s595(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s592()?; self.reached(57, holds) } { break 'outcome self.s594()?; }
+        if { let holds = self.s592()?; self.applied[0] |= u64::from(holds) << 57; holds } { break 'outcome self.s594()?; }
         &ABSENT
     };
     Some(v)

@@ -3172,49 +3172,43 @@ struct Run<'a> {
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
-/// Rule `rule`, reached by the reading: marked if it applies.
-#[inline(always)]
-fn reached(&mut self, rule: usize, holds: bool) -> bool {
-    self.applied[rule / 64] |= u64::from(holds) << (rule % 64);
-    holds
-}
 fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
     let mut a333 = 0u64;
-    a333 |= u64::from({ let holds = self.s324()?; self.reached(13, holds) }) << 0;
-    a333 |= u64::from({ let holds = self.s324()?; self.reached(14, holds) }) << 1;
-    a333 |= u64::from({ let holds = self.s324()?; self.reached(15, holds) }) << 2;
+    a333 |= u64::from({ let holds = self.s324()?; self.applied[0] |= u64::from(holds) << 13; holds }) << 0;
+    a333 |= u64::from({ let holds = self.s324()?; self.applied[0] |= u64::from(holds) << 14; holds }) << 1;
+    a333 |= u64::from({ let holds = self.s324()?; self.applied[0] |= u64::from(holds) << 15; holds }) << 2;
     let mut a347 = 0u64;
-    a347 |= u64::from({ let holds = self.s290()?; self.reached(23, holds) }) << 0;
-    a347 |= u64::from({ let holds = self.s336()?; self.reached(24, holds) }) << 1;
-    a347 |= u64::from({ let holds = self.s342()?; self.reached(25, holds) }) << 2;
-    a347 |= u64::from({ let holds = self.s336()?; self.reached(26, holds) }) << 3;
+    a347 |= u64::from({ let holds = self.s290()?; self.applied[0] |= u64::from(holds) << 23; holds }) << 0;
+    a347 |= u64::from({ let holds = self.s336()?; self.applied[0] |= u64::from(holds) << 24; holds }) << 1;
+    a347 |= u64::from({ let holds = self.s342()?; self.applied[0] |= u64::from(holds) << 25; holds }) << 2;
+    a347 |= u64::from({ let holds = self.s336()?; self.applied[0] |= u64::from(holds) << 26; holds }) << 3;
     let mut a570 = 0u64;
-    a570 |= u64::from({ let holds = self.s360()?; self.reached(29, holds) }) << 0;
-    a570 |= u64::from({ let holds = self.s370()?; self.reached(30, holds) }) << 1;
-    a570 |= u64::from({ let holds = self.s372()?; self.reached(31, holds) }) << 2;
-    a570 |= u64::from({ let holds = self.s381()?; self.reached(32, holds) }) << 3;
-    a570 |= u64::from({ let holds = self.s397()?; self.reached(33, holds) }) << 4;
-    a570 |= u64::from({ let holds = self.s407()?; self.reached(34, holds) }) << 5;
-    a570 |= u64::from({ let holds = self.s418()?; self.reached(35, holds) }) << 6;
-    a570 |= u64::from({ let holds = self.s426()?; self.reached(36, holds) }) << 7;
-    a570 |= u64::from({ let holds = self.s438()?; self.reached(37, holds) }) << 8;
-    a570 |= u64::from({ let holds = self.s450()?; self.reached(38, holds) }) << 9;
-    a570 |= u64::from({ let holds = self.s459()?; self.reached(39, holds) }) << 10;
-    a570 |= u64::from({ let holds = self.s461()?; self.reached(40, holds) }) << 11;
-    a570 |= u64::from({ let holds = self.s469()?; self.reached(41, holds) }) << 12;
-    a570 |= u64::from({ let holds = self.s478()?; self.reached(42, holds) }) << 13;
-    a570 |= u64::from({ let holds = self.s487()?; self.reached(43, holds) }) << 14;
-    a570 |= u64::from({ let holds = self.s497()?; self.reached(44, holds) }) << 15;
-    a570 |= u64::from({ let holds = self.s506()?; self.reached(45, holds) }) << 16;
-    a570 |= u64::from({ let holds = self.s514()?; self.reached(46, holds) }) << 17;
-    a570 |= u64::from({ let holds = self.s523()?; self.reached(47, holds) }) << 18;
-    a570 |= u64::from({ let holds = self.s538()?; self.reached(48, holds) }) << 19;
-    a570 |= u64::from({ let holds = self.s547()?; self.reached(49, holds) }) << 20;
-    a570 |= u64::from({ let holds = self.s556()?; self.reached(50, holds) }) << 21;
-    a570 |= u64::from({ let holds = self.s568()?; self.reached(51, holds) }) << 22;
+    a570 |= u64::from({ let holds = self.s360()?; self.applied[0] |= u64::from(holds) << 29; holds }) << 0;
+    a570 |= u64::from({ let holds = self.s370()?; self.applied[0] |= u64::from(holds) << 30; holds }) << 1;
+    a570 |= u64::from({ let holds = self.s372()?; self.applied[0] |= u64::from(holds) << 31; holds }) << 2;
+    a570 |= u64::from({ let holds = self.s381()?; self.applied[0] |= u64::from(holds) << 32; holds }) << 3;
+    a570 |= u64::from({ let holds = self.s397()?; self.applied[0] |= u64::from(holds) << 33; holds }) << 4;
+    a570 |= u64::from({ let holds = self.s407()?; self.applied[0] |= u64::from(holds) << 34; holds }) << 5;
+    a570 |= u64::from({ let holds = self.s418()?; self.applied[0] |= u64::from(holds) << 35; holds }) << 6;
+    a570 |= u64::from({ let holds = self.s426()?; self.applied[0] |= u64::from(holds) << 36; holds }) << 7;
+    a570 |= u64::from({ let holds = self.s438()?; self.applied[0] |= u64::from(holds) << 37; holds }) << 8;
+    a570 |= u64::from({ let holds = self.s450()?; self.applied[0] |= u64::from(holds) << 38; holds }) << 9;
+    a570 |= u64::from({ let holds = self.s459()?; self.applied[0] |= u64::from(holds) << 39; holds }) << 10;
+    a570 |= u64::from({ let holds = self.s461()?; self.applied[0] |= u64::from(holds) << 40; holds }) << 11;
+    a570 |= u64::from({ let holds = self.s469()?; self.applied[0] |= u64::from(holds) << 41; holds }) << 12;
+    a570 |= u64::from({ let holds = self.s478()?; self.applied[0] |= u64::from(holds) << 42; holds }) << 13;
+    a570 |= u64::from({ let holds = self.s487()?; self.applied[0] |= u64::from(holds) << 43; holds }) << 14;
+    a570 |= u64::from({ let holds = self.s497()?; self.applied[0] |= u64::from(holds) << 44; holds }) << 15;
+    a570 |= u64::from({ let holds = self.s506()?; self.applied[0] |= u64::from(holds) << 45; holds }) << 16;
+    a570 |= u64::from({ let holds = self.s514()?; self.applied[0] |= u64::from(holds) << 46; holds }) << 17;
+    a570 |= u64::from({ let holds = self.s523()?; self.applied[0] |= u64::from(holds) << 47; holds }) << 18;
+    a570 |= u64::from({ let holds = self.s538()?; self.applied[0] |= u64::from(holds) << 48; holds }) << 19;
+    a570 |= u64::from({ let holds = self.s547()?; self.applied[0] |= u64::from(holds) << 49; holds }) << 20;
+    a570 |= u64::from({ let holds = self.s556()?; self.applied[0] |= u64::from(holds) << 50; holds }) << 21;
+    a570 |= u64::from({ let holds = self.s568()?; self.applied[0] |= u64::from(holds) << 51; holds }) << 22;
     let mut a579 = 0u64;
-    a579 |= u64::from({ let holds = self.s572()?; self.reached(52, holds) }) << 0;
-    a579 |= u64::from({ let holds = self.s576()?; self.reached(53, holds) }) << 1;
+    a579 |= u64::from({ let holds = self.s572()?; self.applied[0] |= u64::from(holds) << 52; holds }) << 0;
+    a579 |= u64::from({ let holds = self.s576()?; self.applied[0] |= u64::from(holds) << 53; holds }) << 1;
     Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s326()?),
@@ -4517,7 +4511,7 @@ fn s260(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
-    let v = (self.s256()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s256()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -4532,7 +4526,7 @@ fn s264(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
-    let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -4547,7 +4541,7 @@ fn s269_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
-    let v = (self.s269()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s269()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -4567,7 +4561,7 @@ fn s275(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
-    let v = (self.s275()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s275()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -4582,7 +4576,7 @@ fn s279_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
-    let v = (self.s279()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s279()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -4592,17 +4586,17 @@ fn s281(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
-    let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
-    let v = (self.s230()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s230()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
-    let v = (self.s232()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s232()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -4617,12 +4611,12 @@ fn s286(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
-    let v = (self.s286()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s286()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
-    let v = (self.s173()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s173()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -4637,18 +4631,18 @@ fn s290(&mut self) -> Option<bool> {
 #[inline(never)]
 fn s290_first(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if { let holds = self.s262()?; self.reached(0, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s265()?; self.reached(1, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s270()?; self.reached(2, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s276()?; self.reached(3, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s280()?; self.reached(4, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s282()?; self.reached(5, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s283()?; self.reached(6, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s284()?; self.reached(7, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s287()?; self.reached(8, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s288()?; self.reached(9, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s258()?; self.reached(10, holds) } { break 'outcome truth(self.s289()?)?; }
-        if { let holds = truth(self.s260()?)?; self.reached(11, holds) } { break 'outcome truth(self.s289()?)?; }
+        if { let holds = self.s262()?; self.applied[0] |= u64::from(holds) << 0; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s265()?; self.applied[0] |= u64::from(holds) << 1; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s270()?; self.applied[0] |= u64::from(holds) << 2; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s276()?; self.applied[0] |= u64::from(holds) << 3; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s280()?; self.applied[0] |= u64::from(holds) << 4; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s282()?; self.applied[0] |= u64::from(holds) << 5; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s283()?; self.applied[0] |= u64::from(holds) << 6; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s284()?; self.applied[0] |= u64::from(holds) << 7; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s287()?; self.applied[0] |= u64::from(holds) << 8; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s288()?; self.applied[0] |= u64::from(holds) << 9; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } { break 'outcome truth(self.s289()?)?; }
+        if { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds } { break 'outcome truth(self.s289()?)?; }
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
@@ -4726,7 +4720,7 @@ fn s303_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
-    let v = (self.s290()? && !({ let holds = self.s291()?; self.reached(17, holds) } || { let holds = self.s293()?; self.reached(18, holds) } || { let holds = self.s295()?; self.reached(19, holds) } || { let holds = self.s298()?; self.reached(20, holds) } || { let holds = self.s301()?; self.reached(21, holds) } || { let holds = self.s303()?; self.reached(22, holds) }));
+    let v = (self.s290()? && !({ let holds = self.s291()?; self.applied[0] |= u64::from(holds) << 17; holds } || { let holds = self.s293()?; self.applied[0] |= u64::from(holds) << 18; holds } || { let holds = self.s295()?; self.applied[0] |= u64::from(holds) << 19; holds } || { let holds = self.s298()?; self.applied[0] |= u64::from(holds) << 20; holds } || { let holds = self.s301()?; self.applied[0] |= u64::from(holds) << 21; holds } || { let holds = self.s303()?; self.applied[0] |= u64::from(holds) << 22; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -4741,13 +4735,13 @@ fn s307(&mut self) -> Option<&'a Value> {
 #[inline(never)]
 fn s307_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s305()?; self.reached(16, holds) } { break 'outcome self.s306()?; }
-        if { let holds = self.s291()?; self.reached(17, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s293()?; self.reached(18, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s295()?; self.reached(19, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s298()?; self.reached(20, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s301()?; self.reached(21, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s303()?; self.reached(22, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s305()?; self.applied[0] |= u64::from(holds) << 16; holds } { break 'outcome self.s306()?; }
+        if { let holds = self.s291()?; self.applied[0] |= u64::from(holds) << 17; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s293()?; self.applied[0] |= u64::from(holds) << 18; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s295()?; self.applied[0] |= u64::from(holds) << 19; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s298()?; self.applied[0] |= u64::from(holds) << 20; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s301()?; self.applied[0] |= u64::from(holds) << 21; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s303()?; self.applied[0] |= u64::from(holds) << 22; holds } { break 'outcome self.s225()?; }
         &ABSENT
     };
     self.m.s307 = Some(v);
@@ -4854,7 +4848,7 @@ fn s324_first(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s326(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if { let holds = self.s324()?; self.reached(12, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s324()?; self.applied[0] |= u64::from(holds) << 12; holds } { break 'outcome truth(self.s263()?)?; }
         truth(self.s289()?)?
     };
     Some(v)
@@ -4922,7 +4916,7 @@ fn s346(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s349(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s290()?; self.reached(27, holds) } { break 'outcome self.s247()?; }
+        if { let holds = self.s290()?; self.applied[0] |= u64::from(holds) << 27; holds } { break 'outcome self.s247()?; }
         &ABSENT
     };
     Some(v)
@@ -4930,7 +4924,7 @@ fn s349(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s351(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s336()?; self.reached(28, holds) } { break 'outcome self.s254()?; }
+        if { let holds = self.s336()?; self.applied[0] |= u64::from(holds) << 28; holds } { break 'outcome self.s254()?; }
         &ABSENT
     };
     Some(v)
@@ -5621,13 +5615,13 @@ fn s583(&mut self) -> Option<bool> {
 }
 #[inline(never)]
 fn s583_first(&mut self) -> Option<bool> {
-    let v = (self.s581()? && !({ let holds = self.s173()?; self.reached(56, holds) }));
+    let v = (self.s581()? && !({ let holds = self.s173()?; self.applied[0] |= u64::from(holds) << 56; holds }));
     self.m.s583 = Some(v);
     Some(v)
 }
 #[inline(always)]
 fn s584(&mut self) -> Option<bool> {
-    let v = (self.s580()? && !({ let holds = self.s583()?; self.reached(55, holds) } || { let holds = self.s173()?; self.reached(56, holds) }));
+    let v = (self.s580()? && !({ let holds = self.s583()?; self.applied[0] |= u64::from(holds) << 55; holds } || { let holds = self.s173()?; self.applied[0] |= u64::from(holds) << 56; holds }));
     Some(v)
 }
 #[inline]
@@ -5657,9 +5651,9 @@ fn s589(&mut self) -> Option<&'a Value> {
 #[inline(never)]
 fn s589_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s584()?; self.reached(54, holds) } { break 'outcome self.s585()?; }
-        if { let holds = self.s583()?; self.reached(55, holds) } { break 'outcome self.s586()?; }
-        if { let holds = self.s173()?; self.reached(56, holds) } { break 'outcome self.s587()?; }
+        if { let holds = self.s584()?; self.applied[0] |= u64::from(holds) << 54; holds } { break 'outcome self.s585()?; }
+        if { let holds = self.s583()?; self.applied[0] |= u64::from(holds) << 55; holds } { break 'outcome self.s586()?; }
+        if { let holds = self.s173()?; self.applied[0] |= u64::from(holds) << 56; holds } { break 'outcome self.s587()?; }
         self.s588()?
     };
     self.m.s589 = Some(v);
@@ -5688,7 +5682,7 @@ fn s594(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s595(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s592()?; self.reached(57, holds) } { break 'outcome self.s594()?; }
+        if { let holds = self.s592()?; self.applied[0] |= u64::from(holds) << 57; holds } { break 'outcome self.s594()?; }
         &ABSENT
     };
     Some(v)
@@ -8709,49 +8703,43 @@ struct Run<'a> {
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
-/// Rule `rule`, reached by the reading: marked if it applies.
-#[inline(always)]
-fn reached(&mut self, rule: usize, holds: bool) -> bool {
-    self.applied[rule / 64] |= u64::from(holds) << (rule % 64);
-    holds
-}
 fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
     let mut a326 = 0u64;
-    a326 |= u64::from({ let holds = self.s317()?; self.reached(13, holds) }) << 0;
-    a326 |= u64::from({ let holds = self.s317()?; self.reached(14, holds) }) << 1;
-    a326 |= u64::from({ let holds = self.s317()?; self.reached(15, holds) }) << 2;
+    a326 |= u64::from({ let holds = self.s317()?; self.applied[0] |= u64::from(holds) << 13; holds }) << 0;
+    a326 |= u64::from({ let holds = self.s317()?; self.applied[0] |= u64::from(holds) << 14; holds }) << 1;
+    a326 |= u64::from({ let holds = self.s317()?; self.applied[0] |= u64::from(holds) << 15; holds }) << 2;
     let mut a340 = 0u64;
-    a340 |= u64::from({ let holds = self.s290()?; self.reached(23, holds) }) << 0;
-    a340 |= u64::from({ let holds = self.s329()?; self.reached(24, holds) }) << 1;
-    a340 |= u64::from({ let holds = self.s335()?; self.reached(25, holds) }) << 2;
-    a340 |= u64::from({ let holds = self.s329()?; self.reached(26, holds) }) << 3;
+    a340 |= u64::from({ let holds = self.s290()?; self.applied[0] |= u64::from(holds) << 23; holds }) << 0;
+    a340 |= u64::from({ let holds = self.s329()?; self.applied[0] |= u64::from(holds) << 24; holds }) << 1;
+    a340 |= u64::from({ let holds = self.s335()?; self.applied[0] |= u64::from(holds) << 25; holds }) << 2;
+    a340 |= u64::from({ let holds = self.s329()?; self.applied[0] |= u64::from(holds) << 26; holds }) << 3;
     let mut a563 = 0u64;
-    a563 |= u64::from({ let holds = self.s353()?; self.reached(29, holds) }) << 0;
-    a563 |= u64::from({ let holds = self.s363()?; self.reached(30, holds) }) << 1;
-    a563 |= u64::from({ let holds = self.s365()?; self.reached(31, holds) }) << 2;
-    a563 |= u64::from({ let holds = self.s374()?; self.reached(32, holds) }) << 3;
-    a563 |= u64::from({ let holds = self.s390()?; self.reached(33, holds) }) << 4;
-    a563 |= u64::from({ let holds = self.s400()?; self.reached(34, holds) }) << 5;
-    a563 |= u64::from({ let holds = self.s411()?; self.reached(35, holds) }) << 6;
-    a563 |= u64::from({ let holds = self.s419()?; self.reached(36, holds) }) << 7;
-    a563 |= u64::from({ let holds = self.s431()?; self.reached(37, holds) }) << 8;
-    a563 |= u64::from({ let holds = self.s443()?; self.reached(38, holds) }) << 9;
-    a563 |= u64::from({ let holds = self.s452()?; self.reached(39, holds) }) << 10;
-    a563 |= u64::from({ let holds = self.s454()?; self.reached(40, holds) }) << 11;
-    a563 |= u64::from({ let holds = self.s462()?; self.reached(41, holds) }) << 12;
-    a563 |= u64::from({ let holds = self.s471()?; self.reached(42, holds) }) << 13;
-    a563 |= u64::from({ let holds = self.s480()?; self.reached(43, holds) }) << 14;
-    a563 |= u64::from({ let holds = self.s490()?; self.reached(44, holds) }) << 15;
-    a563 |= u64::from({ let holds = self.s499()?; self.reached(45, holds) }) << 16;
-    a563 |= u64::from({ let holds = self.s507()?; self.reached(46, holds) }) << 17;
-    a563 |= u64::from({ let holds = self.s516()?; self.reached(47, holds) }) << 18;
-    a563 |= u64::from({ let holds = self.s531()?; self.reached(48, holds) }) << 19;
-    a563 |= u64::from({ let holds = self.s540()?; self.reached(49, holds) }) << 20;
-    a563 |= u64::from({ let holds = self.s549()?; self.reached(50, holds) }) << 21;
-    a563 |= u64::from({ let holds = self.s561()?; self.reached(51, holds) }) << 22;
+    a563 |= u64::from({ let holds = self.s353()?; self.applied[0] |= u64::from(holds) << 29; holds }) << 0;
+    a563 |= u64::from({ let holds = self.s363()?; self.applied[0] |= u64::from(holds) << 30; holds }) << 1;
+    a563 |= u64::from({ let holds = self.s365()?; self.applied[0] |= u64::from(holds) << 31; holds }) << 2;
+    a563 |= u64::from({ let holds = self.s374()?; self.applied[0] |= u64::from(holds) << 32; holds }) << 3;
+    a563 |= u64::from({ let holds = self.s390()?; self.applied[0] |= u64::from(holds) << 33; holds }) << 4;
+    a563 |= u64::from({ let holds = self.s400()?; self.applied[0] |= u64::from(holds) << 34; holds }) << 5;
+    a563 |= u64::from({ let holds = self.s411()?; self.applied[0] |= u64::from(holds) << 35; holds }) << 6;
+    a563 |= u64::from({ let holds = self.s419()?; self.applied[0] |= u64::from(holds) << 36; holds }) << 7;
+    a563 |= u64::from({ let holds = self.s431()?; self.applied[0] |= u64::from(holds) << 37; holds }) << 8;
+    a563 |= u64::from({ let holds = self.s443()?; self.applied[0] |= u64::from(holds) << 38; holds }) << 9;
+    a563 |= u64::from({ let holds = self.s452()?; self.applied[0] |= u64::from(holds) << 39; holds }) << 10;
+    a563 |= u64::from({ let holds = self.s454()?; self.applied[0] |= u64::from(holds) << 40; holds }) << 11;
+    a563 |= u64::from({ let holds = self.s462()?; self.applied[0] |= u64::from(holds) << 41; holds }) << 12;
+    a563 |= u64::from({ let holds = self.s471()?; self.applied[0] |= u64::from(holds) << 42; holds }) << 13;
+    a563 |= u64::from({ let holds = self.s480()?; self.applied[0] |= u64::from(holds) << 43; holds }) << 14;
+    a563 |= u64::from({ let holds = self.s490()?; self.applied[0] |= u64::from(holds) << 44; holds }) << 15;
+    a563 |= u64::from({ let holds = self.s499()?; self.applied[0] |= u64::from(holds) << 45; holds }) << 16;
+    a563 |= u64::from({ let holds = self.s507()?; self.applied[0] |= u64::from(holds) << 46; holds }) << 17;
+    a563 |= u64::from({ let holds = self.s516()?; self.applied[0] |= u64::from(holds) << 47; holds }) << 18;
+    a563 |= u64::from({ let holds = self.s531()?; self.applied[0] |= u64::from(holds) << 48; holds }) << 19;
+    a563 |= u64::from({ let holds = self.s540()?; self.applied[0] |= u64::from(holds) << 49; holds }) << 20;
+    a563 |= u64::from({ let holds = self.s549()?; self.applied[0] |= u64::from(holds) << 50; holds }) << 21;
+    a563 |= u64::from({ let holds = self.s561()?; self.applied[0] |= u64::from(holds) << 51; holds }) << 22;
     let mut a572 = 0u64;
-    a572 |= u64::from({ let holds = self.s565()?; self.reached(52, holds) }) << 0;
-    a572 |= u64::from({ let holds = self.s569()?; self.reached(53, holds) }) << 1;
+    a572 |= u64::from({ let holds = self.s565()?; self.applied[0] |= u64::from(holds) << 52; holds }) << 0;
+    a572 |= u64::from({ let holds = self.s569()?; self.applied[0] |= u64::from(holds) << 53; holds }) << 1;
     Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s319()?),
@@ -10049,7 +10037,7 @@ fn s260(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s262(&mut self) -> Option<bool> {
-    let v = (self.s256()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s256()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -10064,7 +10052,7 @@ fn s264(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s265(&mut self) -> Option<bool> {
-    let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (truth(self.s264()?)? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -10079,7 +10067,7 @@ fn s269_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s270(&mut self) -> Option<bool> {
-    let v = (self.s269()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s269()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -10099,7 +10087,7 @@ fn s275(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s276(&mut self) -> Option<bool> {
-    let v = (self.s275()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s275()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -10114,7 +10102,7 @@ fn s279_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s280(&mut self) -> Option<bool> {
-    let v = (self.s279()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s279()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -10124,17 +10112,17 @@ fn s281(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s282(&mut self) -> Option<bool> {
-    let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (truth(self.s281()?)? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
 fn s283(&mut self) -> Option<bool> {
-    let v = (self.s230()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s230()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
 fn s284(&mut self) -> Option<bool> {
-    let v = (self.s232()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s232()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -10149,12 +10137,12 @@ fn s286(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s287(&mut self) -> Option<bool> {
-    let v = (self.s286()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s286()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline(always)]
 fn s288(&mut self) -> Option<bool> {
-    let v = (self.s173()? && !({ let holds = self.s258()?; self.reached(10, holds) } || { let holds = truth(self.s260()?)?; self.reached(11, holds) }));
+    let v = (self.s173()? && !({ let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } || { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds }));
     Some(v)
 }
 #[inline]
@@ -10169,18 +10157,18 @@ fn s290(&mut self) -> Option<bool> {
 #[inline(never)]
 fn s290_first(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if { let holds = self.s262()?; self.reached(0, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s265()?; self.reached(1, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s270()?; self.reached(2, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s276()?; self.reached(3, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s280()?; self.reached(4, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s282()?; self.reached(5, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s283()?; self.reached(6, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s284()?; self.reached(7, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s287()?; self.reached(8, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s288()?; self.reached(9, holds) } { break 'outcome truth(self.s263()?)?; }
-        if { let holds = self.s258()?; self.reached(10, holds) } { break 'outcome truth(self.s289()?)?; }
-        if { let holds = truth(self.s260()?)?; self.reached(11, holds) } { break 'outcome truth(self.s289()?)?; }
+        if { let holds = self.s262()?; self.applied[0] |= u64::from(holds) << 0; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s265()?; self.applied[0] |= u64::from(holds) << 1; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s270()?; self.applied[0] |= u64::from(holds) << 2; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s276()?; self.applied[0] |= u64::from(holds) << 3; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s280()?; self.applied[0] |= u64::from(holds) << 4; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s282()?; self.applied[0] |= u64::from(holds) << 5; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s283()?; self.applied[0] |= u64::from(holds) << 6; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s284()?; self.applied[0] |= u64::from(holds) << 7; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s287()?; self.applied[0] |= u64::from(holds) << 8; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s288()?; self.applied[0] |= u64::from(holds) << 9; holds } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s258()?; self.applied[0] |= u64::from(holds) << 10; holds } { break 'outcome truth(self.s289()?)?; }
+        if { let holds = truth(self.s260()?)?; self.applied[0] |= u64::from(holds) << 11; holds } { break 'outcome truth(self.s289()?)?; }
         truth(self.s289()?)?
     };
     self.m.s290 = Some(v);
@@ -10258,7 +10246,7 @@ fn s303_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s305(&mut self) -> Option<bool> {
-    let v = (self.s290()? && !({ let holds = self.s291()?; self.reached(17, holds) } || { let holds = self.s293()?; self.reached(18, holds) } || { let holds = self.s295()?; self.reached(19, holds) } || { let holds = self.s298()?; self.reached(20, holds) } || { let holds = self.s301()?; self.reached(21, holds) } || { let holds = self.s303()?; self.reached(22, holds) }));
+    let v = (self.s290()? && !({ let holds = self.s291()?; self.applied[0] |= u64::from(holds) << 17; holds } || { let holds = self.s293()?; self.applied[0] |= u64::from(holds) << 18; holds } || { let holds = self.s295()?; self.applied[0] |= u64::from(holds) << 19; holds } || { let holds = self.s298()?; self.applied[0] |= u64::from(holds) << 20; holds } || { let holds = self.s301()?; self.applied[0] |= u64::from(holds) << 21; holds } || { let holds = self.s303()?; self.applied[0] |= u64::from(holds) << 22; holds }));
     Some(v)
 }
 #[inline(always)]
@@ -10273,13 +10261,13 @@ fn s307(&mut self) -> Option<&'a Value> {
 #[inline(never)]
 fn s307_first(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s305()?; self.reached(16, holds) } { break 'outcome self.s306()?; }
-        if { let holds = self.s291()?; self.reached(17, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s293()?; self.reached(18, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s295()?; self.reached(19, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s298()?; self.reached(20, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s301()?; self.reached(21, holds) } { break 'outcome self.s225()?; }
-        if { let holds = self.s303()?; self.reached(22, holds) } { break 'outcome self.s225()?; }
+        if { let holds = self.s305()?; self.applied[0] |= u64::from(holds) << 16; holds } { break 'outcome self.s306()?; }
+        if { let holds = self.s291()?; self.applied[0] |= u64::from(holds) << 17; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s293()?; self.applied[0] |= u64::from(holds) << 18; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s295()?; self.applied[0] |= u64::from(holds) << 19; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s298()?; self.applied[0] |= u64::from(holds) << 20; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s301()?; self.applied[0] |= u64::from(holds) << 21; holds } { break 'outcome self.s225()?; }
+        if { let holds = self.s303()?; self.applied[0] |= u64::from(holds) << 22; holds } { break 'outcome self.s225()?; }
         &ABSENT
     };
     self.m.s307 = Some(v);
@@ -10351,7 +10339,7 @@ fn s317_first(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s319(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if { let holds = self.s317()?; self.reached(12, holds) } { break 'outcome truth(self.s263()?)?; }
+        if { let holds = self.s317()?; self.applied[0] |= u64::from(holds) << 12; holds } { break 'outcome truth(self.s263()?)?; }
         truth(self.s289()?)?
     };
     Some(v)
@@ -10419,7 +10407,7 @@ fn s339(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s342(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s290()?; self.reached(27, holds) } { break 'outcome self.s247()?; }
+        if { let holds = self.s290()?; self.applied[0] |= u64::from(holds) << 27; holds } { break 'outcome self.s247()?; }
         &ABSENT
     };
     Some(v)
@@ -10427,7 +10415,7 @@ fn s342(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s344(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s329()?; self.reached(28, holds) } { break 'outcome self.s254()?; }
+        if { let holds = self.s329()?; self.applied[0] |= u64::from(holds) << 28; holds } { break 'outcome self.s254()?; }
         &ABSENT
     };
     Some(v)
@@ -11120,7 +11108,7 @@ fn s576(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s577(&mut self) -> Option<&'a Value> {
     let v = 'outcome: {
-        if { let holds = self.s573()?; self.reached(54, holds) } { break 'outcome self.s575()?; }
+        if { let holds = self.s573()?; self.applied[0] |= u64::from(holds) << 54; holds } { break 'outcome self.s575()?; }
         self.s576()?
     };
     Some(v)
@@ -11459,12 +11447,6 @@ struct Run<'a> {
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
-/// Rule `rule`, reached by the reading: marked if it applies.
-#[inline(always)]
-fn reached(&mut self, rule: usize, holds: bool) -> bool {
-    self.applied[rule / 64] |= u64::from(holds) << (rule % 64);
-    holds
-}
 fn results(&mut self) -> Option<([Value; 5], [u64; 0])> {
     Some(([
         Value::Bool(self.s42()?),
@@ -11677,7 +11659,7 @@ fn s37_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s39(&mut self) -> Option<bool> {
-    let v = (self.s35()? && !({ let holds = self.s37()?; self.reached(2, holds) }));
+    let v = (self.s35()? && !({ let holds = self.s37()?; self.applied[0] |= u64::from(holds) << 2; holds }));
     Some(v)
 }
 #[inline]
@@ -11693,8 +11675,8 @@ fn s41(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s42(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if { let holds = self.s39()?; self.reached(1, holds) } { break 'outcome truth(self.s40()?)?; }
-        if { let holds = self.s37()?; self.reached(2, holds) } { break 'outcome truth(self.s41()?)?; }
+        if { let holds = self.s39()?; self.applied[0] |= u64::from(holds) << 1; holds } { break 'outcome truth(self.s40()?)?; }
+        if { let holds = self.s37()?; self.applied[0] |= u64::from(holds) << 2; holds } { break 'outcome truth(self.s41()?)?; }
         truth(self.s41()?)?
     };
     Some(v)
@@ -11722,7 +11704,7 @@ fn s46(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s48(&mut self) -> Option<Decimal> {
     let v = 'outcome: {
-        if { let holds = self.s46()?; self.reached(3, holds) } { break 'outcome self.s9()?; }
+        if { let holds = self.s46()?; self.applied[0] |= u64::from(holds) << 3; holds } { break 'outcome self.s9()?; }
         number(self.s28()?)?
     };
     Some(v)
@@ -11740,7 +11722,7 @@ fn s50(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s52(&mut self) -> Option<Decimal> {
     let v = 'outcome: {
-        if { let holds = self.s50()?; self.reached(4, holds) } { break 'outcome self.s17()?; }
+        if { let holds = self.s50()?; self.applied[0] |= u64::from(holds) << 4; holds } { break 'outcome self.s17()?; }
         number(self.s28()?)?
     };
     Some(v)
@@ -11763,7 +11745,7 @@ fn s55(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s57(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if { let holds = self.s55()?; self.reached(5, holds) } { break 'outcome truth(self.s40()?)?; }
+        if { let holds = self.s55()?; self.applied[0] |= u64::from(holds) << 5; holds } { break 'outcome truth(self.s40()?)?; }
         truth(self.s41()?)?
     };
     Some(v)
@@ -11781,7 +11763,7 @@ fn s59(&mut self) -> Option<bool> {
 #[inline(always)]
 fn s61(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if { let holds = self.s59()?; self.reached(0, holds) } { break 'outcome truth(self.s40()?)?; }
+        if { let holds = self.s59()?; self.applied[0] |= u64::from(holds) << 0; holds } { break 'outcome truth(self.s40()?)?; }
         truth(self.s41()?)?
     };
     Some(v)
@@ -11924,12 +11906,6 @@ struct Run<'a> {
     m: Memo<'a>,
 }
 impl<'a> Run<'a> {
-/// Rule `rule`, reached by the reading: marked if it applies.
-#[inline(always)]
-fn reached(&mut self, rule: usize, holds: bool) -> bool {
-    self.applied[rule / 64] |= u64::from(holds) << (rule % 64);
-    holds
-}
 fn results(&mut self) -> Option<([Value; 3], [u64; 0])> {
     Some(([
         Value::Bool(self.s28()?),
@@ -12089,7 +12065,7 @@ fn s27(&mut self) -> Option<&'a Value> {
 #[inline(always)]
 fn s28(&mut self) -> Option<bool> {
     let v = 'outcome: {
-        if { let holds = self.s24()?; self.reached(0, holds) } { break 'outcome truth(self.s26()?)?; }
+        if { let holds = self.s24()?; self.applied[0] |= u64::from(holds) << 0; holds } { break 'outcome truth(self.s26()?)?; }
         truth(self.s27()?)?
     };
     Some(v)
