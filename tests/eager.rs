@@ -88,16 +88,22 @@ fn the_corpus_agrees() {
 /// A policy written to fail (also given a native plan by the crate's unit tests).
 const SMALL: &str = include_str!("policies/failing.law");
 
-#[test]
-fn failures_are_reported_only_where_a_left_to_right_reading_meets_them() {
+/// A policy of one file, in force on 2025-01-01; its diagnostics, if any, fail
+/// the test.
+fn compile_one_file(text: &str) -> Compiled {
     let mut source = PolicySource::default();
-    source.add("policies/t/act.law", SMALL);
-    let c = compile(&source, Date::parse("2025-01-01").unwrap()).unwrap_or_else(|e| {
+    source.add("policies/t/act.law", text);
+    compile(&source, Date::parse("2025-01-01").unwrap()).unwrap_or_else(|e| {
         panic!(
             "{}",
             lexnis::diagnostic::render_all(&e.diagnostics, &e.sources, Default::default())
         )
-    });
+    })
+}
+
+#[test]
+fn failures_are_reported_only_where_a_left_to_right_reading_meets_them() {
+    let c = compile_one_file(SMALL);
     // The last two: an aggregate inside another that reads only its own variable.
     let docs: Vec<serde_json::Value> = include_str!("policies/failing.jsonl")
         .lines()
@@ -177,14 +183,7 @@ rule r9 cite "art. 1" when b9 then marks includes m9
 
 #[test]
 fn an_evaluator_gives_every_combination_of_rules_its_own_set_however_many() {
-    let mut source = PolicySource::default();
-    source.add("policies/t/act.law", MARKS);
-    let c = compile(&source, Date::parse("2025-01-01").unwrap()).unwrap_or_else(|e| {
-        panic!(
-            "{}",
-            lexnis::diagnostic::render_all(&e.diagnostics, &e.sources, Default::default())
-        )
-    });
+    let c = compile_one_file(MARKS);
     let mut reused = Evaluator::new(&c);
     // Every combination, twice over: the second pass meets sets made before the
     // evaluator started over.
