@@ -208,6 +208,11 @@ impl<'c> Evaluator<'c> {
     }
 
     /// Computes every result (outcomes, then reported definitions) for these facts.
+    ///
+    /// Fails where a left-to-right reading of the rules meets a value it cannot
+    /// compute (an absent optional fact under a comparison, a division by zero,
+    /// an overflow), and for facts not read for this policy (another number of
+    /// values than it declares facts): the error says which and where.
     pub fn run(&mut self, facts: Facts) -> Result<Vec<Value>, EvalError> {
         let mut values = Vec::with_capacity(self.compiled.results.len());
         self.run_into(facts, &mut values)?;

@@ -120,7 +120,7 @@ pub fn check_examples(
 }
 
 /// Runs every example of every act version, each against its own act version,
-/// pinned, on its date (see [`examples_by_date`]). An example that is itself
+/// pinned, on its date (see `examples_by_date`). An example that is itself
 /// wrong ([`check_examples`]) stops the run, as a rule file that does not
 /// compile does.
 pub fn run_examples(
