@@ -243,8 +243,7 @@ impl<'c> Evaluator<'c> {
     /// be read with [`Self::result`] until the next run: for a caller that only
     /// reads them (writes them out), no copy.
     pub fn run_in_place(&mut self, facts: Facts) -> Result<(), EvalError> {
-        self.lean_ran = false;
-        self.check_facts(&facts)?;
+        self.start_run(&facts)?;
         self.run_eager(facts);
         // A lean plan decides a record only where nothing failed.
         if self.lean_ran {
@@ -282,14 +281,16 @@ impl<'c> Evaluator<'c> {
     /// The same results by the on-demand evaluation alone (for tests and for
     /// measuring the eager pass against it).
     pub fn run_lazily(&mut self, facts: Facts) -> Result<Vec<Value>, EvalError> {
-        self.check_facts(&facts)?;
+        self.start_run(&facts)?;
         self.facts = Some(facts);
         self.run_on_demand()
     }
 
-    /// Facts made for another policy (by hand, through the library's public
-    /// fields) are refused, not read out of place.
-    fn check_facts(&self, facts: &Facts) -> Result<(), EvalError> {
+    /// A run starts: the last run's lean results are forgotten, and facts made
+    /// for another policy (by hand, through the library's public fields) are
+    /// refused, not read out of place.
+    fn start_run(&mut self, facts: &Facts) -> Result<(), EvalError> {
+        self.lean_ran = false;
         let declared = self.compiled.program.facts.len();
         if facts.values.len() == declared {
             return Ok(());
@@ -421,20 +422,20 @@ impl<'c> Evaluator<'c> {
 
     /// As [`Self::applied_rules`], into a vector the caller reuses.
     pub fn applied_rules_into(&self, applied: &mut Vec<bool>) {
-        if self.lean_ran {
-            applied.clear();
-            applied.resize(self.compiled.rule_nodes.len(), false);
-            for r in lean::rules_marked(&self.lean_applied) {
-                applied[r as usize] = true;
-            }
-            return;
-        }
-        if self.eager {
-            reach::applied_rules(self, applied);
-        } else {
-            let c = self.compiled;
+        let c = self.compiled;
+        if !self.eager {
+            // On demand, the memo holds what the reading reached.
             applied.clear();
             applied.extend((c.rule_nodes.iter()).map(|n| self.memo(*n) == Some(&TRUE_VALUE)));
+            return;
+        }
+        // After an eager or a lean run: the rules listed, then flagged.
+        let mut indices = Vec::new();
+        self.applied_rule_indices_into(applied, &mut indices);
+        applied.clear();
+        applied.resize(c.rule_nodes.len(), false);
+        for r in indices {
+            applied[r as usize] = true;
         }
     }
 

@@ -166,17 +166,6 @@ fn mark_until(items: &[u32], stop: impl Fn(u32) -> bool, mark: &mut impl FnMut(u
     }
 }
 
-/// The rules that applied and that a left-to-right reading reached, by rule
-/// index: [`applied_rule_indices`] as one flag per rule.
-pub(super) fn applied_rules(ev: &Evaluator<'_>, applied: &mut Vec<bool>) {
-    let mut indices = Vec::new();
-    applied_rule_indices(ev, applied, &mut indices);
-    applied.fill(false);
-    for r in indices {
-        applied[r as usize] = true;
-    }
-}
-
 /// The indices of the rules that applied and that a left-to-right reading
 /// reached, in declaration order, without walking the whole graph: rules are
 /// read only by outcomes (every outcome is a result, so every outcome is read)
