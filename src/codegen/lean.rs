@@ -156,7 +156,10 @@ impl<'c> Lean<'c> {
 
     /// Writes the lean plan: `pub(super) fn lean`, its `Run` and `Memo`.
     pub(super) fn write(&self, out: &mut String) {
-        self.entry(out);
+        // The results in order, and the set-valued ones: read by the entry
+        // point and by `results`, which must agree on both.
+        let (plain, collected) = (self.plain_results(), self.collected());
+        self.entry(out, &plain, &collected);
         self.memo(out);
         self.row_masks(out);
         // Arrays whose lengths the written code knows: the compiler checks
@@ -172,7 +175,7 @@ impl<'c> Lean<'c> {
              compiled: &'a crate::lower::Compiled,\n    m: Memo<'a>,\n}}\n\
              impl<'a> Run<'a> {{\n"
         );
-        self.results(out);
+        self.results(out, &plain, &collected);
         self.key_mask_fns(out);
         for s in 0..self.reached.len() as u32 {
             if self.reached[s as usize] && self.slot(s) == s && self.repr(s) != Repr::Unwritten {
@@ -196,8 +199,8 @@ impl<'c> Lean<'c> {
 
     /// The set-valued outcomes the results read, in order, with their `Collect`
     /// steps' rules and defaults.
-    fn collected(&self) -> Vec<(u32, &'c [u32], Option<u32>)> {
-        let mut collected: Vec<(u32, &[u32], Option<u32>)> = Vec::new();
+    fn collected(&self) -> Vec<Collected<'c>> {
+        let mut collected: Vec<Collected<'c>> = Vec::new();
         for r in &self.compiled.results {
             let s = self.slot(r.node);
             let Some(Step::Collect { rules, default, .. }) = self.collect_step(s) else {
@@ -231,10 +234,8 @@ impl<'c> Lean<'c> {
             .find(|step| matches!(step, Step::Collect { node, .. } if *node == s))
     }
 
-    fn entry(&self, out: &mut String) {
-        let plain = self.plain_results();
+    fn entry(&self, out: &mut String, plain: &[u32], collected: &[Collected<'c>]) {
         let names: Vec<String> = plain.iter().map(|s| format!("v{s}")).collect();
-        let collected = self.collected();
         let applying: Vec<String> = collected.iter().map(|(s, ..)| format!("a{s}")).collect();
         // The arrays' lengths are those of the evaluator's facts (checked when
         // a run starts), of its slots (the plan's nodes, which the plan's
@@ -252,7 +253,7 @@ impl<'c> Lean<'c> {
             names.join(", "),
             applying.join(", ")
         );
-        for s in &plain {
+        for s in plain {
             if !matches!(self.op(*s), Op::Const(_)) {
                 let _ = writeln!(out, "    ev.set({s}, v{s});");
             }
@@ -287,9 +288,7 @@ impl<'c> Lean<'c> {
         out.push_str("}\n");
     }
 
-    fn results(&self, out: &mut String) {
-        let plain = self.plain_results();
-        let collected = self.collected();
+    fn results(&self, out: &mut String, plain: &[u32], collected: &[Collected<'c>]) {
         let _ = writeln!(
             out,
             "fn results(&mut self) -> Option<([Value; {}], [u64; {}])> {{",
@@ -298,7 +297,7 @@ impl<'c> Lean<'c> {
         );
         // Set-valued outcomes: which of their rules apply, read in order (the
         // `Collect` step's rules are its outcome's, aliased).
-        for (s, rules, _) in &collected {
+        for (s, rules, _) in collected {
             let _ = writeln!(out, "    let mut a{s} = 0u64;");
             let Op::Outcome { rules: own, .. } = self.op(*s) else {
                 unreachable!("a `Collect` step is an outcome's")
@@ -310,7 +309,7 @@ impl<'c> Lean<'c> {
             }
         }
         out.push_str("    Some(([\n");
-        for s in plain {
+        for &s in plain {
             let owned = match self.repr(s) {
                 Repr::Bool => format!("Value::Bool({})", self.get(s, Repr::Bool)),
                 Repr::Num => format!("Value::Num({})", self.get(s, Repr::Num)),
@@ -649,6 +648,9 @@ impl<'c> Lean<'c> {
         code
     }
 }
+
+/// A set-valued outcome's slot, its `Collect` step's rules and its default.
+type Collected<'c> = (u32, &'c [u32], Option<u32>);
 
 /// The 64-bit words of a mask of a table's rows (one at least).
 fn mask_words(rows: usize) -> usize {
