@@ -160,6 +160,10 @@ pub struct Compiled {
     pub define_nodes: Vec<Option<u32>>,
     pub rule_nodes: Vec<u32>,
     pub outcome_nodes: Vec<u32>,
+    /// By the node of each call of a definition used as a function (an
+    /// `Op::Define`, the body inlined), the nodes of its arguments: what the
+    /// check of optional values follows back to the call.
+    pub call_arguments: HashMap<u32, Vec<u32>>,
     /// What a result shows: every outcome, then every reported definition.
     pub results: Vec<ResultItem>,
     /// The nodes an eager evaluation computes, in order: those the results depend
@@ -201,6 +205,7 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         cycle: None,
         inlining: Vec::new(),
         depth: 0,
+        call_arguments: HashMap::new(),
     };
     // Definitions with parameters have no node of their own: each call is inlined.
     let define_nodes: Vec<Option<u32>> = (0..p.defines.len())
@@ -245,7 +250,7 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
             })
         })
         .collect();
-    let graph = l.graph;
+    let (graph, call_arguments) = (l.graph, l.call_arguments);
     let mut compiled = Compiled {
         warnings: checked.warnings.clone(),
         program: checked.program,
@@ -253,6 +258,7 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         define_nodes,
         rule_nodes,
         outcome_nodes,
+        call_arguments,
         results,
         schedule: Vec::new(),
         plan: Default::default(),
@@ -294,6 +300,7 @@ struct Lowerer<'c> {
     inlining: Vec<Inline>,
     /// How many aggregate variables are bound where lowering is now.
     depth: u32,
+    call_arguments: HashMap<u32, Vec<u32>>,
 }
 
 /// A call being inlined: its parameters stand for the argument nodes, and the
@@ -561,10 +568,14 @@ impl<'c> Lowerer<'c> {
             shift: self.depth,
         });
         let body = self.expr(&self.checked.defines[id.index()]);
-        self.inlining.pop();
+        let inlined = self.inlining.pop();
         self.defines[id.index()] = State::Todo;
         self.stack.pop();
-        self.add(Op::Define(id, body), def.ty.clone(), span)
+        let call = self.add(Op::Define(id, body), def.ty.clone(), span);
+        if let Some(inlined) = inlined {
+            self.call_arguments.entry(call).or_insert(inlined.args);
+        }
+        call
     }
 
     /// Lowers a named item (definition, rule, outcome) outside any call or aggregate

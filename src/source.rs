@@ -42,6 +42,11 @@ impl Span {
         self.start == self.end
     }
 
+    /// Whether `other` lies within this span, in the same file.
+    pub fn encloses(&self, other: Span) -> bool {
+        self.file == other.file && self.start <= other.start && other.end <= self.end
+    }
+
     /// The smallest span covering both (same file assumed).
     pub fn join(self, other: Span) -> Span {
         Span {

@@ -697,3 +697,47 @@ report leak, kept, smaller, from_none
         body,
     );
 }
+
+/// An optional value given to a definition used as a function, which reads it
+/// without a test: the warning is at the call, where the drafter tests the
+/// value, with the reading in the body as a second place. A value the body
+/// reads by itself is warned in the body; a guarded call is not warned.
+#[test]
+fn optional_values_passed_to_a_function_are_reported_at_the_call() {
+    let body = r#"
+record Size { staff: decimal }
+fact previous: optional Size
+fact current: Size
+define big(staff: decimal): bool cite "art. 3, c. 1" = staff > 10
+define bigger(staff: decimal): bool cite "art. 3, c. 2" = big(staff * 2)
+define twice(staff: decimal): decimal cite "art. 3, c. 3" = staff * 2
+define grew(staff: decimal): bool cite "art. 3, c. 4" = staff > previous.staff
+define from_previous: bool cite "art. 3, c. 5" = big(previous.staff)
+define through_two: bool cite "art. 3, c. 6" = bigger(previous.staff)
+define doubled: decimal cite "art. 3, c. 7" = twice(previous.staff)
+define from_current: bool cite "art. 3, c. 8" = big(current.staff) and grew(current.staff)
+define guarded_call: bool cite "art. 3, c. 9" = previous is given and big(previous.staff)
+report from_previous, through_two, doubled, from_current, guarded_call
+"#;
+    let found = unguarded_reads_of(
+        "optional_values_passed_to_a_function_are_reported_at_the_call",
+        body,
+    );
+    let c = compile(&scope_file(&with_base(body)), as_of()).unwrap();
+    let at: Vec<String> = (found.iter())
+        .map(|d| {
+            c.program
+                .sources
+                .snippet_on_one_line(d.primary_span().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        at,
+        [
+            "big(previous.staff)",
+            "bigger(previous.staff)",
+            "twice(previous.staff)",
+            "staff > previous.staff",
+        ]
+    );
+}

@@ -31,6 +31,7 @@ pub fn unguarded_reads(c: &Compiled) -> Vec<Diagnostic> {
         absences: HashMap::new(),
         reported: HashSet::new(),
         found: Vec::new(),
+        calls: Vec::new(),
     };
     for result in &c.results {
         reader.read(result.node, &Guards::default(), None);
@@ -58,18 +59,37 @@ impl Guards {
 
 struct Reader<'c> {
     c: &'c Compiled,
-    seen: HashSet<(u32, Guards)>,
+    /// (node, guards, innermost call) already read: a node of a function's
+    /// body is shared by every call that gives it the same arguments, and is
+    /// read again at each, where the warning would be another.
+    seen: HashSet<(u32, Guards, Option<u32>)>,
     absences: HashMap<(u32, Guards), Option<Absence>>,
-    /// (reader, operand) pairs already reported.
-    reported: HashSet<(u32, u32)>,
+    /// (reader, operand, call warned at) already reported.
+    reported: HashSet<(u32, u32, Option<u32>)>,
     found: Vec<Diagnostic>,
+    /// The calls of definitions used as functions being read, innermost last.
+    calls: Vec<Call<'c>>,
+}
+
+/// A definition used as a function, read at one of its calls (lowering
+/// inlines the body at each call, its parameters bound to the arguments).
+#[derive(Clone, Copy)]
+pub(super) struct Call<'c> {
+    /// The call's node: an `Op::Define` with the call's span.
+    pub node: u32,
+    pub callee: &'c str,
+    /// Where the callee's body is written.
+    pub body: crate::source::Span,
+    /// The rule, definition or outcome the call is written in.
+    pub caller: Option<&'c str>,
 }
 
 impl<'c> Reader<'c> {
     /// Reads node `n` where the values in `guards` are known to be given;
     /// `within` is the rule, definition or outcome being read, by name.
     fn read(&mut self, n: u32, guards: &Guards, within: Option<&'c str>) {
-        if self.seen.len() >= MOST_READ || !self.seen.insert((n, guards.clone())) {
+        let call = self.calls.last().map(|call| call.node);
+        if self.seen.len() >= MOST_READ || !self.seen.insert((n, guards.clone(), call)) {
             return;
         }
         let c = self.c;
@@ -77,10 +97,22 @@ impl<'c> Reader<'c> {
         match &c.node(n).op {
             Op::Define(id, body) => {
                 let define = &program.defines[id.index()];
+                let called = !define.params.is_empty();
+                if called {
+                    self.calls.push(Call {
+                        node: n,
+                        callee: &define.name,
+                        body: define.body.span,
+                        caller: within,
+                    });
+                }
                 let within = Some(define.name.as_str());
                 match define.ty {
                     Type::Optional(_) => self.read(*body, guards, within),
                     _ => self.fill(n, *body, guards, within),
+                }
+                if called {
+                    self.calls.pop();
                 }
             }
             Op::And(items) => self.read_in_turn(n, items, guards, within, true),
@@ -202,11 +234,42 @@ impl<'c> Reader<'c> {
         declared: Option<u32>,
     ) {
         if let Some(why) = self.absence(n, guards) {
-            if self.reported.insert((reader, n)) {
-                let warning = absence::warning(self.c, reader, n, why, within, declared);
-                self.found.push(warning);
+            let call = self.call_bringing(why.source());
+            if self
+                .reported
+                .insert((reader, n, call.map(|call| call.node)))
+            {
+                let reading = absence::Reading {
+                    reader,
+                    n,
+                    within,
+                    declared,
+                    call,
+                    written_in: self.written_in(reader),
+                };
+                self.found.push(absence::warning(self.c, &reading, why));
             }
         }
+    }
+
+    /// The function, of those being read, whose body holds the text of node
+    /// `n`: a node of a body is shared by every body that writes it alike.
+    fn written_in(&self, n: u32) -> Option<&'c str> {
+        let at = self.c.node(n).span;
+        let call = self.calls.iter().rev().find(|call| call.body.encloses(at));
+        call.map(|call| call.callee)
+    }
+
+    /// The call through which the value of node `source` came into the
+    /// function being read, if it came in through an argument: of the calls
+    /// whose arguments read `source`, from the innermost out, the last, which
+    /// is written where the value comes from.
+    fn call_bringing(&self, source: u32) -> Option<Call<'c>> {
+        let passes = |call: &&Call<'c>| {
+            let arguments = self.c.call_arguments.get(&call.node);
+            (arguments.into_iter().flatten()).any(|&a| reads(self.c, a, source))
+        };
+        self.calls.iter().rev().take_while(passes).last().copied()
     }
 
     /// `guards`, with what node `n` having the truth value `holds` guarantees.
@@ -276,6 +339,21 @@ fn none_side(c: &Compiled, a: u32, b: u32) -> Option<u32> {
 /// The operands an operation needs values of: it fails on an absent one.
 /// `is given`, a comparison with `none`, fields and the branches of `if` pass
 /// an absent value on.
+/// Whether node `n` is node `source` or reads it, through any operands.
+fn reads(c: &Compiled, n: u32, source: u32) -> bool {
+    let mut seen = HashSet::new();
+    let mut next = vec![n];
+    while let Some(m) = next.pop() {
+        if m == source {
+            return true;
+        }
+        if seen.insert(m) {
+            next.extend(c.node(m).op.operands());
+        }
+    }
+    false
+}
+
 fn needs_values(c: &Compiled, op: &Op) -> Vec<u32> {
     match op {
         Op::Not(a) | Op::Neg(a) => vec![*a],

@@ -1,7 +1,7 @@
 //! Whether a node may be left without a value where it is read, and why; and
 //! the warning that says so.
 
-use super::{Guards, Reader};
+use super::{Call, Guards, Reader};
 use crate::diagnostic::Diagnostic;
 use crate::lower::{Compiled, Op};
 use crate::program::Type;
@@ -15,6 +15,32 @@ pub(super) enum Absence {
     NoRuleApplies(u32),
     /// The literal `none` (a node) is its value in some cases.
     NoneWritten(u32),
+}
+
+impl Absence {
+    /// The node the absence comes from.
+    pub(super) fn source(self) -> u32 {
+        match self {
+            Absence::LeftOut(m) | Absence::NoRuleApplies(m) | Absence::NoneWritten(m) => m,
+        }
+    }
+}
+
+/// A value that may be absent, where it is read.
+pub(super) struct Reading<'a> {
+    /// The node that reads it (with `declared`, the definition or outcome
+    /// whose value it is).
+    pub reader: u32,
+    /// The value read.
+    pub n: u32,
+    /// The rule, definition or outcome being read.
+    pub within: Option<&'a str>,
+    pub declared: Option<u32>,
+    /// The call it came in through, if it is read in a function's body and
+    /// comes from outside it: the warning is then at the call.
+    pub call: Option<Call<'a>>,
+    /// The function being read whose body has the reader's text, if any.
+    pub written_in: Option<&'a str>,
 }
 
 impl Reader<'_> {
@@ -97,20 +123,13 @@ fn text(c: &Compiled, n: u32) -> String {
     c.program.sources.snippet_on_one_line(c.node(n).span)
 }
 
-/// The warning for node `n`, which `reader` reads (or, with `declared`, which
-/// is the value of a definition or outcome declared without `optional`).
-pub(super) fn warning(
-    c: &Compiled,
-    reader: u32,
-    n: u32,
-    why: Absence,
-    within: Option<&str>,
-    declared: Option<u32>,
-) -> Diagnostic {
-    let shown = text(c, n);
+/// The warning for a value that may be absent where it is read.
+pub(super) fn warning(c: &Compiled, reading: &Reading<'_>, why: Absence) -> Diagnostic {
+    let shown = text(c, reading.n);
+    let within = reading.call.map_or(reading.within, |call| call.caller);
     let place = within.map_or(String::new(), |w| format!(" (in {w})"));
     let (cause, help) = explain(c, why, &shown);
-    let (message, help) = match declared.and_then(|d| declared_type(c, d)) {
+    let (message, help) = match reading.declared.and_then(|d| declared_type(c, d)) {
         Some((what, ty)) => (
             format!("`{shown}` may have no value{place}, but {what} is declared `{ty}`: {cause}"),
             format!(
@@ -124,20 +143,24 @@ pub(super) fn warning(
             help,
         ),
     };
-    // Nodes are shared: the value read may have been written first
-    // elsewhere, and then the place is the operation that reads it.
-    let (read, at) = (c.node(n).span, c.node(reader).span);
-    let inside = read.file == at.file && at.start <= read.start && read.end <= at.end;
-    let (span, label) = match inside {
-        true => (read, "read without a test that it is given".to_string()),
-        false => (
-            at,
-            format!("reads `{shown}` without a test that it is given"),
-        ),
-    };
-    Diagnostic::warning("lexnis::lower::unguarded_optional", message)
-        .label(span, label)
-        .help(help)
+    let warning = Diagnostic::warning("lexnis::lower::unguarded_optional", message);
+    let (read, at) = (c.node(reading.n).span, c.node(reading.reader).span);
+    let label = format!("reads `{shown}` without a test that it is given");
+    match reading.call {
+        // The drafter's fix is at the call: the body is right for values given.
+        Some(call) => {
+            let warning = warning.label(c.node(call.node).span, format!("the call {label}"));
+            match reading.written_in {
+                Some(function) => warning.label(at, format!("read here, in `{function}`")),
+                None => warning,
+            }
+        }
+        // Nodes are shared: the value read may have been written first
+        // elsewhere, and then the place is the operation that reads it.
+        None if at.encloses(read) => warning.label(read, "read without a test that it is given"),
+        None => warning.label(at, label),
+    }
+    .help(help)
 }
 
 /// The definition or outcome of node `n` (`outcome o`), and its declared type.
