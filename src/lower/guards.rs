@@ -307,13 +307,64 @@ impl<'c> Reader<'c> {
                     self.push_given(other, given);
                 }
             }
-            // Any other comparison that holds had values on both sides: it
-            // fails on an absent one.
-            Op::Compare(_, a, b) if holds => {
-                self.push_given(*a, given);
-                self.push_given(*b, given);
+            Op::Compare(op, a, b) => {
+                given.extend(self.made_non_empty(*op, *a, *b, holds));
+                // Any other comparison that holds had values on both sides:
+                // it fails on an absent one.
+                if holds {
+                    self.push_given(*a, given);
+                    self.push_given(*b, given);
+                }
             }
             _ => {}
+        }
+    }
+
+    /// `count … > 0` (`>= 1`, `!= 0`, `not (count … = 0)`, either way round)
+    /// with the truth value `holds`: the `largest` and `smallest` over the
+    /// same elements (same collection, same `where`) that then have a value.
+    fn made_non_empty(&self, op: CmpOp, a: u32, b: u32, holds: bool) -> Vec<u32> {
+        let c = self.c;
+        let number = |n: u32| match &c.node(n).op {
+            Op::Const(Value::Num(k)) => Some(*k),
+            _ => None,
+        };
+        let (count, op, k) = match (number(a), number(b)) {
+            (None, Some(k)) => (a, op, k),
+            (Some(k), None) => (b, mirrored(op), k),
+            _ => return Vec::new(),
+        };
+        let op = if holds { op } else { negated(op) };
+        let at_least_one = match op {
+            CmpOp::Gt => k >= 0.into(),
+            CmpOp::Ge | CmpOp::Eq => k >= 1.into(),
+            CmpOp::Ne => k.is_zero(),
+            CmpOp::Lt | CmpOp::Le => false,
+        };
+        let Op::Aggregate {
+            kind: AggKind::Count,
+            depth,
+            collection,
+            filter,
+            ..
+        } = &c.node(count).op
+        else {
+            return Vec::new();
+        };
+        let same_elements = |op: &Op| match op {
+            Op::Aggregate {
+                kind: AggKind::Largest | AggKind::Smallest,
+                depth: d,
+                collection: e,
+                filter: f,
+                ..
+            } => (d, e, f) == (depth, collection, filter),
+            _ => false,
+        };
+        let nodes = 0..c.node_count() as u32;
+        match at_least_one {
+            true => nodes.filter(|&n| same_elements(&c.node(n).op)).collect(),
+            false => Vec::new(),
         }
     }
 
@@ -323,6 +374,29 @@ impl<'c> Reader<'c> {
         if let Op::Field(base, _) | Op::Column(base, ..) = self.c.node(n).op {
             self.push_given(base, given);
         }
+    }
+}
+
+/// The comparison with its sides swapped: `k < x` is `x > k`.
+fn mirrored(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Lt => CmpOp::Gt,
+        CmpOp::Le => CmpOp::Ge,
+        CmpOp::Gt => CmpOp::Lt,
+        CmpOp::Ge => CmpOp::Le,
+        same => same,
+    }
+}
+
+/// The comparison that holds where `op` does not (between two values).
+fn negated(op: CmpOp) -> CmpOp {
+    match op {
+        CmpOp::Eq => CmpOp::Ne,
+        CmpOp::Ne => CmpOp::Eq,
+        CmpOp::Lt => CmpOp::Ge,
+        CmpOp::Le => CmpOp::Gt,
+        CmpOp::Gt => CmpOp::Le,
+        CmpOp::Ge => CmpOp::Lt,
     }
 }
 

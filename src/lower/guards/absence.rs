@@ -2,6 +2,7 @@
 //! the warning that says so.
 
 use super::{Call, Guards, Reader};
+use crate::ast::AggKind;
 use crate::diagnostic::Diagnostic;
 use crate::lower::{Compiled, Op};
 use crate::program::Type;
@@ -15,13 +16,18 @@ pub(super) enum Absence {
     NoRuleApplies(u32),
     /// The literal `none` (a node) is its value in some cases.
     NoneWritten(u32),
+    /// This `largest` or `smallest` (a node) has no value over no elements.
+    NoElements(u32),
 }
 
 impl Absence {
     /// The node the absence comes from.
     pub(super) fn source(self) -> u32 {
         match self {
-            Absence::LeftOut(m) | Absence::NoRuleApplies(m) | Absence::NoneWritten(m) => m,
+            Absence::LeftOut(m)
+            | Absence::NoRuleApplies(m)
+            | Absence::NoneWritten(m)
+            | Absence::NoElements(m) => m,
         }
     }
 }
@@ -65,6 +71,10 @@ impl Reader<'_> {
         match &node.op {
             Op::Fact(_) | Op::Local(_) => optional(&node.ty).then_some(Absence::LeftOut(n)),
             Op::Const(crate::value::Value::Absent) => Some(Absence::NoneWritten(n)),
+            Op::Aggregate {
+                kind: AggKind::Largest | AggKind::Smallest,
+                ..
+            } => Some(Absence::NoElements(n)),
             Op::Field(base, i) => match optional_field(c, *base, *i) {
                 true => Some(Absence::LeftOut(n)),
                 false => self.absence(*base, guards),
@@ -210,6 +220,26 @@ fn explain(c: &Compiled, why: Absence, shown: &str) -> (String, String) {
             ),
             format!("test it first (`{shown} is given and …`), or write a value instead of `none`"),
         ),
+        Absence::NoElements(m) => {
+            let Op::Aggregate {
+                collection, filter, ..
+            } = c.node(m).op
+            else {
+                unreachable!("an absence of no elements is an aggregate's")
+            };
+            let elements = text(c, collection);
+            let cause = match filter {
+                Some(_) => format!("no element of `{elements}` may pass its `where`"),
+                None => format!("`{elements}` may have no element"),
+            };
+            (
+                cause,
+                format!(
+                    "test it first (`(count … in {elements}) > 0 and …`, with the same \
+                     `where`), or name it in an `optional` definition and test that it is given"
+                ),
+            )
+        }
         Absence::NoRuleApplies(m) => {
             let name = text(c, m);
             (
