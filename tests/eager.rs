@@ -226,3 +226,31 @@ fn facts_made_for_another_policy_are_refused_not_read_out_of_place() {
         assert!(e.message.starts_with(&want), "{e}");
     }
 }
+
+/// A constant read only inside an aggregate's body (`* 7`, `> 3`) is read on
+/// demand only where there is an element; every way agrees on it, on no
+/// element, on elements the `where` keeps and on elements it does not.
+#[test]
+fn constants_read_only_inside_an_aggregate_agree() {
+    let c = compile_one_file(
+        r#"
+act t {
+  cited as "L. 1/2024"
+  in force from 2024-01-01
+}
+record Part { share: decimal }
+fact parts: list of Part
+define weighted: decimal cite "art. 1" = sum p.share * 7 for p in parts
+define kept: int cite "art. 2" = count p in parts where p.share > 3
+report weighted, kept
+"#,
+    );
+    assert!(c.plan.reach_is_exact, "every node is compared");
+    for parts in [
+        json!([]),
+        json!([{"share": 1}]),
+        json!([{"share": 5}, {"share": 1}]),
+    ] {
+        agree(&c, &json!({ "parts": parts }));
+    }
+}
