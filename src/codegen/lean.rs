@@ -419,41 +419,47 @@ impl<'c> Lean<'c> {
                 get(*b, want)
             ),
             Op::Define(_, body) => get(*body, want),
-            // The condition, then the overriders while none applies.
             Op::RuleApplies {
                 condition,
                 overriders,
                 ..
-            } if !overriders.is_empty() => {
-                let overriding: Vec<String> = (overriders.iter())
-                    .map(|o| self.reaching(*o, get(*o, Repr::Bool)))
-                    .collect();
-                format!(
-                    "({} && !({}))",
-                    get(*condition, Repr::Bool),
-                    overriding.join(" || ")
-                )
-            }
-            Op::RuleApplies { condition, .. } => get(*condition, Repr::Bool),
+            } => self.rule_applies(*condition, overriders),
             Op::Outcome { rules, default, .. } => self.outcome(rules, *default, want),
             Op::Aggregate { .. } => self.aggregate(s),
             Op::TableAggregate {
                 kind, collection, ..
-            } if self.masked(s).is_some() => {
-                let c = self.slot(*collection);
-                let answer = if *kind == AggKind::All { "all" } else { "any" };
-                format!("keys_{answer}(&self.k{c}()?, &ROWS_{s})")
-            }
-            Op::TableAggregate { collection, .. } => {
-                let answer = match want {
-                    Repr::Num => "table_count",
-                    _ => "table_truth",
-                };
-                let keys = get(*collection, Repr::Ref);
-                format!("{answer}(self.compiled, {s}, {keys})?")
-            }
+            } => self.table_aggregate(s, *kind, *collection, want),
             _ => "(return None)".into(),
         }
+    }
+
+    /// A rule's condition, then its overriders while none applies (each
+    /// marked as a rule where it is read).
+    fn rule_applies(&self, condition: u32, overriders: &[u32]) -> String {
+        let condition = self.get(condition, Repr::Bool);
+        if overriders.is_empty() {
+            return condition;
+        }
+        let overriding: Vec<String> = (overriders.iter())
+            .map(|o| self.reaching(*o, self.get(*o, Repr::Bool)))
+            .collect();
+        format!("({condition} && !({}))", overriding.join(" || "))
+    }
+
+    /// `any`, `all` or `count` over table keys: by the collection's key mask
+    /// where it is made once (see [`Self::masked`]), else from the rows.
+    fn table_aggregate(&self, s: u32, kind: AggKind, collection: u32, want: Repr) -> String {
+        if self.masked(s).is_some() {
+            let c = self.slot(collection);
+            let answer = if kind == AggKind::All { "all" } else { "any" };
+            return format!("keys_{answer}(&self.k{c}()?, &ROWS_{s})");
+        }
+        let answer = match want {
+            Repr::Num => "table_count",
+            _ => "table_truth",
+        };
+        let keys = self.get(collection, Repr::Ref);
+        format!("{answer}(self.compiled, {s}, {keys})?")
     }
 
     /// For an `any` or `all` over the table keys of a collection read once per
