@@ -102,7 +102,7 @@ enum Command {
     },
     /// Evaluate a stream of facts records on all cores, one result per record, in order
     #[command(
-        after_help = "Examples:\n  lexnis batch --facts entities.jsonl --out results.jsonl\n  lexnis batch --facts entities.csv --input csv --output csv --jobs 2\n  lexnis generate --count 1000000 | lexnis batch --trace none > results.jsonl\n\nEvery input record gives exactly one output record; a record that fails gives an error\nrecord with its line number, and the batch goes on. A summary goes to stderr.\nExit status: 0 all records evaluated, 1 some records failed, 2 bad flags or rules."
+        after_help = "Examples:\n  lexnis batch --facts entities.jsonl --out results.jsonl\n  lexnis batch --facts entities.csv --input csv --output csv --jobs 2\n  lexnis generate --count 1000000 | lexnis batch --trace none > results.jsonl\n\nEvery input record gives exactly one output record; a record that fails gives an error\nrecord with its line number, and the batch goes on. A blank line is no record: it gives\nnothing, and the lines after it keep their numbers. A summary goes to stderr.\nExit status: 0 all records evaluated, 1 some records failed, 2 bad flags or rules."
     )]
     Batch {
         /// Facts records; `-` (the default) reads standard input
