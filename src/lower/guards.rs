@@ -32,6 +32,7 @@ pub fn unguarded_reads(c: &Compiled) -> Vec<Diagnostic> {
         reported: HashSet::new(),
         found: Vec::new(),
         calls: Vec::new(),
+        extremes: Default::default(),
     };
     for result in &c.results {
         reader.read(result.node, &Guards::default(), None);
@@ -69,6 +70,9 @@ struct Reader<'c> {
     found: Vec<Diagnostic>,
     /// The calls of definitions used as functions being read, innermost last.
     calls: Vec<Call<'c>>,
+    /// The `largest` and `smallest` nodes by the elements they read, found
+    /// the first time a `count` is compared.
+    extremes: std::cell::OnceCell<HashMap<Elements, Vec<u32>>>,
 }
 
 /// A definition used as a function, read at one of its calls (lowering
@@ -351,19 +355,11 @@ impl<'c> Reader<'c> {
         else {
             return Vec::new();
         };
-        let same_elements = |op: &Op| match op {
-            Op::Aggregate {
-                kind: AggKind::Largest | AggKind::Smallest,
-                depth: d,
-                collection: e,
-                filter: f,
-                ..
-            } => (d, e, f) == (depth, collection, filter),
-            _ => false,
-        };
-        let nodes = 0..c.node_count() as u32;
         match at_least_one {
-            true => nodes.filter(|&n| same_elements(&c.node(n).op)).collect(),
+            true => (self.extremes.get_or_init(|| extremes_by_elements(c)))
+                .get(&(*depth, *collection, *filter))
+                .cloned()
+                .unwrap_or_default(),
             false => Vec::new(),
         }
     }
@@ -375,6 +371,31 @@ impl<'c> Reader<'c> {
             self.push_given(base, given);
         }
     }
+}
+
+/// The elements an aggregate reads: its variable's depth, its collection and
+/// its `where`.
+type Elements = (u32, u32, Option<u32>);
+
+/// The `largest` and `smallest` nodes, by the elements they read.
+fn extremes_by_elements(c: &Compiled) -> HashMap<Elements, Vec<u32>> {
+    let mut found: HashMap<Elements, Vec<u32>> = HashMap::new();
+    for n in 0..c.node_count() as u32 {
+        if let Op::Aggregate {
+            kind: AggKind::Largest | AggKind::Smallest,
+            depth,
+            collection,
+            filter,
+            ..
+        } = &c.node(n).op
+        {
+            found
+                .entry((*depth, *collection, *filter))
+                .or_default()
+                .push(n);
+        }
+    }
+    found
 }
 
 /// The comparison with its sides swapped: `k < x` is `x > k`.
