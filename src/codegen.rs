@@ -210,11 +210,17 @@ impl<'c> Writer<'c> {
 
     /// Computes `items` in order while each has the truth value `go_on`.
     fn while_flag(&self, items: &[u32], go_on: &str) -> String {
+        self.read_until(items, |k| format!("ev.flag({k}) != {go_on}"))
+    }
+
+    /// Computes `items` in order until `stops(k)`, a Rust condition written
+    /// for item `k` once it is computed, holds.
+    fn read_until(&self, items: &[u32], stops: impl Fn(u32) -> String) -> String {
         let mut code = String::from("    'read: {\n");
         for (i, k) in items.iter().enumerate() {
             code.push_str(&self.ensure(*k));
             if i + 1 < items.len() {
-                let _ = writeln!(code, "    if ev.flag({k}) != {go_on} {{ break 'read; }}");
+                let _ = writeln!(code, "    if {} {{ break 'read; }}", stops(*k));
             }
         }
         code.push_str("    }\n");
@@ -420,18 +426,9 @@ impl<'c> Writer<'c> {
 
     /// Every rule of a set-valued outcome, in order, while each has a truth value.
     fn while_flag_any(&self, rules: &[u32]) -> String {
-        let mut code = String::from("    'read: {\n");
-        for (i, k) in rules.iter().enumerate() {
-            code.push_str(&self.ensure(*k));
-            if i + 1 < rules.len() {
-                let _ = writeln!(
-                    code,
-                    "    if ev.flag({k}) != TRUE && ev.flag({k}) != FALSE {{ break 'read; }}"
-                );
-            }
-        }
-        code.push_str("    }\n");
-        code
+        self.read_until(rules, |k| {
+            format!("ev.flag({k}) != TRUE && ev.flag({k}) != FALSE")
+        })
     }
 
     /// The slots the general evaluator reads to compute node `n`: its operands,
