@@ -161,9 +161,9 @@ pub struct Compiled {
     pub rule_nodes: Vec<u32>,
     pub outcome_nodes: Vec<u32>,
     /// By the node of each call of a definition used as a function (an
-    /// `Op::Define`, the body inlined), the nodes of its arguments: what the
-    /// check of optional values follows back to the call.
-    pub call_arguments: HashMap<u32, Vec<u32>>,
+    /// `Op::Define`, the body inlined): its arguments and the places it is
+    /// written, which the check of optional values follows back to the call.
+    pub calls: HashMap<u32, CallSites>,
     /// What a result shows: every outcome, then every reported definition.
     pub results: Vec<ResultItem>,
     /// The nodes an eager evaluation computes, in order: those the results depend
@@ -172,6 +172,15 @@ pub struct Compiled {
     /// The schedule as steps for the eager evaluation.
     pub plan: crate::eval::plan::Plan,
     pub warnings: Vec<Diagnostic>,
+}
+
+/// A call of a definition used as a function. Calls with the same arguments
+/// are one node, written in one place or several.
+#[derive(Debug, Clone, Default)]
+pub struct CallSites {
+    pub arguments: Vec<u32>,
+    /// Each place the call is written, in the order lowering met them.
+    pub spans: Vec<Span>,
 }
 
 impl Compiled {
@@ -205,7 +214,7 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         cycle: None,
         inlining: Vec::new(),
         depth: 0,
-        call_arguments: HashMap::new(),
+        calls: HashMap::new(),
     };
     // Definitions with parameters have no node of their own: each call is inlined.
     let define_nodes: Vec<Option<u32>> = (0..p.defines.len())
@@ -250,7 +259,7 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
             })
         })
         .collect();
-    let (graph, call_arguments) = (l.graph, l.call_arguments);
+    let (graph, calls) = (l.graph, l.calls);
     let mut compiled = Compiled {
         warnings: checked.warnings.clone(),
         program: checked.program,
@@ -258,7 +267,7 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         define_nodes,
         rule_nodes,
         outcome_nodes,
-        call_arguments,
+        calls,
         results,
         schedule: Vec::new(),
         plan: Default::default(),
@@ -300,7 +309,7 @@ struct Lowerer<'c> {
     inlining: Vec<Inline>,
     /// How many aggregate variables are bound where lowering is now.
     depth: u32,
-    call_arguments: HashMap<u32, Vec<u32>>,
+    calls: HashMap<u32, CallSites>,
 }
 
 /// A call being inlined: its parameters stand for the argument nodes, and the
@@ -572,8 +581,10 @@ impl<'c> Lowerer<'c> {
         self.defines[id.index()] = State::Todo;
         self.stack.pop();
         let call = self.add(Op::Define(id, body), def.ty.clone(), span);
-        if let Some(inlined) = inlined {
-            self.call_arguments.entry(call).or_insert(inlined.args);
+        let sites = self.calls.entry(call).or_default();
+        sites.arguments = inlined.map(|i| i.args).unwrap_or_default();
+        if !sites.spans.contains(&span) {
+            sites.spans.push(span);
         }
         call
     }

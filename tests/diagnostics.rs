@@ -636,7 +636,55 @@ report guarded_by_if, equality_needs_a_guard, guarded_by_none
     // none of the optional values.
     let entity = serde_json::json!({"entity_types": [], "size": {"staff": 1, "turnover_eur": 1},
                                     "current": {"staff": 1}});
-    assert_eq!(failing_alone(body, &[entity]), warned_within(&found));
+    assert_eq!(
+        failing_alone(body, &[entity]),
+        warned_within(&messages(&found))
+    );
+}
+
+/// Which tests of a `count` guarantee `largest` over the same elements a value:
+/// those that hold only for one element or more, either way round, negated or
+/// in the branch of an `if` where they hold so.
+#[test]
+fn a_count_of_the_same_elements_tested_to_be_at_least_one_guards_largest() {
+    let conditions = [
+        ("(count o in others) > 0 and", true),
+        ("(count o in others) >= 1 and", true),
+        ("(count o in others) != 0 and", true),
+        ("(count o in others) = 2 and", true),
+        ("(count o in others) > 0.5 and", true),
+        ("(count o in others) >= 0.5 and", true),
+        ("0 < (count o in others) and", true),
+        ("1 <= (count o in others) and", true),
+        ("not ((count o in others) = 0) and", true),
+        ("not ((count o in others) < 1) and", true),
+        ("if (count o in others) = 0 then false else", true),
+        ("(count o in others) >= 0 and", false),
+        ("(count o in others) > -1 and", false),
+        ("(count o in others) != 1 and", false),
+        ("(count o in others) < 1 and", false),
+        ("(count o in others) = 0 and", false),
+        ("0 >= (count o in others) and", false),
+        ("(count o in others where o.staff > 1) > 0 and", false),
+        ("(count o in linked) > 0 and", false),
+    ];
+    let mut body = String::from(
+        "record Size { staff: decimal }\nfact others: list of Size\nfact linked: list of Size\n",
+    );
+    // Each compared with its own number: a reading shared by two definitions
+    // is one node, warned once.
+    for (i, (condition, _)) in conditions.iter().enumerate() {
+        body.push_str(&format!(
+            "define d{i}: bool cite \"art. 3, c. 1\" = {condition} (largest o.staff for o in others) > {i}\nreport d{i}\n"
+        ));
+    }
+    let c = compile(&scope_file(&with_base(&body)), as_of()).unwrap();
+    let found = lexnis::lower::unguarded_reads(&c);
+    let warned = warned_within(&messages(&found));
+    for (i, (condition, guards)) in conditions.iter().enumerate() {
+        let is_warned = warned.contains(&format!("d{i}"));
+        assert_eq!(is_warned, !guards, "`{condition}` guards largest: {guards}");
+    }
 }
 
 /// The names reported by the `report` lines of `body` whose evaluation fails
@@ -667,11 +715,15 @@ fn failing_alone(body: &str, entities: &[serde_json::Value]) -> Vec<String> {
 }
 
 /// The rule, definition or outcome each warning is in (`… (in name): …`).
-fn warned_within(found: &[lexnis::diagnostic::Diagnostic]) -> Vec<String> {
-    (found.iter())
-        .map(|d| d.message.split(" (in ").nth(1).unwrap())
+fn warned_within(messages: &[String]) -> Vec<String> {
+    (messages.iter())
+        .map(|m| m.split(" (in ").nth(1).unwrap())
         .map(|w| w[..w.find(')').unwrap()].to_string())
         .collect()
+}
+
+fn messages(found: &[lexnis::diagnostic::Diagnostic]) -> Vec<String> {
+    found.iter().map(|d| d.message.clone()).collect()
 }
 
 /// A value that may be absent given to a definition or outcome declared
@@ -707,8 +759,12 @@ report leak, kept, smaller, from_none
 
 /// An optional value given to a definition used as a function, which reads it
 /// without a test: the warning is at the call, where the drafter tests the
-/// value, with the reading in the body as a second place. A value the body
-/// reads by itself is warned in the body; a guarded call is not warned.
+/// value, in the item the call is written in, with the reading in the body as
+/// a second place. A value the body reads by itself (or through a definition
+/// without parameters) is warned in the body; an argument computed in the
+/// caller's text is warned where it is read; a guarded call is not warned,
+/// even where the same call is written unguarded elsewhere (the two calls are
+/// one node).
 #[test]
 fn optional_values_passed_to_a_function_are_reported_at_the_call() {
     let body = r#"
@@ -719,34 +775,47 @@ define big(staff: decimal): bool cite "art. 3, c. 1" = staff > 10
 define bigger(staff: decimal): bool cite "art. 3, c. 2" = big(staff * 2)
 define twice(staff: decimal): decimal cite "art. 3, c. 3" = staff * 2
 define grew(staff: decimal): bool cite "art. 3, c. 4" = staff > previous.staff
-define from_previous: bool cite "art. 3, c. 5" = big(previous.staff)
-define through_two: bool cite "art. 3, c. 6" = bigger(previous.staff)
-define doubled: decimal cite "art. 3, c. 7" = twice(previous.staff)
-define from_current: bool cite "art. 3, c. 8" = big(current.staff) and grew(current.staff)
-define guarded_call: bool cite "art. 3, c. 9" = previous is given and big(previous.staff)
-report from_previous, through_two, doubled, from_current, guarded_call
+define helper: bool cite "art. 3, c. 5" = previous.staff > 10
+define with_helper(staff: decimal): bool cite "art. 3, c. 6" = staff > 1 and helper
+define had(known: bool): bool cite "art. 3, c. 7" = known or previous.staff > 20
+define guarded_call: bool cite "art. 3, c. 8" = previous is given and big(previous.staff)
+define from_previous: bool cite "art. 3, c. 9" = big(previous.staff)
+define through_two: bool cite "art. 3, c. 10" = bigger(previous.staff)
+define doubled: decimal cite "art. 3, c. 11" = twice(previous.staff)
+define from_current: bool cite "art. 3, c. 12" = big(current.staff) and grew(current.staff)
+define computed_here: bool cite "art. 3, c. 13" = big(previous.staff * 3)
+define helped: bool cite "art. 3, c. 14" = with_helper(current.staff)
+define told: bool cite "art. 3, c. 15" = had(previous is given)
+report guarded_call, from_previous, through_two, doubled, from_current, computed_here, helped, told
 "#;
     let found = unguarded_reads_of(
         "optional_values_passed_to_a_function_are_reported_at_the_call",
         body,
     );
     let c = compile(&scope_file(&with_base(body)), as_of()).unwrap();
-    let at: Vec<String> = (found.iter())
+    let at: Vec<(String, String)> = (found.iter())
         .map(|d| {
-            c.program
-                .sources
-                .snippet_on_one_line(d.primary_span().unwrap())
+            let span = d.primary_span().unwrap();
+            (
+                c.program.sources.snippet_on_one_line(span),
+                d.message.clone(),
+            )
         })
+        .map(|(text, message)| (text, warned_within(&[message])[0].clone()))
         .collect();
-    assert_eq!(
-        at,
-        [
-            "big(previous.staff)",
-            "bigger(previous.staff)",
-            "twice(previous.staff)",
-            "staff > previous.staff",
-        ]
-    );
+    let want = [
+        ("big(previous.staff)", "from_previous"),
+        ("bigger(previous.staff)", "through_two"),
+        ("twice(previous.staff)", "doubled"),
+        ("staff > previous.staff", "grew"),
+        ("previous.staff * 3", "computed_here"),
+        ("previous.staff", "helper"),
+        ("previous.staff > 20", "had"),
+    ];
+    let want: Vec<(String, String)> = (want.iter())
+        .map(|(text, within)| (text.to_string(), within.to_string()))
+        .collect();
+    assert_eq!(at, want);
 }
 
 /// `largest` and `smallest` have no value over no elements: `check` warns where
@@ -779,7 +848,7 @@ report unguarded, declared, other_where, counted, counted_from_one, not_none, te
         body,
     );
     assert_eq!(
-        warned_within(&found),
+        warned_within(&messages(&found)),
         ["unguarded", "declared", "other_where"]
     );
     // The definitions warned are those that fail on an entity with no other

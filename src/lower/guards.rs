@@ -6,6 +6,8 @@
 //! conditions read so far guarantee to be given.
 
 mod absence;
+mod calls;
+mod non_empty;
 
 use super::{Compiled, Op};
 use crate::ast::AggKind;
@@ -14,6 +16,8 @@ use crate::diagnostic::Diagnostic;
 use crate::program::Type;
 use crate::value::Value;
 use absence::Absence;
+use calls::{Call, Site};
+use non_empty::Elements;
 use std::collections::{HashMap, HashSet};
 
 /// Past this many (node, guards) pairs read, the analysis stops: a generated
@@ -60,13 +64,13 @@ impl Guards {
 
 struct Reader<'c> {
     c: &'c Compiled,
-    /// (node, guards, innermost call) already read: a node of a function's
-    /// body is shared by every call that gives it the same arguments, and is
-    /// read again at each, where the warning would be another.
-    seen: HashSet<(u32, Guards, Option<u32>)>,
+    /// (node, guards, innermost call) already read: a function's body is read
+    /// again at each place a call of it is written, where a warning would be
+    /// another (calls with the same arguments share their nodes).
+    seen: HashSet<(u32, Guards, Option<Site>)>,
     absences: HashMap<(u32, Guards), Option<Absence>>,
     /// (reader, operand, call warned at) already reported.
-    reported: HashSet<(u32, u32, Option<u32>)>,
+    reported: HashSet<(u32, u32, Option<Site>)>,
     found: Vec<Diagnostic>,
     /// The calls of definitions used as functions being read, innermost last.
     calls: Vec<Call<'c>>,
@@ -75,24 +79,11 @@ struct Reader<'c> {
     extremes: std::cell::OnceCell<HashMap<Elements, Vec<u32>>>,
 }
 
-/// A definition used as a function, read at one of its calls (lowering
-/// inlines the body at each call, its parameters bound to the arguments).
-#[derive(Clone, Copy)]
-pub(super) struct Call<'c> {
-    /// The call's node: an `Op::Define` with the call's span.
-    pub node: u32,
-    pub callee: &'c str,
-    /// Where the callee's body is written.
-    pub body: crate::source::Span,
-    /// The rule, definition or outcome the call is written in.
-    pub caller: Option<&'c str>,
-}
-
 impl<'c> Reader<'c> {
     /// Reads node `n` where the values in `guards` are known to be given;
     /// `within` is the rule, definition or outcome being read, by name.
     fn read(&mut self, n: u32, guards: &Guards, within: Option<&'c str>) {
-        let call = self.calls.last().map(|call| call.node);
+        let call = self.calls.last().map(Call::site_key);
         if self.seen.len() >= MOST_READ || !self.seen.insert((n, guards.clone(), call)) {
             return;
         }
@@ -102,22 +93,22 @@ impl<'c> Reader<'c> {
             Op::Define(id, body) => {
                 let define = &program.defines[id.index()];
                 let called = !define.params.is_empty();
+                // A definition without parameters is closed: no argument of
+                // the calls around it reaches inside.
+                let around = match called {
+                    true => vec![self.call(n, within)],
+                    false => Vec::new(),
+                };
+                let around = std::mem::replace(&mut self.calls, around);
                 if called {
-                    self.calls.push(Call {
-                        node: n,
-                        callee: &define.name,
-                        body: define.body.span,
-                        caller: within,
-                    });
+                    self.calls.splice(0..0, around.iter().copied());
                 }
                 let within = Some(define.name.as_str());
                 match define.ty {
                     Type::Optional(_) => self.read(*body, guards, within),
                     _ => self.fill(n, *body, guards, within),
                 }
-                if called {
-                    self.calls.pop();
-                }
+                self.calls = around;
             }
             Op::And(items) => self.read_in_turn(n, items, guards, within, true),
             Op::Or(items) => self.read_in_turn(n, items, guards, within, false),
@@ -238,11 +229,8 @@ impl<'c> Reader<'c> {
         declared: Option<u32>,
     ) {
         if let Some(why) = self.absence(n, guards) {
-            let call = self.call_bringing(why.source());
-            if self
-                .reported
-                .insert((reader, n, call.map(|call| call.node)))
-            {
+            let call = self.call_bringing(n);
+            if (self.reported).insert((reader, n, call.as_ref().map(Call::site_key))) {
                 let reading = absence::Reading {
                     reader,
                     n,
@@ -254,26 +242,6 @@ impl<'c> Reader<'c> {
                 self.found.push(absence::warning(self.c, &reading, why));
             }
         }
-    }
-
-    /// The function, of those being read, whose body holds the text of node
-    /// `n`: a node of a body is shared by every body that writes it alike.
-    fn written_in(&self, n: u32) -> Option<&'c str> {
-        let at = self.c.node(n).span;
-        let call = self.calls.iter().rev().find(|call| call.body.encloses(at));
-        call.map(|call| call.callee)
-    }
-
-    /// The call through which the value of node `source` came into the
-    /// function being read, if it came in through an argument: of the calls
-    /// whose arguments read `source`, from the innermost out, the last, which
-    /// is written where the value comes from.
-    fn call_bringing(&self, source: u32) -> Option<Call<'c>> {
-        let passes = |call: &&Call<'c>| {
-            let arguments = self.c.call_arguments.get(&call.node);
-            (arguments.into_iter().flatten()).any(|&a| reads(self.c, a, source))
-        };
-        self.calls.iter().rev().take_while(passes).last().copied()
     }
 
     /// `guards`, with what node `n` having the truth value `holds` guarantees.
@@ -324,100 +292,12 @@ impl<'c> Reader<'c> {
         }
     }
 
-    /// `count … > 0` (`>= 1`, `!= 0`, `not (count … = 0)`, either way round)
-    /// with the truth value `holds`: the `largest` and `smallest` over the
-    /// same elements (same collection, same `where`) that then have a value.
-    fn made_non_empty(&self, op: CmpOp, a: u32, b: u32, holds: bool) -> Vec<u32> {
-        let c = self.c;
-        let number = |n: u32| match &c.node(n).op {
-            Op::Const(Value::Num(k)) => Some(*k),
-            _ => None,
-        };
-        let (count, op, k) = match (number(a), number(b)) {
-            (None, Some(k)) => (a, op, k),
-            (Some(k), None) => (b, mirrored(op), k),
-            _ => return Vec::new(),
-        };
-        let op = if holds { op } else { negated(op) };
-        let at_least_one = match op {
-            CmpOp::Gt => k >= 0.into(),
-            CmpOp::Ge | CmpOp::Eq => k >= 1.into(),
-            CmpOp::Ne => k.is_zero(),
-            CmpOp::Lt | CmpOp::Le => false,
-        };
-        let Op::Aggregate {
-            kind: AggKind::Count,
-            depth,
-            collection,
-            filter,
-            ..
-        } = &c.node(count).op
-        else {
-            return Vec::new();
-        };
-        match at_least_one {
-            true => (self.extremes.get_or_init(|| extremes_by_elements(c)))
-                .get(&(*depth, *collection, *filter))
-                .cloned()
-                .unwrap_or_default(),
-            false => Vec::new(),
-        }
-    }
-
     /// Node `n` is given, and so is the record or table key it is read from.
     fn push_given(&self, n: u32, given: &mut Vec<u32>) {
         given.push(n);
         if let Op::Field(base, _) | Op::Column(base, ..) = self.c.node(n).op {
             self.push_given(base, given);
         }
-    }
-}
-
-/// The elements an aggregate reads: its variable's depth, its collection and
-/// its `where`.
-type Elements = (u32, u32, Option<u32>);
-
-/// The `largest` and `smallest` nodes, by the elements they read.
-fn extremes_by_elements(c: &Compiled) -> HashMap<Elements, Vec<u32>> {
-    let mut found: HashMap<Elements, Vec<u32>> = HashMap::new();
-    for n in 0..c.node_count() as u32 {
-        if let Op::Aggregate {
-            kind: AggKind::Largest | AggKind::Smallest,
-            depth,
-            collection,
-            filter,
-            ..
-        } = &c.node(n).op
-        {
-            found
-                .entry((*depth, *collection, *filter))
-                .or_default()
-                .push(n);
-        }
-    }
-    found
-}
-
-/// The comparison with its sides swapped: `k < x` is `x > k`.
-fn mirrored(op: CmpOp) -> CmpOp {
-    match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::Le => CmpOp::Ge,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::Ge => CmpOp::Le,
-        same => same,
-    }
-}
-
-/// The comparison that holds where `op` does not (between two values).
-fn negated(op: CmpOp) -> CmpOp {
-    match op {
-        CmpOp::Eq => CmpOp::Ne,
-        CmpOp::Ne => CmpOp::Eq,
-        CmpOp::Lt => CmpOp::Ge,
-        CmpOp::Le => CmpOp::Gt,
-        CmpOp::Gt => CmpOp::Le,
-        CmpOp::Ge => CmpOp::Lt,
     }
 }
 
@@ -434,21 +314,6 @@ fn none_side(c: &Compiled, a: u32, b: u32) -> Option<u32> {
 /// The operands an operation needs values of: it fails on an absent one.
 /// `is given`, a comparison with `none`, fields and the branches of `if` pass
 /// an absent value on.
-/// Whether node `n` is node `source` or reads it, through any operands.
-fn reads(c: &Compiled, n: u32, source: u32) -> bool {
-    let mut seen = HashSet::new();
-    let mut next = vec![n];
-    while let Some(m) = next.pop() {
-        if m == source {
-            return true;
-        }
-        if seen.insert(m) {
-            next.extend(c.node(m).op.operands());
-        }
-    }
-    false
-}
-
 fn needs_values(c: &Compiled, op: &Op) -> Vec<u32> {
     match op {
         Op::Not(a) | Op::Neg(a) => vec![*a],

@@ -20,18 +20,6 @@ pub(super) enum Absence {
     NoElements(u32),
 }
 
-impl Absence {
-    /// The node the absence comes from.
-    pub(super) fn source(self) -> u32 {
-        match self {
-            Absence::LeftOut(m)
-            | Absence::NoRuleApplies(m)
-            | Absence::NoneWritten(m)
-            | Absence::NoElements(m) => m,
-        }
-    }
-}
-
 /// A value that may be absent, where it is read.
 pub(super) struct Reading<'a> {
     /// The node that reads it (with `declared`, the definition or outcome
@@ -39,13 +27,15 @@ pub(super) struct Reading<'a> {
     pub reader: u32,
     /// The value read.
     pub n: u32,
-    /// The rule, definition or outcome being read.
+    /// The rule, definition or outcome being read (the innermost function,
+    /// inside a call).
     pub within: Option<&'a str>,
     pub declared: Option<u32>,
-    /// The call it came in through, if it is read in a function's body and
-    /// comes from outside it: the warning is then at the call.
+    /// The call the value came in through, as an argument: the warning is
+    /// then at the call, in the item the call is written in.
     pub call: Option<Call<'a>>,
-    /// The function being read whose body has the reader's text, if any.
+    /// The function whose body has the reader's text, if it is in one of
+    /// those being read (a node shared by two bodies has the first one's).
     pub written_in: Option<&'a str>,
 }
 
@@ -157,18 +147,24 @@ pub(super) fn warning(c: &Compiled, reading: &Reading<'_>, why: Absence) -> Diag
     let (read, at) = (c.node(reading.n).span, c.node(reading.reader).span);
     let label = format!("reads `{shown}` without a test that it is given");
     match reading.call {
-        // The drafter's fix is at the call: the body is right for values given.
-        Some(call) => {
-            let warning = warning.label(c.node(call.node).span, format!("the call {label}"));
+        // The drafter's fix is at the call: the body is right for values
+        // given. (An argument computed in the caller's text, as in
+        // `f(x * 2)`, is read where it is written.)
+        Some(call) if !call.site.encloses(at) => {
+            let passes = format!(
+                "passes `{shown}` to `{}` without a test that it is given",
+                call.callee
+            );
+            let warning = warning.label(call.site, passes);
             match reading.written_in {
-                Some(function) => warning.label(at, format!("read here, in `{function}`")),
+                Some(function) => warning.label(at, format!("`{function}` reads it here")),
                 None => warning,
             }
         }
         // Nodes are shared: the value read may have been written first
         // elsewhere, and then the place is the operation that reads it.
-        None if at.encloses(read) => warning.label(read, "read without a test that it is given"),
-        None => warning.label(at, label),
+        _ if at.encloses(read) => warning.label(read, "read without a test that it is given"),
+        _ => warning.label(at, label),
     }
     .help(help)
 }
