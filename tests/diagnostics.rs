@@ -687,6 +687,36 @@ fn a_count_of_the_same_elements_tested_to_be_at_least_one_guards_largest() {
     }
 }
 
+/// A rule file that would take the optional-value check too long is checked in
+/// part, and a warning says so (here, a definition of 200 comparisons read under
+/// 400 different guards).
+#[test]
+fn the_optional_value_check_says_when_it_stops() {
+    let mut body = String::new();
+    for i in 0..200 {
+        body.push_str(&format!("fact x{i}: decimal\n"));
+    }
+    let all: Vec<String> = (0..200).map(|i| format!("x{i} > 1")).collect();
+    body.push_str(&format!(
+        "define long: bool cite \"art. 3, c. 1\" = {}\n",
+        all.join(" and ")
+    ));
+    for i in 0..400 {
+        body.push_str(&format!(
+            "fact f{i}: optional decimal\nrule scope.r{i} cite \"art. 3, c. 2\" when f{i} is given and long then in_scope\n"
+        ));
+    }
+    let c = compile(&scope_file(&with_base(&body)), as_of()).unwrap();
+    let found = lexnis::lower::unguarded_reads(&c);
+    let last = found.last().expect("a warning that the check stopped");
+    assert_eq!(last.code, "lexnis::lower::unguarded_stopped");
+    assert!(
+        last.message.contains("stopped after 200000 readings"),
+        "{}",
+        last.message
+    );
+}
+
 /// The names reported by the `report` lines of `body` whose evaluation fails
 /// on one of `entities` at least, each definition evaluated alone.
 fn failing_alone(body: &str, entities: &[serde_json::Value]) -> Vec<String> {

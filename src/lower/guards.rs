@@ -21,7 +21,8 @@ use non_empty::Elements;
 use std::collections::{HashMap, HashSet};
 
 /// Past this many (node, guards) pairs read, the analysis stops: a generated
-/// rule file must not make `check` slow, and what was found is reported.
+/// rule file must not make `check` slow. What was found is reported, and a
+/// warning says that the reading stopped.
 const MOST_READ: usize = 200_000;
 
 /// A warning for each optional value read, by a rule or definition the results
@@ -40,6 +41,16 @@ pub fn unguarded_reads(c: &Compiled) -> Vec<Diagnostic> {
     };
     for result in &c.results {
         reader.read(result.node, &Guards::default(), None);
+    }
+    if reader.seen.len() >= MOST_READ {
+        let stopped = format!(
+            "the check of optional values stopped after {MOST_READ} readings of the rules: \
+             values read later in the rules were not checked"
+        );
+        let help = "split long chains of conditions into named definitions, or check the \
+                    rule files in parts";
+        (reader.found)
+            .push(Diagnostic::warning("lexnis::lower::unguarded_stopped", stopped).help(help));
     }
     reader.found
 }
