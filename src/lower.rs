@@ -581,8 +581,12 @@ impl<'c> Lowerer<'c> {
         self.defines[id.index()] = State::Todo;
         self.stack.pop();
         let call = self.add(Op::Define(id, body), def.ty.clone(), span);
-        let sites = self.calls.entry(call).or_default();
-        sites.arguments = inlined.map(|i| i.args).unwrap_or_default();
+        // Calls with other arguments are one node only where the body does
+        // not read them: the first call's stand for all.
+        let sites = self.calls.entry(call).or_insert_with(|| CallSites {
+            arguments: inlined.map(|i| i.args).unwrap_or_default(),
+            spans: Vec::new(),
+        });
         if !sites.spans.contains(&span) {
             sites.spans.push(span);
         }

@@ -16,7 +16,7 @@ use crate::diagnostic::Diagnostic;
 use crate::program::Type;
 use crate::value::Value;
 use absence::Absence;
-use calls::{Call, Site};
+use calls::{Call, Item, Within};
 use non_empty::Elements;
 use std::collections::{HashMap, HashSet};
 
@@ -49,8 +49,9 @@ pub fn unguarded_reads(c: &Compiled) -> Vec<Diagnostic> {
         );
         let help = "split long chains of conditions into named definitions, or check the \
                     rule files in parts";
-        (reader.found)
-            .push(Diagnostic::warning("lexnis::lower::unguarded_stopped", stopped).help(help));
+        // First: a list of many warnings is drawn only in part.
+        let warning = Diagnostic::warning("lexnis::lower::unguarded_stopped", stopped);
+        reader.found.insert(0, warning.help(help));
     }
     reader.found
 }
@@ -75,16 +76,17 @@ impl Guards {
 
 struct Reader<'c> {
     c: &'c Compiled,
-    /// (node, guards, innermost call) already read: a function's body is read
-    /// again at each place a call of it is written, where a warning would be
-    /// another (calls with the same arguments share their nodes).
-    seen: HashSet<(u32, Guards, Option<Site>)>,
+    /// (node, guards, calls around it) already read: a function's body is
+    /// read again at each place a call of it is written, inside each call
+    /// around that (calls with the same arguments share their nodes), where a
+    /// warning would be another.
+    seen: HashSet<(u32, Guards, u64)>,
     absences: HashMap<(u32, Guards), Option<Absence>>,
     /// (reader, operand, call warned at) already reported.
-    reported: HashSet<(u32, u32, Option<Site>)>,
+    reported: HashSet<(u32, u32, Option<u64>)>,
     found: Vec<Diagnostic>,
     /// The calls of definitions used as functions being read, innermost last.
-    calls: Vec<Call<'c>>,
+    calls: Vec<Call>,
     /// The `largest` and `smallest` nodes by the elements they read, found
     /// the first time a `count` is compared.
     extremes: std::cell::OnceCell<HashMap<Elements, Vec<u32>>>,
@@ -92,10 +94,12 @@ struct Reader<'c> {
 
 impl<'c> Reader<'c> {
     /// Reads node `n` where the values in `guards` are known to be given;
-    /// `within` is the rule, definition or outcome being read, by name.
-    fn read(&mut self, n: u32, guards: &Guards, within: Option<&'c str>) {
-        let call = self.calls.last().map(Call::site_key);
-        if self.seen.len() >= MOST_READ || !self.seen.insert((n, guards.clone(), call)) {
+    /// `within` is the rule, definition or outcome being read.
+    fn read(&mut self, n: u32, guards: &Guards, within: Within) {
+        // A call is read at each place it is written, inside each call around it.
+        let call = self.call(n, within);
+        let context = call.map_or(self.context(), |call| call.context);
+        if self.seen.len() >= MOST_READ || !self.seen.insert((n, guards.clone(), context)) {
             return;
         }
         let c = self.c;
@@ -103,23 +107,24 @@ impl<'c> Reader<'c> {
         match &c.node(n).op {
             Op::Define(id, body) => {
                 let define = &program.defines[id.index()];
-                let called = !define.params.is_empty();
                 // A definition without parameters is closed: no argument of
                 // the calls around it reaches inside.
-                let around = match called {
-                    true => vec![self.call(n, within)],
-                    false => Vec::new(),
+                let around = match call {
+                    Some(call) => {
+                        self.calls.push(call);
+                        None
+                    }
+                    None => Some(std::mem::take(&mut self.calls)),
                 };
-                let around = std::mem::replace(&mut self.calls, around);
-                if called {
-                    self.calls.splice(0..0, around.iter().copied());
-                }
-                let within = Some(define.name.as_str());
+                let within = Some(Item::Define(*id));
                 match define.ty {
                     Type::Optional(_) => self.read(*body, guards, within),
                     _ => self.fill(n, *body, guards, within),
                 }
-                self.calls = around;
+                match around {
+                    Some(around) => self.calls = around,
+                    None => drop(self.calls.pop()),
+                }
             }
             Op::And(items) => self.read_in_turn(n, items, guards, within, true),
             Op::Or(items) => self.read_in_turn(n, items, guards, within, false),
@@ -133,7 +138,7 @@ impl<'c> Reader<'c> {
                 condition,
                 overriders,
             } => {
-                let name = Some(program.rules[rule.index()].name.as_str());
+                let name = Some(Item::Rule(*rule));
                 self.need(n, *condition, guards, name);
                 let after = self.guarded(guards, *condition, true);
                 for o in overriders {
@@ -150,10 +155,8 @@ impl<'c> Reader<'c> {
                 let optional = *collect || matches!(def.ty, Type::Optional(_));
                 for (applies, value) in rules {
                     let rule = match c.node(*applies).op {
-                        Op::RuleApplies { rule, .. } => {
-                            Some(program.rules[rule.index()].name.as_str())
-                        }
-                        _ => Some(def.name.as_str()),
+                        Op::RuleApplies { rule, .. } => Some(Item::Rule(rule)),
+                        _ => Some(Item::Outcome(*outcome)),
                     };
                     self.need(n, *applies, guards, rule);
                     let after = self.guarded(guards, *applies, true);
@@ -163,7 +166,7 @@ impl<'c> Reader<'c> {
                     }
                 }
                 if let Some(d) = default {
-                    self.read(*d, guards, Some(def.name.as_str()));
+                    self.read(*d, guards, Some(Item::Outcome(*outcome)));
                 }
             }
             Op::Aggregate {
@@ -207,7 +210,7 @@ impl<'c> Reader<'c> {
         reader: u32,
         items: &[u32],
         guards: &Guards,
-        within: Option<&'c str>,
+        within: Within,
         when_true: bool,
     ) {
         let mut guards = guards.clone();
@@ -219,14 +222,14 @@ impl<'c> Reader<'c> {
 
     /// Reads node `n` where `reader` needs its value: a warning if it may be
     /// absent.
-    fn need(&mut self, reader: u32, n: u32, guards: &Guards, within: Option<&'c str>) {
+    fn need(&mut self, reader: u32, n: u32, guards: &Guards, within: Within) {
         self.report(reader, n, guards, within, None);
         self.read(n, guards, within);
     }
 
     /// Reads node `n`, the value of a definition or outcome `declared` with a
     /// type that is not optional: a warning if it may be absent.
-    fn fill(&mut self, declared: u32, n: u32, guards: &Guards, within: Option<&'c str>) {
+    fn fill(&mut self, declared: u32, n: u32, guards: &Guards, within: Within) {
         self.report(declared, n, guards, within, Some(declared));
         self.read(n, guards, within);
     }
@@ -236,12 +239,12 @@ impl<'c> Reader<'c> {
         reader: u32,
         n: u32,
         guards: &Guards,
-        within: Option<&str>,
+        within: Within,
         declared: Option<u32>,
     ) {
         if let Some(why) = self.absence(n, guards) {
-            let call = self.call_bringing(n);
-            if (self.reported).insert((reader, n, call.as_ref().map(Call::site_key))) {
+            let call = self.call_bringing(n, why.source());
+            if (self.reported).insert((reader, n, call.map(|(call, _)| call.context))) {
                 let reading = absence::Reading {
                     reader,
                     n,

@@ -1,7 +1,7 @@
 //! Whether a node may be left without a value where it is read, and why; and
 //! the warning that says so.
 
-use super::{Call, Guards, Reader};
+use super::{Call, Guards, Reader, Within};
 use crate::ast::AggKind;
 use crate::diagnostic::Diagnostic;
 use crate::lower::{Compiled, Op};
@@ -29,14 +29,26 @@ pub(super) struct Reading<'a> {
     pub n: u32,
     /// The rule, definition or outcome being read (the innermost function,
     /// inside a call).
-    pub within: Option<&'a str>,
+    pub within: Within,
     pub declared: Option<u32>,
-    /// The call the value came in through, as an argument: the warning is
-    /// then at the call, in the item the call is written in.
-    pub call: Option<Call<'a>>,
+    /// The call the value came in through, and the argument that carried it:
+    /// the warning is then at the call, in the item the call is written in.
+    pub call: Option<(Call, u32)>,
     /// The function whose body has the reader's text, if it is in one of
     /// those being read (a node shared by two bodies has the first one's).
     pub written_in: Option<&'a str>,
+}
+
+impl Absence {
+    /// The node the absence comes from.
+    pub(super) fn source(self) -> u32 {
+        match self {
+            Absence::LeftOut(m)
+            | Absence::NoRuleApplies(m)
+            | Absence::NoneWritten(m)
+            | Absence::NoElements(m) => m,
+        }
+    }
 }
 
 impl Reader<'_> {
@@ -125,9 +137,15 @@ fn text(c: &Compiled, n: u32) -> String {
 
 /// The warning for a value that may be absent where it is read.
 pub(super) fn warning(c: &Compiled, reading: &Reading<'_>, why: Absence) -> Diagnostic {
-    let shown = text(c, reading.n);
-    let within = reading.call.map_or(reading.within, |call| call.caller);
-    let place = within.map_or(String::new(), |w| format!(" (in {w})"));
+    let (read, at) = (c.node(reading.n).span, c.node(reading.reader).span);
+    // The drafter's fix is at the call, the body being right for values
+    // given; but an argument computed in the caller's text (`f(x * 2)`) is
+    // read where it is written. At a call, what the caller passes is what the
+    // drafter sees there.
+    let at_call = reading.call.filter(|(call, _)| !call.site.encloses(at));
+    let shown = text(c, at_call.map_or(reading.n, |(_, argument)| argument));
+    let within = reading.call.map_or(reading.within, |(call, _)| call.caller);
+    let place = within.map_or(String::new(), |w| format!(" (in {})", w.name(c)));
     let (cause, help) = explain(c, why, &shown);
     let (message, help) = match reading.declared.and_then(|d| declared_type(c, d)) {
         Some((what, ty)) => (
@@ -144,16 +162,12 @@ pub(super) fn warning(c: &Compiled, reading: &Reading<'_>, why: Absence) -> Diag
         ),
     };
     let warning = Diagnostic::warning("lexnis::lower::unguarded_optional", message);
-    let (read, at) = (c.node(reading.n).span, c.node(reading.reader).span);
     let label = format!("reads `{shown}` without a test that it is given");
-    match reading.call {
-        // The drafter's fix is at the call: the body is right for values
-        // given. (An argument computed in the caller's text, as in
-        // `f(x * 2)`, is read where it is written.)
-        Some(call) if !call.site.encloses(at) => {
+    match at_call {
+        Some((call, _)) => {
             let passes = format!(
                 "passes `{shown}` to `{}` without a test that it is given",
-                call.callee
+                call.callee(c)
             );
             let warning = warning.label(call.site, passes);
             match reading.written_in {
