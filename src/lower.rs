@@ -174,13 +174,14 @@ pub struct Compiled {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// A call of a definition used as a function. Calls with the same arguments
-/// are one node, written in one place or several.
+/// The calls of a definition used as a function that lowering made one node:
+/// those with the same arguments, or with other arguments its body does not
+/// read. Each place is kept with its own arguments.
 #[derive(Debug, Clone, Default)]
 pub struct CallSites {
-    pub arguments: Vec<u32>,
-    /// Each place the call is written, in the order lowering met them.
-    pub spans: Vec<Span>,
+    /// Each place a call is written, in the order lowering met them, with the
+    /// nodes of the arguments written there.
+    pub places: Vec<(Span, Vec<u32>)>,
 }
 
 impl Compiled {
@@ -581,14 +582,9 @@ impl<'c> Lowerer<'c> {
         self.defines[id.index()] = State::Todo;
         self.stack.pop();
         let call = self.add(Op::Define(id, body), def.ty.clone(), span);
-        // Calls with other arguments are one node only where the body does
-        // not read them: the first call's stand for all.
-        let sites = self.calls.entry(call).or_insert_with(|| CallSites {
-            arguments: inlined.map(|i| i.args).unwrap_or_default(),
-            spans: Vec::new(),
-        });
-        if !sites.spans.contains(&span) {
-            sites.spans.push(span);
+        let places = &mut self.calls.entry(call).or_default().places;
+        if !places.iter().any(|(at, _)| *at == span) {
+            places.push((span, inlined.map(|i| i.args).unwrap_or_default()));
         }
         call
     }

@@ -14,6 +14,7 @@ use crate::ast::AggKind;
 use crate::check::CmpOp;
 use crate::diagnostic::Diagnostic;
 use crate::program::Type;
+use crate::source::Span;
 use crate::value::Value;
 use absence::Absence;
 use calls::{Call, Item, Within};
@@ -56,6 +57,9 @@ pub fn unguarded_reads(c: &Compiled) -> Vec<Diagnostic> {
     reader.found
 }
 
+/// A call warned at: its node, its place and the item it is written in.
+type WarnedAt = (u32, Span, Within);
+
 /// The nodes known to hold a value where a node is read, sorted.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
 struct Guards(Vec<u32>);
@@ -82,8 +86,9 @@ struct Reader<'c> {
     /// warning would be another.
     seen: HashSet<(u32, Guards, u64)>,
     absences: HashMap<(u32, Guards), Option<Absence>>,
-    /// (reader, operand, call warned at) already reported.
-    reported: HashSet<(u32, u32, Option<u64>)>,
+    /// (reader, operand, call warned at: its node, place and item) already
+    /// reported.
+    reported: HashSet<(u32, u32, Option<WarnedAt>)>,
     found: Vec<Diagnostic>,
     /// The calls of definitions used as functions being read, innermost last.
     calls: Vec<Call>,
@@ -244,7 +249,9 @@ impl<'c> Reader<'c> {
     ) {
         if let Some(why) = self.absence(n, guards) {
             let call = self.call_bringing(n, why.source());
-            if (self.reported).insert((reader, n, call.map(|(call, _)| call.context))) {
+            // Once per place and item warned at, whatever the calls around.
+            let at = call.map(|b| (b.call.node, b.call.site, b.call.caller));
+            if self.reported.insert((reader, n, at)) {
                 let reading = absence::Reading {
                     reader,
                     n,

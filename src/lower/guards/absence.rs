@@ -1,11 +1,12 @@
 //! Whether a node may be left without a value where it is read, and why; and
 //! the warning that says so.
 
-use super::{Call, Guards, Reader, Within};
+use super::calls::Bringing;
+use super::{Guards, Reader, Within};
 use crate::ast::AggKind;
 use crate::diagnostic::Diagnostic;
 use crate::lower::{Compiled, Op};
-use crate::program::Type;
+use crate::program::{DefineDef, Type};
 
 /// Why a node may have no value.
 #[derive(Clone, Copy)]
@@ -31,12 +32,12 @@ pub(super) struct Reading<'a> {
     /// inside a call).
     pub within: Within,
     pub declared: Option<u32>,
-    /// The call the value came in through, and the argument that carried it:
-    /// the warning is then at the call, in the item the call is written in.
-    pub call: Option<(Call, u32)>,
+    /// The call the value came in through, as an argument: the warning is
+    /// then at the call, in the item the call is written in.
+    pub call: Option<Bringing>,
     /// The function whose body has the reader's text, if it is in one of
     /// those being read (a node shared by two bodies has the first one's).
-    pub written_in: Option<&'a str>,
+    pub written_in: Option<&'a DefineDef>,
 }
 
 impl Absence {
@@ -142,9 +143,9 @@ pub(super) fn warning(c: &Compiled, reading: &Reading<'_>, why: Absence) -> Diag
     // given; but an argument computed in the caller's text (`f(x * 2)`) is
     // read where it is written. At a call, what the caller passes is what the
     // drafter sees there.
-    let at_call = reading.call.filter(|(call, _)| !call.site.encloses(at));
-    let shown = text(c, at_call.map_or(reading.n, |(_, argument)| argument));
-    let within = reading.call.map_or(reading.within, |(call, _)| call.caller);
+    let at_call = reading.call.filter(|b| !b.call.site.encloses(at));
+    let shown = text(c, at_call.map_or(reading.n, |b| b.argument));
+    let within = reading.call.map_or(reading.within, |b| b.call.caller);
     let place = within.map_or(String::new(), |w| format!(" (in {})", w.name(c)));
     let (cause, help) = explain(c, why, &shown);
     let (message, help) = match reading.declared.and_then(|d| declared_type(c, d)) {
@@ -164,15 +165,16 @@ pub(super) fn warning(c: &Compiled, reading: &Reading<'_>, why: Absence) -> Diag
     let warning = Diagnostic::warning("lexnis::lower::unguarded_optional", message);
     let label = format!("reads `{shown}` without a test that it is given");
     match at_call {
-        Some((call, _)) => {
-            let passes = format!(
-                "passes `{shown}` to `{}` without a test that it is given",
-                call.callee(c)
-            );
-            let warning = warning.label(call.site, passes);
-            match reading.written_in {
-                Some(function) => warning.label(at, format!("`{function}` reads it here")),
-                None => warning,
+        Some(b) => {
+            let callee = b.call.callee(c).map_or("", |d| d.name.as_str());
+            let passes = format!("passes `{shown}` to `{callee}` without a test that it is given");
+            let warning = warning.label(b.call.site, passes);
+            // The reading's own node may be another body's (shared): then the
+            // body of the function that reads it is shown whole.
+            match (reading.written_in, b.reader.callee(c)) {
+                (Some(d), _) => warning.label(at, format!("`{}` reads it here", d.name)),
+                (None, Some(d)) => warning.label(d.body.span, format!("`{}` reads it", d.name)),
+                (None, None) => warning,
             }
         }
         // Nodes are shared: the value read may have been written first

@@ -6,7 +6,7 @@
 
 use super::Reader;
 use crate::lower::{Compiled, Op};
-use crate::program::{DefineId, OutcomeId, RuleId};
+use crate::program::{DefineDef, DefineId, OutcomeId, RuleId};
 use crate::source::Span;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
@@ -64,18 +64,39 @@ pub(super) struct Call {
     /// first in the caller's text (a call written twice in one item is
     /// warned at the first).
     pub site: Span,
-    /// This call and the calls around it, as one number: what tells two
-    /// readings of one body apart.
+    /// Which of the node's places (`CallSites::places`) that is.
+    pub place: usize,
+    /// This call, and the calls around it whose arguments its own read, as
+    /// one number: what tells two readings of one body apart.
     pub context: u64,
 }
 
+/// The call a value that may be absent came in through.
+#[derive(Clone, Copy)]
+pub(super) struct Bringing {
+    /// The outermost call of those that passed it on: where it is warned.
+    pub call: Call,
+    /// That call's argument that carries it.
+    pub argument: u32,
+    /// The innermost: the function whose body reads it.
+    pub reader: Call,
+}
+
 impl Call {
-    /// The name of the definition called.
-    pub(super) fn callee(self, c: &Compiled) -> &str {
+    /// The definition called.
+    pub(super) fn callee(self, c: &Compiled) -> Option<&DefineDef> {
         match c.node(self.node).op {
-            Op::Define(id, _) => &c.program.defines[id.index()].name,
-            _ => "",
+            Op::Define(id, _) => Some(&c.program.defines[id.index()]),
+            _ => None,
         }
+    }
+
+    /// The nodes of the arguments written at this call's place.
+    fn arguments(self, c: &Compiled) -> &[u32] {
+        let places = c.calls.get(&self.node).map_or(&[][..], |s| &s.places);
+        places
+            .get(self.place)
+            .map_or(&[], |(_, arguments)| arguments)
     }
 }
 
@@ -89,19 +110,28 @@ impl<'c> Reader<'c> {
     /// reading `caller`.
     pub(super) fn call(&self, n: u32, caller: Within) -> Option<Call> {
         let c = self.c;
-        let sites = c.calls.get(&n)?;
+        let places = &c.calls.get(&n)?.places;
         let text = caller.map(|item| item.text(c));
-        let site = (sites.spans.iter())
-            .find(|span| text.is_some_and(|t| t.encloses(**span)))
-            .or(sites.spans.first())
-            .copied()
-            .unwrap_or(c.node(n).span);
+        let place = (places.iter())
+            .position(|(span, _)| text.is_some_and(|t| t.encloses(*span)))
+            .unwrap_or(0);
+        let (site, arguments) = places.get(place)?;
+        // The calls around matter only where their arguments reach this one's:
+        // a body met through ever other chains is read again only as often as
+        // a value can come in differently.
+        let around = self.calls.last().copied();
+        let chained = around.is_some_and(|outer| {
+            let reach = |a: &u32| outer.arguments(c).iter().any(|o| reads(c, *a, *o));
+            arguments.iter().any(reach)
+        });
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        (self.context(), n, site).hash(&mut hasher);
+        let outer = if chained { self.context() } else { 0 };
+        (outer, n, *site).hash(&mut hasher);
         Some(Call {
             node: n,
             caller,
-            site,
+            site: *site,
+            place,
             context: hasher.finish(),
         })
     }
@@ -112,31 +142,28 @@ impl<'c> Reader<'c> {
     /// left out): of such calls, from the innermost out, the last, which is
     /// written where the value comes from. `source` is what may leave it
     /// without a value.
-    /// With the call, the argument that carries the value.
-    pub(super) fn call_bringing(&self, n: u32, source: u32) -> Option<(Call, u32)> {
+    pub(super) fn call_bringing(&self, n: u32, source: u32) -> Option<Bringing> {
         let c = self.c;
         let carries = |a: &&u32| reads(c, **a, n) || reads(c, n, **a) && reads(c, **a, source);
-        let passing = |call: &Call| {
-            let sites = c.calls.get(&call.node)?;
-            let argument = sites.arguments.iter().find(carries)?;
-            Some((*call, *argument))
-        };
-        self.calls.iter().rev().map_while(passing).last()
+        let passing = |call: &Call| Some((*call, *call.arguments(c).iter().find(carries)?));
+        let run: Vec<(Call, u32)> = self.calls.iter().rev().map_while(passing).collect();
+        let (reader, _) = *run.first()?;
+        let (call, argument) = *run.last()?;
+        Some(Bringing {
+            call,
+            argument,
+            reader,
+        })
     }
 
     /// The function, of those being read, whose body holds the text of node
     /// `n`: a node of a body is shared by every body that writes it alike.
-    pub(super) fn written_in(&self, n: u32) -> Option<&'c str> {
+    pub(super) fn written_in(&self, n: u32) -> Option<&'c DefineDef> {
         let c = self.c;
         let at = c.node(n).span;
-        let callee = |call: &Call| match c.node(call.node).op {
-            Op::Define(id, _) => Some(&c.program.defines[id.index()]),
-            _ => None,
-        };
         (self.calls.iter().rev())
-            .filter_map(callee)
+            .filter_map(|call| call.callee(c))
             .find(|define| define.body.span.encloses(at))
-            .map(|define| define.name.as_str())
     }
 }
 
