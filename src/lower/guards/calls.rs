@@ -8,7 +8,7 @@ use super::Reader;
 use crate::lower::{Compiled, Op};
 use crate::program::{DefineDef, DefineId, OutcomeId, RuleId};
 use crate::source::Span;
-use std::collections::HashSet;
+use petgraph::graph::NodeIndex;
 use std::hash::{Hash, Hasher};
 
 /// The rule, definition or outcome being read.
@@ -167,17 +167,9 @@ impl<'c> Reader<'c> {
     }
 }
 
-/// Whether node `n` is node `source` or reads it, through any operands.
-pub(super) fn reads(c: &Compiled, n: u32, source: u32) -> bool {
-    let mut seen = HashSet::new();
-    let mut next = vec![n];
-    while let Some(m) = next.pop() {
-        if m == source {
-            return true;
-        }
-        if seen.insert(m) {
-            next.extend(c.node(m).op.operands());
-        }
-    }
-    false
+/// Whether node `n` is node `source` or reads it, through any operands (the
+/// graph's edges run from an operand to the node that reads it).
+fn reads(c: &Compiled, n: u32, source: u32) -> bool {
+    let (from, to) = (NodeIndex::new(source as usize), NodeIndex::new(n as usize));
+    petgraph::algo::has_path_connecting(&c.graph, from, to, None)
 }
