@@ -806,13 +806,16 @@ fn first_divergence(
             presence,
         })
     };
-    let in_new = |n: u32| within.is_none_or(|c| c.new[n as usize]);
-    let in_old = |n: u32| within.is_none_or(|c| c.old[n as usize]);
+    let (old_computed, new_computed) = (
+        Computed::of(old, within.map(|c| &c.old[..])),
+        Computed::of(new, within.map(|c| &c.new[..])),
+    );
+    let in_new = |n: u32| new_computed.inside(n);
     let differs = |n: u32, name: &str| {
-        let (Some(after), Some(&m)) = (new.memo(n), old_names.by_name.get(name)) else {
+        let (Some(after), Some(&m)) = (new_computed.value(n), old_names.by_name.get(name)) else {
             return false;
         };
-        old.memo(m).is_some_and(|before| {
+        old_computed.value(m).is_some_and(|before| {
             !same_value(
                 (&co.program, &co.node(m).ty, before),
                 (&cn.program, &cn.node(n).ty, after),
@@ -822,7 +825,7 @@ fn first_divergence(
     // Whether a named node or outcome that `n`'s value was worked out from
     // differs as well.
     let downstream = |n: u32| {
-        let cone = new.read_for(n);
+        let cone = new.read_for_reached(n);
         (new_names.upstream.iter())
             .any(|(k, name)| *k != n && cone[*k as usize] && differs(*k, name))
     };
@@ -831,43 +834,41 @@ fn first_divergence(
             return found(cn, *n, name.clone(), Presence::Both);
         }
     }
-    if let Some((n, name)) = changed_conclusion(old, new, names, in_new) {
+    if let Some((n, name)) = changed_conclusion((&old_computed, &new_computed), names) {
         return found(cn, n, name, Presence::Both);
     }
     // A rule only one revision has is a cause where it applied; one that did not
     // apply is named only if nothing else is.
     for applied in [true, false] {
-        if let Some((n, name)) = only_in((new, new_names), old_names, applied, in_new) {
+        if let Some((n, name)) = only_in((&new_computed, new_names), old_names, applied) {
             return found(cn, *n, name.clone(), Presence::Added);
         }
-        if let Some((n, name)) = only_in((old, old_names), new_names, applied, in_old) {
+        if let Some((n, name)) = only_in((&old_computed, old_names), new_names, applied) {
             return found(co, *n, name.clone(), Presence::Removed);
         }
     }
     None
 }
 
-/// The first node that `ev`'s revision names and the other does not, that `ev`
-/// computed and that `inside` keeps; with `applied`, only a rule that applied (a
-/// definition that holds is a cause only if no such rule is).
+/// The first node that the `computed` run's revision names and the other does
+/// not, that the run computed within its cone; with `applied`, only a rule that
+/// applied (a definition that holds is a cause only if no such rule is).
 fn only_in<'n>(
-    (ev, mine): (&Evaluator<'_>, &'n Named),
+    (computed, mine): (&Computed<'_, '_>, &'n Named),
     theirs: &Named,
     applied: bool,
-    inside: impl Fn(u32) -> bool,
 ) -> Option<&'n (u32, String)> {
-    let is_rule = |n: u32| matches!(ev.compiled.node(n).op, Op::RuleApplies { .. });
+    let is_rule = |n: u32| matches!(computed.ev.compiled.node(n).op, Op::RuleApplies { .. });
     (mine.nodes.iter()).find(|(n, name)| {
-        inside(*n)
+        computed.inside(*n)
             && !theirs.by_name.contains_key(name)
-            && ev
-                .memo(*n)
+            && (computed.value(*n))
                 .is_some_and(|v| !applied || (is_rule(*n) && *v == Value::Bool(true)))
     })
 }
 
 /// The nodes a result's value was worked out from in each revision's last run
-/// ([`Evaluator::read_for`]).
+/// ([`Evaluator::read_for_reached`]).
 struct Cones {
     old: Vec<bool>,
     new: Vec<bool>,
@@ -876,8 +877,33 @@ struct Cones {
 impl Cones {
     fn of((ev_old, ev_new): (&Evaluator<'_>, &Evaluator<'_>), (old, new): (u32, u32)) -> Cones {
         Cones {
-            old: ev_old.read_for(old),
-            new: ev_new.read_for(new),
+            old: ev_old.read_for_reached(old),
+            new: ev_new.read_for_reached(new),
+        }
+    }
+}
+
+/// What one revision's last run computed, within a result's cone if there is
+/// one: the nodes a cause is looked for among, and their values.
+struct Computed<'a, 'c> {
+    ev: &'a Evaluator<'c>,
+    cone: Option<&'a [bool]>,
+}
+
+impl<'a, 'c> Computed<'a, 'c> {
+    fn of(ev: &'a Evaluator<'c>, cone: Option<&'a [bool]>) -> Self {
+        Computed { ev, cone }
+    }
+
+    fn inside(&self, n: u32) -> bool {
+        self.cone.is_none_or(|c| c[n as usize])
+    }
+
+    /// The node's value, if the run's reading computed it ([`Evaluator::memo`]).
+    fn value(&self, n: u32) -> Option<&'a Value> {
+        match self.cone {
+            Some(cone) => self.ev.memo_within(n, cone),
+            None => self.ev.memo(n),
         }
     }
 }
@@ -925,17 +951,15 @@ impl Comparison {
 
 /// A rule that applied under both revisions but concludes another value under the
 /// new one (`includes mimit` where it said `includes mase`): the rule's own value
-/// is the same, its outcome's is not. The first such rule in the new order that
-/// `inside` keeps.
+/// is the same, its outcome's is not. The first such rule in the new order
+/// within the new run's cone.
 fn changed_conclusion(
-    old: &Evaluator<'_>,
-    new: &Evaluator<'_>,
+    (old, new): (&Computed<'_, '_>, &Computed<'_, '_>),
     (old_names, new_names): &(Named, Named),
-    inside: impl Fn(u32) -> bool,
 ) -> Option<(u32, String)> {
-    let (co, cn) = (old.compiled, new.compiled);
-    let applied = |ev: &Evaluator<'_>, n: u32| ev.memo(n) == Some(&Value::Bool(true));
-    let mut candidates = new_names.nodes.iter().filter(|(n, _)| inside(*n));
+    let (co, cn) = (old.ev.compiled, new.ev.compiled);
+    let applied = |run: &Computed<'_, '_>, n: u32| run.value(n) == Some(&Value::Bool(true));
+    let mut candidates = new_names.nodes.iter().filter(|(n, _)| new.inside(*n));
     candidates.find_map(|(n, name)| {
         let m = *old_names.by_name.get(name)?;
         let (after, before) = (new_names.concludes.get(n)?, old_names.concludes.get(&m)?);

@@ -472,6 +472,49 @@ impl<'c> Evaluator<'c> {
         marks
     }
 
+    /// As [`Self::read_for`], for a `root` the last run's reading reached: a
+    /// result, or a node of such a cone (see [`Self::memo_within`]). After an
+    /// eager run whose reach is exact (`Plan::reach_is_exact`), the walk decides
+    /// on the values in the slots and does not first work out what the whole
+    /// reading reached (for each changed record, that was a sixth of a
+    /// population's diff): every node it follows is one the reading reached,
+    /// whose slot is its `memo`; what it marks besides is what an aggregate
+    /// reads for every element, which under an exact reach is its own nodes,
+    /// constants and facts, none read any further.
+    pub fn read_for_reached(&self, root: u32) -> Vec<bool> {
+        if !self.reach_known_exact() {
+            return self.read_for(root);
+        }
+        let mut marks = Vec::new();
+        let reading = reach::Reading {
+            value: |m| Some(self.slot(m)),
+            every_element: true,
+        };
+        reach::reached_from([root], &reading, self, &mut marks);
+        marks
+    }
+
+    /// [`Self::memo`] of a node, told `cone`, what the reading of a node it
+    /// reached computed ([`Self::read_for_reached`]): the same value, found in
+    /// the node's slot where the node is in the cone and the reach is exact. The
+    /// cone's nodes were reached, but for what an aggregate reads for every
+    /// element (its own nodes, the constants and facts it reads), which `memo`
+    /// is asked about.
+    pub fn memo_within(&self, node: u32, cone: &[bool]) -> Option<&Value> {
+        let n = self.compiled.node(node);
+        let per_element = n.scoped || matches!(n.op, Op::Const(_) | Op::Fact(_));
+        match cone[node as usize] && !per_element && self.reach_known_exact() {
+            true => Some(self.slot(node)),
+            false => self.memo(node),
+        }
+    }
+
+    /// Whether the last run was eager (not lean, not on demand) and its slots
+    /// say exactly what an on-demand run would have computed.
+    fn reach_known_exact(&self) -> bool {
+        self.eager && !self.lean_ran && self.compiled.plan.reach_is_exact
+    }
+
     fn reached_flag(&self, i: usize) -> bool {
         if !self.reached_known.replace(true) {
             reach::reached(self, &mut self.reached.borrow_mut());

@@ -55,6 +55,38 @@ fn a_reused_result_vector_holds_the_results_of_the_last_run() {
     }
 }
 
+/// What the diff asks of a run to name a cause: the reading of each result, and
+/// the values of the nodes it reached, found without the whole reach as with it.
+#[test]
+fn a_results_reading_is_the_same_without_the_whole_reach() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let bundled = PolicySource::bundled();
+    // A bundled revision (native plan) and an amendment (interpreted).
+    let repealed = PolicySource::from_paths(&[
+        root.join("policies/it"),
+        root.join("policies/amendments/c-repeal-safeguard"),
+    ])
+    .unwrap();
+    for source in [bundled, repealed] {
+        let c = compile(&source, Date::parse("2026-06-01").unwrap()).unwrap();
+        assert!(
+            c.plan.reach_is_exact,
+            "the NIS rules read no outer value per element"
+        );
+        let mut ev = Evaluator::new(&c);
+        for doc in population(&c, 17, 1_000) {
+            ev.run(load_facts(&c.program, &doc).unwrap()).unwrap();
+            for r in &c.results {
+                let cone = ev.read_for_reached(r.node);
+                assert_eq!(cone, ev.read_for(r.node), "{} on {doc}", r.key);
+                for n in (0..c.node_count() as u32).filter(|n| cone[*n as usize]) {
+                    assert_eq!(ev.memo_within(n, &cone), ev.memo(n), "node {n} on {doc}");
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn the_amended_rules_agree_on_a_generated_population() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
