@@ -546,26 +546,35 @@ fn evaluate_both(
 /// revision could not evaluate it.
 type BothResults = Result<(Vec<Value>, Vec<Value>), String>;
 
-/// Runs both revisions on one record's facts, which are kept for an
-/// explanation: one copy for the second revision, and the first revision's
-/// back where its run gives them back ([`Evaluator::take_facts`]), a second
-/// copy otherwise.
-fn run_both_keeping(
-    (ev_old, ev_new): (&mut Evaluator<'_>, &mut Evaluator<'_>),
+/// Runs both revisions on one record's facts, each into its revision's
+/// results, and gives the facts back for an explanation. A lean run reads them
+/// in place and gives them back ([`Evaluator::take_facts`]); before a run that
+/// keeps them, they are copied. Where a lean plan gave the record up and kept
+/// them, `reread` reads them again.
+fn run_both_into(
+    (old, new): &mut (Revision<'_>, Revision<'_>),
     facts: Facts,
-) -> (BothResults, Facts) {
-    let for_new = facts.clone();
-    let old = ev_old.run(facts);
-    let kept = ev_old.take_facts().unwrap_or_else(|| for_new.clone());
-    (results_of_both(old, ev_new.run(for_new)), kept)
+    reread: impl Fn() -> Option<Facts>,
+) -> (Result<(), String>, Option<Facts>) {
+    let copy =
+        |ev: &Evaluator<'_>, facts: &Facts| (!ev.reads_facts_in_place()).then(|| facts.clone());
+    let for_new = copy(&old.results, &facts);
+    let old_ran = old.results.run_into(facts, &mut old.values);
+    let Some(facts) = (old.results.take_facts().or(for_new)).or_else(&reread) else {
+        return (Err("the record could not be read again".into()), None);
+    };
+    let kept = copy(&new.results, &facts);
+    let new_ran = new.results.run_into(facts, &mut new.values);
+    let kept = new.results.take_facts().or(kept);
+    (results_of_both(old_ran, new_ran).map(drop), kept)
 }
 
 /// Both revisions' results, or why either has none (the error names the
 /// revision).
-fn results_of_both(
-    old: Result<Vec<Value>, crate::eval::EvalError>,
-    new: Result<Vec<Value>, crate::eval::EvalError>,
-) -> BothResults {
+fn results_of_both<T>(
+    old: Result<T, crate::eval::EvalError>,
+    new: Result<T, crate::eval::EvalError>,
+) -> Result<(T, T), String> {
     match (old, new) {
         (Ok(a), Ok(b)) => Ok((a, b)),
         (a, b) => Err(failed(
@@ -1027,11 +1036,11 @@ pub fn diff_population<R: Into<Record>>(
         if let (true, Ok(Record::Text(text))) = (alike, &record) {
             if let Ok(facts) = crate::facts::load_facts_from_str(&old.program, text) {
                 let id = facts.id.clone();
-                // Kept for a change's explanation: copying is cheaper than reading
-                // again, and a lean run gives its facts back with no copy.
-                let (results, kept) = run_both_keeping(results_only(&mut revisions), facts);
-                let again = |ev: &mut Evaluator<'_>, ran| explain(ev, || Some(kept.clone()), ran);
-                tally.add(&mut revisions, line, id, results, (again, again));
+                let reread = || crate::facts::load_facts_from_str(&old.program, text).ok();
+                let (ran, kept) = run_both_into(&mut revisions, facts, reread);
+                let facts = || kept.clone().or_else(reread);
+                let again = |ev: &mut Evaluator<'_>, ran| explain(ev, facts, ran);
+                tally.add(&mut revisions, line, id, ran, (again, again));
                 continue;
             }
         }
@@ -1049,11 +1058,12 @@ pub fn diff_population<R: Into<Record>>(
         let new_read = (!alike).then(|| adapters.1.read(&doc));
         let new_read = new_read.as_ref().unwrap_or(&old_read);
         let results = evaluate_both(results_only(&mut revisions), &old_read, new_read, alike);
+        let ran = results.map(|(a, b)| (revisions.0.values, revisions.1.values) = (a, b));
         let memos = (
             |ev: &mut Evaluator<'_>, ran| explain_document(ev, &old_read.doc, ran),
             |ev: &mut Evaluator<'_>, ran| explain_document(ev, &new_read.doc, ran),
         );
-        tally.add(&mut revisions, line, id, results, memos);
+        tally.add(&mut revisions, line, id, ran, memos);
     }
     tally.finish()
 }
@@ -1065,6 +1075,9 @@ pub fn diff_population<R: Into<Record>>(
 struct Revision<'c> {
     results: Evaluator<'c>,
     full: Evaluator<'c>,
+    /// The results of the record just run, in a vector reused from one record
+    /// to the next ([`Evaluator::run_into`]).
+    values: Vec<Value>,
 }
 
 impl<'c> Revision<'c> {
@@ -1072,6 +1085,7 @@ impl<'c> Revision<'c> {
         Revision {
             results: Evaluator::new(compiled).results_only(),
             full: Evaluator::new(compiled),
+            values: Vec::new(),
         }
     }
 
@@ -1106,7 +1120,8 @@ struct Tally {
 }
 
 impl Tally {
-    /// One record's results under both revisions, or why it has none; `memos`
+    /// One record's results under both revisions (in their `values`), or why it
+    /// has none; `memos`
     /// ready the old and the new revision's explaining evaluator to name the
     /// cause of a change ([`Revision::explaining`]).
     fn add<'c>(
@@ -1114,21 +1129,19 @@ impl Tally {
         (old_revision, new_revision): &mut (Revision<'c>, Revision<'c>),
         line: u64,
         id: Option<String>,
-        results: BothResults,
+        ran: Result<(), String>,
         memos: (
             impl FnOnce(&mut Evaluator<'c>, bool),
             impl FnOnce(&mut Evaluator<'c>, bool),
         ),
     ) {
-        let (a, b) = match results {
-            Ok(results) => results,
-            Err(reason) => {
-                self.out.errors.push(FailedRecord { line, id, reason });
-                return;
-            }
-        };
+        if let Err(reason) = ran {
+            self.out.errors.push(FailedRecord { line, id, reason });
+            return;
+        }
         let (old, new) = (old_revision.full.compiled, new_revision.full.compiled);
-        let changes = self.comparison.comparer.changes((old, &a), (new, &b));
+        let (a, b) = (&old_revision.values, &new_revision.values);
+        let changes = self.comparison.comparer.changes((old, a), (new, b));
         if changes.is_empty() {
             return;
         }

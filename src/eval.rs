@@ -346,6 +346,13 @@ impl<'c> Evaluator<'c> {
         self
     }
 
+    /// Whether this evaluator's runs read their facts in place, to be given
+    /// back ([`Self::take_facts`]): a results-only evaluator with a lean plan,
+    /// unless the plan gives a record up.
+    pub fn reads_facts_in_place(&self) -> bool {
+        self.results_only && self.lean.is_some()
+    }
+
     /// Whether the last run was decided by a lean plan (see [`Self::results_only`]).
     pub fn ran_lean(&self) -> bool {
         self.lean_ran
