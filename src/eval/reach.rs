@@ -46,16 +46,40 @@ pub(super) fn reached_from<'v, F: Fn(u32) -> Option<&'v Value>>(
     let c = ev.compiled;
     marks.clear();
     marks.resize(c.node_count(), false);
-    for root in roots {
-        marks[root as usize] = true;
-    }
-    // Operands come before their readers, so walking the schedule backwards visits
-    // every reader before the operands it marks. Constants have no operands; the
-    // nodes an aggregate recomputes are walked by the aggregate.
-    for &node in c.schedule.iter().rev() {
-        if marks[node as usize] && (reading.value)(node).is_some() {
-            mark_operands(ev, reading, node, marks);
+    let mut walk = Marks {
+        flags: marks,
+        pending: Vec::new(),
+    };
+    roots.into_iter().for_each(|root| walk.mark(root));
+    // Each node is read once, when it is first marked: what a node marks
+    // depends on the values alone, so the order does not change the marks, and
+    // only the nodes reached are visited (a walk of the whole schedule, readers
+    // first, visited every node for each result a diff explains). The nodes an
+    // aggregate recomputes for each element are walked by the aggregate;
+    // constants read nothing.
+    while let Some(node) = walk.pending.pop() {
+        let walked = !c.node(node).scoped && !matches!(c.node(node).op, Op::Const(_));
+        if walked && (reading.value)(node).is_some() {
+            mark_operands(ev, reading, node, &mut walk);
         }
+    }
+}
+
+/// The nodes marked so far, and those marked whose operands are still to mark.
+struct Marks<'a> {
+    flags: &'a mut Vec<bool>,
+    pending: Vec<u32>,
+}
+
+impl Marks<'_> {
+    fn mark(&mut self, n: u32) {
+        if !std::mem::replace(&mut self.flags[n as usize], true) {
+            self.pending.push(n);
+        }
+    }
+
+    fn has(&self, n: u32) -> bool {
+        self.flags[n as usize]
     }
 }
 
@@ -66,11 +90,11 @@ fn mark_operands<'v, F: Fn(u32) -> Option<&'v Value>>(
     ev: &Evaluator<'_>,
     reading: &Reading<F>,
     n: u32,
-    marks: &mut [bool],
+    marks: &mut Marks<'_>,
 ) {
     let value = &reading.value;
     let is_true = |m: u32| matches!(value(m), Some(Value::Bool(true)));
-    let mut mark = |m: u32| marks[m as usize] = true;
+    let mut mark = |m: u32| marks.mark(m);
     match &ev.compiled.node(n).op {
         Op::And(items) => mark_until(items, |i| !is_true(i), &mut mark),
         Op::Or(items) => mark_until(items, is_true, &mut mark),
@@ -126,11 +150,8 @@ fn mark_operands<'v, F: Fn(u32) -> Option<&'v Value>>(
             if reading.every_element {
                 filter.iter().chain(body.iter()).for_each(|o| mark(*o));
                 for &s in scoped.iter().rev() {
-                    if marks[s as usize] {
-                        ev.compiled
-                            .node(s)
-                            .op
-                            .for_each_operand(|o| marks[o as usize] = true);
+                    if marks.has(s) {
+                        ev.compiled.node(s).op.for_each_operand(|o| marks.mark(o));
                     }
                 }
                 return;
@@ -147,7 +168,7 @@ fn mark_operands<'v, F: Fn(u32) -> Option<&'v Value>>(
                 mark(*b);
             }
             for &s in scoped.iter().rev() {
-                if marks[s as usize] {
+                if marks.has(s) {
                     mark_operands(ev, reading, s, marks);
                 }
             }
