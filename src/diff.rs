@@ -480,10 +480,10 @@ pub struct FailedRecord {
 }
 
 /// Readies `ev` to name the cause of a record's change ([`exact_memo`]): runs
-/// the record (its facts given by `facts`) on it, unless `ran` says that its
-/// last run was the record's and kept its readings.
-fn explain(ev: &mut Evaluator<'_>, facts: impl FnOnce() -> Option<Facts>, ran: bool) {
-    if ran {
+/// the record (its facts given by `facts`) on it, unless `already_run` says
+/// that its last run was the record's and kept its readings.
+fn explain(ev: &mut Evaluator<'_>, facts: impl FnOnce() -> Option<Facts>, already_run: bool) {
+    if already_run {
         return exact_memo(ev, facts);
     }
     if let Some(facts) = facts() {
@@ -495,9 +495,9 @@ fn explain(ev: &mut Evaluator<'_>, facts: impl FnOnce() -> Option<Facts>, ran: b
 }
 
 /// [`explain`] for the facts of a JSON document.
-fn explain_document(ev: &mut Evaluator<'_>, doc: &Json, ran: bool) {
+fn explain_document(ev: &mut Evaluator<'_>, doc: &Json, already_run: bool) {
     let program = &ev.compiled.program;
-    explain(ev, || load_facts(program, doc).ok(), ran);
+    explain(ev, || load_facts(program, doc).ok(), already_run);
 }
 
 /// [`exact_memo`] for the facts of a JSON document.
@@ -558,14 +558,14 @@ fn run_both_into(
 ) -> (Result<(), String>, Option<Facts>) {
     let copy =
         |ev: &Evaluator<'_>, facts: &Facts| (!ev.reads_facts_in_place()).then(|| facts.clone());
-    let for_new = copy(&old.results, &facts);
-    let old_ran = old.results.run_into(facts, &mut old.values);
-    let Some(facts) = (old.results.take_facts().or(for_new)).or_else(&reread) else {
+    let for_new = copy(&old.first, &facts);
+    let old_ran = old.first.run_into(facts, &mut old.values);
+    let Some(facts) = (old.first.take_facts().or(for_new)).or_else(&reread) else {
         return (Err("the record could not be read again".into()), None);
     };
-    let kept = copy(&new.results, &facts);
-    let new_ran = new.results.run_into(facts, &mut new.values);
-    let kept = new.results.take_facts().or(kept);
+    let kept = copy(&new.first, &facts);
+    let new_ran = new.first.run_into(facts, &mut new.values);
+    let kept = new.first.take_facts().or(kept);
     (results_of_both(old_ran, new_ran).map(drop), kept)
 }
 
@@ -1037,10 +1037,10 @@ pub fn diff_population<R: Into<Record>>(
             if let Ok(facts) = crate::facts::load_facts_from_str(&old.program, text) {
                 let id = facts.id.clone();
                 let reread = || crate::facts::load_facts_from_str(&old.program, text).ok();
-                let (ran, kept) = run_both_into(&mut revisions, facts, reread);
+                let (outcome, kept) = run_both_into(&mut revisions, facts, reread);
                 let facts = || kept.clone().or_else(reread);
-                let again = |ev: &mut Evaluator<'_>, ran| explain(ev, facts, ran);
-                tally.add(&mut revisions, line, id, ran, (again, again));
+                let again = |ev: &mut Evaluator<'_>, already_run| explain(ev, facts, already_run);
+                tally.add(&mut revisions, line, id, outcome, (again, again));
                 continue;
             }
         }
@@ -1057,13 +1057,13 @@ pub fn diff_population<R: Into<Record>>(
         // Revisions that read facts alike read the document once.
         let new_read = (!alike).then(|| adapters.1.read(&doc));
         let new_read = new_read.as_ref().unwrap_or(&old_read);
-        let results = evaluate_both(results_only(&mut revisions), &old_read, new_read, alike);
-        let ran = results.map(|(a, b)| (revisions.0.values, revisions.1.values) = (a, b));
+        let results = evaluate_both(first_evaluators(&mut revisions), &old_read, new_read, alike);
+        let outcome = results.map(|(a, b)| (revisions.0.values, revisions.1.values) = (a, b));
         let memos = (
-            |ev: &mut Evaluator<'_>, ran| explain_document(ev, &old_read.doc, ran),
-            |ev: &mut Evaluator<'_>, ran| explain_document(ev, &new_read.doc, ran),
+            |ev: &mut Evaluator<'_>, run| explain_document(ev, &old_read.doc, run),
+            |ev: &mut Evaluator<'_>, run| explain_document(ev, &new_read.doc, run),
         );
-        tally.add(&mut revisions, line, id, ran, memos);
+        tally.add(&mut revisions, line, id, outcome, memos);
     }
     tally.finish()
 }
@@ -1073,7 +1073,10 @@ pub fn diff_population<R: Into<Record>>(
 /// changes outcome is explained by an ordinary one, whose readings name the
 /// cause, unless the results-only run was not lean and kept its readings.
 struct Revision<'c> {
-    results: Evaluator<'c>,
+    /// The results-only evaluator every record runs on first.
+    first: Evaluator<'c>,
+    /// The ordinary evaluator a changed record runs on again where `first`
+    /// ran it lean.
     full: Evaluator<'c>,
     /// The results of the record just run, in a vector reused from one record
     /// to the next ([`Evaluator::run_into`]).
@@ -1083,33 +1086,33 @@ struct Revision<'c> {
 impl<'c> Revision<'c> {
     fn new(compiled: &'c Compiled) -> Self {
         Revision {
-            results: Evaluator::new(compiled).results_only(),
+            first: Evaluator::new(compiled).results_only(),
             full: Evaluator::new(compiled),
             values: Vec::new(),
         }
     }
 
-    /// The evaluator that explains the record just run on `results`, readied
-    /// by `explain` (told whether that evaluator's last run was the record's
-    /// with its readings). A revision without a lean plan (an amendment that
-    /// changes more than constants) ran the record on an ordinary evaluator
-    /// already: running it again was 8% of the instructions of a population's
-    /// diff (callgrind, 30,000 records under `c-repeal-safeguard`).
+    /// The evaluator that explains the record just run on `first`, readied by
+    /// `explain` (told whether that evaluator's last run was the record's with
+    /// its readings). Where `first` did not run the record lean (a revision
+    /// without a lean plan, an amendment that changes more than constants, or
+    /// a record its lean plan gave up), it ran it as an ordinary evaluator
+    /// does, and its run is used as it is.
     fn explaining(&mut self, explain: impl FnOnce(&mut Evaluator<'c>, bool)) -> &Evaluator<'c> {
-        if self.results.ran_lean() {
+        if self.first.ran_lean() {
             explain(&mut self.full, false);
             return &self.full;
         }
-        explain(&mut self.results, true);
-        &self.results
+        explain(&mut self.first, true);
+        &self.first
     }
 }
 
-/// The results-only evaluators of both revisions.
-fn results_only<'a, 'c>(
+/// The evaluators every record runs on, of both revisions.
+fn first_evaluators<'a, 'c>(
     (old, new): &'a mut (Revision<'c>, Revision<'c>),
 ) -> (&'a mut Evaluator<'c>, &'a mut Evaluator<'c>) {
-    (&mut old.results, &mut new.results)
+    (&mut old.first, &mut new.first)
 }
 
 /// The report of a population, as its records are added.
@@ -1121,21 +1124,20 @@ struct Tally {
 
 impl Tally {
     /// One record's results under both revisions (in their `values`), or why it
-    /// has none; `memos`
-    /// ready the old and the new revision's explaining evaluator to name the
-    /// cause of a change ([`Revision::explaining`]).
+    /// has none; `memos` ready the old and the new revision's explaining
+    /// evaluator to name the cause of a change ([`Revision::explaining`]).
     fn add<'c>(
         &mut self,
         (old_revision, new_revision): &mut (Revision<'c>, Revision<'c>),
         line: u64,
         id: Option<String>,
-        ran: Result<(), String>,
+        outcome: Result<(), String>,
         memos: (
             impl FnOnce(&mut Evaluator<'c>, bool),
             impl FnOnce(&mut Evaluator<'c>, bool),
         ),
     ) {
-        if let Err(reason) = ran {
+        if let Err(reason) = outcome {
             self.out.errors.push(FailedRecord { line, id, reason });
             return;
         }

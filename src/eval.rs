@@ -470,31 +470,31 @@ impl<'c> Evaluator<'c> {
     /// after the one that applied are not among them. An aggregate counts as
     /// reading its filter and body, and all they read, for every element.
     pub fn read_for(&self, root: u32) -> Vec<bool> {
-        let mut marks = Vec::new();
-        let reading = reach::Reading {
-            value: |m| self.memo(m),
-            every_element: true,
-        };
-        reach::reached_from([root], &reading, self, &mut marks);
-        marks
+        self.cone_of(root, |m| self.memo(m))
     }
 
     /// As [`Self::read_for`], for a `root` the last run's reading reached: a
     /// result, or a node of such a cone (see [`Self::memo_within`]). After an
     /// eager run whose reach is exact (`Plan::reach_is_exact`), the walk decides
     /// on the values in the slots and does not first work out what the whole
-    /// reading reached (for each changed record, that was a sixth of a
-    /// population's diff): every node it follows is one the reading reached,
-    /// whose slot is its `memo`; what it marks besides is what an aggregate
-    /// reads for every element, which under an exact reach is its own nodes,
-    /// constants and facts, none read any further.
+    /// reading reached (for each changed record of a population's diff): every
+    /// node it follows is one the reading reached, whose slot is its `memo`;
+    /// what it marks besides is what an aggregate reads for every element,
+    /// which under an exact reach is its own nodes, constants and facts
+    /// (`plan::read_for_each_element`), none read any further.
     pub fn read_for_reached(&self, root: u32) -> Vec<bool> {
-        if !self.reach_known_exact() {
-            return self.read_for(root);
+        match self.reach_known_exact() {
+            true => self.cone_of(root, |m| Some(self.slot(m))),
+            false => self.read_for(root),
         }
+    }
+
+    /// What the reading of `root` computed, its short-circuits decided on the
+    /// values `value` gives (`None`: not computed, not followed).
+    fn cone_of<'v>(&'v self, root: u32, value: impl Fn(u32) -> Option<&'v Value>) -> Vec<bool> {
         let mut marks = Vec::new();
         let reading = reach::Reading {
-            value: |m| Some(self.slot(m)),
+            value,
             every_element: true,
         };
         reach::reached_from([root], &reading, self, &mut marks);
@@ -508,8 +508,7 @@ impl<'c> Evaluator<'c> {
     /// element (its own nodes, the constants and facts it reads), which `memo`
     /// is asked about.
     pub fn memo_within(&self, node: u32, cone: &[bool]) -> Option<&Value> {
-        let n = self.compiled.node(node);
-        let per_element = n.scoped || matches!(n.op, Op::Const(_) | Op::Fact(_));
+        let per_element = plan::read_for_each_element(self.compiled.node(node));
         match cone[node as usize] && !per_element && self.reach_known_exact() {
             true => Some(self.slot(node)),
             false => self.memo(node),

@@ -87,6 +87,37 @@ fn a_results_reading_is_the_same_without_the_whole_reach() {
     }
 }
 
+/// A sum whose body does not read its variable is computed once, before the
+/// loop: that the last element's filter dropped it says nothing of the others.
+/// The reach is then not exact, and the reading of a result is found as before.
+#[test]
+fn a_body_that_does_not_read_the_variable_makes_the_reach_inexact() {
+    let mut source = PolicySource::default();
+    source.add(
+        "p/fee.law",
+        "act n {\n  cited as \"L. 3/2024\"\n  in force from 2024-01-01\n}\n\
+         record Part { share: decimal }\nfact y: int\nfact parts: list of Part\n\
+         define fee: decimal cite \"art. 1\" = y * 2\n\
+         define total: decimal cite \"art. 2\" = sum fee for p in parts where p.share > 10\n\
+         report total\n",
+    );
+    let c = compile(&source, Date::parse("2024-06-01").unwrap()).unwrap();
+    assert!(!c.plan.reach_is_exact);
+    let mut ev = Evaluator::new(&c);
+    for parts in [json!([{"share": 5}]), json!([{"share": 20}, {"share": 5}])] {
+        let doc = json!({"y": 4, "parts": parts});
+        let facts = load_facts(&c.program, &doc).unwrap();
+        ev.run(facts).unwrap();
+        for r in &c.results {
+            let cone = ev.read_for_reached(r.node);
+            assert_eq!(cone, ev.read_for(r.node), "{} on {doc}", r.key);
+            for n in (0..c.node_count() as u32).filter(|n| cone[*n as usize]) {
+                assert_eq!(ev.memo_within(n, &cone), ev.memo(n), "node {n} on {doc}");
+            }
+        }
+    }
+}
+
 #[test]
 fn the_amended_rules_agree_on_a_generated_population() {
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));

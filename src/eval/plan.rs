@@ -147,6 +147,33 @@ impl Plan {
 /// In [`Plan::scoped_step_of`]: the node has no step of its own.
 pub const NO_STEP: u32 = u32::MAX;
 
+/// Whether what node `n` reads keeps the eager pass's reach exact
+/// ([`Plan::reach_is_exact`]): a node an aggregate recomputes for each element
+/// reads only what [`read_for_each_element`] allows, and so do an aggregate's
+/// filter and body (one that does not read the variable is computed once,
+/// before the loop, and the last element's reading of it says nothing of the
+/// others').
+fn reads_exactly(compiled: &Compiled, n: u32) -> bool {
+    let node = compiled.node(n);
+    let allowed = |o: u32| read_for_each_element(compiled.node(o));
+    match &node.op {
+        _ if node.scoped => {
+            let mut plain = true;
+            node.op.for_each_operand(|o| plain &= allowed(o));
+            plain
+        }
+        Op::Aggregate { body, filter, .. } => body.iter().chain(filter).all(|o| allowed(*o)),
+        _ => true,
+    }
+}
+
+/// Whether an aggregate may read `node` for each element with the eager pass's
+/// reach still exact: a node of its own (recomputed for each element), a
+/// constant or a fact (read in place, reading nothing).
+pub(crate) fn read_for_each_element(node: &crate::lower::Node) -> bool {
+    node.scoped || matches!(node.op, Op::Const(_) | Op::Fact(_))
+}
+
 /// The plan of every scheduled node (see [`Compiled::schedule`]), and of every
 /// node an aggregate computes per element.
 pub fn plan(compiled: &Compiled) -> Plan {
@@ -185,16 +212,7 @@ pub fn plan(compiled: &Compiled) -> Plan {
         }
     }
     trace_rules(compiled, &mut plan);
-    plan.reach_is_exact = (0..compiled.node_count() as u32)
-        .filter(|n| compiled.node(*n).scoped)
-        .all(|n| {
-            let mut plain = true;
-            compiled.node(n).op.for_each_operand(|o| {
-                let operand = compiled.node(o);
-                plain &= operand.scoped || matches!(operand.op, Op::Const(_) | Op::Fact(_));
-            });
-            plain
-        });
+    plan.reach_is_exact = (0..compiled.node_count() as u32).all(|n| reads_exactly(compiled, n));
     plan.fingerprint = fingerprint(compiled, &plan);
     plan
 }

@@ -51,12 +51,12 @@ pub(super) fn reached_from<'v, F: Fn(u32) -> Option<&'v Value>>(
         pending: Vec::new(),
     };
     roots.into_iter().for_each(|root| walk.mark(root));
-    // Each node is read once, when it is first marked: what a node marks
-    // depends on the values alone, so the order does not change the marks, and
-    // only the nodes reached are visited (a walk of the whole schedule, readers
-    // first, visited every node for each result a diff explains). The nodes an
-    // aggregate recomputes for each element are walked by the aggregate;
-    // constants read nothing.
+    // Each node is read once, when it is first marked, and only the nodes
+    // reached are visited (a walk of the whole schedule, readers first, visited
+    // every node for each result a diff explains). What a node marks depends on
+    // the values alone, but for an aggregate's own nodes, which are marked only
+    // by that aggregate and walked by it, readers first: so the order does not
+    // change the marks. Constants read nothing.
     while let Some(node) = walk.pending.pop() {
         let walked = !c.node(node).scoped && !matches!(c.node(node).op, Op::Const(_));
         if walked && (reading.value)(node).is_some() {
