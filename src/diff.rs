@@ -819,7 +819,6 @@ fn first_divergence(
         Computed::of(old, within.map(|c| &c.old[..])),
         Computed::of(new, within.map(|c| &c.new[..])),
     );
-    let in_new = |n: u32| new_computed.inside(n);
     let differs = |n: u32, name: &str| {
         let (Some(after), Some(&m)) = (new_computed.value(n), old_names.by_name.get(name)) else {
             return false;
@@ -838,7 +837,11 @@ fn first_divergence(
         (new_names.upstream.iter())
             .any(|(k, name)| *k != n && cone[*k as usize] && differs(*k, name))
     };
-    for (n, name) in new_names.nodes.iter().filter(|(n, _)| in_new(*n)) {
+    for (n, name) in new_names
+        .nodes
+        .iter()
+        .filter(|(n, _)| new_computed.inside(*n))
+    {
         if differs(*n, name) && !downstream(*n) {
             return found(cn, *n, name.clone(), Presence::Both);
         }
@@ -1060,8 +1063,8 @@ pub fn diff_population<R: Into<Record>>(
         let results = evaluate_both(first_evaluators(&mut revisions), &old_read, new_read, alike);
         let outcome = results.map(|(a, b)| (revisions.0.values, revisions.1.values) = (a, b));
         let memos = (
-            |ev: &mut Evaluator<'_>, run| explain_document(ev, &old_read.doc, run),
-            |ev: &mut Evaluator<'_>, run| explain_document(ev, &new_read.doc, run),
+            |ev: &mut Evaluator<'_>, ran| explain_document(ev, &old_read.doc, ran),
+            |ev: &mut Evaluator<'_>, ran| explain_document(ev, &new_read.doc, ran),
         );
         tally.add(&mut revisions, line, id, outcome, memos);
     }

@@ -230,7 +230,7 @@ impl<'c> Evaluator<'c> {
         values.truncate(compiled.results.len());
         let mut results = compiled.results.iter().map(|r| self.slot(r.node));
         for (old, v) in values.iter_mut().zip(&mut results) {
-            if !same_shared(old, v) {
+            if !copy_changes_nothing(old, v) {
                 *old = v.clone();
             }
         }
@@ -926,7 +926,7 @@ impl<'c> Evaluator<'c> {
 /// evaluation alone took 4,954 instructions a record instead of 5,229
 /// (callgrind, 3,000 generated records).
 #[inline(always)]
-fn same_shared(a: &Value, b: &Value) -> bool {
+fn copy_changes_nothing(a: &Value, b: &Value) -> bool {
     use std::sync::Arc;
     match (a, b) {
         (Value::Set(x), Value::Set(y))

@@ -8,7 +8,7 @@
 //! already (the plan reads them through `Plan::alias`).
 
 use super::plan::Step;
-use super::{arith, cmp_holds, flag_of, negate, same_shared, Evaluator};
+use super::{arith, cmp_holds, copy_changes_nothing, flag_of, negate, Evaluator};
 use super::{FAILED, FALSE, FALSE_VALUE, TRUE, TRUE_VALUE, UNKNOWN, VALUE};
 use crate::ast::AggKind;
 use crate::check::{ArithOp, CmpOp};
@@ -342,7 +342,7 @@ impl<'c> Evaluator<'c> {
             .or_insert_with(|| collected_set(compiled, node, applying));
         // Most records meet the combination the last one met: the slot already
         // holds the same set, with no reference to count again.
-        if !same_shared(&self.memo[node as usize], set) {
+        if !copy_changes_nothing(&self.memo[node as usize], set) {
             self.memo[node as usize] = set.clone();
         }
         self.flags[node as usize] = VALUE;
