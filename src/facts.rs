@@ -389,6 +389,7 @@ fn convert_inner(
 }
 
 /// The enum variant or table key named `s`, for a value of that type.
+#[inline]
 fn entry(program: &Program, ty: &Type, s: &str) -> Option<Value> {
     match ty {
         Type::Table(id) => program.tables[id.index()]
