@@ -295,6 +295,11 @@ impl<'c> Lean<'c> {
             plain.len(),
             collected.len()
         );
+        // The bits of the rules read here gather in a local and are written
+        // once: each `|=` on `self.applied`, through the run's reference, was a
+        // store the next one had to wait for.
+        let words = self.compiled.rule_nodes.len().div_ceil(64);
+        let _ = writeln!(out, "    let mut applied = [0u64; {words}];");
         // Set-valued outcomes: which of their rules apply, read in order (the
         // `Collect` step's rules are its outcome's, aliased).
         for (s, rules, _) in collected {
@@ -304,10 +309,13 @@ impl<'c> Lean<'c> {
             };
             debug_assert_eq!(rules.len(), own.len(), "a `Collect` step reads every rule");
             for (k, (rule, (node, _))) in rules.iter().zip(own).enumerate() {
-                let holds = self.reaching(*node, self.get(*rule, Repr::Bool));
+                let holds = self.reaching_into(*node, self.get(*rule, Repr::Bool), "applied");
                 let _ = writeln!(out, "    a{s} |= u64::from({holds}) << {k};");
             }
         }
+        out.push_str(
+            "    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }\n",
+        );
         out.push_str("    Some(([\n");
         for &s in plain {
             let owned = match self.repr(s) {
@@ -598,10 +606,15 @@ impl<'c> Lean<'c> {
     /// The word and the bit are constants, so the index is checked when the
     /// written code builds.
     fn reaching(&self, node: u32, holds: String) -> String {
+        self.reaching_into(node, holds, "self.applied")
+    }
+
+    /// As [`Self::reaching`], the bit set in the words `applied` names.
+    fn reaching_into(&self, node: u32, holds: String, applied: &str) -> String {
         match &self.compiled.node(node).op {
             Op::RuleApplies { rule, .. } => {
                 let (word, bit) = (rule.0 / 64, rule.0 % 64);
-                format!("{{ let holds = {holds}; self.applied[{word}] |= u64::from(holds) << {bit}; holds }}")
+                format!("{{ let holds = {holds}; {applied}[{word}] |= u64::from(holds) << {bit}; holds }}")
             }
             _ => holds,
         }

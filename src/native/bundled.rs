@@ -2965,42 +2965,44 @@ struct Run<'a> {
 }
 impl<'a> Run<'a> {
 fn results(&mut self) -> Option<([Value; 7], [u64; 4])> {
+    let mut applied = [0u64; 1];
     let mut a319 = 0u64;
-    a319 |= u64::from({ let holds = self.s310()?; self.applied[0] |= u64::from(holds) << 13; holds }) << 0;
-    a319 |= u64::from({ let holds = self.s310()?; self.applied[0] |= u64::from(holds) << 14; holds }) << 1;
-    a319 |= u64::from({ let holds = self.s310()?; self.applied[0] |= u64::from(holds) << 15; holds }) << 2;
+    a319 |= u64::from({ let holds = self.s310()?; applied[0] |= u64::from(holds) << 13; holds }) << 0;
+    a319 |= u64::from({ let holds = self.s310()?; applied[0] |= u64::from(holds) << 14; holds }) << 1;
+    a319 |= u64::from({ let holds = self.s310()?; applied[0] |= u64::from(holds) << 15; holds }) << 2;
     let mut a333 = 0u64;
-    a333 |= u64::from({ let holds = self.s290()?; self.applied[0] |= u64::from(holds) << 23; holds }) << 0;
-    a333 |= u64::from({ let holds = self.s322()?; self.applied[0] |= u64::from(holds) << 24; holds }) << 1;
-    a333 |= u64::from({ let holds = self.s328()?; self.applied[0] |= u64::from(holds) << 25; holds }) << 2;
-    a333 |= u64::from({ let holds = self.s322()?; self.applied[0] |= u64::from(holds) << 26; holds }) << 3;
+    a333 |= u64::from({ let holds = self.s290()?; applied[0] |= u64::from(holds) << 23; holds }) << 0;
+    a333 |= u64::from({ let holds = self.s322()?; applied[0] |= u64::from(holds) << 24; holds }) << 1;
+    a333 |= u64::from({ let holds = self.s328()?; applied[0] |= u64::from(holds) << 25; holds }) << 2;
+    a333 |= u64::from({ let holds = self.s322()?; applied[0] |= u64::from(holds) << 26; holds }) << 3;
     let mut a556 = 0u64;
-    a556 |= u64::from({ let holds = self.s346()?; self.applied[0] |= u64::from(holds) << 29; holds }) << 0;
-    a556 |= u64::from({ let holds = self.s356()?; self.applied[0] |= u64::from(holds) << 30; holds }) << 1;
-    a556 |= u64::from({ let holds = self.s358()?; self.applied[0] |= u64::from(holds) << 31; holds }) << 2;
-    a556 |= u64::from({ let holds = self.s367()?; self.applied[0] |= u64::from(holds) << 32; holds }) << 3;
-    a556 |= u64::from({ let holds = self.s383()?; self.applied[0] |= u64::from(holds) << 33; holds }) << 4;
-    a556 |= u64::from({ let holds = self.s393()?; self.applied[0] |= u64::from(holds) << 34; holds }) << 5;
-    a556 |= u64::from({ let holds = self.s404()?; self.applied[0] |= u64::from(holds) << 35; holds }) << 6;
-    a556 |= u64::from({ let holds = self.s412()?; self.applied[0] |= u64::from(holds) << 36; holds }) << 7;
-    a556 |= u64::from({ let holds = self.s424()?; self.applied[0] |= u64::from(holds) << 37; holds }) << 8;
-    a556 |= u64::from({ let holds = self.s436()?; self.applied[0] |= u64::from(holds) << 38; holds }) << 9;
-    a556 |= u64::from({ let holds = self.s445()?; self.applied[0] |= u64::from(holds) << 39; holds }) << 10;
-    a556 |= u64::from({ let holds = self.s447()?; self.applied[0] |= u64::from(holds) << 40; holds }) << 11;
-    a556 |= u64::from({ let holds = self.s455()?; self.applied[0] |= u64::from(holds) << 41; holds }) << 12;
-    a556 |= u64::from({ let holds = self.s464()?; self.applied[0] |= u64::from(holds) << 42; holds }) << 13;
-    a556 |= u64::from({ let holds = self.s473()?; self.applied[0] |= u64::from(holds) << 43; holds }) << 14;
-    a556 |= u64::from({ let holds = self.s483()?; self.applied[0] |= u64::from(holds) << 44; holds }) << 15;
-    a556 |= u64::from({ let holds = self.s492()?; self.applied[0] |= u64::from(holds) << 45; holds }) << 16;
-    a556 |= u64::from({ let holds = self.s500()?; self.applied[0] |= u64::from(holds) << 46; holds }) << 17;
-    a556 |= u64::from({ let holds = self.s509()?; self.applied[0] |= u64::from(holds) << 47; holds }) << 18;
-    a556 |= u64::from({ let holds = self.s524()?; self.applied[0] |= u64::from(holds) << 48; holds }) << 19;
-    a556 |= u64::from({ let holds = self.s533()?; self.applied[0] |= u64::from(holds) << 49; holds }) << 20;
-    a556 |= u64::from({ let holds = self.s542()?; self.applied[0] |= u64::from(holds) << 50; holds }) << 21;
-    a556 |= u64::from({ let holds = self.s554()?; self.applied[0] |= u64::from(holds) << 51; holds }) << 22;
+    a556 |= u64::from({ let holds = self.s346()?; applied[0] |= u64::from(holds) << 29; holds }) << 0;
+    a556 |= u64::from({ let holds = self.s356()?; applied[0] |= u64::from(holds) << 30; holds }) << 1;
+    a556 |= u64::from({ let holds = self.s358()?; applied[0] |= u64::from(holds) << 31; holds }) << 2;
+    a556 |= u64::from({ let holds = self.s367()?; applied[0] |= u64::from(holds) << 32; holds }) << 3;
+    a556 |= u64::from({ let holds = self.s383()?; applied[0] |= u64::from(holds) << 33; holds }) << 4;
+    a556 |= u64::from({ let holds = self.s393()?; applied[0] |= u64::from(holds) << 34; holds }) << 5;
+    a556 |= u64::from({ let holds = self.s404()?; applied[0] |= u64::from(holds) << 35; holds }) << 6;
+    a556 |= u64::from({ let holds = self.s412()?; applied[0] |= u64::from(holds) << 36; holds }) << 7;
+    a556 |= u64::from({ let holds = self.s424()?; applied[0] |= u64::from(holds) << 37; holds }) << 8;
+    a556 |= u64::from({ let holds = self.s436()?; applied[0] |= u64::from(holds) << 38; holds }) << 9;
+    a556 |= u64::from({ let holds = self.s445()?; applied[0] |= u64::from(holds) << 39; holds }) << 10;
+    a556 |= u64::from({ let holds = self.s447()?; applied[0] |= u64::from(holds) << 40; holds }) << 11;
+    a556 |= u64::from({ let holds = self.s455()?; applied[0] |= u64::from(holds) << 41; holds }) << 12;
+    a556 |= u64::from({ let holds = self.s464()?; applied[0] |= u64::from(holds) << 42; holds }) << 13;
+    a556 |= u64::from({ let holds = self.s473()?; applied[0] |= u64::from(holds) << 43; holds }) << 14;
+    a556 |= u64::from({ let holds = self.s483()?; applied[0] |= u64::from(holds) << 44; holds }) << 15;
+    a556 |= u64::from({ let holds = self.s492()?; applied[0] |= u64::from(holds) << 45; holds }) << 16;
+    a556 |= u64::from({ let holds = self.s500()?; applied[0] |= u64::from(holds) << 46; holds }) << 17;
+    a556 |= u64::from({ let holds = self.s509()?; applied[0] |= u64::from(holds) << 47; holds }) << 18;
+    a556 |= u64::from({ let holds = self.s524()?; applied[0] |= u64::from(holds) << 48; holds }) << 19;
+    a556 |= u64::from({ let holds = self.s533()?; applied[0] |= u64::from(holds) << 49; holds }) << 20;
+    a556 |= u64::from({ let holds = self.s542()?; applied[0] |= u64::from(holds) << 50; holds }) << 21;
+    a556 |= u64::from({ let holds = self.s554()?; applied[0] |= u64::from(holds) << 51; holds }) << 22;
     let mut a565 = 0u64;
-    a565 |= u64::from({ let holds = self.s558()?; self.applied[0] |= u64::from(holds) << 52; holds }) << 0;
-    a565 |= u64::from({ let holds = self.s562()?; self.applied[0] |= u64::from(holds) << 53; holds }) << 1;
+    a565 |= u64::from({ let holds = self.s558()?; applied[0] |= u64::from(holds) << 52; holds }) << 0;
+    a565 |= u64::from({ let holds = self.s562()?; applied[0] |= u64::from(holds) << 53; holds }) << 1;
+    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }
     Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s312()?),
@@ -8447,42 +8449,44 @@ struct Run<'a> {
 }
 impl<'a> Run<'a> {
 fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
+    let mut applied = [0u64; 1];
     let mut a333 = 0u64;
-    a333 |= u64::from({ let holds = self.s324()?; self.applied[0] |= u64::from(holds) << 13; holds }) << 0;
-    a333 |= u64::from({ let holds = self.s324()?; self.applied[0] |= u64::from(holds) << 14; holds }) << 1;
-    a333 |= u64::from({ let holds = self.s324()?; self.applied[0] |= u64::from(holds) << 15; holds }) << 2;
+    a333 |= u64::from({ let holds = self.s324()?; applied[0] |= u64::from(holds) << 13; holds }) << 0;
+    a333 |= u64::from({ let holds = self.s324()?; applied[0] |= u64::from(holds) << 14; holds }) << 1;
+    a333 |= u64::from({ let holds = self.s324()?; applied[0] |= u64::from(holds) << 15; holds }) << 2;
     let mut a347 = 0u64;
-    a347 |= u64::from({ let holds = self.s290()?; self.applied[0] |= u64::from(holds) << 23; holds }) << 0;
-    a347 |= u64::from({ let holds = self.s336()?; self.applied[0] |= u64::from(holds) << 24; holds }) << 1;
-    a347 |= u64::from({ let holds = self.s342()?; self.applied[0] |= u64::from(holds) << 25; holds }) << 2;
-    a347 |= u64::from({ let holds = self.s336()?; self.applied[0] |= u64::from(holds) << 26; holds }) << 3;
+    a347 |= u64::from({ let holds = self.s290()?; applied[0] |= u64::from(holds) << 23; holds }) << 0;
+    a347 |= u64::from({ let holds = self.s336()?; applied[0] |= u64::from(holds) << 24; holds }) << 1;
+    a347 |= u64::from({ let holds = self.s342()?; applied[0] |= u64::from(holds) << 25; holds }) << 2;
+    a347 |= u64::from({ let holds = self.s336()?; applied[0] |= u64::from(holds) << 26; holds }) << 3;
     let mut a570 = 0u64;
-    a570 |= u64::from({ let holds = self.s360()?; self.applied[0] |= u64::from(holds) << 29; holds }) << 0;
-    a570 |= u64::from({ let holds = self.s370()?; self.applied[0] |= u64::from(holds) << 30; holds }) << 1;
-    a570 |= u64::from({ let holds = self.s372()?; self.applied[0] |= u64::from(holds) << 31; holds }) << 2;
-    a570 |= u64::from({ let holds = self.s381()?; self.applied[0] |= u64::from(holds) << 32; holds }) << 3;
-    a570 |= u64::from({ let holds = self.s397()?; self.applied[0] |= u64::from(holds) << 33; holds }) << 4;
-    a570 |= u64::from({ let holds = self.s407()?; self.applied[0] |= u64::from(holds) << 34; holds }) << 5;
-    a570 |= u64::from({ let holds = self.s418()?; self.applied[0] |= u64::from(holds) << 35; holds }) << 6;
-    a570 |= u64::from({ let holds = self.s426()?; self.applied[0] |= u64::from(holds) << 36; holds }) << 7;
-    a570 |= u64::from({ let holds = self.s438()?; self.applied[0] |= u64::from(holds) << 37; holds }) << 8;
-    a570 |= u64::from({ let holds = self.s450()?; self.applied[0] |= u64::from(holds) << 38; holds }) << 9;
-    a570 |= u64::from({ let holds = self.s459()?; self.applied[0] |= u64::from(holds) << 39; holds }) << 10;
-    a570 |= u64::from({ let holds = self.s461()?; self.applied[0] |= u64::from(holds) << 40; holds }) << 11;
-    a570 |= u64::from({ let holds = self.s469()?; self.applied[0] |= u64::from(holds) << 41; holds }) << 12;
-    a570 |= u64::from({ let holds = self.s478()?; self.applied[0] |= u64::from(holds) << 42; holds }) << 13;
-    a570 |= u64::from({ let holds = self.s487()?; self.applied[0] |= u64::from(holds) << 43; holds }) << 14;
-    a570 |= u64::from({ let holds = self.s497()?; self.applied[0] |= u64::from(holds) << 44; holds }) << 15;
-    a570 |= u64::from({ let holds = self.s506()?; self.applied[0] |= u64::from(holds) << 45; holds }) << 16;
-    a570 |= u64::from({ let holds = self.s514()?; self.applied[0] |= u64::from(holds) << 46; holds }) << 17;
-    a570 |= u64::from({ let holds = self.s523()?; self.applied[0] |= u64::from(holds) << 47; holds }) << 18;
-    a570 |= u64::from({ let holds = self.s538()?; self.applied[0] |= u64::from(holds) << 48; holds }) << 19;
-    a570 |= u64::from({ let holds = self.s547()?; self.applied[0] |= u64::from(holds) << 49; holds }) << 20;
-    a570 |= u64::from({ let holds = self.s556()?; self.applied[0] |= u64::from(holds) << 50; holds }) << 21;
-    a570 |= u64::from({ let holds = self.s568()?; self.applied[0] |= u64::from(holds) << 51; holds }) << 22;
+    a570 |= u64::from({ let holds = self.s360()?; applied[0] |= u64::from(holds) << 29; holds }) << 0;
+    a570 |= u64::from({ let holds = self.s370()?; applied[0] |= u64::from(holds) << 30; holds }) << 1;
+    a570 |= u64::from({ let holds = self.s372()?; applied[0] |= u64::from(holds) << 31; holds }) << 2;
+    a570 |= u64::from({ let holds = self.s381()?; applied[0] |= u64::from(holds) << 32; holds }) << 3;
+    a570 |= u64::from({ let holds = self.s397()?; applied[0] |= u64::from(holds) << 33; holds }) << 4;
+    a570 |= u64::from({ let holds = self.s407()?; applied[0] |= u64::from(holds) << 34; holds }) << 5;
+    a570 |= u64::from({ let holds = self.s418()?; applied[0] |= u64::from(holds) << 35; holds }) << 6;
+    a570 |= u64::from({ let holds = self.s426()?; applied[0] |= u64::from(holds) << 36; holds }) << 7;
+    a570 |= u64::from({ let holds = self.s438()?; applied[0] |= u64::from(holds) << 37; holds }) << 8;
+    a570 |= u64::from({ let holds = self.s450()?; applied[0] |= u64::from(holds) << 38; holds }) << 9;
+    a570 |= u64::from({ let holds = self.s459()?; applied[0] |= u64::from(holds) << 39; holds }) << 10;
+    a570 |= u64::from({ let holds = self.s461()?; applied[0] |= u64::from(holds) << 40; holds }) << 11;
+    a570 |= u64::from({ let holds = self.s469()?; applied[0] |= u64::from(holds) << 41; holds }) << 12;
+    a570 |= u64::from({ let holds = self.s478()?; applied[0] |= u64::from(holds) << 42; holds }) << 13;
+    a570 |= u64::from({ let holds = self.s487()?; applied[0] |= u64::from(holds) << 43; holds }) << 14;
+    a570 |= u64::from({ let holds = self.s497()?; applied[0] |= u64::from(holds) << 44; holds }) << 15;
+    a570 |= u64::from({ let holds = self.s506()?; applied[0] |= u64::from(holds) << 45; holds }) << 16;
+    a570 |= u64::from({ let holds = self.s514()?; applied[0] |= u64::from(holds) << 46; holds }) << 17;
+    a570 |= u64::from({ let holds = self.s523()?; applied[0] |= u64::from(holds) << 47; holds }) << 18;
+    a570 |= u64::from({ let holds = self.s538()?; applied[0] |= u64::from(holds) << 48; holds }) << 19;
+    a570 |= u64::from({ let holds = self.s547()?; applied[0] |= u64::from(holds) << 49; holds }) << 20;
+    a570 |= u64::from({ let holds = self.s556()?; applied[0] |= u64::from(holds) << 50; holds }) << 21;
+    a570 |= u64::from({ let holds = self.s568()?; applied[0] |= u64::from(holds) << 51; holds }) << 22;
     let mut a579 = 0u64;
-    a579 |= u64::from({ let holds = self.s572()?; self.applied[0] |= u64::from(holds) << 52; holds }) << 0;
-    a579 |= u64::from({ let holds = self.s576()?; self.applied[0] |= u64::from(holds) << 53; holds }) << 1;
+    a579 |= u64::from({ let holds = self.s572()?; applied[0] |= u64::from(holds) << 52; holds }) << 0;
+    a579 |= u64::from({ let holds = self.s576()?; applied[0] |= u64::from(holds) << 53; holds }) << 1;
+    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }
     Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s326()?),

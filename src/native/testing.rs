@@ -3173,42 +3173,44 @@ struct Run<'a> {
 }
 impl<'a> Run<'a> {
 fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
+    let mut applied = [0u64; 1];
     let mut a333 = 0u64;
-    a333 |= u64::from({ let holds = self.s324()?; self.applied[0] |= u64::from(holds) << 13; holds }) << 0;
-    a333 |= u64::from({ let holds = self.s324()?; self.applied[0] |= u64::from(holds) << 14; holds }) << 1;
-    a333 |= u64::from({ let holds = self.s324()?; self.applied[0] |= u64::from(holds) << 15; holds }) << 2;
+    a333 |= u64::from({ let holds = self.s324()?; applied[0] |= u64::from(holds) << 13; holds }) << 0;
+    a333 |= u64::from({ let holds = self.s324()?; applied[0] |= u64::from(holds) << 14; holds }) << 1;
+    a333 |= u64::from({ let holds = self.s324()?; applied[0] |= u64::from(holds) << 15; holds }) << 2;
     let mut a347 = 0u64;
-    a347 |= u64::from({ let holds = self.s290()?; self.applied[0] |= u64::from(holds) << 23; holds }) << 0;
-    a347 |= u64::from({ let holds = self.s336()?; self.applied[0] |= u64::from(holds) << 24; holds }) << 1;
-    a347 |= u64::from({ let holds = self.s342()?; self.applied[0] |= u64::from(holds) << 25; holds }) << 2;
-    a347 |= u64::from({ let holds = self.s336()?; self.applied[0] |= u64::from(holds) << 26; holds }) << 3;
+    a347 |= u64::from({ let holds = self.s290()?; applied[0] |= u64::from(holds) << 23; holds }) << 0;
+    a347 |= u64::from({ let holds = self.s336()?; applied[0] |= u64::from(holds) << 24; holds }) << 1;
+    a347 |= u64::from({ let holds = self.s342()?; applied[0] |= u64::from(holds) << 25; holds }) << 2;
+    a347 |= u64::from({ let holds = self.s336()?; applied[0] |= u64::from(holds) << 26; holds }) << 3;
     let mut a570 = 0u64;
-    a570 |= u64::from({ let holds = self.s360()?; self.applied[0] |= u64::from(holds) << 29; holds }) << 0;
-    a570 |= u64::from({ let holds = self.s370()?; self.applied[0] |= u64::from(holds) << 30; holds }) << 1;
-    a570 |= u64::from({ let holds = self.s372()?; self.applied[0] |= u64::from(holds) << 31; holds }) << 2;
-    a570 |= u64::from({ let holds = self.s381()?; self.applied[0] |= u64::from(holds) << 32; holds }) << 3;
-    a570 |= u64::from({ let holds = self.s397()?; self.applied[0] |= u64::from(holds) << 33; holds }) << 4;
-    a570 |= u64::from({ let holds = self.s407()?; self.applied[0] |= u64::from(holds) << 34; holds }) << 5;
-    a570 |= u64::from({ let holds = self.s418()?; self.applied[0] |= u64::from(holds) << 35; holds }) << 6;
-    a570 |= u64::from({ let holds = self.s426()?; self.applied[0] |= u64::from(holds) << 36; holds }) << 7;
-    a570 |= u64::from({ let holds = self.s438()?; self.applied[0] |= u64::from(holds) << 37; holds }) << 8;
-    a570 |= u64::from({ let holds = self.s450()?; self.applied[0] |= u64::from(holds) << 38; holds }) << 9;
-    a570 |= u64::from({ let holds = self.s459()?; self.applied[0] |= u64::from(holds) << 39; holds }) << 10;
-    a570 |= u64::from({ let holds = self.s461()?; self.applied[0] |= u64::from(holds) << 40; holds }) << 11;
-    a570 |= u64::from({ let holds = self.s469()?; self.applied[0] |= u64::from(holds) << 41; holds }) << 12;
-    a570 |= u64::from({ let holds = self.s478()?; self.applied[0] |= u64::from(holds) << 42; holds }) << 13;
-    a570 |= u64::from({ let holds = self.s487()?; self.applied[0] |= u64::from(holds) << 43; holds }) << 14;
-    a570 |= u64::from({ let holds = self.s497()?; self.applied[0] |= u64::from(holds) << 44; holds }) << 15;
-    a570 |= u64::from({ let holds = self.s506()?; self.applied[0] |= u64::from(holds) << 45; holds }) << 16;
-    a570 |= u64::from({ let holds = self.s514()?; self.applied[0] |= u64::from(holds) << 46; holds }) << 17;
-    a570 |= u64::from({ let holds = self.s523()?; self.applied[0] |= u64::from(holds) << 47; holds }) << 18;
-    a570 |= u64::from({ let holds = self.s538()?; self.applied[0] |= u64::from(holds) << 48; holds }) << 19;
-    a570 |= u64::from({ let holds = self.s547()?; self.applied[0] |= u64::from(holds) << 49; holds }) << 20;
-    a570 |= u64::from({ let holds = self.s556()?; self.applied[0] |= u64::from(holds) << 50; holds }) << 21;
-    a570 |= u64::from({ let holds = self.s568()?; self.applied[0] |= u64::from(holds) << 51; holds }) << 22;
+    a570 |= u64::from({ let holds = self.s360()?; applied[0] |= u64::from(holds) << 29; holds }) << 0;
+    a570 |= u64::from({ let holds = self.s370()?; applied[0] |= u64::from(holds) << 30; holds }) << 1;
+    a570 |= u64::from({ let holds = self.s372()?; applied[0] |= u64::from(holds) << 31; holds }) << 2;
+    a570 |= u64::from({ let holds = self.s381()?; applied[0] |= u64::from(holds) << 32; holds }) << 3;
+    a570 |= u64::from({ let holds = self.s397()?; applied[0] |= u64::from(holds) << 33; holds }) << 4;
+    a570 |= u64::from({ let holds = self.s407()?; applied[0] |= u64::from(holds) << 34; holds }) << 5;
+    a570 |= u64::from({ let holds = self.s418()?; applied[0] |= u64::from(holds) << 35; holds }) << 6;
+    a570 |= u64::from({ let holds = self.s426()?; applied[0] |= u64::from(holds) << 36; holds }) << 7;
+    a570 |= u64::from({ let holds = self.s438()?; applied[0] |= u64::from(holds) << 37; holds }) << 8;
+    a570 |= u64::from({ let holds = self.s450()?; applied[0] |= u64::from(holds) << 38; holds }) << 9;
+    a570 |= u64::from({ let holds = self.s459()?; applied[0] |= u64::from(holds) << 39; holds }) << 10;
+    a570 |= u64::from({ let holds = self.s461()?; applied[0] |= u64::from(holds) << 40; holds }) << 11;
+    a570 |= u64::from({ let holds = self.s469()?; applied[0] |= u64::from(holds) << 41; holds }) << 12;
+    a570 |= u64::from({ let holds = self.s478()?; applied[0] |= u64::from(holds) << 42; holds }) << 13;
+    a570 |= u64::from({ let holds = self.s487()?; applied[0] |= u64::from(holds) << 43; holds }) << 14;
+    a570 |= u64::from({ let holds = self.s497()?; applied[0] |= u64::from(holds) << 44; holds }) << 15;
+    a570 |= u64::from({ let holds = self.s506()?; applied[0] |= u64::from(holds) << 45; holds }) << 16;
+    a570 |= u64::from({ let holds = self.s514()?; applied[0] |= u64::from(holds) << 46; holds }) << 17;
+    a570 |= u64::from({ let holds = self.s523()?; applied[0] |= u64::from(holds) << 47; holds }) << 18;
+    a570 |= u64::from({ let holds = self.s538()?; applied[0] |= u64::from(holds) << 48; holds }) << 19;
+    a570 |= u64::from({ let holds = self.s547()?; applied[0] |= u64::from(holds) << 49; holds }) << 20;
+    a570 |= u64::from({ let holds = self.s556()?; applied[0] |= u64::from(holds) << 50; holds }) << 21;
+    a570 |= u64::from({ let holds = self.s568()?; applied[0] |= u64::from(holds) << 51; holds }) << 22;
     let mut a579 = 0u64;
-    a579 |= u64::from({ let holds = self.s572()?; self.applied[0] |= u64::from(holds) << 52; holds }) << 0;
-    a579 |= u64::from({ let holds = self.s576()?; self.applied[0] |= u64::from(holds) << 53; holds }) << 1;
+    a579 |= u64::from({ let holds = self.s572()?; applied[0] |= u64::from(holds) << 52; holds }) << 0;
+    a579 |= u64::from({ let holds = self.s576()?; applied[0] |= u64::from(holds) << 53; holds }) << 1;
+    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }
     Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s326()?),
@@ -8704,42 +8706,44 @@ struct Run<'a> {
 }
 impl<'a> Run<'a> {
 fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
+    let mut applied = [0u64; 1];
     let mut a326 = 0u64;
-    a326 |= u64::from({ let holds = self.s317()?; self.applied[0] |= u64::from(holds) << 13; holds }) << 0;
-    a326 |= u64::from({ let holds = self.s317()?; self.applied[0] |= u64::from(holds) << 14; holds }) << 1;
-    a326 |= u64::from({ let holds = self.s317()?; self.applied[0] |= u64::from(holds) << 15; holds }) << 2;
+    a326 |= u64::from({ let holds = self.s317()?; applied[0] |= u64::from(holds) << 13; holds }) << 0;
+    a326 |= u64::from({ let holds = self.s317()?; applied[0] |= u64::from(holds) << 14; holds }) << 1;
+    a326 |= u64::from({ let holds = self.s317()?; applied[0] |= u64::from(holds) << 15; holds }) << 2;
     let mut a340 = 0u64;
-    a340 |= u64::from({ let holds = self.s290()?; self.applied[0] |= u64::from(holds) << 23; holds }) << 0;
-    a340 |= u64::from({ let holds = self.s329()?; self.applied[0] |= u64::from(holds) << 24; holds }) << 1;
-    a340 |= u64::from({ let holds = self.s335()?; self.applied[0] |= u64::from(holds) << 25; holds }) << 2;
-    a340 |= u64::from({ let holds = self.s329()?; self.applied[0] |= u64::from(holds) << 26; holds }) << 3;
+    a340 |= u64::from({ let holds = self.s290()?; applied[0] |= u64::from(holds) << 23; holds }) << 0;
+    a340 |= u64::from({ let holds = self.s329()?; applied[0] |= u64::from(holds) << 24; holds }) << 1;
+    a340 |= u64::from({ let holds = self.s335()?; applied[0] |= u64::from(holds) << 25; holds }) << 2;
+    a340 |= u64::from({ let holds = self.s329()?; applied[0] |= u64::from(holds) << 26; holds }) << 3;
     let mut a563 = 0u64;
-    a563 |= u64::from({ let holds = self.s353()?; self.applied[0] |= u64::from(holds) << 29; holds }) << 0;
-    a563 |= u64::from({ let holds = self.s363()?; self.applied[0] |= u64::from(holds) << 30; holds }) << 1;
-    a563 |= u64::from({ let holds = self.s365()?; self.applied[0] |= u64::from(holds) << 31; holds }) << 2;
-    a563 |= u64::from({ let holds = self.s374()?; self.applied[0] |= u64::from(holds) << 32; holds }) << 3;
-    a563 |= u64::from({ let holds = self.s390()?; self.applied[0] |= u64::from(holds) << 33; holds }) << 4;
-    a563 |= u64::from({ let holds = self.s400()?; self.applied[0] |= u64::from(holds) << 34; holds }) << 5;
-    a563 |= u64::from({ let holds = self.s411()?; self.applied[0] |= u64::from(holds) << 35; holds }) << 6;
-    a563 |= u64::from({ let holds = self.s419()?; self.applied[0] |= u64::from(holds) << 36; holds }) << 7;
-    a563 |= u64::from({ let holds = self.s431()?; self.applied[0] |= u64::from(holds) << 37; holds }) << 8;
-    a563 |= u64::from({ let holds = self.s443()?; self.applied[0] |= u64::from(holds) << 38; holds }) << 9;
-    a563 |= u64::from({ let holds = self.s452()?; self.applied[0] |= u64::from(holds) << 39; holds }) << 10;
-    a563 |= u64::from({ let holds = self.s454()?; self.applied[0] |= u64::from(holds) << 40; holds }) << 11;
-    a563 |= u64::from({ let holds = self.s462()?; self.applied[0] |= u64::from(holds) << 41; holds }) << 12;
-    a563 |= u64::from({ let holds = self.s471()?; self.applied[0] |= u64::from(holds) << 42; holds }) << 13;
-    a563 |= u64::from({ let holds = self.s480()?; self.applied[0] |= u64::from(holds) << 43; holds }) << 14;
-    a563 |= u64::from({ let holds = self.s490()?; self.applied[0] |= u64::from(holds) << 44; holds }) << 15;
-    a563 |= u64::from({ let holds = self.s499()?; self.applied[0] |= u64::from(holds) << 45; holds }) << 16;
-    a563 |= u64::from({ let holds = self.s507()?; self.applied[0] |= u64::from(holds) << 46; holds }) << 17;
-    a563 |= u64::from({ let holds = self.s516()?; self.applied[0] |= u64::from(holds) << 47; holds }) << 18;
-    a563 |= u64::from({ let holds = self.s531()?; self.applied[0] |= u64::from(holds) << 48; holds }) << 19;
-    a563 |= u64::from({ let holds = self.s540()?; self.applied[0] |= u64::from(holds) << 49; holds }) << 20;
-    a563 |= u64::from({ let holds = self.s549()?; self.applied[0] |= u64::from(holds) << 50; holds }) << 21;
-    a563 |= u64::from({ let holds = self.s561()?; self.applied[0] |= u64::from(holds) << 51; holds }) << 22;
+    a563 |= u64::from({ let holds = self.s353()?; applied[0] |= u64::from(holds) << 29; holds }) << 0;
+    a563 |= u64::from({ let holds = self.s363()?; applied[0] |= u64::from(holds) << 30; holds }) << 1;
+    a563 |= u64::from({ let holds = self.s365()?; applied[0] |= u64::from(holds) << 31; holds }) << 2;
+    a563 |= u64::from({ let holds = self.s374()?; applied[0] |= u64::from(holds) << 32; holds }) << 3;
+    a563 |= u64::from({ let holds = self.s390()?; applied[0] |= u64::from(holds) << 33; holds }) << 4;
+    a563 |= u64::from({ let holds = self.s400()?; applied[0] |= u64::from(holds) << 34; holds }) << 5;
+    a563 |= u64::from({ let holds = self.s411()?; applied[0] |= u64::from(holds) << 35; holds }) << 6;
+    a563 |= u64::from({ let holds = self.s419()?; applied[0] |= u64::from(holds) << 36; holds }) << 7;
+    a563 |= u64::from({ let holds = self.s431()?; applied[0] |= u64::from(holds) << 37; holds }) << 8;
+    a563 |= u64::from({ let holds = self.s443()?; applied[0] |= u64::from(holds) << 38; holds }) << 9;
+    a563 |= u64::from({ let holds = self.s452()?; applied[0] |= u64::from(holds) << 39; holds }) << 10;
+    a563 |= u64::from({ let holds = self.s454()?; applied[0] |= u64::from(holds) << 40; holds }) << 11;
+    a563 |= u64::from({ let holds = self.s462()?; applied[0] |= u64::from(holds) << 41; holds }) << 12;
+    a563 |= u64::from({ let holds = self.s471()?; applied[0] |= u64::from(holds) << 42; holds }) << 13;
+    a563 |= u64::from({ let holds = self.s480()?; applied[0] |= u64::from(holds) << 43; holds }) << 14;
+    a563 |= u64::from({ let holds = self.s490()?; applied[0] |= u64::from(holds) << 44; holds }) << 15;
+    a563 |= u64::from({ let holds = self.s499()?; applied[0] |= u64::from(holds) << 45; holds }) << 16;
+    a563 |= u64::from({ let holds = self.s507()?; applied[0] |= u64::from(holds) << 46; holds }) << 17;
+    a563 |= u64::from({ let holds = self.s516()?; applied[0] |= u64::from(holds) << 47; holds }) << 18;
+    a563 |= u64::from({ let holds = self.s531()?; applied[0] |= u64::from(holds) << 48; holds }) << 19;
+    a563 |= u64::from({ let holds = self.s540()?; applied[0] |= u64::from(holds) << 49; holds }) << 20;
+    a563 |= u64::from({ let holds = self.s549()?; applied[0] |= u64::from(holds) << 50; holds }) << 21;
+    a563 |= u64::from({ let holds = self.s561()?; applied[0] |= u64::from(holds) << 51; holds }) << 22;
     let mut a572 = 0u64;
-    a572 |= u64::from({ let holds = self.s565()?; self.applied[0] |= u64::from(holds) << 52; holds }) << 0;
-    a572 |= u64::from({ let holds = self.s569()?; self.applied[0] |= u64::from(holds) << 53; holds }) << 1;
+    a572 |= u64::from({ let holds = self.s565()?; applied[0] |= u64::from(holds) << 52; holds }) << 0;
+    a572 |= u64::from({ let holds = self.s569()?; applied[0] |= u64::from(holds) << 53; holds }) << 1;
+    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }
     Some(([
         Value::Bool(self.s290()?),
         Value::Bool(self.s319()?),
@@ -11448,6 +11452,8 @@ struct Run<'a> {
 }
 impl<'a> Run<'a> {
 fn results(&mut self) -> Option<([Value; 5], [u64; 0])> {
+    let mut applied = [0u64; 1];
+    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }
     Some(([
         Value::Bool(self.s42()?),
         Value::Num(self.s48()?),
@@ -11907,6 +11913,8 @@ struct Run<'a> {
 }
 impl<'a> Run<'a> {
 fn results(&mut self) -> Option<([Value; 3], [u64; 0])> {
+    let mut applied = [0u64; 1];
+    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }
     Some(([
         Value::Bool(self.s28()?),
         Value::Num(self.s18()?),
