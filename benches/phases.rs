@@ -6,7 +6,7 @@ use std::time::Instant;
 
 // The allocator the `lexnis` binary runs with, for the references and lexnis alike.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: lexnis::allocator::Mimalloc = lexnis::allocator::Mimalloc;
 
 fn main() {
     let path = std::env::args()

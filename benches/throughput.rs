@@ -11,7 +11,7 @@ mod reference;
 
 // The allocator the `lexnis` binary runs with, for the references and lexnis alike.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: lexnis::allocator::Mimalloc = lexnis::allocator::Mimalloc;
 
 use lexnis::batch::{run_batch, BatchOptions, TraceMode};
 use lexnis::date::Date;

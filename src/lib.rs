@@ -86,6 +86,7 @@ macro_rules! say_raw {
     }};
 }
 
+pub mod allocator;
 pub mod ast;
 pub mod batch;
 pub mod check;

@@ -5,11 +5,10 @@ use lexnis::commands::{self, EvalFormat, GraphFormat, ListFormat, PolicyArgs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-// A batch allocates and frees a few small values per record on every thread;
-// mimalloc's per-thread heaps do that faster than the system allocator
-// (docs/performance.md).
+// A batch allocates and frees a few small values per record on every thread:
+// see `lexnis::allocator`.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: lexnis::allocator::Mimalloc = lexnis::allocator::Mimalloc;
 
 #[derive(Parser)]
 #[command(
