@@ -166,7 +166,7 @@ impl<'c> Lean<'c> {
         // each constant index when it builds, not each time it runs.
         let nodes = self.compiled.node_count();
         let facts = self.compiled.program.facts.len();
-        let words = self.compiled.rule_nodes.len().div_ceil(64);
+        let words = self.rule_words();
         let _ = write!(
             out,
             "struct Run<'a> {{\n    facts: &'a [Value; {facts}],\n    \
@@ -297,9 +297,12 @@ impl<'c> Lean<'c> {
         );
         // The bits of the rules read here gather in a local and are written
         // once: each `|=` on `self.applied`, through the run's reference, was a
-        // store the next one had to wait for.
-        let words = self.compiled.rule_nodes.len().div_ceil(64);
-        let _ = writeln!(out, "    let mut applied = [0u64; {words}];");
+        // store the next one had to wait for. A `None` on the way loses them
+        // harmlessly: the plan then gives the record up, and no one reads the
+        // bits of a run given up.
+        if !collected.is_empty() {
+            let _ = writeln!(out, "    let mut applied = [0u64; {}];", self.rule_words());
+        }
         // Set-valued outcomes: which of their rules apply, read in order (the
         // `Collect` step's rules are its outcome's, aliased).
         for (s, rules, _) in collected {
@@ -313,9 +316,11 @@ impl<'c> Lean<'c> {
                 let _ = writeln!(out, "    a{s} |= u64::from({holds}) << {k};");
             }
         }
-        out.push_str(
-            "    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }\n",
-        );
+        if !collected.is_empty() {
+            out.push_str(
+                "    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }\n",
+            );
+        }
         out.push_str("    Some(([\n");
         for &s in plain {
             let owned = match self.repr(s) {
@@ -600,6 +605,11 @@ impl<'c> Lean<'c> {
         code
     }
 
+    /// How many 64-bit words hold one bit per rule.
+    fn rule_words(&self) -> usize {
+        self.compiled.rule_nodes.len().div_ceil(64)
+    }
+
     /// `holds`, the truth of node `node` as its reader reads it, and if that
     /// node is a rule, the rule's bit set if it holds: read here, the rule is
     /// one the reading reached, and a compact trace lists those that applied.
@@ -609,7 +619,8 @@ impl<'c> Lean<'c> {
         self.reaching_into(node, holds, "self.applied")
     }
 
-    /// As [`Self::reaching`], the bit set in the words `applied` names.
+    /// As [`Self::reaching`], with the rule's bit set in the array of words
+    /// named `applied` in the written code (the run's, or a local one).
     fn reaching_into(&self, node: u32, holds: String, applied: &str) -> String {
         match &self.compiled.node(node).op {
             Op::RuleApplies { rule, .. } => {

@@ -150,7 +150,9 @@ impl<'a> Scanner<'a> {
                 let count = items.len();
                 let set = Value::set(items);
                 // A repeated entry is an error of the facts.
-                (set.items().len() == count).then_some(())?;
+                if set.items().len() != count {
+                    return None;
+                }
                 put(out, set)
             }
             Type::List(element) => {
@@ -173,9 +175,10 @@ impl<'a> Scanner<'a> {
         self.enter()?;
         if !self.eat(b']') {
             loop {
+                // The element is read into its place at the end of the list.
                 items.push(Value::Absent);
-                let last = items.last_mut()?;
-                self.value(element, None, last)?;
+                let last = items.len() - 1;
+                self.value(element, None, &mut items[last])?;
                 if self.eat(b']') {
                     break;
                 }
@@ -312,11 +315,11 @@ fn decimal(mantissa: i64, scale: u32) -> Decimal {
     Decimal::from_parts(lo, mid, 0, mantissa < 0, scale)
 }
 
-/// The number `bytes` start with, as a mantissa and a scale, and how many bytes
-/// it takes: digits, with a sign and a point at most, read as the exact reading reads them (a fraction's
-/// last zeros hold no digit). `None` for what that reading would read otherwise
-/// or not at all: more than 18 digits, a leading zero (not JSON), an exponent,
-/// `-0`.
+/// The number `bytes` start with, as a mantissa and a scale, and how many
+/// bytes it takes: digits, with a sign and a point at most, read as the exact
+/// reading reads them (a fraction's last zeros hold no digit). `None` for what
+/// that reading would read otherwise or not at all: more than 18 digits, a
+/// leading zero (not JSON), an exponent, `-0`.
 #[inline(always)]
 fn number(bytes: &[u8]) -> Option<(i64, u32, usize)> {
     let negative = bytes.first() == Some(&b'-');

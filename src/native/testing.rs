@@ -11452,8 +11452,6 @@ struct Run<'a> {
 }
 impl<'a> Run<'a> {
 fn results(&mut self) -> Option<([Value; 5], [u64; 0])> {
-    let mut applied = [0u64; 1];
-    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }
     Some(([
         Value::Bool(self.s42()?),
         Value::Num(self.s48()?),
@@ -11913,8 +11911,6 @@ struct Run<'a> {
 }
 impl<'a> Run<'a> {
 fn results(&mut self) -> Option<([Value; 3], [u64; 0])> {
-    let mut applied = [0u64; 1];
-    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }
     Some(([
         Value::Bool(self.s28()?),
         Value::Num(self.s18()?),
