@@ -139,9 +139,9 @@ pub struct Evaluator<'c> {
     reached: RefCell<Vec<bool>>,
     reached_known: Cell<bool>,
     locals: Vec<Value>,
-    /// By outcome node, the sets its `Collect` step has made, by the bits of
-    /// the rules that apply (at most 256 each: see `collect_applying`).
-    sets: Vec<rustc_hash::FxHashMap<u64, Value>>,
+    /// By outcome node, the sets its `Collect` step has made (at most 256
+    /// each: see `collect_applying`).
+    sets: Vec<steps::MadeSets>,
     facts: Option<Facts>,
     as_of: Date,
     /// The plan compiled to Rust, if the bundled rules had this one: run in place

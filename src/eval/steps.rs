@@ -32,6 +32,24 @@ fn collected_set(compiled: &Compiled, node: u32, applying: u64) -> Value {
     Value::set(values)
 }
 
+/// The sets an outcome's `Collect` step has made, by the bits of the rules
+/// that apply, and the bits and the address of the one it gave last. The map
+/// holds that set, so while it does no other allocation can have its address:
+/// a slot holding a set at that address holds that set.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct MadeSets {
+    by_rules: rustc_hash::FxHashMap<u64, Value>,
+    last: Option<(u64, usize)>,
+}
+
+/// Where a set's entries are allocated; `None` for any other value.
+fn set_address(value: &Value) -> Option<usize> {
+    match value {
+        Value::Set(items) => Some(std::sync::Arc::as_ptr(items) as usize),
+        _ => None,
+    }
+}
+
 /// `a = b`, with the usual case (two enum variants, as in `classification =
 /// essential`) compared in place rather than through `Value`'s equality.
 #[inline(always)]
@@ -332,20 +350,25 @@ impl<'c> Evaluator<'c> {
         // Each outcome keeps the sets it has made, by the rules that apply; a
         // policy whose outcomes meet ever new combinations of rules would make
         // them grow without end: they are bounded, and made again when full.
-        let compiled = self.compiled;
-        let made = &mut self.sets[node as usize];
-        if made.len() >= 256 && !made.contains_key(&applying) {
-            made.clear();
+        let (compiled, i) = (self.compiled, node as usize);
+        let made = &mut self.sets[i];
+        // Most records meet the combination the last one met, and the slot
+        // still holds its set: nothing to look up.
+        let holds_last = |(bits, at)| bits == applying && set_address(&self.memo[i]) == Some(at);
+        if self.flags[i] == VALUE && made.last.is_some_and(holds_last) {
+            return;
         }
-        let set = made
-            .entry(applying)
+        if made.by_rules.len() >= 256 && !made.by_rules.contains_key(&applying) {
+            made.by_rules.clear();
+            made.last = None;
+        }
+        let set = (made.by_rules.entry(applying))
             .or_insert_with(|| collected_set(compiled, node, applying));
-        // Most records meet the combination the last one met: the slot already
-        // holds the same set, with no reference to count again.
-        if !copy_changes_nothing(&self.memo[node as usize], set) {
-            self.memo[node as usize] = set.clone();
+        made.last = set_address(set).map(|at| (applying, at));
+        if !copy_changes_nothing(&self.memo[i], set) {
+            self.memo[i] = set.clone();
         }
-        self.flags[node as usize] = VALUE;
+        self.flags[i] = VALUE;
     }
 
     /// A condition's truth, or `Err` where `compute` would fail (the operand
