@@ -62,26 +62,36 @@ unsafe fn checked(
     aligned() as *mut u8
 }
 
+/// A block for `layout`: from the plain call `plain` where it is worth a try
+/// and its block is aligned as asked, else from the aligned call `aligned`.
+///
+/// # Safety
+/// As [`GlobalAlloc::alloc`]: `layout` has a size other than zero.
+#[inline(always)]
+unsafe fn allocate(
+    layout: Layout,
+    plain: unsafe extern "C" fn(usize) -> *mut c_void,
+    aligned: unsafe extern "C" fn(usize, usize) -> *mut c_void,
+) -> *mut u8 {
+    let (size, align) = (layout.size(), layout.align());
+    if !plain_worth_trying(layout) {
+        return aligned(size, align) as *mut u8;
+    }
+    checked(plain(size), layout, || aligned(size, align))
+}
+
 // SAFETY: every block comes from mimalloc and goes back to it, and every block
 // handed out has the alignment its layout asks for: those of the aligned calls
 // by their contract, those of the plain calls by `checked`.
 unsafe impl GlobalAlloc for Mimalloc {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let (size, align) = (layout.size(), layout.align());
-        if !plain_worth_trying(layout) {
-            return mi_malloc_aligned(size, align) as *mut u8;
-        }
-        checked(mi_malloc(size), layout, || mi_malloc_aligned(size, align))
+        allocate(layout, mi_malloc, mi_malloc_aligned)
     }
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let (size, align) = (layout.size(), layout.align());
-        if !plain_worth_trying(layout) {
-            return mi_zalloc_aligned(size, align) as *mut u8;
-        }
-        checked(mi_zalloc(size), layout, || mi_zalloc_aligned(size, align))
+        allocate(layout, mi_zalloc, mi_zalloc_aligned)
     }
 
     #[inline]
