@@ -193,7 +193,7 @@ fn missing(
 #[inline]
 fn thread_own_copy(default: &Value) -> Value {
     thread_local! {
-        static EMPTY: Arc<Vec<Value>> = Arc::new(Vec::new());
+        static EMPTY: Arc<[Value]> = Arc::new([]);
     }
     match default {
         // A flag or a number has nothing to share: a copy as it is, in place.
@@ -375,7 +375,7 @@ fn convert_inner(
                     errors.extend(repeated_entry(&values, path));
                     Value::set(values)
                 } else {
-                    Value::List(Arc::new(values))
+                    Value::List(Arc::from(values))
                 }
             }
             other => fail(errors, wrong_type(path, "a list [...]", other)),
@@ -428,7 +428,7 @@ fn convert_record(
             ));
         }
     }
-    let fields = def
+    let fields: Vec<Value> = def
         .fields
         .iter()
         .map(|f| {
@@ -439,7 +439,7 @@ fn convert_record(
             }
         })
         .collect();
-    Value::Record(Arc::new(fields))
+    Value::Record(Arc::from(fields))
 }
 
 fn number(json: &Json) -> Option<Decimal> {
@@ -933,7 +933,7 @@ mod stream {
                     .extend(repeated_entry(&items, self.path));
                 Value::set(items)
             } else {
-                Value::List(Arc::new(items))
+                Value::List(Arc::from(items))
             })
         }
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Value, A::Error> {
@@ -951,7 +951,7 @@ mod stream {
                 self.errors,
                 None,
             )?;
-            Ok(Value::Record(Arc::new(fields)))
+            Ok(Value::Record(Arc::from(fields)))
         }
     }
 

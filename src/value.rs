@@ -17,9 +17,9 @@ pub enum Value {
     Enum(u32),
     Key(u32),
     /// Sorted and without repeats, so that equality is set equality.
-    Set(Arc<Vec<Value>>),
-    List(Arc<Vec<Value>>),
-    Record(Arc<Vec<Value>>),
+    Set(Arc<[Value]>),
+    List(Arc<[Value]>),
+    Record(Arc<[Value]>),
 }
 
 impl Value {
@@ -45,14 +45,14 @@ impl Value {
     pub fn set(mut items: Vec<Value>) -> Value {
         items.sort_by(compare);
         items.dedup();
-        Value::Set(Arc::new(items))
+        Value::Set(Arc::from(items))
     }
 
     /// A copy that shares no allocation with `self`: what one thread keeps of a
     /// value all threads read, so that counting references to it does not make
     /// the threads wait on one another's caches.
     pub fn unshared(&self) -> Value {
-        let copy = |items: &Arc<Vec<Value>>| Arc::new(items.iter().map(Value::unshared).collect());
+        let copy = |items: &Arc<[Value]>| items.iter().map(Value::unshared).collect();
         match self {
             Value::Text(t) => Value::Text(Arc::from(&**t)),
             Value::Set(items) => Value::Set(copy(items)),

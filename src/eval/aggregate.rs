@@ -151,7 +151,7 @@ impl<'c> Evaluator<'c> {
         n: u32,
         collection: u32,
         acc: &Accumulator,
-    ) -> Option<Arc<Vec<Value>>> {
+    ) -> Option<Arc<[Value]>> {
         let c = collection as usize;
         match (self.flags[c], &self.memo[c]) {
             (VALUE, Value::Set(v) | Value::List(v)) if v.is_empty() => {

@@ -193,9 +193,7 @@ mod tests {
     use super::*;
 
     fn keys(ks: &[u32]) -> Value {
-        Value::List(std::sync::Arc::new(
-            ks.iter().map(|k| Value::Key(*k)).collect(),
-        ))
+        Value::List(ks.iter().map(|k| Value::Key(*k)).collect())
     }
 
     #[test]
@@ -232,7 +230,7 @@ mod tests {
     fn a_key_mask_gives_up_on_what_is_not_a_key_of_its_table() {
         assert_eq!(key_mask::<1>(&keys(&[64]), 100), None);
         assert_eq!(key_mask::<1>(&keys(&[5]), 5), None);
-        let not_a_key = Value::List(std::sync::Arc::new(vec![Value::Bool(true)]));
+        let not_a_key = Value::List(std::sync::Arc::new([Value::Bool(true)]));
         assert_eq!(key_mask::<1>(&not_a_key, 64), None);
         assert_eq!(key_mask::<1>(&Value::Bool(true), 64), None);
         assert_eq!(key_mask::<1>(&keys(&[0, 63]), 64), Some([1 | 1 << 63]));

@@ -45,7 +45,7 @@ pub(crate) struct MadeSets {
 /// Where a set's entries are allocated; `None` for any other value.
 fn set_address(value: &Value) -> Option<usize> {
     match value {
-        Value::Set(items) => Some(std::sync::Arc::as_ptr(items) as usize),
+        Value::Set(items) => Some(std::sync::Arc::as_ptr(items).cast::<Value>() as usize),
         _ => None,
     }
 }
