@@ -408,8 +408,8 @@ proptest! {
         let lines: Vec<String> = mixed().lines().map(str::to_string).collect();
         let input: Vec<String> = picks.iter().enumerate().map(|(i, p)| lines[*p].replacen("\"id\": \"", &format!("\"id\": \"{i}-"), 1)).collect();
         let input = input.join("\n");
-        let one = run(&input, &BatchOptions { jobs: 1, chunk, ..BatchOptions::default() });
-        let many = run(&input, &BatchOptions { jobs, chunk, ..BatchOptions::default() });
+        let one = run(&input, &BatchOptions { jobs: 1, chunk: Some(chunk), ..BatchOptions::default() });
+        let many = run(&input, &BatchOptions { jobs, chunk: Some(chunk), ..BatchOptions::default() });
         prop_assert_eq!(one.0.lines().count(), picks.len());
         prop_assert_eq!(&one.0, &many.0);
         prop_assert_eq!(one.1, many.1);
@@ -430,7 +430,7 @@ fn jsonl_lines_keep_their_numbers_through_blank_lines_crlf_and_bad_bytes() {
     let mut out = Vec::new();
     let reader: Box<dyn std::io::BufRead + Send> = Box::new(std::io::Cursor::new(input));
     let options = BatchOptions {
-        chunk: 2,
+        chunk: Some(2),
         ..BatchOptions::default()
     };
     let summary = run_batch(compiled(), reader, &mut out, &options, &mut |_| {}).unwrap();
@@ -565,7 +565,7 @@ fn a_failing_output_ends_the_batch_with_an_error() {
                 Box::new(std::io::Cursor::new(input.into_bytes()));
             let options = BatchOptions {
                 jobs,
-                chunk: 64,
+                chunk: Some(64),
                 ..BatchOptions::default()
             };
             let mut out = FailsAfter {
