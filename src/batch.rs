@@ -425,17 +425,24 @@ impl<'b> Lines<'b> {
     fn take_ready(&mut self, drained: bool) -> Option<(u64, Vec<u8>)> {
         let whole = self.text.last() == Some(&b'\n');
         let ready = self.ended == self.chunk || (drained && whole && self.ended > 0);
-        ready.then(|| self.take_all())
+        ready.then(|| {
+            let next = self.texts.take(Lines::room(self.chunk));
+            self.replace_text(next)
+        })
     }
 
-    /// What is left, a last line without its `\n` included.
+    /// What is left at the end of the input, a last line without its `\n`
+    /// included.
     fn take_all(&mut self) -> (u64, Vec<u8>) {
+        self.replace_text(Vec::new())
+    }
+
+    /// The chunk's line count and text, `next` taking the text's place.
+    fn replace_text(&mut self, next: Vec<u8>) -> (u64, Vec<u8>) {
         let partial = u64::from(self.text.last().is_some_and(|b| *b != b'\n'));
         let count = self.ended as u64 + partial;
         self.ended = 0;
-        let next = self.texts.take(Lines::room(self.chunk));
-        let text = std::mem::replace(&mut self.text, next);
-        (count, text)
+        (count, std::mem::replace(&mut self.text, next))
     }
 }
 
@@ -940,15 +947,21 @@ impl<'c> Worker<'c> {
     }
 
     fn chunk(&mut self, chunk: Chunk) -> (Vec<u8>, BatchSummary) {
+        let bytes = self.buffers.results.take(self.out_capacity);
+        // CSV is written through its writer, into the same recycled bytes.
+        let (out, csv) = match self.options.output {
+            OutputFormat::Csv => {
+                let mut writer = csv::WriterBuilder::new();
+                let writer = writer.has_headers(false).from_writer(bytes);
+                (Vec::new(), Some(writer))
+            }
+            OutputFormat::Jsonl => (bytes, None),
+        };
         let mut acc = ChunkOutput {
-            out: self.buffers.results.take(self.out_capacity),
+            out,
             summary: BatchSummary::default(),
             counts: vec![Vec::new(); self.counted.len()],
-            csv: (self.options.output == OutputFormat::Csv).then(|| {
-                csv::WriterBuilder::new()
-                    .has_headers(false)
-                    .from_writer(Vec::new())
-            }),
+            csv,
         };
         match chunk {
             Chunk::Lines { first_line, text } => {
@@ -973,8 +986,9 @@ impl<'c> Worker<'c> {
                 }
             }
         }
-        self.out_capacity = self.out_capacity.max(acc.out.len());
-        self.finish(acc)
+        let (bytes, summary) = self.finish(acc);
+        self.out_capacity = self.out_capacity.max(bytes.len());
+        (bytes, summary)
     }
 
     /// Evaluates one record into the chunk's output: its result or its error record.

@@ -43,8 +43,9 @@ impl Value {
 
     /// Builds a set value: sorts and removes repeats.
     pub fn set(mut items: Vec<Value>) -> Value {
-        items.sort_by(compare);
-        items.dedup();
+        if sort_finding_repeats(&mut items) {
+            items.dedup();
+        }
         Value::Set(Arc::from(items))
     }
 
@@ -68,6 +69,14 @@ impl Value {
             _ => &[],
         }
     }
+}
+
+/// Sorts the entries of a set into the order its equality relies on
+/// ([`compare`]); whether an entry repeats another (a set has no repeats: the
+/// caller removes them or refuses the set).
+pub fn sort_finding_repeats(items: &mut [Value]) -> bool {
+    items.sort_by(compare);
+    items.windows(2).any(|pair| pair[0] == pair[1])
 }
 
 /// A total order, used to keep sets sorted; values of one type compare as expected.
@@ -222,6 +231,17 @@ fn group_thousands(n: Decimal) -> String {
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn a_set_is_sorted_and_its_repeats_found_or_removed() {
+        let mut items = vec![Value::Enum(3), Value::Enum(1), Value::Enum(2)];
+        assert!(!sort_finding_repeats(&mut items));
+        assert_eq!(items, [Value::Enum(1), Value::Enum(2), Value::Enum(3)]);
+        let mut repeated = vec![Value::Key(7), Value::Key(2), Value::Key(7)];
+        assert!(sort_finding_repeats(&mut repeated));
+        let set = Value::set(vec![Value::Key(7), Value::Key(2), Value::Key(7)]);
+        assert_eq!(set, Value::Set(Arc::from([Value::Key(2), Value::Key(7)])));
+    }
 
     #[test]
     fn money_is_grouped_like_the_source() {

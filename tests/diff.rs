@@ -3,7 +3,7 @@
 //! evaluation, and a revision compared with itself.
 
 use lexnis::date::Date;
-use lexnis::diff::{diff_entity, diff_population, diff_rules, Adapter, Presence};
+use lexnis::diff::{diff_entity, diff_population, diff_rules, Adapter, Presence, Record};
 use lexnis::eval::Evaluator;
 use lexnis::facts::load_facts;
 use lexnis::lower::Compiled;
@@ -719,4 +719,34 @@ fn records_given_as_text_make_the_report_documents_make() {
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A diff reads a record from its text and runs it lean under the old
+/// revision, which reads the facts in place; where the lean plan gives the
+/// record up (a record of failing.jsonl whose evaluation fails), the native
+/// plan keeps them, and the diff reads them again for the new revision: the
+/// same outcome as a diff reading documents.
+#[test]
+fn a_diff_reads_again_the_facts_a_lean_plan_gave_up_on() {
+    let mut source = PolicySource::default();
+    source.add("policies/t/act.law", include_str!("policies/failing.law"));
+    let c = compile(&source, Date::parse("2025-01-01").unwrap()).unwrap();
+    let lines = include_str!("policies/failing.jsonl");
+    let records = |as_text: bool| {
+        (lines.lines().zip(1..)).map(move |(line, n)| {
+            let record = match as_text {
+                true => Record::Text(line.to_string()),
+                false => Record::Document(serde_json::from_str(line).unwrap()),
+            };
+            (n, Ok::<_, String>(record))
+        })
+    };
+    let from_text = diff_population(&c, &c, records(true));
+    assert_eq!(from_text, diff_population(&c, &c, records(false)));
+    assert_eq!(from_text.records, lines.lines().count() as u64);
+    assert_eq!(from_text.errors.len(), 5, "{:?}", from_text.errors);
+    assert!(from_text
+        .errors
+        .iter()
+        .all(|e| e.reason.starts_with("both revisions: ")));
 }

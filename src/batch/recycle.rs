@@ -14,6 +14,13 @@ pub(super) struct Recycled {
     keep: usize,
 }
 
+/// The largest buffer kept. A chunk's text or results take a megabyte or two
+/// (1,024 records of a few hundred bytes, their result lines of one or two
+/// kilobytes; 64 full traces of some 28 KB); a chunk with a record of many
+/// megabytes grows its buffer past this, and the buffer is freed rather than
+/// held for the rest of the run.
+const KEEP_UP_TO_BYTES: usize = 8 << 20;
+
 impl Recycled {
     pub(super) fn new(keep: usize) -> Recycled {
         Recycled {
@@ -22,17 +29,23 @@ impl Recycled {
         }
     }
 
-    /// An empty buffer with room for at least `capacity` bytes: one given back
+    /// An empty buffer with room for `capacity` bytes, or for
+    /// [`KEEP_UP_TO_BYTES`] if that is less (one outsized chunk does not make
+    /// every later buffer as large; it grows as it is written): one given back
     /// if there is one, else a new one.
     pub(super) fn take(&self, capacity: usize) -> Vec<u8> {
         let given = self.free.lock().ok().and_then(|mut free| free.pop());
         let mut buffer = given.unwrap_or_default();
-        buffer.reserve(capacity);
+        buffer.reserve(capacity.min(KEEP_UP_TO_BYTES));
         buffer
     }
 
-    /// Gives `buffer` back, emptied, for a later [`Recycled::take`].
+    /// Gives `buffer` back, emptied, for a later [`Recycled::take`]; one grown
+    /// past [`KEEP_UP_TO_BYTES`] is freed.
     pub(super) fn give(&self, mut buffer: Vec<u8>) {
+        if buffer.capacity() > KEEP_UP_TO_BYTES {
+            return;
+        }
         buffer.clear();
         if let Ok(mut free) = self.free.lock() {
             if free.len() < self.keep {
@@ -74,5 +87,22 @@ mod tests {
         }
         let kept = recycled.free.lock().unwrap().len();
         assert_eq!(kept, 2);
+    }
+
+    #[test]
+    fn no_buffer_is_made_larger_than_one_kept_before_it_is_written() {
+        let recycled = Recycled::new(2);
+        let buffer = recycled.take(10 * KEEP_UP_TO_BYTES);
+        assert!(buffer.capacity() < 2 * KEEP_UP_TO_BYTES);
+    }
+
+    #[test]
+    fn a_buffer_grown_by_an_outsized_chunk_is_freed_not_kept() {
+        let recycled = Recycled::new(2);
+        recycled.give(Vec::with_capacity(KEEP_UP_TO_BYTES + 1));
+        recycled.give(Vec::with_capacity(KEEP_UP_TO_BYTES));
+        let kept = recycled.free.lock().unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].capacity(), KEEP_UP_TO_BYTES);
     }
 }

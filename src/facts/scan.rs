@@ -16,17 +16,18 @@
 
 use super::{entry, takes_number, thread_own_copy, Facts, Specs, ID_FIELD};
 use crate::program::{FieldSpec, Program, Type};
-use crate::value::{compare, Value};
+use crate::value::{sort_finding_repeats, Value};
 use rust_decimal::Decimal;
 use std::cell::Cell;
 use std::sync::Arc;
 
+thread_local! {
+    /// [`Scanner::buffers`], from the last record this thread read.
+    static BUFFERS: Cell<Vec<Vec<Value>>> = const { Cell::new(Vec::new()) };
+}
+
 /// The document's facts, or `None` for the reader to give up.
 pub(super) fn read(program: &Program, text: &str) -> Option<Facts> {
-    thread_local! {
-        /// [`Scanner::buffers`], from the last record this thread read.
-        static BUFFERS: Cell<Vec<Vec<Value>>> = const { Cell::new(Vec::new()) };
-    }
     let mut scan = Scanner {
         program,
         text,
@@ -68,6 +69,10 @@ struct Scanner<'a> {
 /// refuses more than 128 nested lists and objects; past this, the reader gives
 /// up before its own recursion can run out of stack.
 const MAX_DEPTH: usize = 100;
+
+/// The longest list buffer a thread keeps for its next record (a facts record
+/// lists a few partners or types; thousands is an outlier).
+const KEPT_LIST_ITEMS: usize = 4096;
 
 impl<'a> Scanner<'a> {
     fn peek(&self) -> Option<u8> {
@@ -175,7 +180,21 @@ impl<'a> Scanner<'a> {
     fn items(&mut self, element: &Type, as_set: bool) -> Option<Arc<[Value]>> {
         self.expect(b'[')?;
         self.enter()?;
+        // A reading given up deeper down leaves `self.depth` there.
+        let depth = self.depth;
         let mut items = self.buffer();
+        let read = self.read_items(element, as_set, &mut items);
+        let shared = read.map(|()| share(&mut items));
+        // Kept for the next list at this depth, whether this one was read or
+        // given up: a record given up on is read again, and would pay anew.
+        items.clear();
+        self.keep(depth, items);
+        self.depth = depth - 1;
+        shared
+    }
+
+    /// The items of a list into `items`, after its `[`; a set's sorted.
+    fn read_items(&mut self, element: &Type, as_set: bool, items: &mut Vec<Value>) -> Option<()> {
         if !self.eat(b']') {
             loop {
                 // The element is read into its place at the end of the list.
@@ -188,15 +207,10 @@ impl<'a> Scanner<'a> {
                 self.expect(b',')?;
             }
         }
-        if as_set {
-            items.sort_by(compare);
-            if items.windows(2).any(|pair| pair[0] == pair[1]) {
-                return None;
-            }
+        match as_set && sort_finding_repeats(items) {
+            true => None,
+            false => Some(()),
         }
-        let items = self.share(items);
-        self.depth -= 1;
-        Some(items)
     }
 
     /// The buffer to read the items of a list at this depth into (empty).
@@ -207,22 +221,13 @@ impl<'a> Scanner<'a> {
         std::mem::take(&mut self.buffers[self.depth])
     }
 
-    /// The items read into `buffer`, moved into a slice of their own (one
-    /// allocation), and the buffer kept for the next list at this depth. A
-    /// copy of the bytes: `collect` moved each value through the stack, where
-    /// reading it back stalled (a tenth of the reader's time, sampled).
-    fn share(&mut self, mut buffer: Vec<Value>) -> Arc<[Value]> {
-        let mut shared = Arc::<[Value]>::new_uninit_slice(buffer.len());
-        let slots = Arc::get_mut(&mut shared).expect("a new slice is not shared");
-        // SAFETY: the values are moved, bytes and all, into as many slots of
-        // their own, which are then all set; the buffer forgets them.
-        let shared = unsafe {
-            std::ptr::copy_nonoverlapping(buffer.as_ptr(), slots.as_mut_ptr().cast(), slots.len());
-            buffer.set_len(0);
-            shared.assume_init()
-        };
-        self.buffers[self.depth] = buffer;
-        shared
+    /// Keeps the (empty) buffer of `depth` for the thread's next list there,
+    /// unless a list of unusual length grew it: a thread that reads records for
+    /// hours should not hold the memory of its longest list all along.
+    fn keep(&mut self, depth: usize, buffer: Vec<Value>) {
+        if buffer.capacity() <= KEPT_LIST_ITEMS {
+            self.buffers[depth] = buffer;
+        }
     }
 
     /// One level deeper, within [`MAX_DEPTH`].
@@ -328,6 +333,23 @@ impl<'a> Scanner<'a> {
             }
             _ => None,
         }
+    }
+}
+
+/// The items of `buffer`, moved into a slice of their own (one allocation);
+/// the buffer is left empty, its room kept. A copy of the bytes: `collect`
+/// moved each value through the stack, where reading it back stalled (a tenth
+/// of the reader's time, sampled).
+fn share(buffer: &mut Vec<Value>) -> Arc<[Value]> {
+    let mut shared = Arc::<[Value]>::new_uninit_slice(buffer.len());
+    let slots = Arc::get_mut(&mut shared).expect("a new slice is not shared");
+    // SAFETY: the values are moved, bytes and all, into as many slots of
+    // their own, which are then all set; the buffer forgets them (its length
+    // is 0 before anything else can run).
+    unsafe {
+        std::ptr::copy_nonoverlapping(buffer.as_ptr(), slots.as_mut_ptr().cast(), slots.len());
+        buffer.set_len(0);
+        shared.assume_init()
     }
 }
 
@@ -499,6 +521,44 @@ mod tests {
         "size": {"staff": 120, "turnover_eur": 30000000, "balance_sheet_eur": 20000000},
         "partners": [{"share_pct": 30, "staff": 4, "turnover_eur": 8, "balance_sheet_eur": 6}],
         "identified_by_authority": {"comma": 9, "criteria": ["a"]}}"#;
+
+    /// A generated entity's record with `field` set to `value`.
+    fn record_with(field: &str, value: serde_json::Value) -> String {
+        let catalogue = crate::generate::Catalogue::from_program(&bundled().program).unwrap();
+        let mut rng = crate::generate::Rng::new(7);
+        let mut doc = crate::generate::entity(&mut rng, &catalogue, "e".into());
+        doc[field] = value;
+        doc.to_string()
+    }
+
+    #[test]
+    fn a_thread_keeps_no_list_buffer_grown_by_an_unusually_long_list() {
+        let partner = serde_json::json!({"balance_sheet_eur": 1, "share_pct": 30,
+            "staff": 1, "turnover_eur": 1});
+        let text = record_with("partners", serde_json::Value::Array(vec![partner; 5000]));
+        let facts = read(&bundled().program, &text).expect("read");
+        let partners = facts.values.iter().find_map(|v| match v {
+            Value::List(items) if items.len() == 5000 => Some(items.len()),
+            _ => None,
+        });
+        assert_eq!(partners, Some(5000));
+        let kept = BUFFERS.take();
+        assert!(kept
+            .iter()
+            .all(|b| b.is_empty() && b.capacity() <= KEPT_LIST_ITEMS));
+    }
+
+    #[test]
+    fn a_list_given_up_on_leaves_its_buffer_empty_for_the_next_record() {
+        let text = record_with("entity_types", serde_json::json!(["I.9.2", "I.9.2"]));
+        assert!(
+            read(&bundled().program, &text).is_none(),
+            "a set with a repeat"
+        );
+        let kept = BUFFERS.take();
+        assert!(kept.iter().all(Vec::is_empty));
+        assert!(kept.iter().any(|b| b.capacity() >= 2), "{kept:?}");
+    }
 
     #[test]
     fn reads_numbers_with_a_point_exactly() {

@@ -185,34 +185,6 @@ mod tests {
         );
     }
 
-    /// A diff reads a record from its text and runs it lean under the old
-    /// revision, which reads the facts in place; where the lean plan gives the
-    /// record up, the native plan keeps them, and the diff reads them again for
-    /// the new revision: the same outcome as a diff reading documents.
-    #[test]
-    fn a_diff_reads_again_the_facts_a_lean_plan_gave_up_on() {
-        use crate::diff::{diff_population, Record};
-        let c = compile(&failing(), Date::parse("2025-01-01").unwrap()).unwrap();
-        let lines = include_str!("../../tests/policies/failing.jsonl");
-        let records = |as_text: bool| {
-            (lines.lines().zip(1..)).map(move |(line, n)| {
-                let record = match as_text {
-                    true => Record::Text(line.to_string()),
-                    false => Record::Document(serde_json::from_str(line).unwrap()),
-                };
-                (n, Ok::<_, String>(record))
-            })
-        };
-        let from_text = diff_population(&c, &c, records(true));
-        assert_eq!(from_text, diff_population(&c, &c, records(false)));
-        assert_eq!(from_text.records, lines.lines().count() as u64);
-        assert_eq!(from_text.errors.len(), 5, "{:?}", from_text.errors);
-        assert!(from_text
-            .errors
-            .iter()
-            .all(|e| e.reason.starts_with("both revisions: ")));
-    }
-
     #[test]
     fn native_plans_fail_where_the_interpreter_does() {
         let c = compile(&failing(), Date::parse("2025-01-01").unwrap()).unwrap();
