@@ -897,8 +897,11 @@ struct Worker<'c> {
     /// The results counted in the summary, by index.
     counted: Vec<usize>,
     header: crate::render::ResultHeader,
-    /// JSON lines written without a serialiser (all but full traces).
+    /// JSON lines written without a serialiser (all but full traces), and CSV rows.
     lines: crate::render::line::LineWriter,
+    /// Room for a CSV cell's JSON before it is quoted, and for a CSV row's trace.
+    cell: Vec<u8>,
+    trace_json: Vec<u8>,
     /// The rules that applied to the record being written (by index; `reached`
     /// is the scratch space that finds them): reused from one record to the
     /// next.
@@ -941,6 +944,8 @@ impl<'c> Worker<'c> {
             lines,
             applied: Vec::new(),
             reached: Vec::new(),
+            cell: Vec::new(),
+            trace_json: Vec::new(),
             out_capacity: options.records_per_chunk() * 512,
             buffers,
         }
@@ -1061,45 +1066,45 @@ impl<'c> Worker<'c> {
     /// Writes the result of the record just evaluated (its values where the
     /// evaluator left them, and `applied` for a compact trace), as a JSON line
     /// or a CSV row.
-    fn write(&self, out: &mut Vec<u8>, csv: Option<&mut csv::Writer<Vec<u8>>>, line: u64) {
+    fn write(&mut self, out: &mut Vec<u8>, csv: Option<&mut csv::Writer<Vec<u8>>>, line: u64) {
         let trace = self.options.trace;
-        if csv.is_none() && trace != TraceMode::Full {
+        let Some(w) = csv else {
+            if trace == TraceMode::Full {
+                return self.write_full_trace(out, line);
+            }
             let applied = (trace == TraceMode::Compact).then_some(&self.applied[..]);
             return self.lines.write(out, &self.ev, line, applied);
+        };
+        self.trace_json.clear();
+        match trace {
+            TraceMode::None => {}
+            TraceMode::Compact => (self.lines).write_applied(&mut self.trace_json, &self.applied),
+            TraceMode::Full => {
+                let steps = crate::trace::build_trace(&self.ev).steps;
+                let view = crate::trace::TraceView::Steps(&steps);
+                let _ = serde_json::to_writer(&mut self.trace_json, &view);
+            }
         }
+        let trace = (trace != TraceMode::None).then_some(&self.trace_json[..]);
+        let _ = (self.lines).write_csv(w, &mut self.cell, &self.ev, line, trace);
+    }
+
+    /// A JSON line with every step of the trace, through the serialiser.
+    fn write_full_trace(&self, out: &mut Vec<u8>, line: u64) {
         let values: Vec<Value> = (0..self.ev.compiled.results.len())
             .map(|i| self.ev.result(i).clone())
             .collect();
-        let (applied, steps): (Vec<_>, _);
-        let trace = match trace {
-            TraceMode::None => None,
-            TraceMode::Compact => {
-                applied = self.lines.applied_entries(&self.applied).collect();
-                Some(crate::trace::TraceView::Serialized(&applied))
-            }
-            TraceMode::Full => {
-                steps = crate::trace::build_trace(&self.ev).steps;
-                Some(crate::trace::TraceView::Steps(&steps))
-            }
-        };
+        let steps = crate::trace::build_trace(&self.ev).steps;
         let record = crate::render::ResultRecord {
             header: &self.header,
             ev: &self.ev,
             values: &values,
             line: Some(line),
-            trace,
+            trace: Some(crate::trace::TraceView::Steps(&steps)),
             compact: true,
         };
-        match csv {
-            Some(w) => {
-                let json = serde_json::to_value(&record).unwrap_or(Json::Null);
-                let _ = w.write_record(csv_cells(&json, self.csv_columns));
-            }
-            None => {
-                let _ = serde_json::to_writer(&mut *out, &record);
-                out.push(b'\n');
-            }
-        }
+        let _ = serde_json::to_writer(&mut *out, &record);
+        out.push(b'\n');
     }
 
     /// Evaluates one record into `values`, or makes its error record.

@@ -21,6 +21,9 @@ pub struct LineWriter {
     table_keys: Vec<Vec<Vec<u8>>>,
     /// `,"policy_versions":...,"warnings":...`
     tail: Vec<u8>,
+    /// The values of `policy_versions` and `warnings`, for CSV cells.
+    versions: Vec<u8>,
+    warnings: Vec<u8>,
     /// Each rule as a compact trace lists it, by rule id.
     applied: Vec<Box<RawValue>>,
     /// `,"as_of":"..."`: the evaluator's date is the same for every record.
@@ -61,6 +64,8 @@ impl LineWriter {
             })
             .collect();
         let as_of = format!(",\"as_of\":\"{}\"", ev.as_of()).into_bytes();
+        let versions = header.raw_versions.get().as_bytes().to_vec();
+        let warnings = header.raw_warnings.get().as_bytes().to_vec();
         // The evaluator's copies, which its results share: the graph's own
         // constants are other allocations.
         let texts = (0..c.node_count() as u32)
@@ -75,6 +80,8 @@ impl LineWriter {
             variants,
             table_keys,
             tail,
+            versions,
+            warnings,
             as_of,
             texts,
         }
@@ -101,16 +108,61 @@ impl LineWriter {
         }
         out.extend_from_slice(&self.tail);
         if let Some(trace) = trace {
-            out.extend_from_slice(b",\"trace\":[");
-            for (i, entry) in self.applied_entries(trace).enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                out.extend_from_slice(entry.get().as_bytes());
-            }
-            out.push(b']');
+            out.extend_from_slice(b",\"trace\":");
+            self.write_applied(out, trace);
         }
         out.extend_from_slice(b"}\n");
+    }
+
+    /// A compact trace as JSON: the entries of the rules that applied.
+    pub fn write_applied(&self, out: &mut Vec<u8>, applied: &[u32]) {
+        out.push(b'[');
+        for (i, entry) in self.applied_entries(applied).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(entry.get().as_bytes());
+        }
+        out.push(b']');
+    }
+
+    /// The same result as a CSV row: `line`, `id`, an empty `error`, each
+    /// result, `as_of`, `policy_versions`, `warnings` and, if given, the trace
+    /// (as JSON). A cell holds a JSON string's text, nothing for null, and any
+    /// other value as the JSON line writes it, so that a cell parses as the
+    /// line's value does. `cell` is room to write a value in before it is
+    /// quoted.
+    pub fn write_csv(
+        &self,
+        w: &mut csv::Writer<Vec<u8>>,
+        cell: &mut Vec<u8>,
+        ev: &Evaluator<'_>,
+        line: u64,
+        trace: Option<&[u8]>,
+    ) -> csv::Result<()> {
+        let p = &ev.compiled.program;
+        let mut field = |w: &mut csv::Writer<Vec<u8>>, write: &dyn Fn(&mut Vec<u8>)| {
+            cell.clear();
+            write(cell);
+            w.write_field(csv_text(cell))
+        };
+        field(w, &|out| write_number(out, line))?;
+        field(w, &|out| {
+            if let Some(id) = ev.facts_id() {
+                let _ = serde_json::to_writer(&mut *out, id);
+            }
+        })?;
+        w.write_field(b"")?;
+        for (i, r) in ev.compiled.results.iter().enumerate() {
+            field(w, &|out| self.value(out, p, &r.ty, ev.result(i)))?;
+        }
+        field(w, &|out| write_date(out, ev.as_of()))?;
+        w.write_field(&self.versions)?;
+        w.write_field(&self.warnings)?;
+        if let Some(trace) = trace {
+            w.write_field(trace)?;
+        }
+        w.write_record(None::<&[u8]>)
     }
 
     /// The compact-trace entries of the rules that applied (by rule index).
@@ -167,6 +219,21 @@ impl LineWriter {
                 let _ = serde_json::to_writer(&mut *out, &typed);
             }
         }
+    }
+}
+
+/// A JSON value as a CSV cell: a string's text (unescaped), nothing for null,
+/// anything else as it is.
+fn csv_text(json: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    use std::borrow::Cow;
+    match json {
+        b"null" => Cow::Borrowed(b""),
+        [b'"', text @ .., b'"'] if !text.contains(&b'\\') => Cow::Borrowed(text),
+        [b'"', ..] => match serde_json::from_slice::<String>(json) {
+            Ok(text) => Cow::Owned(text.into_bytes()),
+            Err(_) => Cow::Borrowed(json),
+        },
+        _ => Cow::Borrowed(json),
     }
 }
 
@@ -276,6 +343,61 @@ mod tests {
             }
         }
         assert!(texts > 0, "no result concluded a text");
+    }
+
+    #[test]
+    fn a_csv_cell_holds_a_strings_text_and_any_other_value_as_json() {
+        let cell = |json: &str| String::from_utf8(csv_text(json.as_bytes()).into_owned()).unwrap();
+        assert_eq!(cell("null"), "");
+        assert_eq!(cell("\"important\""), "important");
+        assert_eq!(cell(r#""a \"quoted\" name\u00e8""#), "a \"quoted\" nameè");
+        assert_eq!(cell("[\"pcm\"]"), "[\"pcm\"]");
+        assert_eq!(cell("42"), "42");
+        assert_eq!(cell("true"), "true");
+    }
+
+    /// Each cell of a CSV row is the value of the same key in the JSON line:
+    /// a string's text, nothing for null, any other value as JSON that parses
+    /// to the line's.
+    #[test]
+    fn csv_rows_hold_the_values_of_the_json_line() {
+        let (c, entities) = bundled_and_entities(4, 500);
+        let mut ev = Evaluator::new(&c);
+        let lines = LineWriter::new(&ev, &ResultHeader::new(&c.program));
+        let fixed = ["line", "id", "error"].map(String::from);
+        let results = c.results.iter().map(|r| r.key.clone());
+        let context = ["as_of", "policy_versions", "warnings", "trace"].map(String::from);
+        let columns: Vec<String> = fixed.into_iter().chain(results).chain(context).collect();
+        let (mut reached, mut applied, mut cell, mut trace) = (vec![], vec![], vec![], vec![]);
+        for (i, facts) in (1..).zip(entities) {
+            ev.run(facts).unwrap();
+            ev.applied_rule_indices_into(&mut reached, &mut applied);
+            let mut line = Vec::new();
+            lines.write(&mut line, &ev, i, Some(&applied));
+            let line: serde_json::Value = serde_json::from_slice(&line).unwrap();
+            trace.clear();
+            lines.write_applied(&mut trace, &applied);
+            let mut w = csv::Writer::from_writer(Vec::new());
+            lines
+                .write_csv(&mut w, &mut cell, &ev, i, Some(&trace))
+                .unwrap();
+            let row = w.into_inner().unwrap();
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(&row[..]);
+            let row = reader.records().next().unwrap().unwrap();
+            assert_eq!(row.len(), columns.len());
+            for (column, cell) in columns.iter().zip(row.iter()) {
+                match line.get(column).unwrap_or(&serde_json::Value::Null) {
+                    serde_json::Value::Null => assert_eq!(cell, "", "{column}"),
+                    serde_json::Value::String(text) => assert_eq!(cell, text, "{column}"),
+                    value => assert_eq!(
+                        &serde_json::from_str::<serde_json::Value>(cell).unwrap(),
+                        value
+                    ),
+                }
+            }
+        }
     }
 
     #[test]
