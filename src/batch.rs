@@ -544,9 +544,7 @@ impl<R: BufRead> ArrayElements<R> {
                 // A byte-order mark before the array is not part of it.
                 let bytes = without_bom(self.line, &self.buf);
                 let mut found = Vec::new();
-                for &b in bytes {
-                    found.extend(self.scan.push(b, self.line));
-                }
+                self.scan.push_line(bytes, self.line, &mut found);
                 found.into_iter().for_each(|r| self.take(r));
                 if self.scan.not_an_array.is_some() {
                     // Nothing after can be read as elements: stop here.
@@ -605,21 +603,58 @@ fn flawed(line: u64, message: &str) -> Input {
 }
 
 impl ArrayScan {
-    /// Reads one byte; returns the records it completes (at most two).
-    fn push(&mut self, b: u8, line: u64) -> Vec<Input> {
+    /// Reads a line of the input (with its `\n`, if it has one) into `found`,
+    /// the records it completes. Byte by byte, the reader took longer than the
+    /// workers and the batch waited on it; but within an element most bytes
+    /// cannot change the scan, and runs of them are copied at once (see
+    /// [`ArrayScan::plain_run`]).
+    fn push_line(&mut self, bytes: &[u8], line: u64, found: &mut Vec<Input>) {
+        let mut at = 0;
+        while at < bytes.len() {
+            let rest = &bytes[at..];
+            let plain = self.plain_run(rest);
+            self.current.extend_from_slice(&rest[..plain]);
+            at += plain;
+            if at < bytes.len() {
+                self.push(bytes[at], line, found);
+                at += 1;
+            }
+        }
+    }
+
+    /// How many of the bytes `rest` starts with [`ArrayScan::push`] would only
+    /// add to the element: within a string, all but a quote, a backslash and a
+    /// line's end; within an object or a list, all but those that open or
+    /// close one or a string, and a line's end.
+    fn plain_run(&self, rest: &[u8]) -> usize {
+        if !self.started || self.ended {
+            return 0;
+        }
+        let next = match (self.in_string, self.escaped, self.depth) {
+            (true, false, _) => memchr::memchr3(b'"', b'\\', b'\n', rest),
+            (false, _, 1..) => {
+                (rest.iter()).position(|b| matches!(b, b'"' | b'{' | b'[' | b'}' | b']' | b'\n'))
+            }
+            _ => Some(0),
+        };
+        next.unwrap_or(rest.len())
+    }
+
+    /// Reads one byte; adds to `found` the records it completes (at most two).
+    fn push(&mut self, b: u8, line: u64, found: &mut Vec<Input>) {
         if !self.started {
-            return self.opening(b, line).into_iter().collect();
+            return found.extend(self.opening(b, line));
         }
         if self.ended {
-            return self.after_end(b, line).into_iter().collect();
+            return found.extend(self.after_end(b, line));
         }
         let open = self.depth > 0 || self.in_string;
         if b == b'\n' && open && self.one_a_line == Some(true) {
-            return vec![self.skip_flawed(
+            return found.push(self.skip_flawed(
                 "this element of the JSON array is never closed on its line, as the elements \
                  before it are (a `}` or `]` is missing, or a string is not ended): it is left \
                  out, and the array is read again from the next line",
-            )];
+            ));
         }
         if self.in_string {
             self.current.push(b);
@@ -632,12 +667,11 @@ impl ArrayScan {
                 }
                 _ => {}
             }
-            return Vec::new();
+            return;
         }
         if self.depth == 0 && (b == b',' || b == b']') {
-            return self.separator(b, line).into_iter().collect();
+            return found.extend(self.separator(b, line));
         }
-        let mut out = Vec::new();
         if !b.is_ascii_whitespace() && self.current.iter().all(u8::is_ascii_whitespace) {
             self.start_line = line;
         }
@@ -645,7 +679,7 @@ impl ArrayScan {
             // A value right after a whole one: the comma between them is missing.
             self.current.clear();
             self.complete = false;
-            out.push(flawed(
+            found.push(flawed(
                 self.start_line,
                 "a comma is missing after this element of the JSON array",
             ));
@@ -661,7 +695,6 @@ impl ArrayScan {
             _ => {}
         }
         self.current.push(b);
-        out
     }
 
     /// Before the array: blanks, then `[`. Anything else is no array at all (a
@@ -734,16 +767,18 @@ impl ArrayScan {
     /// The element read so far, as text without its blanks (`None` if it is
     /// empty); the scan starts the next one.
     fn take_element(&mut self) -> Option<Result<Payload<'static>, String>> {
-        let bytes = std::mem::take(&mut self.current);
         self.complete = false;
-        let text = match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(e) => return Some(Err(not_utf8(&e.utf8_error()))),
+        // One copy, of the element without its blanks; `current` keeps its
+        // room for the next element instead of growing anew.
+        let element = match std::str::from_utf8(&self.current) {
+            Ok(text) => match text.trim_matches(JSON_BLANKS) {
+                "" => None,
+                t => Some(Ok(Payload::Text(Cow::Owned(t.to_string())))),
+            },
+            Err(e) => Some(Err(not_utf8(&e))),
         };
-        match text.trim_matches(JSON_BLANKS) {
-            "" => None,
-            t => Some(Ok(Payload::Text(Cow::Owned(t.to_string())))),
-        }
+        self.current.clear();
+        element
     }
 
     /// The input ends. An element cut short is an error record; an array left
@@ -825,7 +860,7 @@ impl ArrayScan {
         let mut out = vec![self.skip_flawed(&message)];
         let mut at = line + skipped;
         for &b in &text[resume..] {
-            out.extend(self.push(b, at));
+            self.push(b, at, &mut out);
             at += u64::from(b == b'\n');
         }
         Some(out)
@@ -1302,6 +1337,52 @@ mod tests {
     use super::*;
 
     type Scanned = Vec<(u64, Result<String, String>)>;
+
+    /// The records `ArrayScan` makes of `text` fed a line at a time, by
+    /// `push_line` or (`by_bytes`) a byte at a time, and at its end.
+    fn array_records(text: &str, by_bytes: bool) -> Vec<(u64, Result<String, String>)> {
+        let mut scan = ArrayScan::default();
+        let (mut found, mut line) = (Vec::new(), 0);
+        for bytes in text.as_bytes().split_inclusive(|b| *b == b'\n') {
+            line += 1;
+            match by_bytes {
+                true => bytes.iter().for_each(|b| scan.push(*b, line, &mut found)),
+                false => scan.push_line(bytes, line, &mut found),
+            }
+            if scan.not_an_array.is_some() {
+                break;
+            }
+        }
+        let end = scan.finish(line.max(1), &mut |r| {
+            found.push(r);
+            true
+        });
+        let text_of = |p: Payload<'_>| match p {
+            Payload::Text(t) => Ok(t.into_owned()),
+            other => Err(format!("{other:?}")),
+        };
+        let mut records: Vec<_> = (found.into_iter())
+            .map(|r| (r.line, r.payload.and_then(text_of)))
+            .collect();
+        records.push((0, end.map(|()| "end".to_string())));
+        records
+    }
+
+    proptest::proptest! {
+        /// Runs of bytes copied at once make the records that reading them one
+        /// by one makes, flaws and all.
+        #[test]
+        fn a_line_read_at_once_gives_the_records_of_its_bytes_read_one_by_one(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "{", "}", "[", "]", "\"", "\\", ",", ":", "\n", " ", "a", "1", "é",
+                "{\"id\": \"x\", \"n\": [1, 2]}", "\"a \\\" b\"",
+            ]), 0..60),
+            open in proptest::bool::ANY,
+        ) {
+            let text = format!("{}{}", if open { "[" } else { "" }, pieces.concat());
+            proptest::prop_assert_eq!(array_records(&text, false), array_records(&text, true));
+        }
+    }
 
     #[test]
     fn a_full_trace_goes_in_smaller_chunks_and_a_chunk_asked_for_is_kept() {
