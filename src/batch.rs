@@ -9,7 +9,7 @@
 //! number: the output always has exactly one record per input record.
 
 use crate::eval::Evaluator;
-use crate::facts::{load_facts, FactError};
+use crate::facts::FactError;
 use crate::lower::Compiled;
 use crate::value::{to_json, Value};
 use serde_json::Value as Json;
@@ -134,7 +134,9 @@ struct Input {
 #[derive(Debug)]
 enum Payload<'a> {
     Text(Cow<'a, str>),
-    Value(Json),
+    /// A CSV row as the text of a JSON object: its facts errors are told in
+    /// columns.
+    CsvRow(String),
     /// A CSV row that cannot be made a document, and its id, which it gives.
     Unreadable {
         id: String,
@@ -520,7 +522,7 @@ impl<R: BufRead> ArrayElements<R> {
     fn take(&mut self, record: Input) {
         let text = record.payload.and_then(|p| match p {
             Payload::Text(t) => Ok(t.into_owned()),
-            Payload::Value(v) => Ok(v.to_string()),
+            Payload::CsvRow(t) => Ok(t),
             Payload::Unreadable { message, .. } => Err(message),
         });
         self.ready.push_back((record.line, text));
@@ -778,6 +780,10 @@ impl ArrayScan {
             Err(e) => Some(Err(not_utf8(&e))),
         };
         self.current.clear();
+        if self.current.capacity() > recycle::KEEP_UP_TO_BYTES {
+            // An outsized element does not hold its memory for the rest of the run.
+            self.current = Vec::new();
+        }
         element
     }
 
@@ -1159,31 +1165,10 @@ impl<'c> Worker<'c> {
                 errors,
             )
         };
-        // The id an evaluation error record carries: as the facts give it for text
-        // (copied only if there is an error), as the document has it otherwise.
-        let (facts, doc_id) = match payload {
-            // Text is read straight into values, without a document tree.
-            Ok(Payload::Text(t)) => match crate::facts::load_facts_from_str(program, &t) {
-                Ok(f) => (f, None),
-                Err(TextFactsError::NotJson(e)) => {
-                    return Err(error_record(
-                        line,
-                        None,
-                        "not_json",
-                        &not_json(&e),
-                        Vec::new(),
-                    ))
-                }
-                Err(TextFactsError::Invalid(id, errors)) => return Err(invalid(id, errors)),
-            },
-            Ok(Payload::Value(doc)) => {
-                let id = doc.get(crate::facts::ID_FIELD).cloned();
-                match load_facts(program, &doc) {
-                    Ok(f) => (f, id),
-                    // Documents come from CSV rows.
-                    Err(errors) => return Err(invalid(id, csv_input::in_csv_terms(errors))),
-                }
-            }
+        // Text is read straight into values, without a document tree.
+        let (text, from_csv) = match payload {
+            Ok(Payload::Text(t)) => (t, false),
+            Ok(Payload::CsvRow(t)) => (Cow::Owned(t), true),
             Ok(Payload::Unreadable { id, message }) => {
                 let id = Some(Json::String(id));
                 return Err(error_record(line, id, "unreadable", &message, Vec::new()));
@@ -1192,10 +1177,27 @@ impl<'c> Worker<'c> {
                 return Err(error_record(line, None, "unreadable", &message, Vec::new()))
             }
         };
+        let facts = match crate::facts::load_facts_from_str(program, &text) {
+            Ok(f) => f,
+            Err(TextFactsError::NotJson(e)) => {
+                return Err(error_record(
+                    line,
+                    None,
+                    "not_json",
+                    &not_json(&e),
+                    Vec::new(),
+                ))
+            }
+            // A CSV row's missing fields are columns to add.
+            Err(TextFactsError::Invalid(id, errors)) => match from_csv {
+                true => return Err(invalid(id, csv_input::in_csv_terms(errors))),
+                false => return Err(invalid(id, errors)),
+            },
+        };
         let Err(e) = self.ev.run_in_place(facts) else {
             return Ok(());
         };
-        let id = doc_id.or_else(|| self.ev.facts_id().map(|id| Json::String(id.to_string())));
+        let id = self.ev.facts_id().map(|id| Json::String(id.to_string()));
         Err(error_record(
             line,
             id,
@@ -1260,10 +1262,10 @@ fn error_record(
 }
 
 fn csv_cells(result: &Json, columns: &[String]) -> Vec<String> {
-    let cell = |v: Option<&Json>| match v {
-        None | Some(Json::Null) => String::new(),
-        Some(Json::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
+    // As a result's cells are written (`LineWriter::write_csv`).
+    let cell = |v: Option<&Json>| {
+        let json = v.map_or_else(String::new, Json::to_string);
+        String::from_utf8_lossy(&crate::render::line::csv_text(json.as_bytes())).into_owned()
     };
     let error = result.get("error").map(|e| {
         let mut text = e
@@ -1340,10 +1342,10 @@ mod tests {
 
     /// The records `ArrayScan` makes of `text` fed a line at a time, by
     /// `push_line` or (`by_bytes`) a byte at a time, and at its end.
-    fn array_records(text: &str, by_bytes: bool) -> Vec<(u64, Result<String, String>)> {
+    fn array_records(text: &[u8], by_bytes: bool) -> Vec<(u64, Result<String, String>)> {
         let mut scan = ArrayScan::default();
         let (mut found, mut line) = (Vec::new(), 0);
-        for bytes in text.as_bytes().split_inclusive(|b| *b == b'\n') {
+        for bytes in text.split_inclusive(|b| *b == b'\n') {
             line += 1;
             match by_bytes {
                 true => bytes.iter().for_each(|b| scan.push(*b, line, &mut found)),
@@ -1374,12 +1376,13 @@ mod tests {
         #[test]
         fn a_line_read_at_once_gives_the_records_of_its_bytes_read_one_by_one(
             pieces in proptest::collection::vec(proptest::sample::select(vec![
-                "{", "}", "[", "]", "\"", "\\", ",", ":", "\n", " ", "a", "1", "é",
-                "{\"id\": \"x\", \"n\": [1, 2]}", "\"a \\\" b\"",
+                &b"{"[..], b"}", b"[", b"]", b"\"", b"\\", b",", b":", b"\n", b"\r", b"\t",
+                b" ", b"a", b"1", "é".as_bytes(), b"\xff", b"{\"id\": \"x\", \"n\": [1, 2]}",
+                b"\"a \\\" b\"",
             ]), 0..60),
             open in proptest::bool::ANY,
         ) {
-            let text = format!("{}{}", if open { "[" } else { "" }, pieces.concat());
+            let text = [&b"["[..open as usize], &pieces.concat()].concat();
             proptest::prop_assert_eq!(array_records(&text, false), array_records(&text, true));
         }
     }

@@ -655,3 +655,111 @@ fn read_one_line_of(path: &std::path::Path) -> (String, std::process::Output) {
         .unwrap();
     (first, child.wait_with_output().expect("lexnis ends"))
 }
+
+/// The CSV cells of each row as JSON lines' values: `(column, value)` by row.
+fn csv_as_json(out: &str) -> Vec<serde_json::Map<String, serde_json::Value>> {
+    let mut reader = csv::Reader::from_reader(out.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    (reader.records())
+        .map(|row| {
+            let row = row.unwrap();
+            (headers.iter().zip(row.iter()))
+                .map(|(name, cell)| {
+                    let value = match cell {
+                        "" => serde_json::Value::Null,
+                        _ => serde_json::from_str(cell)
+                            .unwrap_or_else(|_| serde_json::Value::String(cell.into())),
+                    };
+                    (name.to_string(), value)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A CSV row carries what the JSON line of the same record carries, its trace
+/// (compact or full) included: the cell of each column parses to the line's value.
+#[test]
+fn csv_output_carries_the_json_lines_values_and_traces() {
+    let input = format!("{GOOD}\n{}\n", GOOD.replace("300", "10"));
+    for trace in [TraceMode::None, TraceMode::Compact, TraceMode::Full] {
+        let options = |output| BatchOptions {
+            output,
+            trace,
+            ..BatchOptions::default()
+        };
+        let (lines, _) = run(&input, &options(OutputFormat::Jsonl));
+        let (csv, _) = run(&input, &options(OutputFormat::Csv));
+        let rows = csv_as_json(&csv);
+        assert_eq!(rows.len(), 2);
+        for (line, row) in lines.lines().zip(rows) {
+            let line: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(line).unwrap();
+            assert_eq!(row.contains_key("trace"), trace != TraceMode::None);
+            for (column, cell) in row {
+                let expected = line.get(&column).cloned().unwrap_or_default();
+                // A text cell that reads as JSON (a date, a number as text) is
+                // the line's string.
+                match (&expected, &cell) {
+                    (serde_json::Value::String(s), other) if other != &expected => {
+                        assert_eq!(&other.to_string(), s, "{column}")
+                    }
+                    _ => assert_eq!(cell, expected, "{column} ({trace:?})"),
+                }
+            }
+        }
+    }
+}
+
+/// A CSV row is read as the JSON line its cells make: every kind of bad cell
+/// gives the error record a JSON line would, and numbers are read digit for
+/// digit, however long.
+#[test]
+fn csv_rows_are_read_as_the_json_lines_their_cells_make() {
+    let input =
+        "id,entity_types,size.staff,size.turnover_eur,size.balance_sheet_eur,partners,colour\n\
+        ok,\"[\"\"I.1.a.1\"\"]\",300,1,1,,\n\
+        missing,\"[\"\"I.1.a.1\"\"]\",300,1,,,\n\
+        wrong,\"[\"\"I.1.a.1\"\"]\",many,1,1,,\n\
+        unknown,\"[\"\"I.1.a.1\"\"]\",3,1,1,,red\n\
+        range,\"[\"\"I.1.a.1\"\"]\",-1,1,1,,\n\
+        dup-key,\"[\"\"I.1.a.1\"\"]\",3,1,1,\"[{\"\"share_pct\"\":30,\"\"share_pct\"\":40}]\",\n\
+        long,\"[\"\"I.1.a.1\"\"]\",3,12345678901234567890123,1,,\n\
+        text-list,I.1.a.1,3,1,1,,\n\
+        spaces,\"[\"\"I.1.a.1\"\"]\", 300 ,1,1,,\n";
+    let options = BatchOptions {
+        input: InputFormat::Csv,
+        ..BatchOptions::default()
+    };
+    let (out, summary) = run(input, &options);
+    assert_eq!((summary.records, summary.errors), (9, 6));
+    let outcome = |l: &str| {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap();
+        let detail = &v["error"]["details"][0];
+        let what = match detail["kind"].as_str() {
+            Some(kind) => format!("{kind} at {}", detail["path"].as_str().unwrap()),
+            None => format!("{} {}", v["size_class"], v["classification"]),
+        };
+        format!("{}: {what}", v["id"].as_str().unwrap())
+    };
+    let outcomes: Vec<String> = out.lines().map(outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            "ok: \"large\" \"essential\"",
+            "missing: missing_field at $.size.balance_sheet_eur",
+            "wrong: wrong_type at $.size.staff",
+            "unknown: unknown_field at $.colour",
+            "range: out_of_range at $.size.staff",
+            "dup-key: wrong_type at $.partners",
+            "long: \"micro\" null",
+            "text-list: wrong_type at $.entity_types",
+            "spaces: \"large\" \"essential\"",
+        ]
+    );
+    let missing: serde_json::Value = serde_json::from_str(out.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(
+        missing["error"]["details"][0]["help"],
+        "add a column `size.balance_sheet_eur` to the header, or fill its cell in this row"
+    );
+}

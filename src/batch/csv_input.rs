@@ -3,7 +3,7 @@
 
 use super::{Input, Payload};
 use crate::facts::{FactError, FactErrorKind};
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{BufRead, Read};
@@ -124,7 +124,7 @@ impl Rows {
                     // A row that is no document still names its id, when it has one.
                     let payload =
                         csv_row(headers, &record)
-                            .map(Payload::Value)
+                            .map(Payload::CsvRow)
                             .or_else(|message| match id_cell(headers, &record) {
                                 Some(id) => Ok(Payload::Unreadable { id, message }),
                                 None => Err(message),
@@ -251,7 +251,8 @@ impl Read for NewlinesSeen {
     }
 }
 
-fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Json, String> {
+/// The row as the text of a JSON object ([`object_text`]), or why it is none.
+fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<String, String> {
     // A cell that spans lines shaped like rows: a quote opened in it was closed
     // only further on, and the rows between are in it.
     let row_shaped = |line: &str| line.matches(',').count() + 1 >= headers.len();
@@ -277,37 +278,78 @@ fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<Json,
              all of it): which value would count? Fill one of them"
         ));
     }
-    let mut root = Map::new();
-    for (name, cell) in headers.iter().zip(row.iter()) {
-        if cell.is_empty() {
-            continue;
+    Ok(object_text(headers, row))
+}
+
+/// The filled cells of a row as the text of one JSON object, each dotted
+/// column (`size.staff`) a field of a nested object, for the facts reader to
+/// read as it reads a JSON line, with no tree between. The caller has refused
+/// rows where a column and one nested in it are both filled.
+fn object_text(headers: &csv::StringRecord, row: &csv::StringRecord) -> String {
+    let mut cells: Vec<(Vec<&str>, &str, &str)> = (headers.iter().zip(row.iter()))
+        .filter(|(_, cell)| !cell.is_empty())
+        .map(|(name, cell)| (name.split('.').collect(), name, cell))
+        .collect();
+    // The columns of one nested object side by side, wherever the header has them.
+    cells.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut text = Vec::with_capacity(row.as_slice().len() * 2 + 16);
+    text.push(b'{');
+    // The nested objects open, outermost first; whether the innermost has no
+    // field yet.
+    let mut open: Vec<&str> = Vec::new();
+    let mut first = true;
+    for (path, name, cell) in &cells {
+        let (last, parents) = path.split_last().expect("a split has a part");
+        let shared = (open.iter().zip(parents))
+            .take_while(|(a, b)| a == b)
+            .count();
+        if shared < open.len() {
+            // The objects this column is not in have all their fields.
+            text.resize(text.len() + open.len() - shared, b'}');
+            open.truncate(shared);
+            first = false;
         }
-        // The id is echoed as written: `1.10` is not `1.1`, `null` is a name.
-        // A number a float would round stays text, also inside a JSON cell
-        // (facts::parse_document), which the facts reader takes exactly.
-        let as_json = (name != crate::facts::ID_FIELD)
-            .then(|| crate::facts::parse_document(cell).ok())
-            .flatten();
-        let value = as_json
-            .filter(|v| !v.is_string())
-            .unwrap_or_else(|| Json::String(cell.to_string()));
-        let mut path: Vec<&str> = name.split('.').collect();
-        let last = path.pop().unwrap_or(name);
-        let mut target = &mut root;
-        for part in path {
-            let slot = target
-                .entry(part.to_string())
-                .or_insert_with(|| Json::Object(Map::new()));
-            if !slot.is_object() {
-                return Err(format!(
-                    "column `{name}` nests inside `{part}`, which another column gives a value"
-                ));
-            }
-            target = slot.as_object_mut().expect("checked to be an object");
+        for part in &parents[shared..] {
+            field_name(&mut text, &mut first, part);
+            text.push(b'{');
+            first = true;
+            open.push(part);
         }
-        target.insert(last.to_string(), value);
+        field_name(&mut text, &mut first, last);
+        cell_value(&mut text, name, cell);
     }
-    Ok(Json::Object(root))
+    text.resize(text.len() + open.len() + 1, b'}');
+    // Written from strings and JSON escapes only: always UTF-8.
+    String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// `"name":`, after a comma unless it is the object's first field.
+fn field_name(text: &mut Vec<u8>, first: &mut bool, name: &str) {
+    if !std::mem::take(first) {
+        text.push(b',');
+    }
+    let _ = serde_json::to_writer(&mut *text, name);
+    text.push(b':');
+}
+
+/// A cell as a JSON value: a cell that reads as JSON other than a string (a
+/// number, a list, an object, true, false) as written, any other as text. The
+/// id is echoed as written: `1.10` is not `1.1`, `null` is a name. A number a
+/// float would round is JSON too (`parse_document` keeps it as its text), and
+/// the facts reader reads it digit for digit, as in a JSON line.
+fn cell_value(text: &mut Vec<u8>, name: &str, cell: &str) {
+    let as_json = name != crate::facts::ID_FIELD
+        && match crate::facts::parse_document(cell) {
+            Ok(Json::String(_)) => !cell.trim_start().starts_with('"'),
+            Ok(_) => true,
+            Err(_) => false,
+        };
+    match as_json {
+        true => text.extend_from_slice(cell.as_bytes()),
+        false => {
+            let _ = serde_json::to_writer(&mut *text, cell);
+        }
+    }
 }
 
 /// The facts errors of a CSV row, with the help a CSV user can follow: a missing
@@ -334,7 +376,7 @@ mod tests {
         let input: Box<dyn BufRead + Send> = Box::new(text.as_bytes());
         read_csv(input, &mut |r| {
             let row = r.payload.map(|p| match p {
-                Payload::Value(v) => v["id"].to_string(),
+                Payload::CsvRow(t) => serde_json::from_str::<Json>(&t).unwrap()["id"].to_string(),
                 Payload::Text(t) => t.into_owned(),
                 Payload::Unreadable { id, message } => format!("{id}: {message}"),
             });
@@ -366,7 +408,7 @@ mod tests {
         let headers =
             csv::StringRecord::from(vec!["id", "size.staff", "entity_types", "flag", "empty"]);
         let row = csv::StringRecord::from(vec!["acme", "120", "[\"I.1.a.1\"]", "true", ""]);
-        let v = csv_row(&headers, &row).unwrap();
+        let v: Json = serde_json::from_str(&csv_row(&headers, &row).unwrap()).unwrap();
         assert_eq!(
             v,
             serde_json::json!({"id": "acme", "size": {"staff": 120}, "entity_types": ["I.1.a.1"], "flag": true})

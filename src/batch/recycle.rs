@@ -19,7 +19,7 @@ pub(super) struct Recycled {
 /// kilobytes; 64 full traces of some 28 KB); a chunk with a record of many
 /// megabytes grows its buffer past this, and the buffer is freed rather than
 /// held for the rest of the run.
-const KEEP_UP_TO_BYTES: usize = 8 << 20;
+pub(super) const KEEP_UP_TO_BYTES: usize = 8 << 20;
 
 impl Recycled {
     pub(super) fn new(keep: usize) -> Recycled {

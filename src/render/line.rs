@@ -224,7 +224,7 @@ impl LineWriter {
 
 /// A JSON value as a CSV cell: a string's text (unescaped), nothing for null,
 /// anything else as it is.
-fn csv_text(json: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+pub(crate) fn csv_text(json: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     use std::borrow::Cow;
     match json {
         b"null" => Cow::Borrowed(b""),
@@ -352,6 +352,10 @@ mod tests {
         assert_eq!(cell("\"important\""), "important");
         assert_eq!(cell(r#""a \"quoted\" name\u00e8""#), "a \"quoted\" nameè");
         assert_eq!(cell("[\"pcm\"]"), "[\"pcm\"]");
+        assert_eq!(cell(r#""a\\""#), "a\\");
+        assert_eq!(cell(r#""a\"""#), "a\"");
+        assert_eq!(cell(r#""""#), "");
+        assert_eq!(cell("\""), "\"");
         assert_eq!(cell("42"), "42");
         assert_eq!(cell("true"), "true");
     }
@@ -391,10 +395,10 @@ mod tests {
                 match line.get(column).unwrap_or(&serde_json::Value::Null) {
                     serde_json::Value::Null => assert_eq!(cell, "", "{column}"),
                     serde_json::Value::String(text) => assert_eq!(cell, text, "{column}"),
-                    value => assert_eq!(
-                        &serde_json::from_str::<serde_json::Value>(cell).unwrap(),
-                        value
-                    ),
+                    value => {
+                        let cell: serde_json::Value = serde_json::from_str(cell).unwrap();
+                        assert_eq!(&cell, value, "{column}")
+                    }
                 }
             }
         }
