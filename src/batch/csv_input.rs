@@ -1,9 +1,11 @@
 //! CSV input for the batch: rows into facts documents, with the line each row
 //! starts on.
 
+mod row;
+
 use super::{Input, Payload};
 use crate::facts::{FactError, FactErrorKind};
-use serde_json::Value as Json;
+use row::Columns;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{BufRead, Read};
@@ -37,7 +39,8 @@ pub(super) fn read_csv(
     }
     // A quote never closed swallows the rest of the input into one cell: the
     // rows are read again from the line after the one it opened on.
-    while let Some((line, rest)) = rows.read(&headers, emit)? {
+    let columns = Columns::new(headers);
+    while let Some((line, rest)) = rows.read(&columns, emit)? {
         rows = Rows::new(
             Box::new(std::io::Cursor::new(rest.into_bytes())),
             line - 1,
@@ -90,7 +93,7 @@ impl Rows {
     /// swallowed after its first line is returned, with the line it starts on.
     fn read(
         &mut self,
-        headers: &csv::StringRecord,
+        columns: &Columns,
         emit: &mut dyn FnMut(Input) -> bool,
     ) -> Result<Option<(u64, String)>, String> {
         let mut record = csv::StringRecord::new();
@@ -123,9 +126,10 @@ impl Rows {
                     }
                     // A row that is no document still names its id, when it has one.
                     let payload =
-                        csv_row(headers, &record)
+                        columns
+                            .row_text(&record)
                             .map(Payload::CsvRow)
-                            .or_else(|message| match id_cell(headers, &record) {
+                            .or_else(|message| match id_cell(columns.headers(), &record) {
                                 Some(id) => Ok(Payload::Unreadable { id, message }),
                                 None => Err(message),
                             });
@@ -155,27 +159,6 @@ impl Rows {
 fn swallowed(row: &csv::StringRecord, open_quote: bool) -> Option<String> {
     let after_first_line = row.iter().next_back()?.split_once('\n')?.1;
     open_quote.then(|| after_first_line.replace('"', "\"\""))
-}
-
-/// Two filled cells of a row where one column holds the other's value too
-/// (`size` and `size.staff`).
-fn overlapping<'h>(
-    headers: &'h csv::StringRecord,
-    row: &csv::StringRecord,
-) -> Option<(&'h str, &'h str)> {
-    let filled: Vec<&str> = (headers.iter().zip(row.iter()))
-        .filter(|(_, cell)| !cell.is_empty())
-        .map(|(name, _)| name)
-        .collect();
-    let within = |whole: &str, part: &str| {
-        part.strip_prefix(whole)
-            .is_some_and(|rest| rest.starts_with('.'))
-    };
-    (filled.iter()).find_map(|whole| {
-        (filled.iter())
-            .find(|part| within(whole, part))
-            .map(|part| (*whole, *part))
-    })
 }
 
 /// The row's id, if the header has the column and the cell is one line of text.
@@ -251,107 +234,6 @@ impl Read for NewlinesSeen {
     }
 }
 
-/// The row as the text of a JSON object ([`object_text`]), or why it is none.
-fn csv_row(headers: &csv::StringRecord, row: &csv::StringRecord) -> Result<String, String> {
-    // A cell that spans lines shaped like rows: a quote opened in it was closed
-    // only further on, and the rows between are in it.
-    let row_shaped = |line: &str| line.matches(',').count() + 1 >= headers.len();
-    let swallowing =
-        (headers.iter().zip(row.iter())).find(|(_, cell)| cell.lines().skip(1).any(row_shaped));
-    if let Some((name, _)) = swallowing {
-        return Err(format!(
-            "the cell of column `{name}` runs over lines that look like rows of their own: a \
-             quote opened in it is closed only on a later line, and the rows between are not \
-             read; close the quote where the cell ends"
-        ));
-    }
-    if row.len() != headers.len() {
-        return Err(format!(
-            "the row has {} cells but the header names {} columns",
-            row.len(),
-            headers.len()
-        ));
-    }
-    if let Some((whole, part)) = overlapping(headers, row) {
-        return Err(format!(
-            "the columns `{whole}` and `{part}` both give `{part}` (a cell of `{whole}` holds \
-             all of it): which value would count? Fill one of them"
-        ));
-    }
-    Ok(object_text(headers, row))
-}
-
-/// The filled cells of a row as the text of one JSON object, each dotted
-/// column (`size.staff`) a field of a nested object, for the facts reader to
-/// read as it reads a JSON line, with no tree between. The caller has refused
-/// rows where a column and one nested in it are both filled.
-fn object_text(headers: &csv::StringRecord, row: &csv::StringRecord) -> String {
-    let mut cells: Vec<(Vec<&str>, &str, &str)> = (headers.iter().zip(row.iter()))
-        .filter(|(_, cell)| !cell.is_empty())
-        .map(|(name, cell)| (name.split('.').collect(), name, cell))
-        .collect();
-    // The columns of one nested object side by side, wherever the header has them.
-    cells.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut text = Vec::with_capacity(row.as_slice().len() * 2 + 16);
-    text.push(b'{');
-    // The nested objects open, outermost first; whether the innermost has no
-    // field yet.
-    let mut open: Vec<&str> = Vec::new();
-    let mut first = true;
-    for (path, name, cell) in &cells {
-        let (last, parents) = path.split_last().expect("a split has a part");
-        let shared = (open.iter().zip(parents))
-            .take_while(|(a, b)| a == b)
-            .count();
-        if shared < open.len() {
-            // The objects this column is not in have all their fields.
-            text.resize(text.len() + open.len() - shared, b'}');
-            open.truncate(shared);
-            first = false;
-        }
-        for part in &parents[shared..] {
-            field_name(&mut text, &mut first, part);
-            text.push(b'{');
-            first = true;
-            open.push(part);
-        }
-        field_name(&mut text, &mut first, last);
-        cell_value(&mut text, name, cell);
-    }
-    text.resize(text.len() + open.len() + 1, b'}');
-    // Written from strings and JSON escapes only: always UTF-8.
-    String::from_utf8(text).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-/// `"name":`, after a comma unless it is the object's first field.
-fn field_name(text: &mut Vec<u8>, first: &mut bool, name: &str) {
-    if !std::mem::take(first) {
-        text.push(b',');
-    }
-    let _ = serde_json::to_writer(&mut *text, name);
-    text.push(b':');
-}
-
-/// A cell as a JSON value: a cell that reads as JSON other than a string (a
-/// number, a list, an object, true, false) as written, any other as text. The
-/// id is echoed as written: `1.10` is not `1.1`, `null` is a name. A number a
-/// float would round is JSON too (`parse_document` keeps it as its text), and
-/// the facts reader reads it digit for digit, as in a JSON line.
-fn cell_value(text: &mut Vec<u8>, name: &str, cell: &str) {
-    let as_json = name != crate::facts::ID_FIELD
-        && match crate::facts::parse_document(cell) {
-            Ok(Json::String(_)) => !cell.trim_start().starts_with('"'),
-            Ok(_) => true,
-            Err(_) => false,
-        };
-    match as_json {
-        true => text.extend_from_slice(cell.as_bytes()),
-        false => {
-            let _ = serde_json::to_writer(&mut *text, cell);
-        }
-    }
-}
-
 /// The facts errors of a CSV row, with the help a CSV user can follow: a missing
 /// field is a column to add (or a cell to fill), not a JSON key.
 pub(super) fn in_csv_terms(mut errors: Vec<FactError>) -> Vec<FactError> {
@@ -376,7 +258,9 @@ mod tests {
         let input: Box<dyn BufRead + Send> = Box::new(text.as_bytes());
         read_csv(input, &mut |r| {
             let row = r.payload.map(|p| match p {
-                Payload::CsvRow(t) => serde_json::from_str::<Json>(&t).unwrap()["id"].to_string(),
+                Payload::CsvRow(t) => {
+                    serde_json::from_str::<serde_json::Value>(&t).unwrap()["id"].to_string()
+                }
                 Payload::Text(t) => t.into_owned(),
                 Payload::Unreadable { id, message } => format!("{id}: {message}"),
             });
@@ -401,18 +285,6 @@ mod tests {
         let input: Box<dyn BufRead + Send> = Box::new(&b"id,size.staff,size.staff\na,1,2\n"[..]);
         let error = read_csv(input, &mut |_| true).unwrap_err();
         assert!(error.contains("`size.staff` twice"), "{error}");
-    }
-
-    #[test]
-    fn csv_rows_nest_dotted_columns() {
-        let headers =
-            csv::StringRecord::from(vec!["id", "size.staff", "entity_types", "flag", "empty"]);
-        let row = csv::StringRecord::from(vec!["acme", "120", "[\"I.1.a.1\"]", "true", ""]);
-        let v: Json = serde_json::from_str(&csv_row(&headers, &row).unwrap()).unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"id": "acme", "size": {"staff": 120}, "entity_types": ["I.1.a.1"], "flag": true})
-        );
     }
 
     #[test]
