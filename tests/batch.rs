@@ -763,3 +763,30 @@ fn csv_rows_are_read_as_the_json_lines_their_cells_make() {
         "add a column `size.balance_sheet_eur` to the header, or fill its cell in this row"
     );
 }
+
+/// The errors of a CSV row come in the header's order, a nested object's
+/// columns where the first of them is.
+#[test]
+fn a_csv_rows_errors_follow_its_header() {
+    let input = "id,size.staff,entity_types,critical_entity,size.turnover_eur,size.balance_sheet_eur\n\
+        x,many,I.1.a.1,maybe,1,y\n";
+    let options = BatchOptions {
+        input: InputFormat::Csv,
+        ..BatchOptions::default()
+    };
+    let (out, summary) = run(input, &options);
+    assert_eq!((summary.records, summary.errors), (1, 1));
+    let v: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
+    let paths: Vec<&str> = (v["error"]["details"].as_array().unwrap().iter())
+        .map(|d| d["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "$.size.staff",
+            "$.size.balance_sheet_eur",
+            "$.entity_types",
+            "$.critical_entity"
+        ]
+    );
+}

@@ -8,8 +8,9 @@ pub(super) struct Columns {
     headers: csv::StringRecord,
     /// Each column's name split at its dots (`size.staff`: a nested field).
     paths: Vec<Vec<String>>,
-    /// The columns in the order of their paths: those of one nested object
-    /// side by side, wherever the header has them.
+    /// The columns in the header's order, but those of one nested object side
+    /// by side (where the first of them is): a row's text, and so its errors,
+    /// follow the header.
     by_path: Vec<usize>,
     /// Pairs of columns (whole, part) where `part` is nested in `whole`
     /// (`size`, `size.staff`), in the header's order: a row may fill only one.
@@ -22,8 +23,18 @@ impl Columns {
         let paths: Vec<Vec<String>> = (headers.iter())
             .map(|name| name.split('.').map(str::to_string).collect())
             .collect();
+        // Each column's key: for each of its path's prefixes, the first column
+        // that has it.
+        let first_with = |prefix: &[String]| {
+            (paths.iter())
+                .position(|p| p.starts_with(prefix))
+                .unwrap_or(0)
+        };
+        let keys: Vec<Vec<usize>> = (paths.iter())
+            .map(|p| (1..=p.len()).map(|n| first_with(&p[..n])).collect())
+            .collect();
         let mut by_path: Vec<usize> = (0..paths.len()).collect();
-        by_path.sort_by(|a, b| paths[*a].cmp(&paths[*b]));
+        by_path.sort_by(|a, b| keys[*a].cmp(&keys[*b]).then(a.cmp(b)));
         let within = |whole: &str, part: &str| {
             part.strip_prefix(whole)
                 .is_some_and(|rest| rest.starts_with('.'))
@@ -78,7 +89,25 @@ impl Columns {
                  holds all of it): which value would count? Fill one of them"
             ));
         }
+        if let Some(name) = self.too_deep(row) {
+            return Err(format!(
+                "the cell of column `{name}` nests lists and objects deeper than {MAX_NESTING} \
+                 levels, with the column's dotted parts: more than a JSON reader takes"
+            ));
+        }
         Ok(self.object_text(row))
+    }
+
+    /// A column whose JSON cell, within the objects its dotted name opens,
+    /// nests deeper than [`MAX_NESTING`].
+    fn too_deep(&self, row: &csv::StringRecord) -> Option<&str> {
+        let deep = |i: usize, cell: &str| {
+            let opens = cell.trim_start().starts_with(['[', '{']);
+            opens && 1 + self.paths[i].len() + nesting(cell) > MAX_NESTING
+        };
+        (0..row.len().min(self.paths.len()))
+            .find(|&i| Some(i) != self.id && deep(i, &row[i]))
+            .map(|i| &self.headers[i])
     }
 
     /// The filled cells of a row as the text of one JSON object, each dotted
@@ -127,6 +156,29 @@ impl Columns {
     }
 }
 
+/// The deepest a row's text may nest: serde_json, which reads what the facts
+/// scanner gives up on, refuses more than 128 levels.
+const MAX_NESTING: usize = 127;
+
+/// How deep the lists and objects of a JSON text nest.
+fn nesting(json: &str) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
+    for b in json.bytes() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            b'[' | b'{' if !in_string => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' if !in_string => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
 /// `"name":`, after a comma unless it is the object's first field.
 fn field_name(text: &mut Vec<u8>, first: &mut bool, name: &str) {
     if !std::mem::take(first) {
@@ -139,8 +191,8 @@ fn field_name(text: &mut Vec<u8>, first: &mut bool, name: &str) {
 /// Whether a cell is taken as JSON, as written (a number, a list, an object,
 /// true, false, null), not as text. The id is not asked: it is echoed as
 /// written (`1.10` is not `1.1`, `null` is a name). A number a float would
-/// round is JSON too (`parse_document` keeps it as its text), and the facts
-/// reader reads it digit for digit, as in a JSON line.
+/// round stays text, as `parse_document` keeps it: a text fact takes it as
+/// written, and a number fact reads a decimal string digit for digit.
 fn reads_as_json(cell: &str) -> bool {
     match cell.as_bytes() {
         b"true" | b"false" => return true,
@@ -152,9 +204,8 @@ fn reads_as_json(cell: &str) -> bool {
         return true;
     }
     match crate::facts::parse_document(cell) {
-        Ok(Json::String(_)) => !cell.trim_start().starts_with('"'),
+        Ok(Json::String(_)) | Err(_) => false,
         Ok(_) => true,
-        Err(_) => false,
     }
 }
 
@@ -213,10 +264,11 @@ mod tests {
     /// The quick answers agree with parsing the cell.
     #[test]
     fn a_cell_is_json_as_parsing_it_says() {
+        // The rule of the JSON tree a row was made before: JSON unless it is
+        // text, or parses to text (a quoted string, a number a float rounds).
         let parsed = |cell: &str| match crate::facts::parse_document(cell) {
-            Ok(Json::String(_)) => !cell.trim_start().starts_with('"'),
+            Ok(Json::String(_)) | Err(_) => false,
             Ok(_) => true,
-            Err(_) => false,
         };
         let cells = [
             "0",
@@ -258,9 +310,40 @@ mod tests {
             assert_eq!(reads_as_json(cell), parsed(cell), "{cell:?}");
         }
         assert!(
-            reads_as_json("12345678901234567890123"),
-            "a long number is JSON"
+            !reads_as_json("12345678901234567890123"),
+            "a long number is text"
         );
         assert!(!reads_as_json("I.9.2"));
+    }
+
+    #[test]
+    fn a_row_follows_the_header_its_nested_columns_side_by_side() {
+        let c = columns(&["id", "a.x", "b", "a.y.z", "c", "a.w", "b2.q"]);
+        let row = csv::StringRecord::from(vec!["i", "1", "2", "3", "4", "5", "6"]);
+        assert_eq!(
+            c.row_text(&row).unwrap(),
+            r#"{"id":"i","a":{"x":1,"y":{"z":3},"w":5},"b":2,"c":4,"b2":{"q":6}}"#
+        );
+        let names = columns(&["we\"ird", "x..y", ".z"]);
+        let row = csv::StringRecord::from(vec!["1", "2", "3"]);
+        let text = names.row_text(&row).unwrap();
+        let v: Json = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"we\"ird": 1, "x": {"": {"y": 2}}, "": {"z": 3}})
+        );
+    }
+
+    #[test]
+    fn a_cell_nesting_deeper_than_a_json_reader_takes_is_refused_by_name() {
+        let c = columns(&["id", "a.b"]);
+        let deep = format!("{}{}", "[".repeat(125), "]".repeat(125));
+        let row = csv::StringRecord::from(vec!["i", deep.as_str()]);
+        let error = c.row_text(&row).unwrap_err();
+        assert!(error.contains("column `a.b` nests"), "{error}");
+        let fits = format!("{}{}", "[".repeat(124), "]".repeat(124));
+        let row = csv::StringRecord::from(vec!["i", fits.as_str()]);
+        let text = c.row_text(&row).unwrap();
+        assert!(serde_json::from_str::<Json>(&text).is_ok());
     }
 }
