@@ -768,7 +768,8 @@ fn csv_rows_are_read_as_the_json_lines_their_cells_make() {
 /// columns where the first of them is.
 #[test]
 fn a_csv_rows_errors_follow_its_header() {
-    let input = "id,size.staff,entity_types,critical_entity,size.turnover_eur,size.balance_sheet_eur\n\
+    let input =
+        "id,size.staff,entity_types,critical_entity,size.turnover_eur,size.balance_sheet_eur\n\
         x,many,I.1.a.1,maybe,1,y\n";
     let options = BatchOptions {
         input: InputFormat::Csv,
