@@ -20,23 +20,31 @@ pub fn parse_document(text: &str) -> Result<Json, serde_json::Error> {
 /// Whether a number outside the strings of `text` has more than 15 digits, as
 /// many as a float holds for sure.
 fn has_long_number(text: &str) -> bool {
-    let (mut in_string, mut escaped, mut digits) = (false, false, 0);
-    for b in text.bytes() {
+    let mut digits = 0;
+    outside_strings(text).any(|b| {
+        match b {
+            b'0'..=b'9' => digits += 1,
+            b'.' => {}
+            _ => digits = 0,
+        }
+        digits > 15
+    })
+}
+
+/// The bytes of JSON `text` outside its strings, each string's two quotes
+/// included: what a scan for numbers or brackets looks at.
+pub(crate) fn outside_strings(text: &str) -> impl Iterator<Item = u8> + '_ {
+    let (mut in_string, mut escaped) = (false, false);
+    text.bytes().filter(move |&b| {
+        let outside = !in_string || (b == b'"' && !escaped);
         match b {
             _ if escaped => escaped = false,
             b'\\' if in_string => escaped = true,
             b'"' => in_string = !in_string,
-            b'0'..=b'9' if !in_string => {
-                digits += 1;
-                if digits > 15 {
-                    return true;
-                }
-            }
-            b'.' if !in_string => {}
-            _ => digits = 0,
+            _ => {}
         }
-    }
-    false
+        outside
+    })
 }
 
 /// Parses `text` as a JSON array of such documents.
@@ -151,7 +159,19 @@ impl<'de, N: Deserialize<'de> + Into<Json>> Visitor<'de> for DocumentVisitor<N> 
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_document, parse_documents};
+    use super::{has_long_number, outside_strings, parse_document, parse_documents};
+
+    #[test]
+    fn strings_are_left_out_their_quotes_kept_escapes_and_all() {
+        let outside = |t: &str| String::from_utf8(outside_strings(t).collect()).unwrap();
+        assert_eq!(
+            outside(r#"{"a[": [1, "x\"]"], "b": {}}"#),
+            r#"{"": [1, ""], "": {}}"#
+        );
+        assert_eq!(outside(r#""\\" 12"#), r#""" 12"#);
+        assert!(has_long_number("[1234567890123456]"));
+        assert!(!has_long_number(r#"["1234567890123456", 123456789012345]"#));
+    }
 
     #[test]
     fn a_key_given_twice_is_refused_at_any_depth() {

@@ -207,10 +207,8 @@ impl<'a> Scanner<'a> {
                 self.expect(b',')?;
             }
         }
-        match as_set && sort_finding_repeats(items) {
-            true => None,
-            false => Some(()),
-        }
+        // A set with a repeated entry is an error of the facts.
+        (!(as_set && sort_finding_repeats(items))).then_some(())
     }
 
     /// The buffer to read the items of a list at this depth into (empty).

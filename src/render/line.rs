@@ -147,11 +147,7 @@ impl LineWriter {
             w.write_field(csv_text(cell))
         };
         field(w, &|out| write_number(out, line))?;
-        field(w, &|out| {
-            if let Some(id) = ev.facts_id() {
-                let _ = serde_json::to_writer(&mut *out, id);
-            }
-        })?;
+        w.write_field(ev.facts_id().unwrap_or_default())?;
         w.write_field(b"")?;
         for (i, r) in ev.compiled.results.iter().enumerate() {
             field(w, &|out| self.value(out, p, &r.ty, ev.result(i)))?;

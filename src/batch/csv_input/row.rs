@@ -105,7 +105,8 @@ impl Columns {
             let opens = cell.trim_start().starts_with(['[', '{']);
             opens && 1 + self.paths[i].len() + nesting(cell) > MAX_NESTING
         };
-        (0..row.len().min(self.paths.len()))
+        // The row has a cell for each column: `row_text` checked it.
+        (0..row.len())
             .find(|&i| Some(i) != self.id && deep(i, &row[i]))
             .map(|i| &self.headers[i])
     }
@@ -162,17 +163,14 @@ const MAX_NESTING: usize = 127;
 
 /// How deep the lists and objects of a JSON text nest.
 fn nesting(json: &str) -> usize {
-    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0, false, false);
-    for b in json.bytes() {
+    let (mut depth, mut deepest) = (0usize, 0);
+    for b in crate::facts::outside_strings(json) {
         match b {
-            _ if escaped => escaped = false,
-            b'\\' if in_string => escaped = true,
-            b'"' => in_string = !in_string,
-            b'[' | b'{' if !in_string => {
+            b'[' | b'{' => {
                 depth += 1;
                 deepest = deepest.max(depth);
             }
-            b']' | b'}' if !in_string => depth = depth.saturating_sub(1),
+            b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
