@@ -662,7 +662,7 @@ impl<'c> Lean<'c> {
                 let _ = writeln!(
                     code,
                     "            let v = {};\n            \
-                     total = Some(match total {{ None => v, Some(t) => t.checked_add(v)? }});",
+                     total = Some(match total {{ None => v, Some(t) => arith(ArithOp::Add, t, v)? }});",
                     self.get(*b, Repr::Num)
                 );
             }

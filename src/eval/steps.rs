@@ -70,8 +70,15 @@ pub(super) fn compare_numbers(
 ) -> std::cmp::Ordering {
     match x.scale() == y.scale() {
         true => x.mantissa().cmp(&y.mantissa()),
-        false => x.cmp(y),
+        false => compare_rescaled(x, y),
     }
+}
+
+/// Kept out of line: the generated plans compare numbers in a hundred places,
+/// and a copy of the rescaling comparison at each would crowd the code cache.
+#[inline(never)]
+fn compare_rescaled(x: &rust_decimal::Decimal, y: &rust_decimal::Decimal) -> std::cmp::Ordering {
+    x.cmp(y)
 }
 
 impl<'c> Evaluator<'c> {

@@ -3086,7 +3086,7 @@ fn s9_first(&mut self) -> Option<Decimal> {
             if !self.s8(item)? { continue; }
             kept += 1;
             let v = self.s6(item)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -3122,7 +3122,7 @@ fn s14_first(&mut self) -> Option<Decimal> {
             if !self.s8(item)? { continue; }
             kept += 1;
             let v = self.s13(item)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -3158,7 +3158,7 @@ fn s19_first(&mut self) -> Option<Decimal> {
             if !self.s8(item)? { continue; }
             kept += 1;
             let v = self.s18(item)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -3204,7 +3204,7 @@ fn s26_first(&mut self) -> Option<Decimal> {
             if !self.s25(item)? { continue; }
             kept += 1;
             let v = number(self.s23(item)?)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -3230,7 +3230,7 @@ fn s29_first(&mut self) -> Option<Decimal> {
             if !self.s25(item)? { continue; }
             kept += 1;
             let v = number(self.s28(item)?)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -3256,7 +3256,7 @@ fn s32_first(&mut self) -> Option<Decimal> {
             if !self.s25(item)? { continue; }
             kept += 1;
             let v = number(self.s31(item)?)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -8572,7 +8572,7 @@ fn s9_first(&mut self) -> Option<Decimal> {
             if !self.s8(item)? { continue; }
             kept += 1;
             let v = self.s6(item)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -8608,7 +8608,7 @@ fn s14_first(&mut self) -> Option<Decimal> {
             if !self.s8(item)? { continue; }
             kept += 1;
             let v = self.s13(item)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -8644,7 +8644,7 @@ fn s19_first(&mut self) -> Option<Decimal> {
             if !self.s8(item)? { continue; }
             kept += 1;
             let v = self.s18(item)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -8690,7 +8690,7 @@ fn s26_first(&mut self) -> Option<Decimal> {
             if !self.s25(item)? { continue; }
             kept += 1;
             let v = number(self.s23(item)?)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -8716,7 +8716,7 @@ fn s29_first(&mut self) -> Option<Decimal> {
             if !self.s25(item)? { continue; }
             kept += 1;
             let v = number(self.s28(item)?)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -8742,7 +8742,7 @@ fn s32_first(&mut self) -> Option<Decimal> {
             if !self.s25(item)? { continue; }
             kept += 1;
             let v = number(self.s31(item)?)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };

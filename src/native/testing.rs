@@ -3296,7 +3296,7 @@ fn s9_first(&mut self) -> Option<Decimal> {
             if !self.s8(item)? { continue; }
             kept += 1;
             let v = self.s6(item)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -3332,7 +3332,7 @@ fn s14_first(&mut self) -> Option<Decimal> {
             if !self.s8(item)? { continue; }
             kept += 1;
             let v = self.s13(item)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -3368,7 +3368,7 @@ fn s19_first(&mut self) -> Option<Decimal> {
             if !self.s8(item)? { continue; }
             kept += 1;
             let v = self.s18(item)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -3414,7 +3414,7 @@ fn s26_first(&mut self) -> Option<Decimal> {
             if !self.s25(item)? { continue; }
             kept += 1;
             let v = number(self.s23(item)?)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -3440,7 +3440,7 @@ fn s29_first(&mut self) -> Option<Decimal> {
             if !self.s25(item)? { continue; }
             kept += 1;
             let v = number(self.s28(item)?)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -3466,7 +3466,7 @@ fn s32_first(&mut self) -> Option<Decimal> {
             if !self.s25(item)? { continue; }
             kept += 1;
             let v = number(self.s31(item)?)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -8829,7 +8829,7 @@ fn s9_first(&mut self) -> Option<Decimal> {
             if !self.s8(item)? { continue; }
             kept += 1;
             let v = self.s6(item)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -8865,7 +8865,7 @@ fn s14_first(&mut self) -> Option<Decimal> {
             if !self.s8(item)? { continue; }
             kept += 1;
             let v = self.s13(item)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -8901,7 +8901,7 @@ fn s19_first(&mut self) -> Option<Decimal> {
             if !self.s8(item)? { continue; }
             kept += 1;
             let v = self.s18(item)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -8947,7 +8947,7 @@ fn s26_first(&mut self) -> Option<Decimal> {
             if !self.s25(item)? { continue; }
             kept += 1;
             let v = number(self.s23(item)?)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -8973,7 +8973,7 @@ fn s29_first(&mut self) -> Option<Decimal> {
             if !self.s25(item)? { continue; }
             kept += 1;
             let v = number(self.s28(item)?)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -8999,7 +8999,7 @@ fn s32_first(&mut self) -> Option<Decimal> {
             if !self.s25(item)? { continue; }
             kept += 1;
             let v = number(self.s31(item)?)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -11545,7 +11545,7 @@ fn s17(&mut self) -> Option<Decimal> {
             if !self.s16(item)? { continue; }
             kept += 1;
             let v = number(self.s13(item)?)?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
@@ -12035,7 +12035,7 @@ fn s20(&mut self) -> Option<Decimal> {
         for item in items.iter() {
             kept += 1;
             let v = self.s8()?;
-            total = Some(match total { None => v, Some(t) => t.checked_add(v)? });
+            total = Some(match total { None => v, Some(t) => arith(ArithOp::Add, t, v)? });
         }
         total.unwrap_or(Decimal::ZERO)
     };
