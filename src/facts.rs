@@ -6,7 +6,7 @@ mod alike;
 mod document;
 mod scan;
 pub use alike::{read_alike, types_alike};
-pub(crate) use document::outside_strings;
+pub(crate) use document::{outside_strings, reads_as_collection};
 pub use document::{parse_document, parse_documents};
 
 use crate::program::{show_decimal, FactDef, FactId, FieldSpec, Program, Type};

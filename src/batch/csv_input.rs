@@ -225,9 +225,8 @@ impl Read for NewlinesSeen {
         if let Some(&b) = buf[..n].iter().rev().find(|b| !b.is_ascii_whitespace()) {
             self.last_visible = Some(b);
         }
-        let ends = (buf[..n].iter().enumerate())
-            .filter(|(_, b)| matches!(b, b'\r' | b'\n'))
-            .map(|(i, b)| (self.offset + i as u64, *b == b'\n'));
+        let ends = memchr::memchr2_iter(b'\r', b'\n', &buf[..n])
+            .map(|i| (self.offset + i as u64, buf[i] == b'\n'));
         self.lines.borrow_mut().ahead.extend(ends);
         self.offset += n as u64;
         Ok(n)

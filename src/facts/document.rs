@@ -47,6 +47,92 @@ pub(crate) fn outside_strings(text: &str) -> impl Iterator<Item = u8> + '_ {
     })
 }
 
+/// Whether [`parse_document`] reads `text`, a JSON array or object, without an
+/// error: the same syntax, the same numbers (none out of range) and each key
+/// given once in its object, but no tree built. A CSV cell that holds a list
+/// or an object asks this of every row.
+pub(crate) fn reads_as_collection(text: &str) -> bool {
+    serde_json::from_str::<Checked>(text).is_ok()
+}
+
+/// A JSON value read for its errors only.
+struct Checked;
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(CheckedVisitor)
+    }
+}
+
+struct CheckedVisitor;
+
+impl<'de> Visitor<'de> for CheckedVisitor {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+        while seq.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+        let mut keys: Vec<Key<'de>> = Vec::new();
+        while let Some(key) = map.next_key::<Key<'de>>()? {
+            map.next_value::<Checked>()?;
+            keys.push(key);
+        }
+        keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        match keys.windows(2).any(|pair| pair[0].0 == pair[1].0) {
+            true => Err(serde::de::Error::custom("a key is given twice")),
+            false => Ok(Checked),
+        }
+    }
+}
+
+/// An object's key, borrowed from the text where it has no escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+        Ok(Key(Cow::Owned(v.to_string())))
+    }
+}
+
 /// Parses `text` as a JSON array of such documents.
 pub fn parse_documents(text: &str) -> Result<Vec<Json>, serde_json::Error> {
     let documents: Vec<Document> = serde_json::from_str(text)?;
@@ -159,7 +245,9 @@ impl<'de, N: Deserialize<'de> + Into<Json>> Visitor<'de> for DocumentVisitor<N> 
 
 #[cfg(test)]
 mod tests {
+    use super::reads_as_collection;
     use super::{has_long_number, outside_strings, parse_document, parse_documents};
+    use proptest::prelude::*;
 
     #[test]
     fn strings_are_left_out_their_quotes_kept_escapes_and_all() {
@@ -208,5 +296,76 @@ mod tests {
         let text = r#"{"i": -3, "u": 18446744073709551615, "f": 0.1, "s": "x"}"#;
         let tree: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(parse_document(text).unwrap(), tree);
+    }
+
+    /// Cells a CSV user may write, read both ways: the check and the tree agree.
+    #[test]
+    fn a_collection_is_checked_as_the_tree_reads_it() {
+        for text in [
+            r#"[{"a": 1, "b": [1, 2]}, {"a": 2}]"#,
+            r#"{"a": {"b": 1, "b": 1}}"#,
+            r#"[{"x": [{"y": 1, "y": 2}]}]"#,
+            r#"{"\u0061": 1, "a": 2}"#,
+            r#"[12345678901234567890123, 249.99999999999999999]"#,
+            r#"[1e400]"#,
+            r#"[12345678901234567e400]"#,
+            r#"["\ud800"]"#,
+            "[\"a\tb\"]",
+            r#"[1] x"#,
+            "[1]  \n",
+            r#"[1,]"#,
+            r#"{"a" 1}"#,
+            r#"[-0, 0.5e-3, true, false, null, "x"]"#,
+        ] {
+            assert_eq!(
+                reads_as_collection(text),
+                parse_document(text).is_ok(),
+                "{text}"
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_collection_is_checked_as_the_tree_reads_it_whatever_its_bytes(
+            body in "[\\[\\]{}\",:aA1e.\\\\u -]{0,14}",
+            opening in prop::sample::select(vec!["[", "{"]),
+        ) {
+            let text = format!("{opening}{body}");
+            prop_assert_eq!(reads_as_collection(&text), parse_document(&text).is_ok(), "{}", text);
+        }
+
+        /// Well-formed texts, some with a key given twice or a long number.
+        #[test]
+        fn a_collection_is_checked_as_the_tree_reads_it_whatever_its_keys(text in collection()) {
+            prop_assert_eq!(reads_as_collection(&text), parse_document(&text).is_ok(), "{}", text);
+        }
+    }
+
+    /// JSON lists and objects of a few keys (`"a"` also written `"\u0061"`)
+    /// and numbers, short and long.
+    fn collection() -> impl Strategy<Value = String> {
+        let leaf = prop::sample::select(vec![
+            "1",
+            "-2.5",
+            "12345678901234567890",
+            "1e400",
+            "\"a\"",
+            "null",
+        ])
+        .prop_map(str::to_string);
+        leaf.prop_recursive(3, 16, 3, |inner| {
+            let key = prop::sample::select(vec![r#""a""#, r#""b""#, r#""\u0061""#]);
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec((key, inner), 0..3).prop_map(|fields| {
+                    let fields: Vec<String> =
+                        fields.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                    format!("{{{}}}", fields.join(","))
+                }),
+            ]
+        })
+        .prop_map(|v| format!("[{v}]"))
     }
 }

@@ -8,6 +8,8 @@ pub(super) struct Columns {
     headers: csv::StringRecord,
     /// Each column's name split at its dots (`size.staff`: a nested field).
     paths: Vec<Vec<String>>,
+    /// The same parts written as JSON strings, once for every row.
+    keys: Vec<Vec<String>>,
     /// The columns in the header's order, but those of one nested object side
     /// by side (where the first of them is): a row's text, and so its errors,
     /// follow the header.
@@ -45,8 +47,16 @@ impl Columns {
             .filter(|(w, p)| within(names[*w], names[*p]))
             .collect();
         let id = names.iter().position(|n| *n == crate::facts::ID_FIELD);
+        let keys = (paths.iter())
+            .map(|p| {
+                p.iter()
+                    .map(|part| Json::from(part.as_str()).to_string())
+                    .collect()
+            })
+            .collect();
         Columns {
             paths,
+            keys,
             by_path,
             nested,
             id,
@@ -65,8 +75,10 @@ impl Columns {
         // A cell that spans lines shaped like rows: a quote opened in it was
         // closed only further on, and the rows between are in it.
         let row_shaped = |line: &str| line.matches(',').count() + 1 >= headers.len();
-        let swallowing = (headers.iter().zip(row.iter()))
-            .find(|(_, cell)| cell.contains('\n') && cell.lines().skip(1).any(row_shaped));
+        let multiline = memchr::memchr(b'\n', row.as_slice().as_bytes()).is_some();
+        let swallowing = (headers.iter().zip(row.iter())).find(|(_, cell)| {
+            multiline && cell.contains('\n') && cell.lines().skip(1).any(row_shaped)
+        });
         if let Some((name, _)) = swallowing {
             return Err(format!(
                 "the cell of column `{name}` runs over lines that look like rows of their own: \
@@ -103,7 +115,11 @@ impl Columns {
     fn too_deep(&self, row: &csv::StringRecord) -> Option<&str> {
         let deep = |i: usize, cell: &str| {
             let opens = cell.trim_start().starts_with(['[', '{']);
-            opens && 1 + self.paths[i].len() + nesting(cell) > MAX_NESTING
+            // No deeper than its brackets are many: counted at once, most cells
+            // need no reading of their strings.
+            let brackets = cell.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
+            let within = |depth: usize| 1 + self.paths[i].len() + depth <= MAX_NESTING;
+            opens && !within(brackets) && !within(nesting(cell))
         };
         // The row has a cell for each column: `row_text` checked it.
         (0..row.len())
@@ -126,7 +142,8 @@ impl Columns {
             if cell.is_empty() {
                 continue;
             }
-            let (last, parents) = self.paths[i].split_last().expect("a split has a part");
+            let (last, parent_keys) = self.keys[i].split_last().expect("a split has a part");
+            let parents = &self.paths[i][..parent_keys.len()];
             let shared = (open.iter().zip(parents))
                 .take_while(|(a, b)| *a == b)
                 .count();
@@ -136,8 +153,8 @@ impl Columns {
                 open.truncate(shared);
                 first = false;
             }
-            for part in &parents[shared..] {
-                field_name(&mut text, &mut first, part);
+            for (part, key) in parents[shared..].iter().zip(&parent_keys[shared..]) {
+                field_name(&mut text, &mut first, key);
                 text.push(b'{');
                 first = true;
                 open.push(part);
@@ -177,12 +194,13 @@ fn nesting(json: &str) -> usize {
     deepest
 }
 
-/// `"name":`, after a comma unless it is the object's first field.
-fn field_name(text: &mut Vec<u8>, first: &mut bool, name: &str) {
+/// `"name":` (`key` is the name as a JSON string), after a comma unless it is
+/// the object's first field.
+fn field_name(text: &mut Vec<u8>, first: &mut bool, key: &str) {
     if !std::mem::take(first) {
         text.push(b',');
     }
-    let _ = serde_json::to_writer(&mut *text, name);
+    text.extend_from_slice(key.as_bytes());
     text.push(b':');
 }
 
@@ -200,6 +218,13 @@ fn reads_as_json(cell: &str) -> bool {
     }
     if is_short_number(cell) {
         return true;
+    }
+    // A list or an object is never a string: its check builds no tree.
+    if cell
+        .trim_start_matches(crate::batch::JSON_BLANKS)
+        .starts_with(['[', '{'])
+    {
+        return crate::facts::reads_as_collection(cell);
     }
     match crate::facts::parse_document(cell) {
         Ok(Json::String(_)) | Err(_) => false,
