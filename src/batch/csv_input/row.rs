@@ -9,7 +9,7 @@ pub(super) struct Columns {
     /// Each column's name split at its dots (`size.staff`: a nested field).
     paths: Vec<Vec<String>>,
     /// The same parts written as JSON strings, once for every row.
-    keys: Vec<Vec<String>>,
+    quoted_parts: Vec<Vec<String>>,
     /// The columns in the header's order, but those of one nested object side
     /// by side (where the first of them is): a row's text, and so its errors,
     /// follow the header.
@@ -47,7 +47,7 @@ impl Columns {
             .filter(|(w, p)| within(names[*w], names[*p]))
             .collect();
         let id = names.iter().position(|n| *n == crate::facts::ID_FIELD);
-        let keys = (paths.iter())
+        let quoted_parts = (paths.iter())
             .map(|p| {
                 p.iter()
                     .map(|part| Json::from(part.as_str()).to_string())
@@ -56,7 +56,7 @@ impl Columns {
             .collect();
         Columns {
             paths,
-            keys,
+            quoted_parts,
             by_path,
             nested,
             id,
@@ -76,9 +76,11 @@ impl Columns {
         // closed only further on, and the rows between are in it.
         let row_shaped = |line: &str| line.matches(',').count() + 1 >= headers.len();
         let multiline = memchr::memchr(b'\n', row.as_slice().as_bytes()).is_some();
-        let swallowing = (headers.iter().zip(row.iter())).find(|(_, cell)| {
-            multiline && cell.contains('\n') && cell.lines().skip(1).any(row_shaped)
-        });
+        let swallowing = match multiline {
+            true => (headers.iter().zip(row.iter()))
+                .find(|(_, cell)| cell.contains('\n') && cell.lines().skip(1).any(row_shaped)),
+            false => None,
+        };
         if let Some((name, _)) = swallowing {
             return Err(format!(
                 "the cell of column `{name}` runs over lines that look like rows of their own: \
@@ -114,12 +116,14 @@ impl Columns {
     /// nests deeper than [`MAX_NESTING`].
     fn too_deep(&self, row: &csv::StringRecord) -> Option<&str> {
         let deep = |i: usize, cell: &str| {
-            let opens = cell.trim_start().starts_with(['[', '{']);
+            if !cell.trim_start().starts_with(['[', '{']) {
+                return false;
+            }
             // No deeper than its brackets are many: counted at once, most cells
             // need no reading of their strings.
             let brackets = cell.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
             let within = |depth: usize| 1 + self.paths[i].len() + depth <= MAX_NESTING;
-            opens && !within(brackets) && !within(nesting(cell))
+            !within(brackets) && !within(nesting(cell))
         };
         // The row has a cell for each column: `row_text` checked it.
         (0..row.len())
@@ -142,7 +146,9 @@ impl Columns {
             if cell.is_empty() {
                 continue;
             }
-            let (last, parent_keys) = self.keys[i].split_last().expect("a split has a part");
+            let (last, parent_keys) = self.quoted_parts[i]
+                .split_last()
+                .expect("a split has a part");
             let parents = &self.paths[i][..parent_keys.len()];
             let shared = (open.iter().zip(parents))
                 .take_while(|(a, b)| *a == b)
