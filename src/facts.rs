@@ -709,9 +709,9 @@ fn read_with_serde(program: &Program, text: &str) -> Result<Facts, TextFactsErro
 }
 
 mod stream {
+    use super::document::FieldName;
     use super::*;
     use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
-    use std::borrow::Cow;
     use std::cell::RefCell;
 
     type Errors<'e> = &'e RefCell<Vec<FactError>>;
@@ -1046,31 +1046,6 @@ mod stream {
         match serde_json::from_str::<Json>(text) {
             Ok(Json::Number(_)) | Err(_) => Json::String(text.to_string()),
             Ok(json) => json,
-        }
-    }
-
-    /// An object's key, borrowed from the text when it has no escapes. (serde's
-    /// own `Cow<str>` always copies: a string allocated for every key read.)
-    struct FieldName<'de>(Cow<'de, str>);
-
-    impl<'de> serde::Deserialize<'de> for FieldName<'de> {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_str(FieldNameVisitor)
-        }
-    }
-
-    struct FieldNameVisitor;
-
-    impl<'de> Visitor<'de> for FieldNameVisitor {
-        type Value = FieldName<'de>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a field name")
-        }
-        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<FieldName<'de>, E> {
-            Ok(FieldName(Cow::Borrowed(v)))
-        }
-        fn visit_str<E>(self, v: &str) -> Result<FieldName<'de>, E> {
-            Ok(FieldName(Cow::Owned(v.to_string())))
         }
     }
 

@@ -98,8 +98,8 @@ impl<'de> Visitor<'de> for CheckedVisitor {
         Ok(Checked)
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
-        let mut keys: Vec<Key<'de>> = Vec::new();
-        while let Some(key) = map.next_key::<Key<'de>>()? {
+        let mut keys: Vec<FieldName<'de>> = Vec::new();
+        while let Some(key) = map.next_key::<FieldName<'de>>()? {
             map.next_value::<Checked>()?;
             keys.push(key);
         }
@@ -113,28 +113,29 @@ impl<'de> Visitor<'de> for CheckedVisitor {
     }
 }
 
-/// An object's key, borrowed from the text where it has no escapes.
-struct Key<'de>(Cow<'de, str>);
+/// An object's key, borrowed from the text when it has no escapes. (serde's
+/// own `Cow<str>` always copies: a string allocated for every key read.)
+pub(super) struct FieldName<'de>(pub(super) Cow<'de, str>);
 
-impl<'de> Deserialize<'de> for Key<'de> {
+impl<'de> Deserialize<'de> for FieldName<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(KeyVisitor)
+        d.deserialize_str(FieldNameVisitor)
     }
 }
 
-struct KeyVisitor;
+struct FieldNameVisitor;
 
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Key<'de>;
+impl<'de> Visitor<'de> for FieldNameVisitor {
+    type Value = FieldName<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a key")
+        f.write_str("a field name")
     }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Borrowed(v)))
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<FieldName<'de>, E> {
+        Ok(FieldName(Cow::Borrowed(v)))
     }
-    fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
-        Ok(Key(Cow::Owned(v.to_string())))
+    fn visit_str<E>(self, v: &str) -> Result<FieldName<'de>, E> {
+        Ok(FieldName(Cow::Owned(v.to_string())))
     }
 }
 

@@ -6,9 +6,9 @@ use serde_json::Value as Json;
 /// The header's columns, and what follows from their names for every row.
 pub(super) struct Columns {
     headers: csv::StringRecord,
-    /// Each column's name split at its dots (`size.staff`: a nested field).
-    paths: Vec<Vec<String>>,
-    /// The same parts written as JSON strings, once for every row.
+    /// Each column's name split at its dots (`size.staff`: a nested field),
+    /// each part written as a JSON string once for every row (one name, one
+    /// quoted form: the parts compare as the names do).
     quoted_parts: Vec<Vec<String>>,
     /// The columns in the header's order, but those of one nested object side
     /// by side (where the first of them is): a row's text, and so its errors,
@@ -32,11 +32,11 @@ impl Columns {
                 .position(|p| p.starts_with(prefix))
                 .unwrap_or(0)
         };
-        let keys: Vec<Vec<usize>> = (paths.iter())
+        let group_keys: Vec<Vec<usize>> = (paths.iter())
             .map(|p| (1..=p.len()).map(|n| first_with(&p[..n])).collect())
             .collect();
         let mut by_path: Vec<usize> = (0..paths.len()).collect();
-        by_path.sort_by(|a, b| keys[*a].cmp(&keys[*b]).then(a.cmp(b)));
+        by_path.sort_by(|a, b| group_keys[*a].cmp(&group_keys[*b]).then(a.cmp(b)));
         let within = |whole: &str, part: &str| {
             part.strip_prefix(whole)
                 .is_some_and(|rest| rest.starts_with('.'))
@@ -55,7 +55,6 @@ impl Columns {
             })
             .collect();
         Columns {
-            paths,
             quoted_parts,
             by_path,
             nested,
@@ -122,7 +121,7 @@ impl Columns {
             // No deeper than its brackets are many: counted at once, most cells
             // need no reading of their strings.
             let brackets = cell.bytes().filter(|b| matches!(b, b'[' | b'{')).count();
-            let within = |depth: usize| 1 + self.paths[i].len() + depth <= MAX_NESTING;
+            let within = |depth: usize| 1 + self.quoted_parts[i].len() + depth <= MAX_NESTING;
             !within(brackets) && !within(nesting(cell))
         };
         // The row has a cell for each column: `row_text` checked it.
@@ -146,10 +145,9 @@ impl Columns {
             if cell.is_empty() {
                 continue;
             }
-            let (last, parent_keys) = self.quoted_parts[i]
+            let (last, parents) = self.quoted_parts[i]
                 .split_last()
                 .expect("a split has a part");
-            let parents = &self.paths[i][..parent_keys.len()];
             let shared = (open.iter().zip(parents))
                 .take_while(|(a, b)| *a == b)
                 .count();
@@ -159,8 +157,8 @@ impl Columns {
                 open.truncate(shared);
                 first = false;
             }
-            for (part, key) in parents[shared..].iter().zip(&parent_keys[shared..]) {
-                field_name(&mut text, &mut first, key);
+            for part in &parents[shared..] {
+                field_name(&mut text, &mut first, part);
                 text.push(b'{');
                 first = true;
                 open.push(part);
