@@ -255,7 +255,7 @@ impl<'c> Lean<'c> {
         );
         for s in plain {
             if !matches!(self.op(*s), Op::Const(_)) {
-                let _ = writeln!(out, "    ev.set({s}, v{s});");
+                let _ = writeln!(out, "    ev.set_result({s}, v{s});");
             }
         }
         for (s, _, default) in collected {

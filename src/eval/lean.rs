@@ -51,6 +51,17 @@ impl<'c> Evaluator<'c> {
     }
 }
 
+impl Evaluator<'_> {
+    /// [`Evaluator::set`] for a result a lean plan decided, called out of line:
+    /// inlined at each result, with the drop of the value it replaces, it made
+    /// the plan's one pass through its code a few hundred bytes longer a result,
+    /// code that a batch's record fetches again each time.
+    #[inline(never)]
+    pub(crate) fn set_result(&mut self, n: u32, v: Value) {
+        self.set(n, v)
+    }
+}
+
 /// The rule indices whose bits are set, in increasing order: the order a
 /// compact trace lists the rules in.
 pub(crate) fn rules_marked(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {

@@ -2830,13 +2830,13 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
         let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
-    ev.set(290, v290);
-    ev.set(312, v312);
-    ev.set(307, v307);
-    ev.set(335, v335);
-    ev.set(337, v337);
-    ev.set(152, v152);
-    ev.set(157, v157);
+    ev.set_result(290, v290);
+    ev.set_result(312, v312);
+    ev.set_result(307, v307);
+    ev.set_result(335, v335);
+    ev.set_result(337, v337);
+    ev.set_result(152, v152);
+    ev.set_result(157, v157);
     ev.collect_applying(319, a319, None);
     ev.collect_applying(333, a333, None);
     ev.collect_applying(556, a556, None);
@@ -8307,15 +8307,15 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
         let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
-    ev.set(290, v290);
-    ev.set(326, v326);
-    ev.set(307, v307);
-    ev.set(349, v349);
-    ev.set(351, v351);
-    ev.set(589, v589);
-    ev.set(595, v595);
-    ev.set(152, v152);
-    ev.set(157, v157);
+    ev.set_result(290, v290);
+    ev.set_result(326, v326);
+    ev.set_result(307, v307);
+    ev.set_result(349, v349);
+    ev.set_result(351, v351);
+    ev.set_result(589, v589);
+    ev.set_result(595, v595);
+    ev.set_result(152, v152);
+    ev.set_result(157, v157);
     ev.collect_applying(333, a333, None);
     ev.collect_applying(347, a347, None);
     ev.collect_applying(570, a570, None);

@@ -3031,15 +3031,15 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
         let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
-    ev.set(290, v290);
-    ev.set(326, v326);
-    ev.set(307, v307);
-    ev.set(349, v349);
-    ev.set(351, v351);
-    ev.set(589, v589);
-    ev.set(595, v595);
-    ev.set(152, v152);
-    ev.set(157, v157);
+    ev.set_result(290, v290);
+    ev.set_result(326, v326);
+    ev.set_result(307, v307);
+    ev.set_result(349, v349);
+    ev.set_result(351, v351);
+    ev.set_result(589, v589);
+    ev.set_result(595, v595);
+    ev.set_result(152, v152);
+    ev.set_result(157, v157);
     ev.collect_applying(333, a333, None);
     ev.collect_applying(347, a347, None);
     ev.collect_applying(570, a570, None);
@@ -8569,15 +8569,15 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
         let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
-    ev.set(290, v290);
-    ev.set(319, v319);
-    ev.set(307, v307);
-    ev.set(342, v342);
-    ev.set(344, v344);
-    ev.set(577, v577);
-    ev.set(578, v578);
-    ev.set(152, v152);
-    ev.set(157, v157);
+    ev.set_result(290, v290);
+    ev.set_result(319, v319);
+    ev.set_result(307, v307);
+    ev.set_result(342, v342);
+    ev.set_result(344, v344);
+    ev.set_result(577, v577);
+    ev.set_result(578, v578);
+    ev.set_result(152, v152);
+    ev.set_result(157, v157);
     ev.collect_applying(326, a326, None);
     ev.collect_applying(340, a340, None);
     ev.collect_applying(563, a563, None);
@@ -11429,11 +11429,11 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
         let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
-    ev.set(42, v42);
-    ev.set(48, v48);
-    ev.set(52, v52);
-    ev.set(57, v57);
-    ev.set(61, v61);
+    ev.set_result(42, v42);
+    ev.set_result(48, v48);
+    ev.set_result(52, v52);
+    ev.set_result(57, v57);
+    ev.set_result(61, v61);
     true
 }
 #[derive(Default)]
@@ -11892,9 +11892,9 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
         let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
-    ev.set(28, v28);
-    ev.set(18, v18);
-    ev.set(20, v20);
+    ev.set_result(28, v28);
+    ev.set_result(18, v18);
+    ev.set_result(20, v20);
     true
 }
 #[derive(Default)]
