@@ -49,9 +49,7 @@ impl<'c> Evaluator<'c> {
             applied: &mut self.lean_applied,
         })
     }
-}
 
-impl Evaluator<'_> {
     /// [`Evaluator::set`] for a result a lean plan decided, called out of line:
     /// inlined at each result, with the drop of the value it replaces, it made
     /// the plan's one pass through its code a few hundred bytes longer a result,
