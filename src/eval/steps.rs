@@ -8,7 +8,7 @@
 //! already (the plan reads them through `Plan::alias`).
 
 use super::plan::Step;
-use super::{arith, cmp_holds, copy_changes_nothing, flag_of, negate, Evaluator};
+use super::{arith, cmp_holds, flag_of, negate, Evaluator};
 use super::{FAILED, FALSE, FALSE_VALUE, TRUE, TRUE_VALUE, UNKNOWN, VALUE};
 use crate::ast::AggKind;
 use crate::check::{ArithOp, CmpOp};
@@ -372,9 +372,7 @@ impl<'c> Evaluator<'c> {
         let set = (made.by_rules.entry(applying))
             .or_insert_with(|| collected_set(compiled, node, applying));
         made.last = set_address(set).map(|at| (applying, at));
-        if !copy_changes_nothing(&self.memo[i], set) {
-            self.memo[i] = set.clone();
-        }
+        super::assign(&mut self.memo[i], set);
         self.flags[i] = VALUE;
     }
 
@@ -462,6 +460,43 @@ mod tests {
             };
             Decimal::from_i128_with_scale(m, scale)
         })
+    }
+
+    #[test]
+    fn an_assigned_value_is_the_one_written_over_any_other() {
+        use crate::date::Date;
+        use std::sync::Arc;
+        let set = Value::Set(Arc::from(vec![Value::Enum(1)]));
+        let values = [
+            Value::Absent,
+            Value::Bool(true),
+            Value::Bool(false),
+            Value::Num(Decimal::new(10, 1)),
+            Value::Num(Decimal::new(100, 2)),
+            Value::Enum(2),
+            Value::Key(2),
+            Value::Date(Date::parse("2025-06-01").unwrap()),
+            Value::Text(Arc::from("a")),
+            set.clone(),
+            Value::List(Arc::from(vec![Value::Bool(true)])),
+        ];
+        for old in &values {
+            for new in &values {
+                let mut written = old.clone();
+                super::super::assign(&mut written, new);
+                // `1.0` stays `1.0` over `1.00`: compared as written.
+                assert_eq!(format!("{written:?}"), format!("{new:?}"));
+            }
+        }
+        // The same shared set is kept, neither copied nor counted again.
+        let mut written = set.clone();
+        let Value::Set(shared) = &set else {
+            unreachable!()
+        };
+        let count = Arc::strong_count(shared);
+        super::super::assign(&mut written, &set);
+        assert!(matches!(&written, Value::Set(a) if Arc::ptr_eq(a, shared)));
+        assert_eq!(Arc::strong_count(shared), count);
     }
 
     proptest! {

@@ -14,7 +14,7 @@
 //! the reading up, and the document is read again by the reading whose values
 //! and errors are the document's. Give up when in doubt: it costs one reading.
 
-use super::{entry, takes_number, thread_own_copy, Facts, Specs, ID_FIELD};
+use super::{entry, put_thread_own_copy, takes_number, Facts, Specs, ID_FIELD};
 use crate::program::{FieldSpec, Program, Type};
 use crate::value::{sort_finding_repeats, Value};
 use rust_decimal::Decimal;
@@ -283,7 +283,7 @@ impl<'a> Scanner<'a> {
             if seen >> i & 1 == 0 {
                 let field = specs.get(i);
                 match (&field.default, &field.ty) {
-                    (Some(default), _) => put(value, thread_own_copy(default))?,
+                    (Some(default), _) => put_thread_own_copy(value, default),
                     (None, Type::Optional(_)) => {}
                     (None, _) => return None,
                 }
