@@ -160,6 +160,9 @@ pub struct Evaluator<'c> {
     /// After a lean run, the rules that applied among those its reading reached,
     /// one bit per rule index (what a compact trace lists).
     lean_applied: Vec<u64>,
+    /// Whether the lean plan's numeric literals are this policy's constants,
+    /// once its first run has checked ([`Self::lean_numbers_are`]).
+    lean_numbers: Option<bool>,
 }
 
 impl<'c> Evaluator<'c> {
@@ -199,6 +202,7 @@ impl<'c> Evaluator<'c> {
             lean_ran: false,
             native_flags,
             lean_applied: vec![0; compiled.rule_nodes.len().div_ceil(64)],
+            lean_numbers: None,
             as_of: compiled.program.as_of.unwrap_or(Date {
                 year: 1970,
                 month: 1,

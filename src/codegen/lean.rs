@@ -53,6 +53,8 @@ pub(super) struct Lean<'c> {
     reached: Vec<bool>,
     readers: Vec<u32>,
     reprs: RefCell<Vec<Option<Repr>>>,
+    /// The numeric constants the written code holds as literals, by slot.
+    literals: RefCell<std::collections::BTreeMap<u32, rust_decimal::Decimal>>,
 }
 
 impl<'c> Lean<'c> {
@@ -65,6 +67,7 @@ impl<'c> Lean<'c> {
             reached: vec![false; count],
             readers: vec![0; count],
             reprs: RefCell::new(vec![None; count]),
+            literals: RefCell::default(),
         };
         lean.count_readers();
         lean
@@ -169,11 +172,11 @@ impl<'c> Lean<'c> {
         let words = self.rule_words();
         let _ = write!(
             out,
-            "struct Run<'a> {{\n    facts: &'a [Value; {facts}],\n    \
+            "struct Run<'a, const B: bool> {{\n    facts: &'a [Value; {facts}],\n    \
              consts: &'a [Value; {nodes}],\n    \
              applied: &'a mut [u64; {words}],\n    \
              compiled: &'a crate::lower::Compiled,\n    m: Memo<'a>,\n}}\n\
-             impl<'a> Run<'a> {{\n"
+             impl<'a, const B: bool> Run<'a, B> {{\n"
         );
         self.results(out, &plain, &collected);
         self.key_mask_fns(out);
@@ -183,6 +186,29 @@ impl<'c> Lean<'c> {
             }
         }
         out.push_str("}\n");
+        self.numbers(out);
+    }
+
+    /// The numeric constants written as literals (`NUM_` slot), and the table
+    /// `NUMBERS` of them by slot: a plan whose shape another policy shares
+    /// (one that changes a threshold) runs with `B` false there, reading its
+    /// own constants (`Evaluator::lean_numbers_are`).
+    fn numbers(&self, out: &mut String) {
+        let literals = self.literals.borrow();
+        for (s, d) in literals.iter() {
+            let [lo, mid, hi] = mantissa_words(d);
+            let (negative, scale) = (d.is_sign_negative(), d.scale());
+            let _ = writeln!(
+                out,
+                "const NUM_{s}: Decimal = Decimal::from_parts({lo}, {mid}, {hi}, {negative}, {scale});"
+            );
+        }
+        let table: Vec<String> = literals.keys().map(|s| format!("({s}, NUM_{s})")).collect();
+        let _ = writeln!(
+            out,
+            "const NUMBERS: &[(u32, Decimal)] = &[{}];",
+            table.join(", ")
+        );
     }
 
     /// The results in order, the set-valued outcomes left to `Evaluator::collect`.
@@ -244,11 +270,14 @@ impl<'c> Lean<'c> {
         let _ = write!(
             out,
             "pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {{\n    \
+             match ev.lean_numbers_are(NUMBERS) {{\n        \
+             true => lean_as::<true>(ev),\n        false => lean_as::<false>(ev),\n    }}\n}}\n\
+             fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {{\n    \
              let ([{}], [{}]) = {{\n        let Some(p) = ev.lean_parts() else {{ return false; }};\n        \
              let (Ok(facts), Ok(consts), Ok(applied)) = \
              (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) \
              else {{ return false; }};\n        \
-             let mut run = Run {{ facts, consts, applied, compiled: p.compiled, m: Memo::default() }};\n        \
+             let mut run = Run::<B> {{ facts, consts, applied, compiled: p.compiled, m: Memo::default() }};\n        \
              match run.results() {{ Some(v) => v, None => return false }}\n    }};\n",
             names.join(", "),
             applying.join(", ")
@@ -377,12 +406,19 @@ impl<'c> Lean<'c> {
             true => format!("self.s{s}(item)?"),
             false => format!("self.s{s}()?"),
         };
-        match (have, want) {
+        let read = match (have, want) {
             (a, b) if a == b => call,
             (Repr::Ref, Repr::Bool) => format!("truth({call})?"),
             (Repr::Ref, Repr::Num) => format!("number({call})?"),
             (Repr::Bool, Repr::Ref) => format!("truth_value({call})"),
-            _ => "(return None)".into(),
+            _ => return "(return None)".into(),
+        };
+        match (self.op(s), want) {
+            (Op::Const(Value::Num(d)), Repr::Num) => {
+                self.literals.borrow_mut().insert(s, *d);
+                format!("(if B {{ NUM_{s} }} else {{ {read} }})")
+            }
+            _ => read,
         }
     }
 
@@ -693,4 +729,10 @@ fn aggregate_repr(kind: AggKind) -> Repr {
         AggKind::Sum | AggKind::Count => Repr::Num,
         AggKind::Largest | AggKind::Smallest => Repr::Unwritten,
     }
+}
+
+/// The three 32-bit words of a decimal's mantissa, lowest first.
+fn mantissa_words(d: &rust_decimal::Decimal) -> [u32; 3] {
+    let m = d.mantissa().unsigned_abs();
+    [m as u32, (m >> 32) as u32, (m >> 64) as u32]
 }

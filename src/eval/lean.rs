@@ -50,6 +50,26 @@ impl<'c> Evaluator<'c> {
         })
     }
 
+    /// Whether this policy's constants are the numbers a lean plan holds as
+    /// literals (`codegen::lean`): checked once per evaluator. Not where a
+    /// policy of the same shape changes one (an amended threshold); the plan
+    /// then reads them from the evaluator's constants.
+    pub(crate) fn lean_numbers_are(&mut self, numbers: &[(u32, Decimal)]) -> bool {
+        if let Some(known) = self.lean_numbers {
+            return known;
+        }
+        let same = |&(s, d): &(u32, Decimal)| matches!(self.memo.get(s as usize), Some(Value::Num(v)) if v.serialize() == d.serialize());
+        let known = numbers.iter().all(same);
+        self.lean_numbers = Some(known);
+        known
+    }
+
+    /// What [`Self::lean_numbers_are`] found, if a lean run has asked.
+    #[cfg(test)]
+    pub(crate) fn lean_numbers_checked(&self) -> Option<bool> {
+        self.lean_numbers
+    }
+
     /// [`Evaluator::set`] for a result a lean plan decided, called out of line:
     /// inlined at each result, with the drop of the value it replaces, it made
     /// the plan's one pass through its code a few hundred bytes longer a result,

@@ -2824,10 +2824,16 @@ fn n565(ev: &mut Evaluator<'_>) {
     ev.collect(565, &[558, 562], None);
 }
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
+    match ev.lean_numbers_are(NUMBERS) {
+        true => lean_as::<true>(ev),
+        false => lean_as::<false>(ev),
+    }
+}
+fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v312, v307, v335, v337, v152, v157], [a319, a333, a556, a565]) = {
         let Some(p) = ev.lean_parts() else { return false; };
         let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
+        let mut run = Run::<B> { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set_result(290, v290);
@@ -2956,14 +2962,14 @@ const ROWS_537: [u64; 2] = [0x1f00000000, 0x0];
 const ROWS_538: [u64; 2] = [0x1f00000000, 0x0];
 const ROWS_549: [u64; 2] = [0x80000000000000, 0x0];
 const ROWS_550: [u64; 2] = [0x80000000000000, 0x0];
-struct Run<'a> {
+struct Run<'a, const B: bool> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 566],
     applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
-impl<'a> Run<'a> {
+impl<'a, const B: bool> Run<'a, B> {
 fn results(&mut self) -> Option<([Value; 7], [u64; 4])> {
     let mut applied = [0u64; 1];
     let mut a319 = 0u64;
@@ -3059,7 +3065,7 @@ fn s5(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = arith(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s4(item)?, (if B { NUM_5 } else { number(self.s5()?)? }))?;
     Some(v)
 }
 #[inline]
@@ -3069,7 +3075,7 @@ fn s7(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s8(&mut self, item: &'a Value) -> Option<bool> {
-    let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, number(self.s7()?)?);
+    let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, (if B { NUM_7 } else { number(self.s7()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3105,7 +3111,7 @@ fn s12(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = arith(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s12(item)?, (if B { NUM_5 } else { number(self.s5()?)? }))?;
     Some(v)
 }
 #[inline(always)]
@@ -3141,7 +3147,7 @@ fn s17(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = arith(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s17(item)?, (if B { NUM_5 } else { number(self.s5()?)? }))?;
     Some(v)
 }
 #[inline(always)]
@@ -3350,7 +3356,7 @@ fn s44(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s45(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s37()?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline]
@@ -3360,12 +3366,12 @@ fn s46(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s47(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s40()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s48(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s43()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3390,7 +3396,7 @@ fn s52(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s53(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s37()?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline]
@@ -3400,12 +3406,12 @@ fn s54(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s55(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s40()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s56(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s43()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3430,7 +3436,7 @@ fn s60(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s61(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s37()?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline]
@@ -3440,7 +3446,7 @@ fn s62(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s63(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, self.s40()?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline]
@@ -3450,7 +3456,7 @@ fn s64(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s65(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, self.s43()?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3495,17 +3501,17 @@ fn s72_first(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s75(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s76(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s77(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3520,17 +3526,17 @@ fn s79(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s80(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s81(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s82(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3545,17 +3551,17 @@ fn s84(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s85(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s86(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s87(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3680,17 +3686,17 @@ fn s105_first(&mut self) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s106(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s99()?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s107(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s102()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s108(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s105()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3705,17 +3711,17 @@ fn s110(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s111(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s99()?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s112(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s102()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s113(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s105()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3730,17 +3736,17 @@ fn s115(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s116(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s99()?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s117(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, self.s102()?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s118(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, self.s105()?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3785,17 +3791,17 @@ fn s126_first(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s128(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s129(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s130(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3810,17 +3816,17 @@ fn s132(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s133(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s134(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s135(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3835,17 +3841,17 @@ fn s137(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s138(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s139(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s140(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -4110,7 +4116,7 @@ fn s200(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s201(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s200()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_200 } else { number(self.s200()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -4125,7 +4131,7 @@ fn s204(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s205(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s204()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_204 } else { number(self.s204()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -4153,7 +4159,7 @@ fn s208(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s209(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Gt, self.s207()?, number(self.s208()?)?);
+    let v = order_numbers(CmpOp::Gt, self.s207()?, (if B { NUM_208 } else { number(self.s208()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -4208,7 +4214,7 @@ fn s227(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s228(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s227()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_227 } else { number(self.s227()?)? }));
     Some(v)
 }
 #[inline]
@@ -4243,7 +4249,7 @@ fn s232_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s233(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s44()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -5285,7 +5291,7 @@ fn s557(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s558(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Ge, number(self.s557()?)?, number(self.s7()?)?);
+    let v = order_numbers(CmpOp::Ge, number(self.s557()?)?, (if B { NUM_7 } else { number(self.s7()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -5309,6 +5315,20 @@ fn s564(&mut self) -> Option<&'a Value> {
     Some(v)
 }
 }
+const NUM_5: Decimal = Decimal::from_parts(100, 0, 0, false, 0);
+const NUM_7: Decimal = Decimal::from_parts(25, 0, 0, false, 0);
+const NUM_44: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
+const NUM_46: Decimal = Decimal::from_parts(2000000, 0, 0, false, 0);
+const NUM_52: Decimal = Decimal::from_parts(50, 0, 0, false, 0);
+const NUM_54: Decimal = Decimal::from_parts(10000000, 0, 0, false, 0);
+const NUM_60: Decimal = Decimal::from_parts(250, 0, 0, false, 0);
+const NUM_62: Decimal = Decimal::from_parts(50000000, 0, 0, false, 0);
+const NUM_64: Decimal = Decimal::from_parts(43000000, 0, 0, false, 0);
+const NUM_200: Decimal = Decimal::from_parts(8, 0, 0, false, 0);
+const NUM_204: Decimal = Decimal::from_parts(9, 0, 0, false, 0);
+const NUM_208: Decimal = Decimal::from_parts(0, 0, 0, false, 0);
+const NUM_227: Decimal = Decimal::from_parts(6, 0, 0, false, 0);
+const NUMBERS: &[(u32, Decimal)] = &[(5, NUM_5), (7, NUM_7), (44, NUM_44), (46, NUM_46), (52, NUM_52), (54, NUM_54), (60, NUM_60), (62, NUM_62), (64, NUM_64), (200, NUM_200), (204, NUM_204), (208, NUM_208), (227, NUM_227)];
 }
 
 /// The plan on 2025-02-11 of: D.Lgs. 138/2024 of 2024-10-16, DPCM 221/2024 of 2025-02-11.
@@ -8301,10 +8321,16 @@ fn n595(ev: &mut Evaluator<'_>) {
     ev.pick(595, &[592, 594], None);
 }
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
+    match ev.lean_numbers_are(NUMBERS) {
+        true => lean_as::<true>(ev),
+        false => lean_as::<false>(ev),
+    }
+}
+fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v326, v307, v349, v351, v589, v595, v152, v157], [a333, a347, a570, a579]) = {
         let Some(p) = ev.lean_parts() else { return false; };
         let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
+        let mut run = Run::<B> { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set_result(290, v290);
@@ -8440,14 +8466,14 @@ const ROWS_551: [u64; 2] = [0x1f00000000, 0x0];
 const ROWS_552: [u64; 2] = [0x1f00000000, 0x0];
 const ROWS_563: [u64; 2] = [0x80000000000000, 0x0];
 const ROWS_564: [u64; 2] = [0x80000000000000, 0x0];
-struct Run<'a> {
+struct Run<'a, const B: bool> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 596],
     applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
-impl<'a> Run<'a> {
+impl<'a, const B: bool> Run<'a, B> {
 fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
     let mut applied = [0u64; 1];
     let mut a333 = 0u64;
@@ -8545,7 +8571,7 @@ fn s5(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = arith(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s4(item)?, (if B { NUM_5 } else { number(self.s5()?)? }))?;
     Some(v)
 }
 #[inline]
@@ -8555,7 +8581,7 @@ fn s7(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s8(&mut self, item: &'a Value) -> Option<bool> {
-    let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, number(self.s7()?)?);
+    let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, (if B { NUM_7 } else { number(self.s7()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -8591,7 +8617,7 @@ fn s12(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = arith(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s12(item)?, (if B { NUM_5 } else { number(self.s5()?)? }))?;
     Some(v)
 }
 #[inline(always)]
@@ -8627,7 +8653,7 @@ fn s17(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = arith(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s17(item)?, (if B { NUM_5 } else { number(self.s5()?)? }))?;
     Some(v)
 }
 #[inline(always)]
@@ -8836,7 +8862,7 @@ fn s44(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s45(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s37()?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline]
@@ -8846,12 +8872,12 @@ fn s46(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s47(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s40()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s48(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s43()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -8876,7 +8902,7 @@ fn s52(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s53(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s37()?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline]
@@ -8886,12 +8912,12 @@ fn s54(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s55(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s40()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s56(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s43()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -8916,7 +8942,7 @@ fn s60(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s61(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s37()?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline]
@@ -8926,7 +8952,7 @@ fn s62(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s63(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, self.s40()?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline]
@@ -8936,7 +8962,7 @@ fn s64(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s65(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, self.s43()?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -8981,17 +9007,17 @@ fn s72_first(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s75(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s76(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s77(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9006,17 +9032,17 @@ fn s79(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s80(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s81(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s82(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9031,17 +9057,17 @@ fn s84(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s85(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s86(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s87(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9166,17 +9192,17 @@ fn s105_first(&mut self) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s106(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s99()?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s107(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s102()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s108(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s105()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9191,17 +9217,17 @@ fn s110(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s111(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s99()?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s112(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s102()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s113(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s105()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9216,17 +9242,17 @@ fn s115(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s116(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s99()?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s117(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, self.s102()?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s118(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, self.s105()?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9271,17 +9297,17 @@ fn s126_first(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s128(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s129(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s130(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9296,17 +9322,17 @@ fn s132(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s133(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s134(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s135(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9321,17 +9347,17 @@ fn s137(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s138(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s139(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s140(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9601,7 +9627,7 @@ fn s200(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s201(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s200()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_200 } else { number(self.s200()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9616,7 +9642,7 @@ fn s204(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s205(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s204()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_204 } else { number(self.s204()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9644,7 +9670,7 @@ fn s208(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s209(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Gt, self.s207()?, number(self.s208()?)?);
+    let v = order_numbers(CmpOp::Gt, self.s207()?, (if B { NUM_208 } else { number(self.s208()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9699,7 +9725,7 @@ fn s227(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s228(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s227()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_227 } else { number(self.s227()?)? }));
     Some(v)
 }
 #[inline]
@@ -9734,7 +9760,7 @@ fn s232_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s233(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s44()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -10065,7 +10091,7 @@ fn s311(&mut self) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s312(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Gt, self.s311()?, number(self.s208()?)?);
+    let v = order_numbers(CmpOp::Gt, self.s311()?, (if B { NUM_208 } else { number(self.s208()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -10854,7 +10880,7 @@ fn s571(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s572(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Ge, number(self.s571()?)?, number(self.s7()?)?);
+    let v = order_numbers(CmpOp::Ge, number(self.s571()?)?, (if B { NUM_7 } else { number(self.s7()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -10966,4 +10992,18 @@ fn s595(&mut self) -> Option<&'a Value> {
     Some(v)
 }
 }
+const NUM_5: Decimal = Decimal::from_parts(100, 0, 0, false, 0);
+const NUM_7: Decimal = Decimal::from_parts(25, 0, 0, false, 0);
+const NUM_44: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
+const NUM_46: Decimal = Decimal::from_parts(2000000, 0, 0, false, 0);
+const NUM_52: Decimal = Decimal::from_parts(50, 0, 0, false, 0);
+const NUM_54: Decimal = Decimal::from_parts(10000000, 0, 0, false, 0);
+const NUM_60: Decimal = Decimal::from_parts(250, 0, 0, false, 0);
+const NUM_62: Decimal = Decimal::from_parts(50000000, 0, 0, false, 0);
+const NUM_64: Decimal = Decimal::from_parts(43000000, 0, 0, false, 0);
+const NUM_200: Decimal = Decimal::from_parts(8, 0, 0, false, 0);
+const NUM_204: Decimal = Decimal::from_parts(9, 0, 0, false, 0);
+const NUM_208: Decimal = Decimal::from_parts(0, 0, 0, false, 0);
+const NUM_227: Decimal = Decimal::from_parts(6, 0, 0, false, 0);
+const NUMBERS: &[(u32, Decimal)] = &[(5, NUM_5), (7, NUM_7), (44, NUM_44), (46, NUM_46), (52, NUM_52), (54, NUM_54), (60, NUM_60), (62, NUM_62), (64, NUM_64), (200, NUM_200), (204, NUM_204), (208, NUM_208), (227, NUM_227)];
 }

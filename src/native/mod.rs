@@ -150,6 +150,30 @@ mod tests {
         }
     }
 
+    /// The bundled rules' lean plan holds their thresholds as literals; an
+    /// amendment of the same shape that changes one (`a-large-200`: 200
+    /// persons for a large enterprise, not 250) runs the same plan reading its
+    /// own constants, and decides as the interpreter does (which
+    /// `native_plans_of_the_amendments_agree_with_the_interpreter` checks over
+    /// a population).
+    #[test]
+    fn a_lean_plan_reads_the_thresholds_an_amendment_changed() {
+        let date = Date::parse("2026-06-01").unwrap();
+        let bundled = compile(&PolicySource::bundled(), date).unwrap();
+        let amended = compile(&amended("a-large-200"), date).unwrap();
+        assert_eq!(bundled.plan.fingerprint, amended.plan.fingerprint);
+        let doc = std::fs::read_to_string(root().join("examples/acme-energia.json")).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        for (c, literals) in [(&bundled, true), (&amended, false)] {
+            let facts = load_facts(&c.program, &doc).unwrap();
+            let mut lean = Evaluator::new(c).results_only();
+            let values = lean.run(facts.clone()).unwrap();
+            assert!(lean.ran_lean());
+            assert_eq!(lean.lean_numbers_checked(), Some(literals));
+            assert_eq!(values, Evaluator::new(c).run_lazily(facts).unwrap());
+        }
+    }
+
     /// A record the lean plan decides gives its facts back unchanged; a run
     /// that moved them into the graph does not, and a record the lean plan
     /// gives up on is decided by the native plan, which moves them.

@@ -3025,10 +3025,16 @@ fn n595(ev: &mut Evaluator<'_>) {
     ev.pick(595, &[592, 594], None);
 }
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
+    match ev.lean_numbers_are(NUMBERS) {
+        true => lean_as::<true>(ev),
+        false => lean_as::<false>(ev),
+    }
+}
+fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v326, v307, v349, v351, v589, v595, v152, v157], [a333, a347, a570, a579]) = {
         let Some(p) = ev.lean_parts() else { return false; };
         let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
+        let mut run = Run::<B> { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set_result(290, v290);
@@ -3164,14 +3170,14 @@ const ROWS_551: [u64; 2] = [0x1f00000000, 0x0];
 const ROWS_552: [u64; 2] = [0x1f00000000, 0x0];
 const ROWS_563: [u64; 2] = [0x80000000000000, 0x0];
 const ROWS_564: [u64; 2] = [0x80000000000000, 0x0];
-struct Run<'a> {
+struct Run<'a, const B: bool> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 596],
     applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
-impl<'a> Run<'a> {
+impl<'a, const B: bool> Run<'a, B> {
 fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
     let mut applied = [0u64; 1];
     let mut a333 = 0u64;
@@ -3269,7 +3275,7 @@ fn s5(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = arith(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s4(item)?, (if B { NUM_5 } else { number(self.s5()?)? }))?;
     Some(v)
 }
 #[inline]
@@ -3279,7 +3285,7 @@ fn s7(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s8(&mut self, item: &'a Value) -> Option<bool> {
-    let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, number(self.s7()?)?);
+    let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, (if B { NUM_7 } else { number(self.s7()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3315,7 +3321,7 @@ fn s12(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = arith(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s12(item)?, (if B { NUM_5 } else { number(self.s5()?)? }))?;
     Some(v)
 }
 #[inline(always)]
@@ -3351,7 +3357,7 @@ fn s17(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = arith(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s17(item)?, (if B { NUM_5 } else { number(self.s5()?)? }))?;
     Some(v)
 }
 #[inline(always)]
@@ -3560,7 +3566,7 @@ fn s44(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s45(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s37()?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline]
@@ -3570,12 +3576,12 @@ fn s46(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s47(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s40()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s48(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s43()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3600,7 +3606,7 @@ fn s52(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s53(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s37()?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline]
@@ -3610,12 +3616,12 @@ fn s54(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s55(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s40()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s56(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s43()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3640,7 +3646,7 @@ fn s60(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s61(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s37()?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline]
@@ -3650,7 +3656,7 @@ fn s62(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s63(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, self.s40()?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline]
@@ -3660,7 +3666,7 @@ fn s64(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s65(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, self.s43()?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3705,17 +3711,17 @@ fn s72_first(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s75(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s76(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s77(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3730,17 +3736,17 @@ fn s79(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s80(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s81(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s82(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3755,17 +3761,17 @@ fn s84(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s85(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s86(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s87(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3890,17 +3896,17 @@ fn s105_first(&mut self) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s106(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s99()?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s107(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s102()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s108(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s105()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3915,17 +3921,17 @@ fn s110(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s111(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s99()?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s112(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s102()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s113(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s105()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3940,17 +3946,17 @@ fn s115(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s116(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s99()?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s117(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, self.s102()?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s118(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, self.s105()?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -3995,17 +4001,17 @@ fn s126_first(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s128(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s129(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s130(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -4020,17 +4026,17 @@ fn s132(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s133(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s134(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s135(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -4045,17 +4051,17 @@ fn s137(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s138(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s139(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s140(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -4325,7 +4331,7 @@ fn s200(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s201(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s200()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_200 } else { number(self.s200()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -4340,7 +4346,7 @@ fn s204(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s205(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s204()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_204 } else { number(self.s204()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -4368,7 +4374,7 @@ fn s208(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s209(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Gt, self.s207()?, number(self.s208()?)?);
+    let v = order_numbers(CmpOp::Gt, self.s207()?, (if B { NUM_208 } else { number(self.s208()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -4423,7 +4429,7 @@ fn s227(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s228(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s227()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_227 } else { number(self.s227()?)? }));
     Some(v)
 }
 #[inline]
@@ -4458,7 +4464,7 @@ fn s232_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s233(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s44()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -4789,7 +4795,7 @@ fn s311(&mut self) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s312(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Gt, self.s311()?, number(self.s208()?)?);
+    let v = order_numbers(CmpOp::Gt, self.s311()?, (if B { NUM_208 } else { number(self.s208()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -5578,7 +5584,7 @@ fn s571(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s572(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Ge, number(self.s571()?)?, number(self.s7()?)?);
+    let v = order_numbers(CmpOp::Ge, number(self.s571()?)?, (if B { NUM_7 } else { number(self.s7()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -5690,6 +5696,20 @@ fn s595(&mut self) -> Option<&'a Value> {
     Some(v)
 }
 }
+const NUM_5: Decimal = Decimal::from_parts(100, 0, 0, false, 0);
+const NUM_7: Decimal = Decimal::from_parts(25, 0, 0, false, 0);
+const NUM_44: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
+const NUM_46: Decimal = Decimal::from_parts(2000000, 0, 0, false, 0);
+const NUM_52: Decimal = Decimal::from_parts(50, 0, 0, false, 0);
+const NUM_54: Decimal = Decimal::from_parts(10000000, 0, 0, false, 0);
+const NUM_60: Decimal = Decimal::from_parts(250, 0, 0, false, 0);
+const NUM_62: Decimal = Decimal::from_parts(50000000, 0, 0, false, 0);
+const NUM_64: Decimal = Decimal::from_parts(43000000, 0, 0, false, 0);
+const NUM_200: Decimal = Decimal::from_parts(8, 0, 0, false, 0);
+const NUM_204: Decimal = Decimal::from_parts(9, 0, 0, false, 0);
+const NUM_208: Decimal = Decimal::from_parts(0, 0, 0, false, 0);
+const NUM_227: Decimal = Decimal::from_parts(6, 0, 0, false, 0);
+const NUMBERS: &[(u32, Decimal)] = &[(5, NUM_5), (7, NUM_7), (44, NUM_44), (46, NUM_46), (52, NUM_52), (54, NUM_54), (60, NUM_60), (62, NUM_62), (64, NUM_64), (200, NUM_200), (204, NUM_204), (208, NUM_208), (227, NUM_227)];
 }
 
 /// The plan on 2026-01-01 of: D.Lgs. 138/2024 of 2024-10-16, DPCM 221/2024 of 2026-01-01.
@@ -8563,10 +8583,16 @@ fn n578(ev: &mut Evaluator<'_>) {
     ev.pick(578, &[], None);
 }
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
+    match ev.lean_numbers_are(NUMBERS) {
+        true => lean_as::<true>(ev),
+        false => lean_as::<false>(ev),
+    }
+}
+fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {
     let ([v290, v319, v307, v342, v344, v577, v578, v152, v157], [a326, a340, a563, a572]) = {
         let Some(p) = ev.lean_parts() else { return false; };
         let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
+        let mut run = Run::<B> { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set_result(290, v290);
@@ -8697,14 +8723,14 @@ const ROWS_544: [u64; 2] = [0x1f00000000, 0x0];
 const ROWS_545: [u64; 2] = [0x1f00000000, 0x0];
 const ROWS_556: [u64; 2] = [0x80000000000000, 0x0];
 const ROWS_557: [u64; 2] = [0x80000000000000, 0x0];
-struct Run<'a> {
+struct Run<'a, const B: bool> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 579],
     applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
-impl<'a> Run<'a> {
+impl<'a, const B: bool> Run<'a, B> {
 fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
     let mut applied = [0u64; 1];
     let mut a326 = 0u64;
@@ -8802,7 +8828,7 @@ fn s5(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s6(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = arith(ArithOp::Div, self.s4(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s4(item)?, (if B { NUM_5 } else { number(self.s5()?)? }))?;
     Some(v)
 }
 #[inline]
@@ -8812,7 +8838,7 @@ fn s7(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s8(&mut self, item: &'a Value) -> Option<bool> {
-    let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, number(self.s7()?)?);
+    let v = order_numbers(CmpOp::Ge, number(self.s3(item)?)?, (if B { NUM_7 } else { number(self.s7()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -8848,7 +8874,7 @@ fn s12(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s13(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = arith(ArithOp::Div, self.s12(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s12(item)?, (if B { NUM_5 } else { number(self.s5()?)? }))?;
     Some(v)
 }
 #[inline(always)]
@@ -8884,7 +8910,7 @@ fn s17(&mut self, item: &'a Value) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s18(&mut self, item: &'a Value) -> Option<Decimal> {
-    let v = arith(ArithOp::Div, self.s17(item)?, number(self.s5()?)?)?;
+    let v = arith(ArithOp::Div, self.s17(item)?, (if B { NUM_5 } else { number(self.s5()?)? }))?;
     Some(v)
 }
 #[inline(always)]
@@ -9093,7 +9119,7 @@ fn s44(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s45(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s37()?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline]
@@ -9103,12 +9129,12 @@ fn s46(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s47(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s40()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s48(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s43()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9133,7 +9159,7 @@ fn s52(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s53(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s37()?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline]
@@ -9143,12 +9169,12 @@ fn s54(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s55(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s40()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s56(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s43()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9173,7 +9199,7 @@ fn s60(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s61(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s37()?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s37()?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline]
@@ -9183,7 +9209,7 @@ fn s62(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s63(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s40()?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, self.s40()?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline]
@@ -9193,7 +9219,7 @@ fn s64(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s65(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s43()?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, self.s43()?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9238,17 +9264,17 @@ fn s72_first(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s75(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s76(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s77(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9263,17 +9289,17 @@ fn s79(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s80(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s81(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s82(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9288,17 +9314,17 @@ fn s84(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s85(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s35()?)?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s86(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s38()?)?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s87(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s41()?)?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9423,17 +9449,17 @@ fn s105_first(&mut self) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s106(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s99()?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s107(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s102()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s108(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, self.s105()?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9448,17 +9474,17 @@ fn s110(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s111(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s99()?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s112(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s102()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s113(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, self.s105()?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9473,17 +9499,17 @@ fn s115(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s116(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, self.s99()?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, self.s99()?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s117(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s102()?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, self.s102()?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s118(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, self.s105()?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, self.s105()?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9528,17 +9554,17 @@ fn s126_first(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s128(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s44()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s129(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s130(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s46()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, (if B { NUM_46 } else { number(self.s46()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9553,17 +9579,17 @@ fn s132(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s133(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s52()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, (if B { NUM_52 } else { number(self.s52()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s134(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s135(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s54()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, (if B { NUM_54 } else { number(self.s54()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9578,17 +9604,17 @@ fn s137(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s138(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, number(self.s60()?)?);
+    let v = order_numbers(CmpOp::Lt, number(self.s97()?)?, (if B { NUM_60 } else { number(self.s60()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s139(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, number(self.s62()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s100()?)?, (if B { NUM_62 } else { number(self.s62()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s140(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, number(self.s64()?)?);
+    let v = order_numbers(CmpOp::Le, number(self.s103()?)?, (if B { NUM_64 } else { number(self.s64()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9853,7 +9879,7 @@ fn s200(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s201(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s200()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_200 } else { number(self.s200()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9868,7 +9894,7 @@ fn s204(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s205(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s204()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_204 } else { number(self.s204()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9896,7 +9922,7 @@ fn s208(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s209(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Gt, self.s207()?, number(self.s208()?)?);
+    let v = order_numbers(CmpOp::Gt, self.s207()?, (if B { NUM_208 } else { number(self.s208()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -9951,7 +9977,7 @@ fn s227(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s228(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s227()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_227 } else { number(self.s227()?)? }));
     Some(v)
 }
 #[inline]
@@ -9986,7 +10012,7 @@ fn s232_first(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s233(&mut self) -> Option<bool> {
-    let v = (number(self.s199()?)? == number(self.s44()?)?);
+    let v = (number(self.s199()?)? == (if B { NUM_44 } else { number(self.s44()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -10317,7 +10343,7 @@ fn s311(&mut self) -> Option<Decimal> {
 }
 #[inline(always)]
 fn s312(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Gt, self.s311()?, number(self.s208()?)?);
+    let v = order_numbers(CmpOp::Gt, self.s311()?, (if B { NUM_208 } else { number(self.s208()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -11071,7 +11097,7 @@ fn s564(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s565(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Ge, number(self.s564()?)?, number(self.s7()?)?);
+    let v = order_numbers(CmpOp::Ge, number(self.s564()?)?, (if B { NUM_7 } else { number(self.s7()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -11125,6 +11151,20 @@ fn s578(&mut self) -> Option<&'a Value> {
     Some(v)
 }
 }
+const NUM_5: Decimal = Decimal::from_parts(100, 0, 0, false, 0);
+const NUM_7: Decimal = Decimal::from_parts(25, 0, 0, false, 0);
+const NUM_44: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
+const NUM_46: Decimal = Decimal::from_parts(2000000, 0, 0, false, 0);
+const NUM_52: Decimal = Decimal::from_parts(50, 0, 0, false, 0);
+const NUM_54: Decimal = Decimal::from_parts(10000000, 0, 0, false, 0);
+const NUM_60: Decimal = Decimal::from_parts(250, 0, 0, false, 0);
+const NUM_62: Decimal = Decimal::from_parts(50000000, 0, 0, false, 0);
+const NUM_64: Decimal = Decimal::from_parts(43000000, 0, 0, false, 0);
+const NUM_200: Decimal = Decimal::from_parts(8, 0, 0, false, 0);
+const NUM_204: Decimal = Decimal::from_parts(9, 0, 0, false, 0);
+const NUM_208: Decimal = Decimal::from_parts(0, 0, 0, false, 0);
+const NUM_227: Decimal = Decimal::from_parts(6, 0, 0, false, 0);
+const NUMBERS: &[(u32, Decimal)] = &[(5, NUM_5), (7, NUM_7), (44, NUM_44), (46, NUM_46), (52, NUM_52), (54, NUM_54), (60, NUM_60), (62, NUM_62), (64, NUM_64), (200, NUM_200), (204, NUM_204), (208, NUM_208), (227, NUM_227)];
 }
 
 /// The plan on 2024-01-01 of: L. 1/2024 of 2024-01-01.
@@ -11423,10 +11463,16 @@ fn n61(ev: &mut Evaluator<'_>) {
     ev.pick(61, &[59, 40], Some(41));
 }
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
+    match ev.lean_numbers_are(NUMBERS) {
+        true => lean_as::<true>(ev),
+        false => lean_as::<false>(ev),
+    }
+}
+fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {
     let ([v42, v48, v52, v57, v61], []) = {
         let Some(p) = ev.lean_parts() else { return false; };
         let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
+        let mut run = Run::<B> { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set_result(42, v42);
@@ -11443,14 +11489,14 @@ struct Memo<'a> {
     s29: Option<bool>,
     s37: Option<bool>,
 }
-struct Run<'a> {
+struct Run<'a, const B: bool> {
     facts: &'a [Value; 3],
     consts: &'a [Value; 62],
     applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
-impl<'a> Run<'a> {
+impl<'a, const B: bool> Run<'a, B> {
 fn results(&mut self) -> Option<([Value; 5], [u64; 0])> {
     Some(([
         Value::Bool(self.s42()?),
@@ -11476,7 +11522,7 @@ fn s2(&mut self) -> Option<bool> {
 }
 #[inline(never)]
 fn s2_first(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Gt, number(self.s0()?)?, number(self.s1()?)?);
+    let v = order_numbers(CmpOp::Gt, number(self.s0()?)?, (if B { NUM_1 } else { number(self.s1()?)? }));
     self.m.s2 = Some(v);
     Some(v)
 }
@@ -11502,7 +11548,7 @@ fn s8(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s9(&mut self) -> Option<Decimal> {
-    let v = arith(ArithOp::Div, number(self.s7()?)?, number(self.s8()?)?)?;
+    let v = arith(ArithOp::Div, (if B { NUM_7 } else { number(self.s7()?)? }), number(self.s8()?)?)?;
     Some(v)
 }
 #[inline]
@@ -11532,7 +11578,7 @@ fn s15(&mut self) -> Option<&'a Value> {
 }
 #[inline]
 fn s16(&mut self, item: &'a Value) -> Option<bool> {
-    let v = order_numbers(CmpOp::Ge, number(self.s14(item)?)?, number(self.s15()?)?);
+    let v = order_numbers(CmpOp::Ge, number(self.s14(item)?)?, (if B { NUM_15 } else { number(self.s15()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -11558,7 +11604,7 @@ fn s19(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s20(&mut self, item: &'a Value) -> Option<bool> {
-    let v = order_numbers(CmpOp::Gt, number(self.s13(item)?)?, number(self.s19()?)?);
+    let v = order_numbers(CmpOp::Gt, number(self.s13(item)?)?, (if B { NUM_19 } else { number(self.s19()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -11593,7 +11639,7 @@ fn s25(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s26(&mut self, item: &'a Value) -> Option<bool> {
-    let v = (number(self.s24(item)?)? == number(self.s25()?)?);
+    let v = (number(self.s24(item)?)? == (if B { NUM_25 } else { number(self.s25()?)? }));
     Some(v)
 }
 #[inline]
@@ -11607,7 +11653,7 @@ fn s29(&mut self) -> Option<bool> {
 }
 #[inline(never)]
 fn s29_first(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Gt, (return None), number(self.s28()?)?);
+    let v = order_numbers(CmpOp::Gt, (return None), (if B { NUM_28 } else { number(self.s28()?)? }));
     self.m.s29 = Some(v);
     Some(v)
 }
@@ -11638,7 +11684,7 @@ fn s33(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s34(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Gt, number(self.s8()?)?, number(self.s33()?)?);
+    let v = order_numbers(CmpOp::Gt, number(self.s8()?)?, (if B { NUM_33 } else { number(self.s33()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -11648,7 +11694,7 @@ fn s35(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s36(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Gt, number(self.s8()?)?, number(self.s7()?)?);
+    let v = order_numbers(CmpOp::Gt, number(self.s8()?)?, (if B { NUM_7 } else { number(self.s7()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -11692,12 +11738,12 @@ fn s43(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s44(&mut self) -> Option<bool> {
-    let v = (number(self.s8()?)? == number(self.s43()?)?);
+    let v = (number(self.s8()?)? == (if B { NUM_43 } else { number(self.s43()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s45(&mut self) -> Option<bool> {
-    let v = (number(self.s8()?)? == number(self.s28()?)?);
+    let v = (number(self.s8()?)? == (if B { NUM_28 } else { number(self.s28()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -11709,7 +11755,7 @@ fn s46(&mut self) -> Option<bool> {
 fn s48(&mut self) -> Option<Decimal> {
     let v = 'outcome: {
         if { let holds = self.s46()?; self.applied[0] |= u64::from(holds) << 3; holds } { break 'outcome self.s9()?; }
-        number(self.s28()?)?
+        (if B { NUM_28 } else { number(self.s28()?)? })
     };
     Some(v)
 }
@@ -11720,14 +11766,14 @@ fn s49(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s50(&mut self) -> Option<bool> {
-    let v = (number(self.s8()?)? == number(self.s49()?)?);
+    let v = (number(self.s8()?)? == (if B { NUM_49 } else { number(self.s49()?)? }));
     Some(v)
 }
 #[inline(always)]
 fn s52(&mut self) -> Option<Decimal> {
     let v = 'outcome: {
         if { let holds = self.s50()?; self.applied[0] |= u64::from(holds) << 4; holds } { break 'outcome self.s17()?; }
-        number(self.s28()?)?
+        (if B { NUM_28 } else { number(self.s28()?)? })
     };
     Some(v)
 }
@@ -11738,7 +11784,7 @@ fn s53(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s54(&mut self) -> Option<bool> {
-    let v = (number(self.s8()?)? == number(self.s53()?)?);
+    let v = (number(self.s8()?)? == (if B { NUM_53 } else { number(self.s53()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -11756,7 +11802,7 @@ fn s57(&mut self) -> Option<bool> {
 }
 #[inline(always)]
 fn s58(&mut self) -> Option<bool> {
-    let v = (number(self.s8()?)? == number(self.s19()?)?);
+    let v = (number(self.s8()?)? == (if B { NUM_19 } else { number(self.s19()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -11773,6 +11819,17 @@ fn s61(&mut self) -> Option<bool> {
     Some(v)
 }
 }
+const NUM_1: Decimal = Decimal::from_parts(3, 0, 0, false, 0);
+const NUM_7: Decimal = Decimal::from_parts(100, 0, 0, false, 0);
+const NUM_15: Decimal = Decimal::from_parts(25, 0, 0, false, 0);
+const NUM_19: Decimal = Decimal::from_parts(10, 0, 0, false, 0);
+const NUM_25: Decimal = Decimal::from_parts(60, 0, 0, false, 0);
+const NUM_28: Decimal = Decimal::from_parts(0, 0, 0, false, 0);
+const NUM_33: Decimal = Decimal::from_parts(5, 0, 0, false, 0);
+const NUM_43: Decimal = Decimal::from_parts(7, 0, 0, false, 0);
+const NUM_49: Decimal = Decimal::from_parts(8, 0, 0, false, 0);
+const NUM_53: Decimal = Decimal::from_parts(9, 0, 0, false, 0);
+const NUMBERS: &[(u32, Decimal)] = &[(1, NUM_1), (7, NUM_7), (15, NUM_15), (19, NUM_19), (25, NUM_25), (28, NUM_28), (33, NUM_33), (43, NUM_43), (49, NUM_49), (53, NUM_53)];
 }
 
 /// The plan on 2024-01-01 of: L. 2/2024 of 2024-01-01.
@@ -11886,10 +11943,16 @@ fn n28(ev: &mut Evaluator<'_>) {
     ev.pick(28, &[24, 26], Some(27));
 }
 pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
+    match ev.lean_numbers_are(NUMBERS) {
+        true => lean_as::<true>(ev),
+        false => lean_as::<false>(ev),
+    }
+}
+fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {
     let ([v28, v18, v20], []) = {
         let Some(p) = ev.lean_parts() else { return false; };
         let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
+        let mut run = Run::<B> { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
         match run.results() { Some(v) => v, None => return false }
     };
     ev.set_result(28, v28);
@@ -11902,14 +11965,14 @@ struct Memo<'a> {
     _a: std::marker::PhantomData<&'a Value>,
     s8: Option<Decimal>,
 }
-struct Run<'a> {
+struct Run<'a, const B: bool> {
     facts: &'a [Value; 2],
     consts: &'a [Value; 29],
     applied: &'a mut [u64; 1],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
-impl<'a> Run<'a> {
+impl<'a, const B: bool> Run<'a, B> {
 fn results(&mut self) -> Option<([Value; 3], [u64; 0])> {
     Some(([
         Value::Bool(self.s28()?),
@@ -11963,7 +12026,7 @@ fn s8(&mut self) -> Option<Decimal> {
 }
 #[inline(never)]
 fn s8_first(&mut self) -> Option<Decimal> {
-    let v = arith(ArithOp::Add, number(self.s6()?)?, number(self.s7()?)?)?;
+    let v = arith(ArithOp::Add, number(self.s6()?)?, (if B { NUM_7 } else { number(self.s7()?)? }))?;
     self.m.s8 = Some(v);
     Some(v)
 }
@@ -11984,7 +12047,7 @@ fn s12(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s13(&mut self, item: &'a Value) -> Option<bool> {
-    let v = order_numbers(CmpOp::Gt, (return None), number(self.s12()?)?);
+    let v = order_numbers(CmpOp::Gt, (return None), (if B { NUM_12 } else { number(self.s12()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -12009,7 +12072,7 @@ fn s16(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s17(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Gt, number(self.s6()?)?, number(self.s16()?)?);
+    let v = order_numbers(CmpOp::Gt, number(self.s6()?)?, (if B { NUM_16 } else { number(self.s16()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -12048,7 +12111,7 @@ fn s22(&mut self) -> Option<&'a Value> {
 }
 #[inline(always)]
 fn s23(&mut self) -> Option<bool> {
-    let v = order_numbers(CmpOp::Ge, number(self.s6()?)?, number(self.s22()?)?);
+    let v = order_numbers(CmpOp::Ge, number(self.s6()?)?, (if B { NUM_22 } else { number(self.s22()?)? }));
     Some(v)
 }
 #[inline(always)]
@@ -12075,4 +12138,9 @@ fn s28(&mut self) -> Option<bool> {
     Some(v)
 }
 }
+const NUM_7: Decimal = Decimal::from_parts(1, 0, 0, false, 0);
+const NUM_12: Decimal = Decimal::from_parts(0, 0, 0, false, 0);
+const NUM_16: Decimal = Decimal::from_parts(3, 0, 0, false, 0);
+const NUM_22: Decimal = Decimal::from_parts(11, 0, 0, false, 0);
+const NUMBERS: &[(u32, Decimal)] = &[(7, NUM_7), (12, NUM_12), (16, NUM_16), (22, NUM_22)];
 }
