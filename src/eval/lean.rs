@@ -51,14 +51,18 @@ impl<'c> Evaluator<'c> {
     }
 
     /// Whether this policy's constants are the numbers a lean plan holds as
-    /// literals (`codegen::lean`): checked once per evaluator. Not where a
-    /// policy of the same shape changes one (an amended threshold); the plan
-    /// then reads them from the evaluator's constants.
+    /// literals (`codegen::lean`), checked once per evaluator. A policy of the
+    /// same shape may differ in one (an amended threshold): the plan then reads
+    /// them from the evaluator's constants.
     pub(crate) fn lean_numbers_are(&mut self, numbers: &[(u32, Decimal)]) -> bool {
         if let Some(known) = self.lean_numbers {
             return known;
         }
-        let same = |&(s, d): &(u32, Decimal)| matches!(self.memo.get(s as usize), Some(Value::Num(v)) if v.serialize() == d.serialize());
+        // Compared as written (scale and sign too): a literal is the constant.
+        let same = |&(s, d): &(u32, Decimal)| match self.memo.get(s as usize) {
+            Some(Value::Num(v)) => v.serialize() == d.serialize(),
+            _ => false,
+        };
         let known = numbers.iter().all(same);
         self.lean_numbers = Some(known);
         known

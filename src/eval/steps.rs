@@ -467,6 +467,7 @@ mod tests {
         use crate::date::Date;
         use std::sync::Arc;
         let set = Value::Set(Arc::from(vec![Value::Enum(1)]));
+        // Two of each variant, the shared ones in allocations of their own.
         let values = [
             Value::Absent,
             Value::Bool(true),
@@ -474,11 +475,19 @@ mod tests {
             Value::Num(Decimal::new(10, 1)),
             Value::Num(Decimal::new(100, 2)),
             Value::Enum(2),
+            Value::Enum(3),
             Value::Key(2),
+            Value::Key(5),
             Value::Date(Date::parse("2025-06-01").unwrap()),
+            Value::Date(Date::parse("2026-02-28").unwrap()),
             Value::Text(Arc::from("a")),
+            Value::Text(Arc::from("b")),
             set.clone(),
+            Value::Set(Arc::from(vec![Value::Enum(1)])),
             Value::List(Arc::from(vec![Value::Bool(true)])),
+            Value::List(Arc::from(vec![Value::Bool(false)])),
+            Value::Record(Arc::from(vec![Value::Bool(true), Value::Enum(0)])),
+            Value::Record(Arc::from(vec![Value::Bool(true), Value::Enum(1)])),
         ];
         for old in &values {
             for new in &values {

@@ -162,8 +162,14 @@ mod tests {
         let bundled = compile(&PolicySource::bundled(), date).unwrap();
         let amended = compile(&amended("a-large-200"), date).unwrap();
         assert_eq!(bundled.plan.fingerprint, amended.plan.fingerprint);
-        let doc = std::fs::read_to_string(root().join("examples/acme-energia.json")).unwrap();
-        let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        // 220 persons, the amounts of a medium enterprise: medium under the
+        // bundled rules, large under the amendment.
+        let doc = serde_json::json!({
+            "id": "between-200-and-250",
+            "entity_types": ["I.1.a.2"],
+            "size": {"staff": 220, "turnover_eur": 40000000, "balance_sheet_eur": 30000000}
+        });
+        let mut decided = Vec::new();
         for (c, literals) in [(&bundled, true), (&amended, false)] {
             let facts = load_facts(&c.program, &doc).unwrap();
             let mut lean = Evaluator::new(c).results_only();
@@ -171,7 +177,12 @@ mod tests {
             assert!(lean.ran_lean());
             assert_eq!(lean.lean_numbers_checked(), Some(literals));
             assert_eq!(values, Evaluator::new(c).run_lazily(facts).unwrap());
+            decided.push(values);
         }
+        assert_ne!(
+            decided[0], decided[1],
+            "the threshold of 200 must decide otherwise"
+        );
     }
 
     /// A record the lean plan decides gives its facts back unchanged; a run
