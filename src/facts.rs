@@ -209,7 +209,7 @@ fn put_thread_own_copy(out: &mut Value, default: &Value) {
     }
     match default {
         // A flag or a number has nothing to share: a copy as it is, in place.
-        Value::Absent => *out = Value::Absent,
+        Value::Absent => {}
         Value::Bool(b) => *out = Value::Bool(*b),
         Value::Num(n) => *out = Value::Num(*n),
         Value::Enum(e) => *out = Value::Enum(*e),

@@ -196,8 +196,8 @@ impl<'c> Lean<'c> {
     fn numbers(&self, out: &mut String) {
         let literals = self.literals.borrow();
         for (s, d) in literals.iter() {
-            let [lo, mid, hi] = mantissa_words(d);
-            let (negative, scale) = (d.is_sign_negative(), d.scale());
+            let d = d.unpack();
+            let (lo, mid, hi, negative, scale) = (d.lo, d.mid, d.hi, d.negative, d.scale);
             let _ = writeln!(
                 out,
                 "const NUM_{s}: Decimal = Decimal::from_parts({lo}, {mid}, {hi}, {negative}, {scale});"
@@ -729,10 +729,4 @@ fn aggregate_repr(kind: AggKind) -> Repr {
         AggKind::Sum | AggKind::Count => Repr::Num,
         AggKind::Largest | AggKind::Smallest => Repr::Unwritten,
     }
-}
-
-/// The three 32-bit words of a decimal's mantissa, lowest first.
-fn mantissa_words(d: &rust_decimal::Decimal) -> [u32; 3] {
-    let m = d.mantissa().unsigned_abs();
-    [m as u32, (m >> 32) as u32, (m >> 64) as u32]
 }
