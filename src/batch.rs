@@ -404,16 +404,25 @@ impl<'b> Lines<'b> {
     }
 
     /// Copies `bytes` up to the end of the chunk's last line; returns how many.
+    /// Lines are counted a block at a time (a vectorised count, where finding
+    /// each line's end was a call per line on the reading thread, which two
+    /// workers on two cores wait for), and found one by one only in the block
+    /// where the chunk ends.
     fn add(&mut self, bytes: &[u8]) -> usize {
+        const BLOCK: usize = 16 * 1024;
         let mut taken = 0;
-        while self.ended < self.chunk {
-            match memchr::memchr(b'\n', &bytes[taken..]) {
-                Some(i) => {
-                    taken += i + 1;
-                    self.ended += 1;
-                }
-                None => {
-                    taken = bytes.len();
+        while self.ended < self.chunk && taken < bytes.len() {
+            let block = &bytes[taken..bytes.len().min(taken + BLOCK)];
+            let count = memchr::memchr_iter(b'\n', block).count();
+            if self.ended + count < self.chunk {
+                taken += block.len();
+                self.ended += count;
+                continue;
+            }
+            for end in memchr::memchr_iter(b'\n', block) {
+                self.ended += 1;
+                if self.ended == self.chunk {
+                    taken += end + 1;
                     break;
                 }
             }
@@ -1384,6 +1393,56 @@ mod tests {
         ) {
             let text = [&b"["[..open as usize], &pieces.concat()].concat();
             proptest::prop_assert_eq!(array_records(&text, false), array_records(&text, true));
+        }
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// JSONL input is handed over in chunks of `chunk` whole lines (the
+        /// last may be shorter, its line unended), numbered on from one chunk
+        /// to the next, however the input's reads cut it: blocks of lines
+        /// counted at once end each chunk where counting line by line would.
+        #[test]
+        fn jsonl_chunks_hold_whole_lines_numbered_on(
+            // Short lines and lines longer than a block of the count, mixed.
+            lengths in proptest::collection::vec(
+                (0usize..40_000).prop_map(|n| if n % 2 == 0 { n / 2_000 } else { n }),
+                0..40,
+            ),
+            chunk in 1usize..20,
+            read_size in 1usize..50_000,
+            ended in proptest::bool::ANY,
+        ) {
+            let lines: Vec<String> = (lengths.iter().enumerate())
+                .map(|(i, n)| format!("{}{i}", "x".repeat(*n)))
+                .collect();
+            let mut text = lines.join("\n");
+            if ended && !lines.is_empty() {
+                text.push('\n');
+            }
+            let mut input = std::io::BufReader::with_capacity(read_size, text.as_bytes());
+            let mut chunks = Vec::new();
+            let read = read_jsonl(&mut input, chunk, &Recycled::new(4), |seq, c| {
+                if let Chunk::Lines { first_line, text } = c {
+                    chunks.push((seq, first_line, text));
+                }
+                true
+            });
+            proptest::prop_assert!(read.is_ok());
+            let mut expected_line = 1u64;
+            for (i, (seq, first_line, text)) in chunks.iter().enumerate() {
+                proptest::prop_assert_eq!(*seq, i as u64);
+                proptest::prop_assert_eq!(*first_line, expected_line);
+                let count = split_lines(text).count();
+                let last = i + 1 == chunks.len();
+                // Only the last chunk, or one the input paused after, holds fewer.
+                proptest::prop_assert!(count <= chunk && (count == chunk || last || text.ends_with(b"\n")));
+                expected_line += count as u64;
+            }
+            let joined: Vec<u8> = chunks.iter().flat_map(|(_, _, t)| t.clone()).collect();
+            proptest::prop_assert_eq!(joined, text.into_bytes());
+            proptest::prop_assert_eq!(expected_line - 1, lines.len() as u64);
         }
     }
 

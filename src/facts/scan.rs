@@ -301,19 +301,22 @@ impl<'a> Scanner<'a> {
     fn key(&mut self, specs: Specs<'_>, from: usize, with_id: bool) -> Option<Key> {
         self.expect(b'"')?;
         let rest = self.text.as_bytes().get(self.at..)?;
-        let is =
-            |name: &str| rest.get(name.len()) == Some(&b'"') && rest.starts_with(name.as_bytes());
-        if with_id && is(ID_FIELD) {
+        if with_id && is_key(rest, ID_FIELD.as_bytes()) {
             // As the exact reading does: `id` is the id, whatever is declared.
             self.at += ID_FIELD.len() + 1;
             return Some(Key::Id);
         }
-        let from = from.min(specs.len());
-        let i = (from..specs.len())
-            .chain(0..from)
-            .find(|&i| is(&specs.get(i).name))?;
-        self.at += specs.get(i).name.len() + 1;
-        Some(Key::Field(i))
+        // A loop, not an iterator's `find` with a closure: the comparison,
+        // written out, made the closure too long to be inlined.
+        let (from, count) = (from.min(specs.len()), specs.len());
+        for i in (from..count).chain(0..from) {
+            let name = specs.get(i).name.as_bytes();
+            if is_key(rest, name) {
+                self.at += name.len() + 1;
+                return Some(Key::Field(i));
+            }
+        }
+        None
     }
 
     /// The document's id: a text, a whole number as written, or `null`.
@@ -331,6 +334,36 @@ impl<'a> Scanner<'a> {
             }
             _ => None,
         }
+    }
+}
+
+/// Whether `text` starts with `name` and then a quote. Compared in place, a
+/// word at a time: the slices' `==` calls `memcmp`, whose call cost more than
+/// the comparison of a key of a few bytes (3% of a batch's time, sampled).
+#[inline(always)]
+fn is_key(text: &[u8], name: &[u8]) -> bool {
+    let n = name.len();
+    let (Some(text), Some(b'"')) = (text.get(..n), text.get(n)) else {
+        return false;
+    };
+    // Loads that overlap where the name is not a multiple of their size.
+    let u32_at = |s: &[u8], at: usize| {
+        s.get(at..at + 4)
+            .map(|w| u32::from_le_bytes(w.try_into().unwrap_or_default()))
+    };
+    let u64_at = |s: &[u8], at: usize| {
+        s.get(at..at + 8)
+            .map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()))
+    };
+    let same32 = |at: usize| u32_at(text, at) == u32_at(name, at);
+    let same64 = |at: usize| u64_at(text, at) == u64_at(name, at);
+    match n {
+        0 => true,
+        1..=3 => text[0] == name[0] && text[n / 2] == name[n / 2] && text[n - 1] == name[n - 1],
+        4..=7 => same32(0) && same32(n - 4),
+        8..=16 => same64(0) && same64(n - 8),
+        17..=24 => same64(0) && same64(8) && same64(n - 8),
+        _ => text == name,
     }
 }
 
@@ -502,6 +535,36 @@ mod tests {
         crate::generate::generate(&catalogue, 500, 11, &mut out).unwrap();
         lines.extend(String::from_utf8(out).unwrap().lines().map(str::to_string));
         lines
+    }
+
+    #[test]
+    fn a_key_is_its_name_and_then_a_quote() {
+        for name in [
+            "id",
+            "size",
+            "staff",
+            "share_pct",
+            "entity_types",
+            "balance_sheet_eur",
+        ] {
+            let quoted = format!("{name}\":1");
+            assert!(is_key(quoted.as_bytes(), name.as_bytes()), "{name}");
+            // Unquoted, longer, shorter, or a byte different anywhere: not the key.
+            assert!(!is_key(name.as_bytes(), name.as_bytes()), "{name} unquoted");
+            assert!(!is_key(format!("{name}s\"").as_bytes(), name.as_bytes()));
+            let cut = format!("{}\"", &name[..name.len() - 1]);
+            assert!(!is_key(cut.as_bytes(), name.as_bytes()), "{name} cut short");
+            for i in 0..name.len() {
+                let mut other = quoted.clone().into_bytes();
+                other[i] ^= 0x20;
+                assert!(
+                    !is_key(&other, name.as_bytes()),
+                    "{name} with byte {i} changed"
+                );
+            }
+        }
+        assert!(!is_key(b"", b"id"));
+        assert!(is_key(b"\"", b""));
     }
 
     #[test]
