@@ -279,14 +279,19 @@ impl<'a> Scanner<'a> {
                 self.expect(b',')?;
             }
         }
-        for (i, value) in values.iter_mut().enumerate() {
-            if seen >> i & 1 == 0 {
-                let field = specs.get(i);
-                match (&field.default, &field.ty) {
-                    (Some(default), _) => put_thread_own_copy(value, default),
-                    (None, Type::Optional(_)) => {}
-                    (None, _) => return None,
-                }
+        // The fields left out, by their bits: a record states most of its
+        // fields, and a loop over all of them took a twentieth of this
+        // function's time (sampled).
+        let fields = u64::MAX.checked_shr(64 - specs.len() as u32).unwrap_or(0);
+        let mut missing = !seen & fields;
+        while missing != 0 {
+            let i = missing.trailing_zeros() as usize;
+            missing &= missing - 1;
+            let field = specs.get(i);
+            match (&field.default, &field.ty) {
+                (Some(default), _) => put_thread_own_copy(&mut values[i], default),
+                (None, Type::Optional(_)) => {}
+                (None, _) => return None,
             }
         }
         self.depth -= 1;
@@ -306,15 +311,20 @@ impl<'a> Scanner<'a> {
             self.at += ID_FIELD.len() + 1;
             return Some(Key::Id);
         }
-        // A loop, not an iterator's `find` with a closure: the comparison,
-        // written out, made the closure too long to be inlined.
-        let (from, count) = (from.min(specs.len()), specs.len());
-        for i in (from..count).chain(0..from) {
+        // Each field once, from `from` round to it: an index that wraps, as
+        // a chain of two ranges cost more than the comparisons.
+        let count = specs.len();
+        let mut i = from.min(count);
+        for _ in 0..count {
+            if i == count {
+                i = 0;
+            }
             let name = specs.get(i).name.as_bytes();
             if is_key(rest, name) {
                 self.at += name.len() + 1;
                 return Some(Key::Field(i));
             }
+            i += 1;
         }
         None
     }
@@ -343,28 +353,29 @@ impl<'a> Scanner<'a> {
 #[inline(always)]
 fn is_key(text: &[u8], name: &[u8]) -> bool {
     let n = name.len();
-    let (Some(text), Some(b'"')) = (text.get(..n), text.get(n)) else {
+    if text.get(n) != Some(&b'"') {
         return false;
-    };
-    // Loads that overlap where the name is not a multiple of their size.
-    let u32_at = |s: &[u8], at: usize| {
-        s.get(at..at + 4)
-            .map(|w| u32::from_le_bytes(w.try_into().unwrap_or_default()))
-    };
-    let u64_at = |s: &[u8], at: usize| {
-        s.get(at..at + 8)
-            .map(|w| u64::from_le_bytes(w.try_into().unwrap_or_default()))
-    };
-    let same32 = |at: usize| u32_at(text, at) == u32_at(name, at);
-    let same64 = |at: usize| u64_at(text, at) == u64_at(name, at);
-    match n {
-        0 => true,
-        1..=3 => text[0] == name[0] && text[n / 2] == name[n / 2] && text[n - 1] == name[n - 1],
-        4..=7 => same32(0) && same32(n - 4),
-        8..=16 => same64(0) && same64(n - 8),
-        17..=24 => same64(0) && same64(8) && same64(n - 8),
-        _ => text == name,
     }
+    let text = &text[..n];
+    // Words that overlap where the name's length is not a multiple of theirs.
+    if n >= 8 {
+        let word =
+            |s: &[u8], at: usize| <[u8; 8]>::try_from(&s[at..at + 8]).map_or(0, u64::from_le_bytes);
+        let mut at = 0;
+        while at + 8 < n {
+            if word(text, at) != word(name, at) {
+                return false;
+            }
+            at += 8;
+        }
+        return word(text, n - 8) == word(name, n - 8);
+    }
+    if n >= 4 {
+        let word =
+            |s: &[u8], at: usize| <[u8; 4]>::try_from(&s[at..at + 4]).map_or(0, u32::from_le_bytes);
+        return word(text, 0) == word(name, 0) && word(text, n - 4) == word(name, n - 4);
+    }
+    text.iter().zip(name).all(|(a, b)| a == b)
 }
 
 /// The items of `buffer`, moved into a slice of their own (one allocation);
