@@ -657,10 +657,27 @@ impl<'a> Specs<'a> {
     /// The field named `name`, looked for first from `from`, where the last
     /// field read left off: an object's keys usually come in one order.
     fn position(self, name: &str, from: usize) -> Option<usize> {
-        let from = from.min(self.len());
-        (from..self.len())
-            .chain(0..from)
-            .find(|i| self.get(*i).name == name)
+        self.find_from(from, |field| field == name)
+    }
+
+    /// The first field, from `from` round to it, whose name `hit` accepts.
+    /// An index that wraps, not a chain of two ranges: in the facts reader,
+    /// which looks up every key of a record, the chain took 160 instructions
+    /// a record.
+    #[inline(always)]
+    fn find_from(self, from: usize, mut hit: impl FnMut(&str) -> bool) -> Option<usize> {
+        let count = self.len();
+        let mut i = from.min(count);
+        for _ in 0..count {
+            if i == count {
+                i = 0;
+            }
+            if hit(&self.get(i).name) {
+                return Some(i);
+            }
+            i += 1;
+        }
+        None
     }
 
     fn len(self) -> usize {

@@ -311,22 +311,14 @@ impl<'a> Scanner<'a> {
             self.at += ID_FIELD.len() + 1;
             return Some(Key::Id);
         }
-        // Each field once, from `from` round to it: an index that wraps (a
-        // chain of two ranges took 160 instructions a record).
-        let count = specs.len();
-        let mut i = from.min(count);
-        for _ in 0..count {
-            if i == count {
-                i = 0;
-            }
-            let name = specs.get(i).name.as_bytes();
-            if is_key(rest, name) {
-                self.at += name.len() + 1;
-                return Some(Key::Field(i));
-            }
-            i += 1;
-        }
-        None
+        // The matched name's length kept as it is compared, not looked up again.
+        let mut length = 0;
+        let i = specs.find_from(from, |name| {
+            length = name.len();
+            is_key(rest, name.as_bytes())
+        })?;
+        self.at += length + 1;
+        Some(Key::Field(i))
     }
 
     /// The document's id: a text, a whole number as written, or `null`.
@@ -357,23 +349,21 @@ fn is_key(text: &[u8], name: &[u8]) -> bool {
         return false;
     }
     let text = &text[..n];
-    let same = |at: usize, size: usize| match size {
-        8 => bytes_at::<8>(text, at) == bytes_at::<8>(name, at),
-        _ => bytes_at::<4>(text, at) == bytes_at::<4>(name, at),
-    };
+    let same_8 = |at: usize| bytes_at::<8>(text, at) == bytes_at::<8>(name, at);
+    let same_4 = |at: usize| bytes_at::<4>(text, at) == bytes_at::<4>(name, at);
     // Words that overlap where the name's length is not a multiple of theirs.
     if n >= 8 {
         let mut at = 0;
         while at + 8 < n {
-            if !same(at, 8) {
+            if !same_8(at) {
                 return false;
             }
             at += 8;
         }
-        return same(n - 8, 8);
+        return same_8(n - 8);
     }
     if n >= 4 {
-        return same(0, 4) && same(n - 4, 4);
+        return same_4(0) && same_4(n - 4);
     }
     text.iter().zip(name).all(|(a, b)| a == b)
 }
