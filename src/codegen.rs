@@ -586,8 +586,9 @@ mod tests {
     }
 
     /// A set-valued outcome that a reported definition also names shares its
-    /// slot: the lean plan collects it once. One whose default is a fact is
-    /// left to the native plan (the lean plan never computes the default).
+    /// slot: the lean plan reads its rules once and writes its set into both
+    /// results. One whose default is a fact is left to the native plan (the
+    /// lean plan never computes the default).
     #[test]
     fn the_lean_plan_collects_each_set_valued_outcome_once() {
         let mut source = PolicySource::default();
@@ -608,15 +609,21 @@ mod tests {
         let written = native_source(&[source], &[]).expect("compiles");
         let lean = &written[written.find("pub(super) fn lean").expect("a lean plan")..];
         let collected: Vec<&str> = (lean.lines())
-            .filter(|l| l.contains("ev.collect_applying("))
+            .filter(|l| l.contains("ev.collect_result("))
             .collect();
-        assert_eq!(collected.len(), 1, "{collected:?}");
+        let outcome = |l: &&str| l.split(", ").nth(1).map(str::to_owned);
+        let outcomes: Vec<Option<String>> = collected.iter().map(outcome).collect();
+        assert_eq!(collected.len(), 2, "one per result: {collected:?}");
+        assert_eq!(outcomes[0], outcomes[1], "both of `colors`: {collected:?}");
+        let bits = |l: &&str| l.trim_start().starts_with("let mut a") && l.ends_with(" = 0u64;");
+        let reads = lean.lines().filter(bits);
+        assert_eq!(reads.count(), 1, "the rules of `colors` read once");
         let bound = lean
             .lines()
-            .find(|l| l.contains("let (["))
+            .find(|l| l.contains("let ["))
             .expect("results bound");
         let names: Vec<&str> = (bound.split(|c: char| !c.is_alphanumeric()))
-            .filter(|w| w.starts_with('a') || w.starts_with('v'))
+            .filter(|w| w.starts_with('a'))
             .filter(|w| w.len() > 1 && w[1..].chars().all(|c| c.is_ascii_digit()))
             .collect();
         let mut distinct = names.clone();

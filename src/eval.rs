@@ -160,6 +160,10 @@ pub struct Evaluator<'c> {
     /// After a lean run, the rules that applied among those its reading reached,
     /// one bit per rule index (what a compact trace lists).
     lean_applied: Vec<u64>,
+    /// After a lean run, its results (in the order of `Compiled::results`),
+    /// written in place over the last record's: a result that is the same
+    /// value as before (most are) costs no copy, count or drop.
+    lean_results: Vec<Value>,
     /// Whether the lean plan's numeric literals are this policy's constants,
     /// once its first run has checked ([`Self::lean_numbers_are`]).
     lean_numbers: Option<bool>,
@@ -202,6 +206,7 @@ impl<'c> Evaluator<'c> {
             lean_ran: false,
             native_flags,
             lean_applied: vec![0; compiled.rule_nodes.len().div_ceil(64)],
+            lean_results: vec![Value::Absent; compiled.results.len()],
             lean_numbers: None,
             as_of: compiled.program.as_of.unwrap_or(Date {
                 year: 1970,
@@ -230,9 +235,9 @@ impl<'c> Evaluator<'c> {
         // A vector that held the last record's results keeps those that are the
         // same (most records conclude the same few sets, texts and variants),
         // without copying them or counting their references again.
-        let compiled = self.compiled;
-        values.truncate(compiled.results.len());
-        let mut results = compiled.results.iter().map(|r| self.slot(r.node));
+        let count = self.compiled.results.len();
+        values.truncate(count);
+        let mut results = (0..count).map(|i| self.result(i));
         for (old, v) in values.iter_mut().zip(&mut results) {
             assign(old, v);
         }
@@ -262,7 +267,10 @@ impl<'c> Evaluator<'c> {
     /// Result `i` of the last run (in the order of `Compiled::results`).
     #[inline]
     pub fn result(&self, i: usize) -> &Value {
-        self.slot(self.compiled.results[i].node)
+        match self.lean_ran {
+            true => &self.lean_results[i],
+            false => self.slot(self.compiled.results[i].node),
+        }
     }
 
     /// A result failed in the eager pass: the on-demand evaluation computes the

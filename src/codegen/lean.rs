@@ -159,10 +159,10 @@ impl<'c> Lean<'c> {
 
     /// Writes the lean plan: `pub(super) fn lean`, its `Run` and `Memo`.
     pub(super) fn write(&self, out: &mut String) {
-        // The results in order, and the set-valued ones: read by the entry
-        // point and by `results`, which must agree on both.
-        let (plain, collected) = (self.plain_results(), self.collected());
-        self.entry(out, &plain, &collected);
+        // The set-valued outcomes: their rules' bits computed by `results`,
+        // their sets made by the entry point, which must agree on them.
+        let collected = self.collected();
+        self.entry(out, &collected);
         self.memo(out);
         self.row_masks(out);
         // Arrays whose lengths the written code knows: the compiler checks
@@ -170,15 +170,17 @@ impl<'c> Lean<'c> {
         let nodes = self.compiled.node_count();
         let facts = self.compiled.program.facts.len();
         let words = self.rule_words();
+        let results = self.compiled.results.len();
         let _ = write!(
             out,
             "struct Run<'a, const B: bool> {{\n    facts: &'a [Value; {facts}],\n    \
              consts: &'a [Value; {nodes}],\n    \
              applied: &'a mut [u64; {words}],\n    \
+             results: &'a mut [Value; {results}],\n    \
              compiled: &'a crate::lower::Compiled,\n    m: Memo<'a>,\n}}\n\
              impl<'a, const B: bool> Run<'a, B> {{\n"
         );
-        self.results(out, &plain, &collected);
+        self.results(out, &collected);
         self.key_mask_fns(out);
         for s in 0..self.reached.len() as u32 {
             if self.reached[s as usize] && self.slot(s) == s && self.repr(s) != Repr::Unwritten {
@@ -211,16 +213,9 @@ impl<'c> Lean<'c> {
         );
     }
 
-    /// The results in order, the set-valued outcomes left to `Evaluator::collect`.
-    fn plain_results(&self) -> Vec<u32> {
-        let mut slots: Vec<u32> = Vec::new();
-        for r in &self.compiled.results {
-            let s = self.slot(r.node);
-            if self.collect_step(s).is_none() && !slots.contains(&s) {
-                slots.push(s);
-            }
-        }
-        slots
+    /// Each result's index (in the order of `Compiled::results`) and slot.
+    fn result_slots(&self) -> impl Iterator<Item = (usize, u32)> + '_ {
+        (self.compiled.results.iter().enumerate()).map(|(k, r)| (k, self.slot(r.node)))
     }
 
     /// The set-valued outcomes the results read, in order, with their `Collect`
@@ -260,35 +255,30 @@ impl<'c> Lean<'c> {
             .find(|step| matches!(step, Step::Collect { node, .. } if *node == s))
     }
 
-    fn entry(&self, out: &mut String, plain: &[u32], collected: &[Collected<'c>]) {
-        let names: Vec<String> = plain.iter().map(|s| format!("v{s}")).collect();
+    fn entry(&self, out: &mut String, collected: &[Collected<'c>]) {
         let applying: Vec<String> = collected.iter().map(|(s, ..)| format!("a{s}")).collect();
         // The arrays' lengths are those of the evaluator's facts (checked when
         // a run starts), of its slots (the plan's nodes, which the plan's
-        // fingerprint fixes) and of its rules: `try_into` fails on no run of
-        // this plan.
+        // fingerprint fixes), of its rules and of its results: `try_into`
+        // fails on no run of this plan.
         let _ = write!(
             out,
             "pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {{\n    \
              match ev.lean_numbers_are(NUMBERS) {{\n        \
              true => lean_as::<true>(ev),\n        false => lean_as::<false>(ev),\n    }}\n}}\n\
              fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {{\n    \
-             let ([{}], [{}]) = {{\n        let Some(p) = ev.lean_parts() else {{ return false; }};\n        \
-             let (Ok(facts), Ok(consts), Ok(applied)) = \
-             (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) \
+             let [{}] = {{\n        let Some(p) = ev.lean_parts() else {{ return false; }};\n        \
+             let (Ok(facts), Ok(consts), Ok(applied), Ok(results)) = \
+             (p.facts.try_into(), p.consts.try_into(), p.applied.try_into(), p.results.try_into()) \
              else {{ return false; }};\n        \
-             let mut run = Run::<B> {{ facts, consts, applied, compiled: p.compiled, m: Memo::default() }};\n        \
-             match run.results() {{ Some(v) => v, None => return false }}\n    }};\n",
-            names.join(", "),
+             let mut run = Run::<B> {{ facts, consts, applied, results, compiled: p.compiled, m: Memo::default() }};\n        \
+             match run.results() {{ Some(a) => a, None => return false }}\n    }};\n",
             applying.join(", ")
         );
-        for s in plain {
-            if !matches!(self.op(*s), Op::Const(_)) {
-                let _ = writeln!(out, "    ev.set_result({s}, v{s});");
+        for (k, s) in self.result_slots() {
+            if let Some((_, _, default)) = collected.iter().find(|(t, ..)| *t == s) {
+                let _ = writeln!(out, "    ev.collect_result({k}, {s}, a{s}, {default:?});");
             }
-        }
-        for (s, _, default) in collected {
-            let _ = writeln!(out, "    ev.collect_applying({s}, a{s}, {default:?});");
         }
         out.push_str("    true\n}\n");
     }
@@ -317,11 +307,12 @@ impl<'c> Lean<'c> {
         out.push_str("}\n");
     }
 
-    fn results(&self, out: &mut String, plain: &[u32], collected: &[Collected<'c>]) {
+    /// `results`: the bits of the set-valued outcomes' rules that apply, then
+    /// every other result written in order over the last record's.
+    fn results(&self, out: &mut String, collected: &[Collected<'c>]) {
         let _ = writeln!(
             out,
-            "fn results(&mut self) -> Option<([Value; {}], [u64; {}])> {{",
-            plain.len(),
+            "fn results(&mut self) -> Option<[u64; {}]> {{",
             collected.len()
         );
         // The bits of the rules read here gather in a local and are written
@@ -350,17 +341,23 @@ impl<'c> Lean<'c> {
                 "    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }\n",
             );
         }
-        out.push_str("    Some(([\n");
-        for &s in plain {
-            let owned = match self.repr(s) {
-                Repr::Bool => format!("Value::Bool({})", self.get(s, Repr::Bool)),
-                Repr::Num => format!("Value::Num({})", self.get(s, Repr::Num)),
-                _ => format!("{}.clone()", self.get(s, Repr::Ref)),
+        // Each value computed before its result is borrowed to be written.
+        for (k, s) in self.result_slots() {
+            if collected.iter().any(|(t, ..)| *t == s) {
+                continue;
+            }
+            let (value, put) = match self.repr(s) {
+                Repr::Bool => (self.get(s, Repr::Bool), "put_bool"),
+                Repr::Num => (self.get(s, Repr::Num), "put_num"),
+                _ => (self.get(s, Repr::Ref), "assign"),
             };
-            let _ = writeln!(out, "        {owned},");
+            let _ = writeln!(
+                out,
+                "    {{ let v = {value}; {put}(&mut self.results[{k}], v); }}"
+            );
         }
         let applying: Vec<String> = collected.iter().map(|(s, ..)| format!("a{s}")).collect();
-        let _ = writeln!(out, "    ], [{}]))\n}}", applying.join(", "));
+        let _ = writeln!(out, "    Some([{}])\n}}", applying.join(", "));
     }
 
     fn slot_fn(&self, s: u32, out: &mut String) {

@@ -33,6 +33,9 @@ pub(crate) struct LeanParts<'a> {
     pub consts: &'a [Value],
     pub compiled: &'a Compiled,
     pub applied: &'a mut [u64],
+    /// Where the results go, in the order of `Compiled::results`, over the
+    /// last record's (written in place: see [`put_bool`], `assign`).
+    pub results: &'a mut [Value],
 }
 
 impl<'c> Evaluator<'c> {
@@ -47,6 +50,7 @@ impl<'c> Evaluator<'c> {
             consts: &self.memo,
             compiled: self.compiled,
             applied: &mut self.lean_applied,
+            results: &mut self.lean_results,
         })
     }
 
@@ -74,13 +78,41 @@ impl<'c> Evaluator<'c> {
         self.lean_numbers
     }
 
-    /// [`Evaluator::set`] for a result a lean plan decided, called out of line:
-    /// inlined at each result, with the drop of the value it replaces, it made
-    /// the plan's one pass through its code a few hundred bytes longer a result,
-    /// code that a batch's record fetches again each time.
+    /// Result `k`, set-valued, of outcome `node`: the set of its rules that
+    /// apply (`applying`, bit `j` for its rule `j`), as the run computed them.
+    /// Out of line: one copy for every such result of a plan.
     #[inline(never)]
-    pub(crate) fn set_result(&mut self, n: u32, v: Value) {
-        self.set(n, v)
+    pub(crate) fn collect_result(
+        &mut self,
+        k: usize,
+        node: u32,
+        applying: u64,
+        default: Option<u32>,
+    ) {
+        let result = &mut self.lean_results[k];
+        match (applying, default) {
+            (0, Some(d)) => super::assign(result, &self.memo[d as usize]),
+            _ => self.sets[node as usize].put(self.compiled, node, applying, result),
+        }
+    }
+}
+
+/// A result that is a truth value, written over the last record's: in place
+/// where that was one too (no drop of the value it replaces).
+#[inline(always)]
+pub(crate) fn put_bool(result: &mut Value, holds: bool) {
+    match result {
+        Value::Bool(b) => *b = holds,
+        other => *other = Value::Bool(holds),
+    }
+}
+
+/// A result that is a number, likewise.
+#[inline(always)]
+pub(crate) fn put_num(result: &mut Value, d: Decimal) {
+    match result {
+        Value::Num(n) => *n = d,
+        other => *other = Value::Num(d),
     }
 }
 
@@ -101,7 +133,7 @@ pub(crate) fn rules_marked(bits: &[u64]) -> impl Iterator<Item = u32> + '_ {
 
 /// What an operation means on values, as the interpreter computes it, called
 /// by the written code under the same names.
-pub(crate) use super::{arith, compare_values, elements, member};
+pub(crate) use super::{arith, assign, compare_values, elements, member};
 use super::{keys_counted, keys_hold};
 
 /// `any` or `all` over table keys, the rows of node `n` (an

@@ -42,6 +42,30 @@ pub(crate) struct MadeSets {
     last: Option<(u64, usize)>,
 }
 
+impl MadeSets {
+    /// Writes into `dest` the set of the rules of outcome `node` that apply
+    /// (`applying`, bit `k` for its rule `k`), made once per combination.
+    pub(super) fn put(&mut self, compiled: &Compiled, node: u32, applying: u64, dest: &mut Value) {
+        // Most records meet the combination the last one met, and `dest`
+        // still holds its set: nothing to look up.
+        let holds_last = |(bits, at)| bits == applying && set_address(dest) == Some(at);
+        if self.last.is_some_and(holds_last) {
+            return;
+        }
+        // A policy whose outcomes meet ever new combinations of rules would
+        // make the sets grow without end: they are bounded, and made again
+        // when full.
+        if self.by_rules.len() >= 256 && !self.by_rules.contains_key(&applying) {
+            self.by_rules.clear();
+            self.last = None;
+        }
+        let set = (self.by_rules.entry(applying))
+            .or_insert_with(|| collected_set(compiled, node, applying));
+        self.last = set_address(set).map(|at| (applying, at));
+        super::assign(dest, set);
+    }
+}
+
 /// Where a set's entries are allocated; `None` for any other value.
 fn set_address(value: &Value) -> Option<usize> {
     match value {
@@ -348,31 +372,14 @@ impl<'c> Evaluator<'c> {
         self.collect_applying(node, applying, default);
     }
 
-    /// The set of the rules of `node` that apply (bit `k` for its rule `k`):
-    /// `collect` from the rules' truth as a lean plan computes it.
+    /// The set of the rules of `node` that apply (bit `k` for its rule `k`),
+    /// into its slot: `collect` once it knows the rules' truth.
     pub(crate) fn collect_applying(&mut self, node: u32, applying: u64, default: Option<u32>) {
         if let (0, Some(d)) = (applying, default) {
             return self.copy(node, d);
         }
-        // Each outcome keeps the sets it has made, by the rules that apply; a
-        // policy whose outcomes meet ever new combinations of rules would make
-        // them grow without end: they are bounded, and made again when full.
-        let (compiled, i) = (self.compiled, node as usize);
-        let made = &mut self.sets[i];
-        // Most records meet the combination the last one met, and the slot
-        // still holds its set: nothing to look up.
-        let holds_last = |(bits, at)| bits == applying && set_address(&self.memo[i]) == Some(at);
-        if self.flags[i] == VALUE && made.last.is_some_and(holds_last) {
-            return;
-        }
-        if made.by_rules.len() >= 256 && !made.by_rules.contains_key(&applying) {
-            made.by_rules.clear();
-            made.last = None;
-        }
-        let set = (made.by_rules.entry(applying))
-            .or_insert_with(|| collected_set(compiled, node, applying));
-        made.last = set_address(set).map(|at| (applying, at));
-        super::assign(&mut self.memo[i], set);
+        let i = node as usize;
+        self.sets[i].put(self.compiled, node, applying, &mut self.memo[i]);
         self.flags[i] = VALUE;
     }
 

@@ -2830,23 +2830,16 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     }
 }
 fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {
-    let ([v290, v312, v307, v335, v337, v152, v157], [a319, a333, a556, a565]) = {
+    let [a319, a333, a556, a565] = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run::<B> { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
-        match run.results() { Some(v) => v, None => return false }
+        let (Ok(facts), Ok(consts), Ok(applied), Ok(results)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into(), p.results.try_into()) else { return false; };
+        let mut run = Run::<B> { facts, consts, applied, results, compiled: p.compiled, m: Memo::default() };
+        match run.results() { Some(a) => a, None => return false }
     };
-    ev.set_result(290, v290);
-    ev.set_result(312, v312);
-    ev.set_result(307, v307);
-    ev.set_result(335, v335);
-    ev.set_result(337, v337);
-    ev.set_result(152, v152);
-    ev.set_result(157, v157);
-    ev.collect_applying(319, a319, None);
-    ev.collect_applying(333, a333, None);
-    ev.collect_applying(556, a556, None);
-    ev.collect_applying(565, a565, None);
+    ev.collect_result(2, 319, a319, None);
+    ev.collect_result(4, 333, a333, None);
+    ev.collect_result(7, 556, a556, None);
+    ev.collect_result(8, 565, a565, None);
     true
 }
 #[derive(Default)]
@@ -2966,11 +2959,12 @@ struct Run<'a, const B: bool> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 566],
     applied: &'a mut [u64; 1],
+    results: &'a mut [Value; 11],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a, const B: bool> Run<'a, B> {
-fn results(&mut self) -> Option<([Value; 7], [u64; 4])> {
+fn results(&mut self) -> Option<[u64; 4]> {
     let mut applied = [0u64; 1];
     let mut a319 = 0u64;
     a319 |= u64::from({ let holds = self.s310()?; applied[0] |= u64::from(holds) << 13; holds }) << 0;
@@ -3009,15 +3003,14 @@ fn results(&mut self) -> Option<([Value; 7], [u64; 4])> {
     a565 |= u64::from({ let holds = self.s558()?; applied[0] |= u64::from(holds) << 52; holds }) << 0;
     a565 |= u64::from({ let holds = self.s562()?; applied[0] |= u64::from(holds) << 53; holds }) << 1;
     for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }
-    Some(([
-        Value::Bool(self.s290()?),
-        Value::Bool(self.s312()?),
-        self.s307()?.clone(),
-        self.s335()?.clone(),
-        self.s337()?.clone(),
-        self.s152()?.clone(),
-        self.s157()?.clone(),
-    ], [a319, a333, a556, a565]))
+    { let v = self.s290()?; put_bool(&mut self.results[0], v); }
+    { let v = self.s312()?; put_bool(&mut self.results[1], v); }
+    { let v = self.s307()?; assign(&mut self.results[3], v); }
+    { let v = self.s335()?; assign(&mut self.results[5], v); }
+    { let v = self.s337()?; assign(&mut self.results[6], v); }
+    { let v = self.s152()?; assign(&mut self.results[9], v); }
+    { let v = self.s157()?; assign(&mut self.results[10], v); }
+    Some([a319, a333, a556, a565])
 }
 #[inline(always)]
 fn k184(&mut self) -> Option<[u64; 2]> {
@@ -8327,25 +8320,16 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     }
 }
 fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {
-    let ([v290, v326, v307, v349, v351, v589, v595, v152, v157], [a333, a347, a570, a579]) = {
+    let [a333, a347, a570, a579] = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run::<B> { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
-        match run.results() { Some(v) => v, None => return false }
+        let (Ok(facts), Ok(consts), Ok(applied), Ok(results)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into(), p.results.try_into()) else { return false; };
+        let mut run = Run::<B> { facts, consts, applied, results, compiled: p.compiled, m: Memo::default() };
+        match run.results() { Some(a) => a, None => return false }
     };
-    ev.set_result(290, v290);
-    ev.set_result(326, v326);
-    ev.set_result(307, v307);
-    ev.set_result(349, v349);
-    ev.set_result(351, v351);
-    ev.set_result(589, v589);
-    ev.set_result(595, v595);
-    ev.set_result(152, v152);
-    ev.set_result(157, v157);
-    ev.collect_applying(333, a333, None);
-    ev.collect_applying(347, a347, None);
-    ev.collect_applying(570, a570, None);
-    ev.collect_applying(579, a579, None);
+    ev.collect_result(2, 333, a333, None);
+    ev.collect_result(4, 347, a347, None);
+    ev.collect_result(7, 570, a570, None);
+    ev.collect_result(8, 579, a579, None);
     true
 }
 #[derive(Default)]
@@ -8470,11 +8454,12 @@ struct Run<'a, const B: bool> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 596],
     applied: &'a mut [u64; 1],
+    results: &'a mut [Value; 13],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a, const B: bool> Run<'a, B> {
-fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
+fn results(&mut self) -> Option<[u64; 4]> {
     let mut applied = [0u64; 1];
     let mut a333 = 0u64;
     a333 |= u64::from({ let holds = self.s324()?; applied[0] |= u64::from(holds) << 13; holds }) << 0;
@@ -8513,17 +8498,16 @@ fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
     a579 |= u64::from({ let holds = self.s572()?; applied[0] |= u64::from(holds) << 52; holds }) << 0;
     a579 |= u64::from({ let holds = self.s576()?; applied[0] |= u64::from(holds) << 53; holds }) << 1;
     for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }
-    Some(([
-        Value::Bool(self.s290()?),
-        Value::Bool(self.s326()?),
-        self.s307()?.clone(),
-        self.s349()?.clone(),
-        self.s351()?.clone(),
-        self.s589()?.clone(),
-        self.s595()?.clone(),
-        self.s152()?.clone(),
-        self.s157()?.clone(),
-    ], [a333, a347, a570, a579]))
+    { let v = self.s290()?; put_bool(&mut self.results[0], v); }
+    { let v = self.s326()?; put_bool(&mut self.results[1], v); }
+    { let v = self.s307()?; assign(&mut self.results[3], v); }
+    { let v = self.s349()?; assign(&mut self.results[5], v); }
+    { let v = self.s351()?; assign(&mut self.results[6], v); }
+    { let v = self.s589()?; assign(&mut self.results[9], v); }
+    { let v = self.s595()?; assign(&mut self.results[10], v); }
+    { let v = self.s152()?; assign(&mut self.results[11], v); }
+    { let v = self.s157()?; assign(&mut self.results[12], v); }
+    Some([a333, a347, a570, a579])
 }
 #[inline(always)]
 fn k184(&mut self) -> Option<[u64; 2]> {

@@ -3031,25 +3031,16 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     }
 }
 fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {
-    let ([v290, v326, v307, v349, v351, v589, v595, v152, v157], [a333, a347, a570, a579]) = {
+    let [a333, a347, a570, a579] = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run::<B> { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
-        match run.results() { Some(v) => v, None => return false }
+        let (Ok(facts), Ok(consts), Ok(applied), Ok(results)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into(), p.results.try_into()) else { return false; };
+        let mut run = Run::<B> { facts, consts, applied, results, compiled: p.compiled, m: Memo::default() };
+        match run.results() { Some(a) => a, None => return false }
     };
-    ev.set_result(290, v290);
-    ev.set_result(326, v326);
-    ev.set_result(307, v307);
-    ev.set_result(349, v349);
-    ev.set_result(351, v351);
-    ev.set_result(589, v589);
-    ev.set_result(595, v595);
-    ev.set_result(152, v152);
-    ev.set_result(157, v157);
-    ev.collect_applying(333, a333, None);
-    ev.collect_applying(347, a347, None);
-    ev.collect_applying(570, a570, None);
-    ev.collect_applying(579, a579, None);
+    ev.collect_result(2, 333, a333, None);
+    ev.collect_result(4, 347, a347, None);
+    ev.collect_result(7, 570, a570, None);
+    ev.collect_result(8, 579, a579, None);
     true
 }
 #[derive(Default)]
@@ -3174,11 +3165,12 @@ struct Run<'a, const B: bool> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 596],
     applied: &'a mut [u64; 1],
+    results: &'a mut [Value; 13],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a, const B: bool> Run<'a, B> {
-fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
+fn results(&mut self) -> Option<[u64; 4]> {
     let mut applied = [0u64; 1];
     let mut a333 = 0u64;
     a333 |= u64::from({ let holds = self.s324()?; applied[0] |= u64::from(holds) << 13; holds }) << 0;
@@ -3217,17 +3209,16 @@ fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
     a579 |= u64::from({ let holds = self.s572()?; applied[0] |= u64::from(holds) << 52; holds }) << 0;
     a579 |= u64::from({ let holds = self.s576()?; applied[0] |= u64::from(holds) << 53; holds }) << 1;
     for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }
-    Some(([
-        Value::Bool(self.s290()?),
-        Value::Bool(self.s326()?),
-        self.s307()?.clone(),
-        self.s349()?.clone(),
-        self.s351()?.clone(),
-        self.s589()?.clone(),
-        self.s595()?.clone(),
-        self.s152()?.clone(),
-        self.s157()?.clone(),
-    ], [a333, a347, a570, a579]))
+    { let v = self.s290()?; put_bool(&mut self.results[0], v); }
+    { let v = self.s326()?; put_bool(&mut self.results[1], v); }
+    { let v = self.s307()?; assign(&mut self.results[3], v); }
+    { let v = self.s349()?; assign(&mut self.results[5], v); }
+    { let v = self.s351()?; assign(&mut self.results[6], v); }
+    { let v = self.s589()?; assign(&mut self.results[9], v); }
+    { let v = self.s595()?; assign(&mut self.results[10], v); }
+    { let v = self.s152()?; assign(&mut self.results[11], v); }
+    { let v = self.s157()?; assign(&mut self.results[12], v); }
+    Some([a333, a347, a570, a579])
 }
 #[inline(always)]
 fn k184(&mut self) -> Option<[u64; 2]> {
@@ -8589,25 +8580,16 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     }
 }
 fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {
-    let ([v290, v319, v307, v342, v344, v577, v578, v152, v157], [a326, a340, a563, a572]) = {
+    let [a326, a340, a563, a572] = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run::<B> { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
-        match run.results() { Some(v) => v, None => return false }
+        let (Ok(facts), Ok(consts), Ok(applied), Ok(results)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into(), p.results.try_into()) else { return false; };
+        let mut run = Run::<B> { facts, consts, applied, results, compiled: p.compiled, m: Memo::default() };
+        match run.results() { Some(a) => a, None => return false }
     };
-    ev.set_result(290, v290);
-    ev.set_result(319, v319);
-    ev.set_result(307, v307);
-    ev.set_result(342, v342);
-    ev.set_result(344, v344);
-    ev.set_result(577, v577);
-    ev.set_result(578, v578);
-    ev.set_result(152, v152);
-    ev.set_result(157, v157);
-    ev.collect_applying(326, a326, None);
-    ev.collect_applying(340, a340, None);
-    ev.collect_applying(563, a563, None);
-    ev.collect_applying(572, a572, None);
+    ev.collect_result(2, 326, a326, None);
+    ev.collect_result(4, 340, a340, None);
+    ev.collect_result(7, 563, a563, None);
+    ev.collect_result(8, 572, a572, None);
     true
 }
 #[derive(Default)]
@@ -8727,11 +8709,12 @@ struct Run<'a, const B: bool> {
     facts: &'a [Value; 15],
     consts: &'a [Value; 579],
     applied: &'a mut [u64; 1],
+    results: &'a mut [Value; 13],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a, const B: bool> Run<'a, B> {
-fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
+fn results(&mut self) -> Option<[u64; 4]> {
     let mut applied = [0u64; 1];
     let mut a326 = 0u64;
     a326 |= u64::from({ let holds = self.s317()?; applied[0] |= u64::from(holds) << 13; holds }) << 0;
@@ -8770,17 +8753,16 @@ fn results(&mut self) -> Option<([Value; 9], [u64; 4])> {
     a572 |= u64::from({ let holds = self.s565()?; applied[0] |= u64::from(holds) << 52; holds }) << 0;
     a572 |= u64::from({ let holds = self.s569()?; applied[0] |= u64::from(holds) << 53; holds }) << 1;
     for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }
-    Some(([
-        Value::Bool(self.s290()?),
-        Value::Bool(self.s319()?),
-        self.s307()?.clone(),
-        self.s342()?.clone(),
-        self.s344()?.clone(),
-        self.s577()?.clone(),
-        self.s578()?.clone(),
-        self.s152()?.clone(),
-        self.s157()?.clone(),
-    ], [a326, a340, a563, a572]))
+    { let v = self.s290()?; put_bool(&mut self.results[0], v); }
+    { let v = self.s319()?; put_bool(&mut self.results[1], v); }
+    { let v = self.s307()?; assign(&mut self.results[3], v); }
+    { let v = self.s342()?; assign(&mut self.results[5], v); }
+    { let v = self.s344()?; assign(&mut self.results[6], v); }
+    { let v = self.s577()?; assign(&mut self.results[9], v); }
+    { let v = self.s578()?; assign(&mut self.results[10], v); }
+    { let v = self.s152()?; assign(&mut self.results[11], v); }
+    { let v = self.s157()?; assign(&mut self.results[12], v); }
+    Some([a326, a340, a563, a572])
 }
 #[inline(always)]
 fn k184(&mut self) -> Option<[u64; 2]> {
@@ -11469,17 +11451,12 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     }
 }
 fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {
-    let ([v42, v48, v52, v57, v61], []) = {
+    let [] = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run::<B> { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
-        match run.results() { Some(v) => v, None => return false }
+        let (Ok(facts), Ok(consts), Ok(applied), Ok(results)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into(), p.results.try_into()) else { return false; };
+        let mut run = Run::<B> { facts, consts, applied, results, compiled: p.compiled, m: Memo::default() };
+        match run.results() { Some(a) => a, None => return false }
     };
-    ev.set_result(42, v42);
-    ev.set_result(48, v48);
-    ev.set_result(52, v52);
-    ev.set_result(57, v57);
-    ev.set_result(61, v61);
     true
 }
 #[derive(Default)]
@@ -11493,18 +11470,18 @@ struct Run<'a, const B: bool> {
     facts: &'a [Value; 3],
     consts: &'a [Value; 62],
     applied: &'a mut [u64; 1],
+    results: &'a mut [Value; 5],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a, const B: bool> Run<'a, B> {
-fn results(&mut self) -> Option<([Value; 5], [u64; 0])> {
-    Some(([
-        Value::Bool(self.s42()?),
-        Value::Num(self.s48()?),
-        Value::Num(self.s52()?),
-        Value::Bool(self.s57()?),
-        Value::Bool(self.s61()?),
-    ], []))
+fn results(&mut self) -> Option<[u64; 0]> {
+    { let v = self.s42()?; put_bool(&mut self.results[0], v); }
+    { let v = self.s48()?; put_num(&mut self.results[1], v); }
+    { let v = self.s52()?; put_num(&mut self.results[2], v); }
+    { let v = self.s57()?; put_bool(&mut self.results[3], v); }
+    { let v = self.s61()?; put_bool(&mut self.results[4], v); }
+    Some([])
 }
 #[inline]
 fn s0(&mut self) -> Option<&'a Value> {
@@ -11949,15 +11926,12 @@ pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
     }
 }
 fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {
-    let ([v28, v18, v20], []) = {
+    let [] = {
         let Some(p) = ev.lean_parts() else { return false; };
-        let (Ok(facts), Ok(consts), Ok(applied)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into()) else { return false; };
-        let mut run = Run::<B> { facts, consts, applied, compiled: p.compiled, m: Memo::default() };
-        match run.results() { Some(v) => v, None => return false }
+        let (Ok(facts), Ok(consts), Ok(applied), Ok(results)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into(), p.results.try_into()) else { return false; };
+        let mut run = Run::<B> { facts, consts, applied, results, compiled: p.compiled, m: Memo::default() };
+        match run.results() { Some(a) => a, None => return false }
     };
-    ev.set_result(28, v28);
-    ev.set_result(18, v18);
-    ev.set_result(20, v20);
     true
 }
 #[derive(Default)]
@@ -11969,16 +11943,16 @@ struct Run<'a, const B: bool> {
     facts: &'a [Value; 2],
     consts: &'a [Value; 29],
     applied: &'a mut [u64; 1],
+    results: &'a mut [Value; 3],
     compiled: &'a crate::lower::Compiled,
     m: Memo<'a>,
 }
 impl<'a, const B: bool> Run<'a, B> {
-fn results(&mut self) -> Option<([Value; 3], [u64; 0])> {
-    Some(([
-        Value::Bool(self.s28()?),
-        Value::Num(self.s18()?),
-        Value::Num(self.s20()?),
-    ], []))
+fn results(&mut self) -> Option<[u64; 0]> {
+    { let v = self.s28()?; put_bool(&mut self.results[0], v); }
+    { let v = self.s18()?; put_num(&mut self.results[1], v); }
+    { let v = self.s20()?; put_num(&mut self.results[2], v); }
+    Some([])
 }
 #[inline]
 fn s0(&mut self) -> Option<&'a Value> {
