@@ -611,10 +611,12 @@ mod tests {
         let collected: Vec<&str> = (lean.lines())
             .filter(|l| l.contains("ev.collect_result("))
             .collect();
-        let outcome = |l: &&str| l.split(", ").nth(1).map(str::to_owned);
-        let outcomes: Vec<Option<String>> = collected.iter().map(outcome).collect();
+        // `ev.collect_result(k, outcome, bits, default)`: two results, one outcome.
+        let argument = |l: &str, n: usize| l.split(", ").nth(n).map(str::to_owned);
         assert_eq!(collected.len(), 2, "one per result: {collected:?}");
-        assert_eq!(outcomes[0], outcomes[1], "both of `colors`: {collected:?}");
+        let (first, second) = (collected[0], collected[1]);
+        assert_ne!(argument(first, 0), argument(second, 0), "{collected:?}");
+        assert_eq!(argument(first, 1), argument(second, 1), "{collected:?}");
         let bits = |l: &&str| l.trim_start().starts_with("let mut a") && l.ends_with(" = 0u64;");
         let reads = lean.lines().filter(bits);
         assert_eq!(reads.count(), 1, "the rules of `colors` read once");

@@ -139,8 +139,8 @@ pub struct Evaluator<'c> {
     reached: RefCell<Vec<bool>>,
     reached_known: Cell<bool>,
     locals: Vec<Value>,
-    /// By outcome node, the sets its `Collect` step has made (at most 256
-    /// each: see `collect_applying`).
+    /// By outcome node, the sets its `Collect` step or a lean plan has made
+    /// (at most 256 each: see `MadeSets::put`).
     sets: Vec<steps::MadeSets>,
     facts: Option<Facts>,
     as_of: Date,
@@ -151,8 +151,8 @@ pub struct Evaluator<'c> {
     lean: Option<crate::native::LeanPlan>,
     /// Whether runs use `lean` ([`Self::results_only`]).
     results_only: bool,
-    /// Whether the last run was decided by the lean plan: no slot but the
-    /// results' then holds a value.
+    /// Whether the last run was decided by the lean plan: no slot then holds
+    /// a value of this run; its results are in `lean_results`.
     lean_ran: bool,
     /// The flags a native run starts from: the constants', and `UNKNOWN` for the
     /// nodes it computes on demand.

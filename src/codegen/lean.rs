@@ -341,7 +341,8 @@ impl<'c> Lean<'c> {
                 "    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }\n",
             );
         }
-        // Each value computed before its result is borrowed to be written.
+        // `v` first: `self.s{n}()` borrows all of `self`, and cannot be
+        // called while `self.results[k]` is borrowed.
         for (k, s) in self.result_slots() {
             if collected.iter().any(|(t, ..)| *t == s) {
                 continue;

@@ -39,10 +39,10 @@ pub(crate) struct LeanParts<'a> {
 }
 
 impl<'c> Evaluator<'c> {
-    /// The parts a lean plan runs on; `None` without facts. The flags are left
-    /// as they are: a lean plan reads and writes none, the results it decides
-    /// are set with theirs, nothing reads the others after a lean run, and the
-    /// native plan that runs where it gives up resets them (`begin_native`).
+    /// The parts a lean plan runs on; `None` without facts. The flags and
+    /// slots are left as they are: a lean run writes none (its results go to
+    /// `lean_results`), nothing reads them after a lean run, and the native
+    /// plan that runs where it gives up resets the flags (`begin_native`).
     pub(crate) fn lean_parts(&mut self) -> Option<LeanParts<'_>> {
         self.lean_applied.fill(0);
         Some(LeanParts {
@@ -79,8 +79,9 @@ impl<'c> Evaluator<'c> {
     }
 
     /// Result `k`, set-valued, of outcome `node`: the set of its rules that
-    /// apply (`applying`, bit `j` for its rule `j`), as the run computed them.
-    /// Out of line: one copy for every such result of a plan.
+    /// apply (`applying`, bit `j` for its rule `j`), as the run computed them;
+    /// where none applies and the outcome has a default, that constant. Out of
+    /// line: one copy for every such result of a plan.
     #[inline(never)]
     pub(crate) fn collect_result(
         &mut self,

@@ -35,7 +35,8 @@ fn collected_set(compiled: &Compiled, node: u32, applying: u64) -> Value {
 /// The sets an outcome's `Collect` step has made, by the bits of the rules
 /// that apply, and the bits and the address of the one it gave last. The map
 /// holds that set, so while it does no other allocation can have its address:
-/// a slot holding a set at that address holds that set.
+/// a value (a slot, a lean plan's result) holding a set at that address holds
+/// that set.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct MadeSets {
     by_rules: rustc_hash::FxHashMap<u64, Value>,
@@ -501,6 +502,14 @@ mod tests {
                 let mut written = old.clone();
                 super::super::assign(&mut written, new);
                 // `1.0` stays `1.0` over `1.00`: compared as written.
+                assert_eq!(format!("{written:?}"), format!("{new:?}"));
+                // A lean plan's truth values and numbers, likewise.
+                let mut written = old.clone();
+                match new {
+                    Value::Bool(b) => crate::eval::lean::put_bool(&mut written, *b),
+                    Value::Num(d) => crate::eval::lean::put_num(&mut written, *d),
+                    _ => continue,
+                }
                 assert_eq!(format!("{written:?}"), format!("{new:?}"));
             }
         }

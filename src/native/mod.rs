@@ -38,6 +38,7 @@ mod tests {
     use crate::eval::{cross_check, Evaluator};
     use crate::facts::{load_facts, Facts};
     use crate::policy::{compile, PolicySource};
+    use crate::value::Value;
     use std::path::{Path, PathBuf};
 
     fn root() -> PathBuf {
@@ -67,6 +68,10 @@ mod tests {
 
     fn nested() -> PolicySource {
         test_policy(include_str!("../../tests/policies/nested.law"))
+    }
+
+    fn sets() -> PolicySource {
+        test_policy(include_str!("../../tests/policies/sets.law"))
     }
 
     /// The facts documents of a JSON-lines file, read against `c`.
@@ -111,6 +116,7 @@ mod tests {
         let mut sources: Vec<PolicySource> = AMENDMENTS.iter().map(|a| amended(a)).collect();
         sources.push(failing());
         sources.push(nested());
+        sources.push(sets());
         let bundled: Vec<u64> = super::bundled::PLANS.iter().map(|p| p.0).collect();
         let written = native_source(&sources, &bundled).expect("compiles");
         current(
@@ -218,6 +224,44 @@ mod tests {
             gave_up > 0,
             "some record of failing.jsonl is left to the native plan"
         );
+    }
+
+    /// One results-only evaluator, over records its lean plan decides and
+    /// records it leaves to the native plan in turn (forwards, then
+    /// backwards): the results read after each run, in place and copied out,
+    /// are the on-demand evaluation's, whichever plan ran the record before.
+    /// `sets.law` writes one set into two results and gives another set its
+    /// constant default.
+    #[test]
+    fn a_reused_results_only_evaluator_gives_each_run_its_results() {
+        let policies = [
+            (sets(), include_str!("../../tests/policies/sets.jsonl")),
+            (
+                failing(),
+                include_str!("../../tests/policies/failing.jsonl"),
+            ),
+        ];
+        for (source, lines) in policies {
+            let c = compile(&source, Date::parse("2025-01-01").unwrap()).unwrap();
+            let given = documents(&c, lines);
+            let mut ev = Evaluator::new(&c).results_only();
+            let (mut values, mut ran_lean) = (Vec::new(), [false; 2]);
+            for (doc, facts) in given.iter().chain(given.iter().rev()) {
+                let want = Evaluator::new(&c).run_lazily(facts.clone());
+                let copied = ev.run_into(facts.clone(), &mut values);
+                ran_lean[usize::from(ev.ran_lean())] = true;
+                let Ok(want) = want else {
+                    assert!(copied.is_err(), "on {doc}");
+                    continue;
+                };
+                assert!(copied.is_ok(), "on {doc}");
+                assert_eq!(values, want, "copied out, on {doc}");
+                ev.run_in_place(facts.clone()).unwrap();
+                let read: Vec<Value> = (0..want.len()).map(|i| ev.result(i).clone()).collect();
+                assert_eq!(read, want, "read in place, on {doc}");
+            }
+            assert_eq!(ran_lean, [true, true], "both plans ran");
+        }
     }
 
     #[test]

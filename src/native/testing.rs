@@ -33,6 +33,7 @@ pub(super) static PLANS: &[(u64, usize, super::NativePlan, super::LeanPlan)] = &
     (0x86f28069d3e541a5, 329, plan_1::run, plan_1::lean),
     (0x20998f6891540824, 30, plan_2::run, plan_2::lean),
     (0xa0b84a292b0309f9, 10, plan_3::run, plan_3::lean),
+    (0x835cb3d716d66947, 15, plan_4::run, plan_4::lean),
 ];
 
 /// The plan on 2026-01-01 of: D.Lgs. 138/2024 of 2026-01-01, DPCM 221/2024 of 2025-02-11.
@@ -12117,4 +12118,304 @@ const NUM_12: Decimal = Decimal::from_parts(0, 0, 0, false, 0);
 const NUM_16: Decimal = Decimal::from_parts(3, 0, 0, false, 0);
 const NUM_22: Decimal = Decimal::from_parts(11, 0, 0, false, 0);
 const NUMBERS: &[(u32, Decimal)] = &[(7, NUM_7), (12, NUM_12), (16, NUM_16), (22, NUM_22)];
+}
+
+/// The plan on 2024-01-01 of: L. 2/2024 of 2024-01-01.
+#[rustfmt::skip]
+mod plan_4 {
+use super::*;
+pub(super) fn run(ev: &mut Evaluator<'_>) {
+    ev.begin_native();
+    ev.swap_fact(0, FactId(0));
+    ev.swap_fact(6, FactId(1));
+    ev.swap_fact(7, FactId(2));
+    n18(ev);
+    n25(ev);
+    n27(ev);
+    n31(ev);
+    n18(ev);
+}
+#[inline(always)]
+fn n3(ev: &mut Evaluator<'_>) {
+    ev.not(3, 0);
+}
+#[inline(always)]
+fn n8(ev: &mut Evaluator<'_>) {
+    let mut acc = Accumulator::new(AggKind::Count);
+    let Some(items) = ev.aggregate_items(8, 7, &acc) else { return; };
+    acc.keep_all(items.len());
+    ev.aggregate_done(8, 0, &acc, items.len());
+}
+#[inline(always)]
+fn n10(ev: &mut Evaluator<'_>) {
+    n8(ev);
+    ev.order(10, CmpOp::Gt, 8, 9);
+}
+#[inline(always)]
+fn n12(ev: &mut Evaluator<'_>) {
+    let mut acc = Accumulator::new(AggKind::Largest);
+    let Some(items) = ev.aggregate_items(12, 7, &acc) else { return; };
+    for item in items.iter() {
+        ev.bind_local(0, item);
+        ev.local(11, 0);
+        match acc.add(ev, 12, Some(11)) {
+            Ok(false) => {}
+            Ok(true) => break,
+            Err(_) => return ev.aggregate_failed(12, 0),
+        }
+    }
+    ev.aggregate_done(12, 0, &acc, items.len());
+}
+#[inline(always)]
+fn n14(ev: &mut Evaluator<'_>) {
+    n12(ev);
+    ev.order(14, CmpOp::Gt, 12, 13);
+}
+#[inline(always)]
+fn n15(ev: &mut Evaluator<'_>) {
+    let stop = 'read: {
+    if ev.flag(6) != TRUE { break 'read ev.flag(6); }
+    n10(ev);
+    if ev.flag(10) != TRUE { break 'read ev.flag(10); }
+    n14(ev);
+    ev.flag(14)
+    };
+    ev.settle(15, stop);
+}
+#[inline]
+fn n18(ev: &mut Evaluator<'_>) {
+    if ev.known(18) { return; }
+    'read: {
+    if ev.flag(0) != TRUE && ev.flag(0) != FALSE { break 'read; }
+    n3(ev);
+    if ev.flag(3) != TRUE && ev.flag(3) != FALSE { break 'read; }
+    n15(ev);
+    }
+    ev.collect(18, &[0, 3, 15], None);
+}
+#[inline(always)]
+fn n20(ev: &mut Evaluator<'_>) {
+    ev.not(20, 6);
+}
+#[inline]
+fn n21(ev: &mut Evaluator<'_>) {
+    if ev.known(21) { return; }
+    let stop = 'read: {
+    if ev.flag(0) != TRUE { break 'read ev.flag(0); }
+    n20(ev);
+    ev.flag(20)
+    };
+    ev.settle(21, stop);
+}
+#[inline(always)]
+fn n25(ev: &mut Evaluator<'_>) {
+    'read: {
+    n21(ev);
+    if ev.flag(21) != TRUE && ev.flag(21) != FALSE { break 'read; }
+    n21(ev);
+    }
+    if [21, 21].iter().all(|r| ev.flag(*r) == FALSE) {
+    }
+    ev.collect(25, &[21, 21], Some(24));
+}
+#[inline(always)]
+fn n27(ev: &mut Evaluator<'_>) {
+    'read: {
+    match ev.flag(0) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    }
+    ev.pick(27, &[0, 2], Some(17));
+}
+#[inline(always)]
+fn n31(ev: &mut Evaluator<'_>) {
+    'read: {
+    match ev.flag(0) {
+        TRUE => {
+        break 'read;
+        }
+        FALSE => {}
+        _ => break 'read,
+    }
+    }
+    ev.pick(31, &[0, 29], Some(30));
+}
+pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
+    match ev.lean_numbers_are(NUMBERS) {
+        true => lean_as::<true>(ev),
+        false => lean_as::<false>(ev),
+    }
+}
+fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {
+    let [a18, a25] = {
+        let Some(p) = ev.lean_parts() else { return false; };
+        let (Ok(facts), Ok(consts), Ok(applied), Ok(results)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into(), p.results.try_into()) else { return false; };
+        let mut run = Run::<B> { facts, consts, applied, results, compiled: p.compiled, m: Memo::default() };
+        match run.results() { Some(a) => a, None => return false }
+    };
+    ev.collect_result(0, 18, a18, None);
+    ev.collect_result(1, 25, a25, Some(24));
+    ev.collect_result(4, 18, a18, None);
+    true
+}
+#[derive(Default)]
+struct Memo<'a> {
+    _a: std::marker::PhantomData<&'a Value>,
+    s21: Option<bool>,
+}
+struct Run<'a, const B: bool> {
+    facts: &'a [Value; 3],
+    consts: &'a [Value; 32],
+    applied: &'a mut [u64; 1],
+    results: &'a mut [Value; 5],
+    compiled: &'a crate::lower::Compiled,
+    m: Memo<'a>,
+}
+impl<'a, const B: bool> Run<'a, B> {
+fn results(&mut self) -> Option<[u64; 2]> {
+    let mut applied = [0u64; 1];
+    let mut a18 = 0u64;
+    a18 |= u64::from({ let holds = truth(self.s0()?)?; applied[0] |= u64::from(holds) << 0; holds }) << 0;
+    a18 |= u64::from({ let holds = self.s3()?; applied[0] |= u64::from(holds) << 1; holds }) << 1;
+    a18 |= u64::from({ let holds = self.s15()?; applied[0] |= u64::from(holds) << 2; holds }) << 2;
+    let mut a25 = 0u64;
+    a25 |= u64::from({ let holds = self.s21()?; applied[0] |= u64::from(holds) << 3; holds }) << 0;
+    a25 |= u64::from({ let holds = self.s21()?; applied[0] |= u64::from(holds) << 4; holds }) << 1;
+    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }
+    { let v = self.s27()?; assign(&mut self.results[2], v); }
+    { let v = self.s31()?; put_bool(&mut self.results[3], v); }
+    Some([a18, a25])
+}
+#[inline]
+fn s0(&mut self) -> Option<&'a Value> {
+    let v = &self.facts[0];
+    Some(v)
+}
+#[inline]
+fn s2(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[2];
+    Some(v)
+}
+#[inline(always)]
+fn s3(&mut self) -> Option<bool> {
+    let v = !truth(self.s0()?)?;
+    Some(v)
+}
+#[inline]
+fn s5(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[5];
+    Some(v)
+}
+#[inline]
+fn s6(&mut self) -> Option<&'a Value> {
+    let v = &self.facts[1];
+    Some(v)
+}
+#[inline]
+fn s7(&mut self) -> Option<&'a Value> {
+    let v = &self.facts[2];
+    Some(v)
+}
+#[inline(always)]
+fn s8(&mut self) -> Option<Decimal> {
+    let v = {
+        let items = elements(self.s7()?)?;
+        let mut kept = 0usize;
+        let mut total: Option<Decimal> = None;
+        for item in items.iter() {
+            kept += 1;
+        }
+        Decimal::from(kept)
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s9(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[9];
+    Some(v)
+}
+#[inline(always)]
+fn s10(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, self.s8()?, (if B { NUM_9 } else { number(self.s9()?)? }));
+    Some(v)
+}
+#[inline(always)]
+fn s11(&mut self, item: &'a Value) -> Option<&'a Value> {
+    let v = item;
+    Some(v)
+}
+#[inline(always)]
+fn s13(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[13];
+    Some(v)
+}
+#[inline(always)]
+fn s14(&mut self) -> Option<bool> {
+    let v = order_numbers(CmpOp::Gt, (return None), (if B { NUM_13 } else { number(self.s13()?)? }));
+    Some(v)
+}
+#[inline(always)]
+fn s15(&mut self) -> Option<bool> {
+    let v = (truth(self.s6()?)? && self.s10()? && self.s14()?);
+    Some(v)
+}
+#[inline]
+fn s17(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[17];
+    Some(v)
+}
+#[inline(always)]
+fn s20(&mut self) -> Option<bool> {
+    let v = !truth(self.s6()?)?;
+    Some(v)
+}
+#[inline(always)]
+fn s21(&mut self) -> Option<bool> {
+    match self.m.s21 { Some(v) => Some(v), None => self.s21_first() }
+}
+#[inline(never)]
+fn s21_first(&mut self) -> Option<bool> {
+    let v = (truth(self.s0()?)? && self.s20()?);
+    self.m.s21 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s24(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[24];
+    Some(v)
+}
+#[inline(always)]
+fn s27(&mut self) -> Option<&'a Value> {
+    let v = 'outcome: {
+        if { let holds = truth(self.s0()?)?; self.applied[0] |= u64::from(holds) << 5; holds } { break 'outcome self.s2()?; }
+        self.s17()?
+    };
+    Some(v)
+}
+#[inline(always)]
+fn s29(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[29];
+    Some(v)
+}
+#[inline(always)]
+fn s30(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[30];
+    Some(v)
+}
+#[inline(always)]
+fn s31(&mut self) -> Option<bool> {
+    let v = 'outcome: {
+        if { let holds = truth(self.s0()?)?; self.applied[0] |= u64::from(holds) << 6; holds } { break 'outcome truth(self.s29()?)?; }
+        truth(self.s30()?)?
+    };
+    Some(v)
+}
+}
+const NUM_9: Decimal = Decimal::from_parts(0, 0, 0, false, 0);
+const NUM_13: Decimal = Decimal::from_parts(5, 0, 0, false, 0);
+const NUMBERS: &[(u32, Decimal)] = &[(9, NUM_9), (13, NUM_13)];
 }
