@@ -14,6 +14,8 @@ use crate::value::Value;
 use std::cell::RefCell;
 use std::fmt::Write as _;
 
+mod shapes;
+
 /// How the written code holds a slot's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Repr {
@@ -323,18 +325,11 @@ impl<'c> Lean<'c> {
         if !collected.is_empty() {
             let _ = writeln!(out, "    let mut applied = [0u64; {}];", self.rule_words());
         }
-        // Set-valued outcomes: which of their rules apply, read in order (the
-        // `Collect` step's rules are its outcome's, aliased).
+        // Set-valued outcomes: which of their rules apply (the `Collect`
+        // step's rules are its outcome's, aliased).
         for (s, rules, _) in collected {
             let _ = writeln!(out, "    let mut a{s} = 0u64;");
-            let Op::Outcome { rules: own, .. } = self.op(*s) else {
-                unreachable!("a `Collect` step is an outcome's")
-            };
-            debug_assert_eq!(rules.len(), own.len(), "a `Collect` step reads every rule");
-            for (k, (rule, (node, _))) in rules.iter().zip(own).enumerate() {
-                let holds = self.reaching_into(*node, self.get(*rule, Repr::Bool), "applied");
-                let _ = writeln!(out, "    a{s} |= u64::from({holds}) << {k};");
-            }
+            self.collected_bits(*s, rules, out);
         }
         if !collected.is_empty() {
             out.push_str(

@@ -2976,29 +2976,18 @@ fn results(&mut self) -> Option<[u64; 4]> {
     a333 |= u64::from({ let holds = self.s328()?; applied[0] |= u64::from(holds) << 25; holds }) << 2;
     a333 |= u64::from({ let holds = self.s322()?; applied[0] |= u64::from(holds) << 26; holds }) << 3;
     let mut a556 = 0u64;
-    a556 |= u64::from({ let holds = self.s346()?; applied[0] |= u64::from(holds) << 29; holds }) << 0;
-    a556 |= u64::from({ let holds = self.s356()?; applied[0] |= u64::from(holds) << 30; holds }) << 1;
+    {
+        const SHAPE: [(u32, u32, [[u64; 2]; 2]); 19] = [(0, 29, [ROWS_340, ROWS_342]), (1, 30, [ROWS_351, ROWS_352]), (3, 32, [ROWS_362, ROWS_363]), (5, 34, [ROWS_388, ROWS_389]), (6, 35, [ROWS_399, ROWS_400]), (7, 36, [ROWS_407, ROWS_408]), (8, 37, [ROWS_419, ROWS_420]), (9, 38, [ROWS_431, ROWS_432]), (10, 39, [ROWS_440, ROWS_441]), (12, 41, [ROWS_450, ROWS_451]), (13, 42, [ROWS_459, ROWS_460]), (14, 43, [ROWS_468, ROWS_469]), (15, 44, [ROWS_478, ROWS_479]), (16, 45, [ROWS_487, ROWS_488]), (17, 46, [ROWS_495, ROWS_496]), (18, 47, [ROWS_504, ROWS_505]), (20, 49, [ROWS_528, ROWS_529]), (21, 50, [ROWS_537, ROWS_538]), (22, 51, [ROWS_549, ROWS_550])];
+        for &(place, rule, rows) in SHAPE.iter() {
+            let holds = (self.s290()? && (keys_any(&self.k184()?, &rows[0]) || (self.s173()? && keys_any(&self.k341()?, &rows[1]))));
+            applied[rule as usize / 64] |= u64::from(holds) << (rule % 64);
+            a556 |= u64::from(holds) << place;
+        }
+    }
     a556 |= u64::from({ let holds = self.s358()?; applied[0] |= u64::from(holds) << 31; holds }) << 2;
-    a556 |= u64::from({ let holds = self.s367()?; applied[0] |= u64::from(holds) << 32; holds }) << 3;
     a556 |= u64::from({ let holds = self.s383()?; applied[0] |= u64::from(holds) << 33; holds }) << 4;
-    a556 |= u64::from({ let holds = self.s393()?; applied[0] |= u64::from(holds) << 34; holds }) << 5;
-    a556 |= u64::from({ let holds = self.s404()?; applied[0] |= u64::from(holds) << 35; holds }) << 6;
-    a556 |= u64::from({ let holds = self.s412()?; applied[0] |= u64::from(holds) << 36; holds }) << 7;
-    a556 |= u64::from({ let holds = self.s424()?; applied[0] |= u64::from(holds) << 37; holds }) << 8;
-    a556 |= u64::from({ let holds = self.s436()?; applied[0] |= u64::from(holds) << 38; holds }) << 9;
-    a556 |= u64::from({ let holds = self.s445()?; applied[0] |= u64::from(holds) << 39; holds }) << 10;
     a556 |= u64::from({ let holds = self.s447()?; applied[0] |= u64::from(holds) << 40; holds }) << 11;
-    a556 |= u64::from({ let holds = self.s455()?; applied[0] |= u64::from(holds) << 41; holds }) << 12;
-    a556 |= u64::from({ let holds = self.s464()?; applied[0] |= u64::from(holds) << 42; holds }) << 13;
-    a556 |= u64::from({ let holds = self.s473()?; applied[0] |= u64::from(holds) << 43; holds }) << 14;
-    a556 |= u64::from({ let holds = self.s483()?; applied[0] |= u64::from(holds) << 44; holds }) << 15;
-    a556 |= u64::from({ let holds = self.s492()?; applied[0] |= u64::from(holds) << 45; holds }) << 16;
-    a556 |= u64::from({ let holds = self.s500()?; applied[0] |= u64::from(holds) << 46; holds }) << 17;
-    a556 |= u64::from({ let holds = self.s509()?; applied[0] |= u64::from(holds) << 47; holds }) << 18;
     a556 |= u64::from({ let holds = self.s524()?; applied[0] |= u64::from(holds) << 48; holds }) << 19;
-    a556 |= u64::from({ let holds = self.s533()?; applied[0] |= u64::from(holds) << 49; holds }) << 20;
-    a556 |= u64::from({ let holds = self.s542()?; applied[0] |= u64::from(holds) << 50; holds }) << 21;
-    a556 |= u64::from({ let holds = self.s554()?; applied[0] |= u64::from(holds) << 51; holds }) << 22;
     let mut a565 = 0u64;
     a565 |= u64::from({ let holds = self.s558()?; applied[0] |= u64::from(holds) << 52; holds }) << 0;
     a565 |= u64::from({ let holds = self.s562()?; applied[0] |= u64::from(holds) << 53; holds }) << 1;
@@ -8471,29 +8460,18 @@ fn results(&mut self) -> Option<[u64; 4]> {
     a347 |= u64::from({ let holds = self.s342()?; applied[0] |= u64::from(holds) << 25; holds }) << 2;
     a347 |= u64::from({ let holds = self.s336()?; applied[0] |= u64::from(holds) << 26; holds }) << 3;
     let mut a570 = 0u64;
-    a570 |= u64::from({ let holds = self.s360()?; applied[0] |= u64::from(holds) << 29; holds }) << 0;
-    a570 |= u64::from({ let holds = self.s370()?; applied[0] |= u64::from(holds) << 30; holds }) << 1;
+    {
+        const SHAPE: [(u32, u32, [[u64; 2]; 2]); 19] = [(0, 29, [ROWS_354, ROWS_356]), (1, 30, [ROWS_365, ROWS_366]), (3, 32, [ROWS_376, ROWS_377]), (5, 34, [ROWS_402, ROWS_403]), (6, 35, [ROWS_413, ROWS_414]), (7, 36, [ROWS_421, ROWS_422]), (8, 37, [ROWS_433, ROWS_434]), (9, 38, [ROWS_445, ROWS_446]), (10, 39, [ROWS_454, ROWS_455]), (12, 41, [ROWS_464, ROWS_465]), (13, 42, [ROWS_473, ROWS_474]), (14, 43, [ROWS_482, ROWS_483]), (15, 44, [ROWS_492, ROWS_493]), (16, 45, [ROWS_501, ROWS_502]), (17, 46, [ROWS_509, ROWS_510]), (18, 47, [ROWS_518, ROWS_519]), (20, 49, [ROWS_542, ROWS_543]), (21, 50, [ROWS_551, ROWS_552]), (22, 51, [ROWS_563, ROWS_564])];
+        for &(place, rule, rows) in SHAPE.iter() {
+            let holds = (self.s290()? && (keys_any(&self.k184()?, &rows[0]) || (self.s173()? && keys_any(&self.k355()?, &rows[1]))));
+            applied[rule as usize / 64] |= u64::from(holds) << (rule % 64);
+            a570 |= u64::from(holds) << place;
+        }
+    }
     a570 |= u64::from({ let holds = self.s372()?; applied[0] |= u64::from(holds) << 31; holds }) << 2;
-    a570 |= u64::from({ let holds = self.s381()?; applied[0] |= u64::from(holds) << 32; holds }) << 3;
     a570 |= u64::from({ let holds = self.s397()?; applied[0] |= u64::from(holds) << 33; holds }) << 4;
-    a570 |= u64::from({ let holds = self.s407()?; applied[0] |= u64::from(holds) << 34; holds }) << 5;
-    a570 |= u64::from({ let holds = self.s418()?; applied[0] |= u64::from(holds) << 35; holds }) << 6;
-    a570 |= u64::from({ let holds = self.s426()?; applied[0] |= u64::from(holds) << 36; holds }) << 7;
-    a570 |= u64::from({ let holds = self.s438()?; applied[0] |= u64::from(holds) << 37; holds }) << 8;
-    a570 |= u64::from({ let holds = self.s450()?; applied[0] |= u64::from(holds) << 38; holds }) << 9;
-    a570 |= u64::from({ let holds = self.s459()?; applied[0] |= u64::from(holds) << 39; holds }) << 10;
     a570 |= u64::from({ let holds = self.s461()?; applied[0] |= u64::from(holds) << 40; holds }) << 11;
-    a570 |= u64::from({ let holds = self.s469()?; applied[0] |= u64::from(holds) << 41; holds }) << 12;
-    a570 |= u64::from({ let holds = self.s478()?; applied[0] |= u64::from(holds) << 42; holds }) << 13;
-    a570 |= u64::from({ let holds = self.s487()?; applied[0] |= u64::from(holds) << 43; holds }) << 14;
-    a570 |= u64::from({ let holds = self.s497()?; applied[0] |= u64::from(holds) << 44; holds }) << 15;
-    a570 |= u64::from({ let holds = self.s506()?; applied[0] |= u64::from(holds) << 45; holds }) << 16;
-    a570 |= u64::from({ let holds = self.s514()?; applied[0] |= u64::from(holds) << 46; holds }) << 17;
-    a570 |= u64::from({ let holds = self.s523()?; applied[0] |= u64::from(holds) << 47; holds }) << 18;
     a570 |= u64::from({ let holds = self.s538()?; applied[0] |= u64::from(holds) << 48; holds }) << 19;
-    a570 |= u64::from({ let holds = self.s547()?; applied[0] |= u64::from(holds) << 49; holds }) << 20;
-    a570 |= u64::from({ let holds = self.s556()?; applied[0] |= u64::from(holds) << 50; holds }) << 21;
-    a570 |= u64::from({ let holds = self.s568()?; applied[0] |= u64::from(holds) << 51; holds }) << 22;
     let mut a579 = 0u64;
     a579 |= u64::from({ let holds = self.s572()?; applied[0] |= u64::from(holds) << 52; holds }) << 0;
     a579 |= u64::from({ let holds = self.s576()?; applied[0] |= u64::from(holds) << 53; holds }) << 1;

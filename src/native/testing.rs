@@ -3183,29 +3183,18 @@ fn results(&mut self) -> Option<[u64; 4]> {
     a347 |= u64::from({ let holds = self.s342()?; applied[0] |= u64::from(holds) << 25; holds }) << 2;
     a347 |= u64::from({ let holds = self.s336()?; applied[0] |= u64::from(holds) << 26; holds }) << 3;
     let mut a570 = 0u64;
-    a570 |= u64::from({ let holds = self.s360()?; applied[0] |= u64::from(holds) << 29; holds }) << 0;
-    a570 |= u64::from({ let holds = self.s370()?; applied[0] |= u64::from(holds) << 30; holds }) << 1;
+    {
+        const SHAPE: [(u32, u32, [[u64; 2]; 2]); 19] = [(0, 29, [ROWS_354, ROWS_356]), (1, 30, [ROWS_365, ROWS_366]), (3, 32, [ROWS_376, ROWS_377]), (5, 34, [ROWS_402, ROWS_403]), (6, 35, [ROWS_413, ROWS_414]), (7, 36, [ROWS_421, ROWS_422]), (8, 37, [ROWS_433, ROWS_434]), (9, 38, [ROWS_445, ROWS_446]), (10, 39, [ROWS_454, ROWS_455]), (12, 41, [ROWS_464, ROWS_465]), (13, 42, [ROWS_473, ROWS_474]), (14, 43, [ROWS_482, ROWS_483]), (15, 44, [ROWS_492, ROWS_493]), (16, 45, [ROWS_501, ROWS_502]), (17, 46, [ROWS_509, ROWS_510]), (18, 47, [ROWS_518, ROWS_519]), (20, 49, [ROWS_542, ROWS_543]), (21, 50, [ROWS_551, ROWS_552]), (22, 51, [ROWS_563, ROWS_564])];
+        for &(place, rule, rows) in SHAPE.iter() {
+            let holds = (self.s290()? && (keys_any(&self.k184()?, &rows[0]) || (self.s173()? && keys_any(&self.k355()?, &rows[1]))));
+            applied[rule as usize / 64] |= u64::from(holds) << (rule % 64);
+            a570 |= u64::from(holds) << place;
+        }
+    }
     a570 |= u64::from({ let holds = self.s372()?; applied[0] |= u64::from(holds) << 31; holds }) << 2;
-    a570 |= u64::from({ let holds = self.s381()?; applied[0] |= u64::from(holds) << 32; holds }) << 3;
     a570 |= u64::from({ let holds = self.s397()?; applied[0] |= u64::from(holds) << 33; holds }) << 4;
-    a570 |= u64::from({ let holds = self.s407()?; applied[0] |= u64::from(holds) << 34; holds }) << 5;
-    a570 |= u64::from({ let holds = self.s418()?; applied[0] |= u64::from(holds) << 35; holds }) << 6;
-    a570 |= u64::from({ let holds = self.s426()?; applied[0] |= u64::from(holds) << 36; holds }) << 7;
-    a570 |= u64::from({ let holds = self.s438()?; applied[0] |= u64::from(holds) << 37; holds }) << 8;
-    a570 |= u64::from({ let holds = self.s450()?; applied[0] |= u64::from(holds) << 38; holds }) << 9;
-    a570 |= u64::from({ let holds = self.s459()?; applied[0] |= u64::from(holds) << 39; holds }) << 10;
     a570 |= u64::from({ let holds = self.s461()?; applied[0] |= u64::from(holds) << 40; holds }) << 11;
-    a570 |= u64::from({ let holds = self.s469()?; applied[0] |= u64::from(holds) << 41; holds }) << 12;
-    a570 |= u64::from({ let holds = self.s478()?; applied[0] |= u64::from(holds) << 42; holds }) << 13;
-    a570 |= u64::from({ let holds = self.s487()?; applied[0] |= u64::from(holds) << 43; holds }) << 14;
-    a570 |= u64::from({ let holds = self.s497()?; applied[0] |= u64::from(holds) << 44; holds }) << 15;
-    a570 |= u64::from({ let holds = self.s506()?; applied[0] |= u64::from(holds) << 45; holds }) << 16;
-    a570 |= u64::from({ let holds = self.s514()?; applied[0] |= u64::from(holds) << 46; holds }) << 17;
-    a570 |= u64::from({ let holds = self.s523()?; applied[0] |= u64::from(holds) << 47; holds }) << 18;
     a570 |= u64::from({ let holds = self.s538()?; applied[0] |= u64::from(holds) << 48; holds }) << 19;
-    a570 |= u64::from({ let holds = self.s547()?; applied[0] |= u64::from(holds) << 49; holds }) << 20;
-    a570 |= u64::from({ let holds = self.s556()?; applied[0] |= u64::from(holds) << 50; holds }) << 21;
-    a570 |= u64::from({ let holds = self.s568()?; applied[0] |= u64::from(holds) << 51; holds }) << 22;
     let mut a579 = 0u64;
     a579 |= u64::from({ let holds = self.s572()?; applied[0] |= u64::from(holds) << 52; holds }) << 0;
     a579 |= u64::from({ let holds = self.s576()?; applied[0] |= u64::from(holds) << 53; holds }) << 1;
@@ -8727,29 +8716,18 @@ fn results(&mut self) -> Option<[u64; 4]> {
     a340 |= u64::from({ let holds = self.s335()?; applied[0] |= u64::from(holds) << 25; holds }) << 2;
     a340 |= u64::from({ let holds = self.s329()?; applied[0] |= u64::from(holds) << 26; holds }) << 3;
     let mut a563 = 0u64;
-    a563 |= u64::from({ let holds = self.s353()?; applied[0] |= u64::from(holds) << 29; holds }) << 0;
-    a563 |= u64::from({ let holds = self.s363()?; applied[0] |= u64::from(holds) << 30; holds }) << 1;
+    {
+        const SHAPE: [(u32, u32, [[u64; 2]; 2]); 19] = [(0, 29, [ROWS_347, ROWS_349]), (1, 30, [ROWS_358, ROWS_359]), (3, 32, [ROWS_369, ROWS_370]), (5, 34, [ROWS_395, ROWS_396]), (6, 35, [ROWS_406, ROWS_407]), (7, 36, [ROWS_414, ROWS_415]), (8, 37, [ROWS_426, ROWS_427]), (9, 38, [ROWS_438, ROWS_439]), (10, 39, [ROWS_447, ROWS_448]), (12, 41, [ROWS_457, ROWS_458]), (13, 42, [ROWS_466, ROWS_467]), (14, 43, [ROWS_475, ROWS_476]), (15, 44, [ROWS_485, ROWS_486]), (16, 45, [ROWS_494, ROWS_495]), (17, 46, [ROWS_502, ROWS_503]), (18, 47, [ROWS_511, ROWS_512]), (20, 49, [ROWS_535, ROWS_536]), (21, 50, [ROWS_544, ROWS_545]), (22, 51, [ROWS_556, ROWS_557])];
+        for &(place, rule, rows) in SHAPE.iter() {
+            let holds = (self.s290()? && (keys_any(&self.k184()?, &rows[0]) || (self.s173()? && keys_any(&self.k348()?, &rows[1]))));
+            applied[rule as usize / 64] |= u64::from(holds) << (rule % 64);
+            a563 |= u64::from(holds) << place;
+        }
+    }
     a563 |= u64::from({ let holds = self.s365()?; applied[0] |= u64::from(holds) << 31; holds }) << 2;
-    a563 |= u64::from({ let holds = self.s374()?; applied[0] |= u64::from(holds) << 32; holds }) << 3;
     a563 |= u64::from({ let holds = self.s390()?; applied[0] |= u64::from(holds) << 33; holds }) << 4;
-    a563 |= u64::from({ let holds = self.s400()?; applied[0] |= u64::from(holds) << 34; holds }) << 5;
-    a563 |= u64::from({ let holds = self.s411()?; applied[0] |= u64::from(holds) << 35; holds }) << 6;
-    a563 |= u64::from({ let holds = self.s419()?; applied[0] |= u64::from(holds) << 36; holds }) << 7;
-    a563 |= u64::from({ let holds = self.s431()?; applied[0] |= u64::from(holds) << 37; holds }) << 8;
-    a563 |= u64::from({ let holds = self.s443()?; applied[0] |= u64::from(holds) << 38; holds }) << 9;
-    a563 |= u64::from({ let holds = self.s452()?; applied[0] |= u64::from(holds) << 39; holds }) << 10;
     a563 |= u64::from({ let holds = self.s454()?; applied[0] |= u64::from(holds) << 40; holds }) << 11;
-    a563 |= u64::from({ let holds = self.s462()?; applied[0] |= u64::from(holds) << 41; holds }) << 12;
-    a563 |= u64::from({ let holds = self.s471()?; applied[0] |= u64::from(holds) << 42; holds }) << 13;
-    a563 |= u64::from({ let holds = self.s480()?; applied[0] |= u64::from(holds) << 43; holds }) << 14;
-    a563 |= u64::from({ let holds = self.s490()?; applied[0] |= u64::from(holds) << 44; holds }) << 15;
-    a563 |= u64::from({ let holds = self.s499()?; applied[0] |= u64::from(holds) << 45; holds }) << 16;
-    a563 |= u64::from({ let holds = self.s507()?; applied[0] |= u64::from(holds) << 46; holds }) << 17;
-    a563 |= u64::from({ let holds = self.s516()?; applied[0] |= u64::from(holds) << 47; holds }) << 18;
     a563 |= u64::from({ let holds = self.s531()?; applied[0] |= u64::from(holds) << 48; holds }) << 19;
-    a563 |= u64::from({ let holds = self.s540()?; applied[0] |= u64::from(holds) << 49; holds }) << 20;
-    a563 |= u64::from({ let holds = self.s549()?; applied[0] |= u64::from(holds) << 50; holds }) << 21;
-    a563 |= u64::from({ let holds = self.s561()?; applied[0] |= u64::from(holds) << 51; holds }) << 22;
     let mut a572 = 0u64;
     a572 |= u64::from({ let holds = self.s565()?; applied[0] |= u64::from(holds) << 52; holds }) << 0;
     a572 |= u64::from({ let holds = self.s569()?; applied[0] |= u64::from(holds) << 53; holds }) << 1;
