@@ -3,7 +3,9 @@
 //! the plan the results read becomes a method of a `Run` that returns the
 //! slot's value as a `bool`, a `Decimal` or a reference to a value (its
 //! [`Repr`]), read left to right as the on-demand evaluation reads it, and
-//! remembered in a field of `Memo` when more than one place reads it. Any step
+//! remembered in a field of `Memo` when more than one place reads it (the
+//! rules of a set-valued outcome, all read, are read grouped by the shape of
+//! their conditions: `shapes`). Any step
 //! this writer has no typed form for, and any value of an unexpected type,
 //! makes the run give up (`return None`).
 
@@ -468,9 +470,7 @@ impl<'c> Lean<'c> {
             } => self.rule_applies(*condition, overriders),
             Op::Outcome { rules, default, .. } => self.outcome(rules, *default, want),
             Op::Aggregate { .. } => self.aggregate(s),
-            Op::TableAggregate {
-                kind, collection, ..
-            } => self.table_aggregate(s, *kind, *collection, want),
+            Op::TableAggregate { collection, .. } => self.table_aggregate(s, *collection, want),
             _ => "(return None)".into(),
         }
     }
@@ -490,11 +490,9 @@ impl<'c> Lean<'c> {
 
     /// `any`, `all` or `count` over table keys: by the collection's key mask
     /// where it is made once (see [`Self::masked`]), else from the rows.
-    fn table_aggregate(&self, s: u32, kind: AggKind, collection: u32, want: Repr) -> String {
-        if self.masked(s).is_some() {
-            let c = self.slot(collection);
-            let answer = if kind == AggKind::All { "all" } else { "any" };
-            return format!("keys_{answer}(&self.k{c}()?, &ROWS_{s})");
+    fn table_aggregate(&self, s: u32, collection: u32, want: Repr) -> String {
+        if let Some(test) = self.mask_test(s, &format!("&ROWS_{s}")) {
+            return test;
         }
         let answer = match want {
             Repr::Num => "table_count",
@@ -502,6 +500,17 @@ impl<'c> Lean<'c> {
         };
         let keys = self.get(collection, Repr::Ref);
         format!("{answer}(self.compiled, {s}, {keys})?")
+    }
+
+    /// The test of aggregate `s`, answered by masks (see [`Self::masked`]),
+    /// against the mask of rows written `rows`; `None` if it is not one.
+    fn mask_test(&self, s: u32, rows: &str) -> Option<String> {
+        let (c, _) = self.masked(s)?;
+        let Op::TableAggregate { kind, .. } = self.op(s) else {
+            return None;
+        };
+        let answer = if *kind == AggKind::All { "all" } else { "any" };
+        Some(format!("keys_{answer}(&self.k{c}()?, {rows})"))
     }
 
     /// For an `any` or `all` over the table keys of a collection read once per

@@ -2978,9 +2978,9 @@ fn results(&mut self) -> Option<[u64; 4]> {
     let mut a556 = 0u64;
     {
         const SHAPE: [(u32, u32, [[u64; 2]; 2]); 19] = [(0, 29, [ROWS_340, ROWS_342]), (1, 30, [ROWS_351, ROWS_352]), (3, 32, [ROWS_362, ROWS_363]), (5, 34, [ROWS_388, ROWS_389]), (6, 35, [ROWS_399, ROWS_400]), (7, 36, [ROWS_407, ROWS_408]), (8, 37, [ROWS_419, ROWS_420]), (9, 38, [ROWS_431, ROWS_432]), (10, 39, [ROWS_440, ROWS_441]), (12, 41, [ROWS_450, ROWS_451]), (13, 42, [ROWS_459, ROWS_460]), (14, 43, [ROWS_468, ROWS_469]), (15, 44, [ROWS_478, ROWS_479]), (16, 45, [ROWS_487, ROWS_488]), (17, 46, [ROWS_495, ROWS_496]), (18, 47, [ROWS_504, ROWS_505]), (20, 49, [ROWS_528, ROWS_529]), (21, 50, [ROWS_537, ROWS_538]), (22, 51, [ROWS_549, ROWS_550])];
-        for &(place, rule, rows) in SHAPE.iter() {
+        for (place, bit, rows) in &SHAPE {
             let holds = (self.s290()? && (keys_any(&self.k184()?, &rows[0]) || (self.s173()? && keys_any(&self.k341()?, &rows[1]))));
-            applied[rule as usize / 64] |= u64::from(holds) << (rule % 64);
+            applied[0] |= u64::from(holds) << bit;
             a556 |= u64::from(holds) << place;
         }
     }
@@ -8462,9 +8462,9 @@ fn results(&mut self) -> Option<[u64; 4]> {
     let mut a570 = 0u64;
     {
         const SHAPE: [(u32, u32, [[u64; 2]; 2]); 19] = [(0, 29, [ROWS_354, ROWS_356]), (1, 30, [ROWS_365, ROWS_366]), (3, 32, [ROWS_376, ROWS_377]), (5, 34, [ROWS_402, ROWS_403]), (6, 35, [ROWS_413, ROWS_414]), (7, 36, [ROWS_421, ROWS_422]), (8, 37, [ROWS_433, ROWS_434]), (9, 38, [ROWS_445, ROWS_446]), (10, 39, [ROWS_454, ROWS_455]), (12, 41, [ROWS_464, ROWS_465]), (13, 42, [ROWS_473, ROWS_474]), (14, 43, [ROWS_482, ROWS_483]), (15, 44, [ROWS_492, ROWS_493]), (16, 45, [ROWS_501, ROWS_502]), (17, 46, [ROWS_509, ROWS_510]), (18, 47, [ROWS_518, ROWS_519]), (20, 49, [ROWS_542, ROWS_543]), (21, 50, [ROWS_551, ROWS_552]), (22, 51, [ROWS_563, ROWS_564])];
-        for &(place, rule, rows) in SHAPE.iter() {
+        for (place, bit, rows) in &SHAPE {
             let holds = (self.s290()? && (keys_any(&self.k184()?, &rows[0]) || (self.s173()? && keys_any(&self.k355()?, &rows[1]))));
-            applied[rule as usize / 64] |= u64::from(holds) << (rule % 64);
+            applied[0] |= u64::from(holds) << bit;
             a570 |= u64::from(holds) << place;
         }
     }

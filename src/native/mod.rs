@@ -74,6 +74,10 @@ mod tests {
         test_policy(include_str!("../../tests/policies/sets.law"))
     }
 
+    fn shapes() -> PolicySource {
+        test_policy(include_str!("../../tests/policies/shapes.law"))
+    }
+
     /// The facts documents of a JSON-lines file, read against `c`.
     fn documents(c: &crate::lower::Compiled, lines: &str) -> Vec<(serde_json::Value, Facts)> {
         (lines.lines())
@@ -117,6 +121,7 @@ mod tests {
         sources.push(failing());
         sources.push(nested());
         sources.push(sets());
+        sources.push(shapes());
         let bundled: Vec<u64> = super::bundled::PLANS.iter().map(|p| p.0).collect();
         let written = native_source(&sources, &bundled).expect("compiles");
         current(
@@ -262,6 +267,27 @@ mod tests {
             }
             assert_eq!(ran_lean, [true, true], "both plans ran");
         }
+    }
+
+    /// The rules of one shape read in a loop (`codegen::lean::shapes`,
+    /// `tests/policies/shapes.law`) conclude what the interpreter concludes,
+    /// and mark the same rules as applied: every record is decided by the
+    /// lean plan, and `cross_check` compares it every other way.
+    #[test]
+    fn lean_loops_decide_as_the_interpreter_does() {
+        let c = compile(&shapes(), Date::parse("2025-01-01").unwrap()).unwrap();
+        let mut sets = std::collections::BTreeSet::new();
+        for (doc, facts) in documents(&c, include_str!("../../tests/policies/shapes.jsonl")) {
+            cross_check(&c, &facts).unwrap_or_else(|e| panic!("{e}\non {doc}"));
+            let mut lean = Evaluator::new(&c).results_only();
+            let values = lean.run(facts).unwrap();
+            assert!(lean.ran_lean(), "the lean plan gave up on {doc}");
+            sets.insert(format!("{:?}", values[0]));
+        }
+        assert!(
+            sets.len() >= 6,
+            "the records meet few combinations: {sets:?}"
+        );
     }
 
     #[test]

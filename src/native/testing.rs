@@ -34,6 +34,7 @@ pub(super) static PLANS: &[(u64, usize, super::NativePlan, super::LeanPlan)] = &
     (0x20998f6891540824, 30, plan_2::run, plan_2::lean),
     (0xa0b84a292b0309f9, 10, plan_3::run, plan_3::lean),
     (0x835cb3d716d66947, 15, plan_4::run, plan_4::lean),
+    (0x3a1c03f1ea1f1b06, 19, plan_5::run, plan_5::lean),
 ];
 
 /// The plan on 2026-01-01 of: D.Lgs. 138/2024 of 2026-01-01, DPCM 221/2024 of 2025-02-11.
@@ -3185,9 +3186,9 @@ fn results(&mut self) -> Option<[u64; 4]> {
     let mut a570 = 0u64;
     {
         const SHAPE: [(u32, u32, [[u64; 2]; 2]); 19] = [(0, 29, [ROWS_354, ROWS_356]), (1, 30, [ROWS_365, ROWS_366]), (3, 32, [ROWS_376, ROWS_377]), (5, 34, [ROWS_402, ROWS_403]), (6, 35, [ROWS_413, ROWS_414]), (7, 36, [ROWS_421, ROWS_422]), (8, 37, [ROWS_433, ROWS_434]), (9, 38, [ROWS_445, ROWS_446]), (10, 39, [ROWS_454, ROWS_455]), (12, 41, [ROWS_464, ROWS_465]), (13, 42, [ROWS_473, ROWS_474]), (14, 43, [ROWS_482, ROWS_483]), (15, 44, [ROWS_492, ROWS_493]), (16, 45, [ROWS_501, ROWS_502]), (17, 46, [ROWS_509, ROWS_510]), (18, 47, [ROWS_518, ROWS_519]), (20, 49, [ROWS_542, ROWS_543]), (21, 50, [ROWS_551, ROWS_552]), (22, 51, [ROWS_563, ROWS_564])];
-        for &(place, rule, rows) in SHAPE.iter() {
+        for (place, bit, rows) in &SHAPE {
             let holds = (self.s290()? && (keys_any(&self.k184()?, &rows[0]) || (self.s173()? && keys_any(&self.k355()?, &rows[1]))));
-            applied[rule as usize / 64] |= u64::from(holds) << (rule % 64);
+            applied[0] |= u64::from(holds) << bit;
             a570 |= u64::from(holds) << place;
         }
     }
@@ -8718,9 +8719,9 @@ fn results(&mut self) -> Option<[u64; 4]> {
     let mut a563 = 0u64;
     {
         const SHAPE: [(u32, u32, [[u64; 2]; 2]); 19] = [(0, 29, [ROWS_347, ROWS_349]), (1, 30, [ROWS_358, ROWS_359]), (3, 32, [ROWS_369, ROWS_370]), (5, 34, [ROWS_395, ROWS_396]), (6, 35, [ROWS_406, ROWS_407]), (7, 36, [ROWS_414, ROWS_415]), (8, 37, [ROWS_426, ROWS_427]), (9, 38, [ROWS_438, ROWS_439]), (10, 39, [ROWS_447, ROWS_448]), (12, 41, [ROWS_457, ROWS_458]), (13, 42, [ROWS_466, ROWS_467]), (14, 43, [ROWS_475, ROWS_476]), (15, 44, [ROWS_485, ROWS_486]), (16, 45, [ROWS_494, ROWS_495]), (17, 46, [ROWS_502, ROWS_503]), (18, 47, [ROWS_511, ROWS_512]), (20, 49, [ROWS_535, ROWS_536]), (21, 50, [ROWS_544, ROWS_545]), (22, 51, [ROWS_556, ROWS_557])];
-        for &(place, rule, rows) in SHAPE.iter() {
+        for (place, bit, rows) in &SHAPE {
             let holds = (self.s290()? && (keys_any(&self.k184()?, &rows[0]) || (self.s173()? && keys_any(&self.k348()?, &rows[1]))));
-            applied[rule as usize / 64] |= u64::from(holds) << (rule % 64);
+            applied[0] |= u64::from(holds) << bit;
             a563 |= u64::from(holds) << place;
         }
     }
@@ -12396,4 +12397,350 @@ fn s31(&mut self) -> Option<bool> {
 const NUM_9: Decimal = Decimal::from_parts(0, 0, 0, false, 0);
 const NUM_13: Decimal = Decimal::from_parts(5, 0, 0, false, 0);
 const NUMBERS: &[(u32, Decimal)] = &[(9, NUM_9), (13, NUM_13)];
+}
+
+/// The plan on 2024-01-01 of: t of 2024-01-01.
+#[rustfmt::skip]
+mod plan_5 {
+use super::*;
+pub(super) fn run(ev: &mut Evaluator<'_>) {
+    ev.begin_native();
+    ev.swap_fact(0, FactId(0));
+    ev.swap_fact(2, FactId(1));
+    n55(ev);
+}
+#[inline(always)]
+fn n6(ev: &mut Evaluator<'_>) {
+    ev.keys(6, AggKind::Any, 2, 0);
+}
+#[inline(always)]
+fn n8(ev: &mut Evaluator<'_>) {
+    let stop = 'read: {
+    if ev.flag(0) != TRUE { break 'read ev.flag(0); }
+    n6(ev);
+    ev.flag(6)
+    };
+    ev.settle(8, stop);
+}
+#[inline(always)]
+fn n13(ev: &mut Evaluator<'_>) {
+    ev.keys(13, AggKind::Any, 2, 1);
+}
+#[inline(always)]
+fn n15(ev: &mut Evaluator<'_>) {
+    let stop = 'read: {
+    if ev.flag(0) != TRUE { break 'read ev.flag(0); }
+    n13(ev);
+    ev.flag(13)
+    };
+    ev.settle(15, stop);
+}
+#[inline]
+fn n18(ev: &mut Evaluator<'_>) {
+    if ev.known(18) { return; }
+    ev.not(18, 0);
+}
+#[inline(always)]
+fn n23(ev: &mut Evaluator<'_>) {
+    ev.keys(23, AggKind::Any, 2, 2);
+}
+#[inline(always)]
+fn n25(ev: &mut Evaluator<'_>) {
+    let stop = 'read: {
+    if ev.flag(0) != TRUE { break 'read ev.flag(0); }
+    n23(ev);
+    ev.flag(23)
+    };
+    ev.settle(25, stop);
+}
+#[inline(always)]
+fn n30(ev: &mut Evaluator<'_>) {
+    ev.keys(30, AggKind::Any, 2, 3);
+}
+#[inline(always)]
+fn n32(ev: &mut Evaluator<'_>) {
+    let stop = 'read: {
+    if ev.flag(0) != TRUE { break 'read ev.flag(0); }
+    n30(ev);
+    ev.flag(30)
+    };
+    ev.settle(32, stop);
+}
+#[inline]
+fn n37(ev: &mut Evaluator<'_>) {
+    if ev.known(37) { return; }
+    ev.keys(37, AggKind::Any, 2, 4);
+}
+#[inline(always)]
+fn n39(ev: &mut Evaluator<'_>) {
+    let stop = 'read: {
+    if ev.flag(0) != TRUE { break 'read ev.flag(0); }
+    n37(ev);
+    ev.flag(37)
+    };
+    ev.settle(39, stop);
+}
+#[inline(always)]
+fn n42(ev: &mut Evaluator<'_>) {
+    let stop = 'read: {
+    n18(ev);
+    if ev.flag(18) != FALSE { break 'read ev.flag(18); }
+    n37(ev);
+    ev.flag(37)
+    };
+    ev.settle(42, stop);
+}
+#[inline(always)]
+fn n45(ev: &mut Evaluator<'_>) {
+    ev.keys(45, AggKind::All, 2, 5);
+}
+#[inline(always)]
+fn n47(ev: &mut Evaluator<'_>) {
+    n45(ev);
+    ev.not(47, 45);
+}
+#[inline(always)]
+fn n50(ev: &mut Evaluator<'_>) {
+    ev.keys(50, AggKind::All, 2, 6);
+}
+#[inline(always)]
+fn n52(ev: &mut Evaluator<'_>) {
+    n50(ev);
+    ev.not(52, 50);
+}
+#[inline(always)]
+fn n55(ev: &mut Evaluator<'_>) {
+    'read: {
+    n8(ev);
+    if ev.flag(8) != TRUE && ev.flag(8) != FALSE { break 'read; }
+    n15(ev);
+    if ev.flag(15) != TRUE && ev.flag(15) != FALSE { break 'read; }
+    n18(ev);
+    if ev.flag(18) != TRUE && ev.flag(18) != FALSE { break 'read; }
+    n25(ev);
+    if ev.flag(25) != TRUE && ev.flag(25) != FALSE { break 'read; }
+    n32(ev);
+    if ev.flag(32) != TRUE && ev.flag(32) != FALSE { break 'read; }
+    n39(ev);
+    if ev.flag(39) != TRUE && ev.flag(39) != FALSE { break 'read; }
+    n42(ev);
+    if ev.flag(42) != TRUE && ev.flag(42) != FALSE { break 'read; }
+    n47(ev);
+    if ev.flag(47) != TRUE && ev.flag(47) != FALSE { break 'read; }
+    n52(ev);
+    }
+    ev.collect(55, &[8, 15, 18, 25, 32, 39, 42, 47, 52], None);
+}
+pub(super) fn lean(ev: &mut Evaluator<'_>) -> bool {
+    match ev.lean_numbers_are(NUMBERS) {
+        true => lean_as::<true>(ev),
+        false => lean_as::<false>(ev),
+    }
+}
+fn lean_as<const B: bool>(ev: &mut Evaluator<'_>) -> bool {
+    let [a55] = {
+        let Some(p) = ev.lean_parts() else { return false; };
+        let (Ok(facts), Ok(consts), Ok(applied), Ok(results)) = (p.facts.try_into(), p.consts.try_into(), p.applied.try_into(), p.results.try_into()) else { return false; };
+        let mut run = Run::<B> { facts, consts, applied, results, compiled: p.compiled, m: Memo::default() };
+        match run.results() { Some(a) => a, None => return false }
+    };
+    ev.collect_result(0, 55, a55, None);
+    true
+}
+#[derive(Default)]
+struct Memo<'a> {
+    _a: std::marker::PhantomData<&'a Value>,
+    s18: Option<bool>,
+    s37: Option<bool>,
+    k2: Option<[u64; 1]>,
+}
+const ROWS_6: [u64; 1] = [0x1];
+const ROWS_13: [u64; 1] = [0x2];
+const ROWS_23: [u64; 1] = [0x4];
+const ROWS_30: [u64; 1] = [0x8];
+const ROWS_37: [u64; 1] = [0x10];
+const ROWS_45: [u64; 1] = [0x1];
+const ROWS_50: [u64; 1] = [0x2];
+struct Run<'a, const B: bool> {
+    facts: &'a [Value; 2],
+    consts: &'a [Value; 56],
+    applied: &'a mut [u64; 1],
+    results: &'a mut [Value; 1],
+    compiled: &'a crate::lower::Compiled,
+    m: Memo<'a>,
+}
+impl<'a, const B: bool> Run<'a, B> {
+fn results(&mut self) -> Option<[u64; 1]> {
+    let mut applied = [0u64; 1];
+    let mut a55 = 0u64;
+    {
+        const SHAPE: [(u32, u32, [[u64; 1]; 1]); 4] = [(0, 0, [ROWS_6]), (1, 1, [ROWS_13]), (3, 3, [ROWS_23]), (4, 4, [ROWS_30])];
+        for (place, bit, rows) in &SHAPE {
+            let holds = (truth(self.s0()?)? && keys_any(&self.k2()?, &rows[0]));
+            applied[0] |= u64::from(holds) << bit;
+            a55 |= u64::from(holds) << place;
+        }
+    }
+    a55 |= u64::from({ let holds = self.s18()?; applied[0] |= u64::from(holds) << 2; holds }) << 2;
+    a55 |= u64::from({ let holds = self.s39()?; applied[0] |= u64::from(holds) << 5; holds }) << 5;
+    a55 |= u64::from({ let holds = self.s42()?; applied[0] |= u64::from(holds) << 6; holds }) << 6;
+    a55 |= u64::from({ let holds = self.s47()?; applied[0] |= u64::from(holds) << 7; holds }) << 7;
+    a55 |= u64::from({ let holds = self.s52()?; applied[0] |= u64::from(holds) << 8; holds }) << 8;
+    for (word, bits) in self.applied.iter_mut().zip(applied) { *word |= bits; }
+    Some([a55])
+}
+#[inline(always)]
+fn k2(&mut self) -> Option<[u64; 1]> {
+    if let Some(m) = self.m.k2 { return Some(m); }
+    let m = key_mask::<1>(self.s2()?, 5)?;
+    self.m.k2 = Some(m);
+    Some(m)
+}
+#[inline]
+fn s0(&mut self) -> Option<&'a Value> {
+    let v = &self.facts[0];
+    Some(v)
+}
+#[inline]
+fn s2(&mut self) -> Option<&'a Value> {
+    let v = &self.facts[1];
+    Some(v)
+}
+#[inline(always)]
+fn s6(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k2()?, &ROWS_6);
+    Some(v)
+}
+#[inline(always)]
+fn s8(&mut self) -> Option<bool> {
+    let v = (truth(self.s0()?)? && self.s6()?);
+    Some(v)
+}
+#[inline(always)]
+fn s10(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[10];
+    Some(v)
+}
+#[inline(always)]
+fn s13(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k2()?, &ROWS_13);
+    Some(v)
+}
+#[inline(always)]
+fn s15(&mut self) -> Option<bool> {
+    let v = (truth(self.s0()?)? && self.s13()?);
+    Some(v)
+}
+#[inline(always)]
+fn s17(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[17];
+    Some(v)
+}
+#[inline(always)]
+fn s18(&mut self) -> Option<bool> {
+    match self.m.s18 { Some(v) => Some(v), None => self.s18_first() }
+}
+#[inline(never)]
+fn s18_first(&mut self) -> Option<bool> {
+    let v = !truth(self.s0()?)?;
+    self.m.s18 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s20(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[20];
+    Some(v)
+}
+#[inline(always)]
+fn s23(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k2()?, &ROWS_23);
+    Some(v)
+}
+#[inline(always)]
+fn s25(&mut self) -> Option<bool> {
+    let v = (truth(self.s0()?)? && self.s23()?);
+    Some(v)
+}
+#[inline(always)]
+fn s27(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[27];
+    Some(v)
+}
+#[inline(always)]
+fn s30(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k2()?, &ROWS_30);
+    Some(v)
+}
+#[inline(always)]
+fn s32(&mut self) -> Option<bool> {
+    let v = (truth(self.s0()?)? && self.s30()?);
+    Some(v)
+}
+#[inline(always)]
+fn s34(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[34];
+    Some(v)
+}
+#[inline(always)]
+fn s37(&mut self) -> Option<bool> {
+    match self.m.s37 { Some(v) => Some(v), None => self.s37_first() }
+}
+#[inline(never)]
+fn s37_first(&mut self) -> Option<bool> {
+    let v = keys_any(&self.k2()?, &ROWS_37);
+    self.m.s37 = Some(v);
+    Some(v)
+}
+#[inline(always)]
+fn s39(&mut self) -> Option<bool> {
+    let v = (truth(self.s0()?)? && self.s37()?);
+    Some(v)
+}
+#[inline(always)]
+fn s41(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[41];
+    Some(v)
+}
+#[inline(always)]
+fn s42(&mut self) -> Option<bool> {
+    let v = (self.s18()? || self.s37()?);
+    Some(v)
+}
+#[inline(always)]
+fn s44(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[44];
+    Some(v)
+}
+#[inline(always)]
+fn s45(&mut self) -> Option<bool> {
+    let v = keys_all(&self.k2()?, &ROWS_45);
+    Some(v)
+}
+#[inline(always)]
+fn s47(&mut self) -> Option<bool> {
+    let v = !self.s45()?;
+    Some(v)
+}
+#[inline(always)]
+fn s49(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[49];
+    Some(v)
+}
+#[inline(always)]
+fn s50(&mut self) -> Option<bool> {
+    let v = keys_all(&self.k2()?, &ROWS_50);
+    Some(v)
+}
+#[inline(always)]
+fn s52(&mut self) -> Option<bool> {
+    let v = !self.s50()?;
+    Some(v)
+}
+#[inline(always)]
+fn s54(&mut self) -> Option<&'a Value> {
+    let v = &self.consts[54];
+    Some(v)
+}
+}
+const NUMBERS: &[(u32, Decimal)] = &[];
 }
