@@ -231,7 +231,7 @@ impl<'c> Lean<'c> {
             let Some(Step::Collect { rules, default, .. }) = self.collect_step(s) else {
                 continue;
             };
-            if !collected.iter().any(|(t, ..)| *t == s) {
+            if collecting(&collected, s).is_none() {
                 let rules = self.compiled.plan.operands(*rules);
                 collected.push((s, rules, *default));
             }
@@ -280,7 +280,7 @@ impl<'c> Lean<'c> {
             applying.join(", ")
         );
         for (k, s) in self.result_slots() {
-            if let Some((_, _, default)) = collected.iter().find(|(t, ..)| *t == s) {
+            if let Some((_, _, default)) = collecting(collected, s) {
                 let _ = writeln!(out, "    ev.collect_result({k}, {s}, a{s}, {default:?});");
             }
         }
@@ -341,7 +341,7 @@ impl<'c> Lean<'c> {
         // `v` first: `self.s{n}()` borrows all of `self`, and cannot be
         // called while `self.results[k]` is borrowed.
         for (k, s) in self.result_slots() {
-            if collected.iter().any(|(t, ..)| *t == s) {
+            if collecting(collected, s).is_some() {
                 continue;
             }
             let (value, put) = match self.repr(s) {
@@ -719,6 +719,11 @@ impl<'c> Lean<'c> {
 
 /// A set-valued outcome's slot, its `Collect` step's rules and its default.
 type Collected<'c> = (u32, &'c [u32], Option<u32>);
+
+/// The set-valued outcome of slot `s` among `collected`, if it is one.
+fn collecting<'a, 'c>(collected: &'a [Collected<'c>], s: u32) -> Option<&'a Collected<'c>> {
+    collected.iter().find(|(t, ..)| *t == s)
+}
 
 /// The 64-bit words of a mask of a table's rows (one at least).
 fn mask_words(rows: usize) -> usize {

@@ -140,12 +140,13 @@ impl Lean<'_> {
                 overriders,
                 ..
             } if overriders.is_empty() => self.condition_code(*condition, rows),
-            Op::TableAggregate { .. } if self.masked(s).is_some() => {
-                let test = self.mask_test(s, &format!("&rows[{}]", rows.len()));
-                rows.push(s);
-                test
-            }
-            _ => Some(self.get(s, Repr::Bool)),
+            _ => match self.mask_test(s, &format!("&rows[{}]", rows.len())) {
+                Some(test) => {
+                    rows.push(s);
+                    Some(test)
+                }
+                None => Some(self.get(s, Repr::Bool)),
+            },
         }
     }
 
