@@ -1186,8 +1186,10 @@ impl<'c> Worker<'c> {
                 return Err(error_record(line, None, "unreadable", &message, Vec::new()))
             }
         };
-        let facts = match crate::facts::load_facts_from_str(program, &text) {
-            Ok(f) => f,
+        // Read over the last record's facts, in their allocations.
+        let mut facts = self.ev.take_facts().unwrap_or_default();
+        match crate::facts::load_facts_from_str_into(program, &text, &mut facts) {
+            Ok(()) => {}
             Err(TextFactsError::NotJson(e)) => {
                 return Err(error_record(
                     line,

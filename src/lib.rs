@@ -63,6 +63,33 @@
 //! more than about 15 significant digits are rounded, so write such a value as a
 //! string) and whose repeated keys serde_json has already merged.
 //!
+//! A stream of records is read fastest into the facts the evaluator gives
+//! back after each run ([`eval::Evaluator::take_facts`]), with
+//! [`facts::load_facts_from_str_into`]: a record's records and lists are read
+//! into the last record's allocations, where the evaluator holds none of them.
+//!
+//! ```
+//! # use lexnis::{date::Date, eval::Evaluator, policy::{compile, PolicySource}};
+//! use lexnis::facts::{load_facts_from_str_into, Facts};
+//! # let compiled = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
+//! let in_scope = compiled.results.iter().position(|r| r.key == "in_scope").unwrap();
+//! let mut evaluator = Evaluator::new(&compiled).results_only();
+//! let mut facts = Facts::default();
+//! let lines = [
+//!     r#"{"id": "a", "entity_types": ["I.6.1"], "size": {"staff": 300, "turnover_eur": 60000000, "balance_sheet_eur": 50000000}}"#,
+//!     r#"{"id": "b", "entity_types": ["I.6.1"], "size": {"staff": 3, "turnover_eur": 100000, "balance_sheet_eur": 100000}}"#,
+//! ];
+//! let mut decided = Vec::new();
+//! for line in lines {
+//!     load_facts_from_str_into(&compiled.program, line, &mut facts).expect("the facts match the schema");
+//!     evaluator.run_in_place(facts).expect("the rules decide");
+//!     decided.push((evaluator.facts_id().unwrap().to_string(), evaluator.result(in_scope).clone()));
+//!     facts = evaluator.take_facts().unwrap_or_default();
+//! }
+//! assert_eq!(decided[0], ("a".to_string(), lexnis::value::Value::Bool(true)));
+//! assert_eq!(decided[1], ("b".to_string(), lexnis::value::Value::Bool(false)));
+//! ```
+//!
 //! The pipeline, one module per stage: [`parse`] → [`resolve`] → [`check`] →
 //! [`lower`] → [`eval`] → [`trace`] → [`render`]; [`diff`] and [`semantic`] compare
 //! revisions; [`batch`] streams records; [`policy::compile`] runs the compile stages.
