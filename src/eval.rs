@@ -300,6 +300,9 @@ impl<'c> Evaluator<'c> {
     /// refused, not read out of place.
     fn start_run(&mut self, facts: &Facts) -> Result<(), EvalError> {
         self.lean_ran = false;
+        // A refused run must not leave the last record's facts (and id) to be
+        // read as this one's: an error record would carry the wrong id.
+        self.facts = None;
         let declared = self.compiled.program.facts.len();
         if facts.values.len() == declared {
             return Ok(());

@@ -710,9 +710,11 @@ pub fn load_facts_from_str(program: &Program, text: &str) -> Result<Facts, TextF
 
 /// [`load_facts_from_str`], written over the facts of an earlier record: a
 /// stream of records read into one `Facts` (given back by
-/// [`crate::eval::Evaluator::take_facts`] after each run) reuses its records'
-/// and lists' allocations where the evaluator holds none of them, instead of
-/// allocating and freeing them for every record. The values read are those
+/// [`crate::eval::Evaluator::take_facts`] after a results-only run its lean
+/// plan decided) reuses its records' and lists' allocations where the
+/// evaluator holds none of them, instead of allocating and freeing them for
+/// every record (a list only when its length is the last one's; texts are
+/// always allocated). The values read are those
 /// [`load_facts_from_str`] reads. On an error, `facts` is left empty (no id,
 /// no values): an evaluator refuses it, rather than run on part of a record.
 pub fn load_facts_from_str_into(

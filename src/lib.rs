@@ -63,10 +63,12 @@
 //! more than about 15 significant digits are rounded, so write such a value as a
 //! string) and whose repeated keys serde_json has already merged.
 //!
-//! A stream of records is read fastest into the facts the evaluator gives
-//! back after each run ([`eval::Evaluator::take_facts`]), with
-//! [`facts::load_facts_from_str_into`]: a record's records and lists are read
-//! into the last record's allocations, where the evaluator holds none of them.
+//! A stream of records is read fastest into the facts a results-only
+//! evaluator gives back after a run its typed plan decided
+//! ([`eval::Evaluator::take_facts`]; after any other run a new `Facts` is
+//! read), with [`facts::load_facts_from_str_into`]: a record's records and
+//! lists are read into the last record's allocations, where the evaluator
+//! holds none of them.
 //!
 //! ```
 //! # use lexnis::{date::Date, eval::Evaluator, policy::{compile, PolicySource}};

@@ -196,6 +196,27 @@ mod tests {
         );
     }
 
+    /// Facts made for another policy are refused, and the last record's id
+    /// is not left to be read as theirs (a batch's error record names it).
+    #[test]
+    fn a_refused_run_leaves_nothing_of_the_last_record() {
+        let c = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
+        let doc = std::fs::read_to_string(root().join("examples/acme-energia.json")).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        let facts = load_facts(&c.program, &doc).unwrap();
+        let mut ev = Evaluator::new(&c);
+        ev.run(facts.clone()).unwrap();
+        assert!(ev.facts_id().is_some());
+        let mut other_policy = facts;
+        other_policy.values.pop();
+        assert!(ev.run_in_place(other_policy).is_err());
+        assert_eq!(
+            ev.facts_id(),
+            None,
+            "the last record's id is not this one's"
+        );
+    }
+
     /// A record the lean plan decides gives its facts back unchanged; a run
     /// that moved them into the graph does not, and a record the lean plan
     /// gives up on is decided by the native plan, which moves them.
