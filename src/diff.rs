@@ -1033,17 +1033,22 @@ pub fn diff_population<R: Into<Record>>(
         Adapter::new(&old.program, &new.program),
         Adapter::new(&new.program, &old.program),
     );
+    // The facts the last record's runs gave back: the next record is read
+    // over them, into their allocations, as a batch reads its records.
+    let mut spare = Facts::default();
     for (line, record) in records {
         tally.out.records += 1;
         let record = record.map(Into::into);
         if let (true, Ok(Record::Text(text))) = (alike, &record) {
-            if let Ok(facts) = crate::facts::load_facts_from_str(&old.program, text) {
+            if crate::facts::load_facts_from_str_into(&old.program, text, &mut spare).is_ok() {
+                let facts = std::mem::take(&mut spare);
                 let id = facts.id.clone();
                 let reread = || crate::facts::load_facts_from_str(&old.program, text).ok();
                 let (outcome, kept) = run_both_into(&mut revisions, facts, reread);
                 let facts = || kept.clone().or_else(reread);
                 let again = |ev: &mut Evaluator<'_>, already_run| explain(ev, facts, already_run);
                 tally.add(&mut revisions, line, id, outcome, (again, again));
+                spare = kept.unwrap_or_default();
                 continue;
             }
         }
