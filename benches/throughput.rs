@@ -166,9 +166,10 @@ impl<'c> Library<'c> {
         self.applied.len()
     }
 
-    /// As [`Self::decide_text`] over facts already read, the results copied into a vector reused from one
-    /// record to the next (`Evaluator::run_into`), as the hand-written rules
-    /// return theirs; the facts given back, if the run gives them.
+    /// As [`Self::decide_text`] over facts already read, the results copied
+    /// into a vector reused from one record to the next
+    /// (`Evaluator::run_into`), as the hand-written rules return theirs; the
+    /// facts given back, if the run gives them.
     fn decide_keeping(
         &mut self,
         facts: lexnis::facts::Facts,
