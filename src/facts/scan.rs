@@ -962,57 +962,33 @@ mod tests {
     #[test]
     fn a_record_is_read_into_the_last_ones_allocations_that_no_one_else_holds() {
         let program = &bundled().program;
-        let size = program
-            .facts
-            .iter()
-            .position(|f| f.spec.name == "size")
-            .unwrap();
-        let types = program
-            .facts
-            .iter()
-            .position(|f| f.spec.name == "entity_types")
-            .unwrap();
+        let fact = |name: &str| {
+            program
+                .facts
+                .iter()
+                .position(|f| f.spec.name == name)
+                .unwrap()
+        };
+        let (size, types, partners) = (fact("size"), fact("entity_types"), fact("partners"));
         let address = |v: &Value| match v {
             Value::Record(r) | Value::Set(r) | Value::List(r) => Arc::as_ptr(r) as *const u8,
             _ => panic!("not a record or list: {v:?}"),
         };
-        let partners = program
-            .facts
-            .iter()
-            .position(|f| f.spec.name == "partners")
-            .unwrap();
-        let first = |v: &Value| match v {
-            Value::List(items) => address(&items[0]),
-            _ => panic!("not a list: {v:?}"),
+        // The record `size`, the set of types, the list of partners and the
+        // record in it.
+        let allocations = |facts: &Facts| {
+            let Value::List(list) = &facts.values[partners] else {
+                panic!("partners is a list")
+            };
+            let v = &facts.values;
+            [&v[size], &v[types], &v[partners], &list[0]].map(address)
         };
         let mut facts = read(program, RECORD).unwrap();
-        let (size_at, types_at) = (address(&facts.values[size]), address(&facts.values[types]));
-        let (partners_at, partner_at) = (
-            address(&facts.values[partners]),
-            first(&facts.values[partners]),
-        );
+        let before = allocations(&facts);
+        let size_at = before[0];
         let other = RECORD.replacen("\"staff\": 120", "\"staff\": 121", 1);
         read_into(program, &other, &mut facts).unwrap();
-        assert_eq!(
-            address(&facts.values[partners]),
-            partners_at,
-            "the list's own allocation"
-        );
-        assert_eq!(
-            first(&facts.values[partners]),
-            partner_at,
-            "the record in the list"
-        );
-        assert_eq!(
-            address(&facts.values[size]),
-            size_at,
-            "the record's own allocation"
-        );
-        assert_eq!(
-            address(&facts.values[types]),
-            types_at,
-            "the set's own allocation"
-        );
+        assert_eq!(allocations(&facts), before, "each in its own allocation");
         assert_eq!(
             format!("{facts:?}"),
             format!("{:?}", read(program, &other).unwrap())

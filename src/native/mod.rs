@@ -53,6 +53,13 @@ mod tests {
         PolicySource::from_paths(&paths).expect("the amendments are readable")
     }
 
+    /// The facts of examples/acme-energia.json, read for `c`.
+    fn example_facts(c: &crate::lower::Compiled) -> Facts {
+        let doc = std::fs::read_to_string(root().join("examples/acme-energia.json")).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
+        load_facts(&c.program, &doc).unwrap()
+    }
+
     const AMENDMENTS: [&str; 3] = ["a-large-200", "b-annex-ii-type", "c-repeal-safeguard"];
 
     /// A one-file policy of tests/policies.
@@ -201,9 +208,7 @@ mod tests {
     #[test]
     fn a_refused_run_leaves_nothing_of_the_last_record() {
         let c = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
-        let doc = std::fs::read_to_string(root().join("examples/acme-energia.json")).unwrap();
-        let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
-        let facts = load_facts(&c.program, &doc).unwrap();
+        let facts = example_facts(&c);
         let mut ev = Evaluator::new(&c);
         ev.run(facts.clone()).unwrap();
         assert!(ev.facts_id().is_some());
@@ -223,9 +228,7 @@ mod tests {
     #[test]
     fn a_lean_run_gives_its_facts_back() {
         let c = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
-        let doc = std::fs::read_to_string(root().join("examples/acme-energia.json")).unwrap();
-        let doc: serde_json::Value = serde_json::from_str(&doc).unwrap();
-        let facts = load_facts(&c.program, &doc).unwrap();
+        let facts = example_facts(&c);
         let mut lean = Evaluator::new(&c).results_only();
         lean.run(facts.clone()).unwrap();
         assert!(lean.ran_lean());
