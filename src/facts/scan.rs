@@ -202,9 +202,20 @@ impl<'a> Scanner<'a> {
         // A reading given up deeper down leaves `self.depth` there.
         let depth = self.depth;
         let mut items = self.buffer();
-        let earlier = unique_items(out, as_set);
-        let read = self.read_items(element, as_set, &mut items, earlier);
-        let stored = read.map(|()| store_items(out, as_set, &mut items));
+        let mut earlier = unique_items(out, as_set);
+        let read = self.read_items(element, as_set, &mut items, earlier.as_deref_mut());
+        // Into the list `out` holds if its length is theirs (its items were
+        // taken by the reading), else into a list of their own.
+        let stored = match (read, earlier.filter(|e| e.len() == items.len())) {
+            (None, _) => None,
+            (Some(()), Some(slots)) => {
+                for (slot, item) in slots.iter_mut().zip(items.drain(..)) {
+                    put(slot, item);
+                }
+                Some(())
+            }
+            (Some(()), None) => put(out, list_of(as_set, share(&mut items))),
+        };
         // Kept for the next list at this depth, whether this one was read or
         // given up: a record given up on is read again, and would pay anew.
         items.clear();
@@ -470,25 +481,12 @@ fn unique_items(out: &mut Value, as_set: bool) -> Option<&mut [Value]> {
     }
 }
 
-/// Stores the items read into `out`: in the list it holds if no one else
-/// holds it and its length is theirs (its items were taken by the reading),
-/// else as a list of their own.
-fn store_items(out: &mut Value, as_set: bool, items: &mut Vec<Value>) {
-    if let Some(slots) = unique_items(out, as_set).filter(|s| s.len() == items.len()) {
-        for (slot, item) in slots.iter_mut().zip(items.drain(..)) {
-            put(slot, item);
-        }
-        return;
+/// A list's items as a set (`as_set`) or a list.
+fn list_of(as_set: bool, items: Arc<[Value]>) -> Value {
+    match as_set {
+        true => Value::Set(items),
+        false => Value::List(items),
     }
-    let shared = share(items);
-    put(
-        out,
-        if as_set {
-            Value::Set(shared)
-        } else {
-            Value::List(shared)
-        },
-    );
 }
 
 /// The decimal of `mantissa` and `scale` (at most 18), built from its parts
