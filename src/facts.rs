@@ -96,7 +96,12 @@ pub fn load_facts(program: &Program, doc: &Json) -> Result<Facts, Vec<FactError>
             kind: FactErrorKind::WrongType,
             path: "$".into(),
             message: format!("expected an object of facts, found {}", json_kind(doc)),
-            help: Some("a facts document is a JSON object: {\"entity_types\": [...], ...}".into()),
+            help: Some(match doc {
+                Json::Array(_) => "a facts document is a JSON object: {\"entity_types\": [...], \
+                    ...}; a JSON array of them is read by `lexnis batch --input json`"
+                    .into(),
+                _ => "a facts document is a JSON object: {\"entity_types\": [...], ...}".into(),
+            }),
         }]);
     };
     let id = match map.get(ID_FIELD) {
@@ -290,25 +295,14 @@ fn convert_inner(
             ),
             Some(n) => Value::Num(n),
             // A number lexnis cannot hold exactly is out of range, not of a wrong type.
-            None if json.is_number() || json.as_str().is_some_and(is_decimal_text) => fail(
-                errors,
-                FactError {
-                    kind: FactErrorKind::OutOfRange,
-                    path: path.to_string(),
-                    message: format!(
-                        "{} is too large or too precise to compute with exactly",
-                        match json {
-                            // A number the reader kept as it was written.
-                            Json::String(s) if is_decimal_text(s) => s.clone(),
-                            other => json_kind(other),
-                        }
-                    ),
-                    help: Some(format!(
-                        "numbers are exact decimals of at most 28 digits (up to {})",
-                        Decimal::MAX
-                    )),
-                },
-            ),
+            // A text here is a number the reader kept as it was written.
+            None if json.is_number() || json.as_str().is_some_and(is_number_beyond) => {
+                let shown = match json {
+                    Json::String(s) => s.clone(),
+                    other => json_kind(other),
+                };
+                fail(errors, not_exact(path, &shown))
+            }
             None => fail(
                 errors,
                 wrong_type(
@@ -344,7 +338,10 @@ fn convert_inner(
             match json.as_str() {
                 Some(s) => match entry(program, ty, s) {
                     Some(v) => v,
-                    None => fail(errors, unknown_entry(path, s, &def.name, names())),
+                    None => fail(
+                        errors,
+                        unknown_entry(path, s, &def.name, names(), "lexnis schema"),
+                    ),
                 },
                 None => fail(
                     errors,
@@ -364,6 +361,7 @@ fn convert_inner(
                             s,
                             &table.name,
                             table.rows.iter().map(|r| r.key.as_str()),
+                            &format!("lexnis catalog --table {}", table.name),
                         ),
                     ),
                 },
@@ -492,6 +490,81 @@ fn exact_decimal(s: &str) -> Option<Decimal> {
     Decimal::from_str_exact(significant).ok()
 }
 
+/// The error of a number no exact decimal holds, shown as `shown`.
+fn not_exact(path: &JsonPath<'_>, shown: &str) -> FactError {
+    FactError {
+        kind: FactErrorKind::OutOfRange,
+        path: path.to_string(),
+        message: format!("{shown} is too large or too precise to compute with exactly"),
+        help: Some(format!(
+            "numbers are exact decimals of at most 28 digits (up to {})",
+            Decimal::MAX
+        )),
+    }
+}
+
+/// A JSON number written with an exponent (`4.5e1`, `25E-1`) as the same
+/// number written without one (`45`, `2.5`), so that it is read digit for
+/// digit as any other number is, where serde_json would read it as a float
+/// and round it (`4.9999999999999999e1` to 50). `None` for a text that is not
+/// such a number; `Some(None)` for a number no exact decimal comes near (too
+/// large, or too small and not zero).
+pub(crate) fn without_exponent(text: &str) -> Option<Option<String>> {
+    let (mantissa, exponent) = text.split_once(['e', 'E'])?;
+    let (sign, unsigned) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let exponent_digits = exponent.trim_start_matches(['+', '-']);
+    let well_formed = is_decimal_text(unsigned)
+        && !unsigned.starts_with('-')
+        && exponent.len() - exponent_digits.len() <= 1
+        && !exponent_digits.is_empty()
+        && exponent_digits.bytes().all(|b| b.is_ascii_digit());
+    if !well_formed {
+        return None;
+    }
+    // Any exponent of more digits than an i64 holds is out of reach as well.
+    let magnitude = exponent_digits
+        .parse::<i64>()
+        .map_or(1 << 40, |e| e.min(1 << 40));
+    let exponent = if exponent.starts_with('-') {
+        -magnitude
+    } else {
+        magnitude
+    };
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits = [whole, fraction].concat();
+    let significant = digits.trim_start_matches('0');
+    // The number is 0.`significant` times ten to the power `point`.
+    let point = whole.len() as i64 - (digits.len() - significant.len()) as i64 + exponent;
+    let significant = significant.trim_end_matches('0');
+    if significant.is_empty() {
+        return Some(Some(format!("{sign}0")));
+    }
+    // From 1e-28, the smallest decimal above zero (`point` -27), to
+    // `Decimal::MAX`, of 29 digits.
+    if !(-27..=29).contains(&point) {
+        return Some(None);
+    }
+    let length = significant.len() as i64;
+    let plain = if point <= 0 {
+        format!("0.{}{significant}", "0".repeat(-point as usize))
+    } else if point >= length {
+        format!("{significant}{}", "0".repeat((point - length) as usize))
+    } else {
+        let (before, after) = significant.split_at(point as usize);
+        format!("{before}.{after}")
+    };
+    Some(Some(format!("{sign}{plain}")))
+}
+
+/// A number written as text that no exact decimal holds: too many digits
+/// (`is_decimal_text`, which `number` did not read) or an exponent out of reach.
+fn is_number_beyond(s: &str) -> bool {
+    is_decimal_text(s) || without_exponent(s) == Some(None)
+}
+
 fn is_decimal_text(s: &str) -> bool {
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
     let unsigned = s.strip_prefix('-').unwrap_or(s);
@@ -566,25 +639,29 @@ fn duplicate_field(path: &JsonPath<'_>, key: &str) -> FactError {
     }
 }
 
+/// An entry `of` an enum or a table that it does not have; `listing` is the
+/// command that lists them all, where they are too many to name here.
 fn unknown_entry<'a>(
     path: &JsonPath<'_>,
     found: &str,
     of: &str,
     known: impl Iterator<Item = &'a str> + Clone,
+    listing: &str,
 ) -> FactError {
-    let listed: Vec<&str> = known.clone().take(12).collect();
+    const NAMED: usize = 12;
+    let listed: Vec<&str> = known.clone().take(NAMED + 1).collect();
+    let entries = match listed.len() {
+        0..=NAMED => format!("the entries are {}", quoted_list(listed.into_iter())),
+        _ => format!(
+            "entries include {}; `{listing}` lists them all",
+            quoted_list(listed.into_iter().take(NAMED))
+        ),
+    };
     FactError {
         kind: FactErrorKind::UnknownEntry,
         path: path.to_string(),
         message: format!("\"{found}\" is not an entry of {of}"),
-        help: Some(crate::suggest::did_you_mean(
-            found,
-            known,
-            &format!(
-                "entries include {}; `lexnis catalog` lists them all",
-                quoted_list(listed.into_iter())
-            ),
-        )),
+        help: Some(crate::suggest::did_you_mean(found, known, &entries)),
     }
 }
 
@@ -620,12 +697,22 @@ fn repeated_entry(items: &[Value], path: &JsonPath<'_>) -> Option<FactError> {
 /// document's reader: without its place in the value's text, which is not its
 /// place in the document (the document's reader gives its own).
 fn without_place<E: serde::de::Error>(e: serde_json::Error) -> E {
-    let message = e.to_string();
-    match message.rsplit_once(" at line ") {
-        Some((words, _)) if e.line() > 0 => E::custom(words),
-        _ => E::custom(message),
-    }
+    E::custom(without_position(&e))
 }
+
+/// serde_json's message without the " at line L column C" it ends with, which
+/// counts from the text serde_json was given rather than from the record.
+pub(crate) fn without_position(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let place = format!(" at line {} column {}", e.line(), e.column());
+    full.strip_suffix(&place).unwrap_or(&full).to_string()
+}
+
+/// What to do about serde_json's "unexpected end of hex escape" or "lone
+/// leading surrogate": an escape of half a character.
+pub(crate) const HALF_CHARACTER_HELP: &str = "a \\u escape stands for one UTF-16 unit: a \
+     character beyond U+FFFF is written as a pair of them (\\ud83d\\ude00), and \\ud800 to \
+     \\udfff alone stand for no character; write the character itself, or its pair";
 
 fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
     items
@@ -916,6 +1003,11 @@ mod stream {
             if is_decimal_text(text) {
                 return Ok(self.number_text(text));
             }
+            match without_exponent(text) {
+                Some(Some(plain)) => return Ok(self.number_text(&plain)),
+                Some(None) => return Ok(self.leaf(Json::String(text.to_string()))),
+                None => {}
+            }
             let mut value = serde_json::Deserializer::from_str(text);
             serde::Deserializer::deserialize_any(&mut value, self).map_err(without_place)
         }
@@ -1031,7 +1123,13 @@ mod stream {
         let mut next = 0;
         while let Some(FieldName(key)) = map.next_key::<FieldName<'de>>()? {
             if let (Some(id), true) = (id.as_deref_mut(), key == ID_FIELD) {
-                let v = id_as_written(map.next_value()?);
+                let v = match id_as_written(map.next_value()?) {
+                    Ok(v) => v,
+                    Err(error) => {
+                        errors.borrow_mut().push(not_an_id(path, error));
+                        Json::Null
+                    }
+                };
                 if id.is_some() {
                     let path = JsonPath::Field(path, ID_FIELD);
                     errors.borrow_mut().push(duplicate_field(&path, ID_FIELD));
@@ -1096,11 +1194,26 @@ mod stream {
     /// The id as the record writes it: a number is kept as its text, since it is
     /// a key to join results on (as a float, 12345678901234567890123 and ...124
     /// would both be 1.2345678901234568e+22); anything else as JSON.
-    fn id_as_written(raw: &serde_json::value::RawValue) -> Json {
+    /// A number beyond a float (`1e400`) is an id as written too; a text
+    /// with an escape of half a character (`"\ud800"`) is an error.
+    fn id_as_written(raw: &serde_json::value::RawValue) -> Result<Json, serde_json::Error> {
         let text = raw.get();
+        let is_number = text.starts_with(|c: char| c == '-' || c.is_ascii_digit());
         match serde_json::from_str::<Json>(text) {
-            Ok(Json::Number(_)) | Err(_) => Json::String(text.to_string()),
-            Ok(json) => json,
+            Ok(Json::Number(_)) => Ok(Json::String(text.to_string())),
+            Err(_) if is_number => Ok(Json::String(text.to_string())),
+            read => read,
+        }
+    }
+
+    /// The error of an id that serde_json passed over as JSON but does not
+    /// read as a value (an escape of half a character).
+    fn not_an_id(path: &JsonPath<'_>, e: serde_json::Error) -> FactError {
+        FactError {
+            kind: FactErrorKind::WrongType,
+            path: JsonPath::Field(path, ID_FIELD).to_string(),
+            message: format!("the id is not a valid text: {}", without_position(&e)),
+            help: Some(HALF_CHARACTER_HELP.into()),
         }
     }
 
@@ -1139,7 +1252,129 @@ mod stream {
 
 #[cfg(test)]
 mod tests {
-    use super::{decimal_text, load_facts_from_str, FactErrorKind, TextFactsError};
+    use super::{
+        decimal_text, load_facts_from_str, without_exponent, FactErrorKind, TextFactsError,
+    };
+    use crate::value::Value;
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+
+    fn bundled_program() -> crate::program::Program {
+        crate::policy::compile(
+            &crate::policy::PolicySource::bundled(),
+            crate::date::Date::parse("2025-06-01").unwrap(),
+        )
+        .unwrap()
+        .program
+    }
+
+    fn with_staff(staff: &str) -> String {
+        format!(r#"{{"size": {{"staff": {staff}, "turnover_eur": 1, "balance_sheet_eur": 1}}}}"#)
+    }
+
+    #[test]
+    fn a_number_with_an_exponent_is_written_out_digit_for_digit() {
+        let cases = [
+            ("4.5e1", "45"),
+            ("25E-1", "2.5"),
+            ("-1.5e+2", "-150"),
+            ("1.000e3", "1000"),
+            ("0.0012e2", "0.12"),
+            ("120e-2", "1.2"),
+            ("4.9999999999999999e1", "49.999999999999999"),
+            ("0e999999999999999999999", "0"),
+            // The ends of what a decimal holds: 29 digits, 28 after the point.
+            (
+                "7.9228162514264337593543950335e28",
+                "79228162514264337593543950335",
+            ),
+            ("1e-28", "0.0000000000000000000000000001"),
+        ];
+        for (written, plain) in cases {
+            assert_eq!(
+                without_exponent(written),
+                Some(Some(plain.into())),
+                "{written}"
+            );
+        }
+        for beyond in ["1e29", "1e-29", "1e400", "-1e400", "1e99999999999999999999"] {
+            assert_eq!(without_exponent(beyond), Some(None), "{beyond}");
+        }
+        for not_scientific in ["45", "1.5", "1e", "e5", "1e+-5", "1ee5", "--1e5", "1.e5"] {
+            assert_eq!(without_exponent(not_scientific), None, "{not_scientific}");
+        }
+    }
+
+    /// The staff a facts text with these sizes is read with.
+    fn staff_read(program: &crate::program::Program, staff: &str) -> Value {
+        let facts = load_facts_from_str(program, &with_staff(staff))
+            .ok()
+            .unwrap();
+        let size = program.fact_by_name("size").unwrap();
+        match facts.get(size) {
+            Value::Record(fields) => fields[0].clone(),
+            other => panic!("size read as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_number_with_an_exponent_is_read_exactly_not_as_a_float() {
+        let program = bundled_program();
+        let size = &program.facts[program.fact_by_name("size").unwrap().index()];
+        let crate::program::Type::Record(record) = size.spec.ty.required() else {
+            panic!("size is a record");
+        };
+        assert_eq!(program.records[record.index()].fields[0].name, "staff");
+        // As a float this is 50, a medium enterprise's staff; the text says less.
+        let exact = Decimal::from_str("49.999999999999999").unwrap();
+        assert_eq!(
+            staff_read(&program, "4.9999999999999999e1"),
+            Value::Num(exact)
+        );
+        assert_eq!(
+            staff_read(&program, "1.00000000000000001e7"),
+            staff_read(&program, "10000000.0000000001")
+        );
+    }
+
+    #[test]
+    fn a_number_beyond_any_decimal_is_out_of_range_whatever_its_exponent() {
+        let program = bundled_program();
+        for staff in ["1e400", "1e-400", "1.5e-29", "-1e400"] {
+            let Err(TextFactsError::Invalid(_, errors)) =
+                load_facts_from_str(&program, &with_staff(staff))
+            else {
+                panic!("{staff} was read, or read as no JSON");
+            };
+            assert_eq!(errors[0].kind, FactErrorKind::OutOfRange, "{staff}");
+            assert_eq!(errors[0].path, "$.size.staff", "{staff}");
+            assert!(
+                errors[0].message.starts_with(staff),
+                "{}",
+                errors[0].message
+            );
+        }
+    }
+
+    #[test]
+    fn an_id_with_an_escape_of_half_a_character_is_an_error_not_its_raw_text() {
+        let program = bundled_program();
+        let text = format!(r#"{{"id": "\ud800", {}"#, &with_staff("1")[1..]);
+        let Err(TextFactsError::Invalid(id, errors)) = load_facts_from_str(&program, &text) else {
+            panic!("an id of half a character was read");
+        };
+        assert_eq!(id, None);
+        assert_eq!(errors[0].path, "$.id");
+        assert!(
+            errors[0].message.contains("hex escape"),
+            "{}",
+            errors[0].message
+        );
+        // A number beyond a float is still an id, as written.
+        let text = format!(r#"{{"id": 1e400, {}"#, &with_staff("1")[1..]);
+        let facts = load_facts_from_str(&program, &text).ok().unwrap();
+        assert_eq!(facts.id.as_deref(), Some("1e400"));
+    }
 
     #[test]
     fn decimal_text_is_what_the_facts_schema_allows() {
@@ -1157,20 +1392,10 @@ mod tests {
 
     #[test]
     fn a_number_too_large_to_hold_is_out_of_range() {
-        let program = crate::policy::compile(
-            &crate::policy::PolicySource::bundled(),
-            crate::date::Date::parse("2025-06-01").unwrap(),
-        )
-        .unwrap()
-        .program;
-        let size = |staff: &str| {
-            format!(
-                r#"{{"size": {{"staff": {staff}, "turnover_eur": 1, "balance_sheet_eur": 1}}}}"#
-            )
-        };
+        let program = bundled_program();
         for staff in ["1e29", "\"99999999999999999999999999999999\""] {
             let Err(TextFactsError::Invalid(_, errors)) =
-                load_facts_from_str(&program, &size(staff))
+                load_facts_from_str(&program, &with_staff(staff))
             else {
                 panic!("{staff} was read");
             };

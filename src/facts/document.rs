@@ -18,13 +18,14 @@ pub fn parse_document(text: &str) -> Result<Json, serde_json::Error> {
 }
 
 /// Whether a number outside the strings of `text` has more than 15 digits, as
-/// many as a float holds for sure.
+/// many as a float holds for sure, or an exponent.
 fn has_long_number(text: &str) -> bool {
     let mut digits = 0;
     outside_strings(text).any(|b| {
         match b {
             b'0'..=b'9' => digits += 1,
             b'.' => {}
+            b'e' | b'E' if digits > 0 => return true,
             _ => digits = 0,
         }
         digits > 15
@@ -174,18 +175,29 @@ impl<'de> Deserialize<'de> for Exact {
                 serde::Deserializer::deserialize_any(&mut inner, visitor)
             }
             _ => serde_json::from_str::<Json>(text).map(|json| match json {
-                // A plain decimal whose float differs (an exponent form stays a
-                // number, as the facts reader reads it).
-                Json::Number(n)
-                    if super::is_decimal_text(text)
-                        && super::decimal_text(&n.to_string()) != super::decimal_text(text) =>
-                {
-                    Json::String(text.to_string())
-                }
+                Json::Number(n) => exact_number(text, n),
                 other => other,
             }),
         };
         value.map(Exact).map_err(super::without_place)
+    }
+}
+
+/// A number as its float `n`, where that is the number `text` writes; else as
+/// text the facts reader takes exactly: a plain decimal as written, one with
+/// an exponent written out (`4.9999999999999999e1`, whose float is 50, as
+/// `49.999999999999999`), or as written if no decimal holds it (`1e-400`,
+/// whose float is 0).
+fn exact_number(text: &str, n: serde_json::Number) -> Json {
+    let float = super::decimal_text(&n.to_string());
+    let exact = match super::without_exponent(text) {
+        Some(Some(plain)) => plain,
+        Some(None) => return Json::String(text.to_string()),
+        None => text.to_string(),
+    };
+    match super::is_decimal_text(&exact) && super::decimal_text(&exact) != float {
+        true => Json::String(exact),
+        false => Json::Number(n),
     }
 }
 
@@ -292,8 +304,13 @@ mod tests {
             serde_json::json!(["12345678901234567890123", 1.5])
         );
         assert_eq!(tree["id"], 7);
-        let exponent = parse_document(r#"{"n": 1.2345678901234567e5}"#).unwrap();
-        assert!(exponent["n"].is_number());
+        // With an exponent: a number where its float is exact, else written out.
+        let exponent =
+            parse_document(r#"{"n": [2.5e0, 4.9999999999999999e1, 1e-400, 1E2]}"#).unwrap();
+        assert_eq!(
+            exponent["n"],
+            serde_json::json!([2.5, "49.999999999999999", "1e-400", 100.0])
+        );
         assert!(parse_document(r#"{"a": {"b": 12345678901234567890, "b": 1}}"#).is_err());
     }
 
