@@ -33,10 +33,38 @@ pub enum InputFormat {
     Csv,
 }
 
+impl InputFormat {
+    /// The format a file's name says: `.csv` is CSV, `.json` a JSON array,
+    /// anything else (`.jsonl`, `.ndjson`, standard input) JSON lines.
+    pub fn of_file(path: &std::path::Path) -> InputFormat {
+        match extension(path).as_deref() {
+            Some("csv") => InputFormat::Csv,
+            Some("json") => InputFormat::Json,
+            _ => InputFormat::Jsonl,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     Jsonl,
     Csv,
+}
+
+impl OutputFormat {
+    /// The format a file's name says: `.csv` is CSV, anything else JSON lines.
+    pub fn of_file(path: &std::path::Path) -> OutputFormat {
+        match extension(path).as_deref() {
+            Some("csv") => OutputFormat::Csv,
+            _ => OutputFormat::Jsonl,
+        }
+    }
+}
+
+fn extension(path: &std::path::Path) -> Option<String> {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -170,6 +198,9 @@ pub struct BatchError {
     /// writing because nobody reads what it writes, not because of a record
     /// (`summary` says whether a record written before failed).
     pub output_closed: bool,
+    /// The output could not be written (closed or not): what it holds may end
+    /// before the results `summary` counts, the last of them cut short.
+    pub output_failed: bool,
 }
 
 impl BatchError {
@@ -178,6 +209,7 @@ impl BatchError {
             message: message.into(),
             summary,
             output_closed: false,
+            output_failed: false,
         }
     }
 
@@ -185,8 +217,12 @@ impl BatchError {
     fn writing(e: std::io::Error, written: &BatchSummary) -> BatchError {
         BatchError {
             output_closed: e.kind() == std::io::ErrorKind::BrokenPipe,
+            output_failed: true,
             ..BatchError::new(
-                format!("cannot write the results: {e}"),
+                format!(
+                    "cannot write the results: {e}; the output is incomplete, its last \
+                     result perhaps cut short"
+                ),
                 Some(written.clone()),
             )
         }
@@ -1192,13 +1228,8 @@ impl<'c> Worker<'c> {
         match crate::facts::load_facts_from_str_into(program, &text, &mut facts) {
             Ok(()) => {}
             Err(TextFactsError::NotJson(e)) => {
-                return Err(error_record(
-                    line,
-                    None,
-                    "not_json",
-                    &not_json(&e),
-                    Vec::new(),
-                ))
+                let message = not_json_record(&e, &text, self.options.input);
+                return Err(error_record(line, None, "not_json", &message, Vec::new()));
             }
             // A CSV row's missing fields are columns to add.
             Err(TextFactsError::Invalid(id, errors)) => match from_csv {
@@ -1306,10 +1337,8 @@ fn csv_cells(result: &Json, columns: &[String]) -> Vec<String> {
 /// What is wrong with a record that is not JSON, placed within the record (serde
 /// counts from the record's first line, which the error record's `line` gives).
 pub(crate) fn not_json(e: &serde_json::Error) -> String {
-    let full = e.to_string();
-    let place = format!(" at line {} column {}", e.line(), e.column());
-    let what = full.strip_suffix(&place).unwrap_or(&full);
-    match e.line() {
+    let what = crate::facts::without_position(e);
+    let message = match e.line() {
         0 => format!("not valid JSON: {what}"),
         1 => format!(
             "not valid JSON: {what} (column {} of the record)",
@@ -1319,6 +1348,28 @@ pub(crate) fn not_json(e: &serde_json::Error) -> String {
             "not valid JSON: {what} (line {n} of the record, column {})",
             e.column()
         ),
+    };
+    match what.contains("hex escape") || what.contains("surrogate") {
+        true => format!("{message}: {}", crate::facts::HALF_CHARACTER_HELP),
+        false => message,
+    }
+}
+
+/// [`not_json`], with what the record's first bytes suggest went wrong: a
+/// byte-order mark where files were joined, or a line of CSV.
+fn not_json_record(e: &serde_json::Error, text: &str, input: InputFormat) -> String {
+    let message = not_json(e);
+    let csv_like =
+        input == InputFormat::Jsonl && !text.starts_with(['{', '[']) && text.contains(',');
+    if text.starts_with('\u{feff}') {
+        format!(
+            "{message}; a byte-order mark (U+FEFF) opens this record, where only the start of \
+             the file may have one (files joined with `cat`?): remove it"
+        )
+    } else if csv_like {
+        format!("{message}; this line reads like CSV: read a CSV file with --input csv")
+    } else {
+        message
     }
 }
 

@@ -496,7 +496,10 @@ pub fn batch(
             false => EXIT_OK,
         },
         Err(e) => {
-            if let Some(summary) = e.summary.as_ref().filter(|s| s.records > 0) {
+            // Outcomes counted for results that never reached the output
+            // would read as a batch done.
+            let written = e.summary.as_ref().filter(|_| !e.output_failed);
+            if let Some(summary) = written.filter(|s| s.records > 0) {
                 crate::say_raw!("{}", summary.text());
             }
             crate::say!("error: {}", e.message);

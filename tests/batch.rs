@@ -358,6 +358,11 @@ fn numbers_are_read_digit_for_digit_not_through_floats() {
         record("text", "\"249.99999999999999999\""),
         record("long", "12345678901234567890123"),
         record("too-precise", "0.12345678901234567890123456789012"),
+        // With an exponent, as digits too: through a float these are 250
+        // persons (large) and 0; no decimal holds the last.
+        record("exponent", "2.4999999999999999999e2"),
+        record("tiny", "1e-400"),
+        record("huge", "1e400"),
     ]
     .join("\n");
     let (out, _) = run(&input, &BatchOptions::default());
@@ -377,6 +382,15 @@ fn numbers_are_read_digit_for_digit_not_through_floats() {
         detail["message"].as_str().unwrap().starts_with("0.1234"),
         "{detail}"
     );
+
+    assert_eq!(lines[4]["size_class"], "medium", "{}", lines[4]);
+    for (line, written) in lines[5..].iter().zip(["1e-400", "1e400"]) {
+        let detail = &line["error"]["details"][0];
+        assert_eq!(detail["kind"], "out_of_range", "{line}");
+        assert_eq!(detail["path"], "$.size.staff", "{line}");
+        let message = detail["message"].as_str().unwrap();
+        assert!(message.starts_with(written), "{message}");
+    }
 
     // The same in a CSV cell.
     let csv = "id,entity_types,size.staff,size.turnover_eur,size.balance_sheet_eur\n\
@@ -573,13 +587,15 @@ fn a_failing_output_ends_the_batch_with_an_error() {
                 kind: std::io::ErrorKind::Other,
             };
             let result = run_batch(compiled(), reader, &mut out, &options, &mut |_| {});
-            let _ = done_tx.send(result.map(|s| s.records).map_err(|e| e.message));
+            let result = result.map(|s| s.records);
+            let _ = done_tx.send(result.map_err(|e| (e.message, e.output_failed)));
         });
         let result = done_rx
             .recv_timeout(std::time::Duration::from_secs(120))
             .expect("the batch ends");
-        let error = result.expect_err("a failing output is an error");
+        let (error, output_failed) = result.expect_err("a failing output is an error");
         assert!(error.contains("no space left"), "{error}");
+        assert!(output_failed, "{error}");
     }
 }
 
@@ -790,4 +806,85 @@ fn a_csv_rows_errors_follow_its_header() {
             "$.critical_entity"
         ]
     );
+}
+
+/// `lexnis batch` with these arguments after `--as-of 2025-06-01`.
+fn lexnis_batch(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lexnis"))
+        .args(["batch", "--as-of", "2025-06-01"])
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("lexnis runs")
+}
+
+#[test]
+fn the_formats_go_by_the_files_names_unless_given() {
+    let dir = std::env::temp_dir().join(format!("lexnis-formats-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = "id,entity_types,size.staff,size.turnover_eur,size.balance_sheet_eur\n\
+               c,\"[\"\"I.6.1\"\"]\",300,1,1\n";
+    let (facts, results) = (dir.join("entities.CSV"), dir.join("results.csv"));
+    std::fs::write(&facts, csv).unwrap();
+    let output = lexnis_batch(&[
+        "--facts".as_ref(),
+        facts.as_os_str(),
+        "--out".as_ref(),
+        results.as_os_str(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let written = std::fs::read_to_string(&results).unwrap();
+    assert!(written.starts_with("line,id,error,in_scope,"), "{written}");
+    assert!(
+        written.lines().nth(1).unwrap().starts_with("2,c,,true,"),
+        "{written}"
+    );
+    // A flag says otherwise: JSON lines into the .csv file.
+    let output = lexnis_batch(&[
+        "--facts".as_ref(),
+        facts.as_os_str(),
+        "--out".as_ref(),
+        results.as_os_str(),
+        "--output".as_ref(),
+        "jsonl".as_ref(),
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let written = std::fs::read_to_string(&results).unwrap();
+    assert!(written.starts_with("{\"line\":2,\"id\":\"c\""), "{written}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_is_an_error_with_no_summary_of_results_not_written() {
+    let facts = std::env::temp_dir().join(format!("lexnis-full-{}.jsonl", std::process::id()));
+    std::fs::write(&facts, format!("{GOOD}\n{GOOD}\n")).unwrap();
+    let output = lexnis_batch(&[
+        "--facts".as_ref(),
+        facts.as_os_str(),
+        "--out".as_ref(),
+        "/dev/full".as_ref(),
+    ]);
+    std::fs::remove_file(&facts).ok();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot write the results"), "{stderr}");
+    assert!(stderr.contains("the output is incomplete"), "{stderr}");
+    assert!(!stderr.contains("record(s) read"), "{stderr}");
+}
+
+#[test]
+fn a_record_that_is_not_json_says_what_it_looks_like() {
+    let input = format!("{GOOD}\n\u{feff}{GOOD}\nid,size.staff,size.turnover_eur\n[{GOOD}]\n");
+    let (out, summary) = run(&input, &BatchOptions::default());
+    assert_eq!((summary.records, summary.errors), (4, 3));
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let message = |i: usize| lines[i]["error"]["message"].as_str().unwrap().to_string();
+    assert!(message(1).contains("byte-order mark"), "{}", message(1));
+    assert!(message(2).contains("--input csv"), "{}", message(2));
+    let help = lines[3]["error"]["details"][0]["help"].as_str().unwrap();
+    assert!(help.contains("--input json"), "{help}");
 }
