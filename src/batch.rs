@@ -857,17 +857,20 @@ impl ArrayScan {
         let complete = self.complete;
         let rest = match self.take_element() {
             Some(payload) if complete => payload,
-            rest => {
-                let start = if rest.is_some() {
-                    self.start_line
-                } else {
-                    line
-                };
-                emit(flawed(
-                    start,
-                    "the JSON array is not closed: the input ends inside it",
-                ));
+            // An element the input cut short is a record that failed.
+            Some(_) => {
+                let message = "the JSON array is not closed: the input ends inside it";
+                emit(flawed(self.start_line, message));
                 return Ok(());
+            }
+            // No element is pending (the input ends after `[` or a comma): no
+            // record failed, the input as a whole did, as when it ends after an
+            // element.
+            None => {
+                return Err(format!(
+                    "the JSON array is not closed: the input ends after line {line} without \
+                     `]`; the records before were evaluated, but the input may have been cut"
+                ))
             }
         };
         let start = self.start_line;
@@ -1598,8 +1601,14 @@ mod tests {
 
     #[test]
     fn an_array_left_open_after_whole_elements_fails_once_they_are_read() {
-        let (out, result) = scan_all("[{\"a\": 1},\n{\"b\": 2}\n");
-        assert_eq!(shapes(&out), ["{\"a\": 1}", "{\"b\": 2}"]);
+        // After an element or a comma alike: the input failed, no record did.
+        for end in ["\n", ",\n", ", "] {
+            let (out, result) = scan_all(&format!("[{{\"a\": 1}},\n{{\"b\": 2}}{end}"));
+            assert_eq!(shapes(&out), ["{\"a\": 1}", "{\"b\": 2}"], "{end:?}");
+            assert!(result.unwrap_err().contains("not closed"), "{end:?}");
+        }
+        let (out, result) = scan_all("[\n");
+        assert!(out.is_empty());
         assert!(result.unwrap_err().contains("not closed"));
     }
 
