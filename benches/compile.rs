@@ -69,7 +69,7 @@ fn bench_eval(c: &mut Criterion) {
     c.bench_function("evaluate one entity and build its trace", |b| {
         b.iter(|| {
             ev.run(black_box(facts.clone())).unwrap();
-            lexnis::trace::build_trace(&ev)
+            lexnis::trace::build_trace(&ev).unwrap()
         })
     });
 }

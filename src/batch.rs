@@ -203,6 +203,14 @@ pub struct BatchError {
     pub output_failed: bool,
 }
 
+impl std::fmt::Display for BatchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BatchError {}
+
 impl BatchError {
     fn new(message: impl Into<String>, summary: Option<BatchSummary>) -> BatchError {
         BatchError {
@@ -996,6 +1004,8 @@ struct Worker<'c> {
     /// next.
     applied: Vec<u32>,
     reached: Vec<bool>,
+    /// With a full trace, the steps of the record being written.
+    steps: Vec<crate::trace::Step>,
     /// The largest chunk output so far: the next one is made that large at once.
     out_capacity: usize,
     buffers: &'c Buffers,
@@ -1033,6 +1043,7 @@ impl<'c> Worker<'c> {
             lines,
             applied: Vec::new(),
             reached: Vec::new(),
+            steps: Vec::new(),
             cell: Vec::new(),
             trace_json: Vec::new(),
             out_capacity: options.records_per_chunk() * 512,
@@ -1169,8 +1180,7 @@ impl<'c> Worker<'c> {
             TraceMode::None => {}
             TraceMode::Compact => (self.lines).write_applied(&mut self.trace_json, &self.applied),
             TraceMode::Full => {
-                let steps = crate::trace::build_trace(&self.ev).steps;
-                let view = crate::trace::TraceView::Steps(&steps);
+                let view = crate::trace::TraceView::Steps(&self.steps);
                 let _ = serde_json::to_writer(&mut self.trace_json, &view);
             }
         }
@@ -1183,17 +1193,40 @@ impl<'c> Worker<'c> {
         let values: Vec<Value> = (0..self.ev.compiled.results.len())
             .map(|i| self.ev.result(i).clone())
             .collect();
-        let steps = crate::trace::build_trace(&self.ev).steps;
         let record = crate::render::ResultRecord {
             header: &self.header,
             ev: &self.ev,
             values: &values,
             line: Some(line),
-            trace: Some(crate::trace::TraceView::Steps(&steps)),
+            trace: Some(crate::trace::TraceView::Steps(&self.steps)),
             compact: true,
         };
         let _ = serde_json::to_writer(&mut *out, &record);
         out.push(b'\n');
+    }
+
+    /// With a full trace, the explanation of the record just evaluated, kept
+    /// in `steps` for its line.
+    fn explain(&mut self, line: u64) -> Result<(), ErrorRecord> {
+        if self.options.trace != TraceMode::Full {
+            return Ok(());
+        }
+        match crate::trace::build_trace(&self.ev) {
+            Ok(trace) => {
+                self.steps = trace.steps;
+                Ok(())
+            }
+            Err(e) => {
+                let id = self.ev.facts_id().map(|id| Json::String(id.to_string()));
+                Err(error_record(
+                    line,
+                    id,
+                    "evaluation",
+                    &e.to_string(),
+                    Vec::new(),
+                ))
+            }
+        }
     }
 
     /// Evaluates one record into `values`, or makes its error record.
@@ -1241,7 +1274,7 @@ impl<'c> Worker<'c> {
             },
         };
         let Err(e) = self.ev.run_in_place(facts) else {
-            return Ok(());
+            return self.explain(line);
         };
         let id = self.ev.facts_id().map(|id| Json::String(id.to_string()));
         Err(error_record(

@@ -220,7 +220,13 @@ pub fn eval(facts_path: &Path, args: PolicyArgs, format: EvalFormat) -> u8 {
             return EXIT_BAD_INPUT;
         }
     };
-    let trace = crate::trace::build_trace(&ev);
+    let trace = match crate::trace::build_trace(&ev) {
+        Ok(t) => t,
+        Err(e) => {
+            crate::say!("error: {name}: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
     let out = match format {
         EvalFormat::Text => crate::render::explain_text(&ev, &outcomes, &trace),
         EvalFormat::Markdown => crate::render::explain_markdown(&ev, &outcomes, &trace),

@@ -15,6 +15,8 @@ pub struct Date {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DateError(pub String);
 
+impl std::error::Error for DateError {}
+
 impl fmt::Display for DateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -1265,8 +1265,12 @@ pub fn diff_entity(old: &Compiled, new: &Compiled, doc: &Json) -> Result<EntityD
     let (diverging, _) = comparison.causes((&ev_old, &ev_new), &changes);
     Ok(EntityDiff {
         id: record_id(doc),
-        old: crate::trace::build_trace(&ev_old).steps,
-        new: crate::trace::build_trace(&ev_new).steps,
+        old: crate::trace::build_trace(&ev_old)
+            .map_err(|e| e.to_string())?
+            .steps,
+        new: crate::trace::build_trace(&ev_new)
+            .map_err(|e| e.to_string())?
+            .steps,
         diverging,
         changes,
     })

@@ -70,6 +70,8 @@ pub struct EvalError {
     pub span: Span,
 }
 
+impl std::error::Error for EvalError {}
+
 impl std::fmt::Display for EvalError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.within {
@@ -154,6 +156,8 @@ pub struct Evaluator<'c> {
     /// Whether the last run was decided by the lean plan: no slot then holds
     /// a value of this run; its results are in `lean_results`.
     lean_ran: bool,
+    /// Whether the last run decided every result ([`Self::decided`]).
+    decided: bool,
     /// The flags a native run starts from: the constants', and `UNKNOWN` for the
     /// nodes it computes on demand.
     native_flags: Vec<u8>,
@@ -204,6 +208,7 @@ impl<'c> Evaluator<'c> {
             lean: native.map(|(_, lean)| lean),
             results_only: false,
             lean_ran: false,
+            decided: false,
             native_flags,
             lean_applied: vec![0; compiled.rule_nodes.len().div_ceil(64)],
             lean_results: vec![Value::Absent; compiled.results.len()],
@@ -251,6 +256,14 @@ impl<'c> Evaluator<'c> {
     pub fn run_in_place(&mut self, facts: Facts) -> Result<(), EvalError> {
         self.start_run(&facts)?;
         self.run_eager(facts);
+        let decided = self.eager_outcome();
+        self.decided = decided.is_ok();
+        decided
+    }
+
+    /// Whether the eager pass decided every result; if not, the error the
+    /// on-demand evaluation finds.
+    fn eager_outcome(&mut self) -> Result<(), EvalError> {
         // A lean plan decides a record only where nothing failed.
         if self.lean_ran {
             return Ok(());
@@ -264,13 +277,26 @@ impl<'c> Evaluator<'c> {
         }
     }
 
-    /// Result `i` of the last run (in the order of `Compiled::results`).
+    /// Result `i` of the last run (in the order of `Compiled::results`;
+    /// [`Compiled::result_index`] finds it by key); absent before the first
+    /// run and after a run that failed, whatever a run before had decided.
+    ///
+    /// # Panics
+    ///
+    /// If `i` is not below `compiled.results.len()`, as a slice's index does.
     #[inline]
     pub fn result(&self, i: usize) -> &Value {
-        match self.lean_ran {
-            true => &self.lean_results[i],
-            false => self.slot(self.compiled.results[i].node),
+        match (self.decided, self.lean_ran) {
+            (false, _) => &Value::Absent,
+            (true, true) => &self.lean_results[i],
+            (true, false) => self.slot(self.compiled.results[i].node),
         }
+    }
+
+    /// Whether the last run decided every result: false before the first
+    /// run, and after a run that failed or was refused.
+    pub fn decided(&self) -> bool {
+        self.decided
     }
 
     /// A result failed in the eager pass: the on-demand evaluation computes the
@@ -292,7 +318,9 @@ impl<'c> Evaluator<'c> {
     pub fn run_lazily(&mut self, facts: Facts) -> Result<Vec<Value>, EvalError> {
         self.start_run(&facts)?;
         self.facts = Some(facts);
-        self.run_on_demand()
+        let values = self.run_on_demand();
+        self.decided = values.is_ok();
+        values
     }
 
     /// A run starts: the last run's lean results are forgotten, and facts made
@@ -300,6 +328,7 @@ impl<'c> Evaluator<'c> {
     /// refused, not read out of place.
     fn start_run(&mut self, facts: &Facts) -> Result<(), EvalError> {
         self.lean_ran = false;
+        self.decided = false;
         // A refused run must not leave the last record's facts (and id) to be
         // read as this one's: an error record would carry the wrong id.
         self.facts = None;

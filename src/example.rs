@@ -11,7 +11,7 @@ use crate::policy::{compile_parsed, parse_all, CompileError, PolicySource};
 use crate::resolve::{act_versions, ParsedFile, ResolveError};
 use crate::trace::build_trace;
 use crate::value::display;
-use problems::{example_problems, result_index};
+use problems::example_problems;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -183,10 +183,16 @@ fn run_one(compiled: &Compiled, act: &str, e: &ExampleDecl, date: Date) -> Examp
             return result;
         }
     };
-    let trace = build_trace(&ev);
+    let trace = match build_trace(&ev) {
+        Ok(t) => t,
+        Err(e) => {
+            result.failures.push(e.to_string());
+            return result;
+        }
+    };
     for ex in &e.expects {
         // `example_problems` has found every name and value well formed.
-        let Some(index) = result_index(compiled, &ex.outcome.text) else {
+        let Some(index) = compiled.result_index(&ex.outcome.text) else {
             continue;
         };
         let ty = &compiled.results[index].ty;

@@ -54,6 +54,8 @@ impl std::fmt::Display for FactError {
     }
 }
 
+impl std::error::Error for FactError {}
+
 /// Where a value sits in the document; turned into text (`$.partners[0].staff`)
 /// only when there is an error to report, so that valid records cost no strings.
 #[derive(Clone, Copy)]
@@ -781,6 +783,29 @@ pub enum TextFactsError {
     NotJson(serde_json::Error),
     /// JSON, but not facts of this schema; the id, if the document had one.
     Invalid(Option<Json>, Vec<FactError>),
+}
+
+/// One line a problem: the place in the JSON (`$.size.staff`), what is wrong
+/// and what to do.
+impl std::fmt::Display for TextFactsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TextFactsError::NotJson(e) => write!(f, "not valid JSON: {e}"),
+            TextFactsError::Invalid(_, errors) => {
+                let lines: Vec<String> = errors.iter().map(FactError::to_string).collect();
+                f.write_str(&lines.join("\n"))
+            }
+        }
+    }
+}
+
+impl std::error::Error for TextFactsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TextFactsError::NotJson(e) => Some(e),
+            TextFactsError::Invalid(..) => None,
+        }
+    }
 }
 
 /// Reads a facts document straight from its text, with the result of

@@ -28,7 +28,7 @@
 //! assert_eq!(result["sector_authorities"], serde_json::json!(["mase"]));
 //!
 //! // Why: the steps that decided, each with its citation.
-//! let trace = lexnis::trace::build_trace(&evaluator);
+//! let trace = lexnis::trace::build_trace(&evaluator).expect("a decided run is explained");
 //! assert!(trace.steps.iter().any(|s| s.citation.as_deref() == Some("D.Lgs. 138/2024, art. 6, c. 1, lett. a)")));
 //! ```
 //!
@@ -54,7 +54,17 @@
 //!     let applied = evaluator.applied_rules(); // one flag per rule, as a compact trace lists them
 //!     assert!(applied.iter().any(|a| *a));
 //! }
+//! // Its typed plan keeps no explanation: a trace asked of it is an error.
+//! assert_eq!(lexnis::trace::build_trace(&evaluator).err(), Some(lexnis::trace::NoTrace::ResultsOnly));
 //! ```
+//!
+//! Every error implements `std::error::Error`, so that `?` carries it into a
+//! caller's own error type: compiling ([`policy::CompileError`], whose
+//! `Display` draws each diagnostic with its file, line and column, as `lexnis
+//! check` does), reading facts ([`facts::TextFactsError`]: one line a problem,
+//! with its JSON path), evaluating ([`eval::EvalError`]) and explaining
+//! ([`trace::NoTrace`]). `examples/library.rs` evaluates a population on every
+//! core this way.
 //!
 //! Facts given as text are best read with [`facts::load_facts_from_str`], as
 //! `lexnis batch` and `lexnis eval` read them: numbers digit for digit, a key
@@ -74,7 +84,7 @@
 //! # use lexnis::{date::Date, eval::Evaluator, policy::{compile, PolicySource}};
 //! use lexnis::facts::{load_facts_from_str_into, Facts};
 //! # let compiled = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap()).unwrap();
-//! let in_scope = compiled.results.iter().position(|r| r.key == "in_scope").unwrap();
+//! let in_scope = compiled.result_index("in_scope").unwrap();
 //! let mut evaluator = Evaluator::new(&compiled).results_only();
 //! let mut facts = Facts::default();
 //! let lines = [
@@ -151,5 +161,11 @@ mod tests {
     fn a_compiled_policy_can_be_shared_between_threads() {
         fn shareable<T: Send + Sync>() {}
         shareable::<crate::lower::Compiled>();
+    }
+
+    #[test]
+    fn an_evaluator_can_be_moved_to_the_thread_that_uses_it() {
+        fn movable<T: Send>() {}
+        movable::<crate::eval::Evaluator<'static>>();
     }
 }

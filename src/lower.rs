@@ -192,6 +192,13 @@ impl Compiled {
     pub fn node_count(&self) -> usize {
         self.graph.node_count()
     }
+
+    /// The index of a result (for [`crate::eval::Evaluator::result`]) by the key
+    /// the JSON result gives it (`"classification"`) or the name it has in the
+    /// rule files.
+    pub fn result_index(&self, key: &str) -> Option<usize> {
+        (self.results.iter()).position(|r| r.key == key || r.name == key)
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

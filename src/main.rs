@@ -56,7 +56,7 @@ enum Command {
     },
     /// Evaluate one entity's facts and explain the outcome
     #[command(
-        after_help = "Examples:\n  lexnis eval examples/energia-grande.json\n  lexnis eval examples/energia-grande.json --format json --as-of 2025-06-01\n  cat facts.json | lexnis eval -"
+        after_help = "Examples:\n  lexnis eval examples/acme-energia.json\n  lexnis eval examples/acme-energia.json --format json --as-of 2025-06-01\n  cat facts.json | lexnis eval -"
     )]
     Eval {
         /// Facts document (JSON); `-` reads standard input

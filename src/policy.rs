@@ -203,6 +203,19 @@ pub struct CompileError {
     pub sources: SourceMap,
 }
 
+/// Every diagnostic as `lexnis check` draws it, without colour: each names its
+/// file, line and column and says what to do.
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let options = crate::diagnostic::RenderOptions::default();
+        let text = crate::diagnostic::render_all(&self.diagnostics, &self.sources, options);
+        f.write_str(text.trim_end())
+    }
+}
+
+impl std::error::Error for CompileError {}
+impl std::error::Error for LoadError {}
+
 /// Parses every file of the source; all files' syntax errors are reported together.
 pub fn parse_all(source: &PolicySource) -> Result<Vec<ParsedFile>, CompileError> {
     // Files are independent: they are parsed on every core, each core given about

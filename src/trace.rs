@@ -125,8 +125,15 @@ fn is_named(op: &Op) -> bool {
     )
 }
 
-/// Builds the trace of the evaluation that `ev` last ran.
-pub fn build_trace(ev: &Evaluator<'_>) -> Trace {
+/// Builds the trace of the evaluation that `ev` last ran: an error if that run
+/// decided nothing, or was decided by a results-only evaluator's typed plan.
+pub fn build_trace(ev: &Evaluator<'_>) -> Result<Trace, NoTrace> {
+    if !ev.decided() {
+        return Err(NoTrace::NoDecision);
+    }
+    if ev.ran_lean() {
+        return Err(NoTrace::ResultsOnly);
+    }
     let c = ev.compiled;
     // For each named node reached, the named nodes it read.
     let mut inputs: BTreeMap<u32, BTreeSet<u32>> = BTreeMap::new();
@@ -152,8 +159,38 @@ pub fn build_trace(ev: &Evaluator<'_>) -> Trace {
         inputs.insert(named, found);
     }
     let steps = inputs.iter().map(|(n, ins)| step(ev, *n, ins)).collect();
-    Trace { steps }
+    Ok(Trace { steps })
 }
+
+/// Why the last run of an evaluator has no trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoTrace {
+    /// There was no run, or the last one failed or was refused: no decision
+    /// to explain.
+    NoDecision,
+    /// A results-only evaluator ([`Evaluator::results_only`]) decided the
+    /// last run by its typed plan, which keeps the results and the rules that
+    /// applied, not the values that explain them.
+    ResultsOnly,
+}
+
+impl std::fmt::Display for NoTrace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NoTrace::NoDecision => {
+                "no trace: the evaluator has decided nothing since its last run failed \
+                 (or it has not run yet)"
+            }
+            NoTrace::ResultsOnly => {
+                "no trace: a results-only evaluator keeps the results and the rules that \
+                 applied (`applied_rules`), not their explanation; evaluate with \
+                 `Evaluator::new` alone to trace"
+            }
+        })
+    }
+}
+
+impl std::error::Error for NoTrace {}
 
 fn step(ev: &Evaluator<'_>, n: u32, inputs: &BTreeSet<u32>) -> Step {
     let c = ev.compiled;

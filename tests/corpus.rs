@@ -40,7 +40,7 @@ fn corpus() {
         let facts = load_facts(&c.program, &doc).unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let mut ev = Evaluator::new(c);
         let values = ev.run(facts).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let trace = lexnis::trace::build_trace(&ev);
+        let trace = lexnis::trace::build_trace(&ev).expect("a decided run is explained");
         let applied = lexnis::trace::applied_rules(&ev);
         let mut result = lexnis::render::result_json(&ev, &values, None);
         result["trace"] = serde_json::to_value(&applied).unwrap();

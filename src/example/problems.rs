@@ -45,11 +45,6 @@ fn expected_twice(e: &ExampleDecl) -> Vec<Diagnostic> {
     problems
 }
 
-/// The result an `expect` names, by its name or the key it is reported as.
-pub(super) fn result_index(c: &Compiled, name: &str) -> Option<usize> {
-    (c.results.iter()).position(|r| r.name == name || r.key == name)
-}
-
 fn given_problems(c: &Compiled, e: &ExampleDecl) -> Vec<Diagnostic> {
     let p = &c.program;
     let mut problems = Vec::new();
@@ -125,7 +120,7 @@ fn given_problems(c: &Compiled, e: &ExampleDecl) -> Vec<Diagnostic> {
 
 fn expect_problem(c: &Compiled, x: &Expectation) -> Option<Diagnostic> {
     let p = &c.program;
-    let Some(index) = result_index(c, &x.outcome.text) else {
+    let Some(index) = c.result_index(&x.outcome.text) else {
         let names = c.results.iter().map(|r| r.name.as_str());
         return Some(
             Diagnostic::error(
