@@ -1216,17 +1216,14 @@ impl<'c> Worker<'c> {
                 self.steps = trace.steps;
                 Ok(())
             }
-            Err(e) => {
-                let id = self.ev.facts_id().map(|id| Json::String(id.to_string()));
-                Err(error_record(
-                    line,
-                    id,
-                    "evaluation",
-                    &e.to_string(),
-                    Vec::new(),
-                ))
-            }
+            Err(e) => Err(self.evaluation_error(line, &e.to_string())),
         }
+    }
+
+    /// The error record of a record read but not decided (or not explained).
+    fn evaluation_error(&self, line: u64, message: &str) -> ErrorRecord {
+        let id = self.ev.facts_id().map(|id| Json::String(id.to_string()));
+        error_record(line, id, "evaluation", message, Vec::new())
     }
 
     /// Evaluates one record into `values`, or makes its error record.
@@ -1273,17 +1270,10 @@ impl<'c> Worker<'c> {
                 false => return Err(invalid(id, errors)),
             },
         };
-        let Err(e) = self.ev.run_in_place(facts) else {
-            return self.explain(line);
-        };
-        let id = self.ev.facts_id().map(|id| Json::String(id.to_string()));
-        Err(error_record(
-            line,
-            id,
-            "evaluation",
-            &e.to_string(),
-            Vec::new(),
-        ))
+        match self.ev.run_in_place(facts) {
+            Ok(()) => self.explain(line),
+            Err(e) => Err(self.evaluation_error(line, &e.to_string())),
+        }
     }
 }
 
