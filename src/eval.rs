@@ -30,6 +30,7 @@ use crate::check::{ArithOp, CmpOp};
 use crate::date::Date;
 use crate::facts::Facts;
 use crate::lower::{Compiled, Op};
+use crate::program::Symbol;
 use crate::source::Span;
 use crate::value::{compare, Value};
 use rust_decimal::Decimal;
@@ -66,6 +67,9 @@ pub struct EvalError {
     pub message: String,
     /// The rule, definition or outcome being computed, by name.
     pub within: Option<String>,
+    /// Where the expression that failed is written: `file:line:column`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
     #[serde(skip)]
     pub span: Span,
 }
@@ -74,9 +78,11 @@ impl std::error::Error for EvalError {}
 
 impl std::fmt::Display for EvalError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.within {
-            Some(w) => write!(f, "{} (in {w})", self.message),
-            None => f.write_str(&self.message),
+        match (&self.within, &self.at) {
+            (Some(w), Some(at)) => write!(f, "{} (in {w}, {at})", self.message),
+            (Some(w), None) => write!(f, "{} (in {w})", self.message),
+            (None, Some(at)) => write!(f, "{} ({at})", self.message),
+            (None, None) => f.write_str(&self.message),
         }
     }
 }
@@ -343,6 +349,7 @@ impl<'c> Evaluator<'c> {
                 facts.values.len()
             ),
             within: None,
+            at: None,
             span: Span::default(),
         })
     }
@@ -644,11 +651,32 @@ impl<'c> Evaluator<'c> {
             // reported by evaluating again on demand.
             FailKind::Operand => (0, "a value needed here could not be computed".into()),
         };
+        let span = self.failure_span(node, fail.within);
+        // A node lowering made (no place in a file) has no location to give.
+        let sources = &self.compiled.program.sources;
         EvalError {
             message,
             within: fail.within.map(str::to_string),
-            span: self.compiled.node(node).span,
+            at: (span != Span::default()).then(|| sources.location(span)),
+            span,
         }
+    }
+
+    /// Where to point a drafter: the expression that failed or, for an absent
+    /// fact (whose node is placed at its declaration), the definition, outcome
+    /// or rule that read it.
+    fn failure_span(&self, node: u32, within: Option<&str>) -> Span {
+        let span = self.compiled.node(node).span;
+        let (Op::Fact(_), Some(name)) = (&self.compiled.node(node).op, within) else {
+            return span;
+        };
+        let p = &self.compiled.program;
+        let reader = match p.symbols.get(name) {
+            Some(Symbol::Define(id)) => Some(p.defines[id.index()].span),
+            Some(Symbol::Outcome(id)) => Some(p.outcomes[id.index()].span),
+            _ => p.rules.iter().find(|r| r.name == name).map(|r| r.span),
+        };
+        reader.unwrap_or(span)
     }
 
     fn bool(&mut self, n: u32) -> Result<bool, Fail<'c>> {

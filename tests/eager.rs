@@ -198,6 +198,21 @@ fn failures_are_reported_only_where_a_left_to_right_reading_meets_them() {
                 .collect::<Vec<_>>()
         });
         assert_eq!(got, want, "on {doc}");
+        // After a failure nothing of an earlier record is left to read or explain.
+        let trace = lexnis::trace::build_trace(&in_place);
+        match want {
+            Ok(_) => assert!(in_place.decided() && trace.is_ok(), "on {doc}"),
+            Err(e) => {
+                assert!(!in_place.decided(), "on {doc}");
+                let absent = (0..c.results.len()).all(|i| in_place.result(i).is_absent());
+                assert!(absent, "on {doc}");
+                assert_eq!(trace.err(), Some(lexnis::trace::NoTrace::NoDecision));
+                // Where to look, in the rule file.
+                let at = e.at.as_deref().unwrap_or_default();
+                assert!(at.starts_with("policies/t/act.law:"), "{e}");
+                assert!(e.to_string().ends_with(&format!(", {at})")), "{e}");
+            }
+        }
     }
     let mixed = |doc: &serde_json::Value| {
         let facts = load_facts(&c.program, doc).unwrap();

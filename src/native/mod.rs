@@ -214,12 +214,21 @@ mod tests {
         assert!(ev.facts_id().is_some());
         let mut other_policy = facts;
         other_policy.values.pop();
-        assert!(ev.run_in_place(other_policy).is_err());
+        assert!(ev.run_in_place(other_policy.clone()).is_err());
         assert_eq!(
             ev.facts_id(),
             None,
             "the last record's id is not this one's"
         );
+        // Nor its results, a results-only evaluator's included.
+        let mut lean = Evaluator::new(&c).results_only();
+        lean.run(example_facts(&c)).unwrap();
+        assert!(lean.decided());
+        assert!(lean.run_in_place(other_policy).is_err());
+        for ev in [&ev, &lean] {
+            assert!(!ev.decided());
+            assert!((0..c.results.len()).all(|i| ev.result(i).is_absent()));
+        }
     }
 
     /// A record the lean plan decides gives its facts back unchanged; a run
