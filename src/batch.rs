@@ -36,10 +36,13 @@ pub enum InputFormat {
 impl InputFormat {
     /// The format a file's name says: `.csv` is CSV, `.json` a JSON array,
     /// anything else (`.jsonl`, `.ndjson`, standard input) JSON lines.
+    /// A `.json` file is an array only if it opens with `[` (after any
+    /// blanks), as `lexnis diff --facts` decides: JSON lines are often saved
+    /// as `.json` too.
     pub fn of_file(path: &std::path::Path) -> InputFormat {
         match extension(path).as_deref() {
             Some("csv") => InputFormat::Csv,
-            Some("json") => InputFormat::Json,
+            Some("json") if file_opens_an_array(path) => InputFormat::Json,
             _ => InputFormat::Jsonl,
         }
     }
@@ -59,6 +62,22 @@ impl OutputFormat {
             _ => OutputFormat::Jsonl,
         }
     }
+}
+
+/// Whether the file at `path` opens with `[`; false if it cannot be read
+/// (opening it again to read the records says why).
+fn file_opens_an_array(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut start = [0u8; 4096];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read(&mut start));
+    read.is_ok_and(|n| opens_an_array(&start[..n]))
+}
+
+/// Whether a JSON input that starts with `start` is an array: `[` after any
+/// blanks and byte-order mark.
+pub(crate) fn opens_an_array(start: &[u8]) -> bool {
+    let start = without_bom(1, start);
+    start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
 }
 
 fn extension(path: &std::path::Path) -> Option<String> {

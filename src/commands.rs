@@ -669,8 +669,7 @@ pub fn stream_texts(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedText>
     }
     let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(cannot)?);
     let start = std::io::BufRead::fill_buf(&mut reader).map_err(cannot)?;
-    let start = crate::batch::without_bom(1, start);
-    if start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+    if crate::batch::opens_an_array(start) {
         return json_array_records(reader).map_err(cannot);
     }
     Ok(jsonl_records(reader))

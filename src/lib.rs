@@ -58,8 +58,8 @@
 //! assert_eq!(lexnis::trace::build_trace(&evaluator).err(), Some(lexnis::trace::NoTrace::ResultsOnly));
 //! ```
 //!
-//! Every error implements `std::error::Error`, so that `?` carries it into a
-//! caller's own error type: compiling ([`policy::CompileError`], whose
+//! The errors of this path implement `std::error::Error`, so that `?` carries
+//! them into a caller's own error type: compiling ([`policy::CompileError`], whose
 //! `Display` draws each diagnostic with its file, line and column, as `lexnis
 //! check` does), reading facts ([`facts::TextFactsError`]: one line a problem,
 //! with its JSON path), evaluating ([`eval::EvalError`]) and explaining

@@ -101,14 +101,14 @@ enum Command {
     },
     /// Evaluate a stream of facts records on all cores, one result per record, in order
     #[command(
-        after_help = "Examples:\n  lexnis batch --facts entities.jsonl --out results.jsonl\n  lexnis batch --facts entities.csv --out results.csv --jobs 2\n  lexnis generate --count 1000000 | lexnis batch --trace none > results.jsonl\n\nEvery input record gives exactly one output record; a record that fails gives an error\nrecord with its line number, and the batch goes on. A blank line is no record: it gives\nnothing, and the lines after it keep their numbers. A summary goes to stderr.\nThe formats go by the files' names (.csv, .json; else JSON lines) unless --input or\n--output says otherwise.\nExit status: 0 all records evaluated, 1 some records failed, 2 bad flags or rules."
+        after_help = "Examples:\n  lexnis batch --facts entities.jsonl --out results.jsonl\n  lexnis batch --facts entities.csv --out results.csv --jobs 2\n  lexnis generate --count 1000000 | lexnis batch --trace none > results.jsonl\n\nEvery input record gives exactly one output record; a record that fails gives an error\nrecord with its line number, and the batch goes on. A blank line is no record: it gives\nnothing, and the lines after it keep their numbers. A summary goes to stderr.\nThe formats go by the files' names (.csv; .json, an array if it opens with `[`; else\nJSON lines) unless --input or --output says otherwise.\nExit status: 0 all records evaluated, 1 some records failed, 2 bad flags or rules."
     )]
     Batch {
         /// Facts records; `-` (the default) reads standard input
         #[arg(long, value_name = "FILE", default_value = "-")]
         facts: PathBuf,
         /// Format of the records [default: by the file's name: .csv is csv, .json
-        /// json, anything else and standard input jsonl]
+        /// json if it opens with `[`, anything else and standard input jsonl]
         #[arg(long, value_enum)]
         input: Option<lexnis::batch::InputFormat>,
         /// Where to write the results; `-` (the default) is standard output

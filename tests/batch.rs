@@ -389,19 +389,33 @@ fn numbers_are_read_digit_for_digit_not_through_floats() {
         assert_eq!(detail["kind"], "out_of_range", "{line}");
         assert_eq!(detail["path"], "$.size.staff", "{line}");
         let message = detail["message"].as_str().unwrap();
-        assert!(message.starts_with(written), "{message}");
+        assert!(message.contains(written), "{message}");
     }
 
     // The same in a CSV cell.
     let csv = "id,entity_types,size.staff,size.turnover_eur,size.balance_sheet_eur\n\
-               c,\"[\"\"I.6.1\"\"]\",60,50000000.000000001,50000000\n";
+               c,\"[\"\"I.6.1\"\"]\",60,50000000.000000001,50000000\n\
+               d,\"[\"\"I.6.1\"\"]\",2.4999999999999999999e2,1e7,1E7\n\
+               e,\"[\"\"I.6.1\"\"]\",1e400,1,1\n";
     let options = BatchOptions {
         input: InputFormat::Csv,
         ..BatchOptions::default()
     };
     let (out, _) = run(csv, &options);
-    let line: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
-    assert_eq!(line["size_class"], "large", "{line}");
+    let lines: Vec<serde_json::Value> = (out.lines())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["size_class"], "large", "{}", lines[0]);
+    assert_eq!(lines[1]["size_class"], "medium", "{}", lines[1]);
+    let detail = &lines[2]["error"]["details"][0];
+    assert_eq!(
+        (&detail["kind"], &detail["path"]),
+        (
+            &serde_json::json!("out_of_range"),
+            &serde_json::json!("$.size.staff")
+        ),
+        "{detail}"
+    );
 
     // And inside a cell that holds JSON: a share just under 25% is no partner
     // (Racc. 2003/361/CE, allegato, art. 3, par. 2), whatever its size.
@@ -851,6 +865,16 @@ fn the_formats_go_by_the_files_names_unless_given() {
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     let written = std::fs::read_to_string(&results).unwrap();
     assert!(written.starts_with("{\"line\":2,\"id\":\"c\""), "{written}");
+    // A .json file is an array if it opens with `[`, else JSON lines.
+    let lines = dir.join("lines.json");
+    let array = dir.join("array.json");
+    std::fs::write(&lines, format!("{GOOD}\n{GOOD}\n")).unwrap();
+    std::fs::write(&array, format!("\n [{GOOD},\n{GOOD}]\n")).unwrap();
+    for facts in [&lines, &array] {
+        let output = lexnis_batch(&["--facts".as_ref(), facts.as_os_str()]);
+        assert_eq!(output.status.code(), Some(0), "{output:?}");
+        assert_eq!(String::from_utf8_lossy(&output.stdout).lines().count(), 2);
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -184,10 +184,10 @@ impl<'de> Deserialize<'de> for Exact {
 }
 
 /// A number as its float `n`, where that is the number `text` writes; else as
-/// text the facts reader takes exactly: a plain decimal as written, one with
-/// an exponent written out (`4.9999999999999999e1`, whose float is 50, as
-/// `49.999999999999999`), or as written if no decimal holds it (`1e-400`,
-/// whose float is 0).
+/// text the facts reader takes exactly or reports as out of range: a plain
+/// decimal as written, one with an exponent written out
+/// (`4.9999999999999999e1`, whose float is 50, as `49.999999999999999`), or
+/// as written if no decimal comes near it (`1e-400`, whose float is 0).
 fn exact_number(text: &str, n: serde_json::Number) -> Json {
     let float = super::decimal_text(&n.to_string());
     let exact = match super::without_exponent(text) {
@@ -195,7 +195,9 @@ fn exact_number(text: &str, n: serde_json::Number) -> Json {
         Some(None) => return Json::String(text.to_string()),
         None => text.to_string(),
     };
-    match super::is_decimal_text(&exact) && super::decimal_text(&exact) != float {
+    // No decimal holds it (too many digits): the float would round it.
+    let held = super::decimal_text(&exact);
+    match super::is_decimal_text(&exact) && (held.is_none() || held != float) {
         true => Json::String(exact),
         false => Json::Number(n),
     }
@@ -310,6 +312,19 @@ mod tests {
         assert_eq!(
             exponent["n"],
             serde_json::json!([2.5, "49.999999999999999", "1e-400", 100.0])
+        );
+        // Too many digits for any decimal, where the float would round: text,
+        // which the facts reader reports as out of range.
+        let precise = parse_document(
+            r#"[1.00000000000000000000000000000001e-10, 10000000000000000000000000000.001]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            precise,
+            serde_json::json!([
+                "0.000000000100000000000000000000000000000001",
+                "10000000000000000000000000000.001"
+            ])
         );
         assert!(parse_document(r#"{"a": {"b": 12345678901234567890, "b": 1}}"#).is_err());
     }

@@ -223,6 +223,12 @@ fn reads_as_json(cell: &str) -> bool {
     if is_short_number(cell) {
         return true;
     }
+    // A number with an exponent goes into the row as written, for the facts
+    // reader to read digit for digit or say at its path that no decimal holds
+    // it (the tree would keep it as text when its float is not exact).
+    if crate::facts::without_exponent(cell).is_some() {
+        return serde_json::from_str::<&serde_json::value::RawValue>(cell).is_ok();
+    }
     // A list or an object is never a string: its check builds no tree.
     if cell
         .trim_start_matches(crate::batch::JSON_BLANKS)
