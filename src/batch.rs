@@ -1394,9 +1394,9 @@ pub(crate) fn not_json(e: &serde_json::Error) -> String {
             e.column()
         ),
     };
-    match what.contains("hex escape") || what.contains("surrogate") {
-        true => format!("{message}: {}", crate::facts::HALF_CHARACTER_HELP),
-        false => message,
+    match crate::facts::help_for_serde_error(&what) {
+        Some(help) => format!("{message}: {help}"),
+        None => message,
     }
 }
 

@@ -87,6 +87,9 @@ impl Facts {
     }
 }
 
+/// What a facts document is, for an error about one that is not.
+const FACTS_OBJECT: &str = "a facts document is a JSON object: {\"entity_types\": [...], ...}";
+
 /// Checks a facts document against the program's fact declarations. The tree's
 /// numbers are taken as serde_json parsed them; for text, prefer
 /// [`load_facts_from_str`], which reads numbers digit for digit.
@@ -98,10 +101,10 @@ pub fn load_facts(program: &Program, doc: &Json) -> Result<Facts, Vec<FactError>
             path: "$".into(),
             message: format!("expected an object of facts, found {}", json_kind(doc)),
             help: Some(match doc {
-                Json::Array(_) => "a facts document is a JSON object: {\"entity_types\": [...], \
-                    ...}; a JSON array of them is read by `lexnis batch --input json`"
-                    .into(),
-                _ => "a facts document is a JSON object: {\"entity_types\": [...], ...}".into(),
+                Json::Array(_) => format!(
+                    "{FACTS_OBJECT}; a JSON array of them is read by `lexnis batch --input json`"
+                ),
+                _ => FACTS_OBJECT.into(),
             }),
         }]);
     };
@@ -711,11 +714,17 @@ pub(crate) fn without_position(e: &serde_json::Error) -> String {
     full.strip_suffix(&place).unwrap_or(&full).to_string()
 }
 
-/// What to do about serde_json's "unexpected end of hex escape" or "lone
-/// leading surrogate": an escape of half a character.
-pub(crate) const HALF_CHARACTER_HELP: &str = "a \\u escape stands for one UTF-16 unit: a \
-     character beyond U+FFFF is written as a pair of them (\\ud83d\\ude00), and \\ud800 to \
-     \\udfff alone stand for no character; write the character itself, or its pair";
+/// What to do about a serde_json error, where its message says more than
+/// the words a user can act on: "unexpected end of hex escape" or "lone
+/// leading surrogate", an escape of half a character.
+pub(crate) fn help_for_serde_error(message: &str) -> Option<&'static str> {
+    let half_character = message.contains("hex escape") || message.contains("surrogate");
+    half_character.then_some(
+        "a \\u escape stands for one UTF-16 unit: a character beyond U+FFFF is written as a \
+         pair of them (\\ud83d\\ude00), and \\ud800 to \\udfff alone stand for no character; \
+         write the character itself, or its pair",
+    )
+}
 
 fn quoted_list<'a>(items: impl Iterator<Item = &'a str>) -> String {
     items
@@ -1244,11 +1253,12 @@ mod stream {
     /// The error of an id that serde_json passed over as JSON but does not
     /// read as a value (an escape of half a character).
     fn not_an_id(path: &JsonPath<'_>, e: serde_json::Error) -> FactError {
+        let what = without_position(&e);
         FactError {
             kind: FactErrorKind::WrongType,
             path: JsonPath::Field(path, ID_FIELD).to_string(),
-            message: format!("the id is not a valid text: {}", without_position(&e)),
-            help: Some(HALF_CHARACTER_HELP.into()),
+            help: help_for_serde_error(&what).map(str::to_string),
+            message: format!("the id is not a valid text: {what}"),
         }
     }
 
