@@ -9,7 +9,7 @@
 //! number: the output always has exactly one record per input record.
 
 use crate::eval::Evaluator;
-use crate::facts::FactError;
+use crate::facts::{FactError, Facts};
 use crate::lower::Compiled;
 use crate::value::{to_json, Value};
 use serde_json::Value as Json;
@@ -1028,7 +1028,23 @@ struct Worker<'c> {
     /// The largest chunk output so far: the next one is made that large at once.
     out_capacity: usize,
     buffers: &'c Buffers,
+    /// The records read ahead of their evaluation (see [`READ_AHEAD`]): each
+    /// one's line and whether it was read, its facts in `read_facts` at the
+    /// same place.
+    read_ahead: Vec<(u64, Result<(), ErrorRecord>)>,
+    read_facts: Vec<Facts>,
 }
+
+/// How many records a worker reads before it evaluates and writes them. A
+/// record runs through some 69 KB of code (the facts reader, the rules' plan,
+/// the line writer), twice the processor's 32 KB first-level instruction
+/// cache: one record at a time, each stage evicted the others' code for the
+/// next record. Records read in a row keep the reader's code in the cache
+/// from one to the next, and so does evaluating and writing them in a row.
+/// cachegrind, 20,000 records, first-level misses a record (instruction +
+/// data): one at a time 354, 16 at a time 188, 64 at a time 148; the 64
+/// records' facts (some 100 KB) stay in the second-level cache.
+const READ_AHEAD: usize = 64;
 
 impl<'c> Worker<'c> {
     fn new(
@@ -1067,6 +1083,8 @@ impl<'c> Worker<'c> {
             trace_json: Vec::new(),
             out_capacity: options.records_per_chunk() * 512,
             buffers,
+            read_ahead: Vec::with_capacity(READ_AHEAD),
+            read_facts: (0..READ_AHEAD).map(|_| Facts::default()).collect(),
         }
     }
 
@@ -1097,17 +1115,19 @@ impl<'c> Worker<'c> {
                         // Only JSON's own blanks make a blank line.
                         Ok(t) => match t.trim_matches(JSON_BLANKS) {
                             "" => {}
-                            t => self.one(&mut acc, line, Ok(Payload::Text(Cow::Borrowed(t)))),
+                            t => self.read(&mut acc, line, Ok(Payload::Text(Cow::Borrowed(t)))),
                         },
-                        Err(e) => self.one(&mut acc, line, Err(not_utf8(&e))),
+                        Err(e) => self.read(&mut acc, line, Err(not_utf8(&e))),
                     }
                 }
+                self.decide_read(&mut acc);
                 self.buffers.texts.give(text);
             }
             Chunk::Records(records) => {
                 for r in records {
-                    self.one(&mut acc, r.line, r.payload);
+                    self.read(&mut acc, r.line, r.payload);
                 }
+                self.decide_read(&mut acc);
             }
         }
         let (bytes, summary) = self.finish(acc);
@@ -1115,10 +1135,35 @@ impl<'c> Worker<'c> {
         (bytes, summary)
     }
 
-    /// Evaluates one record into the chunk's output: its result or its error record.
-    fn one(&mut self, acc: &mut ChunkOutput, line: u64, payload: Result<Payload<'_>, String>) {
+    /// Reads one record's facts, and evaluates and writes the records read
+    /// so far once there are [`READ_AHEAD`] of them.
+    fn read(&mut self, acc: &mut ChunkOutput, line: u64, payload: Result<Payload<'_>, String>) {
+        let k = self.read_ahead.len();
+        let read = self.read_facts(line, payload, k);
+        self.read_ahead.push((line, read));
+        if self.read_ahead.len() == READ_AHEAD {
+            self.decide_read(acc);
+        }
+    }
+
+    /// Evaluates and writes the records read ahead, in their order.
+    fn decide_read(&mut self, acc: &mut ChunkOutput) {
+        let mut read_ahead = std::mem::take(&mut self.read_ahead);
+        for (k, (line, read)) in read_ahead.drain(..).enumerate() {
+            let decided = read.and_then(|()| self.decide(line, k));
+            self.one(acc, line, decided);
+            // The facts back into their place, for the record read there next.
+            if let Some(facts) = self.ev.take_facts() {
+                self.read_facts[k] = facts;
+            }
+        }
+        self.read_ahead = read_ahead;
+    }
+
+    /// Writes one record into the chunk's output: its result or its error record.
+    fn one(&mut self, acc: &mut ChunkOutput, line: u64, decided: Result<(), ErrorRecord>) {
         acc.summary.records += 1;
-        let error = match self.record(line, payload) {
+        let error = match decided {
             Ok(()) => {
                 for (slot, &i) in acc.counts.iter_mut().zip(&self.counted) {
                     let k = count_index(self.ev.result(i));
@@ -1245,11 +1290,15 @@ impl<'c> Worker<'c> {
         error_record(line, id, "evaluation", message, Vec::new())
     }
 
-    /// Evaluates one record into `values`, or makes its error record.
-    fn record(
+    /// Reads one record's facts into `read_facts[k]` (over the facts of the
+    /// record read there before: their records and lists are reused, not freed
+    /// and allocated again, some 590 instructions a record), or makes its
+    /// error record.
+    fn read_facts(
         &mut self,
         line: u64,
         payload: Result<Payload<'_>, String>,
+        k: usize,
     ) -> Result<(), ErrorRecord> {
         use crate::facts::TextFactsError;
         let program = &self.ev.compiled.program;
@@ -1274,21 +1323,24 @@ impl<'c> Worker<'c> {
                 return Err(error_record(line, None, "unreadable", &message, Vec::new()))
             }
         };
-        // Over the last record's facts: their records and lists are reused, not
-        // freed and allocated again (some 590 instructions a record).
-        let mut facts = self.ev.take_facts().unwrap_or_default();
-        match crate::facts::load_facts_from_str_into(program, &text, &mut facts) {
-            Ok(()) => {}
+        match crate::facts::load_facts_from_str_into(program, &text, &mut self.read_facts[k]) {
+            Ok(()) => Ok(()),
             Err(TextFactsError::NotJson(e)) => {
                 let message = not_json_record(&e, &text, self.options.input);
-                return Err(error_record(line, None, "not_json", &message, Vec::new()));
+                Err(error_record(line, None, "not_json", &message, Vec::new()))
             }
             // A CSV row's missing fields are columns to add.
             Err(TextFactsError::Invalid(id, errors)) => match from_csv {
-                true => return Err(invalid(id, csv_input::in_csv_terms(errors))),
-                false => return Err(invalid(id, errors)),
+                true => Err(invalid(id, csv_input::in_csv_terms(errors))),
+                false => Err(invalid(id, errors)),
             },
-        };
+        }
+    }
+
+    /// Evaluates the facts read into `read_facts[k]`, leaving the results in
+    /// the evaluator for the record's line, or makes its error record.
+    fn decide(&mut self, line: u64, k: usize) -> Result<(), ErrorRecord> {
+        let facts = std::mem::take(&mut self.read_facts[k]);
         match self.ev.run_in_place(facts) {
             Ok(()) => self.explain(line),
             Err(e) => Err(self.evaluation_error(line, &e.to_string())),

@@ -40,6 +40,23 @@ fn mixed() -> String {
     .join("\n")
 }
 
+/// The lines of [`mixed`] and 30 generated entities of many shapes (partners,
+/// linked enterprises, the safeguard clause asked or not).
+fn varied_lines() -> Vec<String> {
+    let population = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/population-300.jsonl"),
+    )
+    .unwrap();
+    // Their ids written as the others', for the test to number them.
+    let generated = (population.lines().take(30)).map(|l| l.replacen("\"id\":\"", "\"id\": \"", 1));
+    mixed()
+        .lines()
+        .map(str::to_string)
+        .chain(generated)
+        .collect()
+}
+
 #[test]
 fn every_bad_record_becomes_an_error_record_and_the_batch_goes_on() {
     let (out, summary) = run(&mixed(), &BatchOptions::default());
@@ -430,17 +447,22 @@ fn numbers_are_read_digit_for_digit_not_through_floats() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
-    /// Order and count are the input's, with one thread or several, any chunk size.
+    /// Order and count are the input's, with one thread or several, any chunk
+    /// size; and each record's result is the one it has alone (a chunk of one
+    /// record), though a worker reads many records before it evaluates them:
+    /// records of other shapes, bad ones among them.
     #[test]
-    fn order_and_count_survive_parallelism(picks in prop::collection::vec(0usize..9, 0..300), chunk in 1usize..40, jobs in 2usize..5) {
-        let lines: Vec<String> = mixed().lines().map(str::to_string).collect();
+    fn order_and_count_survive_parallelism(picks in prop::collection::vec(0usize..39, 0..300), chunk in 1usize..150, jobs in 2usize..5) {
+        let lines = varied_lines();
         let input: Vec<String> = picks.iter().enumerate().map(|(i, p)| lines[*p].replacen("\"id\": \"", &format!("\"id\": \"{i}-"), 1)).collect();
         let input = input.join("\n");
         let one = run(&input, &BatchOptions { jobs: 1, chunk: Some(chunk), ..BatchOptions::default() });
         let many = run(&input, &BatchOptions { jobs, chunk: Some(chunk), ..BatchOptions::default() });
+        let alone = run(&input, &BatchOptions { jobs: 1, chunk: Some(1), ..BatchOptions::default() });
         prop_assert_eq!(one.0.lines().count(), picks.len());
         prop_assert_eq!(&one.0, &many.0);
-        prop_assert_eq!(one.1, many.1);
+        prop_assert_eq!(&one.0, &alone.0);
+        prop_assert_eq!(&one.1, &many.1);
         for (i, line) in one.0.lines().enumerate() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             prop_assert_eq!(v["line"].as_u64(), Some(i as u64 + 1));
