@@ -1,15 +1,52 @@
 //! lexnis: the Italian NIS rules (D.Lgs. 138/2024, DPCM 221/2024) as a compiled,
 //! explainable decision graph.
 //!
-//! Compile a policy set once, then evaluate the facts of many entities, from as
-//! many threads as you like: [`lower::Compiled`] is `Send + Sync`, and each thread
-//! keeps its own [`eval::Evaluator`], which reuses its memory from one entity to
-//! the next.
+//! Compile a policy set once as [`Rules`], then decide the facts of many
+//! entities, from as many threads as you like: `Rules` is `Send + Sync`, and
+//! each thread keeps its own [`Decider`], which reuses its memory from one
+//! record to the next. A [`Decision`] is the JSON document `lexnis eval
+//! --format json` prints, with the trace the decider was asked for.
+//!
+//! ```
+//! use lexnis::{date::Date, Rules, TraceMode};
+//!
+//! // The rules bundled into the crate, in force on 1 June 2025.
+//! let rules = Rules::bundled(Date::parse("2025-06-01").unwrap()).expect("the bundled rules compile");
+//! let mut decider = rules.decider(TraceMode::Compact);
+//!
+//! let decision = decider
+//!     .decide(r#"{"id": "acqua-spa", "entity_types": ["I.6.1"],
+//!                 "size": {"staff": 300, "turnover_eur": 60000000, "balance_sheet_eur": 50000000}}"#)
+//!     .expect("the facts match the schema and the rules decide");
+//! assert_eq!(decision.id(), Some("acqua-spa"));
+//! assert_eq!(decision.get("in_scope"), Some(&serde_json::json!(true)));
+//! assert_eq!(decision.get("classification"), Some(&serde_json::json!("essential")));
+//!
+//! // Why: the rules that applied, each with its citation.
+//! let trace = decision.trace().and_then(|t| t.as_array()).expect("a compact trace was asked for");
+//! assert!(trace.iter().any(|step| step["citation"] == "D.Lgs. 138/2024, art. 6, c. 1, lett. a)"));
+//!
+//! // A bad record is an error saying where and what; the decider goes on.
+//! let error = decider.decide(r#"{"id": "x", "entity_types": [], "size": {"staff": "many"}}"#).unwrap_err();
+//! assert!(error.to_string().contains("$.size.staff"), "{error}");
+//! assert!(decider.decide(r#"{"entity_types": [], "size": {"staff": 1, "turnover_eur": 1, "balance_sheet_eur": 1}}"#).is_ok());
+//!
+//! // Many threads, one compiled policy set.
+//! std::thread::scope(|s| {
+//!     for _ in 0..2 {
+//!         s.spawn(|| rules.decider(TraceMode::None).decide(r#"{"entity_types": ["I.6.1"],
+//!             "size": {"staff": 3, "turnover_eur": 100000, "balance_sheet_eur": 100000}}"#).unwrap());
+//!     }
+//! });
+//! ```
+//!
+//! The stages underneath stay public, for callers who want values rather
+//! than JSON: [`policy::compile`] gives the [`lower::Compiled`] graph (what
+//! [`Rules::compiled`] holds), and an [`eval::Evaluator`] runs facts through it.
 //!
 //! ```
 //! use lexnis::{date::Date, eval::Evaluator, facts::load_facts, policy::{compile, PolicySource}};
 //!
-//! // The rules bundled into the crate, in force on 1 June 2025.
 //! let compiled = compile(&PolicySource::bundled(), Date::parse("2025-06-01").unwrap())
 //!     .expect("the bundled rules compile");
 //!
@@ -58,8 +95,9 @@
 //! assert_eq!(lexnis::trace::build_trace(&evaluator).err(), Some(lexnis::trace::NoTrace::ResultsOnly));
 //! ```
 //!
-//! The errors of this path implement `std::error::Error`, so that `?` carries
-//! them into a caller's own error type: compiling ([`policy::CompileError`], whose
+//! The errors of both paths implement `std::error::Error`, so that `?` carries
+//! them into a caller's own error type: [`RulesError`] and [`DecideError`]
+//! wrap those of the stages, which are: compiling ([`policy::CompileError`], whose
 //! `Display` draws each diagnostic with its file, line and column, as `lexnis
 //! check` does), reading facts ([`facts::TextFactsError`]: one line a problem,
 //! with its JSON path), evaluating ([`eval::EvalError`]) and explaining
@@ -148,12 +186,16 @@ pub mod render;
 pub mod resolve;
 pub mod review;
 pub mod roman;
+pub mod rules;
 pub mod schema;
 pub mod semantic;
 pub mod source;
 pub mod suggest;
 pub mod trace;
 pub mod value;
+
+pub use batch::TraceMode;
+pub use rules::{DecideError, Decider, Decision, Rules, RulesError};
 
 #[cfg(test)]
 mod tests {
