@@ -204,6 +204,16 @@ enum Chunk {
 /// only cost memory (two chunks in flight per thread).
 pub const MAX_JOBS: usize = 1024;
 
+/// The number of worker threads `--jobs` gives, 1 to [`MAX_JOBS`].
+pub fn jobs_from_flag(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(jobs) if (1..=MAX_JOBS).contains(&jobs) => Ok(jobs),
+        _ => Err(format!(
+            "not a number of threads: give 1 to {MAX_JOBS} (default: one per core)"
+        )),
+    }
+}
+
 /// Why the batch could not run at all, or not to the end of its input (as
 /// opposed to a record that failed).
 #[derive(Debug)]

@@ -122,7 +122,9 @@ enum Command {
         #[arg(long, value_enum, default_value = "none")]
         trace: lexnis::batch::TraceMode,
         /// Worker threads (default: one per core)
-        #[arg(long, value_name = "N")]
+        // Negative numbers are taken as values, so that `--jobs -1` is told it
+        // is not a number of threads rather than that `-1` is an unknown flag.
+        #[arg(long, value_name = "N", allow_negative_numbers = true, value_parser = lexnis::batch::jobs_from_flag)]
         jobs: Option<usize>,
         #[command(flatten)]
         policies: Policies,
@@ -133,10 +135,10 @@ enum Command {
     )]
     Generate {
         /// How many entities
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 1000, allow_negative_numbers = true)]
         count: u64,
         /// Seed of the pseudo-random stream
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, allow_negative_numbers = true)]
         seed: u64,
         /// Output file; `-` (the default) is standard output
         #[arg(long, value_name = "FILE", default_value = "-")]

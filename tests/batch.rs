@@ -920,6 +920,28 @@ fn a_full_disk_is_an_error_with_no_summary_of_results_not_written() {
 }
 
 #[test]
+fn jobs_that_are_not_a_number_of_threads_are_a_wrong_flag_saying_what_to_give() {
+    for jobs in ["0", "-1", "1025", "two", ""] {
+        let output = lexnis_batch(&[
+            "--facts".as_ref(),
+            "-".as_ref(),
+            "--jobs".as_ref(),
+            jobs.as_ref(),
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "--jobs {jobs:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("invalid value '{jobs}' for '--jobs <N>'")),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("give 1 to 1024 (default: one per core)"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
 fn a_record_that_is_not_json_says_what_it_looks_like() {
     let input = format!("{GOOD}\n\u{feff}{GOOD}\nid,size.staff,size.turnover_eur\n[{GOOD}]\n");
     let (out, summary) = run(&input, &BatchOptions::default());
