@@ -376,6 +376,35 @@ fn main() {
         n,
         library_secs,
     );
+    // The front door, for the figure a tooling team gets without the
+    // lower-level API: the same work as the library line, the results copied
+    // into a decision, which is then written as JSON text. No target: it is
+    // to be read against the lines above (the batch's, which writes its JSON
+    // lines with a writer of its own).
+    let rules = lexnis::Rules::bundled(as_of).unwrap();
+    let mut decider = rules.decider(TraceMode::Compact);
+    let mut text = Vec::new();
+    let mut decide_and_write = |write: &dyn Fn(&lexnis::Decision, &mut Vec<u8>)| {
+        best_of_two(|| {
+            for l in &lines {
+                text.clear();
+                write(&decider.decide(l).unwrap(), &mut text);
+                lexnis_sink += text.len();
+            }
+        })
+    };
+    let by_serde = decide_and_write(&|d, out| serde_json::to_writer(out, d).unwrap());
+    let by_line = decide_and_write(&|d, out| d.write_json_line(out));
+    report(
+        "lexnis Decider: 1 thread, parsing + compact trace + serde_json::to_writer",
+        n,
+        by_serde,
+    );
+    report(
+        "lexnis Decider: 1 thread, parsing + compact trace + write_json_line",
+        n,
+        by_line,
+    );
     let docs: Vec<serde_json::Value> = lines
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())

@@ -37,7 +37,7 @@ fn main() -> Result<(), Box<dyn Error>> {
 
     // One entity's decision, with the rules that applied and their citations.
     let decision = rules.decider(TraceMode::Compact).decide(&records[0])?;
-    println!("{}", serde_json::to_string_pretty(decision.as_json())?);
+    println!("{}", serde_json::to_string_pretty(&decision)?);
 
     // The lower-level API, for a lawyer's reading of every step.
     let compiled = rules.compiled();
@@ -71,7 +71,7 @@ fn tally(mut decider: Decider<'_>, records: &[String]) -> Tally {
     for record in records {
         match decider.decide(record) {
             Ok(decision) => {
-                let essential = decision.get("classification") == Some(&"essential".into());
+                let essential = decision.get("classification") == Some("essential".into());
                 tally.essential += usize::from(essential);
             }
             Err(error) => {

@@ -1268,12 +1268,10 @@ impl<'c> Worker<'c> {
             .map(|i| self.ev.result(i).clone())
             .collect();
         let record = crate::render::ResultRecord {
-            header: &self.header,
-            ev: &self.ev,
-            values: &values,
             line: Some(line),
             trace: Some(crate::trace::TraceView::Steps(&self.steps)),
             compact: true,
+            ..crate::render::ResultRecord::of_run(&self.header, &self.ev, &values)
         };
         let _ = serde_json::to_writer(&mut *out, &record);
         out.push(b'\n');

@@ -4,8 +4,9 @@
 //! Compile a policy set once as [`Rules`], then decide the facts of many
 //! entities, from as many threads as you like: `Rules` is `Send + Sync`, and
 //! each thread keeps its own [`Decider`], which reuses its memory from one
-//! record to the next. A [`Decision`] is the JSON document `lexnis eval
-//! --format json` prints, with the trace the decider was asked for.
+//! record to the next. A [`Decision`] holds the results and the trace the
+//! decider was asked for, and serialises as the JSON document `lexnis eval
+//! --format json` prints.
 //!
 //! ```
 //! use lexnis::{date::Date, Rules, TraceMode};
@@ -19,12 +20,17 @@
 //!                 "size": {"staff": 300, "turnover_eur": 60000000, "balance_sheet_eur": 50000000}}"#)
 //!     .expect("the facts match the schema and the rules decide");
 //! assert_eq!(decision.id(), Some("acqua-spa"));
-//! assert_eq!(decision.get("in_scope"), Some(&serde_json::json!(true)));
-//! assert_eq!(decision.get("classification"), Some(&serde_json::json!("essential")));
+//! assert_eq!(decision.get("in_scope"), Some(serde_json::json!(true)));
+//! assert_eq!(decision.get("classification"), Some(serde_json::json!("essential")));
 //!
 //! // Why: the rules that applied, each with its citation.
-//! let trace = decision.trace().and_then(|t| t.as_array()).expect("a compact trace was asked for");
-//! assert!(trace.iter().any(|step| step["citation"] == "D.Lgs. 138/2024, art. 6, c. 1, lett. a)"));
+//! let trace = decision.trace().expect("a compact trace was asked for");
+//! assert!(trace.as_array().unwrap().iter()
+//!     .any(|step| step["citation"] == "D.Lgs. 138/2024, art. 6, c. 1, lett. a)"));
+//!
+//! // The whole document, as a service would answer with it.
+//! let text = serde_json::to_string(&decision).unwrap();
+//! assert!(text.starts_with(r#"{"id":"acqua-spa","as_of":"2025-06-01","in_scope":true,"#));
 //!
 //! // A bad record is an error saying where and what; the decider goes on.
 //! let error = decider.decide(r#"{"id": "x", "entity_types": [], "size": {"staff": "many"}}"#).unwrap_err();

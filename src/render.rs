@@ -80,7 +80,10 @@ impl ResultHeader {
 /// warnings, and the trace when asked for. Serialised straight to the output.
 pub struct ResultRecord<'a> {
     pub header: &'a ResultHeader,
-    pub ev: &'a Evaluator<'a>,
+    pub compiled: &'a Compiled,
+    /// The facts' id, and the date the rules were applied on.
+    pub id: Option<&'a str>,
+    pub as_of: crate::date::Date,
     pub values: &'a [Value],
     pub line: Option<u64>,
     pub trace: Option<crate::trace::TraceView<'a>>,
@@ -88,17 +91,34 @@ pub struct ResultRecord<'a> {
     pub compact: bool,
 }
 
+impl<'a> ResultRecord<'a> {
+    /// The document of the run `ev` last made, whose results are `values`:
+    /// without a line number or a trace, indented.
+    pub fn of_run(header: &'a ResultHeader, ev: &'a Evaluator<'_>, values: &'a [Value]) -> Self {
+        ResultRecord {
+            header,
+            compiled: ev.compiled,
+            id: ev.facts_id(),
+            as_of: ev.as_of(),
+            values,
+            line: None,
+            trace: None,
+            compact: false,
+        }
+    }
+}
+
 impl serde::Serialize for ResultRecord<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let p = &self.ev.compiled.program;
+        let p = &self.compiled.program;
         let mut m = s.serialize_map(None)?;
         if let Some(line) = self.line {
             m.serialize_entry("line", &line)?;
         }
-        m.serialize_entry("id", &self.ev.facts_id())?;
-        m.serialize_entry("as_of", &self.ev.as_of())?;
-        for (r, v) in self.ev.compiled.results.iter().zip(self.values) {
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry("as_of", &self.as_of)?;
+        for (r, v) in self.compiled.results.iter().zip(self.values) {
             m.serialize_entry(
                 &r.key,
                 &crate::value::Typed {
@@ -131,12 +151,8 @@ fn single_result<T>(
 ) -> T {
     let header = ResultHeader::new(&ev.compiled.program);
     write(&ResultRecord {
-        header: &header,
-        ev,
-        values: outcomes,
-        line: None,
         trace,
-        compact: false,
+        ..ResultRecord::of_run(&header, ev, outcomes)
     })
 }
 
@@ -172,12 +188,8 @@ pub fn result_document(
     trace: Option<crate::trace::TraceView<'_>>,
 ) -> Json {
     let record = ResultRecord {
-        header,
-        ev,
-        values: outcomes,
-        line: None,
         trace,
-        compact: false,
+        ..ResultRecord::of_run(header, ev, outcomes)
     };
     serde_json::to_value(&record).unwrap_or(Json::Null)
 }

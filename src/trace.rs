@@ -316,6 +316,17 @@ impl AppliedRule {
     }
 }
 
+/// Every rule's compact-trace entry, serialised once, by rule index: what a
+/// writer of many results copies rather than serialising it again.
+pub fn serialized_entries(p: &crate::program::Program) -> Vec<Box<serde_json::value::RawValue>> {
+    (0..p.rules.len() as u32)
+        .map(|r| {
+            let rule = AppliedRule::of(p, crate::program::RuleId(r));
+            serde_json::value::to_raw_value(&rule).unwrap_or_else(|_| Box::default())
+        })
+        .collect()
+}
+
 /// The ids of the rules that applied, in declaration order: what a compact trace
 /// lists, without making any text.
 pub fn applied_rule_ids(ev: &Evaluator<'_>) -> impl Iterator<Item = crate::program::RuleId> {

@@ -7,6 +7,7 @@
 
 use super::ResultHeader;
 use crate::eval::Evaluator;
+use crate::lower::Compiled;
 use crate::program::{Program, Type};
 use crate::value::{Typed, Value};
 use serde_json::value::RawValue;
@@ -57,12 +58,7 @@ impl LineWriter {
             header.raw_warnings.get().as_bytes(),
         ]
         .concat();
-        let applied = (0..p.rules.len() as u32)
-            .map(|r| {
-                let rule = crate::trace::AppliedRule::of(p, crate::program::RuleId(r));
-                serde_json::value::to_raw_value(&rule).unwrap_or_else(|_| Box::default())
-            })
-            .collect();
+        let applied = crate::trace::serialized_entries(p);
         let as_of = format!(",\"as_of\":\"{}\"", ev.as_of()).into_bytes();
         let versions = header.raw_versions.get().as_bytes().to_vec();
         let warnings = header.raw_warnings.get().as_bytes().to_vec();
@@ -91,27 +87,56 @@ impl LineWriter {
     /// given, its compact trace (the indices of the rules that applied, as
     /// [`Evaluator::applied_rule_indices_into`] lists them); ends with a newline.
     pub fn write(&self, out: &mut Vec<u8>, ev: &Evaluator<'_>, line: u64, trace: Option<&[u32]>) {
-        let p = &ev.compiled.program;
-        out.extend_from_slice(b"{\"line\":");
-        write_number(out, line);
-        out.extend_from_slice(b",\"id\":");
-        match ev.facts_id() {
+        let results = |i| ev.result(i);
+        self.write_document(out, ev.compiled, Some(line), ev.facts_id(), results, trace);
+        out.push(b'\n');
+    }
+
+    /// A result document of `compiled`'s results (`result(i)` the value of
+    /// result `i`), with a line number if given: [`Self::write`]'s, with no
+    /// newline after it.
+    pub fn write_document<'v>(
+        &self,
+        out: &mut Vec<u8>,
+        compiled: &Compiled,
+        line: Option<u64>,
+        id: Option<&str>,
+        result: impl Fn(usize) -> &'v Value,
+        trace: Option<&[u32]>,
+    ) {
+        let p = &compiled.program;
+        out.push(b'{');
+        if let Some(line) = line {
+            out.extend_from_slice(b"\"line\":");
+            write_number(out, line);
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"id\":");
+        match id {
             Some(id) => {
                 let _ = serde_json::to_writer(&mut *out, id);
             }
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(&self.as_of);
-        for (i, (key, r)) in self.keys.iter().zip(&ev.compiled.results).enumerate() {
+        for (i, (key, r)) in self.keys.iter().zip(&compiled.results).enumerate() {
             out.extend_from_slice(key);
-            self.value(out, p, &r.ty, ev.result(i));
+            self.value(out, p, &r.ty, result(i));
         }
         out.extend_from_slice(&self.tail);
         if let Some(trace) = trace {
             out.extend_from_slice(b",\"trace\":");
             self.write_applied(out, trace);
         }
-        out.extend_from_slice(b"}\n");
+        out.push(b'}');
+    }
+
+    /// A writer for results that outlive the evaluator it is made from: it
+    /// knows none of the evaluator's texts by their address (an address freed
+    /// may be taken by another text), and escapes each text it writes.
+    pub fn outliving(mut self) -> LineWriter {
+        self.texts.clear();
+        self
     }
 
     /// A compact trace as JSON: the entries of the rules that applied.
@@ -416,12 +441,10 @@ mod tests {
             ev.applied_rule_indices_into(&mut reached, &mut indices);
             lines.write(&mut fast, &ev, i, Some(&indices));
             let record = super::super::ResultRecord {
-                header: &header,
-                ev: &ev,
-                values: &values,
                 line: Some(i),
                 trace: Some(crate::trace::TraceView::Serialized(&applied)),
                 compact: true,
+                ..super::super::ResultRecord::of_run(&header, &ev, &values)
             };
             let mut slow = serde_json::to_vec(&record).unwrap();
             slow.push(b'\n');

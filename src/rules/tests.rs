@@ -19,7 +19,7 @@ fn example(name: &str) -> String {
 
 /// The document without its trace, to compare decisions made with different ones.
 fn without_trace(decision: &Decision) -> Json {
-    let mut document = decision.as_json().clone();
+    let mut document = decision.to_json();
     document.as_object_mut().unwrap().remove("trace");
     document
 }
@@ -44,7 +44,7 @@ fn a_full_decision_is_the_document_lexnis_eval_prints() {
         let values = ev.run(facts).unwrap();
         let trace = build_trace(&ev).unwrap();
         let expected = crate::render::result_json(&ev, &values, Some(&trace));
-        assert_eq!(decision.as_json(), &expected, "{name}");
+        assert_eq!(decision.to_json(), expected, "{name}");
     }
 }
 
@@ -56,13 +56,15 @@ fn acme_energia_is_an_essential_entity_and_its_compact_trace_cites_the_law() {
         .decide(&example("acme-energia.json"))
         .unwrap();
     assert_eq!(decision.id(), Some("acme-energia"));
-    assert_eq!(decision.get("in_scope"), Some(&json!(true)));
-    assert_eq!(decision.get("classification"), Some(&json!("essential")));
+    assert_eq!(decision.get("in_scope"), Some(json!(true)));
+    assert_eq!(decision.get("classification"), Some(json!("essential")));
     assert_eq!(
         decision.get("safeguard_clause"),
-        Some(&json!("criteria_met"))
+        Some(json!("criteria_met"))
     );
-    let trace = decision.trace().unwrap().as_array().unwrap();
+    assert_eq!(decision.get("no_such_result"), None);
+    let trace = decision.trace().unwrap();
+    let trace = trace.as_array().unwrap();
     // Exactly the rules that applied, each as `{rule, citation}`.
     let mut ev = Evaluator::new(rules.compiled());
     let facts = load_facts_from_str(&rules.compiled().program, &example("acme-energia.json"));
@@ -86,8 +88,8 @@ fn a_decision_holds_a_trace_only_when_asked_and_the_same_results_whichever() {
             .map(|mode| rules.decider(mode).decide(&text).unwrap());
         assert_eq!(decided[0].trace(), None, "{name}");
         assert!(decided[1].trace().is_some() && decided[2].trace().is_some());
-        assert_eq!(decided[0].as_json(), &without_trace(&decided[1]), "{name}");
-        assert_eq!(decided[0].as_json(), &without_trace(&decided[2]), "{name}");
+        assert_eq!(decided[0].to_json(), without_trace(&decided[1]), "{name}");
+        assert_eq!(decided[0].to_json(), without_trace(&decided[2]), "{name}");
     }
 }
 
@@ -202,8 +204,16 @@ fn rules_from_the_policy_folder_decide_as_the_bundled_ones() {
     let text = example("ministero.json");
     // Compact: a full trace names each rule's file, which differs.
     assert_eq!(
-        from_disk.decider(TraceMode::Compact).decide(&text).unwrap(),
-        bundled().decider(TraceMode::Compact).decide(&text).unwrap()
+        from_disk
+            .decider(TraceMode::Compact)
+            .decide(&text)
+            .unwrap()
+            .to_json(),
+        bundled()
+            .decider(TraceMode::Compact)
+            .decide(&text)
+            .unwrap()
+            .to_json()
     );
 }
 
@@ -219,6 +229,55 @@ fn a_record_the_rules_cannot_decide_names_the_rule_file_and_the_next_is_decided(
         assert!(message.contains("division by zero"), "{message}");
         assert!(message.contains("failing.law:14:39"), "{message}");
         let decided = decider.decide(r#"{"y": 6, "parts": []}"#).unwrap();
-        assert_eq!(decided.get("flag"), Some(&json!(true)), "{mode:?}");
+        assert_eq!(decided.get("flag"), Some(json!(true)), "{mode:?}");
+    }
+}
+
+#[test]
+fn a_decision_written_out_is_a_batch_line_without_its_line_number() {
+    let rules = bundled();
+    for mode in [TraceMode::None, TraceMode::Compact, TraceMode::Full] {
+        let mut decider = rules.decider(mode);
+        for name in EXAMPLES {
+            let text = example(name);
+            let options = crate::batch::BatchOptions {
+                trace: mode,
+                jobs: 1,
+                ..Default::default()
+            };
+            let input = Box::new(std::io::Cursor::new(text.replace('\n', " ").into_bytes()));
+            let mut line = Vec::new();
+            crate::batch::run_batch(rules.compiled(), input, &mut line, &options, &mut |_| {})
+                .unwrap();
+            let line = String::from_utf8(line).unwrap();
+            let expected = line.trim_end().replacen("{\"line\":1,", "{", 1);
+            let decision = decider.decide(&text).unwrap();
+            let written = serde_json::to_string(&decision).unwrap();
+            assert_eq!(written, expected, "{mode:?}, {name}");
+            let mut line = Vec::new();
+            decision.write_json_line(&mut line);
+            assert_eq!(String::from_utf8(line).unwrap(), written + "\n");
+        }
+    }
+}
+
+#[test]
+fn a_decision_written_as_a_line_is_what_the_serialiser_writes() {
+    let rules = bundled();
+    let records = population(13, 400);
+    for mode in [TraceMode::None, TraceMode::Compact] {
+        let mut decider = rules.decider(mode);
+        // Kept, so that later records' texts may be where earlier ones' were.
+        let decisions: Vec<Decision> = (records.iter())
+            .map(|r| decider.decide(r).unwrap())
+            .collect();
+        let with_text = |d: &&Decision| d.get("safeguard_procedure").is_some_and(|p| p.is_string());
+        assert!(decisions.iter().filter(with_text).count() > 10);
+        for decision in &decisions {
+            let mut line = Vec::new();
+            decision.write_json_line(&mut line);
+            let written = serde_json::to_string(decision).unwrap() + "\n";
+            assert_eq!(String::from_utf8(line).unwrap(), written, "{mode:?}");
+        }
     }
 }
