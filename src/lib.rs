@@ -169,6 +169,11 @@ macro_rules! say_raw {
     }};
 }
 
+/// The README's Rust example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeExample;
+
 pub mod allocator;
 pub mod ast;
 pub mod batch;

@@ -1,8 +1,8 @@
 //! The library's front door for tooling: rules compiled once ([`Rules`], shared
 //! by every thread), one [`Decider`] per thread, and for each facts record a
 //! [`Decision`]: the results, and the trace asked for, which serialise as the
-//! document `lexnis eval --format json` prints and a `lexnis batch` line holds
-//! (without its `line`).
+//! JSON value `lexnis eval --format json` prints (there indented) and a
+//! `lexnis batch` line holds (without its `line`).
 //!
 //! The stages underneath ([`crate::policy::compile`], [`crate::eval::Evaluator`],
 //! [`crate::trace::build_trace`]) stay public for callers who need more than
@@ -15,21 +15,28 @@ use crate::facts::{load_facts_from_str, load_facts_from_str_into, TextFactsError
 use crate::lower::Compiled;
 use crate::policy::{compile, CompileError, LoadError, PolicySource};
 use crate::render::line::LineWriter;
-use crate::render::{ResultHeader, ResultRecord};
-use crate::trace::{NoTrace, Step, TraceView};
+use crate::render::ResultHeader;
+use crate::trace::NoTrace;
 use crate::value::Value;
-use serde_json::value::RawValue;
-use serde_json::Value as Json;
 use std::path::PathBuf;
 
 /// A policy set compiled for one date, ready to decide. `Send + Sync`: compile
-/// it once and share it (by reference, or in an `Arc`) between threads.
+/// it once and share it between threads.
+///
+/// Deciders and decisions borrow it. Threads that end before it does borrow
+/// it as they are (`std::thread::scope`); a service that keeps it for as long
+/// as it runs can make it `&'static` once (`Box::leak(Box::new(rules))`), so
+/// that deciders live in its worker threads and decisions go anywhere. A
+/// decision that must outlive its rules is kept as JSON
+/// ([`Decision::to_json`]).
 pub struct Rules {
     compiled: Compiled,
     /// The documents' `policy_versions` and `warnings`, the same for all.
     header: ResultHeader,
     /// Writes a decision's JSON text, its constant pieces escaped once.
     lines: LineWriter,
+    /// Every rule's compact-trace entry, by rule index.
+    applied_rules: Vec<crate::trace::AppliedRule>,
     as_of: Date,
 }
 
@@ -44,9 +51,11 @@ impl std::fmt::Debug for Rules {
 }
 
 /// Why rules could not be made: a file that could not be read, or rule files
-/// that do not compile (its `Display` draws each diagnostic with its file,
-/// line and column, as `lexnis check` does).
+/// that do not compile. Its `Display` says all (for rule files, each
+/// diagnostic with its file, line and column, as `lexnis check` draws it), so
+/// it gives no `source()`.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum RulesError {
     Load(LoadError),
     Compile(CompileError),
@@ -61,14 +70,7 @@ impl std::fmt::Display for RulesError {
     }
 }
 
-impl std::error::Error for RulesError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            RulesError::Load(e) => Some(e),
-            RulesError::Compile(e) => Some(e),
-        }
-    }
-}
+impl std::error::Error for RulesError {}
 
 impl Rules {
     /// The NIS rules bundled into the crate (policies/), as in force on `as_of`.
@@ -87,8 +89,13 @@ impl Rules {
     pub fn from_source(source: &PolicySource, as_of: Date) -> Result<Rules, RulesError> {
         let compiled = compile(source, as_of).map_err(RulesError::Compile)?;
         let header = ResultHeader::new(&compiled.program);
+        let rules = 0..compiled.program.rules.len() as u32;
+        let applied_rules = rules
+            .map(|r| crate::trace::AppliedRule::of(&compiled.program, crate::program::RuleId(r)))
+            .collect();
         Ok(Rules {
             lines: LineWriter::new(&Evaluator::new(&compiled), &header).outliving(),
+            applied_rules,
             header,
             compiled,
             as_of,
@@ -98,6 +105,11 @@ impl Rules {
     /// The compiled decision graph, for the lower-level API.
     pub fn compiled(&self) -> &Compiled {
         &self.compiled
+    }
+
+    /// The date the rules are applied on: the act versions in force that day.
+    pub fn as_of(&self) -> Date {
+        self.as_of
     }
 
     /// The keys of the results a decision holds, in the order the rule files
@@ -134,8 +146,10 @@ pub struct Decider<'r> {
     reached: Vec<bool>,
 }
 
-/// Why a record was not decided. Each variant's `Display` says where and what.
+/// Why a record was not decided. Its `Display` says where and what, all of it
+/// (so it gives no `source()`).
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum DecideError {
     /// The text is not JSON, or not facts of the rules' schema: one line a
     /// problem, with its JSON path (`$.size.staff`) and what to do.
@@ -143,7 +157,9 @@ pub enum DecideError {
     /// The rules could not decide on these facts; the message names the rule
     /// file, line and column where the evaluation failed.
     Rules(EvalError),
-    /// The decision was made but could not be explained.
+    /// The decision was made but could not be explained. Not expected of a
+    /// decider made by [`Rules::decider`] (a full trace runs the explaining
+    /// evaluator), and reported rather than assumed.
     Trace(NoTrace),
 }
 
@@ -157,17 +173,14 @@ impl std::fmt::Display for DecideError {
     }
 }
 
-impl std::error::Error for DecideError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            DecideError::Facts(e) => Some(e),
-            DecideError::Rules(e) => Some(e),
-            DecideError::Trace(e) => Some(e),
-        }
-    }
-}
+impl std::error::Error for DecideError {}
 
 impl<'r> Decider<'r> {
+    /// The trace its decisions carry.
+    pub fn trace_mode(&self) -> TraceMode {
+        self.trace
+    }
+
     /// Decides one facts record given as JSON text (read digit for digit, a
     /// key given twice reported). A failed record leaves nothing behind: the
     /// next one is decided as if it came first.
@@ -218,121 +231,9 @@ impl<'r> Decider<'r> {
     }
 }
 
-/// The decision on one facts record: every result, and the trace asked for.
-/// It serialises (`serde_json::to_writer(out, &decision)`) as the document
-/// `lexnis eval --format json` prints: `id`, `as_of`, every result by its
-/// key, `policy_versions`, `warnings` and, if asked for, `trace` (see
-/// docs/schema/result.schema.json). Nothing is turned into JSON before it
-/// is asked for.
-#[derive(Debug, Clone)]
-pub struct Decision<'r> {
-    rules: &'r Rules,
-    id: Option<String>,
-    /// By result index, as the rules declare them.
-    results: Vec<Value>,
-    trace: Option<DecisionTrace>,
-}
-
-/// Decisions of the same [`Rules`] value are equal if they hold the same id,
-/// results and trace (those of two `Rules` compare by [`Decision::to_json`]).
-impl PartialEq for Decision<'_> {
-    fn eq(&self, other: &Decision<'_>) -> bool {
-        std::ptr::eq(self.rules, other.rules)
-            && (&self.id, &self.results, &self.trace) == (&other.id, &other.results, &other.trace)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum DecisionTrace {
-    /// The indices of the rules that applied, in declaration order.
-    Applied(Vec<u32>),
-    Steps(Vec<Step>),
-}
-
-impl Decision<'_> {
-    /// The entity's id, as its facts gave it (`None` if they gave none).
-    pub fn id(&self) -> Option<&str> {
-        self.id.as_deref()
-    }
-
-    /// The date the rules were applied on.
-    pub fn as_of(&self) -> Date {
-        self.rules.as_of
-    }
-
-    /// A result by its key (`"classification"`), as the document holds it;
-    /// `None` for a key the rules do not declare.
-    pub fn get(&self, key: &str) -> Option<Json> {
-        let c = &self.rules.compiled;
-        let i = c.results.iter().position(|r| r.key == key)?;
-        Some(crate::value::to_json(
-            &c.program,
-            &c.results[i].ty,
-            &self.results[i],
-        ))
-    }
-
-    /// The trace asked for, as the document holds it: a list of `{rule,
-    /// citation}` (compact) or of steps (full); `None` if the decider was
-    /// made without one.
-    pub fn trace(&self) -> Option<Json> {
-        self.trace.as_ref()?;
-        self.to_json().get_mut("trace").map(Json::take)
-    }
-
-    /// The whole document.
-    pub fn to_json(&self) -> Json {
-        serde_json::to_value(self).unwrap_or(Json::Null)
-    }
-
-    /// Appends the document to `out` as one line of JSON, and a newline: the
-    /// bytes `serde_json::to_writer` writes for it, by the writer `lexnis
-    /// batch` writes its lines with: a record decided and written in 2.0 µs
-    /// rather than 2.9 (docs/performance.md).
-    pub fn write_json_line(&self, out: &mut Vec<u8>) {
-        let rules = self.rules;
-        let trace = match &self.trace {
-            None => None,
-            Some(DecisionTrace::Applied(applied)) => Some(applied.as_slice()),
-            Some(DecisionTrace::Steps(_)) => {
-                // Every step through the serialiser, as the batch writes them.
-                let _ = serde_json::to_writer(&mut *out, self);
-                out.push(b'\n');
-                return;
-            }
-        };
-        let results = |i: usize| &self.results[i];
-        let id = self.id.as_deref();
-        (rules.lines).write_document(out, &rules.compiled, None, id, results, trace);
-        out.push(b'\n');
-    }
-}
-
-impl serde::Serialize for Decision<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let entries: Vec<&RawValue>;
-        let trace = match &self.trace {
-            None => None,
-            Some(DecisionTrace::Steps(steps)) => Some(TraceView::Steps(steps)),
-            Some(DecisionTrace::Applied(applied)) => {
-                entries = self.rules.lines.applied_entries(applied).collect();
-                Some(TraceView::Serialized(&entries))
-            }
-        };
-        let c = &self.rules.compiled;
-        let record = ResultRecord {
-            header: &self.rules.header,
-            compiled: c,
-            id: self.id.as_deref(),
-            as_of: self.as_of(),
-            values: &self.results,
-            line: None,
-            trace,
-            compact: true,
-        };
-        record.serialize(s)
-    }
-}
+mod decision;
+pub use decision::Decision;
+use decision::DecisionTrace;
 
 #[cfg(test)]
 mod tests;

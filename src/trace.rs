@@ -343,4 +343,20 @@ pub enum TraceView<'a> {
     Applied(&'a [AppliedRule]),
     /// A compact trace of rules already serialised, one `{"rule", "citation"}` each.
     Serialized(&'a [&'a serde_json::value::RawValue]),
+    Listed(AppliedList<'a>),
+}
+
+/// A compact trace as the indices of the rules that applied into every
+/// rule's entry: serialised as the list of those rules' entries.
+#[derive(Debug, Clone, Copy)]
+pub struct AppliedList<'a> {
+    /// Every rule's entry, by rule index ([`AppliedRule::of`]).
+    pub entries: &'a [AppliedRule],
+    pub applied: &'a [u32],
+}
+
+impl Serialize for AppliedList<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.applied.iter().map(|&r| &self.entries[r as usize]))
+    }
 }

@@ -1,6 +1,6 @@
 use super::*;
-use crate::trace::build_trace;
-use serde_json::json;
+use crate::trace::{build_trace, TraceView};
+use serde_json::{json, Value as Json};
 
 fn june_2025() -> Date {
     Date::parse("2025-06-01").unwrap()
@@ -30,6 +30,23 @@ const EXAMPLES: [&str; 4] = [
     "ministero.json",
     "registrar-piccolo.json",
 ];
+
+#[test]
+fn a_decision_printed_indented_is_the_text_lexnis_eval_prints() {
+    let rules = bundled();
+    let mut decider = rules.decider(TraceMode::Full);
+    for name in EXAMPLES {
+        let text = example(name);
+        let mut ev = Evaluator::new(rules.compiled());
+        let values = ev.run(load_facts_from_str(&rules.compiled().program, &text).unwrap());
+        let trace = build_trace(&ev).unwrap();
+        let steps = Some(TraceView::Steps(&trace.steps));
+        let printed = crate::render::result_text(&ev, &values.unwrap(), steps);
+        let decision = decider.decide(&text).unwrap();
+        let pretty = serde_json::to_string_pretty(&decision).unwrap();
+        assert_eq!(pretty + "\n", printed, "{name}");
+    }
+}
 
 #[test]
 fn a_full_decision_is_the_document_lexnis_eval_prints() {
@@ -156,6 +173,9 @@ fn rules_are_shared_by_threads_each_with_its_own_decider() {
     fn moved<T: Send>() {}
     shared::<Rules>();
     moved::<Decider<'static>>();
+    shared::<Decision<'static>>();
+    shared::<RulesError>();
+    shared::<DecideError>();
 
     let rules = bundled();
     let records = population(12, 200);
