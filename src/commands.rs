@@ -409,6 +409,21 @@ pub fn codegen(paths: &[PathBuf], out: &Path) -> u8 {
     }
 }
 
+/// The entity `diff --entity` compares, as a JSON tree. A document the tree
+/// reader refuses (a number no decimal holds, such as `1e400`) is reported as
+/// `lexnis eval` reports it, a line a problem at its path, where it can be.
+fn entity_document(old: &Compiled, text: &str) -> Result<serde_json::Value, String> {
+    crate::facts::parse_document(text).map_err(|e| {
+        match crate::facts::load_facts_from_str(&old.program, text) {
+            Err(crate::facts::TextFactsError::Invalid(_, problems)) => {
+                let lines = problems.iter().map(|p| format!("\n  - {p}"));
+                lines.collect::<String>()
+            }
+            Err(crate::facts::TextFactsError::NotJson(_)) | Ok(_) => e.to_string(),
+        }
+    })
+}
+
 /// `lexnis batch`: many records, one result each, in input order.
 pub fn batch(
     facts: &Path,
@@ -818,11 +833,13 @@ pub fn diff(args: &DiffArgs) -> u8 {
         let doc = match std::fs::read_to_string(path)
             .map(text_without_bom)
             .map_err(|e| e.to_string())
-            .and_then(|t| crate::facts::parse_document(&t).map_err(|e| e.to_string()))
+            .and_then(|t| entity_document(&old, &t))
         {
             Ok(d) => d,
             Err(e) => {
-                crate::say!("error: cannot read entity {}: {e}", path.display());
+                // A list of problems starts on the next line.
+                let gap = if e.starts_with('\n') { "" } else { " " };
+                crate::say!("error: cannot read entity {}:{gap}{e}", path.display());
                 return EXIT_BAD_INPUT;
             }
         };

@@ -396,6 +396,35 @@ fn diff_command(args: &[&str]) -> (i32, String) {
 }
 
 #[test]
+fn an_entity_with_a_number_no_decimal_holds_is_reported_at_its_path() {
+    let entity = std::env::temp_dir().join(format!("lexnis-1e400-{}.json", std::process::id()));
+    let text = include_str!("../examples/acme-energia.json");
+    let staff = text.find("\"staff\"").unwrap();
+    let value = staff + text[staff..].find(|c: char| c.is_ascii_digit()).unwrap();
+    let digits = text[value..].find(|c: char| !c.is_ascii_digit()).unwrap();
+    std::fs::write(
+        &entity,
+        format!("{}1e400{}", &text[..value], &text[value + digits..]),
+    )
+    .unwrap();
+    let amended = "policies/it,policies/amendments/a-large-200";
+    let path = entity.to_str().unwrap();
+    let (code, stderr) = diff_command(&[
+        "policies/it",
+        amended,
+        "--as-of",
+        "2026-06-01",
+        "--entity",
+        path,
+    ]);
+    std::fs::remove_file(&entity).ok();
+    assert_eq!(code, 2, "{stderr}");
+    let expected = format!("cannot read entity {path}:\n  - $.size.staff: ");
+    assert!(stderr.contains(&expected), "{stderr}");
+    assert!(stderr.contains("the number 1e400 is too large"), "{stderr}");
+}
+
+#[test]
 fn a_wrong_entry_in_a_list_of_folders_is_named() {
     let (code, stderr) = diff_command(&["policies/it,", "policies/it", "--as-of", "2026-01-01"]);
     assert_eq!(code, 2);
