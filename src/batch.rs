@@ -574,9 +574,24 @@ pub(crate) struct ArrayElements<R> {
     scan: ArrayScan,
     ready: std::collections::VecDeque<(u64, Result<String, String>)>,
     line: u64,
+    /// The last bytes read ended inside a line (a block of a long line).
+    line_open: bool,
     end: Option<Result<(), String>>,
-    buf: Vec<u8>,
 }
+
+/// The most of a line read at once: an array written on one line, as most
+/// tools write it, is read a block at a time, so that memory stays flat
+/// however long it is.
+const ARRAY_BLOCK_BYTES: usize = 64 * 1024;
+
+/// The longest an element of an array may grow before it is taken to be
+/// never closed (a facts record is a few hundred bytes): memory stays flat
+/// where a `}` is missing, rather than holding the rest of the input.
+const MAX_ELEMENT_BYTES: usize = if cfg!(test) {
+    64 * 1024
+} else {
+    16 * 1024 * 1024
+};
 
 impl<R: BufRead> ArrayElements<R> {
     pub(crate) fn new(input: R) -> Self {
@@ -585,8 +600,8 @@ impl<R: BufRead> ArrayElements<R> {
             scan: ArrayScan::default(),
             ready: Default::default(),
             line: 0,
+            line_open: false,
             end: None,
-            buf: Vec::new(),
         }
     }
 
@@ -610,33 +625,71 @@ impl<R: BufRead> ArrayElements<R> {
         self.ready.push_back((record.line, text));
     }
 
-    /// Reads one more line into `ready`, or ends.
+    /// Reads one more line, or block of a long line, into `ready`, or ends.
     fn read_line(&mut self) {
-        self.buf.clear();
-        match self.input.read_until(b'\n', &mut self.buf) {
-            Ok(0) => {
-                let mut last = Vec::new();
-                let end = self.scan.finish(self.line.max(1), &mut |r| {
-                    last.push(r);
-                    true
-                });
-                last.into_iter().for_each(|r| self.take(r));
-                self.end = Some(end);
-            }
-            Ok(_) => {
-                self.line += 1;
-                // A byte-order mark before the array is not part of it.
-                let bytes = without_bom(self.line, &self.buf);
-                let mut found = Vec::new();
-                self.scan.push_line(bytes, self.line, &mut found);
-                found.into_iter().for_each(|r| self.take(r));
-                if self.scan.not_an_array.is_some() {
-                    // Nothing after can be read as elements: stop here.
-                    self.end = Some(self.scan.finish(self.line, &mut |_| true));
-                }
-            }
-            Err(e) => self.end = Some(Err(e.to_string())),
+        let block = match self.input.fill_buf() {
+            Ok(block) => block,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return,
+            Err(e) => return self.end = Some(Err(e.to_string())),
+        };
+        if block.is_empty() {
+            let mut last = Vec::new();
+            let end = self.scan.finish(self.line.max(1), &mut |r| {
+                last.push(r);
+                true
+            });
+            last.into_iter().for_each(|r| self.take(r));
+            self.end = Some(end);
+            return;
         }
+        let line_end = memchr::memchr(b'\n', block).map(|i| i + 1);
+        let taken = line_end.unwrap_or(block.len()).min(ARRAY_BLOCK_BYTES);
+        let starts_line = !self.line_open;
+        self.line += u64::from(starts_line);
+        self.line_open = block[taken - 1] != b'\n';
+        // A byte-order mark before the array is not part of it.
+        let bytes = match starts_line {
+            true => without_bom(self.line, &block[..taken]),
+            false => &block[..taken],
+        };
+        let mut found = Vec::new();
+        self.scan.push_line(bytes, self.line, &mut found);
+        self.input.consume(taken);
+        found.into_iter().for_each(|r| self.take(r));
+        if self.scan.not_an_array.is_some() {
+            // Nothing after can be read as elements: stop here.
+            self.end = Some(self.scan.finish(self.line, &mut |_| true));
+        } else if !self.scan.complete && self.scan.current.len() > MAX_ELEMENT_BYTES {
+            self.give_up_on_element();
+        }
+    }
+
+    /// An element grown past [`MAX_ELEMENT_BYTES`] was never closed: an
+    /// error record, and the array read again from the next line that opens
+    /// an element as it does; or, where no line does, the batch fails.
+    fn give_up_on_element(&mut self) {
+        let limit = match MAX_ELEMENT_BYTES % (1024 * 1024) {
+            0 => format!("{} MB", MAX_ELEMENT_BYTES / (1024 * 1024)),
+            _ => format!("{} KB", MAX_ELEMENT_BYTES / 1024),
+        };
+        if let Some(resumed) = self
+            .scan
+            .resume_after_unclosed(&format!("for over {limit}"))
+        {
+            return resumed.into_iter().for_each(|r| self.take(r));
+        }
+        let line = self.scan.start_line;
+        let message = format!(
+            "this element of the JSON array runs on for over {limit} without closing (a \
+             `}}` or `]` is missing, or a string is not ended), and no line after it opens an \
+             element where the scan could start again"
+        );
+        let flawed = self.scan.skip_flawed(&message);
+        self.take(flawed);
+        self.end = Some(Err(format!(
+            "the JSON array cannot be read past the element at line {line}, which is never \
+             closed; the records before were evaluated"
+        )));
     }
 }
 
@@ -881,7 +934,7 @@ impl ArrayScan {
             ));
         }
         while !self.ended && self.started {
-            let Some(resumed) = self.resume_after_unclosed() else {
+            let Some(resumed) = self.resume_after_unclosed("to the end of the input") else {
                 break;
             };
             if !resumed.into_iter().all(&mut *emit) {
@@ -925,14 +978,15 @@ impl ArrayScan {
 }
 
 impl ArrayScan {
-    /// At the end of the input, inside the array: if the element being read spans
+    /// At the end of the input inside the array, or when an element has grown
+    /// past [`MAX_ELEMENT_BYTES`] (`runs_on` says which): if the element being read spans
     /// several lines and is no JSON value, one of its brackets or quotes was never
     /// closed and it ran on through the elements after it. It becomes an error
     /// record at its first line, and the scan reads again from the next line that
     /// opens an element as it does ([`next_element_line`]); returns the records
     /// that gives (`None`: nothing to resume). Arrays of one element a line do not
     /// come here: their flawed element ends at its line ([`ArrayScan::push`]).
-    fn resume_after_unclosed(&mut self) -> Option<Vec<Input>> {
+    fn resume_after_unclosed(&mut self, runs_on: &str) -> Option<Vec<Input>> {
         let text = &self.current;
         let first = text.iter().position(|b| !b.is_ascii_whitespace())?;
         let (skipped, resume) = next_element_line(text, first)?;
@@ -944,8 +998,8 @@ impl ArrayScan {
         let line = self.start_line;
         let message = format!(
             "this element of the JSON array is never closed (a `}}` or `]` is missing, or a \
-             string is not ended), so it runs on to the end of the input: it is left out, and \
-             the array is read again from line {}, the next that opens an element as it does",
+             string is not ended), so it runs on {runs_on}: it is left out, and the array is \
+             read again from line {}, the next that opens an element as it does",
             line + skipped
         );
         let mut out = vec![self.skip_flawed(&message)];
@@ -1723,6 +1777,65 @@ mod tests {
             (2, Ok("{\"a\": [1, 2], \"s\": \"x,]\\\"\"}".to_string()))
         );
         assert_eq!(out[1].0, 3);
+    }
+
+    /// A pretty-printed array of `count` elements, element `flawed` (if any)
+    /// missing its last `}`.
+    fn pretty_array(count: usize, flawed: Option<usize>) -> String {
+        let element = |i: usize| {
+            let close = if Some(i) == flawed { "" } else { "\n  }" };
+            format!("  {{\n    \"id\": \"e{i}\",\n    \"size\": {{\"staff\": {i}}}{close}")
+        };
+        format!(
+            "[\n{}\n]\n",
+            (0..count).map(element).collect::<Vec<_>>().join(",\n")
+        )
+    }
+
+    #[test]
+    fn an_element_never_closed_is_given_up_on_past_the_limit_and_the_rest_is_read() {
+        let text = pretty_array(3000, Some(1));
+        assert!(text.len() > 2 * MAX_ELEMENT_BYTES);
+        let mut elements = ArrayElements::new(text.as_bytes());
+        let first_two: Scanned = Iterator::take(elements.by_ref(), 2).collect();
+        // Given up on while the input is still being read, not at its end.
+        assert!(elements.lines_read() * 2 < text.lines().count() as u64);
+        let error = first_two[1].1.as_ref().unwrap_err();
+        assert!(error.contains("runs on for over 64 KB"), "{error}");
+        assert_eq!(first_two[1].0, 6, "the element's first line");
+        let rest: Scanned = elements.by_ref().collect();
+        assert_eq!(elements.end(), Ok(()));
+        assert_eq!(first_two.len() + rest.len(), 3000);
+        assert!(rest.iter().all(|(_, r)| r.is_ok()));
+        assert!(rest[0].1.as_ref().unwrap().contains("\"e2\""));
+    }
+
+    #[test]
+    fn an_element_never_closed_with_nowhere_to_start_again_fails_the_input() {
+        let deep = "      \"x\": 1,\n".repeat(MAX_ELEMENT_BYTES / 10);
+        let text = format!("[\n  {{\n    \"id\": \"a\"\n  }},\n  {{\n    \"y\": {{\n{deep}");
+        let (out, end) = scan_all(&text);
+        assert_eq!(out.len(), 2);
+        assert!(out[1]
+            .1
+            .as_ref()
+            .unwrap_err()
+            .contains("no line after it opens"));
+        assert!(end.unwrap_err().contains("past the element at line 5"));
+    }
+
+    #[test]
+    fn an_array_on_one_line_is_read_in_blocks_with_every_element() {
+        let elements: Vec<String> = (0..20_000)
+            .map(|i| format!("{{\"id\": \"e{i}\", \"note\": \"{}\"}}", "x".repeat(i % 50)))
+            .collect();
+        let text = format!("\u{feff}[{}]", elements.join(","));
+        assert!(text.len() > 4 * ARRAY_BLOCK_BYTES);
+        let out = scan(&text);
+        assert_eq!(out.len(), elements.len());
+        for ((line, record), element) in out.iter().zip(&elements) {
+            assert_eq!((*line, record.as_deref()), (1, Ok(element.as_str())));
+        }
     }
 
     #[test]
