@@ -431,14 +431,6 @@ pub fn batch(
     args: PolicyArgs,
     options: &crate::batch::BatchOptions,
 ) -> u8 {
-    if !(1..=crate::batch::MAX_JOBS).contains(&options.jobs) {
-        crate::say!(
-            "error: --jobs {} is not a number of threads: give 1 to {} (default: one per core)",
-            options.jobs,
-            crate::batch::MAX_JOBS
-        );
-        return EXIT_BAD_INPUT;
-    }
     let compiled = match compiled_policies(&args) {
         Ok(c) => c,
         Err(code) => return code,

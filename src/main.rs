@@ -278,8 +278,11 @@ fn run(cli: Cli) -> u8 {
                 input: input.unwrap_or_else(|| lexnis::batch::InputFormat::of_file(&facts)),
                 output: output.unwrap_or_else(|| lexnis::batch::OutputFormat::of_file(&out)),
                 trace,
-                jobs: jobs
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+                // One per core, within what `--jobs` takes.
+                jobs: jobs.unwrap_or_else(|| {
+                    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                    cores.min(lexnis::batch::MAX_JOBS)
+                }),
                 ..Default::default()
             };
             commands::batch(&facts, &out, policies.args(), &options)

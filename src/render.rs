@@ -171,27 +171,9 @@ pub fn result_text(
 /// The JSON result of one evaluation: id, outcomes by name, versions, warnings, trace.
 pub fn result_json(ev: &Evaluator<'_>, outcomes: &[Value], trace: Option<&Trace>) -> Json {
     let steps = trace.map(|t| crate::trace::TraceView::Steps(&t.steps));
-    result_document(
-        &ResultHeader::new(&ev.compiled.program),
-        ev,
-        outcomes,
-        steps,
-    )
-}
-
-/// As [`result_json`], with a header made once for many results and a trace
-/// of either kind.
-pub fn result_document(
-    header: &ResultHeader,
-    ev: &Evaluator<'_>,
-    outcomes: &[Value],
-    trace: Option<crate::trace::TraceView<'_>>,
-) -> Json {
-    let record = ResultRecord {
-        trace,
-        ..ResultRecord::of_run(header, ev, outcomes)
-    };
-    serde_json::to_value(&record).unwrap_or(Json::Null)
+    single_result(ev, outcomes, steps, |r| {
+        serde_json::to_value(r).unwrap_or(Json::Null)
+    })
 }
 
 /// The entity's id as explanations show it.

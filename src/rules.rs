@@ -89,10 +89,7 @@ impl Rules {
     pub fn from_source(source: &PolicySource, as_of: Date) -> Result<Rules, RulesError> {
         let compiled = compile(source, as_of).map_err(RulesError::Compile)?;
         let header = ResultHeader::new(&compiled.program);
-        let rules = 0..compiled.program.rules.len() as u32;
-        let applied_rules = rules
-            .map(|r| crate::trace::AppliedRule::of(&compiled.program, crate::program::RuleId(r)))
-            .collect();
+        let applied_rules = crate::trace::entries_by_rule(&compiled.program).collect();
         Ok(Rules {
             lines: LineWriter::new(&Evaluator::new(&compiled), &header).outliving(),
             applied_rules,

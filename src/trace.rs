@@ -316,15 +316,10 @@ impl AppliedRule {
     }
 }
 
-/// Every rule's compact-trace entry, serialised once, by rule index: what a
-/// writer of many results copies rather than serialising it again.
-pub fn serialized_entries(p: &crate::program::Program) -> Vec<Box<serde_json::value::RawValue>> {
-    (0..p.rules.len() as u32)
-        .map(|r| {
-            let rule = AppliedRule::of(p, crate::program::RuleId(r));
-            serde_json::value::to_raw_value(&rule).unwrap_or_else(|_| Box::default())
-        })
-        .collect()
+/// Every rule's compact-trace entry, by rule index: made once for a program
+/// by a writer of many results.
+pub fn entries_by_rule(p: &crate::program::Program) -> impl Iterator<Item = AppliedRule> + '_ {
+    (0..p.rules.len() as u32).map(|r| AppliedRule::of(p, crate::program::RuleId(r)))
 }
 
 /// The ids of the rules that applied, in declaration order: what a compact trace

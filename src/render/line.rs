@@ -58,7 +58,9 @@ impl LineWriter {
             header.raw_warnings.get().as_bytes(),
         ]
         .concat();
-        let applied = crate::trace::serialized_entries(p);
+        let applied = (crate::trace::entries_by_rule(p))
+            .map(|rule| serde_json::value::to_raw_value(&rule).unwrap_or_else(|_| Box::default()))
+            .collect();
         let as_of = format!(",\"as_of\":\"{}\"", ev.as_of()).into_bytes();
         let versions = header.raw_versions.get().as_bytes().to_vec();
         let warnings = header.raw_warnings.get().as_bytes().to_vec();
