@@ -615,8 +615,9 @@ pub fn lint(paths: &[PathBuf], as_of: Option<&str>, strict: bool, format: ListFo
             render_all(&diagnostics, &source.sources, stderr_options())
         );
     }
+    // An overdue review under --strict is a check that failed, not bad input.
     if diagnostics.iter().any(Diagnostic::is_error) {
-        EXIT_BAD_INPUT
+        EXIT_FAILED
     } else {
         EXIT_OK
     }

@@ -148,7 +148,7 @@ enum Command {
     },
     /// List every act version with its review deadline (art. 40, c. 10-11); flag the overdue
     #[command(
-        after_help = "Examples:\n  lexnis lint\n  lexnis lint --as-of 2028-01-01 --strict\n\nExit status: 0, or 2 when --strict and a version in force is overdue."
+        after_help = "Examples:\n  lexnis lint\n  lexnis lint --as-of 2028-01-01 --strict\n\nExit status: 0; 1 when --strict and a version in force is overdue; 2 bad input (rule files, flags)."
     )]
     Lint {
         /// Rule files or folders (default: the bundled policies)

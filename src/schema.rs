@@ -57,14 +57,23 @@ fn record_schema(p: &Program, fields: &[FieldSpec], description: Option<&str>) -
     s
 }
 
+/// A decimal's text as a JSON number (whole numbers stay exact).
+fn json_number(text: &str) -> Option<Json> {
+    serde_json::from_str::<serde_json::Number>(text)
+        .ok()
+        .map(Json::Number)
+}
+
 fn field_schema(p: &Program, f: &FieldSpec) -> Json {
     let mut s = type_schema(p, &f.ty);
     if let (Some(r), Some(obj)) = (&f.range, s.as_object_mut()) {
-        if let Some(min) = r.min {
-            obj.insert("x-minimum".into(), Json::String(show_decimal(min)));
-        }
-        if let Some(max) = r.max {
-            obj.insert("x-maximum".into(), Json::String(show_decimal(max)));
+        // Standard keywords, so that any validator checks the bounds; they
+        // hold for numbers, and an amount written as text is checked by
+        // lexnis alone.
+        for (keyword, bound) in [("minimum", r.min), ("maximum", r.max)] {
+            if let Some(number) = bound.and_then(|b| json_number(&show_decimal(b))) {
+                obj.insert(keyword.into(), number);
+            }
         }
     }
     if let (Some(d), Some(obj)) = (&f.description, s.as_object_mut()) {

@@ -99,3 +99,26 @@ fn dpcm_221_is_overdue_from_2027_12_10() {
     assert!(late.contains("2027-12-09   OVERDUE"), "{late}");
     insta::assert_snapshot!(late);
 }
+
+/// `lint --strict` fails as a check fails (1) when a version in force is
+/// overdue, and keeps 2 for bad input; without `--strict` it only warns.
+#[test]
+fn lint_strict_exits_1_when_a_review_is_overdue() {
+    let lint = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lexnis"))
+            .arg("lint")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stderr) = lint(&["--as-of", "2028-01-01", "--strict"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("DPCM 221/2024"), "{stderr}");
+    assert_eq!(lint(&["--as-of", "2028-01-01"]).0, Some(0));
+    assert_eq!(lint(&["--as-of", "2026-01-01", "--strict"]).0, Some(0));
+    assert_eq!(lint(&["--as-of", "2028-02-30", "--strict"]).0, Some(2));
+}

@@ -48,7 +48,7 @@ pub(super) fn values_no_row_holds(c: &Compiled) -> Vec<Diagnostic> {
                 .label(c.node(n).span, "in no row")
                 .label(c.node(column).span, "compared with this column")
                 .help(format!(
-                    "the test can never hold: check the value against the table (`lexnis catalog {}`)",
+                    "the test can never hold: check the value against the table (`lexnis catalog --table {}`)",
                     def.name
                 )),
             );
