@@ -667,16 +667,38 @@ impl<'c> Evaluator<'c> {
     /// or rule that read it.
     fn failure_span(&self, node: u32, within: Option<&str>) -> Span {
         let span = self.compiled.node(node).span;
-        let (Op::Fact(_), Some(name)) = (&self.compiled.node(node).op, within) else {
+        let Some((declared, texts)) = within.and_then(|name| self.reader_texts(name)) else {
             return span;
         };
+        match &self.compiled.node(node).op {
+            Op::Fact(_) => declared,
+            // An expression written alike elsewhere is one node: its place in the reader.
+            _ => self.compiled.place_within(node, &texts),
+        }
+    }
+
+    /// The place a rule, definition or outcome is declared, and the places
+    /// of its expressions.
+    fn reader_texts(&self, name: &str) -> Option<(Span, Vec<Span>)> {
         let p = &self.compiled.program;
-        let reader = match p.symbols.get(name) {
-            Some(Symbol::Define(id)) => Some(p.defines[id.index()].span),
-            Some(Symbol::Outcome(id)) => Some(p.outcomes[id.index()].span),
-            _ => p.rules.iter().find(|r| r.name == name).map(|r| r.span),
-        };
-        reader.unwrap_or(span)
+        Some(match p.symbols.get(name) {
+            Some(Symbol::Define(id)) => {
+                let d = &p.defines[id.index()];
+                (d.span, vec![d.body.span])
+            }
+            Some(Symbol::Outcome(id)) => {
+                let o = &p.outcomes[id.index()];
+                (o.span, o.otherwise.iter().map(|e| e.span).collect())
+            }
+            _ => {
+                let r = p.rules.iter().find(|r| r.name == name)?;
+                let value = r.value.as_ref().map(|v| v.span);
+                (
+                    r.span,
+                    std::iter::once(r.condition.span).chain(value).collect(),
+                )
+            }
+        })
     }
 
     fn bool(&mut self, n: u32) -> Result<bool, Fail<'c>> {

@@ -164,6 +164,9 @@ pub struct Compiled {
     /// `Op::Define`, the body inlined): its arguments and the places it is
     /// written, which the check of optional values follows back to the call.
     pub calls: HashMap<u32, CallSites>,
+    /// The other places a node is written, where equal expressions were made
+    /// one node (its own span is the first place lowering met).
+    pub also_written: HashMap<u32, Vec<Span>>,
     /// What a result shows: every outcome, then every reported definition.
     pub results: Vec<ResultItem>,
     /// The nodes an eager evaluation computes, in order: those the results depend
@@ -191,6 +194,18 @@ impl Compiled {
 
     pub fn node_count(&self) -> usize {
         self.graph.node_count()
+    }
+
+    /// The place node `i` is written within one of `texts` (the expressions
+    /// of a rule or a definition, a comparison), where it is written in
+    /// several: an error points at the drafter's own text, not at an equal
+    /// expression elsewhere. Its first place if none lies within.
+    pub fn place_within(&self, i: u32, texts: &[Span]) -> Span {
+        let first = self.node(i).span;
+        let others = self.also_written.get(&i).into_iter().flatten().copied();
+        (std::iter::once(first).chain(others))
+            .find(|place| texts.iter().any(|t| t.encloses(*place)))
+            .unwrap_or(first)
     }
 
     /// The index of a result (for [`crate::eval::Evaluator::result`]) by the key
@@ -223,6 +238,7 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         inlining: Vec::new(),
         depth: 0,
         calls: HashMap::new(),
+        also_written: HashMap::new(),
     };
     // Definitions with parameters have no node of their own: each call is inlined.
     let define_nodes: Vec<Option<u32>> = (0..p.defines.len())
@@ -267,7 +283,7 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
             })
         })
         .collect();
-    let (graph, calls) = (l.graph, l.calls);
+    let (graph, calls, also_written) = (l.graph, l.calls, l.also_written);
     let mut compiled = Compiled {
         warnings: checked.warnings.clone(),
         program: checked.program,
@@ -276,6 +292,7 @@ pub fn lower(checked: Checked) -> Result<Compiled, LowerError> {
         rule_nodes,
         outcome_nodes,
         calls,
+        also_written,
         results,
         schedule: Vec::new(),
         plan: Default::default(),
@@ -318,6 +335,7 @@ struct Lowerer<'c> {
     /// How many aggregate variables are bound where lowering is now.
     depth: u32,
     calls: HashMap<u32, CallSites>,
+    also_written: HashMap<u32, Vec<Span>>,
 }
 
 /// A call being inlined: its parameters stand for the argument nodes, and the
@@ -331,6 +349,7 @@ impl<'c> Lowerer<'c> {
     fn add(&mut self, op: Op, ty: Type, span: Span) -> u32 {
         let key = (op, ty);
         if let Some(&i) = self.interned.get(&key) {
+            self.note_also_written(i, span);
             return i;
         }
         let (op, ty) = key;
@@ -354,6 +373,18 @@ impl<'c> Lowerer<'c> {
         }
         self.interned.insert((op, ty), idx);
         idx
+    }
+
+    /// Keeps `span` as another place node `i` is written, if it is one.
+    fn note_also_written(&mut self, i: u32, span: Span) {
+        let first = self.graph.raw_nodes()[i as usize].weight.span;
+        if span == Span::default() || span == first {
+            return;
+        }
+        let places = self.also_written.entry(i).or_default();
+        if !places.contains(&span) {
+            places.push(span);
+        }
     }
 
     /// An aggregate's body is scoped by its own variable but the aggregate is not,

@@ -224,6 +224,48 @@ fn failures_are_reported_only_where_a_left_to_right_reading_meets_them() {
     assert_eq!(mixed(&docs[12]), json!(false));
 }
 
+/// An expression written alike in two places is one node of the graph; an
+/// error in one of them points at the place in the rule or definition that
+/// failed, not at the other (`p.weight` in `heavy`, line 15, and in
+/// `first_heavy`, line 16).
+#[test]
+fn an_error_points_into_the_definition_that_failed_where_equal_expressions_are_shared() {
+    let c = compile_one_file(SMALL);
+    let doc = json!({"y": 9, "parts": [{"share": 30}]});
+    let facts = load_facts(&c.program, &doc).unwrap();
+    let error = Evaluator::new(&c).run(facts).unwrap_err();
+    assert_eq!(error.within.as_deref(), Some("first_heavy"));
+    let at = error.at.as_deref().unwrap();
+    let (line, column) = (
+        16,
+        SMALL.lines().nth(15).unwrap().find("p.weight").unwrap() + 1,
+    );
+    assert_eq!(at, format!("policies/t/act.law:{line}:{column}"));
+    // Every failure of the file's examples lies in the text of the reader it names.
+    for doc in include_str!("policies/failing.jsonl").lines() {
+        let facts = load_facts(&c.program, &serde_json::from_str(doc).unwrap()).unwrap();
+        let Err(e) = Evaluator::new(&c).run(facts) else {
+            continue;
+        };
+        let p = &c.program;
+        let within = e.within.as_deref().unwrap();
+        let texts: Vec<_> = match p.defines.iter().find(|d| d.name == within) {
+            Some(d) => vec![d.body.span, d.span],
+            None => (p.rules.iter().filter(|r| r.name == within))
+                .flat_map(|r| {
+                    [
+                        Some(r.condition.span),
+                        r.value.as_ref().map(|v| v.span),
+                        Some(r.span),
+                    ]
+                })
+                .flatten()
+                .collect(),
+        };
+        assert!(texts.iter().any(|t| t.encloses(e.span)), "{e} on {doc}");
+    }
+}
+
 #[test]
 fn the_bundled_rules_read_only_constants_and_facts_inside_aggregates() {
     // So that the diff's first diverging rule needs no second, on-demand run.

@@ -27,6 +27,8 @@ pub(super) fn values_no_row_holds(c: &Compiled) -> Vec<Diagnostic> {
         let Op::Column(_, table, col) = c.node(column).op else {
             continue;
         };
+        // The test's own place: its operands may be written elsewhere too.
+        let test = c.node(i).span;
         let def = &c.program.tables[table.index()];
         let (name, ty) = &def.columns[col as usize];
         if !matches!(ty.required(), Type::Text | Type::Int) {
@@ -45,8 +47,8 @@ pub(super) fn values_no_row_holds(c: &Compiled) -> Vec<Diagnostic> {
                     "lexnis::lower::value_in_no_row",
                     format!("no row of table {} has {shown} in column `{name}`", def.name),
                 )
-                .label(c.node(n).span, "in no row")
-                .label(c.node(column).span, "compared with this column")
+                .label(c.place_within(n, &[test]), "in no row")
+                .label(c.place_within(column, &[test]), "compared with this column")
                 .help(format!(
                     "the test can never hold: check the value against the table (`lexnis catalog --table {}`)",
                     def.name
