@@ -433,7 +433,7 @@ fn read_jsonl(
             Ok([]) => break Ok(()),
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(e.to_string()),
+            Err(e) => break Err(unreadable_input(&e)),
         };
         let taken = lines.add(at_hand);
         let drained = taken == at_hand.len();
@@ -1025,9 +1025,23 @@ pub(crate) fn not_json(e: &serde_json::Error) -> String {
 /// byte-order mark where files were joined, or a line of CSV.
 fn not_json_record(e: &serde_json::Error, text: &str, input: InputFormat) -> String {
     let message = not_json(e);
-    let csv_like =
-        input == InputFormat::Jsonl && !text.starts_with(['{', '[']) && text.contains(',');
-    if text.starts_with('\u{feff}') {
+    let jsonl = input == InputFormat::Jsonl;
+    let trimmed = text.trim_matches(JSON_BLANKS);
+    // A document written over several lines, read a line at a time: a piece.
+    let piece_of_a_document = jsonl && (trimmed.starts_with(['"', '}', ']']) || trimmed == "{");
+    let csv_like = jsonl && !text.starts_with(['{', '[']) && text.contains(',');
+    if jsonl && trimmed.starts_with('[') {
+        format!(
+            "{message}; this line opens a JSON array, where JSON lines hold one record a line: \
+             read an array of records with --input json (or from a file named .json)"
+        )
+    } else if piece_of_a_document {
+        format!(
+            "{message}; this line reads like a piece of a record written over several lines, \
+             where JSON lines hold one whole record a line: write each record on one line, or \
+             put the records in a JSON array and read it with --input json"
+        )
+    } else if text.starts_with('\u{feff}') {
         format!(
             "{message}; a byte-order mark (U+FEFF) opens this record, where only the start of \
              the file may have one (files joined with `cat`?): remove it"
@@ -1051,6 +1065,12 @@ pub(crate) fn without_bom(line: u64, bytes: &[u8]) -> &[u8] {
         1 => bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes),
         _ => bytes,
     }
+}
+
+/// Why the input stopped, for the batch's last word: the input named as
+/// such (the system's own words, `Is a directory`, say nothing of what).
+pub(crate) fn unreadable_input(e: &dyn std::fmt::Display) -> String {
+    format!("the facts input could not be read on: {e}")
 }
 
 /// The error of a record that is not UTF-8 text: read with replacement

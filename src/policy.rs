@@ -28,8 +28,18 @@ pub struct LoadError {
 
 impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.message)
+        match self.path.as_os_str().is_empty() {
+            true => f.write_str(&self.message),
+            false => write!(f, "{}: {}", self.path.display(), self.message),
+        }
     }
+}
+
+/// A file found twice among `files` (by its canonical path), if any.
+fn given_twice(files: &[PathBuf]) -> Option<PathBuf> {
+    let mut seen = std::collections::HashSet::new();
+    let canonical = |f: &PathBuf| std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+    files.iter().find(|f| !seen.insert(canonical(f))).cloned()
 }
 
 impl PolicySource {
@@ -58,6 +68,14 @@ impl PolicySource {
     pub fn from_paths(paths: &[PathBuf]) -> Result<PolicySource, LoadError> {
         let mut found = Vec::new();
         for path in paths {
+            if path.as_os_str().is_empty() {
+                return Err(LoadError {
+                    path: path.clone(),
+                    message: "an empty name in the list of rule files and folders (a comma at \
+                              its start or end, or two together): remove the extra comma"
+                        .into(),
+                });
+            }
             if path.is_dir() {
                 collect_law_files(path, &mut found)?;
             } else if path.exists() {
@@ -76,6 +94,14 @@ impl PolicySource {
             });
         }
         found.sort();
+        if let Some(twice) = given_twice(&found) {
+            return Err(LoadError {
+                path: twice,
+                message: "this rule file is given twice (a folder listed twice, or a folder \
+                          and one inside it): give each once"
+                    .into(),
+            });
+        }
         let mut p = PolicySource::default();
         for f in found {
             let bytes = std::fs::read(&f).map_err(|e| LoadError {
@@ -340,5 +366,19 @@ mod tests {
             message.starts_with("line 2, column 9: byte 0xE0"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_list_of_folders_with_an_empty_name_or_a_file_twice_is_refused_with_what_to_do() {
+        use super::PolicySource;
+        use std::path::PathBuf;
+        let it = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/policies/it"));
+        let empty = PolicySource::from_paths(&[it.clone(), PathBuf::new()]).unwrap_err();
+        assert!(empty.to_string().starts_with("an empty name"), "{empty}");
+        for twice in [it.clone(), it.join("dpcm-221-2024")] {
+            let e = PolicySource::from_paths(&[it.clone(), twice]).unwrap_err();
+            assert!(e.to_string().contains("is given twice"), "{e}");
+        }
+        assert!(PolicySource::from_paths(&[it]).is_ok());
     }
 }

@@ -365,7 +365,10 @@ impl Resolver {
                     format!("`{}` is declared twice", name.text),
                 )
                 .label(name.span, format!("this {what}"))
-                .label(*first, format!("first declared here as a {kind}"))
+                .label(
+                    *first,
+                    format!("first declared here as {}", with_article(kind)),
+                )
                 .help("every name is declared once across the acts in force: rename one of them"),
             );
             return false;
@@ -1075,4 +1078,10 @@ const BUILTIN_TYPES: [&str; 6] = ["bool", "int", "decimal", "money", "date", "te
 
 fn is_builtin_type(name: &str) -> bool {
     BUILTIN_TYPES.contains(&name)
+}
+
+/// `a rule`, `an enum variant`, `an outcome`.
+fn with_article(kind: &str) -> String {
+    let vowel = kind.starts_with(['a', 'e', 'i', 'o', 'u']);
+    format!("{} {kind}", if vowel { "an" } else { "a" })
 }

@@ -956,3 +956,24 @@ fn a_record_that_is_not_json_says_what_it_looks_like() {
     let help = lines[3]["error"]["details"][0]["help"].as_str().unwrap();
     assert!(help.contains("--input json"), "{help}");
 }
+
+/// JSON lines that are not one record a line say what the input looks like
+/// and what to do: an array, a record written over several lines, CSV.
+#[test]
+fn a_jsonl_input_of_another_shape_says_what_it_looks_like() {
+    let hints = [
+        ("[{\"id\": 1},", "opens a JSON array"),
+        ("{", "piece of a record written over several lines"),
+        (
+            "  \"id\": \"x\",",
+            "piece of a record written over several lines",
+        ),
+        ("}", "piece of a record written over several lines"),
+        ("id,size.staff", "reads like CSV"),
+    ];
+    for (line, hint) in hints {
+        let (out, summary) = run(&format!("{line}\n"), &BatchOptions::default());
+        assert_eq!(summary.errors, 1, "{line}");
+        assert!(out.contains(hint), "{line}: {out}");
+    }
+}

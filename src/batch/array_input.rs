@@ -97,7 +97,7 @@ impl<R: BufRead> ArrayElements<R> {
         let block = match self.input.fill_buf() {
             Ok(block) => block,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return,
-            Err(e) => return self.end = Some(Err(e.to_string())),
+            Err(e) => return self.end = Some(Err(super::unreadable_input(&e))),
         };
         if block.is_empty() {
             let mut last = Vec::new();

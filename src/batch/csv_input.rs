@@ -140,7 +140,7 @@ impl Rows {
                         let line = line(e.position());
                         let payload = Err(format!("unreadable CSV row: {e}"));
                         emit(Input { line, payload });
-                        return Err(e.to_string());
+                        return Err(super::unreadable_input(&e));
                     }
                     (line(e.position()), Err(format!("unreadable CSV row: {e}")))
                 }
