@@ -446,6 +446,8 @@ fn syntax_errors_say_what_was_probably_meant() {
         "define ceiling: money cite \"art. 3\" = 43.000 EUR\n",
         "define ceiling: money cite \"art. 3\" = 1.500 EUR\n",
         "define big: bool cite \"art. 3\" = size.staff >= 10.000\n",
+        // A date without its leading zeros.
+        "example \"x\" {\n  as of 2026-1-10\n  expect in_scope = false\n}\n",
     ];
     let out: String = mistakes.iter().map(|body| summary_of(body)).collect();
     insta::assert_snapshot!(out);

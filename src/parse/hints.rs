@@ -269,9 +269,31 @@ fn hyphen_in_name(text: &str, pos: usize) -> Option<String> {
         return None;
     }
     let (left, right) = (word_around(text, pos - 1), word_around(text, pos + 1));
+    if !left.is_empty() && left.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(date_hint(text, pos - left.len()));
+    }
     Some(format!(
         "`-` is the minus sign and cannot be part of a name: write `{left}_{right}` for `{left}-{right}`"
     ))
+}
+
+/// Digits joined by `-` from `start` on (`2026-1-10`): a date, whose month
+/// and day need two digits each.
+fn date_hint(text: &str, start: usize) -> String {
+    let written: &str = text[start..]
+        .split(|c: char| !c.is_ascii_digit() && c != '-')
+        .next()
+        .unwrap_or_default();
+    let parts: Vec<&str> = written.split('-').collect();
+    match parts[..] {
+        [y, m, d] if !y.is_empty() && !m.is_empty() && !d.is_empty() => format!(
+            "a date is written year-month-day with two digits for the month and the day: \
+             write `{y:0>4}-{m:0>2}-{d:0>2}` for `{written}`"
+        ),
+        _ => "a date is written year-month-day, as `2026-01-10`; `-` cannot join a number \
+              to a name"
+            .to_string(),
+    }
 }
 
 /// The word around `pos`: letters of any alphabet, digits and `_`.
