@@ -413,14 +413,13 @@ pub fn codegen(paths: &[PathBuf], out: &Path) -> u8 {
 /// reader refuses (a number no decimal holds, such as `1e400`) is reported as
 /// `lexnis eval` reports it, a line a problem at its path, where it can be.
 fn entity_document(old: &Compiled, text: &str) -> Result<serde_json::Value, String> {
-    crate::facts::parse_document(text).map_err(|e| {
-        match crate::facts::load_facts_from_str(&old.program, text) {
-            Err(crate::facts::TextFactsError::Invalid(_, problems)) => {
-                let lines = problems.iter().map(|p| format!("\n  - {p}"));
-                lines.collect::<String>()
-            }
-            Err(crate::facts::TextFactsError::NotJson(_)) | Ok(_) => e.to_string(),
+    use crate::facts::TextFactsError;
+    crate::facts::parse_document_naming_places(&old.program, text).map_err(|e| match e {
+        TextFactsError::Invalid(_, problems) => {
+            let lines = problems.iter().map(|p| format!("\n  - {p}"));
+            lines.collect::<String>()
         }
+        TextFactsError::NotJson(e) => e.to_string(),
     })
 }
 

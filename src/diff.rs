@@ -1009,6 +1009,25 @@ impl Record {
             Record::Document(doc) => Ok(doc),
         }
     }
+
+    /// [`Record::into_document`], a text that is no document (`1e400`)
+    /// reported at its places in the record, as a batch reports it.
+    fn into_document_naming_places(
+        self,
+        program: &crate::program::Program,
+    ) -> Result<Json, String> {
+        use crate::facts::TextFactsError;
+        let Record::Text(text) = self else {
+            return self.into_document();
+        };
+        crate::facts::parse_document_naming_places(program, &text).map_err(|e| match e {
+            TextFactsError::NotJson(e) => crate::batch::not_json(&e),
+            TextFactsError::Invalid(_, problems) => {
+                let each = problems.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+                format!("the facts do not match the schema: {}", each.join("; "))
+            }
+        })
+    }
 }
 
 /// Evaluates every record under both revisions and reports who moves where.
@@ -1052,7 +1071,7 @@ pub fn diff_population<R: Into<Record>>(
                 continue;
             }
         }
-        let doc = match record.and_then(Record::into_document) {
+        let doc = match record.and_then(|r| r.into_document_naming_places(&old.program)) {
             Ok(d) => d,
             Err(reason) => {
                 let id = None;

@@ -786,6 +786,17 @@ impl<'a> Specs<'a> {
     }
 }
 
+/// A facts record's text as a JSON document, as [`parse_document`] reads it;
+/// where it is none (a number past what a document holds, `1e400`), the
+/// reasons the facts reader gives, each at its place in the record, if it
+/// gives any.
+pub fn parse_document_naming_places(program: &Program, text: &str) -> Result<Json, TextFactsError> {
+    parse_document(text).map_err(|e| match load_facts_from_str(program, text) {
+        Err(TextFactsError::Invalid(id, problems)) => TextFactsError::Invalid(id, problems),
+        Err(TextFactsError::NotJson(_)) | Ok(_) => TextFactsError::NotJson(e),
+    })
+}
+
 /// Why a facts document given as text could not be read.
 #[derive(Debug)]
 pub enum TextFactsError {

@@ -425,6 +425,38 @@ fn an_entity_with_a_number_no_decimal_holds_is_reported_at_its_path() {
 }
 
 #[test]
+fn a_facts_record_with_a_number_no_decimal_holds_is_reported_at_its_path() {
+    let facts = std::env::temp_dir().join(format!("lexnis-1e400-{}.jsonl", std::process::id()));
+    let size = r#""size":{"staff":STAFF,"turnover_eur":1,"balance_sheet_eur":1}"#;
+    let record =
+        |id: &str, staff: &str| format!("{{\"id\":\"{id}\",{}}}\n", size.replace("STAFF", staff));
+    std::fs::write(&facts, record("a", "1e400") + &record("b", "1")).unwrap();
+    let amended = "policies/it,policies/amendments/a-large-200";
+    let path = facts.to_str().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lexnis"))
+        .args([
+            "diff",
+            "policies/it",
+            amended,
+            "--as-of",
+            "2026-06-01",
+            "--facts",
+            path,
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    std::fs::remove_file(&facts).ok();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("1 could not be evaluated"), "{stdout}");
+    assert!(
+        stdout.contains("$.size.staff: the number 1e400 is too large"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn a_wrong_entry_in_a_list_of_folders_is_named() {
     let (code, stderr) = diff_command(&["policies/it,", "policies/it", "--as-of", "2026-01-01"]);
     assert_eq!(code, 2);
