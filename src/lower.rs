@@ -381,8 +381,11 @@ impl<'c> Lowerer<'c> {
         if span == Span::default() || span == first {
             return;
         }
+        // Not a search of all the places: a constant written in thousands of
+        // rules would make lowering quadratic. A body inlined at each call
+        // repeats its places, and only the first that lies within is used.
         let places = self.also_written.entry(i).or_default();
-        if !places.contains(&span) {
+        if places.last() != Some(&span) {
             places.push(span);
         }
     }
