@@ -113,6 +113,9 @@ impl TypeExpr {
 pub struct Range {
     pub min: Option<Decimal>,
     pub max: Option<Decimal>,
+    /// `one of 6, 8, 9 or 10`: the values allowed, sorted (`min` and `max`
+    /// their ends); empty when every value within the bounds is.
+    pub only: Vec<Decimal>,
     pub span: Span,
 }
 
@@ -122,9 +125,11 @@ impl Range {
         matches!((self.min, self.max), (Some(min), Some(max)) if min > max)
     }
 
-    /// Whether `n` is within the bounds.
+    /// Whether `n` is within the bounds and, for a list, one of its values.
     pub fn contains(&self, n: Decimal) -> bool {
-        self.min.is_none_or(|m| n >= m) && self.max.is_none_or(|m| n <= m)
+        self.min.is_none_or(|m| n >= m)
+            && self.max.is_none_or(|m| n <= m)
+            && (self.only.is_empty() || self.only.binary_search(&n).is_ok())
     }
 }
 

@@ -253,13 +253,15 @@ fn check_range(
 ) {
     if !range.contains(n) {
         let bounds = crate::program::range_text(range);
+        // A list is not a range: its values are the law's, one by one.
+        let not = match range.only.is_empty() {
+            true => "out of range",
+            false => "not a value the rules allow",
+        };
         errors.push(FactError {
             kind: FactErrorKind::OutOfRange,
             path: path.to_string(),
-            message: format!(
-                "value {} is out of range: it must be {bounds}",
-                show_decimal(n)
-            ),
+            message: format!("value {} is {not}: it must be {bounds}", show_decimal(n)),
             help: None,
         });
     }

@@ -566,11 +566,23 @@ impl Builder {
             Rule::between_range => Range {
                 min: Some(values[0]),
                 max: Some(values[1]),
+                only: Vec::new(),
                 span,
             },
+            Rule::one_of_range => {
+                let mut only = values;
+                only.sort();
+                Range {
+                    min: only.first().copied(),
+                    max: only.last().copied(),
+                    only,
+                    span,
+                }
+            }
             _ => Range {
                 min: Some(values[0]),
                 max: None,
+                only: Vec::new(),
                 span,
             },
         }

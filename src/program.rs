@@ -304,6 +304,13 @@ pub fn show_decimal(d: Decimal) -> String {
 /// A range as the rule files write it: `between 0 and 100`, `at least 1`; empty
 /// for no bound.
 pub fn range_text(range: &crate::ast::Range) -> String {
+    if let [first @ .., last] = &range.only[..] {
+        let first: Vec<String> = first.iter().map(|n| show_decimal(*n)).collect();
+        return match first.is_empty() {
+            true => show_decimal(*last),
+            false => format!("one of {} or {}", first.join(", "), show_decimal(*last)),
+        };
+    }
     match (range.min, range.max) {
         (Some(a), Some(b)) => format!("between {} and {}", show_decimal(a), show_decimal(b)),
         (Some(a), None) => format!("at least {}", show_decimal(a)),

@@ -509,6 +509,7 @@ impl Resolver {
         let range = Self::range_of(te);
         if let Some(r) = &range {
             self.backwards_range(r);
+            self.value_listed_twice(r);
         }
         FieldSpec {
             name: name.text.clone(),
@@ -534,6 +535,24 @@ impl Resolver {
             .label(r.span, "this range")
             .help(format!(
                 "write the smaller bound first: `between {max} and {min}`"
+            )),
+        );
+    }
+
+    /// `one of 6, 8, 8`: a slip, most likely for another value.
+    fn value_listed_twice(&mut self, r: &ast::Range) {
+        let Some(twice) = r.only.windows(2).find(|w| w[0] == w[1]) else {
+            return;
+        };
+        let value = crate::program::show_decimal(twice[0]);
+        self.diags.push(
+            Diagnostic::error(
+                "lexnis::resolve::value_listed_twice",
+                format!("the value {value} is listed twice in `one of`"),
+            )
+            .label(r.span, "this list")
+            .help(format!(
+                "list {value} once; if another value was meant, write that one"
             )),
         );
     }

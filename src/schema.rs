@@ -75,11 +75,30 @@ fn field_schema(p: &Program, f: &FieldSpec) -> Json {
                 obj.insert(keyword.into(), number);
             }
         }
+        if let Some(only) = listed_values(&f.ty, r) {
+            obj.insert("oneOf".into(), only);
+        }
     }
     if let (Some(d), Some(obj)) = (&f.description, s.as_object_mut()) {
         obj.insert("description".into(), Json::String(d.clone()));
     }
     s
+}
+
+/// The values of an int's `one of`, as a number or as text, in place of any
+/// integer (a decimal's list is left to lexnis: its text forms are many).
+fn listed_values(ty: &Type, range: &crate::ast::Range) -> Option<Json> {
+    let numbers: Option<Vec<Json>> = (range.only.iter())
+        .map(|n| json_number(&show_decimal(*n)))
+        .collect();
+    let texts: Vec<String> = range.only.iter().map(|n| show_decimal(*n)).collect();
+    match (ty, numbers) {
+        (Type::Int, Some(numbers)) if !numbers.is_empty() => Some(json!([
+            {"type": "integer", "enum": numbers},
+            {"type": "string", "enum": texts}
+        ])),
+        _ => None,
+    }
 }
 
 fn type_schema(p: &Program, ty: &Type) -> Json {

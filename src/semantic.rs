@@ -292,6 +292,8 @@ struct NumberField {
     name: String,
     min: Option<Decimal>,
     max: Option<Decimal>,
+    /// The values of a `one of`, sorted; empty where any within the bounds is.
+    only: Vec<Decimal>,
 }
 
 impl NumberField {
@@ -300,6 +302,7 @@ impl NumberField {
             name: spec.name.clone(),
             min: spec.range.as_ref().and_then(|r| r.min),
             max: spec.range.as_ref().and_then(|r| r.max),
+            only: spec.range.as_ref().map_or(Vec::new(), |r| r.only.clone()),
         }
     }
 
@@ -307,12 +310,23 @@ impl NumberField {
     fn widen(&mut self, other: &NumberField) {
         self.min = self.min.zip(other.min).map(|(a, b)| a.min(b));
         self.max = self.max.zip(other.max).map(|(a, b)| a.max(b));
+        // A list widened by any value within bounds is no list any more.
+        match (self.only.is_empty(), other.only.is_empty()) {
+            (false, false) => {
+                self.only.extend(&other.only);
+                self.only.sort();
+                self.only.dedup();
+            }
+            _ => self.only.clear(),
+        }
     }
 
     /// A value out of the field's range makes no entity (a share of 249%): the
     /// search does not try it.
     fn admits(&self, n: Decimal) -> bool {
-        self.min.is_none_or(|m| n >= m) && self.max.is_none_or(|m| n <= m)
+        self.min.is_none_or(|m| n >= m)
+            && self.max.is_none_or(|m| n <= m)
+            && (self.only.is_empty() || self.only.binary_search(&n).is_ok())
     }
 }
 

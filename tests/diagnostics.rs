@@ -298,6 +298,43 @@ fn facts_value_out_of_range() {
     ));
 }
 
+/// Art. 3 provides for identification by the authority under c. 6, 8, 9 and
+/// 10 only: a record naming c. 7 is refused, by the reader a batch uses and by
+/// the one that reports, with the same words.
+#[test]
+fn facts_comma_the_law_does_not_name() {
+    let compiled = compile(&PolicySource::bundled(), as_of()).unwrap();
+    let record = |comma: u32| {
+        format!(
+            r#"{{"entity_types": ["IV.1.1"], "size": {{"staff": 10, "turnover_eur": 1, "balance_sheet_eur": 1}}, "identified_by_authority": {{"comma": {comma}}}}}"#
+        )
+    };
+    for comma in [6, 8, 9, 10] {
+        let read = lexnis::facts::load_facts_from_str(&compiled.program, &record(comma));
+        assert!(read.is_ok(), "comma {comma}");
+    }
+    let Err(lexnis::facts::TextFactsError::Invalid(_, errors)) =
+        lexnis::facts::load_facts_from_str(&compiled.program, &record(7))
+    else {
+        panic!("comma 7 must be refused");
+    };
+    let json: serde_json::Value = serde_json::from_str(&record(7)).unwrap();
+    assert_eq!(load_facts(&compiled.program, &json).unwrap_err(), errors);
+    insta::assert_snapshot!(lexnis::render::fact_errors_text("facts.json", &errors));
+}
+
+#[test]
+fn a_value_listed_twice_in_one_of() {
+    let out = diagnostics_of(
+        "policies/nis/scope.law",
+        "record Identification \"x\" {\n  comma: int one of 6, 8, 8 or 10\n}\n\
+         fact identified: Identification\n\
+         rule scope.c8 cite \"art. 3, c. 8\" when identified.comma = 8 then in_scope\n\
+         outcome in_scope: bool otherwise false\n",
+    );
+    insta::assert_snapshot!(out);
+}
+
 #[test]
 fn facts_unknown_entity_type() {
     insta::assert_snapshot!(facts_errors(

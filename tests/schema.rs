@@ -277,4 +277,16 @@ fn generated_facts_hold_to_the_facts_schema_and_out_of_range_ones_do_not() {
             && found.iter().any(|p| p.contains("size.staff")),
         "{found:?}"
     );
+    // The values of `one of` are the schema's `enum`: comma 7 is refused, 8 taken.
+    let mut identified = population[0].clone();
+    identified["identified_by_authority"] = json!({"comma": 8});
+    assert_valid(&schema, &identified, "identified under c. 8");
+    identified["identified_by_authority"] = json!({"comma": 7});
+    let found = problems(&schema, &schema, &identified, "$");
+    assert!(
+        found
+            .iter()
+            .any(|p| p.contains("identified_by_authority.comma")),
+        "{found:?}"
+    );
 }

@@ -32,7 +32,7 @@ struct Pair<'p> {
 
 impl Pair<'_> {
     fn fields(&self, x: &FieldSpec, y: &FieldSpec, depth: usize) -> bool {
-        let bounds = |s: &FieldSpec| s.range.as_ref().map(|r| (r.min, r.max));
+        let bounds = |s: &FieldSpec| s.range.as_ref().map(|r| (r.min, r.max, r.only.clone()));
         x.name == y.name
             && bounds(x) == bounds(y)
             && x.default == y.default

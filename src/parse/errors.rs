@@ -206,7 +206,9 @@ pub(super) fn describe_rule(rule: Rule) -> &'static str {
         Rule::kw_where => "`where`",
         Rule::default_clause | Rule::kw_default => "`default`",
         Rule::otherwise_clause | Rule::kw_otherwise => "`otherwise`",
-        Rule::range | Rule::between_range | Rule::at_least_range => "a range (between A and B, at least A)",
+        Rule::range | Rule::between_range | Rule::at_least_range | Rule::one_of_range => {
+            "a range (between A and B, at least A, one of A, B or C)"
+        }
         Rule::given | Rule::expect | Rule::as_of => "`given`, `as of` or `expect`",
         Rule::because => "`because`",
         Rule::columns => "`columns`",
@@ -240,6 +242,7 @@ pub(super) fn describe_rule(rule: Rule) -> &'static str {
         Rule::kw_between => "`between`",
         Rule::kw_at => "`at`",
         Rule::kw_least => "`least`",
+        Rule::kw_one => "`one`",
         Rule::kw_table => "`table`",
         Rule::kw_columns => "`columns`",
         Rule::kw_fact => "`fact`",
