@@ -816,6 +816,25 @@ fn csv_rows_are_read_as_the_json_lines_their_cells_make() {
     );
 }
 
+/// A header padded for reading names its columns as a bare one does: its
+/// cells are trimmed, as the rows' are.
+#[test]
+fn a_csv_header_padded_with_spaces_names_the_same_columns() {
+    let input = "id , entity_types,\tsize.staff , size.turnover_eur,size.balance_sheet_eur \n\
+                 p,\"[\"\"I.1.a.1\"\"]\",300,1,1\n";
+    let options = BatchOptions {
+        input: InputFormat::Csv,
+        ..BatchOptions::default()
+    };
+    let (out, summary) = run(input, &options);
+    assert_eq!((summary.records, summary.errors), (1, 0), "{out}");
+    let v: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
+    assert_eq!(
+        (v["id"].as_str(), v["size_class"].as_str()),
+        (Some("p"), Some("large"))
+    );
+}
+
 /// The errors of a CSV row come in the header's order, a nested object's
 /// columns where the first of them is.
 #[test]

@@ -23,7 +23,10 @@ pub(super) fn read_csv(
         .reader
         .headers()
         .map_err(|e| format!("cannot read the CSV header: {e}"))?
-        .clone();
+        .iter()
+        // Names padded for reading (`id, size.staff`), as cells are trimmed.
+        .map(|name| name.trim_matches(crate::batch::JSON_BLANKS))
+        .collect::<csv::StringRecord>();
     if let Some(name) = headers.iter().find(|name| name.contains(['\n', '\r'])) {
         return Err(format!(
             "the CSV header runs over several lines (`{}`...): a quote opened in it is never \
