@@ -194,6 +194,33 @@ enum Payload<'a> {
     },
 }
 
+/// The rows of a CSV input, each as the text of the JSON object its cells
+/// make, as a batch reads them: for readers that take records one by one
+/// (`diff --facts`). The CSV reader pushes rows; it runs on a thread of its
+/// own, a few rows ahead, so that the rows are pulled without the whole input
+/// in memory. An error of the input as a whole (a header naming a column
+/// twice, a read that fails) is the last item.
+pub(crate) fn csv_records(
+    input: Box<dyn BufRead + Send>,
+) -> impl Iterator<Item = (u64, Result<String, String>)> {
+    let (tx, rx) = sync_channel(64);
+    std::thread::spawn(move || {
+        let emit = &mut |record: Input| {
+            let text = record.payload.and_then(|payload| match payload {
+                Payload::Text(text) => Ok(text.into_owned()),
+                Payload::CsvRow(text) => Ok(text),
+                Payload::Unreadable { id, message } => Err(format!("{message} (id {id})")),
+            });
+            tx.send((record.line, text)).is_ok()
+        };
+        // Told at line 1, the header's: most such errors are the header's.
+        if let Err(message) = read_csv(input, emit) {
+            let _ = tx.send((1, Err(message)));
+        }
+    });
+    rx.into_iter()
+}
+
 /// What the reader hands a worker.
 enum Chunk {
     /// Whole lines of JSONL input from line `first_line` on: the worker cuts

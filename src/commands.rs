@@ -675,6 +675,14 @@ pub fn stream_texts(path: &Path) -> Result<Box<dyn Iterator<Item = NumberedText>
         return Err(format!("cannot read {}: it is a folder", path.display()));
     }
     let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(cannot)?);
+    // Read as `batch` reads it, by its name: a header and rows of cells.
+    if crate::batch::InputFormat::of_file(path) == crate::batch::InputFormat::Csv {
+        let rows = crate::batch::csv_records(Box::new(reader));
+        let read = |text: String| Ok(crate::diff::Record::Text(text));
+        return Ok(Box::new(
+            rows.map(move |(line, row)| (line, row.and_then(read))),
+        ));
+    }
     let start = std::io::BufRead::fill_buf(&mut reader).map_err(cannot)?;
     if crate::batch::opens_an_array(start) {
         return json_array_records(reader).map_err(cannot);

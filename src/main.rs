@@ -172,7 +172,7 @@ enum Command {
         /// The date on which both revisions are read (YYYY-MM-DD); default: today
         #[arg(long, value_name = "DATE")]
         as_of: Option<String>,
-        /// A population to evaluate under both revisions (JSON array or JSON lines)
+        /// A population to evaluate under both revisions (JSON array, JSON lines, or CSV for a .csv file)
         #[arg(long, value_name = "FILE")]
         facts: Option<PathBuf>,
         /// One entity whose two traces are shown side by side

@@ -456,6 +456,53 @@ fn a_facts_record_with_a_number_no_decimal_holds_is_reported_at_its_path() {
     );
 }
 
+/// A population in a `.csv` file is read as `batch` reads it: a header, and
+/// a record a row, numbered by its line; a header error is told at line 1.
+#[test]
+fn a_csv_population_is_read_as_batch_reads_it() {
+    let dir = std::env::temp_dir().join(format!("lexnis-diff-csv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rows = "id,entity_types,size.staff,size.turnover_eur,size.balance_sheet_eur\n\
+                a,\"[\"\"I.2.c.3\"\"]\",220,1,1\n\
+                b,\"[\"\"I.2.c.3\"\"]\",many,1,1\n";
+    let (good, twice) = (dir.join("population.csv"), dir.join("twice.csv"));
+    std::fs::write(&good, rows).unwrap();
+    std::fs::write(&twice, "id,id\n1,2\n").unwrap();
+    let diff = |facts: &std::path::Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lexnis"))
+            .args([
+                "diff",
+                "policies/it",
+                "policies/it,policies/amendments/a-large-200",
+            ])
+            .args(["--as-of", "2026-06-01", "--facts"])
+            .arg(facts)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (read, refused) = (diff(&good), diff(&twice));
+    std::fs::remove_dir_all(&dir).ok();
+    // 220 staff: medium under the old ceiling of 250, large under 200.
+    assert!(
+        read.contains("2 record(s), 1 changed outcome, 1 could not be evaluated"),
+        "{read}"
+    );
+    assert!(
+        read.contains("line 2 id a  classification: important -> essential"),
+        "{read}"
+    );
+    assert!(
+        read.contains("line 3 id b  both revisions: $.size.staff: wrong type"),
+        "{read}"
+    );
+    assert!(
+        refused.contains("line 1 id -  the CSV header names the column `id` twice"),
+        "{refused}"
+    );
+}
+
 #[test]
 fn a_wrong_entry_in_a_list_of_folders_is_named() {
     let (code, stderr) = diff_command(&["policies/it,", "policies/it", "--as-of", "2026-01-01"]);
