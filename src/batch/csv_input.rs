@@ -187,7 +187,8 @@ fn repeated(headers: &csv::StringRecord) -> Option<&str> {
 struct LineIndex {
     /// Newlines before the last offset asked about.
     passed: u64,
-    /// Offset of each line-end byte ahead, and whether it is a `\n`.
+    /// Offset of each line-end byte ahead, and whether it ends a line (a `\n`,
+    /// or a `\r` without one after it).
     ahead: VecDeque<(u64, bool)>,
 }
 
@@ -228,8 +229,19 @@ impl Read for NewlinesSeen {
         if let Some(&b) = buf[..n].iter().rev().find(|b| !b.is_ascii_whitespace()) {
             self.last_visible = Some(b);
         }
-        let ends = memchr::memchr2_iter(b'\r', b'\n', &buf[..n])
-            .map(|i| (self.offset + i as u64, buf[i] == b'\n'));
+        // A `\r` ends a line unless a `\n` follows it (old Mac files end
+        // lines with `\r` alone); the byte after the last one read is peeked.
+        let after = match buf[..n].last() {
+            Some(b'\r') => self.inner.fill_buf()?.first().copied(),
+            _ => None,
+        };
+        let ends = memchr::memchr2_iter(b'\r', b'\n', &buf[..n]).map(|i| {
+            let next = buf[..n].get(i + 1).copied().or(after);
+            (
+                self.offset + i as u64,
+                buf[i] == b'\n' || next != Some(b'\n'),
+            )
+        });
         self.lines.borrow_mut().ahead.extend(ends);
         self.offset += n as u64;
         Ok(n)
@@ -256,8 +268,11 @@ mod tests {
 
     /// (line, row or error) of each record of a CSV text.
     fn rows(text: &'static str) -> Vec<(u64, Result<String, String>)> {
+        rows_read_by(Box::new(text.as_bytes()))
+    }
+
+    fn rows_read_by(input: Box<dyn BufRead + Send>) -> Vec<(u64, Result<String, String>)> {
         let mut out = Vec::new();
-        let input: Box<dyn BufRead + Send> = Box::new(text.as_bytes());
         read_csv(input, &mut |r| {
             let row = r.payload.map(|p| match p {
                 Payload::CsvRow(t) => {
@@ -280,6 +295,25 @@ mod tests {
         assert_eq!(lines("id,n\na,1\n\nb,2\n\n\nc,3\n"), [2, 4, 7]);
         assert_eq!(lines("id,n\n\"a\nstill a\",1\nb,2"), [2, 4]);
         assert_eq!(lines("\u{feff}id,n\na,1\n"), [2]);
+    }
+
+    /// Lines ended by `\r` alone are lines, whether a read ends between a
+    /// `\r` and what follows it or not.
+    #[test]
+    fn rows_keep_their_lines_where_lines_end_with_a_carriage_return_alone() {
+        let lines = |text: &'static str, read: usize| {
+            let input = std::io::BufReader::with_capacity(read, text.as_bytes());
+            let rows = rows_read_by(Box::new(input));
+            rows.into_iter().map(|(l, _)| l).collect::<Vec<_>>()
+        };
+        for read in [1, 2, 3, 64] {
+            assert_eq!(lines("id,n\ra,1\rb,2\r", read), [2, 3], "reads of {read}");
+            assert_eq!(
+                lines("id,n\ra,1\r\rb,2\r\nc,3", read),
+                [2, 4, 5],
+                "reads of {read}"
+            );
+        }
     }
 
     #[test]
