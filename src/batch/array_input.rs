@@ -223,6 +223,21 @@ struct ArrayScan {
     /// did; from there on, its bytes are only kept until the reading can
     /// start again after it ([`ArrayScan::resume_after_unclosed`]).
     broken_at: Option<usize>,
+    /// What the search for a place to read again learnt of the element so far.
+    resume: ResumeSearch,
+}
+
+/// What earlier tries to read again after a flawed element found, kept so
+/// that a try a window later goes on from there instead of reading all of
+/// the element again (which made an element of megabytes cost minutes).
+#[derive(Default)]
+struct ResumeSearch {
+    /// Where (from the element's first byte) JSON stops reading it: a flaw
+    /// more text will not mend.
+    flaw: Option<usize>,
+    /// The candidates before this offset (from the element's first byte)
+    /// were tried and are not elements of the array.
+    tried_to: usize,
 }
 
 /// Whether `b`, outside strings, may come after `last` in JSON as far as
@@ -414,6 +429,7 @@ impl ArrayScan {
     fn skip_flawed(&mut self, message: &str) -> Input {
         self.current.clear();
         (self.broken_at, self.last_token) = (None, b',');
+        self.resume = ResumeSearch::default();
         (self.depth, self.in_string, self.escaped) = (0, false, false);
         (self.complete, self.comma) = (false, false);
         flawed(self.start_line, message)
@@ -541,9 +557,12 @@ impl ArrayScan {
     fn resume_after_unclosed(&mut self, runs_on: &str) -> Option<Vec<Input>> {
         let text = &self.current;
         let first = text.iter().position(|b| !b.is_ascii_whitespace())?;
-        let whole = serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok();
-        if self.complete && whole {
-            return None;
+        if self.resume.flaw.is_none() {
+            match json_error_offset(&text[first..]) {
+                None if self.complete => return None,
+                Some((at, false)) => self.resume.flaw = Some(at),
+                _ => {}
+            }
         }
         let line = self.start_line;
         let lines_to =
@@ -557,7 +576,7 @@ impl ArrayScan {
                 ),
             ),
             None => {
-                let at = next_whole_element(text, first)?;
+                let at = next_whole_element(text, first, &mut self.resume)?;
                 (
                     at,
                     format!("the next element on line {} that reads whole", lines_to(at)),
@@ -591,19 +610,30 @@ const ELEMENTS_CHECKED_TO_RESUME: usize = 64;
 /// no line opens an element (an array written on one line): the first `{` (or
 /// `[`, as the element opens) after a comma, from where the element stops
 /// being JSON on, from which the elements read whole ([`elements_read_whole`]).
-fn next_whole_element(text: &[u8], first: usize) -> Option<usize> {
+fn next_whole_element(text: &[u8], first: usize, search: &mut ResumeSearch) -> Option<usize> {
     let opening = text[first];
     if !matches!(opening, b'{' | b'[') {
         return None;
     }
-    let broken_at = first + json_error_offset(&text[first..])?;
-    let mut from = broken_at.saturating_sub(1).max(first + 1);
+    let flaw = match search.flaw {
+        Some(flaw) => flaw,
+        // Not JSON only for want of more text: nowhere to start again yet.
+        None => json_error_offset(&text[first..])?.0,
+    };
+    let broken_at = first + flaw;
+    let mut from = (broken_at.saturating_sub(1).max(first + 1)).max(first + search.tried_to);
     loop {
         let at = from + memchr::memchr(opening, text.get(from..)?)?;
         from = at + 1;
         let before = text[..at].iter().rposition(|b| !b.is_ascii_whitespace());
-        if before.is_some_and(|i| text[i] == b',') && elements_read_whole(&text[at..]) {
-            return Some(at);
+        if before.is_none_or(|i| text[i] != b',') {
+            continue;
+        }
+        match elements_read_whole(&text[at..]) {
+            Some(true) => return Some(at),
+            Some(false) => search.tried_to = from - first,
+            // Cut short by the end of the text read: tried again with more.
+            None => return None,
         }
     }
 }
@@ -613,29 +643,33 @@ fn next_whole_element(text: &[u8], first: usize) -> Option<usize> {
 /// after it, up to the end of `text`, up to a value that is not whole (a flaw
 /// of its own, after one whole element at least), or for
 /// [`ELEMENTS_CHECKED_TO_RESUME`] elements. A record after a comma in a list
-/// of the flawed element fails: its list's `]` has more text after it.
-fn elements_read_whole(text: &[u8]) -> bool {
+/// of the flawed element fails: its list's `]` has more text after it. `None`
+/// when the first value runs to the end of `text`: more text will tell.
+fn elements_read_whole(text: &[u8]) -> Option<bool> {
     let mut at = 0;
     for checked in 0..ELEMENTS_CHECKED_TO_RESUME {
         let mut values =
             serde_json::Deserializer::from_slice(&text[at..]).into_iter::<serde::de::IgnoredAny>();
         match values.next() {
             Some(Ok(_)) => at += values.byte_offset(),
-            _ => return checked > 0,
+            // The first value cut by the end of the text: not known yet.
+            Some(Err(e)) if checked == 0 && e.is_eof() => return None,
+            _ => return Some(checked > 0),
         }
         let next = text[at..].iter().position(|b| !b.is_ascii_whitespace());
         match next.map(|i| (at + i, text[at + i])) {
-            None => return true,
+            None => return Some(true),
             Some((i, b',')) => at = i + 1,
-            Some((i, b']')) => return text[i + 1..].iter().all(u8::is_ascii_whitespace),
-            Some(_) => return false,
+            Some((i, b']')) => return Some(text[i + 1..].iter().all(u8::is_ascii_whitespace)),
+            Some(_) => return Some(false),
         }
     }
-    true
+    Some(true)
 }
 
-/// Where in `text` a JSON reading of it fails (`None`: it does not).
-fn json_error_offset(text: &[u8]) -> Option<usize> {
+/// Where in `text` a JSON reading of it fails (`None`: it does not), and
+/// whether it fails only for want of more text.
+fn json_error_offset(text: &[u8]) -> Option<(usize, bool)> {
     let error = serde_json::from_slice::<serde::de::IgnoredAny>(text).err()?;
     let line_start = match error.line() {
         0 | 1 => 0,
@@ -643,7 +677,8 @@ fn json_error_offset(text: &[u8]) -> Option<usize> {
             .nth(n - 2)
             .map_or(text.len(), |i| i + 1),
     };
-    Some((line_start + error.column().saturating_sub(1)).min(text.len()))
+    let at = (line_start + error.column().saturating_sub(1)).min(text.len());
+    Some((at, error.is_eof()))
 }
 
 /// Where to read again after an element that starts at `first` in `text` and is
@@ -660,7 +695,7 @@ fn next_element_line(text: &[u8], first: usize) -> Option<(u64, usize)> {
     let mut skipped = 0;
     let mut at = first;
     loop {
-        at += text[at..].iter().position(|b| *b == b'\n')? + 1;
+        at += memchr::memchr(b'\n', &text[at..])? + 1;
         skipped += 1;
         let line = &text[at..];
         let blanks = line
@@ -684,6 +719,21 @@ mod tests {
 
     /// The records `ArrayScan` makes of `text` fed a line at a time, by
     /// `push_line` or (`by_bytes`) a byte at a time, and at its end.
+    /// A try to read again remembers the candidates it rejected for good,
+    /// and leaves one cut by the end of the text for the next try.
+    #[test]
+    fn a_search_for_where_to_read_again_goes_on_where_the_last_left_off() {
+        let flawed = r#"{"id":"a","x":"broken}, {"id":"q", {"id":"r0"]], {"id":"r1","s":{"#;
+        let mut search = ResumeSearch::default();
+        assert_eq!(next_whole_element(flawed.as_bytes(), 0, &mut search), None);
+        // r0 is no element (a flaw of its own); r1 runs to the end: not known yet.
+        let (r0, r1) = (flawed.find(r#"{"id":"r0""#), flawed.find(r#"{"id":"r1""#));
+        assert_eq!(Some(search.tried_to), r0.map(|at| at + 1));
+        let more = format!(r#"{flawed}"n":1}}}}, {{"id":"r2"}}]"#);
+        let found = next_whole_element(more.as_bytes(), 0, &mut search);
+        assert_eq!(found, r1);
+    }
+
     fn array_records(text: &[u8], by_bytes: bool) -> Vec<(u64, Result<String, String>)> {
         let mut scan = ArrayScan::default();
         let (mut found, mut line) = (Vec::new(), 0);
