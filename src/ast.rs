@@ -125,6 +125,26 @@ impl Range {
         matches!((self.min, self.max), (Some(min), Some(max)) if min > max)
     }
 
+    /// The smallest range holding both: a bound either lacks, the union
+    /// lacks; a list joined with a range of every value is no list.
+    pub fn union(&self, other: &Range) -> Range {
+        let only = match (self.only.is_empty(), other.only.is_empty()) {
+            (false, false) => {
+                let mut both = [&self.only[..], &other.only[..]].concat();
+                both.sort();
+                both.dedup();
+                both
+            }
+            _ => Vec::new(),
+        };
+        Range {
+            min: self.min.zip(other.min).map(|(a, b)| a.min(b)),
+            max: self.max.zip(other.max).map(|(a, b)| a.max(b)),
+            only,
+            span: self.span,
+        }
+    }
+
     /// Whether `n` is within the bounds and, for a list, one of its values.
     pub fn contains(&self, n: Decimal) -> bool {
         self.min.is_none_or(|m| n >= m)

@@ -287,46 +287,33 @@ enum Trial {
 }
 
 /// A numeric field of a record, and the values its range admits.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 struct NumberField {
     name: String,
-    min: Option<Decimal>,
-    max: Option<Decimal>,
-    /// The values of a `one of`, sorted; empty where any within the bounds is.
-    only: Vec<Decimal>,
+    /// `None`: every number.
+    range: Option<crate::ast::Range>,
 }
 
 impl NumberField {
     fn of(spec: &FieldSpec) -> NumberField {
         NumberField {
             name: spec.name.clone(),
-            min: spec.range.as_ref().and_then(|r| r.min),
-            max: spec.range.as_ref().and_then(|r| r.max),
-            only: spec.range.as_ref().map_or(Vec::new(), |r| r.only.clone()),
+            range: spec.range.clone(),
         }
     }
 
     /// The range becomes the union of its own and `other`'s.
     fn widen(&mut self, other: &NumberField) {
-        self.min = self.min.zip(other.min).map(|(a, b)| a.min(b));
-        self.max = self.max.zip(other.max).map(|(a, b)| a.max(b));
-        // A list widened by any value within bounds is no list any more.
-        match (self.only.is_empty(), other.only.is_empty()) {
-            (false, false) => {
-                self.only.extend(&other.only);
-                self.only.sort();
-                self.only.dedup();
-            }
-            _ => self.only.clear(),
-        }
+        self.range = match (&self.range, &other.range) {
+            (Some(a), Some(b)) => Some(a.union(b)),
+            _ => None,
+        };
     }
 
     /// A value out of the field's range makes no entity (a share of 249%): the
     /// search does not try it.
     fn admits(&self, n: Decimal) -> bool {
-        self.min.is_none_or(|m| n >= m)
-            && self.max.is_none_or(|m| n <= m)
-            && (self.only.is_empty() || self.only.binary_search(&n).is_ok())
+        self.range.as_ref().is_none_or(|r| r.contains(n))
     }
 }
 

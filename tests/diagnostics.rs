@@ -298,9 +298,9 @@ fn facts_value_out_of_range() {
     ));
 }
 
-/// Art. 3 provides for identification by the authority under c. 6, 8, 9 and
-/// 10 only: a record naming c. 7 is refused, by the reader a batch uses and by
-/// the one that reports, with the same words.
+/// The authority acts on an entity under art. 3, c. 6, 8, 9 and 10 only
+/// (art. 3, c. 13; art. 6, c. 2): a record naming c. 7 is refused, by the
+/// reader a batch uses and by the one that reports, with the same words.
 #[test]
 fn facts_comma_the_law_does_not_name() {
     let compiled = compile(&PolicySource::bundled(), as_of()).unwrap();

@@ -557,13 +557,20 @@ impl ArrayScan {
     fn resume_after_unclosed(&mut self, runs_on: &str) -> Option<Vec<Input>> {
         let text = &self.current;
         let first = text.iter().position(|b| !b.is_ascii_whitespace())?;
-        if self.resume.flaw.is_none() {
-            match json_error_offset(&text[first..]) {
+        let flaw = match self.resume.flaw {
+            Some(at) => Some(at),
+            None => match json_error_offset(&text[first..]) {
                 None if self.complete => return None,
-                Some((at, false)) => self.resume.flaw = Some(at),
-                _ => {}
-            }
-        }
+                Some((at, for_want_of_text)) => {
+                    // A flaw more text will not mend is kept for the next try.
+                    if !for_want_of_text {
+                        self.resume.flaw = Some(at);
+                    }
+                    Some(at)
+                }
+                None => None,
+            },
+        };
         let line = self.start_line;
         let lines_to =
             |at: usize| line + memchr::memchr_iter(b'\n', &text[first..at]).count() as u64;
@@ -576,7 +583,7 @@ impl ArrayScan {
                 ),
             ),
             None => {
-                let at = next_whole_element(text, first, &mut self.resume)?;
+                let at = next_whole_element(text, first, flaw?, &mut self.resume.tried_to)?;
                 (
                     at,
                     format!("the next element on line {} that reads whole", lines_to(at)),
@@ -609,19 +616,21 @@ const ELEMENTS_CHECKED_TO_RESUME: usize = 64;
 /// Where to read again, within the text an element never closed took in, when
 /// no line opens an element (an array written on one line): the first `{` (or
 /// `[`, as the element opens) after a comma, from where the element stops
-/// being JSON on, from which the elements read whole ([`elements_read_whole`]).
-fn next_whole_element(text: &[u8], first: usize, search: &mut ResumeSearch) -> Option<usize> {
+/// being JSON on (`flaw`, from `first`), from which the elements read whole
+/// ([`elements_read_whole`]); the candidates before `tried_to` (from `first`)
+/// are known not to, and it moves past those found not to.
+fn next_whole_element(
+    text: &[u8],
+    first: usize,
+    flaw: usize,
+    tried_to: &mut usize,
+) -> Option<usize> {
     let opening = text[first];
     if !matches!(opening, b'{' | b'[') {
         return None;
     }
-    let flaw = match search.flaw {
-        Some(flaw) => flaw,
-        // Not JSON only for want of more text: nowhere to start again yet.
-        None => json_error_offset(&text[first..])?.0,
-    };
     let broken_at = first + flaw;
-    let mut from = (broken_at.saturating_sub(1).max(first + 1)).max(first + search.tried_to);
+    let mut from = (broken_at.saturating_sub(1).max(first + 1)).max(first + *tried_to);
     loop {
         let at = from + memchr::memchr(opening, text.get(from..)?)?;
         from = at + 1;
@@ -631,7 +640,7 @@ fn next_whole_element(text: &[u8], first: usize, search: &mut ResumeSearch) -> O
         }
         match elements_read_whole(&text[at..]) {
             Some(true) => return Some(at),
-            Some(false) => search.tried_to = from - first,
+            Some(false) => *tried_to = from - first,
             // Cut short by the end of the text read: tried again with more.
             None => return None,
         }
@@ -717,23 +726,28 @@ mod tests {
 
     type Scanned = Vec<(u64, Result<String, String>)>;
 
-    /// The records `ArrayScan` makes of `text` fed a line at a time, by
-    /// `push_line` or (`by_bytes`) a byte at a time, and at its end.
     /// A try to read again remembers the candidates it rejected for good,
     /// and leaves one cut by the end of the text for the next try.
     #[test]
     fn a_search_for_where_to_read_again_goes_on_where_the_last_left_off() {
         let flawed = r#"{"id":"a","x":"broken}, {"id":"q", {"id":"r0"]], {"id":"r1","s":{"#;
-        let mut search = ResumeSearch::default();
-        assert_eq!(next_whole_element(flawed.as_bytes(), 0, &mut search), None);
+        let (flaw, more_mends_it) = json_error_offset(flawed.as_bytes()).unwrap();
+        assert!(!more_mends_it);
+        let mut tried_to = 0;
+        assert_eq!(
+            next_whole_element(flawed.as_bytes(), 0, flaw, &mut tried_to),
+            None
+        );
         // r0 is no element (a flaw of its own); r1 runs to the end: not known yet.
         let (r0, r1) = (flawed.find(r#"{"id":"r0""#), flawed.find(r#"{"id":"r1""#));
-        assert_eq!(Some(search.tried_to), r0.map(|at| at + 1));
+        assert_eq!(Some(tried_to), r0.map(|at| at + 1));
         let more = format!(r#"{flawed}"n":1}}}}, {{"id":"r2"}}]"#);
-        let found = next_whole_element(more.as_bytes(), 0, &mut search);
+        let found = next_whole_element(more.as_bytes(), 0, flaw, &mut tried_to);
         assert_eq!(found, r1);
     }
 
+    /// The records `ArrayScan` makes of `text` fed a line at a time, by
+    /// `push_line` or (`by_bytes`) a byte at a time, and at its end.
     fn array_records(text: &[u8], by_bytes: bool) -> Vec<(u64, Result<String, String>)> {
         let mut scan = ArrayScan::default();
         let (mut found, mut line) = (Vec::new(), 0);
