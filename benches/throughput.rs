@@ -166,6 +166,15 @@ impl<'c> Library<'c> {
         self.applied.len()
     }
 
+    /// As [`Self::decide_text`] without the compact trace: whether the
+    /// record is in scope.
+    fn decide_text_untraced(&mut self, text: &str) -> bool {
+        let mut facts = self.ev.take_facts().unwrap_or_default();
+        load_facts_from_str_into(&self.ev.compiled.program, text, &mut facts).unwrap();
+        self.ev.run_in_place(facts).unwrap();
+        self.ev.result(0) == &lexnis::value::Value::Bool(true)
+    }
+
     /// As [`Self::decide_text`] over facts already read, the results copied
     /// into a vector reused from one record to the next
     /// (`Evaluator::run_into`), as the hand-written rules return theirs; the
@@ -458,6 +467,43 @@ fn main() {
         all_secs,
     );
 
+    // The library on all cores, like for like with parsing alone on all
+    // cores: the same parts of the same lines, one evaluator a thread,
+    // nothing written.
+    let library_on_all_cores = || {
+        std::thread::scope(|s| {
+            for part in lines.chunks(n.div_ceil(cores)) {
+                let compiled = &compiled;
+                s.spawn(move || {
+                    let mut library = Library::new(compiled);
+                    (part.iter())
+                        .map(|l| library.decide_text_untraced(l) as usize)
+                        .sum::<usize>()
+                });
+            }
+        })
+    };
+    let (parse_secs_2, library_all_secs) = in_turn(
+        || {
+            parse_on_all_cores();
+            true
+        },
+        || {
+            library_on_all_cores();
+            true
+        },
+    );
+    let parse_all_cores_2 = report(
+        "reference: typed serde_json parsing alone, all cores (in turn)",
+        n,
+        parse_secs_2,
+    );
+    let library_all = report(
+        "lexnis library: all cores, parsing, no trace, nothing written",
+        n,
+        library_all_secs,
+    );
+
     // Diff with facts against one batch of the same records.
     let amended = compile(
         &PolicySource::from_paths(&[
@@ -515,6 +561,10 @@ fn main() {
     println!(
         "  all cores / parse-only on the same cores:                   {:.2}  [>= 0.5]",
         all / parse_all_cores
+    );
+    println!(
+        "  the library on all cores, like for like / parse-only:      {:.2}  [>= 0.5]",
+        library_all / parse_all_cores_2
     );
     println!(
         "  diff with facts time / one batch time:                     {:.2}  [<= about 2]",

@@ -15,6 +15,7 @@
 //! and errors are the document's. Give up when in doubt: it costs one reading.
 
 use super::{entry, put_thread_own_copy, takes_number, Facts, Specs, ID_FIELD};
+use crate::ast::Range;
 use crate::program::{FieldSpec, Program, Type};
 use crate::value::{sort_finding_repeats, Value};
 use rust_decimal::Decimal;
@@ -163,7 +164,7 @@ impl<'a> Scanner<'a> {
                     _ => self.number()?,
                 };
                 let range = spec.and_then(|s| s.range.as_ref());
-                if !takes_number(ty, range, decimal(mantissa, scale)) {
+                if !takes_read_number(ty, range, mantissa, scale) {
                     return None;
                 }
                 // Made again from its parts, not copied: see `value`.
@@ -489,6 +490,26 @@ fn list_of(as_set: bool, items: Arc<[Value]>) -> Value {
     }
 }
 
+/// [`takes_number`] for a number read as `mantissa` and `scale`: a whole
+/// number (scale 0, as [`number`] drops a fraction's last zeros) is compared
+/// with whole bounds as an integer, not as a `Decimal`, whose comparison
+/// first brings both sides to one scale; a facts record holds a dozen
+/// numbers, nearly all of them whole and bounded below by 0.
+#[inline(always)]
+fn takes_read_number(ty: &Type, range: Option<&Range>, mantissa: i64, scale: u32) -> bool {
+    let whole_bounds = |r: &Range| {
+        let whole = |b: Option<Decimal>| b.is_none_or(|b| b.scale() == 0);
+        r.only.is_empty() && whole(r.min) && whole(r.max)
+    };
+    match range {
+        Some(r) if scale == 0 && whole_bounds(r) => {
+            let n = i128::from(mantissa);
+            r.min.is_none_or(|m| n >= m.mantissa()) && r.max.is_none_or(|m| n <= m.mantissa())
+        }
+        _ => takes_number(ty, range, decimal(mantissa, scale)),
+    }
+}
+
 /// The decimal of `mantissa` and `scale` (at most 18), built from its parts
 /// where it is needed rather than in memory by a call.
 #[inline(always)]
@@ -737,6 +758,28 @@ mod tests {
     fn read_with_check(text: &str) -> Facts {
         assert_eq!(scanned(text), by_serde(text), "{text}");
         read(&bundled().program, text).unwrap()
+    }
+
+    /// A whole number is compared with whole bounds as an integer: the
+    /// bounds themselves are in (`between 0 and 100`, `at least 0`), the
+    /// numbers next to them out, and a fraction still goes by the decimal
+    /// comparison; each as serde_json's reading reads it.
+    #[test]
+    fn numbers_at_their_bounds_are_in_and_past_them_out() {
+        for share in ["0", "100", "100.0", "99.5", "0.01"] {
+            let text = RECORD.replacen("30, ", &format!("{share}, "), 1);
+            assert!(scanned(&text).is_some(), "{text}");
+            read_with_check(&text);
+        }
+        for share in ["101", "100.5", "-1", "-0.5", "9223372036854775807"] {
+            let text = RECORD.replacen("30, ", &format!("{share}, "), 1);
+            assert_eq!(scanned(&text), None, "{text}");
+        }
+        // `comma: int one of 6, 8, 9 or 10`: its listed values only.
+        for (comma, taken) in [("6", true), ("10", true), ("7", false), ("8.5", false)] {
+            let text = RECORD.replacen("\"comma\": 9", &format!("\"comma\": {comma}"), 1);
+            assert_eq!(scanned(&text).is_some(), taken, "{text}");
+        }
     }
 
     /// Each of these is a case the serde_json reading answers, with a value or
