@@ -75,7 +75,11 @@ fn field_schema(p: &Program, f: &FieldSpec) -> Json {
                 obj.insert(keyword.into(), number);
             }
         }
-        if let Some(only) = listed_values(&f.ty, r) {
+        if let Some(mut only) = listed_values(f.ty.required(), r) {
+            // `optional int one of ...`: null stays allowed beside the list.
+            if let (Type::Optional(_), Json::Array(choices)) = (&f.ty, &mut only) {
+                choices.push(json!({"type": "null"}));
+            }
             obj.insert("oneOf".into(), only);
         }
     }
@@ -127,5 +131,49 @@ fn type_schema(p: &Program, ty: &Type) -> Json {
         Type::Set(t) => json!({"type": "array", "items": type_schema(p, t), "uniqueItems": true}),
         Type::List(t) => json!({"type": "array", "items": type_schema(p, t)}),
         Type::Optional(t) => json!({"anyOf": [type_schema(p, t), {"type": "null"}]}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{compile, PolicySource};
+
+    const RULES: &str = r#"act nis {
+  title "Decreto NIS (estratto per i test)"
+  cited as "D.Lgs. 138/2024"
+  in force from 2024-10-16
+  articles 1 to 45
+}
+fact comma: int one of 6, 8, 9 or 10 "comma dell'art. 3"
+fact level: optional int one of 1, 2 or 3 "livello"
+"#;
+
+    fn property(name: &str) -> Json {
+        let mut source = PolicySource::default();
+        source.add("policies/nis/facts.law", RULES);
+        let as_of = crate::date::Date::parse("2025-06-01").unwrap();
+        let compiled = compile(&source, as_of).unwrap();
+        facts_schema(&compiled.program)["properties"][name].clone()
+    }
+
+    #[test]
+    fn the_values_of_one_of_are_the_schemas_list_and_an_optional_one_takes_null() {
+        let listed = json!([
+            {"type": "integer", "enum": [6, 8, 9, 10]},
+            {"type": "string", "enum": ["6", "8", "9", "10"]}
+        ]);
+        assert_eq!(property("comma")["oneOf"], listed);
+        let optional = json!([
+            {"type": "integer", "enum": [1, 2, 3]},
+            {"type": "string", "enum": ["1", "2", "3"]},
+            {"type": "null"}
+        ]);
+        let level = property("level");
+        assert_eq!(level["oneOf"], optional, "{level}");
+        assert_eq!(
+            (&level["minimum"], &level["maximum"]),
+            (&json!(1), &json!(3))
+        );
     }
 }
