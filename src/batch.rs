@@ -11,6 +11,7 @@
 use crate::eval::Evaluator;
 use crate::facts::{FactError, Facts};
 use crate::lower::Compiled;
+use crate::program::Program;
 use crate::value::{to_json, Value};
 use serde_json::Value as Json;
 use std::borrow::Cow;
@@ -214,7 +215,7 @@ pub(crate) fn csv_records(
             tx.send((record.line, text)).is_ok()
         };
         // Told at line 1, the header's: most such errors are the header's.
-        if let Err(message) = read_csv(input, emit) {
+        if let Err(message) = read_csv(input, None, emit) {
             let _ = tx.send((1, Err(message)));
         }
     });
@@ -318,9 +319,15 @@ pub fn run_batch(
     let buffers = &Buffers::new(jobs);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
-            read_records(input, format, chunk, &buffers.texts, |seq, batch| {
-                chunk_tx.send((seq, batch)).is_ok()
-            })
+            let program = &compiled.program;
+            read_records(
+                input,
+                format,
+                program,
+                chunk,
+                &buffers.texts,
+                |seq, batch| chunk_tx.send((seq, batch)).is_ok(),
+            )
         });
         for _ in 0..jobs {
             let out_tx = out_tx.clone();
@@ -415,6 +422,7 @@ fn write_in_order(
 fn read_records(
     mut input: Box<dyn BufRead + Send>,
     format: InputFormat,
+    program: &Program,
     chunk: usize,
     texts: &Recycled,
     mut send: impl FnMut(u64, Chunk) -> bool,
@@ -435,7 +443,7 @@ fn read_records(
         true
     };
     let result = match format {
-        InputFormat::Csv => read_csv(input, &mut |r| emit(r, &mut batch)),
+        InputFormat::Csv => read_csv(input, Some(program), &mut |r| emit(r, &mut batch)),
         _ => read_json_array(&mut input, &mut |r| emit(r, &mut batch)),
     };
     if !batch.is_empty() {

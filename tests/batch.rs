@@ -768,17 +768,16 @@ fn csv_output_carries_the_json_lines_values_and_traces() {
 /// digit, however long.
 #[test]
 fn csv_rows_are_read_as_the_json_lines_their_cells_make() {
-    let input =
-        "id,entity_types,size.staff,size.turnover_eur,size.balance_sheet_eur,partners,colour\n\
-        ok,\"[\"\"I.1.a.1\"\"]\",300,1,1,,\n\
-        missing,\"[\"\"I.1.a.1\"\"]\",300,1,,,\n\
-        wrong,\"[\"\"I.1.a.1\"\"]\",many,1,1,,\n\
-        unknown,\"[\"\"I.1.a.1\"\"]\",3,1,1,,red\n\
-        range,\"[\"\"I.1.a.1\"\"]\",-1,1,1,,\n\
-        dup-key,\"[\"\"I.1.a.1\"\"]\",3,1,1,\"[{\"\"share_pct\"\":30,\"\"share_pct\"\":40}]\",\n\
-        long,\"[\"\"I.1.a.1\"\"]\",3,12345678901234567890123,1,,\n\
-        text-list,I.1.a.1,3,1,1,,\n\
-        spaces,\"[\"\"I.1.a.1\"\"]\", 300 ,1,1,,\n";
+    let input = "id,entity_types,size.staff,size.turnover_eur,size.balance_sheet_eur,partners\n\
+        ok,\"[\"\"I.1.a.1\"\"]\",300,1,1,\n\
+        missing,\"[\"\"I.1.a.1\"\"]\",300,1,,\n\
+        wrong,\"[\"\"I.1.a.1\"\"]\",many,1,1,\n\
+        unknown,\"[\"\"I.1.a.1\"\"]\",3,1,1,\"[{\"\"colour\"\":\"\"red\"\"}]\"\n\
+        range,\"[\"\"I.1.a.1\"\"]\",-1,1,1,\n\
+        dup-key,\"[\"\"I.1.a.1\"\"]\",3,1,1,\"[{\"\"share_pct\"\":30,\"\"share_pct\"\":40}]\"\n\
+        long,\"[\"\"I.1.a.1\"\"]\",3,12345678901234567890123,1,\n\
+        text-list,I.1.a.1,3,1,1,\n\
+        spaces,\"[\"\"I.1.a.1\"\"]\", 300 ,1,1,\n";
     let options = BatchOptions {
         input: InputFormat::Csv,
         ..BatchOptions::default()
@@ -801,7 +800,7 @@ fn csv_rows_are_read_as_the_json_lines_their_cells_make() {
             "ok: \"large\" \"essential\"",
             "missing: missing_field at $.size.balance_sheet_eur",
             "wrong: wrong_type at $.size.staff",
-            "unknown: unknown_field at $.colour",
+            "unknown: unknown_field at $.partners[0].colour",
             "range: out_of_range at $.size.staff",
             "dup-key: wrong_type at $.partners",
             "long: \"micro\" null",
@@ -814,6 +813,34 @@ fn csv_rows_are_read_as_the_json_lines_their_cells_make() {
         missing["error"]["details"][0]["help"],
         "add a column `size.balance_sheet_eur` to the header, or fill its cell in this row"
     );
+}
+
+/// A column that names no fact, nor a field of one, is an error of the
+/// header, told once before any row is read (every row would fail with it,
+/// or, where its cell is empty, pass as if it were not there).
+#[test]
+fn a_csv_column_the_rules_do_not_declare_is_an_error_of_the_header() {
+    let options = BatchOptions {
+        input: InputFormat::Csv,
+        ..BatchOptions::default()
+    };
+    let header_error = |header: &str| {
+        let input = format!("{header}\na,[],1,1,1\n");
+        let reader: Box<dyn std::io::BufRead + Send> =
+            Box::new(std::io::Cursor::new(input.into_bytes()));
+        let mut out = Vec::new();
+        let error = run_batch(compiled(), reader, &mut out, &options, &mut |_| {}).unwrap_err();
+        assert!(out.is_empty(), "{}", String::from_utf8_lossy(&out));
+        error.message
+    };
+    let messages = [
+        "id,entity_types,size.staff,size.turnover_eur,colour",
+        "id,entity_types,size.staf,size.turnover_eur,size.balance_sheet_eur",
+        "id,entity_type,size.staff,size.turnover_eur,size.balance_sheet_eur",
+        "id,critical_entity.level,size.staff,size.turnover_eur,size.balance_sheet_eur",
+    ]
+    .map(header_error);
+    insta::assert_snapshot!(messages.join("\n"));
 }
 
 /// A header padded for reading names its columns as a bare one does: its

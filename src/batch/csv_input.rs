@@ -5,6 +5,7 @@ mod row;
 
 use super::{Input, Payload};
 use crate::facts::{FactError, FactErrorKind};
+use crate::program::{FieldSpec, Program, Type};
 use row::Columns;
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -14,8 +15,13 @@ use std::rc::Rc;
 /// CSV: a header row names the fields; a dotted name (`size.staff`) is a nested
 /// field; a cell that reads as JSON (a number, a list, an object, true/false) is
 /// taken as such, any other cell as text; an empty cell is left out.
+/// With `declared`, a column that names no fact of those rules (nor a field
+/// of one) is an error of the header, told once, before any row is read:
+/// every row would otherwise fail with it. `diff --facts` passes none, as a
+/// column may name a fact of one revision only.
 pub(super) fn read_csv(
     input: Box<dyn BufRead + Send>,
+    declared: Option<&Program>,
     emit: &mut dyn FnMut(Input) -> bool,
 ) -> Result<(), String> {
     let mut rows = Rows::new(input, 0, true);
@@ -39,6 +45,9 @@ pub(super) fn read_csv(
             "the CSV header names the column `{name}` twice: which value would count? \
              Keep one"
         ));
+    }
+    if let Some(message) = declared.and_then(|p| undeclared_column(p, &headers)) {
+        return Err(message);
     }
     // A quote never closed swallows the rest of the input into one cell: the
     // rows are read again from the line after the one it opened on.
@@ -175,6 +184,72 @@ fn id_cell(headers: &csv::StringRecord, row: &csv::StringRecord) -> Option<Strin
     Some(cell.to_string())
 }
 
+/// Why a column of the header names nothing `program` declares, for the
+/// first such column: a fact (`size`), a field of a record fact
+/// (`size.staff`) or the id.
+fn undeclared_column(program: &Program, headers: &csv::StringRecord) -> Option<String> {
+    headers.iter().find_map(|name| {
+        let wrong = undeclared_part(program, name)?;
+        let help = crate::suggest::did_you_mean(
+            &wrong.part,
+            wrong.allowed.iter().map(String::as_str),
+            "`lexnis schema` lists the facts and their fields",
+        );
+        Some(format!(
+            "the CSV header names the column `{name}`, but {}: rename or remove the \
+             column ({help})",
+            wrong.what
+        ))
+    })
+}
+
+/// The part of a column's name that the rules do not declare.
+struct Undeclared {
+    /// What is wrong, in words.
+    what: String,
+    part: String,
+    /// The names the rules declare in its place.
+    allowed: Vec<String>,
+}
+
+/// Where the column `name` leaves what `program` declares; `None` if it
+/// names a fact, a field of one, or the id.
+fn undeclared_part(program: &Program, name: &str) -> Option<Undeclared> {
+    if name == crate::facts::ID_FIELD {
+        return None;
+    }
+    let mut parts = name.split('.');
+    let first = parts.next().unwrap_or_default();
+    let Some(fact) = program.fact_by_name(first) else {
+        return Some(Undeclared {
+            what: format!("the rules declare no fact `{first}`"),
+            part: first.to_string(),
+            allowed: program.facts.iter().map(|f| f.spec.name.clone()).collect(),
+        });
+    };
+    let mut ty = &program.facts[fact.index()].spec.ty;
+    let mut path = first.to_string();
+    for part in parts {
+        let fields: &[FieldSpec] = match ty.required() {
+            Type::Record(id) => &program.records[id.index()].fields,
+            _ => &[],
+        };
+        let Some(field) = fields.iter().find(|f| f.name == part) else {
+            return Some(Undeclared {
+                what: match fields.is_empty() {
+                    true => format!("`{path}` is not a record, so it has no field `{part}`"),
+                    false => format!("`{path}` has no field `{part}`"),
+                },
+                part: part.to_string(),
+                allowed: fields.iter().map(|f| f.name.clone()).collect(),
+            });
+        };
+        ty = &field.ty;
+        path = format!("{path}.{part}");
+    }
+    None
+}
+
 /// A column the header names twice.
 fn repeated(headers: &csv::StringRecord) -> Option<&str> {
     let mut seen = std::collections::HashSet::new();
@@ -273,7 +348,7 @@ mod tests {
 
     fn rows_read_by(input: Box<dyn BufRead + Send>) -> Vec<(u64, Result<String, String>)> {
         let mut out = Vec::new();
-        read_csv(input, &mut |r| {
+        read_csv(input, None, &mut |r| {
             let row = r.payload.map(|p| match p {
                 Payload::CsvRow(t) => {
                     serde_json::from_str::<serde_json::Value>(&t).unwrap()["id"].to_string()
@@ -319,7 +394,7 @@ mod tests {
     #[test]
     fn a_column_named_twice_is_refused() {
         let input: Box<dyn BufRead + Send> = Box::new(&b"id,size.staff,size.staff\na,1,2\n"[..]);
-        let error = read_csv(input, &mut |_| true).unwrap_err();
+        let error = read_csv(input, None, &mut |_| true).unwrap_err();
         assert!(error.contains("`size.staff` twice"), "{error}");
     }
 
