@@ -560,11 +560,50 @@ fn number(bytes: &[u8]) -> Option<(i64, u32, usize)> {
 }
 
 /// One digit or more at the start of `bytes`, as a number and a count; `None`
-/// past 18 digits, which might not fit.
+/// past 18 digits, which might not fit. The first eight bytes, where there
+/// are eight, are read as one word ([`leading_digits`]): the digits of an
+/// amount (`25878606`) were a loop of a byte a turn, 3% of a stream's time.
 #[inline(always)]
 pub(super) fn digits(bytes: &[u8]) -> Option<(u64, usize)> {
-    let mut n = 0u64;
-    for (count, byte) in bytes.iter().enumerate() {
+    match bytes.first_chunk::<8>() {
+        Some(word) => match leading_digits(u64::from_le_bytes(*word)) {
+            (_, 0) => None,
+            (n, 8) => digits_from(bytes, n, 8),
+            (n, count) => Some((n, count)),
+        },
+        None => digits_from(bytes, 0, 0),
+    }
+}
+
+/// The digits that come first in the eight bytes of `word` (the first byte
+/// the lowest), as a number and a count, 0 to 8: all eight at once, in the
+/// way of Lemire's "parse eight digits" (SWAR), without a branch a byte.
+#[inline(always)]
+fn leading_digits(word: u64) -> (u64, usize) {
+    const ZEROS: u64 = 0x3030_3030_3030_3030;
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    // Each byte less '0': a byte below '0' borrows from the bytes after it
+    // only, and a byte past '9' carries into them only, so the bytes before
+    // the first that is no digit hold their digits.
+    let less_zero = word.wrapping_sub(ZEROS);
+    let no_digit = (less_zero | less_zero.wrapping_add(0x7676_7676_7676_7676)) & HIGH_BITS;
+    let count = (no_digit.trailing_zeros() / 8) as usize;
+    if count == 0 {
+        return (0, 0);
+    }
+    // The digits moved to the top, zeros before them: `123` is `00000123`.
+    let d = less_zero << (8 * (8 - count));
+    let pairs = d.wrapping_mul(10).wrapping_add(d >> 8);
+    const EVERY_FOURTH: u64 = 0x0000_00FF_0000_00FF;
+    let high = (pairs & EVERY_FOURTH).wrapping_mul(100 + (1_000_000 << 32));
+    let low = ((pairs >> 16) & EVERY_FOURTH).wrapping_mul(1 + (10_000 << 32));
+    (high.wrapping_add(low) >> 32, count)
+}
+
+/// [`digits`] from byte `from` on, `n` the number the bytes before it make.
+#[inline(always)]
+fn digits_from(bytes: &[u8], mut n: u64, from: usize) -> Option<(u64, usize)> {
+    for (count, byte) in bytes.iter().enumerate().skip(from) {
         let digit = byte.wrapping_sub(b'0');
         if digit > 9 {
             return (count > 0).then_some((n, count));
@@ -758,6 +797,49 @@ mod tests {
     fn read_with_check(text: &str) -> Facts {
         assert_eq!(scanned(text), by_serde(text), "{text}");
         read(&bundled().program, text).unwrap()
+    }
+
+    /// The digits read eight at a time are those a byte-at-a-time reading
+    /// finds: every count of digits from 0 to 20, followed by each kind of
+    /// byte that ends a number (or by nothing), at each length of input.
+    #[test]
+    fn digits_read_as_a_word_are_those_read_a_byte_at_a_time() {
+        let one_at_a_time = |bytes: &[u8]| -> Option<(u64, usize)> {
+            let count = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+            let n =
+                (bytes[..count].iter()).fold(0u64, |n, b| n.wrapping_mul(10) + u64::from(b - b'0'));
+            (1..=18).contains(&count).then_some((n, count))
+        };
+        for count in 0..=20 {
+            let number: String = (0..count)
+                .map(|i| char::from(b"9081726354"[i % 10]))
+                .collect();
+            for end in [
+                "",
+                ",",
+                "}",
+                ".5",
+                "e3",
+                " ",
+                "/",
+                ":",
+                "\u{ff}",
+                "\"",
+                "0123456789",
+            ] {
+                let text = format!("{number}{end}");
+                let expected = one_at_a_time(text.as_bytes());
+                assert_eq!(digits(text.as_bytes()), expected, "{text:?}");
+            }
+        }
+        for word in [
+            *b"00000000",
+            *b"99999999",
+            *b"1/2:3;4<",
+            *b"5\xff6\x007\x8f89",
+        ] {
+            assert_eq!(digits(&word), one_at_a_time(&word), "{word:?}");
+        }
     }
 
     /// A whole number is compared with whole bounds as an integer: the
