@@ -159,9 +159,7 @@ impl<'c> Library<'c> {
     /// as a stream of records is best read), and decides it; the number of
     /// rules that applied.
     fn decide_text(&mut self, text: &str) -> usize {
-        let mut facts = self.ev.take_facts().unwrap_or_default();
-        load_facts_from_str_into(&self.ev.compiled.program, text, &mut facts).unwrap();
-        self.ev.run_in_place(facts).unwrap();
+        self.read_and_run(text);
         (self.ev).applied_rule_indices_into(&mut self.reached, &mut self.applied);
         self.applied.len()
     }
@@ -169,10 +167,15 @@ impl<'c> Library<'c> {
     /// As [`Self::decide_text`] without the compact trace: whether the
     /// record is in scope.
     fn decide_text_untraced(&mut self, text: &str) -> bool {
+        self.read_and_run(text);
+        self.ev.result(0) == &lexnis::value::Value::Bool(true)
+    }
+
+    /// The record's text read over the last record's facts, and run.
+    fn read_and_run(&mut self, text: &str) {
         let mut facts = self.ev.take_facts().unwrap_or_default();
         load_facts_from_str_into(&self.ev.compiled.program, text, &mut facts).unwrap();
         self.ev.run_in_place(facts).unwrap();
-        self.ev.result(0) == &lexnis::value::Value::Bool(true)
     }
 
     /// As [`Self::decide_text`] over facts already read, the results copied

@@ -147,9 +147,21 @@ impl Range {
 
     /// Whether `n` is within the bounds and, for a list, one of its values.
     pub fn contains(&self, n: Decimal) -> bool {
-        self.min.is_none_or(|m| n >= m)
-            && self.max.is_none_or(|m| n <= m)
+        self.min.is_none_or(|m| compare(n, m).is_ge())
+            && self.max.is_none_or(|m| compare(n, m).is_le())
             && (self.only.is_empty() || self.only.binary_search(&n).is_ok())
+    }
+}
+
+/// Two decimals compared; two whole ones (the usual case: a facts record
+/// holds a dozen numbers, nearly all whole, against bounds such as `at least
+/// 0`) as integers, as `Decimal`'s comparison first brings both sides to one
+/// scale (a facts reader's time, sampled).
+#[inline]
+fn compare(a: Decimal, b: Decimal) -> std::cmp::Ordering {
+    match (a.scale(), b.scale()) {
+        (0, 0) => a.mantissa().cmp(&b.mantissa()),
+        _ => a.cmp(&b),
     }
 }
 

@@ -270,7 +270,9 @@ fn check_range(
 /// Whether a number as written is a value of numeric type `ty` in `range`: within
 /// the range and, for an `int`, whole.
 fn takes_number(ty: &Type, range: Option<&crate::ast::Range>, n: Decimal) -> bool {
-    range.is_none_or(|r| r.contains(n)) && (*ty.required() != Type::Int || n.fract().is_zero())
+    // A scale of 0 is a whole number without working out its fraction.
+    let whole = || n.scale() == 0 || n.fract().is_zero();
+    range.is_none_or(|r| r.contains(n)) && (*ty.required() != Type::Int || whole())
 }
 
 fn convert_inner(

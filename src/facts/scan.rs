@@ -15,7 +15,6 @@
 //! and errors are the document's. Give up when in doubt: it costs one reading.
 
 use super::{entry, put_thread_own_copy, takes_number, Facts, Specs, ID_FIELD};
-use crate::ast::Range;
 use crate::program::{FieldSpec, Program, Type};
 use crate::value::{sort_finding_repeats, Value};
 use rust_decimal::Decimal;
@@ -164,7 +163,7 @@ impl<'a> Scanner<'a> {
                     _ => self.number()?,
                 };
                 let range = spec.and_then(|s| s.range.as_ref());
-                if !takes_read_number(ty, range, mantissa, scale) {
+                if !takes_number(ty, range, decimal(mantissa, scale)) {
                     return None;
                 }
                 // Made again from its parts, not copied: see `value`.
@@ -487,26 +486,6 @@ fn list_of(as_set: bool, items: Arc<[Value]>) -> Value {
     match as_set {
         true => Value::Set(items),
         false => Value::List(items),
-    }
-}
-
-/// [`takes_number`] for a number read as `mantissa` and `scale`: a whole
-/// number (scale 0, as [`number`] drops a fraction's last zeros) is compared
-/// with whole bounds as an integer, not as a `Decimal`, whose comparison
-/// first brings both sides to one scale; a facts record holds a dozen
-/// numbers, nearly all of them whole and bounded below by 0.
-#[inline(always)]
-fn takes_read_number(ty: &Type, range: Option<&Range>, mantissa: i64, scale: u32) -> bool {
-    let whole_bounds = |r: &Range| {
-        let whole = |b: Option<Decimal>| b.is_none_or(|b| b.scale() == 0);
-        r.only.is_empty() && whole(r.min) && whole(r.max)
-    };
-    match range {
-        Some(r) if scale == 0 && whole_bounds(r) => {
-            let n = i128::from(mantissa);
-            r.min.is_none_or(|m| n >= m.mantissa()) && r.max.is_none_or(|m| n <= m.mantissa())
-        }
-        _ => takes_number(ty, range, decimal(mantissa, scale)),
     }
 }
 
@@ -842,10 +821,11 @@ mod tests {
         }
     }
 
-    /// A whole number is compared with whole bounds as an integer: the
-    /// bounds themselves are in (`between 0 and 100`, `at least 0`), the
-    /// numbers next to them out, and a fraction still goes by the decimal
-    /// comparison; each as serde_json's reading reads it.
+    /// A whole number is compared with whole bounds as an integer
+    /// (`ast::Range::contains`): the bounds themselves are in (`between 0
+    /// and 100`, `at least 0`), the numbers next to them out, and a fraction
+    /// still goes by the decimal comparison; each as serde_json's reading
+    /// reads it.
     #[test]
     fn numbers_at_their_bounds_are_in_and_past_them_out() {
         for share in ["0", "100", "100.0", "99.5", "0.01"] {
