@@ -153,6 +153,25 @@ impl Range {
     }
 }
 
+impl Range {
+    /// The range as bounds of whole numbers, `lowest..=highest`, for a range
+    /// that a whole number is in exactly when it is within them: whole bounds
+    /// (or none), each within `i64`, and no list of values. A facts reader
+    /// checks each whole number it reads against these, worked out once, with
+    /// no call and no `Decimal` (the call of [`Range::contains`] took a
+    /// fortieth of a batch's reading and deciding, sampled).
+    pub fn whole_bounds(&self) -> Option<std::ops::RangeInclusive<i64>> {
+        let whole = |bound: Option<Decimal>, none: i64| match bound {
+            None => Some(none),
+            Some(b) if b.fract().is_zero() => i64::try_from(b.trunc()).ok(),
+            Some(_) => None,
+        };
+        let lowest = whole(self.min, i64::MIN)?;
+        let highest = whole(self.max, i64::MAX)?;
+        self.only.is_empty().then_some(lowest..=highest)
+    }
+}
+
 /// Two decimals compared; two whole ones (the usual case: a facts record
 /// holds a dozen numbers, nearly all whole, against bounds such as `at least
 /// 0`) as integers, as `Decimal`'s comparison first brings both sides to one
@@ -382,4 +401,68 @@ pub enum ExprKind {
         body: Option<Box<Expr>>,
         filter: Option<Box<Expr>>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(min: Option<&str>, max: Option<&str>, only: &[&str]) -> Range {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        Range {
+            min: min.map(d),
+            max: max.map(d),
+            only: only.iter().copied().map(d).collect(),
+            span: Span::default(),
+        }
+    }
+
+    #[test]
+    fn whole_bounds_hold_the_whole_numbers_the_range_holds() {
+        let ranges = [
+            range(Some("0"), None, &[]),
+            range(None, Some("100"), &[]),
+            range(Some("-5"), Some("5"), &[]),
+            range(None, None, &[]),
+            range(Some("100"), Some("0"), &[]),
+        ];
+        for r in &ranges {
+            let bounds = r.whole_bounds().expect("whole bounds");
+            for n in [
+                i64::MIN,
+                -101,
+                -6,
+                -5,
+                -1,
+                0,
+                1,
+                5,
+                6,
+                99,
+                100,
+                101,
+                i64::MAX,
+            ] {
+                assert_eq!(
+                    bounds.contains(&n),
+                    r.contains(Decimal::from(n)),
+                    "{n} in {r:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_range_whole_bounds_cannot_stand_for_has_none() {
+        // A fractional bound, a list of values, a bound past i64.
+        assert_eq!(range(Some("0.5"), None, &[]).whole_bounds(), None);
+        assert_eq!(
+            range(Some("6"), Some("10"), &["6", "8", "10"]).whole_bounds(),
+            None
+        );
+        assert_eq!(
+            range(None, Some("100000000000000000000"), &[]).whole_bounds(),
+            None
+        );
+    }
 }

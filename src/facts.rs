@@ -269,6 +269,7 @@ fn check_range(
 
 /// Whether a number as written is a value of numeric type `ty` in `range`: within
 /// the range and, for an `int`, whole.
+#[inline]
 fn takes_number(ty: &Type, range: Option<&crate::ast::Range>, n: Decimal) -> bool {
     // A scale of 0 is a whole number without working out its fraction.
     let whole = || n.scale() == 0 || n.fract().is_zero();

@@ -122,6 +122,9 @@ pub struct FieldSpec {
     pub name: String,
     pub ty: Type,
     pub range: Option<ast::Range>,
+    /// `range` as whole bounds, where it can be ([`ast::Range::whole_bounds`]);
+    /// with no range, every whole number.
+    pub whole_bounds: Option<std::ops::RangeInclusive<i64>>,
     pub default: Option<Value>,
     pub description: Option<String>,
     pub span: Span,

@@ -511,9 +511,14 @@ impl Resolver {
             self.backwards_range(r);
             self.value_listed_twice(r);
         }
+        let whole_bounds = match &range {
+            Some(range) => range.whole_bounds(),
+            None => Some(i64::MIN..=i64::MAX),
+        };
         FieldSpec {
             name: name.text.clone(),
             ty: self.type_of(te),
+            whole_bounds,
             range,
             default: None,
             description: description.clone(),

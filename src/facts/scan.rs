@@ -162,8 +162,7 @@ impl<'a> Scanner<'a> {
                     }
                     _ => self.number()?,
                 };
-                let range = spec.and_then(|s| s.range.as_ref());
-                if !takes_number(ty, range, decimal(mantissa, scale)) {
+                if !takes_digits(ty, spec, mantissa, scale) {
                     return None;
                 }
                 // Made again from its parts, not copied: see `value`.
@@ -432,6 +431,25 @@ fn bytes_at<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
     (bytes.get(at..at + N))
         .and_then(|b| b.try_into().ok())
         .unwrap_or([0; N])
+}
+
+/// [`takes_number`] for a number read as its digits, `mantissa` and `scale`:
+/// a whole one checked against the field's whole bounds as it is, with no
+/// `Decimal` made; a list's item (no `spec`) has no bounds.
+#[inline(always)]
+fn takes_digits(ty: &Type, spec: Option<&FieldSpec>, mantissa: i64, scale: u32) -> bool {
+    const EVERY_WHOLE: std::ops::RangeInclusive<i64> = i64::MIN..=i64::MAX;
+    match (
+        scale,
+        spec.map_or(Some(&EVERY_WHOLE), |s| s.whole_bounds.as_ref()),
+    ) {
+        (0, Some(bounds)) => bounds.contains(&mantissa),
+        _ => takes_number(
+            ty,
+            spec.and_then(|s| s.range.as_ref()),
+            decimal(mantissa, scale),
+        ),
+    }
 }
 
 /// The items of `buffer`, moved into a slice of their own (one allocation);
