@@ -22,10 +22,12 @@ use std::sync::mpsc::{sync_channel, Receiver};
 mod array_input;
 mod csv_input;
 mod recycle;
+mod window;
 use array_input::read_json_array;
 pub(crate) use array_input::ArrayElements;
 use csv_input::read_csv;
 use recycle::Recycled;
+use window::Window;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum InputFormat {
@@ -261,6 +263,10 @@ pub struct BatchError {
     /// The output could not be written (closed or not): what it holds may end
     /// before the results `summary` counts, the last of them cut short.
     pub output_failed: bool,
+    /// The input could not be read to its end, or is not of its format (an
+    /// array left open, a CSV header naming no fact): the message is about
+    /// the input, which the caller may name.
+    pub input_failed: bool,
 }
 
 impl std::fmt::Display for BatchError {
@@ -278,6 +284,7 @@ impl BatchError {
             summary,
             output_closed: false,
             output_failed: false,
+            input_failed: false,
         }
     }
 
@@ -317,6 +324,9 @@ pub fn run_batch(
     let format = options.input;
     let csv_columns = csv_columns(compiled, options.trace);
     let buffers = &Buffers::new(jobs);
+    // More than the channels and the workers hold at once, so that the window
+    // only closes behind a chunk slow to evaluate.
+    let window = &Window::new(6 * jobs as u64 + 2);
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let program = &compiled.program;
@@ -326,7 +336,7 @@ pub fn run_batch(
                 program,
                 chunk,
                 &buffers.texts,
-                |seq, batch| chunk_tx.send((seq, batch)).is_ok(),
+                |seq, batch| window.wait_for(seq) && chunk_tx.send((seq, batch)).is_ok(),
             )
         });
         for _ in 0..jobs {
@@ -346,13 +356,26 @@ pub fn run_batch(
             });
         }
         drop((out_tx, chunk_rx));
-        let written = write_in_order(out_rx, output, options, &csv_columns, buffers, progress);
+        let written = write_in_order(
+            out_rx,
+            output,
+            options,
+            &csv_columns,
+            buffers,
+            window,
+            progress,
+        );
+        window.close();
         let read = reader
             .join()
             .map_err(|_| BatchError::new("the reader thread stopped unexpectedly", None))?;
+        let input_failed = |message, summary| BatchError {
+            input_failed: true,
+            ..BatchError::new(message, summary)
+        };
         match (read, written) {
-            (Err(message), Ok(summary)) => Err(BatchError::new(message, Some(summary))),
-            (Err(message), Err(_)) => Err(BatchError::new(message, None)),
+            (Err(message), Ok(summary)) => Err(input_failed(message, Some(summary))),
+            (Err(message), Err(_)) => Err(input_failed(message, None)),
             (Ok(()), written) => written,
         }
     })
@@ -376,13 +399,15 @@ impl Buffers {
     }
 }
 
-/// Writes chunks in sequence order, holding back those that arrive early.
+/// Writes chunks in sequence order, holding back those that arrive early
+/// (never more than `window` lets the reader hand out).
 fn write_in_order(
     rx: Receiver<(u64, Vec<u8>, BatchSummary)>,
     output: &mut dyn Write,
     options: &BatchOptions,
     csv_columns: &[String],
     buffers: &Buffers,
+    window: &Window,
     progress: &mut dyn FnMut(u64),
 ) -> Result<BatchSummary, BatchError> {
     let io = BatchError::writing;
@@ -410,6 +435,7 @@ fn write_in_order(
                 output.flush().map_err(|e| io(e, &summary))?;
             }
             next += 1;
+            window.written(next);
             progress(summary.records);
         }
     }
@@ -454,39 +480,116 @@ fn read_records(
 
 /// JSONL: `chunk` lines at a time, copied as they are; fewer when the input has
 /// nothing more at hand (a producer that writes a record now and then is not
-/// kept waiting for a full chunk of results).
+/// kept waiting for a full chunk of results). A line still without its end
+/// past [`MAX_RECORD_BYTES`] is an error record, skipped to its end; if the input
+/// cannot be read, the whole lines before are still evaluated and written, but
+/// not the line it stopped in.
 fn read_jsonl(
     input: &mut dyn BufRead,
     chunk: usize,
     texts: &Recycled,
     mut send: impl FnMut(u64, Chunk) -> bool,
 ) -> Result<(), String> {
-    let (mut seq, mut first_line) = (0u64, 1u64);
+    let mut to = Handed { seq: 0, line: 1 };
     let mut lines = Lines::new(chunk, texts);
-    let end = loop {
+    loop {
         let at_hand = match input.fill_buf() {
-            Ok([]) => break Ok(()),
+            Ok([]) => break,
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => break Err(unreadable_input(&e)),
+            Err(e) => {
+                to.lines(lines.take_whole(), &mut send);
+                return Err(unreadable_input(to.line, &e));
+            }
         };
         let taken = lines.add(at_hand);
         let drained = taken == at_hand.len();
         input.consume(taken);
-        if let Some((count, text)) = lines.take_ready(drained) {
-            if !send(seq, Chunk::Lines { first_line, text }) {
+        if lines.unended_len() > MAX_RECORD_BYTES {
+            let handed =
+                to.lines(lines.take_whole(), &mut send) && to.error(line_too_long(), &mut send);
+            if !handed {
                 return Ok(());
             }
-            seq += 1;
-            first_line += count;
+            skip_to_line_end(input).map_err(|e| unreadable_input(to.line - 1, &e))?;
+        } else if let Some(ready) = lines.take_ready(drained) {
+            if !to.lines(ready, &mut send) {
+                return Ok(());
+            }
         }
-    };
-    // What is left is still evaluated and written, before a read error too.
-    let (count, text) = lines.take_all();
-    if count > 0 {
-        send(seq, Chunk::Lines { first_line, text });
     }
-    end
+    to.lines(lines.take_all(), &mut send);
+    Ok(())
+}
+
+/// The next chunk's number, and the line it begins with.
+struct Handed {
+    seq: u64,
+    line: u64,
+}
+
+impl Handed {
+    /// Hands over whole lines, `count` of them, unless there are none;
+    /// `false` if the receiver has hung up.
+    fn lines(
+        &mut self,
+        (count, text): (u64, Vec<u8>),
+        send: &mut impl FnMut(u64, Chunk) -> bool,
+    ) -> bool {
+        let first_line = self.line;
+        count == 0 || self.hand(count, Chunk::Lines { first_line, text }, send)
+    }
+
+    /// Hands over the error record of the next line.
+    fn error(&mut self, message: String, send: &mut impl FnMut(u64, Chunk) -> bool) -> bool {
+        let line = self.line;
+        let record = Input {
+            line,
+            payload: Err(message),
+        };
+        self.hand(1, Chunk::Records(vec![record]), send)
+    }
+
+    fn hand(
+        &mut self,
+        lines: u64,
+        chunk: Chunk,
+        send: &mut impl FnMut(u64, Chunk) -> bool,
+    ) -> bool {
+        let sent = send(self.seq, chunk);
+        self.seq += 1;
+        self.line += lines;
+        sent
+    }
+}
+
+/// Consumes the input up to and including the next line end, or to its end.
+fn skip_to_line_end(input: &mut dyn BufRead) -> std::io::Result<()> {
+    loop {
+        let at_hand = match input.fill_buf() {
+            Ok([]) => return Ok(()),
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let (taken, ended) = match memchr::memchr(b'\n', at_hand) {
+            Some(end) => (end + 1, true),
+            None => (at_hand.len(), false),
+        };
+        input.consume(taken);
+        if ended {
+            return Ok(());
+        }
+    }
+}
+
+/// The error record of a line longer than any record should be.
+fn line_too_long() -> String {
+    format!(
+        "this line is over {} long, far more than a facts record (a few hundred bytes): \
+         it is skipped, not read. A JSON array written on one line is read with --input json",
+        record_limit_text()
+    )
 }
 
 /// The lines of the chunk being read.
@@ -495,6 +598,8 @@ struct Lines<'b> {
     text: Vec<u8>,
     /// Lines ended by a `\n` in `text`.
     ended: usize,
+    /// Where in `text` the line being read begins (after the last `\n`).
+    unended_from: usize,
     /// Where the next chunk's buffer comes from.
     texts: &'b Recycled,
 }
@@ -505,6 +610,7 @@ impl<'b> Lines<'b> {
             chunk,
             text: texts.take(Lines::room(chunk)),
             ended: 0,
+            unended_from: 0,
             texts,
         }
     }
@@ -538,6 +644,9 @@ impl<'b> Lines<'b> {
                 }
             }
         }
+        if let Some(end) = memchr::memrchr(b'\n', &bytes[..taken]) {
+            self.unended_from = self.text.len() + end + 1;
+        }
         self.text.extend_from_slice(&bytes[..taken]);
         taken
     }
@@ -553,6 +662,19 @@ impl<'b> Lines<'b> {
         })
     }
 
+    /// How long the line being read has grown, without its end so far.
+    fn unended_len(&self) -> usize {
+        self.text.len() - self.unended_from
+    }
+
+    /// The chunk's whole lines, the line being read left out and dropped: the
+    /// lines' count and text.
+    fn take_whole(&mut self) -> (u64, Vec<u8>) {
+        self.text.truncate(self.unended_from);
+        let next = self.texts.take(Lines::room(self.chunk));
+        self.replace_text(next)
+    }
+
     /// What is left at the end of the input, a last line without its `\n`
     /// included.
     fn take_all(&mut self) -> (u64, Vec<u8>) {
@@ -564,6 +686,7 @@ impl<'b> Lines<'b> {
         let partial = u64::from(self.text.last().is_some_and(|b| *b != b'\n'));
         let count = self.ended as u64 + partial;
         self.ended = 0;
+        self.unended_from = 0;
         (count, std::mem::replace(&mut self.text, next))
     }
 }
@@ -1104,8 +1227,28 @@ pub(crate) fn without_bom(line: u64, bytes: &[u8]) -> &[u8] {
 
 /// Why the input stopped, for the batch's last word: the input named as
 /// such (the system's own words, `Is a directory`, say nothing of what).
-pub(crate) fn unreadable_input(e: &dyn std::fmt::Display) -> String {
-    format!("the facts input could not be read on: {e}")
+pub(crate) fn unreadable_input(line: u64, e: &dyn std::fmt::Display) -> String {
+    format!(
+        "the facts input could not be read at line {line}: {e}; the records before it \
+         were evaluated and written, none from it on"
+    )
+}
+
+/// The longest a record may be, in JSON lines as in a JSON array: a facts
+/// record is a few hundred bytes, and a longer one held whole would make
+/// memory grow with the input where a line end or a `}` is missing.
+pub(crate) const MAX_RECORD_BYTES: usize = if cfg!(test) {
+    64 * 1024
+} else {
+    16 * 1024 * 1024
+};
+
+/// [`MAX_RECORD_BYTES`] as the error records say it.
+pub(crate) fn record_limit_text() -> String {
+    match MAX_RECORD_BYTES % (1024 * 1024) {
+        0 => format!("{} MB", MAX_RECORD_BYTES / (1024 * 1024)),
+        _ => format!("{} KB", MAX_RECORD_BYTES / 1024),
+    }
 }
 
 /// The error of a record that is not UTF-8 text: read with replacement
@@ -1177,6 +1320,83 @@ mod tests {
             // be counted twice.
             let lines_in_input = split_lines(input_text.as_bytes()).count() as u64;
             proptest::prop_assert_eq!(expected_line - 1, lines_in_input);
+        }
+    }
+
+    /// Lines or records, each with its line: the lines' text, or a record's
+    /// error message.
+    type Numbered = Vec<(u64, String)>;
+
+    /// The chunks `read_jsonl` hands over: lines as (first line, text),
+    /// records as (line, error message), and its result.
+    fn jsonl_chunks(
+        input: &mut dyn BufRead,
+        chunk: usize,
+    ) -> (Numbered, Numbered, Result<(), String>) {
+        let (mut lines, mut records) = (Vec::new(), Vec::new());
+        let mut expected_seq = 0;
+        let read = read_jsonl(input, chunk, &Recycled::new(4), |seq, c| {
+            assert_eq!(seq, expected_seq, "chunks numbered in turn");
+            expected_seq += 1;
+            match c {
+                Chunk::Lines { first_line, text } => {
+                    lines.push((first_line, String::from_utf8(text).unwrap()))
+                }
+                Chunk::Records(r) => records
+                    .extend((r.into_iter()).map(|r| (r.line, r.payload.err().unwrap_or_default()))),
+            }
+            true
+        });
+        (lines, records, read)
+    }
+
+    #[test]
+    fn a_line_past_the_record_limit_is_an_error_record_and_the_lines_after_it_are_read() {
+        let long = "x".repeat(3 * MAX_RECORD_BYTES);
+        for (tail, after) in [("\nb\nc", vec![(3, "b\nc".to_string())]), ("", vec![])] {
+            let text = format!("a\n{long}{tail}");
+            for read_size in [1000, 70_000] {
+                let mut input = std::io::BufReader::with_capacity(read_size, text.as_bytes());
+                let (lines, records, read) = jsonl_chunks(&mut input, 10);
+                assert_eq!(read, Ok(()));
+                let mut expected = vec![(1, "a\n".to_string())];
+                expected.extend(after.iter().cloned());
+                let shown =
+                    |l: &[(u64, String)]| l.iter().map(|(n, t)| (*n, t.len())).collect::<Vec<_>>();
+                assert!(
+                    lines == expected,
+                    "reads of {read_size} bytes: {:?}",
+                    shown(&lines)
+                );
+                assert_eq!(records.len(), 1);
+                assert_eq!(records[0].0, 2);
+                assert!(records[0].1.contains("over 64 KB long"), "{}", records[0].1);
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_error_hands_on_the_whole_lines_before_it_and_not_the_line_it_cut() {
+        /// Gives its text, then fails.
+        struct Failing(&'static [u8]);
+        impl std::io::Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(std::io::Error::other("the disk is gone"));
+                }
+                let n = self.0.len().min(buf.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        for text in [&b"a\nb\npartial"[..], b"a\nb\n"] {
+            let mut input = std::io::BufReader::with_capacity(4, Failing(text));
+            let (lines, records, read) = jsonl_chunks(&mut input, 10);
+            assert_eq!(lines, vec![(1, "a\nb\n".to_string())]);
+            assert!(records.is_empty());
+            let message = read.unwrap_err();
+            assert!(message.contains("at line 3: the disk is gone"), "{message}");
         }
     }
 

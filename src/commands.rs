@@ -436,7 +436,7 @@ pub fn batch(
     };
     // Bytes read so far, for the progress bar's ETA when the input has a known size.
     let consumed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-    let mut size = None;
+    let size;
     if facts.is_dir() {
         crate::say!(
             "error: cannot read facts file {}: it is a folder; give a file of records",
@@ -445,11 +445,16 @@ pub fn batch(
         return EXIT_BAD_INPUT;
     }
     let input: Box<dyn std::io::BufRead + Send> = if facts == Path::new("-") {
-        Box::new(std::io::BufReader::with_capacity(1 << 16, std::io::stdin()))
+        size = size_of_stdin();
+        let counted = Counted {
+            inner: std::io::stdin(),
+            consumed: consumed.clone(),
+        };
+        Box::new(std::io::BufReader::with_capacity(1 << 16, counted))
     } else {
         match std::fs::File::open(facts) {
             Ok(f) => {
-                size = f.metadata().ok().map(|m| m.len());
+                size = size_of_file(&f);
                 let counted = Counted {
                     inner: f,
                     consumed: consumed.clone(),
@@ -470,11 +475,25 @@ pub fn batch(
         );
         return EXIT_BAD_INPUT;
     }
-    let mut output = match open_output(out) {
-        Ok(o) => o,
-        Err(code) => return code,
-    };
     let bar = std::io::stderr().is_terminal().then(|| progress_bar(size));
+    // Results written to the terminal the bar is drawn on go out with the bar
+    // cleared, and it is drawn again below them.
+    let below_bar = (bar.as_ref())
+        .filter(|_| out == Path::new("-") && std::io::stdout().is_terminal())
+        .cloned();
+    let mut output = match below_bar {
+        Some(bar) => Box::new(std::io::BufWriter::with_capacity(
+            1 << 16,
+            BelowTheBar {
+                bar,
+                inner: std::io::stdout().lock(),
+            },
+        )),
+        None => match open_output(out) {
+            Ok(o) => o,
+            Err(code) => return code,
+        },
+    };
     let started = std::time::Instant::now();
     let mut progress = |n: u64| {
         if let Some(b) = &bar {
@@ -514,7 +533,13 @@ pub fn batch(
             if let Some(summary) = written.filter(|s| s.records > 0) {
                 crate::say_raw!("{}", summary.text());
             }
-            crate::say!("error: {}", e.message);
+            match e.input_failed {
+                true if facts == Path::new("-") => {
+                    crate::say!("error: standard input: {}", e.message)
+                }
+                true => crate::say!("error: {}: {}", facts.display(), e.message),
+                false => crate::say!("error: {}", e.message),
+            }
             EXIT_BAD_INPUT
         }
     }
@@ -890,8 +915,44 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
+/// The size of a regular file; none for a pipe, a terminal or a device, whose
+/// size says nothing of what will be read from it.
+fn size_of_file(file: &std::fs::File) -> Option<u64> {
+    let metadata = file.metadata().ok()?;
+    metadata.is_file().then_some(metadata.len())
+}
+
+/// The size of standard input, when it is a regular file (`< population.jsonl`).
+fn size_of_stdin() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+        size_of_file(&std::fs::File::from(fd))
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// A writer to the terminal a progress bar is drawn on: the bar is cleared
+/// while it writes, and drawn again after.
+struct BelowTheBar<W> {
+    bar: indicatif::ProgressBar,
+    inner: W,
+}
+
+impl<W: Write> Write for BelowTheBar<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.bar.suspend(|| self.inner.write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.bar.suspend(|| self.inner.flush())
+    }
+}
+
 /// A bar with percentage and ETA when the input's size is known; a spinner with
-/// the count and the rate otherwise (standard input).
+/// the count and the rate otherwise (a pipe).
 fn progress_bar(size: Option<u64>) -> indicatif::ProgressBar {
     let (bar, template) = match size {
         Some(len) => (
@@ -929,8 +990,24 @@ fn open_output(out: &Path) -> Result<Box<dyn Write>, u8> {
 
 #[cfg(test)]
 mod tests {
-    use super::{same_file, stream_records};
+    use super::{same_file, size_of_file, stream_records};
     use std::path::Path;
+
+    /// The size of a pipe or a device (0) is no size: the bar would show
+    /// 100% from the start.
+    #[test]
+    fn a_regular_file_has_a_size_for_the_bar_and_a_device_has_none() {
+        let path = std::env::temp_dir().join(format!("lexnis-size-{}", std::process::id()));
+        std::fs::write(&path, "{}\n{}\n").unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        assert_eq!(size_of_file(&file), Some(6));
+        std::fs::remove_file(&path).unwrap();
+        #[cfg(unix)]
+        {
+            let device = std::fs::File::open("/dev/null").unwrap();
+            assert_eq!(size_of_file(&device), None);
+        }
+    }
 
     #[test]
     fn a_population_is_read_a_line_at_a_time_with_every_line_accounted_for() {

@@ -47,13 +47,9 @@ pub(crate) struct ArrayElements<R> {
 const ARRAY_BLOCK_BYTES: usize = 64 * 1024;
 
 /// The longest an element of an array may grow before it is taken to be
-/// never closed (a facts record is a few hundred bytes): memory stays flat
-/// where a `}` is missing, rather than holding the rest of the input.
-const MAX_ELEMENT_BYTES: usize = if cfg!(test) {
-    64 * 1024
-} else {
-    16 * 1024 * 1024
-};
+/// never closed: memory stays flat where a `}` is missing, rather than
+/// holding the rest of the input.
+use super::MAX_RECORD_BYTES as MAX_ELEMENT_BYTES;
 
 /// How much of the input after the place an element stopped reading as JSON
 /// is read before the reading tries to start again after it: some records'
@@ -97,7 +93,14 @@ impl<R: BufRead> ArrayElements<R> {
         let block = match self.input.fill_buf() {
             Ok(block) => block,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return,
-            Err(e) => return self.end = Some(Err(super::unreadable_input(&e))),
+            Err(e) => {
+                // An element begun and not yet handed on is not evaluated.
+                let stopped_at = match self.scan.current.iter().all(u8::is_ascii_whitespace) {
+                    true => self.line + u64::from(!self.line_open),
+                    false => self.scan.start_line,
+                };
+                return self.end = Some(Err(super::unreadable_input(stopped_at, &e)));
+            }
         };
         if block.is_empty() {
             let mut last = Vec::new();
@@ -154,10 +157,7 @@ impl<R: BufRead> ArrayElements<R> {
     /// error record, and the array read again from the next line that opens
     /// an element as it does; or, where no line does, the batch fails.
     fn give_up_on_element(&mut self) {
-        let limit = match MAX_ELEMENT_BYTES % (1024 * 1024) {
-            0 => format!("{} MB", MAX_ELEMENT_BYTES / (1024 * 1024)),
-            _ => format!("{} KB", MAX_ELEMENT_BYTES / 1024),
-        };
+        let limit = super::record_limit_text();
         if let Some(resumed) = self
             .scan
             .resume_after_unclosed(&format!("for over {limit}"))

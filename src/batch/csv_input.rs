@@ -149,10 +149,9 @@ impl Rows {
                 }
                 Err(e) => {
                     if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                        let line = line(e.position());
-                        let payload = Err(format!("unreadable CSV row: {e}"));
-                        emit(Input { line, payload });
-                        return Err(super::unreadable_input(&e));
+                        // The row being read is not a record: it may have been
+                        // cut short by the failure, not by its writer.
+                        return Err(super::unreadable_input(line(e.position()), &e));
                     }
                     (line(e.position()), Err(format!("unreadable CSV row: {e}")))
                 }
