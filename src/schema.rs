@@ -8,7 +8,7 @@ pub fn facts_schema(p: &Program) -> Json {
     let mut properties = Map::new();
     properties.insert(
         "id".into(),
-        json!({"type": ["string", "number"], "description": "Identifier of the entity, echoed in the result"}),
+        json!({"type": ["string", "number", "null"], "description": "Identifier of the entity, echoed in the result (null, as when it is left out, for none)"}),
     );
     let mut required = Vec::new();
     for f in &p.facts {
