@@ -910,6 +910,10 @@ impl Builder {
                 e
             }
             Rule::name_ref => self.name_ref(pair, span),
+            Rule::paren => Expr {
+                span,
+                ..self.expr(inner(pair).next().expect("an expression in parentheses"))
+            },
             Rule::today => Expr {
                 kind: ExprKind::Today,
                 span,
@@ -1133,6 +1137,17 @@ mod tests {
             panic!()
         };
         assert!(matches!(d.body.kind, ExprKind::Binary(BinOp::And, _, _)));
+    }
+
+    #[test]
+    fn an_expression_in_parentheses_is_placed_with_them() {
+        let text = "part of nis\nrule r cite \"art. 1\" when a and (b or c) then o\n";
+        let f = parse(text).unwrap();
+        let Item::Rule(r) = &f.items[0] else {
+            panic!()
+        };
+        let quoted = &text[r.condition.span.start as usize..r.condition.span.end as usize];
+        assert_eq!(quoted, "a and (b or c)");
     }
 
     #[test]

@@ -189,7 +189,7 @@ pub(super) fn describe_rule(rule: Rule) -> &'static str {
         Rule::none_lit => "`none`",
         Rule::rule_name => "a rule name",
         Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::comparison
-        | Rule::sum_expr | Rule::product | Rule::unary | Rule::postfix => "an expression",
+        | Rule::sum_expr | Rule::product | Rule::unary | Rule::postfix | Rule::paren => "an expression",
         Rule::compare_op | Rule::not_in => "a comparison (=, !=, <, <=, >, >=, in, contains)",
         Rule::add_op | Rule::mul_op => "an arithmetic operator",
         Rule::literal | Rule::record_lit | Rule::list_lit => "a value",
