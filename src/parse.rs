@@ -1143,9 +1143,7 @@ mod tests {
     fn an_expression_in_parentheses_is_placed_with_them() {
         let text = "part of nis\nrule r cite \"art. 1\" when a and (b or c) then o\n";
         let f = parse(text).unwrap();
-        let Item::Rule(r) = &f.items[0] else {
-            panic!()
-        };
+        let Item::Rule(r) = &f.items[0] else { panic!() };
         let quoted = &text[r.condition.span.start as usize..r.condition.span.end as usize];
         assert_eq!(quoted, "a and (b or c)");
     }

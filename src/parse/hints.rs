@@ -286,6 +286,13 @@ fn date_hint(text: &str, start: usize) -> String {
         .unwrap_or_default();
     let parts: Vec<&str> = written.split('-').collect();
     match parts[..] {
+        // Day first, as Italian texts write dates (16-10-2024).
+        [d, m, y] if (1..=2).contains(&d.len()) && (1..=2).contains(&m.len()) && y.len() == 4 => {
+            format!(
+                "a date is written year-month-day: write `{y}-{m:0>2}-{d:0>2}` for `{written}` \
+                 (read as day-month-year)"
+            )
+        }
         [y, m, d] if !y.is_empty() && !m.is_empty() && !d.is_empty() => format!(
             "a date is written year-month-day with two digits for the month and the day: \
              write `{y:0>4}-{m:0>2}-{d:0>2}` for `{written}`"
