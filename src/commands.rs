@@ -829,6 +829,14 @@ pub fn diff(args: &DiffArgs) -> u8 {
         "# lexnis diff `{}` → `{}` (as of {as_of})\n\n",
         args.old, args.new
     );
+    let left_out = crate::diff::left_out(&old.program, &new.program);
+    for line in crate::render::diff::left_out_lines(&left_out) {
+        text.push_str(&format!("{line}\n\n"));
+        markdown.push_str(&format!("> {line}\n\n"));
+    }
+    if !left_out.is_empty() {
+        report["left_out"] = serde_json::to_value(&left_out).unwrap_or_default();
+    }
     text.push_str(&crate::render::diff::rules_text(&changes, style));
     markdown.push_str(&crate::render::diff::rules_markdown(&changes));
     let mut records_failed = false;

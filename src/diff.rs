@@ -316,6 +316,45 @@ fn annex_of_row(key: &str) -> Option<String> {
     roman.then(|| format!("allegato {numeral}"))
 }
 
+/// A version one revision holds and the evaluation date leaves out, where
+/// the other revision does not hold it: the diff does not compare it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LeftOut {
+    /// `old` or `new`.
+    pub revision: &'static str,
+    pub act: String,
+    /// When it comes into force: after the evaluation date.
+    pub in_force: crate::date::Date,
+    /// The act's first version (the act is left out whole), or a later one.
+    pub first_version: bool,
+}
+
+/// The versions in force after the evaluation date that one revision holds
+/// and the other does not. Without them said, an amendment that comes into
+/// force later reads as no change on an earlier date.
+pub fn left_out(old: &Program, new: &Program) -> Vec<LeftOut> {
+    let of = |p: &Program| {
+        let first = (p.not_yet_in_force.iter()).map(|(act, d)| (act.clone(), *d, true));
+        let later = (p.later_versions.iter()).map(|(act, d)| (act.clone(), *d, false));
+        first.chain(later).collect::<Vec<_>>()
+    };
+    let (in_old, in_new) = (of(old), of(new));
+    let only = |revision, these: &[(String, crate::date::Date, bool)], others: &[_]| {
+        (these.iter())
+            .filter(|v| !others.contains(*v))
+            .map(move |(act, in_force, first_version)| LeftOut {
+                revision,
+                act: act.clone(),
+                in_force: *in_force,
+                first_version: *first_version,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut out = only("old", &in_old, &in_new);
+    out.extend(only("new", &in_new, &in_old));
+    out
+}
+
 /// Every declaration added, removed or changed, grouped by act and provision.
 pub fn diff_rules(old: &Program, new: &Program) -> Vec<RuleChange> {
     let (a, b) = (entries(old), entries(new));

@@ -247,6 +247,9 @@ pub struct Program {
     /// Acts found in the policy folders whose first version comes into force after
     /// the evaluation date, with that first date: they are left out, and results say so.
     pub not_yet_in_force: Vec<(String, Date)>,
+    /// Acts in force whose folders also hold a later version, with the date
+    /// the next one comes into force: what the evaluation date leaves out.
+    pub later_versions: Vec<(String, Date)>,
     pub symbols: HashMap<String, Symbol>,
     pub types: HashMap<String, Type>,
     /// Which act declared each expression-level name, for import checks.

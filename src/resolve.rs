@@ -270,8 +270,18 @@ impl Resolver {
                 Some(folder) => vs.iter().find(|v| v.folder == folder).filter(in_force),
                 None => vs.iter().rev().find(in_force),
             };
+            let later = |d: Date| d > as_of;
+            let next = (vs.iter())
+                .filter_map(|v| v.header.in_force.map(|(d, _)| d))
+                .filter(|d| later(*d))
+                .min();
             match found {
-                Some(v) => chosen.push(v),
+                Some(v) => {
+                    if let Some(next) = next.filter(|_| pinned.is_none()) {
+                        self.p.later_versions.push((id.clone(), next));
+                    }
+                    chosen.push(v)
+                }
                 None => {
                     let first = vs[0].header.in_force.map(|d| d.0);
                     self.not_yet_in_force

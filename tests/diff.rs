@@ -858,3 +858,35 @@ fn a_diff_reads_again_the_facts_a_lean_plan_gave_up_on() {
         .iter()
         .all(|e| e.reason.starts_with("both revisions: ")));
 }
+
+/// On a date before an amendment comes into force, the diff compares the
+/// versions in force and says which version it leaves out, rather than
+/// reading as if the amendment changed nothing.
+#[test]
+fn a_version_in_force_after_the_date_is_said_to_be_left_out() {
+    let diff = |as_of: &str, new: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lexnis"))
+            .args(["diff", "policies/it", new, "--as-of", as_of])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let amended = "policies/it,policies/amendments/a-large-200";
+    let before = diff("2025-06-01", amended);
+    assert!(
+        before.contains(
+            "Not compared: NEW holds a later version of dlgs_138_2024, in force from \
+             2026-01-01, after this date (diff --as-of 2026-01-01 compares it)."
+        ),
+        "{before}"
+    );
+    assert!(before.contains("No rule changes."), "{before}");
+    // In force: compared, and nothing said to be left out.
+    let after = diff("2026-06-01", amended);
+    assert!(!after.contains("Not compared"), "{after}");
+    assert!(after.contains("Rule changes: 1"), "{after}");
+    // What both revisions hold alike is no difference between them.
+    assert!(!diff("2025-06-01", "policies/it").contains("Not compared"));
+}

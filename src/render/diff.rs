@@ -1,7 +1,7 @@
 //! Rendering of diffs: text (coloured on a terminal), Markdown for reports; JSON
 //! is the serialisation of the diff structures themselves.
 
-use crate::diff::{ChangeKind, EntityDiff, PopulationDiff, RuleChange};
+use crate::diff::{ChangeKind, EntityDiff, LeftOut, PopulationDiff, RuleChange};
 use serde_json::Value as Json;
 use std::fmt::Write as _;
 
@@ -27,6 +27,25 @@ fn mark(kind: ChangeKind) -> (&'static str, &'static str) {
         ChangeKind::Removed => ("-", "31"),
         ChangeKind::Changed => ("~", "33"),
     }
+}
+
+/// What the diff does not compare on its date, a line each (none if nothing).
+pub fn left_out_lines(left_out: &[LeftOut]) -> Vec<String> {
+    (left_out.iter())
+        .map(|v| {
+            let which = match v.first_version {
+                true => format!("act {}", v.act),
+                false => format!("a later version of {}", v.act),
+            };
+            format!(
+                "Not compared: {} holds {which}, in force from {}, after this date \
+                 (diff --as-of {} compares it).",
+                v.revision.to_uppercase(),
+                v.in_force,
+                v.in_force
+            )
+        })
+        .collect()
 }
 
 pub fn rules_text(changes: &[RuleChange], style: Style) -> String {
