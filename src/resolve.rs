@@ -1087,6 +1087,9 @@ impl Resolver {
             for o in &r.overrides {
                 match by_name.get(&o.text) {
                     Some(id) => self.p.rules[i].overrides.push(*id),
+                    // Declared, but left out for an error already reported
+                    // (its conclusion names no outcome): one mistake, one error.
+                    None if names.contains_key(&o.text) => {}
                     None => self.diags.push(
                         Diagnostic::error(
                             "lexnis::resolve::unknown_rule",

@@ -955,3 +955,19 @@ report unguarded, declared, other_where, counted, counted_from_one, not_none, te
     ];
     assert_eq!(failing_alone(body, &entities), ["unguarded", "other_where"]);
 }
+
+/// A rule left out for naming no outcome is still a rule the others may
+/// override: one mistake, one error, not one more for each rule that overrides it.
+#[test]
+fn a_rule_that_concludes_no_outcome_gives_one_error_not_one_per_override() {
+    let body = "outcome covered: bool otherwise false\n\
+                rule scope.a cite \"art. 3\"\n  when size.staff >= 50 then coverd\n\
+                rule scope.b cite \"art. 3\"\n  overrides scope.a\n  when size.staff >= 10 then covered\n\
+                rule scope.c cite \"art. 3\"\n  overrides scope.a\n  when size.staff >= 5 then covered\n";
+    let e = compile(&scope_file(body), as_of()).unwrap_err();
+    let messages: Vec<&str> = e.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        ["rule `scope.a` concludes `coverd`, which is not an outcome"]
+    );
+}
