@@ -971,3 +971,16 @@ fn a_rule_that_concludes_no_outcome_gives_one_error_not_one_per_override() {
         ["rule `scope.a` concludes `coverd`, which is not an outcome"]
     );
 }
+
+/// An example with no `expect` tests nothing: it is an error, not a pass.
+#[test]
+fn an_example_that_expects_nothing_is_an_error() {
+    let body = "example \"bare\" {\n  given entity_types = [], size = {staff: 3, turnover_eur: 1 EUR}\n}\n";
+    let problems = example_problems(&scope_file(&with_base(body)));
+    let messages: Vec<&str> = problems.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        ["example \"bare\" expects nothing, so it passes whatever the rules decide"]
+    );
+    assert_eq!(problems[0].code, "lexnis::example::expects_nothing");
+}

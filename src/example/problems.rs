@@ -17,7 +17,27 @@ pub(super) fn example_problems(c: &Compiled, e: &ExampleDecl) -> Vec<Diagnostic>
     let mut problems = given_problems(c, e);
     problems.extend(e.expects.iter().filter_map(|x| expect_problem(c, x)));
     problems.extend(expected_twice(e));
+    problems.extend(expects_nothing(c, e));
     problems
+}
+
+/// An example without `expect` passes whatever the rules decide: it tests
+/// nothing, and a reader would take it for a case the rules were checked on.
+fn expects_nothing(c: &Compiled, e: &ExampleDecl) -> Option<Diagnostic> {
+    if !e.expects.is_empty() {
+        return None;
+    }
+    let first = (c.results.first()).map_or("in_scope", |r| r.key.as_str());
+    Some(
+        Diagnostic::error(
+            "lexnis::example::expects_nothing",
+            format!("example \"{}\" expects nothing, so it passes whatever the rules decide", e.name),
+        )
+        .label(e.span, "no `expect` in this example")
+        .help(format!(
+            "add what the text says the result is, e.g. `expect {first} = ...`, with `because \"art. N\"` for the provision"
+        )),
+    )
 }
 
 /// Two `expect` lines for one result: at best one is redundant, at worst the
