@@ -9,7 +9,7 @@ use crate::facts::{convert, load_facts};
 use crate::lower::Compiled;
 use crate::policy::{compile_parsed, parse_all, CompileError, PolicySource};
 use crate::resolve::{act_versions, ParsedFile, ResolveError};
-use crate::trace::build_trace;
+use crate::trace::{build_trace, StepKind};
 use crate::value::display;
 use problems::example_problems;
 use serde::Serialize;
@@ -220,18 +220,63 @@ fn run_one(compiled: &Compiled, act: &str, e: &ExampleDecl, date: Date) -> Examp
             ));
         }
         if let Some((cite, _)) = &ex.because {
-            let cited = trace.steps.iter().any(|s| {
-                s.citation
-                    .as_deref()
-                    .is_some_and(|c| c.contains(cite.as_str()))
-            });
+            // A rule that did not apply is listed, but it is no reason.
+            let cited = (trace.steps.iter())
+                .filter(|s| s.kind != StepKind::Rule || s.value == serde_json::Value::Bool(true))
+                .any(|s| s.citation.as_deref().is_some_and(|c| cites(c, cite)));
             if !cited {
                 result.failures.push(format!(
-                    "expected the explanation to cite \"{cite}\", but no step does"
+                    "expected the explanation to cite \"{cite}\", but no step that holds does \
+                     (a rule that did not apply is no reason; a provision is matched whole: \
+                     \"art. 6, c. 1\" matches \"art. 6, c. 1, lett. a)\", not \"art. 6, c. 10\")"
                 ));
             }
         }
     }
     result.passed = result.failures.is_empty();
     result
+}
+
+/// Whether `citation` cites `provision` whole: written in it between its
+/// start or a `, ` and its end or a `,` (`art. 6, c. 1` is cited by `D.Lgs.
+/// 138/2024, art. 6, c. 1, lett. a)`, not by `art. 6, c. 10`; `a` by none).
+fn cites(citation: &str, provision: &str) -> bool {
+    let provision = provision.trim();
+    !provision.is_empty()
+        && citation.match_indices(provision).any(|(at, _)| {
+            let before = &citation[..at];
+            let after = &citation[at + provision.len()..];
+            (before.is_empty() || before.ends_with(", "))
+                && (after.is_empty() || after.starts_with(','))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cites;
+
+    #[test]
+    fn a_provision_is_cited_whole_or_not_at_all() {
+        let citation = "D.Lgs. 138/2024, art. 6, c. 1, lett. a)";
+        for cited in [
+            "art. 6, c. 1, lett. a)",
+            "art. 6, c. 1",
+            "art. 6",
+            "c. 1",
+            citation,
+        ] {
+            assert!(cites(citation, cited), "{cited}");
+        }
+        for not_cited in [
+            "a",
+            "lett. a",
+            "art. 6, c. 1, lett. b)",
+            "art. 6, c. 10",
+            "6, c. 1",
+            "",
+        ] {
+            assert!(!cites(citation, not_cited), "{not_cited}");
+        }
+        assert!(!cites("D.Lgs. 138/2024, art. 6, c. 10", "art. 6, c. 1"));
+    }
 }
