@@ -485,6 +485,9 @@ fn syntax_errors_say_what_was_probably_meant() {
         "define big: bool cite \"art. 3\" = size.staff >= 10.000\n",
         // A date without its leading zeros.
         "example \"x\" {\n  as of 2026-1-10\n  expect in_scope = false\n}\n",
+        // A condition left unfinished.
+        "rule scope.a cite \"art. 3\"\n  when size.staff >= 50 and\n  then in_scope\n",
+        "rule scope.a cite \"art. 3\"\n  when size.staff >=\n  then in_scope\n",
         // A date written day first, as Italian texts write it.
         "example \"x\" {\n  as of 16-10-2024\n  expect in_scope = false\n}\n",
     ];

@@ -23,6 +23,7 @@ pub(super) fn specific_help(
     // An operator of two characters is found at its second one.
     let operator_start = pos - usize::from(text[..pos].ends_with(['=', '&', '|']));
     if let Some(help) = odd_character(rest)
+        .or_else(|| operand_missing(text, pos))
         .or_else(|| other_language_operator(expected, text, operator_start))
         .or_else(|| hyphen_in_name(text, pos))
         .or_else(|| misspelt_keyword(keywords, rest))
@@ -59,6 +60,44 @@ pub(super) fn expectation_help(
         return Some(format!("write one of: {}", words.join(", ")));
     }
     None
+}
+
+/// `when in_scope and` then `then …`: an operator whose right side is missing,
+/// found where the next keyword, or the end, comes instead of it.
+fn operand_missing(text: &str, pos: usize) -> Option<String> {
+    const OPERATORS: [&str; 15] = [
+        // The longer first: `<=` is not `=`.
+        "!=", "<=", ">=", "=", "<", ">", "+", "-", "*", "/", "and", "or", "not", "in", "where",
+    ];
+    let before = text[..pos].trim_end();
+    let operator = OPERATORS.iter().find(|op| {
+        before.ends_with(*op) && {
+            let ahead = &before[..before.len() - op.len()];
+            // A word operator stands alone (`and`, not the end of `brand`).
+            !op.starts_with(|c: char| c.is_ascii_alphabetic())
+                || !ahead.ends_with(|c: char| c.is_alphanumeric() || c == '_')
+        }
+    })?;
+    let next = text[pos..]
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .next()?;
+    let ends_here = next.is_empty() && text[pos..].trim().is_empty();
+    if !(ends_here
+        || matches!(
+            next,
+            "then" | "else" | "overrides" | "cite" | "rule" | "define" | "example"
+        ))
+    {
+        return None;
+    }
+    let place = match next {
+        "" => "the end of the file".to_string(),
+        word => format!("`{word}`"),
+    };
+    Some(format!(
+        "an expression is missing after `{operator}`, before {place}: complete the condition, \
+         or remove `{operator}`"
+    ))
 }
 
 /// `… then o overrides r`: a rule names the rules it prevails over before its
