@@ -485,6 +485,8 @@ fn syntax_errors_say_what_was_probably_meant() {
         "define big: bool cite \"art. 3\" = size.staff >= 10.000\n",
         // A date without its leading zeros.
         "example \"x\" {\n  as of 2026-1-10\n  expect in_scope = false\n}\n",
+        // The citation after the rules overridden.
+        "rule scope.a \"x\"\n  overrides scope.b\n  cite \"art. 3\"\n  when size.staff >= 50 then in_scope\n",
         // A condition left unfinished.
         "rule scope.a cite \"art. 3\"\n  when size.staff >= 50 and\n  then in_scope\n",
         "rule scope.a cite \"art. 3\"\n  when size.staff >=\n  then in_scope\n",

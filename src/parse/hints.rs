@@ -100,7 +100,8 @@ fn operand_missing(text: &str, pos: usize) -> Option<String> {
     ))
 }
 
-/// `… then o overrides r`: a rule names the rules it prevails over before its
+/// `… then o overrides r`, or `overrides r` before `cite`: a rule cites its
+/// provision first, then names the rules it prevails over before its
 /// condition, as a lawyer states the exception before applying it.
 fn misplaced_overrides(rest: &str, text: &str, pos: usize) -> Option<String> {
     let word = rest.split(|c: char| !c.is_ascii_alphanumeric()).next()?;
@@ -114,6 +115,13 @@ fn misplaced_overrides(rest: &str, text: &str, pos: usize) -> Option<String> {
         return Some(
             "`overrides` belongs to a rule, before its `when`: a definition has one value \
              and prevails over nothing"
+                .into(),
+        );
+    }
+    if word == "cite" && declaration.starts_with("rule ") && declaration.contains("overrides ") {
+        return Some(
+            "`cite` comes first, after the rule's name and description: move it above \
+             `overrides`"
                 .into(),
         );
     }
