@@ -122,3 +122,27 @@ fn lint_strict_exits_1_when_a_review_is_overdue() {
     assert_eq!(lint(&["--as-of", "2026-01-01", "--strict"]).0, Some(0));
     assert_eq!(lint(&["--as-of", "2028-02-30", "--strict"]).0, Some(2));
 }
+
+/// A later version adopted before the one it follows (a slip in the year)
+/// is an error, and so is the review it would then fall due for before the
+/// version comes into force.
+#[test]
+fn a_version_adopted_before_the_one_it_follows_is_an_error() {
+    let later = version("2026-01-01", 200, "  supersedes 2024-01-01\n")
+        .replace("adopted 2026-01-01", "adopted 2020-01-01");
+    let s = source(&[
+        ("2024-01-01", version("2024-01-01", 250, "")),
+        ("2026-01-01", later),
+    ]);
+    let e = compile(&s, Date::parse("2026-06-01").unwrap()).unwrap_err();
+    let messages: Vec<&str> = e.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "this version of act `dpcm_x` is adopted on 2020-01-01, before the version it \
+             follows (adopted on 2024-01-01)",
+            "act `dpcm_x` falls due for review on 2023-01-01, before it comes into force on \
+             2026-01-01",
+        ]
+    );
+}

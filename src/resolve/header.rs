@@ -10,7 +10,8 @@ const MOST_ARTICLES: u32 = 9_999;
 const MOST_ANNEXES: u32 = 100;
 
 /// What is wrong in the headers of one act's versions, oldest first: an
-/// adoption after the entry into force, an article or annex range that is
+/// adoption after the entry into force or before the earlier version's, a
+/// review due before the entry into force, an article or annex range that is
 /// empty or reversed, a `supersedes` that names no earlier version.
 pub(super) fn header_problems(versions: &[ActVersion]) -> Vec<Diagnostic> {
     let mut problems = Vec::new();
@@ -38,8 +39,53 @@ pub(super) fn header_problems(versions: &[ActVersion]) -> Vec<Diagnostic> {
         if let Some(d) = supersedes_problem(&versions[..i], v) {
             problems.push(d);
         }
+        problems.extend(adopted_before_predecessor(&versions[..i], v));
+        problems.extend(review_before_in_force(v));
     }
     problems
+}
+
+/// A version adopted before the version it follows was adopted: a slip in
+/// the year, which would also date its review too early.
+fn adopted_before_predecessor(earlier: &[ActVersion], v: &ActVersion) -> Option<Diagnostic> {
+    let (adopted, span) = v.header.adopted?;
+    let previous = earlier.last()?;
+    let (before, before_span) = previous.header.adopted?;
+    (adopted < before).then(|| {
+        Diagnostic::error(
+            "lexnis::resolve::adopted_before_predecessor",
+            format!(
+                "this version of act `{}` is adopted on {adopted}, before the version it follows \
+                 (adopted on {before})",
+                v.header.id.text
+            ),
+        )
+        .label(span, "adopted")
+        .label(before_span, "the earlier version's adoption")
+        .help("a later version is adopted after the one it follows: check the year against the gazette")
+    })
+}
+
+/// A review that falls due before the version comes into force: counted from
+/// a mistaken adoption date, it would read as overdue from the first day.
+fn review_before_in_force(v: &ActVersion) -> Option<Diagnostic> {
+    let h = &v.header;
+    let review = h.review.as_ref()?;
+    let (in_force, f_span) = h.in_force?;
+    let adopted = h.adopted.map(|(d, _)| d);
+    let due = crate::program::review_due(adopted, in_force, review.every_years);
+    (due < in_force).then(|| {
+        Diagnostic::error(
+            "lexnis::resolve::review_before_in_force",
+            format!(
+                "act `{}` falls due for review on {due}, before it comes into force on {in_force}",
+                h.id.text
+            ),
+        )
+        .label(review.span, "counted from the adoption")
+        .label(f_span, "in force")
+        .help("the review is counted from the adoption: check the adoption date and `review every`")
+    })
 }
 
 /// An article or annex range that starts at 0, runs backwards, or is too long
