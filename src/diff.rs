@@ -112,6 +112,37 @@ pub fn word_change(old: &str, new: &str) -> String {
     )
 }
 
+/// The words that differ: in the text as written where that is what changed,
+/// and for an aspect the written text does not show (a citation, a
+/// description, the rules overridden), in it, named.
+fn changed_words(
+    changed: &[(&(&str, String), &(&str, String))],
+    old: &Entry,
+    new: &Entry,
+) -> String {
+    let shown_in_writing =
+        |aspect: &str| !matches!(aspect, "citation" | "description" | "overrides" | "type");
+    let mut parts = Vec::new();
+    if changed.iter().any(|(x, _)| shown_in_writing(x.0)) {
+        parts.push(word_change(&old.written.text, &new.written.text));
+    }
+    for (x, y) in changed.iter().filter(|(x, _)| !shown_in_writing(x.0)) {
+        let quoted = |t: &str| {
+            if t.is_empty() {
+                "(none)".to_string()
+            } else {
+                t.to_string()
+            }
+        };
+        parts.push(format!(
+            "{}: {}",
+            x.0,
+            word_change(&quoted(&x.1), &quoted(&y.1))
+        ));
+    }
+    parts.join("; ")
+}
+
 /// `art. 3` from "art. 3, c. 2"; `allegato I` from "allegato I, punto 8".
 fn provision_of(citation: &str) -> String {
     let c = citation
@@ -372,21 +403,18 @@ pub fn diff_rules(old: &Program, new: &Program) -> Vec<RuleChange> {
                 new: None,
             }),
             Some(n) => {
-                let aspects: Vec<String> = e
-                    .aspects
-                    .iter()
-                    .zip(&n.aspects)
+                let changed: Vec<_> = (e.aspects.iter().zip(&n.aspects))
                     .filter(|(x, y)| x.1 != y.1)
-                    .map(|(x, _)| x.0.to_string())
                     .collect();
-                if !aspects.is_empty() {
+                if !changed.is_empty() {
+                    let aspects = changed.iter().map(|(x, _)| x.0.to_string()).collect();
                     changes.push(RuleChange {
                         act: n.act.clone(),
                         provision: n.provision.clone(),
                         kind: ChangeKind::Changed,
                         item: item.clone(),
                         aspects,
-                        detail: Some(word_change(&e.written.text, &n.written.text)),
+                        detail: Some(changed_words(&changed, e, n)),
                         old: Some(e.written.clone()),
                         new: Some(n.written.clone()),
                     });

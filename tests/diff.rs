@@ -890,3 +890,24 @@ fn a_version_in_force_after_the_date_is_said_to_be_left_out() {
     // What both revisions hold alike is no difference between them.
     assert!(!diff("2025-06-01", "policies/it").contains("Not compared"));
 }
+
+/// A changed citation or description is shown, old and new, where the
+/// rule's condition and conclusion are the same in both revisions.
+#[test]
+fn a_changed_citation_or_description_is_shown_with_its_words() {
+    let new = amended_in(
+        "citation",
+        &[(
+            "art06-classificazione.law",
+            "cite \"art. 6, c. 3\"",
+            "cite \"art. 6, c. 4\"",
+        )],
+    );
+    let changes = lexnis::diff::diff_rules(&base().program, &new.program);
+    let c3 = changes.iter().find(|c| c.item == "rule class.c3").unwrap();
+    assert_eq!(c3.aspects, ["citation"]);
+    assert_eq!(
+        c3.detail.as_deref(),
+        Some("citation: ... 6, c. 3 -> ... 6, c. 4")
+    );
+}
