@@ -48,12 +48,15 @@ pub struct RuleChange {
     pub new: Option<Written>,
 }
 
+/// An aspect of a declaration (`condition`, `citation` ...) and its text.
+type Aspect = (&'static str, String);
+
 /// A declaration reduced to what matters for comparison.
 struct Entry {
     act: String,
     provision: String,
     /// Aspect name and its normalized text.
-    aspects: Vec<(&'static str, String)>,
+    aspects: Vec<Aspect>,
     written: Written,
 }
 
@@ -115,11 +118,7 @@ pub fn word_change(old: &str, new: &str) -> String {
 /// The words that differ: in the text as written where that is what changed,
 /// and for an aspect the written text does not show (a citation, a
 /// description, the rules overridden), in it, named.
-fn changed_words(
-    changed: &[(&(&str, String), &(&str, String))],
-    old: &Entry,
-    new: &Entry,
-) -> String {
+fn changed_words(changed: &[(&Aspect, &Aspect)], old: &Entry, new: &Entry) -> String {
     let shown_in_writing =
         |aspect: &str| !matches!(aspect, "citation" | "description" | "overrides" | "type");
     let mut parts = Vec::new();
