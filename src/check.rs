@@ -1299,6 +1299,17 @@ enum CitationProblem {
 
 /// What is wrong with a citation, if anything.
 fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<CitationProblem> {
+    if let Some(c) = text.chars().find(|c| is_invisible(*c)) {
+        return Some(CitationProblem::Other(
+            format!(
+                "citation \"{text}\" holds an invisible character, U+{:04X}",
+                c as u32
+            ),
+            "retype the citation with plain spaces: a pasted character no one sees makes it \
+             match no explanation's"
+                .into(),
+        ));
+    }
     let a = p.act(act);
     let provision_at = [
         "art.",
@@ -1345,6 +1356,9 @@ fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<CitationProbl
     if let Some((message, help)) = annex_problem(target, text, &text[at..]) {
         return Some(CitationProblem::Other(message, help));
     }
+    if let Some((message, help)) = provision_shape_problem(text, &text[at..]) {
+        return Some(CitationProblem::Other(message, help));
+    }
     let article = article_number(&text[at..])?;
     match target.articles {
         Some((lo, hi)) if article < lo || article > hi => {
@@ -1355,6 +1369,71 @@ fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<CitationProbl
         }
         _ => None,
     }
+}
+
+/// A space other than the plain one, or a character that takes no room.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00A0}' | '\u{2007}' | '\u{202F}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
+    )
+}
+
+/// A part of the provision not written as the law numbers it: `art.`, `c.`,
+/// `par.` and `n.` take a number from 1 (`bis`, `ter` ... may follow), `lett.`
+/// a letter and its parenthesis.
+fn provision_shape_problem(text: &str, provision: &str) -> Option<(String, String)> {
+    const LATIN: [&str; 9] = [
+        "bis",
+        "ter",
+        "quater",
+        "quinquies",
+        "sexies",
+        "septies",
+        "octies",
+        "novies",
+        "decies",
+    ];
+    let numbered = |rest: &str| {
+        let rest = rest.trim_end_matches(')');
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        let suffix = rest[digits..].trim_start_matches(['-', ' ']);
+        digits > 0
+            && rest[..digits].parse::<u32>().is_ok_and(|n| n >= 1)
+            && (suffix.is_empty() || LATIN.contains(&suffix))
+    };
+    let lettered = |rest: &str| {
+        let letters = rest.chars().take_while(char::is_ascii_lowercase).count();
+        (1..=3).contains(&letters) && rest[letters..].starts_with(')')
+    };
+    let number = "a number from 1, which bis, ter ... may follow";
+    for part in provision.split(", ") {
+        let (label, ok, takes, example) = if let Some(rest) = part.strip_prefix("art. ") {
+            ("art.", numbered(rest), number, "art. 6")
+        } else if let Some(rest) = part.strip_prefix("c. ") {
+            ("c.", numbered(rest), number, "c. 3")
+        } else if let Some(rest) = part.strip_prefix("par. ") {
+            ("par.", numbered(rest), number, "par. 2")
+        } else if let Some(rest) = part.strip_prefix("n. ") {
+            ("n.", numbered(rest), number, "n. 1)")
+        } else if let Some(rest) = part.strip_prefix("lett. ") {
+            (
+                "lett.",
+                lettered(rest),
+                "a letter and its parenthesis",
+                "lett. a)",
+            )
+        } else {
+            continue;
+        };
+        if !ok {
+            return Some((
+                format!("citation \"{text}\" writes `{part}`, but `{label}` takes {takes}"),
+                format!("write it as the text does, e.g. `{example}`"),
+            ));
+        }
+    }
+    None
 }
 
 /// Citations reported one by one for an act whose article range they fall

@@ -989,3 +989,34 @@ fn an_example_that_expects_nothing_is_an_error() {
     );
     assert_eq!(problems[0].code, "lexnis::example::expects_nothing");
 }
+
+/// A part of a citation not numbered as the law numbers it, or holding a
+/// character no one sees, is an error: it would match no explanation.
+#[test]
+fn a_citation_numbered_otherwise_than_the_law_is_an_error() {
+    let cases = [
+        ("art. six", "citation \"art. six\" writes `art. six`, but `art.` takes a number from 1, which bis, ter ... may follow"),
+        ("art. 3, c. 0", "citation \"art. 3, c. 0\" writes `c. 0`, but `c.` takes a number from 1, which bis, ter ... may follow"),
+        ("art. 3, c. 2, lett. 7)", "citation \"art. 3, c. 2, lett. 7)\" writes `lett. 7)`, but `lett.` takes a letter and its parenthesis"),
+        ("art. 3,\u{a0}c. 2", "citation \"art. 3,\u{a0}c. 2\" holds an invisible character, U+00A0"),
+    ];
+    for (citation, message) in cases {
+        let body =
+            format!("rule scope.a cite \"{citation}\" when size.staff >= 50 then in_scope\n");
+        let e = compile(&scope_file(&with_base(&body)), as_of()).unwrap_err();
+        let messages: Vec<&str> = e.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(messages, [message], "{citation}");
+    }
+    for citation in [
+        "art. 3, c. 2-bis",
+        "art. 3, c. 2, lett. a) e b)",
+        "art. 3, par. 1, n. 2)",
+    ] {
+        let body =
+            format!("rule scope.a cite \"{citation}\" when size.staff >= 50 then in_scope\n");
+        assert!(
+            compile(&scope_file(&with_base(&body)), as_of()).is_ok(),
+            "{citation}"
+        );
+    }
+}
