@@ -131,12 +131,25 @@ pub fn rules_markdown(changes: &[RuleChange]) -> String {
 
 /// A value in a table cell: long texts are cut to keep one record on one line.
 fn show(v: &Json) -> String {
-    let text = match v {
+    cut(&label(v), 60)
+}
+
+/// A value as a transition names the group of records it counts: a list or
+/// set whole (cut, two sets that differ past the cut would read as one), a
+/// text as a cell shows it (a procedure's wording runs to hundreds of letters).
+fn transition_label(v: &Json) -> String {
+    match v {
+        Json::Array(_) => label(v),
+        _ => show(v),
+    }
+}
+
+fn label(v: &Json) -> String {
+    match v {
         Json::Null => "none".into(),
         Json::String(s) => s.clone(),
         other => other.to_string(),
-    };
-    cut(&text, 60)
+    }
 }
 
 fn cut(text: &str, max: usize) -> String {
@@ -164,8 +177,8 @@ pub fn population_text(d: &PopulationDiff, style: Style) -> String {
             out,
             "  {}: {} -> {}  {}",
             t.result,
-            show(&t.from),
-            show(&t.to),
+            transition_label(&t.from),
+            transition_label(&t.to),
             style.paint("1", &t.count.to_string())
         );
         for (rule, n) in &t.by_rule {
@@ -238,8 +251,8 @@ pub fn population_markdown(d: &PopulationDiff) -> String {
                 out,
                 "| {} | {} | {} | {} | {} |",
                 t.result,
-                table_cell(&show(&t.from)),
-                table_cell(&show(&t.to)),
+                table_cell(&transition_label(&t.from)),
+                table_cell(&transition_label(&t.to)),
                 t.count,
                 table_cell(&rules.join("; "))
             );
@@ -461,4 +474,31 @@ fn why_markdown(d: Option<&crate::diff::Divergence>) -> String {
     d.map_or(String::new(), |d| {
         format!("`{}` ({})", d.step(), d.citation)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transition_label;
+    use serde_json::json;
+
+    #[test]
+    fn two_sets_that_differ_late_are_told_apart_in_a_transition() {
+        let a = json!([
+            "register_on_platform",
+            "update_information",
+            "notify_changes",
+            "a"
+        ]);
+        let b = json!([
+            "register_on_platform",
+            "update_information",
+            "notify_changes",
+            "b"
+        ]);
+        assert_ne!(transition_label(&a), transition_label(&b));
+        assert_eq!(transition_label(&a), a.to_string());
+        // A long text is cut, as in every other cell.
+        let long = json!("x".repeat(100));
+        assert_eq!(transition_label(&long).chars().count(), 60);
+    }
 }
