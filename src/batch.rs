@@ -511,7 +511,8 @@ fn read_jsonl(
             if !handed {
                 return Ok(());
             }
-            skip_to_line_end(input).map_err(|e| unreadable_input(to.line - 1, &e))?;
+            // The rest of the line, up to and including its end.
+            (input.skip_until(b'\n')).map_err(|e| unreadable_input(to.line - 1, &e))?;
         } else if let Some(ready) = lines.take_ready(drained) {
             if !to.lines(ready, &mut send) {
                 return Ok(());
@@ -560,26 +561,6 @@ impl Handed {
         self.seq += 1;
         self.line += lines;
         sent
-    }
-}
-
-/// Consumes the input up to and including the next line end, or to its end.
-fn skip_to_line_end(input: &mut dyn BufRead) -> std::io::Result<()> {
-    loop {
-        let at_hand = match input.fill_buf() {
-            Ok([]) => return Ok(()),
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let (taken, ended) = match memchr::memchr(b'\n', at_hand) {
-            Some(end) => (end + 1, true),
-            None => (at_hand.len(), false),
-        };
-        input.consume(taken);
-        if ended {
-            return Ok(());
-        }
     }
 }
 

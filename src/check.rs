@@ -1299,7 +1299,7 @@ enum CitationProblem {
 
 /// What is wrong with a citation, if anything.
 fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<CitationProblem> {
-    if let Some(c) = text.chars().find(|c| is_invisible(*c)) {
+    if let Some(c) = (text.chars()).find(|c| crate::source::unseen_character(*c).is_some()) {
         return Some(CitationProblem::Other(
             format!(
                 "citation \"{text}\" holds an invisible character, U+{:04X}",
@@ -1369,14 +1369,6 @@ fn citation_problem(p: &Program, act: ActId, text: &str) -> Option<CitationProbl
         }
         _ => None,
     }
-}
-
-/// A space other than the plain one, or a character that takes no room.
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{00A0}' | '\u{2007}' | '\u{202F}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
-    )
 }
 
 /// A part of the provision not written as the law numbers it: `art.`, `c.`,

@@ -270,10 +270,9 @@ impl Resolver {
                 Some(folder) => vs.iter().find(|v| v.folder == folder).filter(in_force),
                 None => vs.iter().rev().find(in_force),
             };
-            let later = |d: Date| d > as_of;
             let next = (vs.iter())
                 .filter_map(|v| v.header.in_force.map(|(d, _)| d))
-                .filter(|d| later(*d))
+                .filter(|d| *d > as_of)
                 .min();
             match found {
                 Some(v) => {

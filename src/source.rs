@@ -119,6 +119,19 @@ impl SourceMap {
     }
 }
 
+/// What a character of rule text is, if it is one a drafter cannot see: a
+/// space other than the plain one, or a character that takes no room. Rule
+/// text pasted from a word processor or a web page carries them.
+pub fn unseen_character(c: char) -> Option<&'static str> {
+    Some(match c {
+        '\u{FEFF}' => "an invisible byte-order mark (U+FEFF)",
+        '\u{00A0}' => "a no-break space (U+00A0), which looks like a space",
+        '\u{2007}' | '\u{202F}' => "a narrow or figure no-break space, which looks like a space",
+        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' => "an invisible zero-width character",
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::{SourceMap, Span};

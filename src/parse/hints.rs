@@ -148,23 +148,21 @@ fn odd_character(rest: &str) -> Option<String> {
     // In the word at the error: `an\u{200B}d` fails at `an`.
     let mut word = rest.chars().take_while(|c| !c.is_ascii_whitespace());
     let c = word.find(|c| !c.is_ascii_alphanumeric() && !"_.,:;()[]{}=<>!+-*/\"#".contains(*c))?;
-    let what = match c {
-        '\u{FEFF}' => "an invisible byte-order mark (U+FEFF)",
-        '\u{00A0}' => "a no-break space (U+00A0), which looks like a space",
-        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' => "an invisible zero-width character",
-        '\0' => "a NUL byte",
-        '\u{201C}' | '\u{201D}' | '\u{201E}' => {
+    let what = match (crate::source::unseen_character(c), c) {
+        (Some(unseen), _) => unseen,
+        (None, '\0') => "a NUL byte",
+        (None, '\u{201C}' | '\u{201D}' | '\u{201E}') => {
             return Some(
                 "write straight double quotes (\") around texts, not typographic ones (“ ”)".into(),
             )
         }
-        '\u{2018}' | '\u{2019}' => {
+        (None, '\u{2018}' | '\u{2019}') => {
             return Some(
                 "write straight double quotes (\") around texts; an apostrophe belongs inside them"
                     .into(),
             )
         }
-        '\u{2013}' | '\u{2014}' | '\u{2212}' => "a typographic dash; the minus sign is `-`",
+        (None, '\u{2013}' | '\u{2014}' | '\u{2212}') => "a typographic dash; the minus sign is `-`",
         _ => return None,
     };
     Some(format!(
