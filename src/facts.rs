@@ -1201,7 +1201,11 @@ mod stream {
                         &v,
                     ));
                 }
-                *id = Some(v);
+                // The first id names the record in its error record: the
+                // one a reader of the input finds first.
+                if id.is_none() {
+                    *id = Some(v);
+                }
                 continue;
             }
             match specs.position(&key, next) {

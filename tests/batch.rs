@@ -650,6 +650,17 @@ fn a_key_given_twice_is_an_error_not_the_last_value() {
 }
 
 #[test]
+fn a_record_giving_its_id_twice_is_reported_under_the_first() {
+    let record = r#"{"id": "first", "id": "second", "entity_types": ["I.1.a.1"], "size": {"staff": 10, "turnover_eur": 1, "balance_sheet_eur": 1}}"#;
+    let (out, summary) = run(record, &BatchOptions::default());
+    assert_eq!((summary.records, summary.errors), (1, 1));
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["id"], "first");
+    assert_eq!(v["error"]["details"][0]["kind"], "duplicate_field");
+    assert_eq!(v["error"]["details"][0]["path"], "$.id");
+}
+
+#[test]
 fn a_closed_output_stops_the_batch_and_says_so_apart_from_other_errors() {
     let reader: Box<dyn std::io::BufRead + Send> =
         Box::new(std::io::Cursor::new(mixed().into_bytes()));
