@@ -363,26 +363,36 @@ pub struct LeftOut {
 /// and the other does not. Without them said, an amendment that comes into
 /// force later reads as no change on an earlier date.
 pub fn left_out(old: &Program, new: &Program) -> Vec<LeftOut> {
-    let of = |p: &Program| {
-        let first = (p.not_yet_in_force.iter()).map(|(act, d)| (act.clone(), *d, true));
-        let later = (p.later_versions.iter()).map(|(act, d)| (act.clone(), *d, false));
-        first.chain(later).collect::<Vec<_>>()
-    };
-    let (in_old, in_new) = (of(old), of(new));
-    let only = |revision, these: &[(String, crate::date::Date, bool)], others: &[_]| {
-        (these.iter())
-            .filter(|v| !others.contains(*v))
-            .map(move |(act, in_force, first_version)| LeftOut {
+    let of = |revision, p: &Program| {
+        let first = (p.not_yet_in_force.iter()).map(|v| (v, true));
+        let later = (p.later_versions.iter()).map(|v| (v, false));
+        (first.chain(later))
+            .map(|((act, in_force), first_version)| LeftOut {
                 revision,
                 act: act.clone(),
                 in_force: *in_force,
-                first_version: *first_version,
+                first_version,
             })
             .collect::<Vec<_>>()
     };
-    let mut out = only("old", &in_old, &in_new);
-    out.extend(only("new", &in_new, &in_old));
+    let (in_old, in_new) = (of("old", old), of("new", new));
+    let only = |these: &[LeftOut], others: &[LeftOut]| {
+        (these.iter())
+            .filter(|v| !others.iter().any(|o| o.same_version(v)))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let mut out = only(&in_old, &in_new);
+    out.extend(only(&in_new, &in_old));
     out
+}
+
+impl LeftOut {
+    /// The same version, whichever revision holds it.
+    fn same_version(&self, other: &LeftOut) -> bool {
+        (&self.act, self.in_force, self.first_version)
+            == (&other.act, other.in_force, other.first_version)
+    }
 }
 
 /// Every declaration added, removed or changed, grouped by act and provision.
