@@ -672,22 +672,6 @@ impl<'b> Lines<'b> {
     }
 }
 
-/// The lines of `text`, each with its `\n` (the last may have none), as
-/// `split_inclusive` gives them; `memchr` finds the ends several bytes at a
-/// time, where a byte-by-byte search costs about as much as reading the record.
-fn split_lines(text: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut rest = text;
-    std::iter::from_fn(move || {
-        if rest.is_empty() {
-            return None;
-        }
-        let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
-        let (line, tail) = rest.split_at(end);
-        rest = tail;
-        Some(line)
-    })
-}
-
 /// The CSV columns after `line`, `id` and `error`: the results in order, then
 /// what else a JSON line carries (the date, the act versions and their review
 /// warnings, the trace asked for), so that a CSV output leaves nothing out. New
@@ -817,19 +801,7 @@ impl<'c> Worker<'c> {
         };
         match chunk {
             Chunk::Lines { first_line, text } => {
-                for (i, bytes) in split_lines(&text).enumerate() {
-                    let line = first_line + i as u64;
-                    // A byte-order mark may open the file; it is not part of the record.
-                    let bytes = without_bom(line, bytes);
-                    match std::str::from_utf8(bytes) {
-                        // Only JSON's own blanks make a blank line.
-                        Ok(t) => match t.trim_matches(JSON_BLANKS) {
-                            "" => {}
-                            t => self.read(&mut acc, line, Ok(Payload::Text(Cow::Borrowed(t)))),
-                        },
-                        Err(e) => self.read(&mut acc, line, Err(not_utf8(&e))),
-                    }
-                }
+                self.lines(&mut acc, first_line, &text);
                 self.decide_read(&mut acc);
                 self.buffers.texts.give(text);
             }
@@ -845,11 +817,56 @@ impl<'c> Worker<'c> {
         (bytes, summary)
     }
 
+    /// Reads the JSON lines of `text`, the first numbered `first_line`. A
+    /// line is read where it lies, its end found by the reading
+    /// ([`crate::facts::read_line_into`]); one that reading is not sure of is
+    /// cut at its `\n`, checked for UTF-8 and read as any record's text.
+    fn lines(&mut self, acc: &mut ChunkOutput, first_line: u64, text: &[u8]) {
+        let program = &self.ev.compiled.program;
+        let mut rest = text;
+        let mut line = first_line;
+        while !rest.is_empty() {
+            // A byte-order mark may open the file; it is not part of the record.
+            let bytes = without_bom(line, rest);
+            let k = self.read_ahead.len();
+            match crate::facts::read_line_into(program, bytes, &mut self.read_facts[k]) {
+                Some(taken) => {
+                    rest = &bytes[taken..];
+                    self.push_read(acc, line, Ok(()));
+                }
+                None => {
+                    let end = memchr::memchr(b'\n', rest).map_or(rest.len(), |i| i + 1);
+                    let (this, next) = rest.split_at(end);
+                    rest = next;
+                    self.text_line(acc, line, without_bom(line, this));
+                }
+            }
+            line += 1;
+        }
+    }
+
+    /// One JSON line (its `\n` included) read as text.
+    fn text_line(&mut self, acc: &mut ChunkOutput, line: u64, bytes: &[u8]) {
+        match std::str::from_utf8(bytes) {
+            // Only JSON's own blanks make a blank line.
+            Ok(t) => match t.trim_matches(JSON_BLANKS) {
+                "" => {}
+                t => self.read(acc, line, Ok(Payload::Text(Cow::Borrowed(t)))),
+            },
+            Err(e) => self.read(acc, line, Err(not_utf8(&e))),
+        }
+    }
+
     /// Reads one record's facts, and evaluates and writes the records read
     /// so far once there are [`READ_AHEAD`] of them.
     fn read(&mut self, acc: &mut ChunkOutput, line: u64, payload: Result<Payload<'_>, String>) {
         let k = self.read_ahead.len();
         let read = self.read_facts(line, payload, k);
+        self.push_read(acc, line, read);
+    }
+
+    /// Keeps a record read (into `read_facts` at its place) for its turn.
+    fn push_read(&mut self, acc: &mut ChunkOutput, line: u64, read: Result<(), ErrorRecord>) {
         self.read_ahead.push((line, read));
         if self.read_ahead.len() == READ_AHEAD {
             self.decide_read(acc);
@@ -1287,7 +1304,7 @@ mod tests {
             for (i, (seq, first_line, chunk_text)) in chunks.iter().enumerate() {
                 proptest::prop_assert_eq!(*seq, i as u64);
                 proptest::prop_assert_eq!(*first_line, expected_line);
-                let count = split_lines(chunk_text).count();
+                let count = chunk_text.split_inclusive(|b| *b == b'\n').count();
                 offset += chunk_text.len();
                 let last = i + 1 == chunks.len();
                 let paused = offset % read_size == 0 && chunk_text.ends_with(b"\n");
@@ -1299,7 +1316,7 @@ mod tests {
             proptest::prop_assert_eq!(&joined, input_text.as_bytes());
             // Every line in exactly one chunk: a line split across two would
             // be counted twice.
-            let lines_in_input = split_lines(input_text.as_bytes()).count() as u64;
+            let lines_in_input = input_text.as_bytes().split_inclusive(|b| *b == b'\n').count() as u64;
             proptest::prop_assert_eq!(expected_line - 1, lines_in_input);
         }
     }
@@ -1393,24 +1410,5 @@ mod tests {
         assert_eq!(with(TraceMode::Full, None).records_per_chunk(), 64);
         assert_eq!(with(TraceMode::Full, Some(7)).records_per_chunk(), 7);
         assert_eq!(with(TraceMode::None, Some(0)).records_per_chunk(), 1);
-    }
-
-    #[test]
-    fn lines_split_as_split_inclusive_splits_them() {
-        let texts = [
-            "",
-            "\n",
-            "a",
-            "a\n",
-            "a\nb",
-            "a\n\nb\n",
-            "\n\n",
-            "{\"x\": 1}\r\n{}",
-        ];
-        for text in texts {
-            let want: Vec<&[u8]> = text.as_bytes().split_inclusive(|b| *b == b'\n').collect();
-            let got: Vec<&[u8]> = split_lines(text.as_bytes()).collect();
-            assert_eq!(got, want, "{text:?}");
-        }
     }
 }

@@ -874,6 +874,17 @@ pub fn load_facts_from_str_into(
     Ok(())
 }
 
+/// The common record that opens `bytes` (a JSON line and the lines after it,
+/// not yet checked for UTF-8), written over `facts` as
+/// [`load_facts_from_str_into`] does, and how many bytes its line takes with
+/// its `\n`; `None` where the reader is not sure of the line (a wrong value,
+/// a newline inside the record, anything after it), `facts` then to be
+/// replaced: the caller cuts the line and reads it with
+/// [`load_facts_from_str_into`], whose values and errors are the line's.
+pub(crate) fn read_line_into(program: &Program, bytes: &[u8], facts: &mut Facts) -> Option<usize> {
+    scan::read_line_into(program, bytes, facts)
+}
+
 /// The document read by serde_json: objects and lists are walked as they are
 /// parsed and only scalar leaves become JSON values, which then go through the
 /// same conversion as [`load_facts`].

@@ -22,6 +22,13 @@ fn run(input: &str, options: &BatchOptions) -> (String, BatchSummary) {
     (String::from_utf8(out).unwrap(), summary)
 }
 
+/// The output's lines, each parsed as JSON.
+fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 const GOOD: &str = r#"{"id": "ok-1", "entity_types": ["I.1.a.1"], "size": {"staff": 300, "turnover_eur": 1, "balance_sheet_eur": 1}}"#;
 
 /// Every kind of bad record, each on its own line, between good ones.
@@ -140,10 +147,7 @@ fn an_element_never_closed_loses_no_element_after_it() {
             ..BatchOptions::default()
         };
         let (out, summary) = run(&input, &options);
-        let lines: Vec<serde_json::Value> = out
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = json_lines(&out);
         assert_eq!((summary.records, summary.errors), (6, 1), "{flaw:?}");
         let lines_and_ids: Vec<(u64, Option<&str>)> = (lines.iter())
             .map(|l| (l["line"].as_u64().unwrap(), l["id"].as_str()))
@@ -183,10 +187,7 @@ fn a_pretty_printed_element_never_closed_loses_no_element_after_it() {
         ),
     ] {
         let (out, summary) = run(&input, &options);
-        let lines: Vec<serde_json::Value> = out
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let lines = json_lines(&out);
         let count = input.matches("\"id\"").count() as u64;
         assert_eq!((summary.records, summary.errors), (count, 1), "{out}");
         assert!(lines[flawed]["error"]["message"]
@@ -1033,4 +1034,47 @@ fn a_jsonl_input_of_another_shape_says_what_it_looks_like() {
         assert_eq!(summary.errors, 1, "{line}");
         assert!(out.contains(hint), "{line}: {out}");
     }
+}
+
+#[test]
+fn a_record_written_over_two_lines_is_two_error_records_not_one_record() {
+    let (first, second) = GOOD.split_at(GOOD.find("\"size\"").unwrap());
+    let input = format!("{GOOD}\n{first}\n{second}\n{GOOD} {GOOD}\n{GOOD}\n");
+    for jobs in [1, 2] {
+        let options = BatchOptions {
+            jobs,
+            chunk: Some(2),
+            ..BatchOptions::default()
+        };
+        let (out, summary) = run(&input, &options);
+        let lines = json_lines(&out);
+        assert_eq!((summary.records, summary.errors), (5, 3), "{out}");
+        let kinds: Vec<(u64, &str)> = (lines.iter())
+            .map(|l| {
+                (
+                    l["line"].as_u64().unwrap(),
+                    l["error"]["kind"].as_str().unwrap_or("-"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (1, "-"),
+                (2, "not_json"),
+                (3, "not_json"),
+                (4, "not_json"),
+                (5, "-")
+            ]
+        );
+    }
+}
+
+#[test]
+fn an_id_beyond_ascii_is_echoed_as_written() {
+    let id = "ente-\u{e0}-\u{1F600}";
+    let (out, summary) = run(&GOOD.replacen("ok-1", id, 1), &BatchOptions::default());
+    let line: serde_json::Value = serde_json::from_str(out.trim_end()).unwrap();
+    assert_eq!((summary.records, summary.errors), (1, 0));
+    assert_eq!(line["id"], id);
 }
