@@ -1,10 +1,12 @@
 //! Batch evaluation: a stream of facts records in, one result per record out, in
 //! input order, on every core, in flat memory. Entry point: [`run_batch`].
 //!
-//! A reader thread cuts the input into records and sends them in chunks over a
-//! bounded channel; worker threads (each with its own evaluator) turn a chunk into
-//! output lines; the calling thread writes the chunks back in order. Bounded
-//! channels keep at most a few chunks per worker in memory, however long the input.
+//! The input is cut into chunks of records: JSON lines by the worker threads
+//! themselves, in turn; a JSON array or CSV by a reader thread, which sends them
+//! over a bounded channel. Each worker (with its own evaluator) turns a chunk
+//! into output lines; the calling thread writes the chunks back in order. A
+//! window over the chunks' numbers keeps at most a few chunks per worker in
+//! memory, however long the input.
 //! A record that cannot be read or evaluated becomes an error record with its line
 //! number: the output always has exactly one record per input record.
 
@@ -327,27 +329,33 @@ pub fn run_batch(
     // More than the channels and the workers hold at once, so that the window
     // only closes behind a chunk slow to evaluate.
     let window = &Window::new(6 * jobs as u64 + 2);
+    // JSON lines are cut by the workers; other formats by a reader thread.
+    let (jsonl, input) = match format {
+        InputFormat::Jsonl => {
+            let lines = JsonlChunks::new(input, chunk, &buffers.texts);
+            (Some(std::sync::Mutex::new(lines)), None)
+        }
+        _ => (None, Some(input)),
+    };
+    let jsonl = &jsonl;
     std::thread::scope(|scope| {
-        let reader = scope.spawn(move || {
-            let program = &compiled.program;
-            read_records(
-                input,
-                format,
-                program,
-                chunk,
-                &buffers.texts,
-                |seq, batch| window.wait_for(seq) && chunk_tx.send((seq, batch)).is_ok(),
-            )
+        let reader = input.map(|input| {
+            scope.spawn(move || {
+                let program = &compiled.program;
+                let send = |seq, batch| window.wait_for(seq) && chunk_tx.send((seq, batch)).is_ok();
+                read_records(input, format, program, chunk, send)
+            })
         });
         for _ in 0..jobs {
             let out_tx = out_tx.clone();
-            let chunk_rx = std::sync::Arc::clone(&chunk_rx);
+            let source = match jsonl {
+                Some(lines) => ChunkSource::Jsonl(lines, window),
+                None => ChunkSource::Sent(std::sync::Arc::clone(&chunk_rx)),
+            };
             let csv_columns = &csv_columns;
             scope.spawn(move || {
                 let mut worker = Worker::new(compiled, options, csv_columns, buffers);
-                loop {
-                    let next = chunk_rx.lock().map(|rx| rx.recv());
-                    let Ok(Ok((seq, records))) = next else { break };
+                while let Some((seq, records)) = source.take() {
                     let (bytes, summary) = worker.chunk(records);
                     if out_tx.send((seq, bytes, summary)).is_err() {
                         break;
@@ -366,9 +374,16 @@ pub fn run_batch(
             progress,
         );
         window.close();
-        let read = reader
-            .join()
-            .map_err(|_| BatchError::new("the reader thread stopped unexpectedly", None))?;
+        let read = match (reader, jsonl) {
+            (Some(reader), _) => reader
+                .join()
+                .map_err(|_| BatchError::new("the reader thread stopped unexpectedly", None))?,
+            (None, Some(lines)) => match lines.lock() {
+                Ok(mut lines) => lines.outcome(),
+                Err(_) => return Err(BatchError::new("a worker stopped unexpectedly", None)),
+            },
+            (None, None) => Ok(()),
+        };
         let input_failed = |message, summary| BatchError {
             input_failed: true,
             ..BatchError::new(message, summary)
@@ -379,6 +394,36 @@ pub fn run_batch(
             (Ok(()), written) => written,
         }
     })
+}
+
+/// Where a worker takes its next chunk from.
+enum ChunkSource<'s, 'b> {
+    /// JSON lines, cut by the worker that takes them (in turn with the
+    /// others), no further ahead of the writer than the window lets them.
+    Jsonl(
+        &'s std::sync::Mutex<JsonlChunks<'b, InputStream>>,
+        &'s Window,
+    ),
+    /// Records cut by the reader thread and sent over.
+    Sent(std::sync::Arc<std::sync::Mutex<Receiver<(u64, Chunk)>>>),
+}
+
+/// The records' input, as `run_batch` takes it.
+type InputStream = Box<dyn BufRead + Send>;
+
+impl ChunkSource<'_, '_> {
+    /// The next chunk and its number; `None` once there are no more, or the
+    /// batch has stopped.
+    fn take(&self) -> Option<(u64, Chunk)> {
+        match self {
+            ChunkSource::Jsonl(lines, window) => {
+                let mut lines = lines.lock().ok()?;
+                let (seq, chunk) = lines.next_chunk()?;
+                window.wait_for(seq).then_some((seq, chunk))
+            }
+            ChunkSource::Sent(rx) => rx.lock().ok()?.recv().ok(),
+        }
+    }
 }
 
 /// The buffers that go round: chunks' texts from the reader to the workers and
@@ -450,12 +495,8 @@ fn read_records(
     format: InputFormat,
     program: &Program,
     chunk: usize,
-    texts: &Recycled,
     mut send: impl FnMut(u64, Chunk) -> bool,
 ) -> Result<(), String> {
-    if format == InputFormat::Jsonl {
-        return read_jsonl(&mut input, chunk, texts, send);
-    }
     let mut seq = 0u64;
     let mut batch = Vec::with_capacity(chunk);
     let mut emit = |record: Input, batch: &mut Vec<Input>| -> bool {
@@ -483,44 +524,87 @@ fn read_records(
 /// kept waiting for a full chunk of results). A line still without its end
 /// past [`MAX_RECORD_BYTES`] is an error record, skipped to its end; if the input
 /// cannot be read, the whole lines before are still evaluated and written, but
-/// not the line it stopped in.
-fn read_jsonl(
-    input: &mut dyn BufRead,
-    chunk: usize,
-    texts: &Recycled,
-    mut send: impl FnMut(u64, Chunk) -> bool,
-) -> Result<(), String> {
-    let mut to = Handed { seq: 0, line: 1 };
-    let mut lines = Lines::new(chunk, texts);
-    loop {
-        let at_hand = match input.fill_buf() {
-            Ok([]) => break,
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                to.lines(lines.take_whole(), &mut send);
-                return Err(unreadable_input(to.line, &e));
-            }
-        };
-        let taken = lines.add(at_hand);
-        let drained = taken == at_hand.len();
-        input.consume(taken);
-        if lines.unended_len() > MAX_RECORD_BYTES {
-            let handed =
-                to.lines(lines.take_whole(), &mut send) && to.error(line_too_long(), &mut send);
-            if !handed {
-                return Ok(());
-            }
-            // The rest of the line, up to and including its end.
-            (input.skip_until(b'\n')).map_err(|e| unreadable_input(to.line - 1, &e))?;
-        } else if let Some(ready) = lines.take_ready(drained) {
-            if !to.lines(ready, &mut send) {
-                return Ok(());
-            }
+/// not the line it stopped in. Taken by the workers in turn, each cutting the
+/// chunk it evaluates next: a thread of its own that only read was woken for
+/// every chunk, and copied it into one processor's cache for another's.
+struct JsonlChunks<'b, R> {
+    input: R,
+    lines: Lines<'b>,
+    to: Handed,
+    /// Chunks cut and not yet taken (a line too long is two: the lines
+    /// before it, then its error record).
+    cut: std::collections::VecDeque<(u64, Chunk)>,
+    /// How the input ended, once it has.
+    ended: Option<Result<(), String>>,
+}
+
+impl<'b, R: BufRead> JsonlChunks<'b, R> {
+    fn new(input: R, chunk: usize, texts: &'b Recycled) -> Self {
+        JsonlChunks {
+            input,
+            lines: Lines::new(chunk, texts),
+            to: Handed { seq: 0, line: 1 },
+            cut: std::collections::VecDeque::new(),
+            ended: None,
         }
     }
-    to.lines(lines.take_all(), &mut send);
-    Ok(())
+
+    /// The next chunk and its number, or `None` when the input has ended.
+    fn next_chunk(&mut self) -> Option<(u64, Chunk)> {
+        loop {
+            if let Some(chunk) = self.cut.pop_front() {
+                return Some(chunk);
+            }
+            if self.ended.is_some() {
+                return None;
+            }
+            self.ended = self.read_more();
+        }
+    }
+
+    /// Reads what the input has at hand, cutting the chunks it completes;
+    /// how the input ended, if it has.
+    fn read_more(&mut self) -> Option<Result<(), String>> {
+        let cut = &mut self.cut;
+        let send = &mut |seq, chunk| {
+            cut.push_back((seq, chunk));
+            true
+        };
+        let at_hand = match self.input.fill_buf() {
+            Ok([]) => {
+                self.to.lines(self.lines.take_all(), send);
+                return Some(Ok(()));
+            }
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return None,
+            Err(e) => {
+                self.to.lines(self.lines.take_whole(), send);
+                return Some(Err(unreadable_input(self.to.line, &e)));
+            }
+        };
+        let taken = self.lines.add(at_hand);
+        let drained = taken == at_hand.len();
+        self.input.consume(taken);
+        if self.lines.unended_len() > MAX_RECORD_BYTES {
+            self.to.lines(self.lines.take_whole(), send);
+            self.to.error(line_too_long(), send);
+            // The rest of the line, up to and including its end.
+            let skipped = self.input.skip_until(b'\n');
+            return skipped
+                .err()
+                .map(|e| Err(unreadable_input(self.to.line - 1, &e)));
+        }
+        if let Some(ready) = self.lines.take_ready(drained) {
+            self.to.lines(ready, send);
+        }
+        None
+    }
+
+    /// How the input ended: `Ok` at its end, the error that stopped it, or
+    /// `Ok` if it was left before its end (the batch stopped).
+    fn outcome(&mut self) -> Result<(), String> {
+        self.ended.take().unwrap_or(Ok(()))
+    }
 }
 
 /// The next chunk's number, and the line it begins with.
@@ -1262,6 +1346,23 @@ pub(crate) fn not_utf8(e: &std::str::Utf8Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Cuts `input` into chunks as the workers do, handing each to `take`
+    /// in turn; how the input ended.
+    fn read_jsonl(
+        input: &mut dyn BufRead,
+        chunk: usize,
+        texts: &Recycled,
+        mut take: impl FnMut(u64, Chunk) -> bool,
+    ) -> Result<(), String> {
+        let mut chunks = JsonlChunks::new(input, chunk, texts);
+        while let Some((seq, chunk)) = chunks.next_chunk() {
+            if !take(seq, chunk) {
+                break;
+            }
+        }
+        chunks.outcome()
+    }
 
     proptest::proptest! {
         /// JSONL input is handed over in chunks of `chunk` whole lines,
