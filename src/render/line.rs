@@ -17,6 +17,8 @@ use std::io::Write as _;
 pub struct LineWriter {
     /// `,"key":` of each result, in order.
     keys: Vec<Vec<u8>>,
+    /// `,"key":value` of each result, for its values that are one of a few.
+    keyed: Vec<KeyedValues>,
     /// Each enum's variants and each table's keys as JSON strings, by id.
     variants: Vec<Vec<Vec<u8>>>,
     table_keys: Vec<Vec<Vec<u8>>>,
@@ -34,6 +36,44 @@ pub struct LineWriter {
     texts: Vec<(usize, Vec<u8>)>,
 }
 
+/// A result's key and value as one run of bytes, for each of the values it
+/// takes most often: null, the booleans and its enum's variants. Written with
+/// one copy, where the key and the value were two calls of `memcpy` (a result
+/// line made some thirty, each costing more than its few bytes).
+struct KeyedValues {
+    null: Vec<u8>,
+    bools: [Vec<u8>; 2],
+    /// Empty unless the result is of an enum.
+    variants: Vec<Vec<u8>>,
+}
+
+impl KeyedValues {
+    fn new(key: &[u8], ty: &Type, variants: &[Vec<Vec<u8>>]) -> KeyedValues {
+        let keyed = |value: &[u8]| [key, value].concat();
+        let variants = match ty.required() {
+            Type::Enum(e) => variants[e.index()].iter().map(|v| keyed(v)).collect(),
+            _ => Vec::new(),
+        };
+        KeyedValues {
+            null: keyed(b"null"),
+            bools: [keyed(b"false"), keyed(b"true")],
+            variants,
+        }
+    }
+
+    /// The key and `value`, if `value` is one of those kept (as
+    /// [`LineWriter::value`] writes it).
+    #[inline(always)]
+    fn of(&self, value: &Value) -> Option<&[u8]> {
+        match value {
+            Value::Absent => Some(&self.null),
+            Value::Bool(b) => Some(&self.bools[usize::from(*b)]),
+            Value::Enum(i) => self.variants.get(*i as usize).map(Vec::as_slice),
+            _ => None,
+        }
+    }
+}
+
 fn json_string(s: &str) -> Vec<u8> {
     serde_json::to_vec(s).unwrap_or_default()
 }
@@ -42,11 +82,14 @@ impl LineWriter {
     pub fn new(ev: &Evaluator<'_>, header: &ResultHeader) -> LineWriter {
         let c = ev.compiled;
         let p = &c.program;
-        let keys = (c.results.iter())
+        let keys: Vec<Vec<u8>> = (c.results.iter())
             .map(|r| [&b","[..], &json_string(&r.key), b":"].concat())
             .collect();
-        let variants = (p.enums.iter())
+        let variants: Vec<Vec<Vec<u8>>> = (p.enums.iter())
             .map(|e| e.variants.iter().map(|(v, _)| json_string(v)).collect())
+            .collect();
+        let keyed = (keys.iter().zip(&c.results))
+            .map(|(key, r)| KeyedValues::new(key, &r.ty, &variants))
             .collect();
         let table_keys = (p.tables.iter())
             .map(|t| t.rows.iter().map(|r| json_string(&r.key)).collect())
@@ -75,6 +118,7 @@ impl LineWriter {
         LineWriter {
             applied,
             keys,
+            keyed,
             variants,
             table_keys,
             tail,
@@ -122,8 +166,14 @@ impl LineWriter {
         }
         out.extend_from_slice(&self.as_of);
         for (i, (key, r)) in self.keys.iter().zip(&compiled.results).enumerate() {
-            out.extend_from_slice(key);
-            self.value(out, p, &r.ty, result(i));
+            let value = result(i);
+            match self.keyed[i].of(value) {
+                Some(keyed) => out.extend_from_slice(keyed),
+                None => {
+                    out.extend_from_slice(key);
+                    self.value(out, p, &r.ty, value);
+                }
+            }
         }
         out.extend_from_slice(&self.tail);
         if let Some(trace) = trace {
