@@ -878,9 +878,11 @@ pub fn load_facts_from_str_into(
 /// not yet checked for UTF-8), written over `facts` as
 /// [`load_facts_from_str_into`] does, and how many bytes its line takes with
 /// its `\n`; `None` where the reader is not sure of the line (a wrong value,
-/// a newline inside the record, anything after it), `facts` then to be
-/// replaced: the caller cuts the line and reads it with
-/// [`load_facts_from_str_into`], whose values and errors are the line's.
+/// a newline inside the record, anything after it), `facts` then holding
+/// part of the line and to be read over, not evaluated: the caller cuts the
+/// line and reads it with [`load_facts_from_str_into`], whose values and
+/// errors are the line's (a blank line, or one that is not UTF-8, leaves it
+/// as it is, for the next record read there).
 pub(crate) fn read_line_into(program: &Program, bytes: &[u8], facts: &mut Facts) -> Option<usize> {
     scan::read_line_into(program, bytes, facts)
 }

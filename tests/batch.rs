@@ -1078,3 +1078,47 @@ fn an_id_beyond_ascii_is_echoed_as_written() {
     assert_eq!((summary.records, summary.errors), (1, 0));
     assert_eq!(line["id"], id);
 }
+
+/// Gives one record a read, for ever, counting its reads.
+struct Endless(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl std::io::Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let line = format!("{GOOD}\n");
+        let n = line.len().min(buf.len());
+        buf[..n].copy_from_slice(&line.as_bytes()[..n]);
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+#[test]
+fn workers_stop_reading_an_endless_input_once_the_output_fails() {
+    let reads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let counted = std::sync::Arc::clone(&reads);
+    std::thread::spawn(move || {
+        let reader: Box<dyn std::io::BufRead + Send> =
+            Box::new(std::io::BufReader::new(Endless(counted)));
+        let options = BatchOptions {
+            jobs: 4,
+            ..BatchOptions::default()
+        };
+        let mut out = FailsAfter {
+            room: 0,
+            kind: std::io::ErrorKind::BrokenPipe,
+        };
+        let result = run_batch(compiled(), reader, &mut out, &options, &mut |_| {});
+        let _ = done_tx.send(result.map(|s| s.records).map_err(|e| e.output_failed));
+    });
+    let result = done_rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .expect("the batch ends");
+    assert_eq!(result, Err(true), "the output's failure ends the batch");
+    // A chunk a read (the input has one record at hand at a time), and the
+    // workers take no more than the window lets out: 6 × 4 + 2 chunks past
+    // the one the writer failed on, and one more read by a worker that had
+    // gone past the window check before it closed.
+    let reads = reads.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(reads <= 40, "{reads} reads");
+}

@@ -1,10 +1,11 @@
-//! How far ahead of the writer the reader may hand chunks out.
+//! How far ahead of the writer chunks may be handed out (by the reader
+//! thread) or taken (by the workers that cut JSON lines).
 //!
 //! The writer writes chunks in input order and holds back those finished
 //! early. Without a limit, one chunk slow to evaluate (a record of megabytes
 //! read as a tree) lets the other workers finish chunk after chunk, all held
 //! back until it is written: memory then grows with the input read meanwhile.
-//! The reader waits instead, once it is a window of chunks ahead.
+//! The reading waits instead, once it is a window of chunks ahead.
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
@@ -34,7 +35,7 @@ impl Window {
     }
 
     /// Waits until chunk `seq` may be handed out; `false` if the writer has
-    /// stopped, so that the reader stops too.
+    /// stopped, so that the reading stops too.
     pub(super) fn wait_for(&self, seq: u64) -> bool {
         let mut progress = self.lock();
         while seq >= progress.written + self.ahead && !progress.closed {
