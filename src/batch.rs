@@ -540,10 +540,7 @@ fn read_records(
 struct JsonlChunks<'b, R> {
     input: R,
     lines: Lines<'b>,
-    to: Handed,
-    /// Chunks cut and not yet taken (a line too long is two: the lines
-    /// before it, then its error record).
-    cut: std::collections::VecDeque<(u64, Chunk)>,
+    cut: Cut,
     /// How the input ended, once it has.
     ended: Option<Result<(), String>>,
     /// The batch has stopped taking chunks (its writer has stopped).
@@ -555,8 +552,11 @@ impl<'b, R: BufRead> JsonlChunks<'b, R> {
         JsonlChunks {
             input,
             lines: Lines::new(chunk, texts),
-            to: Handed { seq: 0, line: 1 },
-            cut: std::collections::VecDeque::new(),
+            cut: Cut {
+                chunks: std::collections::VecDeque::new(),
+                seq: 0,
+                line: 1,
+            },
             ended: None,
             stopped: false,
         }
@@ -564,13 +564,16 @@ impl<'b, R: BufRead> JsonlChunks<'b, R> {
 
     /// The number of the chunk [`Self::next_chunk`] gives next, if any.
     fn next_seq(&self) -> u64 {
-        self.cut.front().map_or(self.to.seq, |(seq, _)| *seq)
+        self.cut
+            .chunks
+            .front()
+            .map_or(self.cut.seq, |(seq, _)| *seq)
     }
 
     /// The next chunk and its number, or `None` when the input has ended.
     fn next_chunk(&mut self) -> Option<(u64, Chunk)> {
         loop {
-            if let Some(chunk) = self.cut.pop_front() {
+            if let Some(chunk) = self.cut.chunks.pop_front() {
                 return Some(chunk);
             }
             if self.ended.is_some() {
@@ -583,37 +586,32 @@ impl<'b, R: BufRead> JsonlChunks<'b, R> {
     /// Reads what the input has at hand, cutting the chunks it completes;
     /// how the input ended, if it has.
     fn read_more(&mut self) -> Option<Result<(), String>> {
-        let cut = &mut self.cut;
-        let send = &mut |seq, chunk| {
-            cut.push_back((seq, chunk));
-            true
-        };
         let at_hand = match self.input.fill_buf() {
             Ok([]) => {
-                self.to.lines(self.lines.take_all(), send);
+                self.cut.lines(self.lines.take_all());
                 return Some(Ok(()));
             }
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return None,
             Err(e) => {
-                self.to.lines(self.lines.take_whole(), send);
-                return Some(Err(unreadable_input(self.to.line, &e)));
+                self.cut.lines(self.lines.take_whole());
+                return Some(Err(unreadable_input(self.cut.line, &e)));
             }
         };
         let taken = self.lines.add(at_hand);
         let drained = taken == at_hand.len();
         self.input.consume(taken);
         if self.lines.unended_len() > MAX_RECORD_BYTES {
-            self.to.lines(self.lines.take_whole(), send);
-            self.to.error(line_too_long(), send);
+            self.cut.lines(self.lines.take_whole());
+            self.cut.error(line_too_long());
             // The rest of the line, up to and including its end.
             let skipped = self.input.skip_until(b'\n');
             return skipped
                 .err()
-                .map(|e| Err(unreadable_input(self.to.line - 1, &e)));
+                .map(|e| Err(unreadable_input(self.cut.line - 1, &e)));
         }
         if let Some(ready) = self.lines.take_ready(drained) {
-            self.to.lines(ready, send);
+            self.cut.lines(ready);
         }
         None
     }
@@ -625,44 +623,38 @@ impl<'b, R: BufRead> JsonlChunks<'b, R> {
     }
 }
 
-/// The next chunk's number, and the line it begins with.
-struct Handed {
+/// The chunks cut and not yet taken (a line too long makes two: the lines
+/// before it, then its error record), the next one's number, and the line
+/// it begins with.
+struct Cut {
+    chunks: std::collections::VecDeque<(u64, Chunk)>,
     seq: u64,
     line: u64,
 }
 
-impl Handed {
-    /// Hands over whole lines, `count` of them, unless there are none;
-    /// `false` if the receiver has hung up.
-    fn lines(
-        &mut self,
-        (count, text): (u64, Vec<u8>),
-        send: &mut impl FnMut(u64, Chunk) -> bool,
-    ) -> bool {
-        let first_line = self.line;
-        count == 0 || self.hand(count, Chunk::Lines { first_line, text }, send)
+impl Cut {
+    /// Whole lines, `count` of them, unless there are none.
+    fn lines(&mut self, (count, text): (u64, Vec<u8>)) {
+        if count > 0 {
+            let first_line = self.line;
+            self.push(count, Chunk::Lines { first_line, text });
+        }
     }
 
-    /// Hands over the error record of the next line.
-    fn error(&mut self, message: String, send: &mut impl FnMut(u64, Chunk) -> bool) -> bool {
+    /// The error record of the next line.
+    fn error(&mut self, message: String) {
         let line = self.line;
         let record = Input {
             line,
             payload: Err(message),
         };
-        self.hand(1, Chunk::Records(vec![record]), send)
+        self.push(1, Chunk::Records(vec![record]));
     }
 
-    fn hand(
-        &mut self,
-        lines: u64,
-        chunk: Chunk,
-        send: &mut impl FnMut(u64, Chunk) -> bool,
-    ) -> bool {
-        let sent = send(self.seq, chunk);
+    fn push(&mut self, lines: u64, chunk: Chunk) {
+        self.chunks.push_back((self.seq, chunk));
         self.seq += 1;
         self.line += lines;
-        sent
     }
 }
 
